@@ -1,0 +1,1 @@
+"""Tindahan: payments, selling and credit for Philippine MSMEs on one double-entry ledger."""

@@ -1,0 +1,1 @@
+"""Load generators that drive the real services (``tindahan … bench``)."""

@@ -1,0 +1,1 @@
+"""The ``tindahan`` command line (Typer + Rich): parses input, calls services, prints."""

@@ -1,0 +1,49 @@
+"""Turning failures into a one-line message and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from tindahan.bench.ledger import BenchConfigError
+from tindahan.services.ledger import BatchSizeError
+from tindahan.store.database import DatabaseUrlError, RetriesExhaustedError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+err = Console(stderr=True, soft_wrap=True)
+USAGE_ERRORS = (DatabaseUrlError, BenchConfigError, BatchSizeError)
+
+
+def friendly(command: Callable[P, R]) -> Callable[P, R]:
+    """Run a command; known failures print ``error: …`` and exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except USAGE_ERRORS as exc:
+            _fail(str(exc))
+        except OperationalError as exc:
+            first = str(exc.orig).strip().splitlines()[0]
+            if "no such table" in first:
+                _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
+            _fail(f"cannot use the database: {first}")
+        except ProgrammingError as exc:
+            first = str(exc.orig).strip().splitlines()[0]
+            _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
+        except RetriesExhaustedError as exc:
+            _fail(f"the database stayed too busy: {exc}")
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)

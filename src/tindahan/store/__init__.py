@@ -1,0 +1,1 @@
+"""Storage: tables, connections, migrations and the ledger repository (SQLAlchemy 2)."""

@@ -1,0 +1,44 @@
+"""Create or upgrade the schema with Alembic, on whatever database ``Database`` points at.
+
+The Alembic scripts ship inside the package, so ``tindahan db upgrade`` works from an
+installed wheel with no ``alembic.ini`` on disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from tindahan.store.database import Database
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> str:
+    """Bring the schema to ``revision``; returns the revision it is at afterwards."""
+    config = _config()
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(tindahan_write=True)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.commit()
+    return current(db) or ""
+
+
+def current(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head() or ""

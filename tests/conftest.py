@@ -1,0 +1,91 @@
+"""Shared fixtures: a fresh SQLite file, or a fresh database on the PostgreSQL server.
+
+PostgreSQL tests use ``TINDAHAN_TEST_POSTGRES_URL`` (CI sets it to the local server; the
+default is the same). Each test gets its own database, created from that server and
+dropped afterwards; when no server answers, those tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from tindahan.store.database import Database, connect
+from tindahan.store.migrate import upgrade
+
+PG_URL = os.environ.get(
+    "TINDAHAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class Clock:
+    """A settable wall clock (nanoseconds) for timeouts."""
+
+    def __init__(self, start: int = 1_700_000_000 * 10**9) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds * 10**9
+
+
+def _admin_conninfo() -> str:
+    url = make_url(PG_URL).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def postgres_available() -> str | None:
+    """None when the server answers, else the reason it does not."""
+    try:
+        with psycopg.connect(_admin_conninfo(), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"no PostgreSQL at {make_url(PG_URL).render_as_string()}: {exc}".strip()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    name = f"tindahan_test_{secrets.token_hex(4)}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request) -> str:
+    """The same test on the embedded store and on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def db(db_url, clock) -> Iterator[Database]:
+    database = connect(db_url, clock=clock)
+    upgrade(database)
+    yield database
+    database.dispose()
