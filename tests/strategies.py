@@ -47,8 +47,12 @@ def transfer(draw) -> NewTransfer:
         timeout = draw(st.sampled_from([0, 0, 10, 100]))
     if kind == "balance":
         flags |= draw(st.sampled_from([F.BALANCING_DEBIT, F.BALANCING_CREDIT]))
-    amount = draw(amounts) if kind != "balance" else draw(st.one_of(st.none(), st.integers(1, 9_000)))
-    return NewTransfer(tid, debit, credit, amount, "PHP", draw(st.integers(1, 3)), flags, None, timeout)
+    amount = (
+        draw(amounts) if kind != "balance" else draw(st.one_of(st.none(), st.integers(1, 9_000)))
+    )
+    return NewTransfer(
+        tid, debit, credit, amount, "PHP", draw(st.integers(1, 3)), flags, None, timeout
+    )
 
 
 #: A workload: a list of steps, each a batch of transfers or a clock advance (seconds).

@@ -13,6 +13,15 @@ from typing import Final
 #: Largest amount, and largest balance field, in minor units: a signed 64-bit integer, which
 #: is what both SQLite INTEGER and PostgreSQL BIGINT hold exactly.
 MAX_AMOUNT_MINOR: Final = 2**63 - 1
+#: Decimal digits of the context in which amount × rate is computed exactly; a rate carries at
+#: most MAX_RATE_DIGITS significant digits within 1E-30..1E+30, so 19 digits of amount plus 30
+#: of rate fit, and the only rounding is the one the caller names.
+RATE_CONTEXT_PRECISION: Final = 50
+MAX_RATE_DIGITS: Final = 30
+MIN_RATE_EXPONENT: Final = -30
+MAX_RATE_EXPONENT: Final = 29
+#: Characters accepted by the money parser; the longest well-formed amount is far shorter.
+MAX_MONEY_TEXT_LENGTH: Final = 64
 
 # --- Ledger ----------------------------------------------------------------------------
 #: Transfers (or accounts) in one request to the ledger. TigerBeetle's own batch limit is

@@ -73,7 +73,10 @@ def test_a_transfer_moves_money_and_keeps_the_sum(ledger):
         (NewTransfer("~sys", "juan", "nena", 1, "PHP", 1), R.ID_INVALID),
         (NewTransfer("x" * 65, "juan", "nena", 1, "PHP", 1), R.ID_INVALID),
         (NewTransfer("t", "juan", "nena", 1, "PHP", 1, flags=1 << 10), R.FLAGS_INVALID),
-        (NewTransfer("t", "juan", "nena", 1, "PHP", 1, flags=F.PENDING | F.POST_PENDING), R.FLAGS_ARE_MUTUALLY_EXCLUSIVE),
+        (
+            NewTransfer("t", "juan", "nena", 1, "PHP", 1, flags=F.PENDING | F.POST_PENDING),
+            R.FLAGS_ARE_MUTUALLY_EXCLUSIVE,
+        ),
         (NewTransfer("t", "juan", "juan", 1, "PHP", 1), R.ACCOUNTS_MUST_BE_DIFFERENT),
         (NewTransfer("t", None, "nena", 1, "PHP", 1), R.DEBIT_ACCOUNT_ID_INVALID),
         (NewTransfer("t", "juan", "bad id", 1, "PHP", 1), R.CREDIT_ACCOUNT_ID_INVALID),
@@ -85,12 +88,18 @@ def test_a_transfer_moves_money_and_keeps_the_sum(ledger):
         (NewTransfer("t", "juan", "nena", 1, "php", 1), R.LEDGER_INVALID),
         (NewTransfer("t", "juan", "nena", 1, "PHP", 0), R.CODE_INVALID),
         (NewTransfer("t", "juan", "nena", 1, "PHP", 1, metadata={"k": 5}), R.METADATA_INVALID),
-        (NewTransfer("t", "juan", "nena", 1, "PHP", 1, timeout_seconds=5), R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER),
+        (
+            NewTransfer("t", "juan", "nena", 1, "PHP", 1, timeout_seconds=5),
+            R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER,
+        ),
         (NewTransfer("t", "juan", "nena", 1, "PHP", 1, pending_id="x"), R.PENDING_ID_MUST_BE_EMPTY),
         (NewTransfer("t", "ghost", "nena", 1, "PHP", 1), R.DEBIT_ACCOUNT_NOT_FOUND),
         (NewTransfer("t", "juan", "ghost", 1, "PHP", 1), R.CREDIT_ACCOUNT_NOT_FOUND),
         (NewTransfer("t", "juan", "usd", 1, "PHP", 1), R.ACCOUNTS_MUST_HAVE_SAME_LEDGER),
-        (NewTransfer("t", "juan", "nena", 1, "USD", 1), R.TRANSFER_MUST_HAVE_SAME_LEDGER_AS_ACCOUNTS),
+        (
+            NewTransfer("t", "juan", "nena", 1, "USD", 1),
+            R.TRANSFER_MUST_HAVE_SAME_LEDGER_AS_ACCOUNTS,
+        ),
         (NewTransfer("t", "juan", "nena", 10_001, "PHP", 1), R.EXCEEDS_CREDITS),
         (NewTransfer("t", "bank", "loan", 1, "PHP", 1), R.EXCEEDS_DEBITS),
         (NewTransfer("t", "fees", "juan", limits.MAX_AMOUNT_MINOR, "PHP", 1), R.OVERFLOWS_CREDITS),
@@ -108,8 +117,12 @@ def test_bad_input_gets_its_own_result_and_writes_nothing(ledger, transfer, expe
 
 
 def test_overflowing_debits_is_refused(ledger):
-    ledger.create_transfers([NewTransfer("big", "fees", "bank", limits.MAX_AMOUNT_MINOR - 5, "PHP", 1)])
-    assert _results(ledger, [NewTransfer("t", "fees", "nena", 10, "PHP", 1)]) == [R.OVERFLOWS_DEBITS]
+    ledger.create_transfers(
+        [NewTransfer("big", "fees", "bank", limits.MAX_AMOUNT_MINOR - 5, "PHP", 1)]
+    )
+    assert _results(ledger, [NewTransfer("t", "fees", "nena", 10, "PHP", 1)]) == [
+        R.OVERFLOWS_DEBITS
+    ]
 
 
 def test_retry_with_same_fields_returns_original_and_moves_nothing(ledger):
@@ -144,7 +157,9 @@ def test_pending_reserves_then_partial_post_releases_the_rest(ledger):
     assert _results(ledger, [hold]) == [R.OK]
     juan = ledger.accounts["juan"]
     assert (juan.debits_pending, juan.available) == (4_000, 6_000)
-    assert _results(ledger, [NewTransfer("spend", "juan", "fees", 6_001, "PHP", 1)]) == [R.EXCEEDS_CREDITS]
+    assert _results(ledger, [NewTransfer("spend", "juan", "fees", 6_001, "PHP", 1)]) == [
+        R.EXCEEDS_CREDITS
+    ]
     post = NewTransfer("post", pending_id="hold", amount=2_500, flags=F.POST_PENDING)
     assert _results(ledger, [post]) == [R.OK]
     juan, nena = ledger.accounts["juan"], ledger.accounts["nena"]
@@ -161,7 +176,9 @@ def test_post_more_than_reserved_is_refused(ledger):
 
 def test_void_releases_and_a_hold_resolves_once(ledger):
     ledger.create_transfers([NewTransfer("hold", "juan", "nena", 100, "PHP", 40, flags=F.PENDING)])
-    assert _results(ledger, [NewTransfer("void", pending_id="hold", flags=F.VOID_PENDING)]) == [R.OK]
+    assert _results(ledger, [NewTransfer("void", pending_id="hold", flags=F.VOID_PENDING)]) == [
+        R.OK
+    ]
     assert ledger.accounts["juan"].debits_pending == 0
     assert _results(ledger, [NewTransfer("post", pending_id="hold", flags=F.POST_PENDING)]) == [
         R.PENDING_TRANSFER_ALREADY_VOIDED
@@ -181,21 +198,22 @@ def test_posted_hold_cannot_be_posted_again(ledger):
 
 def test_void_with_another_amount_or_account_is_refused(ledger):
     ledger.create_transfers([NewTransfer("hold", "juan", "nena", 100, "PHP", 40, flags=F.PENDING)])
-    assert _results(ledger, [NewTransfer("v", pending_id="hold", amount=50, flags=F.VOID_PENDING)]) == [
-        R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
-    ]
+    assert _results(
+        ledger, [NewTransfer("v", pending_id="hold", amount=50, flags=F.VOID_PENDING)]
+    ) == [R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT]
     assert _results(
         ledger, [NewTransfer("v", "bank", pending_id="hold", flags=F.VOID_PENDING)]
     ) == [R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID]
     assert _results(
-        ledger, [NewTransfer("v", credit_account_id="fees", pending_id="hold", flags=F.VOID_PENDING)]
+        ledger,
+        [NewTransfer("v", credit_account_id="fees", pending_id="hold", flags=F.VOID_PENDING)],
     ) == [R.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID]
-    assert _results(ledger, [NewTransfer("v", ledger="USD", pending_id="hold", flags=F.VOID_PENDING)]) == [
-        R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER
-    ]
-    assert _results(ledger, [NewTransfer("v", code=41, pending_id="hold", flags=F.VOID_PENDING)]) == [
-        R.PENDING_TRANSFER_HAS_DIFFERENT_CODE
-    ]
+    assert _results(
+        ledger, [NewTransfer("v", ledger="USD", pending_id="hold", flags=F.VOID_PENDING)]
+    ) == [R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER]
+    assert _results(
+        ledger, [NewTransfer("v", code=41, pending_id="hold", flags=F.VOID_PENDING)]
+    ) == [R.PENDING_TRANSFER_HAS_DIFFERENT_CODE]
 
 
 def test_expired_hold_cannot_be_posted_and_the_sweep_voids_it(ledger, clock):
@@ -224,7 +242,11 @@ def test_linked_chain_commits_whole_or_not_at_all(ledger):
         NewTransfer("p-tax", "nena", "fees", 999_999, "PHP", 21),
     ]
     before = _snapshot(ledger)
-    assert _results(ledger, chain) == [R.LINKED_EVENT_FAILED, R.LINKED_EVENT_FAILED, R.EXCEEDS_CREDITS]
+    assert _results(ledger, chain) == [
+        R.LINKED_EVENT_FAILED,
+        R.LINKED_EVENT_FAILED,
+        R.EXCEEDS_CREDITS,
+    ]
     assert _snapshot(ledger) == before
     chain[2] = NewTransfer("p-tax", "nena", "fees", 2, "PHP", 21)
     assert _results(ledger, chain) == [R.OK, R.OK, R.OK]
@@ -270,9 +292,9 @@ def test_balancing_debit_takes_what_is_there(ledger):
     out = ledger.create_transfers([t])[0]
     assert out.result == R.OK and out.transfer.amount == 10_000
     assert ledger.accounts["juan"].available == 0
-    assert _results(ledger, [NewTransfer("sweep2", "juan", "loan", 5, "PHP", 50, flags=F.BALANCING_DEBIT)]) == [
-        R.EXCEEDS_CREDITS
-    ]
+    assert _results(
+        ledger, [NewTransfer("sweep2", "juan", "loan", 5, "PHP", 50, flags=F.BALANCING_DEBIT)]
+    ) == [R.EXCEEDS_CREDITS]
     # A replay of the balancing transfer is recognised even though it moved less than asked.
     assert ledger.create_transfers([t])[0].result == R.EXISTS
 
@@ -309,7 +331,10 @@ def test_timestamps_strictly_increase(ledger):
         (NewAccount("a", "PHP", 1, flags=8), CreateAccountResult.FLAGS_INVALID),
         (NewAccount("a", "PHP", 1, flags=3), CreateAccountResult.FLAGS_ARE_MUTUALLY_EXCLUSIVE),
         (NewAccount("juan", "PHP", 100, "c-juan", WALLET), CreateAccountResult.EXISTS),
-        (NewAccount("juan", "PHP", 100, "c-maria", WALLET), CreateAccountResult.EXISTS_WITH_DIFFERENT_FIELDS),
+        (
+            NewAccount("juan", "PHP", 100, "c-maria", WALLET),
+            CreateAccountResult.EXISTS_WITH_DIFFERENT_FIELDS,
+        ),
     ],
 )
 def test_account_results(ledger, account, expected):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
+from tests.strategies import ACCOUNTS, FUNDING, steps
 from tindahan.ledger import CreateTransferResult
 from tindahan.ledger.memory import MemoryLedger
-from tests.strategies import ACCOUNTS, FUNDING, steps
 
 
 class Clock:
@@ -48,7 +48,7 @@ def test_random_workloads_keep_every_invariant(workload):
 @settings(max_examples=200, deadline=None)
 @given(steps)
 def test_replaying_a_batch_returns_the_originals_and_moves_nothing(workload):
-    ledger, clock = _fresh()
+    ledger, _clock = _fresh()
     for step in workload:
         if isinstance(step, int):
             continue

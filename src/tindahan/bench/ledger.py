@@ -191,10 +191,10 @@ def _setup(plan: _Plan) -> None:
         )
         for n in range(plan.accounts)
     ]
-    for chunk in _chunks(opened, limits.MAX_BATCH):
-        ledger_service.create_accounts(db, chunk)
-    for chunk in _chunks(funding, limits.MAX_BATCH):
-        ledger_service.create_transfers(db, chunk)
+    for accounts in _chunks(opened, limits.MAX_BATCH):
+        ledger_service.create_accounts(db, accounts)
+    for transfers in _chunks(funding, limits.MAX_BATCH):
+        ledger_service.create_transfers(db, transfers)
     db.dispose()
 
 
@@ -242,7 +242,7 @@ def _client(
     plan: _Plan, client: int, count: int, progress: Progress | None
 ) -> tuple[int, int, list[int]]:
     db = connect(plan.url)
-    rng = random.Random(f"{plan.run}-{client}")  # noqa: S311 - load, not secrets
+    rng = random.Random(f"{plan.run}-{client}")
     hot = f"b{plan.run}-hot"
     accepted = rejected = 0
     latencies: list[int] = []

@@ -62,7 +62,9 @@ def bench(
     transfers: Annotated[int, typer.Option(help="Transfers to send in all")] = 10_000,
     clients: Annotated[int, typer.Option(help="Concurrent clients (processes)")] = 1,
     accounts: Annotated[int, typer.Option(help="Wallets to move money among")] = 1_000,
-    hot: Annotated[str, typer.Option(help="Share of transfers crediting one hot account, 0-1")] = "0",
+    hot: Annotated[
+        str, typer.Option(help="Share of transfers crediting one hot account, 0-1")
+    ] = "0",
     batch: Annotated[int, typer.Option(help="Transfers per ledger call")] = 1,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
@@ -73,7 +75,9 @@ def bench(
     try:
         share = Decimal(hot)
     except InvalidOperation:
-        raise bench_module.BenchConfigError(f"--hot must be a number from 0 to 1, not {hot!r}") from None
+        raise bench_module.BenchConfigError(
+            f"--hot must be a number from 0 to 1, not {hot!r}"
+        ) from None
     config = bench_module.BenchConfig(db, transfers, clients, accounts, share, batch)
     config.check()
     if json:

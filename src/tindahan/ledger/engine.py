@@ -383,9 +383,7 @@ def _check_shape(t: NewTransfer, flags: int, system: bool) -> R | None:
         return R.TIMEOUT_INVALID
     if not valid_metadata(t.metadata):
         return R.METADATA_INVALID
-    problem = _check_amount(
-        t.amount, required=not (phase & _RESOLVING or flags & _BALANCING)
-    )
+    problem = _check_amount(t.amount, required=not (phase & _RESOLVING or flags & _BALANCING))
     if problem is not None:
         return problem
     if phase & _RESOLVING:

@@ -1,4 +1,4 @@
-"""Bounds of the money domain, each explicit and in one place.
+"""Bounds of the money domain (defined in ``tindahan.limits``, the one place for bounds).
 
 Why these numbers:
 
@@ -14,22 +14,20 @@ Why these numbers:
 
 from __future__ import annotations
 
-from typing import Final
+from tindahan.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_MONEY_TEXT_LENGTH,
+    MAX_RATE_DIGITS,
+    MAX_RATE_EXPONENT,
+    MIN_RATE_EXPONENT,
+    RATE_CONTEXT_PRECISION,
+)
 
-MAX_AMOUNT_MINOR: Final[int] = 2**63 - 1
-"""Largest absolute amount in minor units (signed 64-bit, as stored in SQL BIGINT)."""
-
-RATE_CONTEXT_PRECISION: Final[int] = 50
-"""Decimal digits of the context in which amount × rate is computed (exactly)."""
-
-MAX_RATE_DIGITS: Final[int] = 30
-"""Most significant digits a rate may carry."""
-
-MIN_RATE_EXPONENT: Final[int] = -30
-"""Smallest adjusted exponent of a non-zero rate: rates are at least 1E-30 in magnitude."""
-
-MAX_RATE_EXPONENT: Final[int] = 29
-"""Largest adjusted exponent of a rate: rates are below 1E+30 in magnitude."""
-
-MAX_MONEY_TEXT_LENGTH: Final[int] = 64
-"""Most characters accepted by ``parse_money``."""
+__all__ = [
+    "MAX_AMOUNT_MINOR",
+    "MAX_MONEY_TEXT_LENGTH",
+    "MAX_RATE_DIGITS",
+    "MAX_RATE_EXPONENT",
+    "MIN_RATE_EXPONENT",
+    "RATE_CONTEXT_PRECISION",
+]

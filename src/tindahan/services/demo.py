@@ -23,32 +23,71 @@ ACCOUNTS = [
     NewAccount("op-cash-in-clearing", "PHP", AccountCode.CASH_IN_CLEARING, "operator"),
     NewAccount("op-fees-revenue", "PHP", AccountCode.FEES_REVENUE, "operator"),
     NewAccount("op-escrow", "PHP", AccountCode.ESCROW, "operator", WALLET),
-    NewAccount("m-aling-nena-settlement", "PHP", AccountCode.MERCHANT_SETTLEMENT, "m-aling-nena", WALLET),
-    NewAccount("m-kusina-ni-lola-settlement", "PHP", AccountCode.MERCHANT_SETTLEMENT, "m-kusina-ni-lola", WALLET),
+    NewAccount(
+        "m-aling-nena-settlement", "PHP", AccountCode.MERCHANT_SETTLEMENT, "m-aling-nena", WALLET
+    ),
+    NewAccount(
+        "m-kusina-ni-lola-settlement",
+        "PHP",
+        AccountCode.MERCHANT_SETTLEMENT,
+        "m-kusina-ni-lola",
+        WALLET,
+    ),
     NewAccount("c-juan-wallet", "PHP", AccountCode.WALLET, "c-juan", WALLET),
     NewAccount("c-maria-wallet", "PHP", AccountCode.WALLET, "c-maria", WALLET),
-    NewAccount("a-tindahan-ni-ben-float", "PHP", AccountCode.AGENT_FLOAT, "a-tindahan-ni-ben", WALLET),
+    NewAccount(
+        "a-tindahan-ni-ben-float", "PHP", AccountCode.AGENT_FLOAT, "a-tindahan-ni-ben", WALLET
+    ),
 ]
 
 
 def _pay(tid: str, buyer: str, merchant: str, amount: int, fee: int) -> list[NewTransfer]:
     """A payment and its merchant discount fee, linked: both or neither."""
     return [
-        NewTransfer(tid, buyer, merchant, amount, "PHP", PAYMENT, TransferFlags.LINKED, metadata={"kind": "merchant_payment"}),
-        NewTransfer(f"{tid}-fee", merchant, "op-fees-revenue", fee, "PHP", FEE, metadata={"payment": tid}),
+        NewTransfer(
+            tid,
+            buyer,
+            merchant,
+            amount,
+            "PHP",
+            PAYMENT,
+            TransferFlags.LINKED,
+            metadata={"kind": "merchant_payment"},
+        ),
+        NewTransfer(
+            f"{tid}-fee", merchant, "op-fees-revenue", fee, "PHP", FEE, metadata={"payment": tid}
+        ),
     ]
 
 
 TRANSFERS = [
-    NewTransfer("demo-float-ben", "op-cash-in-clearing", "a-tindahan-ni-ben-float", 5_000_000, "PHP", CASH_IN),
-    NewTransfer("demo-cashin-juan", "a-tindahan-ni-ben-float", "c-juan-wallet", 200_000, "PHP", CASH_IN),
-    NewTransfer("demo-cashin-maria", "a-tindahan-ni-ben-float", "c-maria-wallet", 150_000, "PHP", CASH_IN),
+    NewTransfer(
+        "demo-float-ben",
+        "op-cash-in-clearing",
+        "a-tindahan-ni-ben-float",
+        5_000_000,
+        "PHP",
+        CASH_IN,
+    ),
+    NewTransfer(
+        "demo-cashin-juan", "a-tindahan-ni-ben-float", "c-juan-wallet", 200_000, "PHP", CASH_IN
+    ),
+    NewTransfer(
+        "demo-cashin-maria", "a-tindahan-ni-ben-float", "c-maria-wallet", 150_000, "PHP", CASH_IN
+    ),
     *_pay("demo-pay-1", "c-juan-wallet", "m-aling-nena-settlement", 8_550, 128),
     *_pay("demo-pay-2", "c-maria-wallet", "m-kusina-ni-lola-settlement", 12_000, 180),
     *_pay("demo-pay-3", "c-juan-wallet", "m-kusina-ni-lola-settlement", 9_500, 142),
     NewTransfer(
-        "demo-escrow-order-1", "c-maria-wallet", "op-escrow", 45_000, "PHP", ESCROW_HOLD,
-        TransferFlags.PENDING, timeout_seconds=7 * 24 * 3600, metadata={"order": "demo-order-1"},
+        "demo-escrow-order-1",
+        "c-maria-wallet",
+        "op-escrow",
+        45_000,
+        "PHP",
+        ESCROW_HOLD,
+        TransferFlags.PENDING,
+        timeout_seconds=7 * 24 * 3600,
+        metadata={"order": "demo-order-1"},
     ),
 ]
 

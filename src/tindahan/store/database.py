@@ -123,7 +123,7 @@ def _retryable(exc: DBAPIError) -> bool:
 
 def _backoff(attempt: int) -> None:
     cap = min(limits.RETRY_BACKOFF_CAP_S, limits.RETRY_BACKOFF_BASE_S * 2**attempt)
-    time.sleep(random.uniform(0, cap))  # noqa: S311 - jitter, not a secret
+    time.sleep(random.uniform(0, cap))
 
 
 def connect(raw_url: str | None = None, *, clock: Callable[[], int] | None = None) -> Database:

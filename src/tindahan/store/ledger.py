@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect, Executable, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Dialect, and_, bindparam, func, select, update
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from tindahan import limits
 from tindahan.ledger.model import Account, AccountFlags, Transfer, TransferFlags
@@ -78,7 +80,7 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
 
 def executemany(
     conn: Connection,
-    statement: Executable,
+    statement: ClauseElement,
     names: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
 ) -> None:
@@ -98,13 +100,15 @@ def executemany(
 
 
 @functools.cache
-def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
-    compiled = statement.compile(dialect=dialect)
+def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
     return str(compiled), tuple(compiled.positiontup or ()), bool(compiled.positional)
 
 
 # -- reads ------------------------------------------------------------------------------
-def load_accounts(conn: Connection, ids: Iterable[str], *, lock: bool = False) -> dict[str, Account]:
+def load_accounts(
+    conn: Connection, ids: Iterable[str], *, lock: bool = False
+) -> dict[str, Account]:
     """Accounts by id. With ``lock`` (PostgreSQL), rows are locked in ascending id order —
     the one fixed order every batch uses, so two batches can queue but never deadlock.
     SQLite needs no row locks: a write transaction holds the whole database."""
