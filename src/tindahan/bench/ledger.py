@@ -33,7 +33,9 @@ from tindahan.services.verify import verify
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
 
-FUNDING_PER_WALLET = 10**15  # minor units; far above what N random transfers can move
+#: Minor units per wallet (₱10 billion): far above what the random transfers can move, and
+#: a million wallets' worth still fits the funding account's 64-bit debits.
+FUNDING_PER_WALLET = 10**12
 MAX_TRANSFER = 100_000  # ₱1,000.00
 TRANSFER_CODE = 1
 PPM = 1_000_000
@@ -194,7 +196,9 @@ def _setup(plan: _Plan) -> None:
     for accounts in _chunks(opened, limits.MAX_BATCH):
         ledger_service.create_accounts(db, accounts)
     for transfers in _chunks(funding, limits.MAX_BATCH):
-        ledger_service.create_transfers(db, transfers)
+        refused = [o for o in ledger_service.create_transfers(db, transfers) if not o.ok]
+        if refused:
+            raise RuntimeError(f"bench set-up refused: {refused[0].id}: {refused[0].message}")
     db.dispose()
 
 

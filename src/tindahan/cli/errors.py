@@ -39,11 +39,15 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
         except RetriesExhaustedError as exc:
             _fail(f"the database stayed too busy: {exc}")
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so plainly, without a traceback
+            _fail(f"unexpected {type(exc).__name__}: {exc}", code=3)
         raise AssertionError("unreachable")
 
     return wrapper
 
 
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)

@@ -9,11 +9,18 @@ deadlock, a serialization failure or a lost race on an id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from tindahan import limits
-from tindahan.ledger.engine import BatchView, accounts_to_load, ids_to_load, plan_accounts
+from tindahan.ledger.engine import (
+    BatchView,
+    TransferPlan,
+    accounts_to_load,
+    ids_to_load,
+    plan_accounts,
+)
 from tindahan.ledger.engine import plan_transfers as _plan
 from tindahan.ledger.model import (
     Account,
@@ -26,7 +33,8 @@ from tindahan.ledger.model import (
     expired_void_id,
 )
 from tindahan.store import ledger as repo
-from tindahan.store.database import Database
+from tindahan.store.database import Database, is_duplicate
+from tindahan.store.hotpath import HotPath
 
 
 class BatchSizeError(ValueError):
@@ -41,48 +49,65 @@ def _check_size(batch: Sequence[object]) -> None:
 def create_accounts(db: Database, batch: Sequence[NewAccount]) -> list[AccountOutcome]:
     _check_size(batch)
 
-    def work(conn: Connection) -> list[AccountOutcome]:
+    def work(raw: Any) -> list[AccountOutcome]:
+        path = HotPath(raw, postgres=not db.is_sqlite)
         ids = [a.id for a in batch if isinstance(a.id, str)]
-        existing = repo.load_accounts(conn, ids)
-        first = repo.allocate_timestamps(conn, len(batch))
+        existing, first = path.existing_accounts(ids, len(batch))
         outcomes, created = plan_accounts(batch, existing, first_timestamp=first)
-        repo.insert_accounts(conn, created)
+        path.insert_accounts(created)
         return outcomes
 
-    return db.transact(work)
+    return db.transact(work, raw=True)
 
 
 def create_transfers(
     db: Database, batch: Sequence[NewTransfer], *, system: bool = False
 ) -> list[TransferOutcome]:
-    """Apply a batch; one result per event, in order (see ``ledger.engine``)."""
+    """Apply a batch; one result per event, in order (see ``ledger.engine``).
+
+    Most transfers are new, so the first attempt does not look their ids up: a duplicate
+    (a client's retry, or a race with a concurrent batch) trips the unique index instead,
+    and the batch runs again with the look-up, answering ``exists`` or
+    ``exists_with_different_fields``. That saves a query on every new transfer.
+    """
     _check_size(batch)
-    return db.transact(lambda conn: _create_transfers(db, conn, batch, system))
+    try:
+        return db.transact(
+            lambda raw: _create_transfers(db, raw, batch, system, look_up=False),
+            raw=True,
+            retry_duplicates=False,
+        )
+    except IntegrityError as exc:
+        if not is_duplicate(exc):
+            raise
+    return db.transact(
+        lambda raw: _create_transfers(db, raw, batch, system, look_up=True), raw=True
+    )
 
 
 def _create_transfers(
-    db: Database, conn: Connection, batch: Sequence[NewTransfer], system: bool
+    db: Database, raw: Any, batch: Sequence[NewTransfer], system: bool, *, look_up: bool
 ) -> list[TransferOutcome]:
-    wanted = ids_to_load(batch)
-    found = repo.load_transfers(conn, wanted)
-    locked = repo.load_accounts(conn, accounts_to_load(batch, found), lock=True)
+    path = HotPath(raw, postgres=not db.is_sqlite)
     pending_ids = {t.pending_id for t in batch if isinstance(t.pending_id, str)}
-    resolved: dict[str, TransferFlags] = {}
-    if pending_ids:
-        # Read again now that the accounts are locked: whoever posts or voids the same
-        # hold needs the same locks, so what we read now cannot change under us.
-        found = repo.load_transfers(conn, wanted)
-        resolved = repo.load_resolutions(conn, pending_ids)
-    first = repo.allocate_timestamps(conn, len(batch))
-    plan = _plan(
-        batch,
-        BatchView(locked, found, resolved),
-        now_ns=db.clock(),
-        first_timestamp=first,
-        system=system,
-    )
-    repo.insert_transfers(conn, plan.created)
-    repo.apply_deltas(conn, plan.deltas)
+    wanted = ids_to_load(batch) if look_up else pending_ids
+    # Posts and voids may leave the accounts out: learn them from the holds first. Holds
+    # never change, and what may (their resolution) is read again below, under the locks
+    # that anyone posting or voiding the same hold must also take.
+    holds = path.find_transfers(pending_ids) if pending_ids else {}
+    reads = path.read_for_batch(accounts_to_load(batch, holds), wanted, pending_ids, len(batch))
+
+    def decide(found: dict[str, Transfer]) -> TransferPlan:
+        view = BatchView(reads.accounts, found, reads.resolved)
+        first = reads.first_timestamp
+        return _plan(batch, view, now_ns=db.clock(), first_timestamp=first, system=system)
+
+    plan = decide(reads.transfers)
+    if not look_up and not all(o.ok for o in plan.outcomes):
+        # A refusal could be hiding a retry of a committed transfer (which must answer
+        # ``exists``): decide again knowing every id, still under the same locks.
+        plan = decide(path.find_transfers(ids_to_load(batch)))
+    path.write_and_commit(plan.created, plan.deltas)
     return plan.outcomes
 
 

@@ -87,13 +87,55 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def transact(self, work: Callable[[Connection], T], *, write: bool = True) -> T:
-        """Run ``work`` in one transaction, again from the start after a conflict."""
+    @contextmanager
+    def begin_raw(self) -> Iterator[Any]:
+        """One write transaction on a pooled DBAPI connection, for the ledger's hot path.
+
+        The caller may commit itself (psycopg commits inside its write pipeline, saving a
+        round trip); whatever is still open at the end is committed, and anything raised
+        rolls back. Driver errors come out as SQLAlchemy's ``DBAPIError`` subclasses, so
+        ``transact`` retries them exactly as it retries errors from ``begin``.
+        """
+        pooled = self.engine.raw_connection()
+        raw: Any = pooled.driver_connection
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            if self.is_sqlite:
+                raw.execute("BEGIN IMMEDIATE")
+            yield raw
+            raw.commit()
+        except dbapi_error as exc:
+            _rollback(pooled, raw)
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+        except BaseException:
+            _rollback(pooled, raw)
+            raise
+        finally:
+            pooled.close()
+
+    def transact(
+        self,
+        work: Callable[[Any], T],
+        *,
+        write: bool = True,
+        raw: bool = False,
+        retry_duplicates: bool = True,
+    ) -> T:
+        """Run ``work`` in one transaction, again from the start after a conflict.
+
+        ``work`` gets a SQLAlchemy ``Connection``, or with ``raw`` the DBAPI connection.
+        Without ``retry_duplicates`` a unique violation goes straight to the caller.
+        """
         for attempt in range(limits.LEDGER_RETRIES + 1):
             try:
+                if raw:
+                    with self.begin_raw() as driver:
+                        return work(driver)
                 with self.begin(write=write) as conn:
                     return work(conn)
             except (OperationalError, IntegrityError) as exc:
+                if not retry_duplicates and is_duplicate(exc):
+                    raise
                 if not _retryable(exc) or attempt == limits.LEDGER_RETRIES:
                     if _retryable(exc):
                         raise RetriesExhaustedError(
@@ -107,18 +149,30 @@ class Database:
         self.engine.dispose()
 
 
-def _retryable(exc: DBAPIError) -> bool:
+def _rollback(pooled: Any, raw: Any) -> None:
+    try:
+        raw.rollback()
+    except Exception:  # the connection is gone: never hand it out again
+        pooled.invalidate()
+
+
+def is_duplicate(exc: DBAPIError) -> bool:
+    """A unique violation (PostgreSQL 23505, SQLite "UNIQUE constraint failed")."""
     orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
+    return isinstance(exc, IntegrityError) and (
+        getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+    )
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
     if isinstance(exc, IntegrityError):
-        # A concurrent batch took one of our new ids first (unique violation, 23505 /
-        # SQLite UNIQUE): the retry sees that transfer and answers ``exists`` or
-        # ``exists_with_different_fields`` like any other duplicate.
-        text = str(orig)
-        return sqlstate == "23505" or "UNIQUE constraint failed" in text
-    return "database is locked" in str(orig)
+        # A concurrent batch took one of our new ids first: the retry sees that transfer
+        # and answers ``exists`` or ``exists_with_different_fields`` like any duplicate.
+        return is_duplicate(exc)
+    return "database is locked" in str(exc.orig)
 
 
 def _backoff(attempt: int) -> None:
@@ -133,7 +187,8 @@ def connect(raw_url: str | None = None, *, clock: Callable[[], int] | None = Non
     else:
         engine = create_engine(
             url,
-            pool_pre_ping=True,
+            # No pre-ping: it costs a round trip per transaction; a dropped connection
+            # fails the statement and ``transact`` runs the transaction again.
             isolation_level="READ COMMITTED",
             connect_args={"options": f"-c lock_timeout={limits.POSTGRES_LOCK_TIMEOUT_MS}"},
         )

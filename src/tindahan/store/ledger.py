@@ -1,24 +1,19 @@
-"""Reading and writing the ledger's rows; no rules live here (they are in ``ledger.engine``).
+"""Reading the ledger's rows and sealing them; no rules live here (they are in
+``ledger.engine``). The per-batch write path is in ``hotpath``.
 
-Every function takes an open connection inside a transaction the service owns. Writes are
-batched (one ``executemany`` per table per batch), because a batch of 1,000 transfers
-should cost a handful of round trips, not thousands.
+Every function takes an open connection inside a transaction the service owns.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, func, select, update
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy import Connection, and_, func, select, update
 
-from tindahan import limits
 from tindahan.ledger.model import Account, AccountFlags, Transfer, TransferFlags
-from tindahan.store.tables import accounts, blocks, clock, clock_sequence, seals, transfers
+from tindahan.store.tables import accounts, blocks, seals, transfers
 
 _ACCOUNT_COLUMNS = (
     accounts.c.id,
@@ -78,33 +73,6 @@ def encode_metadata(metadata: Mapping[str, str]) -> str:
     return json.dumps(dict(sorted(metadata.items())), separators=(",", ":"), ensure_ascii=False)
 
 
-def executemany(
-    conn: Connection,
-    statement: ClauseElement,
-    names: tuple[str, ...],
-    rows: Sequence[Sequence[Any]],
-) -> None:
-    """Run ``statement`` once per row; each row is a tuple of the parameters ``names``.
-
-    Hands the rows straight to the driver's ``executemany``: SQLAlchemy's per-row parameter
-    processing cost more than SQLite's own insert (measured: 25 µs against 12 µs per transfer),
-    and these columns need no type conversion (ints and strings).
-    """
-    sql, order, positional = _compiled(statement, conn.dialect)
-    if positional:
-        index = [names.index(name) for name in order]
-        params: list[Any] = [tuple(row[i] for i in index) for row in rows]
-    else:
-        params = [dict(zip(names, row, strict=True)) for row in rows]
-    conn.exec_driver_sql(sql, params)
-
-
-@functools.cache
-def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
-    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))
-    return str(compiled), tuple(compiled.positiontup or ()), bool(compiled.positional)
-
-
 # -- reads ------------------------------------------------------------------------------
 def load_accounts(
     conn: Connection, ids: Iterable[str], *, lock: bool = False
@@ -161,89 +129,6 @@ def expired_pending_ids(conn: Connection, now_ns: int, limit: int) -> list[str]:
 
 
 # -- writes -----------------------------------------------------------------------------
-def allocate_timestamps(conn: Connection, count: int) -> int:
-    """Reserve ``count`` strictly increasing ledger timestamps; returns the first.
-
-    PostgreSQL: one ``nextval`` per batch, spread by ``TIMESTAMP_STRIDE`` — a sequence never
-    blocks, so concurrent writers do not queue on the clock. SQLite: a counter row, safe
-    because SQLite writers already hold the database's single write lock.
-    """
-    if conn.dialect.name == "postgresql":
-        value = conn.scalar(clock_sequence.next_value())
-        assert value is not None and count <= limits.TIMESTAMP_STRIDE
-        return int(value) * limits.TIMESTAMP_STRIDE
-    value = conn.scalar(
-        update(clock)
-        .where(clock.c.id == 1)
-        .values(value=clock.c.value + count)
-        .returning(clock.c.value)
-    )
-    assert value is not None
-    return int(value) - count + 1
-
-
-_ACCOUNT_INSERT = accounts.insert()
-_ACCOUNT_NAMES = tuple(c.name for c in accounts.columns)
-_TRANSFER_INSERT = transfers.insert()
-_TRANSFER_NAMES = tuple(c.name for c in transfers.columns)
-_SEAL_INSERT = seals.insert()
-_SEAL_NAMES = ("transfer_timestamp", "block_no")
-
-
-def insert_accounts(conn: Connection, new: Sequence[Account]) -> None:
-    rows = [
-        (a.id, a.ledger, int(a.code), a.owner, int(a.flags), 0, 0, 0, 0, a.timestamp) for a in new
-    ]
-    if rows:
-        executemany(conn, _ACCOUNT_INSERT, _ACCOUNT_NAMES, rows)
-
-
-def insert_transfers(conn: Connection, new: Sequence[Transfer]) -> None:
-    """Write transfers and queue each for sealing, in the caller's transaction."""
-    if not new:
-        return
-    rows = [
-        (
-            t.timestamp,
-            t.id,
-            t.debit_account_id,
-            t.credit_account_id,
-            t.amount,
-            t.ledger,
-            int(t.code),
-            int(t.flags),
-            t.pending_id,
-            t.timeout_seconds,
-            t.expires_at_ns,
-            encode_metadata(t.metadata),
-            t.created_at_ns,
-        )
-        for t in new
-    ]
-    executemany(conn, _TRANSFER_INSERT, _TRANSFER_NAMES, rows)
-    executemany(conn, _SEAL_INSERT, _SEAL_NAMES, [(t.timestamp, None) for t in new])
-
-
-_APPLY_DELTA = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("account_id"))
-    .values(
-        debits_pending=accounts.c.debits_pending + bindparam("dp"),
-        debits_posted=accounts.c.debits_posted + bindparam("dpo"),
-        credits_pending=accounts.c.credits_pending + bindparam("cp"),
-        credits_posted=accounts.c.credits_posted + bindparam("cpo"),
-    )
-)
-_DELTA_NAMES = ("account_id", "dp", "dpo", "cp", "cpo")
-
-
-def apply_deltas(conn: Connection, deltas: Mapping[str, tuple[int, int, int, int]]) -> None:
-    """Add each change to the stored balances (``x = x + d``, in id order)."""
-    if deltas:
-        rows = [(k, *d) for k, d in sorted(deltas.items())]
-        executemany(conn, _APPLY_DELTA, _DELTA_NAMES, rows)
-
-
 # -- sealing ----------------------------------------------------------------------------
 def chain_head(conn: Connection) -> tuple[int, str] | None:
     row = conn.execute(
