@@ -102,6 +102,8 @@ class Database:
         try:
             if self.is_sqlite:
                 raw.execute("BEGIN IMMEDIATE")
+            else:
+                raw.autocommit = True  # the hot path sends BEGIN and COMMIT itself
             yield raw
             raw.commit()
         except dbapi_error as exc:
@@ -111,7 +113,7 @@ class Database:
             _rollback(pooled, raw)
             raise
         finally:
-            pooled.close()
+            _restore(pooled, raw, sqlite=self.is_sqlite)
 
     def transact(
         self,
@@ -147,6 +149,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _restore(pooled: Any, raw: Any, *, sqlite: bool) -> None:
+    """Hand the connection back to the pool as the pool lent it."""
+    try:
+        if not sqlite:
+            raw.autocommit = False
+    except Exception:
+        pooled.invalidate()
+    pooled.close()
 
 
 def _rollback(pooled: Any, raw: Any) -> None:
