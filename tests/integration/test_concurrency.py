@@ -9,7 +9,13 @@ import threading
 
 import pytest
 
-from tindahan.ledger import AccountFlags, CreateTransferResult, NewAccount, NewTransfer, TransferFlags
+from tindahan.ledger import (
+    AccountFlags,
+    CreateTransferResult,
+    NewAccount,
+    NewTransfer,
+    TransferFlags,
+)
 from tindahan.services import ledger as service
 from tindahan.services.verify import verify
 from tindahan.store.database import connect
@@ -113,12 +119,16 @@ def _race(n: int, action):
 
 def test_a_hold_posted_by_many_at_once_is_posted_once(db):
     _setup(db)
-    assert service.create_transfers(db, [NewTransfer("hold", "w0", "hot", 700, "PHP", 2, F.PENDING)])[0].ok
+    assert service.create_transfers(
+        db, [NewTransfer("hold", "w0", "hot", 700, "PHP", 2, F.PENDING)]
+    )[0].ok
     results = _race(
         8,
-        lambda i: service.create_transfers(
-            db, [NewTransfer(f"post{i}", pending_id="hold", flags=F.POST_PENDING)]
-        )[0].result,
+        lambda i: (
+            service.create_transfers(
+                db, [NewTransfer(f"post{i}", pending_id="hold", flags=F.POST_PENDING)]
+            )[0].result
+        ),
     )
     assert results.count(R.OK) == 1
     assert results.count(R.PENDING_TRANSFER_ALREADY_POSTED) == 7
@@ -139,9 +149,11 @@ def test_a_wallet_spent_by_many_at_once_never_goes_below_zero(db):
     _setup(db)
     results = _race(
         10,
-        lambda i: service.create_transfers(db, [NewTransfer(f"s{i}", "w2", "hot", 1_000, "PHP", 1)])[
-            0
-        ].result,
+        lambda i: (
+            service.create_transfers(db, [NewTransfer(f"s{i}", "w2", "hot", 1_000, "PHP", 1)])[
+                0
+            ].result
+        ),
     )
     assert results.count(R.OK) == FUNDS // 1_000
     assert results.count(R.EXCEEDS_CREDITS) == 10 - FUNDS // 1_000
@@ -158,7 +170,11 @@ def test_crossed_transfers_do_not_deadlock(db, n):
         out = []
         for k in range(40):
             a, b = ("w0", "w1") if (i + k) % 2 else ("w1", "w0")
-            out.append(service.create_transfers(db, [NewTransfer(f"x{i}-{k}", a, b, 1, "PHP", 1)])[0].result)
+            out.append(
+                service.create_transfers(db, [NewTransfer(f"x{i}-{k}", a, b, 1, "PHP", 1)])[
+                    0
+                ].result
+            )
         return out
 
     results = _race(n * 2, action)

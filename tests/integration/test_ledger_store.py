@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.strategies import ACCOUNTS, FUNDING, steps
 from tindahan.ledger import (
     AccountFlags,
     CreateTransferResult,
@@ -24,7 +25,6 @@ from tindahan.services import ledger as service
 from tindahan.services.seal import seal
 from tindahan.services.verify import verify
 from tindahan.store.tables import accounts, metadata, transfers
-from tests.strategies import ACCOUNTS, FUNDING, steps
 
 R = CreateTransferResult
 F = TransferFlags
@@ -76,15 +76,21 @@ def test_store_gives_the_reference_ledgers_results(db, clock, workload):
     p = f"r{next(_run)}-"
     memory = MemoryLedger(clock)
     memory.create_accounts(ACCOUNTS)
-    service.create_accounts(db, [NewAccount(p + a.id, a.ledger, a.code, a.owner, a.flags) for a in ACCOUNTS])
-    _same_outcomes(service.create_transfers(db, _prefix(FUNDING, p)), memory.create_transfers(FUNDING), p)
+    service.create_accounts(
+        db, [NewAccount(p + a.id, a.ledger, a.code, a.owner, a.flags) for a in ACCOUNTS]
+    )
+    _same_outcomes(
+        service.create_transfers(db, _prefix(FUNDING, p)), memory.create_transfers(FUNDING), p
+    )
     for step in workload:
         if isinstance(step, int):
             clock.advance(step)
             memory.expire_pending()
             service.expire_pending(db)
             continue
-        _same_outcomes(service.create_transfers(db, _prefix(step, p)), memory.create_transfers(step), p)
+        _same_outcomes(
+            service.create_transfers(db, _prefix(step, p)), memory.create_transfers(step), p
+        )
     stored = service.lookup_accounts(db, [p + a.id for a in ACCOUNTS])
     for a in memory.accounts.values():
         s = stored[p + a.id]
@@ -117,7 +123,9 @@ def funded(db):
             NewAccount("usd", "USD", 100, flags=WALLET),
         ],
     )
-    assert service.create_transfers(db, [NewTransfer("fund", "bank", "juan", 10_000, "PHP", 1)])[0].ok
+    assert service.create_transfers(db, [NewTransfer("fund", "bank", "juan", 10_000, "PHP", 1)])[
+        0
+    ].ok
     return db
 
 
@@ -149,7 +157,9 @@ def test_posting_a_voided_or_expired_hold_is_refused(funded, clock):
     hold = NewTransfer("hold", "juan", "nena", 500, "PHP", 40, F.PENDING, timeout_seconds=30)
     hold2 = NewTransfer("hold2", "juan", "nena", 500, "PHP", 40, F.PENDING)
     assert all(o.ok for o in service.create_transfers(funded, [hold, hold2]))
-    assert service.create_transfers(funded, [NewTransfer("v", pending_id="hold2", flags=F.VOID_PENDING)])[0].ok
+    assert service.create_transfers(
+        funded, [NewTransfer("v", pending_id="hold2", flags=F.VOID_PENDING)]
+    )[0].ok
     post2 = NewTransfer("p2", pending_id="hold2", flags=F.POST_PENDING)
     assert service.create_transfers(funded, [post2])[0].result == R.PENDING_TRANSFER_ALREADY_VOIDED
     clock.advance(30)
@@ -169,32 +179,30 @@ def test_posted_transfers_are_append_only(funded):
         "DELETE FROM ledger_accounts WHERE id = 'fees'",
         "UPDATE ledger_accounts SET ledger = 'USD' WHERE id = 'fees'",
     ):
-        with pytest.raises(DBAPIError, match="append-only|never deleted|only an account"):
+        with pytest.raises(DBAPIError, match=r"append-only|never deleted|only an account"):
             with funded.begin() as conn:
                 conn.execute(text(statement))
     seal(funded)
-    with pytest.raises(DBAPIError, match="append-only|stays in its block"):
+    with pytest.raises(DBAPIError, match=r"append-only|stays in its block"):
         with funded.begin() as conn:
             conn.execute(text("UPDATE ledger_seals SET block_no = NULL"))
 
 
 def test_database_refuses_an_overdraft_written_by_hand(funded):
-    with pytest.raises(DBAPIError, match="debits_within_credits"):
-        with funded.begin() as conn:
-            conn.execute(text("UPDATE ledger_accounts SET debits_posted = 10001 WHERE id = 'juan'"))
+    with pytest.raises(DBAPIError, match="debits_within_credits"), funded.begin() as conn:
+        conn.execute(text("UPDATE ledger_accounts SET debits_posted = 10001 WHERE id = 'juan'"))
 
 
 def test_database_refuses_a_transfer_across_currencies_written_by_hand(funded):
-    with pytest.raises(DBAPIError):
-        with funded.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO ledger_transfers (timestamp, id, debit_account_id, "
-                    "credit_account_id, amount, ledger, code, flags, pending_id, timeout_seconds, "
-                    "expires_at_ns, metadata, created_at_ns) VALUES "
-                    "(1, 'x', 'juan', 'usd', 5, 'PHP', 1, 0, NULL, 0, NULL, '{}', 0)"
-                )
+    with pytest.raises(DBAPIError), funded.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ledger_transfers (timestamp, id, debit_account_id, "
+                "credit_account_id, amount, ledger, code, flags, pending_id, timeout_seconds, "
+                "expires_at_ns, metadata, created_at_ns) VALUES "
+                "(1, 'x', 'juan', 'usd', 5, 'PHP', 1, 0, NULL, 0, NULL, '{}', 0)"
             )
+        )
 
 
 def _disable_guards(conn):
@@ -261,3 +269,47 @@ def test_a_retry_answers_exists_even_when_it_could_not_be_paid_now(funded):
     changed = NewTransfer("all", "juan", "nena", 10_001, "PHP", 10)
     assert service.create_transfers(funded, [changed])[0].result == R.EXISTS_WITH_DIFFERENT_FIELDS
     assert service.lookup_accounts(funded, ["nena"])["nena"].credits_posted == 10_000
+
+
+def _mixed_batch(rng, size, prefix):
+    wallets = ["w1", "w2", "w3", "bank"]
+    batch, holds = [], []
+    for n in range(size):
+        tid = f"{prefix}{n}"
+        roll = rng.randrange(10)
+        if roll == 0 and holds:
+            flag = F.POST_PENDING if rng.randrange(2) else F.VOID_PENDING
+            batch.append(NewTransfer(tid, pending_id=holds.pop(), flags=flag))
+            continue
+        debit, credit = rng.sample(wallets, 2)
+        flags = F.PENDING if roll == 1 else F.NONE
+        if roll == 2:
+            flags |= F.LINKED
+        if flags & F.PENDING:
+            holds.append(tid)
+        batch.append(NewTransfer(tid, debit, credit, rng.randint(1, 900), "PHP", 1, flags))
+    if batch[-1].flags & F.LINKED:
+        batch[-1] = NewTransfer(batch[-1].id, "bank", "w1", 1, "PHP", 1)
+    return batch
+
+
+@pytest.mark.parametrize("size", [63, 64, 65, 700])
+def test_large_batches_match_the_reference_ledger(db, clock, size):
+    """Batches above ``hotpath.SMALL_BATCH`` take the array write on PostgreSQL."""
+    import random
+
+    memory = MemoryLedger(clock)
+    memory.create_accounts(ACCOUNTS)
+    service.create_accounts(db, ACCOUNTS)
+    _same_outcomes(service.create_transfers(db, FUNDING), memory.create_transfers(FUNDING), "")
+    rng = random.Random(size)
+    for round_no in range(3):
+        batch = _mixed_batch(rng, size, f"b{round_no}-")
+        store_out = service.create_transfers(db, batch)
+        _same_outcomes(store_out, memory.create_transfers(batch), "")
+        assert sum(o.result == R.OK for o in store_out) > size // 2
+    assert verify(db).violations == []
+    stored = service.lookup_accounts(db, [a.id for a in ACCOUNTS])
+    for a in memory.accounts.values():
+        assert stored[a.id].credits_posted == a.credits_posted
+        assert stored[a.id].debits_pending == a.debits_pending

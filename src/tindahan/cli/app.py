@@ -34,8 +34,8 @@ DbOption = ledger.DbOption
 @friendly
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or migrate it to the newest schema."""
-    database = connect(db)
-    revision = migrate.upgrade(database)
+    with connect(db) as database:
+        revision = migrate.upgrade(database)
     out.print(f"database at revision {revision}: {database.url.render_as_string()}")
 
 
@@ -43,9 +43,10 @@ def db_upgrade(db: DbOption = None) -> None:
 @friendly
 def demo_seed(db: DbOption = None) -> None:
     """Book the demo parties' accounts and transfers (idempotent)."""
-    database = connect(db)
-    migrate.upgrade(database)
-    out.print(f"demo data: {demo_service.seed(database)} new transfers")
+    with connect(db) as database:
+        migrate.upgrade(database)
+        added = demo_service.seed(database)
+    out.print(f"demo data: {added} new transfers")
 
 
 @app.command()
@@ -55,12 +56,12 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
     """Seal new transfers into the hash chain and void expired holds, continually."""
-    database = connect(db)
-    if once:
-        result = worker_jobs.tick(database)
-        out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")
-        return
-    _run_until_signal(database)
+    with connect(db) as database:
+        if once:
+            result = worker_jobs.tick(database)
+            out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")
+            return
+        _run_until_signal(database)
 
 
 @app.command()
@@ -71,14 +72,14 @@ def serve(db: DbOption = None) -> None:
     The HTTP API and web pages arrive with the payments issue; until then the main job
     keeps the ledger sealed and its holds expired.
     """
-    database = connect(db)
-    revision = migrate.upgrade(database)
-    added = demo_service.seed(database)
-    out.print(f"database {database.url.render_as_string()} at revision {revision}")
-    out.print(f"demo data ready ({added} new transfers)")
-    out.print("The HTTP API arrives with the payments issue; running the ledger worker.")
-    out.print("Press Ctrl-C to stop.")
-    _run_until_signal(database)
+    with connect(db) as database:
+        revision = migrate.upgrade(database)
+        added = demo_service.seed(database)
+        out.print(f"database {database.url.render_as_string()} at revision {revision}")
+        out.print(f"demo data ready ({added} new transfers)")
+        out.print("The HTTP API arrives with the payments issue; running the ledger worker.")
+        out.print("Press Ctrl-C to stop.")
+        _run_until_signal(database)
 
 
 def _run_until_signal(database: object) -> None:

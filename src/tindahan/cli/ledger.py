@@ -28,8 +28,8 @@ DbOption = Annotated[
 @friendly
 def verify(db: DbOption = None) -> None:
     """Recompute balances from transfers, check sums, limits and the hash chain."""
-    database = connect(db)
-    report = verify_service(database)
+    with connect(db) as database:
+        report = verify_service(database)
     if report.ok:
         out.print(report.summary())
         return
@@ -43,7 +43,8 @@ def verify(db: DbOption = None) -> None:
 @friendly
 def seal(db: DbOption = None) -> None:
     """Seal every committed transfer not yet in the hash chain."""
-    report = seal_service(connect(db))
+    with connect(db) as database:
+        report = seal_service(database)
     out.print(f"sealed {report.transfers} transfers into {report.blocks} new blocks")
 
 
@@ -51,7 +52,8 @@ def seal(db: DbOption = None) -> None:
 @friendly
 def expire(db: DbOption = None) -> None:
     """Void every pending transfer whose timeout has passed."""
-    count = ledger_service.expire_pending(connect(db))
+    with connect(db) as database:
+        count = ledger_service.expire_pending(database)
     out.print(f"voided {count} expired pending transfers")
 
 

@@ -150,6 +150,12 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
 
 def _restore(pooled: Any, raw: Any, *, sqlite: bool) -> None:
     """Hand the connection back to the pool as the pool lent it."""

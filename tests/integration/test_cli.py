@@ -1,0 +1,168 @@
+"""The command-line contracts other issues and outside checks rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from tindahan.cli.app import app
+from tindahan.ledger import NewTransfer
+from tindahan.services import ledger as service
+from tindahan.store.database import connect
+
+runner = CliRunner()
+TINDAHAN = str(Path(sys.executable).with_name("tindahan"))
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_upgrade_then_verify_prints_one_line_and_exits_0(db_url):
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0  # idempotent
+    result = invoke("ledger", "verify", "--db", db_url)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("ledger ok")
+
+
+def test_verify_names_each_violation_and_exits_1(db_url):
+    assert invoke("demo", "seed", "--db", db_url).exit_code == 0
+    assert invoke("ledger", "seal", "--db", db_url).exit_code == 0
+    db = connect(db_url)
+    with db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE ledger_transfers DISABLE TRIGGER USER"))
+        else:
+            conn.execute(text("DROP TRIGGER ledger_transfers_no_update"))
+        conn.execute(text("UPDATE ledger_transfers SET amount = 1 WHERE id = 'demo-pay-1'"))
+    db.dispose()
+    result = invoke("ledger", "verify", "--db", db_url)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("violation: block 1: hash mismatch") for line in lines)
+    assert any("'c-juan-wallet'" in line for line in lines)
+    assert "FAILED" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ledger", "verify", "--db", "mysql://x/y"], "unsupported database"),
+        (["ledger", "verify", "--db", "not a url"], "not a database URL"),
+        (
+            ["ledger", "verify", "--db", "postgresql://nobody@127.0.0.1:1/x"],
+            "cannot use the database",
+        ),
+        (["ledger", "bench", "--hot", "2"], "--hot"),
+        (["ledger", "bench", "--hot", "lots"], "--hot"),
+        (["ledger", "bench", "--clients", "0"], "--clients"),
+        (["ledger", "bench", "--batch", "9000"], "--batch"),
+        (["ledger", "bench", "--transfers", "0"], "--transfers"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_exit_2(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_verify_on_a_database_never_set_up_says_what_to_do(tmp_path):
+    result = invoke("ledger", "verify", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert result.exit_code == 2
+    assert "tindahan db upgrade" in result.output
+
+
+def test_bench_json_has_the_promised_keys(db_url):
+    result = invoke(
+        "ledger",
+        "bench",
+        "--db",
+        db_url,
+        "--transfers",
+        "600",
+        "--clients",
+        "2",
+        "--accounts",
+        "50",
+        "--hot",
+        "0.5",
+        "--batch",
+        "20",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"transfers_per_s", "p50_ms", "p99_ms", "invariants_ok"} <= set(report)
+    assert report["invariants_ok"] is True
+    assert report["accepted"] + report["rejected"] == 600
+    assert report["accepted"] > 500
+    assert report["transfers_per_s"] > 0 and report["p99_ms"] >= report["p50_ms"] > 0
+    assert invoke("ledger", "verify", "--db", db_url).exit_code == 0
+
+
+def test_bench_without_db_uses_a_scratch_sqlite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("ledger", "bench", "--transfers", "300", "--batch", "100", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["database"] == "sqlite"
+    assert not (tmp_path / "var").exists()
+
+
+def test_worker_once_seals_and_expires(db_url, monkeypatch):
+    assert invoke("demo", "seed", "--db", db_url).exit_code == 0
+    db = connect(db_url)
+    hold = NewTransfer(
+        "short-hold", "c-juan-wallet", "op-escrow", 100, "PHP", 40, flags=2, timeout_seconds=1
+    )
+    assert service.create_transfers(db, [hold])[0].ok
+    db.dispose()
+    time.sleep(1.1)
+    result = invoke("worker", "--db", db_url, "--once")
+    assert result.exit_code == 0, result.output
+    assert "voided 1 expired holds" in result.output
+    report = invoke("ledger", "verify", "--db", db_url)
+    assert report.exit_code == 0 and "0 not sealed yet" in report.output
+
+
+def test_demo_seed_is_idempotent(db_url):
+    assert "10 new transfers" in invoke("demo", "seed", "--db", db_url).output
+    assert "0 new transfers" in invoke("demo", "seed", "--db", db_url).output
+
+
+def test_serve_migrates_seeds_runs_and_stops_cleanly(tmp_path):
+    env = {**os.environ, "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    proc = subprocess.Popen(
+        [TINDAHAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        seen = ""
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C" not in seen and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen += line
+        assert "Press Ctrl-C" in seen, seen + proc.stderr.read()
+        time.sleep(1.5)  # one worker round seals the demo transfers
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "demo data ready" in seen
+    verify = subprocess.run(
+        [TINDAHAN, "ledger", "verify"], env=env, capture_output=True, text=True, check=False
+    )
+    assert verify.returncode == 0 and "0 not sealed yet" in verify.stdout
