@@ -55,6 +55,9 @@ RETRY_BACKOFF_BASE_S: Final = 0.002
 RETRY_BACKOFF_CAP_S: Final = 0.2
 #: SQLite waits this long for the write lock before reporting "database is locked".
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+#: SQLite page cache per connection, KiB (its default is 2 MiB, less than the indexes of a
+#: few hundred thousand transfers; a server has the memory).
+SQLITE_CACHE_KIB: Final = 65_536
 #: PostgreSQL: a ledger statement waiting this long for a row lock gives up (and is retried).
 POSTGRES_LOCK_TIMEOUT_MS: Final = 10_000
 
