@@ -28,10 +28,13 @@ T = Transfer(
 
 def test_encoding_is_pinned():
     """A change here would orphan every chain ever sealed: bump ENCODING_VERSION instead."""
-    assert canonical(T) == (
-        '[1,"pay-1","c-juan-wallet","m-nena",8550,"PHP",10,0,null,0,null,'
-        '[["order","o-1"],["ñ","piso"]],8192,1700000000000000000]'
-    ).encode()
+    assert (
+        canonical(T)
+        == (
+            '[1,"pay-1","c-juan-wallet","m-nena",8550,"PHP",10,0,null,0,null,'
+            '[["order","o-1"],["ñ","piso"]],8192,1700000000000000000]'
+        ).encode()
+    )
     digest, count = block_hash(GENESIS_HASH, 1, [T])
     assert count == 1 and len(digest) == 64
 
