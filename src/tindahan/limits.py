@@ -58,6 +58,10 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 #: SQLite page cache per connection, KiB (its default is 2 MiB, less than the indexes of a
 #: few hundred thousand transfers; a server has the memory).
 SQLITE_CACHE_KIB: Final = 65_536
+#: WAL pages (4 KiB) between automatic checkpoints (SQLite's default: 1,000). A checkpoint
+#: runs inside a committing writer and fsyncs the database; fewer, larger ones cost writers
+#: less (measured with the batch bench: p99 118 ms -> 90 ms). About 40 MiB of WAL at most.
+SQLITE_WAL_CHECKPOINT_PAGES: Final = 10_000
 #: PostgreSQL: a ledger statement waiting this long for a row lock gives up (and is retried).
 POSTGRES_LOCK_TIMEOUT_MS: Final = 10_000
 
