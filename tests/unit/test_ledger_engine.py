@@ -93,6 +93,23 @@ def test_a_transfer_moves_money_and_keeps_the_sum(ledger):
             R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER,
         ),
         (NewTransfer("t", "juan", "nena", 1, "PHP", 1, pending_id="x"), R.PENDING_ID_MUST_BE_EMPTY),
+        (
+            NewTransfer("t", "juan", "nena", 1, "PHP", 1, F.PENDING, timeout_seconds=-1),
+            R.TIMEOUT_INVALID,
+        ),
+        (
+            NewTransfer(
+                "t",
+                "juan",
+                "nena",
+                1,
+                "PHP",
+                1,
+                F.PENDING,
+                timeout_seconds=limits.MAX_PENDING_TIMEOUT_SECONDS + 1,
+            ),
+            R.TIMEOUT_INVALID,
+        ),
         (NewTransfer("t", "ghost", "nena", 1, "PHP", 1), R.DEBIT_ACCOUNT_NOT_FOUND),
         (NewTransfer("t", "juan", "ghost", 1, "PHP", 1), R.CREDIT_ACCOUNT_NOT_FOUND),
         (NewTransfer("t", "juan", "usd", 1, "PHP", 1), R.ACCOUNTS_MUST_HAVE_SAME_LEDGER),
@@ -339,3 +356,10 @@ def test_timestamps_strictly_increase(ledger):
 )
 def test_account_results(ledger, account, expected):
     assert ledger.create_accounts([account])[0].result == expected
+
+
+def test_every_result_code_has_words():
+    from tindahan.ledger.model import TRANSFER_RESULT_MESSAGES
+
+    assert set(TRANSFER_RESULT_MESSAGES) == set(CreateTransferResult)
+    assert all(TRANSFER_RESULT_MESSAGES.values())
