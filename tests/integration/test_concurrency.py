@@ -190,10 +190,12 @@ def test_sealing_beside_busy_writers_covers_every_transfer_once(db):
     _setup(db)
     stop = threading.Event()
     sealed_blocks = []
+    verdicts = []
 
     def sealer() -> None:
         while not stop.is_set():
             sealed_blocks.append(seal(db).blocks)
+            verdicts.append(verify(db).violations)  # one snapshot, even mid-traffic
 
     worker = threading.Thread(target=sealer)
     worker.start()
@@ -214,5 +216,6 @@ def test_sealing_beside_busy_writers_covers_every_transfer_once(db):
     report = verify(db)
     assert report.violations == []
     assert sum(sealed_blocks) > 1  # it really sealed while the writers ran
+    assert len(verdicts) > 1 and all(v == [] for v in verdicts)
     assert (report.sealed, report.unsealed) == (report.transfers, 0)
     assert report.transfers == WALLETS + 4 * 60

@@ -84,6 +84,11 @@ class Database:
         """One transaction: committed if the block finishes, rolled back if it raises."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(tindahan_write=write)
+            if not write and not self.is_sqlite:
+                # A read (verify, lookups) sees one snapshot throughout, not one per
+                # statement: balances and the transfers behind them must agree. (SQLite's
+                # WAL readers always do.)
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
