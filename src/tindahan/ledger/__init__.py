@@ -4,7 +4,8 @@ Pure Python, no framework or database: the stores in ``tindahan.store`` load sta
 :func:`plan_transfers` what to do, and write the plan. See ``engine`` for the semantics.
 """
 
-from tindahan.ledger.engine import BatchView, TransferPlan, plan_accounts, plan_transfers
+from tindahan.ledger.accounts import plan_accounts
+from tindahan.ledger.engine import BatchView, TransferPlan, plan_transfers
 from tindahan.ledger.model import (
     Account,
     AccountCode,

@@ -15,49 +15,36 @@ of a committed chain returns the originals); a chain mixing old and new ids fail
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from tindahan import limits
 from tindahan.ledger.model import (
-    BALANCING_FLAGS,
-    PHASE_FLAGS,
-    RESOLVING_FLAGS,
     Account,
-    AccountFlags,
-    AccountOutcome,
-    CreateAccountResult,
     CreateTransferResult,
-    NewAccount,
     NewTransfer,
     Transfer,
     TransferFlags,
     TransferOutcome,
-    valid_code,
-    valid_id,
-    valid_ledger,
-    valid_metadata,
+)
+from tindahan.ledger.validation import (
+    BAL_CREDIT,
+    BAL_DEBIT,
+    CMNED,
+    DMNEC,
+    LINKED,
+    MAX,
+    NS_PER_S,
+    PENDING,
+    POST,
+    RESOLVING,
+    check_shape,
+    flags_int,
+    id_text,
+    mismatch_with_pending,
+    same_fields,
 )
 
 R = CreateTransferResult
-MAX = limits.MAX_AMOUNT_MINOR
-NS_PER_S = 1_000_000_000
-_ALL_TRANSFER_FLAGS = int(
-    TransferFlags.LINKED | PHASE_FLAGS | BALANCING_FLAGS,
-)
-# Plain ints: IntFlag arithmetic costs microseconds per operation, and this is the hot path.
-_DMNEC = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
-_CMNED = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
-_LINKED = int(TransferFlags.LINKED)
-_PENDING = int(TransferFlags.PENDING)
-_POST = int(TransferFlags.POST_PENDING)
-_VOID = int(TransferFlags.VOID_PENDING)
-_BAL_DEBIT = int(TransferFlags.BALANCING_DEBIT)
-_BAL_CREDIT = int(TransferFlags.BALANCING_CREDIT)
-_PHASE = int(PHASE_FLAGS)
-_RESOLVING = int(RESOLVING_FLAGS)
-_BALANCING = int(BALANCING_FLAGS)
 
 
 @dataclass(slots=True)
@@ -128,19 +115,12 @@ def _chains(batch: Sequence[NewTransfer]) -> list[tuple[int, int, bool]]:
     chains: list[tuple[int, int, bool]] = []
     start = 0
     for index, t in enumerate(batch):
-        if not (_flags_int(t.flags) & _LINKED):
+        if not (flags_int(t.flags) & LINKED):
             chains.append((start, index, False))
             start = index + 1
     if start < len(batch):
         chains.append((start, len(batch) - 1, True))
     return chains
-
-
-def _flags_int(flags: object) -> int:
-    """Flags as an int, or -1 when they are not an int (a bool is not flags)."""
-    if isinstance(flags, int) and not isinstance(flags, bool):
-        return int(flags)
-    return -1
 
 
 class _Planner:
@@ -194,7 +174,7 @@ class _Planner:
         out = []
         for index in range(first, last + 1):
             code = result if index == culprit else R.LINKED_EVENT_FAILED
-            out.append(TransferOutcome(index, _id_text(batch[index].id), code))
+            out.append(TransferOutcome(index, id_text(batch[index].id), code))
         return out
 
     def _rollback(self, saved_timestamp: int) -> None:
@@ -208,16 +188,16 @@ class _Planner:
 
     # -- one event --------------------------------------------------------------------
     def _event(self, t: NewTransfer, index: int) -> TransferOutcome:
-        flags = _flags_int(t.flags)
-        problem = _check_shape(t, flags, self.system)
+        flags = flags_int(t.flags)
+        problem = check_shape(t, flags, self.system)
         if problem is not None:
-            return TransferOutcome(index, _id_text(t.id), problem)
+            return TransferOutcome(index, id_text(t.id), problem)
         existing = self.created.get(t.id) or self.view.transfers.get(t.id)
         if existing is not None:
-            same = _same_fields(t, existing)
+            same = same_fields(t, existing)
             code = R.EXISTS if same else R.EXISTS_WITH_DIFFERENT_FIELDS
             return TransferOutcome(index, t.id, code, existing if same else None)
-        if flags & _RESOLVING:
+        if flags & RESOLVING:
             result, transfer = self._resolve(t, flags)
         else:
             result, transfer = self._move(t, flags)
@@ -241,11 +221,11 @@ class _Planner:
             return R.TRANSFER_MUST_HAVE_SAME_LEDGER_AS_ACCOUNTS, None
         d, c = self._balance(debit), self._balance(credit)
         amount = t.amount if t.amount is not None else MAX
-        if flags & _BAL_DEBIT:
+        if flags & BAL_DEBIT:
             amount = min(amount, max(d[3] - d[1] - d[0], 0))
             if amount == 0:
                 return R.EXCEEDS_CREDITS, None
-        if flags & _BAL_CREDIT:
+        if flags & BAL_CREDIT:
             amount = min(amount, max(c[1] - c[3] - c[2], 0))
             if amount == 0:
                 return R.EXCEEDS_DEBITS, None
@@ -253,11 +233,11 @@ class _Planner:
             return R.OVERFLOWS_DEBITS, None
         if c[2] + c[3] + amount > MAX:
             return R.OVERFLOWS_CREDITS, None
-        if int(debit.flags) & _DMNEC and d[0] + d[1] + amount > d[3]:
+        if int(debit.flags) & DMNEC and d[0] + d[1] + amount > d[3]:
             return R.EXCEEDS_CREDITS, None
-        if int(credit.flags) & _CMNED and c[2] + c[3] + amount > c[1]:
+        if int(credit.flags) & CMNED and c[2] + c[3] + amount > c[1]:
             return R.EXCEEDS_DEBITS, None
-        pending = bool(flags & _PENDING)
+        pending = bool(flags & PENDING)
         self._change(debit.id, d, 0 if pending else 1, amount)
         self._change(credit.id, c, 2 if pending else 3, amount)
         expires = None
@@ -270,17 +250,17 @@ class _Planner:
         p = self.created.get(t.pending_id) or self.view.transfers.get(t.pending_id)
         if p is None:
             return R.PENDING_TRANSFER_NOT_FOUND, None
-        if not int(p.flags) & _PENDING:
+        if not int(p.flags) & PENDING:
             return R.PENDING_TRANSFER_NOT_PENDING, None
-        mismatch = _mismatch_with_pending(t, p)
+        mismatch = mismatch_with_pending(t, p)
         if mismatch is not None:
             return mismatch, None
         done = self.resolved.get(p.id) or self.view.resolved.get(p.id)
         if done is not None:
-            if int(done) & _POST:
+            if int(done) & POST:
                 return R.PENDING_TRANSFER_ALREADY_POSTED, None
             return R.PENDING_TRANSFER_ALREADY_VOIDED, None
-        post = bool(flags & _POST)
+        post = bool(flags & POST)
         expired = p.expires_at_ns is not None and self.now_ns >= p.expires_at_ns
         if expired and (post or not self.system):
             return R.PENDING_TRANSFER_EXPIRED, None
@@ -362,183 +342,3 @@ class _Planner:
             if any(change):
                 deltas[account_id] = change
         return deltas
-
-
-def _id_text(value: object) -> str:
-    return value if isinstance(value, str) else repr(value)
-
-
-def _check_shape(t: NewTransfer, flags: int, system: bool) -> R | None:
-    """Everything that can be judged from the request alone, in TigerBeetle's order."""
-    if not valid_id(t.id, system=system):
-        return R.ID_INVALID
-    if flags < 0 or flags & ~_ALL_TRANSFER_FLAGS:
-        return R.FLAGS_INVALID
-    phase = flags & _PHASE
-    if phase & (phase - 1) or (phase & _RESOLVING and flags & _BALANCING):
-        return R.FLAGS_ARE_MUTUALLY_EXCLUSIVE
-    if type(t.timeout_seconds) is not int or not (
-        0 <= t.timeout_seconds <= limits.MAX_PENDING_TIMEOUT_SECONDS
-    ):
-        return R.TIMEOUT_INVALID
-    if not valid_metadata(t.metadata):
-        return R.METADATA_INVALID
-    problem = _check_amount(t.amount, required=not (phase & _RESOLVING or flags & _BALANCING))
-    if problem is not None:
-        return problem
-    if phase & _RESOLVING:
-        return _check_resolving_shape(t)
-    return _check_moving_shape(t, flags)
-
-
-def _check_amount(amount: object, *, required: bool) -> R | None:
-    if amount is None:
-        return R.AMOUNT_REQUIRED if required else None
-    if type(amount) is not int or amount <= 0:
-        return R.AMOUNT_MUST_BE_POSITIVE
-    if amount > MAX:
-        return R.AMOUNT_EXCEEDS_MAX
-    return None
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _valid_account_id(value: str) -> bool:
-    """Account ids recur batch after batch, so their check is cached (ids of transfers,
-    each seen once, are not)."""
-    return valid_id(value)
-
-
-def _check_moving_shape(t: NewTransfer, flags: int) -> R | None:
-    if not isinstance(t.debit_account_id, str) or not _valid_account_id(t.debit_account_id):
-        return R.DEBIT_ACCOUNT_ID_INVALID
-    if not isinstance(t.credit_account_id, str) or not _valid_account_id(t.credit_account_id):
-        return R.CREDIT_ACCOUNT_ID_INVALID
-    if t.debit_account_id == t.credit_account_id:
-        return R.ACCOUNTS_MUST_BE_DIFFERENT
-    if t.pending_id is not None:
-        return R.PENDING_ID_MUST_BE_EMPTY
-    if t.timeout_seconds and not flags & _PENDING:
-        return R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER
-    if not valid_ledger(t.ledger):
-        return R.LEDGER_INVALID
-    if not valid_code(t.code):
-        return R.CODE_INVALID
-    return None
-
-
-def _check_resolving_shape(t: NewTransfer) -> R | None:
-    if t.pending_id is None:
-        return R.PENDING_ID_REQUIRED
-    if not valid_id(t.pending_id):
-        return R.PENDING_TRANSFER_NOT_FOUND
-    if t.pending_id == t.id:
-        return R.PENDING_ID_MUST_BE_DIFFERENT
-    if t.timeout_seconds:
-        return R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER
-    if t.debit_account_id is not None and not valid_id(t.debit_account_id):
-        return R.DEBIT_ACCOUNT_ID_INVALID
-    if t.credit_account_id is not None and not valid_id(t.credit_account_id):
-        return R.CREDIT_ACCOUNT_ID_INVALID
-    if t.ledger is not None and not valid_ledger(t.ledger):
-        return R.LEDGER_INVALID
-    if t.code is not None and not valid_code(t.code):
-        return R.CODE_INVALID
-    return None
-
-
-def _mismatch_with_pending(t: NewTransfer, p: Transfer) -> R | None:
-    if t.debit_account_id is not None and t.debit_account_id != p.debit_account_id:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID
-    if t.credit_account_id is not None and t.credit_account_id != p.credit_account_id:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID
-    if t.ledger is not None and t.ledger != p.ledger:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER
-    if t.code is not None and t.code != p.code:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_CODE
-    return None
-
-
-def _same_fields(t: NewTransfer, e: Transfer) -> bool:
-    """Is ``t`` a replay of the committed ``e``? Fields the request left to the ledger
-    (accounts of a post/void, the amount of a full post or of a balancing transfer) match
-    whatever the ledger chose."""
-    flags = _flags_int(t.flags)
-    if flags != int(e.flags) or t.pending_id != e.pending_id:
-        return False
-    if t.timeout_seconds != e.timeout_seconds or dict(t.metadata) != dict(e.metadata):
-        return False
-    given = (
-        (t.debit_account_id, e.debit_account_id),
-        (t.credit_account_id, e.credit_account_id),
-        (t.ledger, e.ledger),
-        (t.code, e.code),
-    )
-    if any(mine is not None and mine != theirs for mine, theirs in given):
-        return False
-    if flags & _BALANCING:
-        return t.amount is None or t.amount >= e.amount
-    return t.amount is None or t.amount == e.amount
-
-
-# -- accounts ---------------------------------------------------------------------------
-A = CreateAccountResult
-
-
-def plan_accounts(
-    batch: Sequence[NewAccount], existing: Mapping[str, Account], *, first_timestamp: int
-) -> tuple[list[AccountOutcome], list[Account]]:
-    """Decide each account of ``batch``; ``existing`` holds those already opened."""
-    outcomes: list[AccountOutcome] = []
-    created: dict[str, Account] = {}
-    timestamp = first_timestamp
-    for index, new in enumerate(batch):
-        problem = _check_account(new)
-        if problem is not None:
-            outcomes.append(AccountOutcome(index, _id_text(new.id), problem))
-            continue
-        found = created.get(new.id) or existing.get(new.id)
-        if found is not None:
-            same = (found.ledger, found.code, found.owner, int(found.flags)) == (
-                new.ledger,
-                new.code,
-                new.owner,
-                int(new.flags),
-            )
-            result = A.EXISTS if same else A.EXISTS_WITH_DIFFERENT_FIELDS
-            outcomes.append(AccountOutcome(index, new.id, result, found if same else None))
-            continue
-        account = Account(
-            new.id,
-            new.ledger,
-            new.code,
-            new.owner,
-            AccountFlags(int(new.flags)),
-            0,
-            0,
-            0,
-            0,
-            timestamp,
-        )
-        timestamp += 1
-        created[new.id] = account
-        outcomes.append(AccountOutcome(index, new.id, A.OK, account))
-    return outcomes, list(created.values())
-
-
-def _check_account(new: NewAccount) -> A | None:
-    if not valid_id(new.id):
-        return A.ID_INVALID
-    if not valid_ledger(new.ledger):
-        return A.LEDGER_INVALID
-    if not valid_code(new.code):
-        return A.CODE_INVALID
-    if new.owner is not None and not (
-        isinstance(new.owner, str) and 0 < len(new.owner) <= limits.OWNER_MAX_LENGTH
-    ):
-        return A.OWNER_INVALID
-    flags = _flags_int(new.flags)
-    if flags < 0 or flags & ~int(_DMNEC | _CMNED):
-        return A.FLAGS_INVALID
-    if flags & _DMNEC and flags & _CMNED:
-        return A.FLAGS_ARE_MUTUALLY_EXCLUSIVE
-    return None

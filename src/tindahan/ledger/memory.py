@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tindahan.ledger import audit
-from tindahan.ledger.engine import BatchView, accounts_to_load, ids_to_load, plan_accounts
+from tindahan.ledger.accounts import plan_accounts
+from tindahan.ledger.engine import BatchView, accounts_to_load, ids_to_load
 from tindahan.ledger.engine import plan_transfers as _plan
 from tindahan.ledger.model import (
     Account,

@@ -14,13 +14,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from tindahan import limits
-from tindahan.ledger.engine import (
-    BatchView,
-    TransferPlan,
-    accounts_to_load,
-    ids_to_load,
-    plan_accounts,
-)
+from tindahan.ledger.accounts import plan_accounts
+from tindahan.ledger.engine import BatchView, TransferPlan, accounts_to_load, ids_to_load
 from tindahan.ledger.engine import plan_transfers as _plan
 from tindahan.ledger.model import (
     Account,
