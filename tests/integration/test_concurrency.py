@@ -91,7 +91,7 @@ def test_many_clients_racing_for_few_wallets_keep_the_books(db, db_url):
     tallies = _run_clients(db_url)
     accepted = sum(t.get("ok", 0) for t in tallies)
     refused = sum(t.get("exceeds_credits", 0) for t in tallies)
-    assert accepted > CLIENTS * PER_CLIENT // 2  # the race was real money, not all refusals
+    assert accepted >= CLIENTS * 20  # the race moved real money, not only refusals
     assert refused > 0  # and the wallets really ran dry under contention
     report = verify(db)
     assert report.violations == []
