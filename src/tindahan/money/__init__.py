@@ -11,12 +11,11 @@ The unit rule (DESIGN.md, invariant 1):
   is no default mode. Text is parsed without any rounding at all.
 
 Modules: ``currency`` (ISO 4217 table), ``amount`` (``Money``, ``allocate``), ``rounding``,
-``rate`` (Decimal ↔ minor units, fees, FX), ``text`` (Babel parsing and formatting), ``errors``
-and ``bounds``.
+``rate`` (Decimal ↔ minor units, fees, FX), ``text`` (Babel parsing and formatting) and
+``errors``. Their bounds are in ``tindahan.limits``, with every other bound.
 """
 
-from tindahan.money.amount import Money, allocate, ensure_amount_minor
-from tindahan.money.bounds import (
+from tindahan.limits import (
     MAX_AMOUNT_MINOR,
     MAX_MONEY_TEXT_LENGTH,
     MAX_RATE_DIGITS,
@@ -24,6 +23,7 @@ from tindahan.money.bounds import (
     MIN_RATE_EXPONENT,
     RATE_CONTEXT_PRECISION,
 )
+from tindahan.money.amount import Money, allocate, ensure_amount_minor
 from tindahan.money.currency import CURRENCIES, Currency, currency
 from tindahan.money.errors import (
     AmountOutOfRangeError,

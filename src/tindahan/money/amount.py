@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tindahan.money.bounds import MAX_AMOUNT_MINOR
+from tindahan.limits import MAX_AMOUNT_MINOR
 from tindahan.money.currency import currency as _currency
 from tindahan.money.errors import (
     AmountOutOfRangeError,

@@ -17,14 +17,14 @@ import decimal
 from decimal import Decimal
 from typing import Final
 
-from tindahan.money.amount import Money, ensure_amount_minor
-from tindahan.money.bounds import (
+from tindahan.limits import (
     MAX_AMOUNT_MINOR,
     MAX_RATE_DIGITS,
     MAX_RATE_EXPONENT,
     MIN_RATE_EXPONENT,
     RATE_CONTEXT_PRECISION,
 )
+from tindahan.money.amount import Money, ensure_amount_minor
 from tindahan.money.currency import currency as _currency
 from tindahan.money.errors import (
     AmountOutOfRangeError,

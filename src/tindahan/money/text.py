@@ -60,8 +60,8 @@ import babel.core
 import babel.numbers
 from babel import Locale
 
+from tindahan.limits import MAX_MONEY_TEXT_LENGTH
 from tindahan.money.amount import Money
-from tindahan.money.bounds import MAX_MONEY_TEXT_LENGTH
 from tindahan.money.currency import CURRENCIES
 from tindahan.money.currency import currency as _currency
 from tindahan.money.errors import (
