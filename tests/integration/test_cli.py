@@ -77,8 +77,24 @@ def test_bad_input_is_a_clear_error_and_exit_2(args, message):
     assert "Traceback" not in result.output
 
 
-def test_verify_on_a_database_never_set_up_says_what_to_do(tmp_path):
-    result = invoke("ledger", "verify", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+@pytest.mark.parametrize(
+    "command",
+    [["ledger", "verify"], ["ledger", "seal"], ["ledger", "expire"], ["worker", "--once"]],
+)
+def test_commands_on_a_missing_database_say_what_to_do_and_create_nothing(tmp_path, command):
+    target = tmp_path / "new" / "ledger.db"
+    result = invoke(*command, "--db", f"sqlite:///{target}")
+    assert result.exit_code == 2
+    assert "tindahan db upgrade" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_verify_on_a_database_never_migrated_says_what_to_do(db_url):
+    db = connect(db_url)
+    with db.begin() as conn:  # an empty database (PostgreSQL) or file (SQLite)
+        conn.execute(text("SELECT 1"))
+    db.dispose()
+    result = invoke("ledger", "verify", "--db", db_url)
     assert result.exit_code == 2
     assert "tindahan db upgrade" in result.output
 

@@ -56,7 +56,7 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
     """Seal new transfers into the hash chain and void expired holds, continually."""
-    with connect(db) as database:
+    with connect(db, create=False) as database:
         if once:
             result = worker_jobs.tick(database)
             out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")

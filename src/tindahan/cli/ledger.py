@@ -28,7 +28,7 @@ DbOption = Annotated[
 @friendly
 def verify(db: DbOption = None) -> None:
     """Recompute balances from transfers, check sums, limits and the hash chain."""
-    with connect(db) as database:
+    with connect(db, create=False) as database:
         report = verify_service(database)
     if report.ok:
         out.print(report.summary())
@@ -43,7 +43,7 @@ def verify(db: DbOption = None) -> None:
 @friendly
 def seal(db: DbOption = None) -> None:
     """Seal every committed transfer not yet in the hash chain."""
-    with connect(db) as database:
+    with connect(db, create=False) as database:
         report = seal_service(database)
     out.print(f"sealed {report.transfers} transfers into {report.blocks} new blocks")
 
@@ -52,7 +52,7 @@ def seal(db: DbOption = None) -> None:
 @friendly
 def expire(db: DbOption = None) -> None:
     """Void every pending transfer whose timeout has passed."""
-    with connect(db) as database:
+    with connect(db, create=False) as database:
         count = ledger_service.expire_pending(database)
     out.print(f"voided {count} expired pending transfers")
 

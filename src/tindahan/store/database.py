@@ -203,9 +203,23 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, cap))
 
 
-def connect(raw_url: str | None = None, *, clock: Callable[[], int] | None = None) -> Database:
+def connect(
+    raw_url: str | None = None,
+    *,
+    clock: Callable[[], int] | None = None,
+    create: bool = True,
+) -> Database:
+    """Open the database. With ``create=False`` a SQLite file that is not there is an error,
+    not a new empty file: commands that read or keep a ledger must not make one by accident.
+    """
     url = normalize_url(raw_url or default_url())
     if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        if not create and path != ":memory:" and not Path(path).is_file():
+            where = raw_url or url.render_as_string()
+            raise DatabaseUrlError(
+                f"no database at {path!r}: create it with `tindahan db upgrade --db {where}`"
+            )
         engine = _sqlite_engine(url)
     else:
         engine = create_engine(
