@@ -81,3 +81,99 @@ DEFAULT_PAGE_SIZE: Final = 50
 # --- Bench -----------------------------------------------------------------------------
 MAX_BENCH_CLIENTS: Final = 64
 MAX_BENCH_TRANSFERS: Final = 10_000_000
+
+# --- Payments: KYC tiers ----------------------------------------------------------------
+# Wallet limits per KYC tier, in centavos (PHP minor units); None means no limit.
+# Source: BSP Circular No. 649 (2009) §5 capped e-money at an aggregate monthly load of
+# ₱100,000 per holder; BSP Circular No. 1166 (2023, effective 2 March 2023) superseded it
+# and leaves limits to each issuer's risk-based customer due diligence, so these are
+# Tindahan's defaults, not the regulator's: a phone-verified ("basic") wallet stays at the
+# old ₱100,000 monthly figure and under the ₱50,000 InstaPay per-transfer cap; an
+# ID-verified ("full") wallet gets ₱500,000 a month, the AMLA covered-transaction figure
+# (RA 9160 as amended) for one banking day, so a month's total never hides one. Merchants'
+# and agents' "business" tier is wider. The operator changes tiers at run time
+# (``PUT /v1/kyc_tiers/{name}``); these figures seed a new database.
+KYC_TIER_DEFAULTS: Final = {
+    "basic": {
+        "per_transaction_max_minor": 1_000_000,  # ₱10,000
+        "daily_outgoing_max_minor": 2_000_000,  # ₱20,000
+        "monthly_outgoing_max_minor": 10_000_000,  # ₱100,000
+        "monthly_incoming_max_minor": 10_000_000,  # ₱100,000
+        "max_balance_minor": 10_000_000,  # ₱100,000
+    },
+    "full": {
+        "per_transaction_max_minor": 5_000_000,  # ₱50,000 (InstaPay's per-transfer cap)
+        "daily_outgoing_max_minor": 10_000_000,  # ₱100,000
+        "monthly_outgoing_max_minor": 50_000_000,  # ₱500,000
+        "monthly_incoming_max_minor": 50_000_000,  # ₱500,000
+        "max_balance_minor": 50_000_000,  # ₱500,000
+    },
+    "business": {
+        "per_transaction_max_minor": 50_000_000,  # ₱500,000
+        "daily_outgoing_max_minor": 100_000_000,  # ₱1,000,000
+        "monthly_outgoing_max_minor": 1_000_000_000,  # ₱10,000,000
+        "monthly_incoming_max_minor": 1_000_000_000,  # ₱10,000,000
+        "max_balance_minor": 300_000_000,  # ₱3,000,000 (RA 9501's micro-enterprise ceiling)
+    },
+}
+#: Tier names: lowercase words, as in the table above.
+TIER_NAME_MAX_LENGTH: Final = 32
+
+# --- Payments: fees and commissions (basis points; operator-configurable) -----------------
+#: Merchant discount rate on a merchant payment, booked to fees revenue in the same linked
+#: batch. 1% is Tindahan's default; QR Ph leaves MDR to participants (BSP Circular 1055).
+MERCHANT_DISCOUNT_BPS: Final = 100
+#: What the operator pays an agent per cash-in and per cash-out, as a share of the amount.
+AGENT_COMMISSION_BPS: Final = 50
+#: Highest rate an operator may set for either (10%).
+MAX_FEE_BPS: Final = 1000
+#: A cash-out holds the customer's money until the agent hands the cash over and confirms;
+#: unconfirmed after this long, it fails and the hold is released.
+CASH_OUT_CONFIRM_SECONDS: Final = 15 * 60
+#: The ledger hold behind it outlives that, so the payments sweep (which also marks the
+#: cash-out failed) normally resolves it before the ledger's own expiry sweep would.
+CASH_OUT_HOLD_SECONDS: Final = CASH_OUT_CONFIRM_SECONDS + 5 * 60
+#: Payment requests expire after this long unless the merchant sets a shorter time.
+PAYMENT_REQUEST_MAX_SECONDS: Final = 30 * 24 * 3600
+
+# --- Parties and text fields -----------------------------------------------------------------
+NAME_MAX_LENGTH: Final = 120
+CITY_MAX_LENGTH: Final = 80
+REFERENCE_MAX_LENGTH: Final = 64
+DESCRIPTION_MAX_LENGTH: Final = 500
+ID_NUMBER_MAX_LENGTH: Final = 40
+
+# --- HTTP API --------------------------------------------------------------------------------
+#: Largest request body accepted (bytes); larger gets 413 before it is read.
+MAX_REQUEST_BODY_BYTES: Final = 64 * 1024
+#: Idempotency keys: at most this long; a stored response is kept this long (Stripe: 24 h).
+IDEMPOTENCY_KEY_MAX_LENGTH: Final = 255
+IDEMPOTENCY_TTL_SECONDS: Final = 24 * 3600
+#: Requests per second per API key (token bucket: this rate, this burst). With several API
+#: processes each holds rate/processes, so the total per key stays the figure.
+RATE_LIMIT_PER_SECOND: Final = 200
+RATE_LIMIT_BURST: Final = 400
+#: A verified API key is remembered this long per process (a revoked key stops within it).
+API_KEY_CACHE_SECONDS: Final = 10
+API_KEY_CACHE_SIZE: Final = 10_000
+#: Random bytes in an API key's secret part (256 bits).
+API_KEY_BYTES: Final = 32
+#: HTTP server processes ``tindahan serve --workers`` may start.
+MAX_SERVER_WORKERS: Final = 32
+
+# --- Webhooks ----------------------------------------------------------------------------
+#: A receiver must check the signed timestamp is within this many seconds of its clock.
+WEBHOOK_TOLERANCE_SECONDS: Final = 300
+#: Delivery attempts before a delivery is marked failed (``tindahan webhooks replay`` retries).
+WEBHOOK_MAX_ATTEMPTS: Final = 12
+#: Backoff between attempts: base × 2^(attempt-1), capped (about 1.5 days in all).
+WEBHOOK_BACKOFF_BASE_S: Final = 10
+WEBHOOK_BACKOFF_CAP_S: Final = 6 * 3600
+#: Seconds a receiver has to answer one delivery.
+WEBHOOK_TIMEOUT_S: Final = 10
+#: Deliveries attempted per worker round, and how long a claimed one stays claimed.
+WEBHOOK_BATCH: Final = 100
+WEBHOOK_LEASE_SECONDS: Final = 60
+WEBHOOK_URL_MAX_LENGTH: Final = 2048
+#: Endpoints per party.
+MAX_WEBHOOK_ENDPOINTS: Final = 16

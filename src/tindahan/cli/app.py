@@ -1,20 +1,33 @@
-"""The ``tindahan`` command: ``db``, ``ledger``, ``demo``, ``worker`` and ``serve``."""
+"""The ``tindahan`` command: ``serve`` (the main job), ``db``, ``keys``, ``webhooks``,
+``ledger``, ``demo`` and ``worker``."""
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
+from datetime import datetime
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 
+from tindahan import limits
 from tindahan import worker as worker_jobs
+from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import ledger
 from tindahan.cli.errors import friendly
+from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
 from tindahan.services import demo as demo_service
+from tindahan.services import keys as key_service
+from tindahan.services import parties as party_service
+from tindahan.services import webhooks as webhook_service
+from tindahan.services.platform import Platform
 from tindahan.store import migrate
-from tindahan.store.database import connect
+from tindahan.store.database import Database, connect, default_url
+from tindahan.store.vault import Vault
 
 app = typer.Typer(
     help="Tindahan: payments, online selling and credit for Philippine MSMEs.",
@@ -23,11 +36,26 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: create and migrate.")
 demo_app = typer.Typer(help="Demo data.")
+keys_app = typer.Typer(help="API keys.")
+hooks_app = typer.Typer(help="Webhook deliveries.")
 app.add_typer(db_app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(hooks_app, name="webhooks")
 out = Console(highlight=False, soft_wrap=True)
 DbOption = ledger.DbOption
+
+
+def _platform(database: Database) -> Platform:
+    return Platform(database, Vault.from_environment())
+
+
+def _prepare(database: Database) -> Platform:
+    migrate.upgrade(database)
+    platform = _platform(database)
+    party_service.ensure_operator_accounts(platform)
+    return platform
 
 
 @db_app.command("upgrade")
@@ -35,18 +63,89 @@ DbOption = ledger.DbOption
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database or migrate it to the newest schema."""
     with connect(db) as database:
-        revision = migrate.upgrade(database)
+        _prepare(database)
+        revision = migrate.current(database)
     out.print(f"database at revision {revision}: {database.url.render_as_string()}")
 
 
 @demo_app.command("seed")
 @friendly
 def demo_seed(db: DbOption = None) -> None:
-    """Book the demo parties' accounts and transfers (idempotent)."""
+    """Load the demo barangay (shops, buyers, an agent, three weeks of sales) if empty."""
     with connect(db) as database:
-        migrate.upgrade(database)
-        added = demo_service.seed(database)
-    out.print(f"demo data: {added} new transfers")
+        platform = _prepare(database)
+        key_service.set_environment(platform, "test")
+        made = demo_service.seed_with_history(
+            database.url.render_as_string(hide_password=False), platform.vault
+        )
+    out.print(f"demo data: {made} payments" if made else "demo data: already there")
+
+
+@keys_app.command("create")
+@friendly
+def keys_create(
+    db: DbOption = None,
+    operator: Annotated[bool, typer.Option("--operator", help="A key for the operator")] = False,
+    party: Annotated[str | None, typer.Option("--party", help="A key for this party id")] = None,
+    scopes: Annotated[str | None, typer.Option("--scopes", help="Comma-separated scopes")] = None,
+) -> None:
+    """Make an API key; it is printed once, alone on the last line."""
+    if operator == (party is not None):
+        raise typer.BadParameter("give exactly one of --operator and --party ID")
+    wanted = parse_scopes(scopes) if scopes is not None else frozenset(DEFAULT_SCOPES)
+    with connect(db, create=False) as database:
+        platform = _platform(database)
+        view, secret = platform.run(
+            lambda u: key_service.create(u, None, party_id=party, scopes=wanted)
+        )
+    who = "the operator" if operator else party
+    out.print(f"API key {view['id']} for {who}, scopes {','.join(view['scopes'])}. Shown once:")
+    print(secret)
+
+
+@keys_app.command("data-key")
+def keys_data_key() -> None:
+    """Print a new data-encryption key for TINDAHAN_DATA_KEY."""
+    import base64
+    import secrets
+
+    print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+
+@hooks_app.command("replay")
+@friendly
+def webhooks_replay(
+    db: DbOption = None,
+    event: Annotated[str | None, typer.Option("--event", help="Only this event id")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Only this endpoint id")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO 8601 time; events created from then")
+    ] = None,
+    failed_only: Annotated[
+        bool, typer.Option("--failed-only", help="Only deliveries that gave up")
+    ] = False,
+) -> None:
+    """Queue webhook deliveries again (the worker sends them on its next round)."""
+    since_ns = None
+    if since is not None:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(f"--since is an ISO 8601 time, not {since!r}") from None
+        from tindahan.api.deps import timestamp_ns
+
+        since_ns = timestamp_ns(moment)
+    with connect(db, create=False) as database:
+        count = webhook_service.replay(
+            _platform(database),
+            event_id=event,
+            endpoint_id=endpoint,
+            since_ns=since_ns,
+            only_failed=failed_only,
+        )
+    out.print(f"queued {count} deliveries again")
 
 
 @app.command()
@@ -55,43 +154,80 @@ def worker(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
-    """Seal new transfers into the hash chain and void expired holds, continually."""
+    """Expire holds, seal the ledger, deliver webhooks — continually."""
     with connect(db, create=False) as database:
+        platform = _platform(database)
         if once:
-            result = worker_jobs.tick(database)
+            result = worker_jobs.tick(platform)
             out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")
             return
-        _run_until_signal(database)
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        worker_jobs.run(platform, stop)
+        out.print("stopped")
 
 
 @app.command()
 @friendly
-def serve(db: DbOption = None) -> None:
-    """The platform's main job: migrate, seed demo data, run the ledger worker.
-
-    The HTTP API and web pages arrive with the payments issue; until then the main job
-    keeps the ledger sealed and its holds expired.
-    """
-    with connect(db) as database:
-        revision = migrate.upgrade(database)
-        added = demo_service.seed(database)
-        out.print(f"database {database.url.render_as_string()} at revision {revision}")
-        out.print(f"demo data ready ({added} new transfers)")
-        out.print("The HTTP API arrives with the payments issue; running the ledger worker.")
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, max=limits.MAX_SERVER_WORKERS, help="HTTP worker processes"
+        ),
+    ] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load demo data into an empty database")
+    ] = False,
+    background: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the background jobs here too")
+    ] = True,
+) -> None:
+    """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
+    url = db or default_url()
+    with connect(url) as database:
+        platform = _prepare(database)
+        if demo:
+            key_service.set_environment(platform, "test")
+            if demo_service.is_empty(platform):
+                out.print("loading demo data: a barangay's shops, buyers and three weeks of sales…")
+                made = demo_service.seed_with_history(url, platform.vault)
+                out.print(f"demo data ready: {made} payments")
+        printed = demo_service.demo_keys(platform) if demo else {}
+        os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
+        os.environ[WORKERS_ENV] = str(workers)
+        base = f"http://{host}:{port}"
+        out.print(f"Tindahan is running at {base}")
+        out.print(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
+        for who, secret in printed.items():
+            out.print(f"demo {who} API key: {secret}")
         out.print("Press Ctrl-C to stop.")
-        _run_until_signal(database)
-
-
-def _run_until_signal(database: object) -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-
-    def report(result: worker_jobs.Tick) -> None:
-        if result.sealed or result.expired:
-            out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")
-
-    worker_jobs.run(database, stop, report)  # type: ignore[arg-type]
+        stop = threading.Event()
+        thread = None
+        if background:
+            thread = threading.Thread(
+                target=worker_jobs.run, args=(platform, stop), daemon=True, name="tindahan-worker"
+            )
+            thread.start()
+        logging.getLogger("tindahan").setLevel(logging.INFO)
+        try:
+            uvicorn.run(
+                "tindahan.api.server:app_from_environment",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                timeout_graceful_shutdown=10,
+            )
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=limits.WEBHOOK_TIMEOUT_S + 5)
     out.print("stopped")
 
 

@@ -11,13 +11,15 @@ from rich.console import Console
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindahan.bench.ledger import BenchConfigError
+from tindahan.payments.errors import RefusalError
 from tindahan.services.ledger import BatchSizeError
 from tindahan.store.database import DatabaseUrlError, RetriesExhaustedError
+from tindahan.store.vault import VaultError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 err = Console(stderr=True, soft_wrap=True)
-USAGE_ERRORS = (DatabaseUrlError, BenchConfigError, BatchSizeError)
+USAGE_ERRORS = (DatabaseUrlError, BenchConfigError, BatchSizeError, VaultError, ValueError)
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
@@ -29,6 +31,8 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except USAGE_ERRORS as exc:
             _fail(str(exc))
+        except RefusalError as exc:
+            _fail(f"{exc.message} ({exc.code})")
         except OperationalError as exc:
             first = str(exc.orig).strip().splitlines()[0]
             if "no such table" in first:

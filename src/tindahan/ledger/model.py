@@ -48,6 +48,7 @@ class AccountCode(enum.IntEnum):
     CASH_IN_CLEARING = 500
     BANK_SETTLEMENT = 510
     FX_LIQUIDITY = 600
+    COMMISSION_EXPENSE = 700
     OPERATOR_EQUITY = 900
 
 

@@ -1,102 +1,243 @@
-"""Demo data for ``make run``: a sari-sari store, a carinderia, their buyers and an agent.
+"""Demo data for ``make run``: a barangay's shops, their buyers, an agent, three weeks of sales.
 
-Everything goes through the real ledger service with fixed ids, so seeding twice changes
-nothing (every transfer answers ``exists`` the second time).
+Barangay San Roque, Marikina: Aling Nena's sari-sari store, Kusina ni Lola (a carinderia),
+Mang Tonyo's hardware and Ate Joy's online ukay-ukay shop; Tindahan ni Ben is the cash agent;
+eight buyers. Everything goes through the real services — funding the agent's float from the
+bank, cash-ins at Ben's, daily purchases, a few P2P sends, payment requests, a refund and a
+cash-out — with a clock that walks through the last three weeks, so statements, limits and
+the coming credit scores see a realistic history. Amounts come from a seeded random
+generator: the same demo every time.
+
+Seeding runs only on a database with no parties (``seed`` returns 0 otherwise).
 """
 
 from __future__ import annotations
 
-from tindahan.ledger.model import (
-    AccountCode,
-    AccountFlags,
-    NewAccount,
-    NewTransfer,
-    TransferFlags,
-)
-from tindahan.services import ledger as ledger_service
-from tindahan.store.database import Database
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
-WALLET = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-PAYMENT, FEE, CASH_IN, ESCROW_HOLD = 10, 20, 30, 40
+from sqlalchemy import func, select
 
-ACCOUNTS = [
-    NewAccount("op-cash-in-clearing", "PHP", AccountCode.CASH_IN_CLEARING, "operator"),
-    NewAccount("op-fees-revenue", "PHP", AccountCode.FEES_REVENUE, "operator"),
-    NewAccount("op-escrow", "PHP", AccountCode.ESCROW, "operator", WALLET),
-    NewAccount(
-        "m-aling-nena-settlement", "PHP", AccountCode.MERCHANT_SETTLEMENT, "m-aling-nena", WALLET
-    ),
-    NewAccount(
-        "m-kusina-ni-lola-settlement",
-        "PHP",
-        AccountCode.MERCHANT_SETTLEMENT,
-        "m-kusina-ni-lola",
-        WALLET,
-    ),
-    NewAccount("c-juan-wallet", "PHP", AccountCode.WALLET, "c-juan", WALLET),
-    NewAccount("c-maria-wallet", "PHP", AccountCode.WALLET, "c-maria", WALLET),
-    NewAccount(
-        "a-tindahan-ni-ben-float", "PHP", AccountCode.AGENT_FLOAT, "a-tindahan-ni-ben", WALLET
-    ),
+from tindahan.payments.access import DEFAULT_SCOPES, Caller
+from tindahan.payments.errors import RefusalError
+from tindahan.services import cash, keys, parties, payments, refunds, requests, wallets
+from tindahan.services.platform import Platform, Unit
+from tindahan.store.database import connect
+from tindahan.store.payment_tables import parties as party_table
+
+DAYS = 21
+OPERATOR = Caller("demo", None, frozenset(DEFAULT_SCOPES))
+MERCHANTS = [
+    ("Aling Nena's Sari-Sari Store", "5411", (1_500, 35_000), 14),
+    ("Kusina ni Lola", "5812", (6_000, 18_000), 10),
+    ("Mang Tonyo's Hardware", "5251", (8_000, 150_000), 2),
+    ("Ate Joy's Ukay-Ukay", "5651", (15_000, 80_000), 3),
+]
+BUYERS = [
+    "Juan dela Cruz",
+    "Maria Santos",
+    "Pedro Reyes",
+    "Ana Villanueva",
+    "Jose Ramos",
+    "Liza Bautista",
+    "Carlo Mendoza",
+    "Grace Aquino",
 ]
 
 
-def _pay(tid: str, buyer: str, merchant: str, amount: int, fee: int) -> list[NewTransfer]:
-    """A payment and its merchant discount fee, linked: both or neither."""
-    return [
-        NewTransfer(
-            tid,
-            buyer,
-            merchant,
-            amount,
-            "PHP",
-            PAYMENT,
-            TransferFlags.LINKED,
-            metadata={"kind": "merchant_payment"},
-        ),
-        NewTransfer(
-            f"{tid}-fee", merchant, "op-fees-revenue", fee, "PHP", FEE, metadata={"payment": tid}
-        ),
-    ]
+@dataclass
+class Demo:
+    platform: Platform
+    merchants: list[str] = field(default_factory=list)
+    buyers: list[str] = field(default_factory=list)
+    agent: str = ""
+    made: int = 0
+
+    def run(self, work: Callable[[Unit], Any]) -> Any:
+        return self.platform.run(work)
+
+    def try_run(self, work: Callable[[Unit], Any]) -> Any:
+        """A demo buyer may run short or hit a limit, as real ones do: skip that sale."""
+        try:
+            result = self.run(work)
+        except RefusalError:
+            return None
+        self.made += 1
+        return result
 
 
-TRANSFERS = [
-    NewTransfer(
-        "demo-float-ben",
-        "op-cash-in-clearing",
-        "a-tindahan-ni-ben-float",
-        5_000_000,
-        "PHP",
-        CASH_IN,
-    ),
-    NewTransfer(
-        "demo-cashin-juan", "a-tindahan-ni-ben-float", "c-juan-wallet", 200_000, "PHP", CASH_IN
-    ),
-    NewTransfer(
-        "demo-cashin-maria", "a-tindahan-ni-ben-float", "c-maria-wallet", 150_000, "PHP", CASH_IN
-    ),
-    *_pay("demo-pay-1", "c-juan-wallet", "m-aling-nena-settlement", 8_550, 128),
-    *_pay("demo-pay-2", "c-maria-wallet", "m-kusina-ni-lola-settlement", 12_000, 180),
-    *_pay("demo-pay-3", "c-juan-wallet", "m-kusina-ni-lola-settlement", 9_500, 142),
-    NewTransfer(
-        "demo-escrow-order-1",
-        "c-maria-wallet",
-        "op-escrow",
-        45_000,
-        "PHP",
-        ESCROW_HOLD,
-        TransferFlags.PENDING,
-        timeout_seconds=7 * 24 * 3600,
-        metadata={"order": "demo-order-1"},
-    ),
-]
+def is_empty(platform: Platform) -> bool:
+    count = platform.run(
+        lambda u: u.conn.execute(select(func.count()).select_from(party_table)).scalar_one(),
+        write=False,
+    )
+    return count == 0
 
 
-def seed(db: Database) -> int:
-    """Open the demo accounts and book the demo transfers; returns how many were new."""
-    ledger_service.create_accounts(db, ACCOUNTS)
-    outcomes = ledger_service.create_transfers(db, TRANSFERS)
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        raise RuntimeError(f"demo data refused: {failed[0].id}: {failed[0].message}")
-    return sum(1 for o in outcomes if o.result == "ok")
+class DemoClock:
+    """The wall clock, unless the seeder has set it to a moment in the past."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+    def __call__(self) -> int:
+        return self.at if self.at is not None else time.time_ns()
+
+    def set(self, ns: int | None) -> None:
+        self.at = ns
+
+
+def seed_with_history(db_url: str, vault: Any) -> int:
+    """Seed through a database handle whose clock walks through the past weeks."""
+    clock = DemoClock()
+    with connect(db_url, clock=clock) as database:
+        return seed(Platform(database, vault), clock.set)
+
+
+def seed(platform: Platform, clock: Callable[[int], None]) -> int:
+    """Create the demo; ``clock(ns)`` sets the time the platform's services see."""
+    if not is_empty(platform):
+        return 0
+    rng = random.Random(1055)
+    demo = Demo(platform)
+    now = platform.now()
+    start = now - DAYS * 86_400 * 10**9
+    clock(start)
+    _people(demo)
+    float_wallet = _wallet(demo, demo.agent, "float")
+    demo.run(lambda u: cash.fund(u, OPERATOR, float_wallet, 20_000_000, "PHP", "BDO-DEP-0001"))
+    for day in range(DAYS):
+        midnight = start + day * 86_400 * 10**9
+        _day(demo, rng, midnight, clock)
+    clock(now)
+    return demo.made
+
+
+def _people(demo: Demo) -> None:
+    address = {"city": "Marikina", "province": "Metro Manila"}
+    for index, (name, mcc, _, _) in enumerate(MERCHANTS):
+        new = parties.NewParty(
+            "merchant", name, phone=f"+6391755500{index:02d}", mcc=mcc, **address
+        )
+        demo.merchants.append(_create(demo, new))
+    agent = parties.NewParty("agent", "Tindahan ni Ben", phone="+639175550100", **address)
+    demo.agent = _create(demo, agent)
+    for index, name in enumerate(BUYERS):
+        tier = "full" if index % 3 == 0 else "basic"
+        new = parties.NewParty(
+            "customer",
+            name,
+            phone=f"+6391855501{index:02d}",
+            tier=tier,
+            id_number=f"PSN-1234-5678-{index:04d}" if tier == "full" else None,
+        )
+        demo.buyers.append(_create(demo, new))
+
+
+def _create(demo: Demo, new: parties.NewParty) -> str:
+    made: dict[str, Any] = demo.run(partial(parties.create, caller=OPERATOR, new=new))
+    return str(made["id"])
+
+
+def _wallet(demo: Demo, party_id: str, kind: str) -> str:
+    found = demo.run(lambda u: wallets.list_wallets(u, OPERATOR, 10, None, party_id))["data"]
+    return str(next(w["id"] for w in found if w["kind"] == kind))
+
+
+def _as(party_id: str) -> Caller:
+    return Caller("demo", party_id, frozenset(DEFAULT_SCOPES))
+
+
+def _day(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int], None]) -> None:
+    hour = 3_600 * 10**9
+    events: list[tuple[int, Callable[[Unit], Any]]] = []
+    for buyer in demo.buyers:
+        if rng.random() < 0.3:  # cash-in at Ben's, ₱500 to ₱3,000 in ₱100s
+            amount = rng.randrange(5, 31) * 10_000
+            cash_in = partial(
+                cash.cash_in,
+                caller=_as(demo.agent),
+                customer_id=buyer,
+                amount_minor=amount,
+                currency="PHP",
+                agent_id=None,
+            )
+            events.append((rng.randrange(7, 20), cash_in))
+    for merchant, (_, _, (low, high), per_day) in zip(demo.merchants, MERCHANTS, strict=True):
+        for _ in range(rng.randrange(per_day // 2, per_day + 1)):
+            buyer = rng.choice(demo.buyers)
+            amount = rng.randrange(low // 25, high // 25 + 1) * 25  # prices end in 25 centavos
+            new = payments.NewPayment(merchant, amount, "PHP")
+            events.append((rng.randrange(6, 22), partial(payments.pay, caller=_as(buyer), new=new)))
+    if rng.random() < 0.5:
+        sender, receiver = rng.sample(demo.buyers, 2)
+        new = payments.NewPayment(
+            receiver, rng.randrange(1, 11) * 10_000, "PHP", description="padala"
+        )
+        events.append((rng.randrange(8, 21), partial(payments.pay, caller=_as(sender), new=new)))
+    events.sort(key=lambda e: e[0])
+    for at, work in events:
+        clock(midnight + at * hour + rng.randrange(0, hour))
+        demo.try_run(work)
+    _extras(demo, rng, midnight, clock)
+
+
+def _extras(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int], None]) -> None:
+    """Now and then: a payment request, a refund, a cash-out."""
+    clock(midnight + 20 * 3_600 * 10**9)
+    ukay = demo.merchants[3]
+    if rng.random() < 0.4:
+        amount = rng.randrange(20, 61) * 1_000
+        made = demo.try_run(
+            lambda u: requests.create(
+                u,
+                _as(ukay),
+                amount_minor=amount,
+                currency="PHP",
+                reference=f"ORDER-{rng.randrange(1000, 9999)}",
+                description="ukay bundle, shipped by J&T",
+            )
+        )
+        if made:
+            buyer = rng.choice(demo.buyers)
+            demo.try_run(lambda u: requests.pay(u, _as(buyer), made["id"], None))
+    if rng.random() < 0.15:
+        sold = demo.run(
+            lambda u: payments.list_payments(u, _as(demo.merchants[0]), 5, None, "merchant")
+        )["data"]
+        if sold:
+            demo.try_run(
+                lambda u: refunds.create(
+                    u, _as(demo.merchants[0]), sold[0]["id"], None, "expired item returned"
+                )
+            )
+    if rng.random() < 0.2:
+        buyer = rng.choice(demo.buyers)
+        out = demo.try_run(
+            lambda u: cash.cash_out(
+                u, _as(buyer), demo.agent, rng.randrange(2, 11) * 10_000, "PHP", None
+            )
+        )
+        if out:
+            demo.try_run(lambda u: cash.confirm(u, _as(demo.agent), out["id"]))
+
+
+def demo_keys(platform: Platform) -> dict[str, str]:
+    """A fresh operator key and one for Aling Nena's store, to print at start-up."""
+    first_merchant = platform.run(
+        lambda u: u.conn.execute(
+            select(party_table.c.id)
+            .where(party_table.c.kind == "merchant")
+            .order_by(party_table.c.created_at_ns, party_table.c.id)
+            .limit(1)
+        ).scalar_one_or_none(),
+        write=False,
+    )
+    found = {"operator": platform.run(lambda u: keys.create(u, None, party_id=None))[1]}
+    if first_merchant:
+        found["merchant"] = platform.run(lambda u: keys.create(u, None, party_id=first_merchant))[1]
+    return found

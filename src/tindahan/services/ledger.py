@@ -9,8 +9,10 @@ deadlock, a serialization failure or a lost race on an id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tindahan import limits
@@ -30,6 +32,8 @@ from tindahan.ledger.model import (
 from tindahan.store import ledger as repo
 from tindahan.store.database import Database, is_duplicate
 from tindahan.store.hotpath import HotPath
+
+_ZERO = (0, 0, 0, 0)
 
 
 class BatchSizeError(ValueError):
@@ -104,6 +108,73 @@ def _create_transfers(
         plan = decide(path.find_transfers(ids_to_load(batch)))
     path.write_and_commit(plan.created, plan.deltas)
     return plan.outcomes
+
+
+@dataclass(frozen=True)
+class AppliedBatch:
+    """What ``apply_in_transaction`` did: outcomes, and each touched account afterwards."""
+
+    outcomes: list[TransferOutcome]
+    accounts: dict[str, Account]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    @property
+    def first_failure(self) -> TransferOutcome | None:
+        for outcome in self.outcomes:
+            if not outcome.ok and outcome.result != "linked_event_failed":
+                return outcome
+        return None
+
+
+def apply_in_transaction(
+    db: Database, conn: Connection, batch: Sequence[NewTransfer]
+) -> AppliedBatch:
+    """Apply a batch inside the caller's open transaction (``Database.begin``), without
+    committing: a payment books its transfers, its own rows and its outbox event in one
+    transaction, so either all of them commit or none does. Locks, planning and writes are
+    the ones ``create_transfers`` uses; the caller rolls back if any outcome is not ``ok``.
+    """
+    _check_size(batch)
+    raw = conn.connection.driver_connection
+    path = HotPath(raw, postgres=not db.is_sqlite, begun=True)
+    pending_ids = {t.pending_id for t in batch if isinstance(t.pending_id, str)}
+    holds = path.find_transfers(pending_ids) if pending_ids else {}
+    reads = path.read_for_batch(
+        accounts_to_load(batch, holds), ids_to_load(batch), pending_ids, len(batch)
+    )
+    view = BatchView(reads.accounts, reads.transfers, reads.resolved)
+    plan = _plan(batch, view, now_ns=db.clock(), first_timestamp=reads.first_timestamp)
+    if not all(o.ok for o in plan.outcomes):
+        return AppliedBatch(plan.outcomes, dict(reads.accounts))
+    path.write(plan.created, plan.deltas)
+    after = {
+        account_id: replace(
+            account,
+            debits_pending=account.debits_pending + plan.deltas.get(account_id, _ZERO)[0],
+            debits_posted=account.debits_posted + plan.deltas.get(account_id, _ZERO)[1],
+            credits_pending=account.credits_pending + plan.deltas.get(account_id, _ZERO)[2],
+            credits_posted=account.credits_posted + plan.deltas.get(account_id, _ZERO)[3],
+        )
+        for account_id, account in reads.accounts.items()
+    }
+    return AppliedBatch(plan.outcomes, after)
+
+
+def open_accounts_in_transaction(
+    db: Database, conn: Connection, batch: Sequence[NewAccount]
+) -> list[AccountOutcome]:
+    """``create_accounts`` inside the caller's open transaction (a new party's wallets are
+    opened with the party, or not at all)."""
+    _check_size(batch)
+    path = HotPath(conn.connection.driver_connection, postgres=not db.is_sqlite, begun=True)
+    ids = [a.id for a in batch if isinstance(a.id, str)]
+    existing, first = path.existing_accounts(ids, len(batch))
+    outcomes, created = plan_accounts(batch, existing, first_timestamp=first)
+    path.insert_accounts(created)
+    return outcomes
 
 
 def lookup_accounts(db: Database, ids: Sequence[str]) -> dict[str, Account]:

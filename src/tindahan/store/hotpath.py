@@ -120,10 +120,12 @@ class BatchReads:
 class HotPath:
     """Driver-level access for one transaction of the ledger's write path."""
 
-    def __init__(self, raw: Any, *, postgres: bool) -> None:
+    def __init__(self, raw: Any, *, postgres: bool, begun: bool = False) -> None:
+        """``begun``: the caller's transaction is already open (``Database.begin``), so
+        the path neither sends BEGIN nor commits."""
         self.raw = raw
         self.postgres = postgres
-        self.begun = False
+        self.begun = begun
 
     def _sql(self, statement: str, in_count: int = 0) -> str:
         if in_count:
@@ -208,10 +210,16 @@ class HotPath:
     def write_and_commit(
         self, created: Sequence[Transfer], deltas: Mapping[str, tuple[int, int, int, int]]
     ) -> None:
-        """Insert transfers, queue them for sealing, apply balance changes, commit.
+        self.write(created, deltas)
+        self.raw.commit()
+
+    def write(
+        self, created: Sequence[Transfer], deltas: Mapping[str, tuple[int, int, int, int]]
+    ) -> None:
+        """Insert transfers, queue them for sealing, apply balance changes.
 
         PostgreSQL: one statement whatever the batch size (a data-modifying CTE over
-        ``unnest``ed arrays), then COMMIT. Elsewhere: one ``executemany`` per table.
+        ``unnest``ed arrays). Elsewhere: one ``executemany`` per table.
         """
         changes = [(k, *d) for k, d in sorted(deltas.items())]
         if self.postgres:
@@ -224,7 +232,6 @@ class HotPath:
                 cur.executemany(INSERT_SEAL, [(t.timestamp,) for t in created])
             if changes:
                 cur.executemany(ADD_BALANCES, [(*c[1:], c[0]) for c in changes])
-        self.raw.commit()
 
     def _write_postgres(self, rows: list[tuple[Any, ...]], changes: list[tuple[Any, ...]]) -> None:
         """Small batches bind scalars (cheap to send, and the statement text repeats, so
@@ -244,7 +251,6 @@ class HotPath:
         # server CPU prepared and committed apart, against 500 µs planned every time with
         # COMMIT in the same string, and less wall time despite the extra round trip.
         self.raw.cursor().execute(sql, params, prepare=True)
-        self.raw.commit()
 
     def insert_accounts(self, new: Sequence[Account]) -> None:
         if new:

@@ -1,33 +1,62 @@
-"""Background jobs: seal committed transfers into the hash chain, void expired holds."""
+"""Background jobs, one round at a time: expire holds and unconfirmed cash-outs, seal the
+ledger, deliver webhooks, forget stale idempotency keys.
+
+``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
+thread beside the HTTP server. Every job is safe to run in several processes at once
+(deliveries are claimed with ``SKIP LOCKED`` leases; expiry and sealing are idempotent).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import httpx
+
 from tindahan import limits
+from tindahan.services import cash, idempotency, webhooks
 from tindahan.services.ledger import expire_pending
+from tindahan.services.platform import Platform
 from tindahan.services.seal import seal
-from tindahan.store.database import Database
+
+log = logging.getLogger("tindahan.worker")
 
 
 @dataclass(frozen=True)
 class Tick:
     sealed: int
     expired: int
+    cash_outs_failed: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
 
 
-def tick(db: Database) -> Tick:
+def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
-    expired = expire_pending(db)
-    report = seal(db)
-    return Tick(report.transfers, expired)
+    failed = cash.expire_cash_outs(platform)
+    expired = expire_pending(platform.db)
+    report = seal(platform.db)
+    delivered = failures = 0
+    if send is not None:
+        delivered, failures = webhooks.deliver_due(platform, send)
+    idempotency.purge(platform)
+    return Tick(report.transfers, expired, failed, delivered, failures)
 
 
-def run(db: Database, stop: threading.Event, on_tick: object = None) -> None:
-    """Run rounds until ``stop`` is set."""
-    while not stop.is_set():
-        result = tick(db)
-        if callable(on_tick):
-            on_tick(result)
-        stop.wait(limits.WORKER_INTERVAL_S)
+def run(
+    platform: Platform, stop: threading.Event, on_tick: Callable[[Tick], None] | None = None
+) -> None:
+    """Run rounds until ``stop`` is set; a failing round is logged and the next one runs."""
+    with httpx.Client(timeout=limits.WEBHOOK_TIMEOUT_S, follow_redirects=False) as client:
+        send = webhooks.http_sender(client)
+        while not stop.is_set():
+            try:
+                result = tick(platform, send)
+            except Exception:  # keep the worker alive: the next round retries
+                log.exception("worker round failed")
+            else:
+                if on_tick is not None:
+                    on_tick(result)
+            stop.wait(limits.WORKER_INTERVAL_S)

@@ -1,0 +1,117 @@
+"""Webhook endpoints and their delivery log; API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from tindahan import limits
+from tindahan.api import schemas as s
+from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, idempotent, read
+from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
+from tindahan.payments.errors import invalid
+from tindahan.services import keys, webhooks
+
+router = APIRouter(prefix="/v1")
+Id = Annotated[str, Path(max_length=40)]
+
+
+@router.post("/webhook_endpoints", response_model=s.WebhookEndpointWithSecret, tags=["webhooks"])
+def create_endpoint(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.WebhookEndpointCreate
+) -> JSONResponse:
+    """Subscribe a URL to events; the signing secret is in this response only."""
+    events = list(payload.enabled_events)
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: webhooks.create_endpoint(u, who, payload.url, events, payload.party_id),
+    )
+
+
+@router.get("/webhook_endpoints", response_model=s.Page[s.WebhookEndpoint], tags=["webhooks"])
+def list_endpoints(request: Request, who: CallerDep) -> Any:
+    return read(request, lambda u: webhooks.list_endpoints(u, who))
+
+
+@router.get("/webhook_endpoints/{endpoint_id}", response_model=s.WebhookEndpoint, tags=["webhooks"])
+def get_endpoint(request: Request, who: CallerDep, endpoint_id: Id) -> Any:
+    return read(request, lambda u: webhooks.get_endpoint(u, who, endpoint_id))
+
+
+@router.post(
+    "/webhook_endpoints/{endpoint_id}", response_model=s.WebhookEndpoint, tags=["webhooks"]
+)
+def update_endpoint(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    endpoint_id: Id,
+    payload: s.WebhookEndpointUpdate,
+) -> JSONResponse:
+    """Enable or disable an endpoint (disabled: deliveries wait)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: webhooks.set_endpoint_status(u, who, endpoint_id, payload.status),
+    )
+
+
+@router.get(
+    "/webhook_endpoints/{endpoint_id}/deliveries",
+    response_model=s.Page[s.WebhookDelivery],
+    tags=["webhooks"],
+)
+def list_deliveries(
+    request: Request,
+    who: CallerDep,
+    endpoint_id: Id,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+) -> Any:
+    """The delivery log: every event sent to this endpoint, its attempts and last answer."""
+    return read(
+        request, lambda u: webhooks.list_deliveries(u, who, endpoint_id, limit, starting_after)
+    )
+
+
+@router.post("/api_keys", response_model=s.ApiKeyWithSecret, tags=["api keys"])
+def create_key(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.ApiKeyCreate
+) -> JSONResponse:
+    """A new key; its secret is in this response only. A party's key makes keys for itself."""
+    scopes = (
+        parse_scopes(",".join(payload.scopes))
+        if payload.scopes is not None
+        else frozenset(DEFAULT_SCOPES)
+    )
+    if not who.operator and not scopes <= who.scopes:
+        scopes = frozenset()  # refused below: a key cannot grant more than it holds
+    party_id = payload.party_id if who.operator else who.party_id
+
+    def work(u: Any) -> dict[str, Any]:
+        if not scopes:
+            who.require("keys:write")
+            raise invalid("scopes_invalid", "a key cannot grant scopes it does not hold", "scopes")
+        view, secret = keys.create(u, who, party_id=party_id, scopes=scopes)
+        return {**view, "secret": secret}
+
+    return idempotent(request, who, key, payload, work)
+
+
+@router.get("/api_keys", response_model=s.Page[s.ApiKey], tags=["api keys"])
+def list_keys(request: Request, who: CallerDep) -> Any:
+    return read(request, lambda u: keys.list_keys(u, who))
+
+
+@router.post("/api_keys/{key_id}/revoke", response_model=s.ApiKey, tags=["api keys"])
+def revoke_key(
+    request: Request, who: CallerDep, key: IdempotencyKey, key_id: Id, payload: s.Empty
+) -> JSONResponse:
+    return idempotent(request, who, key, payload, lambda u: keys.revoke(u, who, key_id))

@@ -1,0 +1,150 @@
+"""The FastAPI application: routers, error handling, body limits, rate limits, OpenAPI.
+
+``create_app(platform)`` builds it; ``tindahan serve`` runs it under uvicorn (see
+``tindahan.cli.serve``), each worker process building its own from the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tindahan import limits
+from tindahan.api import access, errors, parties, payments
+from tindahan.api.deps import RateLimitedError, rate_limited_body
+from tindahan.api.ratelimit import RateLimiter
+from tindahan.api.schemas import Error
+from tindahan.services.platform import Platform
+
+DESCRIPTION = """
+Wallets and payments for Philippine micro, small and medium enterprises.
+
+* **Authentication**: `Authorization: Bearer tk_live_…` (or `tk_test_…` on a demo database).
+  A party's key reaches only that party's objects; anything else answers 404.
+* **Idempotency**: every POST needs an `Idempotency-Key` header. A retry with the same key
+  and body returns the first response (`Idempotent-Replayed: true`) and moves no more money;
+  the same key with another body is a 409.
+* **Money**: `amount_minor` is an integer number of minor units (centavos: `12345` is ₱123.45)
+  with an ISO 4217 `currency`. Decimals are refused, never rounded.
+* **Errors**: `{"error": {"type", "code", "message", "param"}}` with a stable `code`.
+* **Lists**: `limit` and `starting_after` (the last id of the previous page); `has_more`.
+* **Times**: ISO 8601, UTC.
+"""
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Error, "description": text}
+    for status, text in (
+        (400, "Invalid request"),
+        (401, "Missing, invalid or revoked API key"),
+        (402, "The payment cannot be made (funds, limits, frozen wallet)"),
+        (403, "The key lacks the scope or role"),
+        (404, "No such object (or not yours)"),
+        (409, "Conflicting state, or an idempotency key reused with another request"),
+        (413, "Body too large"),
+        (429, "Rate limited; see Retry-After"),
+    )
+}
+
+
+class BodyLimit:
+    """Refuse bodies over ``limits.MAX_REQUEST_BODY_BYTES`` with 413, before reading them
+    into memory: by Content-Length when sent, and by counting a streamed body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = limits.MAX_REQUEST_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLargeError
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLargeError:
+            await _too_large(scope, receive, send)
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    content = errors.body(
+        "invalid_request_error",
+        "body_too_large",
+        f"the body is over {limits.MAX_REQUEST_BODY_BYTES} bytes",
+    )
+    await JSONResponse(content, status_code=413, headers={"Connection": "close"})(
+        scope, receive, send
+    )
+
+
+def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
+    app = FastAPI(
+        title="Tindahan API",
+        version="1",
+        description=DESCRIPTION,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.platform = platform
+    app.state.rate_limiter = RateLimiter(
+        limits.RATE_LIMIT_PER_SECOND, limits.RATE_LIMIT_BURST, processes
+    )
+    errors.install(app)
+
+    @app.exception_handler(RateLimitedError)
+    async def rate_limited(_request: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(
+            rate_limited_body(), status_code=429, headers={"Retry-After": str(exc.retry_after)}
+        )
+
+    for module in (parties, payments, access):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["meta"], summary="Liveness and database check")
+    def health(request: Request) -> dict[str, str]:
+        request.app.state.platform.run(lambda u: u.conn.exec_driver_sql("SELECT 1"), write=False)
+        return {"status": "ok"}
+
+    @app.get("/", tags=["meta"], include_in_schema=False)
+    def root() -> dict[str, str]:
+        return {"name": "Tindahan API", "docs": "/docs", "openapi": "/openapi.json"}
+
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with its 422 replaced by our 400 (validation errors are 400s)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,105 @@
+"""What every route shares: the platform, the caller (with rate limiting), idempotent POSTs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from tindahan import limits
+from tindahan.api.errors import body, refusal_response
+from tindahan.payments.access import Caller
+from tindahan.payments.errors import RefusalError
+from tindahan.services import idempotency, keys
+from tindahan.services.platform import Platform, Unit
+
+bearer = HTTPBearer(auto_error=False, description="Your API key: tk_live_… or tk_test_…")
+
+
+class RateLimitedError(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate limited")
+        self.retry_after = retry_after
+
+
+def platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    secret = credentials.credentials if credentials else None
+    who = keys.authenticate(platform(request), secret)
+    wait = request.app.state.rate_limiter.take(who.key_id)
+    if wait:
+        raise RateLimitedError(wait)
+    return who
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=limits.IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="Any unique string (a UUID): a retry with the same key and body returns "
+        "the first response and moves no more money.",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE, description="Page size.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=80, description="The id of the last object of the previous page."),
+]
+
+
+def read(request: Request, work: Callable[[Unit], Any]) -> Any:
+    return platform(request).run(work, write=False)
+
+
+def idempotent(
+    request: Request,
+    who: Caller,
+    key: str,
+    payload: BaseModel | None,
+    work: Callable[[Unit], dict[str, Any]],
+) -> JSONResponse:
+    """Run a POST's use case once per ``Idempotency-Key`` (``services.idempotency``)."""
+    sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
+    fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
+    try:
+        response = idempotency.run(
+            platform(request),
+            who.scope,
+            key,
+            fingerprint,
+            work,
+            lambda result: idempotency.Response(200, result),
+            refusal_response,
+        )
+    except RefusalError as refusal:  # the key itself was refused (reused with another body)
+        response = refusal_response(refusal)
+    headers = {"Idempotent-Replayed": "true"} if response.replayed else None
+    return JSONResponse(response.body, status_code=response.status_code, headers=headers)
+
+
+def timestamp_ns(value: datetime | None) -> int | None:
+    """An ISO 8601 time as integer ns since the epoch (a time without zone means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+
+def rate_limited_body() -> dict[str, Any]:
+    return body("rate_limit_error", "rate_limited", "too many requests for this API key; slow down")

@@ -1,0 +1,108 @@
+"""Every failure as the error object of DESIGN.md: ``{"error": {type, code, message, param}}``.
+
+Refusals from the rules map to a status by category; FastAPI's validation errors (malformed
+JSON, wrong types, unknown or missing fields) become 400s with a specific code and the
+offending field as ``param``; anything unexpected is a 500 with no detail (the traceback
+goes to the server log, never to the caller).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tindahan.payments.errors import Category, RefusalError
+from tindahan.services.idempotency import Response
+
+log = logging.getLogger("tindahan.api")
+
+STATUS = {
+    Category.INVALID: 400,
+    Category.AUTHENTICATION: 401,
+    Category.REFUSED: 402,
+    Category.PERMISSION: 403,
+    Category.NOT_FOUND: 404,
+    Category.CONFLICT: 409,
+    Category.IDEMPOTENCY: 409,
+}
+_HTTP_CODES = {
+    404: ("invalid_request_error", "route_missing", "no such route"),
+    405: ("invalid_request_error", "method_not_allowed", "this route does not take that method"),
+    413: ("invalid_request_error", "body_too_large", "the request body is too large"),
+    415: ("invalid_request_error", "content_type_invalid", "send JSON (application/json)"),
+}
+
+
+def body(kind: str, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"type": kind, "code": code, "message": message, "param": param}}
+
+
+def refusal_response(refusal: RefusalError) -> Response:
+    return Response(
+        STATUS[refusal.category],
+        body(refusal.category.value, refusal.code, refusal.message, refusal.param),
+    )
+
+
+def error_json(
+    status: int, content: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def _validation_code(error: dict[str, Any], param: str | None) -> tuple[str, str]:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        return "json_invalid", "the body is not valid JSON"
+    if kind == "missing":
+        return "parameter_missing", f"{param} is required"
+    if kind == "extra_forbidden":
+        return "parameter_unknown", f"{param} is not a field of this request"
+    if param and param.split(".")[-1] == "amount_minor":
+        return "amount_invalid", "amount_minor is a positive whole number of minor units (centavos)"
+    if kind == "model_attributes_type" or kind == "model_type" or kind == "dict_type":
+        return "body_invalid", "the body must be a JSON object"
+    return "parameter_invalid", f"{param or 'the request'}: {error.get('msg', 'invalid')}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RefusalError)
+    async def refused(_request: Request, exc: RefusalError) -> JSONResponse:
+        response = refusal_response(exc)
+        return error_json(response.status_code, response.body)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        param = _param(tuple(first.get("loc", ())))
+        code, message = _validation_code(first, param)
+        if code == "json_invalid":
+            param = None
+        if param == "Idempotency-Key" or (param or "").lower() == "idempotency-key":
+            code, param = "idempotency_key_missing", "Idempotency-Key"
+            message = "every POST needs an Idempotency-Key header (any unique string, e.g. a UUID)"
+        return error_json(400, body("invalid_request_error", code, message, param))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        kind, code, message = _HTTP_CODES.get(
+            exc.status_code, ("invalid_request_error", "request_invalid", str(exc.detail))
+        )
+        return error_json(exc.status_code, body(kind, code, message), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_json(
+            500, body("api_error", "internal_error", "something went wrong on our side")
+        )

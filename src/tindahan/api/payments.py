@@ -1,0 +1,206 @@
+"""Payments, payment requests, refunds, cash-in/out and fundings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from tindahan import limits
+from tindahan.api import schemas as s
+from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, idempotent, read
+from tindahan.services import cash, payments, refunds, requests
+
+router = APIRouter(prefix="/v1")
+Id = Annotated[str, Path(max_length=40)]
+
+
+@router.post("/payments", response_model=s.Payment, tags=["payments"], summary="Pay someone")
+def create_payment(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.PaymentCreate
+) -> JSONResponse:
+    """Pay a merchant (a merchant payment, with the merchant discount) or a person (P2P)."""
+    new = payments.NewPayment(**payload.model_dump())
+    return idempotent(request, who, key, payload, lambda u: payments.pay(u, who, new))
+
+
+@router.get("/payments", response_model=s.Page[s.Payment], tags=["payments"])
+def list_payments(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+    kind: Literal["p2p", "merchant", "cash_in", "cash_out", "funding"] | None = None,
+    party_id: Annotated[str | None, Query(max_length=40, description="Operator keys only.")] = None,
+) -> Any:
+    """Newest first."""
+    return read(
+        request, lambda u: payments.list_payments(u, who, limit, starting_after, kind, party_id)
+    )
+
+
+@router.get("/payments/{payment_id}", response_model=s.Payment, tags=["payments"])
+def get_payment(request: Request, who: CallerDep, payment_id: Id) -> Any:
+    return read(request, lambda u: payments.get(u, who, payment_id))
+
+
+@router.get(
+    "/payments/{payment_id}/transfers", response_model=s.Page[s.LedgerTransfer], tags=["payments"]
+)
+def payment_transfers(request: Request, who: CallerDep, payment_id: Id) -> Any:
+    """The ledger transfers behind a payment and its refunds."""
+    return read(request, lambda u: payments.transfers(u, who, payment_id))
+
+
+@router.get("/payments/{payment_id}/refunds", response_model=s.Page[s.Refund], tags=["refunds"])
+def payment_refunds(
+    request: Request,
+    who: CallerDep,
+    payment_id: Id,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+) -> Any:
+    return read(request, lambda u: refunds.list_refunds(u, who, payment_id, limit, starting_after))
+
+
+@router.post("/payment_requests", response_model=s.PaymentRequest, tags=["payment requests"])
+def create_request(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.PaymentRequestCreate
+) -> JSONResponse:
+    """A merchant asks for an amount; share the id with the buyer as a link or QR."""
+    fields = payload.model_dump()
+    return idempotent(request, who, key, payload, lambda u: requests.create(u, who, **fields))
+
+
+@router.get("/payment_requests", response_model=s.Page[s.PaymentRequest], tags=["payment requests"])
+def list_requests(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+) -> Any:
+    return read(
+        request, lambda u: requests.list_requests(u, who, limit, starting_after, merchant_id)
+    )
+
+
+@router.get(
+    "/payment_requests/{request_id}", response_model=s.PaymentRequest, tags=["payment requests"]
+)
+def get_request(request: Request, who: CallerDep, request_id: Id) -> Any:
+    return read(request, lambda u: requests.get(u, who, request_id))
+
+
+@router.post(
+    "/payment_requests/{request_id}/pay", response_model=s.Payment, tags=["payment requests"]
+)
+def pay_request(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    request_id: Id,
+    payload: s.PaymentRequestPay,
+) -> JSONResponse:
+    """Pay a request, exactly once."""
+    return idempotent(
+        request, who, key, payload, lambda u: requests.pay(u, who, request_id, payload.payer_id)
+    )
+
+
+@router.post(
+    "/payment_requests/{request_id}/cancel",
+    response_model=s.PaymentRequest,
+    tags=["payment requests"],
+)
+def cancel_request(
+    request: Request, who: CallerDep, key: IdempotencyKey, request_id: Id, payload: s.Empty
+) -> JSONResponse:
+    return idempotent(request, who, key, payload, lambda u: requests.cancel(u, who, request_id))
+
+
+@router.post(
+    "/refunds", response_model=s.Refund, tags=["refunds"], summary="Refund a merchant payment"
+)
+def create_refund(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.RefundCreate
+) -> JSONResponse:
+    """Full (leave out amount_minor) or partial; never above what is left of the payment."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: refunds.create(u, who, payload.payment_id, payload.amount_minor, payload.reason),
+    )
+
+
+@router.get("/refunds/{refund_id}", response_model=s.Refund, tags=["refunds"])
+def get_refund(request: Request, who: CallerDep, refund_id: Id) -> Any:
+    return read(request, lambda u: refunds.get(u, who, refund_id))
+
+
+@router.post("/cash_ins", response_model=s.Payment, tags=["cash"], summary="Cash-in at an agent")
+def create_cash_in(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.CashInCreate
+) -> JSONResponse:
+    """The agent took cash from the customer: e-money moves from the agent's float."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.cash_in(
+            u, who, payload.customer_id, payload.amount_minor, payload.currency, payload.agent_id
+        ),
+    )
+
+
+@router.post("/cash_outs", response_model=s.Payment, tags=["cash"], summary="Ask for a cash-out")
+def create_cash_out(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.CashOutCreate
+) -> JSONResponse:
+    """Holds the amount until the agent confirms handing over the cash."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.cash_out(
+            u, who, payload.agent_id, payload.amount_minor, payload.currency, payload.customer_id
+        ),
+    )
+
+
+@router.post("/cash_outs/{payment_id}/confirm", response_model=s.Payment, tags=["cash"])
+def confirm_cash_out(
+    request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
+) -> JSONResponse:
+    """The agent handed over the cash."""
+    return idempotent(request, who, key, payload, lambda u: cash.confirm(u, who, payment_id))
+
+
+@router.post("/cash_outs/{payment_id}/cancel", response_model=s.Payment, tags=["cash"])
+def cancel_cash_out(
+    request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
+) -> JSONResponse:
+    return idempotent(request, who, key, payload, lambda u: cash.cancel(u, who, payment_id))
+
+
+@router.post(
+    "/fundings", response_model=s.Payment, tags=["cash"], summary="Fund a wallet (operator)"
+)
+def create_funding(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.FundingCreate
+) -> JSONResponse:
+    """Book money received in the operator's bank account into a wallet (e.g. agent float)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.fund(
+            u, who, payload.wallet_id, payload.amount_minor, payload.currency, payload.reference
+        ),
+    )

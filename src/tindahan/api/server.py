@@ -1,0 +1,25 @@
+"""The app as uvicorn's worker processes build it: everything from the environment.
+
+``tindahan serve`` sets ``TINDAHAN_DATABASE_URL`` and ``TINDAHAN_SERVER_WORKERS`` before it
+starts uvicorn, so each worker process opens its own connection pool on the same database
+(API processes are stateless; DESIGN.md) and takes its share of each key's rate limit.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from tindahan.api.app import create_app
+from tindahan.services.platform import Platform
+from tindahan.store.database import connect
+from tindahan.store.vault import Vault
+
+WORKERS_ENV = "TINDAHAN_SERVER_WORKERS"
+
+
+def app_from_environment() -> FastAPI:
+    database = connect(None, create=False)
+    processes = int(os.environ.get(WORKERS_ENV, "1"))
+    return create_app(Platform(database, Vault.from_environment()), processes=processes)

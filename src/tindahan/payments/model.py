@@ -1,0 +1,89 @@
+"""The vocabulary of payments: kinds of party, wallet, payment, and their states."""
+
+from __future__ import annotations
+
+import enum
+
+
+class PartyKind(enum.StrEnum):
+    CUSTOMER = "customer"
+    MERCHANT = "merchant"
+    AGENT = "agent"
+
+
+class PartyStatus(enum.StrEnum):
+    ACTIVE = "active"
+    #: Nothing moves in or out until the operator unfreezes (AML hold, reported loss).
+    FROZEN = "frozen"
+    #: For good; a closed party's wallets must be empty.
+    CLOSED = "closed"
+
+
+class WalletKind(enum.StrEnum):
+    #: The e-money wallet every party holds: tier limits apply to it.
+    MAIN = "main"
+    #: A merchant's sales land here (net of the merchant discount); refunds leave from it.
+    SETTLEMENT = "settlement"
+    #: An agent's e-money float, given out at cash-in and taken back at cash-out.
+    FLOAT = "float"
+
+
+#: The wallets each kind of party gets when it is created.
+WALLETS_BY_PARTY: dict[PartyKind, tuple[WalletKind, ...]] = {
+    PartyKind.CUSTOMER: (WalletKind.MAIN,),
+    PartyKind.MERCHANT: (WalletKind.MAIN, WalletKind.SETTLEMENT),
+    PartyKind.AGENT: (WalletKind.MAIN, WalletKind.FLOAT),
+}
+
+#: Default KYC tier by kind of party: a buyer starts phone-verified; businesses are vetted
+#: before they are created.
+DEFAULT_TIER: dict[PartyKind, str] = {
+    PartyKind.CUSTOMER: "basic",
+    PartyKind.MERCHANT: "business",
+    PartyKind.AGENT: "business",
+}
+
+
+class PaymentKind(enum.StrEnum):
+    P2P = "p2p"
+    MERCHANT = "merchant"
+    CASH_IN = "cash_in"
+    CASH_OUT = "cash_out"
+    FUNDING = "funding"  # the operator credits a wallet from its bank settlement account
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class RequestStatus(enum.StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+def status_after_refunds(amount_minor: int, refunded_minor: int) -> PaymentStatus:
+    """A merchant payment's status once ``refunded_minor`` of it has gone back."""
+    if refunded_minor <= 0:
+        return PaymentStatus.SUCCEEDED
+    if refunded_minor >= amount_minor:
+        return PaymentStatus.REFUNDED
+    return PaymentStatus.PARTIALLY_REFUNDED
+
+
+#: Ledger transfer codes for each kind of movement (``ledger_transfers.code``).
+class TransferCode(enum.IntEnum):
+    P2P = 10
+    MERCHANT_PAYMENT = 11
+    MERCHANT_DISCOUNT = 20
+    REFUND = 30
+    REFUND_FEE_RETURN = 31
+    CASH_IN = 40
+    CASH_OUT = 41
+    AGENT_COMMISSION = 42
+    FUNDING = 50

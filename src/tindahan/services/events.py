@@ -1,0 +1,68 @@
+"""The outbox: events written in the same transaction as the change they announce.
+
+``emit`` stores the event and one pending delivery per subscribed webhook endpoint (the
+parties concerned, plus the operator's endpoints), inside the payment's own transaction:
+if the payment commits, its deliveries exist; if it rolls back, no receiver hears of it.
+Delivering is the worker's job (``services.webhooks.deliver_due``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import insert, literal, or_, select
+
+from tindahan.services.platform import Unit, iso, new_id
+from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
+
+
+def emit(unit: Unit, event_type: str, data: dict[str, Any], party_ids: Iterable[str]) -> str:
+    event_id = new_id("evt")
+    now = unit.now()
+    body = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": iso(now),
+        "data": data,
+    }
+    unit.conn.execute(
+        insert(events).values(
+            id=event_id,
+            type=event_type,
+            data=json.dumps(body, separators=(",", ":")),
+            created_at_ns=now,
+        )
+    )
+    pattern = literal("%," + event_type + ",%")
+    endpoints = unit.conn.execute(
+        select(webhook_endpoints.c.id).where(
+            webhook_endpoints.c.status == "enabled",
+            or_(
+                webhook_endpoints.c.party_id.in_(sorted(set(party_ids))),
+                webhook_endpoints.c.party_id.is_(None),
+            ),
+            or_(
+                webhook_endpoints.c.enabled_events.like(pattern),
+                webhook_endpoints.c.enabled_events == ",*,",
+            ),
+        )
+    ).scalars()
+    rows = [
+        {
+            "id": new_id("whd"),
+            "event_id": event_id,
+            "endpoint_id": endpoint_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at_ns": now,
+            "locked_until_ns": 0,
+            "created_at_ns": now,
+        }
+        for endpoint_id in endpoints
+    ]
+    if rows:
+        unit.conn.execute(insert(webhook_deliveries), rows)
+    return event_id

@@ -1,0 +1,175 @@
+"""Idempotency keys (DESIGN.md invariant 5): a retried POST returns the first response.
+
+``run`` does, in *one* transaction with the use case itself:
+
+1. claim ``(scope, key)`` by inserting its row (scope = the caller's party, or the
+   operator). A concurrent request with the same key blocks on that row's unique index until
+   the first commits, then fails the insert, and the whole transaction runs again, now
+   finding the stored response: the same key sent twice at once moves money once;
+2. run the use case and render its response;
+3. store the response on the claimed row; commit.
+
+A refused request (4xx) is stored too, in a second transaction after the first rolled back,
+so its retry gets the same refusal, as Stripe does. The request hash covers method, path and
+the parsed JSON body (so key order and spacing do not matter); the same key with another
+request is refused with 409 ``idempotency_key_reused``. Stored responses are kept
+``limits.IDEMPOTENCY_TTL_SECONDS``; after that the key is forgotten (``purge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, insert, select, update
+
+from tindahan import limits
+from tindahan.payments.errors import Category, RefusalError
+from tindahan.services.platform import Platform, Unit
+from tindahan.store.payment_tables import idempotency_keys
+
+T = TypeVar("T")
+_CLAIMED = 0  # status_code of a row claimed but not yet answered (never committed as such)
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > limits.IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        message = (
+            f"Idempotency-Key is 1 to {limits.IDEMPOTENCY_KEY_MAX_LENGTH} printable characters"
+        )
+        raise RefusalError(Category.INVALID, "idempotency_key_invalid", message, "Idempotency-Key")
+    return key
+
+
+def run(
+    platform: Platform,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[Unit], T],
+    render: Callable[[T], Response],
+    render_refusal: Callable[[RefusalError], Response],
+) -> Response:
+    check_key(key)
+    try:
+        return platform.run(lambda unit: _attempt(unit, scope, key, fingerprint, work, render))
+    except RefusalError as refusal:
+        if refusal.category is Category.IDEMPOTENCY:
+            raise
+        response = render_refusal(refusal)
+        return platform.run(lambda unit: _store_refusal(unit, scope, key, fingerprint, response))
+
+
+def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | None:
+    row = (
+        unit.conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.scope == scope,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.created_at_ns
+                > unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise RefusalError(
+            Category.IDEMPOTENCY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+            "Idempotency-Key",
+        )
+    return Response(row["status_code"], json.loads(row["response_body"]), replayed=True)
+
+
+def _attempt(
+    unit: Unit,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[Unit], T],
+    render: Callable[[T], Response],
+) -> Response:
+    found = _stored(unit, scope, key, fingerprint)
+    if found is not None:
+        return found
+    _forget_expired(unit, scope, key)
+    unit.conn.execute(
+        insert(idempotency_keys).values(
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            status_code=_CLAIMED,
+            response_body="{}",
+            created_at_ns=unit.now(),
+        )
+    )
+    response = render(work(unit))
+    unit.conn.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+        .values(status_code=response.status_code, response_body=json.dumps(response.body))
+    )
+    return response
+
+
+def _forget_expired(unit: Unit, scope: str, key: str) -> None:
+    unit.conn.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.scope == scope,
+            idempotency_keys.c.key == key,
+            idempotency_keys.c.created_at_ns <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9,
+        )
+    )
+
+
+def _store_refusal(
+    unit: Unit, scope: str, key: str, fingerprint: str, response: Response
+) -> Response:
+    found = _stored(unit, scope, key, fingerprint)
+    if found is not None:
+        return found  # a concurrent twin got there first: answer what it answered
+    _forget_expired(unit, scope, key)
+    # A twin inserting at the same moment makes this fail as a duplicate; the transaction
+    # then runs again and answers what the twin stored.
+    unit.conn.execute(
+        insert(idempotency_keys).values(
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            status_code=response.status_code,
+            response_body=json.dumps(response.body),
+            created_at_ns=unit.now(),
+        )
+    )
+    return response
+
+
+def purge(platform: Platform) -> int:
+    """Forget responses older than the TTL (the worker runs this)."""
+    cutoff = platform.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9
+    return platform.run(
+        lambda unit: (
+            unit.conn.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.created_at_ns <= cutoff)
+            ).rowcount
+        )
+    )

@@ -1,0 +1,236 @@
+"""The steps every money movement shares, inside the caller's transaction.
+
+A payment is: find the wallets (with their party and KYC tier) → check the parties may
+move money → book the ledger transfers, linked, which locks the accounts → add the amounts
+to the wallets' daily and monthly totals and check the tier limits → record the payment →
+write its event to the outbox. Any refusal raises, and the transaction rolls back whole:
+no partial move, no half-written record.
+
+Why limits are checked after booking: booking takes the wallets' row locks, so the running
+totals are read and raised by one transaction at a time per wallet, and two payments racing
+each other cannot both fit under a limit that only one of them fits under.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tindahan import limits
+from tindahan.ledger.model import CreateTransferResult, NewTransfer
+from tindahan.money import MoneyError, currency
+from tindahan.payments import parties as rules
+from tindahan.payments.errors import RefusalError, invalid, refused
+from tindahan.payments.model import PartyStatus, WalletKind
+from tindahan.payments.periods import day_key, month_key
+from tindahan.payments.tiers import (
+    LIMIT_NAMES,
+    TierLimits,
+    check_amount,
+    check_incoming,
+    check_outgoing,
+    tier_from,
+)
+from tindahan.services.ledger import AppliedBatch, apply_in_transaction
+from tindahan.services.platform import Unit
+from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
+
+SUPPORTED_CURRENCIES = ("PHP",)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A wallet, with what the payment path needs of its party."""
+
+    wallet_id: str
+    account_id: str
+    kind: str
+    currency: str
+    party_id: str
+    party_kind: str
+    party_status: str
+    party_name: str
+    tier: TierLimits
+
+
+def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holder]:
+    """Every wallet of these parties, keyed ``(party_id, wallet kind)``: one query."""
+    wanted = sorted(set(party_ids))
+    query = (
+        select(
+            wallets.c.id,
+            wallets.c.account_id,
+            wallets.c.kind,
+            wallets.c.currency,
+            parties.c.id.label("party_id"),
+            parties.c.kind.label("party_kind"),
+            parties.c.status,
+            parties.c.name,
+            kyc_tiers.c.name.label("tier_name"),
+            *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+        )
+        .select_from(
+            wallets.join(parties, parties.c.id == wallets.c.party_id).join(
+                kyc_tiers, kyc_tiers.c.name == parties.c.tier
+            )
+        )
+        .where(wallets.c.party_id.in_(wanted))
+    )
+    found: dict[tuple[str, str], Holder] = {}
+    for row in unit.conn.execute(query).mappings():
+        tier = tier_from(row["tier_name"], {k: row[k] for k in LIMIT_NAMES})
+        found[(row["party_id"], row["kind"])] = Holder(
+            row["id"],
+            row["account_id"],
+            row["kind"],
+            row["currency"],
+            row["party_id"],
+            row["party_kind"],
+            row["status"],
+            row["name"],
+            tier,
+        )
+    return found
+
+
+def amount(amount_minor: object, code: object) -> tuple[int, str]:
+    """A positive whole number of minor units, in a currency wallets hold."""
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
+        raise invalid(
+            "amount_invalid", "amount_minor is a whole number of centavos", "amount_minor"
+        )
+    if amount_minor <= 0:
+        raise invalid("amount_invalid", "amount_minor must be positive", "amount_minor")
+    if amount_minor > limits.MAX_AMOUNT_MINOR:
+        raise invalid("amount_invalid", "amount_minor is too large", "amount_minor")
+    try:
+        known = currency(code if isinstance(code, str) else "")
+    except MoneyError:
+        raise invalid(
+            "currency_invalid", f"{code!r} is not an ISO 4217 currency", "currency"
+        ) from None
+    if known.code not in SUPPORTED_CURRENCIES:
+        message = f"wallets hold {', '.join(SUPPORTED_CURRENCIES)}, not {known.code}"
+        raise invalid("currency_unsupported", message, "currency")
+    return amount_minor, known.code
+
+
+def require_active(holder: Holder, param: str) -> None:
+    if holder.party_status == PartyStatus.FROZEN:
+        raise refused("wallet_frozen", f"the {param} wallet is frozen", param)
+    if holder.party_status == PartyStatus.CLOSED:
+        raise refused("wallet_closed", f"the {param} wallet is closed", param)
+
+
+def book(
+    unit: Unit,
+    transfers: Sequence[NewTransfer],
+    refusals: Mapping[str, RefusalError] | None = None,
+) -> AppliedBatch:
+    """Book a linked batch, or raise the refusal its first failure maps to."""
+    applied = apply_in_transaction(unit.db, unit.conn, transfers)
+    failure = applied.first_failure
+    if failure is None:
+        return applied
+    if refusals and failure.result in refusals:
+        raise refusals[failure.result]
+    if failure.result == CreateTransferResult.EXCEEDS_CREDITS:
+        raise refused(
+            "insufficient_funds", "the paying wallet's balance is too low", "amount_minor"
+        )
+    # Anything else means the service built a wrong batch: a bug, not the caller's fault.
+    raise RuntimeError(f"the ledger refused {failure.id}: {failure.result}")
+
+
+def _add_usage(
+    unit: Unit, account_id: str, direction: str, amount_minor: int, periods: Sequence[str]
+) -> dict[str, int]:
+    """Raise the running totals (an upsert per period, one statement); returns them."""
+    build = sqlite_insert if unit.db.is_sqlite else postgres_insert
+    statement = build(wallet_usage).values(
+        [
+            {
+                "account_id": account_id,
+                "period": p,
+                "direction": direction,
+                "total_minor": amount_minor,
+            }
+            for p in periods
+        ]
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["account_id", "period", "direction"],
+        set_={"total_minor": wallet_usage.c.total_minor + statement.excluded.total_minor},
+    ).returning(wallet_usage.c.period, wallet_usage.c.total_minor)
+    return {row[0]: row[1] for row in unit.conn.execute(upsert)}
+
+
+def precheck(holder: Holder, amount_minor: int, currency_code: str) -> None:
+    """The per-transaction maximum, before anything is booked (so it wins over "insufficient
+    funds": the answer that tells the person what to change)."""
+    if holder.kind == WalletKind.MAIN:
+        check_amount(holder.tier, amount_minor, currency_code)
+
+
+def limit_outgoing(unit: Unit, holder: Holder, amount_minor: int, currency_code: str) -> None:
+    """Tier checks on money leaving a main wallet (other wallets are business accounts)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    check_amount(holder.tier, amount_minor, currency_code)
+    now = unit.now()
+    day, month = day_key(now), month_key(now)
+    totals = _add_usage(unit, holder.account_id, "out", amount_minor, (day, month))
+    check_outgoing(holder.tier, totals[day], totals[month], currency_code)
+
+
+def limit_incoming(
+    unit: Unit, holder: Holder, amount_minor: int, currency_code: str, applied: AppliedBatch
+) -> None:
+    if holder.kind != WalletKind.MAIN:
+        return
+    check_amount(holder.tier, amount_minor, currency_code)
+    month = month_key(unit.now())
+    totals = _add_usage(unit, holder.account_id, "in", amount_minor, (month,))
+    account = applied.accounts[holder.account_id]
+    balance = account.credits_posted + account.credits_pending - account.debits_posted
+    check_incoming(holder.tier, totals[month], balance, currency_code)
+
+
+def release_outgoing(unit: Unit, holder: Holder, amount_minor: int, created_at_ns: int) -> None:
+    """Give back what a failed payment counted against its day and month."""
+    if holder.kind == WalletKind.MAIN:
+        periods = (day_key(created_at_ns), month_key(created_at_ns))
+        _add_usage(unit, holder.account_id, "out", -amount_minor, periods)
+
+
+def apply_batch(unit: Unit, transfers: Sequence[NewTransfer]) -> AppliedBatch:
+    """Book without raising: the caller reads ``first_failure`` itself."""
+    return apply_in_transaction(unit.db, unit.conn, transfers)
+
+
+def optional_text(value: str | None, param: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    return rules.text(value, param, max_length, required=False) or None
+
+
+def metadata(payment_id: str, **extra: str) -> dict[str, str]:
+    return {"payment": payment_id, **extra}
+
+
+def encode_ids(ids: Sequence[str]) -> str:
+    return json.dumps(list(ids))
+
+
+def decode_ids(text: str) -> list[str]:
+    return list(json.loads(text))
+
+
+def insert_row(unit: Unit, table: Any, row: Mapping[str, Any]) -> None:
+    unit.conn.execute(insert(table).values(**row))

@@ -1,0 +1,286 @@
+"""Tables for parties, wallets, payments, access and webhooks (beside the ledger's).
+
+What the database holds a second time, after the services' checks (DESIGN.md):
+* a party's kind and status, a wallet's kind, a payment's kind and status are from fixed
+  lists (CHECK); amounts are positive and a payment is never refunded above its amount,
+  nor its fee returned above the fee (CHECK);
+* a payment request is paid at most once (UNIQUE ``payments.request_id``);
+* each wallet is one ledger account and each party has one wallet of a kind (UNIQUE);
+* an idempotency key is used once per caller (primary key ``(scope, key)``);
+* an API key is stored only as its SHA-256 (UNIQUE), and belongs to a party or to the
+  operator, never both (CHECK);
+* phone and ID numbers are held only encrypted (``*_cipher``); ``phone_index`` is a keyed
+  hash (HMAC) so one number opens one party without the number being stored.
+
+Times are ``*_at_ns``: integer nanoseconds since the epoch, UTC, like the ledger's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tindahan import limits
+from tindahan.store.tables import metadata
+
+_ID = 40  # object ids: a short prefix and 24 random characters
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+kyc_tiers = Table(
+    "kyc_tiers",
+    metadata,
+    Column("name", String(limits.TIER_NAME_MAX_LENGTH), primary_key=True),
+    Column("per_transaction_max_minor", BigInteger),
+    Column("daily_outgoing_max_minor", BigInteger),
+    Column("monthly_outgoing_max_minor", BigInteger),
+    Column("monthly_incoming_max_minor", BigInteger),
+    Column("max_balance_minor", BigInteger),
+    Column("updated_at_ns", BigInteger, nullable=False),
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column(
+        "tier", String(limits.TIER_NAME_MAX_LENGTH), ForeignKey("kyc_tiers.name"), nullable=False
+    ),
+    Column("name", String(limits.NAME_MAX_LENGTH), nullable=False),
+    Column("mcc", String(4)),
+    Column("city", String(limits.CITY_MAX_LENGTH)),
+    Column("province", String(limits.CITY_MAX_LENGTH)),
+    Column("phone_cipher", Text),
+    Column("phone_index", String(64), unique=True),
+    Column("id_number_cipher", Text),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("kind", ("customer", "merchant", "agent")), name="kind"),
+    CheckConstraint(_in("status", ("active", "frozen", "closed")), name="status"),
+    CheckConstraint("kind = 'merchant' OR mcc IS NULL", name="mcc_for_merchants"),
+    CheckConstraint("kind != 'merchant' OR mcc IS NOT NULL", name="merchant_has_mcc"),
+)
+
+wallets = Table(
+    "wallets",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column(
+        "account_id",
+        String(limits.ID_MAX_LENGTH),
+        ForeignKey("ledger_accounts.id"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("created_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("party_id", "kind", "currency"),
+    CheckConstraint(_in("kind", ("main", "settlement", "float")), name="kind"),
+)
+
+payment_requests = Table(
+    "payment_requests",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("merchant_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reference", String(limits.REFERENCE_MAX_LENGTH)),
+    Column("description", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("status", String(16), nullable=False),
+    Column("expires_at_ns", BigInteger, nullable=False),
+    Column("payment_id", String(_ID)),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_in("status", ("open", "paid", "canceled", "expired")), name="status"),
+    CheckConstraint("(status = 'paid') = (payment_id IS NOT NULL)", name="paid_has_payment"),
+)
+Index("ix_payment_requests_merchant", payment_requests.c.merchant_id, payment_requests.c.id)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(24), nullable=False),
+    #: No payer for a funding: the money came from outside, through ``op.bank``.
+    Column("payer_id", String(_ID), ForeignKey("parties.id")),
+    Column("payee_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("source_wallet_id", String(_ID), ForeignKey("wallets.id")),
+    Column("destination_wallet_id", String(_ID), ForeignKey("wallets.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("commission_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+    Column("fee_returned_minor", BigInteger, nullable=False),
+    Column("request_id", String(_ID), ForeignKey("payment_requests.id"), unique=True),
+    Column("reference", String(limits.REFERENCE_MAX_LENGTH)),
+    Column("description", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("transfer_ids", Text, nullable=False),
+    Column("expires_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("fee_minor >= 0 AND fee_minor <= amount_minor", name="fee_within_amount"),
+    CheckConstraint("commission_minor >= 0", name="commission_not_negative"),
+    CheckConstraint(
+        "refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refund_within_amount"
+    ),
+    CheckConstraint(
+        "fee_returned_minor >= 0 AND fee_returned_minor <= fee_minor", name="fee_return_within_fee"
+    ),
+    CheckConstraint("payer_id IS NULL OR payer_id != payee_id", name="not_to_self"),
+    CheckConstraint(
+        "(kind = 'funding') = (payer_id IS NULL AND source_wallet_id IS NULL)",
+        name="funding_has_no_payer",
+    ),
+    CheckConstraint(
+        _in("kind", ("p2p", "merchant", "cash_in", "cash_out", "funding")), name="kind"
+    ),
+    CheckConstraint(
+        _in("status", ("pending", "succeeded", "failed", "refunded", "partially_refunded")),
+        name="status",
+    ),
+)
+Index("ix_payments_payer", payments.c.payer_id, payments.c.id)
+Index("ix_payments_payee", payments.c.payee_id, payments.c.id)
+Index("ix_payments_pending", payments.c.status, payments.c.expires_at_ns)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("payment_id", String(_ID), ForeignKey("payments.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("fee_returned_minor", BigInteger, nullable=False),
+    Column("reason", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("status", String(16), nullable=False),
+    Column("transfer_ids", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("fee_returned_minor >= 0", name="fee_return_not_negative"),
+)
+Index("ix_refunds_payment", refunds.c.payment_id, refunds.c.id)
+
+wallet_usage = Table(
+    "wallet_usage",
+    metadata,
+    Column("account_id", String(limits.ID_MAX_LENGTH), primary_key=True),
+    Column("period", String(12), primary_key=True),
+    Column("direction", String(3), primary_key=True),
+    Column("total_minor", BigInteger, nullable=False),
+    CheckConstraint("total_minor >= 0", name="total_not_negative"),
+    CheckConstraint(_in("direction", ("in", "out")), name="direction"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("display", String(32), nullable=False),
+    Column("party_id", String(_ID), ForeignKey("parties.id")),
+    Column("is_operator", Boolean, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("revoked_at_ns", BigInteger),
+    CheckConstraint("is_operator = (party_id IS NULL)", name="operator_or_party"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(_ID), primary_key=True),
+    Column("key", String(limits.IDEMPOTENCY_KEY_MAX_LENGTH), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created_at_ns)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("type", String(48), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id")),
+    Column("url", String(limits.WEBHOOK_URL_MAX_LENGTH), nullable=False),
+    Column("secret_cipher", Text, nullable=False),
+    #: ",payment.succeeded,refund.succeeded," or ",*,": matched with LIKE, portably.
+    Column("enabled_events", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("status", ("enabled", "disabled")), name="status"),
+)
+Index("ix_webhook_endpoints_party", webhook_endpoints.c.party_id)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("event_id", String(_ID), ForeignKey("events.id"), nullable=False),
+    Column("endpoint_id", String(_ID), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at_ns", BigInteger, nullable=False),
+    Column("locked_until_ns", BigInteger, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("delivered_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("event_id", "endpoint_id"),
+    CheckConstraint(_in("status", ("pending", "delivered", "failed")), name="status"),
+)
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.status,
+    webhook_deliveries.c.next_attempt_at_ns,
+)
+Index("ix_webhook_deliveries_endpoint", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.id)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(_ID), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("attempted_at_ns", BigInteger, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(500)),
+    Column("duration_ms", Integer, nullable=False),
+)
+Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_id, webhook_attempts.c.id)

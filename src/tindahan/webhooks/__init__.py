@@ -1,0 +1,1 @@
+"""Webhooks' rules: event types, the signature scheme, the retry schedule (plain Python)."""

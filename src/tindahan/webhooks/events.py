@@ -1,0 +1,21 @@
+"""The events Tindahan announces. An endpoint subscribes to some of them, or to ``*``."""
+
+from __future__ import annotations
+
+EVENT_TYPES = (
+    "payment.succeeded",
+    "payment.refunded",
+    "payment.partially_refunded",
+    "refund.succeeded",
+    "payment_request.paid",
+    "cash_in.succeeded",
+    "cash_out.pending",
+    "cash_out.succeeded",
+    "cash_out.failed",
+    "funding.succeeded",
+)
+ALL = "*"
+
+
+def matches(subscribed: list[str], event_type: str) -> bool:
+    return ALL in subscribed or event_type in subscribed
