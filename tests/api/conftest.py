@@ -1,0 +1,151 @@
+"""API fixtures: the real app under a real uvicorn server, on SQLite and on PostgreSQL.
+
+``server`` starts uvicorn in a thread on a free port (the same ASGI app ``tindahan serve``
+runs), so tests go through HTTP, the body limit, authentication and the threadpool exactly
+as integrators do. ``api`` is an httpx client for it; ``world`` is a small barangay: the
+operator, a merchant, two customers and an agent, each with an API key, wallets funded.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from tindahan.api.app import create_app
+from tindahan.services import keys, parties
+from tindahan.services.platform import Platform
+from tindahan.store.vault import Vault
+
+TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault(base64.urlsafe_b64decode(TEST_DATA_KEY))
+
+
+@pytest.fixture
+def platform(db, vault) -> Platform:
+    made = Platform(db, vault)
+    parties.ensure_operator_accounts(made)
+    keys.set_environment(made, "test")
+    return made
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(platform) -> Iterator[str]:
+    app = create_app(platform)
+    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="off")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{config.port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+class Api:
+    """httpx with the API's habits: a bearer key per call, a fresh Idempotency-Key per POST."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def get(self, path: str, key: str | None, **params: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return self.http.get(path, headers=headers, params=params)
+
+    def post(self, path: str, key: str | None, body: Any = None, *, idem: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Idempotency-Key": idem or str(uuid.uuid4())}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        headers.update(kwargs.pop("headers", {}))
+        if "content" in kwargs:
+            return self.http.post(path, headers=headers, **kwargs)
+        return self.http.post(path, headers=headers, json={} if body is None else body)
+
+    def ok(self, response: httpx.Response) -> dict[str, Any]:
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api(server) -> Iterator[Api]:
+    client = Api(server)
+    yield client
+    client.http.close()
+
+
+@dataclass
+class Party:
+    id: str
+    key: str
+    wallets: dict[str, str] = field(default_factory=dict)  # kind -> wallet id
+
+
+@dataclass
+class World:
+    api: Api
+    operator: str
+    merchant: Party
+    buyer: Party
+    other_buyer: Party
+    agent: Party
+    parties: list[Party] = field(default_factory=list)
+
+    def balance(self, party: Party, kind: str = "main") -> int:
+        wallet = self.api.ok(self.api.get(f"/v1/wallets/{party.wallets[kind]}", self.operator))
+        return int(wallet["balance_minor"])
+
+    def fund(self, party: Party, amount_minor: int, kind: str = "main") -> None:
+        body = {"wallet_id": party.wallets[kind], "amount_minor": amount_minor, "currency": "PHP"}
+        self.api.ok(self.api.post("/v1/fundings", self.operator, body))
+
+
+def make_party(api: Api, operator: str, body: dict[str, Any]) -> Party:
+    made = api.ok(api.post("/v1/parties", operator, body))
+    key = api.ok(api.post("/v1/api_keys", operator, {"party_id": made["id"]}))["secret"]
+    found = api.ok(api.get("/v1/wallets", operator, party_id=made["id"]))["data"]
+    return Party(made["id"], key, {w["kind"]: w["id"] for w in found})
+
+
+@pytest.fixture
+def operator_key(platform) -> str:
+    return platform.run(lambda u: keys.create(u, None, party_id=None))[1]
+
+
+@pytest.fixture
+def world(api, operator_key) -> World:
+    merchant = make_party(
+        api,
+        operator_key,
+        {"kind": "merchant", "name": "Aling Nena's Store", "mcc": "5411", "city": "Marikina", "province": "Metro Manila"},
+    )
+    buyer = make_party(api, operator_key, {"kind": "customer", "name": "Juan", "phone": "+639171234567", "tier": "full"})
+    other = make_party(api, operator_key, {"kind": "customer", "name": "Maria", "tier": "full"})
+    agent = make_party(api, operator_key, {"kind": "agent", "name": "Tindahan ni Ben"})
+    made = World(api, operator_key, merchant, buyer, other, agent, [merchant, buyer, other, agent])
+    made.fund(buyer, 1_000_000)  # ₱10,000
+    made.fund(other, 1_000_000)
+    made.fund(agent, 5_000_000, "float")
+    return made
