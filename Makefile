@@ -9,7 +9,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 .PHONY: run test lint typecheck layers unit bench clean
 
 run: $(STAMP_RUN)
-	$(BIN)/tindahan serve
+	$(BIN)/tindahan serve --demo
 
 test: $(STAMP_DEV) lint typecheck layers
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc

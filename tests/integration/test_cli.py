@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from tests.api.conftest import TEST_DATA_KEY
 from tindahan.cli.app import app
 from tindahan.ledger import NewTransfer
+from tindahan.services import keys as key_service
 from tindahan.services import ledger as service
+from tindahan.services.platform import Platform
 from tindahan.store.database import connect
+from tindahan.store.vault import Vault
 
 runner = CliRunner()
 TINDAHAN = str(Path(sys.executable).with_name("tindahan"))
@@ -25,6 +31,12 @@ TINDAHAN = str(Path(sys.executable).with_name("tindahan"))
 
 def invoke(*args: str):
     return runner.invoke(app, list(args))
+
+
+@pytest.fixture(autouse=True)
+def data_key(monkeypatch):
+    """A fixed data key, so no command writes a development key into the working tree."""
+    monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
 
 
 def test_upgrade_then_verify_prints_one_line_and_exits_0(db_url):
@@ -44,13 +56,18 @@ def test_verify_names_each_violation_and_exits_1(db_url):
             conn.execute(text("ALTER TABLE ledger_transfers DISABLE TRIGGER USER"))
         else:
             conn.execute(text("DROP TRIGGER ledger_transfers_no_update"))
-        conn.execute(text("UPDATE ledger_transfers SET amount = 1 WHERE id = 'demo-pay-1'"))
+        first = conn.execute(
+            text("SELECT id, credit_account_id FROM ledger_transfers ORDER BY timestamp LIMIT 1")
+        ).one()
+        conn.execute(
+            text("UPDATE ledger_transfers SET amount = 1 WHERE id = :id"), {"id": first[0]}
+        )
     db.dispose()
     result = invoke("ledger", "verify", "--db", db_url)
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert any(line.startswith("violation: block 1: hash mismatch") for line in lines)
-    assert any("'c-juan-wallet'" in line for line in lines)
+    assert any(f"'{first[1]}'" in line for line in lines)
     assert "FAILED" in lines[-1]
 
 
@@ -136,10 +153,10 @@ def test_bench_without_db_uses_a_scratch_sqlite(tmp_path, monkeypatch):
 
 
 def test_worker_once_seals_and_expires(db_url, monkeypatch):
-    assert invoke("demo", "seed", "--db", db_url).exit_code == 0
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     db = connect(db_url)
     hold = NewTransfer(
-        "short-hold", "c-juan-wallet", "op-escrow", 100, "PHP", 40, flags=2, timeout_seconds=1
+        "short-hold", "op.bank", "op.fees", 100, "PHP", 40, flags=2, timeout_seconds=1
     )
     assert service.create_transfers(db, [hold])[0].ok
     db.dispose()
@@ -151,25 +168,79 @@ def test_worker_once_seals_and_expires(db_url, monkeypatch):
     assert report.exit_code == 0 and "0 not sealed yet" in report.output
 
 
-def test_demo_seed_is_idempotent(db_url):
-    assert "10 new transfers" in invoke("demo", "seed", "--db", db_url).output
-    assert "0 new transfers" in invoke("demo", "seed", "--db", db_url).output
+def test_demo_seed_loads_weeks_of_payments_once(db_url):
+    first = invoke("demo", "seed", "--db", db_url)
+    assert first.exit_code == 0, first.output
+    assert int(first.output.split("demo data: ")[1].split()[0]) > 200
+    assert "already there" in invoke("demo", "seed", "--db", db_url).output
+    assert invoke("ledger", "verify", "--db", db_url).exit_code == 0
 
 
-def test_serve_migrates_seeds_runs_and_stops_cleanly(tmp_path):
+def test_keys_create_prints_the_key_alone_on_the_last_line(db_url):
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
+    result = invoke("keys", "create", "--db", db_url, "--operator", "--scopes", "payments:read")
+    assert result.exit_code == 0, result.output
+    secret = result.output.rstrip("\n").splitlines()[-1]
+    assert secret.startswith("tk_live_") and " " not in secret
+    with connect(db_url) as database:
+        platform = Platform(database, Vault.from_environment())
+        caller = key_service.authenticate(platform, secret)
+    assert caller.operator and caller.scopes == {"payments:read"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["keys", "create", "--operator", "--party", "cus_x"], "exactly one of"),
+        (["keys", "create", "--party", "cus_nobody"], "no such party"),
+        (["keys", "create", "--operator", "--scopes", "money:print"], "unknown scope"),
+    ],
+)
+def test_keys_create_refuses_bad_input(db_url, args, message):
+    assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
+    result = invoke(*args, "--db", db_url)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path):
     env = {**os.environ, "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+    port = _free_port()
     proc = subprocess.Popen(
-        [TINDAHAN, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [TINDAHAN, "serve", "--demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         seen = ""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while "Press Ctrl-C" not in seen and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
             seen += line
         assert "Press Ctrl-C" in seen, seen + proc.stderr.read()
+        assert f"http://127.0.0.1:{port}" in seen and f"http://127.0.0.1:{port}/docs" in seen
+        key = seen.split("demo operator API key: ")[1].split()[0]
+        for _ in range(100):  # uvicorn binds just after the banner
+            try:
+                payments = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/payments",
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=5,
+                )
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert payments.status_code == 200 and payments.json()["data"]
         time.sleep(1.5)  # one worker round seals the demo transfers
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)

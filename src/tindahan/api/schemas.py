@@ -12,6 +12,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tindahan import limits
+from tindahan.payments.model import WalletKind
 from tindahan.webhooks.events import EVENT_TYPES
 
 T = TypeVar("T")
@@ -206,7 +207,7 @@ class Wallet(BaseModel):
     id: str
     object: Literal["wallet"]
     party_id: str
-    kind: Literal["main", "settlement", "float"]
+    kind: WalletKind
     currency: str
     status: Literal["active", "frozen", "closed"]
     balance_minor: int

@@ -31,6 +31,8 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except USAGE_ERRORS as exc:
             _fail(str(exc))
+        except typer.BadParameter as exc:
+            _fail(exc.format_message())
         except RefusalError as exc:
             _fail(f"{exc.message} ({exc.code})")
         except OperationalError as exc:
