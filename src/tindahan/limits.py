@@ -165,8 +165,10 @@ MAX_SERVER_WORKERS: Final = 32
 #: A receiver must check the signed timestamp is within this many seconds of its clock.
 WEBHOOK_TOLERANCE_SECONDS: Final = 300
 #: Delivery attempts before a delivery is marked failed (``tindahan webhooks replay`` retries).
-WEBHOOK_MAX_ATTEMPTS: Final = 12
-#: Backoff between attempts: base × 2^(attempt-1), capped (about 1.5 days in all).
+#: With the backoff below, the 19 waits add up to at most 192,150 s (about 2.2 days) and,
+#: with jitter, at least half that: a receiver may be down for a day and lose nothing.
+WEBHOOK_MAX_ATTEMPTS: Final = 20
+#: Backoff between attempts: base × 2^(attempt-1), capped.
 WEBHOOK_BACKOFF_BASE_S: Final = 10
 WEBHOOK_BACKOFF_CAP_S: Final = 6 * 3600
 #: Seconds a receiver has to answer one delivery.

@@ -37,8 +37,13 @@ class RateLimiter:
                 bucket = self.buckets[key] = _Bucket(self.capacity_milli, now)
             refill = (now - bucket.at_ns) * self.rate * _MILLI // 10**9
             if refill > 0:
-                bucket.tokens_milli = min(self.capacity_milli, bucket.tokens_milli + refill)
-                bucket.at_ns = now
+                # Advance the clock by exactly the time those millitokens took, keeping the
+                # remainder; a full bucket wastes the time instead.
+                if bucket.tokens_milli + refill >= self.capacity_milli:
+                    bucket.tokens_milli, bucket.at_ns = self.capacity_milli, now
+                else:
+                    bucket.tokens_milli += refill
+                    bucket.at_ns += refill * 10**9 // (self.rate * _MILLI)
             if bucket.tokens_milli >= _MILLI:
                 bucket.tokens_milli -= _MILLI
                 return 0

@@ -7,15 +7,16 @@ same number written ``0917 123 4567`` or ``+63 917-123-4567`` is one number.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tindahan import limits
 from tindahan.payments.errors import invalid
 
 _SEPARATORS = re.compile(r"[\s().-]")
 #: Philippine mobile numbers: +63 9XX XXX XXXX (the 0 trunk prefix written locally).
-_PH_MOBILE = re.compile(r"(?:\+63|0)(9\d{9})")
-_MCC = re.compile(r"\d{4}")
-_ID_NUMBER = re.compile(r"[A-Za-z0-9-]+")
+_PH_MOBILE = re.compile(r"(?:\+63|0)(9[0-9]{9})")
+_MCC = re.compile(r"[0-9]{4}")
+_ID_NUMBER = re.compile(r"[A-Z0-9-]+")
 
 
 def phone_number(raw: str) -> str:
@@ -33,7 +34,7 @@ def text(raw: str, param: str, max_length: int, *, required: bool = True) -> str
         raise invalid("parameter_missing", f"{param} must not be empty", param)
     if len(value) > max_length:
         raise invalid("parameter_invalid", f"{param} is at most {max_length} characters", param)
-    if any(ord(c) < 32 for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):
         raise invalid("parameter_invalid", f"{param} holds control characters", param)
     return value
 
@@ -50,7 +51,10 @@ def merchant_category_code(raw: str) -> str:
 
 
 def id_number(raw: str) -> str:
-    value = raw.strip().upper()
+    value = raw.strip()
+    if not value.isascii():
+        raise invalid("id_number_invalid", "an ID number is letters, digits and -", "id_number")
+    value = value.upper()
     if not _ID_NUMBER.fullmatch(value) or len(value) > limits.ID_NUMBER_MAX_LENGTH:
         raise invalid("id_number_invalid", "an ID number is letters, digits and -", "id_number")
     return value

@@ -34,6 +34,27 @@ _VERSION = "v1."
 log = logging.getLogger(__name__)
 
 
+def _publish(path: Path, content: str) -> bool:
+    """Create ``path`` with ``content`` (mode 0600) atomically: written to a private temporary
+    file, then hard-linked into place, so a reader never sees it half-written. False when the
+    file already existed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 class VaultError(ValueError):
     """The data key is missing or malformed, or a stored value does not open."""
 
@@ -55,15 +76,16 @@ class Vault:
     @classmethod
     def from_environment(cls, dev_key_file: Path = DEV_KEY_FILE) -> Vault:
         text = os.environ.get(ENV_KEY)
-        if text:
+        if text is not None:
+            if not text.strip():
+                raise VaultError(f"{ENV_KEY} is set but empty")
             return cls(_decode_key(text, ENV_KEY))
         if dev_key_file.is_file():
             return cls(_decode_key(dev_key_file.read_text(), str(dev_key_file)))
-        dev_key_file.parent.mkdir(parents=True, exist_ok=True)
         encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-        fd = os.open(dev_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(encoded + "\n")
+        if not _publish(dev_key_file, encoded + "\n"):
+            # Another process (a sibling server worker) made it first: use theirs.
+            return cls(_decode_key(dev_key_file.read_text(), str(dev_key_file)))
         log.warning(
             "%s is not set: generated a development data key in %s; set %s in production",
             ENV_KEY,

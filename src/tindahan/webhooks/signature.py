@@ -48,6 +48,6 @@ def verify(
     if abs(now - timestamp) > tolerance:
         raise SignatureError("timestamp outside the tolerance")
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, given):
+    if not given.isascii() or not hmac.compare_digest(expected, given):
         raise SignatureError("signature does not match")
     return timestamp
