@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -60,14 +62,48 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'ledger.db'}"
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """A migrated database, made once per session: each test's database is a copy of it
+    (``CREATE DATABASE … TEMPLATE``), which is much faster than migrating every time."""
+    if postgres_available():
+        yield None
+        return
+    name = f"tindahan_tpl_{secrets.token_hex(4)}"
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        database = connect(
+            make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        )
+        upgrade(database)
+        database.dispose()
+        yield name
+    finally:
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, copied for each test that uses ``db``."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = connect(f"sqlite:///{path}")
+    upgrade(database)
+    database.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_template) -> Iterator[str]:
+    """A fresh database of its own on the PostgreSQL server, already migrated."""
     reason = postgres_available()
     if reason:
         pytest.skip(reason)
     name = f"tindahan_test_{secrets.token_hex(4)}"
     with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -84,7 +120,11 @@ def db_url(request) -> str:
 
 
 @pytest.fixture
-def db(db_url, clock) -> Iterator[Database]:
+def db(db_url, clock, sqlite_template) -> Iterator[Database]:
+    if db_url.startswith("sqlite:///"):
+        target = Path(db_url.removeprefix("sqlite:///"))
+        if not target.exists():
+            shutil.copyfile(sqlite_template, target)
     database = connect(db_url, clock=clock)
     upgrade(database)
     yield database

@@ -11,7 +11,7 @@ from tindahan import limits
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, idempotent, read
 from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
-from tindahan.payments.errors import invalid
+from tindahan.payments.errors import invalid, not_found
 from tindahan.services import keys, webhooks
 
 router = APIRouter(prefix="/v1")
@@ -30,6 +30,7 @@ def create_endpoint(
         key,
         payload,
         lambda u: webhooks.create_endpoint(u, who, payload.url, events, payload.party_id),
+        shown_once=("secret",),
     )
 
 
@@ -93,6 +94,8 @@ def create_key(
     )
     if not who.operator and not scopes <= who.scopes:
         scopes = frozenset()  # refused below: a key cannot grant more than it holds
+    if not who.operator and payload.party_id not in (None, who.party_id):
+        raise not_found("party", "party_id")
     party_id = payload.party_id if who.operator else who.party_id
 
     def work(u: Any) -> dict[str, Any]:
@@ -102,7 +105,7 @@ def create_key(
         view, secret = keys.create(u, who, party_id=party_id, scopes=scopes)
         return {**view, "secret": secret}
 
-    return idempotent(request, who, key, payload, work)
+    return idempotent(request, who, key, payload, work, shown_once=("secret",))
 
 
 @router.get("/api_keys", response_model=s.Page[s.ApiKey], tags=["api keys"])

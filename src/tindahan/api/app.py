@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan import limits
@@ -74,17 +75,12 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLargeError
+                    # An HTTPException passes through FastAPI's body parsing (anything else
+                    # becomes a 400 there) to the 413 handler in ``errors``.
+                    raise HTTPException(413)
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLargeError:
-            await _too_large(scope, receive, send)
-
-
-class _TooLargeError(Exception):
-    pass
+        await self.app(scope, counted, send)
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:

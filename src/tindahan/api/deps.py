@@ -71,8 +71,15 @@ def idempotent(
     key: str,
     payload: BaseModel | None,
     work: Callable[[Unit], dict[str, Any]],
+    *,
+    shown_once: tuple[str, ...] = (),
 ) -> JSONResponse:
-    """Run a POST's use case once per ``Idempotency-Key`` (``services.idempotency``)."""
+    """Run a POST's use case once per ``Idempotency-Key`` (``services.idempotency``).
+
+    ``shown_once`` names response fields (a new key's or endpoint's secret) that go to the
+    first caller only: the stored response has them as null, so no secret rests in the
+    idempotency table and a replay does not show it again.
+    """
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
     try:
@@ -82,7 +89,7 @@ def idempotent(
             key,
             fingerprint,
             work,
-            lambda result: idempotency.Response(200, result),
+            lambda result: idempotency.Response(200, result, hidden=shown_once),
             refusal_response,
         )
     except RefusalError as refusal:  # the key itself was refused (reused with another body)

@@ -311,7 +311,10 @@ class WebhookEndpoint(BaseModel):
 
 
 class WebhookEndpointWithSecret(WebhookEndpoint):
-    secret: str = Field(description="Shown once: verify each delivery's signature with it.")
+    secret: str | None = Field(
+        description="Shown once: verify each delivery's signature with it. Null when an "
+        "idempotent retry replays the creation: the secret is never stored in the clear."
+    )
 
 
 class WebhookDelivery(BaseModel):
@@ -341,7 +344,10 @@ class ApiKey(BaseModel):
 
 
 class ApiKeyWithSecret(ApiKey):
-    secret: str = Field(description="Shown once; only its hash is stored.")
+    secret: str | None = Field(
+        description="Shown once; only its hash is stored. Null when an idempotent retry "
+        "replays the creation."
+    )
 
 
 class KycTier(BaseModel):

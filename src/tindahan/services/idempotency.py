@@ -40,6 +40,11 @@ class Response:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+    #: Fields stored as null: secrets shown to the first caller only.
+    hidden: tuple[str, ...] = ()
+
+    def stored_body(self) -> str:
+        return json.dumps({k: None if k in self.hidden else v for k, v in self.body.items()})
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
@@ -126,7 +131,7 @@ def _attempt(
     unit.conn.execute(
         update(idempotency_keys)
         .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        .values(status_code=response.status_code, response_body=json.dumps(response.body))
+        .values(status_code=response.status_code, response_body=response.stored_body())
     )
     return response
 
@@ -156,7 +161,7 @@ def _store_refusal(
             key=key,
             request_hash=fingerprint,
             status_code=response.status_code,
-            response_body=json.dumps(response.body),
+            response_body=response.stored_body(),
             created_at_ns=unit.now(),
         )
     )

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -203,10 +203,21 @@ def limit_incoming(
 
 
 def release_outgoing(unit: Unit, holder: Holder, amount_minor: int, created_at_ns: int) -> None:
-    """Give back what a failed payment counted against its day and month."""
-    if holder.kind == WalletKind.MAIN:
-        periods = (day_key(created_at_ns), month_key(created_at_ns))
-        _add_usage(unit, holder.account_id, "out", -amount_minor, periods)
+    """Give back what a failed payment counted against its day and month (the rows exist:
+    the payment raised them; an upsert with a negative candidate row would trip the CHECK
+    before it became an update)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    periods = (day_key(created_at_ns), month_key(created_at_ns))
+    unit.conn.execute(
+        update(wallet_usage)
+        .where(
+            wallet_usage.c.account_id == holder.account_id,
+            wallet_usage.c.direction == "out",
+            wallet_usage.c.period.in_(periods),
+        )
+        .values(total_minor=wallet_usage.c.total_minor - amount_minor)
+    )
 
 
 def apply_batch(unit: Unit, transfers: Sequence[NewTransfer]) -> AppliedBatch:

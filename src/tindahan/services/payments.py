@@ -285,10 +285,10 @@ def list_payments(
     """Newest first; the cursor is the last payment id of the previous page."""
     caller.require("payments:read")
     query = select(payments).order_by(payments.c.created_at_ns.desc(), payments.c.id.desc())
+    if party_id is not None and not caller.reaches(party_id):
+        raise not_found("party", "party_id")
     who = caller.party_id or party_id
     if who:
-        if not caller.reaches(who):
-            raise not_found("party", "party_id")
         query = query.where(or_(payments.c.payer_id == who, payments.c.payee_id == who))
     if kind:
         query = query.where(payments.c.kind == kind)

@@ -168,6 +168,8 @@ def list_requests(
 ) -> dict[str, Any]:
     caller.require("payments:read")
     query = select(payment_requests).order_by(payment_requests.c.id.desc())
+    if merchant_id is not None and not caller.reaches(merchant_id):
+        raise not_found("party", "merchant_id")
     who = caller.party_id or merchant_id
     if who:
         query = query.where(payment_requests.c.merchant_id == who)

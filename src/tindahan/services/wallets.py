@@ -77,10 +77,10 @@ def list_wallets(
 ) -> dict[str, Any]:
     caller.require("wallets:read")
     query = _query().order_by(wallets.c.id)
+    if party_id is not None and not caller.reaches(party_id):
+        raise not_found("party", "party_id")
     who = caller.party_id or party_id
     if who:
-        if not caller.reaches(who):
-            raise not_found("party", "party_id")
         query = query.where(wallets.c.party_id == who)
     if starting_after:
         query = query.where(wallets.c.id > starting_after)
