@@ -51,7 +51,9 @@ def _free_port() -> int:
 @pytest.fixture
 def server(platform) -> Iterator[str]:
     app = create_app(platform)
-    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="off"
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -75,7 +77,15 @@ class Api:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return self.http.get(path, headers=headers, params=params)
 
-    def post(self, path: str, key: str | None, body: Any = None, *, idem: str | None = None, **kwargs: Any) -> httpx.Response:
+    def post(
+        self,
+        path: str,
+        key: str | None,
+        body: Any = None,
+        *,
+        idem: str | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         headers = {"Idempotency-Key": idem or str(uuid.uuid4())}
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -139,9 +149,19 @@ def world(api, operator_key) -> World:
     merchant = make_party(
         api,
         operator_key,
-        {"kind": "merchant", "name": "Aling Nena's Store", "mcc": "5411", "city": "Marikina", "province": "Metro Manila"},
+        {
+            "kind": "merchant",
+            "name": "Aling Nena's Store",
+            "mcc": "5411",
+            "city": "Marikina",
+            "province": "Metro Manila",
+        },
     )
-    buyer = make_party(api, operator_key, {"kind": "customer", "name": "Juan", "phone": "+639171234567", "tier": "full"})
+    buyer = make_party(
+        api,
+        operator_key,
+        {"kind": "customer", "name": "Juan", "phone": "+639171234567", "tier": "full"},
+    )
     other = make_party(api, operator_key, {"kind": "customer", "name": "Maria", "tier": "full"})
     agent = make_party(api, operator_key, {"kind": "agent", "name": "Tindahan ni Ben"})
     made = World(api, operator_key, merchant, buyer, other, agent, [merchant, buyer, other, agent])

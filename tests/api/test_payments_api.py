@@ -11,7 +11,12 @@ def test_merchant_payment_books_fee_in_the_same_batch(world, platform):
         api.post(
             "/v1/payments",
             world.buyer.key,
-            {"payee_id": world.merchant.id, "amount_minor": 12_345, "currency": "PHP", "reference": "OR-1"},
+            {
+                "payee_id": world.merchant.id,
+                "amount_minor": 12_345,
+                "currency": "PHP",
+                "reference": "OR-1",
+            },
         )
     )
     assert paid["kind"] == "merchant" and paid["status"] == "succeeded"
@@ -26,6 +31,12 @@ def test_merchant_payment_books_fee_in_the_same_batch(world, platform):
 
 def test_p2p_send_moves_main_to_main(world):
     api = world.api
-    sent = api.ok(api.post("/v1/payments", world.buyer.key, {"payee_id": world.other_buyer.id, "amount_minor": 5_000, "currency": "PHP"}))
+    sent = api.ok(
+        api.post(
+            "/v1/payments",
+            world.buyer.key,
+            {"payee_id": world.other_buyer.id, "amount_minor": 5_000, "currency": "PHP"},
+        )
+    )
     assert sent["kind"] == "p2p" and sent["fee_minor"] == 0
     assert world.balance(world.other_buyer) == 1_005_000

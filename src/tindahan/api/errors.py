@@ -88,9 +88,14 @@ def install(app: FastAPI) -> None:
         code, message = _validation_code(first, param)
         if code == "json_invalid":
             param = None
-        if param == "Idempotency-Key" or (param or "").lower() == "idempotency-key":
-            code, param = "idempotency_key_missing", "Idempotency-Key"
-            message = "every POST needs an Idempotency-Key header (any unique string, e.g. a UUID)"
+        if (param or "").lower() == "idempotency-key":
+            param = "Idempotency-Key"
+            if first.get("type") == "missing" or first.get("input") in ("", None):
+                code = "idempotency_key_missing"
+                message = "every POST needs an Idempotency-Key header (any unique string, a UUID)"
+            else:
+                code = "idempotency_key_invalid"
+                message = "the Idempotency-Key header is 1 to 255 characters"
         return error_json(400, body("invalid_request_error", code, message, param))
 
     @app.exception_handler(HTTPException)

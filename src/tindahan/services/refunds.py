@@ -44,7 +44,11 @@ def create(
     unit: Unit, caller: Caller, payment_id: str, amount_minor: int | None, reason: str | None
 ) -> dict[str, Any]:
     caller.require("payments:write")
-    payment = payment_row(unit, caller, payment_id, lock=True)
+    try:
+        payment = payment_row(unit, caller, payment_id, lock=True)
+    except RefusalError as missing:
+        missing.param = "payment_id"
+        raise
     if not caller.reaches(payment["payee_id"]):
         message = "only the merchant who was paid may refund"
         raise RefusalError(Category.PERMISSION, "not_payee", message, "payment_id")
