@@ -97,13 +97,13 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def postgres_url(postgres_template) -> Iterator[str]:
-    """A fresh database of its own on the PostgreSQL server, already migrated."""
+    """A fresh, empty database of its own on the PostgreSQL server."""
     reason = postgres_available()
     if reason:
         pytest.skip(reason)
     name = f"tindahan_test_{secrets.token_hex(4)}"
     with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -120,11 +120,17 @@ def db_url(request) -> str:
 
 
 @pytest.fixture
-def db(db_url, clock, sqlite_template) -> Iterator[Database]:
+def db(db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
+    """The test's database, migrated: a copy of the session's migrated template."""
     if db_url.startswith("sqlite:///"):
         target = Path(db_url.removeprefix("sqlite:///"))
         if not target.exists():
             shutil.copyfile(sqlite_template, target)
+    elif postgres_template is not None:
+        name = make_url(db_url).database
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
     database = connect(db_url, clock=clock)
     upgrade(database)
     yield database

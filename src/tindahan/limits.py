@@ -125,6 +125,11 @@ TIER_NAME_MAX_LENGTH: Final = 32
 MERCHANT_DISCOUNT_BPS: Final = 100
 #: What the operator pays an agent per cash-in and per cash-out, as a share of the amount.
 AGENT_COMMISSION_BPS: Final = 50
+#: The operator's fees and commissions accounts are each split into this many ledger
+#: accounts (``op.fees.00`` …), chosen by payment id: every merchant payment credits a fee,
+#: and one account would be one row lock that all payments queue on (measured: 82 payments/s
+#: with one fees account against 138/s with no fee at all). Revenue is the sum of the shards.
+OPERATOR_ACCOUNT_SHARDS: Final = 32
 #: Highest rate an operator may set for either (10%).
 MAX_FEE_BPS: Final = 1000
 #: A cash-out holds the customer's money until the agent hands the cash over and confirms;
@@ -143,6 +148,13 @@ REFERENCE_MAX_LENGTH: Final = 64
 DESCRIPTION_MAX_LENGTH: Final = 500
 ID_NUMBER_MAX_LENGTH: Final = 40
 
+# --- Database connections ----------------------------------------------------------------
+#: Connections each process keeps open, and how many more it may open under a burst. An API
+#: process runs up to 40 requests at once (its thread pool); fewer connections queue them,
+#: more than PostgreSQL's default 100 across several processes would be refused.
+DB_POOL_SIZE: Final = 20
+DB_POOL_OVERFLOW: Final = 10
+
 # --- HTTP API --------------------------------------------------------------------------------
 #: Largest request body accepted (bytes); larger gets 413 before it is read.
 MAX_REQUEST_BODY_BYTES: Final = 64 * 1024
@@ -158,6 +170,8 @@ API_KEY_CACHE_SECONDS: Final = 10
 API_KEY_CACHE_SIZE: Final = 10_000
 #: Random bytes in an API key's secret part (256 bits).
 API_KEY_BYTES: Final = 32
+#: Fee settings are remembered this long per process (a change elsewhere lands within it).
+SETTINGS_CACHE_SECONDS: Final = 5
 #: HTTP server processes ``tindahan serve --workers`` may start.
 MAX_SERVER_WORKERS: Final = 32
 

@@ -156,7 +156,7 @@ def test_worker_once_seals_and_expires(db_url, monkeypatch):
     assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     db = connect(db_url)
     hold = NewTransfer(
-        "short-hold", "op.bank", "op.fees", 100, "PHP", 40, flags=2, timeout_seconds=1
+        "short-hold", "op.bank", "op.fees.00", 100, "PHP", 40, flags=2, timeout_seconds=1
     )
     assert service.create_transfers(db, [hold])[0].ok
     db.dispose()

@@ -105,10 +105,19 @@ def check_outgoing(tier: TierLimits, day_total: int, month_total: int, currency:
 
 def check_incoming(tier: TierLimits, month_total: int, balance: int, currency: str) -> None:
     """``balance`` is the wallet's balance after the payment, holds included."""
-    for name, limit, value in (
-        ("monthly_incoming_max_minor", tier.monthly_incoming_max_minor, month_total),
-        ("max_balance_minor", tier.max_balance_minor, balance),
-    ):
-        refusal = _over(name, limit, value, currency)
-        if refusal:
-            raise refusal
+    check_incoming_total(tier, month_total, currency)
+    check_balance(tier, balance, currency)
+
+
+def check_incoming_total(tier: TierLimits, month_total: int, currency: str) -> None:
+    refusal = _over(
+        "monthly_incoming_max_minor", tier.monthly_incoming_max_minor, month_total, currency
+    )
+    if refusal:
+        raise refusal
+
+
+def check_balance(tier: TierLimits, balance: int, currency: str) -> None:
+    refusal = _over("max_balance_minor", tier.max_balance_minor, balance, currency)
+    if refusal:
+        raise refusal

@@ -30,7 +30,7 @@ from tindahan.payments.fees import agent_commission
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, TransferCode, WalletKind
 from tindahan.services import movement
 from tindahan.services.events import emit
-from tindahan.services.parties import OPERATOR_ACCOUNTS, fee_settings
+from tindahan.services.parties import BANK_ACCOUNT, commission_account, fee_settings
 from tindahan.services.payments import payer_of, payment_row, payment_view, record, set_status
 from tindahan.services.platform import Platform, Unit, ledger_id, new_id
 from tindahan.store.payment_tables import payments, wallets
@@ -66,7 +66,7 @@ def _commission_transfer(
 ) -> NewTransfer:
     return NewTransfer(
         ledger_id(payment_id, "commission"),
-        OPERATOR_ACCOUNTS["commissions"].id,
+        commission_account(payment_id),
         agent_main.account_id,
         amount,
         currency,
@@ -104,16 +104,7 @@ def cash_in(
     if commission:
         transfers.append(_commission_transfer(payment_id, agent_main, commission, currency))
     movement.precheck(customer, amount_minor, currency)
-    applied = movement.book(
-        unit,
-        transfers,
-        {
-            "exceeds_credits": refused(
-                "insufficient_float", "the agent's float is too low", "amount_minor"
-            )
-        },
-    )
-    movement.limit_incoming(unit, customer, amount_minor, currency, applied)
+    movement.limit_incoming(unit, customer, amount_minor, currency)
     row = record(
         unit,
         payment_id,
@@ -128,6 +119,9 @@ def cash_in(
     )
     view = payment_view(row)
     emit(unit, "cash_in.succeeded", view, (agent_id, customer_id))
+    low_float = refused("insufficient_float", "the agent's float is too low", "amount_minor")
+    applied = movement.book(unit, transfers, {"exceeds_credits": low_float})
+    movement.check_balance(customer, applied, currency)
     return view
 
 
@@ -157,8 +151,8 @@ def cash_out(
         metadata=movement.metadata(payment_id),
     )
     movement.precheck(customer, amount_minor, currency)
-    movement.book(unit, [hold])
     movement.limit_outgoing(unit, customer, amount_minor, currency)
+    movement.book(unit, [hold])
     expires = unit.now() + limits.CASH_OUT_CONFIRM_SECONDS * 10**9
     row = record(
         unit,
@@ -318,7 +312,7 @@ def fund(
     payment_id = new_id("pay")
     transfer = NewTransfer(
         ledger_id(payment_id),
-        OPERATOR_ACCOUNTS["bank"].id,
+        BANK_ACCOUNT,
         holder.account_id,
         amount_minor,
         currency,
@@ -326,8 +320,7 @@ def fund(
         metadata=movement.metadata(payment_id),
     )
     movement.precheck(holder, amount_minor, currency)
-    applied = movement.book(unit, [transfer])
-    movement.limit_incoming(unit, holder, amount_minor, currency, applied)
+    movement.limit_incoming(unit, holder, amount_minor, currency)
     row = record(
         unit,
         payment_id,
@@ -342,4 +335,6 @@ def fund(
     )
     view = payment_view(row)
     emit(unit, "funding.succeeded", view, (party_id,))
+    applied = movement.book(unit, [transfer])
+    movement.check_balance(holder, applied, currency)
     return view

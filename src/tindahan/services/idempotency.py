@@ -2,12 +2,15 @@
 
 ``run`` does, in *one* transaction with the use case itself:
 
-1. claim ``(scope, key)`` by inserting its row (scope = the caller's party, or the
-   operator). A concurrent request with the same key blocks on that row's unique index until
-   the first commits, then fails the insert, and the whole transaction runs again, now
-   finding the stored response: the same key sent twice at once moves money once;
+1. look ``(scope, key)`` up (scope = the caller's party, or the operator): a stored
+   response is answered again, with nothing run;
 2. run the use case and render its response;
-3. store the response on the claimed row; commit.
+3. store the response under the key (UNIQUE ``(scope, key)``); commit. A concurrent
+   request with the same key that got there first makes this insert a unique violation
+   (PostgreSQL waits for the first to commit to know): the whole transaction — its ledger
+   transfers included — rolls back and runs again, now finding the stored response. The same
+   key sent twice at once moves money once. (Storing at the end rather than claiming the key
+   first saves two statements on every request; a twin does its work in vain, rarely.)
 
 A refused request (4xx) is stored too, in a second transaction after the first rolled back,
 so its retry gets the same refusal, as Stripe does. The request hash covers method, path and
@@ -24,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from tindahan import limits
 from tindahan.payments.errors import Category, RefusalError
@@ -32,7 +35,6 @@ from tindahan.services.platform import Platform, Unit
 from tindahan.store.payment_tables import idempotency_keys
 
 T = TypeVar("T")
-_CLAIMED = 0  # status_code of a row claimed but not yet answered (never committed as such)
 
 
 @dataclass(frozen=True)
@@ -84,16 +86,16 @@ def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | No
     row = (
         unit.conn.execute(
             select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope,
-                idempotency_keys.c.key == key,
-                idempotency_keys.c.created_at_ns
-                > unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9,
+                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
             )
         )
         .mappings()
         .first()
     )
     if row is None:
+        return None
+    if row["created_at_ns"] <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9:
+        _forget(unit, scope, key)  # past its lifetime: the key is new again
         return None
     if row["request_hash"] != fingerprint:
         raise RefusalError(
@@ -116,32 +118,32 @@ def _attempt(
     found = _stored(unit, scope, key, fingerprint)
     if found is not None:
         return found
-    _forget_expired(unit, scope, key)
-    unit.conn.execute(
-        insert(idempotency_keys).values(
-            scope=scope,
-            key=key,
-            request_hash=fingerprint,
-            status_code=_CLAIMED,
-            response_body="{}",
-            created_at_ns=unit.now(),
-        )
-    )
     response = render(work(unit))
-    unit.conn.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        .values(status_code=response.status_code, response_body=response.stored_body())
-    )
+    _insert(unit, scope, key, fingerprint, response)
     return response
 
 
-def _forget_expired(unit: Unit, scope: str, key: str) -> None:
+def _insert(unit: Unit, scope: str, key: str, fingerprint: str, response: Response) -> None:
+    """Store the response under the key. A twin request that got here first makes this a
+    unique violation: the whole transaction rolls back and runs again, finding the twin's
+    response (``Database.transact`` retries duplicates)."""
+    unit.conn.execute(
+        insert(idempotency_keys),
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": fingerprint,
+            "status_code": response.status_code,
+            "response_body": response.stored_body(),
+            "created_at_ns": unit.now(),
+        },
+    )
+
+
+def _forget(unit: Unit, scope: str, key: str) -> None:
     unit.conn.execute(
         delete(idempotency_keys).where(
-            idempotency_keys.c.scope == scope,
-            idempotency_keys.c.key == key,
-            idempotency_keys.c.created_at_ns <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9,
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
         )
     )
 
@@ -152,19 +154,7 @@ def _store_refusal(
     found = _stored(unit, scope, key, fingerprint)
     if found is not None:
         return found  # a concurrent twin got there first: answer what it answered
-    _forget_expired(unit, scope, key)
-    # A twin inserting at the same moment makes this fail as a duplicate; the transaction
-    # then runs again and answers what the twin stored.
-    unit.conn.execute(
-        insert(idempotency_keys).values(
-            scope=scope,
-            key=key,
-            request_hash=fingerprint,
-            status_code=response.status_code,
-            response_body=response.stored_body(),
-            created_at_ns=unit.now(),
-        )
-    )
+    _insert(unit, scope, key, fingerprint, response)
     return response
 
 

@@ -132,20 +132,24 @@ class AppliedBatch:
 def apply_in_transaction(
     db: Database, conn: Connection, batch: Sequence[NewTransfer]
 ) -> AppliedBatch:
-    """Apply a batch inside the caller's open transaction (``Database.begin``), without
-    committing: a payment books its transfers, its own rows and its outbox event in one
-    transaction, so either all of them commit or none does. Locks, planning and writes are
-    the ones ``create_transfers`` uses; the caller rolls back if any outcome is not ``ok``.
+    """Apply a batch of *new* transfers inside the caller's open transaction
+    (``Database.begin``), without committing: a payment books its transfers, its own rows
+    and its outbox event in one transaction, so either all of them commit or none does.
+    Locks, planning and writes are the ones ``create_transfers`` uses; the caller rolls back
+    if any outcome is not ``ok``.
     """
     _check_size(batch)
     raw = conn.connection.driver_connection
     path = HotPath(raw, postgres=not db.is_sqlite, begun=True)
     pending_ids = {t.pending_id for t in batch if isinstance(t.pending_id, str)}
     holds = path.find_transfers(pending_ids) if pending_ids else {}
-    reads = path.read_for_batch(
-        accounts_to_load(batch, holds), ids_to_load(batch), pending_ids, len(batch)
-    )
-    view = BatchView(reads.accounts, reads.transfers, reads.resolved)
+    # The callers book transfers with fresh random ids, so their ids are not looked up
+    # first: a duplicate would trip the unique index and the caller's transaction would run
+    # again, with new ids. (Holds named by posts and voids are read, and locked, as usual.)
+    reads = path.read_for_batch(accounts_to_load(batch, holds), (), pending_ids, len(batch))
+    # Holds never change once written; what may (whether they were resolved) was read
+    # under the locks.
+    view = BatchView(reads.accounts, holds, reads.resolved)
     plan = _plan(batch, view, now_ns=db.clock(), first_timestamp=reads.first_timestamp)
     if not all(o.ok for o in plan.outcomes):
         return AppliedBatch(plan.outcomes, dict(reads.accounts))

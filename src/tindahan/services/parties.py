@@ -8,6 +8,8 @@ last four digits of the phone and whether an ID was verified, nothing more.
 
 from __future__ import annotations
 
+import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,14 +44,37 @@ _CODES = {
 }
 _PREFIX = {PartyKind.CUSTOMER: "cus", PartyKind.MERCHANT: "mer", PartyKind.AGENT: "agt"}
 
-#: The operator's own ledger accounts (no balance limits: they are the other side of wallets).
-OPERATOR_ACCOUNTS = {
-    "fees": NewAccount("op.fees", CURRENCY, AccountCode.FEES_REVENUE, "operator"),
-    "commissions": NewAccount(
-        "op.commissions", CURRENCY, AccountCode.COMMISSION_EXPENSE, "operator"
+#: The operator's own ledger accounts (no balance limits: they are the other side of
+#: wallets). Fees and commissions are sharded (``limits.OPERATOR_ACCOUNT_SHARDS``) so that
+#: concurrent payments do not all queue on one row lock.
+SHARDS = range(limits.OPERATOR_ACCOUNT_SHARDS)
+OPERATOR_ACCOUNTS = [
+    *(
+        NewAccount(f"op.fees.{i:02d}", CURRENCY, AccountCode.FEES_REVENUE, "operator")
+        for i in SHARDS
     ),
-    "bank": NewAccount("op.bank", CURRENCY, AccountCode.BANK_SETTLEMENT, "operator"),
-}
+    *(
+        NewAccount(f"op.commissions.{i:02d}", CURRENCY, AccountCode.COMMISSION_EXPENSE, "operator")
+        for i in SHARDS
+    ),
+    NewAccount("op.bank", CURRENCY, AccountCode.BANK_SETTLEMENT, "operator"),
+]
+BANK_ACCOUNT = "op.bank"
+
+
+def _shard(payment_id: str) -> int:
+    return zlib.crc32(payment_id.encode()) % limits.OPERATOR_ACCOUNT_SHARDS
+
+
+def fee_account(payment_id: str) -> str:
+    """The fees shard a payment's merchant discount goes to (and its refunds come from)."""
+    return f"op.fees.{_shard(payment_id):02d}"
+
+
+def commission_account(payment_id: str) -> str:
+    return f"op.commissions.{_shard(payment_id):02d}"
+
+
 FEE_SETTINGS = {
     "merchant_discount_bps": limits.MERCHANT_DISCOUNT_BPS,
     "agent_commission_bps": limits.AGENT_COMMISSION_BPS,
@@ -72,7 +97,7 @@ def ensure_operator_accounts(platform: Platform) -> None:
     """Open the operator's accounts if they are not there (idempotent; run at start-up)."""
 
     def work(unit: Unit) -> None:
-        open_accounts_in_transaction(unit.db, unit.conn, list(OPERATOR_ACCOUNTS.values()))
+        open_accounts_in_transaction(unit.db, unit.conn, OPERATOR_ACCOUNTS)
 
     platform.run(work)
 
@@ -278,7 +303,36 @@ def put_tier(
     return tier_view(tier)
 
 
+class _FeeCache:
+    """Fee rates per process for ``limits.SETTINGS_CACHE_SECONDS``: read on every merchant
+    payment, changed perhaps once a quarter. A change made here clears it at once; other
+    processes see it within the lifetime."""
+
+    def __init__(self) -> None:
+        self.value: dict[str, int] | None = None
+        self.until_ns = 0
+
+    def get(self) -> dict[str, int] | None:
+        return self.value if time.monotonic_ns() < self.until_ns else None
+
+    def put(self, value: dict[str, int] | None) -> None:
+        self.value = value
+        self.until_ns = time.monotonic_ns() + limits.SETTINGS_CACHE_SECONDS * 10**9
+
+
+_fees = _FeeCache()
+
+
 def fee_settings(unit: Unit) -> dict[str, int]:
+    cached = _fees.get()
+    if cached is not None:
+        return dict(cached)
+    value = _read_fee_settings(unit)
+    _fees.put(value)
+    return dict(value)
+
+
+def _read_fee_settings(unit: Unit) -> dict[str, int]:
     found = dict(
         unit.conn.execute(
             select(settings.c.key, settings.c.value).where(settings.c.key.in_(FEE_SETTINGS))
@@ -298,4 +352,5 @@ def put_fee_settings(unit: Unit, caller: Caller, values: Mapping[str, int]) -> d
         ).rowcount
         if not done:
             unit.conn.execute(insert(settings).values(key=key, value=str(value)))
-    return {"object": "fee_settings", **fee_settings(unit)}
+    _fees.put(None)
+    return {"object": "fee_settings", **_read_fee_settings(unit)}

@@ -32,7 +32,7 @@ from tindahan.payments.model import (
 from tindahan.services import movement
 from tindahan.services.events import emit
 from tindahan.services.movement import Holder
-from tindahan.services.parties import OPERATOR_ACCOUNTS, fee_settings, page
+from tindahan.services.parties import fee_account, fee_settings, page
 from tindahan.services.platform import Unit, iso, ledger_id, new_id
 from tindahan.store import ledger as ledger_rows
 from tindahan.store.payment_tables import payments
@@ -107,9 +107,8 @@ def pay(
         ]
     movement.precheck(source, amount_minor, currency)
     movement.precheck(destination, amount_minor, currency)
-    applied = movement.book(unit, transfers)
     movement.limit_outgoing(unit, source, amount_minor, currency)
-    movement.limit_incoming(unit, destination, amount_minor, currency, applied)
+    movement.limit_incoming(unit, destination, amount_minor, currency)
     row = record(
         unit,
         payment_id,
@@ -127,6 +126,8 @@ def pay(
     )
     view = payment_view(row)
     emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
+    applied = movement.book(unit, transfers)  # last: see ``services.movement``
+    movement.check_balance(destination, applied, currency)
     return view
 
 
@@ -176,7 +177,7 @@ def _merchant_transfers(
     discount = _transfer(
         ledger_id(payment_id, "fee"),
         settlement,
-        OPERATOR_ACCOUNTS["fees"].id,
+        fee_account(payment_id),
         fee,
         currency,
         TransferCode.MERCHANT_DISCOUNT,

@@ -32,7 +32,7 @@ from tindahan.payments.model import (
 )
 from tindahan.services import movement
 from tindahan.services.events import emit
-from tindahan.services.parties import OPERATOR_ACCOUNTS, page
+from tindahan.services.parties import fee_account, page
 from tindahan.services.payments import payment_row, payment_view, set_status
 from tindahan.services.platform import Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import refunds
@@ -81,15 +81,6 @@ def create(
     transfers = _transfers(
         refund_id, payment_id, settlement, buyer, amount_minor, currency, fee_back
     )
-    movement.book(
-        unit,
-        transfers,
-        {
-            "exceeds_credits": refused(
-                "insufficient_funds", "the merchant's settlement wallet is too low", "amount_minor"
-            )
-        },
-    )
     now = unit.now()
     row = {
         "id": refund_id,
@@ -117,6 +108,10 @@ def create(
     emit(unit, "refund.succeeded", view, parties)
     updated = payment_view(payment_row(unit, caller, payment_id))
     emit(unit, f"payment.{status.value}", updated, parties)
+    low = refused(
+        "insufficient_funds", "the merchant's settlement wallet is too low", "amount_minor"
+    )
+    movement.book(unit, transfers, {"exceeds_credits": low})  # last: see ``services.movement``
     return view
 
 
@@ -147,7 +142,7 @@ def _transfers(
         legs.append(
             NewTransfer(
                 ledger_id(refund_id, "fee"),
-                OPERATOR_ACCOUNTS["fees"].id,
+                fee_account(payment_id),
                 buyer.account_id,
                 fee_back,
                 currency,

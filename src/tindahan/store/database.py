@@ -227,6 +227,8 @@ def connect(
             # No pre-ping: it costs a round trip per transaction; a dropped connection
             # fails the statement and ``transact`` runs the transaction again.
             isolation_level="READ COMMITTED",
+            pool_size=limits.DB_POOL_SIZE,
+            max_overflow=limits.DB_POOL_OVERFLOW,
             connect_args={"options": f"-c lock_timeout={limits.POSTGRES_LOCK_TIMEOUT_MS}"},
         )
     return Database(url, engine, clock or time.time_ns)
