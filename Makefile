@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench clean
+.PHONY: run test lint typecheck layers unit bench bench-api clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -26,6 +26,11 @@ layers: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/ledger_table.py
+
+# The API under load: `tindahan serve --workers 2` on PostgreSQL (needs the server at
+# 127.0.0.1:5432, or TINDAHAN_BENCH_POSTGRES_URL); BENCH_API_ARGS passes options through.
+bench-api: $(STAMP_DEV)
+	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -142,5 +142,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
     for name in ("HTTPValidationError", "ValidationError"):
         schema.get("components", {}).get("schemas", {}).pop(name, None)
+    _exact_bounds(schema)
     app.openapi_schema = schema
     return schema
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _exact_bounds(node: Any) -> None:
+    """FastAPI's OpenAPI model keeps numeric bounds as binary floating point, which turns
+    ``limits.MAX_AMOUNT_MINOR`` (2**63 - 1) into 2**63. Every bound in this API is a whole
+    number, so put them back as exact integers."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _BOUNDS and not isinstance(value, int):
+                exact = int(value)
+                node[key] = limits.MAX_AMOUNT_MINOR if exact == 2**63 else exact
+            else:
+                _exact_bounds(value)
+    elif isinstance(node, list):
+        for item in node:
+            _exact_bounds(item)

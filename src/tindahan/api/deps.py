@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from tindahan import limits
 from tindahan.api.errors import body, refusal_response
 from tindahan.payments.access import Caller
-from tindahan.payments.errors import RefusalError
+from tindahan.payments.errors import Category, RefusalError
 from tindahan.services import idempotency, keys
 from tindahan.services.platform import Platform, Unit
 
@@ -98,14 +98,19 @@ def idempotent(
     return JSONResponse(response.body, status_code=response.status_code, headers=headers)
 
 
-def timestamp_ns(value: datetime | None) -> int | None:
-    """An ISO 8601 time as integer ns since the epoch (a time without zone means UTC)."""
+def timestamp_ns(value: datetime | None, param: str) -> int | None:
+    """An ISO 8601 time as integer ns since the epoch (a time without zone means UTC),
+    within what the database's 64-bit timestamps hold (1970 to 2262)."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+    ns = (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+    if not 0 <= ns <= limits.MAX_AMOUNT_MINOR:  # the same signed 64-bit bound
+        message = f"{param} must fall between 1970-01-01 and 2262-04-11"
+        raise RefusalError(Category.INVALID, "parameter_invalid", message, param)
+    return ns
 
 
 def rate_limited_body() -> dict[str, Any]:

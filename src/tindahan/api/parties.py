@@ -103,7 +103,7 @@ def statement(
     created_lt: Annotated[datetime | None, Query(description="ISO 8601; exclusive")] = None,
 ) -> Any:
     """Ledger entries on the wallet, newest first."""
-    gte, lt = timestamp_ns(created_gte), timestamp_ns(created_lt)
+    gte, lt = timestamp_ns(created_gte, "created_gte"), timestamp_ns(created_lt, "created_lt")
     return read(
         request, lambda u: wallets.statement(u, who, wallet_id, limit, starting_after, gte, lt)
     )

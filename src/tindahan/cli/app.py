@@ -16,6 +16,7 @@ from rich.console import Console
 
 from tindahan import limits
 from tindahan import worker as worker_jobs
+from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import ledger
 from tindahan.cli.errors import friendly
@@ -134,9 +135,7 @@ def webhooks_replay(
             moment = datetime.fromisoformat(since)
         except ValueError:
             raise typer.BadParameter(f"--since is an ISO 8601 time, not {since!r}") from None
-        from tindahan.api.deps import timestamp_ns
-
-        since_ns = timestamp_ns(moment)
+        since_ns = timestamp_ns(moment, "--since")
     with connect(db, create=False) as database:
         count = webhook_service.replay(
             _platform(database),

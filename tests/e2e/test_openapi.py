@@ -1,0 +1,347 @@
+"""The API against its own OpenAPI document: schemathesis over every operation, on a running
+server, and the conventions the document promises integrators (DESIGN.md, "API conventions").
+
+Schemathesis generates requests from the document the app serves at ``/openapi.json`` (the
+test checks the served one is the one generated from) and sends them over HTTP to a real
+uvicorn server, once with the operator's key and once with a merchant's. Half of the cases
+use ids of objects that exist (a payment, a refund, an open request, a pending cash-out, an
+endpoint...), PHP and small amounts, so generation reaches past "404 no such object" into
+the use cases. Checks: no 5xx, bodies match the response schema, status codes and content
+types are documented. SQLite only, a bounded number of examples, to keep CI fast.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+from typing import Any, cast
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import checks as core_checks
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from tests.api.conftest import TEST_DATA_KEY, Api, World, make_party
+from tindahan import limits
+from tindahan.api.app import create_app
+from tindahan.services import keys, parties
+from tindahan.services.platform import Platform
+from tindahan.store.vault import Vault
+
+#: The document the app generates; the tests check the running server serves the same one.
+DOCUMENT: dict[str, Any] = create_app(cast("Platform", None)).openapi()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+CHECKS = [
+    core_checks.not_a_server_error,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+]
+METHODS = ("get", "put", "post", "patch", "delete")
+OPERATIONS = [
+    (method, path, operation)
+    for path, item in DOCUMENT["paths"].items()
+    for method, operation in item.items()
+    if method in METHODS
+]
+
+
+# --- a running server on SQLite ------------------------------------------------------------
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: this is about the HTTP surface, which both stores share."""
+    return sqlite_url
+
+
+@pytest.fixture
+def platform(db) -> Platform:
+    made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    parties.ensure_operator_accounts(made)
+    keys.set_environment(made, "test")
+    return made
+
+
+@pytest.fixture
+def server(platform: Platform) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Ids:
+    """Objects that exist, by the field names that refer to them."""
+
+    def __init__(self, named: dict[str, str], **found: list[str]) -> None:
+        self.named = named
+        self.found = found
+
+    def pick(self, name: str, value: Any, seed: int) -> Any:
+        if name == "amount_minor":
+            return value % 100_000 + 1 if isinstance(value, int) else value
+        if name == "currency":
+            return "PHP"
+        if name in self.found:
+            return self.found[name][seed % len(self.found[name])]
+        return value
+
+
+@pytest.fixture
+def world(server: str, platform: Platform) -> Iterator[World]:
+    api = Api(server)
+    operator = platform.run(lambda u: keys.create(u, None, party_id=None))[1]
+    merchant = make_party(
+        api,
+        operator,
+        {
+            "kind": "merchant",
+            "name": "Aling Nena's Store",
+            "mcc": "5411",
+            "city": "Marikina",
+            "province": "Metro Manila",
+        },
+    )
+    buyer = make_party(api, operator, {"kind": "customer", "name": "Juan", "tier": "full"})
+    other = make_party(api, operator, {"kind": "customer", "name": "Maria", "tier": "full"})
+    agent = make_party(api, operator, {"kind": "agent", "name": "Tindahan ni Ben"})
+    made = World(api, operator, merchant, buyer, other, agent, [merchant, buyer, other, agent])
+    made.fund(buyer, 1_000_000)
+    made.fund(other, 1_000_000)
+    made.fund(agent, 5_000_000, "float")
+    yield made
+    api.http.close()
+
+
+@pytest.fixture
+def ids(world: World, platform: Platform) -> Ids:
+    api, merchant, buyer, agent = world.api, world.merchant, world.buyer, world.agent
+    body = {"payee_id": merchant.id, "amount_minor": 50_000, "currency": "PHP"}
+    paid = api.ok(api.post("/v1/payments", buyer.key, body))
+    api.ok(api.post("/v1/payments", world.other_buyer.key, body))
+    refund = api.ok(
+        api.post("/v1/refunds", merchant.key, {"payment_id": paid["id"], "amount_minor": 1_000})
+    )
+    request = api.ok(
+        api.post("/v1/payment_requests", merchant.key, {"amount_minor": 2_500, "currency": "PHP"})
+    )
+    body = {"agent_id": agent.id, "amount_minor": 3_000, "currency": "PHP"}
+    cash_out = api.ok(api.post("/v1/cash_outs", buyer.key, body))
+    endpoint = api.ok(
+        api.post(
+            "/v1/webhook_endpoints",
+            merchant.key,
+            {"url": "https://example.com/hooks", "enabled_events": ["*"]},
+        )
+    )
+    spare_key = platform.run(lambda u: keys.create(u, None, party_id=merchant.id))[0]["id"]
+    return Ids(
+        {"buyer_wallet": buyer.wallets["main"]},
+        payee_id=[merchant.id, world.other_buyer.id],
+        payer_id=[buyer.id],
+        customer_id=[buyer.id],
+        agent_id=[agent.id],
+        merchant_id=[merchant.id],
+        party_id=[merchant.id, buyer.id],
+        wallet_id=[merchant.wallets["main"], merchant.wallets["settlement"], buyer.wallets["main"]],
+        payment_id=[paid["id"], cash_out["id"]],
+        request_id=[request["id"]],
+        refund_id=[refund["id"]],
+        endpoint_id=[endpoint["id"]],
+        key_id=[spare_key],
+        name=["basic", "full", "business"],
+    )
+
+
+def realistic(case: Any, ids: Ids, seed: int) -> None:
+    """Fill the positive parts of a case with existing ids, PHP and small amounts."""
+    for location, container in (
+        (ParameterLocation.PATH, case.path_parameters),
+        (ParameterLocation.QUERY, case.query),
+        (ParameterLocation.BODY, case.body),
+    ):
+        if not isinstance(container, dict) or case.meta.is_negative_at(location):
+            continue
+        for name, value in list(container.items()):
+            container[name] = ids.pick(name, value, seed)
+
+
+def run(case: Any, world: World, ids: Ids, key: str) -> None:
+    # Derived from the generated case, so a failing example shrinks and replays the same.
+    seed = zlib.crc32(repr((case.path_parameters, case.query, case.body)).encode())
+    headers = case.headers or {}
+    if "Idempotency-Key" in headers and not case.meta.is_negative_at(ParameterLocation.HEADER):
+        # Generated keys repeat ("0", "00"...), which would only ever test the 409 path.
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    if seed % 2:
+        realistic(case, ids, seed // 2)
+    case.call_and_validate(
+        base_url=str(world.api.http.base_url).rstrip("/"),
+        headers={"Authorization": f"Bearer {key}"},
+        checks=CHECKS,
+    )
+
+
+FUZZ = settings(
+    max_examples=20,
+    deadline=None,  # a real server and database: wall time is not the property under test
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+    database=None,
+)
+
+#: Also fuzzed on its own below, on a wallet that exists, with more examples: schemathesis
+#: found a 500 here once (dates past 2262; ``test_a_statement_bound_past_2262_is_a_clear_400``).
+STATEMENT = "GET /v1/wallets/{wallet_id}/transactions"
+
+
+@schema.parametrize()
+@FUZZ
+def test_operator_key_through_every_operation(case, world, ids):
+    run(case, world, ids, world.operator)
+
+
+@schema.parametrize()
+@FUZZ
+def test_merchant_key_through_every_operation(case, world, ids):
+    run(case, world, ids, world.merchant.key)
+
+
+def test_operator_key_through_the_statement(world, ids):
+    """The statement, on a wallet that exists, with more examples."""
+    operation = schema.find_operation_by_label(STATEMENT)
+    wallet = {"wallet_id": ids.named["buyer_wallet"]}
+
+    @settings(FUZZ, max_examples=50, phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @given(case=operation.as_strategy(path_parameters=wallet))
+    def fuzz(case: Any) -> None:
+        run(case, world, ids, world.operator)
+
+    fuzz()
+
+
+@pytest.mark.parametrize("bound", ["created_gte", "created_lt"])
+def test_a_statement_bound_past_2262_is_a_clear_400(world, bound):
+    path = f"/v1/wallets/{world.buyer.wallets['main']}/transactions"
+    response = world.api.get(path, world.buyer.key, **{bound: "5519-09-07T23:21:20Z"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == bound
+
+
+# --- the document itself -------------------------------------------------------------------
+def test_the_running_server_serves_the_document_under_test(server):
+    response = httpx.get(f"{server}/openapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == DOCUMENT
+    assert len(OPERATIONS) >= 30
+
+
+def test_every_post_requires_an_idempotency_key_header():
+    posts = [(path, operation) for method, path, operation in OPERATIONS if method == "post"]
+    assert posts
+    for path, operation in posts:
+        headers = {
+            p["name"].lower(): p for p in operation.get("parameters", []) if p["in"] == "header"
+        }
+        key = headers.get("idempotency-key")
+        assert key is not None, f"POST {path} does not document Idempotency-Key"
+        assert key["required"] is True, f"POST {path}: Idempotency-Key is optional"
+        assert key["schema"]["type"] == "string"
+        assert key["schema"]["minLength"] == 1
+        assert key["schema"]["maxLength"] == limits.IDEMPOTENCY_KEY_MAX_LENGTH
+
+
+#: Every authenticated operation can answer these; each documented as the error object.
+ERRORS_EVERYWHERE = {"400", "401", "403", "404", "429"}
+#: A POST can also meet a reused idempotency key (409) or a body over the limit (413).
+ERRORS_OF_A_POST = {"409", "413"}
+#: These move money, so they can be refused for funds, limits or a frozen wallet.
+MOVES_MONEY = {
+    "/v1/payments",
+    "/v1/payment_requests/{request_id}/pay",
+    "/v1/refunds",
+    "/v1/cash_ins",
+    "/v1/cash_outs",
+}
+
+
+def _resolve(ref: str) -> dict[str, Any]:
+    assert ref.startswith("#/components/schemas/"), ref
+    return DOCUMENT["components"]["schemas"][ref.rsplit("/", 1)[1]]  # type: ignore[no-any-return]
+
+
+def test_every_operation_documents_its_error_responses():
+    error = DOCUMENT["components"]["schemas"]["Error"]
+    detail = error["properties"]["error"]
+    detail = _resolve(detail["$ref"]) if "$ref" in detail else detail
+    assert {"type", "code", "message", "param"} <= set(detail["properties"])
+    for method, path, operation in OPERATIONS:
+        responses = operation["responses"]
+        label = f"{method.upper()} {path}"
+        assert "200" in responses, label
+        expected = set(ERRORS_EVERYWHERE)
+        if method == "post":
+            expected |= ERRORS_OF_A_POST
+        if method == "post" and path in MOVES_MONEY:
+            expected.add("402")
+        missing = expected - set(responses)
+        assert not missing, f"{label} does not document {sorted(missing)}"
+        assert "422" not in responses, f"{label}: validation errors are 400s, not 422s"
+        for status in expected:
+            content = responses[status].get("content", {})
+            assert set(content) == {"application/json"}, (label, status)
+            assert content["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"
+            }, (label, status)
+            assert responses[status].get("description"), (label, status)
+
+
+def test_the_payment_create_body_has_an_example():
+    operation = DOCUMENT["paths"]["/v1/payments"]["post"]
+    media = operation["requestBody"]["content"]["application/json"]
+    body_schema = media["schema"]
+    body_schema = _resolve(body_schema["$ref"]) if "$ref" in body_schema else body_schema
+    examples = list(body_schema.get("examples", []))
+    if "example" in media:
+        examples.append(media["example"])
+    examples += [e["value"] for e in media.get("examples", {}).values() if "value" in e]
+    assert examples, "POST /v1/payments documents no example body"
+    for example in examples:
+        assert set(body_schema["required"]) <= set(example), example
+        assert set(example) <= set(body_schema["properties"]), example
+        assert isinstance(example["amount_minor"], int) and example["amount_minor"] > 0
+        assert example["currency"] == "PHP"
+
+
+def test_amount_bounds_are_published_as_exact_integers():
+    amount = DOCUMENT["components"]["schemas"]["PaymentCreate"]["properties"]["amount_minor"]
+    assert amount["maximum"] == limits.MAX_AMOUNT_MINOR
+    assert type(amount["maximum"]) is int
+    assert type(amount["exclusiveMinimum"]) is int
