@@ -111,10 +111,7 @@ def statement(
 
 @router.get("/kyc_tiers", response_model=s.Page[s.KycTier], tags=["settings"])
 def list_tiers(request: Request, who: CallerDep) -> Any:
-    who.require("parties:read")
-    return read(
-        request, lambda u: parties.page([parties.tier_view(t) for t in parties.tiers(u)], False)
-    )
+    return read(request, lambda u: parties.list_tiers(u, who))
 
 
 @router.post(
@@ -133,7 +130,7 @@ def put_tier(
 
 @router.get("/fee_settings", response_model=s.FeeSettings, tags=["settings"])
 def get_fees(request: Request, who: CallerDep) -> Any:
-    return read(request, lambda u: {"object": "fee_settings", **parties.fee_settings(u)})
+    return read(request, lambda u: parties.fees_view(u, who))
 
 
 @router.post(

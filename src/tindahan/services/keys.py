@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from tindahan import limits
-from tindahan.payments.access import DEFAULT_SCOPES, Caller, unauthenticated
-from tindahan.payments.errors import not_found
+from tindahan.payments.access import DEFAULT_SCOPES, Caller, parse_scopes, unauthenticated
+from tindahan.payments.errors import invalid, not_found
 from tindahan.services.parties import page, party_row
 from tindahan.services.platform import Platform, Unit, iso, new_id
 from tindahan.store.payment_tables import api_keys, settings
@@ -99,6 +99,22 @@ def create(
 
 
 _OPERATOR = Caller("cli", None, frozenset(DEFAULT_SCOPES))
+
+
+def create_for(
+    unit: Unit, caller: Caller, *, party_id: str | None, scopes: str | None
+) -> tuple[dict[str, Any], str]:
+    """A key made through the API: a party's key makes keys for its own party only, and
+    never with a scope it does not hold itself; the operator's make any."""
+    caller.require("keys:write")
+    wanted = parse_scopes(scopes) if scopes is not None else frozenset(DEFAULT_SCOPES)
+    if not caller.operator:
+        if party_id not in (None, caller.party_id):
+            raise not_found("party", "party_id")
+        party_id = caller.party_id
+        if not wanted <= caller.scopes:
+            raise invalid("scopes_invalid", "a key cannot grant scopes it does not hold", "scopes")
+    return create(unit, caller, party_id=party_id, scopes=wanted)
 
 
 def view(row: Any) -> dict[str, Any]:

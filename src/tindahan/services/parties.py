@@ -285,6 +285,17 @@ def tiers(unit: Unit) -> list[TierLimits]:
     return [tier_from(r["name"], {k: r[k] for k in LIMIT_NAMES}) for r in found]
 
 
+def list_tiers(unit: Unit, caller: Caller) -> dict[str, Any]:
+    """Every party may see the tiers (they explain its own limits)."""
+    caller.require("parties:read")
+    return page([tier_view(t) for t in tiers(unit)], False)
+
+
+def fees_view(unit: Unit, caller: Caller) -> dict[str, Any]:
+    """The fee rates are part of the merchant agreement: any key may read them."""
+    return {"object": "fee_settings", **fee_settings(unit)}
+
+
 def tier_view(tier: TierLimits) -> dict[str, Any]:
     return {"object": "kyc_tier", "name": tier.name, **tier.figures()}
 

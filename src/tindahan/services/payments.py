@@ -35,7 +35,7 @@ from tindahan.services.movement import Holder
 from tindahan.services.parties import fee_account, fee_settings, page
 from tindahan.services.platform import Unit, iso, ledger_id, new_id
 from tindahan.store import ledger as ledger_rows
-from tindahan.store.payment_tables import payments
+from tindahan.store.payment_tables import payments, refunds
 
 LINKED = TransferFlags.LINKED
 
@@ -309,13 +309,18 @@ def list_payments(
 def transfers(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
     """The ledger transfers behind a payment (and its refunds), in booking order."""
     caller.require("payments:read")
-    from tindahan.services.refunds import refund_transfer_ids
-
     row = payment_row(unit, caller, payment_id)
     ids = movement.decode_ids(row["transfer_ids"]) + refund_transfer_ids(unit, payment_id)
     found = ledger_rows.load_transfers(unit.conn, ids)
     ordered = sorted(found.values(), key=lambda t: t.timestamp)
     return page([transfer_view(t) for t in ordered], False)
+
+
+def refund_transfer_ids(unit: Unit, payment_id: str) -> list[str]:
+    found = unit.conn.execute(
+        select(refunds.c.transfer_ids).where(refunds.c.payment_id == payment_id)
+    ).scalars()
+    return [tid for text in found for tid in movement.decode_ids(text)]
 
 
 def transfer_view(t: Any) -> dict[str, Any]:

@@ -202,10 +202,3 @@ def list_refunds(
         query = query.where(refunds.c.id > starting_after)
     found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
     return page([refund_view(r) for r in found[:limit]], len(found) > limit)
-
-
-def refund_transfer_ids(unit: Unit, payment_id: str) -> list[str]:
-    found = unit.conn.execute(
-        select(refunds.c.transfer_ids).where(refunds.c.payment_id == payment_id)
-    ).scalars()
-    return [tid for text in found for tid in movement.decode_ids(text)]
