@@ -507,3 +507,15 @@ def test_cash_outs_announce_pending_then_succeeded_or_failed(
             expired["id"]: "failed",
         }
     assert world.balance(world.buyer) == 1_000_000 - 3_000
+
+
+def test_an_endpoint_for_a_party_that_does_not_exist_is_a_404(world):
+    """Found by schemathesis: this was a foreign-key error, answered with a 500."""
+    body = {
+        "url": "https://shop.example.ph/hooks",
+        "enabled_events": ["payment.succeeded"],
+        "party_id": "cus_nobody",
+    }
+    response = world.api.post("/v1/webhook_endpoints", world.operator, body)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["param"] == "party_id"

@@ -103,6 +103,22 @@ class PaymentCreate(Request):
 
 
 class PaymentRequestCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount_minor": 45000,
+                    "currency": "PHP",
+                    "reference": "ORDER-1042",
+                    "description": "2 kg rice, 1 tray eggs",
+                    "expires_in_seconds": 86400,
+                }
+            ]
+        },
+    )
+
     amount_minor: AmountMinor
     currency: Currency
     merchant_id: ObjectId | None = Field(None, description="Operator keys only.")
@@ -118,12 +134,30 @@ class PaymentRequestPay(Request):
 
 
 class RefundCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"payment_id": "pay_…", "amount_minor": 5000, "reason": "one item out of stock"}
+            ]
+        },
+    )
+
     payment_id: ObjectId
     amount_minor: AmountMinor | None = Field(None, description="Default: all that is left.")
     reason: Description | None = None
 
 
 class CashInCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"customer_id": "cus_…", "amount_minor": 100000, "currency": "PHP"}]
+        },
+    )
+
     customer_id: ObjectId
     amount_minor: AmountMinor
     currency: Currency
@@ -131,6 +165,14 @@ class CashInCreate(Request):
 
 
 class CashOutCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"agent_id": "agt_…", "amount_minor": 50000, "currency": "PHP"}]
+        },
+    )
+
     agent_id: ObjectId
     amount_minor: AmountMinor
     currency: Currency
@@ -142,6 +184,21 @@ class Empty(Request):
 
 
 class FundingCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "wallet_id": "wal_…",
+                    "amount_minor": 5000000,
+                    "currency": "PHP",
+                    "reference": "BDO-DEP-0042",
+                }
+            ]
+        },
+    )
+
     wallet_id: ObjectId
     amount_minor: AmountMinor
     currency: Currency
@@ -149,6 +206,19 @@ class FundingCreate(Request):
 
 
 class WebhookEndpointCreate(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://shop.example.ph/tindahan/webhooks",
+                    "enabled_events": ["payment.succeeded", "refund.succeeded"],
+                }
+            ]
+        },
+    )
+
     url: Annotated[str, Field(min_length=1, max_length=limits.WEBHOOK_URL_MAX_LENGTH)]
     enabled_events: Annotated[
         list[Literal[(*EVENT_TYPES, "*")]],  # type: ignore[valid-type]

@@ -42,6 +42,7 @@ from tindahan.services.parties import page
 from tindahan.services.platform import Platform, Unit, iso, new_id
 from tindahan.store.payment_tables import (
     events,
+    parties,
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,
@@ -74,6 +75,12 @@ def _internal(host: str) -> bool:
     return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved for a in addresses)
 
 
+def _party_exists(unit: Unit, party_id: str) -> bool:
+    return (
+        unit.conn.execute(select(parties.c.id).where(parties.c.id == party_id)).first() is not None
+    )
+
+
 def _events(enabled: list[str]) -> str:
     if not enabled:
         raise invalid(
@@ -93,6 +100,8 @@ def create_endpoint(
     owner = caller.party_id
     if caller.operator:
         owner = party_id  # None: the operator's own endpoint, which hears every event
+        if party_id is not None and not _party_exists(unit, party_id):
+            raise not_found("party", "party_id")  # a 404, not a foreign-key error
     elif party_id not in (None, caller.party_id):
         raise not_found("party", "party_id")
     count = unit.conn.execute(
