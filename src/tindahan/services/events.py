@@ -12,10 +12,24 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, literal, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 
 from tindahan.services.platform import Unit, iso, new_id
 from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
+
+#: The endpoints that hear an event: enabled, the parties' own or the operator's, subscribed
+#: to its type or to everything. Built once (see ``movement._HOLDERS``).
+_SUBSCRIBED = select(webhook_endpoints.c.id).where(
+    webhook_endpoints.c.status == "enabled",
+    or_(
+        webhook_endpoints.c.party_id.in_(bindparam("party_ids", expanding=True)),
+        webhook_endpoints.c.party_id.is_(None),
+    ),
+    or_(
+        webhook_endpoints.c.enabled_events.like(bindparam("pattern")),
+        webhook_endpoints.c.enabled_events == ",*,",
+    ),
+)
 
 
 def emit(unit: Unit, event_type: str, data: dict[str, Any], party_ids: Iterable[str]) -> str:
@@ -29,27 +43,16 @@ def emit(unit: Unit, event_type: str, data: dict[str, Any], party_ids: Iterable[
         "data": data,
     }
     unit.conn.execute(
-        insert(events).values(
-            id=event_id,
-            type=event_type,
-            data=json.dumps(body, separators=(",", ":")),
-            created_at_ns=now,
-        )
+        insert(events),
+        {
+            "id": event_id,
+            "type": event_type,
+            "data": json.dumps(body, separators=(",", ":")),
+            "created_at_ns": now,
+        },
     )
-    pattern = literal("%," + event_type + ",%")
-    endpoints = unit.conn.execute(
-        select(webhook_endpoints.c.id).where(
-            webhook_endpoints.c.status == "enabled",
-            or_(
-                webhook_endpoints.c.party_id.in_(sorted(set(party_ids))),
-                webhook_endpoints.c.party_id.is_(None),
-            ),
-            or_(
-                webhook_endpoints.c.enabled_events.like(pattern),
-                webhook_endpoints.c.enabled_events == ",*,",
-            ),
-        )
-    ).scalars()
+    params = {"party_ids": sorted(set(party_ids)), "pattern": "%," + event_type + ",%"}
+    endpoints = unit.conn.execute(_SUBSCRIBED, params).scalars()
     rows = [
         {
             "id": new_id("whd"),

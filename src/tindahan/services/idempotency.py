@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from tindahan import limits
 from tindahan.payments.errors import Category, RefusalError
@@ -82,16 +82,13 @@ def run(
         return platform.run(lambda unit: _store_refusal(unit, scope, key, fingerprint, response))
 
 
+_LOOKUP = select(idempotency_keys).where(
+    idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key")
+)
+
+
 def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | None:
-    row = (
-        unit.conn.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = unit.conn.execute(_LOOKUP, {"scope": scope, "key": key}).mappings().first()
     if row is None:
         return None
     if row["created_at_ns"] <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from tindahan import limits
 from tindahan.ledger.model import CreateTransferResult, NewTransfer
@@ -63,31 +63,35 @@ class Holder:
     tier: TierLimits
 
 
+#: Built once: constructing a statement costs more than running it from the cache.
+_HOLDERS = (
+    select(
+        wallets.c.id,
+        wallets.c.account_id,
+        wallets.c.kind,
+        wallets.c.currency,
+        parties.c.id.label("party_id"),
+        parties.c.kind.label("party_kind"),
+        parties.c.status,
+        parties.c.name,
+        kyc_tiers.c.name.label("tier_name"),
+        *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+    )
+    .select_from(
+        wallets.join(parties, parties.c.id == wallets.c.party_id).join(
+            kyc_tiers, kyc_tiers.c.name == parties.c.tier
+        )
+    )
+    .where(wallets.c.party_id.in_(bindparam("party_ids", expanding=True)))
+)
+
+
 def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holder]:
     """Every wallet of these parties, keyed ``(party_id, wallet kind)``: one query."""
     wanted = sorted(set(party_ids))
-    query = (
-        select(
-            wallets.c.id,
-            wallets.c.account_id,
-            wallets.c.kind,
-            wallets.c.currency,
-            parties.c.id.label("party_id"),
-            parties.c.kind.label("party_kind"),
-            parties.c.status,
-            parties.c.name,
-            kyc_tiers.c.name.label("tier_name"),
-            *(kyc_tiers.c[name] for name in LIMIT_NAMES),
-        )
-        .select_from(
-            wallets.join(parties, parties.c.id == wallets.c.party_id).join(
-                kyc_tiers, kyc_tiers.c.name == parties.c.tier
-            )
-        )
-        .where(wallets.c.party_id.in_(wanted))
-    )
+    query = _HOLDERS
     found: dict[tuple[str, str], Holder] = {}
-    for row in unit.conn.execute(query).mappings():
+    for row in unit.conn.execute(query, {"party_ids": wanted}).mappings():
         tier = tier_from(row["tier_name"], {k: row[k] for k in LIMIT_NAMES})
         found[(row["party_id"], row["kind"])] = Holder(
             row["id"],
