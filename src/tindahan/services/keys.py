@@ -177,6 +177,13 @@ class _Cache:
 _cache = _Cache()
 
 
+def remembered(secret: str | None) -> Caller | None:
+    """The caller for a key verified in the last few seconds in this process, if any."""
+    if not secret or not secret.startswith(tuple(PREFIXES.values())) or len(secret) > 128:
+        return None
+    return _cache.get(digest(secret))
+
+
 def authenticate(platform: Platform, secret: str | None) -> Caller:
     """The caller behind an ``Authorization: Bearer`` secret, or a 401 refusal."""
     if not secret:
