@@ -251,6 +251,20 @@ class FeeSettingsUpdate(Request):
     agent_commission_bps: Bps | None = None
 
 
+class QrPaymentCreate(Request):
+    payload: Annotated[str, Field(min_length=1, max_length=512, description="The scanned text")]
+    amount_minor: AmountMinor | None = Field(None, description="Static codes only.")
+    payer_id: ObjectId | None = Field(None, description="Operator keys only: who pays.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [{"payload": "00020101021128…6304ABCD", "amount_minor": 12500}]
+        },
+    )
+
+
 # --- responses -------------------------------------------------------------------------------
 class Business(BaseModel):
     mcc: str | None
@@ -434,6 +448,14 @@ class FeeSettings(BaseModel):
     object: Literal["fee_settings"]
     merchant_discount_bps: int
     agent_commission_bps: int
+
+
+class QrCode(BaseModel):
+    object: Literal["qr_code"]
+    kind: Literal["static", "dynamic"]
+    merchant_id: str
+    payment_request_id: str | None
+    payload: str = Field(description="EMVCo MPM / QR Ph payload: render it as a QR code.")
 
 
 class Page(BaseModel, Generic[T]):

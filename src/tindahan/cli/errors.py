@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindahan.bench.ledger import BenchConfigError
@@ -54,6 +55,11 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` on stderr and exit (2: the input was refused)."""
+    _fail(message, code)
+
+
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
     raise typer.Exit(code)

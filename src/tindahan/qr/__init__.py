@@ -19,12 +19,13 @@ from __future__ import annotations
 from tindahan.qr.crc import crc16, crc_text
 from tindahan.qr.encode import AccountTemplate, AdditionalData, QrDescription, describe, encode
 from tindahan.qr.errors import QrError, QrWarning
-from tindahan.qr.phqr import QrPhSummary, summarize
+from tindahan.qr.phqr import PHP_NUMERIC, QrPhSummary, summarize
 from tindahan.qr.tlv import MAX_PAYLOAD_CHARS, TEMPLATE_IDS, Payload, Template, parse, serialize
 from tindahan.qr.validate import check_strict, warnings_for
 
 __all__ = [
     "MAX_PAYLOAD_CHARS",
+    "PHP_NUMERIC",
     "TEMPLATE_IDS",
     "AccountTemplate",
     "AdditionalData",

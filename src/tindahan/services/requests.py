@@ -101,6 +101,16 @@ def _row(unit: Unit, request_id: str, *, lock: bool = False) -> dict[str, Any]:
     return dict(row)
 
 
+def peek(unit: Unit, request_id: str) -> dict[str, Any] | None:
+    """A request by id, for matching a scanned code to it (no view leaves this module)."""
+    row = (
+        unit.conn.execute(select(payment_requests).where(payment_requests.c.id == request_id))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
 def _payer(unit: Unit, row: dict[str, Any]) -> str | None:
     if not row["payment_id"]:
         return None

@@ -1,0 +1,56 @@
+"""QR Ph: a merchant's static code (JSON and a printable SVG poster), a payment request's
+dynamic code, and paying a scanned code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from tindahan.api import schemas as s
+from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
+from tindahan.services import qrcodes, qrpay
+
+router = APIRouter(prefix="/v1")
+Id = Annotated[str, Path(max_length=40)]
+
+
+@router.get("/parties/{party_id}/qr", response_model=s.QrCode, tags=["qr"])
+def merchant_qr(request: Request, who: CallerDep, party_id: Id) -> Any:
+    """The merchant's static QR Ph code: the buyer's app asks for the amount."""
+    return read(request, lambda u: qrpay.merchant_code(u, who, party_id))
+
+
+@router.get(
+    "/parties/{party_id}/qr.svg",
+    tags=["qr"],
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "A printable poster"}},
+)
+def merchant_poster(request: Request, who: CallerDep, party_id: Id) -> Response:
+    """The static code as a printable SVG poster, the merchant's name under it."""
+    code = read(request, lambda u: qrpay.merchant_code(u, who, party_id))
+    name = read(request, lambda u: qrpay.merchant_name(u, who, party_id))
+    return Response(qrcodes.svg(code["payload"], name), media_type="image/svg+xml")
+
+
+@router.get("/payment_requests/{request_id}/qr", response_model=s.QrCode, tags=["qr"])
+def request_qr(request: Request, who: CallerDep, request_id: Id) -> Any:
+    """A dynamic code for a payment request: amount and one-time reference inside."""
+    return read(request, lambda u: qrpay.request_code(u, who, request_id))
+
+
+@router.post("/qr/payments", response_model=s.Payment, tags=["qr"], summary="Pay a scanned QR")
+def pay_qr(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.QrPaymentCreate
+) -> JSONResponse:
+    """Pay a merchant's QR Ph code: static (give amount_minor) or dynamic (the code's
+    amount, paid once). Codes of other institutions are refused with ``qr_off_us``."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: qrpay.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+    )
