@@ -77,41 +77,57 @@ def _label(parent: str | None, object_id: str) -> str:
     return object_id if parent is None else f"{parent}.{object_id}"
 
 
-def _objects(text: str, base: int, parent: str | None) -> list[tuple[str, str, int]]:
-    """Split ``text`` into (id, value, offset) triples; ``base`` is its offset in the payload."""
-    found: list[tuple[str, str, int]] = []
-    seen: set[str] = set()
+def _structure_error(text: str, pos: int, base: int, parent: str | None) -> QrError:
+    """The error for the malformed id/length header at ``text[pos:]`` (error path only)."""
+    at = base + pos
+    head = text[pos : pos + 4]
+    if len(head) < 4:
+        return QrError(
+            f"truncated data object: expected a 2-digit id and 2-digit length, found {head!r}",
+            tag=parent,
+            offset=at,
+        )
+    object_id, length_text = head[:2], head[2:]
+    if not is_digits(object_id):
+        return QrError(f"id must be two digits, found {object_id!r}", tag=parent, offset=at)
+    return QrError(
+        f"length must be two digits, found {length_text!r}",
+        tag=_label(parent, object_id),
+        offset=at,
+    )
+
+
+def _objects(
+    text: str, base: int, parent: str | None, offsets: dict[str, int] | None
+) -> dict[str, str]:
+    """Split ``text`` into values by id, in order; ``base`` is its offset in the payload.
+
+    When ``offsets`` is given, each id's offset in the payload is recorded there. One pass, no
+    per-object allocations beyond the value slices: this loop is the hot path of decoding.
+    """
+    found: dict[str, str] = {}
     pos = 0
-    while pos < len(text):
-        at = base + pos
+    size = len(text)
+    while pos < size:
         head = text[pos : pos + 4]
-        if len(head) < 4:
+        if len(head) < 4 or not (head.isascii() and head.isdigit()):
+            raise _structure_error(text, pos, base, parent)
+        start = pos + 4
+        end = start + int(head) % 100
+        object_id = head[:2]
+        if end > size:
             raise QrError(
-                f"truncated data object: expected a 2-digit id and 2-digit length, found {head!r}",
-                tag=parent,
-                offset=at,
-            )
-        object_id, length_text = head[:2], head[2:]
-        if not (head.isascii() and head.isdigit()):  # one C call on the hot path
-            if not is_digits(object_id):
-                raise QrError(f"id must be two digits, found {object_id!r}", tag=parent, offset=at)
-            raise QrError(
-                f"length must be two digits, found {length_text!r}",
+                f"length {end - start} runs past the end ({size - start} characters left)",
                 tag=_label(parent, object_id),
-                offset=at,
+                offset=base + pos,
             )
-        length = int(length_text)
-        end = pos + 4 + length
-        if end > len(text):
+        if object_id in found:
             raise QrError(
-                f"length {length} runs past the end ({len(text) - pos - 4} characters left)",
-                tag=_label(parent, object_id),
-                offset=at,
+                "id appears twice at one level", tag=_label(parent, object_id), offset=base + pos
             )
-        if object_id in seen:
-            raise QrError("id appears twice at one level", tag=_label(parent, object_id), offset=at)
-        seen.add(object_id)
-        found.append((object_id, text[pos + 4 : end], at))
+        found[object_id] = text[start:end]
+        if offsets is not None:
+            offsets[object_id] = base + pos
         pos = end
     return found
 
@@ -126,17 +142,21 @@ def parse(payload: str) -> Payload:
         raise QrError(
             f"payload is {len(payload)} characters; at most {MAX_PAYLOAD_CHARS} are allowed"
         )
-    triples = _objects(payload, 0, None)
-    if triples[0][0] != "00":
+    offsets: dict[str, int] = {}
+    values = _objects(payload, 0, None, offsets)
+    first_id = next(iter(values))
+    if first_id != "00":
         raise QrError(
-            f"payload format indicator 00 must come first, found {triples[0][0]}",
-            tag=triples[0][0],
+            f"payload format indicator 00 must come first, found {first_id}",
+            tag=first_id,
             offset=0,
         )
-    last_id, crc_value, crc_at = triples[-1]
+    last_id = next(reversed(values))
+    crc_value = values[last_id]
+    crc_at = offsets[last_id]
     if last_id != CRC_ID:
         raise QrError(f"CRC 63 must come last, found {last_id}", tag=last_id, offset=crc_at)
-    if len(crc_value) != 4 or any(c not in _HEX_UPPER for c in crc_value):
+    if len(crc_value) != 4 or not _HEX_UPPER.issuperset(crc_value):
         raise QrError(
             f"CRC must be 4 upper-case hex digits, found {crc_value!r}", tag=CRC_ID, offset=crc_at
         )
@@ -150,15 +170,10 @@ def parse(payload: str) -> Payload:
             tag=CRC_ID,
             offset=crc_at,
         )
-    objects: dict[str, str | Template] = {}
-    offsets: dict[str, int] = {}
-    for object_id, value, at in triples:
-        offsets[object_id] = at
+    objects: dict[str, str | Template] = dict(values)
+    for object_id, value in values.items():
         if object_id in TEMPLATE_IDS:
-            subs = _objects(value, at + 4, object_id)
-            objects[object_id] = Template({sub_id: sub for sub_id, sub, _ in subs})
-        else:
-            objects[object_id] = value
+            objects[object_id] = Template(_objects(value, offsets[object_id] + 4, object_id, None))
     return Payload(objects, offsets)
 
 

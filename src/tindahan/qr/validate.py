@@ -41,6 +41,14 @@ EXPONENT_BY_NUMERIC: Final = {c.numeric: c.exponent for c in CURRENCIES.values()
 _PRINTABLE: Final = frozenset(chr(c) for c in range(0x20, 0x7F))
 _LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
+# Precomputed id sets for the fast paths below (membership tests instead of ``int(tag)``).
+_ALL_IDS: Final = frozenset(f"{n:02d}" for n in range(100))
+_ACCOUNT_IDS: Final = frozenset(f"{n:02d}" for n in range(2, 52))
+_GUID_IDS: Final = _ACCOUNT_IDS | frozenset(f"{n:02d}" for n in range(80, 100))
+_RESERVED_IDS: Final = frozenset(f"{n:02d}" for n in range(65, 80))
+_MANDATORY_IDS: Final = frozenset(MANDATORY)
+_FEE_IDS: Final = frozenset({"55", "56", "57"})
+
 
 def is_account_id(object_id: str) -> bool:
     """Merchant account information ids: 02-25 (card schemes, primitive) and 26-51 (templates)."""
@@ -79,6 +87,8 @@ def parse_amount(text: str, exponent: int | None, *, tag: str, offset: int | Non
 
 def warnings_for(payload: Payload) -> list[QrWarning]:
     """Deviations that tolerant reading accepts, in payload order."""
+    if _no_warnings(payload):
+        return []
     found: list[QrWarning] = []
 
     def warn(tag: str, message: str) -> None:
@@ -112,8 +122,108 @@ def warnings_for(payload: Payload) -> list[QrWarning]:
     return found
 
 
+def _no_warnings(payload: Payload) -> bool:
+    """True only when ``warnings_for`` would find nothing (a quick, conservative test).
+
+    False means "not sure": the full check then runs and reports the deviations in order.
+    """
+    objects = payload.objects
+    if objects.get("00") != "01" or not objects.keys() >= _MANDATORY_IDS:
+        return False
+    if _ACCOUNT_IDS.isdisjoint(objects):
+        return False
+    poi = objects.get("01")
+    if poi is not None and not (isinstance(poi, str) and poi in POINTS_OF_INITIATION):
+        return False
+    currency = objects["53"]
+    if not isinstance(currency, str) or currency not in EXPONENT_BY_NUMERIC:
+        return False
+    amount = objects.get("54")
+    if amount is not None:
+        if not isinstance(amount, str):
+            return False
+        try:
+            if parse_amount(amount, EXPONENT_BY_NUMERIC[currency], tag="54", offset=None) == 0:
+                return False
+        except QrError:
+            return False
+    for tag, limit in (("59", MAX_NAME), ("60", MAX_CITY), ("61", MAX_POSTAL)):
+        value = objects.get(tag)
+        if isinstance(value, str) and len(value) > limit:
+            return False
+    return True
+
+
+def _conforms(payload: Payload) -> bool:
+    """True only when ``check_strict`` would not raise (a quick, conservative test).
+
+    It covers the codes Tindahan and QR Ph issuers print; anything unusual (template 64, tips
+    and fees, templates at primitive ids, a non-digit id) answers False and is left to the full,
+    ordered checks, which then raise the first failure exactly as before.
+    """
+    objects = payload.objects
+    keys = objects.keys()
+    if not (keys >= _MANDATORY_IDS and _ALL_IDS.issuperset(keys)):
+        return False
+    if _ACCOUNT_IDS.isdisjoint(keys) or not _RESERVED_IDS.isdisjoint(keys):
+        return False
+    if "64" in keys or not _FEE_IDS.isdisjoint(keys):
+        return False
+    for tag, value in objects.items():
+        if isinstance(value, Template):
+            sub = value.sub
+            if not sub:
+                return False
+            for text in sub.values():
+                if not (text and text.isascii() and text.isprintable()):
+                    return False
+            if tag in _GUID_IDS:
+                guid = sub.get("00")
+                if guid is None or len(guid) > MAX_GUID:
+                    return False
+            elif tag == "62":
+                for sub_id, text in sub.items():
+                    if "01" <= sub_id <= "08" and len(text) > MAX_ADDITIONAL:
+                        return False
+        elif not (isinstance(value, str) and value and value.isascii() and value.isprintable()):
+            return False
+    if objects["00"] != "01":
+        return False
+    poi = objects.get("01")
+    if poi is not None and not (isinstance(poi, str) and poi in POINTS_OF_INITIATION):
+        return False
+    mcc = objects["52"]
+    currency = objects["53"]
+    country = objects["58"]
+    if not (isinstance(mcc, str) and len(mcc) == 4 and mcc.isdigit()):
+        return False
+    if not (isinstance(currency, str) and len(currency) == 3 and currency.isdigit()):
+        return False
+    if not (isinstance(country, str) and len(country) == 2 and country.isalpha()):
+        return False
+    if not country.isupper():  # with ASCII (checked above) and isalpha: exactly A-Z
+        return False
+    for tag, limit in (("59", MAX_NAME), ("60", MAX_CITY), ("61", MAX_POSTAL)):
+        found = objects.get(tag)
+        if found is not None and not (isinstance(found, str) and len(found) <= limit):
+            return False
+    amount = objects.get("54")
+    if amount is not None:
+        if not isinstance(amount, str) or len(amount) > MAX_AMOUNT:
+            return False
+        exponent = EXPONENT_BY_NUMERIC.get(currency)
+        try:
+            if parse_amount(amount, exponent, tag="54", offset=None) == 0:
+                return False
+        except QrError:
+            return False
+    return True
+
+
 def check_strict(payload: Payload) -> None:
     """Raise ``QrError`` for the first EMVCo MPM conformance failure of ``payload``."""
+    if _conforms(payload):
+        return
     _check_presence(payload)
     for tag, value in payload.objects.items():
         at = payload.offset(tag)
