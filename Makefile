@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api clean
+.PHONY: run test lint typecheck layers unit bench bench-api bench-qr clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -29,6 +29,9 @@ bench: $(STAMP_DEV)
 
 # The API under load: `tindahan serve --workers 2` on PostgreSQL (needs the server at
 # 127.0.0.1:5432, or TINDAHAN_BENCH_POSTGRES_URL); BENCH_API_ARGS passes options through.
+bench-qr: $(STAMP_DEV)
+	$(BIN)/python bench/qr_bench.py --runs 7 --seconds 1
+
 bench-api: $(STAMP_DEV)
 	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)
 

@@ -115,3 +115,32 @@ def test_encode_renders_svg_poster_and_png(tmp_path):
     assert invoke(*base, "--format", "png", "--out", str(png)).exit_code == 0
     assert svg.read_text().startswith("<svg") and "Aling Nena</text>" in svg.read_text()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--tip", "01"], {"55": "01"}),
+        (["--tip", "02", "--fee-fixed", "5.00"], {"55": "02", "56": "5.00"}),
+        (["--tip", "03", "--fee-percent", "2.5"], {"55": "03", "57": "2.50"}),
+    ],
+)
+def test_encode_writes_tip_and_convenience_fees(args, expected):
+    result = invoke("qr", "encode", "--name", "N", "--city", "C", *args)
+    assert result.exit_code == 0, result.output
+    tree, _ = qr.decode(result.stdout.strip(), strict=True)
+    assert {k: tree.objects[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--tip", "07"],
+        ["--tip", "03", "--fee-percent", "2.555"],
+        ["--tip", "01", "--fee-fixed", "5"],
+    ],
+)
+def test_encode_refuses_bad_tips(args):
+    result = invoke("qr", "encode", "--name", "N", "--city", "C", *args)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -103,6 +104,11 @@ def encode(
     currency: Annotated[str, typer.Option("--currency", help="53, ISO 4217 numeric")] = "608",
     country: Annotated[str, typer.Option("--country", help="58")] = "PH",
     postal_code: Annotated[str | None, typer.Option("--postal-code", help="61")] = None,
+    tip: Annotated[str | None, typer.Option("--tip", help="55: 01 prompt, 02 fixed, 03 %")] = None,
+    fee_fixed: Annotated[str | None, typer.Option("--fee-fixed", help="56, e.g. 5.00")] = None,
+    fee_percent: Annotated[
+        str | None, typer.Option("--fee-percent", help="57, e.g. 2.5 (percent)")
+    ] = None,
     bill_number: Annotated[str | None, typer.Option("--bill-number", help="62.01")] = None,
     reference: Annotated[str | None, typer.Option("--reference", help="62.05")] = None,
     terminal: Annotated[str | None, typer.Option("--terminal", help="62.07")] = None,
@@ -125,6 +131,9 @@ def encode(
         currency=currency,
         country=country,
         amount_minor=_amount(amount) if amount is not None else None,
+        tip=_tip(tip),
+        fee_fixed_minor=_amount(fee_fixed) if fee_fixed is not None else None,
+        fee_percentage_hundredths=_hundredths(fee_percent) if fee_percent is not None else None,
         postal_code=postal_code,
         additional=extra if any((bill_number, reference, terminal, purpose)) else None,
     )
@@ -134,6 +143,27 @@ def encode(
         fail(str(exc))
         return
     _write(payload, output, out, name)
+
+
+def _tip(text: str | None) -> Literal["01", "02", "03"] | None:
+    if text is None:
+        return None
+    if text == "01" or text == "02" or text == "03":
+        return text
+    fail(f"--tip is 01 (prompt), 02 (fixed fee) or 03 (percentage fee), not {text!r}")
+    raise AssertionError("unreachable")
+
+
+def _hundredths(text: str) -> int:
+    """``2.5`` percent as 250 hundredths of a percent, exactly (no binary fractions)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    scaled = value * 100
+    if not value.is_finite() or scaled != scaled.to_integral_value():
+        fail(f"--fee-percent is a percentage with at most two decimals, not {text!r}")
+    return int(scaled)
 
 
 def _amount(text: str) -> int:
