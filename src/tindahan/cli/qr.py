@@ -148,8 +148,9 @@ def encode(
 def _tip(text: str | None) -> Literal["01", "02", "03"] | None:
     if text is None:
         return None
-    if text == "01" or text == "02" or text == "03":
-        return text
+    known: dict[str, Literal["01", "02", "03"]] = {"01": "01", "02": "02", "03": "03"}
+    if text in known:
+        return known[text]
     fail(f"--tip is 01 (prompt), 02 (fixed fee) or 03 (percentage fee), not {text!r}")
     raise AssertionError("unreachable")
 
