@@ -9,9 +9,6 @@ operator, a merchant, two customers and an agent, each with an API key, wallets 
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
+from tests.servers import running
 from tindahan.api.app import create_app
 from tindahan.services import keys, parties
 from tindahan.services.platform import Platform
@@ -42,29 +39,10 @@ def platform(db, vault) -> Platform:
     return made
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(platform) -> Iterator[str]:
-    app = create_app(platform)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="off"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with running(create_app(platform)) as base_url:
+        yield base_url
 
 
 class Api:

@@ -8,18 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import MetaData, select
 
+from tests.servers import running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.api.ratelimit import RateLimiter
@@ -264,28 +260,6 @@ class SteppedLimiter(RateLimiter):
 
     def take(self, key: str, now_ns: int | None = None) -> int:
         return super().take(key, self.now_ns)
-
-
-@contextmanager
-def running(app: Any) -> Iterator[str]:
-    """``app`` under uvicorn on a free port, as the ``server`` fixture runs the default one."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class _Api:

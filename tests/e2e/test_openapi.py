@@ -13,9 +13,6 @@ types are documented. SQLite only, a bounded number of examples, to keep CI fast
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -24,13 +21,13 @@ from typing import Any, cast
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks as core_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.api.conftest import TEST_DATA_KEY, Api, World, make_party
+from tests.servers import running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.services import keys, parties
@@ -73,27 +70,8 @@ def platform(db) -> Platform:
 
 @pytest.fixture
 def server(platform: Platform) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    with running(create_app(platform)) as base_url:
+        yield base_url
 
 
 class Ids:

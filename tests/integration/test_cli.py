@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
+from tests.servers import free_port
 from tindahan.cli.app import app
 from tindahan.ledger import NewTransfer
 from tindahan.services import keys as key_service
@@ -202,15 +202,9 @@ def test_keys_create_refuses_bad_input(db_url, args, message):
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path):
     env = {**os.environ, "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [TINDAHAN, "serve", "--demo", "--port", str(port)],
         env=env,
