@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from tindahan import limits
 from tindahan.api import schemas as s
-from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, idempotent, read
+from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, PathId, idempotent, read
 from tindahan.services import keys, webhooks
 
 router = APIRouter(prefix="/v1")
-Id = Annotated[str, Path(max_length=40)]
+Id = PathId
 
 
 @router.post("/webhook_endpoints", response_model=s.WebhookEndpointWithSecret, tags=["webhooks"])

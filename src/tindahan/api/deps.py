@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -60,6 +60,8 @@ IdempotencyKey = Annotated[
         "the first response and moves no more money.",
     ),
 ]
+#: An object id in a path (``pay_…``, ``wal_…``): a prefix and 24 characters, with room.
+PathId = Annotated[str, Path(max_length=40)]
 Limit = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE, description="Page size.")]
 Cursor = Annotated[
     str | None,

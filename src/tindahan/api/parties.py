@@ -15,6 +15,7 @@ from tindahan.api.deps import (
     Cursor,
     IdempotencyKey,
     Limit,
+    PathId,
     idempotent,
     read,
     timestamp_ns,
@@ -22,7 +23,7 @@ from tindahan.api.deps import (
 from tindahan.services import parties, wallets
 
 router = APIRouter(prefix="/v1")
-PartyId = Annotated[str, Path(max_length=40)]
+PartyId = PathId
 TierName = Annotated[str, Path(max_length=limits.TIER_NAME_MAX_LENGTH)]
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from tindahan import limits
 from tindahan.api import schemas as s
-from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, idempotent, read
+from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, PathId, idempotent, read
 from tindahan.services import cash, payments, refunds, requests
 
 router = APIRouter(prefix="/v1")
-Id = Annotated[str, Path(max_length=40)]
+Id = PathId
 
 
 @router.post("/payments", response_model=s.Payment, tags=["payments"], summary="Pay someone")

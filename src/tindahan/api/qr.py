@@ -3,17 +3,17 @@ dynamic code, and paying a scanned code."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tindahan.api import schemas as s
-from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
+from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
 from tindahan.services import qrcodes, qrpay
 
 router = APIRouter(prefix="/v1")
-Id = Annotated[str, Path(max_length=40)]
+Id = PathId
 
 
 @router.get("/parties/{party_id}/qr", response_model=s.QrCode, tags=["qr"])
