@@ -193,3 +193,43 @@ WEBHOOK_LEASE_SECONDS: Final = 60
 WEBHOOK_URL_MAX_LENGTH: Final = 2048
 #: Endpoints per party.
 MAX_WEBHOOK_ENDPOINTS: Final = 16
+
+# --- commerce: storefronts, orders, escrow, shipments, disputes, buyers abroad -----------
+#: The marketplace fee on what escrow releases to a merchant, in basis points (2%): below the
+#: 5-10% commission of the big PH marketplaces, above the 1% QR merchant discount, because
+#: escrow, disputes and shipment tracking are work the operator does. ``HALF_UP`` to the
+#: centavo. The operator changes it (``/v1/settings/fees``).
+MARKETPLACE_FEE_BPS: Final = 200
+#: A delivered order with no dispute completes (escrow released) this many days after
+#: delivery. Taobao confirms receipt automatically after 10 days, Shopee PH after 3-7; a
+#: sari-sari store's cash flow argues for the short end. The operator changes it.
+ESCROW_AUTO_RELEASE_DAYS: Final = 7
+MAX_AUTO_RELEASE_DAYS: Final = 60
+#: The buyer may open a dispute on a delivered order until it auto-completes: the window is
+#: the auto-release period (there is no money left in escrow to freeze after that).
+#: An unpaid order holds its stock this long, then the worker cancels it and restocks.
+ORDER_PAYMENT_SECONDS: Final = 30 * 60
+#: An FX quote's life: long enough to read the price and pay, short enough that the rate
+#: the operator took the risk on is still near the market.
+FX_QUOTE_SECONDS: Final = 10 * 60
+#: The currencies a buyer abroad may hold (the issue's list); merchants receive PHP only.
+FX_CURRENCIES: Final = ("CNY", "EUR", "USD")
+FX_SPREAD_BPS: Final = 150
+MAX_FX_SPREAD_BPS: Final = 1000
+#: An operator-entered rate (PHP per unit of the foreign currency) has at most this many
+#: significant digits and lies within these bounds: a typo of 1000x is refused.
+FX_RATE_MAX_DIGITS: Final = 12
+FX_RATE_MIN: Final = "0.0001"
+FX_RATE_MAX: Final = "10000"
+SLUG_MIN_LENGTH: Final = 3
+SLUG_MAX_LENGTH: Final = 48
+TITLE_MAX_LENGTH: Final = 120
+PRODUCT_DESCRIPTION_MAX_LENGTH: Final = 2000
+VARIANT_NAME_MAX_LENGTH: Final = 40
+MAX_VARIANTS: Final = 50
+MAX_STOCK: Final = 1_000_000
+MAX_ORDER_LINES: Final = 50
+MAX_LINE_QUANTITY: Final = 10_000
+COURIER_NAME_MAX_LENGTH: Final = 60
+TRACKING_NUMBER_MAX_LENGTH: Final = 60
+MAX_SHIPMENT_EVENTS: Final = 200

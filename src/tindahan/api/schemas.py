@@ -54,6 +54,9 @@ class PartyCreate(Request):
     mcc: Annotated[str | None, Field(max_length=4, examples=["5411"])] = None
     city: Annotated[str | None, Field(max_length=limits.CITY_MAX_LENGTH)] = None
     province: Annotated[str | None, Field(max_length=limits.CITY_MAX_LENGTH)] = None
+    currency: Literal["PHP", "CNY", "EUR", "USD"] | None = Field(
+        None, description="A buyer abroad's wallet currency (customers only); default PHP."
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -249,6 +252,10 @@ class KycTierUpdate(Request):
 class FeeSettingsUpdate(Request):
     merchant_discount_bps: Bps | None = None
     agent_commission_bps: Bps | None = None
+    marketplace_fee_bps: Bps | None = None
+    escrow_auto_release_days: (
+        Annotated[int, Field(strict=True, ge=1, le=limits.MAX_AUTO_RELEASE_DAYS)] | None
+    ) = None
 
 
 class QrPaymentCreate(Request):
@@ -448,6 +455,8 @@ class FeeSettings(BaseModel):
     object: Literal["fee_settings"]
     merchant_discount_bps: int
     agent_commission_bps: int
+    marketplace_fee_bps: int
+    escrow_auto_release_days: int
 
 
 class QrCode(BaseModel):

@@ -87,3 +87,9 @@ class TransferCode(enum.IntEnum):
     CASH_OUT = 41
     AGENT_COMMISSION = 42
     FUNDING = 50
+    ESCROW_IN = 60  # a buyer pays an order into its escrow account
+    ESCROW_RELEASE = 61  # escrow to the merchant's settlement wallet
+    MARKETPLACE_FEE = 62  # escrow to the operator's fees
+    ESCROW_REFUND = 63  # escrow back to the buyer
+    FX_IN = 70  # a buyer abroad's currency into the operator's FX liquidity
+    FX_OUT = 71  # FX liquidity back to a buyer abroad (a refund)

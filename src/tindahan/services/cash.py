@@ -28,9 +28,13 @@ from tindahan.payments.access import Caller
 from tindahan.payments.errors import Category, RefusalError, conflict, invalid, not_found, refused
 from tindahan.payments.fees import agent_commission
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, TransferCode, WalletKind
-from tindahan.services import movement
+from tindahan.services import fx, movement
 from tindahan.services.events import emit
-from tindahan.services.parties import BANK_ACCOUNT, commission_account, fee_settings
+from tindahan.services.parties import (
+    bank_account,
+    commission_account,
+    fee_settings,
+)
 from tindahan.services.payments import payer_of, payment_row, payment_view, record, set_status
 from tindahan.services.platform import Platform, Unit, ledger_id, new_id
 from tindahan.store.payment_tables import payments, wallets
@@ -299,7 +303,7 @@ def fund(
     """Operator: credit a wallet with money received in the operator's bank account."""
     caller.require("payments:write")
     caller.require_operator()
-    amount_minor, currency = movement.amount(amount_minor, currency)
+    amount_minor, currency = movement.amount(amount_minor, currency, movement.WALLET_CURRENCIES)
     party_id = unit.conn.execute(
         select(wallets.c.party_id).where(wallets.c.id == wallet_id)
     ).scalar_one_or_none()
@@ -312,15 +316,19 @@ def fund(
     payment_id = new_id("pay")
     transfer = NewTransfer(
         ledger_id(payment_id),
-        BANK_ACCOUNT,
+        bank_account(currency),
         holder.account_id,
         amount_minor,
         currency,
         TransferCode.FUNDING,
         metadata=movement.metadata(payment_id),
     )
-    movement.precheck(holder, amount_minor, currency)
-    movement.limit_incoming(unit, holder, amount_minor, currency)
+    movement.require_currency(holder, currency)
+
+    def to_php(value: int) -> int:  # KYC limits are PHP figures (``services.fx``)
+        return fx.php_equivalent(unit, value, currency)
+
+    movement.limit_incoming(unit, holder, to_php(amount_minor), "PHP")
     row = record(
         unit,
         payment_id,
@@ -336,5 +344,5 @@ def fund(
     view = payment_view(row)
     emit(unit, "funding.succeeded", view, (party_id,))
     applied = movement.book(unit, [transfer])
-    movement.check_balance(holder, applied, currency)
+    movement.check_balance(holder, applied, currency, None if currency == "PHP" else to_php)
     return view

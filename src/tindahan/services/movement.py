@@ -19,7 +19,7 @@ Why this order:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +46,9 @@ from tindahan.services.platform import Unit
 from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
 
 SUPPORTED_CURRENCIES = ("PHP",)
+#: What wallets may hold: buyers abroad hold one of ``limits.FX_CURRENCIES`` and use it for
+#: orders (through an FX quote) and fundings; every other movement is in PHP.
+WALLET_CURRENCIES = ("PHP", *limits.FX_CURRENCIES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +110,10 @@ def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holde
     return found
 
 
-def amount(amount_minor: object, code: object) -> tuple[int, str]:
-    """A positive whole number of minor units, in a currency wallets hold."""
+def amount(
+    amount_minor: object, code: object, supported: tuple[str, ...] = SUPPORTED_CURRENCIES
+) -> tuple[int, str]:
+    """A positive whole number of minor units, in a currency this movement supports."""
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise invalid(
             "amount_invalid", "amount_minor is a whole number of centavos", "amount_minor"
@@ -123,8 +128,8 @@ def amount(amount_minor: object, code: object) -> tuple[int, str]:
         raise invalid(
             "currency_invalid", f"{code!r} is not an ISO 4217 currency", "currency"
         ) from None
-    if known.code not in SUPPORTED_CURRENCIES:
-        message = f"wallets hold {', '.join(SUPPORTED_CURRENCIES)}, not {known.code}"
+    if known.code not in supported:
+        message = f"this is done in {', '.join(supported)}, not {known.code}"
         raise invalid("currency_unsupported", message, "currency")
     return amount_minor, known.code
 
@@ -185,9 +190,17 @@ def _add_usage(
 
 def precheck(holder: Holder, amount_minor: int, currency_code: str) -> None:
     """The per-transaction maximum, before anything is booked (so it wins over "insufficient
-    funds": the answer that tells the person what to change)."""
+    funds": the answer that tells the person what to change). A wallet in another currency
+    than the movement's is refused here, before the ledger is asked."""
+    require_currency(holder, currency_code)
     if holder.kind == WalletKind.MAIN:
         check_amount(holder.tier, amount_minor, currency_code)
+
+
+def require_currency(holder: Holder, currency_code: str) -> None:
+    if holder.currency != currency_code:
+        message = f"this wallet holds {holder.currency}, not {currency_code}"
+        raise invalid("currency_mismatch", message, "currency")
 
 
 def limit_outgoing(unit: Unit, holder: Holder, amount_minor: int, currency_code: str) -> None:
@@ -212,12 +225,20 @@ def limit_incoming(unit: Unit, holder: Holder, amount_minor: int, currency_code:
     check_incoming_total(holder.tier, totals[month], currency_code)
 
 
-def check_balance(holder: Holder, applied: AppliedBatch, currency_code: str) -> None:
-    """The maximum balance, on the balance the booking left (holds included)."""
+def check_balance(
+    holder: Holder,
+    applied: AppliedBatch,
+    currency_code: str,
+    to_php: Callable[[int], int] | None = None,
+) -> None:
+    """The maximum balance, on the balance the booking left (holds included); a wallet in
+    another currency is counted in PHP by ``to_php`` (tier limits are PHP figures)."""
     if holder.kind != WalletKind.MAIN:
         return
     account = applied.accounts[holder.account_id]
     balance = account.credits_posted + account.credits_pending - account.debits_posted
+    if to_php is not None:
+        balance, currency_code = to_php(balance), "PHP"
     tiers.check_balance(holder.tier, balance, currency_code)
 
 

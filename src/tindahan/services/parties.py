@@ -36,6 +36,7 @@ from tindahan.store.payment_tables import kyc_tiers, parties, settings, wallets
 from tindahan.store.tables import accounts
 
 CURRENCY = "PHP"
+BANK_ACCOUNT = "op.bank"
 WALLET = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
 _CODES = {
     WalletKind.MAIN: AccountCode.WALLET,
@@ -43,6 +44,16 @@ _CODES = {
     WalletKind.FLOAT: AccountCode.AGENT_FLOAT,
 }
 _PREFIX = {PartyKind.CUSTOMER: "cus", PartyKind.MERCHANT: "mer", PartyKind.AGENT: "agt"}
+
+
+def bank_account(currency: str) -> str:
+    """The operator's bank settlement account in ``currency`` (``op.bank`` for PHP)."""
+    return BANK_ACCOUNT if currency == CURRENCY else f"op.bank.{currency}"
+
+
+def fx_account(currency: str) -> str:
+    return f"op.fx.{currency}"
+
 
 #: The operator's own ledger accounts (no balance limits: they are the other side of
 #: wallets). Fees and commissions are sharded (``limits.OPERATOR_ACCOUNT_SHARDS``) so that
@@ -58,8 +69,17 @@ OPERATOR_ACCOUNTS = [
         for i in SHARDS
     ),
     NewAccount("op.bank", CURRENCY, AccountCode.BANK_SETTLEMENT, "operator"),
+    #: Buyers abroad: the operator's bank account in each foreign currency (fundings), and
+    #: its FX liquidity in each currency, PHP included (see ``commerce.fx``).
+    *(
+        NewAccount(bank_account(code), code, AccountCode.BANK_SETTLEMENT, "operator")
+        for code in limits.FX_CURRENCIES
+    ),
+    *(
+        NewAccount(fx_account(code), code, AccountCode.FX_LIQUIDITY, "operator")
+        for code in (CURRENCY, *limits.FX_CURRENCIES)
+    ),
 ]
-BANK_ACCOUNT = "op.bank"
 
 
 def _shard(payment_id: str) -> int:
@@ -78,7 +98,19 @@ def commission_account(payment_id: str) -> str:
 FEE_SETTINGS = {
     "merchant_discount_bps": limits.MERCHANT_DISCOUNT_BPS,
     "agent_commission_bps": limits.AGENT_COMMISSION_BPS,
+    "marketplace_fee_bps": limits.MARKETPLACE_FEE_BPS,
+    "escrow_auto_release_days": limits.ESCROW_AUTO_RELEASE_DAYS,
 }
+
+
+def _check_setting(key: str, value: object) -> int:
+    if key != "escrow_auto_release_days":
+        return check_bps(value, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid("setting_invalid", f"{key} is a whole number of days", key)
+    if not 1 <= value <= limits.MAX_AUTO_RELEASE_DAYS:
+        raise invalid("setting_invalid", f"{key} is 1 to {limits.MAX_AUTO_RELEASE_DAYS}", key)
+    return value
 
 
 @dataclass(frozen=True)
@@ -91,6 +123,8 @@ class NewParty:
     mcc: str | None = None
     city: str | None = None
     province: str | None = None
+    #: A buyer abroad holds a customer wallet in CNY, EUR or USD; everyone else holds PHP.
+    currency: str | None = None
 
 
 def ensure_operator_accounts(platform: Platform) -> None:
@@ -133,7 +167,7 @@ def create(unit: Unit, caller: Caller, new: NewParty) -> dict[str, Any]:
             id=party_id, kind=kind.value, status=PartyStatus.ACTIVE.value, created_at_ns=now, **row
         )
     )
-    _open_wallets(unit, party_id, kind, now)
+    _open_wallets(unit, party_id, kind, now, _wallet_currency(kind, new.currency))
     view = get(unit, caller, party_id)
     view["phone_last4"] = last4
     return view
@@ -162,18 +196,30 @@ def _known_tier(unit: Unit, name: str) -> str:
     return name
 
 
-def _open_wallets(unit: Unit, party_id: str, kind: PartyKind, now: int) -> None:
+def _wallet_currency(kind: PartyKind, code: str | None) -> str:
+    if code is None or code == CURRENCY:
+        return CURRENCY
+    if kind is not PartyKind.CUSTOMER:
+        message = "only a customer (a buyer abroad) holds a wallet in another currency"
+        raise invalid("currency_unsupported", message, "currency")
+    if code not in limits.FX_CURRENCIES:
+        known = ", ".join((CURRENCY, *limits.FX_CURRENCIES))
+        raise invalid("currency_unsupported", f"wallets hold {known}", "currency")
+    return code
+
+
+def _open_wallets(unit: Unit, party_id: str, kind: PartyKind, now: int, code: str) -> None:
     rows, accounts = [], []
     for wallet_kind in WALLETS_BY_PARTY[kind]:
         wallet_id = new_id("wal")
         account_id = ledger_id(wallet_id)
-        accounts.append(NewAccount(account_id, CURRENCY, _CODES[wallet_kind], party_id, WALLET))
+        accounts.append(NewAccount(account_id, code, _CODES[wallet_kind], party_id, WALLET))
         rows.append(
             {
                 "id": wallet_id,
                 "party_id": party_id,
                 "kind": wallet_kind.value,
-                "currency": CURRENCY,
+                "currency": code,
                 "account_id": account_id,
                 "created_at_ns": now,
             }
@@ -357,7 +403,7 @@ def put_fee_settings(unit: Unit, caller: Caller, values: Mapping[str, int]) -> d
     for key, value in values.items():
         if key not in FEE_SETTINGS:
             raise invalid("parameter_unknown", f"unknown setting {key!r}", key)
-        check_bps(value, key)
+        _check_setting(key, value)
         done = unit.conn.execute(
             update(settings).where(settings.c.key == key).values(value=str(value))
         ).rowcount

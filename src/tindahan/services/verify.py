@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
+from tindahan.commerce.orders import OPEN
 from tindahan.ledger import audit
 from tindahan.ledger.chain import GENESIS_HASH, block_hash
-from tindahan.ledger.model import Account, TransferFlags
+from tindahan.ledger.model import Account, AccountCode, TransferFlags
 from tindahan.store import ledger as repo
+from tindahan.store.commerce_tables import orders
 from tindahan.store.database import Database
 from tindahan.store.tables import accounts, blocks, seals, transfers
 
@@ -33,6 +35,8 @@ class VerifyReport:
     blocks: int = 0
     sealed: int = 0
     unsealed: int = 0
+    escrow_orders: int = 0
+    escrow_held_minor: int = 0
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -46,7 +50,9 @@ class VerifyReport:
             f"ledger ok: {self.accounts} accounts, {self.transfers} transfers in "
             f"{self.ledgers} currency ledger(s) sum to zero; balances match the transfers; "
             f"no account past its limit; hash chain ok: {self.blocks} blocks seal "
-            f"{self.sealed} transfers, {self.unsealed} not sealed yet"
+            f"{self.sealed} transfers, {self.unsealed} not sealed yet; escrow ok: "
+            f"{self.escrow_held_minor} held for {self.escrow_orders} open order(s), "
+            "each order's escrow account matching its books"
         )
 
 
@@ -66,6 +72,7 @@ def _verify(conn: Connection) -> VerifyReport:
     problems += audit.limit_violations(stored)
     problems += audit.sum_violations(sums)
     problems += _chain_violations(conn, report)
+    problems += _escrow_violations(conn, {a.id: a for a in stored}, report)
     if len(problems) > MAX_LISTED:
         problems = [*problems[:MAX_LISTED], f"… and {len(problems) - MAX_LISTED} more"]
     report.violations = problems
@@ -140,3 +147,42 @@ def _chain_violations(conn: Connection, report: VerifyReport) -> list[str]:
 
 def account_count(conn: Connection) -> int:
     return int(conn.scalar(select(func.count()).select_from(accounts)) or 0)
+
+
+def _escrow_violations(
+    conn: Connection, stored: dict[str, Account], report: VerifyReport
+) -> list[str]:
+    """Escrow held on the ledger equals what open orders say they hold, order by order
+    (``services.escrow``): every escrow account belongs to an order and its balance is the
+    order's ``held_minor``; an order that ended holds nothing."""
+    if not conn.dialect.has_table(conn, "orders"):
+        return []  # a ledger-only database (the ledger benchmark's)
+    problems = []
+    owned = set()
+    open_states = [s.value for s in OPEN]
+    query = select(orders.c.id, orders.c.status, orders.c.held_minor, orders.c.escrow_account_id)
+    for order_id, status, held, account_id in conn.execute(
+        query.where(orders.c.escrow_account_id.is_not(None))
+    ):
+        owned.add(account_id)
+        account = stored.get(account_id)
+        balance = 0 if account is None else account.credits_posted - account.debits_posted
+        if account is None or account.debits_pending or account.credits_pending:
+            problems.append(f"order {order_id}: escrow account {account_id} missing or on hold")
+        if balance != held:
+            problems.append(f"order {order_id}: escrow holds {balance}, the order says {held}")
+        if status not in open_states and held:
+            problems.append(f"order {order_id} is {status} but still holds {held}")
+        if status in open_states:
+            report.escrow_orders += 1
+            report.escrow_held_minor += held
+    ledger_total = 0
+    for account in stored.values():
+        if account.code == AccountCode.ESCROW:
+            ledger_total += account.credits_posted - account.debits_posted
+            if account.id not in owned:
+                problems.append(f"escrow account {account.id} belongs to no order")
+    if ledger_total != report.escrow_held_minor:
+        said = report.escrow_held_minor
+        problems.append(f"escrow accounts hold {ledger_total} in all; open orders say {said}")
+    return problems

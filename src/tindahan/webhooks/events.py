@@ -13,6 +13,17 @@ EVENT_TYPES = (
     "cash_out.succeeded",
     "cash_out.failed",
     "funding.succeeded",
+    "order.created",
+    "order.paid",
+    "order.shipped",
+    "order.delivered",
+    "order.completed",
+    "order.cancelled",
+    "order.refunded",
+    "order.disputed",
+    "shipment.updated",
+    "dispute.opened",
+    "dispute.resolved",
 )
 ALL = "*"
 

@@ -1,5 +1,6 @@
-"""Background jobs, one round at a time: expire holds and unconfirmed cash-outs, seal the
-ledger, deliver webhooks, forget stale idempotency keys.
+"""Background jobs, one round at a time: expire holds and unconfirmed cash-outs, cancel
+unpaid orders and release escrow of delivered ones, seal the ledger, deliver webhooks,
+forget stale idempotency keys.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from tindahan import limits
-from tindahan.services import cash, idempotency, webhooks
+from tindahan.services import cash, idempotency, order_jobs, webhooks
 from tindahan.services.ledger import expire_pending
 from tindahan.services.platform import Platform
 from tindahan.services.seal import seal
@@ -29,6 +30,8 @@ class Tick:
     sealed: int
     expired: int
     cash_outs_failed: int = 0
+    orders_expired: int = 0
+    orders_released: int = 0
     delivered: int = 0
     delivery_failures: int = 0
 
@@ -36,13 +39,15 @@ class Tick:
 def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     failed = cash.expire_cash_outs(platform)
+    orders_expired = order_jobs.expire_orders(platform)
+    released = order_jobs.release_orders(platform)
     expired = expire_pending(platform.db)
     report = seal(platform.db)
     delivered = failures = 0
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)
     idempotency.purge(platform)
-    return Tick(report.transfers, expired, failed, delivered, failures)
+    return Tick(report.transfers, expired, failed, orders_expired, released, delivered, failures)
 
 
 def run(

@@ -1,0 +1,337 @@
+"""Request and response bodies of the commerce API (storefronts to disputes), strict as in
+``api.schemas``: unknown fields refused, integers must be JSON integers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from tindahan import limits
+from tindahan.api.schemas import AmountMinor, ObjectId, Request
+from tindahan.commerce.orders import Action, OrderStatus, Role
+from tindahan.commerce.shipments import REPORTABLE, ShipmentStatus
+
+Title = Annotated[str, Field(min_length=1, max_length=limits.TITLE_MAX_LENGTH)]
+LongText = Annotated[str, Field(max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH)]
+Note = Annotated[str, Field(max_length=limits.DESCRIPTION_MAX_LENGTH)]
+Stock = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_STOCK)]
+StockChange = Annotated[int, Field(strict=True, ge=-limits.MAX_STOCK, le=limits.MAX_STOCK)]
+Quantity = Annotated[int, Field(strict=True, ge=1, le=limits.MAX_LINE_QUANTITY)]
+LineNo = Annotated[int, Field(strict=True, ge=1, le=limits.MAX_ORDER_LINES)]
+ShippingFee = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_AMOUNT_MINOR)]
+ForeignCurrency = Literal["CNY", "EUR", "USD"]
+Reportable = Literal[
+    "picked_up", "in_transit", "out_for_delivery", "delivered", "failed_attempt", "returned"
+]
+assert set(Reportable.__args__) == {s.value for s in REPORTABLE}  # type: ignore[attr-defined]
+
+
+# --- requests --------------------------------------------------------------------------------
+class StorefrontCreate(Request):
+    slug: Annotated[str, Field(max_length=limits.SLUG_MAX_LENGTH, examples=["aling-nena"])]
+    name: Annotated[str, Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
+    description: LongText | None = None
+    shipping_fee_minor: ShippingFee = 0
+    merchant_id: ObjectId | None = Field(None, description="Operator keys only.")
+
+
+class StorefrontUpdate(Request):
+    name: Annotated[str, Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)] | None = None
+    description: LongText | None = None
+    shipping_fee_minor: ShippingFee | None = None
+
+
+class VariantCreate(Request):
+    name: Annotated[str, Field(min_length=1, max_length=limits.VARIANT_NAME_MAX_LENGTH)]
+    stock: Stock = 0
+    price_minor: AmountMinor | None = None
+
+
+class ProductCreate(Request):
+    title: Title
+    price_minor: AmountMinor
+    currency: Literal["PHP"] = "PHP"
+    description: LongText | None = None
+    active: bool = True
+    stock: Stock | None = Field(None, description="For a product without variants.")
+    variants: Annotated[list[VariantCreate], Field(max_length=limits.MAX_VARIANTS)] = Field(
+        default_factory=list
+    )
+
+
+class ProductUpdate(Request):
+    title: Title | None = None
+    description: LongText | None = None
+    price_minor: AmountMinor | None = None
+    active: bool | None = None
+
+
+class VariantUpdate(Request):
+    stock: Stock | None = Field(None, description="What you counted on the shelf.")
+    stock_change: StockChange | None = Field(None, description="What arrived (+) or left (-).")
+    price_minor: AmountMinor | None = None
+
+
+class CartLine(Request):
+    product_id: ObjectId
+    variant_id: ObjectId | None = None
+    quantity: Quantity
+
+
+class OrderCreate(Request):
+    storefront_id: Annotated[str, Field(min_length=1, max_length=limits.SLUG_MAX_LENGTH)]
+    lines: Annotated[list[CartLine], Field(max_length=limits.MAX_ORDER_LINES)]
+    buyer_id: ObjectId | None = Field(None, description="Operator keys only: who buys.")
+
+
+class OrderPay(Request):
+    quote_id: ObjectId | None = Field(None, description="Buyers abroad: the FX quote to use.")
+
+
+class QuoteCreate(Request):
+    currency: ForeignCurrency | None = Field(None, description="Default: the wallet's.")
+
+
+class Reason(Request):
+    reason: Note | None = None
+
+
+class LineQuantity(Request):
+    line_no: LineNo
+    quantity: Quantity
+
+
+class OrderRefund(Request):
+    amount_minor: AmountMinor | None = None
+    lines: Annotated[list[LineQuantity], Field(max_length=limits.MAX_ORDER_LINES)] = Field(
+        default_factory=list
+    )
+    reason: Note | None = None
+
+
+class ShipmentCreate(Request):
+    courier: Annotated[str, Field(min_length=1, max_length=limits.COURIER_NAME_MAX_LENGTH)]
+    tracking_number: Annotated[
+        str, Field(min_length=1, max_length=limits.TRACKING_NUMBER_MAX_LENGTH)
+    ]
+    lines: Annotated[list[LineQuantity], Field(max_length=limits.MAX_ORDER_LINES)] = Field(
+        default_factory=list, description="Default: everything not yet shipped."
+    )
+    promised_at: datetime | None = Field(
+        None, description="ISO 8601: when the courier promised delivery."
+    )
+
+
+class ShipmentEvent(Request):
+    status: Reportable
+    occurred_at: datetime | None = None
+    location: Annotated[str, Field(max_length=limits.CITY_MAX_LENGTH)] | None = None
+    note: Note | None = None
+
+
+class CourierEvent(ShipmentEvent):
+    tracking_number: Annotated[
+        str, Field(min_length=1, max_length=limits.TRACKING_NUMBER_MAX_LENGTH)
+    ]
+
+
+class CourierCreate(Request):
+    name: Annotated[str, Field(min_length=1, max_length=limits.COURIER_NAME_MAX_LENGTH)]
+
+
+class DisputeCreate(Request):
+    reason: Annotated[str, Field(min_length=1, max_length=limits.DESCRIPTION_MAX_LENGTH)]
+
+
+class DisputeResolve(Request):
+    resolution: Literal["release", "refund", "split"]
+    refund_minor: AmountMinor | None = Field(None, description="A split: the buyer's part.")
+    note: Note | None = None
+
+
+class FxRateUpdate(Request):
+    mid_rate: Annotated[
+        str, Field(min_length=1, max_length=40, examples=["58.25"], description="PHP per unit")
+    ]
+    spread_bps: Annotated[int, Field(strict=True, ge=0, le=limits.MAX_FX_SPREAD_BPS)] | None = None
+
+
+# --- responses -------------------------------------------------------------------------------
+class Storefront(BaseModel):
+    id: str
+    object: Literal["storefront"]
+    merchant_id: str
+    slug: str
+    name: str
+    description: str | None
+    city: str | None
+    province: str | None
+    shipping_fee_minor: int
+    currency: str
+    created: str
+    updated: str
+
+
+class Variant(BaseModel):
+    id: str
+    name: str | None
+    price_minor: int
+    stock: int
+    in_stock: bool
+
+
+class Product(BaseModel):
+    id: str
+    object: Literal["product"]
+    storefront_id: str
+    title: str
+    description: str | None
+    price_minor: int
+    currency: str
+    active: bool
+    variants: list[Variant]
+    created: str
+    updated: str
+
+
+class OrderLine(BaseModel):
+    line_no: int
+    product_id: str
+    variant_id: str
+    title: str
+    unit_price_minor: int
+    quantity: int
+    shipped_quantity: int
+    cancelled_quantity: int
+    amount_minor: int
+
+
+class Escrow(BaseModel):
+    account_id: str | None
+    paid_in_minor: int
+    held_minor: int
+    released_minor: int
+    fee_minor: int
+    refunded_minor: int
+
+
+class OrderEvent(BaseModel):
+    action: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    actor_role: Role
+    actor_id: str | None
+    amount_minor: int | None
+    note: str | None
+    at: str
+
+
+class Order(BaseModel):
+    id: str
+    object: Literal["order"]
+    status: OrderStatus
+    storefront_id: str
+    merchant_id: str
+    buyer_id: str
+    currency: str
+    lines: list[OrderLine]
+    items_minor: int
+    shipping_minor: int
+    total_minor: int
+    escrow: Escrow
+    buyer_currency: str
+    buyer_paid_minor: int
+    buyer_refunded_minor: int
+    quote_id: str | None
+    transfer_ids: list[str]
+    shipment_ids: list[str]
+    dispute_id: str | None
+    allowed_actions: list[Action]
+    history: list[OrderEvent]
+    expires_at: str | None
+    paid_at: str | None
+    delivered_at: str | None
+    release_at: str | None
+    completed_at: str | None
+    created: str
+    updated: str
+
+
+class FxQuote(BaseModel):
+    id: str
+    object: Literal["fx_quote"]
+    order_id: str
+    pair: str
+    currency: str
+    mid_rate: str
+    spread_bps: int
+    customer_rate: str
+    php_minor: int
+    buyer_minor: int
+    expires_at: str
+    created: str
+
+
+class FxRate(BaseModel):
+    object: Literal["fx_rate"]
+    pair: str
+    currency: str
+    mid_rate: str
+    spread_bps: int
+    customer_rate: str
+    updated: str
+
+
+class ShipmentLine(BaseModel):
+    line_no: int
+    quantity: int
+
+
+class TimelineEntry(BaseModel):
+    status: ShipmentStatus
+    location: str | None
+    note: str | None
+    source: str
+    occurred_at: str
+    recorded_at: str
+
+
+class Shipment(BaseModel):
+    id: str
+    object: Literal["shipment"]
+    order_id: str
+    courier: str
+    tracking_number: str
+    status: ShipmentStatus
+    lines: list[ShipmentLine]
+    promised_at: str | None
+    delivered_at: str | None
+    timeline: list[TimelineEntry]
+    created: str
+    updated: str
+
+
+class Courier(BaseModel):
+    id: str
+    object: Literal["courier"]
+    name: str
+    secret: str | None = Field(description="Shown once: sign your events with it.")
+    created: str
+
+
+class Dispute(BaseModel):
+    id: str
+    object: Literal["dispute"]
+    order_id: str
+    status: Literal["open", "resolved"]
+    reason: str
+    opened_by: str
+    status_before: OrderStatus
+    resolution: Literal["release", "refund", "split"] | None
+    refund_minor: int | None
+    release_minor: int | None
+    note: str | None
+    opened: str
+    resolved: str | None

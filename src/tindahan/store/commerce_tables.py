@@ -1,0 +1,267 @@
+"""Tables for storefronts, products, orders, escrow, shipments, disputes and FX.
+
+What the database holds a second time, after the services' checks:
+* a storefront's slug is unique, one storefront per merchant (UNIQUE);
+* a variant's stock never goes below zero (CHECK): the conditional decrement at checkout is
+  the first guard, this the second, so an item is never sold twice;
+* an order's escrow figures add up: what was paid into escrow is what is still held plus
+  what was released and refunded (CHECK), none negative;
+* an order is paid at most once (its escrow account is UNIQUE and set once);
+* each order has at most one open dispute (partial UNIQUE index);
+* an FX quote is used by at most one order (UNIQUE ``orders.quote_id``).
+
+Order lines copy the title and price at checkout: a later price change does not change
+what the buyer agreed to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from tindahan import limits
+from tindahan.commerce.orders import OrderStatus
+from tindahan.commerce.shipments import ShipmentStatus
+from tindahan.store.payment_tables import _ID, _in
+from tindahan.store.tables import metadata
+
+storefronts = Table(
+    "storefronts",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("merchant_id", String(_ID), ForeignKey("parties.id"), nullable=False, unique=True),
+    Column("slug", String(limits.SLUG_MAX_LENGTH), nullable=False, unique=True),
+    Column("name", String(limits.NAME_MAX_LENGTH), nullable=False),
+    Column("description", Text),
+    Column("city", String(limits.CITY_MAX_LENGTH), nullable=False),
+    Column("province", String(limits.CITY_MAX_LENGTH), nullable=False),
+    Column("shipping_fee_minor", BigInteger, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("shipping_fee_minor >= 0", name="shipping_fee"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("storefront_id", String(_ID), ForeignKey("storefronts.id"), nullable=False),
+    Column("title", String(limits.TITLE_MAX_LENGTH), nullable=False),
+    Column("description", Text),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("active", Integer, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("price_minor > 0", name="price_positive"),
+    CheckConstraint("active IN (0, 1)", name="active"),
+)
+Index("ix_products_storefront", products.c.storefront_id, products.c.id)
+
+variants = Table(
+    "product_variants",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("product_id", String(_ID), ForeignKey("products.id"), nullable=False),
+    Column("name", String(limits.VARIANT_NAME_MAX_LENGTH)),
+    Column("price_minor", BigInteger),  # None: the product's price
+    Column("stock", BigInteger, nullable=False),
+    Column("position", Integer, nullable=False),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("price_minor IS NULL OR price_minor > 0", name="price_positive"),
+    UniqueConstraint("product_id", "position"),
+)
+Index("ix_product_variants_product", variants.c.product_id)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("storefront_id", String(_ID), ForeignKey("storefronts.id"), nullable=False),
+    Column("merchant_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("buyer_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),  # always PHP: what the merchant receives
+    Column("items_minor", BigInteger, nullable=False),
+    Column("shipping_minor", BigInteger, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    #: Escrow, in PHP: paid in = held + released (to the merchant, fee included) + refunded.
+    Column("escrow_account_id", String(limits.ID_MAX_LENGTH), unique=True),
+    Column("paid_in_minor", BigInteger, nullable=False),
+    Column("held_minor", BigInteger, nullable=False),
+    Column("released_minor", BigInteger, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+    #: Buyers abroad: what they paid in their own currency, at the locked quote.
+    Column("buyer_currency", String(3), nullable=False),
+    Column("buyer_paid_minor", BigInteger, nullable=False),
+    Column("buyer_refunded_minor", BigInteger, nullable=False),
+    Column("quote_id", String(_ID), unique=True),
+    Column("transfer_ids", Text, nullable=False),
+    Column("expires_at_ns", BigInteger),  # unpaid orders: stock is held until then
+    Column("paid_at_ns", BigInteger),
+    Column("delivered_at_ns", BigInteger),
+    Column("release_at_ns", BigInteger),  # delivered orders: auto-release time
+    Column("completed_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("status", tuple(OrderStatus)), name="status"),
+    CheckConstraint("total_minor = items_minor + shipping_minor", name="total"),
+    CheckConstraint(
+        "paid_in_minor = held_minor + released_minor + refunded_minor", name="escrow_adds_up"
+    ),
+    CheckConstraint(
+        "held_minor >= 0 AND released_minor >= 0 AND refunded_minor >= 0 AND fee_minor >= 0"
+        " AND fee_minor <= released_minor",
+        name="escrow_not_negative",
+    ),
+    CheckConstraint("paid_in_minor IN (0, total_minor)", name="paid_in_full"),
+    CheckConstraint("buyer_refunded_minor <= buyer_paid_minor", name="buyer_refund"),
+)
+Index("ix_orders_buyer", orders.c.buyer_id, orders.c.created_at_ns)
+Index("ix_orders_merchant", orders.c.merchant_id, orders.c.created_at_ns)
+Index("ix_orders_status_expiry", orders.c.status, orders.c.expires_at_ns)
+Index("ix_orders_status_release", orders.c.status, orders.c.release_at_ns)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", String(_ID), ForeignKey("orders.id"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("product_id", String(_ID), ForeignKey("products.id"), nullable=False),
+    Column("variant_id", String(_ID), ForeignKey("product_variants.id"), nullable=False),
+    Column("title", String(limits.TITLE_MAX_LENGTH + limits.VARIANT_NAME_MAX_LENGTH + 3)),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("shipped_quantity", BigInteger, nullable=False),
+    Column("cancelled_quantity", BigInteger, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity"),
+    CheckConstraint(
+        "shipped_quantity >= 0 AND cancelled_quantity >= 0"
+        " AND shipped_quantity + cancelled_quantity <= quantity",
+        name="accounted",
+    ),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("order_id", String(_ID), ForeignKey("orders.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("action", String(24), nullable=False),
+    Column("from_status", String(24)),
+    Column("to_status", String(24), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("actor_id", String(_ID)),  # the party or API key; None for the worker
+    Column("amount_minor", BigInteger),
+    Column("note", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("at_ns", BigInteger, nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("order_id", String(_ID), ForeignKey("orders.id"), nullable=False),
+    Column("courier", String(limits.COURIER_NAME_MAX_LENGTH), nullable=False),
+    Column("tracking_number", String(limits.TRACKING_NUMBER_MAX_LENGTH), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: [[line_no, quantity], ...]
+    Column("promised_at_ns", BigInteger),
+    Column("delivered_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("status", tuple(ShipmentStatus)), name="status"),
+    UniqueConstraint("courier", "tracking_number"),
+)
+Index("ix_shipments_order", shipments.c.order_id)
+
+shipment_events = Table(
+    "shipment_events",
+    metadata,
+    Column("shipment_id", String(_ID), ForeignKey("shipments.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("status", String(24), nullable=False),
+    Column("location", String(limits.CITY_MAX_LENGTH)),
+    Column("note", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("source", String(16), nullable=False),  # merchant, courier, operator
+    Column("occurred_at_ns", BigInteger, nullable=False),
+    Column("recorded_at_ns", BigInteger, nullable=False),
+)
+
+couriers = Table(
+    "couriers",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("name", String(limits.COURIER_NAME_MAX_LENGTH), nullable=False, unique=True),
+    Column("secret_cipher", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("order_id", String(_ID), ForeignKey("orders.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(limits.DESCRIPTION_MAX_LENGTH), nullable=False),
+    Column("opened_by", String(_ID), nullable=False),
+    Column("status_before", String(24), nullable=False),
+    Column("resolution", String(16)),
+    Column("refund_minor", BigInteger),
+    Column("release_minor", BigInteger),
+    Column("resolved_by", String(_ID)),
+    Column("note", String(limits.DESCRIPTION_MAX_LENGTH)),
+    Column("opened_at_ns", BigInteger, nullable=False),
+    Column("resolved_at_ns", BigInteger),
+    CheckConstraint(_in("status", ("open", "resolved")), name="status"),
+    CheckConstraint(
+        "resolution IS NULL OR resolution IN ('release', 'refund', 'split')", name="resolution"
+    ),
+    CheckConstraint("(status = 'resolved') = (resolution IS NOT NULL)", name="resolved"),
+)
+Index(
+    "ux_disputes_open",
+    disputes.c.order_id,
+    unique=True,
+    sqlite_where=text("status = 'open'"),
+    postgresql_where=text("status = 'open'"),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("currency", String(3), primary_key=True),  # the foreign side; the other is PHP
+    Column("mid_rate", String(40), nullable=False),  # Decimal as text: exact
+    Column("spread_bps", Integer, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+)
+
+fx_quotes = Table(
+    "fx_quotes",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("order_id", String(_ID), ForeignKey("orders.id"), nullable=False),
+    Column("buyer_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("mid_rate", String(40), nullable=False),
+    Column("spread_bps", Integer, nullable=False),
+    Column("customer_rate", String(60), nullable=False),
+    Column("php_minor", BigInteger, nullable=False),
+    Column("buyer_minor", BigInteger, nullable=False),
+    Column("expires_at_ns", BigInteger, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("php_minor > 0 AND buyer_minor > 0", name="amounts"),
+)
+Index("ix_fx_quotes_order", fx_quotes.c.order_id)
