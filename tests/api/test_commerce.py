@@ -325,3 +325,21 @@ def test_a_courier_posts_signed_events(world, shop, api, operator_key, clock):
     )
     assert good.status_code == 200, good.text
     assert api.ok(api.get(f"/v1/orders/{order['id']}", world.buyer.key))["status"] == "delivered"
+
+
+def test_an_order_is_paid_by_scanning_its_dynamic_qr(world, shop, platform):
+    api, buyer = world.api, world.buyer
+    order = checkout(api, buyer, shop, [coffee(shop)])
+    code = api.ok(api.get(f"/v1/orders/{order['id']}/qr", buyer.key))
+    assert code["order_id"] == order["id"] and code["kind"] == "dynamic"
+    wrong_door = api.post("/v1/qr/payments", buyer.key, {"payload": code["payload"]})
+    assert wrong_door.status_code == 400 and wrong_door.json()["error"]["code"] == "qr_is_order"
+    stranger = api.post(
+        "/v1/qr/order_payments", world.other_buyer.key, {"payload": code["payload"]}
+    )
+    assert stranger.status_code == 404
+    paid = api.ok(api.post("/v1/qr/order_payments", buyer.key, {"payload": code["payload"]}))
+    assert paid["status"] == "paid" and paid["escrow"]["held_minor"] == order["total_minor"]
+    again = api.get(f"/v1/orders/{order['id']}/qr", buyer.key)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "order_not_payable"
+    ledger_ok(platform)

@@ -1,5 +1,5 @@
-"""QR Ph: a merchant's static code (JSON and a printable SVG poster), a payment request's
-dynamic code, and paying a scanned code."""
+"""QR Ph: a merchant's static code (JSON and a printable SVG poster), the dynamic codes of a
+payment request and of an order, and paying a scanned code."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from tindahan.api import commerce_schemas as c
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
 from tindahan.services import qrcodes, qrpay
@@ -53,4 +54,20 @@ def pay_qr(
         key,
         payload,
         lambda u: qrpay.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+    )
+
+
+@router.get("/orders/{order_id}/qr", response_model=s.QrCode, tags=["qr"])
+def order_qr(request: Request, who: CallerDep, order_id: Id) -> Any:
+    """A dynamic code for an unpaid order: its total, and the order as reference."""
+    return read(request, lambda u: qrpay.order_code(u, who, order_id))
+
+
+@router.post("/qr/order_payments", response_model=c.Order, tags=["qr"])
+def pay_order_qr(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.QrOrderPaymentCreate
+) -> JSONResponse:
+    """Pay an order's scanned code: the money goes into the order's escrow."""
+    return idempotent(
+        request, who, key, payload, lambda u: qrpay.pay_order(u, who, payload.payload)
     )

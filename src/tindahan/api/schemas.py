@@ -258,6 +258,10 @@ class FeeSettingsUpdate(Request):
     ) = None
 
 
+class QrOrderPaymentCreate(Request):
+    payload: Annotated[str, Field(min_length=1, max_length=512, description="The scanned text")]
+
+
 class QrPaymentCreate(Request):
     payload: Annotated[str, Field(min_length=1, max_length=512, description="The scanned text")]
     amount_minor: AmountMinor | None = Field(None, description="Static codes only.")
@@ -464,6 +468,7 @@ class QrCode(BaseModel):
     kind: Literal["static", "dynamic"]
     merchant_id: str
     payment_request_id: str | None
+    order_id: str | None = None
     payload: str = Field(description="EMVCo MPM / QR Ph payload: render it as a QR code.")
 
 

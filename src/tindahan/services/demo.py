@@ -2,8 +2,13 @@
 
 Barangay San Roque, Marikina: Aling Nena's sari-sari store, Kusina ni Lola (a carinderia),
 Mang Tonyo's hardware and Ate Joy's online ukay-ukay shop; Tindahan ni Ben is the cash agent;
-eight buyers. Everything goes through the real services — funding the agent's float from the
-bank, cash-ins at Ben's, daily purchases, a few P2P sends, payment requests, a refund and a
+eight buyers, and Tita Baby in Daly City, a buyer abroad with a USD wallet. Ate Joy and
+Mang Tonyo sell online too: their storefronts' orders go through escrow, shipping by J&T
+and LBC, delivery, release (some by the buyer, some by the worker after the period), one
+dispute still open and one order paid in dollars.
+
+Everything goes through the real services — funding the agent's float from the bank,
+cash-ins at Ben's, daily purchases, a few P2P sends, payment requests, a refund and a
 cash-out — with a clock that walks through the last three weeks, so statements, limits and
 the coming credit scores see a realistic history. Amounts come from a seeded random
 generator: the same demo every time.
@@ -24,7 +29,22 @@ from sqlalchemy import func, select
 
 from tindahan.payments.access import DEFAULT_SCOPES, Caller
 from tindahan.payments.errors import RefusalError
-from tindahan.services import cash, keys, parties, payments, refunds, requests, wallets
+from tindahan.services import (
+    cash,
+    catalog,
+    disputes,
+    escrow,
+    fx,
+    keys,
+    order_jobs,
+    orders,
+    parties,
+    payments,
+    refunds,
+    requests,
+    shipments,
+    wallets,
+)
 from tindahan.services.platform import Platform, Unit
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import parties as party_table
@@ -55,6 +75,10 @@ class Demo:
     merchants: list[str] = field(default_factory=list)
     buyers: list[str] = field(default_factory=list)
     agent: str = ""
+    abroad: str = ""
+    products: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    open_orders: list[dict[str, Any]] = field(default_factory=list)
+    disputed: bool = False
     made: int = 0
 
     def run(self, work: Callable[[Unit], Any]) -> Any:
@@ -110,9 +134,11 @@ def seed(platform: Platform, clock: Callable[[int], None]) -> int:
     _people(demo)
     float_wallet = _wallet(demo, demo.agent, "float")
     demo.run(lambda u: cash.fund(u, OPERATOR, float_wallet, 20_000_000, "PHP", "BDO-DEP-0001"))
+    _shops(demo)
     for day in range(DAYS):
         midnight = start + day * 86_400 * 10**9
         _day(demo, rng, midnight, clock)
+        _online(demo, rng, midnight, clock, last=day == DAYS - 1)
     clock(now)
     return demo.made
 
@@ -136,6 +162,146 @@ def _people(demo: Demo) -> None:
             id_number=f"PSN-1234-5678-{index:04d}" if tier == "full" else None,
         )
         demo.buyers.append(_create(demo, new))
+
+    abroad = parties.NewParty("customer", "Tita Baby (Daly City)", tier="full", currency="USD")
+    demo.abroad = _create(demo, abroad)
+
+
+#: Online shops: (merchant index, slug, shipping fee, products). A product is (title, price,
+#: stock) or (title, price, [(size, stock), ...]).
+Stock = int | list[tuple[str, int]]
+SHOPS: list[tuple[int, str, int, list[tuple[str, int, Stock]]]] = [
+    (
+        3,
+        "ate-joy-ukay",
+        4_500,
+        [
+            ("Ukay bundle, 5 shirts", 45_000, [("S", 6), ("M", 10), ("L", 8)]),
+            ("Denim jacket, Japan surplus", 65_000, [("M", 3), ("L", 2)]),
+            ("Tote bag, abaca", 28_000, 20),
+        ],
+    ),
+    (
+        2,
+        "mang-tonyo-hardware",
+        12_000,
+        [
+            ("Cordless drill 12V", 189_000, 4),
+            ("Paint, latex white 4L", 72_500, 15),
+            ("Nails, common 2in, 1 kg", 9_500, 60),
+        ],
+    ),
+]
+#: Mid-market PHP per unit, the sort of figures of late 2026.
+RATES = {"USD": "58.25", "CNY": "8.05", "EUR": "63.10"}
+BLURB = "Order online, pay into escrow, receive in 2-4 days."
+
+
+def _shops(demo: Demo) -> None:
+    for code, rate in RATES.items():
+        demo.run(
+            partial(fx.put_rate, caller=OPERATOR, currency=code, mid_rate=rate, spread_bps=None)
+        )
+    for index, slug, fee, items in SHOPS:
+        owner = _as(demo.merchants[index])
+        name = MERCHANTS[index][0]
+        store = demo.run(
+            partial(
+                catalog.create_storefront,
+                caller=owner,
+                slug=slug,
+                name=name,
+                description=BLURB,
+                shipping_fee_minor=fee,
+            )
+        )
+        for title, price, stock in items:
+            options = (
+                [catalog.NewVariant(n, q) for n, q in stock] if isinstance(stock, list) else []
+            )
+            plain = None if isinstance(stock, list) else stock
+            new = catalog.NewProduct(title, price, stock=plain, variants=options)
+            made = demo.run(
+                partial(catalog.create_product, caller=owner, storefront_id=store["id"], new=new)
+            )
+            picks = [(made["id"], v["id"]) for v in made["variants"]]
+            demo.products.setdefault(store["id"], []).extend(picks)
+    usd = _wallet(demo, demo.abroad, "main")
+    demo.run(lambda u: cash.fund(u, OPERATOR, usd, 30_000, "USD", "WISE-0001"))
+
+
+def _online(
+    demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int], None], last: bool
+) -> None:
+    """Every day: an order or two; open orders ship, arrive, get confirmed."""
+    hour = 3_600 * 10**9
+    clock(midnight + 10 * hour)
+    for order in list(demo.open_orders):
+        _advance(demo, rng, order, last)
+    for _ in range(rng.randrange(1, 4)):
+        store_id = rng.choice(sorted(demo.products))
+        product_id, variant_id = rng.choice(demo.products[store_id])
+        line = orders.CartLine(product_id, rng.randrange(1, 3), variant_id)
+        _buy(demo, rng.choice(demo.buyers), store_id, line, in_dollars=False)
+    if last:  # a buyer abroad pays in dollars on the last day
+        store_id = sorted(demo.products)[0]
+        product_id, variant_id = demo.products[store_id][-1]
+        _buy(demo, demo.abroad, store_id, orders.CartLine(product_id, 1, variant_id), True)
+    clock(midnight + 23 * hour)
+    order_jobs.expire_orders(demo.platform)  # carts left unpaid (the buyer ran short)
+    order_jobs.release_orders(demo.platform)
+
+
+def _buy(demo: Demo, buyer: str, store_id: str, line: orders.CartLine, in_dollars: bool) -> None:
+    who = _as(buyer)
+    made = demo.try_run(partial(orders.checkout, caller=who, storefront_id=store_id, lines=[line]))
+    if not made:
+        return
+    quote_id = None
+    if in_dollars:
+        quote = demo.run(partial(escrow.quote, caller=who, order_id=made["id"], currency=None))
+        quote_id = quote["id"]
+    paid = demo.try_run(partial(escrow.pay, caller=who, order_id=made["id"], quote_id=quote_id))
+    if paid and not in_dollars:
+        demo.open_orders.append({**made, "stage": 0})
+
+
+def _advance(demo: Demo, rng: random.Random, order: dict[str, Any], last: bool) -> None:
+    merchant, buyer, oid = _as(order["merchant_id"]), _as(order["buyer_id"]), order["id"]
+    stage = order["stage"]
+    if stage == 0 and rng.random() < 0.7:
+        courier = rng.choice(["J&T Express", "LBC"])
+        tracking = f"PH{rng.randrange(10**9, 10**10)}"
+        made = demo.try_run(
+            partial(
+                shipments.ship,
+                caller=merchant,
+                order_id=oid,
+                courier=courier,
+                tracking_number=tracking,
+            )
+        )
+        if made:
+            order["shipment_id"], order["stage"] = made["id"], 1
+    elif stage == 1 and rng.random() < 0.6:
+        for status in ("picked_up", "in_transit", "out_for_delivery", "delivered"):
+            demo.try_run(
+                partial(
+                    shipments.post_event,
+                    caller=merchant,
+                    shipment_id=order["shipment_id"],
+                    status=status,
+                )
+            )
+        order["stage"] = 2
+    elif stage == 2 and rng.random() < 0.4:
+        if last and not demo.disputed:
+            reason = "the jacket has a torn sleeve"
+            demo.try_run(partial(disputes.open_dispute, caller=buyer, order_id=oid, reason=reason))
+            demo.disputed = True
+        else:
+            demo.try_run(partial(escrow.confirm, caller=buyer, order_id=oid))
+        demo.open_orders.remove(order)
 
 
 def _create(demo: Demo, new: parties.NewParty) -> str:

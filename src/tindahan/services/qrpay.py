@@ -5,7 +5,10 @@ Tindahan writes person-to-merchant codes (GUID ``ph.ppmi.p2m``, template 28): su
 the acquirer id (``TINDAHAN_QR_ACQUIRER_ID``, default ``TNDHPHM1XXX`` — set it to the BIC
 your institution was assigned), sub-id 03 the merchant's party id. A dynamic code adds the
 amount (54) and, as its reference label (62.05), the payment request's id without its
-``preq_`` prefix (62 sub-fields hold at most 25 characters).
+``preq_`` prefix (62 sub-fields hold at most 25 characters). An order's dynamic code (the
+checkout page's "pay by QR") carries ``O`` and the order's id without ``ord_``: 25
+characters, never confused with a request's 24; it is paid through ``POST
+/v1/qr/order_payments``, into the order's escrow like any order payment.
 
 Reading a code: a QR Ph P2M code whose acquirer is ours is *on-us* and paid here; a code from
 another institution (another acquirer, a P2P InstaPay code, another country's scheme) is
@@ -20,9 +23,12 @@ import os
 from typing import Any
 
 from tindahan import qr
+from tindahan.commerce.orders import OrderStatus
 from tindahan.payments.access import Caller
-from tindahan.payments.errors import invalid, refused
+from tindahan.payments.errors import conflict, invalid, refused
 from tindahan.payments.model import PartyKind
+from tindahan.services import escrow
+from tindahan.services import orders as order_service
 from tindahan.services import payments as payment_service
 from tindahan.services import requests as request_service
 from tindahan.services.parties import party_row
@@ -32,6 +38,7 @@ ACQUIRER_ENV = "TINDAHAN_QR_ACQUIRER_ID"
 DEFAULT_ACQUIRER = "TNDHPHM1XXX"
 TEMPLATE_ID = "28"
 REQUEST_PREFIX = "preq_"
+ORDER_PREFIX, ORDER_MARK = "ord_", "O"
 
 
 def acquirer() -> str:
@@ -57,12 +64,19 @@ def _description(
     )
 
 
-def _view(payload: str, kind: str, merchant_id: str, request_id: str | None) -> dict[str, Any]:
+def _view(
+    payload: str,
+    kind: str,
+    merchant_id: str,
+    request_id: str | None,
+    order_id: str | None = None,
+) -> dict[str, Any]:
     return {
         "object": "qr_code",
         "kind": kind,
         "merchant_id": merchant_id,
         "payment_request_id": request_id,
+        "order_id": order_id,
         "payload": payload,
     }
 
@@ -90,6 +104,17 @@ def request_code(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
     return _view(payload, "dynamic", merchant["id"], request_id)
 
 
+def order_code(unit: Unit, caller: Caller, order_id: str) -> dict[str, Any]:
+    """A dynamic code for an unpaid order (PHP wallets): its total and its reference."""
+    found = order_service.get(unit, caller, order_id)
+    if found["status"] != OrderStatus.PENDING_PAYMENT:
+        raise conflict("order_not_payable", f"the order is {found['status']}", "id")
+    merchant = party_row(unit, _operator(caller), found["merchant_id"])
+    reference = ORDER_MARK + order_id.removeprefix(ORDER_PREFIX)
+    payload = qr.encode(_description(merchant, found["total_minor"], reference))
+    return _view(payload, "dynamic", merchant["id"], None, order_id)
+
+
 def _operator(caller: Caller) -> Caller:
     """The merchant behind a request the caller may read is readable for this purpose."""
     return Caller(caller.key_id, None, caller.scopes)
@@ -100,19 +125,10 @@ def pay(
 ) -> dict[str, Any]:
     """Pay a scanned code; returns the payment."""
     caller.require("payments:write")
-    try:
-        tree, _warnings = qr.decode(payload)
-        summary = qr.summarize(tree)
-    except qr.QrError as exc:
-        raise invalid("qr_invalid", f"not a payable QR code: {exc}", "payload") from None
-    if summary.kind != "p2m" or (summary.acquirer or "").upper() != acquirer().upper():
-        raise refused(
-            "qr_off_us",
-            "this code belongs to another institution: an interbank transfer is required",
-            "payload",
-        )
-    if summary.currency != qr.PHP_NUMERIC:
-        raise invalid("qr_invalid", "this code is not in pesos (currency 608)", "payload")
+    summary = _on_us(payload)
+    if _order_reference(summary):
+        message = "this code pays an online order: use POST /v1/qr/order_payments"
+        raise invalid("qr_is_order", message, "payload")
     merchant_id = summary.merchant_id or ""
     if summary.amount_minor is None:
         if amount_minor is None:
@@ -136,3 +152,40 @@ def pay(
     ):
         raise invalid("qr_invalid", "this code does not match a payment request here", "payload")
     return request_service.pay(unit, caller, request_id, payer_id)
+
+
+def _on_us(payload: str) -> qr.QrPhSummary:
+    try:
+        tree, _warnings = qr.decode(payload)
+        summary = qr.summarize(tree)
+    except qr.QrError as exc:
+        raise invalid("qr_invalid", f"not a payable QR code: {exc}", "payload") from None
+    if summary.kind != "p2m" or (summary.acquirer or "").upper() != acquirer().upper():
+        raise refused(
+            "qr_off_us",
+            "this code belongs to another institution: an interbank transfer is required",
+            "payload",
+        )
+    if summary.currency != qr.PHP_NUMERIC:
+        raise invalid("qr_invalid", "this code is not in pesos (currency 608)", "payload")
+    return summary
+
+
+def _order_reference(summary: qr.QrPhSummary) -> str | None:
+    ref = summary.reference or ""
+    if ref.startswith(ORDER_MARK) and len(ref) == 25:
+        return ORDER_PREFIX + ref.removeprefix(ORDER_MARK)
+    return None
+
+
+def pay_order(unit: Unit, caller: Caller, payload: str) -> dict[str, Any]:
+    """Pay an order's scanned dynamic code: into its escrow, as ``POST /orders/{id}/pay``."""
+    caller.require("orders:write")
+    summary = _on_us(payload)
+    order_id = _order_reference(summary)
+    if order_id is None or summary.amount_minor is None:
+        raise invalid("qr_invalid", "this code is not an order's payment code", "payload")
+    found = order_service.get(unit, caller, order_id)
+    if (found["merchant_id"], found["total_minor"]) != (summary.merchant_id, summary.amount_minor):
+        raise invalid("qr_invalid", "this code does not match the order", "payload")
+    return escrow.pay(unit, caller, order_id, None)
