@@ -20,6 +20,7 @@ zero on its own and the operator's FX position is the pair of ``op.fx`` balances
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
@@ -29,6 +30,9 @@ from tindahan.money.currency import currency as currency_info
 from tindahan.payments.errors import invalid
 
 HOME = "PHP"
+#: ASCII digits, an optional fraction: no exponent, sign, spaces, underscores or other
+#: scripts' digits (``Decimal`` would take them all).
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 _BPS = Decimal(10_000)
 
 
@@ -53,12 +57,12 @@ def supported(code: str) -> str:
 
 def rate(text: str, param: str = "rate") -> Decimal:
     """An operator-entered rate: a plain decimal within the bounds in ``limits``."""
+    if not isinstance(text, str) or not PLAIN_DECIMAL.fullmatch(text):
+        raise invalid("rate_invalid", f"{param} is a decimal number like 58.25", param)
     try:
         value = Decimal(text)
     except (InvalidOperation, TypeError, ValueError):
         raise invalid("rate_invalid", f"{param} is a decimal number like 58.25", param) from None
-    if not value.is_finite():
-        raise invalid("rate_invalid", f"{param} is a decimal number like 58.25", param)
     low, high = Decimal(limits.FX_RATE_MIN), Decimal(limits.FX_RATE_MAX)
     if not low <= value <= high:
         raise invalid("rate_invalid", f"{param} is between {low} and {high}", param)
@@ -97,6 +101,8 @@ def quote(php_minor: int, currency: str, mid: Decimal, spread_bps: int) -> Quote
     with localcontext() as ctx:
         ctx.prec = limits.RATE_CONTEXT_PRECISION
         estimate = int((Decimal(php_minor).scaleb(shift) / rate_).to_integral_value(ROUND_CEILING))
+    if estimate > limits.MAX_AMOUNT_MINOR - 1:  # before any Money is made of it
+        raise invalid("amount_invalid", "the converted amount is too large", "currency")
     buyer_minor = max(estimate, 1)
     while php_value(buyer_minor, currency, rate_) < php_minor:  # guard the division
         buyer_minor += 1
@@ -113,3 +119,8 @@ def refund_share(buyer_minor: int, php_minor: int, refunded_before: int, refundi
     after = buyer_minor * (refunded_before + refunding) // php_minor
     before = buyer_minor * refunded_before // php_minor
     return after - before
+
+
+def text(value: Decimal) -> str:
+    """A rate as plain digits (``10000``, not ``1E+4``): what the API shows and stores."""
+    return format(value, "f")

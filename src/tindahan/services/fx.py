@@ -32,7 +32,7 @@ def rate_view(row: Any) -> dict[str, Any]:
         "currency": row["currency"],
         "mid_rate": row["mid_rate"],
         "spread_bps": row["spread_bps"],
-        "customer_rate": str(fx.customer_rate(Decimal(row["mid_rate"]), row["spread_bps"])),
+        "customer_rate": fx.text(fx.customer_rate(Decimal(row["mid_rate"]), row["spread_bps"])),
         "updated": iso(row["updated_at_ns"]),
     }
 
@@ -45,7 +45,7 @@ def put_rate(
     code = fx.supported(currency)
     mid = fx.rate(mid_rate, "mid_rate")
     spread = fx.spread(limits.FX_SPREAD_BPS if spread_bps is None else spread_bps)
-    values = {"mid_rate": str(mid), "spread_bps": spread, "updated_at_ns": unit.now()}
+    values = {"mid_rate": fx.text(mid), "spread_bps": spread, "updated_at_ns": unit.now()}
     done = unit.conn.execute(
         update(fx_rates).where(fx_rates.c.currency == code).values(**values)
     ).rowcount
@@ -90,9 +90,9 @@ def create_quote(unit: Unit, order: dict[str, Any], buyer_id: str, currency: str
         "order_id": order["id"],
         "buyer_id": buyer_id,
         "currency": made.currency,
-        "mid_rate": str(made.mid_rate),
+        "mid_rate": fx.text(made.mid_rate),
         "spread_bps": made.spread_bps,
-        "customer_rate": str(made.customer_rate),
+        "customer_rate": fx.text(made.customer_rate),
         "php_minor": made.php_minor,
         "buyer_minor": made.buyer_minor,
         "expires_at_ns": now + limits.FX_QUOTE_SECONDS * 10**9,
