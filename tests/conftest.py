@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from tindahan.services import parties
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
 
@@ -50,6 +51,15 @@ def postgres_available() -> str | None:
             return None
     except psycopg.Error as exc:
         return f"no PostgreSQL at {make_url(PG_URL).render_as_string()}: {exc}".strip()
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Fee settings are cached per process for a few seconds: one test's changes must not
+    leak into the next test's (its database has the defaults)."""
+    parties.reset_settings_cache()
+    yield
+    parties.reset_settings_cache()
 
 
 @pytest.fixture

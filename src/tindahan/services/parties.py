@@ -380,6 +380,11 @@ class _FeeCache:
 _fees = _FeeCache()
 
 
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests; a process that changed them another way)."""
+    _fees.put(None)
+
+
 def fee_settings(unit: Unit) -> dict[str, int]:
     cached = _fees.get()
     if cached is not None:
