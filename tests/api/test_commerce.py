@@ -343,3 +343,30 @@ def test_an_order_is_paid_by_scanning_its_dynamic_qr(world, shop, platform):
     again = api.get(f"/v1/orders/{order['id']}/qr", buyer.key)
     assert again.status_code == 409 and again.json()["error"]["code"] == "order_not_payable"
     ledger_ok(platform)
+
+
+def test_each_step_is_announced_to_the_buyer_and_the_merchant(world, shop, platform):
+    from sqlalchemy import select
+
+    from tindahan.store.payment_tables import events
+
+    api, buyer, merchant = world.api, world.buyer, world.merchant
+    order = checkout(api, buyer, shop, [coffee(shop, 2)])
+    api.ok(api.post(f"/v1/orders/{order['id']}/pay", buyer.key, {}))
+    api.ok(api.post(f"/v1/orders/{order['id']}/refunds", merchant.key, {"amount_minor": 5000}))
+    api.ok(api.post(f"/v1/orders/{order['id']}/disputes", buyer.key, {"reason": "late"}))
+
+    def announced(unit) -> list[str]:
+        rows = unit.conn.execute(select(events.c.type, events.c.data)).all()
+        return [t for t, data in rows if order["id"] in data]
+
+    found = platform.run(announced, write=False)
+    assert sorted(found) == sorted(
+        [
+            "order.created",
+            "order.paid",
+            "order.partially_refunded",
+            "order.disputed",
+            "dispute.opened",
+        ]
+    )

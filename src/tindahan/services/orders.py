@@ -295,10 +295,14 @@ def record(
 
 
 def announce(unit: Unit, order_id: str, status: OrderStatus, actor: Actor) -> dict[str, Any]:
-    """The order's view (for the caller's role) after a change, and its webhook event."""
+    """The order's view (for the caller's role) after a change, and its webhook event: named
+    by the state reached, or ``order.partially_refunded`` for a refund that kept the state."""
     row = order_row(unit, order_id)
     view = order_view(unit, row, actor.role)
-    emit(unit, EVENT_OF[status], order_view(unit, row, None), (row["buyer_id"], row["merchant_id"]))
+    event = order_view(unit, row, None)
+    last = event["history"][-1]["action"] if event["history"] else None
+    kind = "order.partially_refunded" if last == Action.REFUND_PARTIAL else EVENT_OF[status]
+    emit(unit, kind, event, (row["buyer_id"], row["merchant_id"]))
     return view
 
 

@@ -20,6 +20,7 @@ EVENT_TYPES = (
     "order.completed",
     "order.cancelled",
     "order.refunded",
+    "order.partially_refunded",
     "order.disputed",
     "shipment.updated",
     "dispute.opened",
