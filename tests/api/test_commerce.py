@@ -370,3 +370,29 @@ def test_each_step_is_announced_to_the_buyer_and_the_merchant(world, shop, platf
             "dispute.opened",
         ]
     )
+
+
+def test_a_courier_resending_an_event_does_not_add_it_twice(world, shop, api, operator_key, clock):
+    courier = api.ok(api.post("/v1/couriers", operator_key, {"name": "Flash"}))
+    order = checkout(api, world.buyer, shop, [coffee(shop)])
+    api.ok(api.post(f"/v1/orders/{order['id']}/pay", world.buyer.key, {}))
+    made = api.ok(
+        api.post(
+            f"/v1/orders/{order['id']}/shipments",
+            world.merchant.key,
+            {"courier": "Flash", "tracking_number": "FL9"},
+        )
+    )
+    body = json.dumps(
+        {"tracking_number": "FL9", "status": "delivered", "occurred_at": "2023-11-14T22:00:00Z"}
+    ).encode()
+    headers = {
+        "Tindahan-Signature": sign(courier["secret"], clock.now // 10**9, body),
+        "Content-Type": "application/json",
+    }
+    for _ in range(2):
+        sent = api.post(f"/v1/couriers/{courier['id']}/events", None, content=body, headers=headers)
+        assert sent.status_code == 200, sent.text
+    shipment = api.ok(api.get(f"/v1/shipments/{made['id']}", world.merchant.key))
+    assert [t["status"] for t in shipment["timeline"]] == ["label_created", "delivered"]
+    assert shipment["delivered_at"] == "2023-11-14T22:00:00.000000Z"

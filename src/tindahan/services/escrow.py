@@ -352,8 +352,9 @@ def _refund(
 def refund_all(
     unit: Unit, order: dict[str, Any], action: Action, actor: Actor, note: str | None
 ) -> dict[str, Any]:
-    """Everything escrow holds back to the buyer (a dispute resolved for the buyer)."""
-    return _refund(unit, order, action, actor, order["held_minor"], note, restock=False)
+    """Everything escrow holds back to the buyer (a dispute resolved for the buyer); what
+    was never shipped goes back on the shelf."""
+    return _refund(unit, order, action, actor, order["held_minor"], note, restock=True)
 
 
 def refund(

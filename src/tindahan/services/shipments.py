@@ -305,6 +305,8 @@ def courier_event(
     if found is None:
         raise not_found("shipment", "tracking_number")
     shipment = _shipment_row(unit, found, lock=True)
+    if _already_reported(unit, found, fields["status"], fields.get("occurred_at_ns")):
+        return shipment_view(unit, shipment)  # a courier's retry: answered, not added again
     order = orders.order_row(unit, shipment["order_id"], lock=True)
     actor = Actor(Role.COURIER, courier_id)
     return _report(
@@ -317,6 +319,20 @@ def courier_event(
         fields.get("location"),
         fields.get("note"),
     )
+
+
+def _already_reported(unit: Unit, shipment_id: str, status: str, at: int | None) -> bool:
+    if at is None:
+        return False
+    found = unit.conn.execute(
+        select(shipment_events.c.seq).where(
+            shipment_events.c.shipment_id == shipment_id,
+            shipment_events.c.status == status,
+            shipment_events.c.occurred_at_ns == at,
+            shipment_events.c.source == Role.COURIER.value,
+        )
+    ).first()
+    return found is not None
 
 
 # --- reading ---------------------------------------------------------------------------------
