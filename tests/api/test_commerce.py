@@ -396,3 +396,27 @@ def test_a_courier_resending_an_event_does_not_add_it_twice(world, shop, api, op
     shipment = api.ok(api.get(f"/v1/shipments/{made['id']}", world.merchant.key))
     assert [t["status"] for t in shipment["timeline"]] == ["label_created", "delivered"]
     assert shipment["delivered_at"] == "2023-11-14T22:00:00.000000Z"
+
+
+def test_verify_catches_books_that_disagree_with_escrow(world, shop, platform):
+    from sqlalchemy import update
+
+    from tindahan.store.commerce_tables import orders
+
+    api, buyer = world.api, world.buyer
+    order = checkout(api, buyer, shop, [coffee(shop)])
+    api.ok(api.post(f"/v1/orders/{order['id']}/pay", buyer.key, {}))
+    ledger_ok(platform)
+
+    def tamper(unit) -> None:  # the CHECK holds (paid in = held + refunded), the ledger not
+        unit.conn.execute(
+            update(orders)
+            .where(orders.c.id == order["id"])
+            .values(held_minor=orders.c.held_minor - 100, refunded_minor=100)
+        )
+
+    platform.run(tamper)
+    report = verify(platform.db)
+    assert not report.ok
+    assert any("escrow holds 23000, the order says 22900" in v for v in report.violations)
+    assert any("open orders say 22900" in v for v in report.violations)
