@@ -23,6 +23,7 @@ from tindahan.api.deps import (
     Cursor,
     IdempotencyKey,
     Limit,
+    PartyFilter,
     PathId,
     idempotent,
     platform,
@@ -67,7 +68,7 @@ def list_storefronts(
 def get_storefront(
     request: Request,
     who: CallerDep,
-    storefront: Annotated[str, Id],
+    storefront: Id,
 ) -> Any:
     """By id (``sto_…``) or by slug."""
     return read(request, lambda u: catalog.get_storefront(u, who, storefront))
@@ -188,7 +189,7 @@ def list_orders(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
     status: OrderStatus | None = None,
-    party_id: Annotated[str | None, Query(max_length=40, description="Operator keys only.")] = None,
+    party_id: PartyFilter = None,
 ) -> Any:
     """Newest first: your purchases and your sales."""
     return read(
@@ -412,7 +413,7 @@ def put_rate(
     request: Request,
     who: CallerDep,
     key: IdempotencyKey,
-    currency: Annotated[str, Id],
+    currency: Id,
     payload: c.FxRateUpdate,
 ) -> JSONResponse:
     """Operator: the mid rate (PHP per unit of ``currency``) and spread for buyers abroad."""

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from tindahan import limits
-from tindahan.api.schemas import AmountMinor, ObjectId, Request
+from tindahan.api.schemas import ID_PATTERN, AmountMinor, ObjectId, Request
 from tindahan.commerce.orders import Action, OrderStatus, Role
 from tindahan.commerce.shipments import REPORTABLE, ShipmentStatus
 
@@ -81,7 +81,9 @@ class CartLine(Request):
 
 
 class OrderCreate(Request):
-    storefront_id: Annotated[str, Field(min_length=1, max_length=limits.SLUG_MAX_LENGTH)]
+    storefront_id: Annotated[
+        str, Field(min_length=1, max_length=limits.SLUG_MAX_LENGTH, pattern=ID_PATTERN)
+    ]
     lines: Annotated[list[CartLine], Field(max_length=limits.MAX_ORDER_LINES)]
     buyer_id: ObjectId | None = Field(None, description="Operator keys only: who buys.")
 

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.api.errors import body, refusal_response
+from tindahan.api.schemas import ID_PATTERN
 from tindahan.payments.access import Caller
 from tindahan.payments.errors import Category, RefusalError
 from tindahan.services import idempotency, keys
@@ -61,11 +62,20 @@ IdempotencyKey = Annotated[
     ),
 ]
 #: An object id in a path (``pay_…``, ``wal_…``): a prefix and 24 characters, with room.
-PathId = Annotated[str, Path(max_length=40)]
+PathId = Annotated[str, Path(max_length=40, pattern=ID_PATTERN)]
+#: An id in a query string (``party_id``, ``merchant_id``), or nothing.
+QueryId = Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)]
+PartyFilter = Annotated[
+    str | None, Query(max_length=40, pattern=ID_PATTERN, description="Operator keys only.")
+]
 Limit = Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE, description="Page size.")]
 Cursor = Annotated[
     str | None,
-    Query(max_length=80, description="The id of the last object of the previous page."),
+    Query(
+        max_length=80,
+        pattern=ID_PATTERN,
+        description="The id of the last object of the previous page.",
+    ),
 ]
 
 

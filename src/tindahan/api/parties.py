@@ -16,6 +16,7 @@ from tindahan.api.deps import (
     IdempotencyKey,
     Limit,
     PathId,
+    QueryId,
     idempotent,
     read,
     timestamp_ns,
@@ -78,7 +79,7 @@ def list_wallets(
     who: CallerDep,
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
-    party_id: Annotated[str | None, Query(max_length=40)] = None,
+    party_id: QueryId = None,
 ) -> Any:
     return read(request, lambda u: wallets.list_wallets(u, who, limit, starting_after, party_id))
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from tindahan import limits
 from tindahan.api import schemas as s
-from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, PathId, idempotent, read
+from tindahan.api.deps import (
+    CallerDep,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    PartyFilter,
+    PathId,
+    QueryId,
+    idempotent,
+    read,
+)
 from tindahan.services import cash, payments, refunds, requests
 
 router = APIRouter(prefix="/v1")
@@ -32,7 +42,7 @@ def list_payments(
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
     kind: Literal["p2p", "merchant", "cash_in", "cash_out", "funding"] | None = None,
-    party_id: Annotated[str | None, Query(max_length=40, description="Operator keys only.")] = None,
+    party_id: PartyFilter = None,
 ) -> Any:
     """Newest first."""
     return read(
@@ -79,7 +89,7 @@ def list_requests(
     who: CallerDep,
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
-    merchant_id: Annotated[str | None, Query(max_length=40)] = None,
+    merchant_id: QueryId = None,
 ) -> Any:
     return read(
         request, lambda u: requests.list_requests(u, who, limit, starting_after, merchant_id)

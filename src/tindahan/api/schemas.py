@@ -33,7 +33,10 @@ Currency = Annotated[
         min_length=3, max_length=3, description="ISO 4217 code; wallets hold PHP.", examples=["PHP"]
     ),
 ]
-ObjectId = Annotated[str, Field(min_length=1, max_length=40)]
+#: Ids and slugs are ASCII letters, digits and ``_.:-``: anything else (a NUL byte, which
+#: PostgreSQL text cannot hold, spaces, other scripts) is a 400 before it reaches a query.
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
+ObjectId = Annotated[str, Field(min_length=1, max_length=40, pattern=ID_PATTERN)]
 Reference = Annotated[str, Field(max_length=limits.REFERENCE_MAX_LENGTH)]
 Description = Annotated[str, Field(max_length=limits.DESCRIPTION_MAX_LENGTH)]
 Bps = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_FEE_BPS)]

@@ -196,8 +196,8 @@ def create_product(
             "name": name,
             "price_minor": None
             if v.price_minor is None
-            else rules.price(v.price_minor, f"variants[{i}].price_minor"),
-            "stock": rules.stock(v.stock, f"variants[{i}].stock"),
+            else rules.price(v.price_minor, f"variants.{i}.price_minor"),
+            "stock": rules.stock(v.stock, f"variants.{i}.stock"),
             "position": i,
         }
         for i, (name, v) in enumerate(zip(names, wanted, strict=True))

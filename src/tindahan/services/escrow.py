@@ -87,6 +87,7 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> dict
         raise conflict("order_expired", "the order's payment window has closed", "id")
     buyer = movement.holders(unit, (order["buyer_id"],))[(order["buyer_id"], WalletKind.MAIN)]
     movement.require_active(buyer, "buyer")
+    orders.require_open_shop(unit, order["merchant_id"])
     php = order["total_minor"]
     escrow_id = ledger_id(order_id, "escrow")
     if buyer.currency == CURRENCY:
@@ -399,12 +400,12 @@ def _cancel_lines(unit: Unit, order: dict[str, Any], lines: Sequence[LineCancel]
         line = current.get(wanted.line_no)
         if line is None:
             raise invalid(
-                "line_invalid", f"the order has no line {wanted.line_no}", f"lines[{i}].line_no"
+                "line_invalid", f"the order has no line {wanted.line_no}", f"lines.{i}.line_no"
             )
         left = line["quantity"] - line["shipped_quantity"] - line["cancelled_quantity"]
         if not 0 < wanted.quantity <= left:
             message = f"line {wanted.line_no} has {left} not shipped or cancelled"
-            raise invalid("quantity_invalid", message, f"lines[{i}].quantity")
+            raise invalid("quantity_invalid", message, f"lines.{i}.quantity")
         line["cancelled_quantity"] += wanted.quantity
         unit.conn.execute(
             update(order_lines)

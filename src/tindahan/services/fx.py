@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 
 from tindahan import limits
 from tindahan.commerce import fx
-from tindahan.money import Money, Rounding, convert
+from tindahan.money import Money, MoneyError, Rounding, convert
 from tindahan.payments.access import Caller
 from tindahan.payments.errors import conflict, invalid, not_found
 from tindahan.services.parties import page
@@ -75,7 +75,10 @@ def php_equivalent(unit: Unit, amount_minor: int, currency: str) -> int:
     if currency == fx.HOME:
         return amount_minor
     mid = Decimal(_rate_row(unit, currency)["mid_rate"])
-    return convert(Money(amount_minor, currency), mid, fx.HOME, Rounding.HALF_UP).amount_minor
+    try:
+        return convert(Money(amount_minor, currency), mid, fx.HOME, Rounding.HALF_UP).amount_minor
+    except MoneyError:  # worth more pesos than any amount may be
+        raise invalid("amount_invalid", "amount_minor is too large", "amount_minor") from None
 
 
 def create_quote(unit: Unit, order: dict[str, Any], buyer_id: str, currency: str) -> dict[str, Any]:

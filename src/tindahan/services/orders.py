@@ -99,6 +99,7 @@ def checkout(
     store = catalog.storefront_row(unit, storefront_id)
     if store["merchant_id"] == buyer["party_id"]:
         raise invalid("buyer_is_merchant", "a merchant cannot buy from itself", "storefront_id")
+    require_open_shop(unit, store["merchant_id"])
     rules.line_count(len(lines))
     priced = _price_lines(unit, store["id"], lines)
     _reserve(unit, priced)
@@ -153,6 +154,13 @@ def checkout(
     return announce(unit, order["id"], OrderStatus.PENDING_PAYMENT, actor)
 
 
+def require_open_shop(unit: Unit, merchant_id: str) -> None:
+    """A frozen or closed merchant takes no orders and no payments into escrow (the money
+    could not be released to it)."""
+    found = movement.holders(unit, (merchant_id,))[(merchant_id, WalletKind.SETTLEMENT)]
+    movement.require_active(found, "merchant")
+
+
 def _buyer(unit: Unit, caller: Caller, buyer_id: str | None) -> dict[str, Any]:
     wanted = payer_of(caller, buyer_id, "buyer_id")
     found = movement.holders(unit, (wanted,)).get((wanted, WalletKind.MAIN))
@@ -174,7 +182,7 @@ def _price_lines(unit: Unit, storefront_id: str, lines: Sequence[CartLine]) -> l
         options[v["product_id"]].append(v)
     priced = []
     for i, line in enumerate(lines):
-        param = f"lines[{i}]"
+        param = f"lines.{i}"
         product = found.get(line.product_id)
         if product is None or product["storefront_id"] != storefront_id:
             raise not_found("product", f"{param}.product_id")
@@ -220,7 +228,7 @@ def _reserve(unit: Unit, priced: list[dict[str, Any]]) -> None:
             ).scalar_one()
             title = priced[line]["title"]
             message = f"only {left} of {title!r} left" if left else f"{title!r} is sold out"
-            raise conflict("out_of_stock", message, f"lines[{line}].quantity")
+            raise conflict("out_of_stock", message, f"lines.{line}.quantity")
 
 
 # --- the state machine, recorded -------------------------------------------------------------

@@ -111,13 +111,13 @@ def _take_lines(unit: Unit, order_id: str, lines: Sequence[LineShip]) -> list[li
     for i, item in enumerate(lines):
         if item.line_no not in current:
             raise invalid(
-                "line_invalid", f"the order has no line {item.line_no}", f"lines[{i}].line_no"
+                "line_invalid", f"the order has no line {item.line_no}", f"lines.{i}.line_no"
             )
-        quantity = rules.quantity(item.quantity, f"lines[{i}].quantity")
+        quantity = rules.quantity(item.quantity, f"lines.{i}.quantity")
         wanted[item.line_no] = wanted.get(item.line_no, 0) + quantity
         if wanted[item.line_no] > left[item.line_no]:
             message = f"line {item.line_no} has {left[item.line_no]} left to ship"
-            raise invalid("quantity_invalid", message, f"lines[{i}].quantity")
+            raise invalid("quantity_invalid", message, f"lines.{i}.quantity")
     if not wanted:
         raise conflict("nothing_to_ship", "every item is shipped or cancelled", "lines")
     for no, quantity in sorted(wanted.items()):
