@@ -13,7 +13,7 @@ on the shelf (``stock``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,17 +103,28 @@ def update_storefront(
 ) -> dict[str, Any]:
     caller.require("catalog:write")
     row = _owned_storefront(unit, caller, storefront_id)
-    values: dict[str, Any] = {}
-    if changes.get("name") is not None:
-        values["name"] = text_rules.name(changes["name"])
-    if "description" in changes:
-        values["description"] = rules.description(changes["description"])
-    if changes.get("shipping_fee_minor") is not None:
-        values["shipping_fee_minor"] = rules.shipping_fee(changes["shipping_fee_minor"])
+    values = _checked(
+        changes,
+        {
+            "name": text_rules.name,
+            "description": rules.description,
+            "shipping_fee_minor": rules.shipping_fee,
+        },
+    )
     if values:
         values["updated_at_ns"] = unit.now()
         unit.conn.execute(update(storefronts).where(storefronts.c.id == row["id"]).values(**values))
     return storefront_view({**row, **values})
+
+
+def _checked(changes: dict[str, Any], checks: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+    """The fields a change names, each through its rule. ``None`` leaves a field as it is,
+    except a description, which ``None`` clears."""
+    return {
+        field: check(changes[field])
+        for field, check in checks.items()
+        if field in changes and (changes[field] is not None or field == "description")
+    }
 
 
 def storefront_row(unit: Unit, id_or_slug: str) -> Any:
@@ -267,15 +278,15 @@ def update_product(
     row = product_row(unit, product_id, caller=caller)
     if not caller.reaches(row["merchant_id"]):
         raise not_found("product", "id")
-    values: dict[str, Any] = {}
-    if changes.get("title") is not None:
-        values["title"] = rules.title(changes["title"])
-    if "description" in changes:
-        values["description"] = rules.description(changes["description"])
-    if changes.get("price_minor") is not None:
-        values["price_minor"] = rules.price(changes["price_minor"])
-    if changes.get("active") is not None:
-        values["active"] = int(bool(changes["active"]))
+    values = _checked(
+        changes,
+        {
+            "title": rules.title,
+            "description": rules.description,
+            "price_minor": rules.price,
+            "active": lambda v: int(bool(v)),
+        },
+    )
     if values:
         values["updated_at_ns"] = unit.now()
         unit.conn.execute(update(products).where(products.c.id == product_id).values(**values))

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, update
 from tindahan.commerce import escrow as split_rules
 from tindahan.commerce.orders import Action, OrderStatus, Role, next_status
 from tindahan.payments.access import Caller
-from tindahan.payments.errors import RefusalError, conflict, invalid, not_found
+from tindahan.payments.errors import conflict, invalid, not_found
 from tindahan.services import escrow, orders
 from tindahan.services.events import emit
 from tindahan.services.orders import Actor
@@ -126,10 +126,7 @@ def _row(unit: Unit, dispute_id: str) -> dict[str, Any]:
 def get(unit: Unit, caller: Caller, dispute_id: str) -> dict[str, Any]:
     caller.require("orders:read")
     row = _row(unit, dispute_id)
-    try:
-        orders.actor_of(caller, orders.order_row(unit, row["order_id"]))
-    except RefusalError:
-        raise not_found("dispute", "id") from None
+    orders.require_reach(unit, caller, row["order_id"], "dispute")
     return dispute_view(row)
 
 

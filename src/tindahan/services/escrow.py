@@ -51,23 +51,6 @@ class LineCancel:
     quantity: int
 
 
-def _chain(legs: list[NewTransfer]) -> list[NewTransfer]:
-    """Link every leg to the next: the batch commits whole or not at all."""
-    return [
-        NewTransfer(
-            t.id,
-            t.debit_account_id,
-            t.credit_account_id,
-            t.amount,
-            t.ledger,
-            t.code,
-            LINKED if i < len(legs) - 1 else TransferFlags.NONE,
-            metadata=t.metadata,
-        )
-        for i, t in enumerate(legs)
-    ]
-
-
 def _leg(
     tid: str, debit: str, credit: str, amount: int, ledger: str, code: int, order_id: str
 ) -> NewTransfer:
@@ -114,7 +97,7 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> dict
             raise invalid("fx_quote_required", message, "quote_id")
         quote = fx.locked_quote(unit, quote_id, order, buyer.currency)
         paid = quote["buyer_minor"]
-        legs = _chain(
+        legs = movement.linked(
             [
                 _leg(
                     ledger_id(order_id, "pay", "fx"),
@@ -208,7 +191,7 @@ def release_legs(
                 oid,
             )
         )
-    return _chain(legs), parts
+    return movement.linked(legs), parts
 
 
 def complete(
@@ -223,7 +206,7 @@ def complete(
     refunded, refund_legs = refund or (0, [])
     held = order["held_minor"] - refunded
     legs, parts = release_legs(unit, order, held) if held else ([], split_rules.Release(0, 0))
-    all_legs = _chain([*refund_legs, *legs])
+    all_legs = movement.linked([*refund_legs, *legs])
     status = orders.transition(
         unit,
         order,
@@ -329,7 +312,7 @@ def _refund(
     restock: bool = False,
     **values: Any,
 ) -> dict[str, Any]:
-    legs = _chain(refund_legs(unit, order, amount_minor))
+    legs = movement.linked(refund_legs(unit, order, amount_minor))
     if restock:
         orders.restock_unshipped(unit, order["id"])
     status = orders.transition(

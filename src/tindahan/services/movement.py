@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
 
 from tindahan import limits
-from tindahan.ledger.model import CreateTransferResult, NewTransfer
+from tindahan.ledger.model import CreateTransferResult, NewTransfer, TransferFlags
 from tindahan.money import MoneyError, currency
 from tindahan.payments import parties as rules
 from tindahan.payments import tiers
@@ -263,6 +263,15 @@ def release_outgoing(unit: Unit, holder: Holder, amount_minor: int, created_at_n
 def apply_batch(unit: Unit, transfers: Sequence[NewTransfer]) -> AppliedBatch:
     """Book without raising: the caller reads ``first_failure`` itself."""
     return apply_in_transaction(unit.db, unit.conn, transfers)
+
+
+def linked(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The legs as one linked chain (each but the last flagged ``LINKED``): the ledger
+    commits them all or none."""
+    return [
+        replace(t, flags=(t.flags | TransferFlags.LINKED) if i < len(legs) - 1 else t.flags)
+        for i, t in enumerate(legs)
+    ]
 
 
 def optional_text(value: str | None, param: str, max_length: int) -> str | None:

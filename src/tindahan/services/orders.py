@@ -28,7 +28,7 @@ from tindahan.commerce import catalog as rules
 from tindahan.commerce.orders import OPEN, Action, OrderStatus, Role, allowed_actions, next_status
 from tindahan.payments import parties as text_rules
 from tindahan.payments.access import Caller
-from tindahan.payments.errors import conflict, invalid, not_found
+from tindahan.payments.errors import RefusalError, conflict, invalid, not_found
 from tindahan.payments.model import WalletKind
 from tindahan.services import catalog, movement
 from tindahan.services.events import emit
@@ -240,6 +240,14 @@ def order_row(unit: Unit, order_id: str, *, lock: bool = False) -> dict[str, Any
     if row is None:
         raise not_found("order", "id")
     return dict(row)
+
+
+def require_reach(unit: Unit, caller: Caller, order_id: str, what: str) -> None:
+    """A shipment's or dispute's reader must reach its order; else "no such {what}"."""
+    try:
+        actor_of(caller, order_row(unit, order_id))
+    except RefusalError:
+        raise not_found(what, "id") from None
 
 
 def acting(

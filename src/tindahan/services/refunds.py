@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tindahan import limits
-from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.model import NewTransfer
 from tindahan.payments import parties as rules
 from tindahan.payments.access import Caller
 from tindahan.payments.errors import Category, RefusalError, conflict, invalid, not_found, refused
@@ -150,19 +150,7 @@ def _transfers(
                 metadata=meta,
             )
         )
-    if len(legs) == 2:
-        first = legs[0]
-        legs[0] = NewTransfer(
-            first.id,
-            first.debit_account_id,
-            first.credit_account_id,
-            first.amount,
-            first.ledger,
-            first.code,
-            TransferFlags.LINKED,
-            metadata=first.metadata,
-        )
-    return legs
+    return movement.linked(legs)
 
 
 def refund_view(row: Any) -> dict[str, Any]:

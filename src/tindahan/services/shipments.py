@@ -339,10 +339,7 @@ def _already_reported(unit: Unit, shipment_id: str, status: str, at: int | None)
 def get(unit: Unit, caller: Caller, shipment_id: str) -> dict[str, Any]:
     caller.require("orders:read")
     shipment = _shipment_row(unit, shipment_id)
-    try:
-        orders.actor_of(caller, orders.order_row(unit, shipment["order_id"]))
-    except RefusalError:
-        raise not_found("shipment", "id") from None
+    orders.require_reach(unit, caller, shipment["order_id"], "shipment")
     return shipment_view(unit, shipment)
 
 
