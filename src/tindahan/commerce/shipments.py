@@ -3,8 +3,8 @@
 A shipment's timeline is the list of its events in the order they were reported. Only
 ``delivered`` moves the order (once every item is sent and every shipment delivered); the
 rest tell the buyer where the parcel is. ``returned`` ends a shipment without delivery:
-the parcel is back with the merchant, who refunds or ships again; a dispute stays open to
-the buyer meanwhile.
+the parcel is back with the merchant, its items count as not shipped again, and the merchant
+ships them again or refunds them; a dispute stays open to the buyer meanwhile.
 """
 
 from __future__ import annotations

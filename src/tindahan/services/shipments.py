@@ -211,6 +211,8 @@ def _report(
     values: dict[str, Any] = {"status": new.value, "updated_at_ns": now}
     if new is ShipmentStatus.DELIVERED:
         values["delivered_at_ns"] = at
+    if new is ShipmentStatus.RETURNED:
+        _unship(unit, shipment)
     unit.conn.execute(update(shipments).where(shipments.c.id == shipment["id"]).values(**values))
     shipment.update(values)
     view = shipment_view(unit, shipment)
@@ -218,6 +220,16 @@ def _report(
     if new is ShipmentStatus.DELIVERED:
         maybe_delivered(unit, order, actor)
     return view
+
+
+def _unship(unit: Unit, shipment: dict[str, Any]) -> None:
+    """A returned parcel's items are the merchant's to send again (or refund)."""
+    for no, quantity in json.loads(shipment["lines"]):
+        unit.conn.execute(
+            update(order_lines)
+            .where(order_lines.c.order_id == shipment["order_id"], order_lines.c.line_no == no)
+            .values(shipped_quantity=order_lines.c.shipped_quantity - quantity)
+        )
 
 
 def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
@@ -230,10 +242,11 @@ def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
         line["shipped_quantity"] + line["cancelled_quantity"] < line["quantity"] for line in lines
     ):
         return False
-    found = list(
+    found = list(  # returned parcels were taken off the order's shipped counts
         unit.conn.execute(
             select(shipments.c.status, shipments.c.delivered_at_ns).where(
-                shipments.c.order_id == order["id"]
+                shipments.c.order_id == order["id"],
+                shipments.c.status != ShipmentStatus.RETURNED.value,
             )
         )
     )
