@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 
 from tindahan import limits
 from tindahan.commerce import catalog as rules
-from tindahan.commerce.orders import Action, OrderStatus, Role, next_status
+from tindahan.commerce.orders import OPEN, Action, OrderStatus, Role, next_status
 from tindahan.commerce.shipments import ShipmentStatus, report
 from tindahan.payments import parties as text_rules
 from tindahan.payments.access import Caller
@@ -211,7 +211,7 @@ def _report(
     values: dict[str, Any] = {"status": new.value, "updated_at_ns": now}
     if new is ShipmentStatus.DELIVERED:
         values["delivered_at_ns"] = at
-    if new is ShipmentStatus.RETURNED:
+    if new is ShipmentStatus.RETURNED and order["status"] in OPEN:
         _unship(unit, shipment)
     unit.conn.execute(update(shipments).where(shipments.c.id == shipment["id"]).values(**values))
     shipment.update(values)
@@ -223,7 +223,10 @@ def _report(
 
 
 def _unship(unit: Unit, shipment: dict[str, Any]) -> None:
-    """A returned parcel's items are the merchant's to send again (or refund)."""
+    """A returned parcel's items are the merchant's to send again (or refund), while the
+    order is open. Once it ended (refunded, completed) the return is recorded on the
+    timeline only: the lines are settled, and the merchant restocks by hand what is fit
+    to sell (``stock_change``)."""
     for no, quantity in json.loads(shipment["lines"]):
         unit.conn.execute(
             update(order_lines)
