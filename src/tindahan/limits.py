@@ -233,3 +233,16 @@ MAX_LINE_QUANTITY: Final = 10_000
 COURIER_NAME_MAX_LENGTH: Final = 60
 TRACKING_NUMBER_MAX_LENGTH: Final = 60
 MAX_SHIPMENT_EVENTS: Final = 200
+
+# --- Credit scoring (issue 6) ----------------------------------------------------------
+#: A merchant is scored only with this much history; below it the decision is
+#: "insufficient history", with the reason, never a made-up score. Sixty days give two
+#: payday cycles and a first month-on-month comparison; ten sales in the last ninety days
+#: separate a shop that trades on Tindahan from one that tried it once.
+CREDIT_MIN_TENURE_DAYS: Final = 60
+CREDIT_MIN_SALES_90D: Final = 10
+#: Reasons returned with a decision (the largest point losses first).
+CREDIT_MAX_REASONS: Final = 4
+#: Rows in a CSV scored or trained on at once (the generic CLI), and its file size.
+CREDIT_MAX_ROWS: Final = 5_000_000
+CREDIT_MAX_CSV_BYTES: Final = 2 * 1024**3

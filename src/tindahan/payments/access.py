@@ -21,6 +21,8 @@ SCOPES = (
     "orders:read",
     "orders:write",
     "catalog:write",
+    "credit:read",
+    "credit:write",
     "webhooks:read",
     "webhooks:write",
     "keys:write",

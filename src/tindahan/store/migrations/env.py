@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from tindahan.store import commerce_tables, payment_tables  # noqa: F401  (registers tables)
+from tindahan.store import (  # noqa: F401  (registers tables)
+    commerce_tables,
+    credit_tables,
+    payment_tables,
+)
 from tindahan.store.tables import metadata
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,313 @@
+"""A merchant's credit features, from their own history, as of a date.
+
+**No leakage.** ``compute(events, as_of_ns)`` first drops every event at or after
+``as_of_ns`` (strictly earlier events only), whatever the source handed in; every window
+ends at ``as_of_ns``. A test adds arbitrary later events and checks that nothing changes.
+
+**Windows.** "Recent" is the last 90 days (three 30-day months), "before" the 90 days
+before that; volatility looks at six 30-day months. Windows are clipped to the merchant's
+time on the platform: a merchant of 75 days has 75 days in which to be active, not 90, and
+no "before" to compare with (a missing value, not a zero).
+
+**Statistics, not money.** Features such as the average month of sales are statistics in
+centavos (``float64``); they never become an amount that moves. The words in reasons show
+them rounded half up to whole pesos.
+
+**Vectorised.** Merchants become integer codes once; sums and counts are ``np.bincount``
+over those codes, distinct buyers a ``np.unique`` over (merchant, buyer) pairs, balances a
+merchants-by-days matrix. Ten thousand merchants and millions of events take a fraction of
+a second; one merchant takes about a millisecond.
+
+``DIRECTIONS`` says which way each feature moves risk (+1: more of it, more risk), used for
+monotone constraints in both models; ``describe`` turns a feature into a reason a merchant
+understands.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tindahan import limits
+from tindahan.credit.events import Events
+from tindahan.money import Money
+from tindahan.money.text import format_money
+
+DAY_NS = 86_400 * 10**9
+RECENT_DAYS = 90
+MONTH_DAYS = 30
+VOLATILITY_MONTHS = 6
+
+DIRECTIONS: dict[str, int] = {
+    "tenure_days": -1,
+    "sales_month_avg": -1,
+    "sales_trend": -1,
+    "sales_volatility": 1,
+    "active_day_share": -1,
+    "distinct_buyers_90d": -1,
+    "repeat_buyer_share": -1,
+    "avg_ticket": 0,
+    "refund_rate": 1,
+    "dispute_rate": 1,
+    "balance_avg": -1,
+    "balance_min": -1,
+    "cash_out_share": 1,
+    "loan_on_time_share": -1,
+    "loan_worst_dpd": 1,
+}
+FEATURES = tuple(DIRECTIONS)
+#: Columns that are context, not features (never given to a model).
+CONTEXT = ("merchant_id", "as_of_ns", "sales_count_90d")
+
+
+@dataclass(frozen=True)
+class _Codes:
+    ids: pd.Index
+    n: int
+
+    def of(self, merchant_ids: pd.Series) -> np.ndarray:
+        found: np.ndarray = self.ids.get_indexer(merchant_ids)
+        return found
+
+
+def _before(frame: pd.DataFrame, as_of_ns: int, column: str = "at_ns") -> pd.DataFrame:
+    return frame[frame[column].to_numpy() < as_of_ns]
+
+
+def _sum(codes: np.ndarray, weights: Any, n: int) -> np.ndarray:
+    keep = codes >= 0
+    return np.bincount(codes[keep], weights=np.asarray(weights, dtype=float)[keep], minlength=n)
+
+
+def _count(codes: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(codes[codes >= 0], minlength=n).astype(float)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def compute(events: Events, as_of_ns: int) -> pd.DataFrame:
+    """One row per merchant opened before ``as_of_ns``, indexed in the order of
+    ``events.merchants``: ``merchant_id``, ``as_of_ns``, ``sales_count_90d`` and ``FEATURES``."""
+    merchants = _before(events.merchants, as_of_ns, "opened_at_ns")
+    codes = _Codes(pd.Index(merchants["merchant_id"].to_numpy()), len(merchants))
+    opened = merchants["opened_at_ns"].to_numpy(dtype=np.int64)
+    days_open = (as_of_ns - opened) / DAY_NS
+    out: dict[str, Any] = {
+        "merchant_id": merchants["merchant_id"].to_numpy(),
+        "as_of_ns": np.full(codes.n, as_of_ns, dtype=np.int64),
+        "tenure_days": np.floor(days_open),
+    }
+    out.update(_sales(events, as_of_ns, codes, days_open))
+    out.update(_buyers(events, as_of_ns, codes))
+    out.update(_refunds_disputes(events, as_of_ns, codes, out))
+    out.update(_balances(events, as_of_ns, codes, opened))
+    out.update(_loans(events, as_of_ns, codes))
+    frame = pd.DataFrame(out)
+    return frame[["merchant_id", "as_of_ns", "sales_count_90d", *FEATURES]]
+
+
+def _sales(
+    events: Events, as_of_ns: int, codes: _Codes, days_open: np.ndarray
+) -> dict[str, np.ndarray]:
+    sales = _before(events.sales, as_of_ns)
+    code = codes.of(sales["merchant_id"])
+    age = (as_of_ns - sales["at_ns"].to_numpy()) // DAY_NS  # whole days before as_of
+    amount = sales["amount_minor"].to_numpy(dtype=float)
+    recent = age < RECENT_DAYS
+    before = (age >= RECENT_DAYS) & (age < 2 * RECENT_DAYS)
+    n = codes.n
+    recent_sum = _sum(code[recent], amount[recent], n)
+    recent_count = _count(code[recent], n)
+    recent_days = np.clip(days_open, 1, RECENT_DAYS)
+    before_sum = _sum(code[before], amount[before], n)
+    has_before = days_open >= 2 * RECENT_DAYS
+    monthly = np.zeros((n, VOLATILITY_MONTHS))
+    month = age // MONTH_DAYS
+    in_range = month < VOLATILITY_MONTHS
+    keep = in_range & (code >= 0)
+    np.add.at(monthly, (code[keep], month[keep]), amount[keep])
+    months_open = np.clip(np.floor(days_open / MONTH_DAYS), 0, VOLATILITY_MONTHS).astype(int)
+    mask = np.arange(VOLATILITY_MONTHS)[None, :] < months_open[:, None]
+    volatility = _masked_cv(monthly, mask)
+    active = np.zeros(n)
+    day_keys = np.unique(code[recent & (code >= 0)] * RECENT_DAYS + age[recent & (code >= 0)])
+    np.add.at(active, day_keys // RECENT_DAYS, 1)
+    return {
+        "sales_count_90d": recent_count,
+        "sales_month_avg": recent_sum / (recent_days / MONTH_DAYS),
+        "sales_trend": np.where(has_before, _ratio(recent_sum - before_sum, before_sum), np.nan),
+        "sales_volatility": volatility,
+        "active_day_share": active / recent_days,
+        "avg_ticket": _ratio(recent_sum, recent_count),
+    }
+
+
+def _masked_cv(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    count = mask.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(mask, values, 0).sum(axis=1) / count
+        var = np.where(mask, (values - mean[:, None]) ** 2, 0).sum(axis=1) / count
+        cv = np.sqrt(var) / mean
+    return np.where((count >= 2) & (mean > 0), cv, np.nan)
+
+
+def _buyers(events: Events, as_of_ns: int, codes: _Codes) -> dict[str, np.ndarray]:
+    sales = _before(events.sales, as_of_ns)
+    sales = sales[sales["buyer_id"].to_numpy() != ""]
+    age = (as_of_ns - sales["at_ns"].to_numpy()) // DAY_NS
+    code = codes.of(sales["merchant_id"])
+    buyer, _ = pd.factorize(sales["buyer_id"])
+    n = codes.n
+    recent = (age < RECENT_DAYS) & (code >= 0)
+    keys = np.unique(code[recent].astype(np.int64) << 32 | buyer[recent])
+    distinct = np.bincount(keys >> 32, minlength=n).astype(float)
+    window = (age < 2 * RECENT_DAYS) & (code >= 0)
+    all_keys, all_counts = np.unique(
+        code[window].astype(np.int64) << 32 | buyer[window], return_counts=True
+    )
+    repeat = np.isin(keys, all_keys[all_counts >= 2])
+    repeaters = np.bincount(keys[repeat] >> 32, minlength=n).astype(float)
+    return {"distinct_buyers_90d": distinct, "repeat_buyer_share": _ratio(repeaters, distinct)}
+
+
+def _refunds_disputes(
+    events: Events, as_of_ns: int, codes: _Codes, out: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    n = codes.n
+    horizon = as_of_ns - 2 * RECENT_DAYS * DAY_NS
+    sales = _before(events.sales, as_of_ns)
+    sales = sales[sales["at_ns"].to_numpy() >= horizon]
+    code = codes.of(sales["merchant_id"])
+    sold = _sum(code, sales["amount_minor"], n)
+    orders = _count(code[sales["channel"].to_numpy() == "order"], n)
+    refunds = _before(events.refunds, as_of_ns)
+    refunds = refunds[refunds["at_ns"].to_numpy() >= horizon]
+    refunded = _sum(codes.of(refunds["merchant_id"]), refunds["amount_minor"], n)
+    disputes = _before(events.disputes, as_of_ns)
+    disputes = disputes[disputes["at_ns"].to_numpy() >= horizon]
+    disputed = _count(codes.of(disputes["merchant_id"]), n)
+    cash = _before(events.cash_outs, as_of_ns)
+    cash = cash[cash["at_ns"].to_numpy() >= as_of_ns - RECENT_DAYS * DAY_NS]
+    cashed = _sum(codes.of(cash["merchant_id"]), cash["amount_minor"], n)
+    recent_sales = out["sales_month_avg"] * np.clip(out["tenure_days"], 1, RECENT_DAYS) / MONTH_DAYS
+    return {
+        "refund_rate": np.where(sold > 0, _ratio(refunded, sold), 0.0),
+        "dispute_rate": np.where(orders > 0, _ratio(disputed, orders), 0.0),
+        "cash_out_share": np.where(recent_sales > 0, _ratio(cashed, recent_sales), 0.0),
+    }
+
+
+def _balances(
+    events: Events, as_of_ns: int, codes: _Codes, opened: np.ndarray
+) -> dict[str, np.ndarray]:
+    """End-of-day wallet balances over the recent window (days since opening only)."""
+    n = codes.n
+    postings = _before(events.postings, as_of_ns)
+    code = codes.of(postings["merchant_id"])
+    delta = postings["delta_minor"].to_numpy(dtype=float)
+    age = (as_of_ns - postings["at_ns"].to_numpy()) // DAY_NS
+    older = (age >= RECENT_DAYS) & (code >= 0)
+    opening = _sum(code[older], delta[older], n)
+    daily = np.zeros((n, RECENT_DAYS))
+    recent = (age < RECENT_DAYS) & (code >= 0)
+    # Column 0 is the oldest day of the window; the last column is the day before as_of.
+    np.add.at(daily, (code[recent], RECENT_DAYS - 1 - age[recent]), delta[recent])
+    balance = opening[:, None] + np.cumsum(daily, axis=1)
+    open_days = np.clip(np.ceil((as_of_ns - opened) / DAY_NS), 1, RECENT_DAYS).astype(int)
+    mask = np.arange(RECENT_DAYS)[None, :] >= (RECENT_DAYS - open_days)[:, None]
+    average = np.where(mask, balance, 0).sum(axis=1) / mask.sum(axis=1)
+    minimum = np.where(mask, balance, np.inf).min(axis=1)
+    return {"balance_avg": average, "balance_min": minimum}
+
+
+def _loans(events: Events, as_of_ns: int, codes: _Codes) -> dict[str, np.ndarray]:
+    n = codes.n
+    due = _before(events.installments, as_of_ns, "due_at_ns")
+    code = codes.of(due["merchant_id"])
+    paid_at = due["paid_at_ns"].to_numpy()
+    due_at = due["due_at_ns"].to_numpy()
+    paid = (paid_at >= 0) & (paid_at < as_of_ns)
+    late_until = np.where(paid, paid_at, as_of_ns)
+    dpd = np.maximum(late_until - due_at, 0) // DAY_NS
+    on_time = paid & (paid_at <= due_at)
+    count = _count(code, n)
+    worst = np.full(n, -1.0)
+    keep = code >= 0
+    np.maximum.at(worst, code[keep], dpd[keep].astype(float))
+    return {
+        "loan_on_time_share": _ratio(_sum(code, on_time.astype(float), n), count),
+        "loan_worst_dpd": np.where(count > 0, worst, np.nan),
+    }
+
+
+def insufficient(row: pd.Series) -> list[str]:
+    """Why a merchant cannot be scored yet (empty when they can)."""
+    reasons = []
+    tenure = int(row["tenure_days"])
+    if tenure < limits.CREDIT_MIN_TENURE_DAYS:
+        reasons.append(
+            f"on Tindahan for {tenure} days; a score needs "
+            f"{limits.CREDIT_MIN_TENURE_DAYS} days of sales history"
+        )
+    sales = int(row["sales_count_90d"])
+    if sales < limits.CREDIT_MIN_SALES_90D:
+        reasons.append(
+            f"{sales} sales in the last 90 days; a score needs at least "
+            f"{limits.CREDIT_MIN_SALES_90D}"
+        )
+    return reasons
+
+
+def _pesos(centavos: float) -> str:
+    return format_money(Money(math.floor(centavos + 0.5), "PHP"))
+
+
+def _pct(x: float) -> str:
+    return f"{math.floor(abs(x) * 100 + 0.5)}%"
+
+
+def describe(feature: str, value: Any) -> str:
+    """A reason in a merchant's words, for the feature's value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return MISSING.get(feature, f"not enough history yet for {feature.replace('_', ' ')}")
+    x = float(value)
+    texts = {
+        "tenure_days": lambda: f"on Tindahan for only {int(x)} days",
+        "sales_month_avg": lambda: f"sales average {_pesos(x)} a month over the last 3 months",
+        "sales_trend": lambda: (
+            f"sales in the last 3 months fell by {_pct(x)} from the 3 months before"
+            if x < 0
+            else f"sales in the last 3 months grew by only {_pct(x)}"
+        ),
+        "sales_volatility": lambda: f"monthly sales swing widely (by {_pct(x)} around the average)",
+        "active_day_share": lambda: f"sales on only {_pct(x)} of days in the last 3 months",
+        "distinct_buyers_90d": lambda: f"only {int(x)} different buyers in the last 3 months",
+        "repeat_buyer_share": lambda: f"only {_pct(x)} of recent buyers came back to buy again",
+        "avg_ticket": lambda: f"an average sale of {_pesos(x)}",
+        "refund_rate": lambda: f"refunds were {_pct(x)} of sales in the last 6 months",
+        "dispute_rate": lambda: f"buyers disputed {_pct(x)} of online orders in the last 6 months",
+        "balance_avg": lambda: f"the wallet held only {_pesos(x)} on average in the last 3 months",
+        "balance_min": lambda: f"the wallet went down to {_pesos(x)} in the last 3 months",
+        "cash_out_share": lambda: f"{_pct(x)} of recent sales were cashed out at once",
+        "loan_on_time_share": lambda: f"only {_pct(x)} of loan installments were paid on time",
+        "loan_worst_dpd": lambda: f"a loan installment was paid {int(x)} days late",
+    }
+    text = texts.get(feature)
+    return text() if text else f"{feature.replace('_', ' ')} is {x:.4g}"
+
+
+MISSING = {
+    "sales_trend": "no sales history from 3 to 6 months ago to compare with",
+    "sales_volatility": "fewer than 2 full months of sales to judge steadiness",
+    "repeat_buyer_share": "no known buyers in the last 3 months",
+    "avg_ticket": "no sales in the last 3 months",
+    "loan_on_time_share": "no loan repaid on Tindahan yet",
+    "loan_worst_dpd": "no loan repaid on Tindahan yet",
+}

@@ -1,0 +1,331 @@
+"""Credit assessments of merchants: their history from the database, a score, the reasons.
+
+**Where history comes from.** ``load_events`` reads, for the merchants asked about and
+strictly before the as-of time, the rows ``credit.events`` describes:
+
+* sales: succeeded merchant payments (QR and direct) at their creation, and paid online
+  orders at payment (``paid_at_ns``), each with its buyer;
+* refunds: refunds of merchant payments at their creation; an order's refunds at the
+  order's last change (``updated_at_ns``) — never earlier than they happened, so the
+  approximation can only under-count, never leak;
+* disputes at their opening; cash-outs (succeeded) at their last change;
+* postings: every posted ledger transfer on the merchant's PHP wallets (pending holds are
+  not balance changes until posted; voids are not changes), signed for the wallet.
+
+The cut by time is in SQL *and* again in ``credit.features``.
+
+**Which model.** The folder in ``TINDAHAN_CREDIT_MODEL``, or ``var/models/merchant`` beside
+the database; ``serve --demo`` trains one from a simulated population when there is none.
+A loaded model is cached by folder and modification time.
+
+**Decisions.** A merchant below the history thresholds in ``limits`` gets
+``insufficient_history`` with the reasons, never a score. Every decision is stored in
+``credit_assessments`` with the feature values it read (the Data Privacy Act's right to an
+explanation of automated profiling).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, insert, or_, select
+
+from tindahan.credit import artifact, events, features
+from tindahan.credit.dataset import Column
+from tindahan.credit.errors import CreditError
+from tindahan.ledger.model import TransferFlags
+from tindahan.payments.access import Caller
+from tindahan.payments.errors import conflict, invalid, not_found
+from tindahan.services.platform import Unit, iso, new_id
+from tindahan.store.commerce_tables import disputes, orders
+from tindahan.store.credit_tables import credit_assessments
+from tindahan.store.payment_tables import parties, payments, refunds, wallets
+from tindahan.store.tables import transfers
+
+MODEL_ENV = "TINDAHAN_CREDIT_MODEL"
+DEFAULT_MODEL_DIR = Path("var") / "models" / "merchant"
+SALE_STATUSES = ("succeeded", "refunded", "partially_refunded")
+PROBABILITY_PLACES = Decimal("0.000001")
+
+
+def model_dir() -> Path:
+    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL_DIR)
+
+
+_cache: dict[tuple[str, float], artifact.Loaded] = {}
+_cache_lock = threading.Lock()
+
+
+def current_model(folder: Path | None = None) -> artifact.Loaded:
+    path = folder or model_dir()
+    meta = path / "metadata.json"
+    if not meta.exists():
+        raise conflict(
+            "credit_model_unavailable",
+            "no credit model is installed: train one with `tindahan credit train` and point "
+            f"{MODEL_ENV} at its folder",
+        )
+    key = (str(path.resolve()), meta.stat().st_mtime)
+    with _cache_lock:
+        if key not in _cache:
+            try:
+                _cache[key] = artifact.load(path)
+            except CreditError as error:
+                raise conflict("credit_model_unavailable", str(error)) from None
+        return _cache[key]
+
+
+def merchant_columns() -> list[Column]:
+    return [Column(name, "numeric") for name in features.FEATURES]
+
+
+# --- history ---------------------------------------------------------------------------
+
+
+def _rows(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def load_events(conn: Connection, merchant_ids: list[str], before_ns: int) -> events.Events:
+    ids = list(merchant_ids)
+    merchants = _rows(
+        conn,
+        select(parties.c.id, parties.c.created_at_ns, parties.c.province, parties.c.mcc).where(
+            parties.c.id.in_(ids), parties.c.kind == "merchant", parties.c.created_at_ns < before_ns
+        ),
+    )
+    merchants = [(m, t, p or "", c or "") for m, t, p, c in merchants]
+    return events.build(
+        merchants=events.frame("merchants", merchants),
+        sales=events.frame("sales", _sales(conn, ids, before_ns)),
+        refunds=events.frame("refunds", _refunds(conn, ids, before_ns)),
+        disputes=events.frame("disputes", _disputes(conn, ids, before_ns)),
+        cash_outs=events.frame("cash_outs", _cash_outs(conn, ids, before_ns)),
+        postings=events.frame("postings", _postings(conn, ids, before_ns)),
+    )
+
+
+def _sales(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
+    paid = _rows(
+        conn,
+        select(
+            payments.c.payee_id,
+            payments.c.payer_id,
+            payments.c.created_at_ns,
+            payments.c.amount_minor,
+        ).where(
+            payments.c.payee_id.in_(ids),
+            payments.c.kind == "merchant",
+            payments.c.currency == "PHP",
+            payments.c.status.in_(SALE_STATUSES),
+            payments.c.created_at_ns < before,
+        ),
+    )
+    ordered = _rows(
+        conn,
+        select(
+            orders.c.merchant_id, orders.c.buyer_id, orders.c.paid_at_ns, orders.c.total_minor
+        ).where(
+            orders.c.merchant_id.in_(ids),
+            orders.c.paid_at_ns.is_not(None),
+            orders.c.paid_at_ns < before,
+        ),
+    )
+    return [(m, b or "", t, a, "qr") for m, b, t, a in paid] + [
+        (m, b, t, a, "order") for m, b, t, a in ordered
+    ]
+
+
+def _refunds(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
+    of_payments = _rows(
+        conn,
+        select(payments.c.payee_id, refunds.c.created_at_ns, refunds.c.amount_minor)
+        .join(payments, payments.c.id == refunds.c.payment_id)
+        .where(
+            payments.c.payee_id.in_(ids),
+            payments.c.kind == "merchant",
+            refunds.c.created_at_ns < before,
+        ),
+    )
+    of_orders = _rows(
+        conn,
+        select(orders.c.merchant_id, orders.c.updated_at_ns, orders.c.refunded_minor).where(
+            orders.c.merchant_id.in_(ids),
+            orders.c.refunded_minor > 0,
+            orders.c.updated_at_ns < before,
+        ),
+    )
+    return of_payments + of_orders
+
+
+def _disputes(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
+    return _rows(
+        conn,
+        select(orders.c.merchant_id, disputes.c.opened_at_ns)
+        .join(orders, orders.c.id == disputes.c.order_id)
+        .where(orders.c.merchant_id.in_(ids), disputes.c.opened_at_ns < before),
+    )
+
+
+def _cash_outs(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
+    return _rows(
+        conn,
+        select(payments.c.payer_id, payments.c.updated_at_ns, payments.c.amount_minor).where(
+            payments.c.payer_id.in_(ids),
+            payments.c.kind == "cash_out",
+            payments.c.status == "succeeded",
+            payments.c.updated_at_ns < before,
+        ),
+    )
+
+
+def _postings(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
+    owned = _rows(
+        conn,
+        select(wallets.c.account_id, wallets.c.party_id).where(
+            wallets.c.party_id.in_(ids), wallets.c.currency == "PHP"
+        ),
+    )
+    owner = dict(owned)
+    if not owner:
+        return []
+    accounts = list(owner)
+    skip = int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)
+    found = _rows(
+        conn,
+        select(
+            transfers.c.debit_account_id,
+            transfers.c.credit_account_id,
+            transfers.c.created_at_ns,
+            transfers.c.amount,
+        ).where(
+            or_(
+                transfers.c.debit_account_id.in_(accounts),
+                transfers.c.credit_account_id.in_(accounts),
+            ),
+            and_(transfers.c.flags.op("&")(skip) == 0, transfers.c.created_at_ns < before),
+        ),
+    )
+    rows = []
+    for debit, credit, at, amount in found:
+        if credit in owner:
+            rows.append((owner[credit], at, amount))
+        if debit in owner:
+            rows.append((owner[debit], at, -amount))
+    return rows
+
+
+# --- decisions -------------------------------------------------------------------------
+
+
+def _merchant(unit: Unit, caller: Caller, merchant_id: str) -> Any:
+    if not caller.reaches(merchant_id):
+        raise not_found("merchant", "merchant_id")
+    row = unit.conn.execute(select(parties).where(parties.c.id == merchant_id)).mappings().first()
+    if row is None or row["kind"] != "merchant":
+        raise not_found("merchant", "merchant_id")
+    return row
+
+
+def probability_text(p: float) -> str:
+    """The probability as a decimal string, six places, rounded half up."""
+    return str(Decimal(repr(float(p))).quantize(PROBABILITY_PLACES, rounding=ROUND_HALF_UP))
+
+
+def decide(model: artifact.Loaded, row: pd.Series) -> dict[str, Any]:
+    """The decision for one row of ``features.compute``'s output."""
+    missing = features.insufficient(row)
+    if missing:
+        return {
+            "decision": "insufficient_history",
+            "model_version": None,
+            "probability_of_default": None,
+            "score": None,
+            "reasons": [
+                {"code": "insufficient_history", "points_lost": None, "text": t} for t in missing
+            ],
+        }
+    frame = row.to_frame().T[list(features.FEATURES)].astype(float)
+    decision = model.scorer.decide(frame, features.describe)[0]
+    return {
+        "decision": "scored",
+        "model_version": model.metadata["version"],
+        "probability_of_default": probability_text(decision.probability),
+        "score": decision.points,
+        "reasons": [r.as_dict() for r in decision.reasons],
+    }
+
+
+def assess(
+    unit: Unit, caller: Caller, merchant_id: str | None, model: artifact.Loaded | None = None
+) -> dict[str, Any]:
+    """Score a merchant now from their own history, store the decision, return it."""
+    caller.require("credit:write")
+    if merchant_id is None:
+        if caller.operator:
+            raise invalid("parameter_missing", "merchant_id is required", "merchant_id")
+        merchant_id = caller.party_id
+    assert merchant_id is not None
+    _merchant(unit, caller, merchant_id)
+    loaded = model or current_model()
+    now = unit.now()
+    frame = features.compute(load_events(unit.conn, [merchant_id], now), now)
+    row = frame.iloc[0]
+    result = decide(loaded, row)
+    values = {k: _plain(row[k]) for k in ("tenure_days", "sales_count_90d", *features.FEATURES)}
+    record = {
+        "id": new_id("cra"),
+        "merchant_id": merchant_id,
+        "decision": result["decision"],
+        "model_version": result["model_version"],
+        "probability": result["probability_of_default"],
+        "score": result["score"],
+        "reasons": json.dumps(result["reasons"]),
+        "features": json.dumps(values),
+        "as_of_ns": now,
+        "created_at_ns": now,
+    }
+    unit.conn.execute(insert(credit_assessments), record)
+    return view(record)
+
+
+def _plain(value: Any) -> Any:
+    x = float(value)
+    return None if np.isnan(x) else round(x, 6)
+
+
+def view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "credit_assessment",
+        "merchant_id": row["merchant_id"],
+        "decision": row["decision"],
+        "model_version": row["model_version"],
+        "probability_of_default": row["probability"],
+        "score": row["score"],
+        "reasons": json.loads(row["reasons"]),
+        "features": json.loads(row["features"]),
+        "as_of": iso(row["as_of_ns"]),
+        "created": iso(row["created_at_ns"]),
+    }
+
+
+def get(unit: Unit, caller: Caller, assessment_id: str) -> dict[str, Any]:
+    caller.require("credit:read")
+    row = (
+        unit.conn.execute(
+            select(credit_assessments).where(credit_assessments.c.id == assessment_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or not caller.reaches(row["merchant_id"]):
+        raise not_found("credit assessment", "id")
+    return view(row)
