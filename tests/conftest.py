@@ -145,3 +145,12 @@ def db(db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
     upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def merchant_model(tmp_path_factory):
+    """A scorecard over the merchant features, trained once per session on a simulated
+    population (features as of a date, defaults after it), and loaded from its folder."""
+    from tests.credit.models import train_merchant_model
+
+    return train_merchant_model(tmp_path_factory.mktemp("merchant-model"))

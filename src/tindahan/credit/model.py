@@ -1,10 +1,12 @@
 """One interface over both models: fit, calibrate, score in points, explain.
 
 **Calibration.** A learner's raw log-odds are mapped to a probability of default by Platt
-scaling, ``p = 1 / (1 + exp(-(a * raw + b)))``, with ``a`` and ``b`` fitted on out-of-fold
-raw scores of the training rows (``CALIBRATION_FOLDS`` inner folds), so the calibration never
-sees a row's own fit. Platt keeps the order of scores (so AUC is untouched) and needs few
-rows; the model card's calibration plot shows how well it did.
+scaling, ``p = 1 / (1 + exp(-(a * raw + b)))``, with ``a`` and ``b`` fitted on raw scores of
+training rows by a model that did not fit them: the trees' own early-stopping rows
+(``gbm.calibration_sample``), or for the scorecard out-of-fold scores from
+``CALIBRATION_FOLDS`` inner folds. The calibration never sees a row's own fit. Platt
+keeps the order of scores (so AUC is untouched) and needs few rows; the model card's
+calibration plot shows how well it did.
 
 **Points.** The industry's scaling: ``points = OFFSET + FACTOR * ln(odds of good)``, with
 600 points at 50:1 odds and 20 points to double the odds (``FACTOR = 20 / ln 2``). Points are
@@ -138,10 +140,13 @@ class Scorer:
         directions: dict[str, int] | None = None,
     ) -> Scorer:
         hints = directions or {}
-        raw = _out_of_fold(kind, x, y, columns, seed, hints)
-        platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
         model = learner(kind)
         model.fit(x, y, columns, seed, hints)
+        sample = getattr(model, "calibration_sample", None)
+        raw, seen = (
+            sample if sample is not None else (_out_of_fold(kind, x, y, columns, seed, hints), y)
+        )
+        platt = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), seen)
         slope, intercept = float(platt.coef_[0][0]), float(platt.intercept_[0])
         return cls(kind, list(columns), model, slope, intercept, hints)
 
@@ -157,18 +162,19 @@ class Scorer:
     ) -> list[Decision]:
         p = self.probability(x)
         points = to_points(p)
-        lost = self.points_lost(x) if reasons else np.zeros((len(x), 0))
+        if not reasons:
+            return [Decision(float(pi), half_up(si)) for pi, si in zip(p, points, strict=True)]
+        lost = self.points_lost(x)
         names = self.model.features
+        columns = [x[name].to_numpy() for name in names]
+        order = np.argsort(-lost, axis=1, kind="stable")[:, :MAX_REASONS]
         decisions = []
         for i in range(len(x)):
-            found = []
-            if reasons:
-                order = np.argsort(-lost[i], kind="stable")[:MAX_REASONS]
-                for j in order:
-                    if lost[i, j] >= MIN_REASON_POINTS:
-                        value = x[names[j]].iloc[i]
-                        text = describe(names[j], value)
-                        found.append(Reason(names[j], half_up(lost[i, j]), text))
+            found = [
+                Reason(names[j], half_up(lost[i, j]), describe(names[j], columns[j][i]))
+                for j in order[i]
+                if lost[i, j] >= MIN_REASON_POINTS
+            ]
             decisions.append(Decision(float(p[i]), half_up(points[i]), found))
         return decisions
 

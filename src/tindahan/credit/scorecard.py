@@ -83,6 +83,10 @@ def _bin(column: Column, x: pd.Series, y: np.ndarray, trend: int | None) -> Binn
         name=column.name, dtype="numerical" if numeric else "categorical", **options
     )
     values = x.to_numpy(dtype=float) if numeric else x.to_numpy(dtype=object)
+    if x.dropna().nunique() < 2:
+        # Nothing to learn here (all missing or one value, in this fold): a single
+        # neutral bin with no information value, so the feature is not chosen.
+        return Binned(column.name, column.kind, [], [] if numeric else [[]], [0.0, 0.0], 0.0)
     binning.fit(values, y)
     with warnings.catch_warnings():
         # optbinning's table builder sets a string into a float column, which pandas 3

@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, insert, or_, select
 
-from tindahan.credit import artifact, events, features
-from tindahan.credit.dataset import Column
+from tindahan.credit import artifact, card, events, features, simulate
 from tindahan.credit.errors import CreditError
 from tindahan.ledger.model import TransferFlags
 from tindahan.payments.access import Caller
@@ -53,6 +52,9 @@ MODEL_ENV = "TINDAHAN_CREDIT_MODEL"
 DEFAULT_MODEL_DIR = Path("var") / "models" / "merchant"
 SALE_STATUSES = ("succeeded", "refunded", "partially_refunded")
 PROBABILITY_PLACES = Decimal("0.000001")
+#: The as-of date of the simulated training population (2026-05-01 UTC): any fixed date
+#: would do; fixing it keeps the default model the same from run to run.
+SIMULATION_AS_OF_NS = 1_777_593_600 * 10**9
 
 
 def model_dir() -> Path:
@@ -82,8 +84,32 @@ def current_model(folder: Path | None = None) -> artifact.Loaded:
         return _cache[key]
 
 
-def merchant_columns() -> list[Column]:
-    return [Column(name, "numeric") for name in features.FEATURES]
+def train_default_model(
+    folder: Path, merchants: int = 3_000, seed: int = 0, kind: str = "scorecard"
+) -> artifact.Trained:
+    """The platform's merchant model before any loan has matured: learned on a simulated
+    population (``credit.simulate``) — features as of a date, the defaults after it — and
+    written with its card. Replaced by one trained on real outcomes once loans exist."""
+    as_of = SIMULATION_AS_OF_NS
+    population = simulate.simulate(
+        simulate.Params(),
+        merchants=merchants,
+        start_ns=as_of - 365 * features.DAY_NS,
+        as_of_ns=as_of,
+        horizon_days=90,
+        seed=seed,
+    )
+    frame = features.compute(population.events, as_of)
+    truth = population.truth.set_index("merchant_id")["defaulted"]
+    frame = frame[features.scorable(frame)]
+    y = truth.loc[frame["merchant_id"]].to_numpy(dtype=np.int8)
+    table = features.as_table(frame, y)
+    table.data_hash = f"simulated-{merchants}-seed{seed}"
+    source = f"simulated population ({merchants} merchants, seed {seed})"
+    directions = {k: v for k, v in features.DIRECTIONS.items() if v}
+    trained = artifact.train(table, kind, seed, directions, source=source)
+    artifact.save(trained, folder, card.write)
+    return trained
 
 
 # --- history ---------------------------------------------------------------------------
@@ -276,7 +302,9 @@ def assess(
     _merchant(unit, caller, merchant_id)
     loaded = model or current_model()
     now = unit.now()
-    frame = features.compute(load_events(unit.conn, [merchant_id], now), now)
+    # Everything that had happened when the assessment is made counts, this instant too.
+    cut = now + 1
+    frame = features.compute(load_events(unit.conn, [merchant_id], cut), cut)
     row = frame.iloc[0]
     result = decide(loaded, row)
     values = {k: _plain(row[k]) for k in ("tenure_days", "sales_count_90d", *features.FEATURES)}
@@ -289,7 +317,7 @@ def assess(
         "score": result["score"],
         "reasons": json.dumps(result["reasons"]),
         "features": json.dumps(values),
-        "as_of_ns": now,
+        "as_of_ns": cut,
         "created_at_ns": now,
     }
     unit.conn.execute(insert(credit_assessments), record)
