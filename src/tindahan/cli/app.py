@@ -21,6 +21,7 @@ from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import credit, ledger, qr, simulate
 from tindahan.cli.errors import friendly
 from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
+from tindahan.services import credit as credit_service
 from tindahan.services import demo as demo_service
 from tindahan.services import keys as key_service
 from tindahan.services import parties as party_service
@@ -79,10 +80,32 @@ def demo_seed(db: DbOption = None) -> None:
     with connect(db) as database:
         platform = _prepare(database)
         key_service.set_environment(platform, "test")
-        made = demo_service.seed_with_history(
-            database.url.render_as_string(hide_password=False), platform.vault
-        )
-    out.print(f"demo data: {made} payments" if made else "demo data: already there")
+        url = database.url.render_as_string(hide_password=False)
+        made, history = _seed_demo(url, platform)
+    if not made:
+        out.print("demo data: already there")
+        return
+    out.print(f"demo data: {made} payments, and {history} sales of shops with months of history")
+
+
+def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:
+    """The barangay's three weeks, then shops with half a year of sales for credit."""
+    made = demo_service.seed_with_history(url, platform.vault)
+    if not made:
+        return 0, 0
+    return made, demo_service.seed_credit_history(url, platform.vault)
+
+
+def _demo_model() -> None:
+    """The merchant credit model the demo scores with: trained once, from a simulated
+    population, into ``$TINDAHAN_CREDIT_MODEL`` (default ``var/models/merchant``)."""
+    folder = credit_service.model_dir()
+    if (folder / "metadata.json").exists():
+        return
+    out.print(f"training the demo credit model into {folder} (once; about half a minute)…")
+    with credit.Quiet():
+        trained = credit_service.train_default_model(folder)
+    out.print(f"credit model ready: {trained.metadata['version']}")
 
 
 @keys_app.command("create")
@@ -197,8 +220,9 @@ def serve(
             key_service.set_environment(platform, "test")
             if demo_service.is_empty(platform):
                 out.print("loading demo data: a barangay's shops, buyers and three weeks of sales…")
-                made = demo_service.seed_with_history(url, platform.vault)
-                out.print(f"demo data ready: {made} payments")
+                made, history = _seed_demo(url, platform)
+                out.print(f"demo data ready: {made} payments, {history} sales with history")
+            _demo_model()
         printed = demo_service.demo_keys(platform) if demo else {}
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
         os.environ[WORKERS_ENV] = str(workers)

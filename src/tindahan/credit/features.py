@@ -325,7 +325,9 @@ def describe(feature: str, value: Any) -> str:
         "balance_avg": lambda: f"the wallet held only {_pesos(x)} on average in the last 3 months",
         "balance_min": lambda: f"the wallet went down to {_pesos(x)} in the last 3 months",
         "sales_momentum": lambda: (
-            f"sales in the last 30 days were {_pct(1 - x)} below the 3-month average"
+            "sales in the last 30 days were level with the 3-month average"
+            if abs(x - 1) < 0.005
+            else f"sales in the last 30 days were {_pct(1 - x)} below the 3-month average"
             if x < 1
             else f"sales in the last 30 days were {_pct(x - 1)} above the 3-month average"
         ),
@@ -335,7 +337,7 @@ def describe(feature: str, value: Any) -> str:
         "balance_min_cover_days": lambda: (
             f"at its lowest the wallet held {_days(x)} of sales in the last 3 months"
         ),
-        "cash_out_share": lambda: f"{_pct(x)} of recent sales were cashed out at once",
+        "cash_out_share": lambda: f"{_pct(x)} of the last 3 months' sales were cashed out",
         "loan_on_time_share": lambda: f"only {_pct(x)} of loan installments were paid on time",
         "loan_worst_dpd": lambda: f"a loan installment was paid {int(x)} days late",
     }

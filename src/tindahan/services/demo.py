@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tindahan.credit import simulate as simulator
 from tindahan.payments.access import DEFAULT_SCOPES, Caller
 from tindahan.payments.errors import RefusalError
 from tindahan.services import (
@@ -43,9 +44,10 @@ from tindahan.services import (
     refunds,
     requests,
     shipments,
+    simulation,
     wallets,
 )
-from tindahan.services.platform import Platform, Unit
+from tindahan.services.platform import Platform, SettableClock, Unit
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import parties as party_table
 
@@ -102,22 +104,9 @@ def is_empty(platform: Platform) -> bool:
     return count == 0
 
 
-class DemoClock:
-    """The wall clock, unless the seeder has set it to a moment in the past."""
-
-    def __init__(self) -> None:
-        self.at: int | None = None
-
-    def __call__(self) -> int:
-        return self.at if self.at is not None else time.time_ns()
-
-    def set(self, ns: int | None) -> None:
-        self.at = ns
-
-
 def seed_with_history(db_url: str, vault: Any) -> int:
     """Seed through a database handle whose clock walks through the past weeks."""
-    clock = DemoClock()
+    clock = SettableClock()
     with connect(db_url, clock=clock) as database:
         return seed(Platform(database, vault), clock.set)
 
@@ -393,17 +382,54 @@ def _extras(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int]
 
 
 def demo_keys(platform: Platform) -> dict[str, str]:
-    """A fresh operator key and one for Aling Nena's store, to print at start-up."""
-    first_merchant = platform.run(
-        lambda u: u.conn.execute(
+    """Fresh keys to print at start-up: the operator, Aling Nena's store, and the merchant
+    with the longest history (a credit score needs months of sales; Aling Nena has weeks)."""
+
+    def merchant(*where: Any) -> str | None:
+        query = (
             select(party_table.c.id)
-            .where(party_table.c.kind == "merchant")
+            .where(party_table.c.kind == "merchant", *where)
             .order_by(party_table.c.created_at_ns, party_table.c.id)
             .limit(1)
-        ).scalar_one_or_none(),
-        write=False,
-    )
+        )
+        return platform.run(lambda u: u.conn.execute(query).scalar_one_or_none(), write=False)
+
     found = {"operator": platform.run(lambda u: keys.create(u, None, party_id=None))[1]}
-    if first_merchant:
-        found["merchant"] = platform.run(lambda u: keys.create(u, None, party_id=first_merchant))[1]
+    chosen = {
+        "merchant": merchant(party_table.c.name == MERCHANTS[0][0]) or merchant(),
+        "merchant with months of sales": merchant(party_table.c.name.not_in(NAMES)),
+    }
+    for who, party_id in chosen.items():
+        if party_id:
+            found[who] = platform.run(partial(_key_for, party_id=party_id))
     return found
+
+
+def _key_for(unit: Unit, party_id: str) -> str:
+    return keys.create(unit, None, party_id=party_id)[1]
+
+
+#: Shops with months of history for the credit demo: a simulated population written
+#: through the payments services (``services.simulation``), at a third of full activity so
+#: that seeding takes seconds. Their names come from the simulator.
+CREDIT_SHOPS = 8
+CREDIT_HISTORY_DAYS = 180
+CREDIT_ACTIVITY = 0.3
+CREDIT_SEED = 2026
+NAMES = [name for name, *_ in MERCHANTS]
+
+
+def seed_credit_history(db_url: str, vault: Any, now_ns: int | None = None) -> int:
+    """Merchants with half a year of sales, so the demo can show scores, not only
+    "insufficient history". Returns the number of sales written."""
+    now = now_ns if now_ns is not None else time.time_ns()
+    day = 86_400 * 10**9
+    population = simulator.simulate(
+        simulator.Params().scaled(CREDIT_ACTIVITY),
+        merchants=CREDIT_SHOPS,
+        start_ns=now - CREDIT_HISTORY_DAYS * day,
+        as_of_ns=now,
+        horizon_days=30,
+        seed=CREDIT_SEED,
+    )
+    return simulation.write_with_history(db_url, vault, population).sales

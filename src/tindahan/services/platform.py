@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,6 +52,20 @@ class Unit:
 
     def now(self) -> int:
         return self.platform.now()
+
+
+class SettableClock:
+    """The wall clock, unless a seeder (the demo, the simulator) has set it to a moment in
+    the past: rows written then carry the simulated times."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+    def __call__(self) -> int:
+        return self.at if self.at is not None else time.time_ns()
+
+    def set(self, ns: int | None) -> None:
+        self.at = ns
 
 
 def new_id(prefix: str) -> str:

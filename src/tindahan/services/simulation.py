@@ -66,8 +66,7 @@ from tindahan.payments.access import DEFAULT_SCOPES, Caller
 from tindahan.payments.errors import RefusalError, refused
 from tindahan.payments.model import WalletKind
 from tindahan.services import cash, movement, parties, payments, refunds
-from tindahan.services.demo import DemoClock
-from tindahan.services.platform import Platform, Unit, ledger_id, new_id
+from tindahan.services.platform import Platform, SettableClock, Unit, ledger_id, new_id
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 
@@ -185,7 +184,7 @@ def write_with_history(
     progress: Progress | None = None,
 ) -> Written:
     """Write through a database handle whose clock follows the simulated times."""
-    clock = DemoClock()
+    clock = SettableClock()
     with connect(db_url, clock=clock) as database:
         platform = Platform(database, vault)
         parties.ensure_operator_accounts(platform)
