@@ -30,7 +30,7 @@ from tests.api.conftest import TEST_DATA_KEY, Api, World, make_party
 from tests.servers import running
 from tindahan import limits
 from tindahan.api.app import create_app
-from tindahan.services import keys, parties
+from tindahan.services import credit, keys, parties
 from tindahan.services.platform import Platform
 from tindahan.store.vault import Vault
 
@@ -118,8 +118,10 @@ def world(server: str, platform: Platform) -> Iterator[World]:
 
 
 @pytest.fixture
-def ids(world: World, platform: Platform) -> Ids:
+def ids(world: World, platform: Platform, merchant_model: Any, monkeypatch: Any) -> Ids:
     api, merchant, buyer, agent = world.api, world.merchant, world.buyer, world.agent
+    monkeypatch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
+    assessment = api.ok(api.post("/v1/credit/assessments", merchant.key, {}))
     body = {"payee_id": merchant.id, "amount_minor": 50_000, "currency": "PHP"}
     paid = api.ok(api.post("/v1/payments", buyer.key, body))
     api.ok(api.post("/v1/payments", world.other_buyer.key, body))
@@ -155,6 +157,7 @@ def ids(world: World, platform: Platform) -> Ids:
         endpoint_id=[endpoint["id"]],
         key_id=[spare_key],
         name=["basic", "full", "business"],
+        assessment_id=[assessment["id"]],
         **shop,
     )
 

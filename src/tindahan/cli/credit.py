@@ -99,6 +99,7 @@ def train(
 ) -> None:
     """Train a model on a CSV and write its folder: model, metadata, card, plots."""
     _kind(kind)
+    artifact.check_out(out_dir)  # before the work, not after it
     table = _table(data, target, positive, protected)
     with Quiet(), err.status(f"training the {kind} on {len(table.features)} rows…"):
         trained = artifact.train(table, kind, seed, _directions(table), source=data.name)
@@ -130,6 +131,7 @@ def evaluate_command(
 ) -> None:
     """Stratified k-fold cross-validation: AUC, KS, Gini and Brier out of sample."""
     _kind(kind)
+    evaluate.check_folds(folds)
     table = _table(data, target, positive, protected)
     with Quiet(), err.status(f"{folds}-fold cross-validation of the {kind}…"):
         report = evaluate.cross_validate(table, kind, folds, seed, _directions(table)).report

@@ -8,7 +8,8 @@ A model folder holds:
   validation metrics, the score scaling;
 * ``model.json``: the fitted learner as tables (scorecard bins and coefficients, or the
   trees' rounds and categories) and the Platt calibration;
-* ``gbm.txt``: LightGBM's own text model (trees only);
+* ``gbm.txt``: LightGBM's own text model (trees only), whose SHA-256 ``model.json`` keeps:
+  LightGBM aborts the process on some damaged files, so a changed one is refused first;
 * ``baseline.json``: the training population's score and feature distributions, for drift;
 * ``card.md``, ``roc.png``, ``calibration.png``: the model card.
 
@@ -25,6 +26,7 @@ telling to retrain, never a guess.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -120,8 +122,7 @@ def save(trained: Trained, out: str | Path, card: Any = None) -> Path:
     """Write the folder atomically: a temporary sibling, then a rename. An existing folder
     is replaced only when it is itself a model folder."""
     target = Path(out)
-    if target.exists() and any(target.iterdir()) and not (target / "metadata.json").exists():
-        raise CreditError(f"{target} exists and is not a model folder; choose another --out")
+    check_out(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".model-", dir=target.parent))
     try:
@@ -132,6 +133,7 @@ def save(trained: Trained, out: str | Path, card: Any = None) -> Path:
         }
         if isinstance(scorer.model, Gbm):
             scorer.model.save(work)
+            state["learner"]["model_sha256"] = _digest(work / scorer.model.state()["model_file"])
         _write(work / "model.json", state)
         _write(work / "baseline.json", trained.baseline)
         _write(work / "metadata.json", trained.metadata)
@@ -144,6 +146,21 @@ def save(trained: Trained, out: str | Path, card: Any = None) -> Path:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def check_out(target: Path) -> None:
+    """Where a model may be written: a new or empty folder, or an earlier model folder
+    (its ``metadata.json`` says so), never a file or someone else's folder."""
+    if target.exists() and not target.is_dir():
+        raise CreditError(f"{target} is a file; --out must be a folder")
+    if not target.exists() or not any(target.iterdir()):
+        return
+    try:
+        data = json.loads((target / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CreditError(f"{target} exists and is not a model folder; choose another --out")
 
 
 def _write(path: Path, data: Any) -> None:
@@ -189,6 +206,7 @@ def load(folder: str | Path) -> Loaded:
         if kind == "scorecard":
             learner = Scorecard.from_state(state["learner"])
         elif kind == "gbm":
+            _check_digest(path / state["learner"]["model_file"], state["learner"]["model_sha256"])
             learner = Gbm.from_state(state["learner"], path)
         else:
             raise CreditError(f"{path}: unknown model kind {kind!r}")
@@ -208,6 +226,21 @@ def load(folder: str | Path) -> Loaded:
     except Exception as error:  # LightGBM raises its own error type for a bad model file
         raise CreditError(f"{path}: cannot read the model ({str(error)[:200]})") from None
     return Loaded(scorer, metadata, base, path)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_digest(path: Path, expected: str) -> None:
+    """LightGBM aborts the whole process on some damaged model files, so a tree file is
+    read only when it is byte for byte the one that was saved."""
+    try:
+        actual = _digest(path)
+    except OSError:
+        raise CreditError(f"{path} is missing: not a complete model folder") from None
+    if actual != expected:
+        raise CreditError(f"{path} has been changed or damaged since training: retrain")
 
 
 def _read(path: Path, name: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ knows German Credit or the merchant features. The rules, decided once:
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -90,15 +92,37 @@ def read_csv(path: str | Path) -> tuple[pd.DataFrame, str]:
     digest = hashlib.sha256(raw).hexdigest()
     compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
     try:
+        # Blank lines are kept (as empty rows, left out for their missing target) so that a
+        # row's index plus 2 is its line in the file, for error messages.
         frame = pd.read_csv(
-            io.BytesIO(raw), dtype=str, compression=compression, skipinitialspace=True
+            io.BytesIO(raw),
+            dtype=str,
+            compression=compression,
+            skipinitialspace=True,
+            skip_blank_lines=False,
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+    ) as e:
         raise CreditError(f"{path} is not a readable CSV file: {str(e).splitlines()[0]}") from None
+    _unique_header(raw, compression, path)
     frame.columns = [str(c).strip() for c in frame.columns]
-    if len(set(frame.columns)) != len(frame.columns):
-        raise CreditError(f"{path} has two columns with the same name")
     return frame, digest
+
+
+def _unique_header(raw: bytes, compression: str | None, path: str | Path) -> None:
+    """pandas renames a repeated column (``y`` → ``y.1``), which could smuggle a copy of the
+    target in as a feature: read the header row as written and refuse repeats."""
+    data = gzip.decompress(raw) if compression else raw
+    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    names = [name.strip() for name in next(csv.reader([first]), [])]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise CreditError(f"{path} has two columns with the same name, {repeated[0]!r}")
 
 
 def load(
@@ -149,6 +173,8 @@ def _clean(value: object) -> str | None:
 
 def _event(labels: pd.Series, target: str, positive: str | None, notes: list[str]) -> str:
     values = sorted(labels.unique(), key=str)
+    if not values:
+        raise CreditError(f"target {target!r} has no values: every row's target is empty")
     if positive is not None:
         wanted = positive.strip()
         if wanted not in values:

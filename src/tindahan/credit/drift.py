@@ -27,7 +27,7 @@ QUANTILES = 10
 def flag(psi: float) -> str:
     if psi < STABLE:
         return "stable"
-    return "moderate shift" if psi < SHIFT else "significant shift"
+    return "moderate shift" if psi <= SHIFT else "significant shift"
 
 
 def reference(values: pd.Series, kind: str) -> dict[str, Any]:

@@ -29,6 +29,11 @@ class Evaluation:
     report: dict[str, Any]
 
 
+def check_folds(folds: int) -> None:
+    if not 2 <= folds <= MAX_FOLDS:
+        raise CreditError(f"--folds must be between 2 and {MAX_FOLDS}, not {folds}")
+
+
 def cross_validate(
     table: Table,
     kind: str,
@@ -40,8 +45,7 @@ def cross_validate(
     if y is None:
         raise CreditError("no target to evaluate against")
     events = int(y.sum())
-    if not 2 <= folds <= MAX_FOLDS:
-        raise CreditError(f"--folds must be between 2 and {MAX_FOLDS}, not {folds}")
+    check_folds(folds)
     if min(events, len(y) - events) < folds:
         raise CreditError(f"{folds} folds need at least {folds} rows of each class")
     started = time.perf_counter()

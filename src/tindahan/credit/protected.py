@@ -8,8 +8,9 @@ national origin. Age is *not* on the default list: lenders may weigh it where th
 it with ``--protected``. The model card lists what was excluded.
 
 A column is protected when one of its name's words (split on anything not a letter or a
-digit) is in ``WORDS``, or when it contains one of ``PHRASES``: ``personal_status_and_sex``
-is caught by "sex", ``Civil Status`` by "civil status"; ``essex_branch`` is not.
+digit, and where camelCase turns upper) is in ``WORDS``, or when it contains one of
+``PHRASES``: ``personal_status_and_sex`` is caught by "sex", ``Civil Status`` by "civil
+status", ``MaritalStatus`` by "marital"; ``essex_branch`` is not.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ DEFAULT = WORDS + PHRASES
 
 
 def _words(name: str) -> list[str]:
-    return [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)  # MaritalStatus → Marital Status
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
 def parse(option: str | None) -> tuple[str, ...]:
