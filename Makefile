@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api bench-qr clean
+.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -31,6 +31,11 @@ bench: $(STAMP_DEV)
 # 127.0.0.1:5432, or TINDAHAN_BENCH_POSTGRES_URL); BENCH_API_ARGS passes options through.
 bench-qr: $(STAMP_DEV)
 	$(BIN)/python bench/qr_bench.py --runs 7 --seconds 1
+
+# Credit scoring: one merchant from SQLite (p99), batches in memory, training on 100,000
+# rows; BENCH_CREDIT_ARGS passes options through (e.g. --only batch --runs 7).
+bench-credit: $(STAMP_DEV)
+	$(BIN)/python bench/credit_bench.py $(BENCH_CREDIT_ARGS)
 
 bench-api: $(STAMP_DEV)
 	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)

@@ -200,3 +200,19 @@ def test_stored_features_are_what_the_model_read(platform, clock, merchant_model
     stored = json.loads(row["features"])
     assert set(stored) == {"tenure_days", "sales_count_90d", *F.FEATURES}
     assert stored["loan_on_time_share"] is None  # no loans yet: missing, not zero
+
+
+def test_platform_features_and_drift_over_every_merchant(platform, clock, merchant_model):
+    from tindahan.credit import drift, model
+
+    shop = Shop(platform, clock, days=70)
+    _party(platform, **MERCHANT, name="Too new")  # not scorable: left out
+    now = clock() + 1
+    frame = platform.run(lambda u: credit.platform_features(u.conn, now), write=False)
+    assert list(frame["merchant_id"]) == [shop.merchant]
+    rows = F.as_table(frame).features
+    points = model.to_points(merchant_model.scorer.probability(rows))
+    report = drift.report(merchant_model.baseline, rows, points)
+    assert report["n"] == 1
+    assert "PSI needs about 100" in report["note"]
+    assert set(report["features"]) == set(F.FEATURES)

@@ -839,7 +839,7 @@ def test_a_missing_or_garbage_gbm_file_is_refused(trained_models, tmp_path):
     with pytest.raises(CreditError, match="changed or damaged since training"):
         artifact.load(folder)
     (folder / "gbm.txt").unlink()
-    with pytest.raises(CreditError, match="gbm.txt is missing"):
+    with pytest.raises(CreditError, match=r"gbm\.txt is missing"):
         artifact.load(folder)
 
 

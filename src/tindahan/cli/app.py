@@ -102,7 +102,7 @@ def _demo_model() -> None:
     folder = credit_service.model_dir()
     if (folder / "metadata.json").exists():
         return
-    out.print(f"training the demo credit model into {folder} (once; about half a minute)…")
+    out.print(f"training the demo credit model into {folder} (once; about fifteen seconds)…")
     with credit.Quiet():
         trained = credit_service.train_default_model(folder)
     out.print(f"credit model ready: {trained.metadata['version']}")

@@ -19,7 +19,9 @@ stderr, exit 2, nothing written.
 from __future__ import annotations
 
 import json
+import time
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,6 +62,7 @@ ProtectedOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+ModelDirOption = Annotated[Path, typer.Option("--model", help="A model folder from `train`.")]
 
 
 def _kind(kind: str) -> str:
@@ -148,7 +151,7 @@ def evaluate_command(
 @app.command("score")
 @friendly
 def score(
-    model_dir: Annotated[Path, typer.Option("--model", help="A model folder from `train`.")],
+    model_dir: ModelDirOption,
     merchant: Annotated[
         str | None, typer.Option("--merchant", help="A merchant's party id (needs --db).")
     ] = None,
@@ -227,23 +230,57 @@ def _print_decisions(result: dict[str, Any]) -> None:
 @app.command("drift")
 @friendly
 def drift_command(
-    model_dir: Annotated[Path, typer.Option("--model", help="A model folder from `train`.")],
-    data: Annotated[Path, typer.Option("--data", help="A later CSV with the model's columns.")],
+    model_dir: ModelDirOption,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="A later CSV with the model's columns.")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Or: the platform's merchants, from this database.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="With --db: YYYY-MM-DD (default: now).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Population stability (PSI) of the score and each feature against the training data."""
+    if (data is None) == (db is None):
+        fail("give exactly one of --data CSV or --db URL")
     loaded = artifact.load(model_dir)
-    frame, _ = dataset.read_csv(data)
-    rows, _ = dataset.for_scoring(frame, loaded.scorer.columns)
+    if data is not None:
+        frame, _ = dataset.read_csv(data)
+        rows, _ = dataset.for_scoring(frame, loaded.scorer.columns)
+    else:
+        rows = _platform_rows(loaded, db or default_url(), as_of)
     with Quiet():
         points = model.to_points(loaded.scorer.probability(rows))
     report = drift.report(loaded.baseline, rows, points)
     if as_json:
         out.print(json.dumps(report), markup=False)
         return
+    if report["note"]:
+        err.print(f"note: {report['note']}")
     out.print(f"score PSI {report['score']['psi']}: {report['score']['flag']}", markup=False)
     for name, row in report["features"].items():
         out.print(f"  {name}: {row['psi']} ({row['flag']})", markup=False)
+
+
+def _platform_rows(loaded: artifact.Loaded, url: str, as_of: str | None) -> Any:
+    if not _merchant_model(loaded):
+        raise CreditError(f"{loaded.folder} is not a merchant model; check it with --data")
+    moment = time.time_ns()
+    if as_of is not None:
+        try:
+            day = datetime.strptime(as_of, "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise CreditError(f"--as-of must be a date like 2026-05-01, not {as_of!r}") from None
+        moment = int(day.timestamp()) * 10**9
+    with connect(url) as database:
+        frame = database.transact(
+            lambda conn: credit_service.platform_features(conn, moment), write=False
+        )
+    if frame.empty:
+        raise CreditError("no merchant on the platform has enough history to compare")
+    return features.as_table(frame).features
 
 
 class Quiet(warnings.catch_warnings):

@@ -174,11 +174,7 @@ def _manila_midnight(day: date) -> int:
 
 def _features_frame(population: simulator.Population) -> pd.DataFrame:
     """Features strictly from before as-of (``credit.features``), outcome from after it."""
-    frame = features.compute(population.events, population.as_of_ns)
-    frame = frame[features.scorable(frame)]
-    outcome = population.truth.set_index("merchant_id")["defaulted"]
-    columns = ["merchant_id", *features.FEATURES]
-    return frame[columns].assign(defaulted=outcome.loc[frame["merchant_id"]].to_numpy())
+    return simulator.labelled(population)[["merchant_id", *features.FEATURES, "defaulted"]]
 
 
 def _check_outputs(truth: Path | None, events: Path | None) -> None:

@@ -19,6 +19,8 @@ import pandas as pd
 from tindahan.credit.dataset import Column
 
 FLOOR = 1e-4
+#: Below this many rows the shares are too noisy for PSI to mean much: the report says so.
+MIN_ROWS = 100
 STABLE = 0.10
 SHIFT = 0.25
 QUANTILES = 10
@@ -87,4 +89,9 @@ def report(base: dict[str, Any], features: pd.DataFrame, points: np.ndarray) -> 
             for name, value in sorted(rows.items(), key=lambda kv: -kv[1])
         },
         "thresholds": {"stable_below": STABLE, "significant_above": SHIFT},
+        "note": (
+            f"only {len(points)} rows: PSI needs about {MIN_ROWS} or more to be meaningful"
+            if len(points) < MIN_ROWS
+            else ""
+        ),
     }

@@ -65,6 +65,7 @@ import pandas as pd
 
 from tindahan import limits
 from tindahan.credit import events as ev
+from tindahan.credit import features  # reads events only, never the truth
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -1058,3 +1059,34 @@ def simulate(
         shocks=_shocks_frame(params, cal, storms),
         refund_sale=refund_sale,
     )
+
+
+def recent(
+    merchants: int,
+    *,
+    as_of_ns: int,
+    history_days: int,
+    seed: int,
+    activity: float = 1.0,
+    horizon_days: int = 90,
+) -> Population:
+    """``merchants`` with up to ``history_days`` of history before ``as_of_ns``, in the
+    default world (at ``activity`` times its sales): what the demo, the platform's first
+    model and the benchmark ask for."""
+    return simulate(
+        Params().scaled(activity),
+        merchants=merchants,
+        start_ns=as_of_ns - history_days * DAY_NS,
+        as_of_ns=as_of_ns,
+        horizon_days=horizon_days,
+        seed=seed,
+    )
+
+
+def labelled(population: Population) -> pd.DataFrame:
+    """Training rows: each scorable merchant's features strictly from before as-of
+    (``credit.features``), with ``defaulted`` from after it (the hidden truth)."""
+    frame = features.compute(population.events, population.as_of_ns)
+    frame = frame[features.scorable(frame)]
+    outcome = population.truth.set_index("merchant_id")["defaulted"]
+    return frame.assign(defaulted=outcome.loc[frame["merchant_id"]].to_numpy(dtype=np.int8))

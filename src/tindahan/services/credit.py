@@ -85,25 +85,16 @@ def current_model(folder: Path | None = None) -> artifact.Loaded:
 
 
 def train_default_model(
-    folder: Path, merchants: int = 3_000, seed: int = 0, kind: str = "scorecard"
+    folder: Path, merchants: int = 2_000, seed: int = 0, kind: str = "scorecard"
 ) -> artifact.Trained:
     """The platform's merchant model before any loan has matured: learned on a simulated
     population (``credit.simulate``) — features as of a date, the defaults after it — and
     written with its card. Replaced by one trained on real outcomes once loans exist."""
-    as_of = SIMULATION_AS_OF_NS
-    population = simulate.simulate(
-        simulate.Params(),
-        merchants=merchants,
-        start_ns=as_of - 365 * features.DAY_NS,
-        as_of_ns=as_of,
-        horizon_days=90,
-        seed=seed,
+    population = simulate.recent(
+        merchants, as_of_ns=SIMULATION_AS_OF_NS, history_days=365, seed=seed
     )
-    frame = features.compute(population.events, as_of)
-    truth = population.truth.set_index("merchant_id")["defaulted"]
-    frame = frame[features.scorable(frame)]
-    y = truth.loc[frame["merchant_id"]].to_numpy(dtype=np.int8)
-    table = features.as_table(frame, y)
+    frame = simulate.labelled(population)
+    table = features.as_table(frame, frame["defaulted"].to_numpy())
     table.data_hash = f"simulated-{merchants}-seed{seed}"
     source = f"simulated population ({merchants} merchants, seed {seed})"
     directions = {k: v for k, v in features.DIRECTIONS.items() if v}
@@ -246,6 +237,14 @@ def _postings(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, 
         if debit in owner:
             rows.append((owner[debit], at, -amount))
     return rows
+
+
+def platform_features(conn: Connection, as_of_ns: int) -> pd.DataFrame:
+    """Every merchant's features as of a moment, in one batch (for drift checks and
+    portfolio scoring): the scorable ones only."""
+    ids = [row[0] for row in conn.execute(select(parties.c.id).where(parties.c.kind == "merchant"))]
+    frame = features.compute(load_events(conn, ids, as_of_ns), as_of_ns)
+    return frame[features.scorable(frame)]
 
 
 # --- decisions -------------------------------------------------------------------------

@@ -410,12 +410,13 @@ def _key_for(unit: Unit, party_id: str) -> str:
 
 
 #: Shops with months of history for the credit demo: a simulated population written
-#: through the payments services (``services.simulation``), at a third of full activity so
-#: that seeding takes seconds. Their names come from the simulator.
-CREDIT_SHOPS = 8
+#: through the payments services (``services.simulation``), at a fifth of full activity so
+#: that seeding takes seconds (about 1,000 sales; four shops old enough to score, one
+#: too young). Their names come from the simulator.
+CREDIT_SHOPS = 5
 CREDIT_HISTORY_DAYS = 180
-CREDIT_ACTIVITY = 0.3
-CREDIT_SEED = 2026
+CREDIT_ACTIVITY = 0.2
+CREDIT_SEED = 11
 NAMES = [name for name, *_ in MERCHANTS]
 
 
@@ -423,13 +424,12 @@ def seed_credit_history(db_url: str, vault: Any, now_ns: int | None = None) -> i
     """Merchants with half a year of sales, so the demo can show scores, not only
     "insufficient history". Returns the number of sales written."""
     now = now_ns if now_ns is not None else time.time_ns()
-    day = 86_400 * 10**9
-    population = simulator.simulate(
-        simulator.Params().scaled(CREDIT_ACTIVITY),
-        merchants=CREDIT_SHOPS,
-        start_ns=now - CREDIT_HISTORY_DAYS * day,
+    population = simulator.recent(
+        CREDIT_SHOPS,
         as_of_ns=now,
-        horizon_days=30,
+        history_days=CREDIT_HISTORY_DAYS,
         seed=CREDIT_SEED,
+        activity=CREDIT_ACTIVITY,
+        horizon_days=30,
     )
     return simulation.write_with_history(db_url, vault, population).sales
