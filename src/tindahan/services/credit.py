@@ -35,7 +35,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from tindahan.credit import artifact, card, events, features, simulate
 from tindahan.credit.errors import CreditError
@@ -111,6 +121,9 @@ def _rows(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
 
 
 def load_events(conn: Connection, merchant_ids: list[str], before_ns: int) -> events.Events:
+    """The merchants' history strictly before ``before_ns``: two statements, the parties and
+    one ``UNION ALL`` of every kind of event (scoring one merchant is a round trip or two,
+    not nine)."""
     ids = list(merchant_ids)
     merchants = _rows(
         conn,
@@ -118,21 +131,43 @@ def load_events(conn: Connection, merchant_ids: list[str], before_ns: int) -> ev
             parties.c.id.in_(ids), parties.c.kind == "merchant", parties.c.created_at_ns < before_ns
         ),
     )
-    merchants = [(m, t, p or "", c or "") for m, t, p, c in merchants]
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in KINDS.values()}
+    for kind, merchant, buyer, at, amount in _rows(conn, _history(ids, before_ns)):
+        name = KINDS[kind]
+        if name == "sales":
+            rows[name].append((merchant, buyer or "", at, amount, "order" if kind == 2 else "qr"))
+        elif name == "disputes":
+            rows[name].append((merchant, at))
+        else:
+            rows[name].append((merchant, at, amount))
     return events.build(
-        merchants=events.frame("merchants", merchants),
-        sales=events.frame("sales", _sales(conn, ids, before_ns)),
-        refunds=events.frame("refunds", _refunds(conn, ids, before_ns)),
-        disputes=events.frame("disputes", _disputes(conn, ids, before_ns)),
-        cash_outs=events.frame("cash_outs", _cash_outs(conn, ids, before_ns)),
-        postings=events.frame("postings", _postings(conn, ids, before_ns)),
+        merchants=events.frame("merchants", [(m, t, p or "", c or "") for m, t, p, c in merchants]),
+        **{name: events.frame(name, found) for name, found in rows.items()},
     )
 
 
-def _sales(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
-    paid = _rows(
-        conn,
+#: The first column of the history query: which kind of event a row is.
+KINDS = {1: "sales", 2: "sales", 3: "refunds", 4: "refunds", 5: "disputes", 6: "cash_outs"}
+KINDS.update({7: "postings", 8: "postings"})
+
+
+def kind(number: int) -> Any:
+    return literal(number, Integer)
+
+
+def _history(ids: list[str], before: int) -> Any:
+    """Each part names its time column and cuts at ``before`` (see the module docstring)."""
+    no_buyer = null().cast(String)
+    no_amount = null().cast(BigInteger)
+    php_wallets = (
+        select(wallets.c.account_id, wallets.c.party_id)
+        .where(wallets.c.party_id.in_(ids), wallets.c.currency == "PHP")
+        .subquery()
+    )
+    posted = transfers.c.flags.op("&")(int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)) == 0
+    parts = [
         select(
+            kind(1),
             payments.c.payee_id,
             payments.c.payer_id,
             payments.c.created_at_ns,
@@ -144,99 +179,66 @@ def _sales(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...
             payments.c.status.in_(SALE_STATUSES),
             payments.c.created_at_ns < before,
         ),
-    )
-    ordered = _rows(
-        conn,
         select(
-            orders.c.merchant_id, orders.c.buyer_id, orders.c.paid_at_ns, orders.c.total_minor
+            kind(2),
+            orders.c.merchant_id,
+            orders.c.buyer_id,
+            orders.c.paid_at_ns,
+            orders.c.total_minor,
         ).where(
             orders.c.merchant_id.in_(ids),
             orders.c.paid_at_ns.is_not(None),
             orders.c.paid_at_ns < before,
         ),
-    )
-    return [(m, b or "", t, a, "qr") for m, b, t, a in paid] + [
-        (m, b, t, a, "order") for m, b, t, a in ordered
-    ]
-
-
-def _refunds(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
-    of_payments = _rows(
-        conn,
-        select(payments.c.payee_id, refunds.c.created_at_ns, refunds.c.amount_minor)
+        select(
+            kind(3), payments.c.payee_id, no_buyer, refunds.c.created_at_ns, refunds.c.amount_minor
+        )
         .join(payments, payments.c.id == refunds.c.payment_id)
         .where(
             payments.c.payee_id.in_(ids),
             payments.c.kind == "merchant",
             refunds.c.created_at_ns < before,
         ),
-    )
-    of_orders = _rows(
-        conn,
-        select(orders.c.merchant_id, orders.c.updated_at_ns, orders.c.refunded_minor).where(
+        select(
+            kind(4), orders.c.merchant_id, no_buyer, orders.c.updated_at_ns, orders.c.refunded_minor
+        ).where(
             orders.c.merchant_id.in_(ids),
             orders.c.refunded_minor > 0,
             orders.c.updated_at_ns < before,
         ),
-    )
-    return of_payments + of_orders
-
-
-def _disputes(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
-    return _rows(
-        conn,
-        select(orders.c.merchant_id, disputes.c.opened_at_ns)
+        select(kind(5), orders.c.merchant_id, no_buyer, disputes.c.opened_at_ns, no_amount)
         .join(orders, orders.c.id == disputes.c.order_id)
         .where(orders.c.merchant_id.in_(ids), disputes.c.opened_at_ns < before),
-    )
-
-
-def _cash_outs(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
-    return _rows(
-        conn,
-        select(payments.c.payer_id, payments.c.updated_at_ns, payments.c.amount_minor).where(
+        select(
+            kind(6),
+            payments.c.payer_id,
+            no_buyer,
+            payments.c.updated_at_ns,
+            payments.c.amount_minor,
+        ).where(
             payments.c.payer_id.in_(ids),
             payments.c.kind == "cash_out",
             payments.c.status == "succeeded",
             payments.c.updated_at_ns < before,
         ),
-    )
-
-
-def _postings(conn: Connection, ids: list[str], before: int) -> list[tuple[Any, ...]]:
-    owned = _rows(
-        conn,
-        select(wallets.c.account_id, wallets.c.party_id).where(
-            wallets.c.party_id.in_(ids), wallets.c.currency == "PHP"
-        ),
-    )
-    owner = dict(owned)
-    if not owner:
-        return []
-    accounts = list(owner)
-    skip = int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)
-    found = _rows(
-        conn,
+        # Postings: credits to a wallet add, debits take away; a move between a merchant's
+        # own two wallets appears twice and nets to zero.
         select(
-            transfers.c.debit_account_id,
-            transfers.c.credit_account_id,
+            kind(7), php_wallets.c.party_id, no_buyer, transfers.c.created_at_ns, transfers.c.amount
+        )
+        .join(php_wallets, php_wallets.c.account_id == transfers.c.credit_account_id)
+        .where(posted, transfers.c.created_at_ns < before),
+        select(
+            kind(8),
+            php_wallets.c.party_id,
+            no_buyer,
             transfers.c.created_at_ns,
-            transfers.c.amount,
-        ).where(
-            or_(
-                transfers.c.debit_account_id.in_(accounts),
-                transfers.c.credit_account_id.in_(accounts),
-            ),
-            and_(transfers.c.flags.op("&")(skip) == 0, transfers.c.created_at_ns < before),
-        ),
-    )
-    rows = []
-    for debit, credit, at, amount in found:
-        if credit in owner:
-            rows.append((owner[credit], at, amount))
-        if debit in owner:
-            rows.append((owner[debit], at, -amount))
-    return rows
+            -transfers.c.amount,
+        )
+        .join(php_wallets, php_wallets.c.account_id == transfers.c.debit_account_id)
+        .where(posted, transfers.c.created_at_ns < before),
+    ]
+    return union_all(*parts)
 
 
 def platform_features(conn: Connection, as_of_ns: int) -> pd.DataFrame:
