@@ -246,3 +246,63 @@ CREDIT_MAX_REASONS: Final = 4
 #: Rows in a CSV scored or trained on at once (the generic CLI), and its file size.
 CREDIT_MAX_ROWS: Final = 5_000_000
 CREDIT_MAX_CSV_BYTES: Final = 2 * 1024**3
+
+# --- Lending (issue 7) -----------------------------------------------------------------
+#: The small-loan ceilings. BSP Circular No. 1133 (series of 2021, in force 3 January 2022),
+#: on unsecured, general-purpose loans by lending and financing companies of at most
+#: ₱10,000 payable within four months: nominal interest at most 6% a month (about 0.2% a
+#: day); effective interest rate (nominal interest plus every fee and charge, penalties
+#: excluded) at most 15% a month; penalties for late payment or non-payment at most 5% a
+#: month on the outstanding scheduled amount due; a total cost of at most 100% of the total
+#: amount borrowed, covering interest, fees, charges and penalties, however long the loan is
+#: outstanding. SEC Memorandum Circular No. 14, series of 2025 (10 December 2025),
+#: recalibrates the EIR ceiling to 12% a month (about 0.4% a day) and keeps the others; the
+#: 1 April 2026 start date is the one this project was given for it.
+SMALL_LOAN_SOURCE: Final = "BSP Circular No. 1133 (2021)"
+SMALL_LOAN_MAX_PRINCIPAL_MINOR: Final = 1_000_000  # ₱10,000
+SMALL_LOAN_MAX_MONTHS: Final = 4
+SMALL_LOAN_NOMINAL_MONTHLY_MAX: Final = "0.06"
+SMALL_LOAN_PENALTY_MONTHLY_MAX: Final = "0.05"
+SMALL_LOAN_TOTAL_COST_MAX_SHARE: Final = "1"
+#: (in force from, monthly EIR ceiling, source), oldest first.
+SMALL_LOAN_EIR_MONTHLY_MAX: Final = (
+    ("2022-01-03", "0.15", "BSP Circular No. 1133 (2021)"),
+    ("2026-04-01", "0.12", "SEC Memorandum Circular No. 14, series of 2025"),
+)
+#: Bounds of any loan product, whatever the operator sets: a platform for micro and small
+#: enterprises lends at most ₱3,000,000 (RA 9501's micro-enterprise asset ceiling) and at
+#: most 10% a month; terms at most two years in any frequency.
+LOAN_MAX_PRINCIPAL_MINOR: Final = 300_000_000
+LOAN_MAX_MONTHLY_RATE: Final = "0.10"
+LOAN_MAX_TERM: Final = {"daily": 730, "weekly": 104, "biweekly": 52, "monthly": 24}
+#: A quote (``tindahan loan quote``) may go further, to compare any offer a merchant was
+#: shown: up to 100% per period and 1,000 installments.
+QUOTE_MAX_RATE_PERCENT: Final = 100
+QUOTE_MAX_TERM: Final = 1000
+#: Rates are typed with at most this many decimal places (percent: 4 → 0.0001%).
+RATE_MAX_PLACES: Final = 4
+#: An offer stands this long; accepting later gets ``offer_expired``.
+LOAN_OFFER_SECONDS: Final = 7 * 24 * 3600
+#: An offer is made only from an assessment at most this old (the merchant's sales move).
+LOAN_ASSESSMENT_MAX_AGE_SECONDS: Final = 30 * 24 * 3600
+#: Default limit rule: one month of the merchant's average monthly sales over the last three
+#: months, rounded down to the peso; products narrow it further.
+LOAN_LIMIT_SALES_MONTHS: Final = "1"
+#: Loans a merchant may have open at once (the auto-deduction needs to know which one a
+#: sale repays; a second loan comes after the first is closed).
+MAX_OPEN_LOANS_PER_MERCHANT: Final = 1
+#: Share of each sale an auto-deducting product may take, at most (50%): a sale must leave
+#: the merchant money to restock, and the merchant discount comes out of the rest.
+MAX_AUTO_DEDUCT_BPS: Final = 5000
+#: Grace days before penalties run, at most; reminders this many days before a due date.
+MAX_GRACE_DAYS: Final = 30
+LOAN_REMINDER_DAYS: Final = 3
+#: Loans processed per transaction by the daily close (ledger batches stay under
+#: MAX_BATCH: a loan books at most 4 transfers a day in a close).
+LOAN_CLOSE_CHUNK: Final = 2000
+#: Days the worker catches up at once when it was stopped over several days.
+LOAN_CLOSE_MAX_CATCH_UP_DAYS: Final = 366
+#: The business day is the Philippine one (UTC+8, no daylight saving).
+BUSINESS_UTC_OFFSET_HOURS: Final = 8
+#: Rows in one loan-tape export page (the CSV streams all pages).
+LOAN_TAPE_PAGE: Final = 5000

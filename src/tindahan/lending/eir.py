@@ -1,0 +1,81 @@
+"""The effective interest rate: the internal rate of return of what the borrower actually
+receives against what they actually pay.
+
+BSP Circular 730 (implementing the Truth in Lending Act, RA 3765) defines the EIR as the
+rate that discounts the installments to the **net proceeds** (principal less every fee and
+charge deducted up front); penalties are not in it. Here the cash flows are ``−net`` at time
+0 and each installment's total at period 1, 2, …, n — periods of equal length, the way the
+circular's examples count them, whatever a holiday did to one due date.
+
+Solved in ``Decimal`` by Newton's method from the nominal rate, kept inside a bracket that
+bisection narrows whenever a Newton step would leave it: the present value falls strictly
+as the rate rises (every installment is a positive inflow), so the root is unique and the
+bracket always holds it. Annualised: ``(1 + r)^(periods per year) − 1``; per month:
+``(1 + r)^(periods per year / 12) − 1`` (for monthly installments, ``r`` itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Context, Decimal
+
+from tindahan.lending.errors import LendingError
+
+_CTX = Context(prec=40)
+_ONE = Decimal(1)
+#: Stop when a step moves the rate by less than this (far below the 8 decimal places shown).
+_TOLERANCE = Decimal("1e-20")
+_MAX_STEPS = 200
+
+
+def _npv(rate: Decimal, net: int, payments: Sequence[int]) -> tuple[Decimal, Decimal]:
+    """Present value of the flows at ``rate`` and its derivative."""
+    value, slope = Decimal(-net), Decimal(0)
+    factor = _CTX.divide(_ONE, _ONE + rate)
+    discount = _ONE
+    for t, amount in enumerate(payments, start=1):
+        discount = _CTX.multiply(discount, factor)
+        term = _CTX.multiply(Decimal(amount), discount)
+        value = _CTX.add(value, term)
+        slope = _CTX.subtract(slope, _CTX.multiply(term, _CTX.multiply(Decimal(t), factor)))
+    return value, slope
+
+
+def per_period(net_proceeds_minor: int, payments: Sequence[int]) -> Decimal:
+    """The rate per period at which the payments are worth exactly the net proceeds."""
+    if net_proceeds_minor <= 0:
+        raise LendingError(
+            "fee_invalid", "the fees deducted leave the borrower nothing", "fee_minor"
+        )
+    if not payments or any(p < 0 for p in payments) or sum(payments) <= 0:
+        raise ValueError("a loan is repaid by positive installments")
+    low, high = Decimal("-0.999999"), Decimal(1)
+    while _npv(high, net_proceeds_minor, payments)[0] > 0:  # even richer loans: widen
+        high *= 2
+        if high > 10**6:
+            raise LendingError("rate_invalid", "the effective rate is beyond reason", "rate")
+    rate = Decimal(0)
+    for _ in range(_MAX_STEPS):
+        value, slope = _npv(rate, net_proceeds_minor, payments)
+        if value > 0:
+            low = rate
+        else:
+            high = rate
+        step = _CTX.divide(value, slope) if slope else Decimal(0)
+        candidate = rate - step
+        if not low < candidate < high:
+            candidate = (low + high) / 2
+        if abs(candidate - rate) < _TOLERANCE:
+            return candidate
+        rate = candidate
+    return rate
+
+
+def compound(rate: Decimal, periods: Decimal | int) -> Decimal:
+    """``(1 + rate)^periods − 1``: a rate per period over ``periods`` periods."""
+    return _CTX.power(_ONE + rate, Decimal(periods)) - 1
+
+
+def text(rate: Decimal, places: int = 8) -> str:
+    """A rate as a plain decimal string (``"0.07341234"``), ``HALF_EVEN`` to ``places``."""
+    return f"{rate.quantize(Decimal(1).scaleb(-places), context=_CTX):f}"
