@@ -44,11 +44,17 @@ class AccountCode(enum.IntEnum):
     FEES_REVENUE = 300
     INTEREST_INCOME = 310
     PENALTY_INCOME = 320
-    LOAN_RECEIVABLE = 400
+    RECOVERY_INCOME = 330  # repayments of loans already written off
+    LOAN_RECEIVABLE = 400  # a loan's outstanding principal
+    LOAN_INTEREST_RECEIVABLE = 401
+    LOAN_FEE_RECEIVABLE = 402
+    LOAN_PENALTY_RECEIVABLE = 403
+    LOAN_RESERVE = 410  # what auto-deduction set aside from sales for the next installment
     CASH_IN_CLEARING = 500
     BANK_SETTLEMENT = 510
     FX_LIQUIDITY = 600
     COMMISSION_EXPENSE = 700
+    LOAN_LOSS_EXPENSE = 720
     OPERATOR_EQUITY = 900
 
 

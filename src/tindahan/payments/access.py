@@ -23,6 +23,8 @@ SCOPES = (
     "catalog:write",
     "credit:read",
     "credit:write",
+    "loans:read",
+    "loans:write",
     "webhooks:read",
     "webhooks:write",
     "keys:write",

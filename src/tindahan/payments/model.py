@@ -93,3 +93,13 @@ class TransferCode(enum.IntEnum):
     ESCROW_REFUND = 63  # escrow back to the buyer
     FX_IN = 70  # a buyer abroad's currency into the operator's FX liquidity
     FX_OUT = 71  # FX liquidity back to a buyer abroad (a refund)
+    LOAN_DISBURSEMENT = 80  # loan principal to the merchant's wallet
+    LOAN_FEE = 81  # a processing fee, deducted from the principal or booked as receivable
+    LOAN_INTEREST = 82  # interest accrued (receivable to income)
+    LOAN_PENALTY = 83  # a late-payment penalty assessed
+    LOAN_REPAYMENT = 84  # wallet or reserve to a loan receivable
+    LOAN_SET_ASIDE = 85  # a share of a sale into the loan's reserve
+    LOAN_RESERVE_RETURN = 86  # what the reserve held beyond the loan, back to the merchant
+    LOAN_WRITE_OFF = 87  # loss expense against a receivable
+    LOAN_RECOVERY = 88  # a payment on a written-off loan
+    LOAN_WAIVER = 89  # a penalty forgiven (income reversed)

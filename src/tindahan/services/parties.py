@@ -79,6 +79,13 @@ OPERATOR_ACCOUNTS = [
         NewAccount(fx_account(code), code, AccountCode.FX_LIQUIDITY, "operator")
         for code in (CURRENCY, *limits.FX_CURRENCIES)
     ),
+    #: Lending: the income a loan books (interest and penalties as earned, fees when
+    #: charged, recoveries of written-off loans) and the losses it writes off.
+    NewAccount("op.loan.interest", CURRENCY, AccountCode.INTEREST_INCOME, "operator"),
+    NewAccount("op.loan.penalty", CURRENCY, AccountCode.PENALTY_INCOME, "operator"),
+    NewAccount("op.loan.fees", CURRENCY, AccountCode.FEES_REVENUE, "operator"),
+    NewAccount("op.loan.recoveries", CURRENCY, AccountCode.RECOVERY_INCOME, "operator"),
+    NewAccount("op.loan.losses", CURRENCY, AccountCode.LOAN_LOSS_EXPENSE, "operator"),
 ]
 
 

@@ -29,7 +29,7 @@ from tindahan.payments.model import (
     TransferCode,
     WalletKind,
 )
-from tindahan.services import movement
+from tindahan.services import loans, movement
 from tindahan.services.events import emit
 from tindahan.services.movement import Holder
 from tindahan.services.parties import fee_account, fee_settings, page
@@ -92,6 +92,13 @@ def pay(
             PaymentKind.MERCHANT,
             _merchant_transfers(payment_id, source, destination, amount_minor, currency, fee),
         )
+        # A merchant repaying a loan from sales: its share of this sale, to the loan's
+        # reserve, in the same linked batch (``services.loans.set_aside``).
+        aside = loans.set_aside(
+            unit, new.payee_id, destination.account_id, amount_minor, payment_id
+        )
+        if aside:
+            transfers = movement.linked([*transfers, *aside])
     else:
         destination, fee, kind = payee_main, 0, PaymentKind.P2P
         transfers = [

@@ -19,9 +19,11 @@ from tindahan.commerce.orders import OPEN
 from tindahan.ledger import audit
 from tindahan.ledger.chain import GENESIS_HASH, block_hash
 from tindahan.ledger.model import Account, AccountCode, TransferFlags
+from tindahan.services.platform import ledger_id
 from tindahan.store import ledger as repo
 from tindahan.store.commerce_tables import orders
 from tindahan.store.database import Database
+from tindahan.store.lending_tables import loans
 from tindahan.store.tables import accounts, blocks, seals, transfers
 
 MAX_LISTED = 50
@@ -37,6 +39,7 @@ class VerifyReport:
     unsealed: int = 0
     escrow_orders: int = 0
     escrow_held_minor: int = 0
+    loans: int = 0
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -52,7 +55,8 @@ class VerifyReport:
             f"no account past its limit; hash chain ok: {self.blocks} blocks seal "
             f"{self.sealed} transfers, {self.unsealed} not sealed yet; escrow ok: "
             f"{self.escrow_held_minor} held for {self.escrow_orders} open order(s), "
-            "each order's escrow account matching its books"
+            "each order's escrow account matching its books; loans ok: "
+            f"{self.loans} loan(s), each loan's accounts matching its books"
         )
 
 
@@ -73,6 +77,7 @@ def _verify(conn: Connection) -> VerifyReport:
     problems += audit.sum_violations(sums)
     problems += _chain_violations(conn, report)
     problems += _escrow_violations(conn, {a.id: a for a in stored}, report)
+    problems += _loan_violations(conn, {a.id: a for a in stored}, report)
     if len(problems) > MAX_LISTED:
         problems = [*problems[:MAX_LISTED], f"… and {len(problems) - MAX_LISTED} more"]
     report.violations = problems
@@ -185,4 +190,33 @@ def _escrow_violations(
     if ledger_total != report.escrow_held_minor:
         said = report.escrow_held_minor
         problems.append(f"escrow accounts hold {ledger_total} in all; open orders say {said}")
+    return problems
+
+
+def _loan_violations(
+    conn: Connection, stored: dict[str, Account], report: VerifyReport
+) -> list[str]:
+    """Each loan's five ledger accounts hold what its row says (``services.loans``): the
+    receivables what is still owed of each part (nothing once written off), the reserve what
+    sales set aside."""
+    if not conn.dialect.has_table(conn, "loans"):
+        return []
+    problems = []
+    for row in conn.execute(select(loans)).mappings():
+        report.loans += 1
+        gone = row["status"] == "written_off"
+        expected = {
+            "principal": 0 if gone else row["principal_minor"] - row["principal_paid_minor"],
+            "interest": 0 if gone else row["interest_accrued_minor"] - row["interest_paid_minor"],
+            "fee": 0 if gone else row["fee_booked_minor"] - row["fee_paid_minor"],
+            "penalty": 0 if gone else row["penalty_minor"] - row["penalty_paid_minor"],
+            "reserve": -row["reserve_minor"],
+        }
+        for role, want in expected.items():
+            account = stored.get(ledger_id(row["id"], role))
+            have = None if account is None else account.debits_posted - account.credits_posted
+            if have != want:
+                problems.append(
+                    f"loan {row['id']}: the {role} account holds {have}, the loan says {want}"
+                )
     return problems

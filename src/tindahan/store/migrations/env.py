@@ -7,6 +7,7 @@ from alembic import context
 from tindahan.store import (  # noqa: F401  (registers tables)
     commerce_tables,
     credit_tables,
+    lending_tables,
     payment_tables,
 )
 from tindahan.store.tables import metadata
