@@ -224,6 +224,9 @@ def serve(
                 made, history = _seed_demo(url, platform)
                 out.print(f"demo data ready: {made} payments, {history} sales with history")
             _demo_model()
+            lent = demo_service.seed_lending(platform)
+            if lent:
+                out.print(f"demo lending ready: a loan product, an offer, a loan ({lent})")
         printed = demo_service.demo_keys(platform) if demo else {}
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
         os.environ[WORKERS_ENV] = str(workers)

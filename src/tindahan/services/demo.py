@@ -395,9 +395,13 @@ def demo_keys(platform: Platform) -> dict[str, str]:
         return platform.run(lambda u: u.conn.execute(query).scalar_one_or_none(), write=False)
 
     found = {"operator": platform.run(lambda u: keys.create(u, None, party_id=None))[1]}
+    from tindahan.store.lending_tables import loan_offers as offers
+
+    offered = select(offers.c.merchant_id).where(offers.c.status == "open").limit(1)
+    with_offer = platform.run(lambda u: u.conn.execute(offered).scalar_one_or_none(), write=False)
     chosen = {
         "merchant": merchant(party_table.c.name == MERCHANTS[0][0]) or merchant(),
-        "merchant with months of sales": merchant(party_table.c.name.not_in(NAMES)),
+        "merchant with months of sales": with_offer or merchant(party_table.c.name.not_in(NAMES)),
     }
     for who, party_id in chosen.items():
         if party_id:
@@ -433,3 +437,95 @@ def seed_credit_history(db_url: str, vault: Any, now_ns: int | None = None) -> i
         horizon_days=30,
     )
     return simulation.write_with_history(db_url, vault, population).sales
+
+
+# --- lending (issue 7) -----------------------------------------------------------------------
+# The demo's loan product: working capital for a shop, weekly installments, repaid partly
+#: from each sale (15% of it goes to the loan's reserve until the next installment is
+#: covered). Within the small-loan ceilings at its highest rate.
+def demo_product() -> Any:
+    from tindahan.services.loan_offers import NewProduct
+
+    return NewProduct(
+        name="Puhunan: weekly working capital, repaid from sales",
+        min_principal_minor=100_000,
+        max_principal_minor=5_000_000,
+        frequency="weekly",
+        min_term=4,
+        max_term=16,
+        rate_min="2",
+        rate_max="4",
+        fee_bps=200,
+        penalty_rate="3",
+        grace_days=2,
+        auto_deduct_bps=1500,
+        max_probability="0.35",
+    )
+
+
+def seed_lending(platform: Platform, model: Any = None) -> dict[str, str]:
+    """A loan product, the Philippine regular holidays, and for the shops with months of
+    sales: an assessment each, an open offer for the first one that qualifies (the demo
+    merchant sees it with its disclosure) and an accepted, disbursed loan for the next.
+    Idempotent: nothing is done when a product exists. Returns what it made, by name."""
+    from tindahan.lending.calendar import business_date
+    from tindahan.services import loan_offers
+    from tindahan.store.lending_tables import loan_products
+
+    operator = Caller("demo", None, frozenset(DEFAULT_SCOPES))
+    if platform.run(
+        lambda u: u.conn.execute(select(func.count()).select_from(loan_products)).scalar(),
+        write=False,
+    ):
+        return {}
+    year = business_date(platform.now()).year
+    platform.run(lambda u: loan_offers.seed_holidays(u, range(year, year + 2)))
+    product = platform.run(lambda u: loan_offers.create_product(u, operator, demo_product()))
+    made = {"product": product["id"]}
+    query = (
+        select(party_table.c.id)
+        .where(party_table.c.kind == "merchant", party_table.c.name.not_in(NAMES))
+        .order_by(party_table.c.created_at_ns, party_table.c.id)
+    )
+    shops = platform.run(lambda u: list(u.conn.execute(query).scalars()), write=False)
+    for shop in shops:
+        if _lend_to(platform, operator, shop, product["id"], made, model):
+            break
+    return made
+
+
+def _lend_to(
+    platform: Platform,
+    operator: Caller,
+    shop: str,
+    product_id: str,
+    made: dict[str, str],
+    model: Any,
+) -> bool:
+    """Assess one shop and make it an offer: the first stays open, the second is accepted
+    (True when the demo has both)."""
+    from tindahan.services import credit, loan_offers
+
+    def assess(unit: Unit) -> dict[str, Any]:
+        return credit.assess(unit, operator, shop, model)
+
+    def offer(unit: Unit) -> dict[str, Any]:
+        new = loan_offers.NewOffer(product_id, merchant_id=shop, term=8)
+        return loan_offers.create_offer(unit, operator, new)
+
+    if platform.run(assess)["decision"] != "scored":
+        return False
+    try:
+        made_offer = platform.run(offer)
+    except RefusalError:
+        return False
+    if "offer" not in made:
+        made["offer"] = made_offer["id"]
+        return False
+    me = Caller("demo", shop, frozenset(DEFAULT_SCOPES))
+
+    def accept(unit: Unit) -> dict[str, Any]:
+        return loan_offers.accept(unit, me, made_offer["id"])
+
+    made["loan"] = platform.run(accept)["id"]
+    return True

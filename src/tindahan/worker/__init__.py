@@ -1,6 +1,6 @@
 """Background jobs, one round at a time: expire holds and unconfirmed cash-outs, cancel
-unpaid orders and release escrow of delivered ones, seal the ledger, deliver webhooks,
-forget stale idempotency keys.
+unpaid orders and release escrow of delivered ones, run the loans' daily close, seal the
+ledger, deliver webhooks, forget stale idempotency keys.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from tindahan import limits
-from tindahan.services import cash, idempotency, order_jobs, webhooks
+from tindahan.services import cash, idempotency, loan_close, order_jobs, webhooks
 from tindahan.services.ledger import expire_pending
 from tindahan.services.platform import Platform
 from tindahan.services.seal import seal
@@ -34,6 +34,7 @@ class Tick:
     orders_released: int = 0
     delivered: int = 0
     delivery_failures: int = 0
+    loan_days_closed: int = 0
 
 
 def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
@@ -41,13 +42,23 @@ def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
     failed = cash.expire_cash_outs(platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
+    loan_days = loan_close.close_due(platform)  # the nightly close of every ended day
     expired = expire_pending(platform.db)
     report = seal(platform.db)
     delivered = failures = 0
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)
     idempotency.purge(platform)
-    return Tick(report.transfers, expired, failed, orders_expired, released, delivered, failures)
+    return Tick(
+        report.transfers,
+        expired,
+        failed,
+        orders_expired,
+        released,
+        delivered,
+        failures,
+        loan_days,
+    )
 
 
 def run(
