@@ -1,0 +1,394 @@
+"""Loans through the real services, on SQLite and PostgreSQL: the life cycle on a
+controllable clock with ``ledger verify`` and the loan's ledger accounts checked at every
+step, refusals that change nothing, write-off and recovery, and an idempotent daily close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.lending.conftest import (
+    ALL,
+    DAY0,
+    OPERATOR,
+    PRODUCT,
+    BusinessClock,
+    Shop,
+    assess,
+    merchant,
+    wallet_of,
+)
+from tindahan.payments.access import Caller
+from tindahan.payments.errors import RefusalError
+from tindahan.services import cash, ledger, loan_close, loan_offers, loans, payments, verify
+from tindahan.services.platform import Platform
+from tindahan.store import lending_tables as lt
+from tindahan.store.tables import accounts, transfers
+
+RECEIVABLES = ("principal", "interest", "fee", "penalty")
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def net(platform: Platform, account_id: str) -> int:
+    """credits − debits posted of one ledger account."""
+    found = ledger.lookup_accounts(platform.db, [account_id])[account_id]
+    return found.credits_posted - found.debits_posted
+
+
+def loan_view(platform: Platform, caller: Caller, loan_id: str) -> dict[str, Any]:
+    return platform.run(lambda u: loans.get(u, caller, loan_id), write=False)
+
+
+def check(platform: Platform, caller: Caller, loan_id: str) -> dict[str, Any]:
+    """``ledger verify`` holds and the loan's view equals its ledger accounts."""
+    report = verify.verify(platform.db)
+    assert report.ok, report.violations
+    view = loan_view(platform, caller, loan_id)
+    ids = [loans.account(loan_id, role) for role in (*RECEIVABLES, "reserve")]
+    found = ledger.lookup_accounts(platform.db, ids)
+    receivable = sum(
+        found[loans.account(loan_id, r)].debits_posted
+        - found[loans.account(loan_id, r)].credits_posted
+        for r in RECEIVABLES
+    )
+    reserve = found[ids[-1]]
+    assert view["balance"]["receivable_minor"] == receivable
+    assert view["balance"]["reserve_minor"] == reserve.credits_posted - reserve.debits_posted
+    return view
+
+
+def refused(code: str, call) -> RefusalError:
+    with pytest.raises(RefusalError) as caught:
+        call()
+    assert caught.value.code == code, caught.value
+    return caught.value
+
+
+def snapshot(platform: Platform) -> dict[str, Any]:
+    """Every lending row and every ledger account's posted totals, and the transfer count."""
+
+    def read(u) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table in (
+            lt.loans,
+            lt.loan_offers,
+            lt.loan_installments,
+            lt.loan_transactions,
+            lt.loan_products,
+        ):
+            rows = u.conn.execute(select(table)).mappings()
+            out[table.name] = sorted((tuple(sorted(r.items())) for r in rows), key=repr)
+        out["accounts"] = sorted(
+            tuple(r)
+            for r in u.conn.execute(
+                select(accounts.c.id, accounts.c.debits_posted, accounts.c.credits_posted)
+            )
+        )
+        out["transfers"] = u.conn.execute(select(func.count()).select_from(transfers)).scalar()
+        return out
+
+    return platform.run(read, write=False)
+
+
+def refused_unchanged(platform: Platform, code: str, call) -> RefusalError:
+    before = snapshot(platform)
+    error = refused(code, lambda: platform.run(lambda u: call(u)))
+    assert snapshot(platform) == before
+    return error
+
+
+def offer(platform: Platform, shop: Shop, **fields) -> dict[str, Any]:
+    new = loan_offers.NewOffer(shop.product["id"], **fields)
+    return platform.run(lambda u: loan_offers.create_offer(u, shop.merchant, new))
+
+
+def take(platform: Platform, shop: Shop, **fields) -> dict[str, Any]:
+    made = offer(platform, shop, **fields)
+    return platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))
+
+
+def sell(platform: Platform, shop: Shop, amount: int = 150_000) -> None:
+    new = payments.NewPayment(shop.merchant_id, amount, "PHP")
+    platform.run(lambda u: payments.pay(u, shop.customer, new))
+
+
+def transfer_count(platform: Platform) -> int:
+    query = select(func.count()).select_from(transfers)
+    return platform.run(lambda u: u.conn.execute(query).scalar(), write=False)
+
+
+# --- 1. the life cycle -----------------------------------------------------------------------
+def test_life_cycle_keeps_ledger_and_loan_in_step(platform, shop, clock: BusinessClock):
+    main = wallet_of(platform, shop.merchant_id)["account_id"]
+    before_main = net(platform, main)
+    made = offer(platform, shop, term=8)
+    disclosure = made["disclosure"]
+    loan = platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))
+    loan_id = loan["id"]
+    view = check(platform, shop.merchant, loan_id)
+    assert view["status"] == "active"
+    assert view["balance"]["receivable_minor"] == made["principal_minor"] == 1_000_000
+    # the net proceeds (principal less the deducted 3% fee) landed in the main wallet
+    assert disclosure["net_proceeds_minor"] == 970_000
+    assert net(platform, main) - before_main == 970_000
+    assert net(platform, loans.OP_FEES) == 30_000
+
+    grace = shop.product["grace_days"]
+    seen_dpd, seen_buckets, penalty_seen = [], set(), False
+    last_penalty = 0
+    for k in range(1, 40):
+        clock.next_day()
+        loan_close.close_due(platform)
+        if k < 12 or k > 25:  # sales (with their set-aside) stop for two weeks
+            sell(platform, shop)
+        view = check(platform, shop.merchant, loan_id)
+        dpd, penalty = view["days_past_due"], view["balance"]["penalty_minor"]
+        seen_dpd.append(dpd)
+        seen_buckets.add(view["bucket"])
+        if dpd <= grace:
+            # within grace no new penalty is booked
+            assert penalty <= last_penalty, (k, dpd, penalty)
+        if penalty > last_penalty:
+            penalty_seen = True
+            assert dpd > grace, (k, dpd, penalty)
+        last_penalty = penalty
+        if k == 12:
+            assert view["balance"]["reserve_minor"] > 0
+        if k == 30:
+            assert view["balance"]["penalty_minor"] > 0
+            owed_before = view["balance"]["receivable_minor"]
+            waived_penalty = view["balance"]["penalty_minor"]
+            view = platform.run(
+                lambda u: loans.restructure(u, OPERATOR, loan_id, 6, waive_penalties=True)
+            )
+            assert view["balance"]["penalty_minor"] == 0
+            assert view["waived_minor"] == waived_penalty
+            assert view["balance"]["receivable_minor"] == owed_before - waived_penalty
+            last_penalty = 0
+            restructured_on = k
+            check(platform, shop.merchant, loan_id)
+        if k == 32:
+            # the next close ages the new schedule: nothing of it is late yet
+            assert restructured_on == 30
+            assert view["days_past_due"] == 0 and view["bucket"] == "current"
+        if k == 33:
+            before = view["balance"]["receivable_minor"]
+            view = platform.run(lambda u: loans.repay(u, shop.merchant, loan_id, 100_000))
+            assert view["balance"]["receivable_minor"] < before
+            check(platform, shop.merchant, loan_id)
+
+    # installments were missed: the loan aged day by day into a bucket, then recovered
+    assert max(seen_dpd) >= 10
+    assert "1-30" in seen_buckets and "current" in seen_buckets
+    run = seen_dpd[seen_dpd.index(1) : seen_dpd.index(1) + 10]
+    assert run == list(range(1, 11))
+    assert penalty_seen
+
+    view = loan_view(platform, shop.merchant, loan_id)
+    payoff = view["balance"]["payoff_minor"]
+    view = platform.run(lambda u: loans.repay(u, shop.merchant, loan_id, payoff))
+    assert view["status"] == "closed"
+    assert all(v == 0 for v in view["balance"].values()), view["balance"]
+    check(platform, shop.merchant, loan_id)
+    for role in (*RECEIVABLES, "reserve"):
+        assert net(platform, loans.account(loan_id, role)) == 0, role
+
+
+# --- 2. refusals that change nothing ---------------------------------------------------------
+def test_expired_offer(platform, shop, clock: BusinessClock):
+    made = offer(platform, shop)
+    clock.at_day(DAY0 + timedelta(days=8))
+    refused_unchanged(
+        platform, "offer_expired", lambda u: loan_offers.accept(u, shop.merchant, made["id"])
+    )
+
+
+def test_someone_elses_offer(platform, shop):
+    made = offer(platform, shop)
+    _, other = merchant(platform, "Mang Tomas")
+    refused_unchanged(
+        platform, "resource_missing", lambda u: loan_offers.accept(u, other, made["id"])
+    )
+
+
+def test_accepting_twice_and_second_offer_while_open(platform, shop):
+    made = offer(platform, shop)
+    platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))
+    refused_unchanged(
+        platform,
+        "offer_already_accepted",
+        lambda u: loan_offers.accept(u, shop.merchant, made["id"]),
+    )
+    new = loan_offers.NewOffer(shop.product["id"])
+    refused_unchanged(
+        platform,
+        "loan_already_open",
+        lambda u: loan_offers.create_offer(u, shop.merchant, new),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"principal_minor": 99_999}, "amount_out_of_range"),
+        ({"principal_minor": 1_000_100}, "amount_out_of_range"),
+        ({"term": 3}, "term_out_of_range"),
+        ({"term": 17}, "term_out_of_range"),
+    ],
+)
+def test_offer_outside_the_product(platform, shop, fields, code):
+    new = loan_offers.NewOffer(shop.product["id"], **fields)
+    refused_unchanged(platform, code, lambda u: loan_offers.create_offer(u, shop.merchant, new))
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        # 7% a month on a ₱5,000 4-week loan: above the 6% nominal ceiling
+        (
+            {"min_principal_minor": 500_000, "max_principal_minor": 500_000, "rate_max": "7"},
+            "legal_cap_exceeded:nominal_rate",
+        ),
+        # a 10% fee deducted from a 4-week loan: the EIR is far above 12% a month
+        (
+            {
+                "min_principal_minor": 500_000,
+                "max_principal_minor": 500_000,
+                "max_term": 4,
+                "fee_bps": 1000,
+            },
+            "legal_cap_exceeded:eir",
+        ),
+        ({"method": "flat"}, "method_not_allowed:method"),
+    ],
+)
+def test_products_the_law_or_bsp_forbid(platform, changes, code):
+    """``code:param``: the refusal names the ceiling (or rule) it would break."""
+    from dataclasses import replace
+
+    code, param = code.split(":")
+    new = replace(PRODUCT, **changes)
+    error = refused_unchanged(
+        platform, code, lambda u: loan_offers.create_product(u, OPERATOR, new)
+    )
+    assert error.param == param, error
+
+
+def test_repayment_refusals(platform, shop):
+    loan = take(platform, shop, principal_minor=100_000, term=4)
+    loan_id = loan["id"]
+    for amount in (0, -5):
+        refused_unchanged(
+            platform,
+            "amount_invalid",
+            lambda u, a=amount: loans.repay(u, shop.merchant, loan_id, a),
+        )
+    refused_unchanged(platform, "merchant_only", lambda u: loans.repay(u, OPERATOR, loan_id, 1_000))
+    payoff = loan_view(platform, shop.merchant, loan_id)["balance"]["payoff_minor"]
+    refused_unchanged(
+        platform, "overpayment", lambda u: loans.repay(u, shop.merchant, loan_id, payoff + 1)
+    )
+    # the merchant's main wallet holds only the net proceeds: top it up to pay off
+    main = wallet_of(platform, shop.merchant_id)["id"]
+    platform.run(lambda u: cash.fund(u, OPERATOR, main, 100_000, "PHP", None))
+    view = platform.run(lambda u: loans.repay(u, shop.merchant, loan_id, payoff))
+    assert view["status"] == "closed"
+    check(platform, shop.merchant, loan_id)
+    refused_unchanged(
+        platform, "loan_closed", lambda u: loans.repay(u, shop.merchant, loan_id, 100)
+    )
+
+
+def test_operator_cannot_accept_for_a_merchant(platform, shop):
+    made = offer(platform, shop)
+    refused_unchanged(
+        platform, "merchant_only", lambda u: loan_offers.accept(u, OPERATOR, made["id"])
+    )
+
+
+@pytest.mark.parametrize(
+    "assessment",
+    [{"decision": "insufficient_history", "probability": None}, {"probability": "0.5"}],
+)
+def test_credit_not_approved(platform, shop, assessment):
+    assess(platform, shop.merchant_id, **assessment)  # the newest assessment is used
+    new = loan_offers.NewOffer(shop.product["id"])
+    refused_unchanged(
+        platform, "credit_not_approved", lambda u: loan_offers.create_offer(u, shop.merchant, new)
+    )
+
+
+# --- 3. write-off and recovery ---------------------------------------------------------------
+def test_write_off_then_recovery(platform, shop, clock: BusinessClock):
+    loan = take(platform, shop, principal_minor=200_000, term=4)
+    loan_id = loan["id"]
+    sell(platform, shop)  # something in the reserve, returned at write-off
+    settlement = wallet_of(platform, shop.merchant_id, "settlement")["account_id"]
+    clock.at_day(DAY0 + timedelta(days=110))
+    while loan_close.close_due(platform):
+        pass
+    view = check(platform, shop.merchant, loan_id)
+    assert view["days_past_due"] > 90 and view["bucket"] == "90+"
+    reserve = view["balance"]["reserve_minor"]
+    settled = net(platform, settlement)
+    losses = net(platform, loans.OP_LOSSES)
+
+    view = platform.run(lambda u: loans.write_off(u, OPERATOR, loan_id, "gone"))
+    assert view["status"] == "written_off"
+    check(platform, shop.merchant, loan_id)
+    assert view["balance"]["receivable_minor"] == 0
+    for role in (*RECEIVABLES, "reserve"):
+        assert net(platform, loans.account(loan_id, role)) == 0, role
+    written = view["written_off_minor"]
+    assert written > 0
+    assert losses - net(platform, loans.OP_LOSSES) == written
+    assert net(platform, settlement) - settled == reserve
+
+    recoveries = net(platform, loans.OP_RECOVERIES)
+    view = platform.run(lambda u: loans.repay(u, shop.merchant, loan_id, 1_000))
+    assert view["recovered_minor"] == 1_000 and view["status"] == "written_off"
+    assert net(platform, loans.OP_RECOVERIES) - recoveries == 1_000
+    check(platform, shop.merchant, loan_id)
+    refused_unchanged(
+        platform,
+        "overpayment",
+        lambda u: loans.repay(u, shop.merchant, loan_id, written - 1_000 + 1),
+    )
+
+
+# --- 4. the daily close ----------------------------------------------------------------------
+def test_daily_close_is_idempotent_and_catches_up(platform, shop, clock: BusinessClock):
+    loan = take(platform, shop, term=8)
+    clock.next_day()
+    first = loan_close.run(platform, DAY0)
+    assert not first.already and first.loans == 1
+    booked = transfer_count(platform)
+    state = snapshot(platform)
+    again = loan_close.run(platform, DAY0)
+    assert again.already and again.loans == 1
+    assert transfer_count(platform) == booked
+    assert snapshot(platform) == state
+    check(platform, shop.merchant, loan["id"])
+
+    clock.at_day(DAY0 + timedelta(days=6))  # five days not closed: DAY0+1 … DAY0+5
+    assert loan_close.close_due(platform) == 5
+    assert loan_close.close_due(platform) == 0
+    row = platform.run(
+        lambda u: (
+            u.conn.execute(select(lt.loans).where(lt.loans.c.id == loan["id"])).mappings().one()
+        ),
+        write=False,
+    )
+    assert row["closed_through"] == (DAY0 + timedelta(days=5)).isoformat()
+    assert transfer_count(platform) > booked  # each day's interest was booked
+    view = check(platform, shop.merchant, loan["id"])
+    assert view["balance"]["interest_minor"] > 0
+
+
+def test_other_merchant_caller_is_scoped(platform, shop):
+    loan = take(platform, shop)
+    other = Caller("x", "pty_nobody", ALL)
+    refused("resource_missing", lambda: loan_view(platform, other, loan["id"]))
