@@ -337,18 +337,19 @@ class Close:
 
 
 def close_day(book: Book, day: date, remind_on: date | None = None) -> Close:
-    """The end of ``day`` for one loan: the reserve pays what is due, interest earned to
-    the end of the day is booked, late lines past grace accrue a day's penalty (within the
+    """The end of ``day`` for one loan: interest earned to the end of the day is booked,
+    the reserve pays what is due, late lines past grace accrue a day's penalty (within the
     total-cost ceiling of a covered loan), and the loan is aged."""
+    t = book.totals
+    accrue = max(0, book.earned_through(day) - t.interest_accrued)
+    book = replace(book, totals=replace(t, interest_accrued=t.interest_accrued + accrue))
     applied = min(book.totals.reserve, dues_total(book, day))
     paid = dict.fromkeys(COMPONENTS, 0)
     if applied:
         plan = pay(book, applied, day, prepay=False)
         book, paid = plan.book, plan.movement.paid
+        accrue += plan.movement.accrue_interest  # 0: what falls due was accrued just above
         book = replace(book, totals=replace(book.totals, reserve=book.totals.reserve - applied))
-    t = book.totals
-    accrue = max(0, book.earned_through(day) - t.interest_accrued)
-    book = replace(book, totals=replace(t, interest_accrued=t.interest_accrued + accrue))
     book, penalty = _penalise(book, day)
     dpd = delinquency.days_past_due(book.oldest_unpaid_due(), day)
     reminders = tuple(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -50,11 +51,13 @@ from sqlalchemy import (
 from tindahan.credit import artifact, card, events, features, simulate
 from tindahan.credit.errors import CreditError
 from tindahan.ledger.model import TransferFlags
+from tindahan.lending.calendar import business_date, day_start_ns
 from tindahan.payments.access import Caller
 from tindahan.payments.errors import conflict, invalid, not_found
 from tindahan.services.platform import Unit, iso, new_id
 from tindahan.store.commerce_tables import disputes, orders
 from tindahan.store.credit_tables import credit_assessments
+from tindahan.store.lending_tables import loan_installments, loans
 from tindahan.store.payment_tables import parties, payments, refunds, wallets
 from tindahan.store.tables import transfers
 
@@ -140,10 +143,38 @@ def load_events(conn: Connection, merchant_ids: list[str], before_ns: int) -> ev
             rows[name].append((merchant, at))
         else:
             rows[name].append((merchant, at, amount))
+    rows["installments"] = _installments(conn, ids, before_ns)
     return events.build(
         merchants=events.frame("merchants", [(m, t, p or "", c or "") for m, t, p, c in merchants]),
         **{name: events.frame(name, found) for name, found in rows.items()},
     )
+
+
+def _installments(conn: Connection, ids: list[str], before_ns: int) -> list[tuple[Any, ...]]:
+    """On-platform loan installments due before the cut (every schedule version: a line
+    restructured away unpaid counts as unpaid), each paid only if paid before the cut — the
+    features ``loan_on_time_share`` and ``loan_worst_dpd`` read them (``credit.features``)."""
+    cut_day = business_date(before_ns).isoformat()
+    query = (
+        select(
+            loans.c.merchant_id,
+            loan_installments.c.due_date,
+            loan_installments.c.paid_date,
+            loan_installments.c.principal_minor
+            + loan_installments.c.interest_minor
+            + loan_installments.c.fee_minor,
+        )
+        .join(loans, loans.c.id == loan_installments.c.loan_id)
+        .where(loans.c.merchant_id.in_(ids), loan_installments.c.due_date < cut_day)
+    )
+    found = []
+    for merchant, due, paid, amount in conn.execute(query):
+        due_ns = day_start_ns(date.fromisoformat(due))
+        paid_ns = day_start_ns(date.fromisoformat(paid)) if paid else -1
+        if due_ns >= before_ns:
+            continue
+        found.append((merchant, due_ns, paid_ns if 0 <= paid_ns < before_ns else -1, amount))
+    return found
 
 
 #: The first column of the history query: which kind of event a row is.

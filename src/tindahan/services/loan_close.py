@@ -81,19 +81,23 @@ def _chunk(unit: Unit, day: str) -> list[Any]:
     return list(unit.conn.execute(query).mappings())
 
 
+#: The current version's lines of the chunk's loans (older versions are history).
 _LINES = (
     select(loan_installments)
+    .join(
+        loan_table,
+        (loan_table.c.id == loan_installments.c.loan_id)
+        & (loan_table.c.version == loan_installments.c.version),
+    )
     .where(loan_installments.c.loan_id.in_(bindparam("ids", expanding=True)))
-    .order_by(loan_installments.c.loan_id, loan_installments.c.version, loan_installments.c.seq)
+    .order_by(loan_installments.c.loan_id, loan_installments.c.seq)
 )
 
 
 def _lines_by_loan(unit: Unit, rows: list[Any]) -> dict[str, list[Any]]:
-    versions = {r["id"]: r["version"] for r in rows}
     found: dict[str, list[Any]] = {r["id"]: [] for r in rows}
-    for line in unit.conn.execute(_LINES, {"ids": list(versions)}).mappings():
-        if line["version"] == versions[line["loan_id"]]:
-            found[line["loan_id"]].append(line)
+    for line in unit.conn.execute(_LINES, {"ids": list(found)}).mappings():
+        found[line["loan_id"]].append(line)
     return found
 
 
