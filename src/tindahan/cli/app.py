@@ -18,7 +18,7 @@ from tindahan import limits
 from tindahan import worker as worker_jobs
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
-from tindahan.cli import credit, ledger, loan, qr, simulate
+from tindahan.cli import credit, ledger, loan, loan_book, qr, simulate
 from tindahan.cli.errors import friendly
 from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
 from tindahan.services import credit as credit_service
@@ -47,6 +47,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(hooks_app, name="webhooks")
 app.add_typer(qr.app, name="qr")
 app.add_typer(credit.app, name="credit")
+loan.app.command("close")(loan_book.close)
 app.add_typer(loan.app, name="loan")
 app.command("simulate")(simulate.simulate)
 out = Console(highlight=False, soft_wrap=True)
