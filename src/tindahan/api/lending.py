@@ -251,7 +251,9 @@ def run_close(
             )
         return {"object": "loan_close", "business_date": day.isoformat()}
 
-    idempotent(request, who, key, payload, work)
+    checked = idempotent(request, who, key, payload, work)
+    if checked.status_code != 200:  # refused (not the operator, a day not ended): as is
+        return checked
     platform = request.app.state.platform
     report = loan_close.run(platform, day)
     return JSONResponse(report.as_dict())
