@@ -313,8 +313,9 @@ def test_operator_cannot_accept_for_a_merchant(platform, shop):
     "assessment",
     [{"decision": "insufficient_history", "probability": None}, {"probability": "0.5"}],
 )
-def test_credit_not_approved(platform, shop, assessment):
-    assess(platform, shop.merchant_id, **assessment)  # the newest assessment is used
+def test_credit_not_approved(platform, shop, clock: BusinessClock, assessment):
+    clock.at_day(DAY0, 11)  # an hour later: the newest assessment is the one used
+    assess(platform, shop.merchant_id, **assessment)
     new = loan_offers.NewOffer(shop.product["id"])
     refused_unchanged(
         platform, "credit_not_approved", lambda u: loan_offers.create_offer(u, shop.merchant, new)
