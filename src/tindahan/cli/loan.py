@@ -21,18 +21,20 @@ stderr, exit 2.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
 from tindahan import limits
-from tindahan.cli.errors import friendly
-from tindahan.lending import caps
+from tindahan.cli.errors import fail, friendly
+from tindahan.lending import caps, eir
 from tindahan.lending.calendar import business_date
 from tindahan.lending.disclosure import Disclosure, disclose
 from tindahan.lending.errors import LendingError
@@ -47,13 +49,38 @@ def business_today() -> date:
     return business_date(time.time_ns())
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _start(text: str | None) -> date:
     if text is None:
         return business_today()
     try:
+        # fromisoformat alone also takes 20260131 and 2026-W05-6: the contract is YYYY-MM-DD
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise LendingError("start_invalid", f"--start {text!r} is not a date YYYY-MM-DD") from None
+
+
+#: Click's UsageError (missing option, no such option, bad value): Typer vendors Click and
+#: does not export it, but ``typer.BadParameter`` is one.
+_USAGE_ERROR = cast(
+    type[Exception], next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+)
+
+
+class _OneLineUsage(typer.core.TyperCommand):
+    """Typer's own refusals (a missing option, an unknown option or method, a --term that is
+    no number) as the one ``error:`` line and exit 2 of every other refusal, not a box."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _USAGE_ERROR as exc:
+            fail(" ".join(str(getattr(exc, "format_message", exc.__str__)()).split()))
+            raise
 
 
 def _positive(value: int, name: str, maximum: int) -> int:
@@ -82,7 +109,7 @@ def quote_disclosure(
     )
 
 
-@app.command()
+@app.command(cls=_OneLineUsage)
 @friendly
 def quote(
     principal: Annotated[int, typer.Option("--principal", help="Principal in centavos.")],
@@ -163,6 +190,12 @@ def _print(found: Disclosure, result: dict[str, object]) -> None:
         assert isinstance(value, int)
         out.print(f"{label}: {_peso(value)}")
     out.print(
-        f"EIR: {caps.percent(found.eir_per_period)} per period, "
-        f"{caps.percent(found.eir_monthly)} a month, {caps.percent(found.eir_annual)} a year"
+        f"EIR: {_percent(found.eir_per_period)} per period, "
+        f"{_percent(found.eir_monthly)} a month, {_percent(found.eir_annual)} a year"
     )
+
+
+def _percent(rate: Decimal) -> str:
+    """A rate in percent to the hundredth, however large (30% a day is about 10^43% a year:
+    ``caps.percent`` has no room for that many digits)."""
+    return f"{eir.text(rate * 100, places=2)}%"

@@ -51,9 +51,9 @@ def per_period(net_proceeds_minor: int, payments: Sequence[int]) -> Decimal:
         raise ValueError("a loan is repaid by positive installments")
     low, high = Decimal("-0.999999"), Decimal(1)
     while _npv(high, net_proceeds_minor, payments)[0] > 0:  # even richer loans: widen
-        high *= 2
-        if high > 10**6:
+        if high > 10**6:  # 2^20: a rate past a million per period is no loan's
             raise LendingError("rate_invalid", "the effective rate is beyond reason", "rate")
+        high *= 2
     rate = Decimal(0)
     for _ in range(_MAX_STEPS):
         value, slope = _npv(rate, net_proceeds_minor, payments)
@@ -77,5 +77,13 @@ def compound(rate: Decimal, periods: Decimal | int) -> Decimal:
 
 
 def text(rate: Decimal, places: int = 8) -> str:
-    """A rate as a plain decimal string (``"0.07341234"``), ``HALF_EVEN`` to ``places``."""
-    return f"{rate.quantize(Decimal(1).scaleb(-places), context=_CTX):f}"
+    """A rate as a plain decimal string (``"0.07341234"``), ``HALF_EVEN`` to ``places``.
+
+    However large the rate (a daily rate of 30% compounds to about 10^41 a year), every
+    digit is kept: the context holds the integer digits and the places. A rate that rounds
+    to zero is ``"0.00…"``, never ``"-0.00…"`` (the solver may stop a hair below zero)."""
+    digits = max(rate.adjusted(), 0) + places + 2
+    shown = rate.quantize(Decimal(1).scaleb(-places), context=Context(prec=max(digits, 40)))
+    if shown.is_zero():
+        shown = shown.copy_abs()
+    return f"{shown:f}"

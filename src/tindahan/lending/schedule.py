@@ -8,7 +8,9 @@ Rules, for each method (rates per period as ``Decimal``; amounts in centavos):
 * **declining, equal installments**: the level payment ``P·r / (1 − (1 + r)^−n)`` is rounded
   ``HALF_UP`` to the centavo; each installment's principal is that payment less its
   interest; the **last installment takes whatever principal is left**, so the principal
-  column sums to exactly ``P`` and the last payment differs from the others by centavos;
+  column sums to exactly ``P`` and the last payment differs from the others by centavos
+  (should rounding up pay the loan off before its last installment — only a loan of a few
+  centavos an installment — the payment is a centavo lower until it does not);
 * **declining, equal principal**: ``⌊P / n⌋`` each (``DOWN``), the last takes the rest;
 * **flat add-on** (quotes only): total interest ``P × r × n`` rounded ``HALF_UP``; principal
   and interest spread by cumulative floors (installment *i* gets ``⌊T·i/n⌋ − ⌊T·(i−1)/n⌋``),
@@ -125,8 +127,8 @@ def _check(
         raise LendingError("amount_invalid", "the principal must be positive", "principal_minor")
     if count <= 0:
         raise LendingError("term_invalid", "a loan has at least one installment", "term")
-    if rate < 0 or not rate.is_finite():
-        raise LendingError("rate_invalid", "the rate cannot be negative", "rate")
+    if not rate.is_finite() or rate < 0:  # NaN first: comparing a NaN raises InvalidOperation
+        raise LendingError("rate_invalid", "the rate is a finite, non-negative number", "rate")
     if fee < 0:
         raise LendingError("fee_invalid", "the fee cannot be negative", "fee_minor")
     previous = start
@@ -158,11 +160,29 @@ def _equal_installment(
     principal: int, rate: Decimal, weights: list[Decimal]
 ) -> tuple[list[int], list[int]]:
     payment = level_payment(principal, rate, len(weights))
+    while True:
+        principals, interests, left = _level(principal, rate, weights, payment)
+        # Rounding the payment up can pay off a loan of a few centavos an installment before
+        # its last one (₱0.05 in 4 at 0%: 2, 2, 1, 0): then a centavo less, until the last
+        # installment still has principal to take (1, 1, 1, 2).
+        if left > 0 or payment == 0:
+            return principals, interests
+        payment -= 1
+
+
+def _level(
+    principal: int, rate: Decimal, weights: list[Decimal], payment: int
+) -> tuple[list[int], list[int], int]:
+    """The columns for a level ``payment``, and the principal left for the last one."""
     principals, interests, balance = [], [], principal
+    left = principal
     for i, weight in enumerate(weights):
         interest = _interest(balance, rate, weight)
-        share = balance if i == len(weights) - 1 else min(balance, max(0, payment - interest))
+        if i == len(weights) - 1:
+            left, share = balance, balance
+        else:
+            share = min(balance, max(0, payment - interest))
         principals.append(share)
         interests.append(interest)
         balance -= share
-    return principals, interests
+    return principals, interests, left
