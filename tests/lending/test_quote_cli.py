@@ -270,12 +270,6 @@ def test_a_fee_as_large_as_the_principal_may_be_added():
     assert sum(r["fee_minor"] for r in found["schedule"]) == 1_000_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (caps.percent, see test_rules): a covered daily quote whose deducted fee "
-    "leaves ₱0.01 has an EIR of about 10^182 a month; writing the breach message raises "
-    "decimal.InvalidOperation and the CLI exits 3 'unexpected InvalidOperation'",
-)
 def test_an_absurd_but_covered_quote_is_quoted_not_crashed():
     result = quote(*args(frequency="daily", term="1", rate="1", fee="999999"))
     found = ok_json(result)

@@ -368,13 +368,6 @@ def test_the_bsp_example_loan_is_within_the_ceilings():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: caps.percent quantizes in the default 28-digit context, so check_price "
-    "raises decimal.InvalidOperation instead of reporting the EIR breach for an EIR of "
-    "10^30 a month (a ₱10,000 daily quote with ₱0.01 of net proceeds gets there; the CLI "
-    "then exits 3 'unexpected InvalidOperation')",
-)
 def test_an_absurd_eir_is_still_a_breach_not_a_crash():
     assert price(eir_monthly=D(10) ** 30) == ["eir"]
 
@@ -606,12 +599,6 @@ def test_daily_penalty_rounds_down():
 # --- the allocation order, oldest first, whatever the caller's list order ------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: allocation.allocate pays installments in the order the caller lists them; "
-    "the module promises oldest first, and nothing sorts by seq (a store query without "
-    "ORDER BY would pay the newest installment first)",
-)
 def test_a_payment_goes_to_the_oldest_installment_whatever_the_list_order():
     owed = [Owed(2, interest=50, principal=300), Owed(1, interest=100, principal=300)]
     parts, _ = allocation.allocate(100, owed)

@@ -58,7 +58,7 @@ def allocate(
 ) -> tuple[list[Part], int]:
     """The parts ``amount_minor`` pays, and what is left over."""
     parts, left = [], amount_minor
-    for item in owed:
+    for item in sorted(owed, key=lambda o: o.seq):  # oldest first, whatever the caller's order
         for component in order:
             take = min(left, getattr(item, component))
             if take > 0:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from tindahan import limits
 from tindahan.lending.terms import months_between
@@ -46,8 +46,13 @@ def eir_ceiling(on: date) -> tuple[Decimal, str]:
     return Decimal(found[1]), found[2]
 
 
+#: Wide enough for any EIR a quote can produce (a 0.01-peso net over a year of days).
+_WIDE = Context(prec=1000)
+
+
 def percent(rate: Decimal) -> str:
-    return f"{(rate * 100).quantize(Decimal('0.01')):f}%"
+    """A rate as a percentage with two decimals, ``HALF_EVEN``, however large."""
+    return f"{_WIDE.multiply(rate, Decimal(100)).quantize(Decimal('0.01'), context=_WIDE):f}%"
 
 
 def check_price(

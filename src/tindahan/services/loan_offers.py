@@ -380,7 +380,11 @@ def _assessment(unit: Unit, caller: Caller, merchant_id: str, assessment_id: str
     if assessment_id is not None:
         query = query.where(credit_assessments.c.id == assessment_id)
     row = (
-        unit.conn.execute(query.order_by(credit_assessments.c.created_at_ns.desc()).limit(1))
+        unit.conn.execute(
+            query.order_by(
+                credit_assessments.c.created_at_ns.desc(), credit_assessments.c.id.desc()
+            ).limit(1)
+        )
         .mappings()
         .first()
     )

@@ -679,7 +679,10 @@ def restructure(
         raise invalid("legal_cap_exceeded", message, "term")
     tag = new_id("ltx")
     batch = legs(row["id"], ledger_id(tag), plan.movement)
-    save(unit, row, before, plan, term=term, rate=f"{monthly.normalize():f}")
+    # The new schedule starts today: nothing of it is late, so the loan is current again
+    # (``max_dpd`` keeps how late it was).
+    values = {"term": term, "rate": f"{monthly.normalize():f}", "dpd": 0, "bucket": "current"}
+    save(unit, row, before, plan, **values)
     text = (
         note
         if note is None
