@@ -204,6 +204,8 @@ def test_expired_offer(platform, shop, clock: BusinessClock):
     refused_unchanged(
         platform, "offer_expired", lambda u: loan_offers.accept(u, shop.merchant, made["id"])
     )
+    seen = platform.run(lambda u: loan_offers.get_offer(u, shop.merchant, made["id"]))
+    assert seen["status"] == "expired"
 
 
 def test_someone_elses_offer(platform, shop):

@@ -521,7 +521,7 @@ def create_offer(unit: Unit, caller: Caller, new: NewOffer) -> dict[str, Any]:
         "created_at_ns": now,
     }
     unit.conn.execute(insert(loan_offers), row)
-    view = offer_view(row, product)
+    view = offer_view(row, product, now)
     emit(unit, "loan_offer.created", view, (merchant_id,))
     return view
 
@@ -538,15 +538,20 @@ def _no_open_loan(unit: Unit, merchant_id: str) -> None:
         )
 
 
-def offer_view(row: Any, product: Any) -> dict[str, Any]:
+def offer_view(row: Any, product: Any, now: int) -> dict[str, Any]:
+    """An open offer past its time shows as ``expired`` (the row is left as it was: reading
+    changes nothing, and acceptance checks the time itself)."""
     disclosure = json.loads(row["disclosure"])
+    status = row["status"]
+    if status == "open" and now >= row["expires_at_ns"]:
+        status = "expired"
     return {
         "id": row["id"],
         "object": "loan_offer",
         "merchant_id": row["merchant_id"],
         "product_id": row["product_id"],
         "assessment_id": row["assessment_id"],
-        "status": row["status"],
+        "status": status,
         "limit_minor": row["limit_minor"],
         "principal_minor": row["principal_minor"],
         "term": row["term"],
@@ -578,7 +583,7 @@ def _offer_row(unit: Unit, caller: Caller, offer_id: str, *, lock: bool = False)
 def get_offer(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
     caller.require("loans:read")
     row = _offer_row(unit, caller, offer_id)
-    return offer_view(row, product_row(unit, row["product_id"]))
+    return offer_view(row, product_row(unit, row["product_id"]), unit.now())
 
 
 def list_offers(unit: Unit, caller: Caller, merchant_id: str | None = None) -> dict[str, Any]:
@@ -593,7 +598,7 @@ def list_offers(unit: Unit, caller: Caller, merchant_id: str | None = None) -> d
     products = {r["product_id"]: product_row(unit, r["product_id"]) for r in rows}
     return {
         "object": "list",
-        "data": [offer_view(r, products[r["product_id"]]) for r in rows],
+        "data": [offer_view(r, products[r["product_id"]], unit.now()) for r in rows],
         "has_more": False,
     }
 
