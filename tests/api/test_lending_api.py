@@ -664,12 +664,6 @@ def test_the_close_runs_for_a_past_day_and_once(lending: Lending):
     ledger_ok(lending.platform)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loan_close.run, for a day already closed, returns a report with only "
-    "`loans` restored from loan_closes.report: interest_minor, from_reserve_minor, "
-    "reminders, delinquent and buckets come back as 0 on the second call",
-)
 def test_a_second_close_reports_the_same_figures(lending: Lending):
     lending.accept(lending.offer(term=8))
     lending.clock.advance(24 * HOUR)

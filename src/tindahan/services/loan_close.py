@@ -257,7 +257,11 @@ def run(
     report = CloseReport(text)
     if done is not None:
         stored = json.loads(done["report"])
-        report.loans = stored["loans"]
+        for name in ("loans", "interest_minor", "penalty_minor", "from_reserve_minor"):
+            setattr(report, name, stored[name])
+        report.reminders, report.delinquent = stored["reminders"], stored["delinquent"]
+        report.buckets.update(stored["buckets"])
+        report.seconds = stored["seconds"]
         report.already = True
         return report
     started = time.perf_counter()

@@ -91,17 +91,31 @@ def refusal(exc: LendingError) -> Exception:
 
 
 # --- loading and saving ----------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _pricing(
+    rate: str, frequency: str, day_count: str, penalty: str, order: str
+) -> tuple[Decimal, Decimal, tuple[str, ...]]:
+    """The parsed price of a loan (few distinct ones across a book: parsed once each)."""
+    periodic = periodic_rate(Decimal(rate), Frequency(frequency), DayCount(day_count))
+    return periodic, Decimal(penalty), parse_order(order)
+
+
 def terms_of(row: Any) -> rules.Terms:
-    frequency = Frequency(row["frequency"])
-    rate = periodic_rate(Decimal(row["rate"]), frequency, DayCount(row["day_count"]))
+    rate, penalty, order = _pricing(
+        row["rate"],
+        row["frequency"],
+        row["day_count"],
+        row["penalty_rate"],
+        row["allocation_order"],
+    )
     return rules.Terms(
         principal=row["principal_minor"],
         rate_per_period=rate,
         method=Method(row["method"]),
         accrue_daily=row["accrual"] == "daily",
-        penalty_rate=Decimal(row["penalty_rate"]),
+        penalty_rate=penalty,
         grace_days=row["grace_days"],
-        order=parse_order(row["allocation_order"]),
+        order=order,
         covered=bool(row["covered"]),
         fee=row["fee_minor"],
     )
