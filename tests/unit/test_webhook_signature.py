@@ -232,3 +232,21 @@ def test_star_matches_every_event(event_type: str) -> None:
 def test_event_types_are_unique_and_dotted() -> None:
     assert len(set(events.EVENT_TYPES)) == len(events.EVENT_TYPES)
     assert all("." in e and e != events.ALL for e in events.EVENT_TYPES)
+
+
+def test_every_event_the_services_emit_can_be_subscribed_to() -> None:
+    """An event a service emits but endpoints cannot name would reach only ``*`` endpoints:
+    every literal type passed to ``emit`` in the services is in ``EVENT_TYPES``."""
+    import re
+    from pathlib import Path
+
+    import tindahan.services
+
+    folder = Path(tindahan.services.__file__).parent
+    emitted = set()
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        emitted.update(re.findall(r'emit\(\s*unit,\s*"([a-z_]+\.[a-z_]+)"', text))
+        emitted.update(re.findall(r'"(loan\.[a-z_]+)" if', text))
+    assert "loan.disbursed" in emitted and "payment.succeeded" in emitted
+    assert emitted <= set(events.EVENT_TYPES), sorted(emitted - set(events.EVENT_TYPES))

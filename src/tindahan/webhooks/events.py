@@ -25,6 +25,15 @@ EVENT_TYPES = (
     "shipment.updated",
     "dispute.opened",
     "dispute.resolved",
+    "loan_offer.created",
+    "loan.disbursed",
+    "loan.repaid",
+    "loan.closed",
+    "loan.payment_due",
+    "loan.overdue",
+    "loan.restructured",
+    "loan.written_off",
+    "loan.recovered",
 )
 ALL = "*"
 
