@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit clean
+.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -36,6 +36,11 @@ bench-qr: $(STAMP_DEV)
 # rows; BENCH_CREDIT_ARGS passes options through (e.g. --only batch --runs 7).
 bench-credit: $(STAMP_DEV)
 	$(BIN)/python bench/credit_bench.py $(BENCH_CREDIT_ARGS)
+
+# The loans' daily close for 100,000 active loans (target: under 2 minutes); BENCH_LOAN_ARGS
+# passes options through (e.g. --loans 10000 --runs 5 --check).
+bench-loans: $(STAMP_DEV)
+	$(BIN)/python bench/loan_bench.py $(BENCH_LOAN_ARGS)
 
 bench-api: $(STAMP_DEV)
 	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)
