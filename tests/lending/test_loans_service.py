@@ -395,3 +395,47 @@ def test_other_merchant_caller_is_scoped(platform, shop):
     loan = take(platform, shop)
     other = Caller("x", "pty_nobody", ALL)
     refused("resource_missing", lambda: loan_view(platform, other, loan["id"]))
+
+
+# --- 5. loans feed the credit features ---------------------------------------------------------
+def test_loan_behaviour_feeds_the_credit_features(platform, shop, clock: BusinessClock):
+    """Installments on Tindahan become ``loan_on_time_share`` and ``loan_worst_dpd``, cut at
+    the as-of moment like every other feature: a late installment counts as late only from
+    its due date, and a payment after the cut does not count."""
+    from tindahan.credit import features
+    from tindahan.services import credit
+
+    def loan_features(at_ns: int) -> tuple[float, float]:
+        frame = platform.run(
+            lambda u: features.compute(
+                credit.load_events(u.conn, [shop.merchant_id], at_ns), at_ns
+            ),
+            write=False,
+        )
+        row = frame.iloc[0]
+        return float(row["loan_on_time_share"]), float(row["loan_worst_dpd"])
+
+    loan = take(platform, shop, term=4)
+    first_due = loans_schedule(platform, shop, loan["id"])[0]["due_date"]
+    clock.at_day(DAY0 + timedelta(days=1))
+    share, worst = loan_features(clock())
+    assert share != share and worst != worst  # NaN: nothing due yet
+    for _ in range(10):  # the first installment (due on day 7) goes unpaid, 4 days late
+        clock.next_day()
+        loan_close.close_due(platform)
+    assert first_due == (DAY0 + timedelta(days=7)).isoformat()
+    late_cut = clock()
+    share, worst = loan_features(late_cut)
+    assert share == 0.0 and worst >= 3
+    view = loan_view(platform, shop.merchant, loan["id"])
+    platform.run(
+        lambda u: loans.repay(u, shop.merchant, loan["id"], view["balance"]["due_today_minor"])
+    )
+    assert loan_features(late_cut) == (share, worst)  # paid after the cut: unchanged
+    clock.next_day()
+    share_after, worst_after = loan_features(clock())
+    assert share_after == 0.0 and worst_after >= worst  # paid late is still late
+
+
+def loans_schedule(platform: Platform, shop: Shop, loan_id: str) -> list[dict[str, Any]]:
+    return platform.run(lambda u: loans.schedule(u, shop.merchant, loan_id), write=False)["data"]
