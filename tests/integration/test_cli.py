@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
+from tests.conftest import PG_URL, _admin_conninfo
 from tests.servers import free_port
+from tindahan.cli import app as cli_app
 from tindahan.cli.app import app
 from tindahan.ledger import NewTransfer
+from tindahan.services import credit as credit_service
 from tindahan.services import keys as key_service
 from tindahan.services import ledger as service
 from tindahan.services.platform import Platform
@@ -39,6 +46,64 @@ def data_key(monkeypatch):
     monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
 
 
+class SeededDemo:
+    """``demo seed`` run once per store, on an empty database of its own (as the tests'
+    ``db_url`` gives), kept as a template: a test that needs a seeded database gets a copy
+    of it (SQLite: the file; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), so no test's
+    writes reach another's, and the half year of sales is written once, not per test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seeded: dict[str, tuple[str, str]] = {}  # store -> (template, first output)
+        self.databases: list[str] = []  # made on the PostgreSQL server, dropped at the end
+
+    def _seed(self, store: str) -> tuple[str, str]:
+        if store == "sqlite":
+            template = str(self.folder / "demo.db")
+            url = f"sqlite:///{template}"
+        else:
+            template = f"tindahan_demo_{secrets.token_hex(4)}"
+            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+                admin.execute(f'CREATE DATABASE "{template}"')
+            self.databases.append(template)
+            url = make_url(PG_URL).set(database=template).render_as_string(hide_password=False)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
+            result = invoke("demo", "seed", "--db", url)
+        assert result.exit_code == 0, result.output
+        if store == "sqlite":  # the last connection to close checkpoints the WAL
+            assert not Path(template + "-wal").exists()
+        self.seeded[store] = (template, result.output)
+        return self.seeded[store]
+
+    def copy_to(self, db_url: str) -> str:
+        """Make ``db_url`` (an empty database) a seeded one; the first seed's output."""
+        store = "sqlite" if db_url.startswith("sqlite:") else "postgres"
+        template, output = self.seeded.get(store) or self._seed(store)
+        if store == "sqlite":
+            shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
+        else:
+            name = make_url(db_url).database
+            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return output
+
+    def drop(self) -> None:
+        for name in self.databases:
+            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(tmp_path_factory) -> Iterator[SeededDemo]:
+    made = SeededDemo(tmp_path_factory.mktemp("seeded-demo"))
+    try:
+        yield made
+    finally:
+        made.drop()
+
+
 def test_upgrade_then_verify_prints_one_line_and_exits_0(db_url):
     assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     assert invoke("db", "upgrade", "--db", db_url).exit_code == 0  # idempotent
@@ -47,8 +112,8 @@ def test_upgrade_then_verify_prints_one_line_and_exits_0(db_url):
     assert result.output.count("\n") == 1 and result.output.startswith("ledger ok")
 
 
-def test_verify_names_each_violation_and_exits_1(db_url):
-    assert invoke("demo", "seed", "--db", db_url).exit_code == 0
+def test_verify_names_each_violation_and_exits_1(db_url, seeded_demo):
+    seeded_demo.copy_to(db_url)  # the demo, seeded by ``demo seed``
     assert invoke("ledger", "seal", "--db", db_url).exit_code == 0
     db = connect(db_url)
     with db.begin() as conn:
@@ -168,10 +233,10 @@ def test_worker_once_seals_and_expires(db_url, monkeypatch):
     assert report.exit_code == 0 and "0 not sealed yet" in report.output
 
 
-def test_demo_seed_loads_weeks_of_payments_once(db_url):
-    first = invoke("demo", "seed", "--db", db_url)
-    assert first.exit_code == 0, first.output
-    assert int(first.output.split("demo data: ")[1].split()[0]) > 200
+def test_demo_seed_loads_weeks_of_payments_once(db_url, seeded_demo):
+    # ``demo seed`` on an empty database of this store (exit 0 is checked there), copied here.
+    first = seeded_demo.copy_to(db_url)
+    assert int(first.split("demo data: ")[1].split()[0]) > 200
     assert "already there" in invoke("demo", "seed", "--db", db_url).output
     assert invoke("ledger", "verify", "--db", db_url).exit_code == 0
 
@@ -202,8 +267,35 @@ def test_keys_create_refuses_bad_input(db_url, args, message):
     assert result.exit_code == 2 and message in result.output, result.output
 
 
-def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path):
-    env = {**os.environ, "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}"}
+def test_demo_model_is_trained_once_into_the_model_folder(tmp_path, monkeypatch, capsys):
+    """What ``serve --demo`` does about the credit model on first start (the training itself,
+    ``train_default_model``, is what the session's ``merchant_model`` fixture runs)."""
+    folder = tmp_path / "models" / "merchant"
+    monkeypatch.setenv(credit_service.MODEL_ENV, str(folder))
+    trained: list[Path] = []
+
+    def train(into: Path) -> object:
+        trained.append(into)
+        into.mkdir(parents=True)
+        (into / "metadata.json").write_text("{}")
+        return type("Trained", (), {"metadata": {"version": "merchant-test-1"}})()
+
+    monkeypatch.setattr(credit_service, "train_default_model", train)
+    cli_app._demo_model()
+    cli_app._demo_model()  # a second start finds the model there
+    assert trained == [folder]
+    printed = capsys.readouterr().out
+    assert printed.count("training the demo credit model") == 1
+    assert "credit model ready: merchant-test-1" in printed
+
+
+def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, merchant_model):
+    # A model already trained (the session's, read only): the first start need not train one.
+    env = {
+        **os.environ,
+        "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        credit_service.MODEL_ENV: str(merchant_model.folder),
+    }
     port = free_port()
     proc = subprocess.Popen(
         [TINDAHAN, "serve", "--demo", "--port", str(port)],
@@ -243,6 +335,7 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "demo data ready" in seen
+    assert "training the demo credit model" not in seen
     verify = subprocess.run(
         [TINDAHAN, "ledger", "verify"], env=env, capture_output=True, text=True, check=False
     )
