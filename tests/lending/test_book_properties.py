@@ -4,17 +4,16 @@ put in the reserve and the loan restructured, in random order. A SHADOW ledger s
 ``Movement`` the plans return, and after every step the book must agree with it and keep
 the rules the ledger and the regulator hold it to (see ``LoanBook.check_books``).
 
-Five bugs in ``lending.book`` were found this way; each has a strict-xfail regression test at
-the end of this file, and the state machine steers around exactly that case (marked
-EXCLUDED where it does):
+Five bugs in ``lending.book`` were found this way, fixed, and kept as regression tests at
+the end of this file:
 
 * A and B: a prepayment smaller than the running period's interest and the remaining fees
-  re-amortises without what it leaves unpaid of them (``repay`` raises such an amount);
-* C: a re-amortised or restructured schedule of a few centavos has lines owing nothing,
-  which stay open for ever (such a plan is not taken);
-* E: penalties a restructure carries into a line not yet due are left out of the payoff
-  (a restructure with unpaid penalties waives them);
-* F: a restructure with no principal left drops every other amount owed (not made).
+  re-amortised without what it left unpaid of them (now a payment that does not reach
+  principal pays ahead on the same schedule);
+* C: a re-amortised or restructured schedule of a few centavos had lines owing nothing,
+  which stayed open for ever (they are settled when made);
+* E: penalties a restructure carried into a line not yet due were left out of the payoff;
+* F: a restructure with no principal left dropped every other amount owed (refused now).
 """
 
 from __future__ import annotations
@@ -203,17 +202,8 @@ class LoanBook(RuleBasedStateMachine):
         owed = rules.payoff(book, day)
         assume(owed > 0)
         amount = max(1, min(owed, round(owed * share)))
-        # EXCLUDED (BUG A and B, see the xfail tests below): a prepayment too small to pay
-        # the running interest and the remaining fees loses what it leaves of them from the
-        # schedule; such an amount is raised to pay them.
-        dues = rules.dues_total(book, day)
-        if amount > dues:
-            later = [line for line in book.open_lines if line.due_date > day]
-            first = rules._running_interest(book, day) + unpaid(later, "fee")
-            amount = max(amount, min(owed, dues + first))
         plan = rules.pay(book, amount, day)
-        if zero_lines(plan.book):  # EXCLUDED (BUG C, see below)
-            return
+        assert not zero_lines(plan.book)  # a line owing nothing is settled, never open
         self.take(plan)
         if amount == owed:
             assert self.closed
@@ -228,22 +218,17 @@ class LoanBook(RuleBasedStateMachine):
     @precondition(lambda self: not self.closed)
     @rule(term=st.integers(1, 12), cut=st.integers(0, 100), waive=st.booleans())
     def restructure(self, term, cut, waive):
-        # EXCLUDED (BUG E, see below): penalties carried into a line not yet due are left
-        # out of the payoff, so a restructure with unpaid penalties always waives them.
-        t = self.book.totals
-        waive = waive or t.penalty > t.penalty_paid
-        # EXCLUDED (BUG F, see below): with no principal left, a restructure drops whatever
-        # else is owed.
-        if self.book.principal_outstanding == 0:
-            return
         monthly = self.monthly * (100 - cut) / 100  # it may only fall, as in the service
         rate = periodic_rate(monthly, self.frequency, DayCount.THIRTY_360)
         dates = due_dates(self.day, self.frequency, term)
+        if self.book.principal_outstanding == 0:  # nothing to reschedule: refused
+            with pytest.raises(LendingError):
+                rules.restructure(self.book, self.day, rate, dates, waive_penalties=waive)
+            return
         plan = rules.restructure(self.book, self.day, rate, dates, waive_penalties=waive)
         # the service refuses a covered loan's schedule beyond the ceiling
         assume(rules.restructured_total_cost_ok(plan.book))
-        if zero_lines(plan.book):  # EXCLUDED (BUG C, see below)
-            return
+        assert not zero_lines(plan.book)
         self.take(plan)
         self.monthly = monthly
 
@@ -335,7 +320,6 @@ def _closed_days(book: rules.Book, days: int) -> rules.Book:
     return book
 
 
-@pytest.mark.xfail(strict=True, reason="BUG A: a prepayment smaller than the fees drops them")
 def test_a_prepayment_smaller_than_the_remaining_fees_keeps_the_rest_owed():
     # ₱10 in one daily installment with an added fee of 2 centavos; 1 centavo is paid the day
     # the loan starts: it pays 1 of the fee, and the new version's line carries no fee.
@@ -347,7 +331,6 @@ def test_a_prepayment_smaller_than_the_remaining_fees_keeps_the_rest_owed():
     assert closing.book.receivable() == 0  # is 1: a closed loan still owes a fee
 
 
-@pytest.mark.xfail(strict=True, reason="BUG B: a prepayment below the running interest")
 def test_a_prepayment_smaller_than_the_running_interest_keeps_the_rest_on_the_schedule():
     # ₱10,000 at 3% a month, one weekly installment, accrued daily: 3,000 centavos booked by
     # the end of day 3. One centavo prepaid on day 4 pays one of them; the new line has the
@@ -366,7 +349,6 @@ def test_a_prepayment_smaller_than_the_running_interest_keeps_the_rest_on_the_sc
     assert plan.book.receivable() == 0  # is 2,999
 
 
-@pytest.mark.xfail(strict=True, reason="BUG C: a line that owes nothing stays open")
 def test_a_line_owing_nothing_is_settled_and_never_late():
     # 6 centavos left, restructured at 0% over 7 days: equal installments of 0, 0, …, 6.
     book = new_book(1000, Method.EQUAL_INSTALLMENT, Frequency.DAILY, 1, D(0))
@@ -380,7 +362,6 @@ def test_a_line_owing_nothing_is_settled_and_never_late():
     assert close.dpd == 0  # is 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG E: the payoff leaves out carried penalties")
 def test_the_payoff_collects_the_penalties_a_restructure_carries():
     # a daily loan 1 day late with a 5% penalty: its penalty (83 centavos), carried (not waived)
     # into the new first line, due tomorrow. The payoff counts only fee + principal of a line
@@ -400,7 +381,6 @@ def test_the_payoff_collects_the_penalties_a_restructure_carries():
     assert closing.book.receivable() == 0  # is the penalty
 
 
-@pytest.mark.xfail(strict=True, reason="BUG F: restructuring with no principal left")
 def test_a_restructure_with_no_principal_left_keeps_what_is_owed():
     # principal paid first (the product's order puts the fee last): the fee is still owed
     book = new_book(
@@ -416,6 +396,9 @@ def test_a_restructure_with_no_principal_left_keeps_what_is_owed():
     day = START + timedelta(days=1)
     book = rules.pay(book, 1000, day).book
     assert book.principal_outstanding == 0 and book.open_lines
-    plan = rules.restructure(book, day, D(0), [day + timedelta(days=1)], waive_penalties=False)
-    # no lines at all: the loan reads closed while 32 centavos of fee stay receivable
-    assert not (plan.closed and plan.book.receivable() > 0)
+    # with no lines at all the loan would read closed while 32 centavos of fee stay
+    # receivable: the restructure is refused, and what is owed is collected as it is
+    with pytest.raises(LendingError) as refused:
+        rules.restructure(book, day, D(0), [day + timedelta(days=1)], waive_penalties=False)
+    assert refused.value.code == "nothing_to_restructure"
+    assert rules.payoff(book, day) == book.receivable() == 32

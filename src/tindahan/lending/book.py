@@ -197,21 +197,26 @@ def _accrue_to_cover(t: Totals) -> tuple[Totals, int]:
 
 
 def _running_interest(book: Book, day: date) -> int:
-    """Interest earned to yesterday and not paid, beyond what today's dues still owe."""
+    """Interest earned to yesterday and not paid, beyond what today's dues still owe — at
+    most what the lines not yet due still carry (so a payment of it always lands on one)."""
     earned = book.earned_through(day - _ONE_DAY, daily=True)
     in_dues = sum(line.unpaid("interest") for line in book.due_through(day))
-    return max(0, earned - book.totals.interest_paid - in_dues)
+    later = sum(line.unpaid("interest") for line in book.open_lines if line.due_date > day)
+    return min(later, max(0, earned - book.totals.interest_paid - in_dues))
 
 
 def payoff(book: Book, day: date) -> int:
     """What settles the loan today: every due, the interest earned to yesterday on the
-    running period, the remaining fees and the principal (the reserve not deducted)."""
+    running period, penalties carried into lines not yet due, the remaining fees and the
+    principal (the reserve not deducted)."""
     due_lines = book.due_through(day)
     later = [line for line in book.open_lines if line.due_date > day]
     return (
         sum(line.owed().total for line in due_lines)
         + _running_interest(book, day)
-        + sum(line.unpaid("fee") + line.unpaid("principal") for line in later)
+        + sum(
+            line.unpaid("penalty") + line.unpaid("fee") + line.unpaid("principal") for line in later
+        )
     )
 
 
@@ -245,49 +250,66 @@ def pay(book: Book, amount: int, day: date, *, prepay: bool = True) -> Plan:
     return _prepay(book, left, day, paid)
 
 
+def _settle_empty(line: Line, day: date) -> Line:
+    """An open line that owes nothing more is paid (a schedule can have lines of 0)."""
+    if line.status == "open" and line.settled:
+        return replace(line, status="paid", paid_date=day)
+    return line
+
+
 def _prepay(book: Book, amount: int, day: date, paid_dues: dict[str, int]) -> Plan:
+    """What is left after the dues, on the lines not yet due: the running interest, carried
+    penalties, the remaining fees, then principal. Only a payment that reaches principal
+    re-amortises; one that does not leaves the schedule as it is, paid further ahead."""
     later = [line for line in book.open_lines if line.due_date > day]
-    interest_now = min(amount, _running_interest(book, day))
-    fees = [line.unpaid("fee") for line in later]
-    fees_now = min(amount - interest_now, sum(fees))
-    principal_now = amount - interest_now - fees_now
-    now = {"penalty": 0, "fee": fees_now, "interest": interest_now, "principal": principal_now}
+    now = dict.fromkeys(COMPONENTS, 0)
+    left = amount
+    now["interest"] = min(left, _running_interest(book, day))
+    left -= now["interest"]
+    for component in ("penalty", "fee", "principal"):
+        now[component] = min(left, sum(line.unpaid(component) for line in later))
+        left -= now[component]
     paid = {c: paid_dues[c] + now[c] for c in COMPONENTS}
     settled, short = _accrue_to_cover(_add_paid(book.totals, now))
     movement = Movement(paid=paid, accrue_interest=short)
-    fee_parts = spread_over(fees_now, fees)
-    principal_parts = spread_over(principal_now, [line.unpaid("principal") for line in later])
-    running = later[0]
-    restructured = {
+    shares = {c: spread_over(now[c], [line.unpaid(c) for line in later]) for c in COMPONENTS}
+    updated = {
         line.seq: replace(
             line,
-            interest_paid=line.interest_paid + (interest_now if line is running else 0),
-            fee_paid=line.fee_paid + fee_parts[i],
-            principal_paid=line.principal_paid + principal_parts[i],
-            status="restructured",
+            **{f"{c}_paid": getattr(line, f"{c}_paid") + shares[c][i] for c in COMPONENTS},
         )
         for i, line in enumerate(later)
     }
-    ended = tuple(restructured.get(line.seq, line) for line in book.lines)
+    if now["principal"] == 0:  # nothing to re-amortise: the same schedule, paid ahead
+        lines = tuple(_settle_empty(updated.get(x.seq, x), day) for x in book.lines)
+        return Plan(replace(book, lines=lines, totals=settled), movement)
     balance = book.terms.principal - settled.principal_paid
     if balance == 0:  # paid off: the unearned interest of the later lines is never owed
         done = tuple(
             replace(
-                line,
-                interest=line.interest_paid,
-                preaccrued=min(line.preaccrued, line.interest_paid),
+                updated[x.seq],
+                interest=updated[x.seq].interest_paid,
+                preaccrued=min(x.preaccrued, updated[x.seq].interest_paid),
                 status="paid",
                 paid_date=day,
             )
-            if line.seq in restructured
-            else line
-            for line in ended
+            if x.seq in updated
+            else x
+            for x in book.lines
         )
         return Plan(replace(book, lines=done, totals=settled), movement)
-    fresh = reamortise(book.terms, balance, day, running, [line.due_date for line in later])
+    ended = tuple(
+        replace(updated[x.seq], status="restructured") if x.seq in updated else x
+        for x in book.lines
+    )
+    fresh = reamortise(book.terms, balance, day, later[0], [line.due_date for line in later])
+    carried = settled.interest_accrued - settled.interest_paid  # booked, unpaid: 0 here
+    if carried:
+        first = fresh[0]
+        fresh[0] = replace(first, interest=first.interest + carried, preaccrued=carried)
     new_book = Book(
         book.terms,
-        tuple(fresh),
+        tuple(_settle_empty(x, day) for x in fresh),
         replace(settled, accrual_base=settled.interest_accrued),
         book.version + 1,
     )
@@ -392,6 +414,12 @@ def restructure(
     ``rate`` per period. What was booked and not paid is carried into it, never charged
     interest: the interest into the first line (as ``preaccrued``: booked already), the
     penalties into the first line (or forgiven), the fees spread over the new lines."""
+    if book.principal_outstanding == 0:
+        raise LendingError(
+            "nothing_to_restructure",
+            "the principal is repaid: collect what is left instead of rescheduling it",
+            "id",
+        )
     t = book.totals
     interest = t.interest_accrued - t.interest_paid
     waive = t.penalty - t.penalty_paid if waive_penalties else 0
@@ -421,7 +449,7 @@ def restructure(
     totals = replace(
         t, waived=t.waived + waive, penalty=t.penalty - waive, accrual_base=t.interest_accrued
     )
-    new_book = Book(terms, tuple(lines), totals, book.version + 1)
+    new_book = Book(terms, tuple(_settle_empty(x, day) for x in lines), totals, book.version + 1)
     return Plan(new_book, Movement(waive_penalty=waive), ended)
 
 

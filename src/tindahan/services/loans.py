@@ -687,7 +687,10 @@ def restructure(
     day = today(unit)
     dates = holidays.shifted(due_dates(day, frequency, term), holiday_set(unit))
     rate = periodic_rate(monthly, frequency, DayCount(row["day_count"]))
-    plan = rules.restructure(before, day, rate, dates, waive_penalties=waive_penalties)
+    try:
+        plan = rules.restructure(before, day, rate, dates, waive_penalties=waive_penalties)
+    except LendingError as exc:
+        raise conflict(exc.code, exc.message, exc.param) from None
     if not rules.restructured_total_cost_ok(plan.book):
         message = "the new schedule would cost more than the principal (BSP Circular 1133)"
         raise invalid("legal_cap_exceeded", message, "term")
