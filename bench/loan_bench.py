@@ -169,27 +169,7 @@ def _rows(i: int, rng: random.Random, product_id: str, now: int) -> dict[str, An
             "closed_at_ns": None,
             "updated_at_ns": now,
         },
-        "lines": [
-            {
-                "loan_id": lid,
-                "version": 1,
-                "seq": x.seq,
-                "start_date": x.start_date.isoformat(),
-                "due_date": x.due_date.isoformat(),
-                "principal_minor": x.principal_minor,
-                "interest_minor": x.interest_minor,
-                "preaccrued_minor": 0,
-                "fee_minor": 0,
-                "penalty_minor": 0,
-                "principal_paid_minor": 0,
-                "interest_paid_minor": 0,
-                "fee_paid_minor": 0,
-                "penalty_paid_minor": 0,
-                "status": "open",
-                "paid_date": None,
-            }
-            for x in lines
-        ],
+        "lines": loans.schedule_rows(lid, lines),
         "accounts": loans.new_accounts(lid, mid),
         "transfers": [
             NewTransfer(

@@ -571,13 +571,7 @@ def offer_view(row: Any, product: Any, now: int) -> dict[str, Any]:
 
 
 def _offer_row(unit: Unit, caller: Caller, offer_id: str, *, lock: bool = False) -> Any:
-    query = select(loan_offers).where(loan_offers.c.id == offer_id)
-    if lock and not unit.db.is_sqlite:
-        query = query.with_for_update()
-    row = unit.conn.execute(query).mappings().first()
-    if row is None or not caller.reaches(row["merchant_id"]):
-        raise not_found("loan offer", "id")
-    return row
+    return loans.merchant_row(unit, caller, loan_offers, offer_id, "loan offer", lock=lock)
 
 
 def get_offer(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
@@ -698,27 +692,7 @@ def _disburse(
         "updated_at_ns": now,
     }
     unit.conn.execute(insert(loan_table), loan)
-    lines = [
-        {
-            "loan_id": loan_id,
-            "version": 1,
-            "seq": i.seq,
-            "start_date": i.start_date.isoformat(),
-            "due_date": i.due_date.isoformat(),
-            "principal_minor": i.principal_minor,
-            "interest_minor": i.interest_minor,
-            "preaccrued_minor": 0,
-            "fee_minor": i.fee_minor,
-            "penalty_minor": 0,
-            "principal_paid_minor": 0,
-            "interest_paid_minor": 0,
-            "fee_paid_minor": 0,
-            "penalty_paid_minor": 0,
-            "status": "open",
-            "paid_date": None,
-        }
-        for i in found.schedule
-    ]
+    lines = loans.schedule_rows(loan_id, found.schedule)
     unit.conn.execute(insert(loan_installments), lines)
     unit.conn.execute(
         update(loan_offers)

@@ -176,6 +176,20 @@ def line_rows(unit: Unit, loan_id: str, version: int) -> list[Any]:
     return list(unit.conn.execute(query).mappings())
 
 
+def schedule_rows(loan_id: str, schedule: Sequence[Any]) -> list[dict[str, Any]]:
+    """A new loan's first-version lines from its schedule (``lending.schedule``)."""
+    return [
+        line_values(
+            loan_id,
+            1,
+            rules.Line(
+                i.seq, i.start_date, i.due_date, i.principal_minor, i.interest_minor, i.fee_minor
+            ),
+        )
+        for i in schedule
+    ]
+
+
 def line_values(loan_id: str, version: int, line: rules.Line) -> dict[str, Any]:
     return {
         "loan_id": loan_id,
@@ -337,14 +351,22 @@ def record(
 
 
 # --- reading -------------------------------------------------------------------------------
-def loan_row(unit: Unit, caller: Caller, loan_id: str, *, lock: bool = False) -> Any:
-    query = select(loans).where(loans.c.id == loan_id)
+def merchant_row(
+    unit: Unit, caller: Caller, table: Any, object_id: str, what: str, *, lock: bool = False
+) -> Any:
+    """A loan's (or an offer's) row if the caller is its merchant or the operator, locked
+    on PostgreSQL when asked; anyone else gets 404, as if it did not exist."""
+    query = select(table).where(table.c.id == object_id)
     if lock and not unit.db.is_sqlite:
         query = query.with_for_update()
     row = unit.conn.execute(query).mappings().first()
     if row is None or not caller.reaches(row["merchant_id"]):
-        raise not_found("loan", "id")
+        raise not_found(what, "id")
     return row
+
+
+def loan_row(unit: Unit, caller: Caller, loan_id: str, *, lock: bool = False) -> Any:
+    return merchant_row(unit, caller, loans, loan_id, "loan", lock=lock)
 
 
 def today(unit: Unit) -> date:
