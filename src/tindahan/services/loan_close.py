@@ -31,7 +31,7 @@ from tindahan.lending.calendar import business_date
 from tindahan.lending.delinquency import BUCKETS
 from tindahan.lending.terms import Frequency
 from tindahan.services import loans, movement
-from tindahan.services.events import emit
+from tindahan.services.events import emit_many
 from tindahan.services.platform import Platform, Unit, ledger_id
 from tindahan.store.lending_tables import loan_closes, loan_installments
 from tindahan.store.lending_tables import loans as loan_table
@@ -111,6 +111,7 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
     remind_on = day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)
     batch: list[NewTransfer] = []
     loan_updates, line_updates = [], []
+    notices: list[Notice] = []
     stamp = "c" + day.strftime("%Y%m%d")
     for row in rows:
         before = loans.book_of(row, lines[row["id"]])
@@ -148,7 +149,7 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
             "updated_at_ns": unit.now(),
         }
         loan_updates.append(values)
-        _announce(unit, row, result, closed, report)
+        notices += _announce(row, result, closed, report)
         report.loans += 1
         report.interest_minor += move.accrue_interest
         report.penalty_minor += move.penalty
@@ -158,6 +159,7 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
     if line_updates:
         unit.conn.execute(_UPDATE_LINE, line_updates)
     unit.conn.execute(_UPDATE_LOAN, loan_updates)
+    emit_many(unit, notices)
     for start in range(0, len(batch), limits.MAX_BATCH):
         part = _whole_chains(batch, start)
         if part:
@@ -224,21 +226,27 @@ _UPDATE_LOAN = (
 )
 
 
-def _announce(unit: Unit, row: Any, result: rules.Close, closed: bool, report: CloseReport) -> None:
+Notice = tuple[str, dict[str, Any], tuple[str, ...]]
+
+
+def _announce(row: Any, result: rules.Close, closed: bool, report: CloseReport) -> list[Notice]:
+    """The events one loan's close announces (sent for the whole chunk at once)."""
     parties = (row["merchant_id"],)
+    found: list[Notice] = []
     for line in result.reminders:
         data = {
             "loan_id": row["id"],
             "due_date": line.due_date.isoformat(),
             "amount_minor": line.owed().total,
         }
-        emit(unit, "loan.payment_due", data, parties)
+        found.append(("loan.payment_due", data, parties))
         report.reminders += 1
     if result.bucket != row["bucket"] and result.dpd > row["dpd"]:
         data = {"loan_id": row["id"], "days_past_due": result.dpd, "bucket": result.bucket}
-        emit(unit, "loan.overdue", data, parties)
+        found.append(("loan.overdue", data, parties))
     if closed:
-        emit(unit, "loan.closed", {"loan_id": row["id"]}, parties)
+        found.append(("loan.closed", {"loan_id": row["id"]}, parties))
+    return found
 
 
 def run(
