@@ -13,9 +13,12 @@ types are documented. SQLite only, a bounded number of examples, to keep CI fast
 from __future__ import annotations
 
 import base64
+import shutil
 import uuid
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -26,12 +29,15 @@ from schemathesis import checks as core_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from tests.api.conftest import TEST_DATA_KEY, Api, World, make_party
+from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
+from tests.conftest import Clock
 from tests.servers import running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.services import credit, keys, parties
 from tindahan.services.platform import Platform
+from tindahan.store.database import connect
+from tindahan.store.migrate import upgrade
 from tindahan.store.vault import Vault
 
 #: The document the app generates; the tests check the running server serves the same one.
@@ -54,24 +60,93 @@ OPERATIONS = [
 
 
 # --- a running server on SQLite ------------------------------------------------------------
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    """SQLite only: this is about the HTTP surface, which both stores share."""
-    return sqlite_url
+# The world (parties with keys and funded wallets, a credit assessment, payments, a refund,
+# a request, a cash-out, an endpoint, a storefront with orders...) is built once per module
+# through the API into a SQLite file; each test then serves its own copy of that file, so
+# every operation is fuzzed on the same fresh state as if it had been built for it, and no
+# test's writes reach another's.
+@dataclass(frozen=True)
+class Built:
+    """The world's file and what the tests need to know about it (all read-only)."""
+
+    path: Path
+    operator: str
+    parties: tuple[Party, ...]  # merchant, buyer, other buyer, agent
+    ids: Ids
 
 
-@pytest.fixture
-def platform(db) -> Platform:
+def _platform(db: Any) -> Platform:
     made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
     parties.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: Any, sqlite_template: Path, merchant_model: Any) -> Built:
+    path = tmp_path_factory.mktemp("openapi-world") / "world.db"
+    shutil.copyfile(sqlite_template, path)
+    database = connect(f"sqlite:///{path}", clock=Clock())
+    upgrade(database)
+    try:
+        platform = _platform(database)
+        with (
+            pytest.MonkeyPatch.context() as patch,
+            running(create_app(platform)) as base_url,
+        ):
+            patch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
+            made = build_world(Api(base_url), platform)
+            try:
+                found = build_ids(made, platform)
+            finally:
+                made.api.http.close()
+    finally:
+        parties.reset_settings_cache()
+        database.dispose()  # the last connection to close checkpoints the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return Built(path, made.operator, tuple(made.parties), found)
+
+
 @pytest.fixture
-def server(platform: Platform) -> Iterator[str]:
-    with running(create_app(platform)) as base_url:
+def db_url(sqlite_url: str, built: Built) -> str:
+    """SQLite only: this is about the HTTP surface, which both stores share. The file is a
+    copy of the module's world (the ``db`` fixture migrates it, which finds nothing to do)."""
+    shutil.copyfile(built.path, sqlite_url.removeprefix("sqlite:///"))
+    return sqlite_url
+
+
+@pytest.fixture
+def platform(db) -> Platform:
+    return _platform(db)
+
+
+class Serving:
+    """The ASGI app of the test that is running, behind one uvicorn server per module: each
+    test gets a new app (``create_app``) on its own database, without a server start and
+    stop per test."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def uvicorn_server() -> Iterator[tuple[Serving, str]]:
+    serving = Serving()
+    with running(serving) as base_url:
+        yield serving, base_url
+
+
+@pytest.fixture
+def server(platform: Platform, uvicorn_server: tuple[Serving, str]) -> Iterator[str]:
+    serving, base_url = uvicorn_server
+    serving.app = create_app(platform)
+    try:
         yield base_url
+    finally:
+        serving.app = None
 
 
 class Ids:
@@ -92,8 +167,22 @@ class Ids:
 
 
 @pytest.fixture
-def world(server: str, platform: Platform) -> Iterator[World]:
+def world(server: str, built: Built) -> Iterator[World]:
+    """The module's world, on this test's own copy of it, through this test's server."""
     api = Api(server)
+    merchant, buyer, other, agent = built.parties
+    yield World(api, built.operator, merchant, buyer, other, agent, list(built.parties))
+    api.http.close()
+
+
+@pytest.fixture
+def ids(world: World, built: Built, merchant_model: Any, monkeypatch: Any) -> Ids:
+    # Fuzzed cases assess merchants too: they need the model.
+    monkeypatch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
+    return built.ids
+
+
+def build_world(api: Api, platform: Platform) -> World:
     operator = platform.run(lambda u: keys.create(u, None, party_id=None))[1]
     merchant = make_party(
         api,
@@ -113,14 +202,11 @@ def world(server: str, platform: Platform) -> Iterator[World]:
     made.fund(buyer, 1_000_000)
     made.fund(other, 1_000_000)
     made.fund(agent, 5_000_000, "float")
-    yield made
-    api.http.close()
+    return made
 
 
-@pytest.fixture
-def ids(world: World, platform: Platform, merchant_model: Any, monkeypatch: Any) -> Ids:
+def build_ids(world: World, platform: Platform) -> Ids:
     api, merchant, buyer, agent = world.api, world.merchant, world.buyer, world.agent
-    monkeypatch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
     assessment = api.ok(api.post("/v1/credit/assessments", merchant.key, {}))
     body = {"payee_id": merchant.id, "amount_minor": 50_000, "currency": "PHP"}
     paid = api.ok(api.post("/v1/payments", buyer.key, body))
