@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -105,20 +106,87 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _drop_database(name: str) -> None:
+    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class TemplateCopies:
+    """Copies of the migrated template for the tests that use ``db`` on PostgreSQL: the next
+    one is made ahead, in a background thread, while the test before it runs, and databases
+    tests are done with are dropped there too (one thread: one statement at a time). Each
+    copy is still a database of its own, made from the untouched template."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-databases")
+        self.ahead: Future[str] | None = None
+        self.drops: list[Future[None]] = []
+
+    def _make(self) -> str:
+        name = f"tindahan_test_{secrets.token_hex(4)}"
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name
+
+    def take(self) -> str:
+        """A fresh copy of the template, for one test; hand it back with ``drop``."""
+        made, self.ahead = self.ahead or self.thread.submit(self._make), None
+        name = made.result()
+        self.ahead = self.thread.submit(self._make)
+        return name
+
+    def drop(self, name: str) -> None:
+        self.drops = [f for f in self.drops if not f.done() or f.exception()]
+        self.drops.append(self.thread.submit(_drop_database, name))
+
+    def close(self) -> None:
+        if self.ahead is not None:
+            self.drops.append(self.thread.submit(lambda f=self.ahead: _drop_database(f.result())))
+        self.thread.shutdown(wait=True)
+        for future in self.drops:
+            future.result()  # a database that could not be dropped is an error, as before
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template) -> Iterator[TemplateCopies | None]:
+    if postgres_template is None:
+        yield None
+        return
+    copies = TemplateCopies(postgres_template)
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
+#: Databases ``postgres_url`` made as copies of the migrated template (for tests that use
+#: ``db``), so ``db`` need not drop an empty one and copy the template again.
+_TEMPLATE_COPIES: set[str] = set()
+
+
 @pytest.fixture
-def postgres_url(postgres_template) -> Iterator[str]:
-    """A fresh, empty database of its own on the PostgreSQL server."""
+def postgres_url(request, postgres_copies) -> Iterator[str]:
+    """A fresh database of its own on the PostgreSQL server: empty, or, when the test uses
+    ``db``, already the copy of the migrated template that ``db`` would make it."""
     reason = postgres_available()
     if reason:
         pytest.skip(reason)
-    name = f"tindahan_test_{secrets.token_hex(4)}"
-    with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    if postgres_copies is not None and "db" in request.node.fixturenames:
+        name = postgres_copies.take()
+        _TEMPLATE_COPIES.add(name)
+    else:
+        name = f"tindahan_test_{secrets.token_hex(4)}"
+        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _TEMPLATE_COPIES.discard(name)
+        if postgres_copies is not None:
+            postgres_copies.drop(name)
+        else:
+            _drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -136,7 +204,7 @@ def db(db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
         target = Path(db_url.removeprefix("sqlite:///"))
         if not target.exists():
             shutil.copyfile(sqlite_template, target)
-    elif postgres_template is not None:
+    elif postgres_template is not None and make_url(db_url).database not in _TEMPLATE_COPIES:
         name = make_url(db_url).database
         with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
