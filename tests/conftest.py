@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from tests.servers import Shared, running
 from tindahan.services import parties
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
@@ -61,6 +62,15 @@ def fresh_settings() -> Iterator[None]:
     parties.reset_settings_cache()
     yield
     parties.reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[Shared]:
+    """One uvicorn server for the session; each API test serves its own app through it."""
+    shared = Shared()
+    with running(shared) as base_url:
+        shared.base_url = base_url
+        yield shared
 
 
 @pytest.fixture

@@ -36,3 +36,28 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class Shared:
+    """One uvicorn server for many tests, serving the ASGI app of the test that is running:
+    each test still gets an app of its own (its own platform, database and rate limiter),
+    without a server start and stop per test. Made by the session's ``shared_server``."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.base_url = ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        app = self.app
+        if app is None:
+            raise RuntimeError("no test is being served")
+        await app(scope, receive, send)
+
+    @contextmanager
+    def serving(self, app: Any) -> Iterator[str]:
+        """``app`` served until the block ends; yields the base URL."""
+        self.app = app
+        try:
+            yield self.base_url
+        finally:
+            self.app = None

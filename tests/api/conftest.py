@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import running
 from tindahan.api.app import create_app
 from tindahan.services import keys, parties
 from tindahan.services.platform import Platform
@@ -40,8 +39,8 @@ def platform(db, vault) -> Platform:
 
 
 @pytest.fixture
-def server(platform) -> Iterator[str]:
-    with running(create_app(platform)) as base_url:
+def server(platform, shared_server) -> Iterator[str]:
+    with shared_server.serving(create_app(platform)) as base_url:
         yield base_url
 
 

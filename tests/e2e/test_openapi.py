@@ -31,7 +31,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
 from tests.conftest import Clock
-from tests.servers import running
+from tests.servers import Shared, running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.services import credit, keys, parties
@@ -120,33 +120,10 @@ def platform(db) -> Platform:
     return _platform(db)
 
 
-class Serving:
-    """The ASGI app of the test that is running, behind one uvicorn server per module: each
-    test gets a new app (``create_app``) on its own database, without a server start and
-    stop per test."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="module")
-def uvicorn_server() -> Iterator[tuple[Serving, str]]:
-    serving = Serving()
-    with running(serving) as base_url:
-        yield serving, base_url
-
-
 @pytest.fixture
-def server(platform: Platform, uvicorn_server: tuple[Serving, str]) -> Iterator[str]:
-    serving, base_url = uvicorn_server
-    serving.app = create_app(platform)
-    try:
+def server(platform: Platform, shared_server: Shared) -> Iterator[str]:
+    with shared_server.serving(create_app(platform)) as base_url:
         yield base_url
-    finally:
-        serving.app = None
 
 
 class Ids:
