@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 
 from tindahan import limits
 from tindahan.ledger.model import NewTransfer
@@ -33,6 +33,7 @@ from tindahan.lending.terms import Frequency
 from tindahan.services import loans, movement
 from tindahan.services.events import emit_many
 from tindahan.services.platform import Platform, Unit, ledger_id
+from tindahan.store.bulk import update_many
 from tindahan.store.lending_tables import loan_closes, loan_installments
 from tindahan.store.lending_tables import loans as loan_table
 
@@ -133,12 +134,10 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
         for line in book.lines:
             if old[line.seq] != line:
                 values = loans.line_values(row["id"], before.version, line)
-                line_updates.append(
-                    {**values, "b_loan": row["id"], "b_version": before.version, "b_seq": line.seq}
-                )
+                line_updates.append(values)
         closed = not book.open_lines and book.principal_outstanding == 0
         values = {
-            "b_id": row["id"],
+            "id": row["id"],
             **loans.totals_values(book.totals),
             "dpd": result.dpd,
             "max_dpd": max(row["max_dpd"], result.dpd),
@@ -156,9 +155,8 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
         report.from_reserve_minor += result.applied_from_reserve
         report.buckets[result.bucket] += 1
         report.delinquent += result.dpd > 0
-    if line_updates:
-        unit.conn.execute(_UPDATE_LINE, line_updates)
-    unit.conn.execute(_UPDATE_LOAN, loan_updates)
+    update_many(unit.conn, loan_installments, ("loan_id", "version", "seq"), line_updates)
+    update_many(unit.conn, loan_table, ("id",), loan_updates)
     emit_many(unit, notices)
     for start in range(0, len(batch), limits.MAX_BATCH):
         part = _whole_chains(batch, start)
@@ -176,54 +174,6 @@ def _whole_chains(batch: list[NewTransfer], start: int) -> list[NewTransfer]:
     sized so a chain never crosses a boundary (each loan books at most 7 transfers a day,
     LOAN_CLOSE_CHUNK × 7 < MAX_BATCH)."""
     return batch[start : start + limits.MAX_BATCH]
-
-
-_LINE_FIELDS = (
-    "principal_minor",
-    "interest_minor",
-    "preaccrued_minor",
-    "fee_minor",
-    "penalty_minor",
-    "principal_paid_minor",
-    "interest_paid_minor",
-    "fee_paid_minor",
-    "penalty_paid_minor",
-    "status",
-    "paid_date",
-)
-_UPDATE_LINE = (
-    update(loan_installments)
-    .where(
-        loan_installments.c.loan_id == bindparam("b_loan"),
-        loan_installments.c.version == bindparam("b_version"),
-        loan_installments.c.seq == bindparam("b_seq"),
-    )
-    .values({name: bindparam(name) for name in _LINE_FIELDS})
-)
-_LOAN_FIELDS = (
-    "principal_paid_minor",
-    "interest_accrued_minor",
-    "interest_paid_minor",
-    "fee_booked_minor",
-    "fee_paid_minor",
-    "penalty_minor",
-    "penalty_paid_minor",
-    "waived_minor",
-    "reserve_minor",
-    "accrual_base_minor",
-    "dpd",
-    "max_dpd",
-    "bucket",
-    "closed_through",
-    "status",
-    "closed_at_ns",
-    "updated_at_ns",
-)
-_UPDATE_LOAN = (
-    update(loan_table)
-    .where(loan_table.c.id == bindparam("b_id"))
-    .values({name: bindparam(name) for name in _LOAN_FIELDS})
-)
 
 
 Notice = tuple[str, dict[str, Any], tuple[str, ...]]

@@ -1,0 +1,49 @@
+"""Many rows updated in one statement: what the loans' daily close writes for thousands of
+loans a transaction.
+
+On PostgreSQL ``executemany`` sends one ``UPDATE`` per row, a round trip each; here the
+rows travel as one array per column and ``UPDATE … FROM unnest(…)`` applies them in one
+statement (measured on the close: about half of its time on PostgreSQL was those round
+trips). SQLite runs in-process, where ``executemany`` is already cheap, so it keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Integer, Table, bindparam, text, update
+
+_ARRAY: dict[type, str] = {BigInteger: "bigint[]", Integer: "integer[]"}
+
+
+def _array_type(table: Table, name: str) -> str:
+    kind = type(table.c[name].type)
+    return _ARRAY.get(kind, "text[]")
+
+
+def update_many(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Set every non-key column given in ``rows`` on the row its ``keys`` name (all rows
+    carry the same columns)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    values = [c for c in columns if c not in keys]
+    if conn.dialect.name != "postgresql":
+        where = [table.c[k] == bindparam(f"k_{k}") for k in keys]
+        statement = update(table).where(*where).values({c: bindparam(c) for c in values})
+        renamed = [{**{f"k_{k}": r[k] for k in keys}, **{c: r[c] for c in values}} for r in rows]
+        conn.execute(statement, renamed)
+        return
+    name = table.name
+    arrays = ", ".join(f"CAST(:{c} AS {_array_type(table, c)})" for c in columns)
+    sets = ", ".join(f"{c} = v.{c}" for c in values)
+    match = " AND ".join(f"{name}.{k} = v.{k}" for k in keys)
+    sql = (
+        f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}) "  # noqa: S608 (names from the table, values bound)
+        f"WHERE {match}"
+    )
+    params = {c: [r[c] for r in rows] for c in columns}
+    conn.execute(text(sql), params)
