@@ -13,6 +13,7 @@ types are documented. SQLite only, a bounded number of examples, to keep CI fast
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import uuid
 import zlib
@@ -28,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import checks as core_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi import checks as openapi_checks
+from sqlalchemy import insert
 
 from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
 from tests.conftest import Clock
@@ -36,6 +38,7 @@ from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.services import credit, keys, parties
 from tindahan.services.platform import Platform
+from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
 from tindahan.store.vault import Vault
@@ -205,6 +208,10 @@ def build_ids(world: World, platform: Platform) -> Ids:
     )
     spare_key = platform.run(lambda u: keys.create(u, None, party_id=merchant.id))[0]["id"]
     shop = commerce(world)
+    lent = lending(world, platform)
+    scored = lent.pop("scored")
+    for name, found in lent.items():  # "product_id" names a catalog and a loan product
+        shop[name] = shop.get(name, []) + found
     return Ids(
         {"buyer_wallet": buyer.wallets["main"]},
         payee_id=[merchant.id, world.other_buyer.id],
@@ -220,9 +227,62 @@ def build_ids(world: World, platform: Platform) -> Ids:
         endpoint_id=[endpoint["id"]],
         key_id=[spare_key],
         name=["basic", "full", "business"],
-        assessment_id=[assessment["id"]],
+        assessment_id=[assessment["id"], *scored],
         **shop,
     )
+
+
+def lending(world: World, platform: Platform) -> dict[str, list[str]]:
+    """A loan product, and the merchant's loan from an offer made on a scored assessment
+    (written as the credit service stores one: the world's merchant has no sales history)."""
+    api, merchant = world.api, world.merchant
+    now = platform.now()
+    scored = {
+        "id": "cra_e2escored",
+        "merchant_id": merchant.id,
+        "decision": "scored",
+        "model_version": "e2e",
+        "probability": "0.05",
+        "score": 640,
+        "reasons": "[]",
+        "features": json.dumps({"sales_month_avg": 5_000_000}),
+        "as_of_ns": now,
+        "created_at_ns": now,
+    }
+    platform.run(lambda u: u.conn.execute(insert(credit_assessments), scored))
+    product = api.ok(
+        api.post(
+            "/v1/loan_products",
+            world.operator,
+            {
+                "name": "Puhunan",
+                "min_principal_minor": 100_000,
+                "max_principal_minor": 1_000_000,
+                "frequency": "weekly",
+                "min_term": 4,
+                "max_term": 12,
+                "rate_min": "2",
+                "rate_max": "4",
+                "fee_bps": 200,
+                "penalty_rate": "3",
+                "auto_deduct_bps": 1000,
+            },
+        )
+    )
+    offer = api.ok(
+        api.post(
+            "/v1/loan_offers",
+            merchant.key,
+            {"product_id": product["id"], "assessment_id": scored["id"], "term": 8},
+        )
+    )
+    loan = api.ok(api.post(f"/v1/loan_offers/{offer['id']}/accept", merchant.key, {}))
+    return {
+        "scored": [scored["id"]],
+        "product_id": [product["id"]],
+        "offer_id": [offer["id"]],
+        "loan_id": [loan["id"]],
+    }
 
 
 def commerce(world: World) -> dict[str, list[str]]:
