@@ -4,7 +4,8 @@ step, refusals that change nothing, write-off and recovery, and an idempotent da
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -439,3 +440,43 @@ def test_loan_behaviour_feeds_the_credit_features(platform, shop, clock: Busines
 
 def loans_schedule(platform: Platform, shop: Shop, loan_id: str) -> list[dict[str, Any]]:
     return platform.run(lambda u: loans.schedule(u, shop.merchant, loan_id), write=False)["data"]
+
+
+# --- 6. day count ---------------------------------------------------------------------------
+def test_actual_365_charges_each_month_its_days(platform, shop, clock: BusinessClock):
+    """Under actual/365 a 31-day month costs more interest than a 28-day one on the same
+    balance. Accepting on a later day, when the months (and so the amounts) would differ
+    from the disclosure, is refused."""
+    monthly = loan_offers.NewProduct(
+        "Buwanan",
+        100_000,
+        1_000_000,
+        "monthly",
+        3,
+        3,
+        "3",
+        "3",
+        method="declining-equal-principal",
+        day_count="actual/365",
+    )
+    made_product = platform.run(lambda u: loan_offers.create_product(u, OPERATOR, monthly))
+    clock.at_day(date(2027, 1, 28))  # then 28 Feb (31 days), 28 Mar (28), 28 Apr (31)
+    _, caller = merchant(platform, "Mang Tonyo")
+    new = loan_offers.NewOffer(made_product["id"], principal_minor=900_000)
+    made = platform.run(lambda u: loan_offers.create_offer(u, caller, new))
+    lines = made["disclosure"]["schedule"]
+    assert [line["due_date"] for line in lines] == ["2027-02-28", "2027-03-28", "2027-04-28"]
+
+    def interest(balance: int, days: int) -> int:  # balance × 3% × 12 × days / 365, HALF_UP
+        exact = Decimal(balance) * Decimal("0.36") * days / 365
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    expected = [interest(900_000, 31), interest(600_000, 28), interest(300_000, 31)]
+    assert [line["interest_minor"] for line in lines] == expected
+    assert expected[1] < expected[0] * 2 / 3  # a short February, on two thirds of the balance
+    clock.at_day(date(2027, 2, 1))  # now 1 Mar (28 days), 1 Apr (31), 1 May (30)
+    error = refused(
+        "offer_changed",
+        lambda: platform.run(lambda u: loan_offers.accept(u, caller, made["id"])),
+    )
+    assert "new offer" in error.message
