@@ -271,16 +271,17 @@ def main(argv: list[str] | None = None) -> int:
             report = loan_close.run(platform, day)
             runs.append(report.as_dict())
             print(
-                f"  close {day}: {report.seconds:.1f} s for {report.loans:,} loans", file=sys.stderr
+                f"  close {day}: {report.milliseconds / 1000:.1f} s for {report.loans:,} loans",
+                file=sys.stderr,
             )
         checked = verify.verify(db).ok if args.check else None
-    seconds = [r["seconds"] for r in runs]
+    seconds = [r["milliseconds"] / 1000 for r in runs]
     median = statistics.median(seconds)
     result = {
         "loans": args.loans,
         "database": "postgresql" if url.startswith("postgres") else "sqlite",
         "setup_seconds": round(setup, 1),
-        "warm_up_seconds": round(warm.seconds, 1),
+        "warm_up_seconds": round(warm.milliseconds / 1000, 1),
         "runs_seconds": seconds,
         "median_seconds": median,
         "loans_per_second": round(args.loans / median) if median else None,

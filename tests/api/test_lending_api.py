@@ -638,7 +638,7 @@ def close_day(lending: Lending, day: date, idem: str | None = None) -> dict[str,
 
 
 def figures(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if k != "seconds"}
+    return {k: v for k, v in report.items() if k != "milliseconds"}
 
 
 def test_the_close_runs_for_a_past_day_and_once(lending: Lending):

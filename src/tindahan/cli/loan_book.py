@@ -55,7 +55,7 @@ def close(
             else:
                 figures = report.as_dict()
                 out.print(
-                    f"{one}: {report.loans} loans in {report.seconds:.1f} s; interest "
+                    f"{one}: {report.loans} loans in {report.milliseconds} ms; interest "
                     f"{figures['interest_minor']}, penalties {figures['penalty_minor']}, from "
                     f"reserves {figures['from_reserve_minor']} centavos; {report.delinquent} "
                     "past due"

@@ -48,7 +48,7 @@ class CloseReport:
     reminders: int = 0
     delinquent: int = 0
     buckets: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
+    milliseconds: int = 0  # wall time of the close
     already: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class CloseReport:
             "reminders": self.reminders,
             "delinquent": self.delinquent,
             "buckets": {b: self.buckets.get(b, 0) for b in BUCKETS},
-            "seconds": round(self.seconds, 3),
+            "milliseconds": self.milliseconds,
         }
 
 
@@ -219,10 +219,10 @@ def run(
             setattr(report, name, stored[name])
         report.reminders, report.delinquent = stored["reminders"], stored["delinquent"]
         report.buckets.update(stored["buckets"])
-        report.seconds = stored["seconds"]
+        report.milliseconds = stored["milliseconds"]
         report.already = True
         return report
-    started = time.perf_counter()
+    started = time.perf_counter_ns()
     started_ns = platform.now()
     while True:
         count, partial = platform.run(lambda unit: _attempt(unit, day))
@@ -231,7 +231,7 @@ def run(
         _merge(report, partial)
         if progress is not None:
             progress(count)
-    report.seconds = time.perf_counter() - started
+    report.milliseconds = (time.perf_counter_ns() - started) // 10**6
 
     def finish(unit: Unit) -> None:
         exists = unit.conn.execute(
