@@ -306,3 +306,27 @@ LOAN_CLOSE_MAX_CATCH_UP_DAYS: Final = 366
 BUSINESS_UTC_OFFSET_HOURS: Final = 8
 #: Rows in one loan-tape export page (the CSV streams all pages).
 LOAN_TAPE_PAGE: Final = 5000
+
+# --- Web sign-in (people at the dashboard) ---------------------------------------------------
+#: A PIN is digits only, as on every Philippine e-wallet (GCash and Maya use 4-6): six is the
+#: fewest (a million guesses, against ten thousand for four) and twelve the most anyone types.
+PIN_MIN_DIGITS: Final = 6
+PIN_MAX_DIGITS: Final = 12
+#: A password instead of a PIN: NIST SP 800-63B asks at least 8 characters and allowing at
+#: least 64; ten keeps a password longer than the longest PIN, and 128 bounds the Argon2 input.
+PASSWORD_MIN_LENGTH: Final = 10
+PASSWORD_MAX_LENGTH: Final = 128
+#: Consecutive wrong tries before signing in is locked, and for how long: five tries each
+#: quarter hour are 480 a day, so a six-digit PIN holds for years against one number.
+SIGNIN_MAX_FAILURES: Final = 5
+SIGNIN_LOCKOUT_SECONDS: Final = 15 * 60
+#: A browser session ends after two hours without a request, and after twelve hours in any
+#: case (one working day at the counter), whatever its activity.
+WEB_SESSION_IDLE_SECONDS: Final = 2 * 3600
+WEB_SESSION_MAX_SECONDS: Final = 12 * 3600
+#: A session's last_seen is written at most this often: every page view would otherwise be a
+#: write, and the idle limit needs minutes, not nanoseconds.
+WEB_SESSION_TOUCH_SECONDS: Final = 60
+#: An operator's note in the audit log (why a party was frozen, a tier changed): a sentence or
+#: a short paragraph, like a payment's description.
+AUDIT_NOTE_MAX_LENGTH: Final = 500

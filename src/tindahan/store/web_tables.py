@@ -1,0 +1,82 @@
+"""Tables for people signing in to the web app, their browser sessions, and the audit log.
+
+What the database holds a second time, after the services' checks (DESIGN.md):
+* a login belongs to one party or is operator staff, never both (CHECK), and a party has at
+  most one login (UNIQUE ``party_id``);
+* a phone number opens one login: only its keyed hash (``phone_index``, UNIQUE) and its
+  ciphertext are stored, never the number;
+* the PIN or password is stored only as an Argon2 hash, and a session only as the SHA-256
+  of its cookie secret (UNIQUE);
+* the failure count is never negative (CHECK).
+
+The audit log is append-only by use: the services insert rows and never update them.
+Times are ``*_ns``: integer nanoseconds since the epoch, UTC, like the ledger's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from tindahan import limits
+from tindahan.store.payment_tables import _ID
+from tindahan.store.tables import metadata
+
+logins = Table(
+    "logins",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    #: NULL: operator staff.
+    Column("party_id", String(_ID), ForeignKey("parties.id"), unique=True),
+    Column("is_operator", Boolean, nullable=False),
+    #: Staff: their display name; a party's login: the party's name when it was made.
+    Column("name", String(limits.NAME_MAX_LENGTH), nullable=False),
+    Column("phone_index", String(64), nullable=False, unique=True),
+    Column("phone_cipher", Text, nullable=False),
+    Column("phone_last4", String(4), nullable=False),
+    Column("secret_hash", Text, nullable=False),  # Argon2 encoded hash
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("last_signed_in_ns", BigInteger),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts"),
+    CheckConstraint("is_operator = (party_id IS NULL)", name="operator_has_no_party"),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),  # SHA-256 hex
+    Column("login_id", String(_ID), ForeignKey("logins.id"), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("last_seen_ns", BigInteger, nullable=False),
+    Column("expires_at_ns", BigInteger, nullable=False),
+    Column("ended_at_ns", BigInteger),
+)
+Index("ix_web_sessions_login", web_sessions.c.login_id)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("at_ns", BigInteger, nullable=False, index=True),
+    #: Who: an API key id (``key_…``), a login id (``lgn_…``), or ``cli`` / ``demo``.
+    Column("actor", String(64), nullable=False),
+    Column("action", String(60), nullable=False),  # party.updated, login.created, ...
+    Column("object_type", String(40), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("note", Text),
+    Column("details", Text, nullable=False),  # JSON object
+)
+Index("ix_audit_log_object", audit_log.c.object_id, audit_log.c.at_ns)
