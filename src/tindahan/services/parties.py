@@ -30,6 +30,7 @@ from tindahan.payments.model import (
     WalletKind,
 )
 from tindahan.payments.tiers import LIMIT_NAMES, TierLimits, tier_from
+from tindahan.services import audit
 from tindahan.services.ledger import open_accounts_in_transaction
 from tindahan.services.platform import Platform, Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import kyc_tiers, parties, settings, wallets
@@ -288,11 +289,18 @@ def list_parties(
 
 
 def update_party(
-    unit: Unit, caller: Caller, party_id: str, status: str | None, tier: str | None
+    unit: Unit,
+    caller: Caller,
+    party_id: str,
+    status: str | None,
+    tier: str | None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    """Operator: freeze, unfreeze or close a party; move it to another KYC tier."""
+    """Operator: freeze, unfreeze or close a party; move it to another KYC tier. A change
+    is written to the audit log (``party.updated``) with the operator's note."""
     caller.require("parties:write")
     caller.require_operator()
+    note = audit.check_note(note)
     row = party_row(unit, caller, party_id)
     changes: dict[str, Any] = {}
     if tier is not None:
@@ -310,6 +318,9 @@ def update_party(
         changes["status"] = new_status.value
     if changes:
         unit.conn.execute(update(parties).where(parties.c.id == party_id).values(**changes))
+    changed = {k: [row[k], v] for k, v in sorted(changes.items()) if row[k] != v}
+    if changed:
+        audit.record(unit, caller.key_id, "party.updated", "party", party_id, note, changed)
     return get(unit, caller, party_id)
 
 
