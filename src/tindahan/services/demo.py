@@ -529,3 +529,137 @@ def _lend_to(
 
     made["loan"] = platform.run(accept)["id"]
     return True
+
+
+# --- web sign-ins (the web app) --------------------------------------------------------------
+#: (who, phone, PIN) of each demo login; the PINs pass ``logins.check_secret`` (no runs).
+DEMO_LOGINS = [
+    ("operator", "+639170000001", "240816"),
+    ("merchant with a loan offer", "+639170000002", "381927"),
+    ("merchant", "+639170000003", "514263"),
+    ("online seller", "+639170000004", "627384"),
+    ("buyer", "+639170000005", "739451"),
+]
+OPERATOR_STAFF = "Operator (demo)"
+#: The shop with the open loan offer gets a storefront too, so the web demo of that merchant
+#: can sell online as well as borrow: (title, price in centavos, stock).
+OFFER_SHOP_PRODUCTS = [
+    ("Bigas, dinorado 5 kg", 32_500, 40),
+    ("Kape 3-in-1, 30 sachets", 18_900, 60),
+    ("Mantika, 1 L", 9_800, 50),
+]
+OFFER_SHOP_FUNDING = 200_000  # ₱2,000
+BUYER_FUNDING = 500_000  # ₱5,000
+
+
+def seed_logins(platform: Platform) -> list[dict[str, str]]:
+    """Web sign-ins with fixed PINs for the operator's staff, the merchant with the open loan
+    offer, Aling Nena's store, Ate Joy's online shop and Juan dela Cruz, for the console.
+
+    Idempotent: when any login exists nothing is written and the same list is returned. On
+    the first run the merchant with the offer also gets a storefront with three products and
+    ₱2,000 in its wallet, and Juan ₱5,000, so every journey of the web demo can be walked."""
+    from tindahan.services import logins
+    from tindahan.store.lending_tables import loan_offers as offers
+    from tindahan.store.web_tables import logins as login_table
+
+    def one(query: Any) -> Any:
+        return platform.run(
+            lambda u: u.conn.execute(query.limit(1)).scalar_one_or_none(), write=False
+        )
+
+    def named(name: str, kind: str) -> str | None:
+        found = one(
+            select(party_table.c.id).where(party_table.c.name == name, party_table.c.kind == kind)
+        )
+        return str(found) if found else None
+
+    offered = one(
+        select(offers.c.merchant_id).where(offers.c.status == "open").order_by(offers.c.id)
+    )
+    if offered is None:  # lending not seeded: the shop with months of sales, as demo_keys picks
+        offered = one(
+            select(party_table.c.id)
+            .where(party_table.c.kind == "merchant", party_table.c.name.not_in(NAMES))
+            .order_by(party_table.c.created_at_ns, party_table.c.id)
+        )
+    people: dict[str, str | None] = {
+        "operator": None,
+        "merchant with a loan offer": offered,
+        "merchant": named(MERCHANTS[0][0], "merchant"),
+        "online seller": named(MERCHANTS[3][0], "merchant"),
+        "buyer": named(BUYERS[0], "customer"),
+    }
+    made: list[tuple[dict[str, str], str | None]] = []
+    for who, phone, pin in DEMO_LOGINS:
+        party_id = people[who]
+        if who != "operator" and party_id is None:
+            continue  # not in this database (a demo seeded without it)
+        name = OPERATOR_STAFF
+        if party_id is not None:
+            name = str(one(select(party_table.c.name).where(party_table.c.id == party_id)))
+        made.append(({"who": who, "name": name, "phone": phone, "pin": pin}, party_id))
+    if one(select(login_table.c.id)) is None:
+        for entry, party_id in made:
+            platform.run(
+                partial(
+                    logins.create,
+                    caller=OPERATOR,
+                    party_id=party_id,
+                    phone=entry["phone"],
+                    secret=entry["pin"],
+                    name=OPERATOR_STAFF if party_id is None else None,
+                )
+            )
+        if offered is not None:
+            _offer_shop(platform, str(offered))
+        if people["buyer"] is not None:
+            _fund_main(platform, str(people["buyer"]), BUYER_FUNDING, "DEMO-WEB-BUYER")
+    return [entry for entry, _ in made]
+
+
+def _offer_shop(platform: Platform, merchant_id: str) -> None:
+    """A storefront, three products and ₱2,000 for the merchant with the loan offer."""
+    from tindahan.store.commerce_tables import storefronts
+
+    has_store = platform.run(
+        lambda u: u.conn.execute(
+            select(storefronts.c.id).where(storefronts.c.merchant_id == merchant_id).limit(1)
+        ).first(),
+        write=False,
+    )
+    if not has_store:
+        name = platform.run(lambda u: parties.get(u, OPERATOR, merchant_id)["name"], write=False)
+        owner = _as(merchant_id)
+        store = platform.run(
+            partial(
+                catalog.create_storefront,
+                caller=owner,
+                slug=demo_slug(name),
+                name=name,
+                description=BLURB,
+                shipping_fee_minor=5_000,
+            )
+        )
+        for title, price, stock in OFFER_SHOP_PRODUCTS:
+            new = catalog.NewProduct(title, price, stock=stock)
+            platform.run(
+                partial(catalog.create_product, caller=owner, storefront_id=store["id"], new=new)
+            )
+    _fund_main(platform, merchant_id, OFFER_SHOP_FUNDING, "DEMO-WEB-SHOP")
+
+
+def demo_slug(name: str) -> str:
+    """``tindahan-demo-suki-store`` from "Suki Store": a slug ``catalog`` accepts."""
+    from tindahan import limits
+
+    words = "".join(c if c.isascii() and c.isalnum() else " " for c in name.lower()).split()
+    return "-".join(["tindahan", "demo", *words])[: limits.SLUG_MAX_LENGTH].rstrip("-")
+
+
+def _fund_main(platform: Platform, party_id: str, amount_minor: int, reference: str) -> None:
+    found = platform.run(
+        lambda u: wallets.list_wallets(u, OPERATOR, 10, None, party_id), write=False
+    )["data"]
+    main = next(w for w in found if w["kind"] == "main" and w["currency"] == "PHP")
+    platform.run(lambda u: cash.fund(u, OPERATOR, main["id"], amount_minor, "PHP", reference))
