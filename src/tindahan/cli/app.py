@@ -18,7 +18,7 @@ from tindahan import limits
 from tindahan import worker as worker_jobs
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
-from tindahan.cli import credit, ledger, loan, loan_book, qr, simulate
+from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, simulate
 from tindahan.cli.errors import friendly
 from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
 from tindahan.services import credit as credit_service
@@ -47,6 +47,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(hooks_app, name="webhooks")
 app.add_typer(qr.app, name="qr")
 app.add_typer(credit.app, name="credit")
+app.add_typer(logins.app, name="logins")
 loan.app.command("close")(loan_book.close)
 app.add_typer(loan.app, name="loan")
 app.command("simulate")(simulate.simulate)
@@ -247,7 +248,7 @@ def serve(
         logging.getLogger("tindahan").setLevel(logging.INFO)
         try:
             uvicorn.run(
-                "tindahan.api.server:app_from_environment",
+                "tindahan.web.server:app_from_environment",
                 factory=True,
                 host=host,
                 port=port,

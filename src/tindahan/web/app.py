@@ -1,0 +1,147 @@
+"""The whole application: the API (``tindahan.api``) plus the pages, in one FastAPI app.
+
+The pages live at ``/`` and below, the API under ``/v1``. Errors are answered in the form
+the caller reads: JSON error objects for the API (its own handlers, untouched), a page for
+a browser — "not found" for anything not the viewer's (the same 404 a wrong id gets, so ids
+cannot be probed), a sign-in redirect for a page that needs one, a plain "something went
+wrong" (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from tindahan.api.app import create_app as create_api
+from tindahan.payments.errors import Category, RefusalError
+from tindahan.services.platform import Platform
+from tindahan.web import i18n, render, session
+from tindahan.web.i18n import _
+
+log = logging.getLogger("tindahan.web")
+STATIC = Path(__file__).parent / "static"
+#: Paths that belong to the API and keep its JSON errors.
+API_PREFIXES = ("/v1/", "/v1", "/openapi.json", "/docs", "/redoc", "/health")
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+
+def router() -> APIRouter:
+    """A router for pages: every POST on it is CSRF-checked before the route runs."""
+    return APIRouter(dependencies=[Depends(session.check_csrf)], include_in_schema=False)
+
+
+def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
+    from tindahan.web import routes
+
+    app = create_api(platform, processes=processes)
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in routes.MODULES:
+        app.include_router(module.router)
+    _install_errors(app)
+
+    @app.middleware("http")
+    async def language(request: Request, call_next: Callable[[Request], Awaitable[Response]]):  # type: ignore[no-untyped-def]
+        chosen = i18n.choose(
+            request.cookies.get(session.LANG), request.headers.get("accept-language")
+        )
+        with i18n.using(chosen):
+            return await call_next(request)
+
+    return app
+
+
+def is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/v1" or path.startswith(API_PREFIXES)
+
+
+def _install_errors(app: FastAPI) -> None:
+    api_handlers: dict[Any, Handler] = dict(app.exception_handlers)
+
+    def either(kind: Any, web: Handler) -> None:
+        api = api_handlers.get(kind)
+
+        async def handler(request: Request, exc: Any) -> Response:
+            if is_api(request) and api is not None:
+                return await api(request, exc)
+            with i18n.using(
+                i18n.choose(
+                    request.cookies.get(session.LANG), request.headers.get("accept-language")
+                )
+            ):
+                return await web(request, exc)
+
+        app.add_exception_handler(kind, handler)
+
+    either(RefusalError, _refused)
+    either(HTTPException, _http_error)
+    either(RequestValidationError, _bad_request)
+    either(Exception, _unexpected)
+    app.add_exception_handler(session.SignInRequiredError, _sign_in)  # type: ignore[arg-type]
+    app.add_exception_handler(session.WrongRoleError, _wrong_role)  # type: ignore[arg-type]
+    app.add_exception_handler(session.CsrfError, _csrf)  # type: ignore[arg-type]
+
+
+def error_page(request: Request, status: int, title: str, text: str) -> Response:
+    return render.page(request, "error.html", status, title=title, text=text)
+
+
+async def _refused(request: Request, exc: RefusalError) -> Response:
+    if exc.category is Category.NOT_FOUND:
+        return not_found(request)
+    from tindahan.web.messages import refusal_text
+
+    return error_page(request, 400, _("That could not be done"), refusal_text(exc))
+
+
+def not_found(request: Request) -> Response:
+    text = _("There is no such page, or it is not yours to see.")
+    return error_page(request, 404, _("Not found"), text)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code == 404:
+        return not_found(request)
+    if exc.status_code == 405:
+        return error_page(request, 405, _("Not allowed"), _("This page does not take that."))
+    if exc.status_code == 413:
+        return error_page(request, 413, _("Too much"), _("What was sent is too large."))
+    return error_page(request, exc.status_code, _("That could not be done"), str(exc.detail))
+
+
+async def _bad_request(request: Request, _exc: RequestValidationError) -> Response:
+    return error_page(
+        request, 400, _("That could not be done"), _("Part of the address is not valid.")
+    )
+
+
+async def _unexpected(request: Request, _exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    text = _("Something went wrong on our side. Nothing was changed; please try again.")
+    return error_page(request, 500, _("Sorry"), text)
+
+
+async def _sign_in(_request: Request, exc: session.SignInRequiredError) -> Response:
+    return RedirectResponse(session.signin_url(exc.next_path), status_code=303)
+
+
+async def _wrong_role(request: Request, _exc: session.WrongRoleError) -> Response:
+    return not_found(request)
+
+
+async def _csrf(request: Request, _exc: session.CsrfError) -> Response:
+    text = _(
+        "This form did not come from this page, or it has expired. Nothing was done. "
+        "Go back, reload the page and try again."
+    )
+    return error_page(request, 403, _("Form refused"), text)

@@ -1,0 +1,56 @@
+"""The services' refusals in the reader's language.
+
+A refusal carries a stable ``code`` and an English sentence written for integrators; a
+person at a phone gets the sentence below for the codes people meet, translated like every
+other string of the pages. Codes not listed here show the service's own sentence (they are
+the rarer, more technical ones), so nothing is ever hidden.
+"""
+
+from __future__ import annotations
+
+from tindahan.payments.errors import RefusalError
+from tindahan.web.i18n import _
+
+
+def refusal_text(refusal: RefusalError) -> str:
+    texts = {
+        "insufficient_funds": _("There is not enough money in the wallet for this."),
+        "exceeds_credits": _("There is not enough money in the wallet for this."),
+        "limit_exceeded": _("This is over a limit of your account level (KYC tier)."),
+        "wallet_frozen": _("This wallet is frozen. Please contact Tindahan."),
+        "wallet_closed": _("This wallet is closed."),
+        "payee_is_payer": _("You cannot pay yourself."),
+        "signin_failed": _("Wrong phone number or PIN."),
+        "signin_locked": _(
+            "Too many wrong tries. Signing in is locked for a while; try again later."
+        ),
+        "phone_invalid": _("Enter a Philippine mobile number, like 0917 123 4567."),
+        "payment_request_paid": _("This payment request has already been paid."),
+        "payment_request_expired": _("This payment request has expired."),
+        "payment_request_canceled": _("This payment request was cancelled."),
+        "payment_request_closed": _("This payment request is closed."),
+        "out_of_stock": _("Sorry, there is not enough stock left."),
+        "order_expired": _("This order waited too long for payment and was cancelled."),
+        "order_not_payable": _("This order cannot be paid now."),
+        "order_transition_invalid": _("That cannot be done to this order now."),
+        "order_action_forbidden": _("That is not yours to do on this order."),
+        "dispute_window_closed": _("The time to open a dispute on this order has passed."),
+        "nothing_to_ship": _("Everything in this order has been shipped."),
+        "slug_taken": _("Another shop already uses this web address."),
+        "slug_invalid": _("Use lowercase letters, digits and dashes, like aling-nena."),
+        "storefront_exists": _("You already have a storefront."),
+        "price_invalid": _("Enter a price in pesos."),
+        "stock_invalid": _("Stock is a whole number, zero or more."),
+        "offer_expired": _("This offer has expired."),
+        "offer_already_accepted": _("This offer was already accepted."),
+        "loan_already_open": _("You already have a loan open; repay it first."),
+        "loan_closed": _("This loan is fully paid."),
+        "overpayment": _("That is more than the loan needs to be paid off."),
+        "merchant_only": _("Only the merchant can do this."),
+        "resource_missing": _("Not found."),
+        "form_expired": _("This form is out of date. Please try again."),
+        "idempotency_key_reused": _("This form was already sent. Please reload the page."),
+        "tier_invalid": _("Choose one of the listed tiers."),
+        "note_invalid": _("The note is too long."),
+    }
+    return texts.get(refusal.code, refusal.message)

@@ -1,0 +1,20 @@
+"""The app as uvicorn's worker processes build it: everything from the environment
+(``tindahan serve`` sets ``TINDAHAN_DATABASE_URL`` and ``TINDAHAN_SERVER_WORKERS``)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from tindahan.api.server import WORKERS_ENV
+from tindahan.services.platform import Platform
+from tindahan.store.database import connect
+from tindahan.store.vault import Vault
+from tindahan.web.app import create_app
+
+
+def app_from_environment() -> FastAPI:
+    database = connect(None, create=False)
+    processes = int(os.environ.get(WORKERS_ENV, "1"))
+    return create_app(Platform(database, Vault.from_environment()), processes=processes)

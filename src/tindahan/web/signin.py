@@ -1,0 +1,78 @@
+"""The front page, signing in and out, and the language switch."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from tindahan.payments.errors import RefusalError
+from tindahan.services import logins
+from tindahan.web import forms, i18n, render, session
+from tindahan.web.app import router as make_router
+from tindahan.web.session import MaybeViewer
+
+router = make_router()
+
+
+@router.get("/")
+async def front(request: Request, viewer: MaybeViewer) -> Response:
+    if viewer is not None:
+        return RedirectResponse(session.home_of(viewer), status_code=303)
+    return render.page(request, "front.html")
+
+
+@router.get("/signin")
+async def signin_form(request: Request, viewer: MaybeViewer, next: str = "") -> Response:
+    if viewer is not None:
+        return RedirectResponse(session.safe_next(next, session.home_of(viewer)), 303)
+    return render.page(request, "signin.html", next=session.safe_next(next, ""))
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    form = await forms.read(request)
+    phone = form.text("phone", max_length=32)
+    secret = form.values.get("secret", "")
+    if not secret:
+        form.fail("secret", i18n.gettext("Please enter your PIN."))
+    target = session.safe_next(form.values.get("next"), "")
+    form.values.pop("secret", None)  # never sent back to the browser
+    if form.ok and phone:
+        try:
+            made, viewer = await run_in_threadpool(
+                logins.sign_in, session.platform(request), phone, secret
+            )
+        except RefusalError as refusal:
+            form.refusal(refusal, {"phone": "phone", "secret": "secret"})
+        else:
+            request.state.viewer = viewer
+            response = RedirectResponse(target or session.home_of(viewer), status_code=303)
+            session.set_session(response, made)
+            return response
+    status = 401 if "secret" in form.errors else 400
+    return render.page(
+        request, "signin.html", status, values=form.values, errors=form.errors, next=target
+    )
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    await run_in_threadpool(
+        logins.sign_out, session.platform(request), request.cookies.get(session.SESSION)
+    )
+    response = RedirectResponse("/", status_code=303)
+    session.clear_session(response)
+    return response
+
+
+@router.post("/lang")
+async def language(request: Request) -> Response:
+    form = await forms.read(request)
+    chosen = form.values.get("lang", "")
+    back = session.safe_next(form.values.get("next"), "/")
+    response = RedirectResponse(back, status_code=303)
+    if chosen in i18n.LOCALES:
+        options = session.cookie_options()
+        response.set_cookie(session.LANG, chosen, max_age=365 * 86_400, **options)  # type: ignore[arg-type]
+    return response
