@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans clean
+.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans messages clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -41,6 +41,11 @@ bench-credit: $(STAMP_DEV)
 # passes options through (e.g. --loans 10000 --runs 5 --check).
 bench-loans: $(STAMP_DEV)
 	$(BIN)/python bench/loan_bench.py $(BENCH_LOAN_ARGS)
+
+# The web app's strings, for translators: web/locale/messages.pot from the templates and
+# modules (tests/web/test_i18n.py holds that each has a Filipino translation).
+messages: $(STAMP_DEV)
+	$(BIN)/pybabel extract -F babel.cfg -o src/tindahan/web/locale/messages.pot --no-location .
 
 bench-api: $(STAMP_DEV)
 	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)

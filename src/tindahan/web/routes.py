@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from tindahan.web import signin
+from tindahan.web import (
+    buyer,
+    console,
+    loans,
+    merchant,
+    requests,
+    selling,
+    signin,
+    storefront,
+)
 
-MODULES = [signin]
+MODULES = [signin, merchant, requests, selling, loans, storefront, buyer, console]
