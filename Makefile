@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans messages clean
+.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-web messages clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -46,6 +46,10 @@ bench-loans: $(STAMP_DEV)
 # modules (tests/web/test_i18n.py holds that each has a Filipino translation).
 messages: $(STAMP_DEV)
 	$(BIN)/pybabel extract -F babel.cfg -o src/tindahan/web/locale/messages.pot --no-location .
+
+# The web pages on "Slow 3G" in Chromium: bytes and load time of each key page of the demo.
+bench-web: $(STAMP_DEV)
+	$(BIN)/python bench/web_bench.py --runs 5
 
 bench-api: $(STAMP_DEV)
 	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)

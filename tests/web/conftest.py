@@ -34,6 +34,17 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 _KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch) -> None:
+    """Argon2 at its production cost takes about 0.4 s a hash on this machine, and the pages'
+    tests make and check dozens: here it runs at its cheapest settings. The hash is still
+    Argon2id (its parameters travel in the hash), and tests/logins checks the real cost."""
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(logins, "_hasher", cheap)
+
+
 @pytest.fixture
 def vault() -> Vault:
     return Vault(base64.urlsafe_b64decode(TEST_DATA_KEY))

@@ -230,11 +230,17 @@ def serve(
             if lent:
                 out.print(f"demo lending ready: a loan product, an offer, a loan ({lent})")
         printed = demo_service.demo_keys(platform) if demo else {}
+        people = demo_service.seed_logins(platform) if demo else []
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
         os.environ[WORKERS_ENV] = str(workers)
         base = f"http://{host}:{port}"
-        out.print(f"Tindahan is running at {base}")
+        out.print(f"Tindahan is running at {base}  (open it in a browser and sign in)")
         out.print(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
+        for person in people:
+            out.print(
+                f"demo sign-in, {person['who']} ({person['name']}): "
+                f"phone {person['phone']}, PIN {person['pin']}"
+            )
         for who, secret in printed.items():
             out.print(f"demo {who} API key: {secret}")
         out.print("Press Ctrl-C to stop.")

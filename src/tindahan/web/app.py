@@ -92,35 +92,36 @@ def _install_errors(app: FastAPI) -> None:
     app.add_exception_handler(session.CsrfError, _csrf)  # type: ignore[arg-type]
 
 
-def error_page(request: Request, status: int, title: str, text: str) -> Response:
+async def error_page(request: Request, status: int, title: str, text: str) -> Response:
+    await session.current(request)  # the frame shows who is signed in, even on a 404
     return render.page(request, "error.html", status, title=title, text=text)
 
 
 async def _refused(request: Request, exc: RefusalError) -> Response:
     if exc.category is Category.NOT_FOUND:
-        return not_found(request)
+        return await not_found(request)
     from tindahan.web.messages import refusal_text
 
-    return error_page(request, 400, _("That could not be done"), refusal_text(exc))
+    return await error_page(request, 400, _("That could not be done"), refusal_text(exc))
 
 
-def not_found(request: Request) -> Response:
+async def not_found(request: Request) -> Response:
     text = _("There is no such page, or it is not yours to see.")
-    return error_page(request, 404, _("Not found"), text)
+    return await error_page(request, 404, _("Not found"), text)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
-        return not_found(request)
+        return await not_found(request)
     if exc.status_code == 405:
-        return error_page(request, 405, _("Not allowed"), _("This page does not take that."))
+        return await error_page(request, 405, _("Not allowed"), _("This page does not take that."))
     if exc.status_code == 413:
-        return error_page(request, 413, _("Too much"), _("What was sent is too large."))
-    return error_page(request, exc.status_code, _("That could not be done"), str(exc.detail))
+        return await error_page(request, 413, _("Too much"), _("What was sent is too large."))
+    return await error_page(request, exc.status_code, _("That could not be done"), str(exc.detail))
 
 
 async def _bad_request(request: Request, _exc: RequestValidationError) -> Response:
-    return error_page(
+    return await error_page(
         request, 400, _("That could not be done"), _("Part of the address is not valid.")
     )
 
@@ -128,7 +129,7 @@ async def _bad_request(request: Request, _exc: RequestValidationError) -> Respon
 async def _unexpected(request: Request, _exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     text = _("Something went wrong on our side. Nothing was changed; please try again.")
-    return error_page(request, 500, _("Sorry"), text)
+    return await error_page(request, 500, _("Sorry"), text)
 
 
 async def _sign_in(_request: Request, exc: session.SignInRequiredError) -> Response:
@@ -136,7 +137,7 @@ async def _sign_in(_request: Request, exc: session.SignInRequiredError) -> Respo
 
 
 async def _wrong_role(request: Request, _exc: session.WrongRoleError) -> Response:
-    return not_found(request)
+    return await not_found(request)
 
 
 async def _csrf(request: Request, _exc: session.CsrfError) -> Response:
@@ -144,4 +145,4 @@ async def _csrf(request: Request, _exc: session.CsrfError) -> Response:
         "This form did not come from this page, or it has expired. Nothing was done. "
         "Go back, reload the page and try again."
     )
-    return error_page(request, 403, _("Form refused"), text)
+    return await error_page(request, 403, _("Form refused"), text)

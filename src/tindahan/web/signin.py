@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tindahan.payments.errors import RefusalError
+from tindahan.payments.errors import Category, RefusalError
 from tindahan.services import logins
 from tindahan.web import forms, i18n, render, session
 from tindahan.web.app import router as make_router
@@ -37,6 +37,7 @@ async def signin(request: Request) -> Response:
     if not secret:
         form.fail("secret", i18n.gettext("Please enter your PIN."))
     target = session.safe_next(form.values.get("next"), "")
+    status = 400
     form.values.pop("secret", None)  # never sent back to the browser
     if form.ok and phone:
         try:
@@ -45,12 +46,13 @@ async def signin(request: Request) -> Response:
             )
         except RefusalError as refusal:
             form.refusal(refusal, {"phone": "phone", "secret": "secret"})
+            if refusal.category is Category.AUTHENTICATION:
+                status = 401
         else:
             request.state.viewer = viewer
             response = RedirectResponse(target or session.home_of(viewer), status_code=303)
             session.set_session(response, made)
             return response
-    status = 401 if "secret" in form.errors else 400
     return render.page(
         request, "signin.html", status, values=form.values, errors=form.errors, next=target
     )

@@ -1,0 +1,181 @@
+"""Signing in and out, CSRF, cookies, languages and errors: the frame every page shares."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tindahan.services import logins
+
+
+def test_front_page_signed_out_sets_an_anonymous_cookie_and_a_strict_policy(browser):
+    response = browser.get("/")
+    assert response.status_code == 200
+    assert "Sign in" in response.text
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    cookie = response.headers["set-cookie"].lower()
+    assert "tdh_anon=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_cookies_are_secure_unless_the_test_flag_says_otherwise(site, web, monkeypatch):
+    monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
+    with httpx.Client(base_url=web) as client:
+        assert "secure" in client.get("/signin").headers["set-cookie"].lower()
+
+
+def test_wrong_pin_keeps_the_phone_never_echoes_the_pin_and_signs_nobody_in(site, browser):
+    response = browser.post(
+        "/signin", {"phone": site.merchant.phone, "secret": "999999"}, from_page="/signin"
+    )
+    assert response.status_code == 401
+    assert "Wrong phone number or PIN." in response.text
+    assert f'value="{site.merchant.phone}"' in response.text
+    assert "999999" not in response.text
+    assert "tdh_session" not in response.headers.get("set-cookie", "")
+    assert browser.get("/m").status_code == 303  # still signed out: sent to sign in
+
+
+def test_an_unknown_phone_gets_the_same_answer_as_a_wrong_pin(site, browser):
+    response = browser.post(
+        "/signin", {"phone": "09179998888", "secret": "246813"}, from_page="/signin"
+    )
+    assert response.status_code == 401
+    assert "Wrong phone number or PIN." in response.text
+
+
+def test_a_malformed_phone_is_an_error_beside_the_field(site, browser):
+    response = browser.post("/signin", {"phone": "12", "secret": "246813"}, from_page="/signin")
+    assert response.status_code == 400
+    assert 'id="e-phone"' in response.text
+
+
+def test_sign_in_lands_on_the_home_of_the_kind_of_person(site, browser, second_browser):
+    assert browser.sign_in(site.merchant).headers["location"] == "/m"
+    assert second_browser.sign_in(site.operator).headers["location"] == "/op"
+    assert browser.get("/signin").headers["location"] == "/m"  # already signed in
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(site, browser):
+    response = browser.post(
+        "/signin",
+        {"phone": site.buyer.phone, "secret": site.buyer.pin, "next": "/b/orders"},
+        from_page="/signin?next=/b/orders",
+    )
+    assert response.headers["location"] == "/b/orders"
+    other = httpx.Client(base_url=str(browser.http.base_url), follow_redirects=False)
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        other.cookies.clear()
+        page = other.get("/signin")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        sent = {"csrf_token": token, "phone": site.buyer.phone, "secret": site.buyer.pin}
+        answer = other.post("/signin", data={**sent, "next": target})
+        assert answer.headers["location"] == "/b"
+    other.close()
+
+
+def test_a_post_without_the_token_is_refused_and_signs_nobody_in(site, browser):
+    browser.get("/signin")
+    response = browser.http.post(
+        "/signin", data={"phone": site.merchant.phone, "secret": site.merchant.pin}
+    )
+    assert response.status_code == 403
+    assert "Form refused" in response.text
+    assert "tdh_session" not in response.headers.get("set-cookie", "")
+
+
+def test_a_token_from_another_browser_is_refused(site, browser, second_browser):
+    second_browser.get("/signin")
+    stolen = second_browser.token()
+    browser.get("/signin")
+    response = browser.http.post(
+        "/signin",
+        data={"csrf_token": stolen, "phone": site.merchant.phone, "secret": site.merchant.pin},
+    )
+    assert response.status_code == 403
+
+
+def test_a_post_from_another_origin_is_refused_even_with_a_token(site, browser):
+    browser.get("/signin")
+    response = browser.http.post(
+        "/signin",
+        data={"csrf_token": browser.token(), "phone": site.merchant.phone, "secret": "246813"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+
+
+def test_the_token_changes_at_sign_in(site, browser):
+    browser.get("/signin")
+    before = browser.token()
+    browser.sign_in(site.buyer)
+    browser.get("/b/orders")
+    after = browser.token()
+    assert before != after
+    response = browser.http.post("/signout", data={"csrf_token": before})
+    assert response.status_code == 403  # the signed-out token is not the session's
+
+
+def test_five_wrong_pins_lock_the_login_even_for_the_right_pin(site, browser, clock):
+    for _ in range(5):
+        browser.post(
+            "/signin", {"phone": site.buyer.phone, "secret": "000000"}, from_page="/signin"
+        )
+    response = browser.post(
+        "/signin", {"phone": site.buyer.phone, "secret": site.buyer.pin}, from_page="/signin"
+    )
+    assert response.status_code == 401
+    assert "locked" in response.text
+    clock.advance(16 * 60)
+    assert browser.sign_in(site.buyer).status_code == 303
+
+
+def test_sign_out_ends_the_session_on_the_server(site, browser):
+    browser.sign_in(site.merchant)
+    secret = browser.http.cookies.get("tdh_session")
+    assert logins.viewer(site.platform, secret) is not None
+    browser.get("/m")
+    response = browser.post("/signout", {})
+    assert response.status_code == 303
+    assert logins.viewer(site.platform, secret) is None
+    replay = httpx.Client(base_url=str(browser.http.base_url), cookies={"tdh_session": secret})
+    assert replay.get("/m").status_code == 303  # the old cookie signs nobody in
+    replay.close()
+
+
+def test_signed_out_pages_redirect_to_sign_in_with_the_way_back(browser, site):
+    response = browser.get("/m/orders")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=/m/orders"
+
+
+@pytest.mark.parametrize("path", ["/m", "/op"])
+def test_a_buyer_finds_nothing_on_merchant_or_operator_pages(site, browser, path):
+    browser.sign_in(site.buyer)
+    response = browser.get(path)
+    assert response.status_code == 404
+    assert "Not found" in response.text
+
+
+def test_the_language_switch_and_the_browser_language(site, browser):
+    browser.get("/signin")
+    response = browser.post("/lang", {"lang": "fil", "next": "/signin"})
+    assert response.headers["location"] == "/signin"
+    page = browser.get("/signin")
+    assert "Mag-sign in" in page.text and '<html lang="fil">' in page.text
+    browser.post("/lang", {"lang": "en", "next": "/"})
+    assert "Mag-sign in" not in browser.get("/signin").text
+    fresh = httpx.Client(base_url=str(browser.http.base_url))
+    assert "Mag-sign in" in fresh.get("/signin", headers={"Accept-Language": "fil-PH"}).text
+    fresh.close()
+
+
+def test_the_api_keeps_its_json_errors_and_pages_get_pages(browser):
+    api = browser.get("/v1/no_such_thing")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "route_missing"
+    unauthorised = browser.get("/v1/parties")
+    assert unauthorised.status_code == 401 and "error" in unauthorised.json()
+    page = browser.get("/no/such/page")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "There is no such page" in page.text
