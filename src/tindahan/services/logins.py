@@ -366,3 +366,14 @@ def end_sessions(unit: Unit, login_id: str) -> int:
         .values(ended_at_ns=unit.now())
     )
     return int(done.rowcount)
+
+
+def actor_names(unit: Unit, caller: Caller, actors: list[str]) -> dict[str, str]:
+    """Operator only: the display name of each login among ``actors`` (audit entries name
+    their actor by id: ``lgn_…``, ``key_…``, ``cli``); others are left out."""
+    caller.require_operator()
+    wanted = sorted({a for a in actors if a.startswith("lgn_")})[: limits.MAX_PAGE_SIZE]
+    if not wanted:
+        return {}
+    found = unit.conn.execute(select(logins.c.id, logins.c.name).where(logins.c.id.in_(wanted)))
+    return {login_id: name for login_id, name in found}

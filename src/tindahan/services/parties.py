@@ -276,14 +276,32 @@ def _view(unit: Unit, row: Any) -> dict[str, Any]:
 
 
 def list_parties(
-    unit: Unit, caller: Caller, limit: int, starting_after: str | None
+    unit: Unit,
+    caller: Caller,
+    limit: int,
+    starting_after: str | None,
+    *,
+    kind: str | None = None,
+    name_contains: str | None = None,
 ) -> dict[str, Any]:
+    """Parties by id; optionally of one ``kind`` and whose name contains ``name_contains``
+    (any case; names are stored in clear, unlike phone and ID numbers)."""
     caller.require("parties:read")
     query = select(parties).order_by(parties.c.id).limit(limit + 1)
     if not caller.operator:
         query = query.where(parties.c.id == caller.party_id)
     if starting_after:
         query = query.where(parties.c.id > starting_after)
+    if kind is not None:
+        if kind not in set(PartyKind):
+            raise invalid("kind_invalid", "kind is customer, merchant or agent", "kind")
+        query = query.where(parties.c.kind == kind)
+    if name_contains:
+        if len(name_contains) > limits.NAME_MAX_LENGTH:
+            raise invalid("parameter_invalid", "the name to search is too long", "name")
+        escaped = name_contains.lower().replace("\\", "\\\\").replace("%", "\\%")
+        pattern = "%" + escaped.replace("_", "\\_") + "%"
+        query = query.where(func.lower(parties.c.name).like(pattern, escape="\\"))
     found = list(unit.conn.execute(query).mappings())
     return page([_view(unit, r) for r in found[:limit]], len(found) > limit)
 

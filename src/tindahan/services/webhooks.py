@@ -32,7 +32,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from tindahan import limits
 from tindahan.payments.access import Caller
@@ -210,6 +210,32 @@ def list_deliveries(
     )
     if starting_after:
         query = query.where(webhook_deliveries.c.id < starting_after)
+    found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
+    return page([delivery_view(r) for r in found[:limit]], len(found) > limit)
+
+
+def list_all_deliveries(
+    unit: Unit, caller: Caller, limit: int, starting_after: str | None
+) -> dict[str, Any]:
+    """Operator only: the delivery log of every endpoint, newest first (the console's).
+    Ids are random, so the order (and the cursor) is by creation time, then id."""
+    caller.require("webhooks:read")
+    caller.require_operator()
+    made = webhook_deliveries.c.created_at_ns
+    query = (
+        select(webhook_deliveries, events.c.type)
+        .join(events, events.c.id == webhook_deliveries.c.event_id)
+        .order_by(made.desc(), webhook_deliveries.c.id.desc())
+    )
+    if starting_after:
+        at = unit.conn.execute(
+            select(made).where(webhook_deliveries.c.id == starting_after)
+        ).scalar_one_or_none()
+        if at is None:
+            raise invalid("cursor_invalid", "starting_after is not a delivery", "starting_after")
+        query = query.where(
+            or_(made < at, and_(made == at, webhook_deliveries.c.id < starting_after))
+        )
     found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
     return page([delivery_view(r) for r in found[:limit]], len(found) > limit)
 

@@ -1,7 +1,272 @@
-"""(being written)"""
+"""The operator console: the books, the parties and their KYC tiers, webhooks, the audit log.
+
+For operator staff only (the ``Operator`` dependency: anyone else gets the same 404 page as
+a wrong id, so the console's addresses reveal nothing). The figures come from the services
+with the staff login's own ``Caller``, which the services check too (``require_operator``).
+
+* ``/op``: the trial balance per currency ledger (``services.books``, computed by the
+  database), the escrow held by open orders, and the last ``verify`` run with a button to
+  run it now. The last run is kept in the audit log (``ledger.verified``; see
+  ``services.books``), not in the page or the session: every process and every staff
+  member sees the same last run, with who ran it and when.
+* ``/op/parties``, ``/op/parties/{id}``: parties by kind and name; one party's wallets, its
+  audit history and the tier/status change, which needs a note and runs once per form
+  (``forms.run_submit``), so a double submit writes one audit entry. A party's phone and ID
+  numbers are never shown: its view has the phone's last four digits and "ID verified".
+* ``/op/webhooks``: the endpoints and the delivery log of all of them.
+* ``/op/audit``: the audit log, newest first.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from tindahan import limits
+from tindahan.payments.errors import Category, RefusalError
+from tindahan.services import audit, books, logins, parties, wallets, webhooks
+from tindahan.services.platform import Unit
+from tindahan.web import forms, render, session
 from tindahan.web.app import router as make_router
+from tindahan.web.i18n import _
+from tindahan.web.session import Operator
 
 router = make_router()
+PAGE = 25
+#: What the console may set a party's status to (closing is done through the API or CLI,
+#: with the wallets emptied first).
+STATUSES = ("active", "frozen")
+_PARTY_FIELDS = {"tier": "tier", "status": "status", "note": "note"}
+
+
+def _read(request: Request, work: Any) -> Any:
+    return session.platform(request).run(work, write=False)
+
+
+def _cursor(value: str | None) -> str | None:
+    """A ``starting_after`` from the address: an id, or nothing."""
+    if not value or len(value) > limits.ID_MAX_LENGTH:
+        return None
+    return value
+
+
+def labels() -> dict[str, dict[Any, str]]:
+    """The words for the services' codes, in the reader's language."""
+    return {
+        "kind": {"customer": _("Buyer"), "merchant": _("Merchant"), "agent": _("Cash agent")},
+        "status": {"active": _("Active"), "frozen": _("Frozen"), "closed": _("Closed")},
+        "group": {
+            "wallets": _("Wallets"),
+            "escrow": _("Escrow"),
+            "fees": _("Fees earned"),
+            "commissions": _("Agent commissions"),
+            "bank": _("Bank"),
+            "fx": _("Foreign exchange"),
+            "loan_income": _("Loan income"),
+            "loans": _("Loans receivable"),
+            "loan_losses": _("Loan losses"),
+            "equity": _("Operator equity"),
+            "other": _("Other"),
+        },
+        "delivery": {
+            "pending": _("Waiting"),
+            "delivered": _("Delivered"),
+            "failed": _("Failed"),
+        },
+        "limit": {
+            "per_transaction_max_minor": _("Per payment"),
+            "daily_outgoing_max_minor": _("Out per day"),
+            "monthly_outgoing_max_minor": _("Out per month"),
+            "monthly_incoming_max_minor": _("In per month"),
+            "max_balance_minor": _("Wallet balance"),
+        },
+    }
+
+
+def code_labels() -> dict[int, str]:
+    return {
+        100: _("Main wallets"),
+        110: _("Merchant settlement wallets"),
+        120: _("Agent cash float"),
+        200: _("Escrow for orders"),
+        300: _("Fees earned"),
+        310: _("Loan interest earned"),
+        320: _("Loan penalties earned"),
+        330: _("Recoveries of written-off loans"),
+        400: _("Loan principal owed"),
+        401: _("Loan interest owed"),
+        402: _("Loan fees owed"),
+        403: _("Loan penalties owed"),
+        410: _("Loan repayment reserve"),
+        500: _("Cash-in clearing"),
+        510: _("Bank settlement"),
+        600: _("FX liquidity"),
+        700: _("Agent commissions"),
+        720: _("Loan losses"),
+        900: _("Operator equity"),
+    }
+
+
+def _names(unit: Unit, viewer: Any, actors: list[str]) -> dict[str, str]:
+    return logins.actor_names(unit, viewer.caller, actors)
+
+
+# --- overview ----------------------------------------------------------------------------------
+@router.get("/op")
+def overview(request: Request, viewer: Operator) -> Response:
+    def work(unit: Unit) -> dict[str, Any]:
+        last = books.last_verify(unit, viewer.caller)
+        return {
+            "trial": books.trial_balance(unit, viewer.caller),
+            "escrow": books.escrow_held(unit, viewer.caller),
+            "last": last,
+            "names": _names(unit, viewer, [last["actor"]] if last else []),
+        }
+
+    return render.page(
+        request,
+        "console/overview.html",
+        labels=labels(),
+        codes=code_labels(),
+        **_read(request, work),
+    )
+
+
+@router.post("/op/verify")
+def run_verify(request: Request, viewer: Operator) -> Response:
+    """Run ``verify`` now (CSRF-checked by the router); the result is on ``/op``."""
+    books.run_verify(session.platform(request), viewer.caller)
+    return RedirectResponse("/op#verify", status_code=303)
+
+
+# --- parties -----------------------------------------------------------------------------------
+@router.get("/op/parties")
+def party_list(
+    request: Request,
+    viewer: Operator,
+    kind: str = "",
+    q: str = "",
+    starting_after: str = "",
+) -> Response:
+    chosen = kind if kind in ("customer", "merchant", "agent") else None
+    search = " ".join(q.split())[: limits.NAME_MAX_LENGTH] or None
+    found = _read(
+        request,
+        lambda unit: parties.list_parties(
+            unit,
+            viewer.caller,
+            PAGE,
+            _cursor(starting_after),
+            kind=chosen,
+            name_contains=search,
+        ),
+    )
+    return render.page(
+        request,
+        "console/parties.html",
+        parties=found,
+        kind=chosen or "",
+        q=search or "",
+        first=not starting_after,
+        labels=labels(),
+    )
+
+
+def _party_context(request: Request, viewer: Any, party_id: str) -> dict[str, Any]:
+    """Everything the party page shows; "not found" (the 404 page) for an unknown id."""
+
+    def work(unit: Unit) -> dict[str, Any]:
+        caller = viewer.caller
+        party = parties.get(unit, caller, party_id)
+        history = audit.list_entries(unit, caller, PAGE, object_id=party_id)["data"]
+        return {
+            "party": party,
+            "wallets": wallets.list_wallets(unit, caller, 10, None, party_id)["data"],
+            "history": history,
+            "tiers": parties.list_tiers(unit, caller)["data"],
+            "names": _names(unit, viewer, [e["actor"] for e in history]),
+        }
+
+    context: dict[str, Any] = _read(request, work)
+    context["labels"] = labels()
+    context["tier_options"] = [(t["name"], t["name"]) for t in context["tiers"]]
+    return context
+
+
+@router.get("/op/parties/{party_id}")
+def party_page(request: Request, party_id: str, viewer: Operator, saved: str = "") -> Response:
+    context = _party_context(request, viewer, party_id)
+    return render.page(request, "console/party.html", saved=saved == "1", **context)
+
+
+@router.post("/op/parties/{party_id}")
+async def change_party(request: Request, party_id: str, viewer: Operator) -> Response:
+    """The tier and status, with the required note; once per idempotency key."""
+    form = await forms.read(request)
+    context = await run_in_threadpool(_party_context, request, viewer, party_id)
+    tier = form.choice("tier", [t["name"] for t in context["tiers"]])
+    status = form.choice("status", list(STATUSES))
+    note = form.text("note", max_length=limits.AUDIT_NOTE_MAX_LENGTH)
+    if form.ok:
+
+        def work(unit: Unit) -> dict[str, Any]:
+            return parties.update_party(unit, viewer.caller, party_id, status, tier, note=note)
+
+        try:
+            await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            if refusal.category is Category.NOT_FOUND:
+                raise
+            form.refusal(refusal, _PARTY_FIELDS)
+        else:
+            return RedirectResponse(f"/op/parties/{party_id}?saved=1", status_code=303)
+    return render.page(
+        request,
+        "console/party.html",
+        400,
+        values=form.values,
+        errors=form.errors,
+        saved=False,
+        **context,
+    )
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+@router.get("/op/webhooks")
+def webhook_log(request: Request, viewer: Operator, starting_after: str = "") -> Response:
+    def work(unit: Unit) -> dict[str, Any]:
+        return {
+            "endpoints": webhooks.list_endpoints(unit, viewer.caller)["data"],
+            "deliveries": webhooks.list_all_deliveries(
+                unit, viewer.caller, PAGE, _cursor(starting_after)
+            ),
+        }
+
+    found = _read(request, work)
+    urls = {e["id"]: e["url"] for e in found["endpoints"]}
+    return render.page(
+        request,
+        "console/webhooks.html",
+        urls=urls,
+        first=not starting_after,
+        labels=labels(),
+        **found,
+    )
+
+
+# --- audit log ---------------------------------------------------------------------------------
+@router.get("/op/audit")
+def audit_log(request: Request, viewer: Operator, starting_after: str = "") -> Response:
+    def work(unit: Unit) -> dict[str, Any]:
+        entries = audit.list_entries(unit, viewer.caller, PAGE, _cursor(starting_after))
+        return {
+            "entries": entries,
+            "names": _names(unit, viewer, [e["actor"] for e in entries["data"]]),
+        }
+
+    return render.page(
+        request, "console/audit.html", first=not starting_after, **_read(request, work)
+    )
