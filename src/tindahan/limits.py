@@ -330,3 +330,8 @@ WEB_SESSION_TOUCH_SECONDS: Final = 60
 #: An operator's note in the audit log (why a party was frozen, a tier changed): a sentence or
 #: a short paragraph, like a payment's description.
 AUDIT_NOTE_MAX_LENGTH: Final = 500
+
+# --- Web: the merchant's statements --------------------------------------------------------
+#: Lines in one wallet's monthly statement CSV (a busy store's month is a few thousand);
+#: a longer month is refused with a message, never cut short silently.
+STATEMENT_CSV_MAX_ROWS: Final = 50_000

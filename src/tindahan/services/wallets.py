@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 
 from tindahan.ledger.model import TransferFlags
 from tindahan.payments.access import Caller
@@ -156,3 +156,27 @@ def _entry(t: Any, account_id: str, wallet_id: str) -> dict[str, Any]:
         "counterparty_account_id": t.debit_account_id if credit else t.credit_account_id,
         "created": iso(t.created_at_ns),
     }
+
+
+def balance_before(unit: Unit, caller: Caller, wallet_id: str, before_ns: int) -> int:
+    """The wallet's posted balance just before ``before_ns`` (a statement's opening balance,
+    from which its running balance follows): credits minus debits of the posted transfers
+    created earlier. Pending holds and their voids never changed the balance; a hold's
+    post is its own transfer and counts at its own time."""
+    caller.require("wallets:read")
+    account_id = _row(unit, caller, wallet_id)["account_id"]
+    posted = transfers.c.flags.op("&")(int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)) == 0
+    signed = case(
+        (transfers.c.credit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount
+    )
+    total = unit.conn.execute(
+        select(func.coalesce(func.sum(signed), 0)).where(
+            or_(
+                transfers.c.debit_account_id == account_id,
+                transfers.c.credit_account_id == account_id,
+            ),
+            posted,
+            transfers.c.created_at_ns < before_ns,
+        )
+    ).scalar_one()
+    return int(total)
