@@ -218,6 +218,8 @@ def test_a_repayment_reduces_what_is_owed_once_per_key(site, product, browser):
     assert "Thank you! Your payment was received." in page.text
     assert f'value="{after["paid"]["principal_minor"]}"' in page.text
     assert "Repayment" in page.text
+    assert "Paying early lowered what you owe" in page.text  # re-amortised on the new balance
+    assert len(rows(page.text, "schedule")) == made["term"]
 
 
 BAD_AMOUNTS = [

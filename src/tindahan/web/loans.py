@@ -104,9 +104,10 @@ def _loan_data(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
     by a re-amortisation left out), its transactions, and the main wallet's balance."""
     loan = loans.get(unit, caller, loan_id)
     today = loans.today(unit)
+    every = loans.schedule(unit, caller, loan_id)["data"]
     lines = [
         {**line, "state": _line_state(line, today)}
-        for line in loans.schedule(unit, caller, loan_id)["data"]
+        for line in every
         if line["status"] != "restructured"
     ]
     lines.sort(key=lambda x: (x["due_date"], x["seq"], x["version"]))
@@ -120,6 +121,7 @@ def _loan_data(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
         "paid_minor": paid,
         "left_minor": sum(x["unpaid_minor"] for x in lines),
         "late_count": sum(1 for x in lines if x["state"] == "late"),
+        "reworked": any(x["status"] == "restructured" for x in every),
         "wallet": main,
         "today": today.isoformat(),
     }
