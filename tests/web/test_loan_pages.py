@@ -149,6 +149,15 @@ def test_accept_without_the_tick_shows_the_error_beside_it_and_lends_nothing(
     assert lf.loans_of(site.platform, site.merchant) == []
     assert lf.offer(site.platform, made["id"])["status"] == "open"
     assert site.balance(site.merchant) == 0
+    # A newer offer withdraws this one: accepting it is refused in words, nothing lent.
+    newer = lf.make_offer(site.platform, site.merchant, product)
+    sent = {"idempotency_key": browser.key(), "confirm": "yes"}
+    response = browser.post(f"/m/loans/offers/{made['id']}/accept", sent, from_page="/m/loans")
+    assert response.status_code == 400
+    assert "A newer offer replaced this one" in response.text
+    assert f'action="/m/loans/offers/{newer["id"]}/accept"' in response.text
+    assert lf.loans_of(site.platform, site.merchant) == []
+    assert site.balance(site.merchant) == 0
 
 
 def test_accept_lends_once_per_key_and_credits_the_net_proceeds(site, product, browser):
