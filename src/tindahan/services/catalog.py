@@ -147,6 +147,19 @@ def get_storefront(unit: Unit, caller: Caller, id_or_slug: str) -> dict[str, Any
     return storefront_view(storefront_row(unit, id_or_slug))
 
 
+def own_storefront(unit: Unit, caller: Caller) -> dict[str, Any] | None:
+    """The calling merchant's own storefront, or None before it opened one (the merchant's
+    pages: "open your storefront" or "edit it"). Only a merchant has one."""
+    if caller.party_id is None:
+        return None
+    row = (
+        unit.conn.execute(select(storefronts).where(storefronts.c.merchant_id == caller.party_id))
+        .mappings()
+        .first()
+    )
+    return None if row is None else storefront_view(row)
+
+
 def list_storefronts(
     unit: Unit, caller: Caller, limit: int, starting_after: str | None
 ) -> dict[str, Any]:
@@ -247,6 +260,15 @@ def _variants(unit: Unit, product_ids: Sequence[str]) -> dict[str, list[Any]]:
 
 def get_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
     row = product_row(unit, product_id, caller=caller)
+    return product_view(row, _variants(unit, [row["id"]])[row["id"]])
+
+
+def get_own_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
+    """A product for its owner to edit: anyone else's is "no such product", even one on
+    sale (whose public view ``get_product`` gives to any key)."""
+    row = product_row(unit, product_id, caller=caller)
+    if not caller.reaches(row["merchant_id"]):
+        raise not_found("product", "id")
     return product_view(row, _variants(unit, [row["id"]])[row["id"]])
 
 
