@@ -331,6 +331,16 @@ WEB_SESSION_TOUCH_SECONDS: Final = 60
 #: a short paragraph, like a payment's description.
 AUDIT_NOTE_MAX_LENGTH: Final = 500
 
+# --- Web cart (the buyer's basket, kept in the tdh_cart cookie by web/cart.py) ----------------
+#: The cookie holds ids and quantities only (prices always come from the catalog). Browsers
+#: keep at least 4,096 bytes per cookie (RFC 6265 §6.1); 3,000 for the value leaves room for
+#: the name and attributes. Twenty lines fill a basket at a sari-sari store's web shop, and 99
+#: of one item is a box; bigger orders go through the API. A cart is kept for a week.
+CART_COOKIE_MAX_BYTES: Final = 3_000
+CART_MAX_LINES: Final = 20
+CART_MAX_QUANTITY: Final = 99
+CART_COOKIE_DAYS: Final = 7
+
 # --- Web: the merchant's statements --------------------------------------------------------
 #: Lines in one wallet's monthly statement CSV (a busy store's month is a few thousand);
 #: a longer month is refused with a message, never cut short silently.

@@ -26,7 +26,7 @@ from tindahan.services.events import emit
 from tindahan.services.parties import page, party_row
 from tindahan.services.payments import NewPayment, payer_of
 from tindahan.services.platform import Unit, iso, new_id
-from tindahan.store.payment_tables import payment_requests, payments
+from tindahan.store.payment_tables import parties, payment_requests, payments
 
 
 def create(
@@ -188,3 +188,19 @@ def list_requests(
     found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
     now = unit.now()
     return page([view(r, now) for r in found[:limit]], len(found) > limit)
+
+
+def for_payer(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
+    """A request as the customer holding its id sees it before paying (the web's "pay this"
+    page): the id is a bearer reference any customer may pay, so its merchant's name, amount,
+    description and status are theirs to see. Which payment paid it stays private: only its
+    merchant, its payer (the receipt) and the operator get ``payment_id``."""
+    caller.require("payments:write")
+    row = _row(unit, request_id)
+    name = unit.conn.execute(
+        select(parties.c.name).where(parties.c.id == row["merchant_id"])
+    ).scalar_one()
+    found = view(row, unit.now(), str(name))
+    if not caller.reaches(row["merchant_id"], _payer(unit, row)):
+        found["payment_id"] = None
+    return found
