@@ -217,6 +217,17 @@ BAD_PRODUCTS = [
     ({"stock": "", "option_0": "M", "option_stock_0": "-1"}, "option_stock_0", "whole"),
     ({"option_0": "M", "option_stock_0": "1"}, "stock", "each option"),
     ({"price": "0"}, "price", "more than zero"),
+    (
+        {
+            "stock": "",
+            "option_0": "M",
+            "option_stock_0": "1",
+            "option_1": "m",
+            "option_stock_1": "2",
+        },
+        "option_0",
+        "different name",
+    ),
 ]
 
 
@@ -385,7 +396,7 @@ def test_bad_order_action_input_is_shown_beside_the_field(site, browser):
         path = f"/m/orders/{order_id}"
         response = browser.post(f"{path}/ship", {**ship, "idempotency_key": key()}, from_page=path)
         assert response.status_code == status
-    assert "tracking number" in error_of(response.text, "tracking_number")
+    assert "another shipment" in error_of(response.text, "tracking_number")
     assert order(site, second)["status"] == "paid"
     # a parcel event that is not one
     order_id = buy(site, site.products[0])

@@ -52,8 +52,12 @@ def refusal_text(refusal: RefusalError) -> str:
         "idempotency_key_reused": _("This form was already sent. Please reload the page."),
         "tier_invalid": _("Choose one of the listed tiers."),
         "note_invalid": _("The note is too long."),
-        "cart_empty": _("Your cart is empty."),
         "offer_withdrawn": _("A newer offer replaced this one: look at the newest offer below."),
         "offer_changed": _("The schedule no longer matches this offer. Please ask for a new one."),
+        "tracking_number_taken": _("This tracking number is already on another shipment."),
+        "refund_exceeds_escrow": _("That is more than escrow still holds for this order."),
+        "shipment_closed": _("This parcel was already delivered or returned."),
+        "variants_invalid": _("Give each option a different name."),
+        "shipping_fee_invalid": _("Enter a shipping fee in pesos, 0 or more."),
     }
     return texts.get(refusal.code, refusal.message)
