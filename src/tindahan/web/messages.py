@@ -52,6 +52,7 @@ def refusal_text(refusal: RefusalError) -> str:
         "idempotency_key_reused": _("This form was already sent. Please reload the page."),
         "tier_invalid": _("Choose one of the listed tiers."),
         "note_invalid": _("The note is too long."),
+        "cart_empty": _("Your cart is empty."),
         "offer_withdrawn": _("A newer offer replaced this one: look at the newest offer below."),
         "offer_changed": _("The schedule no longer matches this offer. Please ask for a new one."),
         "tracking_number_taken": _("This tracking number is already on another shipment."),
