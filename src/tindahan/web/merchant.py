@@ -42,6 +42,8 @@ from tindahan.web.session import Merchant
 router = make_router()
 
 CHART_DAYS = 90
+#: Days at either end of the chart that get no label (half a label's width).
+TICK_MARGIN = 5
 RECENT = 10
 STATEMENT_PAGE = 25
 WALLET_KINDS = ("settlement", "main")
@@ -106,6 +108,28 @@ def described(unit: Unit, caller: Caller, entries: list[dict[str, Any]]) -> list
     ]
 
 
+def with_fees(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each sale with its merchant fee beside it (``fee_minor``) instead of a line of its
+    own: one line per sale for the dashboard. The statement keeps every line."""
+    sales_of = {
+        e["payment_id"]
+        for e in entries
+        if e["code"] == TransferCode.MERCHANT_PAYMENT and e["payment_id"]
+    }
+    fees = {
+        e["payment_id"]: e["amount_minor"]
+        for e in entries
+        if e["code"] == TransferCode.MERCHANT_DISCOUNT and e["payment_id"] in sales_of
+    }
+    out = []
+    for e in entries:
+        if e["code"] == TransferCode.MERCHANT_DISCOUNT and e["payment_id"] in sales_of:
+            continue
+        fee = fees.get(e["payment_id"]) if e["code"] == TransferCode.MERCHANT_PAYMENT else None
+        out.append({**e, "fee_minor": fee})
+    return out
+
+
 # --- the dashboard -----------------------------------------------------------------------
 @router.get("/m")
 def dashboard(request: Request, viewer: Merchant) -> Response:
@@ -118,12 +142,11 @@ def dashboard(request: Request, viewer: Merchant) -> Response:
         daily = sales.daily_sales(unit, caller, caller.party_id, CHART_DAYS, on)
         recent: list[dict[str, Any]] = []
         for wallet in held.values():
-            recent += wallets.statement(unit, caller, wallet["id"], RECENT, None, None, None)[
-                "data"
-            ]
+            found = wallets.statement(unit, caller, wallet["id"], 2 * RECENT, None, None, None)
+            recent += found["data"]
         recent.sort(key=lambda e: e["created"], reverse=True)
         kinds = {w["id"]: w["kind"] for w in held.values()}
-        shown = [{**e, "wallet": kinds[e["wallet_id"]]} for e in recent[:RECENT]]
+        shown = [{**e, "wallet": kinds[e["wallet_id"]]} for e in with_fees(recent)[:RECENT]]
         return {
             "wallets": held,
             "today": on,
@@ -147,7 +170,8 @@ def sales_chart(daily: list[tuple[date, int, int]]) -> charts.Chart:
     labels = [i18n.day(d, "d MMM") for d, _a, _c in daily]
     points = [(label, amount) for label, (_d, amount, _c) in zip(labels, daily, strict=True)]
     paydays = [label for label, (d, _a, _c) in zip(labels, daily, strict=True) if is_payday(d)]
-    ticks = [label for label, (d, _a, _c) in zip(labels, daily, strict=True) if d.day == 1]
+    inner = range(TICK_MARGIN, len(daily) - TICK_MARGIN)  # a label at an edge would be cut
+    ticks = [labels[i] for i in inner if daily[i][0].day == 1]
     return charts.bars(points, shown=ticks, highlight=paydays, text=i18n.money)
 
 
