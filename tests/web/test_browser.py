@@ -33,6 +33,33 @@ WEIGHT = """() => {
   return total;
 }"""
 
+#: What an automated look can hold on every key page: a language, a label on every field,
+#: a name on every button and link, alt text on images, one h1, no id twice.
+A11Y = """() => {
+  const problems = [];
+  if (!document.documentElement.lang) problems.push('no lang on <html>');
+  const fields = document.querySelectorAll('input:not([type=hidden]), select, textarea');
+  for (const el of fields) {
+    const named = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby');
+    if (!named) problems.push('no label: ' + (el.name || el.id));
+  }
+  for (const el of document.querySelectorAll('button, a[href]')) {
+    if (!el.textContent.trim() && !el.getAttribute('aria-label')) {
+      problems.push('no name: ' + el.outerHTML.slice(0, 80));
+    }
+  }
+  for (const img of document.querySelectorAll('img:not([alt])')) problems.push('alt: ' + img.src);
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(h1 + ' h1 elements');
+  const seen = new Set();
+  for (const el of document.querySelectorAll('[id]')) {
+    if (seen.has(el.id)) problems.push('id twice: ' + el.id);
+    seen.add(el.id);
+  }
+  return problems;
+}"""
+
 
 @pytest.fixture
 def db_url(sqlite_url) -> str:
@@ -76,9 +103,11 @@ def sign_in(page: Any, person: Person) -> None:
 
 
 def shots(page: Any, name: str) -> None:
-    """The page at both widths, and its weight (HTML, CSS, JS) within the budget."""
+    """The page at both widths, its weight (HTML, CSS, JS) within the budget, and the
+    accessibility checks every page must pass."""
     weight = page.evaluate(WEIGHT)
     assert weight < PAGE_BUDGET_BYTES, f"{name} weighs {weight} bytes"
+    assert page.evaluate(A11Y) == [], name
     for width in (360, 1280):
         page.set_viewport_size({"width": width, "height": 800})
         screenshot(page, name)
@@ -100,6 +129,22 @@ def test_sign_in_and_see_the_balance(site, open_page):
     assert page.get_by_text("Settlement wallet").first.is_visible()
     assert page.get_by_text("₱0.00").first.is_visible()
     shots(page, "merchant-home")
+
+
+def test_sign_in_with_the_keyboard_alone(site, open_page):
+    page = open_page()
+    go(page, "/signin")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past the brand, to the phone field
+    assert page.evaluate("document.activeElement.id") == "f-phone"
+    page.keyboard.type(site.buyer.phone)
+    page.keyboard.press("Tab")
+    page.keyboard.type(site.buyer.pin)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/b")
+    assert page.get_by_role("button", name="Sign out").is_visible()
 
 
 def test_a_payment_request_paid_by_a_buyer_in_a_second_browser(site, open_page):
@@ -259,3 +304,11 @@ def test_the_operator_console(site, open_page):
         assert go(page, path).status == 200
         shots(page, name)
     assert SHOTS.is_dir()
+
+
+def test_the_accessibility_check_itself_finds_problems(open_page):
+    page = open_page()
+    page.set_content("<html><body><h1>a</h1><h1>b</h1><input name='x'><button></button></body>")
+    problems = page.evaluate(A11Y)
+    assert "no lang on <html>" in problems and "no label: x" in problems
+    assert "2 h1 elements" in problems and any(p.startswith("no name") for p in problems)
