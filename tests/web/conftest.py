@@ -278,6 +278,37 @@ def chromium() -> Iterator[Any]:
         launched.close()
 
 
+class Pages:
+    """New browser contexts at a phone's width (360 × 800) on one site, each a separate
+    person (its own cookies); all closed by ``close``. ``page.base`` is the site's URL."""
+
+    def __init__(self, chromium: Any, base_url: str) -> None:
+        self.chromium = chromium
+        self.base_url = base_url
+        self.contexts: list[Any] = []
+
+    def __call__(self) -> Any:
+        context = self.chromium.new_context(viewport={"width": 360, "height": 800}, locale="en-PH")
+        context.set_default_timeout(15_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.base = self.base_url
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def sign_in_page(page: Any, phone: str, pin: str) -> None:
+    """Sign in as a person would: the form's labels, the button."""
+    page.goto(page.base + "/signin")
+    page.get_by_label("Mobile number").fill(phone)
+    page.get_by_label("PIN or password").fill(pin)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save the page as ``<name>-<width>.png`` under the artifacts folder."""
     SHOTS.mkdir(parents=True, exist_ok=True)

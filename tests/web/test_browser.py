@@ -12,13 +12,13 @@ Without Chromium they are skipped with the way to enable them (``chromium_missin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.web import loans_fixture
-from tests.web.conftest import OPERATOR, SHOTS, Person, screenshot
+from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
 from tindahan.payments.access import DEFAULT_SCOPES, Caller
 from tindahan.services import orders, requests
 from tindahan.web.app import create_app
@@ -74,20 +74,10 @@ def live(platform, shared_server) -> Iterator[str]:
 
 
 @pytest.fixture
-def open_page(chromium, live) -> Iterator[Callable[[], Any]]:
-    contexts: list[Any] = []
-
-    def make() -> Any:
-        context = chromium.new_context(viewport={"width": 360, "height": 800}, locale="en-PH")
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.base = live
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+def open_page(chromium, live) -> Iterator[Pages]:
+    pages = Pages(chromium, live)
+    yield pages
+    pages.close()
 
 
 def go(page: Any, path: str) -> Any:
@@ -95,11 +85,7 @@ def go(page: Any, path: str) -> Any:
 
 
 def sign_in(page: Any, person: Person) -> None:
-    go(page, "/signin")
-    page.get_by_label("Mobile number").fill(person.phone)
-    page.get_by_label("PIN or password").fill(person.pin)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in_page(page, person.phone, person.pin)
 
 
 def shots(page: Any, name: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
+from tests.web.conftest import Pages, sign_in_page
 from tests.web.test_browser import go, shots
 from tindahan.cli import app as cli_app
 from tindahan.payments.access import DEFAULT_SCOPES, Caller
@@ -42,30 +43,16 @@ def demo_world(sqlite_url, merchant_model, monkeypatch) -> Iterator[tuple[Platfo
 
 
 @pytest.fixture
-def demo_pages(chromium, demo_world, shared_server) -> Iterator[Any]:
+def demo_pages(chromium, demo_world, shared_server) -> Iterator[Pages]:
     platform, _ = demo_world
-    contexts: list[Any] = []
     with shared_server.serving(create_app(platform)) as base_url:
-
-        def make() -> Any:
-            context = chromium.new_context(viewport={"width": 360, "height": 800})
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            page = context.new_page()
-            page.base = base_url
-            return page
-
-        yield make
-        for context in contexts:
-            context.close()
+        pages = Pages(chromium, base_url)
+        yield pages
+        pages.close()
 
 
 def sign_in(page: Any, person: dict[str, str]) -> None:
-    go(page, "/signin")
-    page.get_by_label("Mobile number").fill(person["phone"])
-    page.get_by_label("PIN or password").fill(person["pin"])
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    sign_in_page(page, *creds(person))
 
 
 def creds(person: dict[str, str]) -> tuple[str, str]:

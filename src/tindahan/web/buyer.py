@@ -15,6 +15,8 @@ it (``services.requests.for_payer`` shows it to them first).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import Request
@@ -114,6 +116,20 @@ def order_data(unit: Unit, caller: Caller, order_id: str) -> dict[str, Any]:
     }
 
 
+async def _show(
+    request: Request,
+    template: str,
+    load: Callable[[Unit], dict[str, Any]],
+    status: int = 200,
+    form: forms.Form | None = None,
+) -> Response:
+    """A page from what ``load`` reads, with a refused form's values and errors on it."""
+    found = await _read(request, load)
+    if form is not None:
+        found.update(values=form.values, errors=form.errors)
+    return render.page(request, template, status, **found)
+
+
 async def _order_page(
     request: Request,
     viewer: Viewer,
@@ -121,10 +137,8 @@ async def _order_page(
     status: int = 200,
     form: forms.Form | None = None,
 ) -> Response:
-    found = await _read(request, lambda u: order_data(u, viewer.caller, order_id))
-    if form is not None:
-        found.update(values=form.values, errors=form.errors)
-    return render.page(request, "buyer/order.html", status, **found)
+    load = partial(order_data, caller=viewer.caller, order_id=order_id)
+    return await _show(request, "buyer/order.html", load, status, form)
 
 
 @router.get("/b/orders/{order_id}")
@@ -210,10 +224,8 @@ async def _request_page(
     status: int = 200,
     form: forms.Form | None = None,
 ) -> Response:
-    found = await _read(request, lambda u: request_data(u, viewer.caller, request_id))
-    if form is not None:
-        found.update(values=form.values, errors=form.errors)
-    return render.page(request, "buyer/pay_request.html", status, **found)
+    load = partial(request_data, caller=viewer.caller, request_id=request_id)
+    return await _show(request, "buyer/pay_request.html", load, status, form)
 
 
 @router.get("/pay/{request_id}")
