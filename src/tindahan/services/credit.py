@@ -389,3 +389,28 @@ def get(unit: Unit, caller: Caller, assessment_id: str) -> dict[str, Any]:
     if row is None or not caller.reaches(row["merchant_id"]):
         raise not_found("credit assessment", "id")
     return view(row)
+
+
+def latest(unit: Unit, caller: Caller, merchant_id: str | None = None) -> dict[str, Any] | None:
+    """The merchant's newest assessment (newest by ``created_at_ns``, then id, as
+    ``loan_offers`` picks the one to lend on), or None before the first: what a merchant is
+    shown of their own credit check. ``merchant_id`` None means the caller's own party;
+    another merchant's id is not found, as in ``assess``."""
+    caller.require("credit:read")
+    if merchant_id is None:
+        if caller.operator:
+            raise invalid("parameter_missing", "merchant_id is required", "merchant_id")
+        merchant_id = caller.party_id
+    assert merchant_id is not None
+    _merchant(unit, caller, merchant_id)
+    row = (
+        unit.conn.execute(
+            select(credit_assessments)
+            .where(credit_assessments.c.merchant_id == merchant_id)
+            .order_by(credit_assessments.c.created_at_ns.desc(), credit_assessments.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else view(row)
