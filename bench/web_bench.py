@@ -36,7 +36,7 @@ SLOW_3G = {
     "downloadThroughput": 50_000,
     "uploadThroughput": 50_000,
 }
-SIGN_IN = re.compile(r"demo sign-in, ([^(]+) \(([^)]*)\): phone (\S+), PIN (\d+)")
+SIGN_IN = re.compile(r"demo sign-in, (.+?) \((.*)\): phone (\S+), PIN (\d+)")
 ARGS = [
     "--no-sandbox",
     "--headless",
