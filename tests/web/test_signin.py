@@ -179,3 +179,12 @@ def test_the_api_keeps_its_json_errors_and_pages_get_pages(browser):
     page = browser.get("/no/such/page")
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]
     assert "There is no such page" in page.text
+
+
+def test_the_stylesheet_is_kept_for_a_year_and_a_new_version_is_a_new_address(browser):
+    page = browser.get("/signin").text
+    assert "/static/app.css?v=" in page
+    css = browser.get("/static/app.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    assert "immutable" in css.headers["cache-control"]
+    assert browser.get("/static/nothing.css").status_code == 404

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from tindahan.api.app import create_app as create_api
 from tindahan.payments.errors import Category, RefusalError
@@ -34,6 +35,19 @@ API_PREFIXES = ("/v1/", "/v1", "/openapi.json", "/docs", "/redoc", "/health")
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
 
+class Assets(StaticFiles):
+    """The stylesheet, the script and the icon. Pages link them with ``?v=<ASSET_VERSION>``,
+    so a phone may keep them for a year without asking again (on a slow connection each
+    revalidation is a round trip of its own); a new version is a new address."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def router() -> APIRouter:
     """A router for pages: every POST on it is CSRF-checked before the route runs."""
     return APIRouter(dependencies=[Depends(session.check_csrf)], include_in_schema=False)
@@ -44,7 +58,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
 
     app = create_api(platform, processes=processes)
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", Assets(directory=STATIC), name="static")
     for module in routes.MODULES:
         app.include_router(module.router)
     _install_errors(app)
