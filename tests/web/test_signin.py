@@ -15,6 +15,7 @@ def test_front_page_signed_out_sets_an_anonymous_cookie_and_a_strict_policy(brow
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["vary"] == "Accept-Language, Cookie"
     cookie = response.headers["set-cookie"].lower()
     assert "tdh_anon=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 

@@ -85,5 +85,7 @@ def secure(response: Any, *, signed_in: bool) -> None:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
+    # The same address is another page in another language or for another person.
+    response.headers["Vary"] = "Accept-Language, Cookie"
     if signed_in:
         response.headers["Cache-Control"] = "no-store"
