@@ -1,22 +1,32 @@
 """The loan pages through HTTP, on SQLite and PostgreSQL: the offer's disclosure exactly as
 the services compute it, acceptance (the tick required, once per idempotency key, the
 wallet credited with the net proceeds), repayment from the wallet with its refusals beside
-the field, another merchant's offer or loan as the 404 page, the CSRF lock, and the
-operator's portfolio equal to ``loan_reports.portfolio`` with its loan tape."""
+the field, another merchant's offer or loan as the 404 page, the CSRF lock, the operator's
+portfolio equal to ``loan_reports.portfolio`` with its loan tape, and the merchant's own
+credit check: its score or "not enough history", its reasons in English and Filipino
+(``web.reasons``), "Check my credit now" and the offer it may lead to."""
 
 from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
+from sqlalchemy import func, select
 
+from tests.lending.conftest import PRODUCT
 from tests.web import loans_fixture as lf
 from tests.web.conftest import OPERATOR, Browser, Site
-from tindahan.services import loan_reports
+from tindahan import limits
+from tindahan.credit import features
+from tindahan.services import credit, loan_offers, loan_reports, payments
+from tindahan.store.credit_tables import credit_assessments
 from tindahan.web import i18n
+from tindahan.web.reasons import reason_text
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -376,3 +386,281 @@ def test_the_operator_portfolio_equals_the_service(site, product, browser):
     expected = site.platform.run(lambda u: loan_reports.tape(u, OPERATOR), write=False)
     assert tape.text == expected
     assert len(expected.strip().splitlines()) == 3
+
+
+# --- the merchant's own credit check -----------------------------------------------------------
+@pytest.fixture
+def model(monkeypatch, merchant_model):
+    """The session's trained scorecard, found where the credit service looks for it."""
+    monkeypatch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
+    return merchant_model
+
+
+@pytest.fixture
+def history_met(monkeypatch) -> None:
+    """Scored without 60 days of history: the web tests run on the real clock, so the
+    thresholds of ``features.insufficient`` are lifted (patched to find nothing missing) and
+    the real model scores the merchant's real features — thin ones: a few sales of today.
+    ``tests/credit`` scores a merchant with months of history on a settable clock."""
+    monkeypatch.setattr(features, "insufficient", lambda row: [])
+
+
+def assessments(site: Site) -> list[dict[str, Any]]:
+    """The merchant's assessments: how many are stored (only this merchant is ever
+    assessed here), each shown as the newest, which is all these tests look at."""
+    query = select(func.count()).select_from(credit_assessments)
+    count = site.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False)
+    caller = lf.caller_of(site.merchant)
+    newest = site.platform.run(lambda u: credit.latest(u, caller), write=False)
+    return [newest] * count if newest else []
+
+
+def offers_of(site: Site) -> list[dict[str, Any]]:
+    caller = lf.caller_of(site.merchant)
+    found = site.platform.run(lambda u: loan_offers.list_offers(u, caller), write=False)
+    return found["data"]  # type: ignore[no-any-return]
+
+
+def sell(site: Site, amounts: list[int]) -> None:
+    for amount in amounts:
+        new = payments.NewPayment(
+            site.merchant.party_id, amount, "PHP", payer_id=site.buyer.party_id
+        )
+        site.platform.run(lambda u, n=new: payments.pay(u, OPERATOR, n))
+
+
+def card(page: str) -> str:
+    match = re.search(r'<section class="card credit-check".*?</section>', page, re.S)
+    assert match, "no credit check card"
+    return match.group(0)
+
+
+def check_now(browser: Browser, key: str | None = None):
+    browser.get("/m/loans")
+    return browser.post("/m/loans/assess", {"idempotency_key": key or browser.key()})
+
+
+def test_a_new_merchant_sees_not_enough_history_and_no_offer_once_per_key(
+    site, product, browser, model
+):
+    page = signed_in(browser, site.merchant).get("/m/loans")
+    assert "Your credit check" in page.text
+    assert "You have not had a credit check yet." in page.text
+    assert 'action="/m/loans/assess"' in card(page.text)
+    browser.get("/m/loans")
+    key = browser.key(card(browser.last))
+    first = check_now(browser, key)
+    assert first.status_code == 303, first.text
+    assert first.headers["location"] == "/m/loans?checked=1&offer="
+    again = check_now(browser, key)  # a double tap: the same key, the work done once
+    assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    made = assessments(site)
+    assert len(made) == 1 and made[0]["decision"] == "insufficient_history"
+    assert offers_of(site) == []
+    shown = text(card(browser.get(first.headers["location"]).text))
+    assert "Your credit was checked." in browser.last
+    assert "Not enough history yet" in shown
+    assert "What weighed on it" in shown
+    reasons = [r["text"] for r in made[0]["reasons"]]
+    assert reasons == [
+        f"on Tindahan for 0 days; a score needs {limits.CREDIT_MIN_TENURE_DAYS} days of sales "
+        "history",
+        f"0 sales in the last 90 days; a score needs at least {limits.CREDIT_MIN_SALES_90D}",
+    ]
+    for reason in reasons:
+        assert reason[0].upper() + reason[1:] in shown
+    with i18n.using("en"):
+        assert text(f"Made {i18n.when(made[0]['created'])}") in shown
+    assert "points" not in shown
+    browser.http.cookies.set("tdh_lang", "fil")
+    filipino = text(card(browser.get("/m/loans").text))
+    assert "Kulang pa ang kasaysayan" in filipino
+    assert "0 araw ka pa lang sa Tindahan" in filipino
+    assert f"hindi bababa sa {limits.CREDIT_MIN_SALES_90D}" in filipino
+
+
+def test_a_scored_check_shows_points_and_reasons_never_the_probability_and_makes_an_offer(
+    site, product, browser, model, history_met
+):
+    sell(site, [150_000, 120_000, 90_000])
+    signed_in(browser, site.merchant)
+    response = check_now(browser)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/m/loans?checked=1&offer=made"
+    (made,) = assessments(site)
+    assert made["decision"] == "scored" and made["score"] is not None
+    (offer,) = offers_of(site)
+    assert offer["status"] == "open" and offer["product_id"] == product["id"]
+    page = browser.get(response.headers["location"]).text
+    assert "A loan offer is ready for you" in page
+    assert f'action="/m/loans/offers/{offer["id"]}/accept"' in page
+    shown = text(card(page))
+    with i18n.using("en"):
+        assert f"{i18n.number(made['score'])} points" in shown
+    assert "comes only from your shop's own sales on Tindahan" in shown
+    assert made["reasons"], "the scorecard gives its reasons"
+    for reason in made["reasons"]:
+        assert reason["text"][0].upper() + reason["text"][1:] in shown
+    probability = made["probability_of_default"]
+    assert probability not in page and probability.rstrip("0") not in page
+    assert "probability" not in page.lower()
+    assert "Not enough history yet" not in shown
+    browser.http.cookies.set("tdh_lang", "fil")
+    filipino = text(card(browser.get("/m/loans").text))
+    with i18n.using("fil"):
+        for reason in made["reasons"]:
+            sentence = reason_text(reason, made["features"])
+            assert sentence[0].upper() + sentence[1:] in filipino
+            if reason["code"] in features.FEATURES:
+                assert sentence != reason["text"], reason
+
+
+def test_a_refused_offer_is_said_beside_the_check_and_the_check_is_kept(
+    site, product, browser, model, history_met
+):
+    """No sales at all: scored (the session's model puts this merchant under the product's
+    0.2), but the limit from recent sales is below the product's smallest loan: the check
+    stands, no offer, the reason in words. Then only a product lending at 0.01% is left:
+    the probability is above it, so no offer is asked for, and the page says why without
+    the probability."""
+    signed_in(browser, site.merchant)
+    response = check_now(browser)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/m/loans?checked=1&offer=limit_below_minimum"
+    (made,) = assessments(site)
+    assert made["decision"] == "scored"
+    assert offers_of(site) == []
+    page = text(browser.get(response.headers["location"]).text)
+    assert "Your credit was checked, but no loan offer could be made." in page
+    assert "Your recent sales on Tindahan are still below what the smallest loan needs." in page
+    assert made["probability_of_default"] not in page
+    site.platform.run(lambda u: loan_offers.retire_product(u, OPERATOR, product["id"]))
+    lf.make_product(site.platform, replace(PRODUCT, name="Maingat", max_probability="0.0001"))
+    response = check_now(browser)
+    assert response.headers["location"] == "/m/loans?checked=1&offer=credit_not_approved"
+    assert len(assessments(site)) == 2
+    assert offers_of(site) == []
+    page = text(browser.get(response.headers["location"]).text)
+    assert "Your credit check is not yet enough for a loan." in page
+    assert assessments(site)[0]["probability_of_default"] not in page
+    # A code the page has no sentence for is not echoed from the URL.
+    odd = text(browser.get("/m/loans?checked=1&offer=%3Cb%3Ehello").text)
+    assert "no loan offer could be made this time." in odd and "hello" not in odd
+
+
+def test_with_an_open_offer_a_check_leaves_it_alone(site, product, browser, model, history_met):
+    sell(site, [150_000, 120_000])
+    standing = lf.make_offer(site.platform, site.merchant, product)
+    signed_in(browser, site.merchant)
+    response = check_now(browser)
+    assert response.headers["location"] == "/m/loans?checked=1&offer="
+    assert [o["id"] for o in offers_of(site)] == [standing["id"]]
+    assert lf.offer(site.platform, standing["id"])["status"] == "open"
+
+
+def test_without_a_model_the_check_says_so_and_stores_nothing(
+    site, product, browser, monkeypatch, tmp_path
+):
+    monkeypatch.setenv(credit.MODEL_ENV, str(tmp_path / "no-model"))
+    signed_in(browser, site.merchant)
+    response = check_now(browser)
+    assert response.status_code == 400
+    assert "The credit check is not available right now." in text(card(response.text))
+    assert "tindahan credit train" not in response.text
+    assert assessments(site) == []
+    browser.http.cookies.set("tdh_lang", "fil")
+    again = check_now(browser)
+    assert "Hindi pa magagamit ang credit check ngayon." in text(card(again.text))
+
+
+def test_a_check_without_the_csrf_token_is_refused(site, browser, model):
+    signed_in(browser, site.merchant).get("/m/loans")
+    key = browser.key()
+    response = browser.http.post("/m/loans/assess", data={"idempotency_key": key})
+    assert response.status_code == 403
+    assert assessments(site) == []
+    browser.http.cookies.clear()
+    signed_out = browser.http.post("/m/loans/assess", data={"idempotency_key": key})
+    assert signed_out.status_code in (303, 403)
+    assert assessments(site) == []
+
+
+# --- the reasons in Filipino (no database) ------------------------------------------------------
+def fil_money(centavos: int) -> str:
+    with i18n.using("fil"):
+        return i18n.money(centavos)
+
+
+#: A value of each feature and the number its Filipino sentence must show, rounded as
+#: ``features.describe`` rounds it.
+FEATURE_VALUES: dict[str, tuple[float, str]] = {
+    "tenure_days": (75.0, "75 araw"),
+    "sales_month_avg": (1_234_567.4, fil_money(1_234_567)),
+    "sales_trend": (-0.123, "12%"),
+    "sales_momentum": (0.8, "20%"),
+    "sales_volatility": (0.456, "46%"),
+    "active_day_share": (0.333, "33%"),
+    "distinct_buyers_90d": (17.0, "17"),
+    "repeat_buyer_share": (0.25, "25%"),
+    "avg_ticket": (12_345.6, fil_money(12_346)),
+    "refund_rate": (0.031, "3%"),
+    "dispute_rate": (0.07, "7%"),
+    "balance_avg": (250_000.0, fil_money(250_000)),
+    "balance_min": (-5_000.4, fil_money(-5_000)),
+    "balance_cover_days": (3.6, "4 araw"),
+    "balance_min_cover_days": (1.2, "1 araw"),
+    "cash_out_share": (0.9, "90%"),
+    "loan_on_time_share": (0.5, "50%"),
+    "loan_worst_dpd": (12.0, "12 araw"),
+}
+
+
+def filipino_of(code: str, value: Any, english: str, values: dict[str, Any] | None = None) -> str:
+    with i18n.using("fil"):
+        return reason_text(
+            {"code": code, "text": english}, {code: value} if values is None else values
+        )
+
+
+def test_every_feature_has_a_filipino_reason_with_its_number():
+    assert set(FEATURE_VALUES) == set(features.FEATURES)
+    for code, (value, number) in FEATURE_VALUES.items():
+        english = features.describe(code, value)
+        filipino = filipino_of(code, value, english)
+        assert filipino != english, code
+        assert number in filipino, (code, filipino)
+        with i18n.using("en"):
+            assert reason_text({"code": code, "text": english}, {code: value}) == english
+    for code, value, number in [("sales_trend", 0.5, "50%"), ("sales_momentum", 1.25, "25%")]:
+        filipino = filipino_of(code, value, features.describe(code, value))
+        assert number in filipino and ("tumaas" in filipino or "mataas" in filipino)
+    level = features.describe("sales_momentum", 1.0)
+    assert filipino_of("sales_momentum", 1.0, level) != level
+
+
+def test_missing_values_and_too_little_history_in_filipino():
+    for code, english in features.MISSING.items():
+        filipino = filipino_of(code, None, english)
+        assert filipino != english and filipino, code
+    values = {"tenure_days": 12.0, "sales_count_90d": 3.0}
+    tenure, sales = features.insufficient(pd.Series(values))
+    short = filipino_of("insufficient_history", None, tenure, values)
+    few = filipino_of("insufficient_history", None, sales, values)
+    assert short != tenure and "12 araw" in short
+    assert f"{limits.CREDIT_MIN_TENURE_DAYS} araw" in short
+    assert few != sales and "3 benta" in few and str(limits.CREDIT_MIN_SALES_90D) in few
+
+
+def test_an_unknown_code_or_value_falls_back_to_the_stored_english():
+    cases = [
+        ("a_new_feature", 1.0, "a new feature is 1", None),
+        ("avg_ticket", 12_345.6, "an average sale of ₱123.46", {}),  # the value not kept
+        ("avg_ticket", 12_345.6, "some other wording of ₱123.46", None),  # other texts
+        ("avg_ticket", "not a number", "an average sale of something", None),
+        ("insufficient_history", None, "on Tindahan for 3 days", {"tenure_days": 3.0}),
+        ("tenure_days", None, "some text", None),  # no value and no MISSING sentence
+    ]
+    for code, value, english, values in cases:
+        assert filipino_of(code, value, english, values) == english, code
+    with i18n.using("fil"):
+        assert reason_text({}, {}) == ""

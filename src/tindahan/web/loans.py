@@ -7,6 +7,20 @@ Truth-in-Lending disclosure (RA 3765, BSP Circular 730) next to a form that need
 in "I have read the disclosure"; accepting and repaying move money, so both run once per
 idempotency key (``forms.run_submit``). Another merchant's offer or loan is "not found"
 because the services say so for the viewer's caller, not because the page checks.
+
+**The merchant's own credit check.** The Data Privacy Act (RA 10173) lets a person see the
+reasons for an automated decision about them, and credit scoring is one: the loans page shows
+the newest assessment (``credit.latest``) — when it was made, the score in points or "not
+enough history yet", and its reasons in the reader's language (``web.reasons``). The
+probability of default is **not** shown to the merchant, as a bare number or otherwise: a
+score in points with the reasons behind it is what lenders usually show (a "7.3%" reads like
+an interest rate or a verdict on the person, and gives no way to act on it); the reasons say
+what to change. The probability stays in the assessment for the operator and the API, and a
+refused offer is explained without it (``messages``' text for ``credit_not_approved``, not
+the service's sentence that quotes it). "Check my credit now" assesses again, once per
+idempotency key, and — when the check is scored, the merchant has no open loan or offer,
+and an active product lends at that probability — asks for an offer in the same
+transaction; a refused offer is reported beside the check, never as its failure.
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -21,9 +36,9 @@ from starlette.concurrency import run_in_threadpool
 
 from tindahan.payments.access import Caller
 from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import loan_offers, loan_reports, loans, wallets
+from tindahan.services import credit, loan_offers, loan_reports, loans, wallets
 from tindahan.services.platform import Unit
-from tindahan.web import charts, forms, i18n, render, session
+from tindahan.web import charts, forms, i18n, messages, reasons, render, session
 from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
 from tindahan.web.session import Merchant, Operator
@@ -40,14 +55,24 @@ def _read(request: Request, work: Any) -> Any:
 
 # --- the merchant's offers -------------------------------------------------------------------
 def _offers_data(unit: Unit, caller: Caller) -> dict[str, Any]:
-    """The open offers, and the merchant's loans (the active one first)."""
+    """The open offers, the merchant's loans (the active one first), and their newest
+    credit check with its reasons in words."""
     offers = loan_offers.list_offers(unit, caller)["data"]
     made = loans.list_loans(unit, caller)["data"]
+    check = credit.latest(unit, caller)
     return {
         "offers": [_with_share(o) for o in offers if o["status"] == "open"],
         "active": [x for x in made if x["status"] == "active"],
         "past": [x for x in made if x["status"] != "active"],
+        "check": check,
+        "check_reasons": _reason_sentences(check) if check else [],
+        "check_error": None,
     }
+
+
+def _reason_sentences(check: dict[str, Any]) -> list[str]:
+    found = (reasons.reason_text(r, check["features"]) for r in check["reasons"])
+    return [text[:1].upper() + text[1:] for text in found if text]
 
 
 def _with_share(found: dict[str, Any]) -> dict[str, Any]:
@@ -56,9 +81,84 @@ def _with_share(found: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/m/loans")
-def merchant_loans(request: Request, viewer: Merchant) -> Response:
+def merchant_loans(
+    request: Request, viewer: Merchant, checked: str = "", offer: str = ""
+) -> Response:
     data = _read(request, lambda u: _offers_data(u, viewer.caller))
-    return render.page(request, "loans/offers.html", failed=None, **data)
+    notice = _checked_notice(offer) if checked else ""
+    return render.page(request, "loans/offers.html", failed=None, notice=notice, **data)
+
+
+# --- the merchant's credit check -------------------------------------------------------------
+OFFER_MADE = "made"
+
+
+def _checked_notice(offer: str) -> str:
+    """What the check after "Check my credit now" led to. ``offer`` comes from the URL: only
+    a refusal code with a sentence in ``messages`` is put in words, never the URL's text."""
+    if offer == OFFER_MADE:
+        return _("Your credit was checked. A loan offer is ready for you: read it below.")
+    if not offer:
+        return _("Your credit was checked.")
+    why = messages.refusal_text(RefusalError(Category.CONFLICT, offer, "", None))
+    if why:
+        return _("Your credit was checked, but no loan offer could be made. {why}").format(why=why)
+    return _("Your credit was checked, but no loan offer could be made this time.")
+
+
+def _product_for(unit: Unit, caller: Caller, probability: Decimal) -> dict[str, Any] | None:
+    """Of the active products that lend at this probability of default, the one that lends
+    the most (then the cheapest, then the oldest)."""
+    found = [
+        p
+        for p in loan_offers.list_products(unit, caller)["data"]
+        if p["status"] == "active" and probability <= Decimal(p["max_probability"])
+    ]
+    found.sort(key=lambda p: (-p["max_principal_minor"], Decimal(p["rate_min"])))
+    return found[0] if found else None
+
+
+def _offer_after(unit: Unit, caller: Caller, check: dict[str, Any]) -> str:
+    """``OFFER_MADE``, a refusal code, or "" when there was nothing to ask for (not scored,
+    a loan or an offer already open, or no product on offer at all)."""
+    if check["decision"] != "scored" or check["probability_of_default"] is None:
+        return ""
+    if any(o["status"] == "open" for o in loan_offers.list_offers(unit, caller)["data"]):
+        return ""
+    if any(x["status"] == "active" for x in loans.list_loans(unit, caller)["data"]):
+        return ""
+    products = loan_offers.list_products(unit, caller)["data"]
+    if not any(p["status"] == "active" for p in products):
+        return ""
+    product = _product_for(unit, caller, Decimal(check["probability_of_default"]))
+    if product is None:
+        return "credit_not_approved"
+    try:  # every refusal of create_offer comes before it writes anything
+        loan_offers.create_offer(unit, caller, loan_offers.NewOffer(product["id"]))
+    except RefusalError as refusal:
+        return refusal.code
+    return OFFER_MADE
+
+
+def _check_now(unit: Unit, caller: Caller) -> dict[str, Any]:
+    made = credit.assess(unit, caller, None)
+    return {"assessment_id": made["id"], "offer": _offer_after(unit, caller, made)}
+
+
+@router.post("/m/loans/assess")
+async def check_credit(request: Request, viewer: Merchant) -> Response:
+    caller = viewer.caller
+    form = await forms.read(request)
+    try:
+        done = await forms.run_submit(request, viewer, form, lambda u: _check_now(u, caller))
+    except RefusalError as refusal:
+        if refusal.category is Category.NOT_FOUND:
+            raise
+        data = await run_in_threadpool(_read, request, lambda u: _offers_data(u, caller))
+        data["check_error"] = messages.refusal_text(refusal)
+        return render.page(request, "loans/offers.html", 400, failed=None, notice="", **data)
+    query = urlencode({"checked": "1", "offer": done["offer"]})
+    return RedirectResponse(f"/m/loans?{query}", status_code=303)
 
 
 @router.post("/m/loans/offers/{offer_id}/accept")
@@ -88,6 +188,7 @@ async def accept_offer(request: Request, viewer: Merchant, offer_id: str) -> Res
         values=form.values,
         errors=form.errors,
         failed=offer_id,
+        notice="",
         **data,
     )
 

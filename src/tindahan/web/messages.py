@@ -60,5 +60,17 @@ def refusal_text(refusal: RefusalError) -> str:
         "shipment_closed": _("This parcel was already delivered or returned."),
         "variants_invalid": _("Give each option a different name."),
         "shipping_fee_invalid": _("Enter a shipping fee in pesos, 0 or more."),
+        "credit_model_unavailable": _(
+            "The credit check is not available right now. Please try again later."
+        ),
+        "credit_not_approved": _(
+            "Your credit check is not yet enough for a loan. Keep selling through Tindahan "
+            "and check again."
+        ),
+        "limit_below_minimum": _(
+            "Your recent sales on Tindahan are still below what the smallest loan needs."
+        ),
+        "assessment_stale": _("Your credit check is too old. Please check again."),
+        "product_retired": _("This loan is no longer offered."),
     }
     return texts.get(refusal.code, refusal.message)
