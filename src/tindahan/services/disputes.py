@@ -10,14 +10,17 @@ The operator resolves it, with a note that joins the audit trail (``order_events
 ``release`` (all to the merchant, less the marketplace fee), ``refund`` (all back to the
 buyer), or ``split`` (``refund_minor`` to the buyer, the rest to the merchant less the fee),
 each one linked batch on the ledger.
+
+The operator's console lists them (``list_disputes``): the open ones first, newest first.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
+from tindahan import limits
 from tindahan.commerce import escrow as split_rules
 from tindahan.commerce.orders import Action, OrderStatus, Role, next_status
 from tindahan.payments.access import Caller
@@ -25,6 +28,7 @@ from tindahan.payments.errors import conflict, invalid, not_found
 from tindahan.services import escrow, orders
 from tindahan.services.events import emit
 from tindahan.services.orders import Actor
+from tindahan.services.parties import page
 from tindahan.services.platform import Unit, iso, new_id
 from tindahan.store.commerce_tables import disputes
 
@@ -128,6 +132,47 @@ def get(unit: Unit, caller: Caller, dispute_id: str) -> dict[str, Any]:
     row = _row(unit, dispute_id)
     orders.require_reach(unit, caller, row["order_id"], "dispute")
     return dispute_view(row)
+
+
+STATUSES = ("open", "resolved")
+
+
+def list_disputes(
+    unit: Unit,
+    caller: Caller,
+    *,
+    status: str | None,
+    limit: int,
+    starting_after: str | None,
+) -> dict[str, Any]:
+    """Operator only: the disputes, the open ones first (``status`` None: both), each status
+    newest first; ``starting_after`` a dispute of this list (else ``cursor_invalid``)."""
+    caller.require("orders:read")
+    caller.require_operator()
+    if status is not None and status not in STATUSES:
+        raise invalid("status_invalid", "status is open or resolved", "status")
+    if not 1 <= limit <= limits.MAX_PAGE_SIZE:
+        raise invalid("limit_invalid", f"limit is 1 to {limits.MAX_PAGE_SIZE}", "limit")
+    d = disputes.c
+    query = select(disputes).order_by(d.status, d.opened_at_ns.desc(), d.id.desc())
+    if status is not None:
+        query = query.where(d.status == status)
+    if starting_after:
+        cursor = (
+            unit.conn.execute(select(disputes).where(d.id == starting_after)).mappings().first()
+        )
+        if cursor is None or (status is not None and cursor["status"] != status):
+            message = "starting_after is not a dispute of this list"
+            raise invalid("cursor_invalid", message, "starting_after")
+        older = or_(
+            d.opened_at_ns < cursor["opened_at_ns"],
+            and_(d.opened_at_ns == cursor["opened_at_ns"], d.id < cursor["id"]),
+        )
+        query = query.where(
+            or_(d.status > cursor["status"], and_(d.status == cursor["status"], older))
+        )
+    found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
+    return page([dispute_view(r) for r in found[:limit]], len(found) > limit)
 
 
 def dispute_view(row: Any) -> dict[str, Any]:
