@@ -12,11 +12,22 @@ from sqlalchemy import text
 from tests.web.conftest import OPERATOR
 from tindahan.payments.access import DEFAULT_SCOPES, Caller
 from tindahan.payments.errors import RefusalError
-from tindahan.services import audit, books, logins, parties, payments, webhooks
+from tindahan.services import (
+    audit,
+    books,
+    disputes,
+    escrow,
+    logins,
+    orders,
+    parties,
+    payments,
+    shipments,
+    webhooks,
+)
 from tindahan.services import ledger as ledger_service
 from tindahan.services.platform import ledger_id
 
-PAGES = ("/op", "/op/parties", "/op/webhooks", "/op/audit")
+PAGES = ("/op", "/op/parties", "/op/disputes", "/op/webhooks", "/op/audit")
 
 
 def _as_operator(browser, site):
@@ -307,3 +318,259 @@ def test_the_audit_log_pages_newest_first(browser, site, clock):
     logged_in = "login.created"  # the site's logins are in the log too, after the notes
     assert logged_in in second
     assert len(notes) == 30 and len(set(notes)) == 30
+
+
+# --- disputes ------------------------------------------------------------------------------------
+def _as(person):
+    return Caller("test", person.party_id, frozenset(DEFAULT_SCOPES))
+
+
+def _disputed(site, reason="The parcel never came", quantity=2):
+    """Juan buys coffee × quantity and pays into escrow, Nena ships, Juan disputes it."""
+    buyer, seller = _as(site.buyer), _as(site.merchant)
+    coffee = next(p for p in site.products if p["title"].startswith("Coffee"))
+    line = orders.CartLine(coffee["id"], quantity)
+    store = site.storefront["id"]
+    order = site.platform.run(lambda u: orders.checkout(u, buyer, store, [line]))
+    site.platform.run(lambda u: escrow.pay(u, buyer, order["id"], None))
+    site.platform.run(
+        lambda u: shipments.ship(u, seller, order["id"], "LBC", "LBC-" + order["id"][4:])
+    )
+    return site.platform.run(lambda u: disputes.open_dispute(u, buyer, order["id"], reason))
+
+
+def _order(site, order_id):
+    return site.platform.run(lambda u: orders.get(u, OPERATOR, order_id), write=False)
+
+
+def _dispute(site, dispute_id):
+    return site.platform.run(lambda u: disputes.get(u, OPERATOR, dispute_id), write=False)
+
+
+def _money_now(site):
+    return (site.balance(site.buyer), site.balance(site.merchant, "settlement"))
+
+
+def _resolve_form(browser, path, resolution, **fields):
+    browser.get(path)
+    page = browser.last.split(f'name="resolution" value="{resolution}"')[0]
+    return {"resolution": resolution, "idempotency_key": browser.key(page.rsplit("<form", 1)[1])}
+
+
+def test_list_disputes_open_first_newest_first_paged(platform, site, clock):
+    first = _disputed(site, "Wrong size")
+    clock.advance(60)
+    second = _disputed(site, "Broken seal")
+    clock.advance(60)
+    third = _disputed(site, "Never came")
+    platform.run(lambda u: disputes.resolve(u, OPERATOR, third["id"], "refund", None, "ok"))
+
+    def listed(status=None, limit=10, after=None):
+        found = platform.run(
+            lambda u: disputes.list_disputes(
+                u, OPERATOR, status=status, limit=limit, starting_after=after
+            ),
+            write=False,
+        )
+        return [d["id"] for d in found["data"]], found["has_more"]
+
+    assert listed() == ([second["id"], first["id"], third["id"]], False)
+    assert listed("open") == ([second["id"], first["id"]], False)
+    assert listed("resolved") == ([third["id"]], False)
+    assert listed(limit=1) == ([second["id"]], True)
+    assert listed(limit=1, after=second["id"]) == ([first["id"]], True)
+    assert listed(limit=1, after=first["id"]) == ([third["id"]], False)
+    for status, after in ((None, "dsp_nosuchdispute"), ("resolved", first["id"])):
+        with pytest.raises(RefusalError) as refused:
+            listed(status, after=after)
+        assert refused.value.code == "cursor_invalid"
+    with pytest.raises(RefusalError) as refused:
+        listed("lost")
+    assert refused.value.code == "status_invalid"
+    for person in (site.buyer, site.merchant):
+        with pytest.raises(RefusalError) as refused:
+            platform.run(
+                lambda u, p=person: disputes.list_disputes(
+                    u, _as(p), status=None, limit=10, starting_after=None
+                ),
+                write=False,
+            )
+        assert refused.value.code == "operator_only"
+
+
+def test_the_dispute_list_shows_the_order_the_people_and_the_money(browser, site, clock):
+    dispute = _disputed(site, "Two sachets were torn open")
+    _as_operator(browser, site)
+    page = browser.get("/op/disputes")
+    assert page.status_code == 200
+    assert 'href="/op/disputes" aria-current="page"' in page.text
+    assert f'href="/op/disputes/{dispute["id"]}"' in page.text
+    for seen in ("Aling Nena&#39;s Store", "Juan dela Cruz", "Two sachets were torn open"):
+        assert seen in page.text
+    assert "₱180.00" in page.text  # 2 × ₱65 + ₱50 shipping, all held
+    assert "Older" not in page.text
+    assert "No disputes here." in browser.get("/op/disputes?status=resolved").text
+    assert dispute["id"] in browser.get("/op/disputes?status=all").text
+    assert browser.get("/op/disputes?starting_after=dsp_nosuchdispute").status_code == 400
+
+
+def test_the_list_pages_with_an_older_link(browser, site, clock, monkeypatch):
+    from tindahan.web import console
+
+    monkeypatch.setattr(console, "PAGE", 1)
+    old = _disputed(site, "First complaint")
+    clock.advance(60)
+    new = _disputed(site, "Second complaint")
+    _as_operator(browser, site)
+    page = browser.get("/op/disputes").text
+    link = 'href="/op/disputes/{}"'.format
+    assert link(new["id"]) in page and link(old["id"]) not in page
+    older = f"/op/disputes?status=open&amp;starting_after={new['id']}"
+    assert older in page
+    page = browser.get(older.replace("&amp;", "&")).text
+    assert link(old["id"]) in page and link(new["id"]) not in page and "Newest" in page
+
+
+def test_a_split_with_a_note_moves_exactly_the_parts(browser, site):
+    dispute = _disputed(site)
+    held = _order(site, dispute["order_id"])["escrow"]["held_minor"]
+    assert held == 18_000
+    buyer_before, merchant_before = _money_now(site)
+    _as_operator(browser, site)
+    path = f"/op/disputes/{dispute['id']}"
+    page = browser.get(path)
+    assert page.status_code == 200
+    assert "LBC-" + dispute["order_id"][4:] in page.text and "The parcel never came" in page.text
+    assert "Coffee 3-in-1, 10 sachets" in page.text
+    form = _resolve_form(browser, path, "split")
+    form.update(split_amount="50.25", split_note="Half the sachets arrived torn")
+    answer = browser.post(f"{path}/resolve", form)
+    assert answer.status_code == 303 and answer.headers["location"] == f"{path}?done=1"
+    bps = site.platform.run(lambda u: parties.fees_view(u, OPERATOR), write=False)[
+        "marketplace_fee_bps"
+    ]
+    released = held - 5_025
+    fee = (released * bps + 5_000) // 10_000  # half up, to the centavo
+    assert _money_now(site) == (buyer_before + 5_025, merchant_before + released - fee)
+    order = _order(site, dispute["order_id"])
+    assert order["status"] != "disputed" and order["escrow"]["held_minor"] == 0
+    assert order["escrow"]["fee_minor"] == fee
+    assert order["history"][-1]["note"] == "Half the sachets arrived torn"
+    resolved = _dispute(site, dispute["id"])
+    assert (resolved["status"], resolved["resolution"]) == ("resolved", "split")
+    assert (resolved["refund_minor"], resolved["release_minor"]) == (5_025, released)
+    page = browser.get(f"{path}?done=1").text
+    assert "Resolved. The money has moved" in page
+    assert "Split between the buyer and the merchant" in page and "₱50.25" in page
+    assert "Half the sachets arrived torn" in page
+    assert f'action="{path}/resolve"' not in page  # the forms are gone
+
+
+def test_refund_and_release_settle_the_whole_amount(browser, site):
+    refund, release = _disputed(site), _disputed(site, "Late", quantity=1)
+    buyer_before, merchant_before = _money_now(site)
+    _as_operator(browser, site)
+    for dispute, resolution in ((refund, "refund"), (release, "release")):
+        path = f"/op/disputes/{dispute['id']}"
+        form = _resolve_form(browser, path, resolution)
+        form[f"{resolution}_note"] = f"Decided: {resolution}"
+        assert browser.post(f"{path}/resolve", form).status_code == 303
+    released = _order(site, release["order_id"])["escrow"]
+    assert _money_now(site) == (
+        buyer_before + 18_000,
+        merchant_before + released["released_minor"] - released["fee_minor"],
+    )
+    assert released["released_minor"] == 11_500 and released["fee_minor"] > 0
+
+
+def test_a_resolution_needs_a_note(browser, site):
+    dispute = _disputed(site)
+    before = _money_now(site)
+    _as_operator(browser, site)
+    path = f"/op/disputes/{dispute['id']}"
+    form = _resolve_form(browser, path, "split")
+    form.update(split_amount="40", split_note="   ")
+    answer = browser.post(f"{path}/resolve", form)
+    assert answer.status_code == 400
+    assert _error_beside(answer.text, "split_note") == "Please fill this in."
+    assert 'name="split_amount" type="text" value="40"' in answer.text  # the typed amount kept
+    form = _resolve_form(browser, path, "release")
+    answer = browser.post(f"{path}/resolve", {**form, "release_note": ""})
+    assert answer.status_code == 400 and _error_beside(answer.text, "release_note")
+    assert _money_now(site) == before
+    assert _dispute(site, dispute["id"])["status"] == "open"
+    assert _order(site, dispute["order_id"])["status"] == "disputed"
+
+
+@pytest.mark.parametrize("amount", ["180", "250.00"])
+def test_a_split_of_all_or_more_than_is_held_is_refused_beside_the_amount(browser, site, amount):
+    dispute = _disputed(site)
+    before = _money_now(site)
+    _as_operator(browser, site)
+    path = f"/op/disputes/{dispute['id']}"
+    form = _resolve_form(browser, path, "split")
+    form.update(split_amount=amount, split_note="The buyer asked for it all")
+    answer = browser.post(f"{path}/resolve", form)
+    assert answer.status_code == 400
+    error = _error_beside(answer.text, "split_amount")
+    assert "₱180.00" in error and "less than" in error
+    assert "The buyer asked for it all" in answer.text  # the note is kept
+    assert _money_now(site) == before
+    assert _dispute(site, dispute["id"])["status"] == "open"
+
+
+def test_a_double_submit_resolves_once(browser, site):
+    dispute = _disputed(site)
+    buyer_before, _merchant = _money_now(site)
+    _as_operator(browser, site)
+    path = f"/op/disputes/{dispute['id']}"
+    form = _resolve_form(browser, path, "split")
+    form.update(split_amount="30", split_note="Partly damaged")
+    first = browser.post(f"{path}/resolve", form)
+    second = browser.post(f"{path}/resolve", form)
+    assert first.status_code == second.status_code == 303
+    assert _money_now(site)[0] == buyer_before + 3_000
+    steps = [s["action"] for s in _order(site, dispute["order_id"])["history"]]
+    assert steps.count("resolve_split") == 1
+    # another form (a new key) on the settled dispute is refused, and nothing moves
+    form = {**form, "idempotency_key": "k" * 20}
+    answer = browser.post(f"{path}/resolve", form)
+    assert answer.status_code == 400 and "This dispute is already resolved." in answer.text
+    assert _money_now(site)[0] == buyer_before + 3_000
+
+
+@pytest.mark.parametrize("who", ["merchant", "buyer"])
+def test_disputes_are_not_found_for_merchants_and_buyers(browser, site, who):
+    dispute = _disputed(site, "Secret complaint text")
+    before = _money_now(site)
+    browser.sign_in(getattr(site, who))
+    path = f"/op/disputes/{dispute['id']}"
+    for page in ("/op/disputes", "/op/disputes?status=all", path):
+        answer = browser.get(page)
+        assert answer.status_code == 404, page
+        assert "Secret complaint text" not in answer.text
+    form = {"resolution": "refund", "refund_note": "mine", "idempotency_key": "k" * 20}
+    home = "/m" if who == "merchant" else "/b"
+    assert browser.post(f"{path}/resolve", form, from_page=home).status_code == 404
+    assert _money_now(site) == before
+    assert _dispute(site, dispute["id"])["status"] == "open"
+
+
+def test_an_unknown_dispute_is_not_found(browser, site):
+    _as_operator(browser, site)
+    assert browser.get("/op/disputes/dsp_nosuchdispute").status_code == 404
+    form = {"resolution": "refund", "refund_note": "x", "idempotency_key": "k" * 20}
+    answer = browser.post("/op/disputes/dsp_nosuchdispute/resolve", form, from_page="/op")
+    assert answer.status_code == 404
+
+
+def test_resolving_without_the_csrf_token_is_refused(browser, site):
+    dispute = _disputed(site)
+    before = _money_now(site)
+    _as_operator(browser, site)
+    path = f"/op/disputes/{dispute['id']}"
+    form = _resolve_form(browser, path, "refund")
+    form["refund_note"] = "Refund it"
+    assert browser.http.post(f"{path}/resolve", data=form).status_code == 403
+    assert _money_now(site) == before
+    assert _dispute(site, dispute["id"])["status"] == "open"

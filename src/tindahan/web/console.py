@@ -13,6 +13,12 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   audit history and the tier/status change, which needs a note and runs once per form
   (``forms.run_submit``), so a double submit writes one audit entry. A party's phone and ID
   numbers are never shown: its view has the phone's last four digits and "ID verified".
+* ``/op/disputes``, ``/op/disputes/{id}``: the buyers' disputes, the open ones first, each
+  with its order, who sells and who buys, and what escrow holds; one dispute's order (lines,
+  parcels, history) and its three resolutions — release to the merchant, refund the buyer
+  everything held, or split — each with a required note and run once per form
+  (``forms.run_submit``), so a double submit moves the money once. The amounts and the fee
+  are the service's (``services.disputes.resolve``); the page only says what it did.
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
 * ``/op/audit``: the audit log, newest first.
 """
@@ -27,9 +33,19 @@ from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import audit, books, logins, parties, wallets, webhooks
+from tindahan.services import (
+    audit,
+    books,
+    disputes,
+    logins,
+    orders,
+    parties,
+    shipments,
+    wallets,
+    webhooks,
+)
 from tindahan.services.platform import Unit
-from tindahan.web import forms, render, session
+from tindahan.web import forms, i18n, render, session
 from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
 from tindahan.web.session import Operator
@@ -230,6 +246,182 @@ async def change_party(request: Request, party_id: str, viewer: Operator) -> Res
         values=form.values,
         errors=form.errors,
         saved=False,
+        **context,
+    )
+
+
+# --- disputes ----------------------------------------------------------------------------------
+#: The list's filter: which disputes (``all``: both, the open ones first).
+DISPUTE_FILTERS = ("open", "resolved", "all")
+RESOLUTIONS = ("release", "refund", "split")
+
+
+def order_words() -> dict[str, dict[str, str]]:
+    """An order's states and steps as the operator reads them (who did what, by role)."""
+    return {
+        "states": {
+            "pending_payment": _("Waiting for payment"),
+            "paid": _("Paid — money in escrow"),
+            "shipped": _("Shipped"),
+            "delivered": _("Delivered"),
+            "completed": _("Completed — money released"),
+            "cancelled": _("Cancelled"),
+            "refunded": _("Refunded"),
+            "disputed": _("Disputed"),
+        },
+        "actions": {
+            "checkout": _("Order placed"),
+            "pay": _("Paid into escrow"),
+            "cancel": _("Cancelled"),
+            "expire": _("Cancelled: not paid in time"),
+            "ship": _("Shipped"),
+            "deliver": _("Delivered"),
+            "confirm": _("The buyer confirmed receipt"),
+            "auto_release": _("Released automatically"),
+            "refund_partial": _("Part refunded"),
+            "refund_full": _("Refunded"),
+            "dispute": _("The buyer opened a dispute"),
+            "resolve_release": _("Dispute settled: released to the merchant"),
+            "resolve_refund": _("Dispute settled: refunded to the buyer"),
+            "resolve_split": _("Dispute settled: split"),
+        },
+        "roles": {
+            "buyer": _("by the buyer"),
+            "merchant": _("by the merchant"),
+            "operator": _("by Tindahan staff"),
+            "courier": _("by the courier"),
+            "worker": _("automatically"),
+        },
+        "parcel": {
+            "label_created": _("Label created"),
+            "picked_up": _("Picked up"),
+            "in_transit": _("In transit"),
+            "out_for_delivery": _("Out for delivery"),
+            "delivered": _("Delivered"),
+            "failed_attempt": _("Delivery attempt failed"),
+            "returned": _("Returned to the merchant"),
+        },
+        "dispute": {"open": _("Open"), "resolved": _("Resolved")},
+        "resolution": {
+            "release": _("Released to the merchant"),
+            "refund": _("Refunded to the buyer"),
+            "split": _("Split between the buyer and the merchant"),
+        },
+    }
+
+
+def _party_names(unit: Unit, viewer: Any, ids: list[str]) -> dict[str, str]:
+    """Each party's display name (one read per party, not per order)."""
+    return {pid: parties.get(unit, viewer.caller, pid)["name"] for pid in sorted(set(ids))}
+
+
+@router.get("/op/disputes")
+def dispute_list(
+    request: Request, viewer: Operator, status: str = "open", starting_after: str = ""
+) -> Response:
+    chosen = status if status in DISPUTE_FILTERS else "open"
+
+    def work(unit: Unit) -> dict[str, Any]:
+        found = disputes.list_disputes(
+            unit,
+            viewer.caller,
+            status=None if chosen == "all" else chosen,
+            limit=PAGE,
+            starting_after=_cursor(starting_after),
+        )
+        ids = {d["order_id"] for d in found["data"]}
+        by_id = {oid: orders.get(unit, viewer.caller, oid) for oid in sorted(ids)}
+        people = [p for o in by_id.values() for p in (o["merchant_id"], o["buyer_id"])]
+        return {"disputes": found, "orders": by_id, "names": _party_names(unit, viewer, people)}
+
+    return render.page(
+        request,
+        "console/disputes.html",
+        status=chosen,
+        first=not starting_after,
+        words=order_words(),
+        **_read(request, work),
+    )
+
+
+def _dispute_context(request: Request, viewer: Any, dispute_id: str) -> dict[str, Any]:
+    """The dispute, its order and parcels; "not found" (the 404 page) for an unknown id."""
+
+    def work(unit: Unit) -> dict[str, Any]:
+        dispute = disputes.get(unit, viewer.caller, dispute_id)
+        order = orders.get(unit, viewer.caller, dispute["order_id"])
+        return {
+            "dispute": dispute,
+            "order": order,
+            "parcels": shipments.list_for_order(unit, viewer.caller, order["id"])["data"],
+            "names": _party_names(unit, viewer, [order["merchant_id"], order["buyer_id"]]),
+        }
+
+    context: dict[str, Any] = _read(request, work)
+    context["words"] = order_words()
+    return context
+
+
+@router.get("/op/disputes/{dispute_id}")
+def dispute_page(request: Request, dispute_id: str, viewer: Operator, done: str = "") -> Response:
+    context = _dispute_context(request, viewer, dispute_id)
+    return render.page(request, "console/dispute.html", done=done == "1", **context)
+
+
+def _resolve_refusal(
+    form: forms.Form, refusal: RefusalError, resolution: str, held_minor: int
+) -> None:
+    """The service's refusal beside the field it is about (the whole form for the rest)."""
+    fields = {"refund_minor": "split_amount", "note": f"{resolution}_note"}
+    texts = {
+        "split_invalid": _(
+            "A split refunds more than zero and less than the {amount} held. "
+            "To give the buyer all of it, use the refund instead."
+        ).format(amount=i18n.money(held_minor)),
+        "dispute_resolved": _("This dispute is already resolved."),
+    }
+    if refusal.code in texts:
+        form.fail(fields.get(refusal.param or "", forms.FORM_ERROR), texts[refusal.code])
+    else:
+        form.refusal(refusal, fields)
+
+
+@router.post("/op/disputes/{dispute_id}/resolve")
+async def resolve_dispute(request: Request, dispute_id: str, viewer: Operator) -> Response:
+    """Release, refund or split, with the required note; once per idempotency key."""
+    form = await forms.read(request)
+    resolution = form.values.get("resolution", "")
+    note: str | None = None
+    refund: int | None = None
+    failed: RefusalError | None = None
+    if resolution not in RESOLUTIONS:
+        form.fail(forms.FORM_ERROR, _("Please choose one of the options."))
+    else:
+        note = form.text(f"{resolution}_note", max_length=limits.DESCRIPTION_MAX_LENGTH)
+        refund = form.money("split_amount") if resolution == "split" else None
+    if form.ok:
+
+        def work(unit: Unit) -> dict[str, Any]:
+            return disputes.resolve(unit, viewer.caller, dispute_id, resolution, refund, note)
+
+        try:
+            await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            if refusal.category is Category.NOT_FOUND:
+                raise
+            failed = refusal
+        else:
+            return RedirectResponse(f"/op/disputes/{dispute_id}?done=1", status_code=303)
+    context = await run_in_threadpool(_dispute_context, request, viewer, dispute_id)
+    if failed is not None:
+        _resolve_refusal(form, failed, resolution, context["order"]["escrow"]["held_minor"])
+    return render.page(
+        request,
+        "console/dispute.html",
+        400,
+        values=form.values,
+        errors=form.errors,
+        done=False,
         **context,
     )
 
