@@ -72,9 +72,17 @@ def _float_uses(path: Path) -> list[int]:
 #: Credit scoring is statistics: features, probabilities, points and PSI are real numbers by
 #: nature (numpy, scikit-learn, LightGBM). No amount is computed from them: the simulator's
 #: and the features' amounts stay int64 centavos, and a probability leaves the API as a
-#: decimal string. These modules, and only these, may name the float type.
+#: decimal string. These modules, and only these, may name the float type. ``web/reasons.py``
+#: puts the same features' values into Filipino sentences, rounded exactly as the credit
+#: package's own English ones are.
 STATISTICS = {"credit"}
-STATISTICS_FILES = {"api/credit.py", "cli/credit.py", "cli/simulate.py", "services/credit.py"}
+STATISTICS_FILES = {
+    "api/credit.py",
+    "cli/credit.py",
+    "cli/simulate.py",
+    "services/credit.py",
+    "web/reasons.py",
+}
 
 
 def _statistics(path: Path) -> bool:
