@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import make_url
 
 from tests.servers import Shared, running
-from tindahan.services import parties
+from tindahan.services.platform import fees
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
 
@@ -59,9 +59,9 @@ def postgres_available() -> str | None:
 def fresh_settings() -> Iterator[None]:
     """Fee settings are cached per process for a few seconds: one test's changes must not
     leak into the next test's (its database has the defaults)."""
-    parties.reset_settings_cache()
+    fees.reset_settings_cache()
     yield
-    parties.reset_settings_cache()
+    fees.reset_settings_cache()
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tindahan.api.app import create_app
-from tindahan.services import keys, parties
-from tindahan.services.platform import Platform
+from tindahan.services.platform import chart, keys
+from tindahan.services.unit import Platform
 from tindahan.store.vault import Vault
 
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -33,7 +33,7 @@ def vault() -> Vault:
 @pytest.fixture
 def platform(db, vault) -> Platform:
     made = Platform(db, vault)
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
 

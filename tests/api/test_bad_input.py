@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import Party, World, make_party
 from tindahan import limits
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 from tindahan.store.payment_tables import (
     parties,
     payment_requests,

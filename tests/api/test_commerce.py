@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api, Party, World, make_party
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 from tindahan.webhooks.signature import sign
 from tindahan.worker import tick
 

@@ -26,9 +26,9 @@ import pytest
 
 from tests.api.conftest import Api, Party, World, make_party
 from tindahan import limits, qr
-from tindahan.services.ledger import lookup_accounts
-from tindahan.services.platform import ledger_id
-from tindahan.services.verify import verify
+from tindahan.services.ledger.transfers import lookup_accounts
+from tindahan.services.ledger.verify import verify
+from tindahan.services.unit import ledger_id
 from tindahan.webhooks.signature import sign
 from tindahan.worker import tick
 

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.conftest import make_party
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import credit, payments
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.credit import assessments as credit
+from tindahan.services.payments import payments
 from tindahan.store.credit_tables import credit_assessments
 
 OPERATOR = Caller("test", None, frozenset(DEFAULT_SCOPES))

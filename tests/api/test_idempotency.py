@@ -18,7 +18,7 @@ import httpx
 from sqlalchemy import func, select
 
 from tindahan import limits
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 from tindahan.store.payment_tables import payments
 from tindahan.store.tables import transfers
 

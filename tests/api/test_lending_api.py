@@ -27,9 +27,9 @@ from tests.conftest import Clock
 from tests.lending.conftest import assess
 from tindahan import limits
 from tindahan.lending.calendar import day_start_ns
-from tindahan.services.loan_reports import TAPE_COLUMNS
-from tindahan.services.platform import Platform
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
+from tindahan.services.lending.reports import TAPE_COLUMNS
+from tindahan.services.unit import Platform
 
 DAY0 = date(2026, 9, 1)  # a Tuesday
 HOUR = 3600

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import Party, make_party
 from tindahan import limits
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 from tindahan.store.payment_tables import payments, wallet_usage
 from tindahan.store.tables import accounts, transfers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 
 
 def test_merchant_payment_books_fee_in_the_same_batch(world, platform):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tindahan import qr
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
 
 
 def _static(world) -> str:

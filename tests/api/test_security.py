@@ -19,7 +19,7 @@ from tests.servers import running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.api.ratelimit import RateLimiter
-from tindahan.services import keys
+from tindahan.services.platform import keys
 
 PHP = "PHP"
 PHONE = "+639171234567"

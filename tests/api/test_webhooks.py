@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from tests.api.conftest import TEST_DATA_KEY, Party, World
 from tindahan import limits
 from tindahan.cli.app import app as cli
-from tindahan.services.webhooks import Sender, http_sender
+from tindahan.services.platform.webhooks import Sender, http_sender
 from tindahan.webhooks.signature import HEADER, SignatureError, verify
 from tindahan.worker import tick
 

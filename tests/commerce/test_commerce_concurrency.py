@@ -24,24 +24,18 @@ import pytest
 from sqlalchemy import select
 
 from tindahan import limits
-from tindahan.payments.access import SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import (
-    cash,
-    catalog,
-    escrow,
-    order_jobs,
-    orders,
-    parties,
-    shipments,
-    wallets,
-)
-from tindahan.services import ledger as ledger_service
-from tindahan.services.catalog import NewProduct, NewVariant
-from tindahan.services.orders import CartLine
-from tindahan.services.parties import NewParty
-from tindahan.services.platform import Platform, Unit
-from tindahan.services.verify import verify
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.commerce import catalog, escrow, orders, shipments
+from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.commerce.catalog import NewProduct, NewVariant
+from tindahan.services.commerce.orders import CartLine
+from tindahan.services.ledger import transfers as ledger_service
+from tindahan.services.ledger.verify import verify
+from tindahan.services.payments import cash, wallets
+from tindahan.services.platform import chart, fees, parties
+from tindahan.services.platform.parties import NewParty
+from tindahan.services.unit import Platform, Unit
 from tindahan.store.commerce_tables import order_lines, variants
 from tindahan.store.commerce_tables import orders as order_table
 from tindahan.store.database import Database, connect
@@ -67,11 +61,11 @@ def db_url(postgres_url: str) -> str:
 @pytest.fixture
 def platform(db: Database) -> Platform:
     made = Platform(db, Vault(b"k" * 32))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     # Fee settings are cached per process for a few seconds: writing the ones these tests
     # rely on also clears that cache, so no earlier test's settings leak in.
     made.run(
-        lambda unit: parties.put_fee_settings(
+        lambda unit: fees.put_fee_settings(
             unit,
             OPERATOR,
             {"marketplace_fee_bps": FEE_BPS, "escrow_auto_release_days": RELEASE_DAYS},

@@ -39,7 +39,7 @@ from tindahan.commerce.orders import (
     next_status,
 )
 from tindahan.commerce.shipments import ShipmentStatus
-from tindahan.payments.errors import Category, RefusalError
+from tindahan.kernel.refusals import Category, RefusalError
 
 
 def assert_refused(

@@ -62,18 +62,21 @@ from sqlalchemy import func, select
 
 from tests.conftest import Clock
 from tindahan.commerce.orders import OPEN, TERMINAL, TRANSITIONS, Action, OrderStatus, Role
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import AccountCode
-from tindahan.payments.access import SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import cash, catalog, disputes, escrow, order_jobs, orders, parties
-from tindahan.services import shipments as shipping
-from tindahan.services.catalog import NewProduct, NewVariant
-from tindahan.services.escrow import LineCancel
-from tindahan.services.orders import CartLine
-from tindahan.services.parties import NewParty
-from tindahan.services.platform import Platform, Unit
-from tindahan.services.shipments import LineShip
-from tindahan.services.verify import verify
+from tindahan.services.commerce import catalog, disputes, escrow, orders
+from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.commerce import shipments as shipping
+from tindahan.services.commerce.catalog import NewProduct, NewVariant
+from tindahan.services.commerce.escrow import LineCancel
+from tindahan.services.commerce.orders import CartLine
+from tindahan.services.commerce.shipments import LineShip
+from tindahan.services.ledger.verify import verify
+from tindahan.services.payments import cash
+from tindahan.services.platform import chart, fees, parties
+from tindahan.services.platform.parties import NewParty
+from tindahan.services.unit import Platform, Unit
 from tindahan.store.commerce_tables import disputes as disputes_table
 from tindahan.store.commerce_tables import (
     order_events,
@@ -168,7 +171,7 @@ def fee_of(amount_minor: int, bps: int) -> int:
 def open_shop(platform: Platform, clock: Clock) -> Shop:
     """Two merchants (one sells coffee and a shirt in M and L, one sells jam at an odd
     price, no shipping fee), three buyers funded ₱3,000 / ₱1,200 / ₱400."""
-    parties.ensure_operator_accounts(platform)
+    chart.ensure_operator_accounts(platform)
 
     def party(new: NewParty) -> str:
         return str(platform.run(lambda u: parties.create(u, OPERATOR, new))["id"])
@@ -242,7 +245,7 @@ def open_shop(platform: Platform, clock: Clock) -> Shop:
     ]
     initial = {v["id"]: v["stock"] for p in (coffee, shirt, jam) for v in p["variants"]}
     product_of = {v["id"]: p["id"] for p in (coffee, shirt, jam) for v in p["variants"]}
-    fees = platform.run(lambda u: parties.fee_settings(u))
+    settings = platform.run(lambda u: fees.fee_settings(u))
     couriers = {}
     for name in COURIERS:
         made = platform.run(lambda u, n=name: shipping.register_courier(u, OPERATOR, n))
@@ -259,8 +262,8 @@ def open_shop(platform: Platform, clock: Clock) -> Shop:
         initial,
         product_of,
         {0: merchants[0], 1: merchants[1]},
-        fees["marketplace_fee_bps"],
-        fees["escrow_auto_release_days"],
+        settings["marketplace_fee_bps"],
+        settings["escrow_auto_release_days"],
         couriers,
     )
 
@@ -1170,7 +1173,7 @@ def test_refunding_the_unshipped_lines_of_a_shipped_order_delivers_it(shop, cloc
         ("refund_partial", "shipped", "shipped"),
         ("deliver", "shipped", "delivered"),
     ]
-    days = shop.run(lambda u: parties.fee_settings(u))["escrow_auto_release_days"]
+    days = shop.run(lambda u: fees.fee_settings(u))["escrow_auto_release_days"]
     assert view["release_at"] == _order(shop, order_id)["release_at"]
     row = shop.run(lambda u: orders.order_row(u, order_id))
     assert row["release_at_ns"] == clock.now + days * DAY * 10**9

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 from tindahan.credit import artifact
-from tindahan.services import credit as credit_service
+from tindahan.services.credit import assessments as credit_service
 
 
 def train_merchant_model(folder: Path, merchants: int = 600) -> artifact.Loaded:

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import TEST_DATA_KEY
 from tindahan.credit import features as F
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import cash, credit, parties, payments, refunds
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.credit import assessments as credit
+from tindahan.services.payments import cash, payments, refunds
+from tindahan.services.platform import chart, parties
+from tindahan.services.unit import Platform
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.payment_tables import wallets
 from tindahan.store.tables import accounts
@@ -30,7 +32,7 @@ def platform(db) -> Platform:
     import base64
 
     made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     return made
 
 

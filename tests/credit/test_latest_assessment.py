@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import insert
 
 from tests.api.conftest import TEST_DATA_KEY
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import credit, parties
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.credit import assessments as credit
+from tindahan.services.platform import chart, parties
+from tindahan.services.unit import Platform
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.vault import Vault
 
@@ -25,7 +26,7 @@ MERCHANT = {"kind": "merchant", "mcc": "5411", "city": "Tacloban", "province": "
 @pytest.fixture
 def platform(db) -> Platform:
     made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     return made
 
 

@@ -23,10 +23,10 @@ from tindahan.credit import events as ev
 from tindahan.credit import simulate as sim
 from tindahan.money import Money, Rounding, apply_bps
 from tindahan.payments.model import PaymentKind, PaymentStatus
-from tindahan.services import parties as party_service
-from tindahan.services import simulation
-from tindahan.services.platform import Platform
-from tindahan.services.verify import verify
+from tindahan.services.ledger.verify import verify
+from tindahan.services.platform import chart
+from tindahan.services.seed import simulation
+from tindahan.services.unit import Platform
 from tindahan.store.payment_tables import parties, payments, wallets
 from tindahan.store.tables import accounts
 from tindahan.store.vault import Vault
@@ -216,7 +216,7 @@ def test_the_future_holds_surprises(population):
 # --- through the real services -----------------------------------------------------------------
 def _platform(db) -> Platform:
     platform = Platform(db, Vault(b"s" * 32))
-    party_service.ensure_operator_accounts(platform)
+    chart.ensure_operator_accounts(platform)
     return platform
 
 

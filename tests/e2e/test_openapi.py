@@ -36,8 +36,9 @@ from tests.conftest import Clock
 from tests.servers import Shared, running
 from tindahan import limits
 from tindahan.api.app import create_app
-from tindahan.services import credit, keys, parties
-from tindahan.services.platform import Platform
+from tindahan.services.credit import assessments as credit
+from tindahan.services.platform import chart, fees, keys
+from tindahan.services.unit import Platform
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
@@ -80,7 +81,7 @@ class Built:
 
 def _platform(db: Any) -> Platform:
     made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
 
@@ -104,7 +105,7 @@ def built(tmp_path_factory: Any, sqlite_template: Path, merchant_model: Any) -> 
             finally:
                 made.api.http.close()
     finally:
-        parties.reset_settings_cache()
+        fees.reset_settings_cache()
         database.dispose()  # the last connection to close checkpoints the WAL into the file
     assert not path.with_name(path.name + "-wal").exists()
     return Built(path, made.operator, tuple(made.parties), found)

@@ -25,10 +25,10 @@ from tests.servers import free_port
 from tindahan.cli import app as cli_app
 from tindahan.cli.app import app
 from tindahan.ledger import NewTransfer
-from tindahan.services import credit as credit_service
-from tindahan.services import keys as key_service
-from tindahan.services import ledger as service
-from tindahan.services.platform import Platform
+from tindahan.services.credit import assessments as credit_service
+from tindahan.services.ledger import transfers as service
+from tindahan.services.platform import keys as key_service
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 

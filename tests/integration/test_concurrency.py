@@ -16,8 +16,8 @@ from tindahan.ledger import (
     NewTransfer,
     TransferFlags,
 )
-from tindahan.services import ledger as service
-from tindahan.services.verify import verify
+from tindahan.services.ledger import transfers as service
+from tindahan.services.ledger.verify import verify
 from tindahan.store.database import connect
 
 R = CreateTransferResult
@@ -185,7 +185,7 @@ def test_crossed_transfers_do_not_deadlock(db, n):
 def test_sealing_beside_busy_writers_covers_every_transfer_once(db):
     """The sealer runs while transfers commit (some late, with lower timestamps than ones
     already sealed); in the end every transfer is in exactly one block and the chain holds."""
-    from tindahan.services.seal import seal
+    from tindahan.services.ledger.seal import seal
 
     _setup(db)
     stop = threading.Event()

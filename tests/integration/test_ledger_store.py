@@ -21,9 +21,9 @@ from tindahan.ledger import (
     TransferFlags,
 )
 from tindahan.ledger.memory import MemoryLedger
-from tindahan.services import ledger as service
-from tindahan.services.seal import seal
-from tindahan.services.verify import verify
+from tindahan.services.ledger import transfers as service
+from tindahan.services.ledger.seal import seal
+from tindahan.services.ledger.verify import verify
 from tindahan.store.tables import accounts, metadata, transfers
 
 R = CreateTransferResult

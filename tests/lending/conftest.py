@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from tests.api.conftest import TEST_DATA_KEY
+from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.lending.calendar import day_start_ns
-from tindahan.payments.access import SCOPES, Caller
-from tindahan.services import cash, loan_offers, parties
-from tindahan.services.platform import Platform, SettableClock, new_id
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.payments import cash
+from tindahan.services.platform import chart, parties
+from tindahan.services.unit import Platform, SettableClock, new_id
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.payment_tables import wallets
 from tindahan.store.vault import Vault
@@ -52,7 +54,7 @@ def clock() -> BusinessClock:
 @pytest.fixture
 def platform(db) -> Platform:
     made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     return made
 
 

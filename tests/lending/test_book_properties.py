@@ -34,10 +34,10 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import book as rules
 from tindahan.lending import delinquency
 from tindahan.lending.allocation import COMPONENTS, DEFAULT_ORDER
-from tindahan.lending.errors import LendingError
 from tindahan.lending.schedule import build
 from tindahan.lending.terms import DayCount, Frequency, Method, due_dates, periodic_rate
 
@@ -222,7 +222,7 @@ class LoanBook(RuleBasedStateMachine):
         rate = periodic_rate(monthly, self.frequency, DayCount.THIRTY_360)
         dates = due_dates(self.day, self.frequency, term)
         if self.book.principal_outstanding == 0:  # nothing to reschedule: refused
-            with pytest.raises(LendingError):
+            with pytest.raises(RefusalError):
                 rules.restructure(self.book, self.day, rate, dates, waive_penalties=waive)
             return
         plan = rules.restructure(self.book, self.day, rate, dates, waive_penalties=waive)
@@ -299,7 +299,7 @@ class LoanBook(RuleBasedStateMachine):
             assert plan.book.principal_outstanding == 0
             assert not plan.book.open_lines
             assert plan.book.receivable() == 0
-        with pytest.raises(LendingError) as refused:
+        with pytest.raises(RefusalError) as refused:
             rules.pay(book, owed + 1, self.day)
         assert refused.value.code == "overpayment"
 
@@ -398,7 +398,7 @@ def test_a_restructure_with_no_principal_left_keeps_what_is_owed():
     assert book.principal_outstanding == 0 and book.open_lines
     # with no lines at all the loan would read closed while 32 centavos of fee stay
     # receivable: the restructure is refused, and what is owed is collected as it is
-    with pytest.raises(LendingError) as refused:
+    with pytest.raises(RefusalError) as refused:
         rules.restructure(book, day, D(0), [day + timedelta(days=1)], waive_penalties=False)
     assert refused.value.code == "nothing_to_restructure"
     assert rules.payoff(book, day) == book.receivable() == 32

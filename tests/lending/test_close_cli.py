@@ -14,8 +14,8 @@ from tests.api.conftest import TEST_DATA_KEY
 from tests.lending.conftest import BusinessClock, Shop
 from tests.lending.test_loans_service import offer
 from tindahan.cli.app import app
-from tindahan.services import loan_offers
-from tindahan.services.platform import Platform
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.unit import Platform
 from tindahan.store.lending_tables import loan_closes
 
 runner = CliRunner()

@@ -23,9 +23,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import eir
 from tindahan.lending.disclosure import disclose
-from tindahan.lending.errors import LendingError
 from tindahan.lending.terms import PERIODS_PER_YEAR, FeeMode, Frequency, Method
 
 START = date(2026, 1, 15)
@@ -137,7 +137,7 @@ def test_a_loan_with_no_interest_and_no_fee_has_an_eir_of_exactly_zero_text():
 
 
 def test_nothing_received_is_refused():
-    with pytest.raises(LendingError) as caught:
+    with pytest.raises(RefusalError) as caught:
         eir.per_period(0, [100])
     assert caught.value.code == "fee_invalid"
 
@@ -149,7 +149,7 @@ def test_payments_must_be_positive(payments):
 
 
 def test_a_rate_a_million_times_the_loan_is_refused_not_looped():
-    with pytest.raises(LendingError) as caught:
+    with pytest.raises(RefusalError) as caught:
         eir.per_period(1, [10**9])
     assert caught.value.code == "rate_invalid"
     # just under 2^20 per period is still solved

@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from tests.lending.conftest import make_party
-from tindahan.services import events
-from tindahan.services.platform import Platform
+from tindahan.services.platform import events
+from tindahan.services.unit import Platform
 from tindahan.store.payment_tables import webhook_deliveries, webhook_endpoints
 
 

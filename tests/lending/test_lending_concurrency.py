@@ -19,9 +19,13 @@ import pytest
 
 from tests.lending.conftest import OPERATOR, BusinessClock, Shop, merchant, wallet_of
 from tests.lending.test_loans_service import check, net, offer, sell
-from tindahan.payments.errors import RefusalError
-from tindahan.services import loan_close, loan_offers, loan_reports, loans, verify
-from tindahan.services.platform import Platform
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.ledger import verify
+from tindahan.services.lending import close as loan_close
+from tindahan.services.lending import loans
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending import reports as loan_reports
+from tindahan.services.unit import Platform
 
 pytestmark = pytest.mark.postgres
 

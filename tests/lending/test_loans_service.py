@@ -22,10 +22,15 @@ from tests.lending.conftest import (
     merchant,
     wallet_of,
 )
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import cash, ledger, loan_close, loan_offers, loans, payments, verify
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.ledger import transfers as ledger
+from tindahan.services.ledger import verify
+from tindahan.services.lending import close as loan_close
+from tindahan.services.lending import loans
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.payments import cash, payments
+from tindahan.services.unit import Platform
 from tindahan.store import lending_tables as lt
 from tindahan.store.tables import accounts, transfers
 
@@ -404,7 +409,7 @@ def test_loan_behaviour_feeds_the_credit_features(platform, shop, clock: Busines
     the as-of moment like every other feature: a late installment counts as late only from
     its due date, and a payment after the cut does not count."""
     from tindahan.credit import features
-    from tindahan.services import credit
+    from tindahan.services.credit import assessments as credit
 
     def loan_features(at_ns: int) -> tuple[float, float]:
         frame = platform.run(

@@ -20,11 +20,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tindahan import limits
+from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import accrual, allocation, caps, delinquency
 from tindahan.lending import calendar as cal
 from tindahan.lending.allocation import Owed, Part
 from tindahan.lending.disclosure import disclose
-from tindahan.lending.errors import LendingError
 from tindahan.lending.terms import (
     DayCount,
     Frequency,
@@ -154,7 +154,7 @@ def test_percentages_are_fractions(text, fraction):
     ],
 )
 def test_bad_percentages_are_refused(text):
-    with pytest.raises(LendingError) as caught:
+    with pytest.raises(RefusalError) as caught:
         parse_percent(text, "--rate", D(100))
     assert caught.value.code == "rate_invalid"
     assert caught.value.param == "--rate"
@@ -162,7 +162,7 @@ def test_bad_percentages_are_refused(text):
 
 
 def test_the_maximum_is_named():
-    with pytest.raises(LendingError, match="at most 10%"):
+    with pytest.raises(RefusalError, match="at most 10%"):
         parse_percent("10.5", "rate", D(10))
     assert parse_percent("10", "rate", D(10)) == D("0.1")
 
@@ -431,7 +431,7 @@ def test_a_custom_order():
     ],
 )
 def test_a_bad_order_is_refused(text):
-    with pytest.raises(LendingError) as caught:
+    with pytest.raises(RefusalError) as caught:
         allocation.parse_order(text)
     assert caught.value.code == "allocation_order_invalid"
 

@@ -31,8 +31,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tindahan.kernel.refusals import RefusalError
 from tindahan.lending.disclosure import disclose
-from tindahan.lending.errors import LendingError
 from tindahan.lending.schedule import build, level_payment, spread
 from tindahan.lending.terms import FeeMode, Frequency, Method, due_dates
 
@@ -229,7 +229,7 @@ def test_installment_periods_chain_from_the_start():
 )
 def test_bad_terms_are_refused_with_a_code(principal, rate, n, fee, code):
     dates = due_dates(START, Frequency.MONTHLY, n)
-    with pytest.raises(LendingError) as caught:
+    with pytest.raises(RefusalError) as caught:
         build(principal, D(rate), EQUAL, START, dates, fee_minor=fee)
     assert caught.value.code == code
 
@@ -329,7 +329,7 @@ def test_every_disclosure_adds_up(loan):
             fee_minor=loan["fee_minor"],
             fee_mode=loan["fee_mode"],
         )
-    except LendingError as refused:
+    except RefusalError as refused:
         # Only a loan dearer than 2^20 per period (₱0.01 lent, ₱5,000 owed) is refused.
         assert refused.code == "rate_invalid"
         dates = due_dates(loan["start"], loan["frequency"], loan["term"])

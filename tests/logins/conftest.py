@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import logins, parties
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.platform import chart, logins, parties
+from tindahan.services.unit import Platform
 from tindahan.store.vault import Vault
 
 OPERATOR = Caller("key_operator", None, frozenset(DEFAULT_SCOPES))
@@ -21,7 +21,7 @@ PHONE = "+639171234567"
 @pytest.fixture
 def platform(db) -> Platform:
     made = Platform(db, Vault(secrets.token_bytes(32)))
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     return made
 
 

@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 
 from tests.logins.conftest import OPERATOR, PHONE, PIN, People, new_login, new_party
 from tindahan import limits
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import audit, logins, parties
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.platform import audit, logins, parties
+from tindahan.services.unit import Platform
 from tindahan.store.web_tables import audit_log, web_sessions
 from tindahan.store.web_tables import logins as login_table
 

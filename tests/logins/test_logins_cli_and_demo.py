@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 from tests.api.conftest import TEST_DATA_KEY
 from tindahan.cli import app as cli_app
 from tindahan.cli import logins as logins_cli
-from tindahan.services import demo, logins, wallets
-from tindahan.services.platform import Platform
+from tindahan.services.payments import wallets
+from tindahan.services.platform import logins
+from tindahan.services.seed import demo
+from tindahan.services.unit import Platform
 from tindahan.store.commerce_tables import products, storefronts
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -78,9 +80,10 @@ def test_logins_create_from_stdin_and_its_clean_refusals(db, db_url):
     from tests.logins.conftest import new_party
 
     platform = Platform(db, vault())
-    from tindahan.services import parties
 
-    parties.ensure_operator_accounts(platform)
+    from tindahan.services.platform import chart
+
+    chart.ensure_operator_accounts(platform)
     shop = new_party(platform, "merchant", "Kusina ni Lola")
     args = ("create", "--party", shop, "--phone", "+639170000011", "--db", db_url)
     made = invoke(*args, "--secret-stdin", input="a long passphrase\n")

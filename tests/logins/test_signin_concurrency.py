@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from tests.logins.conftest import PHONE, PIN, People
 from tindahan import limits
-from tindahan.payments.errors import RefusalError
-from tindahan.services import logins
-from tindahan.services.platform import Platform
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.platform import logins
+from tindahan.services.unit import Platform
 from tindahan.store.web_tables import audit_log
 from tindahan.store.web_tables import logins as login_table
 

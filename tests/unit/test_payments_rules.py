@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tindahan import limits
+from tindahan.kernel import callers as access
+from tindahan.kernel.callers import DEFAULT_SCOPES, OPERATOR, SCOPES, Caller, parse_scopes
+from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.money import Money
-from tindahan.payments import access, fees, parties, periods, tiers
-from tindahan.payments.access import DEFAULT_SCOPES, OPERATOR, SCOPES, Caller, parse_scopes
-from tindahan.payments.errors import Category, RefusalError
+from tindahan.payments import fees, parties, periods, tiers
 from tindahan.payments.model import PaymentStatus, status_after_refunds
 from tindahan.payments.tiers import LIMIT_NAMES, TierLimits, tier_from
 

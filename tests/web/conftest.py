@@ -20,9 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import cash, catalog, keys, logins, parties, wallets
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.commerce import catalog
+from tindahan.services.payments import cash, wallets
+from tindahan.services.platform import chart, keys, logins, parties
+from tindahan.services.unit import Platform
 from tindahan.store.vault import Vault
 from tindahan.web.app import create_app
 
@@ -53,7 +55,7 @@ def vault() -> Vault:
 @pytest.fixture
 def platform(db, vault) -> Platform:
     made = Platform(db, vault)
-    parties.ensure_operator_accounts(made)
+    chart.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from tests.lending.conftest import PRODUCT, assess
 from tests.web.conftest import OPERATOR, Person
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import loan_offers, loans, parties
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.lending import loans
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.platform import parties
+from tindahan.services.unit import Platform
 
 
 def caller_of(person: Person) -> Caller:

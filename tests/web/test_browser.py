@@ -19,8 +19,9 @@ import pytest
 
 from tests.web import loans_fixture
 from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import orders, requests
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.commerce import orders
+from tindahan.services.payments import requests
 from tindahan.web.app import create_app
 
 PAGE_BUDGET_BYTES = 200_000

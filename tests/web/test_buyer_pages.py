@@ -8,8 +8,9 @@ import base64
 import json
 import re
 
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import catalog, orders, payments, requests, shipments
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.commerce import catalog, orders, shipments
+from tindahan.services.payments import payments, requests
 from tindahan.web import cart
 
 from .conftest import OPERATOR, Browser

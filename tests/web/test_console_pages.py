@@ -10,22 +10,13 @@ import pytest
 from sqlalchemy import text
 
 from tests.web.conftest import OPERATOR
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import (
-    audit,
-    books,
-    disputes,
-    escrow,
-    logins,
-    orders,
-    parties,
-    payments,
-    shipments,
-    webhooks,
-)
-from tindahan.services import ledger as ledger_service
-from tindahan.services.platform import ledger_id
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.commerce import disputes, escrow, orders, shipments
+from tindahan.services.ledger import transfers as ledger_service
+from tindahan.services.payments import payments
+from tindahan.services.platform import audit, books, fees, logins, parties, webhooks
+from tindahan.services.unit import ledger_id
 
 PAGES = ("/op", "/op/parties", "/op/disputes", "/op/webhooks", "/op/audit")
 
@@ -446,7 +437,7 @@ def test_a_split_with_a_note_moves_exactly_the_parts(browser, site):
     form.update(split_amount="50.25", split_note="Half the sachets arrived torn")
     answer = browser.post(f"{path}/resolve", form)
     assert answer.status_code == 303 and answer.headers["location"] == f"{path}?done=1"
-    bps = site.platform.run(lambda u: parties.fees_view(u, OPERATOR), write=False)[
+    bps = site.platform.run(lambda u: fees.fees_view(u, OPERATOR), write=False)[
         "marketplace_fee_bps"
     ]
     released = held - 5_025

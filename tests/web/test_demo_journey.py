@@ -20,9 +20,12 @@ from tests.api.conftest import TEST_DATA_KEY
 from tests.web.conftest import Pages, sign_in_page
 from tests.web.test_browser import go, shots
 from tindahan.cli import app as cli_app
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.services import demo, loans, logins, wallets
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.services.lending import loans
+from tindahan.services.payments import wallets
+from tindahan.services.platform import logins
+from tindahan.services.seed import demo
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 from tindahan.web.app import create_app

@@ -23,7 +23,10 @@ from tests.web import loans_fixture as lf
 from tests.web.conftest import OPERATOR, Browser, Site
 from tindahan import limits
 from tindahan.credit import features
-from tindahan.services import credit, loan_offers, loan_reports, payments
+from tindahan.services.credit import assessments as credit
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending import reports as loan_reports
+from tindahan.services.payments import payments
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.web import i18n
 from tindahan.web.reasons import reason_text

@@ -12,18 +12,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import (
-    escrow,
-    orders,
-    payments,
-    qrcodes,
-    qrpay,
-    sales,
-    wallets,
-)
-from tindahan.services import requests as request_service
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.commerce import escrow, orders
+from tindahan.services.payments import payments, sales, wallets
+from tindahan.services.payments import requests as request_service
+from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import pay as qrpay
 from tindahan.web import i18n
 from tindahan.web.merchant import is_payday, pesos, spreadsheet_safe
 

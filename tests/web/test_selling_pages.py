@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from tindahan.payments.access import DEFAULT_SCOPES, Caller
-from tindahan.payments.errors import RefusalError
-from tindahan.services import catalog, escrow, logins, orders, parties, shipments
-from tindahan.services.orders import CartLine
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.commerce import catalog, escrow, orders, shipments
+from tindahan.services.commerce.orders import CartLine
+from tindahan.services.platform import logins, parties
 
 from .conftest import OPERATOR, Person, Site
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tindahan.services import logins
+from tindahan.services.platform import logins
 
 
 def test_front_page_signed_out_sets_an_anonymous_cookie_and_a_strict_policy(browser):

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from tindahan import limits
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, Limit, PathId, idempotent, read
-from tindahan.services import keys, webhooks
+from tindahan.services.platform import keys, webhooks
 
 router = APIRouter(prefix="/v1")
 Id = PathId

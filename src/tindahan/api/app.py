@@ -19,7 +19,7 @@ from tindahan.api import access, commerce, credit, errors, lending, parties, pay
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
-from tindahan.services.platform import Platform
+from tindahan.services.unit import Platform
 
 DESCRIPTION = """
 Wallets and payments for Philippine micro, small and medium enterprises.

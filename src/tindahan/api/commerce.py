@@ -31,10 +31,11 @@ from tindahan.api.deps import (
     timestamp_ns,
 )
 from tindahan.commerce.orders import OrderStatus
-from tindahan.payments.errors import invalid
-from tindahan.services import catalog, disputes, escrow, fx, orders, shipments
-from tindahan.services.escrow import LineCancel
-from tindahan.services.shipments import LineShip
+from tindahan.kernel.refusals import invalid
+from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
+from tindahan.services.commerce.escrow import LineCancel
+from tindahan.services.commerce.shipments import LineShip
+from tindahan.services.payments import fx
 from tindahan.webhooks.signature import HEADER
 
 router = APIRouter(prefix="/v1")

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
 from tindahan.api.schemas import ObjectId
 from tindahan.api.schemas import Request as Body
-from tindahan.services import credit
+from tindahan.services.credit import assessments as credit
 
 router = APIRouter(prefix="/v1")
 

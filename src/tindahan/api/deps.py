@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.api.errors import body, refusal_response
 from tindahan.api.schemas import ID_PATTERN
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import idempotency, keys
-from tindahan.services.platform import Platform, Unit
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.platform import idempotency, keys
+from tindahan.services.unit import Platform, Unit
 
 bearer = HTTPBearer(auto_error=False, description="Your API key: tk_live_… or tk_test_…")
 
@@ -92,7 +92,7 @@ def idempotent(
     *,
     shown_once: tuple[str, ...] = (),
 ) -> JSONResponse:
-    """Run a POST's use case once per ``Idempotency-Key`` (``services.idempotency``).
+    """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
 
     ``shown_once`` names response fields (a new key's or endpoint's secret) that go to the
     first caller only: the stored response has them as null, so no secret rests in the

@@ -16,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services.idempotency import Response
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.platform.idempotency import Response
 
 log = logging.getLogger("tindahan.api")
 

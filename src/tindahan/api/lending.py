@@ -20,8 +20,12 @@ from tindahan import limits
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
 from tindahan.api.schemas import ObjectId
 from tindahan.api.schemas import Request as Body
-from tindahan.payments.errors import invalid
-from tindahan.services import loan_close, loan_offers, loan_reports, loans
+from tindahan.kernel.refusals import invalid
+from tindahan.services.lending import close as loan_close
+from tindahan.services.lending import holidays as loan_holidays
+from tindahan.services.lending import loans
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending import reports as loan_reports
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -261,7 +265,7 @@ def run_close(
 
 @router.get("/loan_holidays", response_model=Json, tags=["loans"])
 def list_holidays(request: Request, who: CallerDep) -> Any:
-    return read(request, lambda u: loan_offers.list_holidays(u, who))
+    return read(request, lambda u: loan_holidays.list_holidays(u, who))
 
 
 @router.put("/loan_holidays/{day}", response_model=Json, tags=["loans"])
@@ -270,5 +274,5 @@ def put_holiday(
 ) -> JSONResponse:
     name = payload.name
     return idempotent(
-        request, who, key, payload, lambda u: loan_offers.put_holiday(u, who, day, name)
+        request, who, key, payload, lambda u: loan_holidays.put_holiday(u, who, day, name)
     )

@@ -21,7 +21,8 @@ from tindahan.api.deps import (
     read,
     timestamp_ns,
 )
-from tindahan.services import parties, wallets
+from tindahan.services.payments import wallets
+from tindahan.services.platform import fees, parties, tiers
 
 router = APIRouter(prefix="/v1")
 PartyId = PathId
@@ -113,7 +114,7 @@ def statement(
 
 @router.get("/kyc_tiers", response_model=s.Page[s.KycTier], tags=["settings"])
 def list_tiers(request: Request, who: CallerDep) -> Any:
-    return read(request, lambda u: parties.list_tiers(u, who))
+    return read(request, lambda u: tiers.list_tiers(u, who))
 
 
 @router.post(
@@ -127,12 +128,12 @@ def put_tier(
 ) -> JSONResponse:
     """Create or replace a tier's limits; a limit left out means no limit."""
     figures = payload.model_dump()
-    return idempotent(request, who, key, payload, lambda u: parties.put_tier(u, who, name, figures))
+    return idempotent(request, who, key, payload, lambda u: tiers.put_tier(u, who, name, figures))
 
 
 @router.get("/fee_settings", response_model=s.FeeSettings, tags=["settings"])
 def get_fees(request: Request, who: CallerDep) -> Any:
-    return read(request, lambda u: parties.fees_view(u, who))
+    return read(request, lambda u: fees.fees_view(u, who))
 
 
 @router.post(
@@ -145,6 +146,4 @@ def put_fees(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.FeeSettingsUpdate
 ) -> JSONResponse:
     values = payload.model_dump(exclude_none=True)
-    return idempotent(
-        request, who, key, payload, lambda u: parties.put_fee_settings(u, who, values)
-    )
+    return idempotent(request, who, key, payload, lambda u: fees.put_fee_settings(u, who, values))

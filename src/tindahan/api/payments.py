@@ -20,7 +20,7 @@ from tindahan.api.deps import (
     idempotent,
     read,
 )
-from tindahan.services import cash, payments, refunds, requests
+from tindahan.services.payments import cash, payments, refunds, requests
 
 router = APIRouter(prefix="/v1")
 Id = PathId

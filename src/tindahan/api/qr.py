@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from tindahan.api import commerce_schemas as c
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
-from tindahan.services import qrcodes, qrpay
+from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import pay as qrpay
 
 router = APIRouter(prefix="/v1")
 Id = PathId

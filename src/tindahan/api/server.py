@@ -12,7 +12,7 @@ import os
 from fastapi import FastAPI
 
 from tindahan.api.app import create_app
-from tindahan.services.platform import Platform
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 

@@ -27,9 +27,9 @@ from typing import TypeVar
 
 from tindahan import limits
 from tindahan.ledger.model import AccountCode, AccountFlags, NewAccount, NewTransfer
-from tindahan.services import ledger as ledger_service
-from tindahan.services.seal import seal
-from tindahan.services.verify import verify
+from tindahan.services.ledger import transfers as ledger_service
+from tindahan.services.ledger.seal import seal
+from tindahan.services.ledger.verify import verify
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
 

@@ -20,13 +20,13 @@ from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, simulate
 from tindahan.cli.errors import friendly
-from tindahan.payments.access import DEFAULT_SCOPES, parse_scopes
-from tindahan.services import credit as credit_service
-from tindahan.services import demo as demo_service
-from tindahan.services import keys as key_service
-from tindahan.services import parties as party_service
-from tindahan.services import webhooks as webhook_service
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+from tindahan.services.credit import assessments as credit_service
+from tindahan.services.platform import chart
+from tindahan.services.platform import keys as key_service
+from tindahan.services.platform import webhooks as webhook_service
+from tindahan.services.seed import demo as demo_service
+from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import Database, connect, default_url
 from tindahan.store.vault import Vault
@@ -62,7 +62,7 @@ def _platform(database: Database) -> Platform:
 def _prepare(database: Database) -> Platform:
     migrate.upgrade(database)
     platform = _platform(database)
-    party_service.ensure_operator_accounts(platform)
+    chart.ensure_operator_accounts(platform)
     return platform
 
 

@@ -34,9 +34,9 @@ from tindahan.cli.errors import fail, friendly
 from tindahan.credit import artifact, card, dataset, drift, evaluate, features, model
 from tindahan.credit import protected as protected_words
 from tindahan.credit.errors import CreditError
-from tindahan.payments.access import SCOPES, Caller
-from tindahan.services import credit as credit_service
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.services.credit import assessments as credit_service
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect, default_url
 from tindahan.store.vault import Vault
 

@@ -12,8 +12,8 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindahan.bench.ledger import BenchConfigError
-from tindahan.payments.errors import RefusalError
-from tindahan.services.ledger import BatchSizeError
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.ledger.transfers import BatchSizeError
 from tindahan.store.database import DatabaseUrlError, RetriesExhaustedError
 from tindahan.store.vault import VaultError
 

@@ -11,9 +11,9 @@ from rich.progress import Progress
 
 from tindahan.bench import ledger as bench_module
 from tindahan.cli.errors import friendly
-from tindahan.services import ledger as ledger_service
-from tindahan.services.seal import seal as seal_service
-from tindahan.services.verify import verify as verify_service
+from tindahan.services.ledger import transfers as ledger_service
+from tindahan.services.ledger.seal import seal as seal_service
+from tindahan.services.ledger.verify import verify as verify_service
 from tindahan.store.database import connect
 
 app = typer.Typer(help="The double-entry ledger: verify, seal, expire holds, benchmark.")

@@ -34,10 +34,10 @@ from rich.table import Table
 
 from tindahan import limits
 from tindahan.cli.errors import fail, friendly
+from tindahan.kernel.refusals import invalid
 from tindahan.lending import caps, eir
 from tindahan.lending.calendar import business_date
 from tindahan.lending.disclosure import Disclosure, disclose
-from tindahan.lending.errors import LendingError
 from tindahan.lending.terms import NOMINAL_DAYS, FeeMode, Frequency, Method, parse_percent
 from tindahan.money import Money, format_money
 
@@ -61,7 +61,7 @@ def _start(text: str | None) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise LendingError("start_invalid", f"--start {text!r} is not a date YYYY-MM-DD") from None
+        raise invalid("start_invalid", f"--start {text!r} is not a date YYYY-MM-DD") from None
 
 
 #: Click's UsageError (missing option, no such option, bad value): Typer vendors Click and
@@ -85,7 +85,7 @@ class _OneLineUsage(typer.core.TyperCommand):
 
 def _positive(value: int, name: str, maximum: int) -> int:
     if not 0 < value <= maximum:
-        raise LendingError("amount_invalid", f"{name} is a whole number from 1 to {maximum}")
+        raise invalid("amount_invalid", f"{name} is a whole number from 1 to {maximum}")
     return value
 
 
@@ -102,7 +102,7 @@ def quote_disclosure(
     _positive(principal, "--principal", limits.SMALL_LOAN_MAX_PRINCIPAL_MINOR * 10**6)
     _positive(term, "--term", limits.QUOTE_MAX_TERM)
     if fee < 0 or (fee >= principal and fee_mode == FeeMode.DEDUCTED):
-        raise LendingError("fee_invalid", "--fee is at least 0 and, deducted, below --principal")
+        raise invalid("fee_invalid", "--fee is at least 0 and, deducted, below --principal")
     periodic = parse_percent(rate, "--rate", Decimal(limits.QUOTE_MAX_RATE_PERCENT))
     return disclose(
         principal, periodic, frequency, method, start, term=term, fee_minor=fee, fee_mode=fee_mode

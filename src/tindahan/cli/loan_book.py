@@ -1,6 +1,6 @@
 """``tindahan loan close``: run the loans' daily close by hand.
 
-The worker closes every ended business day on its own (``services.loan_close``); this is
+The worker closes every ended business day on its own (``services.lending.close``); this is
 for an operator catching up after the worker was stopped, or closing one named day. It
 prints what the close did, with a progress bar over the loans; a day already closed is
 reported, not closed twice. Bad input: one line on stderr, exit 2.
@@ -20,8 +20,8 @@ from rich.progress import Progress
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
 from tindahan.lending.calendar import business_date
-from tindahan.services import loan_close
-from tindahan.services.platform import Platform
+from tindahan.services.lending import close as loan_close
+from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from tindahan.cli.errors import friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.services import logins as login_service
-from tindahan.services.platform import Platform
+from tindahan.services.platform import logins as login_service
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from tindahan import qr
 from tindahan.cli.errors import fail, friendly
 from tindahan.money import MoneyError, parse_money
-from tindahan.services import qrcodes
+from tindahan.services.qr import codes as qrcodes
 
 app = typer.Typer(help="QR Ph / EMVCo merchant-presented QR codes: decode, encode, render.")
 err = Console(stderr=True, soft_wrap=True, highlight=False)

@@ -2,7 +2,7 @@
 
 It generates the population in memory (``credit.simulate``), then either writes its history
 (the events before the as-of date) into the database through the real services
-(``services.simulation``), or with ``--memory-only`` writes nothing there. ``--truth`` saves
+(``services.seed.simulation``), or with ``--memory-only`` writes nothing there. ``--truth`` saves
 the ground truth (who defaulted, and the hidden traits) as CSV, keyed by the platform's party
 ids when the database was written, by the simulated ids otherwise; ``--events DIR`` saves the
 in-memory events, one CSV per frame, with the simulated ids.
@@ -31,9 +31,9 @@ from tindahan.credit import events as credit_events
 from tindahan.credit import features
 from tindahan.credit import simulate as simulator
 from tindahan.payments.periods import PHILIPPINE_TIME
-from tindahan.services import parties as party_service
-from tindahan.services import simulation
-from tindahan.services.platform import Platform
+from tindahan.services.platform import chart
+from tindahan.services.seed import simulation
+from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect, default_url, normalize_url
 from tindahan.store.vault import Vault
@@ -189,7 +189,7 @@ def _write(url: str, population: simulator.Population) -> simulation.Written:
     with connect(url) as database:
         migrate.upgrade(database)
         platform = Platform(database, Vault.from_environment())
-        party_service.ensure_operator_accounts(platform)
+        chart.ensure_operator_accounts(platform)
     columns = (
         TextColumn("writing"),
         BarColumn(),

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 
 from tindahan import limits
+from tindahan.kernel.refusals import invalid
 from tindahan.payments import parties as text_rules
-from tindahan.payments.errors import invalid
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tindahan.kernel.refusals import invalid
 from tindahan.money import Money, Rounding, apply_bps
-from tindahan.payments.errors import invalid
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
 from tindahan import limits
+from tindahan.kernel.refusals import invalid
 from tindahan.money import Money, Rounding, convert
 from tindahan.money.currency import currency as currency_info
-from tindahan.payments.errors import invalid
 
 HOME = "PHP"
 #: ASCII digits, an optional fraction: no exponent, sign, spaces, underscores or other

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from tindahan.payments.errors import Category, RefusalError, conflict
+from tindahan.kernel.refusals import Category, RefusalError, conflict
 
 
 class OrderStatus(enum.StrEnum):

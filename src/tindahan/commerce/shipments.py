@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from tindahan.payments.errors import conflict, invalid
+from tindahan.kernel.refusals import conflict, invalid
 
 
 class ShipmentStatus(enum.StrEnum):

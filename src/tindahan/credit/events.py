@@ -1,5 +1,5 @@
 """The history a credit decision may read, as data frames: the contract between sources
-(the database loader in ``services.credit``, the simulator's memory) and ``features``.
+(the database loader in ``services.credit.assessments``, the simulator's memory) and ``features``.
 
 Every time is ``at_ns``: integer nanoseconds since the epoch, UTC, like the ledger's.
 Every amount is integer minor units of PHP (merchant wallets are peso wallets). Each frame

@@ -31,10 +31,10 @@ generator; every amount is rounded to whole centavos with a named rounding (``_h
 for prices and flows, ``HALF_UP`` merchant discount exactly as ``payments.fees``, ``DOWN``
 to whole ₱100 bills for cash-outs, ``CEILING`` for installments).
 
-The wallet is booked as the real services book it (``services.payments`` and
-``services.refunds``): a sale credits the merchant ``amount - fee`` (fee = ``fee_bps`` of the
-amount, rounded half up); a refund of R debits ``R - fee_back`` (fee_back =
-⌊fee·R/amount⌋, the refund's share of the fee, which the operator returns); a cash-out
+The wallet is booked as the real services book it (``services.payments.payments``
+and ``services.payments.refunds``): a sale credits the merchant ``amount - fee``
+(fee = ``fee_bps`` of the amount, rounded half up); a refund of R debits ``R - fee_back`` (fee_back
+= ⌊fee·R/amount⌋, the refund's share of the fee, which the operator returns); a cash-out
 debits its amount. A refund or cash-out that would overdraw the wallet does not happen.
 
 The default process (hidden from features): at as-of each merchant is offered a loan of about

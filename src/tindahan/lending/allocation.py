@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tindahan.lending.errors import LendingError
+from tindahan.kernel.refusals import invalid
 
 COMPONENTS = ("penalty", "fee", "interest", "principal")
 DEFAULT_ORDER = COMPONENTS
@@ -45,7 +45,7 @@ def parse_order(text: str) -> tuple[str, ...]:
     """``"penalty,fee,interest,principal"`` → the order, each component exactly once."""
     order = tuple(p.strip() for p in text.split(",") if p.strip())
     if sorted(order) != sorted(COMPONENTS):
-        raise LendingError(
+        raise invalid(
             "allocation_order_invalid",
             f"the order names each of {', '.join(COMPONENTS)} exactly once",
             "allocation_order",

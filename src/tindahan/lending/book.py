@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from tindahan.kernel.refusals import invalid
 from tindahan.lending import accrual, delinquency
 from tindahan.lending.allocation import COMPONENTS, Owed, Part, allocate, totals
-from tindahan.lending.errors import LendingError
 from tindahan.lending.schedule import build, spread
 from tindahan.lending.terms import Method
 
@@ -231,10 +231,10 @@ def pay(book: Book, amount: int, day: date, *, prepay: bool = True) -> Plan:
     over the same due dates. More than the payoff is refused (``prepay=False``: more than
     the dues)."""
     if amount <= 0:
-        raise LendingError("amount_invalid", "a repayment is a positive amount", "amount_minor")
+        raise invalid("amount_invalid", "a repayment is a positive amount", "amount_minor")
     owed = payoff(book, day) if prepay else dues_total(book, day)
     if amount > owed:
-        raise LendingError(
+        raise invalid(
             "overpayment",
             f"at most {owed} centavos is owed today; pay that to close the loan",
             "amount_minor",
@@ -415,7 +415,7 @@ def restructure(
     interest: the interest into the first line (as ``preaccrued``: booked already), the
     penalties into the first line (or forgiven), the fees spread over the new lines."""
     if book.principal_outstanding == 0:
-        raise LendingError(
+        raise invalid(
             "nothing_to_restructure",
             "the principal is repaid: collect what is left instead of rescheduling it",
             "id",

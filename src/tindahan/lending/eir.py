@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Context, Decimal
 
-from tindahan.lending.errors import LendingError
+from tindahan.kernel.refusals import invalid
 
 _CTX = Context(prec=40)
 _ONE = Decimal(1)
@@ -44,15 +44,13 @@ def _npv(rate: Decimal, net: int, payments: Sequence[int]) -> tuple[Decimal, Dec
 def per_period(net_proceeds_minor: int, payments: Sequence[int]) -> Decimal:
     """The rate per period at which the payments are worth exactly the net proceeds."""
     if net_proceeds_minor <= 0:
-        raise LendingError(
-            "fee_invalid", "the fees deducted leave the borrower nothing", "fee_minor"
-        )
+        raise invalid("fee_invalid", "the fees deducted leave the borrower nothing", "fee_minor")
     if not payments or any(p < 0 for p in payments) or sum(payments) <= 0:
         raise ValueError("a loan is repaid by positive installments")
     low, high = Decimal("-0.999999"), Decimal(1)
     while _npv(high, net_proceeds_minor, payments)[0] > 0:  # even richer loans: widen
         if high > 10**6:  # 2^20: a rate past a million per period is no loan's
-            raise LendingError("rate_invalid", "the effective rate is beyond reason", "rate")
+            raise invalid("rate_invalid", "the effective rate is beyond reason", "rate")
         high *= 2
     rate = Decimal(0)
     for _ in range(_MAX_STEPS):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal
 
-from tindahan.lending.errors import LendingError
+from tindahan.kernel.refusals import invalid
 from tindahan.lending.terms import Method
 
 #: Enough digits for a 19-digit amount times a rate raised to a few hundred periods.
@@ -124,13 +124,13 @@ def _check(
     principal: int, rate: Decimal, count: int, fee: int, start: date, dates: Sequence[date]
 ) -> None:
     if principal <= 0:
-        raise LendingError("amount_invalid", "the principal must be positive", "principal_minor")
+        raise invalid("amount_invalid", "the principal must be positive", "principal_minor")
     if count <= 0:
-        raise LendingError("term_invalid", "a loan has at least one installment", "term")
+        raise invalid("term_invalid", "a loan has at least one installment", "term")
     if not rate.is_finite() or rate < 0:  # NaN first: comparing a NaN raises InvalidOperation
-        raise LendingError("rate_invalid", "the rate is a finite, non-negative number", "rate")
+        raise invalid("rate_invalid", "the rate is a finite, non-negative number", "rate")
     if fee < 0:
-        raise LendingError("fee_invalid", "the fee cannot be negative", "fee_minor")
+        raise invalid("fee_invalid", "the fee cannot be negative", "fee_minor")
     previous = start
     for due in dates:
         if due <= previous:

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tindahan import limits
-from tindahan.lending.errors import LendingError
+from tindahan.kernel.refusals import invalid
 
 
 class Frequency(enum.StrEnum):
@@ -118,7 +118,7 @@ def parse_percent(text: str, param: str, maximum: Decimal) -> Decimal:
     ASCII digits with at most ``limits.RATE_MAX_PLACES`` decimals, from 0 to ``maximum``
     percent — no exponents, signs, separators or other scripts' digits."""
     if not isinstance(text, str) or not _PERCENT.fullmatch(text.strip()):
-        raise LendingError(
+        raise invalid(
             "rate_invalid",
             f"{param} is a percentage like 6 or 3.5 (at most {limits.RATE_MAX_PLACES} "
             "decimal places)",
@@ -126,5 +126,5 @@ def parse_percent(text: str, param: str, maximum: Decimal) -> Decimal:
         )
     value = Decimal(text.strip())
     if value > maximum:
-        raise LendingError("rate_invalid", f"{param} is at most {maximum}%", param)
+        raise invalid("rate_invalid", f"{param} is at most {maximum}%", param)
     return value / 100

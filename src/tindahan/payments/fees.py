@@ -11,8 +11,8 @@ Roundings, named:
 from __future__ import annotations
 
 from tindahan import limits
+from tindahan.kernel.refusals import invalid
 from tindahan.money import Money, Rounding, apply_bps
-from tindahan.payments.errors import invalid
 
 
 def check_bps(value: object, param: str) -> int:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 from tindahan import limits
-from tindahan.payments.errors import invalid
+from tindahan.kernel.refusals import invalid
 
 _SEPARATORS = re.compile(r"[\s().-]")
 #: Philippine mobile numbers: +63 9XX XXX XXXX (the 0 trunk prefix written locally).

@@ -3,7 +3,7 @@
 Each check names the limit it applies: a refusal says ``limit_exceeded`` with the limit's
 name as ``param``, so an app can tell "try a smaller amount" from "try tomorrow". Totals are
 checked *after* adding the new payment, inside the payment's transaction, so two payments
-racing each other cannot both squeeze under a limit (see ``services.payments``).
+racing each other cannot both squeeze under a limit (see ``services.payments.payments``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from tindahan import limits
+from tindahan.kernel.refusals import RefusalError, invalid, refused
 from tindahan.money import Money, format_money
-from tindahan.payments.errors import RefusalError, invalid, refused
 
 TIER_NAME = re.compile(r"[a-z][a-z0-9_]*")
 LIMIT_NAMES = (

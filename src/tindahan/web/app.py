@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,10 +22,11 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from tindahan.api.app import create_app as create_api
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services.platform import Platform
-from tindahan.web import i18n, render, session
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.unit import Platform
+from tindahan.web import i18n, render, routes, session
 from tindahan.web.i18n import _
+from tindahan.web.messages import refusal_text
 
 log = logging.getLogger("tindahan.web")
 STATIC = Path(__file__).parent / "static"
@@ -48,14 +49,7 @@ class Assets(StaticFiles):
         return response
 
 
-def router() -> APIRouter:
-    """A router for pages: every POST on it is CSRF-checked before the route runs."""
-    return APIRouter(dependencies=[Depends(session.check_csrf)], include_in_schema=False)
-
-
 def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
-    from tindahan.web import routes
-
     app = create_api(platform, processes=processes)
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
     app.mount("/static", Assets(directory=STATIC), name="static")
@@ -114,8 +108,6 @@ async def error_page(request: Request, status: int, title: str, text: str) -> Re
 async def _refused(request: Request, exc: RefusalError) -> Response:
     if exc.category is Category.NOT_FOUND:
         return await not_found(request)
-    from tindahan.web.messages import refusal_text
-
     return await error_page(request, 400, _("That could not be done"), refusal_text(exc))
 
 

@@ -8,9 +8,9 @@ the merchant), opening a dispute, paying a request — runs once per idempotency
 (``forms.run_submit``): a double tap or a resent page pays once and lands on the same page.
 
 An unpaid order is paid from the wallet here, or by its dynamic QR Ph code
-(``services.qrpay.order_code``, drawn at ``/b/orders/{id}/qr.svg``) scanned from another
+(``services.qr.pay.order_code``, drawn at ``/b/orders/{id}/qr.svg``) scanned from another
 phone. A payment request's id is a bearer reference: any customer holding the link may pay
-it (``services.requests.for_payer`` shows it to them first).
+it (``services.payments.requests.for_payer`` shows it to them first).
 """
 
 from __future__ import annotations
@@ -24,26 +24,18 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.payments.model import PaymentKind
-from tindahan.services import (
-    catalog,
-    disputes,
-    escrow,
-    orders,
-    payments,
-    qrcodes,
-    qrpay,
-    requests,
-    shipments,
-    wallets,
-)
-from tindahan.services.logins import Viewer
-from tindahan.services.platform import Unit
+from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
+from tindahan.services.payments import payments, requests, wallets
+from tindahan.services.platform.logins import Viewer
+from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import pay as qrpay
+from tindahan.services.unit import Unit
 from tindahan.web import forms, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.messages import refusal_text
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Customer
 from tindahan.web.storefront import PUBLIC
 

@@ -4,10 +4,10 @@ For operator staff only (the ``Operator`` dependency: anyone else gets the same 
 a wrong id, so the console's addresses reveal nothing). The figures come from the services
 with the staff login's own ``Caller``, which the services check too (``require_operator``).
 
-* ``/op``: the trial balance per currency ledger (``services.books``, computed by the
+* ``/op``: the trial balance per currency ledger (``services.platform.books``, computed by the
   database), the escrow held by open orders, and the last ``verify`` run with a button to
   run it now. The last run is kept in the audit log (``ledger.verified``; see
-  ``services.books``), not in the page or the session: every process and every staff
+  ``services.platform.books``), not in the page or the session: every process and every staff
   member sees the same last run, with who ran it and when.
 * ``/op/parties``, ``/op/parties/{id}``: parties by kind and name; one party's wallets, its
   audit history and the tier/status change, which needs a note and runs once per form
@@ -18,7 +18,7 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   parcels, history) and its three resolutions — release to the merchant, refund the buyer
   everything held, or split — each with a required note and run once per form
   (``forms.run_submit``), so a double submit moves the money once. The amounts and the fee
-  are the service's (``services.disputes.resolve``); the page only says what it did.
+  are the service's (``services.commerce.disputes.resolve``); the page only says what it did.
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
 * ``/op/audit``: the audit log, newest first.
 """
@@ -32,22 +32,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import (
-    audit,
-    books,
-    disputes,
-    logins,
-    orders,
-    parties,
-    shipments,
-    wallets,
-    webhooks,
-)
-from tindahan.services.platform import Unit
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.commerce import disputes, orders, shipments
+from tindahan.services.payments import wallets
+from tindahan.services.platform import audit, books, logins, parties, tiers, webhooks
+from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Operator
 
 router = make_router()
@@ -202,7 +194,7 @@ def _party_context(request: Request, viewer: Any, party_id: str) -> dict[str, An
             "party": party,
             "wallets": wallets.list_wallets(unit, caller, 10, None, party_id)["data"],
             "history": history,
-            "tiers": parties.list_tiers(unit, caller)["data"],
+            "tiers": tiers.list_tiers(unit, caller)["data"],
             "names": _names(unit, viewer, [e["actor"] for e in history]),
         }
 

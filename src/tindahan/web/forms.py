@@ -19,12 +19,12 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
+from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.money.errors import MoneyError
 from tindahan.money.text import parse_money
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import idempotency
-from tindahan.services.logins import Viewer
-from tindahan.services.platform import Unit
+from tindahan.services.platform import idempotency
+from tindahan.services.platform.logins import Viewer
+from tindahan.services.unit import Unit
 from tindahan.web import i18n, messages
 from tindahan.web.i18n import _
 from tindahan.web.session import CSRF_FIELD, platform

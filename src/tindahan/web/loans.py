@@ -34,13 +34,17 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import credit, loan_offers, loan_reports, loans, wallets
-from tindahan.services.platform import Unit
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.credit import assessments as credit
+from tindahan.services.lending import loans
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending import reports as loan_reports
+from tindahan.services.payments import wallets
+from tindahan.services.unit import Unit
 from tindahan.web import charts, forms, i18n, messages, reasons, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant, Operator
 
 router = make_router()

@@ -1,7 +1,7 @@
 """The merchant's money pages: the dashboard, the wallet statements (and their CSV), the QR
 poster.
 
-**What "sales" means here.** The dashboard's sales are ``services.sales.daily_sales``:
+**What "sales" means here.** The dashboard's sales are ``services.payments.sales.daily_sales``:
 merchant payments to this merchant (QR and direct; succeeded, partly or fully refunded) at
 their creation for their gross amount, plus online orders at their payment for their total —
 the same events the credit model reads, so the figures a merchant sees are the ones its
@@ -9,11 +9,11 @@ loan offer is computed from. Refunds are not netted out of the day of the sale (
 the statement on their own day). Days and months are Manila's (UTC+8).
 
 **Statements.** Both wallets (``main`` and ``settlement``: sales land in settlement) are
-listed newest first from ``services.wallets.statement``, each with its own "older" cursor.
+listed newest first from ``services.payments.wallets.statement``, each with its own "older" cursor.
 The CSV of one wallet's month has fixed English column names and machine-readable types, so
 a spreadsheet reads it the same in either language; amounts are pesos written from integer
 centavos with ``divmod`` (never a float), and the running balance starts from the posted
-balance before the month (``services.wallets.balance_before``).
+balance before the month (``services.payments.wallets.balance_before``).
 """
 
 from __future__ import annotations
@@ -28,15 +28,17 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from tindahan import limits
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError, invalid
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError, invalid
 from tindahan.payments.model import TransferCode
 from tindahan.payments.periods import PHILIPPINE_TIME
-from tindahan.services import qrcodes, qrpay, sales, wallets
-from tindahan.services.platform import Unit
+from tindahan.services.payments import sales, wallets
+from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import pay as qrpay
+from tindahan.services.unit import Unit
 from tindahan.web import charts, i18n, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant
 
 router = make_router()

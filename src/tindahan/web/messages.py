@@ -8,7 +8,7 @@ the rarer, more technical ones), so nothing is ever hidden.
 
 from __future__ import annotations
 
-from tindahan.payments.errors import RefusalError
+from tindahan.kernel.refusals import RefusalError
 from tindahan.web.i18n import _
 
 

@@ -3,7 +3,7 @@ the pay link), and watches it turn "paid".
 
 The request is created once per form (``forms.run_submit`` and its idempotency key: a
 double tap makes one request). Its page shows the dynamic QR Ph code (the amount and the
-request's one-time reference inside: ``services.qrpay.request_code``) and, while the request
+request's one-time reference inside: ``services.qr.pay.request_code``) and, while the request
 is open, reloads itself every few seconds with a ``<meta http-equiv="refresh">`` — no
 script — so the merchant sees "Paid", who paid and when, the moment the buyer's app has paid.
 Another merchant's request id is the 404 page (the services' tenancy).
@@ -18,15 +18,17 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import payments, qrcodes, qrpay, sales
-from tindahan.services import requests as request_service
-from tindahan.services.platform import Unit
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.payments import payments, sales
+from tindahan.services.payments import requests as request_service
+from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import pay as qrpay
+from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
 from tindahan.web.merchant import inline_svg
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant
 
 router = make_router()

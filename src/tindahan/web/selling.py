@@ -21,13 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.commerce.orders import OrderStatus
 from tindahan.commerce.shipments import REPORTABLE
-from tindahan.payments.errors import RefusalError, not_found
-from tindahan.services import catalog, escrow, orders, parties, shipments
-from tindahan.services.logins import Viewer
-from tindahan.services.platform import Unit
+from tindahan.kernel.refusals import RefusalError, not_found
+from tindahan.services.commerce import catalog, escrow, orders, shipments
+from tindahan.services.platform import fees
+from tindahan.services.platform.logins import Viewer
+from tindahan.services.unit import Unit
 from tindahan.web import forms, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
+from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant
 
 router = make_router()
@@ -453,7 +454,7 @@ def _order_data(u: Unit, viewer: Viewer, order_id: str) -> dict[str, Any]:
         "order": order,
         "can_ship": "ship" in order["allowed_actions"] and left > 0,
         "parcels": shipments.list_for_order(u, viewer.caller, order_id)["data"],
-        "release_days": parties.fees_view(u, viewer.caller)["escrow_auto_release_days"],
+        "release_days": fees.fees_view(u, viewer.caller)["escrow_auto_release_days"],
     }
 
 

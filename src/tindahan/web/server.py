@@ -8,7 +8,7 @@ import os
 from fastapi import FastAPI
 
 from tindahan.api.server import WORKERS_ENV
-from tindahan.services.platform import Platform
+from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 from tindahan.web.app import create_app

@@ -2,7 +2,7 @@
 
 Cookies (all ``HttpOnly``, ``Secure`` and ``SameSite=Lax``, path ``/``):
 
-* ``tdh_session``: the session secret from ``services.logins.sign_in`` (only its SHA-256 is
+* ``tdh_session``: the session secret from ``services.platform.logins.sign_in`` (only its SHA-256 is
   stored). ``Secure`` always: browsers accept it on ``http://127.0.0.1`` and
   ``http://localhost`` (secure contexts), so ``make run`` works, and a deployment serves
   HTTPS. ``TINDAHAN_WEB_INSECURE_COOKIES=1`` drops the flag for a plain-HTTP test host.
@@ -30,9 +30,9 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from tindahan.services import logins
-from tindahan.services.logins import Viewer
-from tindahan.services.platform import Platform
+from tindahan.services.platform import logins
+from tindahan.services.platform.logins import Viewer
+from tindahan.services.unit import Platform
 
 SESSION = "tdh_session"
 ANON = "tdh_anon"

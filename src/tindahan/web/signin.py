@@ -6,10 +6,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tindahan.payments.errors import Category, RefusalError
-from tindahan.services import logins
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.platform import logins
 from tindahan.web import forms, i18n, render, session
-from tindahan.web.app import router as make_router
+from tindahan.web.router import router as make_router
 from tindahan.web.session import MaybeViewer
 
 router = make_router()

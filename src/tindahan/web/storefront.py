@@ -4,7 +4,7 @@ Anyone may look at a storefront and fill a cart without signing in (``/s/{slug}`
 cart lives in the ``tdh_cart`` cookie (``web.cart``) and holds ids and quantities only, so
 every price shown here comes from the catalog, read again on each page. Checking out needs
 a signed-in buyer: a visitor is sent to sign in and comes back to the cart. Checkout is one
-service call (``services.orders.checkout``: stock reserved, priced again by the service)
+service call (``services.commerce.orders.checkout``: stock reserved, priced again by the service)
 run once per form (the idempotency key), and the order's page is where it is paid.
 
 The catalog is read as ``PUBLIC``: a caller that is no party and holds no scope, so the
@@ -21,14 +21,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
-from tindahan.payments.access import Caller
-from tindahan.payments.errors import Category, RefusalError, not_found
-from tindahan.services import catalog, orders
-from tindahan.services.platform import Unit
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError, not_found
+from tindahan.services.commerce import catalog, orders
+from tindahan.services.unit import Unit
 from tindahan.web import cart, forms, render, session
-from tindahan.web.app import router as make_router
 from tindahan.web.i18n import _
 from tindahan.web.messages import refusal_text
+from tindahan.web.router import router as make_router
 from tindahan.web.session import MaybeViewer
 
 router = make_router()

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 import httpx
 
 from tindahan import limits
-from tindahan.services import cash, idempotency, loan_close, order_jobs, webhooks
-from tindahan.services.ledger import expire_pending
-from tindahan.services.platform import Platform
-from tindahan.services.seal import seal
+from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.ledger.seal import seal
+from tindahan.services.ledger.transfers import expire_pending
+from tindahan.services.lending import close as loan_close
+from tindahan.services.payments import cash
+from tindahan.services.platform import idempotency, webhooks
+from tindahan.services.unit import Platform
 
 log = logging.getLogger("tindahan.worker")
 

@@ -1,0 +1,43 @@
+"""The worker's commerce jobs: cancel unpaid orders, release escrow of delivered ones.
+
+Each order is its own transaction, like the cash-out expiry: one order that cannot be
+released (its merchant's wallet frozen, say) is logged and left for the next round, and
+does not hold up the rest. Both jobs re-check the order under its row lock, so two workers
+(or a worker and a buyer confirming at the same moment) never act twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+
+from tindahan import limits
+from tindahan.commerce.orders import OrderStatus
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.commerce import escrow, orders
+from tindahan.services.unit import Platform
+
+log = logging.getLogger("tindahan.worker")
+
+
+def expire_orders(platform: Platform) -> int:
+    return _each(platform, OrderStatus.PENDING_PAYMENT, "expires_at_ns", orders.expire)
+
+
+def release_orders(platform: Platform) -> int:
+    return _each(platform, OrderStatus.DELIVERED, "release_at_ns", escrow.auto_release)
+
+
+def _each(platform: Platform, status: OrderStatus, column: str, job: Callable[..., bool]) -> int:
+    now = platform.now()
+    found = platform.run(
+        lambda unit: orders.due(unit, status, column, now, limits.SWEEP_BATCH), write=False
+    )
+    done = 0
+    for order_id in found:
+        try:
+            done += platform.run(partial(job, order_id=order_id))
+        except RefusalError as refusal:
+            log.warning("order %s left for the next round: %s", order_id, refusal.message)
+    return done

@@ -1,0 +1,298 @@
+"""The steps every money movement shares, inside the caller's transaction.
+
+A payment is: find the wallets (with their party and KYC tier) → check the parties may
+move money and the per-transaction maximum → raise the wallets' daily and monthly running
+totals and check them → record the payment → write its event to the outbox → book the
+ledger transfers, linked → check the receiving wallet's maximum balance. Any refusal raises,
+and the transaction rolls back whole: no partial move, no half-written record.
+
+Why this order:
+* the running totals are raised with one upsert each, which locks that wallet's total row:
+  two payments from one wallet take turns, so they cannot both fit under a limit that only
+  one of them fits under;
+* the ledger is booked *last*, just before the commit, because booking locks the accounts
+  (the payer's wallet, the merchant's settlement, a fees shard) and those row locks are
+  held until the commit: the less work after them, the shorter every other payment touching
+  the same accounts waits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
+
+from tindahan import limits
+from tindahan.kernel.refusals import RefusalError, invalid, refused
+from tindahan.ledger.model import CreateTransferResult, NewTransfer, TransferFlags
+from tindahan.money import MoneyError, currency
+from tindahan.payments import parties as rules
+from tindahan.payments import tiers
+from tindahan.payments.model import PartyStatus, WalletKind
+from tindahan.payments.periods import day_key, month_key
+from tindahan.payments.tiers import (
+    LIMIT_NAMES,
+    TierLimits,
+    check_amount,
+    check_incoming_total,
+    check_outgoing,
+    tier_from,
+)
+from tindahan.services.ledger.transfers import AppliedBatch, apply_in_transaction
+from tindahan.services.unit import Unit
+from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
+
+SUPPORTED_CURRENCIES = ("PHP",)
+#: What wallets may hold: buyers abroad hold one of ``limits.FX_CURRENCIES`` and use it for
+#: orders (through an FX quote) and fundings; every other movement is in PHP.
+WALLET_CURRENCIES = ("PHP", *limits.FX_CURRENCIES)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A wallet, with what the payment path needs of its party."""
+
+    wallet_id: str
+    account_id: str
+    kind: str
+    currency: str
+    party_id: str
+    party_kind: str
+    party_status: str
+    party_name: str
+    tier: TierLimits
+
+
+#: Built once: constructing a statement costs more than running it from the cache.
+_HOLDERS = (
+    select(
+        wallets.c.id,
+        wallets.c.account_id,
+        wallets.c.kind,
+        wallets.c.currency,
+        parties.c.id.label("party_id"),
+        parties.c.kind.label("party_kind"),
+        parties.c.status,
+        parties.c.name,
+        kyc_tiers.c.name.label("tier_name"),
+        *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+    )
+    .select_from(
+        wallets.join(parties, parties.c.id == wallets.c.party_id).join(
+            kyc_tiers, kyc_tiers.c.name == parties.c.tier
+        )
+    )
+    .where(wallets.c.party_id.in_(bindparam("party_ids", expanding=True)))
+)
+
+
+def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holder]:
+    """Every wallet of these parties, keyed ``(party_id, wallet kind)``: one query."""
+    wanted = sorted(set(party_ids))
+    query = _HOLDERS
+    found: dict[tuple[str, str], Holder] = {}
+    for row in unit.conn.execute(query, {"party_ids": wanted}).mappings():
+        tier = tier_from(row["tier_name"], {k: row[k] for k in LIMIT_NAMES})
+        found[(row["party_id"], row["kind"])] = Holder(
+            row["id"],
+            row["account_id"],
+            row["kind"],
+            row["currency"],
+            row["party_id"],
+            row["party_kind"],
+            row["status"],
+            row["name"],
+            tier,
+        )
+    return found
+
+
+def amount(
+    amount_minor: object, code: object, supported: tuple[str, ...] = SUPPORTED_CURRENCIES
+) -> tuple[int, str]:
+    """A positive whole number of minor units, in a currency this movement supports."""
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
+        raise invalid(
+            "amount_invalid", "amount_minor is a whole number of centavos", "amount_minor"
+        )
+    if amount_minor <= 0:
+        raise invalid("amount_invalid", "amount_minor must be positive", "amount_minor")
+    if amount_minor > limits.MAX_AMOUNT_MINOR:
+        raise invalid("amount_invalid", "amount_minor is too large", "amount_minor")
+    try:
+        known = currency(code if isinstance(code, str) else "")
+    except MoneyError:
+        raise invalid(
+            "currency_invalid", f"{code!r} is not an ISO 4217 currency", "currency"
+        ) from None
+    if known.code not in supported:
+        message = f"this is done in {', '.join(supported)}, not {known.code}"
+        raise invalid("currency_unsupported", message, "currency")
+    return amount_minor, known.code
+
+
+def require_active(holder: Holder, param: str) -> None:
+    if holder.party_status == PartyStatus.FROZEN:
+        raise refused("wallet_frozen", f"the {param} wallet is frozen", param)
+    if holder.party_status == PartyStatus.CLOSED:
+        raise refused("wallet_closed", f"the {param} wallet is closed", param)
+
+
+def book(
+    unit: Unit,
+    transfers: Sequence[NewTransfer],
+    refusals: Mapping[str, RefusalError] | None = None,
+) -> AppliedBatch:
+    """Book a linked batch, or raise the refusal its first failure maps to."""
+    applied = apply_in_transaction(unit.db, unit.conn, transfers)
+    failure = applied.first_failure
+    if failure is None:
+        return applied
+    if refusals and failure.result in refusals:
+        raise refusals[failure.result]
+    if failure.result == CreateTransferResult.EXCEEDS_CREDITS:
+        raise refused(
+            "insufficient_funds", "the paying wallet's balance is too low", "amount_minor"
+        )
+    # Anything else means the service built a wrong batch: a bug, not the caller's fault.
+    raise RuntimeError(f"the ledger refused {failure.id}: {failure.result}")
+
+
+#: One statement for both dialects: SQLite (3.35+) and PostgreSQL share the upsert syntax.
+_RAISE_TOTALS = {
+    count: text(
+        "INSERT INTO wallet_usage (account_id, period, direction, total_minor) VALUES "  # noqa: S608 (placeholders only)
+        + ", ".join(f"(:account_id, :period{i}, :direction, :amount)" for i in range(count))
+        + " ON CONFLICT (account_id, period, direction) DO UPDATE "
+        "SET total_minor = wallet_usage.total_minor + excluded.total_minor "
+        "RETURNING period, total_minor"
+    )
+    for count in (1, 2)
+}
+
+
+def _add_usage(
+    unit: Unit, account_id: str, direction: str, amount_minor: int, periods: Sequence[str]
+) -> dict[str, int]:
+    """Raise the running totals (an upsert per period, one statement); returns them."""
+    params: dict[str, Any] = {
+        "account_id": account_id,
+        "direction": direction,
+        "amount": amount_minor,
+    }
+    params.update({f"period{i}": period for i, period in enumerate(periods)})
+    found = unit.conn.execute(_RAISE_TOTALS[len(periods)], params)
+    return {row[0]: row[1] for row in found}
+
+
+def precheck(holder: Holder, amount_minor: int, currency_code: str) -> None:
+    """The per-transaction maximum, before anything is booked (so it wins over "insufficient
+    funds": the answer that tells the person what to change). A wallet in another currency
+    than the movement's is refused here, before the ledger is asked."""
+    require_currency(holder, currency_code)
+    if holder.kind == WalletKind.MAIN:
+        check_amount(holder.tier, amount_minor, currency_code)
+
+
+def require_currency(holder: Holder, currency_code: str) -> None:
+    if holder.currency != currency_code:
+        message = f"this wallet holds {holder.currency}, not {currency_code}"
+        raise invalid("currency_mismatch", message, "currency")
+
+
+def limit_outgoing(unit: Unit, holder: Holder, amount_minor: int, currency_code: str) -> None:
+    """Tier checks on money leaving a main wallet (other wallets are business accounts)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    check_amount(holder.tier, amount_minor, currency_code)
+    now = unit.now()
+    day, month = day_key(now), month_key(now)
+    totals = _add_usage(unit, holder.account_id, "out", amount_minor, (day, month))
+    check_outgoing(holder.tier, totals[day], totals[month], currency_code)
+
+
+def limit_incoming(unit: Unit, holder: Holder, amount_minor: int, currency_code: str) -> None:
+    """Tier checks on money arriving in a main wallet, before booking (see
+    ``check_balance`` for the one that needs the booked balance)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    check_amount(holder.tier, amount_minor, currency_code)
+    month = month_key(unit.now())
+    totals = _add_usage(unit, holder.account_id, "in", amount_minor, (month,))
+    check_incoming_total(holder.tier, totals[month], currency_code)
+
+
+def check_balance(
+    holder: Holder,
+    applied: AppliedBatch,
+    currency_code: str,
+    to_php: Callable[[int], int] | None = None,
+) -> None:
+    """The maximum balance, on the balance the booking left (holds included); a wallet in
+    another currency is counted in PHP by ``to_php`` (tier limits are PHP figures)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    account = applied.accounts[holder.account_id]
+    balance = account.credits_posted + account.credits_pending - account.debits_posted
+    if to_php is not None:
+        balance, currency_code = to_php(balance), "PHP"
+    tiers.check_balance(holder.tier, balance, currency_code)
+
+
+def release_outgoing(unit: Unit, holder: Holder, amount_minor: int, created_at_ns: int) -> None:
+    """Give back what a failed payment counted against its day and month (the rows exist:
+    the payment raised them; an upsert with a negative candidate row would trip the CHECK
+    before it became an update)."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    periods = (day_key(created_at_ns), month_key(created_at_ns))
+    unit.conn.execute(
+        update(wallet_usage)
+        .where(
+            wallet_usage.c.account_id == holder.account_id,
+            wallet_usage.c.direction == "out",
+            wallet_usage.c.period.in_(periods),
+        )
+        .values(total_minor=wallet_usage.c.total_minor - amount_minor)
+    )
+
+
+def apply_batch(unit: Unit, transfers: Sequence[NewTransfer]) -> AppliedBatch:
+    """Book without raising: the caller reads ``first_failure`` itself."""
+    return apply_in_transaction(unit.db, unit.conn, transfers)
+
+
+def linked(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The legs as one linked chain (each but the last flagged ``LINKED``): the ledger
+    commits them all or none."""
+    return [
+        replace(t, flags=(t.flags | TransferFlags.LINKED) if i < len(legs) - 1 else t.flags)
+        for i, t in enumerate(legs)
+    ]
+
+
+def optional_text(value: str | None, param: str, max_length: int) -> str | None:
+    if value is None:
+        return None
+    return rules.text(value, param, max_length, required=False) or None
+
+
+def metadata(payment_id: str, **extra: str) -> dict[str, str]:
+    return {"payment": payment_id, **extra}
+
+
+def encode_ids(ids: Sequence[str]) -> str:
+    return json.dumps(list(ids))
+
+
+def decode_ids(text: str) -> list[str]:
+    return list(json.loads(text))
+
+
+def insert_row(unit: Unit, table: Any, row: Mapping[str, Any]) -> None:
+    """Values as parameters, not in the statement: SQLAlchemy compiles ``insert(table)`` once
+    and reuses it (and psycopg prepares it), where ``.values(**row)`` compiles every time."""
+    unit.conn.execute(insert(table), dict(row))

@@ -1,0 +1,703 @@
+"""Loan products (the operator's), offers (from a credit assessment) and acceptance.
+
+An **offer** is one loan, disclosed in full before the merchant can take it: the amount,
+the term, the price, the schedule, the net proceeds, the finance charge, the total of
+payments and the EIR (``lending.disclosure``). How it is made from an assessment:
+
+* the assessment must be the merchant's, scored, at most 30 days old, with a probability
+  of default at or below the product's ``max_probability``;
+* **limit**: the least of the product's maximum, the KYC tier's per-transaction maximum
+  (the disbursement is one transaction into the wallet) and one month of the merchant's
+  average monthly sales over the last three months, rounded down to the peso;
+* **price**: the product's monthly rate range, placed by the probability of default
+  (``rate_min`` at PD 0, ``rate_max`` at ``max_probability``), ``HALF_UP`` to 0.0001%;
+* a covered small loan that would break a ceiling (``lending.caps``) is never created: the
+  request is refused with the ceiling and its source.
+
+A newer offer withdraws the merchant's open ones. Accepting disburses at once (one linked
+batch). The schedule's dates count from the day of acceptance: for 30/360 products the
+amounts cannot change with the day; for actual/365 ones, if they would, the acceptance is
+refused (``offer_changed``) and the merchant asks for a fresh offer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import conflict, invalid, not_found
+from tindahan.ledger.model import NewTransfer
+from tindahan.lending import calendar as holidays
+from tindahan.lending import caps
+from tindahan.lending.allocation import DEFAULT_ORDER, parse_order
+from tindahan.lending.disclosure import Disclosure, disclose
+from tindahan.lending.schedule import round_half_up
+from tindahan.lending.terms import (
+    DayCount,
+    FeeMode,
+    Frequency,
+    Method,
+    due_dates,
+    parse_percent,
+    periodic_rate,
+)
+from tindahan.payments.model import PartyKind, TransferCode, WalletKind
+from tindahan.services.ledger import movement
+from tindahan.services.ledger.transfers import open_accounts_in_transaction
+from tindahan.services.lending import loans
+from tindahan.services.lending.holidays import holiday_set
+from tindahan.services.platform.events import emit
+from tindahan.services.unit import Unit, iso, ledger_id, new_id
+from tindahan.store.credit_tables import credit_assessments
+from tindahan.store.lending_tables import (
+    loan_installments,
+    loan_offers,
+    loan_products,
+)
+from tindahan.store.lending_tables import loans as loan_table
+
+_PPM = Decimal(1_000_000)
+
+
+# --- products ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewProduct:
+    name: str
+    min_principal_minor: int
+    max_principal_minor: int
+    frequency: str
+    min_term: int
+    max_term: int
+    rate_min: str  # percent a month
+    rate_max: str
+    method: str = Method.EQUAL_INSTALLMENT.value
+    day_count: str = DayCount.THIRTY_360.value
+    fee_bps: int = 0
+    fee_mode: str = FeeMode.DEDUCTED.value
+    penalty_rate: str = "0"  # percent a month
+    grace_days: int = 0
+    auto_deduct_bps: int = 0
+    accrual: str = "daily"
+    allocation_order: str = ",".join(DEFAULT_ORDER)
+    max_probability: str = "0.2"
+    currency: str = "PHP"
+
+
+def _choice(value: str, kind: Any, param: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(k.value for k in kind)
+        raise invalid(f"{param}_invalid", f"{param} is one of {known}", param) from None
+
+
+def _count(value: object, low: int, high: int, param: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(f"{param}_invalid", f"{param} is a whole number from {low} to {high}", param)
+    return value
+
+
+def check_product(new: NewProduct, on: date) -> dict[str, Any]:
+    """The product's row, or the first reason it cannot exist."""
+    from tindahan.payments import parties as party_rules
+
+    name = party_rules.text(new.name, "name", limits.NAME_MAX_LENGTH)
+    if new.currency != "PHP":
+        raise invalid("currency_unsupported", "loans are in PHP", "currency")
+    frequency = _choice(new.frequency, Frequency, "frequency")
+    method = _choice(new.method, Method, "method")
+    if method == Method.FLAT:
+        message = (
+            "flat add-on interest is for quoting only: BSP Circular 730 has lenders charge "
+            "interest on the outstanding balance"
+        )
+        raise invalid("method_not_allowed", message, "method")
+    day_count = _choice(new.day_count, DayCount, "day_count")
+    fee_mode = _choice(new.fee_mode, FeeMode, "fee_mode")
+    if new.accrual not in ("daily", "installment"):
+        raise invalid("accrual_invalid", "accrual is daily or installment", "accrual")
+    top = limits.LOAN_MAX_PRINCIPAL_MINOR
+    low = _count(new.min_principal_minor, 1, top, "min_principal_minor")
+    high = _count(new.max_principal_minor, low, top, "max_principal_minor")
+    longest = limits.LOAN_MAX_TERM[frequency.value]
+    min_term = _count(new.min_term, 1, longest, "min_term")
+    max_term = _count(new.max_term, min_term, longest, "max_term")
+    _count(new.fee_bps, 0, 10_000, "fee_bps")
+    _count(new.auto_deduct_bps, 0, limits.MAX_AUTO_DEDUCT_BPS, "auto_deduct_bps")
+    _count(new.grace_days, 0, limits.MAX_GRACE_DAYS, "grace_days")
+    ceiling = Decimal(limits.LOAN_MAX_MONTHLY_RATE) * 100
+    rate_min = parse_percent(new.rate_min, "rate_min", ceiling)
+    rate_max = parse_percent(new.rate_max, "rate_max", ceiling)
+    penalty = parse_percent(new.penalty_rate, "penalty_rate", ceiling)
+    order = parse_order(new.allocation_order)
+    try:
+        pd_max = parse_percent(
+            str(Decimal(new.max_probability) * 100), "max_probability", Decimal(100)
+        )
+    except ArithmeticError:
+        raise invalid(
+            "max_probability_invalid", "max_probability is a decimal like 0.2", "max_probability"
+        ) from None
+    if rate_min > rate_max:
+        raise invalid("rate_invalid", "rate_min is above rate_max", "rate_min")
+    row = {
+        "name": name,
+        "currency": "PHP",
+        "min_principal_minor": low,
+        "max_principal_minor": high,
+        "frequency": frequency.value,
+        "min_term": min_term,
+        "max_term": max_term,
+        "method": method.value,
+        "day_count": day_count.value,
+        "rate_min": _text(rate_min),
+        "rate_max": _text(rate_max),
+        "fee_bps": new.fee_bps,
+        "fee_mode": fee_mode.value,
+        "penalty_rate": _text(penalty),
+        "grace_days": new.grace_days,
+        "auto_deduct_bps": new.auto_deduct_bps,
+        "accrual": new.accrual,
+        "allocation_order": ",".join(order),
+        "max_probability": _text(pd_max),
+    }
+    _check_ceilings(row, on)
+    return row
+
+
+def _text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _check_ceilings(product: dict[str, Any], on: date) -> None:
+    """Every covered loan the product could make, at its highest rate, within the ceilings:
+    the EIR is highest at the shortest term (the fee over fewest periods), the total cost
+    at the longest; both amounts are tried for rounding."""
+    rate = Decimal(product["rate_max"])
+    amounts = {
+        product["min_principal_minor"],
+        min(product["max_principal_minor"], limits.SMALL_LOAN_MAX_PRINCIPAL_MINOR),
+    }
+    for principal in sorted(amounts):
+        for term in sorted(
+            {product["min_term"], product["max_term"], _longest_covered(product, on)}
+        ):
+            if term is None:
+                continue
+            found = _disclose(product, principal, term, rate, on, ())
+            if not caps.covered(principal, on, found.last_due):
+                continue
+            breaches = caps.check_price(
+                principal,
+                rate,
+                found.eir_monthly,
+                found.finance_charge_minor,
+                Decimal(product["penalty_rate"]),
+                on,
+            )
+            if breaches:
+                first = breaches[0]
+                message = (
+                    f"a {term}-installment loan of {principal} centavos at this product's "
+                    f"highest rate breaks a legal ceiling: {first.message} ({first.source})"
+                )
+                raise invalid("legal_cap_exceeded", message, first.cap)
+
+
+def _longest_covered(product: dict[str, Any], on: date) -> int | None:
+    best = None
+    for term in range(product["min_term"], product["max_term"] + 1):
+        last = due_dates(on, Frequency(product["frequency"]), term)[-1]
+        if caps.covered(1, on, last):
+            best = term
+        else:
+            break
+    return best
+
+
+def create_product(unit: Unit, caller: Caller, new: NewProduct) -> dict[str, Any]:
+    caller.require_operator()
+    row = check_product(new, loans.today(unit))
+    now = unit.now()
+    row.update(id=new_id("lnp"), status="active", created_at_ns=now, updated_at_ns=now)
+    unit.conn.execute(insert(loan_products), row)
+    return product_view(row)
+
+
+def product_view(row: Any) -> dict[str, Any]:
+    keys = (
+        "id",
+        "name",
+        "currency",
+        "min_principal_minor",
+        "max_principal_minor",
+        "frequency",
+        "min_term",
+        "max_term",
+        "method",
+        "day_count",
+        "rate_min",
+        "rate_max",
+        "fee_bps",
+        "fee_mode",
+        "penalty_rate",
+        "grace_days",
+        "auto_deduct_bps",
+        "accrual",
+        "allocation_order",
+        "max_probability",
+        "status",
+    )
+    view = {k: row[k] for k in keys}
+    view["allocation_order"] = row["allocation_order"].split(",")
+    view.update(object="loan_product", created=iso(row["created_at_ns"]))
+    return view
+
+
+def product_row(unit: Unit, product_id: str) -> Any:
+    row = (
+        unit.conn.execute(select(loan_products).where(loan_products.c.id == product_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise not_found("loan product", "product_id")
+    return row
+
+
+def get_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
+    caller.require("loans:read")
+    return product_view(product_row(unit, product_id))
+
+
+def list_products(unit: Unit, caller: Caller) -> dict[str, Any]:
+    caller.require("loans:read")
+    rows = unit.conn.execute(
+        select(loan_products).order_by(loan_products.c.created_at_ns)
+    ).mappings()
+    return {"object": "list", "data": [product_view(r) for r in rows], "has_more": False}
+
+
+def retire_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
+    caller.require_operator()
+    product_row(unit, product_id)
+    unit.conn.execute(
+        update(loan_products)
+        .where(loan_products.c.id == product_id)
+        .values(status="retired", updated_at_ns=unit.now())
+    )
+    return product_view(product_row(unit, product_id))
+
+
+# --- offers --------------------------------------------------------------------------------
+def _disclose(
+    product: Any,
+    principal: int,
+    term: int,
+    monthly: Decimal,
+    start: date,
+    holidays_: frozenset[date] | tuple[()],
+) -> Disclosure:
+    frequency = Frequency(product["frequency"])
+    day_count = DayCount(product["day_count"])
+    rate = periodic_rate(monthly, frequency, day_count)
+    dates = holidays.shifted(due_dates(start, frequency, term), holidays_)
+    factors = None
+    if day_count == DayCount.ACTUAL_365 and frequency == Frequency.MONTHLY:
+        starts = [start, *dates[:-1]]
+        nominal = Decimal(365) / 12
+        factors = [Decimal((d - s).days) / nominal for s, d in zip(starts, dates, strict=True)]
+    fee = round_half_up(Decimal(principal) * product["fee_bps"] / 10_000)
+    return disclose(
+        principal,
+        rate,
+        frequency,
+        Method(product["method"]),
+        start,
+        dates=dates,
+        fee_minor=fee,
+        fee_mode=FeeMode(product["fee_mode"]),
+        factors=factors,
+    )
+
+
+def _assessment(unit: Unit, caller: Caller, merchant_id: str, assessment_id: str | None) -> Any:
+    query = select(credit_assessments).where(credit_assessments.c.merchant_id == merchant_id)
+    if assessment_id is not None:
+        query = query.where(credit_assessments.c.id == assessment_id)
+    row = (
+        unit.conn.execute(
+            query.order_by(
+                credit_assessments.c.created_at_ns.desc(), credit_assessments.c.id.desc()
+            ).limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        if assessment_id is not None:
+            raise not_found("credit assessment", "assessment_id")
+        raise conflict("assessment_required", "assess the merchant's credit first", "assessment_id")
+    return row
+
+
+def _limit(unit: Unit, product: Any, merchant: movement.Holder, assessment: Any) -> int:
+    features = json.loads(assessment["features"])
+    sales = features.get("sales_month_avg") or 0
+    months = Decimal(limits.LOAN_LIMIT_SALES_MONTHS)
+    by_sales = int(Decimal(str(sales)) * months) // 100 * 100  # DOWN to the peso
+    tier = merchant.tier.per_transaction_max_minor
+    found: int = min(int(product["max_principal_minor"]), by_sales)
+    return min(found, tier) if tier is not None else found
+
+
+def _price(product: Any, probability: Decimal) -> Decimal:
+    low, high = Decimal(product["rate_min"]), Decimal(product["rate_max"])
+    cap = Decimal(product["max_probability"])
+    share = min(Decimal(1), probability / cap) if cap > 0 else Decimal(1)
+    return (low + (high - low) * share).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class NewOffer:
+    product_id: str
+    merchant_id: str | None = None
+    assessment_id: str | None = None
+    principal_minor: int | None = None
+    term: int | None = None
+
+
+def create_offer(unit: Unit, caller: Caller, new: NewOffer) -> dict[str, Any]:
+    caller.require("loans:write")
+    merchant_id = new.merchant_id or caller.party_id
+    if merchant_id is None:
+        raise invalid("parameter_missing", "an operator key must give merchant_id", "merchant_id")
+    if not caller.reaches(merchant_id):
+        raise not_found("merchant", "merchant_id")
+    product = product_row(unit, new.product_id)
+    if product["status"] != "active":
+        raise conflict("product_retired", "this loan product is no longer offered", "product_id")
+    holder = movement.holders(unit, (merchant_id,)).get((merchant_id, WalletKind.MAIN))
+    if holder is None or holder.party_kind != PartyKind.MERCHANT:
+        raise not_found("merchant", "merchant_id")
+    movement.require_active(holder, "merchant")
+    _no_open_loan(unit, merchant_id)
+    assessment = _assessment(unit, caller, merchant_id, new.assessment_id)
+    now = unit.now()
+    if assessment["decision"] != "scored":
+        raise conflict(
+            "credit_not_approved",
+            "the assessment found too little history to lend on",
+            "assessment_id",
+        )
+    if now - assessment["created_at_ns"] > limits.LOAN_ASSESSMENT_MAX_AGE_SECONDS * 10**9:
+        raise conflict(
+            "assessment_stale", "the assessment is over 30 days old: assess again", "assessment_id"
+        )
+    probability = Decimal(assessment["probability"])
+    if probability > Decimal(product["max_probability"]):
+        message = (
+            f"the probability of default ({assessment['probability']}) is above what this "
+            f"product lends at ({product['max_probability']})"
+        )
+        raise conflict("credit_not_approved", message, "assessment_id")
+    limit = _limit(unit, product, holder, assessment)
+    if limit < product["min_principal_minor"]:
+        message = f"the limit ({limit} centavos, from recent sales) is below this product's minimum"
+        raise conflict("limit_below_minimum", message, "product_id")
+    principal = limit if new.principal_minor is None else new.principal_minor
+    if (
+        isinstance(principal, bool)
+        or not isinstance(principal, int)
+        or not product["min_principal_minor"] <= principal <= limit
+    ):
+        message = f"principal_minor is from {product['min_principal_minor']} to {limit} (the limit)"
+        raise invalid("amount_out_of_range", message, "principal_minor")
+    term = product["max_term"] if new.term is None else new.term
+    if (
+        isinstance(term, bool)
+        or not isinstance(term, int)
+        or not product["min_term"] <= term <= product["max_term"]
+    ):
+        message = f"term is from {product['min_term']} to {product['max_term']} installments"
+        raise invalid("term_out_of_range", message, "term")
+    monthly = _price(product, probability)
+    day = loans.today(unit)
+    found = _disclose(product, principal, term, monthly, day, holiday_set(unit))
+    covered = caps.covered(principal, day, found.last_due)
+    penalty = Decimal(product["penalty_rate"])
+    if covered:
+        breaches = caps.check_price(
+            principal, monthly, found.eir_monthly, found.finance_charge_minor, penalty, day
+        )
+        if breaches:
+            first = breaches[0]
+            raise invalid("legal_cap_exceeded", f"{first.message} ({first.source})", first.cap)
+    unit.conn.execute(
+        update(loan_offers)
+        .where(loan_offers.c.merchant_id == merchant_id, loan_offers.c.status == "open")
+        .values(status="withdrawn")
+    )
+    row = {
+        "id": new_id("lno"),
+        "merchant_id": merchant_id,
+        "product_id": product["id"],
+        "assessment_id": assessment["id"],
+        "limit_minor": limit,
+        "principal_minor": principal,
+        "term": term,
+        "rate": _text(monthly),
+        "fee_minor": found.fee_minor,
+        "net_proceeds_minor": found.net_proceeds_minor,
+        "finance_charge_minor": found.finance_charge_minor,
+        "total_of_payments_minor": found.total_of_payments_minor,
+        "eir_monthly": f"{found.eir_monthly.quantize(Decimal('1e-8'))}",
+        "monthly_rate_ppm": int(monthly * _PPM),
+        "eir_monthly_ppm": int(
+            (found.eir_monthly * _PPM).to_integral_value(rounding="ROUND_CEILING")
+        ),
+        "penalty_rate_ppm": int(penalty * _PPM),
+        "covered": int(covered),
+        "start_date": day.isoformat(),
+        "disclosure": json.dumps(found.as_dict()),
+        "status": "open",
+        "loan_id": None,
+        "expires_at_ns": now + limits.LOAN_OFFER_SECONDS * 10**9,
+        "accepted_at_ns": None,
+        "created_at_ns": now,
+    }
+    unit.conn.execute(insert(loan_offers), row)
+    view = offer_view(row, product, now)
+    emit(unit, "loan_offer.created", view, (merchant_id,))
+    return view
+
+
+def _no_open_loan(unit: Unit, merchant_id: str) -> None:
+    found = unit.conn.execute(
+        select(loan_table.c.id).where(
+            loan_table.c.merchant_id == merchant_id, loan_table.c.status == "active"
+        )
+    ).first()
+    if found is not None:
+        raise conflict(
+            "loan_already_open", "repay the open loan before taking another", "merchant_id"
+        )
+
+
+def offer_view(row: Any, product: Any, now: int) -> dict[str, Any]:
+    """An open offer past its time shows as ``expired`` (the row is left as it was: reading
+    changes nothing, and acceptance checks the time itself)."""
+    disclosure = json.loads(row["disclosure"])
+    status = row["status"]
+    if status == "open" and now >= row["expires_at_ns"]:
+        status = "expired"
+    return {
+        "id": row["id"],
+        "object": "loan_offer",
+        "merchant_id": row["merchant_id"],
+        "product_id": row["product_id"],
+        "assessment_id": row["assessment_id"],
+        "status": status,
+        "limit_minor": row["limit_minor"],
+        "principal_minor": row["principal_minor"],
+        "term": row["term"],
+        "frequency": product["frequency"],
+        "method": product["method"],
+        "rate_monthly": row["rate"],
+        "fee_mode": product["fee_mode"],
+        "penalty_rate_monthly": product["penalty_rate"],
+        "grace_days": product["grace_days"],
+        "auto_deduct_bps": product["auto_deduct_bps"],
+        "small_loan_ceilings_apply": bool(row["covered"]),
+        "disclosure": disclosure,
+        "loan_id": row["loan_id"],
+        "expires_at": iso(row["expires_at_ns"]),
+        "created": iso(row["created_at_ns"]),
+    }
+
+
+def _offer_row(unit: Unit, caller: Caller, offer_id: str, *, lock: bool = False) -> Any:
+    return loans.merchant_row(unit, caller, loan_offers, offer_id, "loan offer", lock=lock)
+
+
+def get_offer(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
+    caller.require("loans:read")
+    row = _offer_row(unit, caller, offer_id)
+    return offer_view(row, product_row(unit, row["product_id"]), unit.now())
+
+
+def list_offers(unit: Unit, caller: Caller, merchant_id: str | None = None) -> dict[str, Any]:
+    caller.require("loans:read")
+    query = select(loan_offers).order_by(loan_offers.c.created_at_ns.desc(), loan_offers.c.id)
+    if merchant_id is not None and not caller.reaches(merchant_id):
+        raise not_found("party", "merchant_id")
+    who = caller.party_id or merchant_id
+    if who:
+        query = query.where(loan_offers.c.merchant_id == who)
+    rows = list(unit.conn.execute(query.limit(limits.MAX_PAGE_SIZE)).mappings())
+    products = {r["product_id"]: product_row(unit, r["product_id"]) for r in rows}
+    return {
+        "object": "list",
+        "data": [offer_view(r, products[r["product_id"]], unit.now()) for r in rows],
+        "has_more": False,
+    }
+
+
+# --- acceptance and disbursement ---------------------------------------------------------------
+def accept(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
+    """The merchant accepts: the loan is booked and the net proceeds reach the wallet."""
+    caller.require("loans:write")
+    row = _offer_row(unit, caller, offer_id, lock=True)
+    if caller.operator:
+        raise conflict("merchant_only", "only the merchant can accept their loan offer", "id")
+    status = row["status"]
+    if status == "accepted":
+        raise conflict(
+            "offer_already_accepted", f"this offer is already loan {row['loan_id']}", "id"
+        )
+    if status in ("withdrawn", "expired") or unit.now() >= row["expires_at_ns"]:
+        word = "withdrawn by a newer offer" if status == "withdrawn" else "expired"
+        raise conflict(
+            f"offer_{'withdrawn' if status == 'withdrawn' else 'expired'}",
+            f"this offer has {word}",
+            "id",
+        )
+    product = product_row(unit, row["product_id"])
+    merchant_id = row["merchant_id"]
+    _no_open_loan(unit, merchant_id)
+    wallet = movement.holders(unit, (merchant_id,))[(merchant_id, WalletKind.MAIN)]
+    movement.require_active(wallet, "merchant")
+    day = loans.today(unit)
+    found = _disclose(
+        product, row["principal_minor"], row["term"], Decimal(row["rate"]), day, holiday_set(unit)
+    )
+    shown = json.loads(row["disclosure"])
+    if _amounts(found.as_dict()) != _amounts(shown):
+        raise conflict(
+            "offer_changed",
+            "the schedule would differ from the one disclosed: ask for a new offer",
+            "id",
+        )
+    return _disburse(unit, row, product, found, wallet, day)
+
+
+def _amounts(disclosure: dict[str, Any]) -> list[tuple[int, int, int]]:
+    return [
+        (i["principal_minor"], i["interest_minor"], i["fee_minor"]) for i in disclosure["schedule"]
+    ]
+
+
+def _disburse(
+    unit: Unit, offer: Any, product: Any, found: Disclosure, wallet: movement.Holder, day: date
+) -> dict[str, Any]:
+    loan_id = new_id("loan")
+    now = unit.now()
+    merchant_id = offer["merchant_id"]
+    added = found.fee_mode == FeeMode.ADDED
+    loan = {
+        "id": loan_id,
+        "merchant_id": merchant_id,
+        "product_id": product["id"],
+        "offer_id": offer["id"],
+        "currency": "PHP",
+        "principal_minor": found.principal_minor,
+        "term": offer["term"],
+        "frequency": product["frequency"],
+        "method": product["method"],
+        "day_count": product["day_count"],
+        "rate": offer["rate"],
+        "fee_minor": found.fee_minor,
+        "fee_mode": product["fee_mode"],
+        "penalty_rate": product["penalty_rate"],
+        "grace_days": product["grace_days"],
+        "auto_deduct_bps": product["auto_deduct_bps"],
+        "accrual": product["accrual"],
+        "allocation_order": product["allocation_order"],
+        "covered": offer["covered"],
+        "status": "active",
+        "start_date": day.isoformat(),
+        "version": 1,
+        "accrual_base_minor": 0,
+        "principal_paid_minor": 0,
+        "interest_accrued_minor": 0,
+        "interest_paid_minor": 0,
+        "fee_booked_minor": found.fee_minor if added else 0,
+        "fee_paid_minor": 0,
+        "penalty_minor": 0,
+        "penalty_paid_minor": 0,
+        "waived_minor": 0,
+        "reserve_minor": 0,
+        "written_off_minor": 0,
+        "recovered_minor": 0,
+        "dpd": 0,
+        "max_dpd": 0,
+        "bucket": "current",
+        "closed_through": (day - timedelta(days=1)).isoformat(),
+        "disbursed_at_ns": now,
+        "closed_at_ns": None,
+        "updated_at_ns": now,
+    }
+    unit.conn.execute(insert(loan_table), loan)
+    lines = loans.schedule_rows(loan_id, found.schedule)
+    unit.conn.execute(insert(loan_installments), lines)
+    unit.conn.execute(
+        update(loan_offers)
+        .where(loan_offers.c.id == offer["id"])
+        .values(status="accepted", loan_id=loan_id, accepted_at_ns=now)
+    )
+    opened = open_accounts_in_transaction(
+        unit.db, unit.conn, loans.new_accounts(loan_id, merchant_id)
+    )
+    assert all(o.result == "ok" for o in opened), opened
+    principal_account = loans.account(loan_id, "principal")
+    meta = {"loan": loan_id}
+    batch = [
+        NewTransfer(
+            ledger_id(loan_id, "disburse"),
+            principal_account,
+            wallet.account_id,
+            found.net_proceeds_minor,
+            "PHP",
+            TransferCode.LOAN_DISBURSEMENT,
+            metadata=meta,
+        )
+    ]
+    if found.fee_minor:
+        debit = loans.account(loan_id, "fee") if added else principal_account
+        batch.append(
+            NewTransfer(
+                ledger_id(loan_id, "fee"),
+                debit,
+                loans.OP_FEES,
+                found.fee_minor,
+                "PHP",
+                TransferCode.LOAN_FEE,
+                metadata=meta,
+            )
+        )
+    movement.limit_incoming(unit, wallet, found.net_proceeds_minor, "PHP")
+    loans.record(
+        unit,
+        loan_id,
+        "disbursement",
+        {},
+        "lender",
+        day,
+        [t.id for t in batch],
+        amount=found.net_proceeds_minor,
+    )
+    view = loans.view(
+        unit,
+        unit.conn.execute(select(loan_table).where(loan_table.c.id == loan_id)).mappings().one(),
+    )
+    emit(unit, "loan.disbursed", view, (merchant_id,))
+    applied = movement.book(unit, movement.linked(batch))
+    movement.check_balance(wallet, applied, "PHP")
+    return view

@@ -1,0 +1,352 @@
+"""Cash-in and cash-out at an agent, and operator funding of a wallet from the bank.
+
+* **Cash-in** (the agent takes cash, the customer gets e-money): the agent's float wallet
+  pays the customer's main wallet; the operator pays the agent a commission from
+  ``op.commissions`` into the agent's main wallet. One linked batch; done at once.
+* **Cash-out** is two-phase, because the cash changes hands after the request. The customer
+  asks (``pending``): the ledger *holds* the amount in their wallet (a pending transfer to
+  the agent's float). The agent hands over the cash and confirms: the hold is posted and
+  the commission paid (``succeeded``). If nobody confirms within
+  ``limits.CASH_OUT_CONFIRM_SECONDS``, or either side cancels, the hold is voided and the
+  cash-out ``failed``; what it counted against the customer's daily and monthly limits is
+  given back.
+* **Funding** (operator only): money that reached the operator's bank account for a wallet
+  (an agent topping up float, a merchant's bank transfer) is booked from ``op.bank``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError, conflict, invalid, not_found, refused
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.money import Money
+from tindahan.payments.fees import agent_commission
+from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, TransferCode, WalletKind
+from tindahan.services.ledger import movement
+from tindahan.services.payments import fx
+from tindahan.services.payments.payments import (
+    payer_of,
+    payment_row,
+    payment_view,
+    record,
+    set_status,
+)
+from tindahan.services.platform.chart import bank_account, commission_account
+from tindahan.services.platform.events import emit
+from tindahan.services.platform.fees import fee_settings
+from tindahan.services.unit import Platform, Unit, ledger_id, new_id
+from tindahan.store.payment_tables import payments, wallets
+
+LINKED = TransferFlags.LINKED
+
+
+def _agent_and_customer(
+    unit: Unit, agent_id: str, customer_id: str
+) -> tuple[movement.Holder, movement.Holder, movement.Holder]:
+    """The agent's float and main wallets and the customer's main wallet."""
+    if agent_id == customer_id:
+        raise invalid("payee_is_payer", "an agent cannot cash in or out for itself", "customer_id")
+    found = movement.holders(unit, (agent_id, customer_id))
+    float_wallet = found.get((agent_id, WalletKind.FLOAT))
+    if float_wallet is None or float_wallet.party_kind != PartyKind.AGENT:
+        raise not_found("agent", "agent_id")
+    customer = found.get((customer_id, WalletKind.MAIN))
+    if customer is None or customer.party_kind == PartyKind.AGENT:
+        raise not_found("customer", "customer_id")
+    movement.require_active(float_wallet, "agent")
+    movement.require_active(customer, "customer")
+    return float_wallet, found[(agent_id, WalletKind.MAIN)], customer
+
+
+def _commission(unit: Unit, amount_minor: int, currency: str) -> int:
+    bps = fee_settings(unit)["agent_commission_bps"]
+    return agent_commission(Money(amount_minor, currency), bps).amount_minor
+
+
+def _commission_transfer(
+    payment_id: str, agent_main: movement.Holder, amount: int, currency: str
+) -> NewTransfer:
+    return NewTransfer(
+        ledger_id(payment_id, "commission"),
+        commission_account(payment_id),
+        agent_main.account_id,
+        amount,
+        currency,
+        TransferCode.AGENT_COMMISSION,
+        metadata=movement.metadata(payment_id),
+    )
+
+
+def cash_in(
+    unit: Unit,
+    caller: Caller,
+    customer_id: str,
+    amount_minor: int,
+    currency: str,
+    agent_id: str | None,
+) -> dict[str, Any]:
+    caller.require("payments:write")
+    agent_id = payer_of(caller, agent_id, "agent_id")
+    amount_minor, currency = movement.amount(amount_minor, currency)
+    float_wallet, agent_main, customer = _agent_and_customer(unit, agent_id, customer_id)
+    payment_id = new_id("pay")
+    commission = _commission(unit, amount_minor, currency)
+    transfers = [
+        NewTransfer(
+            ledger_id(payment_id),
+            float_wallet.account_id,
+            customer.account_id,
+            amount_minor,
+            currency,
+            TransferCode.CASH_IN,
+            LINKED if commission else TransferFlags.NONE,
+            metadata=movement.metadata(payment_id),
+        )
+    ]
+    if commission:
+        transfers.append(_commission_transfer(payment_id, agent_main, commission, currency))
+    movement.precheck(customer, amount_minor, currency)
+    movement.limit_incoming(unit, customer, amount_minor, currency)
+    row = record(
+        unit,
+        payment_id,
+        PaymentKind.CASH_IN,
+        PaymentStatus.SUCCEEDED,
+        float_wallet,
+        customer,
+        amount_minor,
+        currency,
+        [t.id for t in transfers],
+        commission_minor=commission,
+    )
+    view = payment_view(row)
+    emit(unit, "cash_in.succeeded", view, (agent_id, customer_id))
+    low_float = refused("insufficient_float", "the agent's float is too low", "amount_minor")
+    applied = movement.book(unit, transfers, {"exceeds_credits": low_float})
+    movement.check_balance(customer, applied, currency)
+    return view
+
+
+def cash_out(
+    unit: Unit,
+    caller: Caller,
+    agent_id: str,
+    amount_minor: int,
+    currency: str,
+    customer_id: str | None,
+) -> dict[str, Any]:
+    """The customer asks to take cash from an agent: hold the amount, wait for the agent."""
+    caller.require("payments:write")
+    customer_id = payer_of(caller, customer_id, "customer_id")
+    amount_minor, currency = movement.amount(amount_minor, currency)
+    float_wallet, _agent_main, customer = _agent_and_customer(unit, agent_id, customer_id)
+    payment_id = new_id("pay")
+    hold = NewTransfer(
+        ledger_id(payment_id),
+        customer.account_id,
+        float_wallet.account_id,
+        amount_minor,
+        currency,
+        TransferCode.CASH_OUT,
+        TransferFlags.PENDING,
+        timeout_seconds=limits.CASH_OUT_HOLD_SECONDS,
+        metadata=movement.metadata(payment_id),
+    )
+    movement.precheck(customer, amount_minor, currency)
+    movement.limit_outgoing(unit, customer, amount_minor, currency)
+    movement.book(unit, [hold])
+    expires = unit.now() + limits.CASH_OUT_CONFIRM_SECONDS * 10**9
+    row = record(
+        unit,
+        payment_id,
+        PaymentKind.CASH_OUT,
+        PaymentStatus.PENDING,
+        customer,
+        float_wallet,
+        amount_minor,
+        currency,
+        [hold.id],
+        expires_at_ns=expires,
+    )
+    view = payment_view(row)
+    emit(unit, "cash_out.pending", view, (agent_id, customer_id))
+    return view
+
+
+def _pending_cash_out(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+    row = payment_row(unit, caller, payment_id, lock=True)
+    if row["kind"] != PaymentKind.CASH_OUT:
+        raise not_found("cash-out", "id")
+    if row["status"] != PaymentStatus.PENDING:
+        raise conflict("cash_out_not_pending", f"the cash-out is {row['status']}", "id")
+    return row
+
+
+def confirm(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+    """The agent has handed over the cash: post the hold, pay the commission."""
+    caller.require("payments:write")
+    row = _pending_cash_out(unit, caller, payment_id)
+    if not caller.reaches(row["payee_id"]):
+        message = "only the agent paying out the cash confirms it"
+        raise RefusalError(Category.PERMISSION, "not_agent", message, "id")
+    if row["expires_at_ns"] <= unit.now():
+        raise conflict("cash_out_expired", "the cash-out expired before it was confirmed", "id")
+    found = movement.holders(unit, (row["payee_id"],))
+    agent_main = found[(row["payee_id"], WalletKind.MAIN)]
+    movement.require_active(agent_main, "agent")
+    commission = _commission(unit, row["amount_minor"], row["currency"])
+    post = NewTransfer(
+        ledger_id(payment_id, "post"),
+        pending_id=ledger_id(payment_id),
+        flags=TransferFlags.POST_PENDING | (LINKED if commission else TransferFlags.NONE),
+        metadata=movement.metadata(payment_id),
+    )
+    transfers = [post]
+    if commission:
+        transfers.append(_commission_transfer(payment_id, agent_main, commission, row["currency"]))
+    expired = conflict("cash_out_expired", "the cash-out's hold has expired", "id")
+    movement.book(unit, transfers, {"pending_transfer_expired": expired})
+    ids = movement.decode_ids(row["transfer_ids"]) + [t.id for t in transfers]
+    set_status(
+        unit,
+        payment_id,
+        PaymentStatus.SUCCEEDED,
+        commission_minor=commission,
+        transfer_ids=movement.encode_ids(ids),
+    )
+    view = payment_view(payment_row(unit, caller, payment_id))
+    emit(unit, "cash_out.succeeded", view, (row["payer_id"], row["payee_id"]))
+    return view
+
+
+def cancel(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+    """Either side calls a cash-out off before the cash changes hands."""
+    caller.require("payments:write")
+    row = _pending_cash_out(unit, caller, payment_id)
+    return _fail(unit, row, "canceled")
+
+
+def _fail(unit: Unit, row: dict[str, Any], reason: str) -> dict[str, Any]:
+    payment_id = row["id"]
+    void = NewTransfer(
+        ledger_id(payment_id, "void"),
+        pending_id=ledger_id(payment_id),
+        flags=TransferFlags.VOID_PENDING,
+        metadata=movement.metadata(payment_id, reason=reason),
+    )
+    ids = movement.decode_ids(row["transfer_ids"])
+    applied = movement.apply_batch(unit, [void])
+    failure = applied.first_failure
+    if failure is None:
+        ids.append(void.id)
+    elif failure.result not in ("pending_transfer_expired", "pending_transfer_already_voided"):
+        raise RuntimeError(f"the ledger refused {void.id}: {failure.result}")
+    source = unit.conn.execute(
+        select(wallets.c.party_id).where(wallets.c.id == row["source_wallet_id"])
+    ).scalar_one()
+    customer = movement.holders(unit, (source,))[(source, WalletKind.MAIN)]
+    movement.release_outgoing(unit, customer, row["amount_minor"], row["created_at_ns"])
+    set_status(unit, payment_id, PaymentStatus.FAILED, transfer_ids=movement.encode_ids(ids))
+    view = payment_view(
+        {
+            **row,
+            "status": PaymentStatus.FAILED.value,
+            "transfer_ids": movement.encode_ids(ids),
+            "updated_at_ns": unit.now(),
+        }
+    )
+    emit(unit, "cash_out.failed", view, (row["payer_id"], row["payee_id"]))
+    return view
+
+
+def expire_cash_outs(platform: Platform) -> int:
+    """Fail every pending cash-out past its confirmation time (the worker runs this)."""
+    now = platform.now()
+    due = platform.run(
+        lambda unit: list(
+            unit.conn.execute(
+                select(payments.c.id)
+                .where(payments.c.status == PaymentStatus.PENDING.value)
+                .where(payments.c.expires_at_ns <= now)
+                .limit(limits.SWEEP_BATCH)
+            ).scalars()
+        ),
+        write=False,
+    )
+    done = 0
+    for payment_id in due:
+        done += platform.run(partial(_expire_one, payment_id=payment_id))
+    return done
+
+
+def _expire_one(unit: Unit, payment_id: str) -> int:
+    query = select(payments).where(payments.c.id == payment_id)
+    if not unit.db.is_sqlite:
+        query = query.with_for_update()
+    row = unit.conn.execute(query).mappings().first()
+    if row is None or row["status"] != PaymentStatus.PENDING or row["expires_at_ns"] > unit.now():
+        return 0
+    _fail(unit, dict(row), "expired")
+    return 1
+
+
+def fund(
+    unit: Unit,
+    caller: Caller,
+    wallet_id: str,
+    amount_minor: int,
+    currency: str,
+    reference: str | None,
+) -> dict[str, Any]:
+    """Operator: credit a wallet with money received in the operator's bank account."""
+    caller.require("payments:write")
+    caller.require_operator()
+    amount_minor, currency = movement.amount(amount_minor, currency, movement.WALLET_CURRENCIES)
+    party_id = unit.conn.execute(
+        select(wallets.c.party_id).where(wallets.c.id == wallet_id)
+    ).scalar_one_or_none()
+    if party_id is None:
+        raise not_found("wallet", "wallet_id")
+    holder = next(
+        h for h in movement.holders(unit, (party_id,)).values() if h.wallet_id == wallet_id
+    )
+    movement.require_active(holder, "destination")
+    payment_id = new_id("pay")
+    transfer = NewTransfer(
+        ledger_id(payment_id),
+        bank_account(currency),
+        holder.account_id,
+        amount_minor,
+        currency,
+        TransferCode.FUNDING,
+        metadata=movement.metadata(payment_id),
+    )
+    movement.require_currency(holder, currency)
+
+    def to_php(value: int) -> int:  # KYC limits are PHP figures (``services.payments.fx``)
+        return fx.php_equivalent(unit, value, currency)
+
+    movement.limit_incoming(unit, holder, to_php(amount_minor), "PHP")
+    row = record(
+        unit,
+        payment_id,
+        PaymentKind.FUNDING,
+        PaymentStatus.SUCCEEDED,
+        None,
+        holder,
+        amount_minor,
+        currency,
+        [transfer.id],
+        reference=movement.optional_text(reference, "reference", limits.REFERENCE_MAX_LENGTH),
+    )
+    view = payment_view(row)
+    emit(unit, "funding.succeeded", view, (party_id,))
+    applied = movement.book(unit, [transfer])
+    movement.check_balance(holder, applied, currency, None if currency == "PHP" else to_php)
+    return view

@@ -1,0 +1,357 @@
+"""Payments between wallets: P2P sends and merchant payments, and reading them back.
+
+``pay`` decides the kind from the payee: paying a merchant is a merchant payment (into the
+merchant's settlement wallet, with the merchant discount booked to the operator's fees in
+the same linked batch); paying anyone else is a P2P send, main wallet to main wallet.
+
+Ledger transfers for payment ``pay_x`` are ``pay.x`` (the payment) and ``pay.x.fee`` (the
+merchant discount, from the merchant's settlement to ``op.fees``); they are listed on the
+payment (``transfer_ids``) and readable through ``transfers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import invalid, not_found
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.money import Money
+from tindahan.payments.fees import merchant_discount
+from tindahan.payments.model import (
+    PartyKind,
+    PaymentKind,
+    PaymentStatus,
+    TransferCode,
+    WalletKind,
+)
+from tindahan.services.ledger import movement
+from tindahan.services.ledger.movement import Holder
+from tindahan.services.lending import loans
+from tindahan.services.platform.chart import fee_account
+from tindahan.services.platform.events import emit
+from tindahan.services.platform.fees import fee_settings
+from tindahan.services.platform.listing import page
+from tindahan.services.unit import Unit, iso, ledger_id, new_id
+from tindahan.store import ledger as ledger_rows
+from tindahan.store.payment_tables import payments, refunds
+
+LINKED = TransferFlags.LINKED
+
+
+@dataclass(frozen=True)
+class NewPayment:
+    payee_id: str
+    amount_minor: int
+    currency: str
+    payer_id: str | None = None  # the operator names the payer; a party pays as itself
+    reference: str | None = None
+    description: str | None = None
+
+
+def payer_of(caller: Caller, payer_id: str | None, param: str = "payer_id") -> str:
+    """Who pays: the caller's own party, or whoever an operator key names."""
+    if caller.operator:
+        if not payer_id:
+            raise invalid("parameter_missing", f"an operator key must give {param}", param)
+        return payer_id
+    if payer_id not in (None, caller.party_id):
+        raise not_found("party", param)
+    assert caller.party_id is not None
+    return caller.party_id
+
+
+def pay(
+    unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None
+) -> dict[str, Any]:
+    caller.require("payments:write")
+    amount_minor, currency = movement.amount(new.amount_minor, new.currency)
+    payer_id = payer_of(caller, new.payer_id)
+    if payer_id == new.payee_id:
+        raise invalid("payee_is_payer", "a wallet cannot pay itself", "payee_id")
+    found = movement.holders(unit, (payer_id, new.payee_id))
+    source = found.get((payer_id, WalletKind.MAIN))
+    if source is None:
+        raise not_found("party", "payer_id")
+    payee_main = found.get((new.payee_id, WalletKind.MAIN))
+    if payee_main is None:
+        raise not_found("payee", "payee_id")
+    movement.require_active(source, "payer")
+    movement.require_active(payee_main, "payee")
+    reference = movement.optional_text(new.reference, "reference", limits.REFERENCE_MAX_LENGTH)
+    description = movement.optional_text(
+        new.description, "description", limits.DESCRIPTION_MAX_LENGTH
+    )
+    payment_id = new_id("pay")
+    if payee_main.party_kind == PartyKind.MERCHANT:
+        destination = found[(new.payee_id, WalletKind.SETTLEMENT)]
+        bps = fee_settings(unit)["merchant_discount_bps"]
+        fee = merchant_discount(Money(amount_minor, currency), bps).amount_minor
+        kind, transfers = (
+            PaymentKind.MERCHANT,
+            _merchant_transfers(payment_id, source, destination, amount_minor, currency, fee),
+        )
+        # A merchant repaying a loan from sales: its share of this sale, to the loan's
+        # reserve, in the same linked batch (``services.lending.loans.set_aside``).
+        aside = loans.set_aside(
+            unit, new.payee_id, destination.account_id, amount_minor, payment_id
+        )
+        if aside:
+            transfers = movement.linked([*transfers, *aside])
+    else:
+        destination, fee, kind = payee_main, 0, PaymentKind.P2P
+        transfers = [
+            _transfer(
+                ledger_id(payment_id),
+                source,
+                destination.account_id,
+                amount_minor,
+                currency,
+                TransferCode.P2P,
+                payment_id,
+            )
+        ]
+    movement.precheck(source, amount_minor, currency)
+    movement.precheck(destination, amount_minor, currency)
+    movement.limit_outgoing(unit, source, amount_minor, currency)
+    movement.limit_incoming(unit, destination, amount_minor, currency)
+    row = record(
+        unit,
+        payment_id,
+        kind,
+        PaymentStatus.SUCCEEDED,
+        source,
+        destination,
+        amount_minor,
+        currency,
+        [t.id for t in transfers],
+        fee_minor=fee,
+        request_id=request_id,
+        reference=reference,
+        description=description,
+    )
+    view = payment_view(row)
+    emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
+    applied = movement.book(unit, transfers)  # last: see ``services.ledger.movement``
+    movement.check_balance(destination, applied, currency)
+    return view
+
+
+def _transfer(
+    tid: str,
+    source: Holder,
+    credit_account_id: str,
+    amount_minor: int,
+    currency: str,
+    code: int,
+    payment_id: str,
+    flags: TransferFlags = TransferFlags.NONE,
+    **extra: str,
+) -> NewTransfer:
+    return NewTransfer(
+        tid,
+        source.account_id,
+        credit_account_id,
+        amount_minor,
+        currency,
+        code,
+        flags,
+        metadata=movement.metadata(payment_id, **extra),
+    )
+
+
+def _merchant_transfers(
+    payment_id: str,
+    source: Holder,
+    settlement: Holder,
+    amount_minor: int,
+    currency: str,
+    fee: int,
+) -> list[NewTransfer]:
+    main = _transfer(
+        ledger_id(payment_id),
+        source,
+        settlement.account_id,
+        amount_minor,
+        currency,
+        TransferCode.MERCHANT_PAYMENT,
+        payment_id,
+        LINKED if fee else TransferFlags.NONE,
+    )
+    if not fee:
+        return [main]
+    discount = _transfer(
+        ledger_id(payment_id, "fee"),
+        settlement,
+        fee_account(payment_id),
+        fee,
+        currency,
+        TransferCode.MERCHANT_DISCOUNT,
+        payment_id,
+    )
+    return [main, discount]
+
+
+def record(
+    unit: Unit,
+    payment_id: str,
+    kind: PaymentKind,
+    status: PaymentStatus,
+    source: Holder | None,
+    destination: Holder,
+    amount_minor: int,
+    currency: str,
+    transfer_ids: list[str],
+    *,
+    fee_minor: int = 0,
+    commission_minor: int = 0,
+    request_id: str | None = None,
+    reference: str | None = None,
+    description: str | None = None,
+    expires_at_ns: int | None = None,
+) -> dict[str, Any]:
+    now = unit.now()
+    row = {
+        "id": payment_id,
+        "kind": kind.value,
+        "status": status.value,
+        "payer_id": source.party_id if source else None,
+        "payee_id": destination.party_id,
+        "source_wallet_id": source.wallet_id if source else None,
+        "destination_wallet_id": destination.wallet_id,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "fee_minor": fee_minor,
+        "commission_minor": commission_minor,
+        "refunded_minor": 0,
+        "fee_returned_minor": 0,
+        "request_id": request_id,
+        "reference": reference,
+        "description": description,
+        "transfer_ids": movement.encode_ids(transfer_ids),
+        "expires_at_ns": expires_at_ns,
+        "created_at_ns": now,
+        "updated_at_ns": now,
+    }
+    movement.insert_row(unit, payments, row)
+    return row
+
+
+def payment_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "payment",
+        "kind": row["kind"],
+        "status": row["status"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "fee_minor": row["fee_minor"],
+        "net_minor": row["amount_minor"] - row["fee_minor"],
+        "commission_minor": row["commission_minor"],
+        "refunded_minor": row["refunded_minor"],
+        "payer_id": row["payer_id"],
+        "payee_id": row["payee_id"],
+        "source_wallet_id": row["source_wallet_id"],
+        "destination_wallet_id": row["destination_wallet_id"],
+        "request_id": row["request_id"],
+        "reference": row["reference"],
+        "description": row["description"],
+        "transfer_ids": movement.decode_ids(row["transfer_ids"]),
+        "expires_at": iso(row["expires_at_ns"]),
+        "created": iso(row["created_at_ns"]),
+        "updated": iso(row["updated_at_ns"]),
+    }
+
+
+def payment_row(
+    unit: Unit, caller: Caller, payment_id: str, *, lock: bool = False
+) -> dict[str, Any]:
+    """The payment if the caller is its payer or payee (or the operator); else 404."""
+    query = select(payments).where(payments.c.id == payment_id)
+    if lock and not unit.db.is_sqlite:
+        query = query.with_for_update()
+    row = unit.conn.execute(query).mappings().first()
+    if row is None or not caller.reaches(row["payer_id"], row["payee_id"]):
+        raise not_found("payment", "id")
+    return dict(row)
+
+
+def get(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+    caller.require("payments:read")
+    return payment_view(payment_row(unit, caller, payment_id))
+
+
+def list_payments(
+    unit: Unit,
+    caller: Caller,
+    limit: int,
+    starting_after: str | None,
+    kind: str | None = None,
+    party_id: str | None = None,
+) -> dict[str, Any]:
+    """Newest first; the cursor is the last payment id of the previous page."""
+    caller.require("payments:read")
+    query = select(payments).order_by(payments.c.created_at_ns.desc(), payments.c.id.desc())
+    if party_id is not None and not caller.reaches(party_id):
+        raise not_found("party", "party_id")
+    who = caller.party_id or party_id
+    if who:
+        query = query.where(or_(payments.c.payer_id == who, payments.c.payee_id == who))
+    if kind:
+        query = query.where(payments.c.kind == kind)
+    if starting_after:
+        cursor = payment_row(unit, caller, starting_after)
+        query = query.where(
+            or_(
+                payments.c.created_at_ns < cursor["created_at_ns"],
+                (payments.c.created_at_ns == cursor["created_at_ns"])
+                & (payments.c.id < cursor["id"]),
+            )
+        )
+    found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
+    return page([payment_view(r) for r in found[:limit]], len(found) > limit)
+
+
+def transfers(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+    """The ledger transfers behind a payment (and its refunds), in booking order."""
+    caller.require("payments:read")
+    row = payment_row(unit, caller, payment_id)
+    ids = movement.decode_ids(row["transfer_ids"]) + refund_transfer_ids(unit, payment_id)
+    found = ledger_rows.load_transfers(unit.conn, ids)
+    ordered = sorted(found.values(), key=lambda t: t.timestamp)
+    return page([transfer_view(t) for t in ordered], False)
+
+
+def refund_transfer_ids(unit: Unit, payment_id: str) -> list[str]:
+    found = unit.conn.execute(
+        select(refunds.c.transfer_ids).where(refunds.c.payment_id == payment_id)
+    ).scalars()
+    return [tid for text in found for tid in movement.decode_ids(text)]
+
+
+def transfer_view(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "object": "ledger_transfer",
+        "debit_account_id": t.debit_account_id,
+        "credit_account_id": t.credit_account_id,
+        "amount_minor": t.amount,
+        "currency": t.ledger,
+        "code": int(t.code),
+        "flags": [(f.name or "").lower() for f in TransferFlags if f and f in t.flags],
+        "pending_id": t.pending_id,
+        "timestamp": t.timestamp,
+        "created": iso(t.created_at_ns),
+    }
+
+
+def set_status(unit: Unit, payment_id: str, status: PaymentStatus, **values: Any) -> None:
+    unit.conn.execute(
+        update(payments)
+        .where(payments.c.id == payment_id)
+        .values(status=status.value, updated_at_ns=unit.now(), **values)
+    )

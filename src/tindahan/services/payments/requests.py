@@ -1,0 +1,207 @@
+"""Payment requests: a merchant asks for an amount with its own reference; a buyer pays it
+exactly once.
+
+A request's id is an unguessable bearer reference (120 random bits), shown to the buyer as
+a link or a QR code: any customer key may pay it, which is the point of a request. Reading
+it stays private: its merchant, the operator, and after payment its payer.
+
+"Exactly once" is held twice: the request row is locked while it is paid (PostgreSQL
+``FOR UPDATE``; SQLite serializes writers) and moved to ``paid``, and the database allows
+one payment per request (UNIQUE ``payments.request_id``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import conflict, invalid, not_found
+from tindahan.payments.model import PartyKind, RequestStatus
+from tindahan.services.ledger import movement
+from tindahan.services.payments import payments as payment_service
+from tindahan.services.payments.payments import NewPayment, payer_of
+from tindahan.services.platform.events import emit
+from tindahan.services.platform.listing import page
+from tindahan.services.platform.parties import party_row
+from tindahan.services.unit import Unit, iso, new_id
+from tindahan.store.payment_tables import parties, payment_requests, payments
+
+
+def create(
+    unit: Unit,
+    caller: Caller,
+    *,
+    amount_minor: int,
+    currency: str,
+    merchant_id: str | None = None,
+    reference: str | None = None,
+    description: str | None = None,
+    expires_in_seconds: int | None = None,
+) -> dict[str, Any]:
+    caller.require("payments:write")
+    merchant_id = payer_of(caller, merchant_id, "merchant_id")
+    merchant = party_row(unit, caller, merchant_id)
+    if merchant["kind"] != PartyKind.MERCHANT:
+        raise invalid("not_a_merchant", "only merchants request payments", "merchant_id")
+    amount_minor, currency = movement.amount(amount_minor, currency)
+    lifetime = (
+        limits.PAYMENT_REQUEST_MAX_SECONDS if expires_in_seconds is None else expires_in_seconds
+    )
+    if isinstance(lifetime, bool) or not 60 <= lifetime <= limits.PAYMENT_REQUEST_MAX_SECONDS:
+        message = f"expires_in_seconds is 60 to {limits.PAYMENT_REQUEST_MAX_SECONDS}"
+        raise invalid("parameter_invalid", message, "expires_in_seconds")
+    now = unit.now()
+    row = {
+        "id": new_id("preq"),
+        "merchant_id": merchant_id,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "reference": movement.optional_text(reference, "reference", limits.REFERENCE_MAX_LENGTH),
+        "description": movement.optional_text(
+            description, "description", limits.DESCRIPTION_MAX_LENGTH
+        ),
+        "status": RequestStatus.OPEN.value,
+        "expires_at_ns": now + lifetime * 10**9,
+        "payment_id": None,
+        "created_at_ns": now,
+    }
+    movement.insert_row(unit, payment_requests, row)
+    return view(row, now, merchant["name"])
+
+
+def view(row: Any, now: int, merchant_name: str | None = None) -> dict[str, Any]:
+    status = row["status"]
+    if status == RequestStatus.OPEN and row["expires_at_ns"] <= now:
+        status = RequestStatus.EXPIRED.value
+    return {
+        "id": row["id"],
+        "object": "payment_request",
+        "merchant_id": row["merchant_id"],
+        "merchant_name": merchant_name,
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "reference": row["reference"],
+        "description": row["description"],
+        "status": status,
+        "payment_id": row["payment_id"],
+        "expires_at": iso(row["expires_at_ns"]),
+        "created": iso(row["created_at_ns"]),
+    }
+
+
+def _row(unit: Unit, request_id: str, *, lock: bool = False) -> dict[str, Any]:
+    query = select(payment_requests).where(payment_requests.c.id == request_id)
+    if lock and not unit.db.is_sqlite:
+        query = query.with_for_update()
+    row = unit.conn.execute(query).mappings().first()
+    if row is None:
+        raise not_found("payment request", "id")
+    return dict(row)
+
+
+def peek(unit: Unit, request_id: str) -> dict[str, Any] | None:
+    """A request by id, for matching a scanned code to it (no view leaves this module)."""
+    row = (
+        unit.conn.execute(select(payment_requests).where(payment_requests.c.id == request_id))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def _payer(unit: Unit, row: dict[str, Any]) -> str | None:
+    if not row["payment_id"]:
+        return None
+    return unit.conn.execute(
+        select(payments.c.payer_id).where(payments.c.id == row["payment_id"])
+    ).scalar_one_or_none()
+
+
+def get(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
+    caller.require("payments:read")
+    row = _row(unit, request_id)
+    if not caller.reaches(row["merchant_id"], _payer(unit, row)):
+        raise not_found("payment request", "id")
+    return view(row, unit.now())
+
+
+def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> dict[str, Any]:
+    """Pay a request; returns the payment."""
+    caller.require("payments:write")
+    row = _row(unit, request_id, lock=True)
+    if row["status"] == RequestStatus.PAID:
+        raise conflict("payment_request_paid", "this request has already been paid", "id")
+    if row["status"] == RequestStatus.CANCELED:
+        raise conflict("payment_request_canceled", "the merchant canceled this request", "id")
+    if row["expires_at_ns"] <= unit.now():
+        raise conflict("payment_request_expired", "this request has expired", "id")
+    new = NewPayment(
+        row["merchant_id"],
+        row["amount_minor"],
+        row["currency"],
+        payer_id=payer_id,
+        reference=row["reference"],
+        description=row["description"],
+    )
+    payment = payment_service.pay(unit, caller, new, request_id=request_id)
+    unit.conn.execute(
+        update(payment_requests)
+        .where(payment_requests.c.id == request_id)
+        .values(status=RequestStatus.PAID.value, payment_id=payment["id"])
+    )
+    paid = view(
+        {**row, "status": RequestStatus.PAID.value, "payment_id": payment["id"]}, unit.now()
+    )
+    emit(unit, "payment_request.paid", paid, (row["merchant_id"], payment["payer_id"]))
+    return payment
+
+
+def cancel(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
+    caller.require("payments:write")
+    row = _row(unit, request_id, lock=True)
+    if not caller.reaches(row["merchant_id"]):
+        raise not_found("payment request", "id")
+    if row["status"] != RequestStatus.OPEN:
+        raise conflict("payment_request_closed", f"the request is {row['status']}", "id")
+    unit.conn.execute(
+        update(payment_requests)
+        .where(payment_requests.c.id == request_id)
+        .values(status=RequestStatus.CANCELED.value)
+    )
+    return view({**row, "status": RequestStatus.CANCELED.value}, unit.now())
+
+
+def list_requests(
+    unit: Unit, caller: Caller, limit: int, starting_after: str | None, merchant_id: str | None
+) -> dict[str, Any]:
+    caller.require("payments:read")
+    query = select(payment_requests).order_by(payment_requests.c.id.desc())
+    if merchant_id is not None and not caller.reaches(merchant_id):
+        raise not_found("party", "merchant_id")
+    who = caller.party_id or merchant_id
+    if who:
+        query = query.where(payment_requests.c.merchant_id == who)
+    if starting_after:
+        query = query.where(payment_requests.c.id < starting_after)
+    found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
+    now = unit.now()
+    return page([view(r, now) for r in found[:limit]], len(found) > limit)
+
+
+def for_payer(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
+    """A request as the customer holding its id sees it before paying (the web's "pay this"
+    page): the id is a bearer reference any customer may pay, so its merchant's name, amount,
+    description and status are theirs to see. Which payment paid it stays private: only its
+    merchant, its payer (the receipt) and the operator get ``payment_id``."""
+    caller.require("payments:write")
+    row = _row(unit, request_id)
+    name = unit.conn.execute(
+        select(parties.c.name).where(parties.c.id == row["merchant_id"])
+    ).scalar_one()
+    found = view(row, unit.now(), str(name))
+    if not caller.reaches(row["merchant_id"], _payer(unit, row)):
+        found["payment_id"] = None
+    return found

@@ -1,0 +1,182 @@
+"""Wallets: balances and statements, read from the ledger accounts behind them.
+
+A wallet's balance is its ledger account's ``credits_posted - debits_posted``; ``available``
+also subtracts money held for pending transfers (a cash-out waiting for the agent). The
+statement lists the ledger transfers that touched the account, newest first, with cursor
+pagination (``starting_after`` = the last entry's id) and optional date bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import invalid, not_found
+from tindahan.ledger.model import TransferFlags
+from tindahan.services.platform.listing import page
+from tindahan.services.unit import Unit, iso
+from tindahan.store import ledger as ledger_rows
+from tindahan.store.payment_tables import parties, wallets
+from tindahan.store.tables import accounts, transfers
+
+
+def _query() -> Any:
+    return select(
+        wallets.c.id,
+        wallets.c.party_id,
+        wallets.c.kind,
+        wallets.c.currency,
+        wallets.c.account_id,
+        wallets.c.created_at_ns,
+        parties.c.status,
+        accounts.c.debits_pending,
+        accounts.c.debits_posted,
+        accounts.c.credits_pending,
+        accounts.c.credits_posted,
+    ).select_from(
+        wallets.join(parties, parties.c.id == wallets.c.party_id).join(
+            accounts, accounts.c.id == wallets.c.account_id
+        )
+    )
+
+
+def view(row: Any) -> dict[str, Any]:
+    balance = row["credits_posted"] - row["debits_posted"]
+    return {
+        "id": row["id"],
+        "object": "wallet",
+        "party_id": row["party_id"],
+        "kind": row["kind"],
+        "currency": row["currency"],
+        "status": row["status"],
+        "balance_minor": balance,
+        "available_minor": balance - row["debits_pending"],
+        "pending_in_minor": row["credits_pending"],
+        "pending_out_minor": row["debits_pending"],
+        "account_id": row["account_id"],
+        "created": iso(row["created_at_ns"]),
+    }
+
+
+def _row(unit: Unit, caller: Caller, wallet_id: str) -> Any:
+    row = unit.conn.execute(_query().where(wallets.c.id == wallet_id)).mappings().first()
+    if row is None or not caller.reaches(row["party_id"]):
+        raise not_found("wallet", "id")
+    return row
+
+
+def get(unit: Unit, caller: Caller, wallet_id: str) -> dict[str, Any]:
+    caller.require("wallets:read")
+    return view(_row(unit, caller, wallet_id))
+
+
+def list_wallets(
+    unit: Unit, caller: Caller, limit: int, starting_after: str | None, party_id: str | None
+) -> dict[str, Any]:
+    caller.require("wallets:read")
+    query = _query().order_by(wallets.c.id)
+    if party_id is not None and not caller.reaches(party_id):
+        raise not_found("party", "party_id")
+    who = caller.party_id or party_id
+    if who:
+        query = query.where(wallets.c.party_id == who)
+    if starting_after:
+        query = query.where(wallets.c.id > starting_after)
+    found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
+    return page([view(r) for r in found[:limit]], len(found) > limit)
+
+
+def statement(
+    unit: Unit,
+    caller: Caller,
+    wallet_id: str,
+    limit: int,
+    starting_after: str | None,
+    created_gte_ns: int | None,
+    created_lt_ns: int | None,
+) -> dict[str, Any]:
+    caller.require("wallets:read")
+    account_id = _row(unit, caller, wallet_id)["account_id"]
+    query = (
+        select(*ledger_rows._TRANSFER_COLUMNS)
+        .where(
+            or_(
+                transfers.c.debit_account_id == account_id,
+                transfers.c.credit_account_id == account_id,
+            )
+        )
+        .order_by(transfers.c.timestamp.desc())
+    )
+    if starting_after:
+        cursor = unit.conn.execute(
+            select(
+                transfers.c.timestamp, transfers.c.debit_account_id, transfers.c.credit_account_id
+            ).where(transfers.c.id == starting_after)
+        ).first()
+        if cursor is None or account_id not in (cursor[1], cursor[2]):
+            raise invalid(
+                "cursor_invalid",
+                "starting_after is not an entry of this statement",
+                "starting_after",
+            )
+        query = query.where(transfers.c.timestamp < cursor[0])
+    if created_gte_ns is not None:
+        query = query.where(transfers.c.created_at_ns >= created_gte_ns)
+    if created_lt_ns is not None:
+        query = query.where(transfers.c.created_at_ns < created_lt_ns)
+    found = [ledger_rows.transfer_from_row(r) for r in unit.conn.execute(query.limit(limit + 1))]
+    entries = [_entry(t, account_id, wallet_id) for t in found[:limit]]
+    return page(entries, len(found) > limit)
+
+
+def _entry(t: Any, account_id: str, wallet_id: str) -> dict[str, Any]:
+    credit = t.credit_account_id == account_id
+    if t.flags & TransferFlags.PENDING:
+        phase = "pending"
+    elif t.flags & TransferFlags.POST_PENDING:
+        phase = "posted_hold"
+    elif t.flags & TransferFlags.VOID_PENDING:
+        phase = "voided_hold"
+    else:
+        phase = "posted"
+    return {
+        "id": t.id,
+        "object": "statement_entry",
+        "wallet_id": wallet_id,
+        "direction": "credit" if credit else "debit",
+        "amount_minor": t.amount,
+        "signed_amount_minor": t.amount if credit else -t.amount,
+        "currency": t.ledger,
+        "phase": phase,
+        "code": int(t.code),
+        "payment_id": t.metadata.get("payment"),
+        "refund_id": t.metadata.get("refund"),
+        "counterparty_account_id": t.debit_account_id if credit else t.credit_account_id,
+        "created": iso(t.created_at_ns),
+    }
+
+
+def balance_before(unit: Unit, caller: Caller, wallet_id: str, before_ns: int) -> int:
+    """The wallet's posted balance just before ``before_ns`` (a statement's opening balance,
+    from which its running balance follows): credits minus debits of the posted transfers
+    created earlier. Pending holds and their voids never changed the balance; a hold's
+    post is its own transfer and counts at its own time."""
+    caller.require("wallets:read")
+    account_id = _row(unit, caller, wallet_id)["account_id"]
+    posted = transfers.c.flags.op("&")(int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)) == 0
+    signed = case(
+        (transfers.c.credit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount
+    )
+    total = unit.conn.execute(
+        select(func.coalesce(func.sum(signed), 0)).where(
+            or_(
+                transfers.c.debit_account_id == account_id,
+                transfers.c.credit_account_id == account_id,
+            ),
+            posted,
+            transfers.c.created_at_ns < before_ns,
+        )
+    ).scalar_one()
+    return int(total)

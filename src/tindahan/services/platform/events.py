@@ -1,0 +1,123 @@
+"""The outbox: events written in the same transaction as the change they announce.
+
+``emit`` stores the event and one pending delivery per subscribed webhook endpoint (the
+parties concerned, plus the operator's endpoints), inside the payment's own transaction:
+if the payment commits, its deliveries exist; if it rolls back, no receiver hears of it.
+Delivering is the worker's job (``services.platform.webhooks.deliver_due``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select
+
+from tindahan.services.unit import Unit, iso, new_id
+from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
+
+#: The endpoints that hear an event: enabled, the parties' own or the operator's, subscribed
+#: to its type or to everything. Built once (see ``movement._HOLDERS``).
+_SUBSCRIBED = select(webhook_endpoints.c.id).where(
+    webhook_endpoints.c.status == "enabled",
+    or_(
+        webhook_endpoints.c.party_id.in_(bindparam("party_ids", expanding=True)),
+        webhook_endpoints.c.party_id.is_(None),
+    ),
+    or_(
+        webhook_endpoints.c.enabled_events.like(bindparam("pattern")),
+        webhook_endpoints.c.enabled_events == ",*,",
+    ),
+)
+
+
+def emit(unit: Unit, event_type: str, data: dict[str, Any], party_ids: Iterable[str]) -> str:
+    event_id = new_id("evt")
+    now = unit.now()
+    body = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": iso(now),
+        "data": data,
+    }
+    unit.conn.execute(
+        insert(events),
+        {
+            "id": event_id,
+            "type": event_type,
+            "data": json.dumps(body, separators=(",", ":")),
+            "created_at_ns": now,
+        },
+    )
+    params = {"party_ids": sorted(set(party_ids)), "pattern": "%," + event_type + ",%"}
+    endpoints = unit.conn.execute(_SUBSCRIBED, params).scalars()
+    rows = [_delivery(endpoint_id, event_id, now) for endpoint_id in endpoints]
+    if rows:
+        unit.conn.execute(insert(webhook_deliveries), rows)
+    return event_id
+
+
+#: Every enabled endpoint of these parties or of the operator, with what it listens to.
+_LISTENING = select(
+    webhook_endpoints.c.id, webhook_endpoints.c.party_id, webhook_endpoints.c.enabled_events
+).where(
+    webhook_endpoints.c.status == "enabled",
+    or_(
+        webhook_endpoints.c.party_id.in_(bindparam("party_ids", expanding=True)),
+        webhook_endpoints.c.party_id.is_(None),
+    ),
+)
+
+
+def emit_many(unit: Unit, items: Sequence[tuple[str, dict[str, Any], Iterable[str]]]) -> list[str]:
+    """``emit`` for many events at once (the loans' daily close announces thousands): one
+    query for the endpoints that could hear any of them, two inserts. Each event reaches
+    exactly the endpoints ``emit`` would have given it."""
+    if not items:
+        return []
+    now = unit.now()
+    concerned = sorted({p for _, _, parties in items for p in parties})
+    endpoints = list(unit.conn.execute(_LISTENING, {"party_ids": concerned}))
+    event_rows, deliveries, ids = [], [], []
+    for event_type, data, parties in items:
+        event_id = new_id("evt")
+        ids.append(event_id)
+        body = {
+            "id": event_id,
+            "object": "event",
+            "type": event_type,
+            "created": iso(now),
+            "data": data,
+        }
+        event_rows.append(
+            {
+                "id": event_id,
+                "type": event_type,
+                "data": json.dumps(body, separators=(",", ":")),
+                "created_at_ns": now,
+            }
+        )
+        wanted = set(parties)
+        for endpoint_id, owner, enabled in endpoints:
+            hears = enabled == ",*," or f",{event_type}," in enabled
+            if hears and (owner is None or owner in wanted):
+                deliveries.append(_delivery(endpoint_id, event_id, now))
+    unit.conn.execute(insert(events), event_rows)
+    if deliveries:
+        unit.conn.execute(insert(webhook_deliveries), deliveries)
+    return ids
+
+
+def _delivery(endpoint_id: str, event_id: str, now: int) -> dict[str, Any]:
+    return {
+        "id": new_id("whd"),
+        "event_id": event_id,
+        "endpoint_id": endpoint_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at_ns": now,
+        "locked_until_ns": 0,
+        "created_at_ns": now,
+    }

@@ -1,0 +1,167 @@
+"""Idempotency keys (DESIGN.md invariant 5): a retried POST returns the first response.
+
+``run`` does, in *one* transaction with the use case itself:
+
+1. look ``(scope, key)`` up (scope = the caller's party, or the operator): a stored
+   response is answered again, with nothing run;
+2. run the use case and render its response;
+3. store the response under the key (UNIQUE ``(scope, key)``); commit. A concurrent
+   request with the same key that got there first makes this insert a unique violation
+   (PostgreSQL waits for the first to commit to know): the whole transaction — its ledger
+   transfers included — rolls back and runs again, now finding the stored response. The same
+   key sent twice at once moves money once. (Storing at the end rather than claiming the key
+   first saves two statements on every request; a twin does its work in vain, rarely.)
+
+A refused request (4xx) is stored too, in a second transaction after the first rolled back,
+so its retry gets the same refusal, as Stripe does. The request hash covers method, path and
+the parsed JSON body (so key order and spacing do not matter); the same key with another
+request is refused with 409 ``idempotency_key_reused``. Stored responses are kept
+``limits.IDEMPOTENCY_TTL_SECONDS``; after that the key is forgotten (``purge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, delete, insert, select
+
+from tindahan import limits
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.unit import Platform, Unit
+from tindahan.store.payment_tables import idempotency_keys
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+    #: Fields stored as null: secrets shown to the first caller only.
+    hidden: tuple[str, ...] = ()
+
+    def stored_body(self) -> str:
+        return json.dumps({k: None if k in self.hidden else v for k, v in self.body.items()})
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps([method.upper(), path, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > limits.IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        message = (
+            f"Idempotency-Key is 1 to {limits.IDEMPOTENCY_KEY_MAX_LENGTH} printable characters"
+        )
+        raise RefusalError(Category.INVALID, "idempotency_key_invalid", message, "Idempotency-Key")
+    return key
+
+
+def run(
+    platform: Platform,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[Unit], T],
+    render: Callable[[T], Response],
+    render_refusal: Callable[[RefusalError], Response],
+) -> Response:
+    check_key(key)
+    try:
+        return platform.run(lambda unit: _attempt(unit, scope, key, fingerprint, work, render))
+    except RefusalError as refusal:
+        if refusal.category is Category.IDEMPOTENCY:
+            raise
+        response = render_refusal(refusal)
+        return platform.run(lambda unit: _store_refusal(unit, scope, key, fingerprint, response))
+
+
+_LOOKUP = select(idempotency_keys).where(
+    idempotency_keys.c.scope == bindparam("scope"), idempotency_keys.c.key == bindparam("key")
+)
+
+
+def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | None:
+    row = unit.conn.execute(_LOOKUP, {"scope": scope, "key": key}).mappings().first()
+    if row is None:
+        return None
+    if row["created_at_ns"] <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9:
+        _forget(unit, scope, key)  # past its lifetime: the key is new again
+        return None
+    if row["request_hash"] != fingerprint:
+        raise RefusalError(
+            Category.IDEMPOTENCY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request",
+            "Idempotency-Key",
+        )
+    return Response(row["status_code"], json.loads(row["response_body"]), replayed=True)
+
+
+def _attempt(
+    unit: Unit,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[Unit], T],
+    render: Callable[[T], Response],
+) -> Response:
+    found = _stored(unit, scope, key, fingerprint)
+    if found is not None:
+        return found
+    response = render(work(unit))
+    _insert(unit, scope, key, fingerprint, response)
+    return response
+
+
+def _insert(unit: Unit, scope: str, key: str, fingerprint: str, response: Response) -> None:
+    """Store the response under the key. A twin request that got here first makes this a
+    unique violation: the whole transaction rolls back and runs again, finding the twin's
+    response (``Database.transact`` retries duplicates)."""
+    unit.conn.execute(
+        insert(idempotency_keys),
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": fingerprint,
+            "status_code": response.status_code,
+            "response_body": response.stored_body(),
+            "created_at_ns": unit.now(),
+        },
+    )
+
+
+def _forget(unit: Unit, scope: str, key: str) -> None:
+    unit.conn.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+        )
+    )
+
+
+def _store_refusal(
+    unit: Unit, scope: str, key: str, fingerprint: str, response: Response
+) -> Response:
+    found = _stored(unit, scope, key, fingerprint)
+    if found is not None:
+        return found  # a concurrent twin got there first: answer what it answered
+    _insert(unit, scope, key, fingerprint, response)
+    return response
+
+
+def purge(platform: Platform) -> int:
+    """Forget responses older than the TTL (the worker runs this)."""
+    cutoff = platform.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9
+    return platform.run(
+        lambda unit: (
+            unit.conn.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.created_at_ns <= cutoff)
+            ).rowcount
+        )
+    )

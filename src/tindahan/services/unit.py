@@ -1,0 +1,87 @@
+"""What every payments use case runs with: the database, the data vault, one transaction.
+
+A *unit* is one open transaction (``Database.begin``) plus the platform it belongs to; the
+use cases in ``services.payments.payments``, ``services.platform.parties`` and the rest take
+one and never commit themselves. ``Platform.run`` (and ``services.platform.idempotency.run``
+for requests with an ``Idempotency-Key``) opens it, retries it whole after a deadlock, a
+serialization failure or a lost race on a unique key, and commits only when the use case returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from tindahan.store.database import Database
+from tindahan.store.vault import Vault
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Platform:
+    db: Database
+    vault: Vault
+
+    def now(self) -> int:
+        return self.db.clock()
+
+    def run(self, work: Callable[[Unit], T], *, write: bool = True) -> T:
+        return self.db.transact(lambda conn: work(Unit(self, conn)), write=write)
+
+
+@dataclass(frozen=True)
+class Unit:
+    platform: Platform
+    conn: Connection
+
+    @property
+    def db(self) -> Database:
+        return self.platform.db
+
+    @property
+    def vault(self) -> Vault:
+        return self.platform.vault
+
+    def now(self) -> int:
+        return self.platform.now()
+
+
+class SettableClock:
+    """The wall clock, unless a seeder (the demo, the simulator) has set it to a moment in
+    the past: rows written then carry the simulated times."""
+
+    def __init__(self) -> None:
+        self.at: int | None = None
+
+    def __call__(self) -> int:
+        return self.at if self.at is not None else time.time_ns()
+
+    def set(self, ns: int | None) -> None:
+        self.at = ns
+
+
+def new_id(prefix: str) -> str:
+    """``pay_3kq…``: a type prefix and 24 random base32 characters (120 bits)."""
+    return prefix + "_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()
+
+
+def ledger_id(object_id: str, *parts: str) -> str:
+    """The ledger id for an object (``pay_abc`` → ``pay.abc``, ``pay.abc.fee``): ledger ids
+    allow letters, digits and ``.:-`` only."""
+    return ".".join([object_id.replace("_", "."), *parts])
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO 8601 UTC with a ``Z``, to the microsecond, for the API."""
+    if ns is None:
+        return None
+    moment = datetime.fromtimestamp(ns // 10**9, UTC).replace(microsecond=ns // 1000 % 10**6)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
