@@ -15,8 +15,8 @@ test: $(STAMP_DEV) lint typecheck layers
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
@@ -25,22 +25,22 @@ layers: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
 bench: $(STAMP_DEV)
-	$(BIN)/python bench/ledger_table.py
+	$(BIN)/python -m tindahan.bench.ledger_table
 
 # The API under load: `tindahan serve --workers 2` on PostgreSQL (needs the server at
 # 127.0.0.1:5432, or TINDAHAN_BENCH_POSTGRES_URL); BENCH_API_ARGS passes options through.
 bench-qr: $(STAMP_DEV)
-	$(BIN)/python bench/qr_bench.py --runs 7 --seconds 1
+	$(BIN)/python -m tindahan.bench.qr --runs 7 --seconds 1
 
 # Credit scoring: one merchant from SQLite (p99), batches in memory, training on 100,000
 # rows; BENCH_CREDIT_ARGS passes options through (e.g. --only batch --runs 7).
 bench-credit: $(STAMP_DEV)
-	$(BIN)/python bench/credit_bench.py $(BENCH_CREDIT_ARGS)
+	$(BIN)/python -m tindahan.bench.credit $(BENCH_CREDIT_ARGS)
 
 # The loans' daily close for 100,000 active loans (target: under 2 minutes); BENCH_LOAN_ARGS
 # passes options through (e.g. --loans 10000 --runs 5 --check).
 bench-loans: $(STAMP_DEV)
-	$(BIN)/python bench/loan_bench.py $(BENCH_LOAN_ARGS)
+	$(BIN)/python -m tindahan.bench.loans $(BENCH_LOAN_ARGS)
 
 # The web app's strings, for translators: web/locale/messages.pot from the templates and
 # modules (tests/web/test_i18n.py holds that each has a Filipino translation).
@@ -49,10 +49,10 @@ messages: $(STAMP_DEV)
 
 # The web pages on "Slow 3G" in Chromium: bytes and load time of each key page of the demo.
 bench-web: $(STAMP_DEV)
-	$(BIN)/python bench/web_bench.py --runs 5
+	$(BIN)/python -m tindahan.bench.web --runs 5
 
 bench-api: $(STAMP_DEV)
-	$(BIN)/python bench/api_load.py $(BENCH_API_ARGS)
+	$(BIN)/python -m tindahan.bench.api $(BENCH_API_ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

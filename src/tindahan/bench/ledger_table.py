@@ -4,8 +4,8 @@ Each configuration runs RUNS times, each on a fresh database; the table shows th
 and the spread, and the hot-account rows show their ratio to the run without a hot account
 measured in the same go (machines are shared and noisy: compare within one go only).
 
-    .venv/bin/python bench/ledger_table.py            # all rows (needs PostgreSQL)
-    .venv/bin/python bench/ledger_table.py --sqlite   # SQLite rows only
+    .venv/bin/python -m tindahan.bench.ledger_table            # all rows (needs PostgreSQL)
+    .venv/bin/python -m tindahan.bench.ledger_table --sqlite   # SQLite rows only
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -64,7 +65,9 @@ def drop_postgres(url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def once(db: str | None, transfers: int, clients: int, accounts: int, batch: int, hot: str) -> dict:
+def once(
+    db: str | None, transfers: int, clients: int, accounts: int, batch: int, hot: str
+) -> dict[str, Any]:
     url = fresh_postgres() if db == "pg" else None
     args = [
         TINDAHAN,
@@ -89,10 +92,13 @@ def once(db: str | None, transfers: int, clients: int, accounts: int, batch: int
     finally:
         if url:
             drop_postgres(url)
-    return json.loads(done.stdout)
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
 
 
-def command(db, transfers, clients, accounts, batch, hot) -> str:
+def command(
+    db: str | None, transfers: int, clients: int, accounts: int, batch: int, hot: str
+) -> str:
     where = " --db postgresql://…" if db else ""
     return (
         f"tindahan ledger bench{where} --transfers {transfers} --clients {clients} "
@@ -107,7 +113,7 @@ def main() -> None:
         "| vs. no hot account | invariants |"
     )
     print("|---|---|---|---|---|---|---|")
-    baseline: dict[tuple, int] = {}
+    baseline: dict[tuple[Any, ...], int] = {}
     commands = []
     for label, db, transfers, clients, accounts, batch, hot in rows:
         results = [once(db, transfers, clients, accounts, batch, hot) for _ in range(RUNS)]

@@ -7,8 +7,8 @@ plus some person-to-person ``com.p2pqrpay`` codes), then times ``decode(p, stric
 in this one process. Each run lasts about ``--seconds``; the table shows the median of the runs
 and their range.
 
-    .venv/bin/python bench/qr_bench.py                  # 5 runs of 1 s per mode
-    .venv/bin/python bench/qr_bench.py --runs 9 --seconds 2 --json
+    .venv/bin/python -m tindahan.bench.qr                  # 5 runs of 1 s per mode
+    .venv/bin/python -m tindahan.bench.qr --runs 9 --seconds 2 --json
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in payloads:  # the corpus must be valid, or the benchmark measures error paths
         decode(p, strict=True)
     results = [measure(payloads, strict, args.runs, args.seconds) for strict in (True, False)]
-    command = "python bench/qr_bench.py" + "".join(
+    command = "python -m tindahan.bench.qr" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
     if args.json:

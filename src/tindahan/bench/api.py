@@ -20,10 +20,10 @@ httpx itself costs about 2 ms of CPU a request here, so `--client raw` (a minima
 keep-alive client on asyncio streams) is there to leave the cores to the server.
 `--runs N` repeats on fresh databases and reports the median of each figure.
 
-    .venv/bin/python bench/api_load.py                       # 3 runs of 15 s
-    .venv/bin/python bench/api_load.py --duration 30 --runs 5 --json
-    .venv/bin/python bench/api_load.py --client raw          # a lighter load generator
-    .venv/bin/python bench/api_load.py --mdr-bps 0           # no fee: no hot fees account
+    .venv/bin/python -m tindahan.bench.api                       # 3 runs of 15 s
+    .venv/bin/python -m tindahan.bench.api --duration 30 --runs 5 --json
+    .venv/bin/python -m tindahan.bench.api --client raw          # a lighter load generator
+    .venv/bin/python -m tindahan.bench.api --mdr-bps 0           # no fee: no hot fees account
 
 It also samples pg_stat_activity: backends waiting for a row lock show when payments queue
 on one hot account (every merchant payment's fee credits the operator's single fees account).
@@ -49,9 +49,10 @@ import tempfile
 import time
 import types
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import psycopg
@@ -85,6 +86,8 @@ NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 ERROR_SAMPLES = 3  # error bodies kept per status
 
+T = TypeVar("T")
+
 
 # --- databases and the server ------------------------------------------------------------------
 def _libpq(url: str) -> str:
@@ -108,7 +111,8 @@ def drop_postgres(url: str) -> None:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def server_env() -> dict[str, str]:
@@ -126,7 +130,7 @@ def tindahan(*args: str) -> str:
 
 @dataclass
 class Server:
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     base: str
     log: Path
 
@@ -189,11 +193,15 @@ class SetupError(RuntimeError):
     pass
 
 
-async def post(client: httpx.AsyncClient, path: str, key: str, body: dict) -> dict:
+async def post(
+    client: httpx.AsyncClient, path: str, key: str, body: dict[str, Any]
+) -> dict[str, Any]:
     return await call(client, "POST", path, key, body)
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, key: str, body=None) -> dict:
+async def call(
+    client: httpx.AsyncClient, method: str, path: str, key: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One set-up request; waits out 429s (the operator key is rate limited too)."""
     headers = {"Authorization": f"Bearer {key}"}
     if method == "POST":
@@ -205,10 +213,13 @@ async def call(client: httpx.AsyncClient, method: str, path: str, key: str, body
             continue
         if response.status_code != 200:
             raise SetupError(f"{method} {path} → {response.status_code}: {response.text}")
-        return response.json()
+        found: dict[str, Any] = response.json()
+        return found
 
 
-async def make_party(client, operator: str, body: dict, funded: bool) -> dict[str, str]:
+async def make_party(
+    client: httpx.AsyncClient, operator: str, body: dict[str, Any], funded: bool
+) -> dict[str, str]:
     party = await post(client, "/v1/parties", operator, body)
     key = await post(client, "/v1/api_keys", operator, {"party_id": party["id"]})
     found = await call(client, "GET", f"/v1/wallets?party_id={party['id']}", operator)
@@ -221,14 +232,14 @@ async def make_party(client, operator: str, body: dict, funded: bool) -> dict[st
 
 async def setup(
     base: str, operator: str, merchants: int, buyers: int, mdr_bps: int | None
-) -> tuple[list, list]:
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await post(client, "/v1/kyc_tiers/bench", operator, {})  # no limit at all
         if mdr_bps is not None:
             await post(client, "/v1/fee_settings", operator, {"merchant_discount_bps": mdr_bps})
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
 
-        async def one(body: dict, funded: bool) -> dict[str, str]:
+        async def one(body: dict[str, Any], funded: bool) -> dict[str, str]:
             async with gate:
                 return await make_party(client, operator, body, funded)
 
@@ -252,7 +263,7 @@ class Window:
     start_ns: int = 0
     end_ns: int = 0
     latencies_ns: list[int] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
     samples: dict[str, list[str]] = field(default_factory=dict)
 
     def record(self, done_ns: int, latency_ns: int, status: str, body: str | None) -> None:
@@ -268,8 +279,12 @@ class Window:
 
 
 async def drive(
-    server: Server, db_url: str, merchants: list, buyers: list, args: argparse.Namespace
-) -> tuple[Window, dict]:
+    server: Server,
+    db_url: str,
+    merchants: list[dict[str, str]],
+    buyers: list[dict[str, str]],
+    args: argparse.Namespace,
+) -> tuple[Window, dict[str, Any]]:
     """Closed loop: ``concurrency`` tasks, each sending its next payment when one returns."""
     keys = [f"Bearer {b['secret']}" for b in buyers]
     payees = [m["id"] for m in merchants]
@@ -331,7 +346,7 @@ async def drive(
     finally:
         watcher.close()
     return window, {
-        **cpu_spent(*snapshots, window.end_ns - window.start_ns),
+        **cpu_spent(snapshots[0], snapshots[1], window.end_ns - window.start_ns),
         **watcher.waits(),
     }
 
@@ -351,10 +366,12 @@ class HttpxPost:
         await self.client.__aenter__()
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         await self.client.__aexit__(*exc)
 
-    async def __call__(self, path: str, body: bytes, headers: dict[str, str]):
+    async def __call__(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str | None]:
         response = await self.client.post(path, content=body, headers=headers)
         return response.status_code, None if response.status_code == 200 else response.text
 
@@ -370,7 +387,9 @@ class RawPost:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def __call__(self, path: str, body: bytes, headers: dict[str, str]):
+    async def __call__(
+        self, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str | None]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -473,7 +492,7 @@ class CpuWatcher:
         self.active += active
         self.locked += locked
 
-    def waits(self) -> dict:
+    def waits(self) -> dict[str, Any]:
         n = max(1, self.samples)
         return {
             "postgres_active_avg": round(self.active / n, 1),
@@ -517,16 +536,16 @@ def machine_ticks() -> tuple[int, int] | None:
     return sum(ticks) - idle, sum(ticks)
 
 
-def seconds(ticks: int):
+def seconds(ticks: int) -> float:
     return round(ticks / CLK_TCK, 2)
 
 
-def cpu_spent(start: Snapshot, end: Snapshot, window_ns: int) -> dict:
+def cpu_spent(start: Snapshot, end: Snapshot, window_ns: int) -> dict[str, Any]:
     """CPU seconds over the measured window: ours, the server's, PostgreSQL's, the rest."""
     loadgen_s = round((end.loadgen_ns - start.loadgen_ns) / NS_PER_S, 2)
     server = _grown(start.server, end.server)
     postgres = sum(_grown(start.postgres, end.postgres).values())
-    spent = {
+    spent: dict[str, Any] = {
         "db": {k: end.database.get(k, 0) - start.database.get(k, 0) for k in end.database},
         "loadgen_cpu_s": loadgen_s,
         "loadgen_cores": round((end.loadgen_ns - start.loadgen_ns) / window_ns, 2),
@@ -565,12 +584,12 @@ def percentile(sorted_values: list[int], pct: int) -> int:
     return sorted_values[rank - 1]
 
 
-def ms(ns: int):
+def ms(ns: int) -> float:
     """Milliseconds to two places, for printing (latencies are not money)."""
     return round(ns / NS_PER_MS, 2)
 
 
-def once(args: argparse.Namespace) -> dict:
+def once(args: argparse.Namespace) -> dict[str, Any]:
     busy_before = machine_busy_now()
     url = fresh_postgres()
     try:
@@ -615,7 +634,7 @@ def once(args: argparse.Namespace) -> dict:
     }
 
 
-def run_loop(coroutine):
+def run_loop(coroutine: Coroutine[Any, Any, T]) -> T:
     """uvloop when it is there (uvicorn[standard] brings it): less of the 2 cores for us."""
     try:
         import uvloop
@@ -637,15 +656,15 @@ def command(args: argparse.Namespace) -> str:
     ]
     if args.mdr_bps is not None:
         options.append(f"--mdr-bps {args.mdr_bps}")
-    return shlex.join([".venv/bin/python", "bench/api_load.py"]) + " " + " ".join(options)
+    return shlex.join([".venv/bin/python", "-m", "tindahan.bench.api"]) + " " + " ".join(options)
 
 
-def summarize(args: argparse.Namespace, runs: list[dict]) -> dict:
-    def median(name: str):
+def summarize(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(name: str) -> Any:
         known = [r[name] for r in runs if r[name] is not None]
         return statistics.median(known) if known else None
 
-    statuses: Counter = Counter()
+    statuses: Counter[str] = Counter()
     for r in runs:
         statuses.update(r["statuses"])
     rates = [r["payments_per_s"] for r in runs]
@@ -696,7 +715,7 @@ CPU_FIGURES = (
 )
 
 
-def table(s: dict) -> str:
+def table(s: dict[str, Any]) -> str:
     low, high = s["payments_per_s_range"]
     label = (
         f"`tindahan serve --workers {s['workers']}`, PostgreSQL, {s['concurrency']} in flight "
@@ -716,7 +735,7 @@ def table(s: dict) -> str:
     )
 
 
-def report(s: dict) -> None:
+def report(s: dict[str, Any]) -> None:
     print(table(s))
     print()
     verdict = "met" if s["target_met"] else "NOT met"
@@ -759,7 +778,7 @@ def report(s: dict) -> None:
             print("      " + r["server_log_tail"].replace("\n", "\n      "))
 
 
-def bound(server_ms, postgres_ms) -> int:
+def bound(server_ms: float | None, postgres_ms: float | None) -> int:
     """Payments/s that 2 cores allow at this CPU cost, load generator left out."""
     cost = (server_ms or 0) + (postgres_ms or 0)
     return int(2000 / cost) if cost else 0

@@ -16,8 +16,8 @@ shared and noisy):
   for the card plus the final fit, calibration included) for each model on ``--rows``
   merchant rows drawn from distinct simulated populations.
 
-    .venv/bin/python bench/credit_bench.py                 # all three, default sizes
-    .venv/bin/python bench/credit_bench.py --only batch --runs 7 --json
+    .venv/bin/python -m tindahan.bench.credit                 # all three, default sizes
+    .venv/bin/python -m tindahan.bench.credit --only batch --runs 7 --json
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ import pandas as pd
 
 from tindahan.credit import artifact, features
 from tindahan.credit import simulate as simulator
-from tindahan.payments.access import SCOPES, Caller
-from tindahan.services import credit, parties, simulation
-from tindahan.services.platform import Platform
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.services.credit import assessments as credit
+from tindahan.services.platform import chart
+from tindahan.services.seed import simulation
+from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -63,7 +66,7 @@ def one_merchant(model: artifact.Loaded, shops: int, runs: int, calls: int) -> d
     vault = Vault(b"b" * 32)
     with connect(url) as database:
         migrate.upgrade(database)
-        parties.ensure_operator_accounts(Platform(database, vault))
+        chart.ensure_operator_accounts(Platform(database, vault))
     # History up to now: the merchants are scored as of the wall clock.
     population = _population(shops, seed=11, activity=0.3, as_of=time.time_ns())
     written = simulation.write_with_history(url, vault, population)
@@ -73,7 +76,7 @@ def one_merchant(model: artifact.Loaded, shops: int, runs: int, calls: int) -> d
         platform = Platform(database, vault)
         scorable = [m for m in ids if _score(platform, model, m)["decision"] == "scored"]
         found["scorable"] = len(scorable)
-        ways = {
+        ways: dict[str, Callable[[str], object]] = {
             # The issue's measure: the merchant's history read, features, model, decision.
             "score": lambda m: _score(platform, model, m),
             # The API's: the same, plus storing the decision and committing it.

@@ -8,8 +8,8 @@ as the demo people it prints, and loads each page ``--runs`` times. Reported per
 transferred (HTML, CSS, JS, images; as sent, before decompression) and the median and range
 of the time to the ``load`` event. The target (issue 8) is no page over ~200 kB before images.
 
-    .venv/bin/python bench/web_bench.py --runs 5          # make bench-web
-    .venv/bin/python bench/web_bench.py --runs 3 --json
+    .venv/bin/python -m tindahan.bench.web --runs 5          # make bench-web
+    .venv/bin/python -m tindahan.bench.web --runs 3 --json
 """
 
 from __future__ import annotations

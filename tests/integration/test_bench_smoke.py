@@ -1,0 +1,31 @@
+"""The benchmarks' short smoke runs: each ``python -m tindahan.bench.*`` still runs end to end.
+
+The full runs (``make bench-*``) take minutes and stay out of the suite; these run each
+engine on a toy size, so a change that breaks a benchmark (or the synthetic loan book it
+seeds through ``services.seed.loan_book``) turns the suite red, not the next person's
+measurement.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tindahan.bench import loans, qr
+
+
+def test_the_loan_close_benchmark_builds_a_book_closes_it_and_verifies_the_ledger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert loans.main(["--loans", "30", "--runs", "1", "--check", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["loans"] == 30
+    assert result["verify_ok"] is True
+    assert result["last_run"]["loans"] == 30
+
+
+def test_the_qr_benchmark_encodes_and_decodes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert qr.main(["--runs", "1", "--seconds", "0.05", "--size", "5", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)
