@@ -234,6 +234,19 @@ COURIER_NAME_MAX_LENGTH: Final = 60
 TRACKING_NUMBER_MAX_LENGTH: Final = 60
 MAX_SHIPMENT_EVENTS: Final = 200
 
+# --- Payouts: settlement wallet to main wallet (issue 19) --------------------------------
+#: A merchant payment may be refunded from the settlement wallet at any time, but a payout
+#: guarantees the money for the refunds of the sales of this many days: what those sales
+#: could still send back stays behind. Seven days is the escrow's auto-release period
+#: (``ESCROW_AUTO_RELEASE_DAYS``), the window a buyer online has to complain, so a buyer
+#: paying by QR gets the same; an older sale's refund is paid if the wallet has the money.
+PAYOUT_REFUND_WINDOW_DAYS: Final = 7
+#: The automatic daily payout's default time of day, Manila (minutes after midnight): 9 p.m.,
+#: after a store's day of sales, before the loans' close at midnight.
+PAYOUT_DEFAULT_MINUTE: Final = 21 * 60
+#: Merchants the automatic payout runs per round of the worker (each in its own transaction).
+PAYOUT_RUN_CHUNK: Final = 500
+
 # --- Credit scoring (issue 6) ----------------------------------------------------------
 #: A merchant is scored only with this much history; below it the decision is
 #: "insufficient history", with the reason, never a made-up score. Sixty days give two

@@ -205,6 +205,20 @@ def _running_interest(book: Book, day: date) -> int:
     return min(later, max(0, earned - book.totals.interest_paid - in_dues))
 
 
+def reserve_need(book: Book, day: date) -> int:
+    """What the loan still needs set aside, beyond what its reserve holds: everything owed on
+    the open installments due up to the next due date on or after ``day`` (late ones
+    included), less the reserve; never negative. Auto-deduction fills the reserve up to this
+    from each sale, and a payout leaves this much in the settlement wallet (whence the
+    merchant may repay), so neither takes what the next installment needs."""
+    open_lines = book.open_lines
+    if not open_lines:
+        return 0
+    horizon = next((x.due_date for x in open_lines if x.due_date >= day), day)
+    owed = sum(x.owed().total for x in open_lines if x.due_date <= horizon)
+    return max(0, owed - book.totals.reserve)
+
+
 def payoff(book: Book, day: date) -> int:
     """What settles the loan today: every due, the interest earned to yesterday on the
     running period, penalties carried into lines not yet due, the remaining fees and the

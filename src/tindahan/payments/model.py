@@ -103,3 +103,4 @@ class TransferCode(enum.IntEnum):
     LOAN_WRITE_OFF = 87  # loss expense against a receivable
     LOAN_RECOVERY = 88  # a payment on a written-off loan
     LOAN_WAIVER = 89  # a penalty forgiven (income reversed)
+    PAYOUT = 90  # a merchant's settlement wallet to its main wallet

@@ -636,12 +636,8 @@ def set_aside(
     if row is None:
         return []
     loan = book_of(row, line_rows(unit, row["id"], row["version"]))
-    open_lines = loan.open_lines
-    if not open_lines:
-        return []
     day = today(unit)
-    horizon = next((x.due_date for x in open_lines if x.due_date >= day), day)
-    need = sum(x.owed().total for x in open_lines if x.due_date <= horizon) - loan.totals.reserve
+    need = rules.reserve_need(loan, day)
     share = sale_minor * row["auto_deduct_bps"] // 10_000  # DOWN: in the merchant's favour
     amount = min(share, need)
     if amount <= 0:
@@ -666,6 +662,17 @@ def set_aside(
             metadata={"loan": row["id"], "payment": payment_id},
         )
     ]
+
+
+def payout_hold(unit: Unit, merchant_id: str) -> int:
+    """What a payout from the merchant's settlement wallet must leave there for its
+    auto-deducting loan (``lending.book.reserve_need``); 0 without one. A loan repaid by hand
+    (no auto-deduction) holds nothing back: its merchant repays from any wallet."""
+    row = unit.conn.execute(_AUTO.where(loans.c.merchant_id == merchant_id)).mappings().first()
+    if row is None:
+        return 0
+    loan = book_of(row, line_rows(unit, row["id"], row["version"]))
+    return rules.reserve_need(loan, today(unit))
 
 
 # --- the operator's actions ------------------------------------------------------------------
