@@ -34,6 +34,8 @@ EVENT_TYPES = (
     "loan.restructured",
     "loan.written_off",
     "loan.recovered",
+    "payout.succeeded",
+    "payout.failed",
 )
 ALL = "*"
 

@@ -9,6 +9,7 @@ from tindahan.store import (  # noqa: F401  (registers tables)
     credit_tables,
     lending_tables,
     payment_tables,
+    payout_tables,
     web_tables,
 )
 from tindahan.store.tables import metadata
