@@ -6,13 +6,18 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-web messages clean
+.PHONY: run test test-deep lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-web messages clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
 
 test: $(STAMP_DEV) lint typecheck layers
 	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+# The property tests searching: random draws, ten times the examples, the example database
+# kept under .hypothesis/ (tests/profiles.py); `make test` runs them derandomised.
+test-deep: $(STAMP_DEV)
+	TINDAHAN_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests

@@ -18,10 +18,13 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from tests import profiles
 from tests.servers import Shared, running
 from tindahan.services.platform import fees
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
+
+profiles.load()  # before any test module makes its settings: they inherit the profile
 
 PG_URL = os.environ.get(
     "TINDAHAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

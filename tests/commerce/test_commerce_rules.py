@@ -26,6 +26,7 @@ from hypothesis import given, settings, stateful
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition
 
+from tests.profiles import examples
 from tindahan import limits
 from tindahan.commerce import catalog, escrow, fx, shipments
 from tindahan.commerce.orders import (
@@ -378,7 +379,7 @@ class OrderWalk(RuleBasedStateMachine):
 
 
 TestOrderWalk = OrderWalk.TestCase
-TestOrderWalk.settings = settings(max_examples=150, stateful_step_count=25, deadline=None)
+TestOrderWalk.settings = settings(max_examples=examples(150), stateful_step_count=25, deadline=None)
 
 
 # =============================================================================================
@@ -516,7 +517,7 @@ spreads = st.integers(0, limits.MAX_FX_SPREAD_BPS)
 php_totals = st.integers(1, 10**12)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(php_minor=php_totals, currency=currencies, mid=mid_rates(), spread_bps=spreads)
 def test_quote_is_the_least_amount_that_covers_the_total(
     php_minor: int, currency: str, mid: Decimal, spread_bps: int
@@ -542,7 +543,7 @@ def test_quote_is_the_least_amount_that_covers_the_total(
     assert exact <= q.buyer_minor < exact + 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(buyer_minor=st.integers(0, 10**14), currency=currencies, mid=mid_rates(), bps=spreads)
 def test_php_value_is_the_floor_of_the_exact_product(
     buyer_minor: int, currency: str, mid: Decimal, bps: int
@@ -569,7 +570,7 @@ def refund_plans(draw: st.DrawFn) -> tuple[int, int, list[int]]:
     return buyer_minor, php_minor, [b - a for a, b in itertools.pairwise(points)]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(plan=refund_plans())
 def test_partial_refunds_give_back_exactly_what_was_paid(plan: tuple[int, int, list[int]]) -> None:
     buyer_minor, php_minor, parts = plan
@@ -640,7 +641,7 @@ def test_release_fee_is_half_up(amount: int, bps: int, merchant: int, fee: int) 
     assert got.total_minor == amount
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(amount=st.integers(0, 10**15), bps=st.integers(0, 10_000))
 def test_release_conserves_the_amount(amount: int, bps: int) -> None:
     got = escrow.release(amount, "PHP", bps)
@@ -743,7 +744,7 @@ slug_like = st.text(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(value=st.one_of(slug_like, st.text(max_size=10)))
 def test_slug_rule_matches_the_specification(value: str) -> None:
     if is_slug(value):

@@ -61,6 +61,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from tests.conftest import Clock
+from tests.profiles import examples
 from tindahan.commerce.orders import OPEN, TERMINAL, TRANSITIONS, Action, OrderStatus, Role
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
@@ -1097,7 +1098,7 @@ class EscrowLifecycles(RuleBasedStateMachine):
 
 
 MACHINE_SETTINGS = settings(
-    max_examples=100,  # about 30 s on two cores: the suite stays under 15 minutes
+    max_examples=examples(100),  # about 30 s on two cores: the suite stays under 15 minutes
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

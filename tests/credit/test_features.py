@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.profiles import examples
 from tindahan.credit import events as ev
 from tindahan.credit import features as F
 
@@ -123,7 +124,7 @@ def _add(rows: dict[str, list[tuple]], extra: list[tuple]) -> dict[str, list[tup
     return grown
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(later_events)
 def test_no_leakage_events_at_or_after_as_of_change_nothing(extra):
     rows = _shop()

@@ -33,6 +33,7 @@ from sqlalchemy import insert
 
 from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
 from tests.conftest import Clock
+from tests.profiles import examples
 from tests.servers import Shared, running
 from tindahan import limits
 from tindahan.api.app import create_app
@@ -355,7 +356,7 @@ def run(case: Any, world: World, ids: Ids, key: str) -> None:
 
 
 FUZZ = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,  # a real server and database: wall time is not the property under test
     suppress_health_check=list(HealthCheck),
     derandomize=True,
@@ -384,7 +385,9 @@ def test_operator_key_through_the_statement(world, ids):
     operation = schema.find_operation_by_label(STATEMENT)
     wallet = {"wallet_id": ids.named["buyer_wallet"]}
 
-    @settings(FUZZ, max_examples=50, phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @settings(
+        FUZZ, max_examples=examples(50), phases=[Phase.explicit, Phase.generate, Phase.shrink]
+    )
     @given(case=operation.as_strategy(path_parameters=wallet))
     def fuzz(case: Any) -> None:
         run(case, world, ids, world.operator)

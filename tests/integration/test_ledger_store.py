@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.profiles import examples
 from tests.strategies import ACCOUNTS, FUNDING, steps
 from tindahan.ledger import (
     AccountFlags,
@@ -67,7 +68,7 @@ def _same_outcomes(store, memory, p):
 
 
 @settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -34,6 +34,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tests.profiles import examples
 from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import book as rules
 from tindahan.lending import delinquency
@@ -305,7 +306,7 @@ class LoanBook(RuleBasedStateMachine):
 
 
 LoanBook.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=examples(60),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],

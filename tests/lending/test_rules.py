@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.profiles import examples
 from tindahan import limits
 from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import accrual, allocation, caps, delinquency
@@ -67,7 +68,7 @@ def test_fixed_step_due_dates(frequency, step):
     assert dates == [start + timedelta(days=step * k) for k in range(1, 6)]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.dates(date(1990, 1, 1), date(2090, 12, 31)), st.integers(1, 60))
 def test_monthly_due_dates_strictly_increase_and_keep_the_day(start, n):
     dates = due_dates(start, Frequency.MONTHLY, n)
@@ -95,7 +96,7 @@ def test_periodic_rate_by_day_count():
     assert periodic_rate(six, Frequency.MONTHLY, DayCount.ACTUAL_365) == six
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, 100_000).map(lambda k: D(k) / 10**6))
 def test_actual_365_keeps_a_monthly_rate_monthly(monthly):
     assert periodic_rate(monthly, Frequency.MONTHLY, DayCount.ACTUAL_365) == monthly
@@ -235,7 +236,7 @@ def test_a_month_of_holidays_in_a_row_is_a_data_error():
     assert cal.shift(start, thirty) == start + timedelta(days=31)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(st.integers(1, 20), min_size=1, max_size=30),
     st.sets(st.integers(0, 400), max_size=60),
@@ -436,7 +437,7 @@ def test_a_bad_order_is_refused(text):
     assert caught.value.code == "allocation_order_invalid"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.integers(0, 5_000),
     st.lists(st.tuples(*[st.integers(0, 500)] * 4), min_size=0, max_size=6),
@@ -506,7 +507,7 @@ def test_accrual_over_a_schedule():
     assert accrual.earned_through(date(2026, 2, 15), periods, daily=True) == 20_000 + 601
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, 10**9), st.integers(1, 400), st.integers(-5, 410))
 def test_daily_accrual_never_falls_and_never_passes_the_interest(interest, length, offset):
     start = date(2026, 1, 1)

@@ -31,6 +31,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.profiles import examples
 from tindahan.kernel.refusals import RefusalError
 from tindahan.lending.disclosure import disclose
 from tindahan.lending.schedule import build, level_payment, spread
@@ -283,7 +284,7 @@ def loans(draw, max_term: int = 120):
     }
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(loans())
 def test_every_schedule_sums_exactly(loan):
     dates = due_dates(loan["start"], loan["frequency"], loan["term"])
@@ -315,7 +316,7 @@ def test_every_schedule_sums_exactly(loan):
         assert abs(sum(interests) - expected) <= D("0.5")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(loans(max_term=60))
 def test_every_disclosure_adds_up(loan):
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 
+from tests.profiles import examples
 from tests.strategies import ACCOUNTS, FUNDING, steps
 from tindahan.ledger import CreateTransferResult
 from tindahan.ledger.memory import MemoryLedger
@@ -25,7 +26,7 @@ def _fresh() -> tuple[MemoryLedger, Clock]:
     return ledger, clock
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(steps)
 def test_random_workloads_keep_every_invariant(workload):
     ledger, clock = _fresh()
@@ -45,7 +46,7 @@ def test_random_workloads_keep_every_invariant(workload):
             assert min(account.credits_pending, account.credits_posted) >= 0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(steps)
 def test_replaying_a_batch_returns_the_originals_and_moves_nothing(workload):
     ledger, _clock = _fresh()

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.profiles import examples
 from tindahan.qr import (
     MAX_PAYLOAD_CHARS,
     AccountTemplate,
@@ -102,7 +103,7 @@ def test_crc_matches_published_payloads(payload: str) -> None:
     assert crc_text(payload[:-4]) == payload[-4:]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=600))
 def test_crc_fast_path_matches_reference(data: bytes) -> None:
     assert crc16(data) == crc16_reference(data)
@@ -531,7 +532,7 @@ def descriptions(draw: st.DrawFn) -> QrDescription:
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(descriptions())
 def test_round_trip_decode_encode(description: QrDescription) -> None:
     text = encode(description)
@@ -571,7 +572,7 @@ FUZZ = (
 )
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(3000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(FUZZ, st.booleans())
 def test_fuzz_only_qr_error_escapes(payload: str, strict: bool) -> None:
     try:

@@ -12,6 +12,16 @@ bisection narrows whenever a Newton step would leave it: the present value falls
 as the rate rises (every installment is a positive inflow), so the root is unique and the
 bracket always holds it. Annualised: ``(1 + r)^(periods per year) − 1``; per month:
 ``(1 + r)^(periods per year / 12) − 1`` (for monthly installments, ``r`` itself).
+
+Decision — how dear a loan may be and still have an EIR. Whenever something is received
+(net proceeds of at least a centavo) the root exists and is unique, and it is at most
+``Σ installments / net proceeds − 1``. So a fee deducted that leaves the borrower a centavo
+of a ₱100 million loan has an EIR, but one of up to 10^10 per period: no number a
+borrower can read, and no lawful loan's (BSP Circular 1133 caps small loans at an EIR of
+15% a month). The EIR is solved up to ``CEILING`` (2^20, about a million, per period);
+past it the disclosure is refused (``rate_invalid``, "beyond reason") rather than shown, so
+nothing can offer such a loan. A loan whose net proceeds are a centavo but whose
+installments are small (₱1.00 owed a period later: 99 per period) is solved as any other.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ _ONE = Decimal(1)
 #: Stop when a step moves the rate by less than this (far below the 8 decimal places shown).
 _TOLERANCE = Decimal("1e-20")
 _MAX_STEPS = 200
+#: The dearest EIR per period that is solved and shown; past it the loan is refused.
+CEILING = Decimal(2**20)
 
 
 def _npv(rate: Decimal, net: int, payments: Sequence[int]) -> tuple[Decimal, Decimal]:
@@ -49,8 +61,13 @@ def per_period(net_proceeds_minor: int, payments: Sequence[int]) -> Decimal:
         raise ValueError("a loan is repaid by positive installments")
     low, high = Decimal("-0.999999"), Decimal(1)
     while _npv(high, net_proceeds_minor, payments)[0] > 0:  # even richer loans: widen
-        if high > 10**6:  # 2^20: a rate past a million per period is no loan's
-            raise invalid("rate_invalid", "the effective rate is beyond reason", "rate")
+        if high >= CEILING:  # the root is past it: no loan's (see the module's decision)
+            raise invalid(
+                "rate_invalid",
+                "the effective rate is beyond reason: over 2^20 per period for what the"
+                " borrower receives",
+                "rate",
+            )
         high *= 2
     rate = Decimal(0)
     for _ in range(_MAX_STEPS):
