@@ -358,3 +358,24 @@ CART_COOKIE_DAYS: Final = 7
 #: Lines in one wallet's monthly statement CSV (a busy store's month is a few thousand);
 #: a longer month is refused with a message, never cut short silently.
 STATEMENT_CSV_MAX_ROWS: Final = 50_000
+
+# --- Risk and compliance (issue 20) ------------------------------------------------------
+#: Cash over this in one banking day is a covered transaction (AMLA, RA 9160 §3(b) as amended
+#: by RA 9194: "a transaction in cash or other equivalent monetary instrument involving a
+#: total amount in excess of five hundred thousand pesos within one banking day").
+RISK_COVERED_THRESHOLD_MINOR: Final = 500_000_00
+#: Covered and suspicious transactions are reported within five working days (AMLA §9(c)).
+RISK_REPORT_WORKING_DAYS: Final = 5
+#: A rules file is a page of TOML, not a database.
+RISK_MAX_RULES_FILE_BYTES: Final = 256 * 1024
+#: A CSV of movements for ``tindahan risk evaluate`` (about ten million rows).
+RISK_MAX_EVENTS_CSV_BYTES: Final = 1024**3
+#: Movement ids and party references in that CSV.
+RISK_MAX_REF_LENGTH: Final = 64
+#: Recent payees remembered per party for round-trip detection (a merchant's thousands of
+#: buyers are not a cycle; the newest payees are what a round trip goes through).
+RISK_MAX_RECENT_PAYEES: Final = 64
+#: Sanctions and watch lists: the file size, the entries, and a name's length.
+SCREEN_MAX_LIST_BYTES: Final = 64 * 1024**2
+SCREEN_MAX_ENTRIES: Final = 200_000
+SCREEN_MAX_NAME_LENGTH: Final = 200

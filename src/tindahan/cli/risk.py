@@ -1,0 +1,87 @@
+"""``tindahan risk``: run the AML and fraud rules over a CSV of movements.
+
+The contract outside checks rely on (issue 20)::
+
+    tindahan risk evaluate --events FILE.csv [--rules RULES.toml] [--json]
+
+reads the movements (columns ``id, occurred_at, kind, sender, receiver, amount_minor,
+currency``; see ``tindahan.risk.events``), runs the rule set (the shipped one unless
+``--rules`` names another) in time order, and prints a summary, or with ``--json`` exactly
+one JSON object on stdout: ``{"alerts": [{"id", "rule", "decision"}...], "flagged_ids":
+[...], "movements": N}`` — ``id`` is the movement's, ``flagged_ids`` the movements that got
+review or block, in time order. A bad file or rules file: one line on stderr naming the
+line and field, exit 2, nothing printed on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tindahan.cli.errors import fail, friendly
+from tindahan.risk import events, ruleset
+from tindahan.risk.engine import Engine, Verdict
+from tindahan.risk.errors import RiskInputError
+from tindahan.risk.movement import Decision
+
+app = typer.Typer(help="Risk and compliance: AML and fraud rules, screening.")
+out = Console(highlight=False, soft_wrap=True)
+
+EventsOption = Annotated[
+    Path, typer.Option("--events", help="A CSV of movements (id, occurred_at, kind, ...).")
+]
+RulesOption = Annotated[
+    Path | None, typer.Option("--rules", help="A rules file (TOML); the shipped rules if absent.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+
+
+def rules_from(path: Path | None) -> ruleset.RuleSet:
+    return ruleset.default() if path is None else ruleset.load(path)
+
+
+@app.command("evaluate")
+@friendly
+def evaluate(
+    events_file: EventsOption, rules: RulesOption = None, as_json: JsonOption = False
+) -> None:
+    """Run the rules over a CSV of movements: alerts, and the movements held or blocked."""
+    try:
+        rule_set = rules_from(rules)
+        movements = events.load(events_file)
+    except RiskInputError as exc:
+        fail(str(exc))
+        return
+    verdicts = Engine(rule_set).run(movements)
+    if as_json:
+        typer.echo(json.dumps(report(verdicts)))
+        return
+    _summary(verdicts)
+
+
+def report(verdicts: list[Verdict]) -> dict[str, object]:
+    alerts = [
+        {"id": a.movement_id, "rule": a.rule, "decision": a.decision.value}
+        for v in verdicts
+        for a in v.alerts
+    ]
+    flagged = [v.movement_id for v in verdicts if v.decision is not Decision.ALLOW]
+    return {"alerts": alerts, "flagged_ids": flagged, "movements": len(verdicts)}
+
+
+def _summary(verdicts: list[Verdict]) -> None:
+    per_rule = Counter(a.rule for v in verdicts for a in v.alerts)
+    decisions = Counter(v.decision.value for v in verdicts)
+    table = Table(title=f"{len(verdicts)} movements")
+    table.add_column("rule")
+    table.add_column("alerts", justify="right")
+    for rule, count in sorted(per_rule.items()):
+        table.add_row(rule, f"{count:,}")
+    out.print(table)
+    out.print(", ".join(f"{d.value}: {decisions.get(d.value, 0):,}" for d in Decision))
