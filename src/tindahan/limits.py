@@ -379,3 +379,15 @@ RISK_MAX_RECENT_PAYEES: Final = 64
 SCREEN_MAX_LIST_BYTES: Final = 64 * 1024**2
 SCREEN_MAX_ENTRIES: Final = 200_000
 SCREEN_MAX_NAME_LENGTH: Final = 200
+
+# --- Bank rails: InstaPay, PESONet, ISO 20022 messages (issue 19) ---------------------------
+#: InstaPay's cap per transfer (₱50,000.00), as the issue and DESIGN.md state it; PESONet, the
+#: batch rail, has no scheme cap. A transfer above the cap, or to a bank that is not an
+#: InstaPay member, goes by PESONet.
+INSTAPAY_MAX_MINOR: Final = 50_000_00
+#: Largest ISO 20022 message read or parsed (bytes), checked before any parsing: an
+#: end-of-day camt.053 of a busy day or a PESONet batch of a few thousand transfers fits;
+#: a 50 MB body does not.
+MAX_RAIL_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+#: Transactions in one message we build or read (a PESONet batch, a statement's entries).
+MAX_RAIL_TRANSACTIONS: Final = 10_000

@@ -18,7 +18,7 @@ from tindahan import limits
 from tindahan import worker as worker_jobs
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
-from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, risk, simulate
+from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, rails, risk, simulate
 from tindahan.cli.errors import friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
 from tindahan.services.credit import assessments as credit_service
@@ -46,6 +46,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(hooks_app, name="webhooks")
 app.add_typer(qr.app, name="qr")
+app.add_typer(rails.app, name="rails")
 app.add_typer(credit.app, name="credit")
 app.add_typer(logins.app, name="logins")
 app.add_typer(risk.app, name="risk")
