@@ -68,6 +68,13 @@ POSTGRES_LOCK_TIMEOUT_MS: Final = 10_000
 # --- Tamper evidence -------------------------------------------------------------------
 #: Transfers sealed into one hash-chained block at most.
 SEAL_BLOCK_MAX: Final = 10_000
+#: Seconds the anchor may take to answer: a NATS JetStream request, or the operator's
+#: anchor command (which gets the new signed heads on its standard input).
+ANCHOR_NATS_TIMEOUT_S: Final = 5
+ANCHOR_COMMAND_TIMEOUT_S: Final = 30
+#: Bytes read back from the end of the anchor file to find its newest line (a line is
+#: about 330 bytes).
+ANCHOR_TAIL_BYTES: Final = 4096
 #: The worker seals and sweeps expired pending transfers this often.
 WORKER_INTERVAL_S: Final = 1.0
 #: Expired pending transfers voided per sweep transaction.
