@@ -16,6 +16,8 @@ from rich.console import Console
 
 from tindahan import limits
 from tindahan import worker as worker_jobs
+from tindahan.anchor.config import Anchor
+from tindahan.anchor.keys import AnchorKey
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, rails, risk, simulate
@@ -38,7 +40,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: create and migrate.")
 demo_app = typer.Typer(help="Demo data.")
-keys_app = typer.Typer(help="API keys.")
+keys_app = typer.Typer(help="API keys, the data key and the anchor key.")
 hooks_app = typer.Typer(help="Webhook deliveries.")
 app.add_typer(db_app, name="db")
 app.add_typer(ledger.app, name="ledger")
@@ -58,7 +60,7 @@ DbOption = ledger.DbOption
 
 
 def _platform(database: Database) -> Platform:
-    return Platform(database, Vault.from_environment())
+    return Platform(database, Vault.from_environment(), Anchor.from_environment())
 
 
 def _prepare(database: Database) -> Platform:
@@ -142,6 +144,16 @@ def keys_data_key() -> None:
     import secrets
 
     print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+
+@keys_app.command("anchor-key")
+def keys_anchor_key() -> None:
+    """Print a new Ed25519 anchor key pair: the private key for TINDAHAN_ANCHOR_KEY (the
+    sealer's secret store, never the database), the public key for auditors."""
+    key = AnchorKey.generate()
+    out.print(f"key id {key.verifier.key_id}")
+    out.print(f"TINDAHAN_ANCHOR_PUBLIC_KEY={key.verifier.public_text}")
+    print(f"TINDAHAN_ANCHOR_KEY={key.private_text}")
 
 
 @hooks_app.command("replay")

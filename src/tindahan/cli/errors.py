@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from tindahan.anchor.sinks import AnchorError
 from tindahan.bench.ledger import BenchConfigError
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger.transfers import BatchSizeError
@@ -20,7 +21,14 @@ from tindahan.store.vault import VaultError
 P = ParamSpec("P")
 R = TypeVar("R")
 err = Console(stderr=True, soft_wrap=True)
-USAGE_ERRORS = (DatabaseUrlError, BenchConfigError, BatchSizeError, VaultError, ValueError)
+USAGE_ERRORS = (
+    AnchorError,
+    DatabaseUrlError,
+    BenchConfigError,
+    BatchSizeError,
+    VaultError,
+    ValueError,
+)
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:

@@ -1,35 +1,60 @@
-"""``tindahan ledger …``: verify, seal, expire, bench."""
+"""``tindahan ledger …``: verify, seal, anchor, expire, bench."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from tindahan.anchor.config import Anchor
+from tindahan.anchor.sinks import AnchorError, FileAnchor
 from tindahan.bench import ledger as bench_module
 from tindahan.cli.errors import friendly
 from tindahan.services.ledger import transfers as ledger_service
+from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.services.ledger.seal import seal as seal_service
 from tindahan.services.ledger.verify import verify as verify_service
 from tindahan.store.database import connect
 
-app = typer.Typer(help="The double-entry ledger: verify, seal, expire holds, benchmark.")
+app = typer.Typer(help="The double-entry ledger: verify, seal, anchor, expire holds, benchmark.")
 out = Console(highlight=False, soft_wrap=True)
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (default: $TINDAHAN_DATABASE_URL or ./var)"),
 ]
+AnchorOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--anchor", help="Anchor file (default: $TINDAHAN_ANCHOR_FILE or var/anchor.jsonl)"
+    ),
+]
+
+
+def _anchor(path: Path | None) -> Anchor | None:
+    """The anchor from the environment, its file replaced by ``--anchor`` when given."""
+    anchor = Anchor.from_environment()
+    if path is None:
+        return anchor
+    if anchor is None:
+        raise typer.BadParameter(
+            "--anchor needs the anchor's public key: set TINDAHAN_ANCHOR_PUBLIC_KEY"
+        )
+    return replace(anchor, file=FileAnchor(path))
 
 
 @app.command()
 @friendly
-def verify(db: DbOption = None) -> None:
-    """Recompute balances from transfers, check sums, limits and the hash chain."""
+def verify(db: DbOption = None, anchor: AnchorOption = None) -> None:
+    """Recompute balances from transfers, check sums, limits, the hash chain, every business
+    record against its transfers, and the chain against the signed anchor."""
+    configured = _anchor(anchor)
     with connect(db, create=False) as database:
-        report = verify_service(database)
+        report = verify_service(database, configured)
     if report.ok:
         out.print(report.summary())
         return
@@ -41,11 +66,29 @@ def verify(db: DbOption = None) -> None:
 
 @app.command()
 @friendly
-def seal(db: DbOption = None) -> None:
-    """Seal every committed transfer not yet in the hash chain."""
+def seal(db: DbOption = None, anchor: AnchorOption = None) -> None:
+    """Seal every committed transfer not yet in the hash chain, and anchor the new blocks
+    when the anchor key is configured."""
+    configured = _anchor(anchor)
     with connect(db, create=False) as database:
-        report = seal_service(database)
-    out.print(f"sealed {report.transfers} transfers into {report.blocks} new blocks")
+        report = seal_service(database, anchor=configured)
+    anchored = f"; anchored {report.anchored}" if configured and configured.key else ""
+    out.print(f"sealed {report.transfers} transfers into {report.blocks} new blocks{anchored}")
+
+
+@app.command("anchor")
+@friendly
+def anchor_head(db: DbOption = None, anchor: AnchorOption = None) -> None:
+    """Anchor every sealed block not yet anchored, then print the newest signed head (one
+    JSON line) for an auditor to keep."""
+    configured = _anchor(anchor)
+    if configured is None or configured.key is None:
+        raise AnchorError("no anchor key: set TINDAHAN_ANCHOR_KEY or TINDAHAN_ANCHOR_KEY_FILE")
+    with connect(db, create=False) as database:
+        report = anchor_sealed(database, configured)
+    if report.newest is None:
+        raise AnchorError("nothing is sealed yet: run `tindahan ledger seal` first")
+    print(report.newest.to_line())
 
 
 @app.command()

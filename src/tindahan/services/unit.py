@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection
 
+from tindahan.anchor.config import Anchor
 from tindahan.store.database import Database
 from tindahan.store.vault import Vault
 
@@ -29,6 +30,8 @@ T = TypeVar("T")
 class Platform:
     db: Database
     vault: Vault
+    #: Where sealed blocks' signed heads go (``services.ledger.anchoring``); None: nowhere.
+    anchor: Anchor | None = None
 
     def now(self) -> int:
         return self.db.clock()

@@ -162,3 +162,9 @@ def count_unsealed(conn: Connection) -> int:
     return int(
         conn.scalar(select(func.count()).select_from(seals).where(seals.c.block_no.is_(None))) or 0
     )
+
+
+def blocks_from(conn: Connection, first: int) -> list[dict[str, Any]]:
+    """The sealed blocks numbered ``first`` and up, in order (what the anchor has not seen)."""
+    query = select(blocks).where(blocks.c.block_no >= first).order_by(blocks.c.block_no)
+    return [dict(row) for row in conn.execute(query).mappings()]

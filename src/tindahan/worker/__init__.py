@@ -47,7 +47,7 @@ def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
     released = order_jobs.release_orders(platform)
     loan_days = loan_close.close_due(platform)  # the nightly close of every ended day
     expired = expire_pending(platform.db)
-    report = seal(platform.db)
+    report = seal(platform.db, anchor=platform.anchor)
     delivered = failures = 0
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)

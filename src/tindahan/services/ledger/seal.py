@@ -3,7 +3,8 @@
 Runs beside the writers, never inside them: it takes the queue of unsealed transfers in
 timestamp order, hashes them onto the head of the chain, and marks them sealed — one block
 per transaction. Two sealers racing for the same block number collide on its primary key
-and the loser starts again from the new head.
+and the loser starts again from the new head. With an anchor configured, the new blocks'
+heads are then signed and written outside the database (``services.ledger.anchoring``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from tindahan import limits
+from tindahan.anchor.config import Anchor
 from tindahan.ledger.chain import GENESIS_HASH, block_hash
+from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.store import ledger as repo
 from tindahan.store.database import Database
 
@@ -22,14 +25,18 @@ from tindahan.store.database import Database
 class SealReport:
     blocks: int
     transfers: int
+    anchored: int = 0
 
 
 class SealConflictError(RuntimeError):
     """A transfer queued for sealing changed state while its block was being written."""
 
 
-def seal(db: Database, *, max_blocks: int | None = None) -> SealReport:
-    """Seal everything committed so far (or at most ``max_blocks`` blocks)."""
+def seal(
+    db: Database, *, max_blocks: int | None = None, anchor: Anchor | None = None
+) -> SealReport:
+    """Seal everything committed so far (or at most ``max_blocks`` blocks), then anchor every
+    sealed block not anchored yet when the anchor's key is at hand."""
     sealed_blocks = sealed_transfers = 0
     while max_blocks is None or sealed_blocks < max_blocks:
         count = db.transact(lambda conn: _seal_one_block(db, conn))
@@ -37,7 +44,10 @@ def seal(db: Database, *, max_blocks: int | None = None) -> SealReport:
             break
         sealed_blocks += 1
         sealed_transfers += count
-    return SealReport(sealed_blocks, sealed_transfers)
+    anchored = 0
+    if anchor is not None and anchor.key is not None:
+        anchored = anchor_sealed(db, anchor).anchored
+    return SealReport(sealed_blocks, sealed_transfers, anchored)
 
 
 def _seal_one_block(db: Database, conn: Connection) -> int:

@@ -6,6 +6,12 @@ rules of ``ledger.audit``: single-phase and post transfers are posted, pending o
 pending until posted or voided), checks every currency ledger sums to zero and no flagged
 account is past its limit, then re-hashes every sealed block and follows the links. A
 transfer that was edited, deleted or inserted by hand breaks at least one of these.
+
+Someone who can write every table can also recompute all of that, so with an anchor
+(``tindahan.anchor``) verify then reads the signed heads kept outside the database, checks
+their signatures and links (``ledger.anchor``), and refuses a chain shorter than, or
+different from, what was signed, and sealed blocks the anchor never got. The anchor is
+read after the database snapshot, so a block sealed meanwhile is already anchored.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select
 
+from tindahan.anchor.config import Anchor
+from tindahan.anchor.sinks import AnchorError
 from tindahan.commerce.orders import OPEN
 from tindahan.ledger import audit
+from tindahan.ledger.anchor import chain_problems, read_lines
 from tindahan.ledger.chain import GENESIS_HASH, block_hash
 from tindahan.ledger.model import Account, AccountCode, TransferFlags
 from tindahan.services.unit import ledger_id
@@ -41,6 +50,10 @@ class VerifyReport:
     escrow_held_minor: int = 0
     loans: int = 0
     violations: list[str] = field(default_factory=list)
+    #: Every sealed block's hash by number, for the anchor check.
+    chain: dict[int, str] = field(default_factory=dict, repr=False)
+    #: What the anchor check said: "not checked …" or the heads it matched.
+    anchor_note: str = "not checked against an anchor (no anchor key is configured)"
 
     @property
     def ok(self) -> bool:
@@ -56,13 +69,42 @@ class VerifyReport:
             f"{self.sealed} transfers, {self.unsealed} not sealed yet; escrow ok: "
             f"{self.escrow_held_minor} held for {self.escrow_orders} open order(s), "
             "each order's escrow account matching its books; loans ok: "
-            f"{self.loans} loan(s), each loan's accounts matching its books"
+            f"{self.loans} loan(s), each loan's accounts matching its books; "
+            f"anchor: {self.anchor_note}"
         )
 
 
-def verify(db: Database) -> VerifyReport:
-    """Check everything in one read transaction (one consistent snapshot on PostgreSQL)."""
-    return db.transact(_verify, write=False)
+def verify(db: Database, anchor: Anchor | None = None) -> VerifyReport:
+    """Check everything in one read transaction (one consistent snapshot on PostgreSQL),
+    then the chain against each readable anchor."""
+    report = db.transact(_verify, write=False)
+    if anchor is not None:
+        problems = _anchor_violations(anchor, report)
+        report.violations += problems
+    return report
+
+
+def _anchor_violations(anchor: Anchor, report: VerifyReport) -> list[str]:
+    problems = []
+    notes = []
+    for source in anchor.readable:
+        try:
+            lines = source.lines()
+        except AnchorError as exc:
+            problems.append(f"anchor {source.name} cannot be read: {exc}")
+            continue
+        reading = read_lines(source.name, lines, anchor.verifier.key_id, anchor.verifier.check)
+        found = reading.problems + chain_problems(reading, report.chain)
+        problems += found
+        newest = reading.newest
+        if not found:
+            notes.append(
+                f"{source.name} signs the chain up to block {newest.block_no}"
+                if newest
+                else f"{source.name} is empty, as is the chain"
+            )
+    report.anchor_note = f"key {anchor.verifier.key_id}: " + "; ".join(notes) if notes else "FAILED"
+    return problems
 
 
 def _verify(conn: Connection) -> VerifyReport:
@@ -136,6 +178,7 @@ def _chain_violations(conn: Connection, report: VerifyReport) -> list[str]:
             )
         report.blocks += 1
         report.sealed += count
+        report.chain[block["block_no"]] = block["hash"]
         prev_hash, expected_no = block["hash"], block["block_no"] + 1
     report.unsealed = repo.count_unsealed(conn)
     untracked = conn.execute(
