@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test test-deep lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-risk bench-web messages clean
+.PHONY: run test test-deep lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-risk bench-screening bench-web messages clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
@@ -55,6 +55,9 @@ messages: $(STAMP_DEV)
 # The web pages on "Slow 3G" in Chromium: bytes and load time of each key page of the demo.
 bench-risk: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.risk --runs 5
+
+bench-screening: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.screening
 
 bench-web: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.web --runs 5

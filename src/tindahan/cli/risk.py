@@ -1,4 +1,4 @@
-"""``tindahan risk``: run the AML and fraud rules over a CSV of movements.
+"""``tindahan risk``: run the AML and fraud rules over a CSV of movements; screen a name.
 
 The contract outside checks rely on (issue 20)::
 
@@ -11,6 +11,9 @@ one JSON object on stdout: ``{"alerts": [{"id", "rule", "decision"}...], "flagge
 [...], "movements": N}`` — ``id`` is the movement's, ``flagged_ids`` the movements that got
 review or block, in time order. A bad file or rules file: one line on stderr naming the
 line and field, exit 2, nothing printed on stdout.
+
+``tindahan risk screen NAME [--un FILE.xml] [--watchlist FILE.csv] [--threshold 85]
+[--json]`` prints the candidate entries with their score and the name that matched.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tindahan.cli.errors import fail, friendly
-from tindahan.risk import events, ruleset
+from tindahan.risk import events, lists, ruleset, screening
 from tindahan.risk.engine import Engine, Verdict
 from tindahan.risk.errors import RiskInputError
 from tindahan.risk.movement import Decision
@@ -85,3 +88,59 @@ def _summary(verdicts: list[Verdict]) -> None:
         table.add_row(rule, f"{count:,}")
     out.print(table)
     out.print(", ".join(f"{d.value}: {decisions.get(d.value, 0):,}" for d in Decision))
+
+
+UnOption = Annotated[
+    Path | None, typer.Option("--un", help="The UN Security Council consolidated list (XML).")
+]
+WatchOption = Annotated[
+    Path | None, typer.Option("--watchlist", help="A watch list CSV (id, name[, aliases, kind]).")
+]
+ThresholdOption = Annotated[
+    int, typer.Option("--threshold", min=50, max=100, help="Lowest score that is a hit (0-100).")
+]
+
+
+@app.command("screen")
+@friendly
+def screen(
+    name: Annotated[str, typer.Argument(help="The name to screen.")],
+    un: UnOption = None,
+    watchlist: WatchOption = None,
+    threshold: ThresholdOption = screening.DEFAULT_THRESHOLD,
+    as_json: JsonOption = False,
+) -> None:
+    """Screen a name against the UN list and/or a watch list: candidates with their score."""
+    if un is None and watchlist is None:
+        fail("give a list to screen against: --un FILE and/or --watchlist FILE")
+    try:
+        entries = [
+            *(lists.load_un(un) if un else []),
+            *(lists.load_watchlist(watchlist) if watchlist else []),
+        ]
+    except RiskInputError as exc:
+        fail(str(exc))
+        return
+    matches = screening.Index(entries).screen(name, threshold)
+    found = [
+        {
+            "source": m.entry.source,
+            "ref": m.entry.ref,
+            "kind": m.entry.kind,
+            "matched": m.name,
+            "score": m.score,
+        }
+        for m in matches
+    ]
+    if as_json:
+        typer.echo(json.dumps({"name": name, "matches": found}))
+        return
+    if not found:
+        out.print(f"no hit at {threshold} or more among {len(entries):,} entries")
+        return
+    table = Table(title=f"candidates for {name!r}")
+    for column in ("score", "source", "ref", "kind", "matched"):
+        table.add_column(column)
+    for row in found:
+        table.add_row(*(str(row[c]) for c in ("score", "source", "ref", "kind", "matched")))
+    out.print(table)
