@@ -398,3 +398,14 @@ INSTAPAY_MAX_MINOR: Final = 50_000_00
 MAX_RAIL_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 #: Transactions in one message we build or read (a PESONet batch, a statement's entries).
 MAX_RAIL_TRANSACTIONS: Final = 10_000
+#: A bank account number as people write it, digits only once spaces and dashes are gone:
+#: Philippine banks use 10 to 16 digits, e-money wallets the 11-digit mobile number; the
+#: bounds leave room for older 6-digit rural-bank accounts and the ISO ``Max34Text``.
+BANK_ACCOUNT_NUMBER_MIN_DIGITS: Final = 6
+BANK_ACCOUNT_NUMBER_MAX_DIGITS: Final = 20
+#: Bank accounts one party may keep registered at once.
+MAX_BANK_ACCOUNTS_PER_PARTY: Final = 10
+#: A participant's short code in the directory (e.g. ``BDO``, ``GCASH``).
+PARTICIPANT_CODE_MAX_LENGTH: Final = 16
+#: Rows in the participants CSV (the real lists hold about a hundred institutions).
+MAX_PARTICIPANTS: Final = 1_000

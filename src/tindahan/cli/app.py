@@ -27,6 +27,7 @@ from tindahan.services.credit import assessments as credit_service
 from tindahan.services.platform import chart
 from tindahan.services.platform import keys as key_service
 from tindahan.services.platform import webhooks as webhook_service
+from tindahan.services.rails import participants
 from tindahan.services.seed import demo as demo_service
 from tindahan.services.unit import Platform
 from tindahan.store import migrate
@@ -67,6 +68,7 @@ def _prepare(database: Database) -> Platform:
     migrate.upgrade(database)
     platform = _platform(database)
     chart.ensure_operator_accounts(platform)
+    participants.ensure_seeded(platform)
     return platform
 
 

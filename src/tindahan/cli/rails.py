@@ -1,4 +1,5 @@
-"""``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract).
+"""``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract);
+``tindahan rails participants list|add|set``: the operator's participants directory.
 
 ``read FILE`` validates the message against its schema and prints what it says: the
 message type (its full ISO identifier, e.g. ``pacs.008.001.08``), message id and, per
@@ -14,22 +15,30 @@ one of: too large, not XML, entity declarations, unknown message, schema-invalid
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from tindahan import limits
-from tindahan.cli.errors import fail
+from tindahan.cli.errors import fail, friendly
+from tindahan.cli.ledger import DbOption
+from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.money import from_minor
 from tindahan.rails import Message, MessageError, Transaction
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.xml import read as read_message
+from tindahan.services.rails import participants
+from tindahan.services.unit import Platform, Unit
+from tindahan.store.database import connect
+from tindahan.store.vault import Vault
 
 app = typer.Typer(help="Bank rails: InstaPay and PESONet messages (ISO 20022).")
 out = Console(highlight=False, soft_wrap=True)
+T = TypeVar("T")
 
 
 def _load(path: Path) -> bytes:
@@ -109,3 +118,75 @@ def _print(message: Message) -> None:
         if item.reason:
             note = f" — {item.note}" if item.note else ""
             out.print(f"   reason: {item.reason} ({reason_words(item.reason)}){escape(note)}")
+
+
+# --- the participants directory (operator) -------------------------------------------------
+participants_app = typer.Typer(help="The participants directory: banks and e-money issuers.")
+app.add_typer(participants_app, name="participants")
+OPERATOR = Caller("cli", None, frozenset(SCOPES))
+
+
+def _run(db: str | None, work: Callable[[Unit], T]) -> T:
+    with connect(db, create=False) as database:
+        return Platform(database, Vault.from_environment()).run(work)
+
+
+def _print_participant(row: dict[str, Any]) -> None:
+    rails = [name for name in ("instapay", "pesonet") if row[name]]
+    state = "active" if row["active"] else "inactive"
+    out.print(
+        f"{row['code']:<10} {row['bic']:<11}  {', '.join(rails) or 'no rail':<17} {state:<8} "
+        f"{escape(row['name'])}"
+    )
+
+
+@participants_app.command("list")
+@friendly
+def list_participants(
+    db: DbOption = None,
+    as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+) -> None:
+    """Every participant, by code."""
+    result = _run(
+        db,
+        lambda u: participants.list_participants(u, OPERATOR, limits.MAX_PARTICIPANTS),
+    )
+    if as_object:
+        typer.echo(json.dumps(result["data"], ensure_ascii=False))
+        return
+    for row in result["data"]:
+        _print_participant(row)
+
+
+@participants_app.command("add")
+@friendly
+def add_participant(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. BDO")],
+    bic: Annotated[str, typer.Option("--bic", help="BIC, 8 or 11 characters")],
+    name: Annotated[str, typer.Option("--name", help="The institution's name")],
+    instapay: Annotated[bool, typer.Option("--instapay/--no-instapay")] = False,
+    pesonet: Annotated[bool, typer.Option("--pesonet/--no-pesonet")] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a participant to the directory."""
+    new = participants.NewParticipant(code, bic, name, instapay, pesonet)
+    _print_participant(_run(db, lambda u: participants.create(u, OPERATOR, new)))
+
+
+@participants_app.command("set")
+@friendly
+def set_participant(
+    code: Annotated[str, typer.Argument(help="The participant's code")],
+    bic: Annotated[str | None, typer.Option("--bic")] = None,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    instapay: Annotated[bool | None, typer.Option("--instapay/--no-instapay")] = None,
+    pesonet: Annotated[bool | None, typer.Option("--pesonet/--no-pesonet")] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change a participant: BIC, name, memberships, or stop routing to it (--inactive)."""
+    given = {"bic": bic, "name": name, "instapay": instapay, "pesonet": pesonet, "active": active}
+    fields: dict[str, object] = {key: value for key, value in given.items() if value is not None}
+    if not fields:
+        fail("say what to change: --bic, --name, --instapay/--no-instapay, ...")
+    _print_participant(_run(db, lambda u: participants.change(u, OPERATOR, code, fields)))

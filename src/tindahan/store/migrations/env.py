@@ -10,6 +10,7 @@ from tindahan.store import (  # noqa: F401  (registers tables)
     lending_tables,
     payment_tables,
     payout_tables,
+    rails_tables,
     web_tables,
 )
 from tindahan.store.tables import metadata

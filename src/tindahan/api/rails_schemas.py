@@ -1,0 +1,84 @@
+"""Request and response bodies of the bank rails API (participants, bank accounts), strict
+as in ``api.schemas``: unknown fields refused, booleans must be JSON booleans."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tindahan import limits
+from tindahan.api.schemas import ObjectId, Request
+
+Code = Annotated[
+    str, Field(min_length=2, max_length=limits.PARTICIPANT_CODE_MAX_LENGTH, examples=["BDO"])
+]
+Bic = Annotated[str, Field(min_length=8, max_length=11, examples=["BNORPHMMXXX"])]
+Name = Annotated[str, Field(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
+
+
+class ParticipantCreate(Request):
+    code: Code
+    bic: Bic
+    name: Name
+    instapay: bool
+    pesonet: bool
+    active: bool = True
+
+
+class ParticipantUpdate(Request):
+    bic: Bic | None = None
+    name: Name | None = None
+    instapay: bool | None = None
+    pesonet: bool | None = None
+    active: bool | None = None
+
+
+class Participant(BaseModel):
+    object: Literal["participant"]
+    code: str
+    bic: str
+    name: str
+    instapay: bool
+    pesonet: bool
+    active: bool
+    updated: str | None
+
+
+class BankAccountCreate(Request):
+    bank: Annotated[
+        str,
+        Field(
+            min_length=2,
+            max_length=limits.PARTICIPANT_CODE_MAX_LENGTH,
+            description="The participant's code in the directory (GET /v1/rails/participants).",
+            examples=["BDO"],
+        ),
+    ]
+    account_number: Annotated[str, Field(min_length=1, max_length=40, examples=["0012-3456-7890"])]
+    account_name: Name
+    party_id: ObjectId | None = Field(None, description="Operator keys only: whose account.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"bank": "BDO", "account_number": "0012-3456-7890", "account_name": "Nena Reyes"}
+            ]
+        },
+    )
+
+
+class BankAccount(BaseModel):
+    id: str
+    object: Literal["bank_account"]
+    party_id: str
+    bank: str
+    bank_name: str
+    bic: str
+    account_number_masked: str = Field(examples=["•••• 7890"])
+    account_name: str
+    status: Literal["active", "removed"]
+    created: str
+    removed: str | None

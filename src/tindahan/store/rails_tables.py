@@ -1,0 +1,67 @@
+"""Tables for the bank rails: the participants directory and parties' bank accounts.
+
+What the database holds a second time, after the services' checks (DESIGN.md):
+* a participant's BIC is 8 or 11 characters and belongs to one participant (UNIQUE);
+* a bank account's number and holder's name are held only encrypted (``*_cipher``, AES-GCM
+  bound to the account's id); ``number_index`` is a keyed hash of bank and number, so one
+  party registers one account once (UNIQUE ``party_id, participant_code, number_index``)
+  without the number being stored in clear;
+* a removed account says when (CHECK), and is kept: past transfers name it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tindahan import limits
+from tindahan.store.payment_tables import _ID, _in
+from tindahan.store.tables import metadata
+
+ACCOUNT_STATUSES = ("active", "removed")
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("code", String(limits.PARTICIPANT_CODE_MAX_LENGTH), primary_key=True),
+    Column("bic", String(11), nullable=False, unique=True),
+    Column("name", String(limits.NAME_MAX_LENGTH), nullable=False),
+    Column("instapay", Boolean, nullable=False),
+    Column("pesonet", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("length(bic) IN (8, 11)", name="bic_length"),
+)
+
+bank_accounts = Table(
+    "bank_accounts",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column(
+        "participant_code",
+        String(limits.PARTICIPANT_CODE_MAX_LENGTH),
+        ForeignKey("participants.code"),
+        nullable=False,
+    ),
+    Column("number_index", String(64), nullable=False),
+    Column("number_cipher", Text, nullable=False),
+    Column("name_cipher", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("removed_at_ns", BigInteger),
+    CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status"),
+    CheckConstraint("(status = 'removed') = (removed_at_ns IS NOT NULL)", name="removed_when"),
+    UniqueConstraint("party_id", "participant_code", "number_index"),
+)
+Index("ix_bank_accounts_party", bank_accounts.c.party_id, bank_accounts.c.id)
