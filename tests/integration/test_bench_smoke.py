@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tindahan.bench import loans, qr
+from tindahan.bench import loans, qr, rails
 
 
 def test_the_loan_close_benchmark_builds_a_book_closes_it_and_verifies_the_ledger(
@@ -29,3 +29,13 @@ def test_the_qr_benchmark_encodes_and_decodes(capsys: pytest.CaptureFixture[str]
     assert qr.main(["--runs", "1", "--seconds", "0.05", "--size", "5", "--json"]) == 0
     out = capsys.readouterr().out
     assert json.loads(out)
+
+
+def test_the_rails_benchmark_builds_and_reads_messages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert rails.main(["--runs", "1", "--seconds", "0.05", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["modes"]) == {
+        "build + validate pacs.008",
+        "read pacs.008 (parse + validate + extract)",
+    }
+    assert all(mode["median_per_cpu_second"] > 0 for mode in result["modes"].values())
