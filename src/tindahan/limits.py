@@ -409,3 +409,14 @@ MAX_BANK_ACCOUNTS_PER_PARTY: Final = 10
 PARTICIPANT_CODE_MAX_LENGTH: Final = 16
 #: Rows in the participants CSV (the real lists hold about a hundred institutions).
 MAX_PARTICIPANTS: Final = 1_000
+
+# --- Risk and compliance, the live path (issue 20) --------------------------------------
+#: Releasing or returning held money above this needs a second operator (four eyes): one
+#: approves, another decides. ₱50,000 is the InstaPay cap — more than a micro wallet's week.
+RISK_FOUR_EYES_MINOR: Final = 50_000_00
+#: Alerts on one page of the queue.
+RISK_ALERTS_PAGE: Final = 100
+#: Movements one backtest replays (a year of a mid-sized issuer's wallets), and the days of
+#: history before ``--from`` replayed only to fill the rules' windows (the longest is 30).
+RISK_BACKTEST_MAX_MOVEMENTS: Final = 5_000_000
+RISK_BACKTEST_WARMUP_DAYS: Final = 30

@@ -97,3 +97,27 @@ def test_a_missing_file_and_a_bad_rules_file(tmp_path: Path) -> None:
         app, ["risk", "evaluate", "--events", str(events), "--rules", str(rules)]
     )
     assert result.exit_code == 2 and "line 1: id: unknown rule 'nope'" in result.stderr
+
+
+def test_backtest_refuses_a_bad_date_before_touching_the_database(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["risk", "backtest", "--from", "2026-13-01", "--to", "2026-12-01", "--json"]
+    )
+    assert result.exit_code == 2
+    assert "--from must be a date YYYY-MM-DD" in result.stderr and result.stdout == ""
+
+
+def test_backtest_on_a_migrated_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'risk.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
+    result = runner.invoke(
+        app,
+        ["risk", "backtest", "--from", "2026-12-01", "--to", "2026-12-06", "--json", "--db", url],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["movements"] == 0 and report["alerts_per_rule"]["velocity"] == 0
+    backwards = runner.invoke(
+        app, ["risk", "backtest", "--from", "2026-12-06", "--to", "2026-12-01", "--db", url]
+    )
+    assert backwards.exit_code == 2 and "--to is before --from" in backwards.stderr

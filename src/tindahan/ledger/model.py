@@ -54,6 +54,7 @@ class AccountCode(enum.IntEnum):
     BANK_SETTLEMENT = 510
     FX_LIQUIDITY = 600
     COMMISSION_EXPENSE = 700
+    RISK_HOLDS = 800  # money under a risk review, until an analyst releases or returns it
     LOAN_LOSS_EXPENSE = 720
     OPERATOR_EQUITY = 900
 

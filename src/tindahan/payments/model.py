@@ -104,3 +104,5 @@ class TransferCode(enum.IntEnum):
     LOAN_RECOVERY = 88  # a payment on a written-off loan
     LOAN_WAIVER = 89  # a penalty forgiven (income reversed)
     PAYOUT = 90  # a merchant's settlement wallet to its main wallet
+    RISK_HOLD = 95  # money held for a risk review (pending until released or returned)
+    RISK_RETURN = 96  # held money returned to whoever sent it

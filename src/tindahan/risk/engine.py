@@ -79,36 +79,46 @@ class Engine:
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
         self.aggregates = Aggregates(spans_of(rules))
-        self._active: list[tuple[Rule, Check]] = [(r, CHECKS[r.id]) for r in rules.active]
+        self._active = checks_of(rules)
 
     def evaluate(self, m: Movement) -> Verdict:
         if m.currency != self.rules.currency:
             return Verdict(m.id, Decision.ALLOW, ())
-        alerts: list[Alert] = []
-        decision = Decision.ALLOW
-        aggregates = self.aggregates
-        for rule, check in self._active:
-            try:
-                values = check(rule.params, m, aggregates)
-            except Exception as exc:  # a broken rule holds the money; it never lets it through
-                log.exception("risk rule %s v%d raised on movement %s", rule.id, rule.version, m.id)
-                values = {"error": type(exc).__name__}
-                alerts.append(Alert(m.id, rule.id, rule.version, Decision.REVIEW, False, values))
-                decision = _stricter(decision, Decision.REVIEW)
-                continue
-            if values is None:
-                continue
-            if rule.mode is Mode.SHADOW:
-                alerts.append(_alert(m, rule, Decision.ALLOW, True, values))
-                continue
-            alerts.append(_alert(m, rule, rule.decision, False, values))
-            decision = _stricter(decision, rule.decision)
-        if decision is not Decision.BLOCK:
-            aggregates.record(m)
-        return Verdict(m.id, decision, tuple(alerts))
+        verdict = judge(self._active, m, self.aggregates)
+        if verdict.decision is not Decision.BLOCK:
+            self.aggregates.record(m)
+        return verdict
 
     def run(self, movements: Iterable[Movement]) -> list[Verdict]:
         return [self.evaluate(m) for m in movements]
+
+
+def checks_of(rules: RuleSet, only: frozenset[str] | None = None) -> list[tuple[Rule, Check]]:
+    """The active rules with their checks (those named in ``only``, when given)."""
+    return [(r, CHECKS[r.id]) for r in rules.active if only is None or r.id in only]
+
+
+def judge(active: list[tuple[Rule, Check]], m: Movement, aggregates: Aggregates) -> Verdict:
+    """The decision on one movement given the aggregates before it; changes nothing."""
+    alerts: list[Alert] = []
+    decision = Decision.ALLOW
+    for rule, check in active:
+        try:
+            values = check(rule.params, m, aggregates)
+        except Exception as exc:  # a broken rule holds the money; it never lets it through
+            log.exception("risk rule %s v%d raised on movement %s", rule.id, rule.version, m.id)
+            values = {"error": type(exc).__name__}
+            alerts.append(Alert(m.id, rule.id, rule.version, Decision.REVIEW, False, values))
+            decision = _stricter(decision, Decision.REVIEW)
+            continue
+        if values is None:
+            continue
+        if rule.mode is Mode.SHADOW:
+            alerts.append(_alert(m, rule, Decision.ALLOW, True, values))
+            continue
+        alerts.append(_alert(m, rule, rule.decision, False, values))
+        decision = _stricter(decision, rule.decision)
+    return Verdict(m.id, decision, tuple(alerts))
 
 
 def _alert(m: Movement, rule: Rule, decision: Decision, shadow: bool, values: Values) -> Alert:

@@ -3,8 +3,10 @@
 A payment is: find the wallets (with their party and KYC tier) → check the parties may
 move money and the per-transaction maximum → raise the wallets' daily and monthly running
 totals and check them → record the payment → write its event to the outbox → book the
-ledger transfers, linked → check the receiving wallet's maximum balance. Any refusal raises,
-and the transaction rolls back whole: no partial move, no half-written record.
+ledger transfers, linked (judged first by the live risk rules, ``risk_gate``, which may
+refuse the movement or add a hold leg) → check the receiving wallet's maximum balance. Any
+refusal raises, and the transaction rolls back whole: no partial move, no half-written
+record.
 
 Why this order:
 * the running totals are raised with one upsert each, which locks that wallet's total row:
@@ -41,6 +43,7 @@ from tindahan.payments.tiers import (
     check_outgoing,
     tier_from,
 )
+from tindahan.services.ledger import risk_gate
 from tindahan.services.ledger.transfers import AppliedBatch, apply_in_transaction
 from tindahan.services.unit import Unit
 from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
@@ -146,7 +149,9 @@ def book(
     transfers: Sequence[NewTransfer],
     refusals: Mapping[str, RefusalError] | None = None,
 ) -> AppliedBatch:
-    """Book a linked batch, or raise the refusal its first failure maps to."""
+    """Judge the movement by the live risk rules (``risk_gate``: it may add a hold leg, or
+    refuse), then book the linked batch, or raise the refusal its first failure maps to."""
+    transfers = risk_gate.judge(unit, transfers)
     applied = apply_in_transaction(unit.db, unit.conn, transfers)
     failure = applied.first_failure
     if failure is None:

@@ -12,6 +12,7 @@ import zlib
 
 from tindahan import limits
 from tindahan.ledger.model import AccountCode, NewAccount
+from tindahan.services.ledger import risk_gate
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.unit import Platform, Unit
 
@@ -59,6 +60,8 @@ OPERATOR_ACCOUNTS = [
     NewAccount("op.loan.fees", CURRENCY, AccountCode.FEES_REVENUE, "operator"),
     NewAccount("op.loan.recoveries", CURRENCY, AccountCode.RECOVERY_INCOME, "operator"),
     NewAccount("op.loan.losses", CURRENCY, AccountCode.LOAN_LOSS_EXPENSE, "operator"),
+    #: Risk: money under review (``services.ledger.risk_gate``), held by pending transfers.
+    NewAccount(risk_gate.HOLDS_ACCOUNT, CURRENCY, AccountCode.RISK_HOLDS, "operator"),
 ]
 
 

@@ -11,6 +11,7 @@ from tindahan.store import (  # noqa: F401  (registers tables)
     payment_tables,
     payout_tables,
     rails_tables,
+    risk_tables,
     web_tables,
 )
 from tindahan.store.tables import metadata

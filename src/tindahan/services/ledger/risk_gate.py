@@ -1,0 +1,288 @@
+"""The risk gate: every money movement judged inside its own transaction, before booking.
+
+``movement.book`` — the step every payment, cash-in and -out, refund, order payment,
+funding and loan disbursement shares — calls ``judge`` with the batch it is about to book.
+The gate finds the batch's principal transfer (the first whose code is a movement:
+``KINDS``), raises the running aggregates in the database (``store.risk_tables``: one upsert
+per bucket, which locks it, so racing movements of one party take turns and each sees the
+others), builds the domain's view of them and runs the live rules (``tindahan.risk``) — the
+same functions ``tindahan risk evaluate`` runs. Then:
+
+* **allow** — nothing more (an alert of a shadow rule or of ``covered_cash`` is stored);
+* **review** — the batch gets one more, linked leg: a *pending* transfer of what the
+  receiving account got, from it to the operator's ``op.risk.holds``. The receiver sees the
+  money but cannot spend it (pending debits count against a wallet's balance) until an
+  analyst releases it (the hold is voided) or returns it (posted, then paid back to the
+  sender) — ``services.risk.holds``. Money leaving the platform (cash-out, bank transfer out)
+  cannot be held after it left, so a review of one refuses it (``risk_review``: the
+  customer is told it is under review) and logs the rules, by the movement's id — the
+  refusal rolls the transaction back, alert rows included (keeping them is not yet done);
+* **block** — refused (``risk_blocked``); the transaction rolls back, nothing moved.
+
+Which rules run live: ``LIVE_RULES`` — the ones whose aggregates are kept in the database
+(cash per Manila day, velocity per clock hour, Manila day and 30 days, per counterparty per
+day, last activity, payees already paid). Structuring, mules, round trips and refund spikes
+run in ``risk evaluate`` and not yet live.
+
+The gate is off unless the operator turns a rule set on: ``TINDAHAN_RISK_RULES`` names a
+rules file, or ``default`` for the shipped one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, text
+
+from tindahan.kernel.refusals import refused
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.payments.model import TransferCode
+from tindahan.risk import ruleset
+from tindahan.risk.aggregates import (
+    DAY,
+    HOUR,
+    SPENDING,
+    Aggregates,
+    PartyState,
+    Window,
+    manila_day,
+)
+from tindahan.risk.engine import Verdict, checks_of, spans_of
+from tindahan.risk.engine import judge as judge_movement
+from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Decision, Kind, Movement
+from tindahan.services.unit import Unit
+from tindahan.store.risk_tables import risk_alerts, risk_parties, risk_payees, risk_usage
+from tindahan.store.tables import accounts
+
+log = logging.getLogger("tindahan.risk")
+RULES_ENV = "TINDAHAN_RISK_RULES"
+HOLDS_ACCOUNT = "op.risk.holds"
+LIVE_RULES = frozenset({"covered_cash", "velocity", "dormant", "new_payee"})
+KINDS = {
+    TransferCode.P2P: Kind.P2P,
+    TransferCode.MERCHANT_PAYMENT: Kind.MERCHANT,
+    TransferCode.ESCROW_IN: Kind.MERCHANT,
+    TransferCode.CASH_IN: Kind.CASH_IN,
+    TransferCode.CASH_OUT: Kind.CASH_OUT,
+    TransferCode.REFUND: Kind.REFUND,
+    TransferCode.FUNDING: Kind.BANK_IN,
+    TransferCode.LOAN_DISBURSEMENT: Kind.BANK_IN,
+}
+_NOT_NEW = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+
+
+@lru_cache(maxsize=4)
+def _rules(setting: str) -> ruleset.RuleSet:
+    return ruleset.default() if setting == "default" else ruleset.load(Path(setting))
+
+
+def live_rules() -> ruleset.RuleSet | None:
+    """The rule set the operator turned on, or None (the gate is off)."""
+    setting = os.environ.get(RULES_ENV, "").strip()
+    return _rules(setting) if setting else None
+
+
+def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The batch to book: as given, or with a hold leg; raises on block."""
+    rules = live_rules()
+    if rules is None:
+        return list(transfers)
+    principal = next((t for t in transfers if t.code in KINDS and not (t.flags & _NOT_NEW)), None)
+    if principal is None or principal.ledger != rules.currency or not principal.amount:
+        return list(transfers)
+    m = _movement(unit, principal)
+    aggregates = _raise_aggregates(unit, m, spans_of(rules))
+    verdict = judge_movement(checks_of(rules, LIVE_RULES), m, aggregates)
+    if verdict.decision is Decision.ALLOW:
+        _store(unit, m, principal, verdict, None)
+        return list(transfers)
+    if verdict.decision is Decision.BLOCK:
+        raise refused("risk_blocked", "this movement is not allowed; contact support", None)
+    if m.kind in OUTFLOW_KINDS:
+        log.warning(
+            "risk review refused outflow %s: %s", m.id, ", ".join(a.rule for a in verdict.alerts)
+        )
+        raise refused("risk_review", "this movement is under review; we will let you know", None)
+    held = _held_amount(transfers, principal)
+    if held <= 0:
+        _store(unit, m, principal, verdict, None)
+        return list(transfers)
+    hold = NewTransfer(
+        id=f"hold.{principal.id}"[:80],
+        debit_account_id=principal.credit_account_id,
+        credit_account_id=HOLDS_ACCOUNT,
+        amount=held,
+        ledger=principal.ledger,
+        code=TransferCode.RISK_HOLD,
+        flags=TransferFlags.PENDING,
+        metadata={"risk_hold": principal.id},
+    )
+    _store(unit, m, principal, verdict, hold.id)
+    chain = list(transfers)
+    chain[-1] = replace(chain[-1], flags=chain[-1].flags | TransferFlags.LINKED)
+    return [*chain, hold]
+
+
+def _movement(unit: Unit, t: NewTransfer) -> Movement:
+    ids = [t.debit_account_id, t.credit_account_id]
+    owners = {
+        row[0]: row[1] or row[0]
+        for row in unit.conn.execute(
+            select(accounts.c.id, accounts.c.owner).where(accounts.c.id.in_(ids))
+        )
+    }
+    sender = owners.get(t.debit_account_id or "", t.debit_account_id or "?")
+    receiver = owners.get(t.credit_account_id or "", t.credit_account_id or "?")
+    kind = KINDS[TransferCode(int(t.code or 0))]
+    return Movement(
+        t.id, unit.now() // 10**9, kind, sender, receiver, int(t.amount or 0), str(t.ledger)
+    )
+
+
+def _held_amount(transfers: Sequence[NewTransfer], principal: NewTransfer) -> int:
+    """What the receiving account is left with by the batch (its fees and set-asides off)."""
+    account = principal.credit_account_id
+    net = 0
+    for t in transfers:
+        amount = int(t.amount or 0)
+        if t.credit_account_id == account:
+            net += amount
+        if t.debit_account_id == account:
+            net -= amount
+    return min(net, int(principal.amount or 0))
+
+
+_UPSERT = text(
+    "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "
+    "VALUES (:party, :counterparty, :metric, :bucket, 1, :amount) "
+    "ON CONFLICT (party_id, counterparty, metric, bucket) DO UPDATE SET "
+    "count = risk_usage.count + 1, amount_minor = risk_usage.amount_minor + excluded.amount_minor "
+    "RETURNING count, amount_minor"
+)
+
+
+def _bump(unit: Unit, party: str, metric: str, bucket: int, m: Movement, other: str = "") -> Window:
+    """Raise a bucket (locking it) and return it as a window *before* this movement."""
+    params = {"party": party, "counterparty": other, "metric": metric, "bucket": bucket}
+    count, amount = unit.conn.execute(_UPSERT, {**params, "amount": m.amount_minor}).one()
+    window = Window(0)
+    window.count, window.total = count - 1, amount - m.amount_minor
+    return window
+
+
+def _raise_aggregates(unit: Unit, m: Movement, spans: Any) -> Aggregates:
+    """The buckets this movement adds to, raised; the domain's view of them before it."""
+    aggregates = Aggregates(spans)
+    day = manila_day(m.at)
+    sender = aggregates.party(m.sender)
+    receiver = aggregates.party(m.receiver)
+    if m.kind in SPENDING:
+        sender.hour = _bump(unit, m.sender, "hour", m.at // HOUR, m)
+        sender.day = _bump(unit, m.sender, "day", day, m)
+        sender.month = _month(unit, m, sender.day)
+        aggregates.pairs[(m.sender, m.receiver)] = _bump(unit, m.sender, "pair", day, m, m.receiver)
+    if m.kind in CASH_KINDS:
+        cash = aggregates.party(m.cash_party)
+        window = _bump(unit, m.cash_party, "cash", day, m)
+        cash.cash_day, cash.cash_total = day, window.total
+    _last_seen(unit, m, sender, receiver)
+    _payees(unit, m, sender)
+    return aggregates
+
+
+def _month(unit: Unit, m: Movement, today: Window) -> Window:
+    """The 29 days before today's bucket, plus today's before this movement."""
+    day = manila_day(m.at)
+    row = unit.conn.execute(
+        select(
+            func.coalesce(func.sum(risk_usage.c.count), 0),
+            func.coalesce(func.sum(risk_usage.c.amount_minor), 0),
+        ).where(
+            and_(
+                risk_usage.c.party_id == m.sender,
+                risk_usage.c.counterparty == "",
+                risk_usage.c.metric == "day",
+                risk_usage.c.bucket.between(day - 29, day - 1),
+            )
+        )
+    ).one()
+    window = Window(30 * DAY)
+    window.count, window.total = int(row[0]) + today.count, int(row[1]) + today.total
+    return window
+
+
+def _last_seen(unit: Unit, m: Movement, sender: PartyState, receiver: PartyState) -> None:
+    watched = []
+    if m.kind not in (Kind.CASH_IN, Kind.BANK_IN):
+        watched.append((m.sender, sender))
+    if m.kind not in OUTFLOW_KINDS:
+        watched.append((m.receiver, receiver))
+    for party, state in sorted(watched, key=lambda pair: pair[0]):
+        found = unit.conn.execute(
+            select(risk_parties.c.last_seen_ns).where(risk_parties.c.party_id == party)
+        ).scalar_one_or_none()
+        state.last_seen = None if found is None else found // 10**9
+        now_ns = m.at * 10**9
+        if found is None:
+            unit.conn.execute(insert(risk_parties), {"party_id": party, "last_seen_ns": now_ns})
+        else:
+            unit.conn.execute(
+                risk_parties.update().where(risk_parties.c.party_id == party),
+                {"last_seen_ns": now_ns},
+            )
+
+
+def _payees(unit: Unit, m: Movement, sender: PartyState) -> None:
+    if m.kind in (Kind.CASH_IN, Kind.BANK_IN):
+        return
+    known = unit.conn.execute(
+        select(risk_payees.c.party_id).where(
+            risk_payees.c.party_id == m.sender, risk_payees.c.payee_id == m.receiver
+        )
+    ).first()
+    if known is not None:
+        sender.payees.add(m.receiver)
+        return
+    unit.conn.execute(
+        text(
+            "INSERT INTO risk_payees (party_id, payee_id) VALUES (:party, :payee) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"party": m.sender, "payee": m.receiver},
+    )
+
+
+def _store(
+    unit: Unit, m: Movement, principal: NewTransfer, verdict: Verdict, hold_id: str | None
+) -> None:
+    rows = [
+        {
+            "id": f"ra.{principal.id}.{a.rule}",
+            "transfer_id": principal.id,
+            "party_id": str(a.values.get("party", m.sender)),
+            "counterparty": m.receiver if a.values.get("party", m.sender) == m.sender else m.sender,
+            "kind": m.kind.value,
+            "amount_minor": m.amount_minor,
+            "currency": m.currency,
+            "rule": a.rule,
+            "version": a.version,
+            "decision": a.decision.value,
+            "shadow": a.shadow,
+            "evidence": json.dumps(dict(a.values), sort_keys=True)[:2000],
+            "explanation": a.explanation[:500],
+            "hold_id": hold_id if a.decision is Decision.REVIEW else None,
+            "sender_account_id": principal.debit_account_id or "",
+            "status": "open" if a.decision is not Decision.ALLOW else "closed",
+            "created_at_ns": unit.now(),
+        }
+        for a in verdict.alerts
+    ]
+    if rows:
+        unit.conn.execute(insert(risk_alerts), rows)

@@ -1,0 +1,145 @@
+"""An analyst's decisions on alerts: the queue, and releasing or returning held money.
+
+A review put the money in a ledger hold (``services.ledger.risk_gate``): a pending transfer
+from the receiving account to ``op.risk.holds``. The analyst then
+
+* **releases** it — the hold is voided; the receiver can spend the money;
+* **returns** it — the hold is posted (the money moves to ``op.risk.holds``) and, linked in
+  the same batch, paid back to the account it came from.
+
+Either above ``limits.RISK_FOUR_EYES_MINOR`` needs four eyes: one operator ``approve``s, and
+a *different* operator decides. Every step is one transaction and one audit-log entry;
+deciding an alert decides every open alert on the same hold. Operators only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import conflict, not_found, refused
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.payments.model import TransferCode
+from tindahan.services.ledger import movement
+from tindahan.services.ledger.risk_gate import HOLDS_ACCOUNT
+from tindahan.services.platform import audit
+from tindahan.services.unit import Unit
+from tindahan.store.risk_tables import risk_alerts
+from tindahan.store.tables import transfers
+
+DECISIONS = ("release", "return")
+
+
+def queue(unit: Unit, caller: Caller, status: str = "open") -> list[dict[str, Any]]:
+    """Alerts by status, blocks and reviews before reports, newest first."""
+    caller.require_operator()
+    rows = unit.conn.execute(
+        select(risk_alerts)
+        .where(risk_alerts.c.status == status)
+        .order_by(risk_alerts.c.created_at_ns.desc(), risk_alerts.c.id)
+        .limit(limits.RISK_ALERTS_PAGE)
+    ).mappings()
+    severity = {"block": 0, "review": 1, "allow": 2}
+    found = [dict(row) for row in rows]
+    return sorted(found, key=lambda row: severity[row["decision"]])
+
+
+def _alert(unit: Unit, alert_id: str) -> dict[str, Any]:
+    row = (
+        unit.conn.execute(select(risk_alerts).where(risk_alerts.c.id == alert_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise not_found("alert", "alert_id")
+    return dict(row)
+
+
+def _open_hold(unit: Unit, alert_id: str) -> dict[str, Any]:
+    alert = _alert(unit, alert_id)
+    if alert["hold_id"] is None:
+        raise conflict("alert_without_hold", "this alert holds no money", "alert_id")
+    if alert["status"] != "open":
+        raise conflict("alert_decided", f"this alert is already {alert['status']}", "alert_id")
+    return alert
+
+
+def approve(unit: Unit, caller: Caller, alert_id: str, note: str | None = None) -> dict[str, Any]:
+    """The first pair of eyes on a large hold."""
+    caller.require_operator()
+    alert = _open_hold(unit, alert_id)
+    _set(unit, alert["hold_id"], approved_by=caller.key_id)
+    audit.record(unit, caller.key_id, "risk.approve", "risk_alert", alert_id, note)
+    return _alert(unit, alert_id)
+
+
+def decide(
+    unit: Unit, caller: Caller, alert_id: str, decision: str, note: str | None = None
+) -> dict[str, Any]:
+    """Release or return the money an alert holds."""
+    caller.require_operator()
+    if decision not in DECISIONS:
+        raise refused("decision_invalid", "the decision is release or return", "decision")
+    alert = _open_hold(unit, alert_id)
+    if alert["amount_minor"] > limits.RISK_FOUR_EYES_MINOR:
+        if alert["approved_by"] is None:
+            raise refused(
+                "four_eyes_required", "another operator must approve this first", "alert_id"
+            )
+        if alert["approved_by"] == caller.key_id:
+            raise refused("four_eyes_required", "the approver cannot also decide", "alert_id")
+    hold_id = alert["hold_id"]
+    if decision == "release":
+        movement.book(unit, [_void(hold_id)])
+    else:
+        held = unit.conn.execute(
+            select(transfers.c.amount).where(transfers.c.id == hold_id)
+        ).scalar_one()
+        movement.book(unit, movement.linked([_post(hold_id), _payback(alert, held)]))
+    status = "released" if decision == "release" else "returned"
+    _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
+    audit.record(
+        unit,
+        caller.key_id,
+        f"risk.{decision}",
+        "risk_alert",
+        alert_id,
+        note,
+        {"hold_id": hold_id, "amount_minor": alert["amount_minor"]},
+    )
+    return _alert(unit, alert_id)
+
+
+def _set(unit: Unit, hold_id: str, **values: Any) -> None:
+    unit.conn.execute(
+        update(risk_alerts)
+        .where(risk_alerts.c.hold_id == hold_id, risk_alerts.c.status == "open")
+        .values(**values)
+    )
+
+
+def _void(hold_id: str) -> NewTransfer:
+    return NewTransfer(
+        id=f"{hold_id}.void"[:80], pending_id=hold_id, flags=TransferFlags.VOID_PENDING
+    )
+
+
+def _post(hold_id: str) -> NewTransfer:
+    return NewTransfer(
+        id=f"{hold_id}.post"[:80], pending_id=hold_id, flags=TransferFlags.POST_PENDING
+    )
+
+
+def _payback(alert: dict[str, Any], amount: int) -> NewTransfer:
+    return NewTransfer(
+        id=f"{alert['hold_id']}.back"[:80],
+        debit_account_id=HOLDS_ACCOUNT,
+        credit_account_id=alert["sender_account_id"],
+        amount=amount,
+        ledger=alert["currency"],
+        code=TransferCode.RISK_RETURN,
+        metadata={"risk_return": alert["transfer_id"]},
+    )

@@ -1,0 +1,77 @@
+"""Tables for risk and compliance: the rules' running aggregates, and their alerts.
+
+The aggregates are buckets raised by one upsert each inside the movement's transaction
+(``services.ledger.risk_gate``): the upsert locks the bucket's row, so two movements of one
+party take turns and the second sees the first — two payments racing past a velocity limit
+get one review, not none. Buckets are aligned: an hour is a clock hour (UTC), a day a
+Manila day (UTC+8), 30 days the last thirty day buckets.
+
+What the database holds a second time (DESIGN.md): counts and amounts not negative, an
+alert's decision and status from fixed lists, one alert per movement and rule.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Index, Integer, String, Table
+
+from tindahan import limits
+from tindahan.store.tables import metadata
+
+_PARTY = String(limits.OWNER_MAX_LENGTH)
+
+risk_usage = Table(
+    "risk_usage",
+    metadata,
+    Column("party_id", _PARTY, primary_key=True),
+    Column("counterparty", _PARTY, primary_key=True),  # '' unless per counterparty
+    Column("metric", String(16), primary_key=True),  # hour | day | pair | cash
+    Column("bucket", BigInteger, primary_key=True),  # hours or Manila days since the epoch
+    Column("count", Integer, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    CheckConstraint("count >= 0 AND amount_minor >= 0", name="usage_not_negative"),
+)
+
+risk_parties = Table(
+    "risk_parties",
+    metadata,
+    Column("party_id", _PARTY, primary_key=True),
+    Column("last_seen_ns", BigInteger, nullable=False),
+)
+
+risk_payees = Table(
+    "risk_payees",
+    metadata,
+    Column("party_id", _PARTY, primary_key=True),
+    Column("payee_id", _PARTY, primary_key=True),
+)
+
+risk_alerts = Table(
+    "risk_alerts",
+    metadata,
+    Column("id", String(limits.SYSTEM_ID_MAX_LENGTH + 24), primary_key=True),
+    Column("transfer_id", String(limits.ID_MAX_LENGTH), nullable=False),
+    Column("party_id", _PARTY, nullable=False),
+    Column("counterparty", _PARTY, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("decision", String(8), nullable=False),
+    Column("shadow", Boolean, nullable=False),
+    Column("evidence", String(2000), nullable=False),  # the values that tripped it, JSON
+    Column("explanation", String(500), nullable=False),
+    #: The pending transfer holding the money (review), or null.
+    Column("hold_id", String(limits.SYSTEM_ID_MAX_LENGTH), nullable=True),
+    Column("sender_account_id", String(limits.ID_MAX_LENGTH), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("approved_by", String(64), nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at_ns", BigInteger, nullable=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("decision IN ('allow', 'review', 'block')", name="alert_decision"),
+    CheckConstraint("status IN ('open', 'released', 'returned', 'closed')", name="alert_status"),
+    CheckConstraint("amount_minor > 0", name="alert_amount_positive"),
+    Index("ix_risk_alerts_status_created", "status", "created_at_ns"),
+    Index("ix_risk_alerts_transfer", "transfer_id"),
+)

@@ -1,0 +1,262 @@
+"""The live path: the risk gate inside every movement's transaction, holds on the ledger,
+releases and returns with four eyes — on SQLite and PostgreSQL, ``ledger verify`` after."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.api.conftest import TEST_DATA_KEY
+from tindahan import limits
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
+from tindahan.services.ledger import risk_gate, verify
+from tindahan.services.payments import cash, payments
+from tindahan.services.platform import chart, parties
+from tindahan.services.risk import holds
+from tindahan.services.unit import Platform
+from tindahan.store.payment_tables import wallets
+from tindahan.store.risk_tables import risk_alerts
+from tindahan.store.tables import accounts
+from tindahan.store.vault import Vault
+
+ALL = frozenset(SCOPES)
+OPERATOR = Caller("op1", None, ALL)
+SECOND = Caller("op2", None, ALL)
+
+RULES = """
+[[rule]]
+id = "velocity"
+version = 7
+decision = "review"
+explain = "{count} in one {window}"
+[rule.params]
+hour_max_count = 2
+hour_max_minor = 10000000
+day_max_count = 100
+day_max_minor = 50000000
+month_max_count = 1000
+month_max_minor = 500000000
+pair_day_max_count = 100
+
+[[rule]]
+id = "new_payee"
+version = 1
+decision = "DECISION"
+[rule.params]
+min_minor = 3000000
+kinds = ["p2p"]
+"""
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES.replace("DECISION", "review"))
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def platform(db) -> Platform:
+    made = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    chart.ensure_operator_accounts(made)
+    return made
+
+
+def _party(platform: Platform, name: str, funded: int = 0) -> str:
+    new = parties.NewParty(kind="customer", name=name, tier="full")
+    party_id: str = platform.run(lambda u: parties.create(u, OPERATOR, new))["id"]
+    if funded:
+        wallet_id = _wallet(platform, party_id)["id"]
+        for _ in range(funded // 5_000_000):  # the tier's per-transaction maximum
+            platform.run(lambda u: cash.fund(u, OPERATOR, wallet_id, 5_000_000, "PHP", "test"))
+    return party_id
+
+
+def _wallet(platform: Platform, party_id: str) -> dict:
+    query = select(wallets).where(wallets.c.party_id == party_id, wallets.c.kind == "main")
+    return dict(platform.run(lambda u: u.conn.execute(query).mappings().one(), write=False))
+
+
+def _balance(platform: Platform, party_id: str) -> tuple[int, int]:
+    """(posted balance, what is spendable: pending debits off)."""
+    account_id = _wallet(platform, party_id)["account_id"]
+    row = platform.run(
+        lambda u: (
+            u.conn.execute(select(accounts).where(accounts.c.id == account_id)).mappings().one()
+        ),
+        write=False,
+    )
+    posted = row["credits_posted"] - row["debits_posted"]
+    return posted, posted - row["debits_pending"]
+
+
+def _pay(platform: Platform, payer: str, payee: str, amount: int) -> dict:
+    new = payments.NewPayment(payee_id=payee, amount_minor=amount, currency="PHP", payer_id=payer)
+    return platform.run(lambda u: payments.pay(u, OPERATOR, new))
+
+
+def _alerts(platform: Platform) -> list[dict]:
+    query = select(risk_alerts).order_by(risk_alerts.c.created_at_ns, risk_alerts.c.id)
+    return [
+        dict(r) for r in platform.run(lambda u: u.conn.execute(query).mappings().all(), write=False)
+    ]
+
+
+def test_off_unless_turned_on(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(risk_gate.RULES_ENV, raising=False)
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    for _ in range(3):
+        _pay(platform, ana, ben, 4_000_000 // 4)
+    assert _alerts(platform) == []
+    assert _balance(platform, ben) == (3_000_000, 3_000_000)
+
+
+def test_a_review_holds_the_money_until_an_analyst_releases_it(
+    live: Path, platform: Platform
+) -> None:
+    ana, ben, cy = (
+        _party(platform, "Ana", 10_000_000),
+        _party(platform, "Ben"),
+        _party(platform, "Cy"),
+    )
+    for _ in range(3):
+        _pay(platform, ana, ben, 100_000)  # ₱1,000 each; the third is the hour's third
+    (alert,) = _alerts(platform)
+    assert (alert["rule"], alert["version"], alert["decision"], alert["status"]) == (
+        "velocity",
+        7,
+        "review",
+        "open",
+    )
+    assert alert["party_id"] == ana and '"count": 3' in alert["evidence"]
+    queued = platform.run(lambda u: holds.queue(u, OPERATOR), write=False)
+    assert [a["id"] for a in queued] == [alert["id"]]
+    assert _balance(platform, ben) == (300_000, 200_000)  # ben sees it, cannot spend it
+    with pytest.raises(RefusalError) as caught:
+        _pay(platform, ben, cy, 250_000)
+    assert caught.value.code == "insufficient_funds"
+    decided = platform.run(
+        lambda u: holds.decide(u, OPERATOR, alert["id"], "release", "checked: family")
+    )
+    assert decided["status"] == "released" and decided["decided_by"] == "op1"
+    assert platform.run(lambda u: holds.queue(u, OPERATOR), write=False) == []
+    assert _balance(platform, ben) == (300_000, 300_000)
+    _pay(platform, ben, cy, 250_000)
+    with pytest.raises(RefusalError) as again:
+        platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    assert again.value.code == "alert_decided"
+    assert verify.verify(platform.db).ok
+
+
+def test_a_return_pays_the_sender_back_with_four_eyes(
+    live: Path, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "RISK_FOUR_EYES_MINOR", 3_000_000)
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    _pay(platform, ana, ben, 4_000_000)  # a first ₱40,000 to a new payee
+    (alert,) = _alerts(platform)
+    assert alert["rule"] == "new_payee"
+    assert _balance(platform, ana)[0] == 6_000_000
+    assert _balance(platform, ben) == (4_000_000, 0)
+    with pytest.raises(RefusalError) as unapproved:
+        platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    assert unapproved.value.code == "four_eyes_required"
+    platform.run(lambda u: holds.approve(u, OPERATOR, alert["id"]))
+    with pytest.raises(RefusalError) as same:
+        platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    assert same.value.code == "four_eyes_required"
+    decided = platform.run(lambda u: holds.decide(u, SECOND, alert["id"], "return"))
+    assert (decided["status"], decided["approved_by"], decided["decided_by"]) == (
+        "returned",
+        "op1",
+        "op2",
+    )
+    assert _balance(platform, ben) == (0, 0)
+    assert _balance(platform, ana) == (10_000_000, 10_000_000)
+    assert verify.verify(platform.db).ok
+
+
+def test_a_block_refuses_and_nothing_moves(live: Path, platform: Platform) -> None:
+    live.write_text(RULES.replace("DECISION", "block"))
+    risk_gate._rules.cache_clear()
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    with pytest.raises(RefusalError) as caught:
+        _pay(platform, ana, ben, 4_000_000)
+    assert caught.value.code == "risk_blocked"
+    assert "rule" not in caught.value.message and "payee" not in caught.value.message
+    assert _balance(platform, ana) == (10_000_000, 10_000_000)
+    assert _balance(platform, ben) == (0, 0)
+    assert _alerts(platform) == []
+    _pay(platform, ana, ben, 100_000)  # small enough: allowed
+    assert verify.verify(platform.db).ok
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_two_payments_racing_past_a_velocity_limit_get_one_review(
+    live: Path, platform: Platform
+) -> None:
+    ana, ben, cy = (
+        _party(platform, "Ana", 10_000_000),
+        _party(platform, "Ben"),
+        _party(platform, "Cy"),
+    )
+    _pay(platform, ana, cy, 100_000)  # the hour's first; the limit is two
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            start.wait()
+            _pay(platform, ana, ben, 100_000)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    reviews = [a for a in _alerts(platform) if a["rule"] == "velocity"]
+    assert len(reviews) == 1
+    assert _balance(platform, ben) == (200_000, 100_000)
+    assert verify.verify(platform.db).ok
+
+
+def test_backtest_replays_the_ledger_through_a_proposed_rule_set(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date, timedelta
+
+    from tindahan.lending.calendar import business_date
+    from tindahan.risk import ruleset
+    from tindahan.services.risk import backtest
+
+    monkeypatch.delenv(risk_gate.RULES_ENV, raising=False)  # history made with the gate off
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    for _ in range(3):
+        _pay(platform, ana, ben, 100_000)
+    proposed = ruleset.parse(RULES.replace("DECISION", "block"), "proposed.toml")
+    today = business_date(platform.now())
+    result = platform.run(
+        lambda u: backtest.backtest(u, OPERATOR, today, today, proposed), write=False
+    )
+    assert result["movements"] == 5  # two fundings, three payments
+    assert result["alerts_per_rule"] == {"velocity": 1, "new_payee": 0}
+    assert (result["held_minor"], result["blocked_minor"], result["parties_hit"]) == (100_000, 0, 1)
+    earlier = today - timedelta(days=3)
+    quiet = platform.run(
+        lambda u: backtest.backtest(u, OPERATOR, earlier, earlier, proposed), write=False
+    )
+    assert quiet["movements"] == 0
+    with pytest.raises(RefusalError):
+        platform.run(lambda u: backtest.backtest(u, OPERATOR, today, earlier, proposed))
+    assert isinstance(today, date)
+    assert _alerts(platform) == []  # a backtest changes nothing
