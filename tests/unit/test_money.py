@@ -74,13 +74,14 @@ def _float_uses(path: Path) -> list[int]:
 #: and the features' amounts stay int64 centavos, and a probability leaves the API as a
 #: decimal string. These modules, and only these, may name the float type. ``web/reasons.py``
 #: puts the same features' values into Filipino sentences, rounded exactly as the credit
-#: package's own English ones are.
-STATISTICS = {"credit"}
+#: package's own English ones are. The benchmarks (``bench``) measure seconds and rates of
+#: work (``time.perf_counter``, medians, percentiles): no amount is computed from them.
+STATISTICS = {"credit", "bench"}
 STATISTICS_FILES = {
     "api/credit.py",
     "cli/credit.py",
     "cli/simulate.py",
-    "services/credit.py",
+    "services/credit/assessments.py",
     "web/reasons.py",
 }
 

@@ -244,7 +244,7 @@ def test_every_event_the_services_emit_can_be_subscribed_to() -> None:
 
     folder = Path(tindahan.services.__file__).parent
     emitted = set()
-    for path in folder.glob("*.py"):
+    for path in folder.rglob("*.py"):  # every capability's sub-package
         text = path.read_text(encoding="utf-8")
         emitted.update(re.findall(r'emit\(\s*unit,\s*"([a-z_]+\.[a-z_]+)"', text))
         emitted.update(re.findall(r'"(loan\.[a-z_]+)" if', text))
