@@ -6,18 +6,40 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test test-deep lint typecheck layers unit bench bench-api bench-qr bench-credit bench-loans bench-rails bench-risk bench-screening bench-web messages clean
+# `make test` runs pytest on this many pytest-xdist workers (0: in one process).
+PYTEST_WORKERS ?= 2
+# The fast domain tests (`make unit`, in `make check`): pure functions and in-memory models,
+# no database, server or browser. A new test file of that kind belongs in this list.
+UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/credit/test_features.py \
+	tests/lending/test_eir.py tests/lending/test_rules.py tests/lending/test_schedule.py \
+	tests/lending/test_book_properties.py
+# pytest exits 5 when it collects nothing: not a failure here.
+PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-risk bench-screening bench-web messages clean
 
 run: $(STAMP_RUN)
 	$(BIN)/tindahan serve --demo
 
+# Everything: the checks, then the whole suite (SQLite, PostgreSQL, Chromium, the slow tests)
+# on both cores, with coverage of src/tindahan (the total printed, the table in
+# test-artifacts/coverage.txt). Tests sharing a module's expensive fixture share a worker
+# (`--dist loadgroup`, `xdist_group` marks); each worker has its own databases and ports.
 test: $(STAMP_DEV) lint typecheck layers
-	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= ; $(PYTEST_RC)
+	@mkdir -p test-artifacts && $(BIN)/coverage report > test-artifacts/coverage.txt; \
+	  echo "coverage of src/tindahan: $$($(BIN)/coverage report --format=total)% (test-artifacts/coverage.txt)"
+
+# The inner loop, under two minutes: lint, types, layers and the fast domain tests.
+check: lint typecheck layers unit
+
+unit: $(STAMP_DEV)
+	$(BIN)/python -m pytest -m "not slow" $(UNIT_TESTS); $(PYTEST_RC)
 
 # The property tests searching: random draws, ten times the examples, the example database
 # kept under .hypothesis/ (tests/profiles.py); `make test` runs them derandomised.
 test-deep: $(STAMP_DEV)
-	TINDAHAN_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest
+	TINDAHAN_HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup; $(PYTEST_RC)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests

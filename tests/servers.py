@@ -1,4 +1,8 @@
-"""A real uvicorn server in a thread, on a free port: how the API tests talk to the app."""
+"""A real uvicorn server in a thread, on a free port: how the API tests talk to the app.
+
+The port is the operating system's pick of a socket bound here and handed to uvicorn, so
+tests running side by side (pytest-xdist workers, other engineers' runs) never race for one.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ def free_port() -> int:
 @contextmanager
 def running(app: Any) -> Iterator[str]:
     """``app`` served by uvicorn until the block ends; yields its base URL."""
-    port = free_port()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -36,6 +42,7 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 class Shared:

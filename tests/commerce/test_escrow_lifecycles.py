@@ -1105,6 +1105,7 @@ MACHINE_SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 def test_random_order_lifecycles_keep_escrow_invariants(sqlite_template, tmp_path):
     run_state_machine_as_test(
         lambda: EscrowLifecycles(sqlite_template, tmp_path), settings=MACHINE_SETTINGS

@@ -21,6 +21,9 @@ from typer.testing import CliRunner
 from tindahan.cli.app import app
 from tindahan.credit import artifact, dataset
 
+#: One worker runs this module: its module-scoped fixtures are built once (make test, xdist).
+pytestmark = pytest.mark.xdist_group("credit-credit-cli")
+
 runner = CliRunner()
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv.gz"
 GERMAN_ARGS = ("--data", str(GERMAN), "--target", "creditability", "--positive", "bad")

@@ -38,6 +38,9 @@ from tindahan.credit.model import (
 )
 from tindahan.credit.scorecard import MIN_IV, Scorecard, _bin
 
+#: One worker runs this module: its module-scoped fixtures are built once (make test, xdist).
+pytestmark = pytest.mark.xdist_group("credit-engine")
+
 
 def logistic(z: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-z))

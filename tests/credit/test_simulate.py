@@ -31,6 +31,9 @@ from tindahan.store.payment_tables import parties, payments, wallets
 from tindahan.store.tables import accounts
 from tindahan.store.vault import Vault
 
+#: One worker runs this module: its module-scoped fixtures are built once (make test, xdist).
+pytestmark = pytest.mark.xdist_group("credit-simulate")
+
 D = sim.DAY_NS
 AS_OF = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp()) * 10**9 - sim.MANILA_OFFSET_NS
 START = AS_OF - 365 * D

@@ -45,6 +45,9 @@ from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
 from tindahan.store.vault import Vault
 
+#: One worker runs this module: its module-scoped fixtures are built once (make test, xdist).
+pytestmark = pytest.mark.xdist_group("e2e-openapi")
+
 #: The document the app generates; the tests check the running server serves the same one.
 DOCUMENT: dict[str, Any] = create_app(cast("Platform", None)).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)

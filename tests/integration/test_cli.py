@@ -32,6 +32,9 @@ from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 
+#: One worker runs this module: its module-scoped fixtures are built once (make test, xdist).
+pytestmark = pytest.mark.xdist_group("integration-cli")
+
 runner = CliRunner()
 TINDAHAN = str(Path(sys.executable).with_name("tindahan"))
 

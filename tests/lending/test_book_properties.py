@@ -311,7 +311,7 @@ LoanBook.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
-test_loan_book = LoanBook.TestCase
+test_loan_book = pytest.mark.slow(LoanBook.TestCase)
 
 
 # --- regressions: bugs the state machine found (excluded above, each where it is drawn) -----

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 
 from tests.profiles import examples
@@ -26,6 +27,7 @@ def _fresh() -> tuple[MemoryLedger, Clock]:
     return ledger, clock
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(300), deadline=None)
 @given(steps)
 def test_random_workloads_keep_every_invariant(workload):

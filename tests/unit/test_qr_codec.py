@@ -572,6 +572,7 @@ FUZZ = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(3000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(FUZZ, st.booleans())
 def test_fuzz_only_qr_error_escapes(payload: str, strict: bool) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from tindahan import qr
 
 SEEDS = [
@@ -70,5 +72,6 @@ def _fuzz(count: int, seed: int) -> None:
                 pass
 
 
+@pytest.mark.slow
 def test_fuzz_only_qr_errors_come_out_over_400_000_inputs():
     _fuzz(400_000, seed=20_260_401)

@@ -22,7 +22,7 @@ def test_front_page_signed_out_sets_an_anonymous_cookie_and_a_strict_policy(brow
 
 def test_cookies_are_secure_unless_the_test_flag_says_otherwise(site, web, monkeypatch):
     monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
-    with httpx.Client(base_url=web) as client:
+    with httpx.Client(base_url=web, timeout=30) as client:
         assert "secure" in client.get("/signin").headers["set-cookie"].lower()
 
 
@@ -65,7 +65,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(site, b
         from_page="/signin?next=/b/orders",
     )
     assert response.headers["location"] == "/b/orders"
-    other = httpx.Client(base_url=str(browser.http.base_url), follow_redirects=False)
+    other = httpx.Client(base_url=str(browser.http.base_url), timeout=30, follow_redirects=False)
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         other.cookies.clear()
         page = other.get("/signin")
@@ -140,7 +140,9 @@ def test_sign_out_ends_the_session_on_the_server(site, browser):
     response = browser.post("/signout", {})
     assert response.status_code == 303
     assert logins.viewer(site.platform, secret) is None
-    replay = httpx.Client(base_url=str(browser.http.base_url), cookies={"tdh_session": secret})
+    replay = httpx.Client(
+        base_url=str(browser.http.base_url), timeout=30, cookies={"tdh_session": secret}
+    )
     assert replay.get("/m").status_code == 303  # the old cookie signs nobody in
     replay.close()
 
@@ -167,7 +169,7 @@ def test_the_language_switch_and_the_browser_language(site, browser):
     assert "Mag-sign in" in page.text and '<html lang="fil">' in page.text
     browser.post("/lang", {"lang": "en", "next": "/"})
     assert "Mag-sign in" not in browser.get("/signin").text
-    fresh = httpx.Client(base_url=str(browser.http.base_url))
+    fresh = httpx.Client(base_url=str(browser.http.base_url), timeout=30)
     assert "Mag-sign in" in fresh.get("/signin", headers={"Accept-Language": "fil-PH"}).text
     fresh.close()
 
