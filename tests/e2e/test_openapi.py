@@ -212,6 +212,8 @@ def build_ids(world: World, platform: Platform) -> Ids:
         )
     )
     spare_key = platform.run(lambda u: keys.create(u, None, party_id=merchant.id))[0]["id"]
+    world.fund(merchant, 100_000, "settlement")  # no sale claims it: it may be paid out
+    payout = api.ok(api.post("/v1/payouts", merchant.key, {"amount_minor": 10_000}))
     shop = commerce(world)
     lent = lending(world, platform)
     scored = lent.pop("scored")
@@ -229,6 +231,7 @@ def build_ids(world: World, platform: Platform) -> Ids:
         payment_id=[paid["id"], cash_out["id"]],
         request_id=[request["id"]],
         refund_id=[refund["id"]],
+        payout_id=[payout["id"]],
         endpoint_id=[endpoint["id"]],
         key_id=[spare_key],
         name=["basic", "full", "business"],

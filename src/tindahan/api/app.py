@@ -15,7 +15,18 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan import limits
-from tindahan.api import access, commerce, credit, errors, lending, parties, payments, qr, rails
+from tindahan.api import (
+    access,
+    commerce,
+    credit,
+    errors,
+    lending,
+    parties,
+    payments,
+    payouts,
+    qr,
+    rails,
+)
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
@@ -113,7 +124,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
             rate_limited_body(), status_code=429, headers={"Retry-After": str(exc.retry_after)}
         )
 
-    for module in (parties, payments, access, qr, commerce, credit, lending, rails):
+    for module in (parties, payments, payouts, access, qr, commerce, credit, lending, rails):
         app.include_router(module.router)
 
     @app.get("/health", tags=["meta"], summary="Liveness and database check")
