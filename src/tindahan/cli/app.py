@@ -1,5 +1,5 @@
 """The ``tindahan`` command: ``serve`` (the main job), ``db``, ``keys``, ``webhooks``,
-``ledger``, ``demo`` and ``worker``."""
+``ledger``, ``demo``, ``payouts`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,18 @@ from tindahan.anchor.config import Anchor
 from tindahan.anchor.keys import AnchorKey
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
-from tindahan.cli import credit, ledger, loan, loan_book, logins, qr, rails, risk, simulate
+from tindahan.cli import (
+    credit,
+    ledger,
+    loan,
+    loan_book,
+    logins,
+    payouts,
+    qr,
+    rails,
+    risk,
+    simulate,
+)
 from tindahan.cli.errors import friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
 from tindahan.services.credit import assessments as credit_service
@@ -55,6 +66,7 @@ app.add_typer(logins.app, name="logins")
 app.add_typer(risk.app, name="risk")
 loan.app.command("close")(loan_book.close)
 app.add_typer(loan.app, name="loan")
+app.add_typer(payouts.app, name="payouts")
 app.command("simulate")(simulate.simulate)
 out = Console(highlight=False, soft_wrap=True)
 DbOption = ledger.DbOption

@@ -1,6 +1,7 @@
 """Background jobs, one round at a time: expire holds and unconfirmed cash-outs, cancel
-unpaid orders and release escrow of delivered ones, run the loans' daily close, seal the
-ledger, deliver webhooks, forget stale idempotency keys.
+unpaid orders and release escrow of delivered ones, run the loans' daily close, pay out the
+merchants whose automatic daily payout is due, seal the ledger, deliver webhooks, forget
+stale idempotency keys.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -22,6 +23,7 @@ from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import cash
+from tindahan.services.payouts import daily as daily_payouts
 from tindahan.services.platform import idempotency, webhooks
 from tindahan.services.unit import Platform
 
@@ -38,6 +40,7 @@ class Tick:
     delivered: int = 0
     delivery_failures: int = 0
     loan_days_closed: int = 0
+    payouts: int = 0
 
 
 def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
@@ -46,6 +49,7 @@ def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
     loan_days = loan_close.close_due(platform)  # the nightly close of every ended day
+    paid_out = daily_payouts.run_due(platform)  # after the close: a loan's dues come first
     expired = expire_pending(platform.db)
     report = seal(platform.db, anchor=platform.anchor)
     delivered = failures = 0
@@ -61,6 +65,7 @@ def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
         delivered,
         failures,
         loan_days,
+        paid_out.paid + paid_out.failed,
     )
 
 
