@@ -21,7 +21,7 @@ from tests.web import loans_fixture
 from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.commerce import orders
-from tindahan.services.payments import requests
+from tindahan.services.payments import cash, requests
 from tindahan.web.app import create_app
 
 PAGE_BUDGET_BYTES = 200_000
@@ -299,3 +299,27 @@ def test_the_accessibility_check_itself_finds_problems(open_page):
     problems = page.evaluate(A11Y)
     assert "no lang on <html>" in problems and "no label: x" in problems
     assert "2 h1 elements" in problems and any(p.startswith("no name") for p in problems)
+
+
+def test_withdraw_sales_to_the_main_wallet_at_phone_width(site, open_page):
+    """A merchant withdraws part of its sales: the available figure and what is kept back,
+    the amount, the confirmation with where it goes, then the money in the main wallet."""
+    wallet = site.merchant.wallets["settlement"]
+    site.platform.run(lambda u: cash.fund(u, OPERATOR, wallet, 80_000, "PHP", "TEST"))
+    page = open_page()
+    sign_in(page, site.merchant)
+    page.get_by_role("link", name="Withdraw").click()
+    page.wait_for_url("**/m/withdraw")
+    assert page.locator("#available").inner_text() == "₱800.00"
+    shots(page, "merchant-withdraw")
+    page.get_by_label("Amount to withdraw (₱)").fill("250.50")
+    page.get_by_role("button", name="Next: check and confirm").click()
+    assert page.locator("#confirm-amount").inner_text() == "₱250.50"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shots(page, "merchant-withdraw-confirm")
+    page.get_by_role("button", name="Confirm: withdraw ₱250.50").click()
+    page.wait_for_url("**/m/withdraw?done=*")
+    assert page.get_by_role("status").inner_text() == "Done: the money is in your main wallet."
+    assert page.locator("#available").inner_text() == "₱549.50"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert site.balance(site.merchant) == 25_050

@@ -80,6 +80,7 @@ def entry_label(code: int, direction: str) -> str:
         TransferCode.LOAN_REPAYMENT: _("Loan repayment"),
         TransferCode.LOAN_SET_ASIDE: _("Set aside for your loan"),
         TransferCode.LOAN_RESERVE_RETURN: _("Loan reserve returned"),
+        TransferCode.PAYOUT: _("Withdrawal from sales") if incoming else _("Withdrawal"),
     }
     return labels.get(code, _("Transfer"))  # type: ignore[call-overload, no-any-return]
 

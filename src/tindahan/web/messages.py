@@ -72,5 +72,10 @@ def refusal_text(refusal: RefusalError) -> str:
         ),
         "assessment_stale": _("Your credit check is too old. Please check again."),
         "product_retired": _("This loan is no longer offered."),
+        "payout_exceeds_available": _(
+            "That is more than you can withdraw now: see what is kept back above."
+        ),
+        "time_invalid": _("Enter a time of day, like 21:00."),
+        "keep_invalid": _("Enter an amount in pesos, 0 or more."),
     }
     return texts.get(refusal.code, refusal.message)

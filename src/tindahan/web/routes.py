@@ -7,10 +7,11 @@ from tindahan.web import (
     console,
     loans,
     merchant,
+    payouts,
     requests,
     selling,
     signin,
     storefront,
 )
 
-MODULES = [signin, merchant, requests, selling, loans, storefront, buyer, console]
+MODULES = [signin, merchant, payouts, requests, selling, loans, storefront, buyer, console]
