@@ -73,7 +73,7 @@ class Api:
 
     def ok(self, response: httpx.Response) -> dict[str, Any]:
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
 
 @pytest.fixture

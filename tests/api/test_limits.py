@@ -306,7 +306,7 @@ def _all_at_once(base_url: str, sends: list[Any]) -> list[httpx.Response]:
         with httpx.Client(base_url=base_url, timeout=120) as client:
             client.get("/health")
             barrier.wait(timeout=60)
-            return send(client)  # type: ignore[no-any-return]
+            return send(client)
 
     with ThreadPoolExecutor(max_workers=len(sends)) as pool:
         return list(pool.map(run, sends))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -29,6 +29,8 @@ from tindahan.cli.app import app as cli
 from tindahan.services.platform.webhooks import Sender, http_sender
 from tindahan.webhooks.signature import HEADER, SignatureError, verify
 from tindahan.worker import tick
+
+T = TypeVar("T")
 
 SUBSCRIBED = ["payment.succeeded", "refund.succeeded"]
 #: Enough to pass any backoff delay, so every pending delivery is due again.
@@ -45,7 +47,7 @@ class Received:
 
     @property
     def event(self) -> dict[str, Any]:
-        return json.loads(self.body)  # type: ignore[no-any-return]
+        return json.loads(self.body)
 
 
 @dataclass
@@ -150,10 +152,10 @@ def pay(world: World, payer: Party, payee: Party, amount_minor: int) -> dict[str
 
 def log(world: World, key: str, endpoint_id: str) -> list[dict[str, Any]]:
     path = f"/v1/webhook_endpoints/{endpoint_id}/deliveries"
-    return world.api.ok(world.api.get(path, key, limit=100))["data"]  # type: ignore[no-any-return]
+    return world.api.ok(world.api.get(path, key, limit=100))["data"]
 
 
-def only(items: list[dict[str, Any]]) -> dict[str, Any]:
+def only(items: list[T]) -> T:
     assert len(items) == 1, items
     return items[0]
 

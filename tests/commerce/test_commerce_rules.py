@@ -60,7 +60,9 @@ def assert_refused(
 # 1. The order state machine
 # =============================================================================================
 
-S, A, R = OrderStatus, Action, Role
+S = OrderStatus
+A = Action
+R = Role
 
 #: The specification, written from the module docstring and the business rules: for each legal
 #: (status, action), the status it leads to and who besides the operator may do it.

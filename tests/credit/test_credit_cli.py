@@ -32,7 +32,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 TINDAHAN = Path(sys.executable).with_name("tindahan")
 
 
-def credit(*args: str):
+def credit(*args: object):
     return runner.invoke(app, ["credit", *map(str, args)])
 
 

@@ -256,7 +256,7 @@ def test_the_eir_discounts_the_installments_to_the_net_proceeds(loan):
     )
     found, rate = d.eir_per_period, loan["rate"]
     totals = [i.total_minor for i in d.schedule]
-    value = sum(D(p) / (1 + found) ** t for t, p in enumerate(totals, start=1))
+    value = sum((D(p) / (1 + found) ** t for t, p in enumerate(totals, start=1)), D(0))
     assert abs(value - d.net_proceeds_minor) < D("1e-9") * d.total_of_payments_minor
     assert float(found) == pytest.approx(irr(d.net_proceeds_minor, totals), abs=1e-9)
     ppy = PERIODS_PER_YEAR[loan["frequency"]]

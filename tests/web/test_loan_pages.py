@@ -421,7 +421,7 @@ def assessments(site: Site) -> list[dict[str, Any]]:
 def offers_of(site: Site) -> list[dict[str, Any]]:
     caller = lf.caller_of(site.merchant)
     found = site.platform.run(lambda u: loan_offers.list_offers(u, caller), write=False)
-    return found["data"]  # type: ignore[no-any-return]
+    return found["data"]
 
 
 def sell(site: Site, amounts: list[int]) -> None:
