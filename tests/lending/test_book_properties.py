@@ -403,3 +403,21 @@ def test_a_restructure_with_no_principal_left_keeps_what_is_owed():
         rules.restructure(book, day, D(0), [day + timedelta(days=1)], waive_penalties=False)
     assert refused.value.code == "nothing_to_restructure"
     assert rules.payoff(book, day) == book.receivable() == 32
+
+
+def test_the_reserve_needs_what_falls_due_by_the_next_due_date_less_what_it_holds():
+    """``reserve_need``: a set-aside fills the reserve up to the next installment (the late
+    ones included) and never beyond, so auto-deduction never prepays."""
+    book = new_book(100_000, Method.EQUAL_INSTALLMENT, Frequency.WEEKLY, 4, D("0.02"))
+    first, second = book.lines[0], book.lines[1]
+    assert rules.reserve_need(book, START) == first.owed().total
+    assert rules.reserve_need(book, first.due_date) == first.owed().total
+    # a day after the first due date: the late first and the next one
+    late = first.due_date + timedelta(days=1)
+    assert rules.reserve_need(book, late) == first.owed().total + second.owed().total
+    held = replace(book, totals=replace(book.totals, reserve=first.owed().total - 1))
+    assert rules.reserve_need(held, START) == 1
+    full = replace(book, totals=replace(book.totals, reserve=first.owed().total + 5))
+    assert rules.reserve_need(full, START) == 0
+    ended = replace(book, lines=tuple(replace(x, status="paid") for x in book.lines))
+    assert rules.reserve_need(ended, START) == 0

@@ -260,6 +260,7 @@ loan_transactions = Table(
     Column("penalty_minor", BigInteger, nullable=False),
     Column("source", String(16), nullable=False),
     Column("payment_id", String(_ID)),
+    Column("order_id", String(_ID)),  # a set-aside from an order's release (0013)
     Column("business_date", String(_DATE), nullable=False),
     Column("transfer_ids", Text, nullable=False),
     Column("note", Text),

@@ -15,7 +15,9 @@ Each step is one linked batch, booked last in the order's transaction (see
 * pay (buyer abroad): buyer → ``op.fx.USD`` (USD ledger) and ``op.fx.PHP`` → escrow (PHP
   ledger), at the locked quote (``commerce.fx``);
 * release: escrow → merchant settlement (held less the marketplace fee) and escrow →
-  ``op.fees.NN`` (the fee, ``commerce.escrow``);
+  ``op.fees.NN`` (the fee, ``commerce.escrow``), then, for a merchant repaying a loan from
+  sales, settlement → the loan's reserve (``services.payments.settlement``: an online sale
+  repays a loan like any sale);
 * refund: escrow → buyer; or for a buyer abroad escrow → ``op.fx.PHP`` and ``op.fx.USD`` →
   buyer, the cumulative-floor share of what they paid.
 """
@@ -39,7 +41,7 @@ from tindahan.services.commerce import catalog, orders, shipments
 from tindahan.services.commerce.orders import Actor
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
-from tindahan.services.payments import fx
+from tindahan.services.payments import fx, settlement
 from tindahan.services.platform.chart import CURRENCY, fee_account, fx_account
 from tindahan.services.platform.fees import fee_settings
 from tindahan.services.unit import Unit, ledger_id, new_id
@@ -194,7 +196,17 @@ def release_legs(
                 oid,
             )
         )
-    return movement.linked(legs), parts
+    # The merchant's sale lands in its settlement wallet: the one step every sale goes
+    # through adds the loan set-aside (``services.payments.settlement``).
+    sale = settlement.Sale(
+        order["merchant_id"],
+        merchant.account_id,
+        amount_minor,
+        parts.merchant_minor,
+        ledger_id(oid, "release"),
+        order_id=oid,
+    )
+    return settlement.credit_sale(unit, sale, movement.linked(legs)), parts
 
 
 def complete(

@@ -16,7 +16,8 @@ Bookings (debit → credit):
 * interest earned: interest → ``op.loan.interest``; a penalty: penalty → ``op.loan.penalty``;
   a penalty forgiven: ``op.loan.penalty`` → penalty;
 * repayment: the paying wallet (or the reserve) → each receivable, in the allocation order;
-* set-aside: merchant settlement → reserve, in the sale's own linked batch;
+* set-aside: merchant settlement → reserve, in the sale's own linked batch (a merchant
+  payment or an order's release from escrow: ``services.payments.settlement``);
 * write-off: ``op.loan.losses`` → each receivable; recovery: wallet → ``op.loan.recoveries``.
 
 The loan row mirrors those balances (``lending.book.Totals``) and ``tindahan ledger verify``
@@ -42,6 +43,7 @@ from tindahan.lending import book as rules
 from tindahan.lending.allocation import COMPONENTS, parse_order
 from tindahan.lending.calendar import business_date
 from tindahan.lending.terms import DayCount, Frequency, Method, periodic_rate
+from tindahan.money import Money, Rounding, apply_bps
 from tindahan.payments.model import TransferCode, WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.lending.holidays import holiday_set
@@ -320,6 +322,7 @@ def record(
     *,
     amount: int | None = None,
     payment_id: str | None = None,
+    order_id: str | None = None,
     note: str | None = None,
     txn_id: str | None = None,
 ) -> str:
@@ -337,6 +340,7 @@ def record(
             "penalty_minor": paid.get("penalty", 0),
             "source": source,
             "payment_id": payment_id,
+            "order_id": order_id,
             "business_date": day.isoformat(),
             "transfer_ids": movement.encode_ids(list(transfer_ids)),
             "note": note,
@@ -494,6 +498,7 @@ def transaction_view(row: Any) -> dict[str, Any]:
         "penalty_minor": row["penalty_minor"],
         "source": row["source"],
         "payment_id": row["payment_id"],
+        "order_id": row["order_id"],
         "business_date": row["business_date"],
         "transfer_ids": movement.decode_ids(row["transfer_ids"]),
         "note": row["note"],
@@ -623,23 +628,33 @@ _AUTO = select(loans).where(and_(loans.c.status == "active", loans.c.auto_deduct
 
 
 def set_aside(
-    unit: Unit, merchant_id: str, settlement_account: str, sale_minor: int, payment_id: str
+    unit: Unit,
+    merchant_id: str,
+    settlement_account: str,
+    sale_minor: int,
+    *,
+    most_minor: int,
+    transfer_id: str,
+    payment_id: str | None = None,
+    order_id: str | None = None,
 ) -> list[NewTransfer]:
-    """The share of a sale that goes to the merchant's loan reserve: the product's share,
-    never more than the loan needs by its next due date (less what the reserve holds).
-    Returns the transfer to add to the sale's linked batch (after the sale's own credit to
-    the settlement wallet, so it can never overdraw it), or nothing."""
+    """The share of a sale that goes to the merchant's loan reserve: the product's share of
+    the sale (rounded ``DOWN``, in the merchant's favour), never more than the loan needs by
+    its next due date (``lending.book.reserve_need``) nor than the sale leaves in the
+    settlement wallet (``most_minor``). The sale is a payment or an order's release
+    (``services.payments.settlement``). Returns the transfer to add to the sale's linked batch
+    (after the sale's own credit to the settlement wallet, so it can never overdraw it), or
+    nothing."""
     query = _AUTO.where(loans.c.merchant_id == merchant_id)
     if not unit.db.is_sqlite:
         query = query.with_for_update()
     row = unit.conn.execute(query).mappings().first()
     if row is None:
         return []
-    loan = book_of(row, line_rows(unit, row["id"], row["version"]))
     day = today(unit)
-    need = rules.reserve_need(loan, day)
-    share = sale_minor * row["auto_deduct_bps"] // 10_000  # DOWN: in the merchant's favour
-    amount = min(share, need)
+    need = rules.reserve_need(book_of(row, line_rows(unit, row["id"], row["version"])), day)
+    share = apply_bps(Money(sale_minor, CURRENCY), row["auto_deduct_bps"], Rounding.DOWN)
+    amount = min(share.amount_minor, need, most_minor)
     if amount <= 0:
         return []
     unit.conn.execute(
@@ -647,19 +662,28 @@ def set_aside(
         .where(loans.c.id == row["id"])
         .values(reserve_minor=row["reserve_minor"] + amount, updated_at_ns=unit.now())
     )
-    tid = ledger_id(payment_id, "loan")
     record(
-        unit, row["id"], "set_aside", {}, "sale", day, [tid], amount=amount, payment_id=payment_id
+        unit,
+        row["id"],
+        "set_aside",
+        {},
+        "sale",
+        day,
+        [transfer_id],
+        amount=amount,
+        payment_id=payment_id,
+        order_id=order_id,
     )
+    sale = {"payment": payment_id} if payment_id else {"order": order_id or ""}
     return [
         NewTransfer(
-            tid,
+            transfer_id,
             settlement_account,
             account(row["id"], "reserve"),
             amount,
             CURRENCY,
             TransferCode.LOAN_SET_ASIDE,
-            metadata={"loan": row["id"], "payment": payment_id},
+            metadata={"loan": row["id"], **sale},
         )
     ]
 

@@ -31,7 +31,7 @@ from tindahan.payments.model import (
 )
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.movement import Holder
-from tindahan.services.lending import loans
+from tindahan.services.payments import settlement
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -91,17 +91,22 @@ def pay(
         destination = found[(new.payee_id, WalletKind.SETTLEMENT)]
         bps = fee_settings(unit)["merchant_discount_bps"]
         fee = merchant_discount(Money(amount_minor, currency), bps).amount_minor
-        kind, transfers = (
-            PaymentKind.MERCHANT,
+        kind = PaymentKind.MERCHANT
+        # The sale's own transfers, then the loan set-aside if the merchant repays from
+        # sales: the one step every sale to a settlement wallet goes through.
+        sale = settlement.Sale(
+            new.payee_id,
+            destination.account_id,
+            amount_minor,
+            amount_minor - fee,
+            ledger_id(payment_id),
+            payment_id=payment_id,
+        )
+        transfers = settlement.credit_sale(
+            unit,
+            sale,
             _merchant_transfers(payment_id, source, destination, amount_minor, currency, fee),
         )
-        # A merchant repaying a loan from sales: its share of this sale, to the loan's
-        # reserve, in the same linked batch (``services.lending.loans.set_aside``).
-        aside = loans.set_aside(
-            unit, new.payee_id, destination.account_id, amount_minor, payment_id
-        )
-        if aside:
-            transfers = movement.linked([*transfers, *aside])
     else:
         destination, fee, kind = payee_main, 0, PaymentKind.P2P
         transfers = [
