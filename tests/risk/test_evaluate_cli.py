@@ -121,3 +121,17 @@ def test_backtest_on_a_migrated_database(tmp_path: Path) -> None:
         app, ["risk", "backtest", "--from", "2026-12-06", "--to", "2026-12-01", "--db", url]
     )
     assert backwards.exit_code == 2 and "--to is before --from" in backwards.stderr
+
+
+def test_report_csv_on_a_migrated_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'risk.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
+    args = ["risk", "report", "--from", "2026-12-01", "--to", "2026-12-06", "--db", url]
+    result = runner.invoke(app, [*args, "--type", "ctr"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "report_type,transaction_ref,transaction_date,transaction_time_utc,transaction_kind,"
+        "amount,currency,subject_ref,counterparty_ref,rule,rule_version,reason,deadline"
+    ]
+    wrong = runner.invoke(app, [*args, "--type", "sar"])
+    assert wrong.exit_code == 2 and "ctr or str" in wrong.stderr

@@ -260,3 +260,57 @@ def test_backtest_replays_the_ledger_through_a_proposed_rule_set(
         platform.run(lambda u: backtest.backtest(u, OPERATOR, today, earlier, proposed))
     assert isinstance(today, date)
     assert _alerts(platform) == []  # a backtest changes nothing
+
+
+COVERED = """
+[[rule]]
+id = "covered_cash"
+version = 2
+decision = "allow"
+explain = "cash of {total_minor} over {threshold_minor}"
+[rule.params]
+threshold_minor = 6000000
+"""
+
+
+def test_covered_and_suspicious_transaction_reports(
+    tmp_path: Path, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tindahan.lending.calendar import business_date
+    from tindahan.services.risk import reports
+
+    path = tmp_path / "covered.toml"
+    path.write_text(COVERED + RULES.replace("DECISION", "review"))
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    monkeypatch.setattr(limits, "RISK_FOUR_EYES_MINOR", 10**12)
+    agent = platform.run(
+        lambda u: parties.create(u, OPERATOR, parties.NewParty(kind="agent", name="Aling Nena"))
+    )["id"]
+    float_id = _wallet_kind(platform, agent, "float")
+    for _ in range(3):
+        platform.run(lambda u: cash.fund(u, OPERATOR, float_id, 5_000_000, "PHP", "float"))
+    ana = _party(platform, "Ana")
+    for amount in (4_000_000, 2_000_000, 1):  # ₱60,000.01 in one day: over on the third
+        platform.run(lambda u, a=amount: cash.cash_in(u, OPERATOR, ana, a, "PHP", agent))
+    ben = _party(platform, "Ben")
+    _pay(platform, ana, ben, 3_500_000)  # a first ₱35,000 to a new payee: held
+    held = next(a for a in _alerts(platform) if a["rule"] == "new_payee")
+    platform.run(lambda u: holds.decide(u, OPERATOR, held["id"], "return"))
+    today = business_date(platform.now())
+    ctr = platform.run(lambda u: reports.rows(u, OPERATOR, "ctr", today, today), write=False)
+    assert [(r["report_type"], r["amount"], r["subject_ref"], r["rule"]) for r in ctr] == [
+        ("CTR", "0.01", ana, "covered_cash")
+    ]
+    assert ctr[0]["deadline"] > today.isoformat()
+    str_rows = platform.run(lambda u: reports.rows(u, OPERATOR, "str", today, today), write=False)
+    assert [(r["report_type"], r["amount"], r["rule"]) for r in str_rows] == [
+        ("STR", "35000.00", "new_payee")
+    ]
+    with pytest.raises(RefusalError):
+        platform.run(lambda u: reports.rows(u, OPERATOR, "sar", today, today), write=False)
+    assert verify.verify(platform.db).ok
+
+
+def _wallet_kind(platform: Platform, party_id: str, kind: str) -> str:
+    query = select(wallets.c.id).where(wallets.c.party_id == party_id, wallets.c.kind == kind)
+    return str(platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))

@@ -19,10 +19,15 @@ line and field, exit 2, nothing printed on stdout.
 the ledger's movements through a rule set (``services.risk.backtest``) and prints alerts per
 rule, parties hit and the money that would have been held or blocked; with ``--json`` one
 object: ``from, to, movements, alerts_per_rule, parties_hit, held_minor, blocked_minor``.
+
+``tindahan risk report --type ctr|str --from DATE --to DATE [--out FILE] [--db URL]`` writes
+covered or suspicious transaction reports as CSV (``risk.reports.COLUMNS``).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from datetime import date
@@ -35,11 +40,12 @@ from rich.table import Table
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.risk import events, lists, ruleset, screening
+from tindahan.risk import events, lists, reports, ruleset, screening
 from tindahan.risk.engine import Engine, Verdict
 from tindahan.risk.errors import RiskInputError
 from tindahan.risk.movement import Decision
 from tindahan.services.risk import backtest as backtest_service
+from tindahan.services.risk import reports as reports_service
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -207,3 +213,33 @@ def backtest(
         f"parties hit: {result['parties_hit']:,}; held: {result['held_minor']:,} centavos; "
         f"blocked: {result['blocked_minor']:,} centavos"
     )
+
+
+@app.command("report")
+@friendly
+def report_csv(
+    kind: Annotated[str, typer.Option("--type", help="ctr (covered) or str (suspicious).")],
+    start: Annotated[str, typer.Option("--from", help="First Manila day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last Manila day (YYYY-MM-DD).")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the CSV here (default: stdout).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Covered or suspicious transaction reports as CSV, one row per transaction, with the
+    deadline to file each (five working days)."""
+    first, last = _day(start, "--from"), _day(end, "--to")
+    with connect(db, create=False) as database:
+        platform = Platform(database, Vault.from_environment())
+        found = platform.run(
+            lambda u: reports_service.rows(u, OPERATOR, kind, first, last), write=False
+        )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=reports.COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(found)
+    if out_file is None:
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    out_file.write_text(buffer.getvalue(), encoding="utf-8")
+    out.print(f"{len(found)} {kind.upper()} row(s) written to {out_file}")
