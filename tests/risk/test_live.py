@@ -290,8 +290,12 @@ def test_covered_and_suspicious_transaction_reports(
     for _ in range(3):
         platform.run(lambda u: cash.fund(u, OPERATOR, float_id, 5_000_000, "PHP", "float"))
     ana = _party(platform, "Ana")
+
+    def cash_in(amount: int) -> None:
+        platform.run(lambda u: cash.cash_in(u, OPERATOR, ana, amount, "PHP", agent))
+
     for amount in (4_000_000, 2_000_000, 1):  # ₱60,000.01 in one day: over on the third
-        platform.run(lambda u, a=amount: cash.cash_in(u, OPERATOR, ana, a, "PHP", agent))
+        cash_in(amount)
     ben = _party(platform, "Ben")
     _pay(platform, ana, ben, 3_500_000)  # a first ₱35,000 to a new payee: held
     held = next(a for a in _alerts(platform) if a["rule"] == "new_payee")
