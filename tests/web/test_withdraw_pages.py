@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from tindahan.services.payments import cash
-from tindahan.services.payouts import payouts, settings
+from tindahan.services.payouts import daily, payouts, settings
+from tindahan.services.platform import parties
 from tindahan.web import i18n
 
 from .conftest import OPERATOR, Browser, Person, Site
@@ -93,3 +94,18 @@ def test_the_page_in_filipino_and_only_for_merchants(site: Site, browser: Browse
         assert buyer.get("/m/withdraw").status_code in (303, 403, 404)
     finally:
         buyer.close()
+
+
+def test_a_failed_automatic_payout_says_why_in_words(site: Site, browser: Browser):
+    nena = site.merchant
+    settle(site, nena, 50_000)
+    new = settings.NewSettings(enabled=True, time_of_day="00:00")
+    site.platform.run(lambda u: settings.update_settings(u, caller(nena), new))
+    freeze = parties.update_party
+    site.platform.run(lambda u: freeze(u, OPERATOR, nena.party_id or "", "frozen", None))
+    assert daily.run_due(site.platform).failed == 1
+    site.platform.run(lambda u: freeze(u, OPERATOR, nena.party_id or "", "active", None))
+    browser.sign_in(nena)
+    page = browser.get("/m/withdraw").text
+    assert "This wallet is frozen. Please contact Tindahan." in page
+    assert "Not done" in page and site.balance(nena) == 0

@@ -22,7 +22,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.payouts import payouts, settings
 from tindahan.services.unit import Unit
-from tindahan.web import forms, i18n, render, session
+from tindahan.web import forms, i18n, messages, render, session
 from tindahan.web.i18n import _
 from tindahan.web.merchant import pesos
 from tindahan.web.router import router as make_router
@@ -32,6 +32,14 @@ router = make_router()
 
 RECENT = 10
 FIELDS = {"amount_minor": "amount", "time_of_day": "time", "keep_minor": "keep"}
+
+
+def failure_text(payout: dict[str, Any]) -> str:
+    """Why an automatic payout was not made, in the reader's language where the code is one
+    people meet (``web.messages``)."""
+    failure = payout["failure"] or {}
+    refusal = RefusalError(Category.REFUSED, failure.get("code", ""), failure.get("message", ""))
+    return messages.refusal_text(refusal)
 
 
 def status_text(payout: dict[str, Any]) -> str:
@@ -63,6 +71,7 @@ def _page(request: Request, viewer: Merchant, status_code: int = 200, **extra: A
         "merchant/withdraw.html",
         status_code,
         status_text=status_text,
+        failure_text=failure_text,
         refund_days=limits.PAYOUT_REFUND_WINDOW_DAYS,
         **shown,
         **extra,
