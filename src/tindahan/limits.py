@@ -409,6 +409,13 @@ MAX_BANK_ACCOUNTS_PER_PARTY: Final = 10
 PARTICIPANT_CODE_MAX_LENGTH: Final = 16
 #: Rows in the participants CSV (the real lists hold about a hundred institutions).
 MAX_PARTICIPANTS: Final = 1_000
+#: How long a sent credit transfer waits for its pacs.002 before we ask (pacs.028): InstaPay
+#: answers in seconds (its scheme time-out is well under a minute); PESONet settles in
+#: clearing cycles, so it is asked about after a cycle, not after seconds.
+INSTAPAY_ANSWER_SECONDS: Final = 60
+PESONET_ANSWER_SECONDS: Final = 6 * 3600
+#: Sent transfers handled per sweep (dispatching, asking about them).
+RAIL_SWEEP_BATCH: Final = 200
 
 # --- Risk and compliance, the live path (issue 20) --------------------------------------
 #: Releasing or returning held money above this needs a second operator (four eyes): one

@@ -52,6 +52,7 @@ class AccountCode(enum.IntEnum):
     LOAN_RESERVE = 410  # what auto-deduction set aside from sales for the next installment
     CASH_IN_CLEARING = 500
     BANK_SETTLEMENT = 510
+    RAIL_CLEARING = 520  # money on its way out through InstaPay or PESONet (issue 19)
     FX_LIQUIDITY = 600
     COMMISSION_EXPENSE = 700
     RISK_HOLDS = 800  # money under a risk review, until an analyst releases or returns it

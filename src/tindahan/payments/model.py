@@ -106,3 +106,5 @@ class TransferCode(enum.IntEnum):
     PAYOUT = 90  # a merchant's settlement wallet to its main wallet
     RISK_HOLD = 95  # money held for a risk review (pending until released or returned)
     RISK_RETURN = 96  # held money returned to whoever sent it
+    BANK_TRANSFER = 110  # a wallet to a rail's clearing account (pending until the answer)
+    BANK_RETURN = 111  # a returned bank transfer (pacs.004): clearing account back to the wallet

@@ -65,3 +65,40 @@ bank_accounts = Table(
     UniqueConstraint("party_id", "participant_code", "number_index"),
 )
 Index("ix_bank_accounts_party", bank_accounts.c.party_id, bank_accounts.c.id)
+
+TRANSFER_STATUSES = ("pending", "settled", "rejected", "returned")
+RAILS = ("instapay", "pesonet")
+
+#: Outbound credit transfers: one row per pacs.008 transaction we send. UETR and EndToEndId
+#: are unique (an answer finds its transfer by them, and a second send of the same one is
+#: refused); ``hold_id`` is the pending ledger transfer; a final status says when, and a
+#: rejected or returned one why.
+bank_transfers = Table(
+    "bank_transfers",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("wallet_id", String(_ID), ForeignKey("wallets.id"), nullable=False),
+    Column("bank_account_id", String(_ID), ForeignKey("bank_accounts.id"), nullable=False),
+    Column("rail", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("uetr", String(36), nullable=False, unique=True),
+    Column("end_to_end_id", String(35), nullable=False, unique=True),
+    Column("message_id", String(35), nullable=False),
+    Column("hold_id", String(limits.ID_MAX_LENGTH), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason_code", String(35)),
+    Column("returned_minor", BigInteger, nullable=False, server_default="0"),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("sent_at_ns", BigInteger),
+    Column("asked_at_ns", BigInteger),
+    Column("finished_at_ns", BigInteger),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_in("status", TRANSFER_STATUSES), name="status"),
+    CheckConstraint(_in("rail", RAILS), name="rail"),
+    CheckConstraint("returned_minor >= 0 AND returned_minor <= amount_minor", name="returned"),
+    CheckConstraint("(status = 'pending') = (finished_at_ns IS NULL)", name="finished_when"),
+)
+Index("ix_bank_transfers_party", bank_transfers.c.party_id, bank_transfers.c.id)
+Index("ix_bank_transfers_status", bank_transfers.c.status, bank_transfers.c.sent_at_ns)

@@ -36,6 +36,9 @@ EVENT_TYPES = (
     "loan.recovered",
     "payout.succeeded",
     "payout.failed",
+    "bank_transfer.succeeded",
+    "bank_transfer.failed",
+    "bank_transfer.returned",
 )
 ALL = "*"
 

@@ -25,6 +25,15 @@ def bank_account(currency: str) -> str:
     return BANK_ACCOUNT if currency == CURRENCY else f"op.bank.{currency}"
 
 
+#: The clearing systems money leaves by (``rails.model.ClearingSystem``'s values).
+RAILS = ("instapay", "pesonet")
+
+
+def rail_account(rail: str) -> str:
+    """The clearing account of a rail: ``op.rail.instapay``, ``op.rail.pesonet``."""
+    return f"op.rail.{rail.lower()}"
+
+
 def fx_account(currency: str) -> str:
     return f"op.fx.{currency}"
 
@@ -62,6 +71,11 @@ OPERATOR_ACCOUNTS = [
     NewAccount("op.loan.losses", CURRENCY, AccountCode.LOAN_LOSS_EXPENSE, "operator"),
     #: Risk: money under review (``services.ledger.risk_gate``), held by pending transfers.
     NewAccount(risk_gate.HOLDS_ACCOUNT, CURRENCY, AccountCode.RISK_HOLDS, "operator"),
+    #: Bank rails: what is on its way out through each clearing system (issue 19).
+    *(
+        NewAccount(rail_account(rail), CURRENCY, AccountCode.RAIL_CLEARING, "operator")
+        for rail in RAILS
+    ),
 ]
 
 

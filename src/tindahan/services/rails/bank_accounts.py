@@ -205,7 +205,21 @@ def destination(unit: Unit, caller: Caller, account_id: str) -> Destination:
     """An active account of a party the caller reaches, opened to be paid."""
     row = _row(unit, caller, account_id)
     if row["status"] != "active":
-        raise refused("bank_account_removed", "this bank account was removed", "bank_account")
+        raise refused("bank_account_removed", "this bank account was removed", "bank_account_id")
+    return _opened(unit, row)
+
+
+def opened(unit: Unit, account_id: str) -> Destination:
+    """Any account, opened (for a message about a transfer already made to it)."""
+    row = (
+        unit.conn.execute(select(bank_accounts).where(bank_accounts.c.id == account_id))
+        .mappings()
+        .one()
+    )
+    return _opened(unit, row)
+
+
+def _opened(unit: Unit, row: Any) -> Destination:
     return Destination(
         id=row["id"],
         party_id=row["party_id"],

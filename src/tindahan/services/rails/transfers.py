@@ -1,0 +1,410 @@
+"""Outbound credit transfers: a wallet's money to a bank account, through InstaPay or PESONet.
+
+One transfer, four use cases, each its own transaction:
+1. ``create``: route (``rails.directory.route``), hold the amount on the ledger — a pending
+   transfer from the wallet to the rail's clearing account (``op.rail.instapay`` or
+   ``op.rail.pesonet``), counted against the wallet's daily and monthly limits — and record
+   the transfer with its UETR and EndToEndId. Nothing has left yet.
+2. ``dispatch``: build each unsent transfer's pacs.008 (the account number is decrypted only
+   here, into the message) and hand it to the ``RailPort``; marked sent after the port took
+   it. A crash in between sends it again with the same UETR, which the clearing house
+   answers as a duplicate: nothing moves twice.
+3. ``receive``: a pacs.002 posts the hold (``ACSC``/``ACCC``) or voids it (``RJCT``, limits
+   given back, reason kept); a pacs.004 after settlement credits the money back from the
+   clearing account. What each answer does is ``rails.transfers``' rule, decided under the
+   transfer's row lock: a duplicated or late answer, or one for a transfer we never sent,
+   changes nothing (and is counted as ignored).
+4. ``ask``: a transfer unanswered past its rail's time-out gets a pacs.028; an immediate
+   answer is received as in 3.
+
+Not yet (issue 19): fees per rail, PESONet batches at cut-offs (each PESONet transfer is its
+own message for now), the API resource and pages, the worker running 2 and 4 on a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from tindahan import limits
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import invalid, not_found
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.payments.model import TransferCode, WalletKind
+from tindahan.rails import ClearingSystem, CreditTransfer, MessageType, Party, StatusQuery
+from tindahan.rails import xml as rails_xml
+from tindahan.rails.directory import route
+from tindahan.rails.identifiers import new_reference, new_uetr
+from tindahan.rails.model import Transaction
+from tindahan.rails.port import RailPort
+from tindahan.rails.reasons import reason_words, status_words
+from tindahan.rails.transfers import Action, TransferStatus, may_return, on_status
+from tindahan.services.ledger import movement
+from tindahan.services.platform.chart import rail_account
+from tindahan.services.platform.events import emit
+from tindahan.services.platform.listing import page
+from tindahan.services.rails import bank_accounts
+from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
+from tindahan.store.rails_tables import bank_transfers
+
+log = logging.getLogger(__name__)
+#: Our own BIC, the debtor agent and instructing agent of every pacs.008 we send (the QR
+#: acquirer id's institution by default).
+BIC_ENV = "TINDAHAN_RAILS_BIC"
+DEFAULT_BIC = "TNDHPHM1XXX"
+ANSWER_SECONDS = {
+    ClearingSystem.INSTAPAY.value.lower(): limits.INSTAPAY_ANSWER_SECONDS,
+    ClearingSystem.PESONET.value.lower(): limits.PESONET_ANSWER_SECONDS,
+}
+
+
+def our_bic() -> str:
+    return os.environ.get(BIC_ENV, DEFAULT_BIC)
+
+
+@dataclass(frozen=True)
+class NewBankTransfer:
+    bank_account_id: object
+    amount_minor: object
+    currency: object = "PHP"
+    party_id: str | None = None  # an operator names the party; a party's key is itself
+
+
+@dataclass
+class Receipt:
+    """What one received message did: transfers changed, and answers that changed nothing."""
+
+    message_type: str
+    applied: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def view(row: Any) -> dict[str, Any]:
+    code = row["reason_code"]
+    return {
+        "id": row["id"],
+        "object": "bank_transfer",
+        "party_id": row["party_id"],
+        "wallet_id": row["wallet_id"],
+        "bank_account_id": row["bank_account_id"],
+        "rail": row["rail"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "uetr": row["uetr"],
+        "end_to_end_id": row["end_to_end_id"],
+        "status": row["status"],
+        "reason": None
+        if code is None
+        else {"code": code, "en": reason_words(code), "fil": reason_words(code, "fil")},
+        "returned_minor": row["returned_minor"],
+        "created": iso(row["created_at_ns"]),
+        "sent": iso(row["sent_at_ns"]),
+        "finished": iso(row["finished_at_ns"]),
+    }
+
+
+# --- 1. create -------------------------------------------------------------------------------
+def create(unit: Unit, caller: Caller, new: NewBankTransfer) -> dict[str, Any]:
+    """Hold the money and record the transfer; ``dispatch`` sends it."""
+    caller.require("payments:write")
+    if not isinstance(new.bank_account_id, str):
+        raise invalid("parameter_invalid", "bank_account_id is an id", "bank_account_id")
+    target = bank_accounts.destination(unit, caller, new.bank_account_id)
+    if new.party_id not in (None, target.party_id):
+        raise not_found("bank_account", "bank_account_id")
+    amount_minor, currency = movement.amount(new.amount_minor, new.currency)
+    wallet = movement.holders(unit, (target.party_id,))[(target.party_id, WalletKind.MAIN)]
+    return start(unit, wallet, target, amount_minor, currency)
+
+
+def start(
+    unit: Unit,
+    wallet: movement.Holder,
+    target: bank_accounts.Destination,
+    amount_minor: int,
+    currency: str,
+) -> dict[str, Any]:
+    """Route, hold and record (for ``create`` and for payouts to a bank account)."""
+    rail = route(amount_minor, target.bank).value.lower()
+    movement.require_active(wallet, "wallet")
+    transfer_id = new_id("btr")
+    hold = NewTransfer(
+        ledger_id(transfer_id),
+        wallet.account_id,
+        rail_account(rail),
+        amount_minor,
+        currency,
+        TransferCode.BANK_TRANSFER,
+        TransferFlags.PENDING,
+        metadata={"bank_transfer": transfer_id, "rail": rail},
+    )
+    movement.precheck(wallet, amount_minor, currency)
+    movement.limit_outgoing(unit, wallet, amount_minor, currency)
+    movement.book(unit, [hold])
+    row = {
+        "id": transfer_id,
+        "party_id": wallet.party_id,
+        "wallet_id": wallet.wallet_id,
+        "bank_account_id": target.id,
+        "rail": rail,
+        "amount_minor": amount_minor,
+        "currency": currency,
+        "uetr": new_uetr(),
+        "end_to_end_id": new_reference("TDH"),
+        "message_id": new_reference("M"),
+        "hold_id": hold.id,
+        "status": TransferStatus.PENDING.value,
+        "reason_code": None,
+        "returned_minor": 0,
+        "created_at_ns": unit.now(),
+        "sent_at_ns": None,
+        "asked_at_ns": None,
+        "finished_at_ns": None,
+    }
+    unit.conn.execute(insert(bank_transfers).values(**row))
+    return view(row)
+
+
+def _row(unit: Unit, transfer_id: str, *, lock: bool = False) -> Any:
+    query = select(bank_transfers).where(bank_transfers.c.id == transfer_id)
+    if lock and not unit.db.is_sqlite:
+        query = query.with_for_update()
+    return unit.conn.execute(query).mappings().first()
+
+
+def get(unit: Unit, caller: Caller, transfer_id: str) -> dict[str, Any]:
+    caller.require("payments:read")
+    row = _row(unit, transfer_id)
+    if row is None or not caller.reaches(row["party_id"]):
+        raise not_found("bank_transfer", "id")
+    return view(row)
+
+
+def list_transfers(
+    unit: Unit, caller: Caller, limit: int, starting_after: str | None = None
+) -> dict[str, Any]:
+    caller.require("payments:read")
+    query = select(bank_transfers).order_by(bank_transfers.c.id).limit(limit + 1)
+    if not caller.operator:
+        query = query.where(bank_transfers.c.party_id == caller.party_id)
+    if starting_after:
+        query = query.where(bank_transfers.c.id > starting_after)
+    rows = unit.conn.execute(query).mappings().all()
+    return page([view(row) for row in rows[:limit]], len(rows) > limit)
+
+
+def status_text(status: str) -> dict[str, str]:
+    """A transfer's status in words for people (the pages, the CLI)."""
+    words = {
+        "pending": ("on its way", "papunta pa"),
+        "settled": ("arrived", "dumating na"),
+        "rejected": ("rejected", status_words("RJCT", "fil")),
+        "returned": ("returned to the wallet", "ibinalik sa wallet"),
+    }[status]
+    return {"en": words[0], "fil": words[1]}
+
+
+# --- 2. dispatch -----------------------------------------------------------------------------
+def dispatch(platform: Platform, port: RailPort) -> int:
+    """Send every transfer not sent yet; returns how many were handed to the port."""
+    due = platform.run(
+        lambda unit: list(
+            unit.conn.execute(
+                select(bank_transfers.c.id)
+                .where(bank_transfers.c.sent_at_ns.is_(None))
+                .where(bank_transfers.c.status == TransferStatus.PENDING.value)
+                .order_by(bank_transfers.c.id)
+                .limit(limits.RAIL_SWEEP_BATCH)
+            ).scalars()
+        ),
+        write=False,
+    )
+    for transfer_id in due:
+        message = platform.run(partial(_message, transfer_id=transfer_id), write=False)
+        port.send(message)
+        platform.run(partial(_mark, transfer_id=transfer_id, column="sent_at_ns"))
+    return len(due)
+
+
+def _message(unit: Unit, transfer_id: str) -> bytes:
+    row = _row(unit, transfer_id)
+    target = bank_accounts.opened(unit, row["bank_account_id"])
+    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    transfer = CreditTransfer(
+        uetr=row["uetr"],
+        end_to_end_id=row["end_to_end_id"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        debtor=Party(wallet.party_name, row["wallet_id"]),
+        debtor_agent=our_bic(),
+        creditor=Party(target.account_name, target.account_number),
+        creditor_agent=target.bank.bic,
+    )
+    moment = datetime.fromtimestamp(unit.now() / 10**9, UTC)
+    return rails_xml.pacs008(
+        message_id=row["message_id"],
+        created_at=moment,
+        settlement_date=moment.date(),
+        clearing_system=ClearingSystem(row["rail"].upper()),
+        instructing_agent=our_bic(),
+        instructed_agent=target.bank.bic,
+        transfers=[transfer],
+    )
+
+
+def _mark(unit: Unit, transfer_id: str, column: str) -> None:
+    unit.conn.execute(
+        update(bank_transfers)
+        .where(bank_transfers.c.id == transfer_id)
+        .values({column: unit.now()})
+    )
+
+
+# --- 3. receive ------------------------------------------------------------------------------
+def receive(platform: Platform, data: bytes) -> Receipt:
+    """Apply a pacs.002 or pacs.004 (``MessageError`` if it is not a valid one of them)."""
+    message = rails_xml.read(data)
+    if message.message_type not in (MessageType.PACS_002, MessageType.PACS_004):
+        raise invalid(
+            "message_unexpected",
+            f"a clearing house answers with pacs.002 or pacs.004, not {message.message_type}",
+            "message",
+        )
+    receipt = Receipt(message.message_type.value)
+    returning = message.message_type is MessageType.PACS_004
+    for item in message.transactions:
+        applied = platform.run(partial(_answer, item=item, returning=returning))
+        (receipt.applied if applied else receipt.ignored).append(item.uetr or "?")
+    return receipt
+
+
+def _find(unit: Unit, item: Transaction) -> Any:
+    """The transfer an answer is about, by UETR (or EndToEndId), locked; None if not ours."""
+    if item.uetr is not None:
+        condition = bank_transfers.c.uetr == item.uetr
+    elif item.end_to_end_id is not None:
+        condition = bank_transfers.c.end_to_end_id == item.end_to_end_id
+    else:
+        return None
+    query = select(bank_transfers.c.id).where(condition)
+    found = unit.conn.execute(query).scalar_one_or_none()
+    return None if found is None else _row(unit, found, lock=True)
+
+
+def _answer(unit: Unit, item: Transaction, *, returning: bool) -> bool:
+    row = _find(unit, item)
+    if row is None:
+        log.warning("an answer for a transfer we never sent (UETR %s) changed nothing", item.uetr)
+        return False
+    current = TransferStatus(row["status"])
+    if returning:
+        return _return(unit, row, current, item)
+    action = on_status(current, item.status or "")
+    if action is Action.POST:
+        _settle(unit, row)
+    elif action is Action.VOID:
+        _reject(unit, row, item.reason or "NARR")
+    elif action is Action.NOTHING and item.status:
+        log.info("late or duplicated %s for %s changed nothing", item.status, row["id"])
+    return action in (Action.POST, Action.VOID)
+
+
+def _finish(unit: Unit, row: Any, status: TransferStatus, event: str, **values: Any) -> None:
+    unit.conn.execute(
+        update(bank_transfers)
+        .where(bank_transfers.c.id == row["id"])
+        .values(status=status.value, finished_at_ns=unit.now(), **values)
+    )
+    emit(unit, event, view(_row(unit, row["id"])), (row["party_id"],))
+
+
+def _settle(unit: Unit, row: Any) -> None:
+    post = NewTransfer(
+        ledger_id(row["id"], "post"), pending_id=row["hold_id"], flags=TransferFlags.POST_PENDING
+    )
+    movement.book(unit, [post])
+    _finish(unit, row, TransferStatus.SETTLED, "bank_transfer.succeeded")
+
+
+def _reject(unit: Unit, row: Any, reason: str) -> None:
+    void = NewTransfer(
+        ledger_id(row["id"], "void"), pending_id=row["hold_id"], flags=TransferFlags.VOID_PENDING
+    )
+    movement.book(unit, [void])
+    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    movement.release_outgoing(unit, wallet, row["amount_minor"], row["created_at_ns"])
+    _finish(unit, row, TransferStatus.REJECTED, "bank_transfer.failed", reason_code=reason)
+
+
+def _return(unit: Unit, row: Any, current: TransferStatus, item: Transaction) -> bool:
+    amount = item.amount_minor or 0
+    why_not = may_return(current, amount, row["amount_minor"])
+    if why_not is not None or item.currency != row["currency"]:
+        log.warning("a return for %s changed nothing: %s", row["id"], why_not or "currency")
+        return False
+    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    back = NewTransfer(
+        ledger_id(row["id"], "return"),
+        rail_account(row["rail"]),
+        wallet.account_id,
+        amount,
+        row["currency"],
+        TransferCode.BANK_RETURN,
+        metadata={"bank_transfer": row["id"]},
+    )
+    movement.book(unit, [back])
+    _finish(
+        unit,
+        row,
+        TransferStatus.RETURNED,
+        "bank_transfer.returned",
+        reason_code=item.reason or "NARR",
+        returned_minor=amount,
+    )
+    return True
+
+
+# --- 4. ask ----------------------------------------------------------------------------------
+def ask(platform: Platform, port: RailPort) -> Receipt:
+    """A pacs.028 for each sent transfer unanswered past its rail's time-out."""
+    now = platform.now()
+
+    def overdue(unit: Unit) -> list[Any]:
+        rows = (
+            unit.conn.execute(
+                select(bank_transfers)
+                .where(bank_transfers.c.status == TransferStatus.PENDING.value)
+                .where(bank_transfers.c.sent_at_ns.is_not(None))
+                .order_by(bank_transfers.c.sent_at_ns)
+                .limit(limits.RAIL_SWEEP_BATCH)
+            )
+            .mappings()
+            .all()
+        )
+        return [
+            row
+            for row in rows
+            if (row["asked_at_ns"] or row["sent_at_ns"]) + ANSWER_SECONDS[row["rail"]] * 10**9
+            <= now
+        ]
+
+    receipt = Receipt(MessageType.PACS_028.value)
+    for row in platform.run(overdue, write=False):
+        query = StatusQuery(row["message_id"], row["uetr"], row["end_to_end_id"])
+        moment = datetime.fromtimestamp(now / 10**9, UTC)
+        request = rails_xml.pacs028(
+            message_id=new_reference("Q"), created_at=moment, queries=[query]
+        )
+        platform.run(partial(_mark, transfer_id=row["id"], column="asked_at_ns"))
+        answer = port.request_status(request)
+        if answer is not None:
+            got = receive(platform, answer)
+            receipt.applied += got.applied
+            receipt.ignored += got.ignored
+    return receipt
