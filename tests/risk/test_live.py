@@ -318,3 +318,41 @@ def test_covered_and_suspicious_transaction_reports(
 def _wallet_kind(platform: Platform, party_id: str, kind: str) -> str:
     query = select(wallets.c.id).where(wallets.c.party_id == party_id, wallets.c.kind == kind)
     return str(platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def test_the_alert_queue_and_decisions_from_the_command_line(
+    live: Path, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tindahan.cli.app import app
+
+    monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
+    monkeypatch.setattr(limits, "RISK_FOUR_EYES_MINOR", 3_000_000)
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    _pay(platform, ana, ben, 4_000_000)
+    url = platform.db.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["risk", "alerts", "--json", "--db", url])
+    assert listed.exit_code == 0, listed.output
+    (alert,) = json.loads(listed.stdout)["alerts"]
+    assert (alert["rule"], alert["decision"], alert["status"]) == ("new_payee", "review", "open")
+    alone = runner.invoke(
+        app, ["risk", "decide", alert["id"], "release", "--as", "rosa", "--db", url]
+    )
+    assert alone.exit_code == 2 and "four_eyes_required" in alone.stderr
+    approved = runner.invoke(app, ["risk", "approve", alert["id"], "--as", "rosa", "--db", url])
+    assert approved.exit_code == 0, approved.output
+    done = runner.invoke(
+        app,
+        ["risk", "decide", alert["id"], "release", "--as", "lito", "--note", "known", "--db", url],
+    )
+    assert done.exit_code == 0, done.output
+    assert "released by lito" in done.stdout
+    assert _balance(platform, ben) == (4_000_000, 4_000_000)
+    again = runner.invoke(
+        app, ["risk", "decide", alert["id"], "return", "--as", "lito", "--db", url]
+    )
+    assert again.exit_code == 2 and "already released" in again.stderr

@@ -22,6 +22,10 @@ object: ``from, to, movements, alerts_per_rule, parties_hit, held_minor, blocked
 
 ``tindahan risk report --type ctr|str --from DATE --to DATE [--out FILE] [--db URL]`` writes
 covered or suspicious transaction reports as CSV (``risk.reports.COLUMNS``).
+
+``tindahan risk alerts [--status open] [--json]`` lists the queue; ``tindahan risk approve
+ALERT --as NAME`` and ``tindahan risk decide ALERT release|return --as NAME [--note TEXT]``
+decide a hold (four eyes above ``limits.RISK_FOUR_EYES_MINOR``: approver and decider differ).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from tindahan.risk.engine import Engine, Verdict
 from tindahan.risk.errors import RiskInputError
 from tindahan.risk.movement import Decision
 from tindahan.services.risk import backtest as backtest_service
+from tindahan.services.risk import holds
 from tindahan.services.risk import reports as reports_service
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
@@ -243,3 +248,75 @@ def report_csv(
         return
     out_file.write_text(buffer.getvalue(), encoding="utf-8")
     out.print(f"{len(found)} {kind.upper()} row(s) written to {out_file}")
+
+
+AsOption = Annotated[
+    str, typer.Option("--as", help="The operator deciding (their name, kept in the audit log).")
+]
+NoteOption = Annotated[str | None, typer.Option("--note", help="Why (kept in the audit log).")]
+
+
+def _operator(name: str) -> Caller:
+    if not name.strip() or len(name) > 64:
+        raise typer.BadParameter("--as names the operator (1 to 64 characters)")
+    return Caller(name.strip(), None, frozenset(SCOPES))
+
+
+@app.command("alerts")
+@friendly
+def alerts(
+    status: Annotated[
+        str, typer.Option("--status", help="open, released, returned or closed.")
+    ] = "open",
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The alert queue: blocks and reviews first, newest first."""
+    if status not in ("open", "released", "returned", "closed"):
+        fail("--status is open, released, returned or closed")
+    with connect(db, create=False) as database:
+        platform = Platform(database, Vault.from_environment())
+        found = platform.run(lambda u: holds.queue(u, OPERATOR, status), write=False)
+    keys = ("id", "rule", "decision", "kind", "amount_minor", "party_id", "status", "explanation")
+    if as_json:
+        typer.echo(json.dumps({"alerts": [{k: a[k] for k in keys} for a in found]}))
+        return
+    table = Table(title=f"{len(found)} {status} alert(s)")
+    for key in keys:
+        table.add_column(key)
+    for a in found:
+        table.add_row(*(str(a[k]) for k in keys))
+    out.print(table)
+
+
+@app.command("approve")
+@friendly
+def approve(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id.")],
+    operator: AsOption,
+    note: NoteOption = None,
+    db: DbOption = None,
+) -> None:
+    """The first pair of eyes on a large hold (another operator then decides)."""
+    caller = _operator(operator)
+    with connect(db, create=False) as database:
+        platform = Platform(database, Vault.from_environment())
+        platform.run(lambda u: holds.approve(u, caller, alert_id, note))
+    out.print(f"{alert_id}: approved by {caller.key_id}")
+
+
+@app.command("decide")
+@friendly
+def decide(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id.")],
+    decision: Annotated[str, typer.Argument(help="release or return.")],
+    operator: AsOption,
+    note: NoteOption = None,
+    db: DbOption = None,
+) -> None:
+    """Release the held money to its receiver, or return it to its sender."""
+    caller = _operator(operator)
+    with connect(db, create=False) as database:
+        platform = Platform(database, Vault.from_environment())
+        done = platform.run(lambda u: holds.decide(u, caller, alert_id, decision, note))
+    out.print(f"{alert_id}: {done['status']} by {caller.key_id}")
