@@ -416,6 +416,13 @@ INSTAPAY_ANSWER_SECONDS: Final = 60
 PESONET_ANSWER_SECONDS: Final = 6 * 3600
 #: Sent transfers handled per sweep (dispatching, asking about them).
 RAIL_SWEEP_BATCH: Final = 200
+#: PESONet batches close at these times of a banking day (minutes after midnight, Manila):
+#: a PESONet transfer waits for the first cut-off after it was made, on a banking day
+#: (Monday to Friday, not a holiday of the operator's calendar), and goes with every other
+#: transfer waiting for it as one pacs.008. PCHC's own clearing windows are not public in a
+#: form we could check; these two are our assumption, to be set to the sending bank's
+#: actual cut-offs.
+PESONET_CUTOFF_MINUTES: Final = (10 * 60, 15 * 60)
 
 # --- Risk and compliance, the live path (issue 20) --------------------------------------
 #: Releasing or returning held money above this needs a second operator (four eyes): one

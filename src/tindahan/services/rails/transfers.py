@@ -17,8 +17,11 @@ One transfer, four use cases, each its own transaction:
 4. ``ask``: a transfer unanswered past its rail's time-out gets a pacs.028; an immediate
    answer is received as in 3.
 
-Not yet (issue 19): fees per rail, PESONet batches at cut-offs (each PESONet transfer is its
-own message for now), the API resource and pages, the worker running 2 and 4 on a timer.
+PESONet transfers wait for their batch's cut-off (``rails.batches``) and leave together as
+one pacs.008 with many transactions; each is then answered, settled or rejected alone.
+
+Not yet (issue 19): fees per rail, the API resource and pages, the worker running 2 and 4
+on a timer (it needs a connector: the switch process is not built).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from tindahan.ledger.model import NewTransfer, TransferFlags
 from tindahan.payments.model import TransferCode, WalletKind
 from tindahan.rails import ClearingSystem, CreditTransfer, MessageType, Party, StatusQuery
 from tindahan.rails import xml as rails_xml
+from tindahan.rails.batches import cutoff_after
 from tindahan.rails.directory import route
 from tindahan.rails.identifiers import new_reference, new_uetr
 from tindahan.rails.model import Transaction
@@ -46,6 +50,7 @@ from tindahan.rails.port import RailPort
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.transfers import Action, TransferStatus, may_return, on_status
 from tindahan.services.ledger import movement
+from tindahan.services.lending.holidays import holiday_set
 from tindahan.services.platform.chart import rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
@@ -58,6 +63,9 @@ log = logging.getLogger(__name__)
 #: acquirer id's institution by default).
 BIC_ENV = "TINDAHAN_RAILS_BIC"
 DEFAULT_BIC = "TNDHPHM1XXX"
+#: The instructed agent of a PESONet batch (many creditor banks): the clearing house, PCHC.
+#: Its BIC is not published with the schemes' rules; this one is our placeholder.
+CLEARING_HOUSE_BIC = "PCHCPHM1XXX"
 ANSWER_SECONDS = {
     ClearingSystem.INSTAPAY.value.lower(): limits.INSTAPAY_ANSWER_SECONDS,
     ClearingSystem.PESONET.value.lower(): limits.PESONET_ANSWER_SECONDS,
@@ -212,31 +220,71 @@ def status_text(status: str) -> dict[str, str]:
 
 # --- 2. dispatch -----------------------------------------------------------------------------
 def dispatch(platform: Platform, port: RailPort) -> int:
-    """Send every transfer not sent yet; returns how many were handed to the port."""
-    due = platform.run(
-        lambda unit: list(
-            unit.conn.execute(
-                select(bank_transfers.c.id)
-                .where(bank_transfers.c.sent_at_ns.is_(None))
-                .where(bank_transfers.c.status == TransferStatus.PENDING.value)
-                .order_by(bank_transfers.c.id)
-                .limit(limits.RAIL_SWEEP_BATCH)
-            ).scalars()
-        ),
-        write=False,
+    """Send what is due: each InstaPay transfer at once, PESONet ones as one batch once their
+    cut-off has passed (``rails.batches``); returns how many transfers were handed over."""
+    now = platform.now()
+    due, holidays = platform.run(_unsent, write=False)
+    instapay = [row["id"] for row in due if row["rail"] == "instapay"]
+    pesonet = [
+        row["id"]
+        for row in due
+        if row["rail"] == "pesonet" and cutoff_after(row["created_at_ns"], holidays) <= now
+    ]
+    for transfer_id in instapay:
+        _send(platform, port, [transfer_id])
+    if pesonet:
+        _send(platform, port, pesonet[: limits.MAX_RAIL_TRANSACTIONS])
+    return len(instapay) + min(len(pesonet), limits.MAX_RAIL_TRANSACTIONS)
+
+
+def _unsent(unit: Unit) -> tuple[list[Any], frozenset[Any]]:
+    rows = (
+        unit.conn.execute(
+            select(bank_transfers.c.id, bank_transfers.c.rail, bank_transfers.c.created_at_ns)
+            .where(bank_transfers.c.sent_at_ns.is_(None))
+            .where(bank_transfers.c.status == TransferStatus.PENDING.value)
+            .order_by(bank_transfers.c.id)
+            .limit(limits.RAIL_SWEEP_BATCH)
+        )
+        .mappings()
+        .all()
     )
-    for transfer_id in due:
-        message = platform.run(partial(_message, transfer_id=transfer_id), write=False)
-        port.send(message)
-        platform.run(partial(_mark, transfer_id=transfer_id, column="sent_at_ns"))
-    return len(due)
+    return list(rows), holiday_set(unit)
 
 
-def _message(unit: Unit, transfer_id: str) -> bytes:
-    row = _row(unit, transfer_id)
+def _send(platform: Platform, port: RailPort, transfer_ids: list[str]) -> None:
+    """One pacs.008 for these transfers (a PESONet batch shares one message id)."""
+    message = platform.run(partial(_message, transfer_ids=transfer_ids))
+    port.send(message)
+    platform.run(partial(_mark_sent, transfer_ids=transfer_ids))
+
+
+def _message(unit: Unit, transfer_ids: list[str]) -> bytes:
+    rows = [_row(unit, transfer_id) for transfer_id in transfer_ids]
+    message_id = rows[0]["message_id"] if len(rows) == 1 else new_reference("PSN")
+    if len(rows) > 1:
+        unit.conn.execute(
+            update(bank_transfers)
+            .where(bank_transfers.c.id.in_(transfer_ids))
+            .values(message_id=message_id)
+        )
+    items = [_credit_transfer(unit, row) for row in rows]
+    moment = datetime.fromtimestamp(unit.now() / 10**9, UTC)
+    return rails_xml.pacs008(
+        message_id=message_id,
+        created_at=moment,
+        settlement_date=moment.date(),
+        clearing_system=ClearingSystem(rows[0]["rail"].upper()),
+        instructing_agent=our_bic(),
+        instructed_agent=items[0].creditor_agent if len(items) == 1 else CLEARING_HOUSE_BIC,
+        transfers=items,
+    )
+
+
+def _credit_transfer(unit: Unit, row: Any) -> CreditTransfer:
     target = bank_accounts.opened(unit, row["bank_account_id"])
     wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
-    transfer = CreditTransfer(
+    return CreditTransfer(
         uetr=row["uetr"],
         end_to_end_id=row["end_to_end_id"],
         amount_minor=row["amount_minor"],
@@ -246,15 +294,13 @@ def _message(unit: Unit, transfer_id: str) -> bytes:
         creditor=Party(target.account_name, target.account_number),
         creditor_agent=target.bank.bic,
     )
-    moment = datetime.fromtimestamp(unit.now() / 10**9, UTC)
-    return rails_xml.pacs008(
-        message_id=row["message_id"],
-        created_at=moment,
-        settlement_date=moment.date(),
-        clearing_system=ClearingSystem(row["rail"].upper()),
-        instructing_agent=our_bic(),
-        instructed_agent=target.bank.bic,
-        transfers=[transfer],
+
+
+def _mark_sent(unit: Unit, transfer_ids: list[str]) -> None:
+    unit.conn.execute(
+        update(bank_transfers)
+        .where(bank_transfers.c.id.in_(transfer_ids))
+        .values(sent_at_ns=unit.now())
     )
 
 
