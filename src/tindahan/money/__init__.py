@@ -35,7 +35,15 @@ from tindahan.money.errors import (
     UnknownCurrencyError,
     UnknownLocaleError,
 )
-from tindahan.money.rate import apply_bps, apply_rate, convert, exact_minor, from_minor, to_minor
+from tindahan.money.rate import (
+    apply_bps,
+    apply_rate,
+    bps_of,
+    convert,
+    exact_minor,
+    from_minor,
+    to_minor,
+)
 from tindahan.money.rounding import Rounding
 from tindahan.money.text import AMBIGUOUS_SIGNS, format_amount, format_money, parse_money
 
@@ -62,6 +70,7 @@ __all__ = [
     "allocate",
     "apply_bps",
     "apply_rate",
+    "bps_of",
     "convert",
     "currency",
     "ensure_amount_minor",

@@ -143,10 +143,19 @@ def apply_rate(money: Money, rate: Decimal | int, rounding: Rounding) -> Money:
 
 def apply_bps(money: Money, bps: int, rounding: Rounding) -> Money:
     """``money × bps / 10,000`` (basis points), rounded once as named."""
+    return Money(bps_of(money.amount_minor, bps, rounding), money.currency)
+
+
+def bps_of(amount_minor: int, bps: int, rounding: Rounding) -> int:
+    """``amount_minor × bps / 10,000`` in the same minor units, rounded once as named: a
+    fee, a share of a sale, a set-aside — where the currency is the caller's already and the
+    figure stays an ``int`` (``apply_bps`` is the same on ``Money``). Exact before the one
+    rounding: no ``// 10_000`` by hand, whose rounding a reader has to guess."""
     if isinstance(bps, bool) or not isinstance(bps, int):
         raise MoneyTypeError(f"basis points are an int, not {type(bps).__name__}")
-    product = _shift(Decimal(money.amount_minor * bps), _BASIS_POINT_EXPONENT)
-    return Money(_round_to_minor(product, _check_rounding(rounding)), money.currency)
+    amount = ensure_amount_minor(amount_minor)
+    product = _shift(Decimal(amount * bps), _BASIS_POINT_EXPONENT)
+    return _round_to_minor(product, _check_rounding(rounding))
 
 
 def convert(money: Money, rate: Decimal | int, to_currency: str, rounding: Rounding) -> Money:

@@ -43,7 +43,7 @@ from tindahan.lending import book as rules
 from tindahan.lending.allocation import COMPONENTS, parse_order
 from tindahan.lending.calendar import business_date
 from tindahan.lending.terms import DayCount, Frequency, Method, periodic_rate
-from tindahan.money import Money, Rounding, apply_bps
+from tindahan.money import Rounding, bps_of
 from tindahan.payments.model import TransferCode, WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.lending.holidays import holiday_set
@@ -653,8 +653,8 @@ def set_aside(
         return []
     day = today(unit)
     need = rules.reserve_need(book_of(row, line_rows(unit, row["id"], row["version"])), day)
-    share = apply_bps(Money(sale_minor, CURRENCY), row["auto_deduct_bps"], Rounding.DOWN)
-    amount = min(share.amount_minor, need, most_minor)
+    share = bps_of(sale_minor, row["auto_deduct_bps"], Rounding.DOWN)
+    amount = min(share, need, most_minor)
     if amount <= 0:
         return []
     unit.conn.execute(

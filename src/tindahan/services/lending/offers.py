@@ -4,11 +4,10 @@ An **offer** is one loan, disclosed in full before the merchant can take it: the
 the term, the price, the schedule, the net proceeds, the finance charge, the total of
 payments and the EIR (``lending.disclosure``). How it is made from an assessment:
 
-* the assessment must be the merchant's, scored, at most 30 days old, with a probability
-  of default at or below the product's ``max_probability``;
-* **limit**: the least of the product's maximum, the KYC tier's per-transaction maximum
-  (the disbursement is one transaction into the wallet) and one month of the merchant's
-  average monthly sales over the last three months, rounded down to the peso;
+* eligibility and the limit are ``lending.eligibility.decide`` (a scored assessment of the
+  merchant's, recent enough, a probability of default the product lends at; the limit from
+  the product, the KYC tier and recent sales), the principal and term
+  ``lending.eligibility.choose``; this module loads their inputs and stores the offer;
 * **price**: the product's monthly rate range, placed by the probability of default
   (``rate_min`` at PD 0, ``rate_max`` at ``max_probability``), ``HALF_UP`` to 0.0001%;
 * a covered small loan that would break a ceiling (``lending.caps``) is never created: the
@@ -35,10 +34,9 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.ledger.model import NewTransfer
 from tindahan.lending import calendar as holidays
-from tindahan.lending import caps
+from tindahan.lending import caps, eligibility
 from tindahan.lending.allocation import DEFAULT_ORDER, parse_order
 from tindahan.lending.disclosure import Disclosure, disclose
-from tindahan.lending.schedule import round_half_up
 from tindahan.lending.terms import (
     DayCount,
     FeeMode,
@@ -48,6 +46,7 @@ from tindahan.lending.terms import (
     parse_percent,
     periodic_rate,
 )
+from tindahan.money import Rounding, bps_of
 from tindahan.payments.model import PartyKind, TransferCode, WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
@@ -314,7 +313,7 @@ def _disclose(
         starts = [start, *dates[:-1]]
         nominal = Decimal(365) / 12
         factors = [Decimal((d - s).days) / nominal for s, d in zip(starts, dates, strict=True)]
-    fee = round_half_up(Decimal(principal) * product["fee_bps"] / 10_000)
+    fee = bps_of(principal, product["fee_bps"], Rounding.HALF_UP)
     return disclose(
         principal,
         rate,
@@ -348,14 +347,25 @@ def _assessment(unit: Unit, caller: Caller, merchant_id: str, assessment_id: str
     return row
 
 
-def _limit(unit: Unit, product: Any, merchant: movement.Holder, assessment: Any) -> int:
-    features = json.loads(assessment["features"])
-    sales = features.get("sales_month_avg") or 0
-    months = Decimal(limits.LOAN_LIMIT_SALES_MONTHS)
-    by_sales = int(Decimal(str(sales)) * months) // 100 * 100  # DOWN to the peso
-    tier = merchant.tier.per_transaction_max_minor
-    found: int = min(int(product["max_principal_minor"]), by_sales)
-    return min(found, tier) if tier is not None else found
+def _assessment_facts(row: Any) -> eligibility.Assessment:
+    sales = json.loads(row["features"]).get("sales_month_avg") or 0
+    probability = row["probability"]
+    return eligibility.Assessment(
+        row["decision"] == "scored",
+        None if probability is None else Decimal(probability),
+        row["created_at_ns"],
+        Decimal(str(sales)),
+    )
+
+
+def _product_terms(row: Any) -> eligibility.Product:
+    return eligibility.Product(
+        row["min_principal_minor"],
+        row["max_principal_minor"],
+        row["min_term"],
+        row["max_term"],
+        Decimal(row["max_probability"]),
+    )
 
 
 def _price(product: Any, probability: Decimal) -> Decimal:
@@ -391,43 +401,16 @@ def create_offer(unit: Unit, caller: Caller, new: NewOffer) -> dict[str, Any]:
     _no_open_loan(unit, merchant_id)
     assessment = _assessment(unit, caller, merchant_id, new.assessment_id)
     now = unit.now()
-    if assessment["decision"] != "scored":
-        raise conflict(
-            "credit_not_approved",
-            "the assessment found too little history to lend on",
-            "assessment_id",
-        )
-    if now - assessment["created_at_ns"] > limits.LOAN_ASSESSMENT_MAX_AGE_SECONDS * 10**9:
-        raise conflict(
-            "assessment_stale", "the assessment is over 30 days old: assess again", "assessment_id"
-        )
+    terms = _product_terms(product)
+    decision = eligibility.decide(
+        _assessment_facts(assessment), terms, holder.tier.per_transaction_max_minor, now
+    )
+    if not decision.eligible:
+        why = decision.reasons[0]
+        raise conflict(why.code, why.message, why.param)
+    limit = decision.limit_minor
+    principal, term = eligibility.choose(limit, terms, new.principal_minor, new.term)
     probability = Decimal(assessment["probability"])
-    if probability > Decimal(product["max_probability"]):
-        message = (
-            f"the probability of default ({assessment['probability']}) is above what this "
-            f"product lends at ({product['max_probability']})"
-        )
-        raise conflict("credit_not_approved", message, "assessment_id")
-    limit = _limit(unit, product, holder, assessment)
-    if limit < product["min_principal_minor"]:
-        message = f"the limit ({limit} centavos, from recent sales) is below this product's minimum"
-        raise conflict("limit_below_minimum", message, "product_id")
-    principal = limit if new.principal_minor is None else new.principal_minor
-    if (
-        isinstance(principal, bool)
-        or not isinstance(principal, int)
-        or not product["min_principal_minor"] <= principal <= limit
-    ):
-        message = f"principal_minor is from {product['min_principal_minor']} to {limit} (the limit)"
-        raise invalid("amount_out_of_range", message, "principal_minor")
-    term = product["max_term"] if new.term is None else new.term
-    if (
-        isinstance(term, bool)
-        or not isinstance(term, int)
-        or not product["min_term"] <= term <= product["max_term"]
-    ):
-        message = f"term is from {product['min_term']} to {product['max_term']} installments"
-        raise invalid("term_out_of_range", message, "term")
     monthly = _price(product, probability)
     day = loans.today(unit)
     found = _disclose(product, principal, term, monthly, day, holiday_set(unit))
