@@ -356,3 +356,53 @@ def test_the_alert_queue_and_decisions_from_the_command_line(
         app, ["risk", "decide", alert["id"], "return", "--as", "lito", "--db", url]
     )
     assert again.exit_code == 2 and "already released" in again.stderr
+
+
+UN_LIST = Path(__file__).parent / "data" / "consolidated.xml"
+
+
+def test_a_party_is_screened_at_creation_and_a_confirmed_hit_freezes_it(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tindahan.services.platform import screening
+
+    watch = tmp_path / "watch.csv"
+    watch.write_text("id,name,aliases\nw1,Pedro Penduko,Pedring\n")
+    monkeypatch.setenv(screening.LISTS_ENV, f"{UN_LIST},{watch}")
+    juan = _party(platform, "Juan S. Dela Cruz Jr.", 5_000_000)
+    ben = _party(platform, "Ben Reyes")
+    pedro = _party(platform, "Penduko, Pedro")
+    hits = platform.run(lambda u: screening.list_hits(u, OPERATOR), write=False)
+    assert sorted((h["party_id"], h["source"], h["ref"], h["score"]) for h in hits) == sorted(
+        [(juan, "un", "QDi.900", 100), (pedro, "watch.csv", "w1", 100)]
+    )
+    by_party = {h["party_id"]: h for h in hits}
+    cleared = platform.run(
+        lambda u: screening.decide_hit(u, OPERATOR, by_party[pedro]["id"], "clear")
+    )
+    assert cleared["status"] == "cleared"
+    confirmed = platform.run(
+        lambda u: screening.decide_hit(u, OPERATOR, by_party[juan]["id"], "confirm", "same DOB")
+    )
+    assert (confirmed["status"], confirmed["decided_by"]) == ("confirmed", "op1")
+    with pytest.raises(RefusalError) as frozen:
+        _pay(platform, juan, ben, 100_000)
+    assert frozen.value.code == "wallet_frozen"
+    with pytest.raises(RefusalError) as twice:
+        platform.run(lambda u: screening.decide_hit(u, OPERATOR, by_party[juan]["id"], "clear"))
+    assert twice.value.code == "hit_decided"
+
+
+def test_a_bad_list_refuses_party_creation_whole(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tindahan.services.platform import screening
+
+    bad = tmp_path / "un.xml"
+    bad.write_text('<!DOCTYPE x [<!ENTITY a "b">]><CONSOLIDATED_LIST/>')
+    monkeypatch.setenv(screening.LISTS_ENV, str(bad))
+    with pytest.raises(RefusalError) as caught:
+        _party(platform, "Ana Santos")
+    assert caught.value.code == "screening_list_invalid" and "DTDForbidden" in caught.value.message
+    monkeypatch.delenv(screening.LISTS_ENV)
+    _party(platform, "Ana Santos")  # the phone-less party was never half-created

@@ -75,3 +75,23 @@ risk_alerts = Table(
     Index("ix_risk_alerts_status_created", "status", "created_at_ns"),
     Index("ix_risk_alerts_transfer", "transfer_id"),
 )
+
+#: A party's name found on a sanctions or watch list: a candidate until an operator confirms
+#: it (the party's wallets are frozen) or clears it.
+risk_screening_hits = Table(
+    "risk_screening_hits",
+    metadata,
+    Column("id", String(limits.SYSTEM_ID_MAX_LENGTH), primary_key=True),
+    Column("party_id", _PARTY, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("ref", String(64), nullable=False),
+    Column("matched_name", String(limits.SCREEN_MAX_NAME_LENGTH), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at_ns", BigInteger, nullable=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("score BETWEEN 0 AND 100", name="hit_score"),
+    CheckConstraint("status IN ('open', 'confirmed', 'cleared')", name="hit_status"),
+    Index("ix_risk_screening_hits_party", "party_id"),
+)

@@ -26,7 +26,7 @@ from tindahan.payments.model import (
     WalletKind,
 )
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
-from tindahan.services.platform import audit
+from tindahan.services.platform import audit, screening
 from tindahan.services.platform.chart import CURRENCY
 from tindahan.services.platform.listing import page
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
@@ -88,6 +88,7 @@ def create(unit: Unit, caller: Caller, new: NewParty) -> dict[str, Any]:
         )
     )
     _open_wallets(unit, party_id, kind, now, _wallet_currency(kind, new.currency))
+    screening.screen_party(unit, party_id, row["name"])
     view = get(unit, caller, party_id)
     view["phone_last4"] = last4
     return view
