@@ -406,3 +406,12 @@ def test_a_bad_list_refuses_party_creation_whole(
     assert caught.value.code == "screening_list_invalid" and "DTDForbidden" in caught.value.message
     monkeypatch.delenv(screening.LISTS_ENV)
     _party(platform, "Ana Santos")  # the phone-less party was never half-created
+
+
+def test_a_person_is_told_under_review_in_words_never_the_rule() -> None:
+    from tindahan.kernel.refusals import refused
+    from tindahan.web.messages import refusal_text
+
+    review = refusal_text(refused("risk_review", "this movement is under review"))
+    assert review.startswith("This is under review") and "rule" not in review
+    assert "contact Tindahan" in refusal_text(refused("risk_blocked", "not allowed"))
