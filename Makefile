@@ -19,8 +19,12 @@ PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; ex
 
 .PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-risk bench-screening bench-web messages clean
 
+# `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: $(STAMP_RUN)
-	$(BIN)/tindahan serve --demo
+	$(BIN)/tindahan serve --demo --host $(HOST) --port $(PORT)
 
 # Everything: the checks, then the whole suite (SQLite, PostgreSQL, Chromium, the slow tests)
 # on both cores, with coverage of src/tindahan (the total printed, the table in

@@ -181,6 +181,8 @@ API_KEY_BYTES: Final = 32
 SETTINGS_CACHE_SECONDS: Final = 5
 #: HTTP server processes ``tindahan serve --workers`` may start.
 MAX_SERVER_WORKERS: Final = 32
+#: Connections the kernel queues on `serve`'s socket before they are accepted (uvicorn's default).
+SERVER_BACKLOG: Final = 2048
 
 # --- Webhooks ----------------------------------------------------------------------------
 #: A receiver must check the signed timestamp is within this many seconds of its clock.

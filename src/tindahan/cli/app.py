@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from tindahan import limits
@@ -23,6 +22,7 @@ from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
     credit,
     ledger,
+    listen,
     loan,
     loan_book,
     logins,
@@ -244,8 +244,9 @@ def serve(
     ] = True,
 ) -> None:
     """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
+    sock = listen.bind(host, port)  # first: a taken port fails before anything else
     url = db or default_url()
-    with connect(url) as database:
+    with sock, connect(url) as database:
         platform = _prepare(database)
         if demo:
             key_service.set_environment(platform, "test")
@@ -281,9 +282,9 @@ def serve(
             thread.start()
         logging.getLogger("tindahan").setLevel(logging.INFO)
         try:
-            uvicorn.run(
+            listen.serve(
+                sock,
                 "tindahan.web.server:app_from_environment",
-                factory=True,
                 host=host,
                 port=port,
                 workers=workers,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindahan.anchor.sinks import AnchorError
 from tindahan.bench.ledger import BenchConfigError
+from tindahan.cli.listen import ListenError
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger.transfers import BatchSizeError
 from tindahan.store.database import DatabaseUrlError, RetriesExhaustedError
@@ -27,6 +28,7 @@ USAGE_ERRORS = (
     BenchConfigError,
     BatchSizeError,
     VaultError,
+    ListenError,
     ValueError,
 )
 

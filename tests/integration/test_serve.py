@@ -1,0 +1,67 @@
+"""``tindahan serve`` and ``make run`` before any request: where it listens, what it says."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.servers import free_port
+from tindahan.cli.app import app
+from tindahan.cli.listen import bind, is_loopback
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_run_passes_port_and_host_to_serve():
+    dry = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed-run", "run", "PORT=8123", "HOST=0.0.0.0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "tindahan serve --demo --host 0.0.0.0 --port 8123" in dry.stdout
+
+
+def test_serve_on_a_taken_port_says_so_first_and_touches_nothing(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        target = tmp_path / "never.db"
+        result = runner.invoke(
+            app, ["serve", "--db", f"sqlite:///{target}", "--port", str(port), "--no-worker"]
+        )
+    assert result.exit_code == 2
+    assert f"port {port} is in use on 127.0.0.1" in result.output
+    assert "running at" not in result.output and "Traceback" not in result.output
+    assert not target.exists()  # refused before the database was even opened
+
+
+def test_bind_holds_the_port_and_accepts_connections_before_serving():
+    port = free_port()
+    with bind("127.0.0.1", port) as sock, socket.create_connection(("127.0.0.1", port), 5):
+        assert sock.getsockname() == ("127.0.0.1", port)
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [("192.0.2.1", "not an address of this machine"), ("no such host.invalid", "not a known")],
+)
+def test_an_address_that_cannot_be_listened_on_is_named(host, message):
+    result = runner.invoke(app, ["serve", "--host", host, "--port", str(free_port())])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False)],
+)
+def test_loopback_addresses(host, loopback):
+    assert is_loopback(host) is loopback
