@@ -42,7 +42,7 @@ from tindahan.services.rails import participants
 from tindahan.services.seed import demo as demo_service
 from tindahan.services.unit import Platform
 from tindahan.store import migrate
-from tindahan.store.database import Database, connect, default_url
+from tindahan.store.database import Database, connect, create_missing, default_url
 from tindahan.store.vault import Vault
 
 app = typer.Typer(
@@ -87,7 +87,8 @@ def _prepare(database: Database) -> Platform:
 @db_app.command("upgrade")
 @friendly
 def db_upgrade(db: DbOption = None) -> None:
-    """Create the database or migrate it to the newest schema."""
+    """Create the database (a PostgreSQL one too) or migrate it to the newest schema."""
+    create_missing(db)
     with connect(db) as database:
         _prepare(database)
         revision = migrate.current(database)
@@ -247,6 +248,7 @@ def serve(
     sock = listen.bind(host, port)  # first: a taken port fails before anything else
     url = db or default_url()
     with sock, connect(url) as database:
+        create_missing(url)
         platform = _prepare(database)
         if demo:
             key_service.set_environment(platform, "test")

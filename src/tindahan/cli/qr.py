@@ -140,9 +140,47 @@ def encode(
     try:
         payload = qr.encode(description)
     except qr.QrError as exc:
-        fail(str(exc))
+        fail(_blame(exc, template_id))
         return
     _write(payload, output, out, name)
+
+
+#: The option that sets each tag ``encode`` writes, so a refusal names what was typed.
+OPTIONS = {
+    "52": "--mcc",
+    "53": "--currency",
+    "54": "--amount",
+    "55": "--tip",
+    "56": "--fee-fixed",
+    "57": "--fee-percent",
+    "58": "--country",
+    "59": "--name",
+    "60": "--city",
+    "61": "--postal-code",
+    "62.01": "--bill-number",
+    "62.05": "--reference",
+    "62.07": "--terminal",
+    "62.08": "--purpose",
+}
+ACCOUNT_OPTIONS = {
+    "": "--template-id",
+    "00": "--guid",
+    "01": "--acquirer",
+    "03": "--merchant-id",
+    "04": "--account",
+}
+
+
+def _blame(exc: qr.QrError, template_id: str) -> str:
+    """``--name (tag 59): value must not be empty``: the option first, the tag beside it."""
+    tag = exc.tag or ""
+    head, _, sub = tag.partition(".")
+    option = OPTIONS.get(tag)
+    if option is None and head == template_id:
+        option = ACCOUNT_OPTIONS.get(sub)
+    if option is None:
+        return str(exc)
+    return f"{option} (tag {tag}): {exc.message}"
 
 
 def _tip(text: str | None) -> Literal["01", "02", "03"] | None:
@@ -187,5 +225,8 @@ def _write(payload: str, output: str, out: Path | None, caption: str) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    else:
+        return
+    try:
         out.write_bytes(data)
+    except OSError as exc:
+        fail(f"--out: cannot write {str(out)!r}: {exc.strerror or exc}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
@@ -49,12 +49,24 @@ def default_url() -> str:
     return os.environ.get("TINDAHAN_DATABASE_URL") or DEFAULT_URL
 
 
+#: A ``--db`` without ``scheme://`` ending so, or holding a folder separator, is a SQLite file.
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: The one folder ``connect`` makes for a new SQLite file (the default's, ``./var``).
+DEFAULT_FOLDER = Path("var")
+
+
 def normalize_url(raw: str) -> URL:
-    """Accept ``sqlite:///path``, ``postgresql+psycopg://…`` and plain ``postgresql://``."""
+    """Accept ``sqlite:///path``, a path to a SQLite file (``./var/tindahan.db``),
+    ``postgresql+psycopg://…`` and plain ``postgresql://``."""
+    if "://" not in raw and (raw.endswith(SQLITE_SUFFIXES) or "/" in raw or os.sep in raw):
+        raw = f"sqlite:///{Path(raw).expanduser()}"
     try:
         url = make_url(raw)
     except ArgumentError as exc:
-        raise DatabaseUrlError(f"not a database URL: {raw!r}") from exc
+        raise DatabaseUrlError(
+            f"not a database URL: {raw!r} (give sqlite:///path.db, a path ending in .db, "
+            "or postgresql+psycopg://…)"
+        ) from exc
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+psycopg")
@@ -203,6 +215,33 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, cap))
 
 
+def create_missing(raw_url: str | None = None) -> bool:
+    """PostgreSQL: create the database the URL names if the server has none by that name
+    (``db upgrade`` and ``serve`` promise to create it); True if it was made. The check
+    runs on the server's ``postgres`` database; SQLite files are made by ``connect``."""
+    url = normalize_url(raw_url or default_url())
+    name = url.database
+    if url.get_backend_name() == "sqlite" or not name or name == "postgres":
+        return False
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found is not None:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            try:
+                conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+            except DBAPIError as exc:
+                first = str(exc.orig).strip().splitlines()[0]
+                raise DatabaseUrlError(f"cannot create the database {name!r}: {first}") from exc
+            return True
+    finally:
+        engine.dispose()
+
+
 def connect(
     raw_url: str | None = None,
     *,
@@ -220,6 +259,8 @@ def connect(
             raise DatabaseUrlError(
                 f"no database at {path!r}: create it with `tindahan db upgrade --db {where}`"
             )
+        if create and path != ":memory:":
+            _sqlite_folder(Path(path))
         engine = _sqlite_engine(url)
     else:
         engine = create_engine(
@@ -234,9 +275,22 @@ def connect(
     return Database(url, engine, clock or time.time_ns)
 
 
+def _sqlite_folder(path: Path) -> None:
+    """A new SQLite file goes into a folder that exists; only the default's ``./var`` is
+    made (a mistyped ``--db`` must not leave a trail of new folders behind it)."""
+    folder = path.parent
+    if folder.is_dir():
+        return
+    if folder.absolute() == DEFAULT_FOLDER.absolute():
+        folder.mkdir(exist_ok=True)
+        return
+    raise DatabaseUrlError(
+        f"no folder {str(folder)!r} for the database {str(path)!r}: create it first "
+        "(only ./var, the default's, is made for you)"
+    )
+
+
 def _sqlite_engine(url: URL) -> Engine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": limits.SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

@@ -401,6 +401,8 @@ def replay(
     """Queue deliveries again, now (``tindahan webhooks replay``); returns how many."""
 
     def work(unit: Unit) -> int:
+        _known(unit, events, event_id, "event", "event")
+        _known(unit, webhook_endpoints, endpoint_id, "webhook endpoint", "endpoint")
         query = update(webhook_deliveries).values(
             status="pending", next_attempt_at_ns=unit.now(), locked_until_ns=0, attempts=0
         )
@@ -415,3 +417,9 @@ def replay(
         return int(unit.conn.execute(query).rowcount)
 
     return platform.run(work)
+
+
+def _known(unit: Unit, table: Any, wanted: str | None, what: str, param: str) -> None:
+    """A replay naming an event or endpoint that does not exist is a mistake, not 0."""
+    if wanted and unit.conn.execute(select(table.c.id).where(table.c.id == wanted)).first() is None:
+        raise not_found(f"{what} {wanted!r}", param)
