@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.api.conftest import TEST_DATA_KEY
 from tests.servers import free_port
+from tindahan.cli import listen
 from tindahan.cli.app import app
 from tindahan.cli.listen import bind, is_loopback
 
@@ -65,3 +67,19 @@ def test_an_address_that_cannot_be_listened_on_is_named(host, message):
 )
 def test_loopback_addresses(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def test_serve_on_the_network_warns_loudly_and_trusts_the_named_proxy(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(listen, "serve", lambda sock, app, **options: served.update(options))
+    port = free_port()
+    args = ["serve", "--db", f"sqlite:///{tmp_path / 'lan.db'}", "--no-worker"]
+    result = runner.invoke(
+        app, [*args, "--host", "0.0.0.0", "--port", str(port), "--forwarded-allow-ips", "10.0.0.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"WARNING: http://0.0.0.0:{port} is plain HTTP on the network" in result.output
+    assert served["forwarded_allow_ips"] == "10.0.0.5"
+    quiet = runner.invoke(app, [*args, "--port", str(free_port())])
+    assert quiet.exit_code == 0 and "WARNING" not in quiet.output

@@ -26,6 +26,37 @@ def test_cookies_are_secure_unless_the_test_flag_says_otherwise(site, web, monke
         assert "secure" in client.get("/signin").headers["set-cookie"].lower()
 
 
+@pytest.mark.parametrize(
+    ("headers", "secure"),
+    [
+        ({}, True),  # loopback: a secure context, Secure kept
+        ({"Host": "192.168.1.20:8000"}, False),  # a phone on the shop's Wi-Fi, plain HTTP
+        ({"Host": "tindahan.example", "X-Forwarded-Proto": "https"}, True),  # a TLS proxy
+    ],
+)
+def test_cookies_are_secure_over_https_and_on_loopback_only(web, monkeypatch, headers, secure):
+    monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
+    with httpx.Client(base_url=web, headers=headers) as client:
+        cookie = client.get("/signin").headers["set-cookie"].lower()
+    assert "tdh_anon=" in cookie
+    assert ("; secure" in cookie) is secure
+
+
+def test_signing_in_over_plain_http_from_the_network_works(site, web, monkeypatch):
+    """The cookies a LAN browser keeps carry the CSRF token's basis: the form is accepted."""
+    monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
+    lan = {"Host": "192.168.1.20:8000", "Origin": "http://192.168.1.20:8000"}
+    with httpx.Client(base_url=web, headers=lan) as client:
+        form = client.get("/signin")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        answer = client.post(
+            "/signin",
+            data={"csrf_token": token, "phone": site.merchant.phone, "secret": site.merchant.pin},
+        )
+    assert answer.status_code == 303, answer.text[:300]
+    assert "secure" not in answer.headers["set-cookie"].lower()
+
+
 def test_wrong_pin_keeps_the_phone_never_echoes_the_pin_and_signs_nobody_in(site, browser):
     response = browser.post(
         "/signin", {"phone": site.merchant.phone, "secret": "999999"}, from_page="/signin"

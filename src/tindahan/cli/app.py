@@ -243,6 +243,14 @@ def serve(
     background: Annotated[
         bool, typer.Option("--worker/--no-worker", help="Run the background jobs here too")
     ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="TLS proxies whose X-Forwarded-Proto/-For are believed, comma-separated "
+            "(default: $FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+        ),
+    ] = None,
 ) -> None:
     """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
     sock = listen.bind(host, port)  # first: a taken port fails before anything else
@@ -267,6 +275,8 @@ def serve(
         base = f"http://{host}:{port}"
         out.print(f"Tindahan is running at {base}  (open it in a browser and sign in)")
         out.print(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
+        if not listen.is_loopback(host):
+            _warn_plain_http(base)
         for person in people:
             out.print(
                 f"demo sign-in, {person['who']} ({person['name']}): "
@@ -290,6 +300,7 @@ def serve(
                 host=host,
                 port=port,
                 workers=workers,
+                forwarded_allow_ips=forwarded_allow_ips,
                 log_level="warning",
                 timeout_graceful_shutdown=10,
             )
@@ -298,6 +309,18 @@ def serve(
             if thread is not None:
                 thread.join(timeout=limits.WEBHOOK_TIMEOUT_S + 5)
     out.print("stopped")
+
+
+def _warn_plain_http(base: str) -> None:
+    """Serving other machines over plain HTTP works (a phone on the shop's Wi-Fi), but
+    PINs and sessions then cross the network readable by anyone on it: say so, loudly."""
+    out.print(
+        f"[bold red]WARNING: {base} is plain HTTP on the network.[/] PINs and session cookies "
+        "travel in the clear, and cookies lose their Secure flag on plain-HTTP requests so "
+        "that sign-in works. Use it only on a closed network you trust; anywhere else serve "
+        "on 127.0.0.1 behind a TLS proxy (trusted with --forwarded-allow-ips).",
+        markup=True,
+    )
 
 
 def main() -> None:

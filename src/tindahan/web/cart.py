@@ -144,10 +144,10 @@ def encode(carts: Mapping[str, Sequence[Line]]) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def write(response: Response, carts: Carts) -> None:
+def write(request: Request, response: Response, carts: Carts) -> None:
     """Set the cookie to ``carts`` (or delete it when every cart is empty)."""
     value = encode(carts)
-    options = session.cookie_options()
+    options = session.cookie_options(request)
     if not value:
         response.delete_cookie(COOKIE, **options)  # type: ignore[arg-type]
         return

@@ -1,11 +1,18 @@
 """Who is at the browser, and proof that a form came from our own page.
 
-Cookies (all ``HttpOnly``, ``Secure`` and ``SameSite=Lax``, path ``/``):
+Cookies (all ``HttpOnly`` and ``SameSite=Lax``, path ``/``, ``Secure`` as below):
 
-* ``tdh_session``: the session secret from ``services.platform.logins.sign_in`` (only its SHA-256 is
-  stored). ``Secure`` always: browsers accept it on ``http://127.0.0.1`` and
-  ``http://localhost`` (secure contexts), so ``make run`` works, and a deployment serves
-  HTTPS. ``TINDAHAN_WEB_INSECURE_COOKIES=1`` drops the flag for a plain-HTTP test host.
+* ``tdh_session``: the session secret from ``services.platform.logins.sign_in`` (only its
+  SHA-256 is stored).
+
+``Secure`` follows how the request came: over HTTPS (directly, or through a TLS proxy whose
+address ``serve --forwarded-allow-ips`` trusts, so its ``X-Forwarded-Proto`` counts), or to a
+loopback address (browsers keep ``Secure`` cookies on ``http://127.0.0.1`` and
+``http://localhost``, secure contexts, so ``make run`` works). Plain HTTP to any other
+address — a phone in the shop signing in to ``http://192.168.1.20:8000`` — gets cookies
+without the flag, since a browser would drop a ``Secure`` one and every form would be
+refused; ``serve`` warns loudly when it listens there. ``TINDAHAN_WEB_INSECURE_COOKIES=1``
+drops the flag everywhere (a plain-HTTP test client such as httpx).
 * ``tdh_anon``: a random id for a browser that has not signed in, so that the sign-in form,
   the cart and the language switch carry a CSRF token too (login CSRF).
 * ``tdh_lang``: ``en`` or ``fil``; ``tdh_cart``: the cart (``web.cart``).
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from typing import Annotated
@@ -98,23 +106,37 @@ def csrf_token(request: Request) -> str:
     return hmac.new(_csrf_key(request), _basis(request).encode(), "sha256").hexdigest()
 
 
-def cookie_options() -> dict[str, object]:
-    secure = os.environ.get(INSECURE_ENV) != "1"
+def secure_transport(request: Request) -> bool:
+    """HTTPS (as the trusted proxy reported it), or a loopback host: ``Secure`` holds."""
+    if request.url.scheme == "https":
+        return True
+    host = (request.url.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_options(request: Request) -> dict[str, object]:
+    secure = os.environ.get(INSECURE_ENV) != "1" and secure_transport(request)
     return {"httponly": True, "secure": secure, "samesite": "lax", "path": "/"}
 
 
 def remember_anon(request: Request, response: Response) -> None:
     made = getattr(request.state, "new_anon", None)
     if made:
-        response.set_cookie(ANON, made, max_age=30 * 86_400, **cookie_options())  # type: ignore[arg-type]
+        options = cookie_options(request)
+        response.set_cookie(ANON, made, max_age=30 * 86_400, **options)  # type: ignore[arg-type]
 
 
-def set_session(response: Response, secret: str) -> None:
-    response.set_cookie(SESSION, secret, **cookie_options())  # type: ignore[arg-type]
+def set_session(request: Request, response: Response, secret: str) -> None:
+    response.set_cookie(SESSION, secret, **cookie_options(request))  # type: ignore[arg-type]
 
 
-def clear_session(response: Response) -> None:
-    response.delete_cookie(SESSION, **cookie_options())  # type: ignore[arg-type]
+def clear_session(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION, **cookie_options(request))  # type: ignore[arg-type]
 
 
 async def current(request: Request) -> Viewer | None:

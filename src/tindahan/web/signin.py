@@ -51,7 +51,7 @@ async def signin(request: Request) -> Response:
         else:
             request.state.viewer = viewer
             response = RedirectResponse(target or session.home_of(viewer), status_code=303)
-            session.set_session(response, made)
+            session.set_session(request, response, made)
             return response
     return render.page(
         request, "signin.html", status, values=form.values, errors=form.errors, next=target
@@ -64,7 +64,7 @@ async def signout(request: Request) -> Response:
         logins.sign_out, session.platform(request), request.cookies.get(session.SESSION)
     )
     response = RedirectResponse("/", status_code=303)
-    session.clear_session(response)
+    session.clear_session(request, response)
     return response
 
 
@@ -75,6 +75,6 @@ async def language(request: Request) -> Response:
     back = session.safe_next(form.values.get("next"), "/")
     response = RedirectResponse(back, status_code=303)
     if chosen in i18n.LOCALES:
-        options = session.cookie_options()
+        options = session.cookie_options(request)
         response.set_cookie(session.LANG, chosen, max_age=365 * 86_400, **options)  # type: ignore[arg-type]
     return response

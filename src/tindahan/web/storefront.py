@@ -191,7 +191,7 @@ async def add_to_cart(request: Request, _viewer: MaybeViewer, slug: str) -> Resp
         listed = await _read(request, lambda u: shop(u, slug))
         return _store_page(request, listed, 400, form=form, product=product if on_page else None)
     response = RedirectResponse(f"/s/{store['slug']}?added=1", status_code=303)
-    cart.write(response, carts)
+    cart.write(request, response, carts)
     return response
 
 
@@ -250,7 +250,7 @@ async def update_cart(request: Request, _viewer: MaybeViewer, slug: str) -> Resp
         return _cart_page(request, found, 400, form)
     carts = cart.replace(cart.read(request), store["id"], kept)
     response = RedirectResponse(f"/s/{store['slug']}/cart", status_code=303)
-    cart.write(response, carts)
+    cart.write(request, response, carts)
     return response
 
 
@@ -278,7 +278,7 @@ async def checkout(request: Request, slug: str, viewer: MaybeViewer) -> Response
         _place(form, refusal, priced["lines"])
         return _cart_page(request, await _cart_data(request, slug), 400, form)
     response = RedirectResponse(f"/b/orders/{order['id']}", status_code=303)
-    cart.write(response, cart.replace(cart.read(request), store["id"], []))
+    cart.write(request, response, cart.replace(cart.read(request), store["id"], []))
     return response
 
 
