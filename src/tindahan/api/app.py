@@ -28,24 +28,10 @@ from tindahan.api import (
     rails,
 )
 from tindahan.api.deps import RateLimitedError, rate_limited_body
+from tindahan.api.description import DESCRIPTION
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
 from tindahan.services.unit import Platform
-
-DESCRIPTION = """
-Wallets and payments for Philippine micro, small and medium enterprises.
-
-* **Authentication**: `Authorization: Bearer tk_live_…` (or `tk_test_…` on a demo database).
-  A party's key reaches only that party's objects; anything else answers 404.
-* **Idempotency**: every POST needs an `Idempotency-Key` header. A retry with the same key
-  and body returns the first response (`Idempotent-Replayed: true`) and moves no more money;
-  the same key with another body is a 409.
-* **Money**: `amount_minor` is an integer number of minor units (centavos: `12345` is ₱123.45)
-  with an ISO 4217 `currency`. Decimals are refused, never rounded.
-* **Errors**: `{"error": {"type", "code", "message", "param"}}` with a stable `code`.
-* **Lists**: `limit` and `starting_after` (the last id of the previous page); `has_more`.
-* **Times**: ISO 8601, UTC.
-"""
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Error, "description": text}

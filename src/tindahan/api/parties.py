@@ -46,8 +46,25 @@ def list_parties(
     who: CallerDep,
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
+    kind: Annotated[
+        str | None,
+        Query(max_length=16, description="Only this kind: customer, merchant or agent."),
+    ] = None,
+    name: Annotated[
+        str | None,
+        Query(
+            max_length=limits.NAME_MAX_LENGTH,
+            description="Only parties whose name contains this (any case).",
+        ),
+    ] = None,
 ) -> Any:
-    return read(request, lambda u: parties.list_parties(u, who, limit, starting_after))
+    """Parties by id, optionally filtered (a merchant's or customer's key sees only itself)."""
+    return read(
+        request,
+        lambda u: parties.list_parties(
+            u, who, limit, starting_after, kind=kind, name_contains=name
+        ),
+    )
 
 
 @router.get("/parties/{party_id}", response_model=s.Party, tags=["parties"])

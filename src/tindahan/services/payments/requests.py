@@ -69,10 +69,11 @@ def create(
         "created_at_ns": now,
     }
     movement.insert_row(unit, payment_requests, row)
-    return view(row, now, merchant["name"])
+    return view({**row, "merchant_name": merchant["name"]}, now)
 
 
-def view(row: Any, now: int, merchant_name: str | None = None) -> dict[str, Any]:
+def view(row: Any, now: int) -> dict[str, Any]:
+    """The API's object; ``row`` carries its merchant's ``merchant_name`` (``_named``)."""
     status = row["status"]
     if status == RequestStatus.OPEN and row["expires_at_ns"] <= now:
         status = RequestStatus.EXPIRED.value
@@ -80,7 +81,7 @@ def view(row: Any, now: int, merchant_name: str | None = None) -> dict[str, Any]
         "id": row["id"],
         "object": "payment_request",
         "merchant_id": row["merchant_id"],
-        "merchant_name": merchant_name,
+        "merchant_name": row["merchant_name"],
         "amount_minor": row["amount_minor"],
         "currency": row["currency"],
         "reference": row["reference"],
@@ -92,10 +93,17 @@ def view(row: Any, now: int, merchant_name: str | None = None) -> dict[str, Any]
     }
 
 
+def _named() -> Any:
+    """Requests with their merchant's name beside them, in one query (lists included)."""
+    return select(payment_requests, parties.c.name.label("merchant_name")).join(
+        parties, parties.c.id == payment_requests.c.merchant_id
+    )
+
+
 def _row(unit: Unit, request_id: str, *, lock: bool = False) -> dict[str, Any]:
-    query = select(payment_requests).where(payment_requests.c.id == request_id)
+    query = _named().where(payment_requests.c.id == request_id)
     if lock and not unit.db.is_sqlite:
-        query = query.with_for_update()
+        query = query.with_for_update(of=payment_requests)
     row = unit.conn.execute(query).mappings().first()
     if row is None:
         raise not_found("payment request", "id")
@@ -178,7 +186,7 @@ def list_requests(
     unit: Unit, caller: Caller, limit: int, starting_after: str | None, merchant_id: str | None
 ) -> dict[str, Any]:
     caller.require("payments:read")
-    query = select(payment_requests).order_by(payment_requests.c.id.desc())
+    query = _named().order_by(payment_requests.c.id.desc())
     if merchant_id is not None and not caller.reaches(merchant_id):
         raise not_found("party", "merchant_id")
     who = caller.party_id or merchant_id
@@ -198,10 +206,7 @@ def for_payer(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
     merchant, its payer (the receipt) and the operator get ``payment_id``."""
     caller.require("payments:write")
     row = _row(unit, request_id)
-    name = unit.conn.execute(
-        select(parties.c.name).where(parties.c.id == row["merchant_id"])
-    ).scalar_one()
-    found = view(row, unit.now(), str(name))
+    found = view(row, unit.now())
     if not caller.reaches(row["merchant_id"], _payer(unit, row)):
         found["payment_id"] = None
     return found
