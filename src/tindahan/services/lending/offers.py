@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.ledger.model import NewTransfer
 from tindahan.lending import calendar as holidays
-from tindahan.lending import caps, eligibility
+from tindahan.lending import caps, disbursement, eligibility
 from tindahan.lending.allocation import DEFAULT_ORDER, parse_order
 from tindahan.lending.disclosure import Disclosure, disclose
 from tindahan.lending.terms import (
@@ -577,52 +577,50 @@ def _amounts(disclosure: dict[str, Any]) -> list[tuple[int, int, int]]:
     ]
 
 
+#: A loan keeps its product's terms as they were when it was taken.
+_PRODUCT_TERMS = (
+    "frequency",
+    "method",
+    "day_count",
+    "fee_mode",
+    "penalty_rate",
+    "grace_days",
+    "auto_deduct_bps",
+    "accrual",
+    "allocation_order",
+)
+
+
 def _disburse(
     unit: Unit, offer: Any, product: Any, found: Disclosure, wallet: movement.Holder, day: date
 ) -> dict[str, Any]:
+    """Store the loan as ``lending.disbursement.plan`` opens it and book its legs."""
+    plan = disbursement.plan(found, day)
     loan_id = new_id("loan")
     now = unit.now()
     merchant_id = offer["merchant_id"]
-    added = found.fee_mode == FeeMode.ADDED
     loan = {
         "id": loan_id,
         "merchant_id": merchant_id,
         "product_id": product["id"],
         "offer_id": offer["id"],
         "currency": "PHP",
-        "principal_minor": found.principal_minor,
+        "principal_minor": plan.principal_minor,
         "term": offer["term"],
-        "frequency": product["frequency"],
-        "method": product["method"],
-        "day_count": product["day_count"],
         "rate": offer["rate"],
-        "fee_minor": found.fee_minor,
-        "fee_mode": product["fee_mode"],
-        "penalty_rate": product["penalty_rate"],
-        "grace_days": product["grace_days"],
-        "auto_deduct_bps": product["auto_deduct_bps"],
-        "accrual": product["accrual"],
-        "allocation_order": product["allocation_order"],
+        "fee_minor": plan.fee_minor,
         "covered": offer["covered"],
+        **{name: product[name] for name in _PRODUCT_TERMS},
+        **loans.totals_values(plan.totals),
         "status": "active",
-        "start_date": day.isoformat(),
+        "start_date": plan.start_date.isoformat(),
         "version": 1,
-        "accrual_base_minor": 0,
-        "principal_paid_minor": 0,
-        "interest_accrued_minor": 0,
-        "interest_paid_minor": 0,
-        "fee_booked_minor": found.fee_minor if added else 0,
-        "fee_paid_minor": 0,
-        "penalty_minor": 0,
-        "penalty_paid_minor": 0,
-        "waived_minor": 0,
-        "reserve_minor": 0,
         "written_off_minor": 0,
         "recovered_minor": 0,
         "dpd": 0,
         "max_dpd": 0,
         "bucket": "current",
-        "closed_through": (day - timedelta(days=1)).isoformat(),
+        "closed_through": plan.closed_through.isoformat(),
         "disbursed_at_ns": now,
         "closed_at_ns": None,
         "updated_at_ns": now,
@@ -639,32 +637,25 @@ def _disburse(
         unit.db, unit.conn, loans.new_accounts(loan_id, merchant_id)
     )
     assert all(o.result == "ok" for o in opened), opened
-    principal_account = loans.account(loan_id, "principal")
-    meta = {"loan": loan_id}
+    accounts = {
+        disbursement.Party.PRINCIPAL: loans.account(loan_id, "principal"),
+        disbursement.Party.FEE: loans.account(loan_id, "fee"),
+        disbursement.Party.WALLET: wallet.account_id,
+        disbursement.Party.OP_FEES: loans.OP_FEES,
+    }
+    codes = {"disburse": TransferCode.LOAN_DISBURSEMENT, "fee": TransferCode.LOAN_FEE}
     batch = [
         NewTransfer(
-            ledger_id(loan_id, "disburse"),
-            principal_account,
-            wallet.account_id,
-            found.net_proceeds_minor,
+            ledger_id(loan_id, leg.name),
+            accounts[leg.debit],
+            accounts[leg.credit],
+            leg.amount_minor,
             "PHP",
-            TransferCode.LOAN_DISBURSEMENT,
-            metadata=meta,
+            codes[leg.name],
+            metadata={"loan": loan_id},
         )
+        for leg in plan.legs
     ]
-    if found.fee_minor:
-        debit = loans.account(loan_id, "fee") if added else principal_account
-        batch.append(
-            NewTransfer(
-                ledger_id(loan_id, "fee"),
-                debit,
-                loans.OP_FEES,
-                found.fee_minor,
-                "PHP",
-                TransferCode.LOAN_FEE,
-                metadata=meta,
-            )
-        )
     movement.limit_incoming(unit, wallet, found.net_proceeds_minor, "PHP")
     loans.record(
         unit,

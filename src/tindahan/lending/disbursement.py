@@ -1,0 +1,72 @@
+"""What accepting a loan offer books, as plain data: the loan's opening figures and the
+ledger legs of its disbursement. ``services.lending.offers`` stores the plan and books its
+legs; the rules are tested here without a database.
+
+* **Deducted fee**: the merchant receives principal − fee; the principal receivable pays
+  both the wallet (the net proceeds) and ``op.loan.fees`` (the fee). Nothing of the fee is
+  owed later: it was paid out of the principal.
+* **Added fee**: the merchant receives the whole principal; the fee is owed with the
+  installments, so it is booked at once on the fee receivable (``fee_booked``), which pays
+  ``op.loan.fees``.
+
+A loan starts with nothing paid, accrued, set aside or written off; its first close is for
+its first day, so it counts as closed through the day before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from tindahan.lending.book import Totals
+from tindahan.lending.disclosure import Disclosure
+from tindahan.lending.terms import FeeMode
+
+
+class Party(StrEnum):
+    """Who a disbursement leg moves money between: one of the loan's receivables, the
+    merchant's main wallet, or the operator's loan-fee income."""
+
+    PRINCIPAL = "principal"
+    FEE = "fee"
+    WALLET = "wallet"
+    OP_FEES = "op_fees"
+
+
+@dataclass(frozen=True)
+class Leg:
+    name: str  # the ledger id's suffix: ``loan.<id>.<name>``
+    debit: Party
+    credit: Party
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Disbursement:
+    principal_minor: int
+    fee_minor: int
+    fee_added: bool
+    net_proceeds_minor: int
+    start_date: date
+    legs: tuple[Leg, ...]
+
+    @property
+    def totals(self) -> Totals:
+        """The loan's opening totals: only an added fee is booked (owed) from the start."""
+        return Totals(fee_booked=self.fee_minor if self.fee_added else 0)
+
+    @property
+    def closed_through(self) -> date:
+        return self.start_date - timedelta(days=1)
+
+
+def plan(found: Disclosure, start: date) -> Disbursement:
+    """The disbursement of the disclosed loan, accepted on ``start``."""
+    added = found.fee_mode == FeeMode.ADDED
+    net = found.net_proceeds_minor
+    legs = [Leg("disburse", Party.PRINCIPAL, Party.WALLET, net)]
+    if found.fee_minor:
+        source = Party.FEE if added else Party.PRINCIPAL
+        legs.append(Leg("fee", source, Party.OP_FEES, found.fee_minor))
+    return Disbursement(found.principal_minor, found.fee_minor, added, net, start, tuple(legs))
