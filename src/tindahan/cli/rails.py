@@ -1,5 +1,6 @@
 """``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract);
-``tindahan rails participants list|add|set``: the operator's participants directory.
+``tindahan rails participants list|add|set``: the operator's participants directory;
+``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house.
 
 ``read FILE`` validates the message against its schema and prints what it says: the
 message type (its full ISO identifier, e.g. ``pacs.008.001.08``), message id and, per
@@ -15,11 +16,13 @@ one of: too large, not XML, entity declarations, unknown message, schema-invalid
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.markup import escape
 
@@ -35,6 +38,9 @@ from tindahan.services.rails import participants
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
+from tindahan.switch.app import create_app
+from tindahan.switch.clearing import PROFILES, ClearingHouse
+from tindahan.worker import rails as worker_rails
 
 app = typer.Typer(help="Bank rails: InstaPay and PESONet messages (ISO 20022).")
 out = Console(highlight=False, soft_wrap=True)
@@ -190,3 +196,28 @@ def set_participant(
     if not fields:
         fail("say what to change: --bic, --name, --instapay/--no-instapay, ...")
     _print_participant(_run(db, lambda u: participants.change(u, OPERATOR, code, fields)))
+
+
+# --- the simulated clearing switch (item 6) ----------------------------------------------
+@app.command("switch")
+@friendly
+def switch(
+    port: Annotated[int, typer.Option("--port", min=1024, max=65535)] = 8619,
+    faults: Annotated[
+        str, typer.Option("--faults", help="none, rejected, late, duplicated, lost, returned")
+    ] = "none",
+) -> None:
+    """Run the simulated InstaPay/PESONet clearing house on 127.0.0.1 (its own process).
+
+    Requests must be signed with $TINDAHAN_RAILS_SECRET; Tindahan's worker reaches it when
+    TINDAHAN_RAILS_SWITCH_URL and the same secret are set."""
+    secret = os.environ.get(worker_rails.SECRET_ENV)
+    if not secret:
+        fail(f"set {worker_rails.SECRET_ENV} (the secret Tindahan signs its requests with)")
+        return
+    if faults not in PROFILES:
+        fail(f"--faults is one of {', '.join(PROFILES)}")
+        return
+    house = ClearingHouse(participants.seed_rows(), faults)
+    out.print(f"clearing switch on http://127.0.0.1:{port} (faults: {faults})")
+    uvicorn.run(create_app(house, secret), host="127.0.0.1", port=port, log_level="warning")

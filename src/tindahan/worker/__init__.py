@@ -1,7 +1,8 @@
 """Background jobs, one round at a time: expire holds and unconfirmed cash-outs, cancel
 unpaid orders and release escrow of delivered ones, run the loans' daily close, pay out the
-merchants whose automatic daily payout is due, seal the ledger, deliver webhooks, forget
-stale idempotency keys.
+merchants whose automatic daily payout is due, send bank transfers and apply the clearing
+switch's answers (when ``TINDAHAN_RAILS_SWITCH_URL`` is set), seal the ledger, deliver
+webhooks, forget stale idempotency keys.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from tindahan import limits
+from tindahan.rails.port import RailPort
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
@@ -26,6 +28,7 @@ from tindahan.services.payments import cash
 from tindahan.services.payouts import daily as daily_payouts
 from tindahan.services.platform import idempotency, webhooks
 from tindahan.services.unit import Platform
+from tindahan.worker import rails
 
 log = logging.getLogger("tindahan.worker")
 
@@ -41,15 +44,19 @@ class Tick:
     delivery_failures: int = 0
     loan_days_closed: int = 0
     payouts: int = 0
+    bank_transfers: int = 0
 
 
-def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
+def tick(
+    platform: Platform, send: webhooks.Sender | None = None, rail: RailPort | None = None
+) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     failed = cash.expire_cash_outs(platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
     loan_days = loan_close.close_due(platform)  # the nightly close of every ended day
     paid_out = daily_payouts.run_due(platform)  # after the close: a loan's dues come first
+    moved = rails.rails_round(platform, rail) if rail is not None else 0
     expired = expire_pending(platform.db)
     report = seal(platform.db, anchor=platform.anchor)
     delivered = failures = 0
@@ -66,6 +73,7 @@ def tick(platform: Platform, send: webhooks.Sender | None = None) -> Tick:
         failures,
         loan_days,
         paid_out.paid + paid_out.failed,
+        moved,
     )
 
 
@@ -75,9 +83,10 @@ def run(
     """Run rounds until ``stop`` is set; a failing round is logged and the next one runs."""
     with httpx.Client(timeout=limits.WEBHOOK_TIMEOUT_S, follow_redirects=False) as client:
         send = webhooks.http_sender(client)
+        rail = rails.from_environment()  # the clearing switch, when one is configured
         while not stop.is_set():
             try:
-                result = tick(platform, send)
+                result = tick(platform, send, rail)
             except Exception:  # keep the worker alive: the next round retries
                 log.exception("worker round failed")
             else:

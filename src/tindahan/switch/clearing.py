@@ -1,0 +1,177 @@
+"""What the simulated clearing house answers, and when.
+
+Rules applied to each pacs.008 transaction, in order: the creditor's bank must be a member
+of the message's rail (else ``RJCT CNOR``); InstaPay carries at most ₱50,000 (else ``RJCT
+AM02``); a UETR seen before is a duplicate (``RJCT AM05``, and nothing else happens to the
+first one). Then the fault profile decides:
+
+* ``none``: ``ACSC`` at once;
+* ``rejected``: ``RJCT AC04`` (closed account);
+* ``late``: ``ACSC`` only after ``LATE_SECONDS``;
+* ``duplicated``: ``ACSC`` twice;
+* ``lost``: no answer; a pacs.028 about it gets ``ACSC``;
+* ``returned``: ``ACSC``, then a pacs.004 returning the whole amount (``AC04``).
+
+A pacs.028 about any transfer it knows is answered with the status it decided (``lost``
+included), and about one it does not know with nothing. Answers wait in a queue until
+Tindahan collects them. State is in memory: the switch is a simulator, restarted clean.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tindahan import limits
+from tindahan.rails import ClearingSystem, MessageType, PaymentReturn, StatusAnswer, Transaction
+from tindahan.rails import xml as rails_xml
+from tindahan.rails.directory import Participant
+from tindahan.rails.identifiers import new_reference
+
+PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned")
+LATE_SECONDS = 2.0
+
+
+@dataclass
+class Decided:
+    message_id: str
+    uetr: str
+    end_to_end_id: str
+    amount_minor: int
+    currency: str
+    rail: ClearingSystem
+    status: str
+    reason: str | None
+
+
+@dataclass
+class ClearingHouse:
+    participants: list[Participant]
+    faults: str = "none"
+    clock: Callable[[], float] = time.monotonic
+    decided: dict[str, Decided] = field(default_factory=dict)
+    queue: list[tuple[float, bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.faults not in PROFILES:
+            raise ValueError(f"fault profile is one of {', '.join(PROFILES)}")
+
+    def _now(self) -> float:
+        return self.clock()
+
+    def accept(self, data: bytes) -> int:
+        """Take a pacs.008; returns how many transactions it held."""
+        message = rails_xml.read(data)
+        if message.message_type is not MessageType.PACS_008:
+            raise ValueError(f"the switch takes pacs.008 here, not {message.message_type}")
+        rail = ClearingSystem(message.clearing_system or "INSTAPAY")
+        with self.lock:
+            for item in message.transactions:
+                self._decide(message.message_id, rail, item)
+        return len(message.transactions)
+
+    def _decide(self, message_id: str, rail: ClearingSystem, item: Transaction) -> None:
+        uetr, e2e = item.uetr or "", item.end_to_end_id or ""
+        if uetr in self.decided:
+            self._answer(message_id, uetr, e2e, "RJCT", "AM05", 0.0)
+            return
+        status, reason = self._rule(rail, item)
+        decided = Decided(
+            message_id,
+            uetr,
+            e2e,
+            item.amount_minor or 0,
+            item.currency or "PHP",
+            rail,
+            status,
+            reason,
+        )
+        self.decided[uetr] = decided
+        if status == "RJCT" or self.faults in ("none", "rejected"):
+            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+        elif self.faults == "late":
+            self._answer(message_id, uetr, e2e, status, reason, LATE_SECONDS)
+        elif self.faults == "duplicated":
+            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+        elif self.faults == "returned":
+            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+            self._return(decided)
+
+    def _rule(self, rail: ClearingSystem, item: Transaction) -> tuple[str, str | None]:
+        bic = (item.creditor_agent or "")[:8]
+        member = next((p for p in self.participants if p.bic[:8] == bic and p.active), None)
+        is_member = member is not None and (
+            member.instapay if rail is ClearingSystem.INSTAPAY else member.pesonet
+        )
+        if not is_member:
+            return "RJCT", "CNOR"
+        if rail is ClearingSystem.INSTAPAY and (item.amount_minor or 0) > limits.INSTAPAY_MAX_MINOR:
+            return "RJCT", "AM02"
+        if self.faults == "rejected":
+            return "RJCT", "AC04"
+        return "ACSC", None
+
+    def _answer(
+        self, message_id: str, uetr: str, e2e: str, status: str, reason: str | None, delay: float
+    ) -> None:
+        answer = StatusAnswer(message_id, uetr, e2e, status, reason)
+        data = rails_xml.pacs002(
+            message_id=new_reference("S"), created_at=datetime.now(UTC), answers=[answer]
+        )
+        self.queue.append((self._now() + delay, data))
+
+    def _return(self, decided: Decided) -> None:
+        back = PaymentReturn(
+            decided.message_id,
+            decided.uetr,
+            decided.end_to_end_id,
+            decided.amount_minor,
+            decided.currency,
+            "AC04",
+        )
+        data = rails_xml.pacs004(
+            message_id=new_reference("R"),
+            created_at=datetime.now(UTC),
+            settlement_date=datetime.now(UTC).date(),
+            clearing_system=decided.rail,
+            returns=[back],
+        )
+        self.queue.append((self._now(), data))
+
+    def collect(self) -> list[bytes]:
+        """The answers due now, in order; they leave the queue."""
+        now = self._now()
+        with self.lock:
+            due = [data for at, data in self.queue if at <= now]
+            self.queue = [(at, data) for at, data in self.queue if at > now]
+        return due
+
+    def status(self, data: bytes) -> bytes | None:
+        """Answer a pacs.028 with what was decided, or nothing for an unknown transfer."""
+        message = rails_xml.read(data)
+        if message.message_type is not MessageType.PACS_028:
+            raise ValueError(f"a status request is a pacs.028, not {message.message_type}")
+        answers = []
+        with self.lock:
+            for item in message.transactions:
+                found = self.decided.get(item.uetr or "")
+                if found is not None:
+                    answers.append(
+                        StatusAnswer(
+                            found.message_id,
+                            found.uetr,
+                            found.end_to_end_id,
+                            found.status,
+                            found.reason,
+                        )
+                    )
+        if not answers:
+            return None
+        return rails_xml.pacs002(
+            message_id=new_reference("S"), created_at=datetime.now(UTC), answers=answers
+        )
