@@ -229,9 +229,24 @@ def db(db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def merchant_model(tmp_path_factory):
-    """A scorecard over the merchant features, trained once per session on a simulated
-    population (features as of a date, defaults after it), and loaded from its folder."""
-    from tests.credit.models import train_merchant_model
+def merchant_model(tmp_path_factory, worker_id):
+    """A scorecard over the merchant features, trained once per run on a simulated
+    population (features as of a date, defaults after it), and loaded from its folder.
 
-    return train_merchant_model(tmp_path_factory.mktemp("merchant-model"))
+    Under pytest-xdist the first worker to need it trains it into the run's shared temporary
+    folder, under a file lock, and the others load that folder: the tests only read it."""
+    from filelock import FileLock
+
+    from tests.credit.models import train_merchant_model
+    from tindahan.credit import artifact
+
+    if worker_id == "master":  # not under xdist
+        return train_merchant_model(tmp_path_factory.mktemp("merchant-model"))
+    shared = tmp_path_factory.getbasetemp().parent / "merchant-model"
+    trained = shared / ".trained"
+    with FileLock(f"{shared}.lock"):
+        if trained.exists():
+            return artifact.load(shared)
+        loaded = train_merchant_model(shared)
+        trained.touch()
+        return loaded
