@@ -139,6 +139,101 @@ def test_verify_names_each_violation_and_exits_1(db_url, seeded_demo):
     assert "FAILED" in lines[-1]
 
 
+def test_the_demo_anchored_by_the_cli_verifies_and_a_truncated_anchor_fails(
+    db_url, seeded_demo, tmp_path, monkeypatch
+):
+    seeded_demo.copy_to(db_url)
+    made = invoke("keys", "anchor-key")
+    assert made.exit_code == 0, made.output
+    pairs = dict(
+        line.split("=", 1) for line in made.output.splitlines() if line.startswith("TINDAHAN_")
+    )
+    monkeypatch.setenv("TINDAHAN_ANCHOR_KEY", pairs["TINDAHAN_ANCHOR_KEY"])
+    anchor = tmp_path / "anchor.jsonl"
+    sealed = invoke("ledger", "seal", "--db", db_url, "--anchor", str(anchor))
+    assert sealed.exit_code == 0, sealed.output
+    assert "anchored 1" in sealed.output
+    head = invoke("ledger", "anchor", "--db", db_url, "--anchor", str(anchor))
+    assert head.exit_code == 0, head.output
+    assert json.loads(head.output)["block_no"] == 1  # the newest signed head, for an auditor
+    monkeypatch.delenv("TINDAHAN_ANCHOR_KEY")  # the auditor holds the public key alone
+    monkeypatch.setenv("TINDAHAN_ANCHOR_PUBLIC_KEY", pairs["TINDAHAN_ANCHOR_PUBLIC_KEY"])
+    clean = invoke("ledger", "verify", "--db", db_url, "--anchor", str(anchor))
+    assert clean.exit_code == 0, clean.output
+    assert "records ok" in clean.output and "signs the chain up to block 1" in clean.output
+    anchor.write_text("")  # (d) the anchor file truncated
+    cut = invoke("ledger", "verify", "--db", db_url, "--anchor", str(anchor))
+    assert cut.exit_code == 1
+    assert "is empty but 1 block(s) are sealed" in cut.output
+
+
+def test_verify_names_a_payment_rewritten_in_the_database(db_url, seeded_demo):
+    seeded_demo.copy_to(db_url)
+    db = connect(db_url)
+    with db.begin() as conn:  # (c) the record people read, not the ledger
+        conn.execute(
+            text(
+                "UPDATE payments SET amount_minor = amount_minor * 100 WHERE id = "
+                "(SELECT MIN(id) FROM payments WHERE kind = 'merchant')"
+            )
+        )
+        paid = conn.execute(
+            text("SELECT id, amount_minor FROM payments WHERE kind = 'merchant' ORDER BY id")
+        ).first()
+    db.dispose()
+    result = invoke("ledger", "verify", "--db", db_url)
+    assert result.exit_code == 1
+    assert (
+        f"violation: payment {paid[0]}: amount_minor is {paid[1]} on the record but its "
+        f"transfers move {paid[1] // 100}" in result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [
+        (
+            "UPDATE refunds SET fee_returned_minor = fee_returned_minor + 1 WHERE id = "
+            "(SELECT MIN(id) FROM refunds)",
+            "refund re_",
+        ),
+        (
+            "UPDATE orders SET released_minor = released_minor - 100, held_minor = held_minor "
+            "+ 100 WHERE id = (SELECT MIN(id) FROM orders WHERE status = 'completed')",
+            "released_minor",
+        ),
+        (
+            "UPDATE payment_requests SET amount_minor = amount_minor + 1 WHERE id = "
+            "(SELECT MIN(id) FROM payment_requests WHERE status = 'paid')",
+            "payment request",
+        ),
+        (
+            "UPDATE payments SET status = 'pending' WHERE id = "
+            "(SELECT MIN(id) FROM payments WHERE kind = 'cash_out')",
+            "is pending but its transfers posted",
+        ),
+        (
+            "UPDATE payments SET commission_minor = 0 WHERE id = "
+            "(SELECT MIN(id) FROM payments WHERE kind = 'cash_in')",
+            "commission_minor is 0",
+        ),
+    ],
+    ids=["refund", "order", "request", "cash-out status", "cash-in commission"],
+)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_verify_names_each_kind_of_record_rewritten(db_url, seeded_demo, statement, named):
+    seeded_demo.copy_to(db_url)
+    db = connect(db_url)
+    with db.begin() as conn:
+        conn.execute(text(statement))
+    db.dispose()
+    result = invoke("ledger", "verify", "--db", db_url)
+    assert result.exit_code == 1
+    assert any(
+        line.startswith("violation:") and named in line for line in result.output.splitlines()
+    ), result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

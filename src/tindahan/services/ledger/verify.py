@@ -28,6 +28,7 @@ from tindahan.ledger import audit
 from tindahan.ledger.anchor import chain_problems, read_lines
 from tindahan.ledger.chain import GENESIS_HASH, block_hash
 from tindahan.ledger.model import Account, AccountCode, TransferFlags
+from tindahan.services.ledger.records import record_violations
 from tindahan.services.unit import ledger_id
 from tindahan.store import ledger as repo
 from tindahan.store.commerce_tables import orders
@@ -49,6 +50,7 @@ class VerifyReport:
     escrow_orders: int = 0
     escrow_held_minor: int = 0
     loans: int = 0
+    records: int = 0
     violations: list[str] = field(default_factory=list)
     #: Every sealed block's hash by number, for the anchor check.
     chain: dict[int, str] = field(default_factory=dict, repr=False)
@@ -69,7 +71,9 @@ class VerifyReport:
             f"{self.sealed} transfers, {self.unsealed} not sealed yet; escrow ok: "
             f"{self.escrow_held_minor} held for {self.escrow_orders} open order(s), "
             "each order's escrow account matching its books; loans ok: "
-            f"{self.loans} loan(s), each loan's accounts matching its books; "
+            f"{self.loans} loan(s), each loan's accounts matching its books; records ok: "
+            f"{self.records} payment(s), refund(s), request(s), order(s), payout(s) and loan "
+            "event(s) saying what their transfers do; "
             f"anchor: {self.anchor_note}"
         )
 
@@ -120,6 +124,8 @@ def _verify(conn: Connection) -> VerifyReport:
     problems += _chain_violations(conn, report)
     problems += _escrow_violations(conn, {a.id: a for a in stored}, report)
     problems += _loan_violations(conn, {a.id: a for a in stored}, report)
+    report.records, found = record_violations(conn)
+    problems += found
     if len(problems) > MAX_LISTED:
         problems = [*problems[:MAX_LISTED], f"… and {len(problems) - MAX_LISTED} more"]
     report.violations = problems
