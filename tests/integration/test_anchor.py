@@ -264,3 +264,22 @@ def test_the_jetstream_copy_is_append_only_and_verified(sealed, anchor):
     finally:
         refused = asyncio.run(_drop_stream(sink.url, stream, delete_first=True))
     assert "delete" in refused.lower()  # deny_delete: a client cannot remove a head
+
+
+@sqlite_only
+def test_the_worker_anchors_and_keeps_working_when_the_anchor_refuses(sealed, anchor, caplog):
+    from tindahan.services.unit import Platform
+    from tindahan.store.vault import Vault
+    from tindahan.worker import tick
+
+    platform = Platform(sealed, Vault(b"\0" * 32), anchor)
+    service.create_transfers(sealed, [NewTransfer("t9", "juan", "nena", 1, "PHP", 1)])
+    assert tick(platform).sealed == 1
+    assert json.loads(anchor.file.lines()[-1])["block_no"] == 4
+    with sealed.begin() as conn:  # the chain rewritten under the worker
+        _superuser(conn)
+        conn.execute(text("UPDATE ledger_blocks SET hash = prev_hash WHERE block_no = 4"))
+    service.create_transfers(sealed, [NewTransfer("t10", "juan", "nena", 1, "PHP", 1)])
+    assert tick(platform).sealed == 1  # sealing and the other jobs go on …
+    assert len(anchor.file.lines()) == 4  # … but nothing more is signed
+    assert "anchoring refused: block 4 differs from its anchored head" in caplog.text

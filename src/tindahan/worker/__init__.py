@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import httpx
 
 from tindahan import limits
+from tindahan.anchor.sinks import AnchorError
 from tindahan.rails.port import RailPort
 from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
@@ -58,7 +60,8 @@ def tick(
     paid_out = daily_payouts.run_due(platform)  # after the close: a loan's dues come first
     moved = rails.rails_round(platform, rail) if rail is not None else 0
     expired = expire_pending(platform.db)
-    report = seal(platform.db, anchor=platform.anchor)
+    report = seal(platform.db)
+    _anchor(platform)
     delivered = failures = 0
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)
@@ -75,6 +78,19 @@ def tick(
         paid_out.paid + paid_out.failed,
         moved,
     )
+
+
+def _anchor(platform: Platform) -> int:
+    """Sign the new blocks into the anchor. A refusal (the chain no longer extends what was
+    signed, the anchor unreachable) is logged as an error every round, and the other jobs
+    go on: payments must not stop because the anchor did."""
+    if platform.anchor is None or platform.anchor.key is None:
+        return 0
+    try:
+        return anchor_sealed(platform.db, platform.anchor).anchored
+    except AnchorError as exc:
+        log.error("anchoring refused: %s", exc)
+        return 0
 
 
 def run(
