@@ -180,6 +180,7 @@ def test_verify_names_a_payment_rewritten_in_the_database(db_url, seeded_demo):
         paid = conn.execute(
             text("SELECT id, amount_minor FROM payments WHERE kind = 'merchant' ORDER BY id")
         ).first()
+        assert paid is not None
     db.dispose()
     result = invoke("ledger", "verify", "--db", db_url)
     assert result.exit_code == 1

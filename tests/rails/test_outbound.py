@@ -211,3 +211,19 @@ def test_random_answer_sequences_conserve_money_and_end_once(platform, sender, r
     wallet, pending, clearing = balances(platform, sender)
     assert (wallet, pending, clearing) == (FUNDED - expected_out, expected_pending, expected_out)
     assert verify(platform.db).ok
+
+
+def test_verify_names_a_bank_transfer_rewritten_in_the_database(platform, sender, rail):
+    from sqlalchemy import text
+
+    made = send(platform, sender, sender.bdo, 250_00)
+    transfers.dispatch(platform, rail)
+    transfers.receive(platform, rail.status(made["uetr"], "ACSC"))
+    transfers.receive(platform, rail.returned(made["uetr"], 250_00, "AC01"))
+    assert verify(platform.db).ok
+    with platform.db.begin() as conn:  # issue 17: the record says less came back
+        conn.execute(text("UPDATE bank_transfers SET returned_minor = 1, status = 'rejected'"))
+    problems = verify(platform.db).violations
+    label = f"bank transfer {made['id']}"
+    assert f"{label}: returned_minor is 1 on the record but its transfers move 25000" in problems
+    assert f"{label} is rejected but its hold was posted" in problems

@@ -9,7 +9,7 @@ against the transfers it lists in ``transfer_ids``, by transfer code:
 * the money moved: the posted amount of each code equals the record's field for it (a
   payment's amount and fee or commission, a refund's amount — the merchant's part and the
   fee returned — an order's paid-in, released, fee and refunded escrow and its FX legs, a
-  loan event's parts, a payout's amount);
+  loan event's parts, a payout's amount, a bank transfer's hold and return);
 * the accounts: the payment's legs leave its source wallet and reach its destination
   wallet, a refund's go back the other way, escrow legs move through the order's own escrow
   account, loan legs through the loan's own accounts;
@@ -41,6 +41,7 @@ from tindahan.store.commerce_tables import orders
 from tindahan.store.lending_tables import loan_transactions, loans
 from tindahan.store.payment_tables import payment_requests, payments, refunds, wallets
 from tindahan.store.payout_tables import payouts
+from tindahan.store.rails_tables import bank_transfers
 from tindahan.store.tables import transfers
 
 PAGE = 1000
@@ -171,6 +172,10 @@ def record_violations(conn: Connection) -> tuple[int, list[str]]:
             record.settled(row["status"], settled, row["amount_minor"], record.moved(C.PAYOUT))
             problems += record.problems
             checked += 1
+    if conn.dialect.has_table(conn, "bank_transfers"):
+        for record in _bank_transfer_records(conn, accounts):
+            problems += record.problems
+            checked += 1
     if conn.dialect.has_table(conn, "loan_transactions"):
         query = select(loans.c.id, loans.c.principal_minor)
         principal = {loan_id: amount for loan_id, amount in conn.execute(query)}
@@ -215,6 +220,56 @@ def _payout_records(conn: Connection) -> Iterator[tuple[Any, Record]]:
             label = f"payout {row['id']}"
             yield row, Record(label, [found[t] for t in ids if t in found], _absent(ids, found))
         last = rows[-1]["id"]
+
+
+def _bank_transfer_records(
+    conn: Connection, accounts: dict[str, tuple[str, str]]
+) -> Iterator[Record]:
+    """A bank transfer names its hold (``hold_id``); its post, void and return have ids made
+    from its own (``<id>.post`` …). The hold leaves its wallet for the whole amount; settled
+    means posted, rejected voided, returned posted and then the return credited back."""
+    last = ""
+    while True:
+        query = (
+            select(bank_transfers)
+            .where(bank_transfers.c.id > last)
+            .order_by(bank_transfers.c.id)
+            .limit(PAGE)
+        )
+        rows = list(conn.execute(query).mappings())
+        if not rows:
+            return
+        ends = ("post", "void", "return")
+        wanted = [row["hold_id"] for row in rows]
+        wanted += [ledger_id(row["id"], end) for row in rows for end in ends]
+        found = _legs(wanted, conn)
+        for row in rows:
+            ids = [row["hold_id"], *(ledger_id(row["id"], end) for end in ends)]
+            legs = [found[t] for t in ids if t in found]
+            record = Record(f"bank transfer {row['id']}", legs, _absent(ids[:1], found))
+            _bank_transfer(row, record, {end: ledger_id(row["id"], end) in found for end in ends})
+            record.accounts({C.BANK_TRANSFER}, accounts.get(row["wallet_id"], ("", ""))[0], None)
+            yield record
+        last = rows[-1]["id"]
+
+
+def _bank_transfer(row: Any, record: Record, has: dict[str, bool]) -> None:
+    record.currency(row["currency"])
+    record.expect("amount_minor (the hold)", row["amount_minor"], record.held(C.BANK_TRANSFER))
+    status = row["status"]
+    posted = {"pending": False, "settled": True, "rejected": False, "returned": True}[status]
+    if has["post"] != posted or has["void"] != (status == "rejected"):
+        record.problems.append(
+            f"{record.label} is {status} but its hold was "
+            + (
+                "posted"
+                if has["post"]
+                else "voided"
+                if has["void"]
+                else "neither posted nor voided"
+            )
+        )
+    record.expect("returned_minor", row["returned_minor"], record.moved(C.BANK_RETURN))
 
 
 def _absent(ids: list[str], found: dict[str, Leg]) -> list[str]:
