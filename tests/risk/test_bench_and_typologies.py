@@ -27,3 +27,11 @@ def test_the_benchmark_runs_and_the_rules_find_the_injected_typologies(
     assert result["evaluate"]["median_cpu"] > 0
     for typology in typologies.TYPOLOGIES:
         assert result["quality"][typology]["recall"] == 1.0, typology
+
+
+def test_the_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from tindahan.bench import risk_gate
+
+    assert risk_gate.main(["--buyers", "3", "--merchants", "2", "--payments", "8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["payments_each"] == 4 and result["on_p99_ms"] > 0

@@ -26,6 +26,7 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -71,8 +72,9 @@ class RuleSet:
 RULE_KEYS = {"id", "version", "mode", "decision", "explain", "params"}
 
 
+@lru_cache(maxsize=1)
 def default() -> RuleSet:
-    """The rule set that ships: ``default_rules.toml`` beside this module."""
+    """The rule set that ships: ``default_rules.toml`` beside this module (read once)."""
     text = resources.files("tindahan.risk").joinpath("default_rules.toml").read_text("utf-8")
     return parse(text, "default_rules.toml")
 

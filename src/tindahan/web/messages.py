@@ -20,8 +20,7 @@ def refusal_text(refusal: RefusalError) -> str:
         "wallet_frozen": _("This wallet is frozen. Please contact Tindahan."),
         "wallet_closed": _("This wallet is closed."),
         "risk_review": _(
-            "This is under review, for your safety. The money has not moved; we will let "
-            "you know."
+            "This is under review, for your safety. The money has not moved; we will let you know."
         ),
         "risk_blocked": _("This cannot be done. Please contact Tindahan."),
         "payee_is_payer": _("You cannot pay yourself."),

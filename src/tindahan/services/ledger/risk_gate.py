@@ -34,10 +34,9 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import and_, func, insert, select, text
 
@@ -51,14 +50,16 @@ from tindahan.risk.aggregates import (
     SPENDING,
     Aggregates,
     PartyState,
+    Spans,
     Window,
     manila_day,
 )
+from tindahan.risk.checks import Check
 from tindahan.risk.engine import Verdict, checks_of, spans_of
 from tindahan.risk.engine import judge as judge_movement
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Decision, Kind, Movement
 from tindahan.services.unit import Unit
-from tindahan.store.risk_tables import risk_alerts, risk_parties, risk_payees, risk_usage
+from tindahan.store.risk_tables import risk_alerts, risk_parties, risk_usage
 from tindahan.store.tables import accounts
 
 log = logging.getLogger("tindahan.risk")
@@ -78,12 +79,22 @@ KINDS = {
 _NOT_NEW = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
 
 
+@dataclass(frozen=True)
+class Live:
+    """A rule set turned on, with what judging needs of it made once."""
+
+    rules: ruleset.RuleSet
+    spans: Spans
+    checks: list[tuple[ruleset.Rule, Check]]
+
+
 @lru_cache(maxsize=4)
-def _rules(setting: str) -> ruleset.RuleSet:
-    return ruleset.default() if setting == "default" else ruleset.load(Path(setting))
+def _rules(setting: str) -> Live:
+    rules = ruleset.default() if setting == "default" else ruleset.load(Path(setting))
+    return Live(rules, spans_of(rules), checks_of(rules, LIVE_RULES))
 
 
-def live_rules() -> ruleset.RuleSet | None:
+def live_rules() -> Live | None:
     """The rule set the operator turned on, or None (the gate is off)."""
     setting = os.environ.get(RULES_ENV, "").strip()
     return _rules(setting) if setting else None
@@ -91,15 +102,15 @@ def live_rules() -> ruleset.RuleSet | None:
 
 def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The batch to book: as given, or with a hold leg; raises on block."""
-    rules = live_rules()
-    if rules is None:
+    live = live_rules()
+    if live is None:
         return list(transfers)
     principal = next((t for t in transfers if t.code in KINDS and not (t.flags & _NOT_NEW)), None)
-    if principal is None or principal.ledger != rules.currency or not principal.amount:
+    if principal is None or principal.ledger != live.rules.currency or not principal.amount:
         return list(transfers)
     m = _movement(unit, principal)
-    aggregates = _raise_aggregates(unit, m, spans_of(rules))
-    verdict = judge_movement(checks_of(rules, LIVE_RULES), m, aggregates)
+    aggregates = _raise_aggregates(unit, m, live.spans)
+    verdict = judge_movement(live.checks, m, aggregates)
     if verdict.decision is Decision.ALLOW:
         _store(unit, m, principal, verdict, None)
         return list(transfers)
@@ -159,40 +170,70 @@ def _held_amount(transfers: Sequence[NewTransfer], principal: NewTransfer) -> in
     return min(net, int(principal.amount or 0))
 
 
-_UPSERT = text(
-    "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "
-    "VALUES (:party, :counterparty, :metric, :bucket, 1, :amount) "
-    "ON CONFLICT (party_id, counterparty, metric, bucket) DO UPDATE SET "
-    "count = risk_usage.count + 1, amount_minor = risk_usage.amount_minor + excluded.amount_minor "
-    "RETURNING count, amount_minor"
-)
+#: One statement raises every bucket a movement adds to (one to four rows), locking them.
+_UPSERTS = {
+    n: text(
+        "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "
+        "VALUES "
+        + ", ".join(
+            f"(:party{i}, :counterparty{i}, :metric{i}, :bucket{i}, 1, :amount)" for i in range(n)
+        )
+        + " ON CONFLICT (party_id, counterparty, metric, bucket) DO UPDATE SET "
+        "count = risk_usage.count + 1, "
+        "amount_minor = risk_usage.amount_minor + excluded.amount_minor "
+        "RETURNING party_id, counterparty, metric, count, amount_minor"
+    )
+    for n in range(1, 5)
+}
 
 
-def _bump(unit: Unit, party: str, metric: str, bucket: int, m: Movement, other: str = "") -> Window:
-    """Raise a bucket (locking it) and return it as a window *before* this movement."""
-    params = {"party": party, "counterparty": other, "metric": metric, "bucket": bucket}
-    count, amount = unit.conn.execute(_UPSERT, {**params, "amount": m.amount_minor}).one()
-    window = Window(0)
-    window.count, window.total = count - 1, amount - m.amount_minor
-    return window
+def _bump(
+    unit: Unit, m: Movement, keys: list[tuple[str, str, str, int]]
+) -> dict[tuple[str, str, str], Window]:
+    """Raise these buckets ``(party, counterparty, metric, bucket)`` in one statement; each
+    comes back as a window *before* this movement."""
+    params: dict[str, object] = {"amount": m.amount_minor}
+    for i, (party, other, metric, bucket) in enumerate(sorted(keys)):
+        params.update(
+            {
+                f"party{i}": party,
+                f"counterparty{i}": other,
+                f"metric{i}": metric,
+                f"bucket{i}": bucket,
+            }
+        )
+    found: dict[tuple[str, str, str], Window] = {}
+    for party, other, metric, count, amount in unit.conn.execute(_UPSERTS[len(keys)], params):
+        window = Window(0)
+        window.count, window.total = count - 1, amount - m.amount_minor
+        found[(party, other, metric)] = window
+    return found
 
 
-def _raise_aggregates(unit: Unit, m: Movement, spans: Any) -> Aggregates:
+def _raise_aggregates(unit: Unit, m: Movement, spans: Spans) -> Aggregates:
     """The buckets this movement adds to, raised; the domain's view of them before it."""
     aggregates = Aggregates(spans)
     day = manila_day(m.at)
     sender = aggregates.party(m.sender)
-    receiver = aggregates.party(m.receiver)
+    keys: list[tuple[str, str, str, int]] = []
     if m.kind in SPENDING:
-        sender.hour = _bump(unit, m.sender, "hour", m.at // HOUR, m)
-        sender.day = _bump(unit, m.sender, "day", day, m)
+        keys += [
+            (m.sender, "", "hour", m.at // HOUR),
+            (m.sender, "", "day", day),
+            (m.sender, m.receiver, "pair", day),
+        ]
+    if m.kind in CASH_KINDS:
+        keys.append((m.cash_party, "", "cash", day))
+    windows = _bump(unit, m, keys) if keys else {}
+    if m.kind in SPENDING:
+        sender.hour = windows[(m.sender, "", "hour")]
+        sender.day = windows[(m.sender, "", "day")]
         sender.month = _month(unit, m, sender.day)
-        aggregates.pairs[(m.sender, m.receiver)] = _bump(unit, m.sender, "pair", day, m, m.receiver)
+        aggregates.pairs[(m.sender, m.receiver)] = windows[(m.sender, m.receiver, "pair")]
     if m.kind in CASH_KINDS:
         cash = aggregates.party(m.cash_party)
-        window = _bump(unit, m.cash_party, "cash", day, m)
-        cash.cash_day, cash.cash_total = day, window.total
-    _last_seen(unit, m, sender, receiver)
+        cash.cash_day, cash.cash_total = day, windows[(m.cash_party, "", "cash")].total
+    _last_seen(unit, m, aggregates)
     _payees(unit, m, sender)
     return aggregates
 
@@ -218,45 +259,49 @@ def _month(unit: Unit, m: Movement, today: Window) -> Window:
     return window
 
 
-def _last_seen(unit: Unit, m: Movement, sender: PartyState, receiver: PartyState) -> None:
-    watched = []
+_SEEN = {
+    n: text(
+        "INSERT INTO risk_parties (party_id, last_seen_ns) VALUES "  # noqa: S608 (placeholders only)
+        + ", ".join(f"(:party{i}, :now)" for i in range(n))
+        + " ON CONFLICT (party_id) DO UPDATE SET last_seen_ns = excluded.last_seen_ns"
+    )
+    for n in (1, 2)
+}
+
+
+def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
+    """Read when the watched sides were last seen, then set it to now (two statements)."""
+    watched = set()
     if m.kind not in (Kind.CASH_IN, Kind.BANK_IN):
-        watched.append((m.sender, sender))
+        watched.add(m.sender)
     if m.kind not in OUTFLOW_KINDS:
-        watched.append((m.receiver, receiver))
-    for party, state in sorted(watched, key=lambda pair: pair[0]):
-        found = unit.conn.execute(
-            select(risk_parties.c.last_seen_ns).where(risk_parties.c.party_id == party)
-        ).scalar_one_or_none()
-        state.last_seen = None if found is None else found // 10**9
-        now_ns = m.at * 10**9
-        if found is None:
-            unit.conn.execute(insert(risk_parties), {"party_id": party, "last_seen_ns": now_ns})
-        else:
-            unit.conn.execute(
-                risk_parties.update().where(risk_parties.c.party_id == party),
-                {"last_seen_ns": now_ns},
-            )
+        watched.add(m.receiver)
+    if not watched:
+        return
+    ordered = sorted(watched)
+    query = select(risk_parties.c.party_id, risk_parties.c.last_seen_ns).where(
+        risk_parties.c.party_id.in_(ordered)
+    )
+    for party, seen_ns in unit.conn.execute(query):
+        aggregates.party(party).last_seen = seen_ns // 10**9
+    params: dict[str, object] = {"now": m.at * 10**9}
+    params.update({f"party{i}": party for i, party in enumerate(ordered)})
+    unit.conn.execute(_SEEN[len(ordered)], params)
+
+
+_NEW_PAYEE = text(
+    "INSERT INTO risk_payees (party_id, payee_id) VALUES (:party, :payee) "
+    "ON CONFLICT DO NOTHING RETURNING party_id"
+)
 
 
 def _payees(unit: Unit, m: Movement, sender: PartyState) -> None:
+    """One statement: the pair is recorded, and was known if nothing was inserted."""
     if m.kind in (Kind.CASH_IN, Kind.BANK_IN):
         return
-    known = unit.conn.execute(
-        select(risk_payees.c.party_id).where(
-            risk_payees.c.party_id == m.sender, risk_payees.c.payee_id == m.receiver
-        )
-    ).first()
-    if known is not None:
+    inserted = unit.conn.execute(_NEW_PAYEE, {"party": m.sender, "payee": m.receiver}).first()
+    if inserted is None:
         sender.payees.add(m.receiver)
-        return
-    unit.conn.execute(
-        text(
-            "INSERT INTO risk_payees (party_id, payee_id) VALUES (:party, :payee) "
-            "ON CONFLICT DO NOTHING"
-        ),
-        {"party": m.sender, "payee": m.receiver},
-    )
 
 
 def _store(

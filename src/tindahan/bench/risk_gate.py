@@ -1,0 +1,152 @@
+"""What the live risk gate adds to a merchant payment: the same payments with and without it.
+
+Opens a database (``--db``; default a fresh SQLite file in a temporary folder), migrates it,
+makes ``--buyers`` funded customers and ``--merchants`` merchants, then makes ``--payments``
+merchant payments through the payments service (``services.payments.payments.pay``, one
+transaction each, as the API's handler runs it), each from a random buyer to a random
+merchant, alternating the gate off and on (``TINDAHAN_RISK_RULES`` unset, then ``default``)
+so both halves share the machine's moment. Reports p50 and p99 of each half in
+milliseconds, and the difference — the issue's target is at most 2 ms added at p99. This is
+the service, not HTTP: the HTTP layer is the same with the gate on or off.
+
+    .venv/bin/python -m tindahan.bench.risk_gate
+    .venv/bin/python -m tindahan.bench.risk_gate --db postgresql+psycopg://HOST/DB --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform as host
+import random
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.services.ledger import risk_gate
+from tindahan.services.payments import cash, payments, wallets
+from tindahan.services.platform import chart, parties
+from tindahan.services.unit import Platform, Unit
+from tindahan.store.database import connect
+from tindahan.store.migrate import upgrade
+from tindahan.store.vault import Vault
+
+OPERATOR = Caller("bench", None, frozenset(SCOPES))
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def _party(platform: Platform, **fields: str) -> tuple[str, str]:
+    def work(unit: Unit) -> tuple[str, str]:
+        party_id = str(parties.create(unit, OPERATOR, parties.NewParty(**fields))["id"])
+        found = wallets.list_wallets(unit, OPERATOR, 10, None, party_id)["data"]
+        return party_id, str(next(w["id"] for w in found if w["kind"] == "main"))
+
+    return platform.run(work)
+
+
+def _fund(platform: Platform, wallet_id: str) -> None:
+    platform.run(lambda u: cash.fund(u, OPERATOR, wallet_id, 5_000_000, "PHP", "bench"))
+
+
+def _pay(platform: Platform, new: payments.NewPayment) -> None:
+    platform.run(lambda u: payments.pay(u, OPERATOR, new))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--buyers", type=int, default=200)
+    parser.add_argument("--merchants", type=int, default=10)
+    parser.add_argument("--payments", type=int, default=2000, help="half with the gate on")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args(argv)
+    if args.buyers < 1 or args.merchants < 1 or args.payments < 4:
+        parser.error("--buyers ≥ 1, --merchants ≥ 1, --payments ≥ 4")
+    folder = tempfile.mkdtemp(prefix="tindahan-bench-gate-")
+    url = args.db or f"sqlite:///{Path(folder) / 'bench.db'}"
+    database = connect(url)
+    upgrade(database)
+    platform = Platform(database, Vault(secrets.token_bytes(32)))
+    chart.ensure_operator_accounts(platform)
+    buyers = []
+    for i in range(args.buyers):
+        buyer, wallet = _party(platform, kind="customer", name=f"Buyer {i}", tier="full")
+        _fund(platform, wallet)
+        buyers.append(buyer)
+    merchants = [
+        _party(
+            platform,
+            kind="merchant",
+            name=f"Shop {i}",
+            mcc="5411",
+            city="Marikina",
+            province="Metro Manila",
+        )[0]
+        for i in range(args.merchants)
+    ]
+    rng = random.Random(20)
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    saved = os.environ.get(risk_gate.RULES_ENV)
+    try:
+        for n in range(args.payments):
+            gate = n % 2 == 1
+            if gate:
+                os.environ[risk_gate.RULES_ENV] = "default"
+            else:
+                os.environ.pop(risk_gate.RULES_ENV, None)
+            new = payments.NewPayment(
+                payee_id=rng.choice(merchants),
+                amount_minor=rng.randrange(2_000, 50_000),
+                currency="PHP",
+                payer_id=rng.choice(buyers),
+            )
+            start = time.perf_counter()
+            _pay(platform, new)
+            timings[gate].append((time.perf_counter() - start) * 1000)
+    finally:
+        if saved is None:
+            os.environ.pop(risk_gate.RULES_ENV, None)
+        else:
+            os.environ[risk_gate.RULES_ENV] = saved
+        database.dispose()
+    off, on = timings[False], timings[True]
+    result = {
+        "command": "python -m tindahan.bench.risk_gate"
+        + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:])),
+        "python": host.python_version(),
+        "backend": database.url.get_backend_name(),
+        "payments_each": len(off),
+        "off_p50_ms": round(_percentile(off, 0.5), 3),
+        "off_p99_ms": round(_percentile(off, 0.99), 3),
+        "on_p50_ms": round(_percentile(on, 0.5), 3),
+        "on_p99_ms": round(_percentile(on, 0.99), 3),
+    }
+    result["added_p50_ms"] = round(result["on_p50_ms"] - result["off_p50_ms"], 3)  # type: ignore[operator]
+    result["added_p99_ms"] = round(result["on_p99_ms"] - result["off_p99_ms"], 3)  # type: ignore[operator]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(
+        f"{len(off)} merchant payments each way on {result['backend']}; Python {result['python']}"
+    )
+    print()
+    print("| Command | Gate off p50 / p99 ms | Gate on p50 / p99 ms | Added p50 / p99 ms |")
+    print("|---|---:|---:|---:|")
+    print(
+        f"| `{result['command']}` | {result['off_p50_ms']} / {result['off_p99_ms']} "
+        f"| {result['on_p50_ms']} / {result['on_p99_ms']} "
+        f"| {result['added_p50_ms']} / {result['added_p99_ms']} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
