@@ -415,3 +415,17 @@ def test_a_person_is_told_under_review_in_words_never_the_rule() -> None:
     review = refusal_text(refused("risk_review", "this movement is under review"))
     assert review.startswith("This is under review") and "rule" not in review
     assert "contact Tindahan" in refusal_text(refused("risk_blocked", "not allowed"))
+
+
+def test_verify_names_an_alert_whose_decision_was_rewritten(live: Path, platform: Platform) -> None:
+    from sqlalchemy import text
+
+    ana, ben = _party(platform, "Ana", 10_000_000), _party(platform, "Ben")
+    _pay(platform, ana, ben, 4_000_000)
+    (alert,) = _alerts(platform)
+    platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    assert verify.verify(platform.db).ok
+    with platform.db.begin() as conn:  # issue 17: the record says the money was released
+        conn.execute(text("UPDATE risk_alerts SET status = 'released'"))
+    problems = verify.verify(platform.db).violations
+    assert f"risk alert {alert['id']} is released but its hold shows post, back" in problems

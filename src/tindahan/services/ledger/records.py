@@ -9,7 +9,8 @@ against the transfers it lists in ``transfer_ids``, by transfer code:
 * the money moved: the posted amount of each code equals the record's field for it (a
   payment's amount and fee or commission, a refund's amount — the merchant's part and the
   fee returned — an order's paid-in, released, fee and refunded escrow and its FX legs, a
-  loan event's parts, a payout's amount, a bank transfer's hold and return);
+  loan event's parts, a payout's amount, a bank transfer's hold and return, a risk
+  alert's hold and what became of it);
 * the accounts: the payment's legs leave its source wallet and reach its destination
   wallet, a refund's go back the other way, escrow legs move through the order's own escrow
   account, loan legs through the loan's own accounts;
@@ -42,6 +43,7 @@ from tindahan.store.lending_tables import loan_transactions, loans
 from tindahan.store.payment_tables import payment_requests, payments, refunds, wallets
 from tindahan.store.payout_tables import payouts
 from tindahan.store.rails_tables import bank_transfers
+from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import transfers
 
 PAGE = 1000
@@ -176,6 +178,10 @@ def record_violations(conn: Connection) -> tuple[int, list[str]]:
         for record in _bank_transfer_records(conn, accounts):
             problems += record.problems
             checked += 1
+    if conn.dialect.has_table(conn, "risk_alerts"):
+        found, held = _risk_holds(conn)
+        checked += held
+        problems += found
     if conn.dialect.has_table(conn, "loan_transactions"):
         query = select(loans.c.id, loans.c.principal_minor)
         principal = {loan_id: amount for loan_id, amount in conn.execute(query)}
@@ -270,6 +276,42 @@ def _bank_transfer(row: Any, record: Record, has: dict[str, bool]) -> None:
             )
         )
     record.expect("returned_minor", row["returned_minor"], record.moved(C.BANK_RETURN))
+
+
+def _risk_holds(conn: Connection) -> tuple[list[str], int]:
+    """An alert under review names its hold (``services.risk.holds``): the hold exists, in
+    the alert's currency, pending while the alert is open, voided once released, posted and
+    paid back in full to the sender once returned."""
+    problems: list[str] = []
+    query = select(risk_alerts).where(risk_alerts.c.hold_id.is_not(None))
+    rows = list(conn.execute(query.order_by(risk_alerts.c.id)).mappings())
+    ends = ("post", "void", "back")
+    wanted = [f"{row['hold_id']}.{end}"[:80] for row in rows for end in ends]
+    found = _legs([row["hold_id"] for row in rows] + wanted, conn)
+    for row in rows:
+        label = f"risk alert {row['id']}"
+        hold = found.get(row["hold_id"])
+        if hold is None or not hold.pending:
+            problems.append(f"{label} names hold {row['hold_id']!r}, which is not a hold")
+            continue
+        has = {end: found.get(f"{row['hold_id']}.{end}"[:80]) for end in ends}
+        if hold.ledger != row["currency"]:
+            problems.append(
+                f"{label}: its hold is in {hold.ledger}, the alert in {row['currency']}"
+            )
+        want = {"released": ("void",), "returned": ("post", "back")}.get(row["status"], ())
+        if {end for end, leg in has.items() if leg is not None} != set(want):
+            done = [end for end, leg in has.items() if leg is not None] or ["nothing"]
+            problems.append(f"{label} is {row['status']} but its hold shows {', '.join(done)}")
+        back = has["back"]
+        if back is not None and (
+            back.credit != row["sender_account_id"] or back.amount != hold.amount
+        ):
+            problems.append(
+                f"{label}: {back.amount} went back to {back.credit}, not {hold.amount} to the "
+                f"sender {row['sender_account_id']}"
+            )
+    return problems, len(rows)
 
 
 def _absent(ids: list[str], found: dict[str, Leg]) -> list[str]:
