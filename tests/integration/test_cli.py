@@ -414,7 +414,8 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
             seen += line
         assert "Press Ctrl-C" in seen, seen + proc.stderr.read()
         assert f"http://127.0.0.1:{port}" in seen and f"http://127.0.0.1:{port}/docs" in seen
-        key = seen.split("demo operator API key: ")[1].split()[0]
+        key = seen.split("demo API key (operator): ")[1].split()[0]
+        assert "Demo sign-ins" in seen and "+639170000002" in seen and "{" not in seen
         for _ in range(100):  # uvicorn binds just after the banner
             try:
                 payments = httpx.get(

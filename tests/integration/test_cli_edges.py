@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
 from tests.conftest import PG_URL, _admin_conninfo, _drop_database, postgres_available
+from tindahan.cli import app as cli_app
 from tindahan.cli.app import app
+from tindahan.services.platform import keys, parties
+from tindahan.services.seed import demo
+from tindahan.services.seed.demo import OPERATOR
+from tindahan.services.unit import Platform
+from tindahan.store.vault import Vault
 
 runner = CliRunner()
 
@@ -97,3 +103,31 @@ def test_replay_of_something_unknown_says_so(db, option, message):
     result = invoke("webhooks", "replay", "--db", url, option, "evt_UNKNOWN")
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_demo_reset_refuses_a_live_database(db):
+    url = db.url.render_as_string(hide_password=False)
+    result = invoke("demo", "reset", "--db", url, "--yes")
+    assert result.exit_code == 2
+    assert "not a demo database" in result.output
+
+
+def test_demo_reset_wipes_and_loads_the_demo_again(db, monkeypatch):
+    url = db.url.render_as_string(hide_password=False)
+    platform = Platform(db, Vault.from_environment())
+    keys.set_environment(platform, "test")
+    platform.run(lambda u: parties.create(u, OPERATOR, parties.NewParty("customer", "Stray")))
+    loaded: list[bool] = []
+
+    def load(platform: Platform, url: str) -> None:
+        loaded.append(demo.is_empty(platform))
+        keys.set_environment(platform, "test")
+
+    monkeypatch.setattr(cli_app, "_load_demo", load)
+    monkeypatch.setattr(cli_app, "_banner", lambda platform: None)
+    asked = invoke("demo", "reset", "--db", url)  # no --yes, no answer: nothing wiped
+    assert asked.exit_code != 0 and not demo.is_empty(platform)
+    result = invoke("demo", "reset", "--db", url, "--yes")
+    assert result.exit_code == 0, result.output
+    assert loaded == [True]  # the stray party is gone; the demo was loaded into the empty one
+    assert invoke("ledger", "verify", "--db", url).exit_code == 0

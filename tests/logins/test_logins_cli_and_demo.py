@@ -6,18 +6,20 @@ import base64
 
 import pytest
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
 from tindahan.cli import app as cli_app
 from tindahan.cli import logins as logins_cli
 from tindahan.services.payments import wallets
-from tindahan.services.platform import logins
+from tindahan.services.platform import keys, logins
 from tindahan.services.seed import demo
 from tindahan.services.unit import Platform
 from tindahan.store.commerce_tables import products, storefronts
 from tindahan.store.database import connect
+from tindahan.store.lending_tables import loan_offers
+from tindahan.store.payment_tables import api_keys
 from tindahan.store.vault import Vault
 from tindahan.store.web_tables import logins as login_table
 
@@ -156,3 +158,21 @@ def test_seed_logins_on_the_demo_signs_everyone_in_and_is_idempotent(sqlite_url,
         assert demo.seed_logins(platform) == made  # again: nothing new
         assert count(select(func.count()).select_from(login_table)) == len(made)
         assert (main_balance(shop.party_id), main_balance(kinds["buyer"].party_id)) == balances
+
+        # The offer closes (accepted, expired): the banner still names whoever signs in
+        # with the phone it prints, read back from the logins.
+        platform.run(lambda u: u.conn.execute(update(loan_offers).values(status="expired")))
+        assert demo.seed_logins(platform) == made
+
+        # The same keys at every start, working, each for the party beside it.
+        printed = demo.demo_keys(platform, made)
+        assert demo.demo_keys(platform, made) == printed
+        assert set(printed) == {"operator", "merchant", "merchant with a loan offer"}
+        assert all(secret.startswith("tk_test_") for secret in printed.values())
+        assert keys.authenticate(platform, printed["operator"]).operator
+        assert (
+            keys.authenticate(platform, printed["merchant"]).party_id == kinds["merchant"].party_id
+        )
+        offer_key = keys.authenticate(platform, printed["merchant with a loan offer"])
+        assert offer_key.party_id == shop.party_id
+        assert count(select(func.count()).select_from(api_keys)) == 3  # stored once

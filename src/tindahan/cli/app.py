@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from tindahan import limits
 from tindahan import worker as worker_jobs
@@ -32,7 +33,7 @@ from tindahan.cli import (
     risk,
     simulate,
 )
-from tindahan.cli.errors import friendly
+from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
 from tindahan.services.credit import assessments as credit_service
 from tindahan.services.platform import chart
@@ -108,6 +109,57 @@ def demo_seed(db: DbOption = None) -> None:
         out.print("demo data: already there")
         return
     out.print(f"demo data: {made} payments, and {history} sales of shops with months of history")
+
+
+@demo_app.command("reset")
+@friendly
+def demo_reset(
+    db: DbOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before wiping")] = False,
+) -> None:
+    """Wipe a demo database and load the demo again (test-environment databases only)."""
+    with connect(db, create=False) as database:
+        platform = _prepare(database)
+        if key_service.environment_of(platform) != "test":
+            fail("this is not a demo database (its keys are live): nothing was wiped")
+        where = database.url.render_as_string()
+        if not yes and not typer.confirm(f"Wipe {where} and load the demo again?"):
+            fail("nothing was wiped")
+        migrate.wipe(database)
+        platform = _prepare(database)
+        url = database.url.render_as_string(hide_password=False)
+        _load_demo(platform, url)
+        out.print(f"demo reset: {where}")
+        _banner(platform)
+
+
+def _load_demo(platform: Platform, url: str) -> None:
+    """What ``serve --demo`` adds to a database: the barangay once, the credit model, the
+    loan product and offers, the web sign-ins."""
+    key_service.set_environment(platform, "test")
+    if demo_service.is_empty(platform):
+        out.print("loading demo data: a barangay's shops, buyers and three weeks of sales…")
+        made, history = _seed_demo(url, platform)
+        out.print(f"demo data ready: {made} payments, {history} sales with history")
+    _demo_model()
+    lent = demo_service.seed_lending(platform)
+    if lent:
+        out.print("demo lending ready: " + ", ".join(f"{k} {v}" for k, v in lent.items()))
+
+
+def _banner(platform: Platform) -> None:
+    """The demo's sign-ins as a table, then its API keys one a line (whole, to copy)."""
+    people = demo_service.seed_logins(platform)
+    table = Table(title="Demo sign-ins (phone and PIN)", title_justify="left")
+    for column in ("who", "name", "phone", "PIN"):
+        table.add_column(column, no_wrap=column in ("phone", "PIN"))
+    for person in people:
+        table.add_row(person["who"], person["name"], person["phone"], person["pin"])
+    out.print(table)
+    names = {person["who"]: person["name"] for person in people}
+    for who, secret in demo_service.demo_keys(platform, people).items():
+        label = who if who == "operator" else f"{who}, {names[who]}"
+        out.print(f"demo API key ({label}): {secret}", markup=False)
 
 
 def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:
@@ -259,17 +311,7 @@ def serve(
         create_missing(url)
         platform = _prepare(database)
         if demo:
-            key_service.set_environment(platform, "test")
-            if demo_service.is_empty(platform):
-                out.print("loading demo data: a barangay's shops, buyers and three weeks of sales…")
-                made, history = _seed_demo(url, platform)
-                out.print(f"demo data ready: {made} payments, {history} sales with history")
-            _demo_model()
-            lent = demo_service.seed_lending(platform)
-            if lent:
-                out.print(f"demo lending ready: a loan product, an offer, a loan ({lent})")
-        printed = demo_service.demo_keys(platform) if demo else {}
-        people = demo_service.seed_logins(platform) if demo else []
+            _load_demo(platform, url)
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)
         os.environ[WORKERS_ENV] = str(workers)
         base = f"http://{host}:{port}"
@@ -277,13 +319,8 @@ def serve(
         out.print(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
         if not listen.is_loopback(host):
             _warn_plain_http(base)
-        for person in people:
-            out.print(
-                f"demo sign-in, {person['who']} ({person['name']}): "
-                f"phone {person['phone']}, PIN {person['pin']}"
-            )
-        for who, secret in printed.items():
-            out.print(f"demo {who} API key: {secret}")
+        if demo:
+            _banner(platform)
         out.print("Press Ctrl-C to stop.")
         stop = threading.Event()
         thread = None

@@ -42,3 +42,20 @@ def current(db: Database) -> str | None:
 
 def head() -> str:
     return ScriptDirectory.from_config(_config()).get_current_head() or ""
+
+
+def wipe(db: Database) -> None:
+    """Drop everything: the SQLite file (and its WAL) goes, a PostgreSQL database's
+    ``public`` schema is dropped and made again. For ``tindahan demo reset`` only, which
+    first checks that this is a demo (test-environment) database; ``upgrade`` rebuilds."""
+    if db.is_sqlite:
+        db.engine.dispose()
+        path = Path(db.url.database or "")
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        return
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+        conn.commit()
+    db.engine.dispose()

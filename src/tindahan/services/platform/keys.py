@@ -62,6 +62,11 @@ def set_environment(platform: Platform, value: str) -> None:
     platform.run(work)
 
 
+def environment_of(platform: Platform) -> str:
+    """``live`` or ``test``: the environment the database's keys are made for."""
+    return platform.run(environment, write=False)
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -72,11 +77,13 @@ def create(
     *,
     party_id: str | None,
     scopes: frozenset[str] = frozenset(DEFAULT_SCOPES),
+    secret: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """A new key for a party (or, with ``party_id=None``, for the operator).
 
     ``caller`` is None for the command line (whoever runs it holds the database). Returns the
-    key's view and its secret, which is never available again.
+    key's view and its secret, which is never available again. ``secret`` is for the demo's
+    keys only (derived from the data key, so each start prints the same ones).
     """
     if caller is not None:
         caller.require("keys:write")
@@ -84,7 +91,8 @@ def create(
             caller.require_operator()
     if party_id is not None:
         party_row(unit, caller or _OPERATOR, party_id)
-    secret = PREFIXES[environment(unit)] + secrets.token_urlsafe(limits.API_KEY_BYTES)
+    if secret is None:
+        secret = PREFIXES[environment(unit)] + secrets.token_urlsafe(limits.API_KEY_BYTES)
     row = {
         "id": new_id("key"),
         "secret_hash": digest(secret),

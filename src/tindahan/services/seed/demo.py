@@ -18,6 +18,9 @@ Seeding runs only on a database with no parties (``seed`` returns 0 otherwise).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import random
 import time
 from collections.abc import Callable
@@ -37,6 +40,7 @@ from tindahan.services.platform import keys, parties
 from tindahan.services.seed import simulation
 from tindahan.services.unit import Platform, SettableClock, Unit
 from tindahan.store.database import connect
+from tindahan.store.payment_tables import api_keys
 from tindahan.store.payment_tables import parties as party_table
 
 DAYS = 21
@@ -369,36 +373,38 @@ def _extras(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int]
             demo.try_run(lambda u: cash.confirm(u, _as(demo.agent), out["id"]))
 
 
-def demo_keys(platform: Platform) -> dict[str, str]:
-    """Fresh keys to print at start-up: the operator, Aling Nena's store, and the merchant
-    with the longest history (a credit score needs months of sales; Aling Nena has weeks)."""
+#: The demo people who get an API key printed at each start (who, as in ``DEMO_LOGINS``).
+KEY_HOLDERS = ("operator", "merchant", "merchant with a loan offer")
 
-    def merchant(*where: Any) -> str | None:
-        query = (
-            select(party_table.c.id)
-            .where(party_table.c.kind == "merchant", *where)
-            .order_by(party_table.c.created_at_ns, party_table.c.id)
-            .limit(1)
-        )
-        return platform.run(lambda u: u.conn.execute(query).scalar_one_or_none(), write=False)
 
-    found = {"operator": platform.run(lambda u: keys.create(u, None, party_id=None))[1]}
-    from tindahan.store.lending_tables import loan_offers as offers
+def demo_keys(platform: Platform, people: list[dict[str, str]]) -> dict[str, str]:
+    """The keys printed at start-up, by who: the operator's, Aling Nena's store's and the
+    merchant with the loan offer's (the party that signs in with that phone, ``people`` as
+    ``seed_logins`` returns them).
 
-    offered = select(offers.c.merchant_id).where(offers.c.status == "open").limit(1)
-    with_offer = platform.run(lambda u: u.conn.execute(offered).scalar_one_or_none(), write=False)
-    chosen = {
-        "merchant": merchant(party_table.c.name == MERCHANTS[0][0]) or merchant(),
-        "merchant with months of sales": with_offer or merchant(party_table.c.name.not_in(NAMES)),
-    }
-    for who, party_id in chosen.items():
-        if party_id:
-            found[who] = platform.run(partial(_key_for, party_id=party_id))
+    Each secret is derived from the data key (HMAC-SHA256 of who and which party), so the
+    same demo database prints the same keys at every start and another installation's
+    differ; only on a test-environment database (``tk_test_``), which a demo always is. A
+    key is stored (hashed) the first time and found again afterwards."""
+    if keys.environment_of(platform) != "test":
+        raise ValueError("demo keys are only for a test-environment (demo) database")
+    found: dict[str, str] = {}
+    for person in people:
+        who = person["who"]
+        if who in KEY_HOLDERS:
+            party_id = person.get("party_id") or None
+            found[who] = platform.run(partial(_key_for, who=who, party_id=party_id))
     return found
 
 
-def _key_for(unit: Unit, party_id: str) -> str:
-    return keys.create(unit, None, party_id=party_id)[1]
+def _key_for(unit: Unit, who: str, party_id: str | None) -> str:
+    label = f"tindahan demo api key v1:{who}:{party_id or 'operator'}".encode()
+    mac = hmac.new(unit.vault.key, label, hashlib.sha256).digest()
+    secret = keys.PREFIXES["test"] + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    stored = select(api_keys.c.id).where(api_keys.c.secret_hash == keys.digest(secret))
+    if unit.conn.execute(stored).first() is None:
+        keys.create(unit, None, party_id=party_id, secret=secret)
+    return secret
 
 
 #: Shops with months of history for the credit demo: a simulated population written
@@ -546,12 +552,17 @@ def seed_logins(platform: Platform) -> list[dict[str, str]]:
     """Web sign-ins with fixed PINs for the operator's staff, the merchant with the open loan
     offer, Aling Nena's store, Ate Joy's online shop and Juan dela Cruz, for the console.
 
-    Idempotent: when any login exists nothing is written and the same list is returned. On
-    the first run the merchant with the offer also gets a storefront with three products and
-    ₱2,000 in its wallet, and Juan ₱5,000, so every journey of the web demo can be walked."""
+    Idempotent: when any login exists nothing is written, and the list is read back from
+    the logins themselves (whoever signs in with each demo phone), so the banner names the
+    party that phone reaches even if offers changed since. On the first run the merchant
+    with the offer also gets a storefront with three products and ₱2,000 in its wallet, and
+    Juan ₱5,000, so every journey of the web demo can be walked."""
     from tindahan.services.platform import logins
     from tindahan.store.lending_tables import loan_offers as offers
     from tindahan.store.web_tables import logins as login_table
+
+    if platform.run(lambda u: u.conn.execute(select(login_table.c.id).limit(1)).first()):
+        return platform.run(_existing_logins, write=False)
 
     def one(query: Any) -> Any:
         return platform.run(
@@ -588,24 +599,53 @@ def seed_logins(platform: Platform) -> list[dict[str, str]]:
         name = OPERATOR_STAFF
         if party_id is not None:
             name = str(one(select(party_table.c.name).where(party_table.c.id == party_id)))
-        made.append(({"who": who, "name": name, "phone": phone, "pin": pin}, party_id))
-    if one(select(login_table.c.id)) is None:
-        for entry, party_id in made:
-            platform.run(
-                partial(
-                    logins.create,
-                    caller=OPERATOR,
-                    party_id=party_id,
-                    phone=entry["phone"],
-                    secret=entry["pin"],
-                    name=OPERATOR_STAFF if party_id is None else None,
+        entry = {"who": who, "name": name, "phone": phone, "pin": pin, "party_id": party_id or ""}
+        made.append((entry, party_id))
+    for entry, party_id in made:
+        platform.run(
+            partial(
+                logins.create,
+                caller=OPERATOR,
+                party_id=party_id,
+                phone=entry["phone"],
+                secret=entry["pin"],
+                name=OPERATOR_STAFF if party_id is None else None,
+            )
+        )
+    if offered is not None:
+        _offer_shop(platform, str(offered))
+    if people["buyer"] is not None:
+        _fund_main(platform, str(people["buyer"]), BUYER_FUNDING, "DEMO-WEB-BUYER")
+    return [entry for entry, _ in made]
+
+
+def _existing_logins(unit: Unit) -> list[dict[str, str]]:
+    """The demo sign-ins as the database has them: per demo phone, its login's party."""
+    from tindahan.payments import parties as rules
+    from tindahan.store.web_tables import logins as login_table
+
+    found = []
+    for who, phone, pin in DEMO_LOGINS:
+        index = unit.vault.index(rules.phone_number(phone))
+        row = (
+            unit.conn.execute(
+                select(login_table.c.party_id, login_table.c.name).where(
+                    login_table.c.phone_index == index
                 )
             )
-        if offered is not None:
-            _offer_shop(platform, str(offered))
-        if people["buyer"] is not None:
-            _fund_main(platform, str(people["buyer"]), BUYER_FUNDING, "DEMO-WEB-BUYER")
-    return [entry for entry, _ in made]
+            .mappings()
+            .first()
+        )
+        if row is None:
+            continue
+        party_id = row["party_id"] or ""
+        name = row["name"]
+        if party_id:
+            name = unit.conn.execute(
+                select(party_table.c.name).where(party_table.c.id == party_id)
+            ).scalar_one()
+        found.append({"who": who, "name": name, "phone": phone, "pin": pin, "party_id": party_id})
+    return found
 
 
 def _offer_shop(platform: Platform, merchant_id: str) -> None:
