@@ -78,7 +78,9 @@ class Gbm:
         return pd.DataFrame(data, index=x.index)
 
     def _params(self, seed: int, directions: dict[str, int]) -> dict[str, Any]:
-        signs = [directions.get(c.name, 0) if c.kind == "numeric" else 0 for c in self.columns]
+        signs = [
+            _sign(directions.get(c.name, 0)) if c.kind == "numeric" else 0 for c in self.columns
+        ]
         params = {**PARAMS, "seed": seed}
         if any(signs):
             params["monotone_constraints"] = signs
@@ -148,3 +150,8 @@ class Gbm:
         if folder is not None:
             model.booster = lgb.Booster(model_file=str(folder / state["model_file"]))
         return model
+
+
+def _sign(direction: int) -> int:
+    """+1 or -1 constrain the trees; anything else (a valley, see ``scorecard``) does not."""
+    return direction if direction in (-1, 1) else 0

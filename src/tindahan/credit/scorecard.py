@@ -2,8 +2,9 @@
 
 Each feature is cut into bins by optbinning (a constraint-programming search for the bins
 that separate events best, with at least 5% of rows in each and, where the direction is
-known, an event rate that only rises or only falls). Each bin's Weight of Evidence is
-``ln(share of non-events / share of events)`` (optbinning's convention: higher is safer);
+known, an event rate that only rises or only falls, or falls then rises: ``VALLEY``). Each
+bin's Weight of Evidence is ``ln(share of non-events / share of events)`` (optbinning's
+convention: higher is safer);
 missing values get their own bin (its WoE when the training data had missing values, else
 0, neutral); an unseen category counts as missing.
 
@@ -32,6 +33,10 @@ from sklearn.linear_model import LogisticRegression
 
 from tindahan.credit.dataset import Column
 
+#: A direction meaning "safest somewhere in the middle, riskier towards both ends" (sales
+#: momentum: a fall is risky, and so is a loan sized on a sudden peak): bins whose event
+#: rate falls then rises (optbinning's ``valley``). The trees get no constraint for it.
+VALLEY = 2
 MIN_IV = 0.02
 MIN_BIN_SHARE = 0.05
 C = 1.0
@@ -78,7 +83,8 @@ def _bin(column: Column, x: pd.Series, y: np.ndarray, trend: int | None) -> Binn
     numeric = column.kind == "numeric"
     options: dict[str, Any] = {"min_prebin_size": MIN_BIN_SHARE, "solver": "cp"}
     if numeric and trend:
-        options["monotonic_trend"] = "ascending" if trend > 0 else "descending"
+        shape = "ascending" if trend > 0 else "descending"
+        options["monotonic_trend"] = "valley" if trend == VALLEY else shape
     binning = OptimalBinning(
         name=column.name, dtype="numerical" if numeric else "categorical", **options
     )

@@ -108,19 +108,20 @@ def _trend(x: float) -> str:
         return _("sales in the last 3 months fell by {pct} from the 3 months before").format(
             pct=_pct(x)
         )
-    return _("sales in the last 3 months rose by {pct} from the 3 months before").format(
-        pct=_pct(x)
-    )
+    return _(
+        "sales in the last 3 months rose by {pct} from the 3 months before: "
+        "a loan is safer sized on a usual month than on a peak"
+    ).format(pct=_pct(x))
 
 
 def _momentum(x: float) -> str:
     if abs(x - 1) < 0.005:
-        return _("sales in the last 30 days were level with the 3-month average")
+        return _("sales in the last 30 days did not rise above the 3-month average")
     if x < 1:
         return _("sales in the last 30 days were {pct} below the 3-month average").format(
             pct=_pct(1 - x)
         )
-    return _("sales in the last 30 days were {pct} above the 3-month average").format(
+    return _("sales in the last 30 days rose only {pct} above the 3-month average").format(
         pct=_pct(x - 1)
     )
 
