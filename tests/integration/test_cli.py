@@ -386,6 +386,27 @@ def test_demo_model_is_trained_once_into_the_model_folder(tmp_path, monkeypatch,
     printed = capsys.readouterr().out
     assert printed.count("training the demo credit model") == 1
     assert "credit model ready: merchant-test-1" in printed
+    # A default model trained with other feature directions is trained again; the
+    # operator's own (not from the simulator) never is.
+    current = credit_service.default_directions()
+
+    def train_again(into: Path) -> object:
+        trained.append(into)
+        return type("Trained", (), {"metadata": {"version": "merchant-test-2"}})()
+
+    monkeypatch.setattr(credit_service, "train_default_model", train_again)
+    for source, directions, again in [
+        ("simulated population (2000 merchants, seed 0)", {}, True),
+        ("simulated population (2000 merchants, seed 0)", current, False),
+        ("loans.csv", {}, False),
+    ]:
+        shutil.rmtree(folder)
+        folder.mkdir()
+        meta = {"source": source, "directions": directions}
+        (folder / "metadata.json").write_text(json.dumps(meta))
+        trained.clear()
+        cli_app._demo_model()
+        assert trained == ([folder] if again else []), source
 
 
 def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, merchant_model):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -174,8 +175,11 @@ def _demo_model() -> None:
     """The merchant credit model the demo scores with: trained once, from a simulated
     population, into ``$TINDAHAN_CREDIT_MODEL`` (default ``var/models/merchant``)."""
     folder = credit_service.model_dir()
-    if (folder / "metadata.json").exists():
-        return
+    found = folder / "metadata.json"
+    if found.exists():
+        if not credit_service.is_stale_default(json.loads(found.read_text())):
+            return
+        out.print("the demo credit model predates the current feature directions")
     out.print(f"training the demo credit model into {folder} (once; about fifteen seconds)…")
     with credit.Quiet():
         trained = credit_service.train_default_model(folder)

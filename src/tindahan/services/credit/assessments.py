@@ -97,6 +97,19 @@ def current_model(folder: Path | None = None) -> artifact.Loaded:
         return _cache[key]
 
 
+def default_directions() -> dict[str, int]:
+    """The merchant features' directions a default model is trained with."""
+    return {k: v for k, v in features.DIRECTIONS.items() if v}
+
+
+def is_stale_default(metadata: dict[str, Any]) -> bool:
+    """A default model (trained on the simulator) with other directions than today's: the
+    demo trains it again, so its reasons follow the current rules. A model trained on real
+    data is never touched."""
+    simulated = str(metadata.get("source", "")).startswith("simulated population")
+    return simulated and metadata.get("directions") != default_directions()
+
+
 def train_default_model(
     folder: Path, merchants: int = 2_000, seed: int = 0, kind: str = "scorecard"
 ) -> artifact.Trained:
@@ -110,8 +123,7 @@ def train_default_model(
     table = features.as_table(frame, frame["defaulted"].to_numpy())
     table.data_hash = f"simulated-{merchants}-seed{seed}"
     source = f"simulated population ({merchants} merchants, seed {seed})"
-    directions = {k: v for k, v in features.DIRECTIONS.items() if v}
-    trained = artifact.train(table, kind, seed, directions, source=source)
+    trained = artifact.train(table, kind, seed, default_directions(), source=source)
     artifact.save(trained, folder, card.write)
     return trained
 
