@@ -15,6 +15,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.credit import assessments as credit
 from tindahan.services.payments import cash, payments, refunds
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import chart, parties
 from tindahan.services.unit import Platform
 from tindahan.store.credit_tables import credit_assessments
@@ -68,7 +69,7 @@ class Shop:
         for party, kind in [*((b, "main") for b in self.buyers), (agent, "float")]:
             wallet = _wallet(platform, party, kind)
             platform.run(lambda u, w=wallet: cash.fund(u, OPERATOR, w, 4_000_000, "PHP", None))
-        self.payments: list[dict] = []
+        self.payments: list[PaymentView] = []
         for day in range(days):
             for k, buyer in enumerate(self.buyers[: 1 + day % 3]):
                 clock.advance(DAY // 4)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from tindahan.cli.simulate import simulate as simulate_command
 from tindahan.credit import events as ev
 from tindahan.credit import simulate as sim
-from tindahan.money import Money, Rounding, apply_bps
+from tindahan.money import Money, Rounding, apply_bps, bps_of
 from tindahan.payments.model import PaymentKind, PaymentStatus
 from tindahan.services.ledger.verify import verify
 from tindahan.services.platform import chart
@@ -99,10 +99,13 @@ def test_merchants_open_at_different_times_some_young_some_quiet(population):
 # --- money --------------------------------------------------------------------------------
 def test_the_merchant_discount_is_the_services_half_up_fee():
     amounts = np.array([1, 49, 50, 51, 149, 150, 4_525, 99_999, 4_000_000], dtype=np.int64)
-    expected = [
-        apply_bps(Money(int(a), "PHP"), 100, Rounding.HALF_UP).amount_minor for a in amounts
-    ]
-    assert sim.discount(amounts, 100).tolist() == expected
+    for bps in (100, 250, 1000):
+        expected = [bps_of(int(a), bps, Rounding.HALF_UP) for a in amounts]
+        assert sim.discount(amounts, bps).tolist() == expected
+    assert (
+        bps_of(4_525, 100, Rounding.HALF_UP)
+        == apply_bps(Money(4_525, "PHP"), 100, Rounding.HALF_UP).amount_minor
+    )
 
 
 def test_refunds_follow_their_sale_and_never_exceed_it(population):

@@ -25,6 +25,7 @@ from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
+from tindahan.services.lending.views import LoanView
 from tindahan.services.unit import Platform
 
 pytestmark = pytest.mark.postgres
@@ -55,7 +56,7 @@ def test_one_offer_accepted_from_many_requests_is_one_loan(platform: Platform, s
     main = wallet_of(platform, shop.merchant_id)["account_id"]
     before = net(platform, main)
 
-    def accept() -> dict[str, Any]:
+    def accept() -> LoanView:
         return platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))
 
     results = race([accept] * 8)
@@ -77,7 +78,7 @@ def test_sales_repayments_and_the_close_at_once(
         loan_close.close_due(platform)
     clock.next_day()
 
-    def repay() -> dict[str, Any]:
+    def repay() -> LoanView:
         return platform.run(lambda u: loans.repay(u, shop.merchant, loan["id"], 20_000))
 
     def close() -> Any:

@@ -29,6 +29,7 @@ from tindahan.services.ledger import verify
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending.views import LoanView
 from tindahan.services.payments import cash, payments
 from tindahan.services.unit import Platform
 from tindahan.store import lending_tables as lt
@@ -44,11 +45,11 @@ def net(platform: Platform, account_id: str) -> int:
     return found.credits_posted - found.debits_posted
 
 
-def loan_view(platform: Platform, caller: Caller, loan_id: str) -> dict[str, Any]:
+def loan_view(platform: Platform, caller: Caller, loan_id: str) -> LoanView:
     return platform.run(lambda u: loans.get(u, caller, loan_id), write=False)
 
 
-def check(platform: Platform, caller: Caller, loan_id: str) -> dict[str, Any]:
+def check(platform: Platform, caller: Caller, loan_id: str) -> LoanView:
     """``ledger verify`` holds and the loan's view equals its ledger accounts."""
     report = verify.verify(platform.db)
     assert report.ok, report.violations
@@ -111,7 +112,7 @@ def offer(platform: Platform, shop: Shop, **fields) -> dict[str, Any]:
     return platform.run(lambda u: loan_offers.create_offer(u, shop.merchant, new))
 
 
-def take(platform: Platform, shop: Shop, **fields) -> dict[str, Any]:
+def take(platform: Platform, shop: Shop, **fields) -> LoanView:
     made = offer(platform, shop, **fields)
     return platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))
 

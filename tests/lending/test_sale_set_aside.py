@@ -25,6 +25,7 @@ from tindahan.services.commerce.orders import CartLine
 from tindahan.services.commerce.shipments import LineShip
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import loans
+from tindahan.services.lending.views import LoanTransactionView, LoanView
 from tindahan.services.payments import payments
 from tindahan.services.platform import fees
 from tindahan.services.unit import Platform
@@ -100,6 +101,8 @@ def test_each_channel_sets_aside_the_share_and_the_close_repays_from_it(
     assert net(platform, loans.account(loan_id, "reserve")) == SHARE
     assert net(platform, settlement) - before == sale["net"] - SHARE
     (aside,) = _of_kind(platform, shop, loan_id, "set_aside")
+    assert set(view) == set(LoanView.__annotations__)  # the typed views are what is sent
+    assert set(aside) == set(LoanTransactionView.__annotations__)
     assert (aside["amount_minor"], aside["source"]) == (SHARE, "sale")
     assert (aside["payment_id"], aside["order_id"]) == (
         sale.get("payment_id"),

@@ -10,12 +10,13 @@ from tests.lending.conftest import Shop, wallet_of
 from tindahan.kernel.callers import Caller
 from tindahan.services.ledger import transfers as ledger
 from tindahan.services.payments import payments
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.payouts import payouts
 from tindahan.services.unit import Platform
 from tindahan.store.payment_tables import events
 
 
-def sell(platform: Platform, shop: Shop, amount: int) -> dict[str, Any]:
+def sell(platform: Platform, shop: Shop, amount: int) -> PaymentView:
     new = payments.NewPayment(shop.merchant_id, amount, "PHP")
     return platform.run(lambda u: payments.pay(u, shop.customer, new))
 

@@ -16,6 +16,7 @@ from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger import risk_gate, verify
 from tindahan.services.payments import cash, payments
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import chart, parties
 from tindahan.services.risk import holds
 from tindahan.services.unit import Platform
@@ -96,7 +97,7 @@ def _balance(platform: Platform, party_id: str) -> tuple[int, int]:
     return posted, posted - row["debits_pending"]
 
 
-def _pay(platform: Platform, payer: str, payee: str, amount: int) -> dict:
+def _pay(platform: Platform, payer: str, payee: str, amount: int) -> PaymentView:
     new = payments.NewPayment(payee_id=payee, amount_minor=amount, currency="PHP", payer_id=payer)
     return platform.run(lambda u: payments.pay(u, OPERATOR, new))
 

@@ -11,6 +11,7 @@ from tests.web.conftest import OPERATOR, Person
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending.views import LoanView
 from tindahan.services.platform import parties
 from tindahan.services.unit import Platform
 
@@ -31,15 +32,15 @@ def make_offer(platform: Platform, person: Person, product: dict[str, Any]) -> d
     return platform.run(lambda u: loan_offers.create_offer(u, caller_of(person), new))
 
 
-def accept(platform: Platform, person: Person, offer: dict[str, Any]) -> dict[str, Any]:
+def accept(platform: Platform, person: Person, offer: dict[str, Any]) -> LoanView:
     return platform.run(lambda u: loan_offers.accept(u, caller_of(person), offer["id"]))
 
 
-def make_loan(platform: Platform, person: Person, product: dict[str, Any]) -> dict[str, Any]:
+def make_loan(platform: Platform, person: Person, product: dict[str, Any]) -> LoanView:
     return accept(platform, person, make_offer(platform, person, product))
 
 
-def loan(platform: Platform, loan_id: str) -> dict[str, Any]:
+def loan(platform: Platform, loan_id: str) -> LoanView:
     return platform.run(lambda u: loans.get(u, OPERATOR, loan_id), write=False)
 
 

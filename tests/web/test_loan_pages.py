@@ -213,7 +213,9 @@ def test_the_loan_page_shows_progress_schedule_and_transactions(site, product, b
     assert f'<progress id="repaid-bar" max="{made["principal_minor"]}" value="0">' in body
     assert fact(body, "Principal still owed") == money(made["balance"]["principal_minor"])
     assert fact(body, "Set aside from your sales") == money(made["balance"]["reserve_minor"])
-    assert money(made["next_due"]["amount_minor"]) in body
+    next_due = made["next_due"]
+    assert next_due is not None
+    assert money(next_due["amount_minor"]) in body
     lines = rows(body, "schedule")
     assert len(lines) == made["term"]
     assert all(line[-1] == "Due" for line in lines)

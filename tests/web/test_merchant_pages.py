@@ -17,6 +17,7 @@ from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import escrow, orders
 from tindahan.services.payments import payments, sales, wallets
 from tindahan.services.payments import requests as request_service
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.qr import codes as qrcodes
 from tindahan.services.qr import pay as qrpay
 from tindahan.web import i18n
@@ -31,7 +32,7 @@ def caller(person: Person) -> Caller:
     return Caller("test", person.party_id, frozenset(DEFAULT_SCOPES))
 
 
-def pay(site: Site, buyer: Person, merchant: Person, amount: int, **extra: str) -> dict:
+def pay(site: Site, buyer: Person, merchant: Person, amount: int, **extra: str) -> PaymentView:
     new = payments.NewPayment(merchant.party_id or "", amount, "PHP", **extra)
     return site.platform.run(lambda u: payments.pay(u, caller(buyer), new))
 

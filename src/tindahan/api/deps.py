@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -88,7 +88,7 @@ def idempotent(
     who: Caller,
     key: str,
     payload: BaseModel | None,
-    work: Callable[[Unit], dict[str, Any]],
+    work: Callable[[Unit], Mapping[str, Any]],
     *,
     shown_once: tuple[str, ...] = (),
 ) -> JSONResponse:
@@ -107,7 +107,7 @@ def idempotent(
             key,
             fingerprint,
             work,
-            lambda result: idempotency.Response(200, result, hidden=shown_once),
+            lambda result: idempotency.Response(200, dict(result), hidden=shown_once),
             refusal_response,
         )
     except RefusalError as refusal:  # the key itself was refused (reused with another body)

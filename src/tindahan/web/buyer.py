@@ -29,6 +29,7 @@ from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.payments.model import PaymentKind
 from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
 from tindahan.services.payments import payments, requests, wallets
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.qr import codes as qrcodes
 from tindahan.services.qr import pay as qrpay
@@ -229,7 +230,7 @@ async def request_page(request: Request, viewer: Customer, request_id: str) -> R
 async def pay_request(request: Request, viewer: Customer, request_id: str) -> Response:
     form = await forms.read(request)
 
-    def work(unit: Unit) -> dict[str, Any]:
+    def work(unit: Unit) -> PaymentView:
         return requests.pay(unit, viewer.caller, request_id, None)
 
     try:

@@ -120,7 +120,7 @@ async def read(request: Request) -> Form:
 
 
 def submit(
-    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], dict[str, Any]]
+    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], Mapping[str, Any]]
 ) -> dict[str, Any]:
     """Run ``work`` once for the form's idempotency key (in a worker thread's call: this is
     blocking). A refusal comes back as ``RefusalError`` — the first time and on a replay."""
@@ -137,7 +137,7 @@ def submit(
         "web:" + key,
         fingerprint,
         work,
-        lambda result: idempotency.Response(200, result),
+        lambda result: idempotency.Response(200, dict(result)),
         _stored_refusal,
     )
     if response.status_code != 200:
@@ -159,7 +159,7 @@ def _stored_refusal(refusal: RefusalError) -> idempotency.Response:
 
 
 async def run_submit(
-    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], dict[str, Any]]
+    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], Mapping[str, Any]]
 ) -> dict[str, Any]:
     return await run_in_threadpool(submit, request, viewer, form, work)
 

@@ -218,7 +218,10 @@ def _loan_data(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
     lines.sort(key=lambda x: (x["due_date"], x["seq"], x["version"]))
     found = wallets.list_wallets(unit, caller, 10, None, None)["data"]
     main = next((w for w in found if w["kind"] == "main"), None)
-    paid = sum(loan["paid"].values())
+    done = loan["paid"]
+    paid = (
+        done["principal_minor"] + done["interest_minor"] + done["fee_minor"] + done["penalty_minor"]
+    )
     return {
         "loan": loan,
         "lines": lines,

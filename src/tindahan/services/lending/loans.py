@@ -47,6 +47,12 @@ from tindahan.money import Rounding, bps_of
 from tindahan.payments.model import TransferCode, WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.lending.holidays import holiday_set
+from tindahan.services.lending.views import (
+    InstallmentView,
+    LoanTransactionView,
+    LoanView,
+    NextDue,
+)
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store.lending_tables import loan_installments, loan_transactions, loans
@@ -373,7 +379,7 @@ def today(unit: Unit) -> date:
     return business_date(unit.now())
 
 
-def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> dict[str, Any]:
+def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> LoanView:
     found = line_rows(unit, row["id"], row["version"]) if lines is None else lines
     loan = book_of(row, found)
     day = today(unit)
@@ -424,13 +430,13 @@ def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> dict[str, 
     }
 
 
-def _next_due(loan: rules.Book) -> dict[str, Any] | None:
+def _next_due(loan: rules.Book) -> NextDue | None:
     for line in loan.open_lines:
         return {"due_date": line.due_date.isoformat(), "amount_minor": line.owed().total}
     return None
 
 
-def line_view(row: Any) -> dict[str, Any]:
+def line_view(row: Any) -> InstallmentView:
     owed = line_of(row).owed()
     return {
         "seq": row["seq"],
@@ -455,7 +461,7 @@ def line_view(row: Any) -> dict[str, Any]:
     }
 
 
-def get(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
+def get(unit: Unit, caller: Caller, loan_id: str) -> LoanView:
     caller.require("loans:read")
     return view(unit, loan_row(unit, caller, loan_id))
 
@@ -485,7 +491,7 @@ def transactions(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
     return {"object": "list", "data": data, "has_more": False}
 
 
-def transaction_view(row: Any) -> dict[str, Any]:
+def transaction_view(row: Any) -> LoanTransactionView:
     return {
         "id": row["id"],
         "object": "loan_transaction",
@@ -529,7 +535,7 @@ def _wallet(unit: Unit, merchant_id: str, kind: str) -> movement.Holder:
 
 def repay(
     unit: Unit, caller: Caller, loan_id: str, amount_minor: object, source: str = "main"
-) -> dict[str, Any]:
+) -> LoanView:
     """The merchant repays from a wallet. What the reserve holds is used first, so a
     merchant never pays from the wallet what sales already set aside."""
     caller.require("loans:write")
@@ -591,7 +597,7 @@ def _reload(unit: Unit, loan_id: str) -> Any:
     return unit.conn.execute(select(loans).where(loans.c.id == loan_id)).mappings().one()
 
 
-def _recover(unit: Unit, row: Any, wallet: movement.Holder, amount: int) -> dict[str, Any]:
+def _recover(unit: Unit, row: Any, wallet: movement.Holder, amount: int) -> LoanView:
     """A payment on a written-off loan: income, up to what was written off."""
     left = row["written_off_minor"] - row["recovered_minor"]
     if amount > left:
@@ -708,7 +714,7 @@ def restructure(
     rate_monthly: str | None = None,
     waive_penalties: bool = False,
     note: str | None = None,
-) -> dict[str, Any]:
+) -> LoanView:
     """A new schedule for what is owed, from today (the old lines kept, as history). The
     rate may only fall; a covered loan stays within its total-cost ceiling."""
     from tindahan.lending import calendar as holidays
@@ -766,7 +772,7 @@ def restructure(
     return fresh
 
 
-def write_off(unit: Unit, caller: Caller, loan_id: str, note: str | None = None) -> dict[str, Any]:
+def write_off(unit: Unit, caller: Caller, loan_id: str, note: str | None = None) -> LoanView:
     """Take a loan off the books as a loss: every receivable against loan losses; what the
     reserve held goes back to the merchant's settlement wallet. Later payments are
     recoveries."""

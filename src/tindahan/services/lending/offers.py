@@ -52,6 +52,7 @@ from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.lending import loans
 from tindahan.services.lending.holidays import holiday_set
+from tindahan.services.lending.views import LoanView
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store.credit_tables import credit_assessments
@@ -534,7 +535,7 @@ def list_offers(unit: Unit, caller: Caller, merchant_id: str | None = None) -> d
 
 
 # --- acceptance and disbursement ---------------------------------------------------------------
-def accept(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
+def accept(unit: Unit, caller: Caller, offer_id: str) -> LoanView:
     """The merchant accepts: the loan is booked and the net proceeds reach the wallet."""
     caller.require("loans:write")
     row = _offer_row(unit, caller, offer_id, lock=True)
@@ -593,7 +594,7 @@ _PRODUCT_TERMS = (
 
 def _disburse(
     unit: Unit, offer: Any, product: Any, found: Disclosure, wallet: movement.Holder, day: date
-) -> dict[str, Any]:
+) -> LoanView:
     """Store the loan as ``lending.disbursement.plan`` opens it and book its legs."""
     plan = disbursement.plan(found, day)
     loan_id = new_id("loan")

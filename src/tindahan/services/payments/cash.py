@@ -37,6 +37,7 @@ from tindahan.services.payments.payments import (
     record,
     set_status,
 )
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.chart import bank_account, commission_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -90,7 +91,7 @@ def cash_in(
     amount_minor: int,
     currency: str,
     agent_id: str | None,
-) -> dict[str, Any]:
+) -> PaymentView:
     caller.require("payments:write")
     agent_id = payer_of(caller, agent_id, "agent_id")
     amount_minor, currency = movement.amount(amount_minor, currency)
@@ -140,7 +141,7 @@ def cash_out(
     amount_minor: int,
     currency: str,
     customer_id: str | None,
-) -> dict[str, Any]:
+) -> PaymentView:
     """The customer asks to take cash from an agent: hold the amount, wait for the agent."""
     caller.require("payments:write")
     customer_id = payer_of(caller, customer_id, "customer_id")
@@ -188,7 +189,7 @@ def _pending_cash_out(unit: Unit, caller: Caller, payment_id: str) -> dict[str, 
     return row
 
 
-def confirm(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+def confirm(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     """The agent has handed over the cash: post the hold, pay the commission."""
     caller.require("payments:write")
     row = _pending_cash_out(unit, caller, payment_id)
@@ -225,14 +226,14 @@ def confirm(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
     return view
 
 
-def cancel(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+def cancel(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     """Either side calls a cash-out off before the cash changes hands."""
     caller.require("payments:write")
     row = _pending_cash_out(unit, caller, payment_id)
     return _fail(unit, row, "canceled")
 
 
-def _fail(unit: Unit, row: dict[str, Any], reason: str) -> dict[str, Any]:
+def _fail(unit: Unit, row: dict[str, Any], reason: str) -> PaymentView:
     payment_id = row["id"]
     void = NewTransfer(
         ledger_id(payment_id, "void"),
@@ -303,7 +304,7 @@ def fund(
     amount_minor: int,
     currency: str,
     reference: str | None,
-) -> dict[str, Any]:
+) -> PaymentView:
     """Operator: credit a wallet with money received in the operator's bank account."""
     caller.require("payments:write")
     caller.require_operator()

@@ -32,6 +32,7 @@ from tindahan.payments.model import (
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.movement import Holder
 from tindahan.services.payments import settlement
+from tindahan.services.payments.views import LedgerTransferView, PaymentView
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -65,9 +66,7 @@ def payer_of(caller: Caller, payer_id: str | None, param: str = "payer_id") -> s
     return caller.party_id
 
 
-def pay(
-    unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None
-) -> dict[str, Any]:
+def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None) -> PaymentView:
     caller.require("payments:write")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     payer_id = payer_of(caller, new.payer_id)
@@ -246,7 +245,7 @@ def record(
     return row
 
 
-def payment_view(row: Any) -> dict[str, Any]:
+def payment_view(row: Any) -> PaymentView:
     return {
         "id": row["id"],
         "object": "payment",
@@ -285,7 +284,7 @@ def payment_row(
     return dict(row)
 
 
-def get(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
+def get(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     caller.require("payments:read")
     return payment_view(payment_row(unit, caller, payment_id))
 
@@ -338,7 +337,7 @@ def refund_transfer_ids(unit: Unit, payment_id: str) -> list[str]:
     return [tid for text in found for tid in movement.decode_ids(text)]
 
 
-def transfer_view(t: Any) -> dict[str, Any]:
+def transfer_view(t: Any) -> LedgerTransferView:
     return {
         "id": t.id,
         "object": "ledger_transfer",

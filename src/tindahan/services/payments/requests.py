@@ -23,6 +23,7 @@ from tindahan.payments.model import PartyKind, RequestStatus
 from tindahan.services.ledger import movement
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments.payments import NewPayment, payer_of
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
 from tindahan.services.platform.parties import party_row
@@ -136,7 +137,7 @@ def get(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
     return view(row, unit.now())
 
 
-def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> dict[str, Any]:
+def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> PaymentView:
     """Pay a request; returns the payment."""
     caller.require("payments:write")
     row = _row(unit, request_id, lock=True)
@@ -163,7 +164,8 @@ def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> di
     paid = view(
         {**row, "status": RequestStatus.PAID.value, "payment_id": payment["id"]}, unit.now()
     )
-    emit(unit, "payment_request.paid", paid, (row["merchant_id"], payment["payer_id"]))
+    parties = [p for p in (row["merchant_id"], payment["payer_id"]) if p is not None]
+    emit(unit, "payment_request.paid", paid, parties)
     return payment
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import case, func, or_, select
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid, not_found
 from tindahan.ledger.model import TransferFlags
+from tindahan.services.payments.views import WalletView
 from tindahan.services.platform.listing import page
 from tindahan.services.unit import Unit, iso
 from tindahan.store import ledger as ledger_rows
@@ -42,7 +43,7 @@ def _query() -> Any:
     )
 
 
-def view(row: Any) -> dict[str, Any]:
+def view(row: Any) -> WalletView:
     balance = row["credits_posted"] - row["debits_posted"]
     return {
         "id": row["id"],
@@ -67,7 +68,7 @@ def _row(unit: Unit, caller: Caller, wallet_id: str) -> Any:
     return row
 
 
-def get(unit: Unit, caller: Caller, wallet_id: str) -> dict[str, Any]:
+def get(unit: Unit, caller: Caller, wallet_id: str) -> WalletView:
     caller.require("wallets:read")
     return view(_row(unit, caller, wallet_id))
 

@@ -9,7 +9,7 @@ Delivering is the worker's job (``services.platform.webhooks.deliver_due``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
@@ -32,7 +32,7 @@ _SUBSCRIBED = select(webhook_endpoints.c.id).where(
 )
 
 
-def emit(unit: Unit, event_type: str, data: dict[str, Any], party_ids: Iterable[str]) -> str:
+def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]) -> str:
     event_id = new_id("evt")
     now = unit.now()
     body = {

@@ -6,8 +6,9 @@ and every capability can page results without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def page(items: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+def page(items: Sequence[Mapping[str, Any]], has_more: bool) -> dict[str, Any]:
     return {"object": "list", "data": items, "has_more": has_more}

@@ -31,6 +31,7 @@ from tindahan.services.commerce import escrow
 from tindahan.services.commerce import orders as order_service
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments import requests as request_service
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Unit
 
@@ -122,7 +123,7 @@ def _operator(caller: Caller) -> Caller:
 
 def pay(
     unit: Unit, caller: Caller, payload: str, amount_minor: int | None, payer_id: str | None
-) -> dict[str, Any]:
+) -> PaymentView:
     """Pay a scanned code; returns the payment."""
     caller.require("payments:write")
     summary = _on_us(payload)

@@ -35,6 +35,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
 from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.lending.views import LoanView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
 from tindahan.services.seed import simulation
@@ -520,7 +521,7 @@ def _lend_to(
         return False
     me = Caller("demo", shop, frozenset(DEFAULT_SCOPES))
 
-    def accept(unit: Unit) -> dict[str, Any]:
+    def accept(unit: Unit) -> LoanView:
         return loan_offers.accept(unit, me, made_offer["id"])
 
     made["loan"] = platform.run(accept)["id"]

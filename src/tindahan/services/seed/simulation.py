@@ -54,7 +54,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,7 @@ from tindahan.ledger.model import NewTransfer
 from tindahan.payments.model import WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.payments import cash, payments, refunds
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import chart, parties
 from tindahan.services.unit import Platform, SettableClock, Unit, ledger_id, new_id
 from tindahan.store.database import connect
@@ -374,7 +375,7 @@ class _Writer:
         return self.agents[province]
 
 
-def _sweep_and_cash_out(unit: Unit, merchant: str, agent: str, amount: int) -> dict[str, Any]:
+def _sweep_and_cash_out(unit: Unit, merchant: str, agent: str, amount: int) -> PaymentView:
     """Move ``amount`` from the merchant's settlement wallet to its main wallet (see the
     module docstring), then ask the agent for the cash: one transaction."""
     found = movement.holders(unit, (merchant,))
