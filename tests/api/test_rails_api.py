@@ -165,3 +165,38 @@ def _seed_text() -> str:
     from importlib import resources
 
     return (resources.files("tindahan.rails") / "participants.csv").read_text()
+
+
+def test_a_bank_transfer_through_the_api_is_held_sent_and_settled(platform, seeded):
+    from tests.rails.fake_rail import FakeRail
+    from tindahan.services.rails import transfers
+
+    api, buyer = seeded.api, seeded.buyer
+    body = {"bank": "BDO", "account_number": "001234567890", "account_name": "Juan"}
+    account = api.ok(api.post("/v1/bank_accounts", buyer.key, body))
+    send = {"bank_account_id": account["id"], "amount_minor": 1_500_00}
+    made = api.ok(api.post("/v1/bank_transfers", buyer.key, send, idem="bt-1"))
+    assert (made["status"], made["rail"], made["reason"]) == ("pending", "instapay", None)
+    assert api.ok(api.post("/v1/bank_transfers", buyer.key, send, idem="bt-1")) == made
+    assert seeded.balance(buyer) == 1_000_000  # held, not yet gone
+    assert api.get(f"/v1/bank_transfers/{made['id']}", seeded.merchant.key).status_code == 404
+    assert api.ok(api.get("/v1/bank_transfers", seeded.merchant.key))["data"] == []
+    refusals = [
+        ({**send, "amount_minor": 1.5}, 400),
+        ({**send, "currency": "USD"}, 400),
+        ({**send, "bank_account_id": "bac_nope"}, 404),
+        ({**send, "amount_minor": 1_000_000}, 402),  # what is left after the hold is less
+    ]
+    for bad, status in refusals:
+        response = api.post("/v1/bank_transfers", buyer.key, bad)
+        assert response.status_code == status, (bad, response.text)
+    other = api.post("/v1/bank_transfers", seeded.merchant.key, send)
+    assert other.status_code == 404  # another party's account
+    rail = FakeRail()
+    assert transfers.dispatch(platform, rail) == 1
+    transfers.receive(platform, rail.status(made["uetr"], "ACSC"))
+    done = api.ok(api.get(f"/v1/bank_transfers/{made['id']}", buyer.key))
+    assert done["status"] == "settled" and done["sent"] is not None
+    assert seeded.balance(buyer) == 1_000_000 - 1_500_00
+    listed = api.ok(api.get("/v1/bank_transfers", buyer.key))["data"]
+    assert [row["id"] for row in listed] == [made["id"]]

@@ -1,4 +1,6 @@
-"""The bank rails API: the participants directory and parties' bank accounts (issue 19)."""
+"""The bank rails API: the participants directory, parties' bank accounts and the transfers
+to them (issue 19). A bank transfer is created here (the money held); the worker sends it
+to the clearing switch and applies its answers (``tindahan.worker.rails``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from tindahan.api.deps import (
     read,
 )
 from tindahan.api.schemas import Page
-from tindahan.services.rails import bank_accounts, participants
+from tindahan.services.rails import bank_accounts, participants, transfers
 
 router = APIRouter(prefix="/v1")
 ParticipantCode = Annotated[
@@ -120,3 +122,29 @@ def remove_bank_account(
 ) -> JSONResponse:
     """Stop sending to this account (it is kept, marked removed, for the transfers it got)."""
     return idempotent(request, who, key, None, lambda u: bank_accounts.remove(u, who, account_id))
+
+
+@router.post("/bank_transfers", response_model=s.BankTransfer, tags=["bank transfers"])
+def create_bank_transfer(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.BankTransferCreate
+) -> JSONResponse:
+    """Send money from the main wallet to a registered bank account: InstaPay up to
+    ₱50,000 to a member bank, else PESONet at its next cut-off. The amount is held at once
+    and leaves with the next worker round; the status follows the clearing house's answer."""
+    new = transfers.NewBankTransfer(payload.bank_account_id, payload.amount_minor, payload.currency)
+    return idempotent(request, who, key, payload, lambda u: transfers.create(u, who, new))
+
+
+@router.get("/bank_transfers", response_model=Page[s.BankTransfer], tags=["bank transfers"])
+def list_bank_transfers(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+) -> Any:
+    return read(request, lambda u: transfers.list_transfers(u, who, limit, starting_after))
+
+
+@router.get("/bank_transfers/{transfer_id}", response_model=s.BankTransfer, tags=["bank transfers"])
+def get_bank_transfer(request: Request, who: CallerDep, transfer_id: PathId) -> Any:
+    return read(request, lambda u: transfers.get(u, who, transfer_id))

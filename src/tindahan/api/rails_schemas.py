@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tindahan import limits
-from tindahan.api.schemas import ObjectId, Request
+from tindahan.api.schemas import AmountMinor, ObjectId, Request
 
 Code = Annotated[
     str, Field(min_length=2, max_length=limits.PARTICIPANT_CODE_MAX_LENGTH, examples=["BDO"])
@@ -82,3 +82,40 @@ class BankAccount(BaseModel):
     status: Literal["active", "removed"]
     created: str
     removed: str | None
+
+
+class BankTransferCreate(Request):
+    bank_account_id: ObjectId
+    amount_minor: AmountMinor
+    currency: Literal["PHP"] = "PHP"
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={"examples": [{"bank_account_id": "bac_…", "amount_minor": 150000}]},
+    )
+
+
+class Reason(BaseModel):
+    code: str = Field(examples=["AC04"])
+    en: str = Field(examples=["the account is closed"])
+    fil: str = Field(examples=["sarado na ang account"])
+
+
+class BankTransfer(BaseModel):
+    id: str
+    object: Literal["bank_transfer"]
+    party_id: str
+    wallet_id: str
+    bank_account_id: str
+    rail: Literal["instapay", "pesonet"]
+    amount_minor: int
+    currency: str
+    uetr: str
+    end_to_end_id: str
+    status: Literal["pending", "settled", "rejected", "returned"]
+    reason: Reason | None
+    returned_minor: int
+    created: str
+    sent: str | None
+    finished: str | None
