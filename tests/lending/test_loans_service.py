@@ -486,3 +486,17 @@ def test_actual_365_charges_each_month_its_days(platform, shop, clock: BusinessC
         lambda: platform.run(lambda u: loan_offers.accept(u, caller, made["id"])),
     )
     assert "new offer" in error.message
+
+
+def test_verify_names_loan_records_rewritten_in_the_database(platform, shop):
+    from sqlalchemy import text
+
+    loan = take(platform, shop, principal_minor=200_000, term=4)
+    platform.run(lambda u: loans.repay(u, shop.merchant, loan["id"], 30_000))
+    check(platform, shop.merchant, loan["id"])
+    with platform.db.begin() as conn:  # issue 17: the schedule and the history rewritten
+        conn.execute(text("UPDATE loan_installments SET principal_paid_minor = 0"))
+        conn.execute(text("UPDATE loan_transactions SET amount_minor = amount_minor + 1"))
+    problems = "\n".join(verify.verify(platform.db).violations)
+    assert f"loan {loan['id']}: its lines were paid 0 of principal" in problems
+    assert "loan transaction ltx_" in problems and "amount_minor is" in problems

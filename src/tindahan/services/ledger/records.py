@@ -32,14 +32,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
 from tindahan.ledger.model import TransferFlags
 from tindahan.lending.allocation import COMPONENTS
 from tindahan.payments.model import PaymentKind, PaymentStatus, TransferCode
 from tindahan.services.unit import ledger_id
 from tindahan.store.commerce_tables import orders
-from tindahan.store.lending_tables import loan_transactions, loans
+from tindahan.store.lending_tables import loan_installments, loan_transactions, loans
 from tindahan.store.payment_tables import payment_requests, payments, refunds, wallets
 from tindahan.store.payout_tables import payouts
 from tindahan.store.rails_tables import bank_transfers
@@ -182,6 +182,8 @@ def record_violations(conn: Connection) -> tuple[int, list[str]]:
         found, held = _risk_holds(conn)
         checked += held
         problems += found
+    if conn.dialect.has_table(conn, "loan_installments"):
+        problems += _loan_lines(conn)
     if conn.dialect.has_table(conn, "loan_transactions"):
         query = select(loans.c.id, loans.c.principal_minor)
         principal = {loan_id: amount for loan_id, amount in conn.execute(query)}
@@ -312,6 +314,26 @@ def _risk_holds(conn: Connection) -> tuple[list[str], int]:
                 f"sender {row['sender_account_id']}"
             )
     return problems, len(rows)
+
+
+def _loan_lines(conn: Connection) -> list[str]:
+    """A loan's schedule lines, over every version (a restructure ends one version and
+    starts the next), were paid what the loan says was paid of each part; the loan's row is
+    in turn checked against its ledger accounts (``verify._loan_violations``)."""
+    i = loan_installments.c
+    parts = ("principal", "interest", "fee", "penalty")
+    sums = select(i.loan_id, *(func.sum(i[f"{p}_paid_minor"]) for p in parts)).group_by(i.loan_id)
+    paid = {row[0]: row[1:] for row in conn.execute(sums)}
+    problems = []
+    for row in conn.execute(select(loans)).mappings():
+        lines = paid.get(row["id"], (0, 0, 0, 0))
+        for part, on_lines in zip(parts, lines, strict=True):
+            if int(on_lines or 0) != row[f"{part}_paid_minor"]:
+                problems.append(
+                    f"loan {row['id']}: its lines were paid {int(on_lines or 0)} of {part}, "
+                    f"the loan says {row[f'{part}_paid_minor']}"
+                )
+    return problems
 
 
 def _absent(ids: list[str], found: dict[str, Leg]) -> list[str]:
