@@ -422,7 +422,12 @@ def test_cancelling_and_refunding_give_the_money_back(site, browser):
     path = f"/m/orders/{order_id}"
     browser.sign_in(site.merchant)
     form = {"cancel_reason": "Out of hot water", "idempotency_key": key()}
-    assert browser.post(f"{path}/cancel", form, from_page=path).status_code == 303
+    asked = browser.post(f"{path}/cancel", form, from_page=path)  # a question first
+    assert asked.status_code == 200 and "Cancel this order?" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text and "Out of hot water" in asked.text
+    assert order(site, order_id)["status"] == "paid"  # nothing done yet
+    confirmed = {**form, "confirmed": "yes"}
+    assert browser.post(f"{path}/cancel", confirmed).status_code == 303
     assert order(site, order_id)["status"] == "cancelled"
     assert site.balance(site.buyer) == before
     page = browser.get(path).text
@@ -443,11 +448,17 @@ def test_cancelling_and_refunding_give_the_money_back(site, browser):
     assert too_much.status_code == 400 and error_of(too_much.text, "refund_amount")
     assert order(site, order_id)["escrow"]["refunded_minor"] == 0
     part = {"refund_amount": "50", "refund_reason": "No shipping", "idempotency_key": key()}
-    assert browser.post(f"{path}/refund", part, from_page=path).status_code == 303
+    asked = browser.post(f"{path}/refund", part, from_page=path)
+    assert asked.status_code == 200 and "Yes, refund ₱50.00" in asked.text
+    assert order(site, order_id)["escrow"]["refunded_minor"] == 0
+    part["confirmed"] = "yes"
+    assert browser.post(f"{path}/refund", part).status_code == 303
     page = browser.get(path).text
     assert "₱130.00 held in escrow" in page and "₱50.00 refunded to the buyer." in page
     everything = {"refund_amount": "", "idempotency_key": key()}
-    assert browser.post(f"{path}/refund", everything).status_code == 303
+    asked = browser.post(f"{path}/refund", everything)
+    assert "Refund ₱130.00 to the buyer?" in asked.text  # empty: everything still held
+    assert browser.post(f"{path}/refund", {**everything, "confirmed": "yes"}).status_code == 303
     found = order(site, order_id)
     assert found["status"] == "refunded" and found["escrow"]["held_minor"] == 0
     assert site.balance(site.buyer) == before

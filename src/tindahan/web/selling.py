@@ -26,7 +26,7 @@ from tindahan.services.commerce import catalog, escrow, orders, shipments
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Unit
-from tindahan.web import forms, render, session
+from tindahan.web import forms, i18n, render, session
 from tindahan.web.i18n import _
 from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant
@@ -461,6 +461,7 @@ def _order_data(u: Unit, viewer: Viewer, order_id: str) -> dict[str, Any]:
 def _order_page(
     request: Request, data: dict[str, Any], status: int = 200, **context: Any
 ) -> Response:
+    context.setdefault("confirming", None)
     return render.page(
         request,
         "selling/order.html",
@@ -485,12 +486,25 @@ async def _act(
     order_id: str,
     check: Callable[[forms.Form, dict[str, Any]], Callable[[Unit], dict[str, Any]] | None],
     fields: dict[str, str],
+    confirm: Callable[[forms.Form, dict[str, Any]], tuple[str, str] | None] | None = None,
 ) -> Response:
     """An order action: the order must be the merchant's (else 404), the form valid, then
-    the work runs once for its idempotency key; errors re-render the order page."""
+    the work runs once for its idempotency key; errors re-render the order page.
+
+    With ``confirm`` (money going back, an order ended: a slip of the thumb is costly) a
+    valid form first comes back as a question — (sentence, button) — with the same fields
+    and idempotency key, and only ``confirmed=yes`` from that second form does the work."""
     form = await forms.read(request)
     data = await _aread(request, lambda u: _order_data(u, viewer, order_id))
     work = check(form, data)
+    question = None
+    if confirm and form.ok and work is not None and form.values.get("confirmed") != "yes":
+        question = confirm(form, data)  # None: nothing to ask (the service will refuse)
+    if question is not None:
+        message, button = question
+        kept = {k: v for k, v in form.values.items() if k not in ("csrf_token", "confirmed")}
+        asking = {"action": request.url.path, "message": message, "button": button}
+        return _order_page(request, data, confirming={**asking, "fields": kept})
     if form.ok and work is not None:
         try:
             await forms.run_submit(request, viewer, form, work)
@@ -544,7 +558,17 @@ async def cancel(request: Request, viewer: Merchant, order_id: str) -> Response:
         )
         return lambda u: escrow.cancel(u, viewer.caller, order_id, reason)
 
-    return await _act(request, viewer, order_id, check, {"reason": "cancel_reason"})
+    def confirm(_form: forms.Form, _data: dict[str, Any]) -> tuple[str, str] | None:
+        return (
+            _(
+                "Cancel this order? The stock comes back, and any money paid goes back to the "
+                "buyer. This cannot be undone."
+            ),
+            _("Yes, cancel the order"),
+        )
+
+    fields = {"reason": "cancel_reason"}
+    return await _act(request, viewer, order_id, check, fields, confirm)
 
 
 @router.post("/m/orders/{order_id}/refund")
@@ -562,5 +586,19 @@ async def refund(request: Request, viewer: Merchant, order_id: str) -> Response:
 
         return work
 
+    def confirm(form: forms.Form, data: dict[str, Any]) -> tuple[str, str] | None:
+        amount = form.money("refund_amount", required=False)
+        held = int(data["order"]["escrow"]["held_minor"])
+        if amount is not None and amount > held:
+            return None  # refused with the reason, no question first
+        wanted = i18n.money(held if amount is None else amount)
+        return (
+            _(
+                "Refund {amount} to the buyer? The money leaves escrow for the buyer's wallet "
+                "and cannot be taken back."
+            ).format(amount=wanted),
+            _("Yes, refund {amount}").format(amount=wanted),
+        )
+
     fields = {"amount_minor": "refund_amount", "reason": "refund_reason"}
-    return await _act(request, viewer, order_id, check, fields)
+    return await _act(request, viewer, order_id, check, fields, confirm)
