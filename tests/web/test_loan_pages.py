@@ -110,16 +110,24 @@ def test_the_offer_page_shows_the_disclosure_as_the_services_compute_it(site, pr
             [
                 str(line["seq"]),
                 i18n.day(line["due_date"]),
-                money(line["principal_minor"]),
-                money(line["interest_minor"]),
-                money(line["fee_minor"]),
-                money(line["total_minor"]),
+                f"{money(line['total_minor'])} principal {money(line['principal_minor'])}, "
+                f"interest {money(line['interest_minor'])}"
+                + (f", fee {money(line['fee_minor'])}" if line["fee_minor"] else ""),
             ]
             for line in d["schedule"]
         ]
+        totals = {line["total_minor"] for line in d["schedule"]}
+        every = {"biweekly": "every two weeks"}.get(shown["frequency"], shown["frequency"])
+        summary = (
+            f"{shown['term']} payments of {money(min(totals))}, {every}"
+            if len(totals) == 1
+            else f"{shown['term']} payments of {money(min(totals))} to {money(max(totals))}, "
+            f"{every}"
+        )
     assert text(f"Open until {expires}.") in text(body)
-    assert rows(body, "schedule") == expected
+    assert rows(body, "schedule") == expected  # three columns: all of it fits at 360 px
     assert len(expected) == shown["term"]
+    assert text(summary) in text(body)  # "8 payments of ₱…, weekly", not "8 × weekly"
     assert f'action="/m/loans/offers/{made["id"]}/accept"' in body
     assert 'type="checkbox"' in body and 'name="confirm"' in body
     browser.http.cookies.set("tdh_lang", "fil")
