@@ -20,11 +20,13 @@ import pytest
 from tests.web import loans_fixture
 from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
-from tindahan.services.commerce import orders
+from tindahan.services.commerce import escrow, orders
 from tindahan.services.payments import cash, requests
 from tindahan.web.app import create_app
 
 PAGE_BUDGET_BYTES = 200_000
+#: The element's right edge within the viewport (no part of it off-screen at 360 px).
+FITS = "(sel) => document.querySelector(sel).getBoundingClientRect().right <= window.innerWidth"
 WEIGHT = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   let total = nav ? nav.encodedBodySize : 0;
@@ -145,6 +147,11 @@ def test_a_payment_request_paid_by_a_buyer_in_a_second_browser(site, open_page):
     assert "₱150.75" in merchant.content()
     assert merchant.locator("svg, img.qr").first.is_visible()
     shots(merchant, "merchant-request")
+    merchant.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    merchant.get_by_role("button", name="Copy the link").click()
+    assert merchant.get_by_role("button", name="Copied").is_visible()
+    copied = merchant.evaluate("navigator.clipboard.readText()")
+    assert copied == merchant.locator("#pay-link").input_value() and "/pay/" in copied
     request_id = merchant.url.rstrip("/").split("/")[-1].split("?")[0]
 
     sign_in(buyer, site.buyer)
@@ -209,6 +216,31 @@ def test_buy_ship_confirm_and_the_money_is_released(site, open_page):
     assert site.balance(site.merchant, "settlement") == 18_000 - fee
 
 
+def test_a_refund_only_after_confirming(site, open_page):
+    """The refund form sits under "Ship": a tap on it asks first, and only "Yes" refunds."""
+    buyer = caller_of(site.buyer)
+    line = orders.CartLine(site.products[0]["id"], 2, None)
+    made = site.platform.run(lambda u: orders.checkout(u, buyer, site.storefront["id"], [line]))
+    site.platform.run(lambda u: escrow.pay(u, buyer, made["id"], None))
+    held = site.balance(site.buyer)
+    page = open_page()
+    sign_in(page, site.merchant)
+    go(page, f"/m/orders/{made['id']}")
+    page.get_by_role("button", name="Refund from escrow").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Please confirm").is_visible()
+    shots(page, "merchant-refund-confirm")
+    assert site.balance(site.buyer) == held  # asked, nothing moved
+    page.get_by_role("link", name="No, go back to the order").click()
+    page.wait_for_load_state()
+    assert site.balance(site.buyer) == held
+    page.get_by_role("button", name="Refund from escrow").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Yes, refund ₱180.00").click()
+    page.wait_for_load_state()
+    assert site.balance(site.buyer) == held + 18_000
+
+
 def test_see_and_accept_a_loan_offer(site, open_page):
     product = loans_fixture.make_product(site.platform)
     offer = loans_fixture.make_offer(site.platform, site.merchant, product)
@@ -219,6 +251,9 @@ def test_see_and_accept_a_loan_offer(site, open_page):
     text = page.content()
     assert "Finance charge" in text and "Total of payments" in text
     shots(page, "loan-offer")
+    # At 360 px every column of the schedule is on screen: nothing to scroll sideways to.
+    assert page.get_by_role("columnheader", name="Total per installment").is_visible()
+    assert page.evaluate(FITS, "table.schedule"), "the schedule is wider than the phone"
     page.get_by_role("button", name="Accept the loan").click()
     page.wait_for_load_state()
     assert page.locator(".error").first.is_visible()  # the disclosure was not confirmed

@@ -12,3 +12,26 @@ document.addEventListener("submit", function (event) {
 document.addEventListener("click", function (event) {
   if (event.target.matches("[data-print]")) { window.print(); }
 });
+// Copy and Share (a payment request's link): the Web Share API where the phone has it
+// (the Share button stays hidden otherwise); copying falls back to selecting the text
+// where the Clipboard API is missing (plain HTTP on the shop's network).
+document.querySelectorAll("[data-share]").forEach(function (b) {
+  if (navigator.share) { b.hidden = false; }
+});
+document.addEventListener("click", function (event) {
+  var b = event.target.closest("[data-copy], [data-share]");
+  if (!b) return;
+  var field = document.getElementById(b.dataset.copy || b.dataset.share);
+  if (!field) return;
+  if (b.dataset.share !== undefined && navigator.share) {
+    navigator.share({ title: b.dataset.title, text: b.dataset.text, url: field.value }).catch(function () {});
+    return;
+  }
+  var done = function () { b.textContent = b.dataset.done; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () {});
+  } else {
+    field.select();
+    if (document.execCommand("copy")) { done(); }
+  }
+});
