@@ -1,14 +1,15 @@
 """The typed views the services return (``services.payments.views``,
-``services.lending.views``) have exactly the fields the API documents for them: the
-``TypedDict`` a service fills and the Pydantic model the API serialises it with cannot drift
-apart, so typing the views changed no JSON shape."""
+``services.commerce.views``, ``services.lending.views``) have exactly the fields the API
+documents for them: the ``TypedDict`` a service fills and the Pydantic model the API
+serialises it with cannot drift apart, so typing the views changed no JSON shape."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
 
-from tindahan.api import schemas
+from tindahan.api import commerce_schemas, schemas
+from tindahan.services.commerce import views as order_views
 from tindahan.services.lending import views as loan_views
 from tindahan.services.payments import views as payment_views
 
@@ -19,6 +20,10 @@ from tindahan.services.payments import views as payment_views
         (payment_views.PaymentView, schemas.Payment),
         (payment_views.LedgerTransferView, schemas.LedgerTransfer),
         (payment_views.WalletView, schemas.Wallet),
+        (order_views.OrderView, commerce_schemas.Order),
+        (order_views.OrderLineView, commerce_schemas.OrderLine),
+        (order_views.EscrowView, commerce_schemas.Escrow),
+        (order_views.OrderEventView, commerce_schemas.OrderEvent),
     ],
 )
 def test_a_view_has_the_fields_of_its_api_model(view: type, model: type[BaseModel]) -> None:

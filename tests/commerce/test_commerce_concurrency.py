@@ -30,6 +30,7 @@ from tindahan.services.commerce import catalog, escrow, orders, shipments
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.commerce.catalog import NewProduct, NewVariant
 from tindahan.services.commerce.orders import CartLine
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.ledger import transfers as ledger_service
 from tindahan.services.ledger.verify import verify
 from tindahan.services.payments import cash, wallets
@@ -155,22 +156,22 @@ def checkout(
     product_id: str,
     quantity: int,
     variant_id: str | None = None,
-) -> dict[str, Any]:
+) -> OrderView:
     line = CartLine(product_id, quantity, variant_id)
     return platform.run(
         lambda unit: orders.checkout(unit, buyer.caller, shop.storefront_id, [line])
     )
 
 
-def pay(platform: Platform, caller: Caller, order_id: str) -> dict[str, Any]:
+def pay(platform: Platform, caller: Caller, order_id: str) -> OrderView:
     return platform.run(lambda unit: escrow.pay(unit, caller, order_id, None))
 
 
-def cancel(platform: Platform, caller: Caller, order_id: str) -> dict[str, Any]:
+def cancel(platform: Platform, caller: Caller, order_id: str) -> OrderView:
     return platform.run(lambda unit: escrow.cancel(unit, caller, order_id, "changed my mind"))
 
 
-def confirm(platform: Platform, caller: Caller, order_id: str) -> dict[str, Any]:
+def confirm(platform: Platform, caller: Caller, order_id: str) -> OrderView:
     return platform.run(lambda unit: escrow.confirm(unit, caller, order_id))
 
 
@@ -189,7 +190,7 @@ def ship_and_deliver(platform: Platform, shop: Shop, order_id: str, tracking: st
     return str(shipment["id"])
 
 
-def get_order(platform: Platform, order_id: str) -> dict[str, Any]:
+def get_order(platform: Platform, order_id: str) -> OrderView:
     return platform.run(lambda unit: orders.get(unit, OPERATOR, order_id), write=False)
 
 
@@ -382,7 +383,7 @@ def test_an_order_paid_twice_at_once_is_paid_once(platform):
 # --- 3. the buyer confirms while the worker auto-releases ---------------------------------------
 def delivered_orders(
     platform: Platform, shop: Shop, buyers: list[Buyer], product_id: str
-) -> list[dict[str, Any]]:
+) -> list[OrderView]:
     placed = []
     for i, buyer in enumerate(buyers):
         order = checkout(platform, shop, buyer, product_id, 1 + i % 3)
@@ -394,7 +395,7 @@ def delivered_orders(
 
 
 def assert_released_once(
-    platform: Platform, shop: Shop, placed: list[dict[str, Any]], winners: list[str]
+    platform: Platform, shop: Shop, placed: list[OrderView], winners: list[str]
 ) -> None:
     """Each order completed by exactly the action that won its race, the merchant paid
     held less the fee exactly once, the fees credited once, and the books balanced."""

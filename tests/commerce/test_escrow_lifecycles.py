@@ -73,6 +73,7 @@ from tindahan.services.commerce.catalog import NewProduct, NewVariant
 from tindahan.services.commerce.escrow import LineCancel
 from tindahan.services.commerce.orders import CartLine
 from tindahan.services.commerce.shipments import LineShip
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.ledger.verify import verify
 from tindahan.services.payments import cash
 from tindahan.services.platform import chart, fees, parties
@@ -724,7 +725,7 @@ class EscrowLifecycles(RuleBasedStateMachine):
         ok = legal(o["status"], Action.CANCEL, role)
         caller = self.who(role, o)
 
-        def work(u: Unit) -> dict[str, Any]:
+        def work(u: Unit) -> OrderView:
             return escrow.cancel(u, caller, order, "changed my mind")
 
         if self.act("cancel", work, ok) is None:
@@ -864,7 +865,7 @@ class EscrowLifecycles(RuleBasedStateMachine):
         ok = 0 < value <= held and legal(o["status"], action, role)
         caller = self.who(role, o)
 
-        def work(u: Unit) -> dict[str, Any]:
+        def work(u: Unit) -> OrderView:
             return escrow.refund(u, caller, order, value, [], "refund")
 
         if self.act(f"refund {value} of {held}", work, ok) is None:
@@ -890,7 +891,7 @@ class EscrowLifecycles(RuleBasedStateMachine):
         ok = fits and value <= held and legal(o["status"], action, role)
         caller, wanted = self.who(role, o), [LineCancel(line_no, count)]
 
-        def work(u: Unit) -> dict[str, Any]:
+        def work(u: Unit) -> OrderView:
             return escrow.refund(u, caller, order, None, wanted, "out of stock")
 
         if self.act(f"refund line {line_no} x{count}", work, ok) is None:
@@ -1140,7 +1141,7 @@ def _ship(shop: Shop, order_id: str, tracking: str, *lines: tuple[int, int]) -> 
     return str(made["id"])
 
 
-def _order(shop: Shop, order_id: str) -> dict[str, Any]:
+def _order(shop: Shop, order_id: str) -> OrderView:
     return shop.run(lambda u: orders.get(u, OPERATOR, order_id))
 
 

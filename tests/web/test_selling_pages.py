@@ -15,6 +15,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import catalog, escrow, orders, shipments
 from tindahan.services.commerce.orders import CartLine
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.platform import logins, parties
 
 from .conftest import OPERATOR, Person, Site
@@ -39,7 +40,7 @@ def buy(site: Site, product: dict[str, Any], quantity: int = 1, *, pay: bool = T
     return str(made["id"])
 
 
-def order(site: Site, order_id: str) -> dict[str, Any]:
+def order(site: Site, order_id: str) -> OrderView:
     return site.platform.run(lambda u: orders.get(u, OPERATOR, order_id), write=False)
 
 
@@ -542,5 +543,5 @@ def test_another_merchants_product_and_order_are_not_found(site, browser):
     stock = {f"count_{hammer['variants'][0]['id']}": "0", "idempotency_key": key()}
     assert browser.post(f"{path}/stock", stock, from_page="/m/products").status_code == 404
     assert browser.get("/m/products/prd_nosuchproduct").status_code == 404
-    found = product(site, hammer["id"])
-    assert (found["title"], found["variants"][0]["stock"]) == ("Martilyo, claw hammer", 7)
+    kept = product(site, hammer["id"])
+    assert (kept["title"], kept["variants"][0]["stock"]) == ("Martilyo, claw hammer", 7)

@@ -11,7 +11,7 @@ a double tap on "Ship" ships once. Amounts are typed in pesos and kept as centav
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -23,6 +23,7 @@ from tindahan.commerce.orders import OrderStatus
 from tindahan.commerce.shipments import REPORTABLE
 from tindahan.kernel.refusals import RefusalError, not_found
 from tindahan.services.commerce import catalog, escrow, orders, shipments
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Unit
@@ -484,7 +485,7 @@ async def _act(
     request: Request,
     viewer: Viewer,
     order_id: str,
-    check: Callable[[forms.Form, dict[str, Any]], Callable[[Unit], dict[str, Any]] | None],
+    check: Callable[[forms.Form, dict[str, Any]], Callable[[Unit], Mapping[str, Any]] | None],
     fields: dict[str, str],
     confirm: Callable[[forms.Form, dict[str, Any]], tuple[str, str] | None] | None = None,
 ) -> Response:
@@ -517,7 +518,9 @@ async def _act(
 
 @router.post("/m/orders/{order_id}/ship")
 async def ship(request: Request, viewer: Merchant, order_id: str) -> Response:
-    def check(form: forms.Form, _data: dict[str, Any]) -> Callable[[Unit], dict[str, Any]] | None:
+    def check(
+        form: forms.Form, _data: dict[str, Any]
+    ) -> Callable[[Unit], Mapping[str, Any]] | None:
         courier = form.choice("courier", list(COURIERS))
         tracking = form.text("tracking_number", max_length=limits.TRACKING_NUMBER_MAX_LENGTH)
         if courier is None or tracking is None:
@@ -534,7 +537,7 @@ async def parcel_event(
 ) -> Response:
     event, place, note = f"event_{shipment_id}", f"location_{shipment_id}", f"note_{shipment_id}"
 
-    def check(form: forms.Form, data: dict[str, Any]) -> Callable[[Unit], dict[str, Any]] | None:
+    def check(form: forms.Form, data: dict[str, Any]) -> Callable[[Unit], Mapping[str, Any]] | None:
         if shipment_id not in {p["id"] for p in data["parcels"]}:
             raise not_found("shipment", "id")
         status = form.choice(event, [s.value for s in REPORTABLE])
@@ -552,7 +555,9 @@ async def parcel_event(
 
 @router.post("/m/orders/{order_id}/cancel")
 async def cancel(request: Request, viewer: Merchant, order_id: str) -> Response:
-    def check(form: forms.Form, _data: dict[str, Any]) -> Callable[[Unit], dict[str, Any]] | None:
+    def check(
+        form: forms.Form, _data: dict[str, Any]
+    ) -> Callable[[Unit], Mapping[str, Any]] | None:
         reason = form.text(
             "cancel_reason", required=False, max_length=limits.DESCRIPTION_MAX_LENGTH
         )
@@ -573,13 +578,15 @@ async def cancel(request: Request, viewer: Merchant, order_id: str) -> Response:
 
 @router.post("/m/orders/{order_id}/refund")
 async def refund(request: Request, viewer: Merchant, order_id: str) -> Response:
-    def check(form: forms.Form, _data: dict[str, Any]) -> Callable[[Unit], dict[str, Any]] | None:
+    def check(
+        form: forms.Form, _data: dict[str, Any]
+    ) -> Callable[[Unit], Mapping[str, Any]] | None:
         amount = form.money("refund_amount", required=False)
         reason = form.text(
             "refund_reason", required=False, max_length=limits.DESCRIPTION_MAX_LENGTH
         )
 
-        def work(u: Unit) -> dict[str, Any]:
+        def work(u: Unit) -> OrderView:
             held = orders.get(u, viewer.caller, order_id)["escrow"]["held_minor"]
             wanted = held if amount is None else amount  # empty: everything still held
             return escrow.refund(u, viewer.caller, order_id, wanted, [], reason)

@@ -24,6 +24,7 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, not_found
 from tindahan.services.commerce import catalog, orders
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.unit import Unit
 from tindahan.web import cart, forms, render, session
 from tindahan.web.i18n import _
@@ -267,7 +268,7 @@ async def checkout(request: Request, slug: str, viewer: MaybeViewer) -> Response
         return _cart_page(request, found, 400, form)
     lines = [orders.CartLine(x.product_id, x.quantity, x.variant_id) for x in priced["lines"]]
 
-    def work(unit: Unit) -> dict[str, Any]:
+    def work(unit: Unit) -> OrderView:
         return orders.checkout(unit, viewer.caller, store["id"], lines)
 
     try:

@@ -39,6 +39,7 @@ from tindahan.ledger.model import AccountCode, AccountFlags, NewAccount, NewTran
 from tindahan.payments.model import PartyStatus, TransferCode, WalletKind
 from tindahan.services.commerce import catalog, orders, shipments
 from tindahan.services.commerce.orders import Actor
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.payments import fx, settlement
@@ -67,7 +68,7 @@ def _append_ids(order: dict[str, Any], legs: Sequence[NewTransfer]) -> str:
 
 
 # --- pay -------------------------------------------------------------------------------------
-def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> dict[str, Any]:
+def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> OrderView:
     """The buyer pays the order's total into its escrow account, exactly once."""
     order, actor = orders.acting(unit, caller, order_id)
     next_status(order["status"], Action.PAY, actor.role)
@@ -216,7 +217,7 @@ def complete(
     actor: Actor,
     note: str | None = None,
     refund: tuple[int, list[NewTransfer]] | None = None,
-) -> dict[str, Any]:
+) -> OrderView:
     """Release everything escrow still holds (after an optional refund part, for a split)."""
     refunded, refund_legs = refund or (0, [])
     held = order["held_minor"] - refunded
@@ -244,7 +245,7 @@ def complete(
     return view
 
 
-def confirm(unit: Unit, caller: Caller, order_id: str) -> dict[str, Any]:
+def confirm(unit: Unit, caller: Caller, order_id: str) -> OrderView:
     """The buyer confirms receipt: escrow goes to the merchant now."""
     order, actor = orders.acting(unit, caller, order_id)
     next_status(order["status"], Action.CONFIRM, actor.role)
@@ -326,7 +327,7 @@ def _refund(
     note: str | None,
     restock: bool = False,
     **values: Any,
-) -> dict[str, Any]:
+) -> OrderView:
     legs = movement.linked(refund_legs(unit, order, amount_minor))
     if restock:
         orders.restock_unshipped(unit, order["id"])
@@ -350,7 +351,7 @@ def _refund(
 
 def refund_all(
     unit: Unit, order: dict[str, Any], action: Action, actor: Actor, note: str | None
-) -> dict[str, Any]:
+) -> OrderView:
     """Everything escrow holds back to the buyer (a dispute resolved for the buyer); what
     was never shipped goes back on the shelf."""
     return _refund(unit, order, action, actor, order["held_minor"], note, restock=True)
@@ -363,7 +364,7 @@ def refund(
     amount_minor: int | None,
     lines: Sequence[LineCancel],
     reason: str | None,
-) -> dict[str, Any]:
+) -> OrderView:
     """The merchant gives money back from escrow: an amount, or lines it will not ship
     (their stock returns, their price is the default amount). All of what is left: the
     order is ``refunded``."""
@@ -416,7 +417,7 @@ def _cancel_lines(unit: Unit, order: dict[str, Any], lines: Sequence[LineCancel]
     return value
 
 
-def cancel(unit: Unit, caller: Caller, order_id: str, reason: str | None) -> dict[str, Any]:
+def cancel(unit: Unit, caller: Caller, order_id: str, reason: str | None) -> OrderView:
     """Before shipping: an unpaid order just returns its stock; a paid one also its money."""
     order, actor = orders.acting(unit, caller, order_id)
     note = orders.note_text(reason, "reason")

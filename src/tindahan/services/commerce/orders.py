@@ -31,6 +31,7 @@ from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found
 from tindahan.payments import parties as text_rules
 from tindahan.payments.model import WalletKind
 from tindahan.services.commerce import catalog
+from tindahan.services.commerce.views import OrderEventView, OrderView
 from tindahan.services.ledger import movement
 from tindahan.services.payments.payments import payer_of
 from tindahan.services.platform.events import emit
@@ -94,7 +95,7 @@ def checkout(
     storefront_id: str,
     lines: Sequence[CartLine],
     buyer_id: str | None = None,
-) -> dict[str, Any]:
+) -> OrderView:
     caller.require("orders:write")
     buyer = _buyer(unit, caller, buyer_id)
     store = catalog.storefront_row(unit, storefront_id)
@@ -311,7 +312,7 @@ def record(
     )
 
 
-def announce(unit: Unit, order_id: str, status: OrderStatus, actor: Actor) -> dict[str, Any]:
+def announce(unit: Unit, order_id: str, status: OrderStatus, actor: Actor) -> OrderView:
     """The order's view (for the caller's role) after a change, and its webhook event: named
     by the state reached, or ``order.partially_refunded`` for a refund that kept the state."""
     row = order_row(unit, order_id)
@@ -364,7 +365,7 @@ def due(unit: Unit, status: OrderStatus, column: str, now: int, batch: int) -> l
 
 
 # --- reading ---------------------------------------------------------------------------------
-def get(unit: Unit, caller: Caller, order_id: str) -> dict[str, Any]:
+def get(unit: Unit, caller: Caller, order_id: str) -> OrderView:
     caller.require("orders:read")
     order = order_row(unit, order_id)
     return order_view(unit, order, actor_of(caller, order).role)
@@ -408,7 +409,7 @@ def _role(caller: Caller, row: Any) -> Role:
     return Role.BUYER if caller.party_id == row["buyer_id"] else Role.MERCHANT
 
 
-def history(unit: Unit, order_id: str) -> list[dict[str, Any]]:
+def history(unit: Unit, order_id: str) -> list[OrderEventView]:
     found = unit.conn.execute(
         select(order_events).where(order_events.c.order_id == order_id).order_by(order_events.c.seq)
     ).mappings()
@@ -436,7 +437,7 @@ def lines_of(unit: Unit, order_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in found]
 
 
-def order_view(unit: Unit, row: Any, role: Role | None) -> dict[str, Any]:
+def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
     """The order as its buyer, merchant or the operator sees it (``role`` None: an event)."""
     shipment_ids = unit.conn.execute(
         select(shipments.c.id)

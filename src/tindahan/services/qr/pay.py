@@ -29,6 +29,7 @@ from tindahan.kernel.refusals import conflict, invalid, refused
 from tindahan.payments.model import PartyKind
 from tindahan.services.commerce import escrow
 from tindahan.services.commerce import orders as order_service
+from tindahan.services.commerce.views import OrderView
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments import requests as request_service
 from tindahan.services.payments.views import PaymentView
@@ -179,7 +180,7 @@ def _order_reference(summary: qr.QrPhSummary) -> str | None:
     return None
 
 
-def pay_order(unit: Unit, caller: Caller, payload: str) -> dict[str, Any]:
+def pay_order(unit: Unit, caller: Caller, payload: str) -> OrderView:
     """Pay an order's scanned dynamic code: into its escrow, as ``POST /orders/{id}/pay``."""
     caller.require("orders:write")
     summary = _on_us(payload)
