@@ -194,8 +194,10 @@ WEBHOOK_MAX_ATTEMPTS: Final = 20
 #: Backoff between attempts: base × 2^(attempt-1), capped.
 WEBHOOK_BACKOFF_BASE_S: Final = 10
 WEBHOOK_BACKOFF_CAP_S: Final = 6 * 3600
-#: Seconds a receiver has to answer one delivery.
-WEBHOOK_TIMEOUT_S: Final = 10
+#: Seconds a receiver has to answer one delivery, and to accept the connection: short, so a
+#: slow or hanging receiver (or an attacker's tarpit) cannot hold the worker.
+WEBHOOK_TIMEOUT_S: Final = 5
+WEBHOOK_CONNECT_TIMEOUT_S: Final = 3
 #: Deliveries attempted per worker round, and how long a claimed one stays claimed.
 WEBHOOK_BATCH: Final = 100
 WEBHOOK_LEASE_SECONDS: Final = 60

@@ -93,11 +93,18 @@ def _anchor(platform: Platform) -> int:
         return 0
 
 
+def webhook_client() -> httpx.Client:
+    """The client webhooks go out through: short timeouts, no redirects, and no proxy from
+    the environment (a proxy would look the name up again, undoing the address check)."""
+    timeout = httpx.Timeout(limits.WEBHOOK_TIMEOUT_S, connect=limits.WEBHOOK_CONNECT_TIMEOUT_S)
+    return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+
+
 def run(
     platform: Platform, stop: threading.Event, on_tick: Callable[[Tick], None] | None = None
 ) -> None:
     """Run rounds until ``stop`` is set; a failing round is logged and the next one runs."""
-    with httpx.Client(timeout=limits.WEBHOOK_TIMEOUT_S, follow_redirects=False) as client:
+    with webhook_client() as client:
         send = webhooks.http_sender(client)
         rail = rails.from_environment()  # the clearing switch, when one is configured
         while not stop.is_set():

@@ -15,22 +15,23 @@ A receiver that is down loses nothing: its deliveries stay pending (or failed, f
 Once one delivery to an endpoint fails in a round, the rest of that endpoint's wait for the
 next round, so one dead receiver does not hold up everyone else's.
 
-Endpoint URLs: ``https://`` in a live environment, and for a party's endpoint never an
-address on the operator's own networks (loopback, private, link-local), so a merchant cannot
-aim the platform at its internals. Test environments (the demo, tests) may use ``http://``
-and localhost.
+Endpoint URLs: ``https://`` in a live environment, and for a party's endpoint only public
+internet addresses (``webhooks.destinations``), so a merchant cannot aim the platform at its
+internals: checked at registration (a name that does not resolve is refused) and again at
+every delivery, which connects to the very address it checked (no second lookup, so DNS
+rebinding gains nothing) and follows no redirect. The operator's own endpoint (no party) may
+point at the operator's networks. Test environments (the demo, tests) may use ``http://``
+and localhost; their deliveries are pinned the same way but not checked.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
@@ -47,32 +48,35 @@ from tindahan.store.payment_tables import (
     webhook_deliveries,
     webhook_endpoints,
 )
+from tindahan.webhooks import destinations
+from tindahan.webhooks.destinations import DestinationRefusedError, IPAddress
 from tindahan.webhooks.events import ALL, EVENT_TYPES
 from tindahan.webhooks.schedule import next_delay_seconds
 from tindahan.webhooks.signature import HEADER, new_secret, sign
 
 
 # --- endpoints -------------------------------------------------------------------------------
-def _check_url(unit: Unit, caller: Caller, url: str) -> str:
+def _check_url(unit: Unit, owner: str | None, url: str) -> str:
     if len(url) > limits.WEBHOOK_URL_MAX_LENGTH:
         raise invalid("url_invalid", "the URL is too long", "url")
     parts = urlsplit(url)
     live = environment(unit) == "live"
     allowed = ("https",) if live else ("https", "http")
-    if parts.scheme not in allowed or not parts.hostname:
-        raise invalid("url_invalid", f"the URL must be {' or '.join(allowed)}://host/…", "url")
-    if live and not caller.operator and _internal(parts.hostname):
-        raise invalid("url_invalid", "the URL points at a private or local address", "url")
-    return url
-
-
-def _internal(host: str) -> bool:
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # does not resolve now; delivery will fail and retry
-    addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
-    return any(a.is_private or a.is_loopback or a.is_link_local or a.is_reserved for a in addresses)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        host = None
+    if parts.scheme not in allowed or not host:
+        raise invalid("url_invalid", f"the URL must be {' or '.join(allowed)}://host/…", "url")
+    if parts.username is not None or parts.password is not None:
+        raise invalid("url_invalid", "the URL must not hold a user name or password", "url")
+    if live:
+        try:  # the operator's own endpoint may be internal, but must resolve
+            destinations.resolve(host, destinations.system_lookup, public_only=owner is not None)
+        except DestinationRefusedError as refused:
+            message = f"{refused}: webhooks go to public internet addresses only"
+            raise invalid("url_invalid", message, "url") from None
+    return url
 
 
 def _party_exists(unit: Unit, party_id: str) -> bool:
@@ -120,7 +124,7 @@ def create_endpoint(
     row = {
         "id": endpoint_id,
         "party_id": owner,
-        "url": _check_url(unit, caller, url),
+        "url": _check_url(unit, owner, url),
         "secret_cipher": unit.vault.seal(secret, f"webhook:{endpoint_id}"),
         "enabled_events": _events(enabled_events),
         "status": "enabled",
@@ -249,6 +253,7 @@ class Claimed:
     secret: str
     body: bytes
     attempts: int
+    public_only: bool  # a party's endpoint in a live environment
 
 
 @dataclass(frozen=True)
@@ -262,8 +267,9 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-#: Sends one signed delivery: (url, body, headers) -> Outcome. The worker passes an httpx one.
-Sender = Callable[[str, bytes, dict[str, str]], Outcome]
+#: Sends one signed delivery: (url, the address to connect to, body, headers) -> Outcome.
+#: The worker passes ``http_sender``'s, which connects to that address and no other.
+Sender = Callable[[str, IPAddress, bytes, dict[str, str]], Outcome]
 
 
 def _claim(unit: Unit) -> list[Claimed]:
@@ -274,6 +280,7 @@ def _claim(unit: Unit) -> list[Claimed]:
             webhook_deliveries.c.endpoint_id,
             webhook_deliveries.c.attempts,
             webhook_endpoints.c.url,
+            webhook_endpoints.c.party_id,
             webhook_endpoints.c.secret_cipher,
             events.c.data,
         )
@@ -291,6 +298,7 @@ def _claim(unit: Unit) -> list[Claimed]:
     if not unit.db.is_sqlite:
         query = query.with_for_update(of=webhook_deliveries, skip_locked=True)
     rows = list(unit.conn.execute(query).mappings())
+    live = environment(unit) == "live"
     if rows:
         unit.conn.execute(
             update(webhook_deliveries)
@@ -305,9 +313,20 @@ def _claim(unit: Unit) -> list[Claimed]:
             unit.vault.open(r["secret_cipher"], f"webhook:{r['endpoint_id']}"),
             r["data"].encode(),
             r["attempts"],
+            live and r["party_id"] is not None,
         )
         for r in rows
     ]
+
+
+def _send(item: Claimed, send: Sender, headers: dict[str, str]) -> Outcome:
+    """Resolve once, check, then send to the checked address; a refusal is a failed attempt."""
+    host = urlsplit(item.url).hostname or ""
+    try:
+        where = destinations.resolve(host, destinations.system_lookup, public_only=item.public_only)
+    except DestinationRefusedError as refused:
+        return Outcome(None, f"refused: {refused}", 0)
+    return send(item.url, where.address, item.body, headers)
 
 
 def deliver_due(platform: Platform, send: Sender) -> tuple[int, int]:
@@ -325,7 +344,7 @@ def deliver_due(platform: Platform, send: Sender) -> tuple[int, int]:
             "User-Agent": "Tindahan-Webhooks/1",
             HEADER: sign(item.secret, timestamp, item.body),
         }
-        outcome = send(item.url, item.body, headers)
+        outcome = _send(item, send, headers)
         platform.run(partial(_record, item=item, outcome=outcome))
         if outcome.ok:
             delivered += 1
@@ -374,13 +393,33 @@ def _record(unit: Unit, item: Claimed, outcome: Outcome) -> None:
     )
 
 
-def http_sender(client: Any) -> Sender:
-    """A ``Sender`` over an ``httpx.Client`` (no redirects: a 3xx is a failure)."""
+def pinned(url: str, address: IPAddress) -> tuple[str, str, str]:
+    """(the URL with its host replaced by ``address``, the ``Host`` header, the TLS name)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    at = f"[{address}]" if address.version == 6 else str(address)
+    port = f":{parts.port}" if parts.port is not None else ""
+    named = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=at + port)), named + port, host
 
-    def send(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+
+def http_sender(client: Any) -> Sender:
+    """A ``Sender`` over an ``httpx.Client``: it connects to the checked address, names the
+    host in ``Host`` and in TLS (SNI, and the certificate is checked against that name), and
+    follows no redirect (a 3xx is a failure)."""
+
+    def send(url: str, address: IPAddress, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.monotonic_ns()
+        target, host_header, tls_name = pinned(url, address)
         try:
-            response = client.post(url, content=body, headers=headers)
+            request = client.build_request(
+                "POST",
+                target,
+                content=body,
+                headers={**headers, "Host": host_header},
+                extensions={"sni_hostname": tls_name},
+            )
+            response = client.send(request, follow_redirects=False)
         except Exception as exc:  # any transport failure is a failed attempt, retried later
             return Outcome(
                 None, f"{type(exc).__name__}: {exc}", (time.monotonic_ns() - started) // 10**6
