@@ -29,6 +29,7 @@ from tindahan.api import (
 )
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
+from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
 from tindahan.services.unit import Platform
@@ -92,11 +93,13 @@ async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
-    app = FastAPI(
+    app = HardenedAPI(
         title="Tindahan API",
         version="1",
         description=DESCRIPTION,
         responses=ERROR_RESPONSES,
+        docs_url=None,  # served from the package by ``install_docs``, not from a CDN
+        redoc_url=None,
     )
     app.state.platform = platform
     app.state.rate_limiter = RateLimiter(
@@ -122,8 +125,10 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
     def root() -> dict[str, str]:
         return {"name": "Tindahan API", "docs": "/docs", "openapi": "/openapi.json"}
 
+    install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(BodyLimit)
+    app.add_middleware(DuplicateKeys)
+    app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it
     return app
 
 

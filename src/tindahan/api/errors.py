@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.platform.idempotency import Response
@@ -75,6 +76,33 @@ def _validation_code(error: dict[str, Any], param: str | None) -> tuple[str, str
     return "parameter_invalid", f"{param or 'the request'}: {error.get('msg', 'invalid')}"
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes, for ``Allow``: Starlette names only the
+    first matching route's, and here GET and POST of one path are often two routes. Each
+    method is asked of the router as a request would be (routers included by FastAPI keep
+    their routes to themselves)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def headers_of(request: Request, exc: HTTPException) -> dict[str, str] | None:
+    """The exception's headers; for a 405, ``Allow`` with every method of the path."""
+    headers = getattr(exc, "headers", None)
+    if exc.status_code != 405:
+        return headers
+    return {**(headers or {}), "Allow": allowed_methods(request)}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RefusalError)
     async def refused(_request: Request, exc: RefusalError) -> JSONResponse:
@@ -99,11 +127,11 @@ def install(app: FastAPI) -> None:
         return error_json(400, body("invalid_request_error", code, message, param))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         kind, code, message = _HTTP_CODES.get(
             exc.status_code, ("invalid_request_error", "request_invalid", str(exc.detail))
         )
-        return error_json(exc.status_code, body(kind, code, message), getattr(exc, "headers", None))
+        return error_json(exc.status_code, body(kind, code, message), headers_of(request, exc))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

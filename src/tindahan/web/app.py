@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
 from tindahan.api.app import create_app as create_api
+from tindahan.api.errors import allowed_methods
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.unit import Platform
 from tindahan.web import i18n, render, routes, session
@@ -120,7 +121,9 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 404:
         return await not_found(request)
     if exc.status_code == 405:
-        return await error_page(request, 405, _("Not allowed"), _("This page does not take that."))
+        page = await error_page(request, 405, _("Not allowed"), _("This page does not take that."))
+        page.headers["Allow"] = allowed_methods(request)
+        return page
     if exc.status_code == 413:
         return await error_page(request, 413, _("Too much"), _("What was sent is too large."))
     return await error_page(request, exc.status_code, _("That could not be done"), str(exc.detail))
