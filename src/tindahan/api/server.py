@@ -12,9 +12,9 @@ import os
 from fastapi import FastAPI
 
 from tindahan.api.app import create_app
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 
 WORKERS_ENV = "TINDAHAN_SERVER_WORKERS"
 
@@ -22,4 +22,4 @@ WORKERS_ENV = "TINDAHAN_SERVER_WORKERS"
 def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
-    return create_app(Platform(database, Vault.from_environment()), processes=processes)
+    return create_app(Platform(database, open_vault(database)), processes=processes)

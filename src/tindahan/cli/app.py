@@ -37,9 +37,10 @@ from tindahan.cli import (
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
 from tindahan.services.credit import assessments as credit_service
-from tindahan.services.platform import chart
+from tindahan.services.platform import chart, datakey
 from tindahan.services.platform import keys as key_service
 from tindahan.services.platform import webhooks as webhook_service
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.rails import participants
 from tindahan.services.seed import demo as demo_service
 from tindahan.services.unit import Platform
@@ -75,7 +76,7 @@ DbOption = ledger.DbOption
 
 
 def _platform(database: Database) -> Platform:
-    return Platform(database, Vault.from_environment(), Anchor.from_environment())
+    return Platform(database, open_vault(database), Anchor.from_environment())
 
 
 def _prepare(database: Database) -> Platform:
@@ -206,6 +207,27 @@ def keys_create(
     who = "the operator" if operator else party
     out.print(f"API key {view['id']} for {who}, scopes {','.join(view['scopes'])}. Shown once:")
     print(secret)
+
+
+@keys_app.command("rotate-data-key")
+@friendly
+def keys_rotate_data_key(db: DbOption = None) -> None:
+    """Re-encrypt all personal data under the key in $TINDAHAN_NEW_DATA_KEY (one transaction;
+    run it again if interrupted), then start everything with that key as TINDAHAN_DATA_KEY."""
+    with connect(db, create=False) as database:
+        old = open_vault(database)
+        new = Vault.configured(None, env=datakey.NEW_KEY_ENV)
+        if new is None:
+            raise typer.BadParameter(
+                f"set {datakey.NEW_KEY_ENV} to the new key (`tindahan keys data-key` makes "
+                "one); it is read from the environment, never from the command line"
+            )
+        done = datakey.rotate(database, old, new)
+    if done.already:
+        out.print("the database is already under the new key: nothing to do")
+    else:
+        out.print(f"re-encrypted {done.values} values, recomputed {done.indexes} blind indexes")
+    out.print("now set TINDAHAN_DATA_KEY to the new key and restart; the old key is refused")
 
 
 @keys_app.command("data-key")

@@ -36,9 +36,9 @@ from tindahan.credit import protected as protected_words
 from tindahan.credit.errors import CreditError
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.services.credit import assessments as credit_service
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect, default_url
-from tindahan.store.vault import Vault
 
 app = typer.Typer(help="Credit scoring: train, evaluate, score, drift.")
 out = Console(highlight=False, soft_wrap=True)
@@ -202,7 +202,7 @@ def _score_merchant(loaded: artifact.Loaded, merchant: str, url: str) -> dict[st
         )
     operator = Caller("cli", None, frozenset(SCOPES))
     with connect(url) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         with Quiet():
             return platform.run(
                 lambda unit: credit_service.assess(unit, operator, merchant, loaded)

@@ -21,10 +21,10 @@ from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
 from tindahan.lending.calendar import business_date
 from tindahan.services.lending import close as loan_close
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -42,7 +42,7 @@ def close(
     with connect(db, create=False) as database:
         if migrate.current(database) != migrate.head():
             fail("the database is not set up; run `tindahan db upgrade`")
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         days = _days(platform, day)
         if not days:
             out.print("nothing to close: every ended day is closed")

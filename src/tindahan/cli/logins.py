@@ -11,9 +11,9 @@ from rich.console import Console
 from tindahan.cli.errors import friendly
 from tindahan.cli.ledger import DbOption
 from tindahan.services.platform import logins as login_service
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 
 app = typer.Typer(help="Web sign-ins: a phone number and a PIN or password.")
 out = Console(highlight=False, soft_wrap=True)
@@ -51,7 +51,7 @@ def create(
     secret = _read_secret(secret_stdin)
     login_service.check_secret(secret)  # refused before the database is opened
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         view = platform.run(
             lambda u: login_service.create(
                 u, None, party_id=party, phone=phone, secret=secret, name=name

@@ -32,11 +32,11 @@ from tindahan.credit import features
 from tindahan.credit import simulate as simulator
 from tindahan.payments.periods import PHILIPPINE_TIME
 from tindahan.services.platform import chart
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.seed import simulation
 from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect, default_url, normalize_url
-from tindahan.store.vault import Vault
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -188,7 +188,7 @@ def _write(url: str, population: simulator.Population) -> simulation.Written:
     """Migrate the database as the other commands do, then write with a progress bar."""
     with connect(url) as database:
         migrate.upgrade(database)
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         chart.ensure_operator_accounts(platform)
     columns = (
         TextColumn("writing"),

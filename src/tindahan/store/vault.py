@@ -4,7 +4,9 @@ The key comes from ``TINDAHAN_DATA_KEY`` (32 bytes, URL-safe base64; ``tindahan 
 data-key`` prints a new one).
 Without it, a development key is generated once into ``./var/data.key`` (mode 0600) with a
 warning: fine for ``make run``, not for production, where the key belongs in a secret store
-and never beside the database it protects.
+and never beside the database it protects. Only for a database that holds no personal data
+yet: ``services.platform.datakey`` refuses to start otherwise, and checks the key against
+the fingerprint (``fingerprint``) the database keeps of it.
 
 * Each value gets a fresh 96-bit nonce; the *associated data* names the field and the party,
   so a ciphertext copied onto another party's row, or into another column, fails to open.
@@ -74,14 +76,25 @@ class Vault:
     key: bytes
 
     @classmethod
-    def from_environment(cls, dev_key_file: Path = DEV_KEY_FILE) -> Vault:
-        text = os.environ.get(ENV_KEY)
+    def configured(
+        cls, dev_key_file: Path | None = DEV_KEY_FILE, env: str = ENV_KEY
+    ) -> Vault | None:
+        """The key from ``env``, else from the development key file (if one is named); None
+        when neither."""
+        text = os.environ.get(env)
         if text is not None:
             if not text.strip():
-                raise VaultError(f"{ENV_KEY} is set but empty")
-            return cls(_decode_key(text, ENV_KEY))
-        if dev_key_file.is_file():
+                raise VaultError(f"{env} is set but empty")
+            return cls(_decode_key(text, env))
+        if dev_key_file is not None and dev_key_file.is_file():
             return cls(_decode_key(dev_key_file.read_text(), str(dev_key_file)))
+        return None
+
+    @classmethod
+    def from_environment(cls, dev_key_file: Path = DEV_KEY_FILE) -> Vault:
+        found = cls.configured(dev_key_file)
+        if found is not None:
+            return found
         encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         if not _publish(dev_key_file, encoded + "\n"):
             # Another process (a sibling server worker) made it first: use theirs.
@@ -93,6 +106,11 @@ class Vault:
             ENV_KEY,
         )
         return cls(_decode_key(encoded, str(dev_key_file)))
+
+    def fingerprint(self) -> str:
+        """Names the key without revealing it (HMAC-SHA256 of a constant under the key): kept
+        in the database, so a server started with another key is stopped at once."""
+        return hmac.new(self.key, b"tindahan data key fingerprint v1", hashlib.sha256).hexdigest()
 
     def _index_key(self) -> bytes:
         return hmac.new(self.key, b"tindahan blind index v1", hashlib.sha256).digest()

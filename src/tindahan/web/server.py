@@ -8,13 +8,13 @@ import os
 from fastapi import FastAPI
 
 from tindahan.api.server import WORKERS_ENV
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 from tindahan.web.app import create_app
 
 
 def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
-    return create_app(Platform(database, Vault.from_environment()), processes=processes)
+    return create_app(Platform(database, open_vault(database)), processes=processes)
