@@ -340,10 +340,36 @@ PIN_MAX_DIGITS: Final = 12
 #: least 64; ten keeps a password longer than the longest PIN, and 128 bounds the Argon2 input.
 PASSWORD_MIN_LENGTH: Final = 10
 PASSWORD_MAX_LENGTH: Final = 128
-#: Consecutive wrong tries before signing in is locked, and for how long: five tries each
-#: quarter hour are 480 a day, so a six-digit PIN holds for years against one number.
-SIGNIN_MAX_FAILURES: Final = 5
-SIGNIN_LOCKOUT_SECONDS: Final = 15 * 60
+#: Sign-in throttles (issue 17; ``services.platform.throttles`` says why each exists). Tries
+#: are counted before the PIN is checked and given back when it is right, so only wrong ones
+#: stay counted. A phone number *from one client* (browser or address): five tries a quarter
+#: hour, then waits from one minute doubling to an hour; a stranger slows only himself.
+SIGNIN_PAIR_TRIES: Final = 5
+SIGNIN_PAIR_WINDOW_S: Final = 15 * 60
+SIGNIN_PAIR_FIRST_WAIT_S: Final = 60
+SIGNIN_PAIR_LONGEST_WAIT_S: Final = 3600
+#: A phone number from every client but its owner's known browsers: twenty tries an hour,
+#: then waits from one minute doubling to fifteen, and a notice in the audit log. With the
+#: pair limit, a million-PIN space holds for years against one number.
+SIGNIN_NUMBER_TRIES: Final = 20
+SIGNIN_NUMBER_WINDOW_S: Final = 3600
+SIGNIN_NUMBER_FIRST_WAIT_S: Final = 60
+SIGNIN_NUMBER_LONGEST_WAIT_S: Final = 15 * 60
+#: One client address, over every number: thirty wrong tries a quarter hour (a shop's
+#: staff behind one carrier-grade NAT address stay well under it).
+SIGNIN_CLIENT_TRIES: Final = 30
+SIGNIN_CLIENT_WINDOW_S: Final = 15 * 60
+#: One secret tried over many numbers (a spray of 123123 across the phone book): ten wrong
+#: tries of the same PIN a quarter hour, site-wide.
+SIGNIN_SECRET_TRIES: Final = 10
+SIGNIN_SECRET_WINDOW_S: Final = 15 * 60
+#: Every wrong try on the site: a ceiling for a spray from many addresses with many PINs.
+SIGNIN_SITE_TRIES: Final = 600
+SIGNIN_SITE_WINDOW_S: Final = 60
+#: Growing waits are forgotten after a day without a try.
+SIGNIN_STRIKES_FORGET_S: Final = 24 * 3600
+#: The browser cookie that marks a browser its owner signed in from (a year).
+SIGNIN_DEVICE_SECONDS: Final = 365 * 86_400
 #: A browser session ends after two hours without a request, and after twelve hours in any
 #: case (one working day at the counter), whatever its activity.
 WEB_SESSION_IDLE_SECONDS: Final = 2 * 3600

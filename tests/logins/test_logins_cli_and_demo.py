@@ -59,7 +59,7 @@ def test_logins_create_asks_the_pin_twice_hidden_and_never_prints_it(db, db_url)
     assert pin not in made.output
     assert "login lgn_" in made.stdout and "phone ending 0009" in made.stdout
     platform = Platform(db, vault())
-    _, viewer = logins.sign_in(platform, "+639170000009", pin)
+    _, viewer, _ = logins.sign_in(platform, "+639170000009", pin)
     assert viewer.operator and viewer.name == "Ana"
     assert viewer.login_id in made.stdout
 
@@ -123,7 +123,7 @@ def test_seed_logins_on_the_demo_signs_everyone_in_and_is_idempotent(sqlite_url,
         kinds = {}
         for entry in made:
             assert logins.check_secret(entry["pin"]) == entry["pin"]
-            _, viewer = logins.sign_in(platform, entry["phone"], entry["pin"])
+            _, viewer, _ = logins.sign_in(platform, entry["phone"], entry["pin"])
             assert viewer.name == entry["name"]
             kinds[entry["who"]] = viewer
         assert kinds["operator"].operator and kinds["operator"].name == "Operator (demo)"

@@ -23,6 +23,7 @@ from tindahan.services.unit import Platform
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import settings
 from tindahan.store.vault import ENV_KEY, Vault
+from tindahan.store.web_tables import signin_throttles
 
 OPERATOR = Caller("key_operator", None, frozenset(DEFAULT_SCOPES))
 PHONE = "+639171234567"
@@ -52,6 +53,11 @@ def _seed(platform: Platform) -> str:
 def _fingerprint(db: Database) -> str | None:
     query = select(settings.c.value).where(settings.c.key == datakey.FINGERPRINT)
     return db.transact(lambda c: c.execute(query).scalar_one_or_none(), write=False)
+
+
+def _throttles(db: Database) -> int:
+    query = select(signin_throttles.c.key)
+    return len(db.transact(lambda c: list(c.execute(query)), write=False))
 
 
 @pytest.fixture(autouse=True)
@@ -124,8 +130,12 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
     old, new = _key(), _key()
     monkeypatch.setenv(ENV_KEY, old)
     customer = _seed(Platform(db, datakey.open_vault(db, no_key)))
+    with pytest.raises(RefusalError):  # leaves sign-in counters keyed under the old key
+        logins.sign_in(Platform(db, _vault(old)), PHONE, "975318", "203.0.113.5")
+    assert _throttles(db) > 0
 
     done = datakey.rotate(db, _vault(old), _vault(new))
+    assert _throttles(db) == 0  # they would match nothing under the new key
     assert (done.values, done.indexes, done.already) == (5, 2, False)
     assert datakey.rotate(db, _vault(old), _vault(new)).already  # run again: nothing to do
 
@@ -136,7 +146,7 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
     platform = Platform(db, datakey.open_vault(db, no_key))
     shown = platform.run(lambda u: parties.get(u, OPERATOR, customer))
     assert shown["phone_last4"] == PHONE[-4:]  # opens under the new key
-    _session, viewer = logins.sign_in(platform, PHONE, "240816")  # the login index moved
+    _session, viewer, _ = logins.sign_in(platform, PHONE, "240816")  # the login index moved
     assert viewer.party_id == customer
     again = parties.NewParty("customer", "Someone Else", phone=PHONE)
     with pytest.raises(RefusalError) as taken:  # one phone number, one party, still

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tindahan import limits
 from tindahan.services.platform import logins
 
 
@@ -149,17 +150,17 @@ def test_the_token_changes_at_sign_in(site, browser):
     assert response.status_code == 403  # the signed-out token is not the session's
 
 
-def test_five_wrong_pins_lock_the_login_even_for_the_right_pin(site, browser, clock):
-    for _ in range(5):
+def test_five_wrong_pins_make_this_browser_wait_even_with_the_right_pin(site, browser, clock):
+    for _ in range(limits.SIGNIN_PAIR_TRIES):
         browser.post(
             "/signin", {"phone": site.buyer.phone, "secret": "000000"}, from_page="/signin"
         )
     response = browser.post(
         "/signin", {"phone": site.buyer.phone, "secret": site.buyer.pin}, from_page="/signin"
     )
-    assert response.status_code == 401
+    assert response.status_code == 429
     assert "locked" in response.text
-    clock.advance(16 * 60)
+    clock.advance(limits.SIGNIN_PAIR_FIRST_WAIT_S)
     assert browser.sign_in(site.buyer).status_code == 303
 
 
@@ -222,3 +223,31 @@ def test_the_stylesheet_is_kept_for_a_year_and_a_new_version_is_a_new_address(br
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     assert "immutable" in css.headers["cache-control"]
     assert browser.get("/static/nothing.css").status_code == 404
+
+
+def test_too_many_tries_answer_429_with_retry_after_alike_for_known_and_unknown_numbers(
+    site, browser, second_browser
+):
+    """Issue 17: the web form throttles as the service does, and its throttled answer is the
+    same page, status and wait whether the number has a login or not."""
+    answers = []
+    for who, phone in ((browser, site.merchant.phone), (second_browser, "09179998888")):
+        for n in range(limits.SIGNIN_PAIR_TRIES):
+            tried = who.post(
+                "/signin", {"phone": phone, "secret": f"97{n:04d}"}, from_page="/signin"
+            )
+            assert tried.status_code == 401
+        answers.append(
+            who.post("/signin", {"phone": phone, "secret": "975319"}, from_page="/signin")
+        )
+    for answer in answers:
+        assert answer.status_code == 429
+        assert answer.headers["retry-after"] == str(limits.SIGNIN_PAIR_FIRST_WAIT_S)
+        assert "Too many wrong tries." in answer.text
+        assert "tdh_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_signing_in_marks_the_browser_with_an_owner_cookie(site, browser):
+    cookie = browser.sign_in(site.merchant).headers["set-cookie"]
+    assert "tdh_device=" in cookie and "max-age=31536000" in cookie.lower()
+    assert "httponly" in cookie.lower()

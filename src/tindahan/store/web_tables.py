@@ -7,7 +7,12 @@ What the database holds a second time, after the services' checks (DESIGN.md):
   ciphertext are stored, never the number;
 * the PIN or password is stored only as an Argon2 hash, and a session only as the SHA-256
   of its cookie secret (UNIQUE);
-* the failure count is never negative (CHECK).
+* the failure count is never negative (CHECK);
+* sign-in throttles (``signin_throttles``) hold counts that are never negative and are keyed
+  by keyed hashes (blind indexes) of what they count, never a phone number, an address or a
+  PIN; a browser its owner signed in from (``signin_devices``) only as the SHA-256 of its
+  cookie. (``logins.failed_attempts`` and ``locked_until_ns`` are no longer used: the hard
+  lock-out they held was replaced by the throttles.)
 
 The audit log is append-only by use: the services insert rows and never update them.
 Times are ``*_ns``: integer nanoseconds since the epoch, UTC, like the ledger's.
@@ -80,3 +85,24 @@ audit_log = Table(
     Column("details", Text, nullable=False),  # JSON object
 )
 Index("ix_audit_log_object", audit_log.c.object_id, audit_log.c.at_ns)
+
+signin_throttles = Table(
+    "signin_throttles",
+    metadata,
+    #: ``site``, ``client:<index>``, ``secret:<index>``, ``number:<index>``, ``pair:<i>:<i>``
+    Column("key", String(160), primary_key=True),
+    Column("window_start_ns", BigInteger, nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("blocked_until_ns", BigInteger, nullable=False),
+    Column("strikes", Integer, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False, index=True),
+    CheckConstraint("tries >= 0 AND strikes >= 0", name="counts"),
+)
+
+signin_devices = Table(
+    "signin_devices",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 hex of the cookie's secret
+    Column("login_id", String(_ID), ForeignKey("logins.id"), nullable=False, index=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+)

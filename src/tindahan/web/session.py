@@ -38,6 +38,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from tindahan import limits
 from tindahan.services.platform import logins
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Platform
@@ -45,6 +46,9 @@ from tindahan.services.unit import Platform
 SESSION = "tdh_session"
 ANON = "tdh_anon"
 LANG = "tdh_lang"
+#: Marks a browser its owner has signed in from: strangers' wrong tries on the number do not
+#: slow it (``services.platform.throttles``). Only its SHA-256 is stored.
+DEVICE = "tdh_device"
 CSRF_FIELD = "csrf_token"
 INSECURE_ENV = "TINDAHAN_WEB_INSECURE_COOKIES"
 
@@ -133,6 +137,11 @@ def remember_anon(request: Request, response: Response) -> None:
 
 def set_session(request: Request, response: Response, secret: str) -> None:
     response.set_cookie(SESSION, secret, **cookie_options(request))  # type: ignore[arg-type]
+
+
+def set_device(request: Request, response: Response, secret: str) -> None:
+    options = cookie_options(request)
+    response.set_cookie(DEVICE, secret, max_age=limits.SIGNIN_DEVICE_SECONDS, **options)  # type: ignore[arg-type]
 
 
 def clear_session(request: Request, response: Response) -> None:

@@ -38,24 +38,36 @@ async def signin(request: Request) -> Response:
         form.fail("secret", i18n.gettext("Please enter your PIN."))
     target = session.safe_next(form.values.get("next"), "")
     status = 400
+    headers: dict[str, str] = {}
     form.values.pop("secret", None)  # never sent back to the browser
     if form.ok and phone:
         try:
-            made, viewer = await run_in_threadpool(
-                logins.sign_in, session.platform(request), phone, secret
+            made = await run_in_threadpool(
+                logins.sign_in,
+                session.platform(request),
+                phone,
+                secret,
+                request.client.host if request.client else "unknown",
+                request.cookies.get(session.DEVICE),
             )
         except RefusalError as refusal:
             form.refusal(refusal, {"phone": "phone", "secret": "secret"})
-            if refusal.category is Category.AUTHENTICATION:
+            if isinstance(refusal, logins.SignInThrottledError):
+                status, headers = 429, {"Retry-After": str(refusal.retry_after)}
+            elif refusal.category is Category.AUTHENTICATION:
                 status = 401
         else:
-            request.state.viewer = viewer
-            response = RedirectResponse(target or session.home_of(viewer), status_code=303)
-            session.set_session(request, response, made)
+            request.state.viewer = made.viewer
+            home = target or session.home_of(made.viewer)
+            response = RedirectResponse(home, status_code=303)
+            session.set_session(request, response, made.session_secret)
+            session.set_device(request, response, made.device_secret)
             return response
-    return render.page(
+    page = render.page(
         request, "signin.html", status, values=form.values, errors=form.errors, next=target
     )
+    page.headers.update(headers)
+    return page
 
 
 @router.post("/signout")

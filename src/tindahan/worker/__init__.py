@@ -2,7 +2,7 @@
 unpaid orders and release escrow of delivered ones, run the loans' daily close, pay out the
 merchants whose automatic daily payout is due, send bank transfers and apply the clearing
 switch's answers (when ``TINDAHAN_RAILS_SWITCH_URL`` is set), seal the ledger, deliver
-webhooks, forget stale idempotency keys.
+webhooks, forget stale idempotency keys and sign-in counters.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -28,7 +28,7 @@ from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import cash
 from tindahan.services.payouts import daily as daily_payouts
-from tindahan.services.platform import idempotency, webhooks
+from tindahan.services.platform import idempotency, throttles, webhooks
 from tindahan.services.unit import Platform
 from tindahan.worker import rails
 
@@ -66,6 +66,7 @@ def tick(
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)
     idempotency.purge(platform)
+    platform.run(throttles.purge)  # sign-in counters a day old
     return Tick(
         report.transfers,
         expired,

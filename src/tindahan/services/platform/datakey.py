@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, insert, select, update
+from sqlalchemy import Column, Connection, Table, delete, insert, select, update
 
 from tindahan.store.commerce_tables import couriers
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import parties, settings, webhook_endpoints
 from tindahan.store.vault import DEV_KEY_FILE, ENV_KEY, Vault, VaultError
-from tindahan.store.web_tables import logins
+from tindahan.store.web_tables import logins, signin_throttles
 
 FINGERPRINT = "data_key_fingerprint"
 NEW_KEY_ENV = "TINDAHAN_NEW_DATA_KEY"
@@ -185,3 +185,4 @@ def _rotate_field(conn: Connection, field: Field, old: Vault, new: Vault) -> tup
 
 def _clear_throttles(conn: Connection) -> None:
     """Sign-in counters are keyed by blind indexes; under a new key they would match nothing."""
+    conn.execute(delete(signin_throttles))

@@ -7,11 +7,13 @@ Why it is built this way:
   that suffices for API keys, with their 256 random bits) gives away in a second; a memory-hard
   hash makes every guess cost. A hash made under older parameters is redone at the next
   successful sign-in (``check_needs_rehash``).
-* **Lock-out**: ``limits.SIGNIN_MAX_FAILURES`` consecutive wrong tries lock signing in for
-  ``limits.SIGNIN_LOCKOUT_SECONDS``; while locked, even the right PIN is refused without being
-  checked. The count is committed although the attempt is refused (the attempt runs in its
-  own transaction and the refusal is raised after it), and the login row is taken
-  ``FOR UPDATE`` so concurrent tries queue and are counted exactly.
+* **Throttles, not a lock-out** (``throttles``, issue 17): every try is counted, before the
+  PIN is checked, per (number, client), per number, per client address, per PIN and
+  site-wide, identically for numbers with and without a login; a throttled try is refused
+  (``SignInThrottledError``: 429 with ``Retry-After`` on the web) without checking the PIN.
+  A stranger slows himself, not the owner, whose known browsers (``signin_devices``, a
+  cookie set at each sign-in) skip the per-number limit. Counting takes its own short
+  transaction; Argon2 runs outside any, and a right PIN gives the try back.
 * **Sessions are stored hashed**: the browser holds a random secret (256 bits); the database
   holds only its SHA-256, so a copy of the database opens no session. A session ends when
   idle for ``limits.WEB_SESSION_IDLE_SECONDS`` and in any case after
@@ -20,7 +22,8 @@ Why it is built this way:
 * **The phone number is stored encrypted** (the vault, as for parties) and found by its blind
   index; only the last four digits are kept in clear, to show.
 * **One message for a wrong phone or a wrong PIN**, so nobody can learn which numbers have a
-  login; when the number is unknown a dummy hash is verified anyway, so both take as long.
+  login; when the number is unknown a dummy hash is verified anyway, so both take as long,
+  and the same goes for a closed party's login and for throttled answers.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import hashlib
 import itertools
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -41,11 +44,11 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import Category, RefusalError, conflict, invalid
 from tindahan.payments import parties as rules
 from tindahan.payments.model import PartyStatus
-from tindahan.services.platform import audit
+from tindahan.services.platform import audit, throttles
 from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Platform, Unit, iso, new_id
 from tindahan.store.payment_tables import parties
-from tindahan.store.web_tables import logins, web_sessions
+from tindahan.store.web_tables import logins, signin_devices, web_sessions
 
 OPERATOR_KIND = "operator"
 _hasher = PasswordHasher()
@@ -186,12 +189,20 @@ def _view(row: Any) -> dict[str, Any]:
 
 
 # --- signing in ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Attempt:
-    outcome: str  # "ok" | "failed" | "locked"
-    secret: str = ""
-    viewer: Viewer | None = None
-    locked_minutes: int = 0
+class SignInThrottledError(RefusalError):
+    """Too many tries from here, on this number, with this PIN, or on the whole site: wait
+    ``retry_after`` seconds. The same for a number with a login and one without."""
+
+    def __init__(self, retry_after: int) -> None:
+        message = f"too many tries: wait {retry_after} seconds, then try again"
+        super().__init__(Category.AUTHENTICATION, "signin_locked", message, None)
+        self.retry_after = retry_after
+
+
+class SignedIn(NamedTuple):
+    session_secret: str
+    viewer: Viewer
+    device_secret: str  # for the browser's owner cookie (the same one, if it sent a known one)
 
 
 def _failed() -> RefusalError:
@@ -200,49 +211,92 @@ def _failed() -> RefusalError:
     )
 
 
-def _locked(minutes: int) -> RefusalError:
-    unit = "minute" if minutes == 1 else "minutes"
-    message = f"too many wrong tries: signing in is locked for {minutes} more {unit}"
-    return RefusalError(Category.AUTHENTICATION, "signin_locked", message, None)
-
-
-def sign_in(platform: Platform, phone: str, secret: str) -> tuple[str, Viewer]:
-    """A new session for the login with this phone and secret: (its secret, the viewer)."""
+def sign_in(
+    platform: Platform,
+    phone: str,
+    secret: str,
+    client: str = "unknown",
+    device: str | None = None,
+) -> SignedIn:
+    """A new session for the login with this phone and secret, tried from ``client`` (the
+    request's address) with ``device`` (the browser's owner cookie, if it sent one)."""
     index = platform.vault.index(rules.phone_number(phone))
-    attempt = platform.run(lambda unit: _attempt(unit, index, secret))
-    if attempt.outcome == "locked":
-        raise _locked(attempt.locked_minutes)
-    if attempt.outcome != "ok" or attempt.viewer is None:
-        raise _failed()
-    return attempt.secret, attempt.viewer
-
-
-def _attempt(unit: Unit, index: str, secret: str) -> _Attempt:
-    """One try, in its own transaction: what it did to the count is committed whatever the
-    outcome (``sign_in`` raises only after)."""
-    row = (
-        unit.conn.execute(select(logins).where(logins.c.phone_index == index).with_for_update())
-        .mappings()
-        .first()
+    device_digest = digest(device) if device else None
+    buckets, taken = platform.run(
+        lambda unit: _count(unit, index, _buckets(unit, index, secret, client, device_digest))
     )
-    if row is None:
-        _verify(_dummy_hash(), secret)
-        return _Attempt("failed")
+    if taken.wait_s:
+        raise SignInThrottledError(taken.wait_s)
+    row, party = platform.run(lambda unit: _login(unit, index), write=False)
+    # Verified for an unknown number (a dummy hash) and for a closed party's login alike, so
+    # every wrong answer costs the same; a secret longer than any password is wrong free.
+    right = len(secret) <= limits.PASSWORD_MAX_LENGTH and _verify(
+        row["secret_hash"] if row is not None else _dummy_hash(), secret
+    )
+    closed = party is not None and party["status"] == PartyStatus.CLOSED
+    if row is None or not right or closed:
+        raise _failed()
+    return platform.run(lambda unit: _open_session(unit, row, party, secret, buckets, device))
+
+
+def _buckets(
+    unit: Unit, index: str, secret: str, client: str, device_digest: str | None
+) -> list[throttles.Bucket]:
+    known = device_digest is not None and _known_device(unit, index, device_digest)
+    address = unit.vault.index(f"client:{client}")
+    where = f"d{device_digest}" if known else f"a{address}"
+    made = [
+        throttles.Bucket(throttles.SITE, "site"),
+        throttles.Bucket(throttles.CLIENT, f"client:{address}"),
+        throttles.Bucket(throttles.SECRET, f"secret:{unit.vault.index(f'secret:{secret}')}"),
+        throttles.Bucket(throttles.PAIR, f"pair:{index}:{where}"),
+    ]
+    if not known:  # the owner's own browser is not slowed by strangers' tries on the number
+        made.append(throttles.Bucket(throttles.NUMBER, f"number:{index}"))
+    return made
+
+
+def _known_device(unit: Unit, index: str, device_digest: str) -> bool:
+    query = (
+        select(signin_devices.c.digest)
+        .join(logins, logins.c.id == signin_devices.c.login_id)
+        .where(signin_devices.c.digest == device_digest, logins.c.phone_index == index)
+    )
+    return unit.conn.execute(query).first() is not None
+
+
+def _count(
+    unit: Unit, index: str, buckets: list[throttles.Bucket]
+) -> tuple[list[throttles.Bucket], throttles.Taken]:
+    """Count the try everywhere (one short transaction), with a notice to the owner when
+    the number starts waiting."""
+    taken = throttles.take(unit, buckets)
+    if throttles.NUMBER.scope in taken.started:  # the notice to the owner, if there is one
+        found = unit.conn.execute(select(logins.c.id).where(logins.c.phone_index == index))
+        login_id = found.scalar_one_or_none()
+        if login_id is not None:
+            details = {"wait_seconds": taken.wait_s}
+            audit.record(unit, "signin", "login.throttled", "login", login_id, None, details)
+    return buckets, taken
+
+
+def _login(unit: Unit, index: str) -> tuple[Any, Any]:
+    row = unit.conn.execute(select(logins).where(logins.c.phone_index == index)).mappings()
+    found = row.first()
+    return found, (_party(unit, found["party_id"]) if found is not None else None)
+
+
+def _open_session(
+    unit: Unit,
+    row: Any,
+    party: Any,
+    secret: str,
+    buckets: list[throttles.Bucket],
+    device: str | None,
+) -> SignedIn:
     now = unit.now()
-    if row["locked_until_ns"] is not None and now < row["locked_until_ns"]:
-        left = row["locked_until_ns"] - now
-        return _Attempt("locked", locked_minutes=max(1, -(-left // (60 * _SECOND))))
-    party = _party(unit, row["party_id"])
-    # Verified even for a closed party, so its answer takes as long as any other; a secret
-    # longer than any password could be is wrong without costing a hash.
-    right = len(secret) <= limits.PASSWORD_MAX_LENGTH and _verify(row["secret_hash"], secret)
-    if party is not None and party["status"] == PartyStatus.CLOSED:
-        return _Attempt("failed")
-    if not right:
-        _count_failure(unit, row, now)
-        return _Attempt("failed")
-    changes: dict[str, Any] = {"failed_attempts": 0, "locked_until_ns": None}
-    changes["last_signed_in_ns"] = now
+    throttles.give_back(unit, buckets)
+    changes: dict[str, Any] = {"last_signed_in_ns": now}
     if _hasher.check_needs_rehash(row["secret_hash"]):
         changes["secret_hash"] = _hasher.hash(secret)
     unit.conn.execute(update(logins).where(logins.c.id == row["id"]).values(**changes))
@@ -259,24 +313,20 @@ def _attempt(unit: Unit, index: str, secret: str) -> _Attempt:
             ended_at_ns=None,
         )
     )
-    return _Attempt("ok", session_secret, _viewer(row, party, session_id))
+    return SignedIn(session_secret, _viewer(row, party, session_id), _device(unit, row, device))
 
 
-def _count_failure(unit: Unit, row: Any, now: int) -> None:
-    failures = row["failed_attempts"] + 1
-    if failures < limits.SIGNIN_MAX_FAILURES:
-        unit.conn.execute(
-            update(logins).where(logins.c.id == row["id"]).values(failed_attempts=failures)
-        )
-        return
-    until = now + limits.SIGNIN_LOCKOUT_SECONDS * _SECOND
+def _device(unit: Unit, row: Any, device: str | None) -> str:
+    """The browser's owner cookie: the one it sent if already this login's, else a new one."""
+    if device and _known_device(unit, row["phone_index"], digest(device)):
+        return device
+    made = secrets.token_urlsafe(32)
     unit.conn.execute(
-        update(logins)
-        .where(logins.c.id == row["id"])
-        .values(failed_attempts=0, locked_until_ns=until)
+        insert(signin_devices).values(
+            digest=digest(made), login_id=row["id"], created_at_ns=unit.now()
+        )
     )
-    details = {"failures": failures, "locked_until": iso(until)}
-    audit.record(unit, row["id"], "login.locked", "login", row["id"], None, details)
+    return made
 
 
 def _party(unit: Unit, party_id: str | None) -> Any:
