@@ -2,16 +2,16 @@
 
 (The data key's fingerprint lives in ``settings``, which needs no new table.)
 
-Revision ID: 0007_security
-Revises: 0006_web
+Revision ID: 0012_security
+Revises: 0011_rails
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_security"
-down_revision = "0006_web"
+revision = "0012_security"
+down_revision = "0011_rails"
 branch_labels = None
 depends_on = None
 
