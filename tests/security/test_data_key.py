@@ -19,9 +19,11 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import shipments
 from tindahan.services.platform import datakey, logins, parties, webhooks
+from tindahan.services.rails import bank_accounts, participants
 from tindahan.services.unit import Platform
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import settings
+from tindahan.store.rails_tables import bank_accounts as bank_account_table
 from tindahan.store.vault import ENV_KEY, Vault
 from tindahan.store.web_tables import signin_throttles
 
@@ -39,7 +41,8 @@ def _vault(text: str) -> Vault:
 
 def _seed(platform: Platform) -> str:
     """Personal data in every protected field: a customer's phone and ID number, a login,
-    a webhook secret, a courier's secret. Returns the customer's id."""
+    a webhook secret, a courier's secret, a bank account's number and name. Returns the
+    customer's id."""
     new = parties.NewParty("customer", "Juan dela Cruz", phone=PHONE, id_number="1234-5678-9012")
     made = platform.run(lambda u: parties.create(u, OPERATOR, new))
     platform.run(
@@ -47,6 +50,9 @@ def _seed(platform: Platform) -> str:
     )
     platform.run(lambda u: webhooks.create_endpoint(u, OPERATOR, "https://8.8.8.8/h", ["*"], None))
     platform.run(lambda u: shipments.register_courier(u, OPERATOR, "LBC Express"))
+    participants.ensure_seeded(platform)
+    account = bank_accounts.NewBankAccount("BDO", "001234567890", "Juan dela Cruz", made["id"])
+    platform.run(lambda u: bank_accounts.register(u, OPERATOR, account))
     return str(made["id"])
 
 
@@ -136,7 +142,7 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
 
     done = datakey.rotate(db, _vault(old), _vault(new))
     assert _throttles(db) == 0  # they would match nothing under the new key
-    assert (done.values, done.indexes, done.already) == (5, 2, False)
+    assert (done.values, done.indexes, done.already) == (7, 3, False)
     assert datakey.rotate(db, _vault(old), _vault(new)).already  # run again: nothing to do
 
     monkeypatch.setenv(ENV_KEY, old)
@@ -152,6 +158,11 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
     with pytest.raises(RefusalError) as taken:  # one phone number, one party, still
         platform.run(lambda u: parties.create(u, OPERATOR, again))
     assert taken.value.code == "phone_taken"
+    again_account = bank_accounts.NewBankAccount("BDO", "001234567890", "Juan", customer)
+    same = platform.run(lambda u: bank_accounts.register(u, OPERATOR, again_account))
+    assert same["account_number_masked"].endswith("7890")  # opens under the new key
+    ids = db.transact(lambda c: list(c.execute(select(bank_account_table.c.id))), write=False)
+    assert [row[0] for row in ids] == [same["id"]]  # found again by its recomputed index
 
 
 def test_an_interrupted_rotation_changes_nothing(
@@ -178,7 +189,7 @@ def test_an_interrupted_rotation_changes_nothing(
     assert _fingerprint(db) == before
     platform = Platform(db, datakey.open_vault(db, no_key))  # the old key still opens all
     assert platform.run(lambda u: parties.get(u, OPERATOR, customer))["phone_last4"] == "4567"
-    assert datakey.rotate(db, _vault(old), _vault(new)).values == 5  # and it runs again
+    assert datakey.rotate(db, _vault(old), _vault(new)).values == 7  # and it runs again
 
 
 def test_the_commands_refuse_a_wrong_key_and_rotate_from_the_environment(
@@ -207,6 +218,6 @@ def test_the_commands_refuse_a_wrong_key_and_rotate_from_the_environment(
     monkeypatch.setenv(datakey.NEW_KEY_ENV, new)
     rotated = runner.invoke(cli, ["keys", "rotate-data-key", "--db", url])
     assert rotated.exit_code == 0, rotated.output
-    assert "re-encrypted 5 values, recomputed 2 blind indexes" in rotated.output
+    assert "re-encrypted 7 values, recomputed 3 blind indexes" in rotated.output
     monkeypatch.setenv(ENV_KEY, new)
     assert runner.invoke(cli, ["worker", "--once", "--db", url]).exit_code == 0

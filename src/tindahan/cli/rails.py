@@ -34,10 +34,10 @@ from tindahan.money import from_minor
 from tindahan.rails import Message, MessageError, Transaction
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.xml import read as read_message
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.rails import participants
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 from tindahan.switch.app import create_app
 from tindahan.switch.clearing import PROFILES, ClearingHouse
 from tindahan.worker import rails as worker_rails
@@ -134,7 +134,7 @@ OPERATOR = Caller("cli", None, frozenset(SCOPES))
 
 def _run(db: str | None, work: Callable[[Unit], T]) -> T:
     with connect(db, create=False) as database:
-        return Platform(database, Vault.from_environment()).run(work)
+        return Platform(database, open_vault(database)).run(work)
 
 
 def _print_participant(row: dict[str, Any]) -> None:
