@@ -2,16 +2,16 @@
 
 (The data key's fingerprint lives in ``settings``, which needs no new table.)
 
-Revision ID: 0012_security
-Revises: 0011_rails
+Revision ID: 0015_security
+Revises: 0014_bank_transfers
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_security"
-down_revision = "0011_rails"
+revision = "0015_security"
+down_revision = "0014_bank_transfers"
 branch_labels = None
 depends_on = None
 
