@@ -12,7 +12,7 @@ verifications (never by timing)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -25,6 +25,7 @@ from tindahan.services.platform import logins, throttles
 from tindahan.services.unit import Platform
 from tindahan.store.payment_tables import parties
 from tindahan.store.web_tables import audit_log
+from tindahan.store.web_tables import logins as login_table
 
 UNKNOWN = "+639189999999"
 _pins = iter(range(100_000, 999_999, 7))
@@ -42,7 +43,7 @@ class CountingHasher(PasswordHasher):
         super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
         self.verified = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.verified += 1
         return super().verify(hash, password)
 
@@ -52,7 +53,7 @@ def hasher(monkeypatch: pytest.MonkeyPatch, people: People, platform: Platform) 
     counting = CountingHasher()
     monkeypatch.setattr(logins, "_hasher", counting)
     monkeypatch.setattr(logins, "_dummy_hash", lambda: counting.hash("not anyone's"))
-    query = update(logins.logins).values(secret_hash=counting.hash(PIN))
+    query = update(login_table).values(secret_hash=counting.hash(PIN))
     platform.run(lambda u: u.conn.execute(query))  # the login's PIN under the cheap hash
     return counting
 

@@ -21,10 +21,10 @@ from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
 from tindahan.payments.periods import PHILIPPINE_TIME
 from tindahan.services.payouts import daily
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store import migrate
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 
 app = typer.Typer(help="Payouts: the automatic daily payouts.")
 out = Console(highlight=False, soft_wrap=True)
@@ -60,7 +60,7 @@ def run(
     with connect(db, create=False) as database:
         if migrate.current(database) != migrate.head():
             fail("the database is not set up; run `tindahan db upgrade`")
-        report = daily.run_due(Platform(database, Vault.from_environment()), when)
+        report = daily.run_due(Platform(database, open_vault(database)), when)
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
         return

@@ -48,12 +48,12 @@ from tindahan.risk import events, lists, reports, ruleset, screening
 from tindahan.risk.engine import Engine, Verdict
 from tindahan.risk.errors import RiskInputError
 from tindahan.risk.movement import Decision
+from tindahan.services.platform.datakey import open_vault
 from tindahan.services.risk import backtest as backtest_service
 from tindahan.services.risk import holds
 from tindahan.services.risk import reports as reports_service
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
-from tindahan.store.vault import Vault
 
 app = typer.Typer(help="Risk and compliance: AML and fraud rules, screening.")
 #: The CLI acts as the operator (it runs where the database is).
@@ -201,7 +201,7 @@ def backtest(
         fail(str(exc))
         return
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         result = platform.run(
             lambda u: backtest_service.backtest(u, OPERATOR, first, last, rule_set), write=False
         )
@@ -235,7 +235,7 @@ def report_csv(
     deadline to file each (five working days)."""
     first, last = _day(start, "--from"), _day(end, "--to")
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         found = platform.run(
             lambda u: reports_service.rows(u, OPERATOR, kind, first, last), write=False
         )
@@ -275,7 +275,7 @@ def alerts(
     if status not in ("open", "released", "returned", "closed"):
         fail("--status is open, released, returned or closed")
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         found = platform.run(lambda u: holds.queue(u, OPERATOR, status), write=False)
     keys = ("id", "rule", "decision", "kind", "amount_minor", "party_id", "status", "explanation")
     if as_json:
@@ -300,7 +300,7 @@ def approve(
     """The first pair of eyes on a large hold (another operator then decides)."""
     caller = _operator(operator)
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         platform.run(lambda u: holds.approve(u, caller, alert_id, note))
     out.print(f"{alert_id}: approved by {caller.key_id}")
 
@@ -317,6 +317,6 @@ def decide(
     """Release the held money to its receiver, or return it to its sender."""
     caller = _operator(operator)
     with connect(db, create=False) as database:
-        platform = Platform(database, Vault.from_environment())
+        platform = Platform(database, open_vault(database))
         done = platform.run(lambda u: holds.decide(u, caller, alert_id, decision, note))
     out.print(f"{alert_id}: {done['status']} by {caller.key_id}")
