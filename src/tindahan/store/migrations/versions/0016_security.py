@@ -2,16 +2,16 @@
 
 (The data key's fingerprint lives in ``settings``, which needs no new table.)
 
-Revision ID: 0015_security
-Revises: 0014_bank_transfers
+Revision ID: 0016_security
+Revises: 0015_risk_screening
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_security"
-down_revision = "0014_bank_transfers"
+revision = "0016_security"
+down_revision = "0015_risk_screening"
 branch_labels = None
 depends_on = None
 
