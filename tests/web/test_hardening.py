@@ -12,6 +12,9 @@ from tindahan.api import hardening
 from tindahan.web import render
 from tindahan.web.app import create_app
 
+#: Generous: the shared test machine can be slow to answer, and no test here is about time.
+TIMEOUT = 30
+
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -32,29 +35,33 @@ PATHS = [
 
 def test_every_answer_carries_the_security_headers(web: str) -> None:
     for path in PATHS:
-        answer = httpx.get(web + path)
+        answer = httpx.get(web + path, timeout=TIMEOUT)
         for name, value in BASE_HEADERS.items():
             assert answer.headers[name] == value, (path, name)
         assert answer.headers["referrer-policy"] in ("no-referrer", "same-origin")
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert "strict-transport-security" not in answer.headers  # plain HTTP, no proxy said
-    answer = httpx.post(web + "/v1/payments", content=b"x" * 10_000_000)
+    answer = httpx.post(web + "/v1/payments", content=b"x" * 10_000_000, timeout=TIMEOUT)
     assert answer.status_code == 413 and answer.headers["x-frame-options"] == "DENY"
 
-    assert httpx.get(web + "/openapi.json").headers["content-security-policy"] == (
+    assert httpx.get(web + "/openapi.json", timeout=TIMEOUT).headers["content-security-policy"] == (
         hardening.JSON_CSP
     )
-    assert httpx.get(web + "/signin").headers["content-security-policy"] == render.CSP
-    page = httpx.get(web + "/docs")
+    assert (
+        httpx.get(web + "/signin", timeout=TIMEOUT).headers["content-security-policy"] == render.CSP
+    )
+    page = httpx.get(web + "/docs", timeout=TIMEOUT)
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == hardening.DOCS_CSP
     assert "script-src 'self';" in hardening.DOCS_CSP  # no inline script, no CDN
     assert "http" not in page.text  # every asset is a path on this site
     assert "<script>" not in page.text  # no inline script (the CSP would block it)
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js", "favicon.png"):
-        answer = httpx.get(f"{web}{hardening.DOCS_ASSETS}/{asset}")
+        answer = httpx.get(f"{web}{hardening.DOCS_ASSETS}/{asset}", timeout=TIMEOUT)
         assert answer.status_code == 200 and answer.content, asset
-    assert "/openapi.json" in httpx.get(f"{web}{hardening.DOCS_ASSETS}/init.js").text
+    assert (
+        "/openapi.json" in httpx.get(f"{web}{hardening.DOCS_ASSETS}/init.js", timeout=TIMEOUT).text
+    )
 
 
 def _hsts(platform, base_url: str, paths: list[str]) -> list[str | None]:
@@ -82,7 +89,7 @@ def test_405_lists_every_method_of_the_path(web: str) -> None:
         ("PUT", "/v1/webhook_endpoints"),
         ("PUT", "/signin"),  # a page
     ]:
-        answer = httpx.request(method, web + path)
+        answer = httpx.request(method, web + path, timeout=TIMEOUT)
         assert answer.status_code == 405
         allowed = {m.strip() for m in answer.headers["allow"].split(",")} - {"HEAD"}
         assert allowed == {"GET", "POST"}, path
