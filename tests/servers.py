@@ -15,6 +15,9 @@ from typing import Any
 
 import uvicorn
 
+#: Longer than any test leaves a connection idle; the server still closes them on exit.
+KEEP_ALIVE_SECONDS = 600
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -28,7 +31,17 @@ def running(app: Any) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        # A test's client may sit idle longer than uvicorn's 5 s default on a loaded machine
+        # (other threads' requests, another worker); the server closing that keep-alive
+        # connection as the client reuses it was "Server disconnected without a response".
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
