@@ -29,7 +29,7 @@ from tindahan.services.ledger import verify
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
-from tindahan.services.lending.views import LoanView
+from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, payments
 from tindahan.services.unit import Platform
 from tindahan.store import lending_tables as lt
@@ -107,7 +107,7 @@ def refused_unchanged(platform: Platform, code: str, call) -> RefusalError:
     return error
 
 
-def offer(platform: Platform, shop: Shop, **fields) -> dict[str, Any]:
+def offer(platform: Platform, shop: Shop, **fields) -> OfferView:
     new = loan_offers.NewOffer(shop.product["id"], **fields)
     return platform.run(lambda u: loan_offers.create_offer(u, shop.merchant, new))
 

@@ -18,14 +18,15 @@ from typing import Any
 import pytest
 
 from tests.lending.conftest import OPERATOR, BusinessClock, Shop, wallet_of
-from tests.lending.test_loans_service import check, net, take
+from tests.lending.test_loans_service import check, net, offer
 from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.commerce.orders import CartLine
 from tindahan.services.commerce.shipments import LineShip
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import loans
-from tindahan.services.lending.views import LoanTransactionView, LoanView
+from tindahan.services.lending import offers as loan_offers
+from tindahan.services.lending.views import LoanTransactionView, LoanView, OfferView
 from tindahan.services.payments import payments
 from tindahan.services.platform import fees
 from tindahan.services.unit import Platform
@@ -87,7 +88,9 @@ def _of_kind(platform: Platform, shop: Shop, loan_id: str, kind: str) -> list[di
 def test_each_channel_sets_aside_the_share_and_the_close_repays_from_it(
     platform: Platform, shop: Shop, clock: BusinessClock, channel: str
 ) -> None:
-    loan_id = take(platform, shop, term=8)["id"]
+    made = offer(platform, shop, term=8)
+    assert set(made) == set(OfferView.__annotations__)
+    loan_id = platform.run(lambda u: loan_offers.accept(u, shop.merchant, made["id"]))["id"]
     settlement = wallet_of(platform, shop.merchant_id, "settlement")["account_id"]
     before = net(platform, settlement)
 

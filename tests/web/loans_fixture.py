@@ -11,7 +11,7 @@ from tests.web.conftest import OPERATOR, Person
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
-from tindahan.services.lending.views import LoanView
+from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.platform import parties
 from tindahan.services.unit import Platform
 
@@ -24,7 +24,7 @@ def make_product(platform: Platform, new: loan_offers.NewProduct = PRODUCT) -> d
     return platform.run(lambda u: loan_offers.create_product(u, OPERATOR, new))
 
 
-def make_offer(platform: Platform, person: Person, product: dict[str, Any]) -> dict[str, Any]:
+def make_offer(platform: Platform, person: Person, product: dict[str, Any]) -> OfferView:
     """A fresh assessment (average sales ₱20,000 a month) and an offer from it."""
     assert person.party_id is not None
     assess(platform, person.party_id)
@@ -32,7 +32,7 @@ def make_offer(platform: Platform, person: Person, product: dict[str, Any]) -> d
     return platform.run(lambda u: loan_offers.create_offer(u, caller_of(person), new))
 
 
-def accept(platform: Platform, person: Person, offer: dict[str, Any]) -> LoanView:
+def accept(platform: Platform, person: Person, offer: OfferView) -> LoanView:
     return platform.run(lambda u: loan_offers.accept(u, caller_of(person), offer["id"]))
 
 
@@ -44,7 +44,7 @@ def loan(platform: Platform, loan_id: str) -> LoanView:
     return platform.run(lambda u: loans.get(u, OPERATOR, loan_id), write=False)
 
 
-def offer(platform: Platform, offer_id: str) -> dict[str, Any]:
+def offer(platform: Platform, offer_id: str) -> OfferView:
     return platform.run(lambda u: loan_offers.get_offer(u, OPERATOR, offer_id), write=False)
 
 

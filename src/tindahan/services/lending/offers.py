@@ -52,7 +52,7 @@ from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.lending import loans
 from tindahan.services.lending.holidays import holiday_set
-from tindahan.services.lending.views import LoanView
+from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store.credit_tables import credit_assessments
@@ -385,7 +385,7 @@ class NewOffer:
     term: int | None = None
 
 
-def create_offer(unit: Unit, caller: Caller, new: NewOffer) -> dict[str, Any]:
+def create_offer(unit: Unit, caller: Caller, new: NewOffer) -> OfferView:
     caller.require("loans:write")
     merchant_id = new.merchant_id or caller.party_id
     if merchant_id is None:
@@ -475,7 +475,7 @@ def _no_open_loan(unit: Unit, merchant_id: str) -> None:
         )
 
 
-def offer_view(row: Any, product: Any, now: int) -> dict[str, Any]:
+def offer_view(row: Any, product: Any, now: int) -> OfferView:
     """An open offer past its time shows as ``expired`` (the row is left as it was: reading
     changes nothing, and acceptance checks the time itself)."""
     disclosure = json.loads(row["disclosure"])
@@ -511,7 +511,7 @@ def _offer_row(unit: Unit, caller: Caller, offer_id: str, *, lock: bool = False)
     return loans.merchant_row(unit, caller, loan_offers, offer_id, "loan offer", lock=lock)
 
 
-def get_offer(unit: Unit, caller: Caller, offer_id: str) -> dict[str, Any]:
+def get_offer(unit: Unit, caller: Caller, offer_id: str) -> OfferView:
     caller.require("loans:read")
     row = _offer_row(unit, caller, offer_id)
     return offer_view(row, product_row(unit, row["product_id"]), unit.now())

@@ -7,7 +7,7 @@ days); times ISO 8601 UTC.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 
 class LoanBalance(TypedDict):
@@ -96,4 +96,31 @@ class LoanTransactionView(TypedDict):
     business_date: str
     transfer_ids: list[str]
     note: str | None
+    created: str | None
+
+
+class OfferView(TypedDict):
+    """A loan offer as the merchant sees it before accepting: the terms and the full
+    Truth-in-Lending disclosure (``lending.disclosure.Disclosure.as_dict``)."""
+
+    id: str
+    object: str  # "loan_offer"
+    merchant_id: str
+    product_id: str
+    assessment_id: str
+    status: str  # open, accepted, withdrawn, expired
+    limit_minor: int
+    principal_minor: int
+    term: int
+    frequency: str
+    method: str
+    rate_monthly: str
+    fee_mode: str
+    penalty_rate_monthly: str
+    grace_days: int
+    auto_deduct_bps: int
+    small_loan_ceilings_apply: bool
+    disclosure: dict[str, Any]
+    loan_id: str | None
+    expires_at: str | None
     created: str | None

@@ -35,7 +35,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
 from tindahan.services.commerce import jobs as order_jobs
-from tindahan.services.lending.views import LoanView
+from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
 from tindahan.services.seed import simulation
@@ -506,7 +506,7 @@ def _lend_to(
     def assess(unit: Unit) -> dict[str, Any]:
         return credit.assess(unit, operator, shop, model)
 
-    def offer(unit: Unit) -> dict[str, Any]:
+    def offer(unit: Unit) -> OfferView:
         new = loan_offers.NewOffer(product_id, merchant_id=shop, term=8)
         return loan_offers.create_offer(unit, operator, new)
 
