@@ -15,7 +15,7 @@ from tindahan.rails import xml as rails_xml
 from tindahan.rails.identifiers import new_reference, new_uetr
 from tindahan.services.rails import participants
 from tindahan.switch.app import create_app
-from tindahan.switch.clearing import LATE_SECONDS, ClearingHouse
+from tindahan.switch.clearing import LATE_NS, ClearingHouse
 from tindahan.webhooks.signature import sign
 from tindahan.worker.rails import HttpRail, rails_round
 
@@ -25,9 +25,9 @@ NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 100.0
+        self.now = 100 * 10**9
 
-    def __call__(self) -> float:
+    def __call__(self) -> int:
         return self.now
 
 
@@ -89,7 +89,7 @@ def test_each_fault_profile_answers_as_it_says():
     late = house("late", clock)
     late.accept(pacs008(100))
     assert late.collect() == []
-    clock.now += LATE_SECONDS
+    clock.now += LATE_NS
     assert statuses(late.collect()) == [("pacs.002", "ACSC", None)]
     rejected = house("rejected")
     rejected.accept(pacs008(100))

@@ -7,7 +7,7 @@ first one). Then the fault profile decides:
 
 * ``none``: ``ACSC`` at once;
 * ``rejected``: ``RJCT AC04`` (closed account);
-* ``late``: ``ACSC`` only after ``LATE_SECONDS``;
+* ``late``: ``ACSC`` only after ``LATE_NS`` (two seconds);
 * ``duplicated``: ``ACSC`` twice;
 * ``lost``: no answer; a pacs.028 about it gets ``ACSC``;
 * ``returned``: ``ACSC``, then a pacs.004 returning the whole amount (``AC04``).
@@ -32,7 +32,7 @@ from tindahan.rails.directory import Participant
 from tindahan.rails.identifiers import new_reference
 
 PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned")
-LATE_SECONDS = 2.0
+LATE_NS = 2 * 10**9  # two seconds, in the monotonic clock's integer nanoseconds
 
 
 @dataclass
@@ -51,16 +51,16 @@ class Decided:
 class ClearingHouse:
     participants: list[Participant]
     faults: str = "none"
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], int] = time.monotonic_ns
     decided: dict[str, Decided] = field(default_factory=dict)
-    queue: list[tuple[float, bytes]] = field(default_factory=list)
+    queue: list[tuple[int, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.faults not in PROFILES:
             raise ValueError(f"fault profile is one of {', '.join(PROFILES)}")
 
-    def _now(self) -> float:
+    def _now(self) -> int:
         return self.clock()
 
     def accept(self, data: bytes) -> int:
@@ -77,7 +77,7 @@ class ClearingHouse:
     def _decide(self, message_id: str, rail: ClearingSystem, item: Transaction) -> None:
         uetr, e2e = item.uetr or "", item.end_to_end_id or ""
         if uetr in self.decided:
-            self._answer(message_id, uetr, e2e, "RJCT", "AM05", 0.0)
+            self._answer(message_id, uetr, e2e, "RJCT", "AM05", 0)
             return
         status, reason = self._rule(rail, item)
         decided = Decided(
@@ -92,14 +92,14 @@ class ClearingHouse:
         )
         self.decided[uetr] = decided
         if status == "RJCT" or self.faults in ("none", "rejected"):
-            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+            self._answer(message_id, uetr, e2e, status, reason, 0)
         elif self.faults == "late":
-            self._answer(message_id, uetr, e2e, status, reason, LATE_SECONDS)
+            self._answer(message_id, uetr, e2e, status, reason, LATE_NS)
         elif self.faults == "duplicated":
-            self._answer(message_id, uetr, e2e, status, reason, 0.0)
-            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+            self._answer(message_id, uetr, e2e, status, reason, 0)
+            self._answer(message_id, uetr, e2e, status, reason, 0)
         elif self.faults == "returned":
-            self._answer(message_id, uetr, e2e, status, reason, 0.0)
+            self._answer(message_id, uetr, e2e, status, reason, 0)
             self._return(decided)
 
     def _rule(self, rail: ClearingSystem, item: Transaction) -> tuple[str, str | None]:
@@ -117,7 +117,7 @@ class ClearingHouse:
         return "ACSC", None
 
     def _answer(
-        self, message_id: str, uetr: str, e2e: str, status: str, reason: str | None, delay: float
+        self, message_id: str, uetr: str, e2e: str, status: str, reason: str | None, delay: int
     ) -> None:
         answer = StatusAnswer(message_id, uetr, e2e, status, reason)
         data = rails_xml.pacs002(

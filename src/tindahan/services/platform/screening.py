@@ -39,7 +39,7 @@ DECISIONS = {"confirm": "confirmed", "clear": "cleared"}
 
 
 @lru_cache(maxsize=4)
-def _index(paths: tuple[tuple[str, float], ...]) -> Index:
+def _index(paths: tuple[tuple[str, int], ...]) -> Index:
     entries: list[lists.Entry] = []
     for path, _ in paths:
         file = Path(path)
@@ -58,7 +58,7 @@ def configured() -> Index | None:
     for part in setting.split(","):
         path = Path(part.strip())
         try:
-            paths.append((str(path), path.stat().st_mtime))
+            paths.append((str(path), path.stat().st_mtime_ns))
         except OSError as exc:
             raise invalid("screening_list_missing", f"cannot read {path}: {exc.strerror}") from None
     try:
