@@ -435,6 +435,11 @@ BANK_ACCOUNT_NUMBER_MIN_DIGITS: Final = 6
 BANK_ACCOUNT_NUMBER_MAX_DIGITS: Final = 20
 #: Bank accounts one party may keep registered at once.
 MAX_BANK_ACCOUNTS_PER_PARTY: Final = 10
+#: Delivery addresses: how many a buyer keeps in the address book, and each field's length
+#: (a street line fits a courier's waybill; notes are a landmark, not a letter).
+MAX_ADDRESSES_PER_PARTY: Final = 20
+ADDRESS_LINE_MAX_LENGTH: Final = 200
+ADDRESS_NOTES_MAX_LENGTH: Final = 300
 #: A participant's short code in the directory (e.g. ``BDO``, ``GCASH``).
 PARTICIPANT_CODE_MAX_LENGTH: Final = 16
 #: Rows in the participants CSV (the real lists hold about a hundred institutions).

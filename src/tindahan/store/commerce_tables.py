@@ -265,3 +265,31 @@ fx_quotes = Table(
     CheckConstraint("php_minor > 0 AND buyer_minor > 0", name="amounts"),
 )
 Index("ix_fx_quotes_order", fx_quotes.c.order_id)
+
+#: A buyer's address book. The address (recipient, phone, street, barangay, city, province,
+#: postal code, notes) is personal data: one AES-GCM sealed JSON object bound to the row's id
+#: (``store.vault``), never stored in clear. Removed entries are kept (marked) so a removal
+#: is an ordinary update, not a delete.
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("address_cipher", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("status", ("active", "removed")), name="status"),
+)
+Index("ix_addresses_party", addresses.c.party_id, addresses.c.id)
+
+#: Where an order goes: a sealed copy of the address taken at checkout, so editing or
+#: removing the address book entry later never changes an order already placed (or shipped).
+order_addresses = Table(
+    "order_addresses",
+    metadata,
+    Column("order_id", String(_ID), ForeignKey("orders.id"), primary_key=True),
+    Column("address_id", String(_ID), ForeignKey("addresses.id")),  # None: typed at checkout
+    Column("address_cipher", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+)

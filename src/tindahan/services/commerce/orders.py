@@ -30,7 +30,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found
 from tindahan.payments import parties as text_rules
 from tindahan.payments.model import WalletKind
-from tindahan.services.commerce import catalog
+from tindahan.services.commerce import addresses, catalog
 from tindahan.services.commerce.views import OrderEventView, OrderView
 from tindahan.services.ledger import movement
 from tindahan.services.payments.payments import payer_of
@@ -95,9 +95,15 @@ def checkout(
     storefront_id: str,
     lines: Sequence[CartLine],
     buyer_id: str | None = None,
+    delivery: addresses.Delivery | None = None,
 ) -> OrderView:
+    """``delivery`` None: an order with no address (a pickup, or an integration that ships
+    on its own); the web's checkout always asks for one."""
     caller.require("orders:write")
     buyer = _buyer(unit, caller, buyer_id)
+    address = (
+        None if delivery is None else addresses.chosen(unit, caller, buyer["party_id"], delivery)
+    )
     store = catalog.storefront_row(unit, storefront_id)
     if store["merchant_id"] == buyer["party_id"]:
         raise invalid("buyer_is_merchant", "a merchant cannot buy from itself", "storefront_id")
@@ -149,6 +155,8 @@ def checkout(
             for i, p in enumerate(priced)
         ],
     )
+    if delivery is not None and address is not None:
+        addresses.attach(unit, order["id"], buyer["party_id"], delivery, address)
     actor = Actor(
         Role.OPERATOR if caller.operator else Role.BUYER, caller.party_id or caller.key_id
     )
@@ -490,6 +498,9 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
         "buyer_paid_minor": row["buyer_paid_minor"],
         "buyer_refunded_minor": row["buyer_refunded_minor"],
         "quote_id": row["quote_id"],
+        # The buyer, the merchant and the operator see where it goes; events carry no
+        # personal data (``services.commerce.addresses``).
+        "shipping_address": addresses.of_order(unit, row["id"]) if role is not None else None,
         "transfer_ids": movement.decode_ids(row["transfer_ids"]),
         "shipment_ids": list(shipment_ids),
         "dispute_id": dispute_id,

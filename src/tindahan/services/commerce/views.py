@@ -58,6 +58,7 @@ class OrderView(TypedDict):
     buyer_paid_minor: int
     buyer_refunded_minor: int
     quote_id: str | None
+    shipping_address: dict[str, str] | None  # services.commerce.addresses; None in events
     transfer_ids: list[str]
     shipment_ids: list[str]
     dispute_id: str | None

@@ -37,6 +37,12 @@ from tindahan.store.payment_tables import idempotency_keys
 T = TypeVar("T")
 
 
+#: Response fields holding personal data, stored as null whatever the use case: an order's
+#: delivery address rests only sealed (``services.commerce.addresses``); a replay shows null
+#: there and the order's GET shows it.
+PERSONAL = ("shipping_address",)
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int
@@ -46,7 +52,8 @@ class Response:
     hidden: tuple[str, ...] = ()
 
     def stored_body(self) -> str:
-        return json.dumps({k: None if k in self.hidden else v for k, v in self.body.items()})
+        hidden = self.hidden + PERSONAL
+        return json.dumps({k: None if k in hidden else v for k, v in self.body.items()})
 
 
 def request_hash(method: str, path: str, body: Any) -> str:
