@@ -30,9 +30,10 @@ from tindahan.api.deps import (
     read,
     timestamp_ns,
 )
+from tindahan.commerce.addresses import FIELDS
 from tindahan.commerce.orders import OrderStatus
 from tindahan.kernel.refusals import invalid
-from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
+from tindahan.services.commerce import addresses, catalog, disputes, escrow, orders, shipments
 from tindahan.services.commerce.escrow import LineCancel
 from tindahan.services.commerce.shipments import LineShip
 from tindahan.services.payments import fx
@@ -174,12 +175,90 @@ def create_order(
     """Reserve the items' stock and create the order, ``pending_payment`` for
     ``ORDER_PAYMENT_SECONDS`` (30 minutes): pay it, or it is cancelled and restocked."""
     lines = [orders.CartLine(**line.model_dump()) for line in payload.lines]
+    delivery = None
+    if payload.address_id is not None or payload.address is not None:
+        delivery = addresses.Delivery(
+            payload.address_id,
+            payload.address.model_dump() if payload.address else None,
+            payload.save_address,
+        )
     return idempotent(
         request,
         who,
         key,
         payload,
-        lambda u: orders.checkout(u, who, payload.storefront_id, lines, payload.buyer_id),
+        lambda u: orders.checkout(u, who, payload.storefront_id, lines, payload.buyer_id, delivery),
+    )
+
+
+# --- the buyer's address book ------------------------------------------------------------------
+@router.post("/addresses", response_model=c.Address, tags=["addresses"])
+def create_address(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: c.AddressCreate
+) -> JSONResponse:
+    """Add a delivery address to your book (personal data: stored encrypted)."""
+    fields = payload.model_dump(exclude={"party_id"})
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: addresses.add(u, who, fields, payload.party_id),
+        shown_once=FIELDS,  # personal data: a replay answers the id, GET shows the rest
+    )
+
+
+@router.get("/addresses", response_model=s.Page[c.Address], tags=["addresses"])
+def list_addresses(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+    party_id: PartyFilter = None,
+) -> Any:
+    """Your active addresses, oldest first (operator keys name the party)."""
+    return read(
+        request,
+        lambda u: addresses.list_addresses(u, who, limit, starting_after, party_id=party_id),
+    )
+
+
+@router.get("/addresses/{address_id}", response_model=c.Address, tags=["addresses"])
+def get_address(request: Request, who: CallerDep, address_id: PathId) -> Any:
+    return read(request, lambda u: addresses.get(u, who, address_id))
+
+
+@router.post("/addresses/{address_id}", response_model=c.Address, tags=["addresses"])
+def update_address(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    address_id: PathId,
+    payload: c.AddressUpdate,
+) -> JSONResponse:
+    """Change some fields; orders already placed keep the address they were placed with."""
+    fields = payload.model_dump(exclude_unset=True)
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: addresses.change(u, who, address_id, fields),
+        shown_once=FIELDS,
+    )
+
+
+@router.post("/addresses/{address_id}/remove", response_model=c.Address, tags=["addresses"])
+def remove_address(
+    request: Request, who: CallerDep, key: IdempotencyKey, address_id: PathId
+) -> JSONResponse:
+    return idempotent(
+        request,
+        who,
+        key,
+        None,
+        lambda u: addresses.remove(u, who, address_id),
+        shown_once=FIELDS,
     )
 
 

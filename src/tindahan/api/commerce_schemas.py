@@ -80,12 +80,58 @@ class CartLine(Request):
     quantity: Quantity
 
 
+AddressText = Annotated[str, Field(max_length=limits.ADDRESS_LINE_MAX_LENGTH)]
+
+
+class AddressCreate(Request):
+    """A Philippine delivery address; each field is checked by ``commerce.addresses``."""
+
+    recipient: AddressText = Field(examples=["Maria Santos"])
+    phone: AddressText = Field(description="A Philippine mobile number.", examples=["09171234567"])
+    street: AddressText = Field(description="House number, street, building, unit.")
+    barangay: AddressText
+    city: AddressText = Field(description="City or municipality.")
+    province: AddressText
+    postal_code: AddressText = Field(description="Four digits.", examples=["1805"])
+    notes: Annotated[str, Field(max_length=limits.ADDRESS_NOTES_MAX_LENGTH)] | None = Field(
+        None, description="Landmarks for the courier."
+    )
+    party_id: ObjectId | None = Field(None, description="Operator keys only: whose book.")
+
+
+class AddressUpdate(Request):
+    recipient: AddressText | None = None
+    phone: AddressText | None = None
+    street: AddressText | None = None
+    barangay: AddressText | None = None
+    city: AddressText | None = None
+    province: AddressText | None = None
+    postal_code: AddressText | None = None
+    notes: Annotated[str, Field(max_length=limits.ADDRESS_NOTES_MAX_LENGTH)] | None = None
+
+
+class OrderAddress(Request):
+    recipient: AddressText
+    phone: AddressText
+    street: AddressText
+    barangay: AddressText
+    city: AddressText
+    province: AddressText
+    postal_code: AddressText
+    notes: Annotated[str, Field(max_length=limits.ADDRESS_NOTES_MAX_LENGTH)] | None = None
+
+
 class OrderCreate(Request):
     storefront_id: Annotated[
         str, Field(min_length=1, max_length=limits.SLUG_MAX_LENGTH, pattern=ID_PATTERN)
     ]
     lines: Annotated[list[CartLine], Field(max_length=limits.MAX_ORDER_LINES)]
     buyer_id: ObjectId | None = Field(None, description="Operator keys only: who buys.")
+    address_id: ObjectId | None = Field(
+        None, description="Deliver to this address of the buyer's book."
+    )
+    address: OrderAddress | None = Field(None, description="Or deliver to a new address.")
+    save_address: bool = Field(True, description="Add a new address to the buyer's book.")
 
 
 class OrderPay(Request):
@@ -230,6 +276,26 @@ class OrderEvent(BaseModel):
     at: str
 
 
+class ShippingAddress(BaseModel):
+    recipient: str
+    phone: str = Field(description="E.164, e.g. +639171234567.")
+    street: str
+    barangay: str
+    city: str
+    province: str
+    postal_code: str
+    notes: str
+
+
+class Address(ShippingAddress):
+    id: str
+    object: Literal["address"]
+    party_id: str
+    status: Literal["active", "removed"]
+    created: str
+    updated: str
+
+
 class Order(BaseModel):
     id: str
     object: Literal["order"]
@@ -247,6 +313,9 @@ class Order(BaseModel):
     buyer_paid_minor: int
     buyer_refunded_minor: int
     quote_id: str | None
+    shipping_address: ShippingAddress | None = Field(
+        description="A copy taken at checkout (null: placed without one); never in events."
+    )
     transfer_ids: list[str]
     shipment_ids: list[str]
     dispute_id: str | None
