@@ -2,16 +2,16 @@
 
 Written from ``store.commerce_tables`` as Alembic's autogenerate would, then reviewed.
 
-Revision ID: 0016_addresses
-Revises: 0015_risk_screening
+Revision ID: 0017_addresses
+Revises: 0016_security
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_addresses"
-down_revision = "0015_risk_screening"
+revision = "0017_addresses"
+down_revision = "0016_security"
 branch_labels = None
 depends_on = None
 
