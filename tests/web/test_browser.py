@@ -1,6 +1,7 @@
 """The journeys of issue 8 in a real browser: Debian's Chromium, headless, driven by
 Playwright — sign in and see the balance; a payment request paid by a buyer in a second
-browser; buying from a storefront, shipping, confirming delivery and the money released; a
+browser; buying from a storefront (to a new delivery address typed at 360 px, a wrong postal
+code said beside its box), shipping to it, confirming delivery and the money released; a
 loan offer seen and accepted; Filipino; a form posted from another site refused; a merchant
 URL edited to another merchant's order showing not-found.
 
@@ -183,8 +184,23 @@ def test_buy_ship_confirm_and_the_money_is_released(site, open_page):
     buyer.get_by_role("button", name="Sign in").click()
     buyer.wait_for_load_state()
     assert "/cart" in buyer.url
+    # a new delivery address, typed at 360 px; a wrong postal code is said beside its box
+    buyer.set_viewport_size({"width": 360, "height": 800})
+    buyer.get_by_label("Recipient's name").fill("Juan dela Cruz")
+    buyer.get_by_label("Mobile number").fill("0917 555 0101")
+    buyer.get_by_label("House number, street, building").fill("7 Kamagong St.")
+    buyer.get_by_label("Barangay").fill("Concepcion Uno")
+    buyer.get_by_label("City or municipality").fill("Marikina")
+    buyer.get_by_label("Province").fill("Metro Manila")
+    buyer.get_by_label("Postal code").fill("18070")
     buyer.get_by_role("button", name="Check out · ₱180.00").click()
     buyer.wait_for_load_state()
+    assert buyer.get_by_text("A postal code is four digits, like 1805.").is_visible()
+    shots(buyer, "checkout-address-error")
+    buyer.get_by_label("Postal code").fill("1807")
+    buyer.get_by_role("button", name="Check out · ₱180.00").click()
+    buyer.wait_for_load_state()
+    assert buyer.get_by_text("7 Kamagong St.").is_visible()
     shots(buyer, "buyer-order-unpaid")
     buyer.get_by_role("button", name="Pay ₱180.00 from my wallet").click()
     buyer.wait_for_load_state()
@@ -195,6 +211,7 @@ def test_buy_ship_confirm_and_the_money_is_released(site, open_page):
     go(merchant, "/m/orders")
     shots(merchant, "merchant-orders")
     go(merchant, f"/m/orders/{order_id}")
+    assert merchant.get_by_text("Concepcion Uno", exact=False).is_visible()
     merchant.get_by_label("Courier").select_option(index=1)
     merchant.get_by_label("Tracking number").fill("JT0001234567")
     merchant.get_by_role("button", name="Mark as shipped").click()

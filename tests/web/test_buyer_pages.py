@@ -9,7 +9,7 @@ import json
 import re
 
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
-from tindahan.services.commerce import catalog, orders, shipments
+from tindahan.services.commerce import addresses, catalog, orders, shipments
 from tindahan.services.payments import payments, requests
 from tindahan.web import cart
 
@@ -51,10 +51,24 @@ def cookie_of(data: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
+#: A new delivery address typed at checkout (the buyer's book starts empty).
+ADDRESS = {
+    "address_id": "new",
+    "recipient": "Juan dela Cruz",
+    "phone": "0917 555 0101",
+    "street": "7 Kamagong St.",
+    "barangay": "Concepcion Uno",
+    "city": "Marikina",
+    "province": "Metro Manila",
+    "postal_code": "1807",
+    "notes": "",
+}
+
+
 def checkout(browser) -> str:
     """Check the cart out from the cart page; the new order's id."""
     browser.get(f"{SHOP}/cart")
-    response = browser.post(f"{SHOP}/checkout", {"idempotency_key": browser.key()})
+    response = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": browser.key()})
     assert response.status_code == 303, response.text
     match = _ORDER.match(response.headers["location"])
     assert match, response.headers["location"]
@@ -224,8 +238,8 @@ def test_checkout_then_pay_from_the_wallet_once(browser, site):
     add(browser, coffee["id"], "2")
     browser.get(f"{SHOP}/cart")
     key = browser.key()
-    first = browser.post(f"{SHOP}/checkout", {"idempotency_key": key})
-    second = browser.post(f"{SHOP}/checkout", {"idempotency_key": key})  # a double tap
+    first = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": key})
+    second = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": key})  # twice
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
     order_id = first.headers["location"].removeprefix("/b/orders/")
@@ -266,7 +280,7 @@ def test_checkout_refused_for_stock_shows_it_on_the_line(browser, site):
     owner = caller(site.merchant)
     site.platform.run(lambda u: catalog.update_variant(u, owner, shirt["id"], large, stock=1))
     browser.get(f"{SHOP}/cart")
-    page = browser.post(f"{SHOP}/checkout", {"idempotency_key": browser.key()})
+    page = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": browser.key()})
     assert page.status_code == 400
     assert f'id="e-qty-{large}"' in page.text and "not enough stock" in page.text
     assert get_orders(site, site.buyer) == [] and stock(site, shirt["id"]) == [5, 1]
@@ -428,3 +442,74 @@ def test_posts_without_the_csrf_token_are_refused_and_change_nothing(browser, si
     )
     assert response.status_code == 403
     assert site.balance(site.buyer) == before
+
+
+# --- delivery addresses ----------------------------------------------------------------------
+def test_checkout_names_every_wrong_address_field_and_orders_nothing(browser, site):
+    browser.sign_in(site.buyer)
+    add(browser, product(site, "Coffee")["id"], "1")
+    browser.get(f"{SHOP}/cart")
+    wrong = {**ADDRESS, "phone": "12345", "postal_code": "18O7", "barangay": " "}
+    page = browser.post(f"{SHOP}/checkout", {**wrong, "idempotency_key": browser.key()})
+    assert page.status_code == 400
+    assert 'id="e-phone"' in page.text and "like 0917 123 4567" in page.text
+    assert 'id="e-postal_code"' in page.text and "four digits, like 1805" in page.text
+    assert 'id="e-barangay"' in page.text and 'id="e-street"' not in page.text
+    assert 'value="Juan dela Cruz"' in page.text  # what was typed is kept
+    assert get_orders(site, site.buyer) == []
+    browser.post("/lang", {"lang": "fil", "next": f"{SHOP}/cart"}, from_page=f"{SHOP}/cart")
+    page = browser.post(f"{SHOP}/checkout", {**wrong, "idempotency_key": browser.key()})
+    assert "Apat na numero ang postal code" in page.text and "Ihatid sa" in page.text
+
+
+def test_the_merchant_sees_where_to_ship_and_the_book_offers_it_next_time(
+    browser, second_browser, site
+):
+    order_id = bought(browser, site, "1")
+    second_browser.sign_in(site.merchant)
+    page = second_browser.get(f"/m/orders/{order_id}")
+    assert page.status_code == 200
+    for shown in ("Juan dela Cruz", "+639175550101", "7 Kamagong St.", "Concepcion Uno", "1807"):
+        assert shown in page.text
+    book = browser.get("/b/addresses")
+    assert "7 Kamagong St." in book.text
+    entry = site.platform.run(
+        lambda u: addresses.list_addresses(u, caller(site.buyer), 10), write=False
+    )["data"][0]
+    add(browser, product(site, "Coffee")["id"], "1")
+    cart_page = browser.get(f"{SHOP}/cart")
+    assert f'value="{entry["id"]}" checked' in cart_page.text
+    again = browser.post(
+        f"{SHOP}/checkout", {"address_id": entry["id"], "idempotency_key": browser.key()}
+    )
+    assert again.status_code == 303
+    # the book entry removed afterwards: the orders keep their address
+    browser.post(
+        f"/b/addresses/{entry['id']}/remove",
+        {"idempotency_key": browser.key(book.text)},
+        from_page="/b/addresses",
+    )
+    assert "7 Kamagong St." not in browser.get("/b/addresses").text
+    assert "7 Kamagong St." in second_browser.get(f"/m/orders/{order_id}").text
+    # another buyer's address id is not found, and changes nothing
+    second_browser.close()
+    stranger = Browser(str(browser.http.base_url))
+    stranger.sign_in(site.other_buyer)
+    stranger.get("/b/addresses")
+    gone = stranger.post(
+        f"/b/addresses/{entry['id']}/remove", {"idempotency_key": "k" * 16}, from_page="/b"
+    )
+    assert gone.status_code == 404
+    stranger.close()
+
+
+def test_the_address_book_page_adds_with_field_errors(browser, site):
+    browser.sign_in(site.buyer)
+    page = browser.get("/b/addresses")
+    assert page.status_code == 200 and "No saved addresses yet." in page.text
+    fields = {k: v for k, v in ADDRESS.items() if k != "address_id"}
+    bad = browser.post("/b/addresses", {**fields, "phone": "", "idempotency_key": browser.key()})
+    assert bad.status_code == 400 and 'id="e-phone"' in bad.text
+    good = browser.post("/b/addresses", {**fields, "idempotency_key": browser.key()})
+    assert good.status_code == 303
+    assert "Concepcion Uno" in browser.get("/b/addresses").text

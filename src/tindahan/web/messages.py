@@ -57,6 +57,8 @@ def refusal_text(refusal: RefusalError) -> str:
         "tier_invalid": _("Choose one of the listed tiers."),
         "note_invalid": _("The note is too long."),
         "cart_empty": _("Your cart is empty."),
+        "address_removed": _("This address was removed."),
+        "address_book_full": _("Your address book is full. Remove an address first."),
         "offer_withdrawn": _("A newer offer replaced this one: look at the newest offer below."),
         "offer_changed": _("The schedule no longer matches this offer. Please ask for a new one."),
         "tracking_number_taken": _("This tracking number is already on another shipment."),

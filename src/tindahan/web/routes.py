@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tindahan.web import (
+    addresses,
     buyer,
     console,
     loans,
@@ -14,4 +15,15 @@ from tindahan.web import (
     storefront,
 )
 
-MODULES = [signin, merchant, payouts, requests, selling, loans, storefront, buyer, console]
+MODULES = [
+    signin,
+    merchant,
+    payouts,
+    requests,
+    selling,
+    loans,
+    storefront,
+    buyer,
+    addresses,
+    console,
+]

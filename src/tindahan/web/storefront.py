@@ -24,9 +24,8 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, not_found
 from tindahan.services.commerce import catalog, orders
-from tindahan.services.commerce.views import OrderView
 from tindahan.services.unit import Unit
-from tindahan.web import cart, forms, render, session
+from tindahan.web import cart, delivery, forms, render, session
 from tindahan.web.i18n import _
 from tindahan.web.messages import refusal_text
 from tindahan.web.router import router as make_router
@@ -205,12 +204,17 @@ def _chosen_variant(form: forms.Form, product: dict[str, Any]) -> dict[str, Any]
 
 
 # --- the cart ------------------------------------------------------------------------------
-def _cart_data(request: Request, slug: str) -> Any:
+def _cart_data(request: Request, slug: str, viewer: Any = None) -> Any:
     lines = cart.read(request)
 
     def work(unit: Unit) -> dict[str, Any]:
         store = catalog.get_storefront(unit, PUBLIC, slug)
-        return {"store": store, "cart": priced_cart(unit, store, lines.get(store["id"], []))}
+        return {
+            "store": store,
+            "cart": priced_cart(unit, store, lines.get(store["id"], [])),
+            "book": delivery.book_of(unit, viewer),
+            "address_labels": delivery.labels(),
+        }
 
     return _read(request, work)
 
@@ -225,14 +229,14 @@ def _cart_page(
 
 
 @router.get("/s/{slug}/cart")
-async def show_cart(request: Request, _viewer: MaybeViewer, slug: str) -> Response:
-    return _cart_page(request, await _cart_data(request, slug))
+async def show_cart(request: Request, viewer: MaybeViewer, slug: str) -> Response:
+    return _cart_page(request, await _cart_data(request, slug, viewer))
 
 
 @router.post("/s/{slug}/cart/update")
-async def update_cart(request: Request, _viewer: MaybeViewer, slug: str) -> Response:
+async def update_cart(request: Request, viewer: MaybeViewer, slug: str) -> Response:
     form = await forms.read(request)
-    found = await _cart_data(request, slug)
+    found = await _cart_data(request, slug, viewer)
     store, priced = found["store"], found["cart"]
     removed = form.values.get("remove", "")
     kept: list[cart.Line] = []
@@ -261,23 +265,29 @@ async def checkout(request: Request, slug: str, viewer: MaybeViewer) -> Response
     form = await forms.read(request)
     if viewer is None:
         return RedirectResponse(session.signin_url(f"/s/{slug}/cart"), status_code=303)
-    found = await _cart_data(request, slug)
+    found = await _cart_data(request, slug, viewer)
     store, priced = found["store"], found["cart"]
     if viewer.kind != "customer":
         form.fail(forms.FORM_ERROR, _("Sign in with a buyer's account to check out."))
         return _cart_page(request, found, 400, form)
     lines = [orders.CartLine(x.product_id, x.quantity, x.variant_id) for x in priced["lines"]]
+    where = delivery.chosen(form, found["book"])
+    if where is None:
+        return _cart_page(request, found, 400, form)
 
-    def work(unit: Unit) -> OrderView:
-        return orders.checkout(unit, viewer.caller, store["id"], lines)
+    def work(unit: Unit) -> dict[str, Any]:
+        placed = orders.checkout(unit, viewer.caller, store["id"], lines, None, where)
+        return {"id": placed["id"]}  # what the redirect needs (the form's stored answer)
 
     try:
         order = await forms.run_submit(request, viewer, form, work)
     except RefusalError as refusal:
+        if delivery.place(form, refusal):
+            return _cart_page(request, await _cart_data(request, slug, viewer), 400, form)
         if refusal.category is Category.NOT_FOUND and not _line_of(refusal):
             raise
         _place(form, refusal, priced["lines"])
-        return _cart_page(request, await _cart_data(request, slug), 400, form)
+        return _cart_page(request, await _cart_data(request, slug, viewer), 400, form)
     response = RedirectResponse(f"/b/orders/{order['id']}", status_code=303)
     cart.write(request, response, cart.replace(cart.read(request), store["id"], []))
     return response
