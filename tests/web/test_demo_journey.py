@@ -1,7 +1,8 @@
 """What a newcomer does after ``make run``, in Chromium at a phone's width, on the demo
 itself: sign in with the merchant the console prints, collect a payment by QR that the demo
-buyer pays from a second browser, sell from the merchant's storefront to that buyer, ship,
-see the money released, accept the loan offer, read it all in Filipino.
+buyer pays from a second browser, sell from the merchant's storefront to that buyer (to a
+delivery address typed at checkout), ship, see the money released, accept the loan offer,
+read it all in Filipino.
 
 The demo is seeded as ``tindahan serve --demo`` seeds it (``demo seed``, the lending demo
 with the session's credit model, ``seed_logins``), on SQLite.
@@ -103,6 +104,16 @@ def test_every_merchant_journey_on_the_demo_from_a_phone(demo_world, demo_pages)
     buyer.locator(".product").first.get_by_role("button", name="Add to cart").click()
     buyer.wait_for_load_state()
     go(buyer, slug_link + "/cart")
+    for label, typed in (
+        ("Recipient's name", "Juan dela Cruz"),
+        ("Mobile number", "0917 555 0101"),
+        ("House number, street, building", "7 Kamagong St."),
+        ("Barangay", "Concepcion Uno"),
+        ("City or municipality", "Marikina"),
+        ("Province", "Metro Manila"),
+        ("Postal code", "1807"),
+    ):
+        buyer.get_by_label(label).fill(typed)
     buyer.get_by_role("button", name="Check out", exact=False).click()
     buyer.wait_for_load_state()
     buyer.get_by_role("button", name="from my wallet", exact=False).click()
