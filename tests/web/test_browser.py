@@ -150,7 +150,8 @@ def test_a_payment_request_paid_by_a_buyer_in_a_second_browser(site, open_page):
     shots(merchant, "merchant-request")
     merchant.context.grant_permissions(["clipboard-read", "clipboard-write"])
     merchant.get_by_role("button", name="Copy the link").click()
-    assert merchant.get_by_role("button", name="Copied").is_visible()
+    # The label changes when the clipboard's promise settles: wait for it, don't sample.
+    merchant.get_by_role("button", name="Copied").wait_for(state="visible")
     copied = merchant.evaluate("navigator.clipboard.readText()")
     assert copied == merchant.locator("#pay-link").input_value() and "/pay/" in copied
     request_id = merchant.url.rstrip("/").split("/")[-1].split("?")[0]
