@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from tindahan.anchor.config import Anchor
 from tindahan.anchor.keys import AnchorKey
-from tindahan.anchor.sinks import AnchorError, CommandAnchor, FileAnchor
+from tindahan.anchor.sinks import AnchorError, CommandAnchor, FileAnchor, run_blocking
 from tindahan.ledger import AccountFlags, NewAccount, NewTransfer
 from tindahan.services.ledger import transfers as service
 from tindahan.services.ledger.anchoring import AnchorMismatchError, anchor_sealed
@@ -245,7 +245,6 @@ async def _drop_stream(url: str, stream: str, delete_first: bool) -> str:
 
 @sqlite_only
 def test_the_jetstream_copy_is_append_only_and_verified(sealed, anchor):
-    import asyncio
     import secrets
 
     stream = f"TINDAHAN_TEST_{secrets.token_hex(4).upper()}"
@@ -262,7 +261,7 @@ def test_the_jetstream_copy_is_append_only_and_verified(sealed, anchor):
         joined = "\n".join(verify(sealed, streamed).violations)
         assert "is empty but 3 block(s)" in joined and f"nats stream {stream}" not in joined
     finally:
-        refused = asyncio.run(_drop_stream(sink.url, stream, delete_first=True))
+        refused = run_blocking(_drop_stream(sink.url, stream, delete_first=True))
     assert "delete" in refused.lower()  # deny_delete: a client cannot remove a head
 
 

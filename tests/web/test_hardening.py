@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -65,14 +66,19 @@ def test_every_answer_carries_the_security_headers(web: str) -> None:
 
 
 def _hsts(platform, base_url: str, paths: list[str]) -> list[str | None]:
-    """The HSTS header of each path, asked in process (the scheme is the base URL's)."""
+    """The HSTS header of each path, asked in process (the scheme is the base URL's).
+
+    Asked on a thread of its own: Playwright's sync API may already run an event loop on this
+    worker's thread, where ``asyncio.run`` refuses to start another.
+    """
 
     async def ask() -> list[str | None]:
         transport = httpx.ASGITransport(app=create_app(platform))
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             return [(await client.get(p)).headers.get("strict-transport-security") for p in paths]
 
-    return asyncio.run(ask())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, ask()).result()
 
 
 def test_hsts_over_https_or_behind_a_tls_proxy(platform, monkeypatch: pytest.MonkeyPatch) -> None:

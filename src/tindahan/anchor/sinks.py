@@ -25,7 +25,8 @@ import fcntl
 import os
 import shlex
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,18 @@ class FileAnchor:
             raise AnchorError(problem) from None
 
 
+def run_blocking(work: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to its end from synchronous code: on this thread when no event loop
+    runs here, else on a thread of its own (``asyncio.run`` refuses to nest; sealing may be
+    called from code that already runs a loop, such as an async route or a test browser)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 @dataclass(frozen=True)
 class NatsAnchor:
     url: str
@@ -109,10 +122,11 @@ class NatsAnchor:
         return f"nats stream {self.stream}"
 
     def publish(self, heads: Sequence[AnchoredHead]) -> None:
-        asyncio.run(self._run(self._publish, heads))
+        run_blocking(self._run(self._publish, heads))
 
     def lines(self) -> list[str]:
-        return asyncio.run(self._run(self._read))
+        lines: list[str] = run_blocking(self._run(self._read))
+        return lines
 
     async def _run(self, work: Any, *args: Any) -> Any:
         try:
