@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from typing import Any
 
 from lxml import etree
 
@@ -147,25 +148,36 @@ def _reference_parties(item: _Node) -> tuple[Party | None, Party | None]:
     return debtor, creditor
 
 
+def _answering(item: _Node, amount: str, group_original: str | None, **said: Any) -> Transaction:
+    """One transaction of a message that answers (pacs.002), asks about (pacs.028) or returns
+    (pacs.004) an earlier one: the original's references, amount and parties, plus ``said``."""
+    minor, currency = item.amount(amount)
+    debtor, creditor = _reference_parties(item)
+    return Transaction(
+        uetr=item.text("OrgnlUETR"),
+        end_to_end_id=item.text("OrgnlEndToEndId"),
+        amount_minor=minor,
+        currency=currency,
+        debtor=debtor,
+        creditor=creditor,
+        original_message_id=_original_message(item) or group_original,
+        **said,
+    )
+
+
 def _pacs002(body: _Node) -> Message:
     group_original = body.text("OrgnlGrpInfAndSts/OrgnlMsgId")
     transactions = []
     for item in body.all("TxInfAndSts"):
-        minor, currency = item.amount("OrgnlTxRef/IntrBkSttlmAmt")
-        debtor, creditor = _reference_parties(item)
         reason, note = _reason(item, "StsRsnInf")
         transactions.append(
-            Transaction(
-                uetr=item.text("OrgnlUETR"),
-                end_to_end_id=item.text("OrgnlEndToEndId"),
-                amount_minor=minor,
-                currency=currency,
-                debtor=debtor,
-                creditor=creditor,
+            _answering(
+                item,
+                "OrgnlTxRef/IntrBkSttlmAmt",
+                group_original,
                 status=item.text("TxSts"),
                 reason=reason,
                 note=note,
-                original_message_id=_original_message(item) or group_original,
             )
         )
     return Message(MessageType.PACS_002, _message_id(body), _created(body), tuple(transactions))
@@ -175,19 +187,7 @@ def _pacs028(body: _Node) -> Message:
     group_original = body.text("OrgnlGrpInf/OrgnlMsgId")
     transactions = []
     for item in body.all("TxInf"):
-        minor, currency = item.amount("OrgnlTxRef/IntrBkSttlmAmt")
-        debtor, creditor = _reference_parties(item)
-        transactions.append(
-            Transaction(
-                uetr=item.text("OrgnlUETR"),
-                end_to_end_id=item.text("OrgnlEndToEndId"),
-                amount_minor=minor,
-                currency=currency,
-                debtor=debtor,
-                creditor=creditor,
-                original_message_id=_original_message(item) or group_original,
-            )
-        )
+        transactions.append(_answering(item, "OrgnlTxRef/IntrBkSttlmAmt", group_original))
     return Message(MessageType.PACS_028, _message_id(body), _created(body), tuple(transactions))
 
 
@@ -195,21 +195,9 @@ def _pacs004(body: _Node) -> Message:
     group_original = body.text("OrgnlGrpInf/OrgnlMsgId")
     transactions = []
     for item in body.all("TxInf"):
-        minor, currency = item.amount("RtrdIntrBkSttlmAmt")
-        debtor, creditor = _reference_parties(item)
         reason, note = _reason(item, "RtrRsnInf")
         transactions.append(
-            Transaction(
-                uetr=item.text("OrgnlUETR"),
-                end_to_end_id=item.text("OrgnlEndToEndId"),
-                amount_minor=minor,
-                currency=currency,
-                debtor=debtor,
-                creditor=creditor,
-                reason=reason,
-                note=note,
-                original_message_id=_original_message(item) or group_original,
-            )
+            _answering(item, "RtrdIntrBkSttlmAmt", group_original, reason=reason, note=note)
         )
     _check_count(body, len(transactions))
     return Message(
