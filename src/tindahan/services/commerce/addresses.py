@@ -29,7 +29,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.services.platform import audit
 from tindahan.services.platform.listing import page
-from tindahan.services.platform.parties import party_row
+from tindahan.services.platform.parties import owner_id
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.store.commerce_tables import addresses, order_addresses
 
@@ -51,19 +51,6 @@ def _seal(unit: Unit, address: rules.Address, context: str) -> str:
 
 def _open(unit: Unit, stored: str, context: str) -> rules.Address:
     return rules.from_stored(json.loads(unit.vault.open(stored, context)))
-
-
-def _owner(unit: Unit, caller: Caller, party_id: str | None) -> str:
-    if caller.operator:
-        if not party_id:
-            raise invalid("parameter_missing", "an operator key must give party_id", "party_id")
-        wanted = party_id
-    elif party_id not in (None, caller.party_id):
-        raise not_found("party", "party_id")
-    else:
-        assert caller.party_id is not None
-        wanted = caller.party_id
-    return str(party_row(unit, caller, wanted)["id"])
 
 
 def _view(unit: Unit, row: Any) -> dict[str, Any]:
@@ -120,7 +107,7 @@ def add(
     unit: Unit, caller: Caller, raw: Mapping[str, object], party_id: str | None = None
 ) -> dict[str, Any]:
     caller.require("orders:write")
-    owner = _owner(unit, caller, party_id)
+    owner = owner_id(unit, caller, party_id)
     address_id = _insert(unit, owner, rules.address(raw))
     audit.record(unit, caller.scope, "address.add", "address", address_id)
     return get(unit, caller, address_id)
@@ -177,7 +164,7 @@ def list_addresses(
 ) -> dict[str, Any]:
     """A party's active addresses, oldest first (an operator names the party)."""
     caller.require("orders:read")
-    owner = _owner(unit, caller, party_id)
+    owner = owner_id(unit, caller, party_id)
     query = (
         select(addresses)
         .where(addresses.c.party_id == owner, addresses.c.status == ACTIVE)

@@ -160,6 +160,22 @@ def party_row(unit: Unit, caller: Caller, party_id: str) -> Any:
     return row
 
 
+def owner_id(unit: Unit, caller: Caller, party_id: str | None) -> str:
+    """Whose record a party-owned resource (an address, a bank account) is: the caller's own
+    party, or for an operator the ``party_id`` it must name; another party's id is "no such
+    party" (404), never a hint that it exists."""
+    if caller.operator:
+        if not party_id:
+            raise invalid("parameter_missing", "an operator key must give party_id", "party_id")
+        wanted = party_id
+    elif party_id not in (None, caller.party_id):
+        raise not_found("party", "party_id")
+    else:
+        assert caller.party_id is not None
+        wanted = caller.party_id
+    return str(party_row(unit, caller, wanted)["id"])
+
+
 def get(unit: Unit, caller: Caller, party_id: str) -> dict[str, Any]:
     caller.require("parties:read")
     return _view(unit, party_row(unit, caller, party_id))

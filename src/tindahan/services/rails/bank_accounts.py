@@ -26,7 +26,7 @@ from tindahan.rails import bank_accounts as rules
 from tindahan.rails.directory import Participant
 from tindahan.services.platform import audit
 from tindahan.services.platform.listing import page
-from tindahan.services.platform.parties import party_row
+from tindahan.services.platform.parties import owner_id
 from tindahan.services.rails import participants as directory
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.store.rails_tables import bank_accounts
@@ -51,19 +51,6 @@ class Destination:
     account_name: str
 
 
-def _owner(unit: Unit, caller: Caller, party_id: str | None) -> str:
-    if caller.operator:
-        if not party_id:
-            raise invalid("parameter_missing", "an operator key must give party_id", "party_id")
-        wanted = party_id
-    elif party_id not in (None, caller.party_id):
-        raise not_found("party", "party_id")
-    else:
-        assert caller.party_id is not None
-        wanted = caller.party_id
-    return str(party_row(unit, caller, wanted)["id"])
-
-
 def _view(unit: Unit, row: Any) -> dict[str, Any]:
     number = unit.vault.open(row["number_cipher"], f"bank_account_number:{row['id']}")
     name = unit.vault.open(row["name_cipher"], f"bank_account_name:{row['id']}")
@@ -85,7 +72,7 @@ def _view(unit: Unit, row: Any) -> dict[str, Any]:
 
 def register(unit: Unit, caller: Caller, new: NewBankAccount) -> dict[str, Any]:
     caller.require("payments:write")
-    owner = _owner(unit, caller, new.party_id)
+    owner = owner_id(unit, caller, new.party_id)
     if not isinstance(new.bank, str):
         raise invalid("parameter_invalid", "bank is a participant code, e.g. BDO", "bank")
     bank = directory.find(unit, new.bank)
@@ -178,7 +165,7 @@ def list_accounts(
     caller.require("payments:read")
     query = select(bank_accounts).order_by(bank_accounts.c.id).limit(limit + 1)
     if not caller.operator or party_id:
-        query = query.where(bank_accounts.c.party_id == _owner(unit, caller, party_id))
+        query = query.where(bank_accounts.c.party_id == owner_id(unit, caller, party_id))
     if not include_removed:
         query = query.where(bank_accounts.c.status == "active")
     if starting_after:
