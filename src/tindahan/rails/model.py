@@ -148,3 +148,7 @@ class Message:
     clearing_system: str | None = None
     settlement_method: str | None = None
     account: str | None = None
+    #: A statement's (camt.053) day: the date of its first balance.
+    statement_date: date | None = None
+    #: A statement's or notification's own id (``Stmt/Id``, ``Ntfctn/Id``).
+    report_id: str | None = None

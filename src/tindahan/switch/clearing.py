@@ -15,6 +15,11 @@ first one). Then the fault profile decides:
 A pacs.028 about any transfer it knows is answered with the status it decided (``lost``
 included), and about one it does not know with nothing. Answers wait in a queue until
 Tindahan collects them. State is in memory: the switch is a simulator, restarted clean.
+
+Every transfer the house settles (``ACSC``, whatever the fault profile does to the answer)
+debits Tindahan's settlement account at that moment of the wall clock, and every return
+credits it back (``switch.settlement``: the camt.054 notifications and the end-of-day
+camt.053 statement Tindahan reconciles against).
 """
 
 from __future__ import annotations
@@ -23,13 +28,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tindahan import limits
-from tindahan.rails import ClearingSystem, MessageType, PaymentReturn, StatusAnswer, Transaction
+from tindahan.rails import (
+    ClearingSystem,
+    MessageType,
+    Party,
+    PaymentReturn,
+    StatusAnswer,
+    Transaction,
+)
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.directory import Participant
 from tindahan.rails.identifiers import new_reference
+from tindahan.switch.settlement import Booked, SettlementAccount
 
 PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned")
 LATE_NS = 2 * 10**9  # two seconds, in the monotonic clock's integer nanoseconds
@@ -45,6 +58,8 @@ class Decided:
     rail: ClearingSystem
     status: str
     reason: str | None
+    debtor: Party | None = None
+    creditor: Party | None = None
 
 
 @dataclass
@@ -52,6 +67,9 @@ class ClearingHouse:
     participants: list[Participant]
     faults: str = "none"
     clock: Callable[[], int] = time.monotonic_ns
+    #: When a movement is booked (its booking day): the wall clock, integer ns.
+    wall: Callable[[], int] = time.time_ns
+    settlement: SettlementAccount = field(default_factory=SettlementAccount)
     decided: dict[str, Decided] = field(default_factory=dict)
     queue: list[tuple[int, bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,8 +107,12 @@ class ClearingHouse:
             rail,
             status,
             reason,
+            item.debtor,
+            item.creditor,
         )
         self.decided[uetr] = decided
+        if status != "RJCT":
+            self._book(decided, credit=False)
         if status == "RJCT" or self.faults in ("none", "rejected"):
             self._answer(message_id, uetr, e2e, status, reason, 0)
         elif self.faults == "late":
@@ -125,6 +147,21 @@ class ClearingHouse:
         )
         self.queue.append((self._now() + delay, data))
 
+    def _book(self, decided: Decided, *, credit: bool) -> None:
+        self.settlement.book(
+            Booked(
+                new_reference("B"),
+                decided.uetr,
+                decided.end_to_end_id,
+                decided.amount_minor,
+                decided.currency,
+                credit,
+                self.wall(),
+                decided.debtor,
+                decided.creditor,
+            )
+        )
+
     def _return(self, decided: Decided) -> None:
         back = PaymentReturn(
             decided.message_id,
@@ -142,6 +179,7 @@ class ClearingHouse:
             returns=[back],
         )
         self.queue.append((self._now(), data))
+        self._book(decided, credit=True)
 
     def collect(self) -> list[bytes]:
         """The answers due now, in order; they leave the queue."""
@@ -150,6 +188,16 @@ class ClearingHouse:
             due = [data for at, data in self.queue if at <= now]
             self.queue = [(at, data) for at, data in self.queue if at > now]
         return due
+
+    def notifications(self) -> list[bytes]:
+        """The camt.054 notifications of movements booked since the last call."""
+        with self.lock:
+            return self.settlement.notifications()
+
+    def statement(self, day: date) -> bytes:
+        """The camt.053 of Tindahan's settlement account for ``day`` (a Manila day)."""
+        with self.lock:
+            return self.settlement.statement(day, self.wall())
 
     def status(self, data: bytes) -> bytes | None:
         """Answer a pacs.028 with what was decided, or nothing for an unknown transfer."""

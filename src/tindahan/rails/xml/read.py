@@ -215,13 +215,21 @@ def _report(message_type: MessageType, report_tag: str) -> Callable[[_Node], Mes
 
     def reader(body: _Node) -> Message:
         transactions: list[Transaction] = []
-        account = None
+        account = day = report_id = None
         for report in body.all(report_tag):
             account = account or report.account("Acct")
+            day = day or _day(report.first("Bal/Dt/Dt", "Bal/Dt/DtTm"))
+            report_id = report_id or report.text("Id")
             for entry in report.all("Ntry"):
                 transactions.extend(_entry(entry))
         return Message(
-            message_type, _message_id(body), _created(body), tuple(transactions), account=account
+            message_type,
+            _message_id(body),
+            _created(body),
+            tuple(transactions),
+            account=account,
+            statement_date=day,
+            report_id=report_id,
         )
 
     return reader
