@@ -458,6 +458,14 @@ RAIL_SWEEP_BATCH: Final = 200
 #: form we could check; these two are our assumption, to be set to the sending bank's
 #: actual cut-offs.
 PESONET_CUTOFF_MINUTES: Final = (10 * 60, 15 * 60)
+#: Reconciliation looks this many days either side of the day reconciled for the movement
+#: a statement entry names: found there, it is a date mismatch; not found, missing on our
+#: side. A week covers a long weekend's PESONet wait and a statement a day late.
+RECONCILE_NEARBY_DAYS: Final = 7
+#: Breaks listed on the console's rails monitor (the newest days first).
+RECONCILE_BREAKS_SHOWN: Final = 100
+#: Transfers and batches in each list of the console's rails monitor (newest first).
+RAILS_MONITOR_ROWS: Final = 50
 
 # --- Risk and compliance, the live path (issue 20) --------------------------------------
 #: Releasing or returning held money above this needs a second operator (four eyes): one

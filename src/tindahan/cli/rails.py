@@ -1,6 +1,8 @@
 """``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract);
 ``tindahan rails participants list|add|set``: the operator's participants directory;
-``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house.
+``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house;
+``tindahan rails reconcile --date YYYY-MM-DD [--db URL] [--statement FILE] [--json]``: a
+day's movements on the clearing accounts against the switch's camt.053 statement.
 
 ``read FILE`` validates the message against its schema and prints what it says: the
 message type (its full ISO identifier, e.g. ``pacs.008.001.08``), message id and, per
@@ -11,20 +13,32 @@ as a decimal string, ``currency``, ``debtor_name``, ``creditor_name``, ``status`
 ``reason``, and also ``debtor_account``, ``creditor_account``, ``reason_text``). Exit 0
 when valid; exit 2 with one line ``error: <problem>: <detail>`` when not, the problem being
 one of: too large, not XML, entity declarations, unknown message, schema-invalid, invalid.
+
+``reconcile`` reads the statement from FILE, or fetches it from the configured switch
+(``TINDAHAN_RAILS_SWITCH_URL``, ``TINDAHAN_RAILS_SECRET``), matches and stores the day's
+result (``services.rails.reconciliation``), and prints a table of the breaks, or with
+``--json`` one object ``{"date", "statement_id", "matched", "breaks": [{"kind", "uetr",
+"end_to_end_id", "direction", "currency", "ours_amount", "theirs_amount", ...}], "ran"}``.
+Exit 0 when the day is clean, 1 when there are breaks, 2 on bad input (a bad date, a
+statement unreadable, invalid, of another day or account) with one line naming it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column, Table
 
 from tindahan import limits
 from tindahan.cli.errors import fail, friendly
@@ -35,7 +49,8 @@ from tindahan.rails import Message, MessageError, Transaction
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.xml import read as read_message
 from tindahan.services.platform.datakey import open_vault
-from tindahan.services.rails import participants
+from tindahan.services.rails import participants, reconciliation
+from tindahan.services.rails.transfers import our_bic
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.database import connect
 from tindahan.switch.app import create_app
@@ -219,5 +234,97 @@ def switch(
         fail(f"--faults is one of {', '.join(PROFILES)}")
         return
     house = ClearingHouse(participants.seed_rows(), faults)
+    house.settlement.account = our_bic()
     out.print(f"clearing switch on http://127.0.0.1:{port} (faults: {faults})")
     uvicorn.run(create_app(house, secret), host="127.0.0.1", port=port, log_level="warning")
+
+
+# --- reconciliation (item 7) ------------------------------------------------------------------
+KIND_WORDS = {
+    "missing_ours": "missing on our side",
+    "missing_theirs": "missing on theirs",
+    "amount_mismatch": "amount mismatch",
+    "date_mismatch": "date mismatch",
+}
+
+
+def _day(text: str) -> date:
+    """A calendar date written YYYY-MM-DD exactly (not the other forms ISO 8601 allows)."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    fail(f"--date must be a date YYYY-MM-DD, got {text!r}")
+    raise AssertionError("unreachable")
+
+
+def _statement(file: Path | None, day: date) -> bytes:
+    if file is not None:
+        return _load(file)
+    rail = worker_rails.from_environment()
+    if rail is None:
+        fail(
+            f"no --statement FILE and no switch to fetch it from (set "
+            f"{worker_rails.URL_ENV} and {worker_rails.SECRET_ENV})"
+        )
+        raise AssertionError("unreachable")
+    try:
+        return rail.statement(day)
+    except httpx.HTTPError as exc:
+        fail(f"cannot fetch the statement from the switch: {exc}")
+        raise AssertionError("unreachable") from None
+
+
+@app.command("reconcile")
+@friendly
+def reconcile(
+    day_text: Annotated[str, typer.Option("--date", help="The Manila day, YYYY-MM-DD")],
+    db: DbOption = None,
+    statement: Annotated[
+        Path | None, typer.Option("--statement", help="The camt.053 (else fetched)")
+    ] = None,
+    as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+) -> None:
+    """Match a day's movements on the clearing accounts against the switch's statement."""
+    day = _day(day_text)
+    message = reconciliation.read_statement(_statement(statement, day), day)
+    result = _run(db, lambda u: reconciliation.run(u, OPERATOR, day, message))
+    if as_object:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        _print_reconciliation(result)
+    raise typer.Exit(1 if result["breaks"] else 0)
+
+
+def _print_reconciliation(result: dict[str, Any]) -> None:
+    breaks = result["breaks"]
+    out.print(
+        f"{result['date']}  statement {escape(result['statement_id'])}  "
+        f"matched {result['matched']}  breaks {len(breaks)}"
+    )
+    if not breaks:
+        out.print("clean: every movement is on both sides")
+        return
+    table = Table(
+        Column("kind", no_wrap=True),  # what the row says, never broken over lines
+        Column("UETR", overflow="fold"),
+        Column("EndToEndId", overflow="fold"),
+        "way",
+        Column("ours", justify="right"),
+        Column("theirs", justify="right"),
+        "our day",
+        "their day",
+    )
+    for found in breaks:
+        table.add_row(
+            KIND_WORDS[found["kind"]],
+            found["uetr"] or "-",
+            escape(found["end_to_end_id"] or "-"),
+            found["direction"],
+            found["ours_amount"] or "-",
+            found["theirs_amount"] or "-",
+            found["ours_date"] or "-",
+            found["theirs_date"] or "-",
+        )
+    out.print(table)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -102,3 +103,70 @@ bank_transfers = Table(
 )
 Index("ix_bank_transfers_party", bank_transfers.c.party_id, bank_transfers.c.id)
 Index("ix_bank_transfers_status", bank_transfers.c.status, bank_transfers.c.sent_at_ns)
+
+#: camt.054 notifications from the clearing switch, one row per entry, as received: the
+#: references, amount, direction and booking day only (the names and accounts in the
+#: message are personal data and are not kept). A message received twice is kept once
+#: (UNIQUE ``message_id, position``).
+rail_notifications = Table(
+    "rail_notifications",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("message_id", String(35), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("account", String(34)),
+    Column("uetr", String(36)),
+    Column("end_to_end_id", String(35)),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credit", Boolean, nullable=False),
+    Column("booking_date", String(10), nullable=False),
+    Column("reference", String(35)),
+    Column("received_at_ns", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("position >= 0", name="position"),
+    UniqueConstraint("message_id", "position"),
+)
+Index("ix_rail_notifications_received", rail_notifications.c.received_at_ns)
+
+BREAK_KINDS = ("missing_ours", "missing_theirs", "amount_mismatch", "date_mismatch")
+
+#: The last reconciliation of each Manila day (``tindahan rails reconcile``): re-running a
+#: day replaces its row and its breaks in one transaction.
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("statement_id", String(35), nullable=False),
+    Column("matched", Integer, nullable=False),
+    Column("break_count", Integer, nullable=False),
+    Column("ran_at_ns", BigInteger, nullable=False),
+    CheckConstraint("matched >= 0 AND break_count >= 0", name="counts"),
+)
+
+#: One movement that did not reconcile: its kind and what each side said (a side's amount
+#: and day are NULL when that side has no such movement).
+reconciliation_breaks = Table(
+    "reconciliation_breaks",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("day", String(10), ForeignKey("reconciliations.day"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("uetr", String(36)),
+    Column("end_to_end_id", String(35)),
+    Column("credit", Boolean, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ours_amount_minor", BigInteger),
+    Column("theirs_amount_minor", BigInteger),
+    Column("ours_date", String(10)),
+    Column("theirs_date", String(10)),
+    Column("ledger_transfer_id", String(limits.SYSTEM_ID_MAX_LENGTH)),
+    Column("entry_reference", String(35)),
+    CheckConstraint(_in("kind", BREAK_KINDS), name="kind"),
+    CheckConstraint(
+        "(ours_amount_minor IS NULL) = (kind = 'missing_ours')"
+        " AND (theirs_amount_minor IS NULL) = (kind = 'missing_theirs')",
+        name="sides",
+    ),
+)
+Index("ix_reconciliation_breaks_day", reconciliation_breaks.c.day, reconciliation_breaks.c.id)

@@ -1,6 +1,7 @@
 """Tindahan's side of the clearing switch: ``HttpRail``, a ``RailPort`` over signed HTTP,
 and the round for outbound transfers (send what is due, collect answers, ask about
-the silent ones).
+the silent ones, keep the camt.054 notifications of our settlement account). ``HttpRail``
+also fetches a day's camt.053 statement for ``tindahan rails reconcile``.
 
 The switch is reached at ``TINDAHAN_RAILS_SWITCH_URL`` with the shared secret
 ``TINDAHAN_RAILS_SECRET`` (both set, or the round does nothing). Requests are signed as the
@@ -11,16 +12,20 @@ after the switch took it, and answers are applied idempotently.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import date
+from functools import partial
 
 import httpx
 
+from tindahan.kernel.refusals import RefusalError
 from tindahan.rails import MessageError
 from tindahan.rails.port import RailPort
-from tindahan.services.rails import transfers
+from tindahan.services.rails import notifications, transfers
 from tindahan.services.unit import Platform
 from tindahan.webhooks.signature import sign
 
@@ -62,6 +67,15 @@ class HttpRail:
         found = self._post("/answers", b"").json()["messages"]
         return [text.encode() for text in found]
 
+    def notifications(self) -> list[bytes]:
+        """The camt.054 notifications since the last call."""
+        found = self._post("/notifications", b"").json()["messages"]
+        return [text.encode() for text in found]
+
+    def statement(self, day: date) -> bytes:
+        """The camt.053 statement of our settlement account for ``day`` (a Manila day)."""
+        return self._post("/statement", json.dumps({"date": day.isoformat()}).encode()).content
+
 
 def from_environment() -> HttpRail | None:
     url, secret = os.environ.get(URL_ENV), os.environ.get(SECRET_ENV)
@@ -82,6 +96,19 @@ def rails_round(platform: Platform, port: RailPort) -> int:
             except MessageError as exc:
                 log.warning("an answer from the switch was refused: %s", exc)
         changed += len(transfers.ask(platform, port).applied)
+        if isinstance(port, HttpRail):
+            keep_notifications(platform, port)
     except httpx.HTTPError as exc:
         log.warning("the clearing switch did not answer: %s", exc)
     return changed
+
+
+def keep_notifications(platform: Platform, port: HttpRail) -> int:
+    """Store the switch's camt.054 notifications; returns how many entries were new."""
+    kept = 0
+    for message in port.notifications():
+        try:
+            kept += platform.run(partial(notifications.receive, data=message))
+        except (MessageError, RefusalError) as exc:
+            log.warning("a notification from the switch was refused: %s", exc)
+    return kept
