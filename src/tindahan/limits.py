@@ -336,6 +336,15 @@ LOAN_TAPE_PAGE: Final = 5000
 #: fewest (a million guesses, against ten thousand for four) and twelve the most anyone types.
 PIN_MIN_DIGITS: Final = 6
 PIN_MAX_DIGITS: Final = 12
+#: The PIN asked before money leaves the web app (``services.platform.pins``): six digits,
+#: as Maya's and GCash's MPIN today; the issue allowed 4-6, and four (ten thousand guesses)
+#: is what the sign-in rule above already refused.
+PAY_PIN_DIGITS: Final = 6
+#: Within this long after signing in, paying asks no PIN: the secret was typed moments ago,
+#: and asking again adds a step, not a proof. Three minutes covers "sign in, then pay the
+#: order you came for"; after that, a phone left unlocked on the counter is the risk the PIN
+#: answers, so it is asked.
+PAY_FRESH_SIGNIN_S: Final = 3 * 60
 #: A password instead of a PIN: NIST SP 800-63B asks at least 8 characters and allowing at
 #: least 64; ten keeps a password longer than the longest PIN, and 128 bounds the Argon2 input.
 PASSWORD_MIN_LENGTH: Final = 10

@@ -50,6 +50,9 @@ logins = Table(
     Column("phone_cipher", Text, nullable=False),
     Column("phone_last4", String(4), nullable=False),
     Column("secret_hash", Text, nullable=False),  # Argon2 encoded hash
+    #: The PIN asked before money leaves (``services.platform.pins``), Argon2 as well; NULL:
+    #: not set, the sign-in secret is asked instead.
+    Column("pay_pin_hash", Text),
     Column("failed_attempts", Integer, nullable=False, server_default="0"),
     Column("locked_until_ns", BigInteger),
     Column("created_at_ns", BigInteger, nullable=False),

@@ -34,7 +34,7 @@ from tindahan.services.platform.logins import Viewer
 from tindahan.services.qr import codes as qrcodes
 from tindahan.services.qr import pay as qrpay
 from tindahan.services.unit import Unit
-from tindahan.web import forms, render, session
+from tindahan.web import forms, pin, render, session
 from tindahan.web.messages import refusal_text
 from tindahan.web.router import router as make_router
 from tindahan.web.session import Customer
@@ -164,6 +164,8 @@ async def _act(
 @router.post("/b/orders/{order_id}/pay")
 async def pay_order(request: Request, viewer: Customer, order_id: str) -> Response:
     form = await forms.read(request)
+    if not await pin.confirmed(request, viewer, form):
+        return await _order_page(request, viewer, order_id, 400, form)
     return await _act(
         request,
         viewer,
@@ -229,6 +231,8 @@ async def request_page(request: Request, viewer: Customer, request_id: str) -> R
 @router.post("/pay/{request_id}")
 async def pay_request(request: Request, viewer: Customer, request_id: str) -> Response:
     form = await forms.read(request)
+    if not await pin.confirmed(request, viewer, form):
+        return await _request_page(request, viewer, request_id, 400, form)
 
     def work(unit: Unit) -> PaymentView:
         return requests.pay(unit, viewer.caller, request_id, None)

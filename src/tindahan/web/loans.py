@@ -42,7 +42,7 @@ from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
 from tindahan.services.payments import wallets
 from tindahan.services.unit import Unit
-from tindahan.web import charts, forms, i18n, messages, reasons, render, session
+from tindahan.web import charts, forms, i18n, messages, pin, reasons, render, session
 from tindahan.web.i18n import _
 from tindahan.web.router import router as make_router
 from tindahan.web.session import Merchant, Operator
@@ -173,7 +173,7 @@ async def accept_offer(request: Request, viewer: Merchant, offer_id: str) -> Res
     await run_in_threadpool(_read, request, lambda u: loan_offers.get_offer(u, caller, offer_id))
     if form.values.get(CONFIRM) != "yes":
         form.fail(CONFIRM, _("Please tick this box after reading the disclosure."))
-    if form.ok:
+    if form.ok and await pin.confirmed(request, viewer, form):
         try:
             loan = await forms.run_submit(
                 request, viewer, form, lambda u: loan_offers.accept(u, caller, offer_id)

@@ -28,6 +28,11 @@ def refusal_text(refusal: RefusalError) -> str:
         "signin_locked": _(
             "Too many wrong tries. Signing in is locked for a while; try again later."
         ),
+        "pin_wrong": _("Wrong PIN. Nothing was paid."),
+        "pin_missing": _("Enter your PIN."),
+        "pin_invalid": _("A PIN is 6 digits."),
+        "pin_weak": _("This PIN is too easy to guess (one digit repeated, or digits in a row)."),
+        "secret_missing": _("Enter the PIN or password you sign in with."),
         "phone_invalid": _("Enter a Philippine mobile number, like 0917 123 4567."),
         "payment_request_paid": _("This payment request has already been paid."),
         "payment_request_expired": _("This payment request has expired."),

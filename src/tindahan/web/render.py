@@ -1,10 +1,10 @@
 """Pages from Jinja2 templates, with the request's language, viewer and CSRF token.
 
 Every page is rendered with the same context: ``viewer`` (or None), ``csrf_token``, ``lang``,
-``path``, and ``new_key()`` for the idempotency key a form that moves money carries in a
-hidden field. Responses carry a strict Content-Security-Policy (scripts, styles and images
-from this site only; inline SVG is markup, not script) and are never cached when someone is
-signed in.
+``path``, ``pin_needed`` (whether a paying form shows the PIN box: ``web.pin``), and
+``new_key()`` for the idempotency key a form that moves money carries in a hidden field.
+Responses carry a strict Content-Security-Policy (scripts, styles and images from this site
+only; inline SVG is markup, not script) and are never cached when someone is signed in.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from tindahan.services.platform import pins
+from tindahan.services.platform.logins import Viewer
 from tindahan.web import i18n, session
 
 CSP = (
@@ -62,9 +64,15 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    viewer = getattr(request.state, "viewer", None)
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
     context.setdefault("values", {})
     context.setdefault("errors", {})
+    if "pin_needed" not in context:
+        context["pin_needed"] = (
+            viewer is not None
+            and not viewer.operator
+            and pins.needed(session.platform(request), viewer)
+        )
     html = ENV.get_template(template).render(
         request=request,
         viewer=viewer,

@@ -9,6 +9,7 @@ from tindahan.web import (
     loans,
     merchant,
     payouts,
+    pin,
     requests,
     selling,
     signin,
@@ -26,4 +27,5 @@ MODULES = [
     buyer,
     addresses,
     console,
+    pin,
 ]

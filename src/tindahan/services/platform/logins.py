@@ -66,6 +66,7 @@ class Viewer:
     kind: str  # "customer" | "merchant" | "agent" | "operator"
     name: str  # the party's current name, or the staff name
     caller: Caller  # Caller(key_id=login_id, party_id=party_id, scopes=DEFAULT_SCOPES)
+    signed_in_ns: int = 0  # when this session began (its sign-in)
 
     @property
     def operator(self) -> bool:
@@ -111,7 +112,11 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-def _verify(encoded: str, secret: str) -> bool:
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def verify(encoded: str, secret: str) -> bool:
     try:
         return _hasher.verify(encoded, secret)
     except (VerificationError, InvalidHashError):
@@ -221,22 +226,33 @@ def sign_in(
     """A new session for the login with this phone and secret, tried from ``client`` (the
     request's address) with ``device`` (the browser's owner cookie, if it sent one)."""
     index = platform.vault.index(rules.phone_number(phone))
-    device_digest = digest(device) if device else None
-    buckets, taken = platform.run(
-        lambda unit: _count(unit, index, _buckets(unit, index, secret, client, device_digest))
-    )
-    if taken.wait_s:
-        raise SignInThrottledError(taken.wait_s)
+    buckets = take_try(platform, index, secret, client, device)
     row, party = platform.run(lambda unit: _login(unit, index), write=False)
     # Verified for an unknown number (a dummy hash) and for a closed party's login alike, so
     # every wrong answer costs the same; a secret longer than any password is wrong free.
-    right = len(secret) <= limits.PASSWORD_MAX_LENGTH and _verify(
+    right = len(secret) <= limits.PASSWORD_MAX_LENGTH and verify(
         row["secret_hash"] if row is not None else _dummy_hash(), secret
     )
     closed = party is not None and party["status"] == PartyStatus.CLOSED
     if row is None or not right or closed:
         raise _failed()
     return platform.run(lambda unit: _open_session(unit, row, party, secret, buckets, device))
+
+
+def take_try(
+    platform: Platform, index: str, secret: str, client: str, device: str | None
+) -> list[throttles.Bucket]:
+    """Count a try of ``secret`` on the login whose number has this blind ``index`` (a
+    sign-in, or the PIN asked before paying: ``services.platform.pins``), in its own short
+    transaction; ``SignInThrottledError`` if a limit is reached. The buckets are given back
+    (``throttles.give_back``) when the secret is right."""
+    device_digest = digest(device) if device else None
+    buckets, taken = platform.run(
+        lambda unit: _count(unit, index, _buckets(unit, index, secret, client, device_digest))
+    )
+    if taken.wait_s:
+        raise SignInThrottledError(taken.wait_s)
+    return buckets
 
 
 def _buckets(
@@ -313,7 +329,8 @@ def _open_session(
             ended_at_ns=None,
         )
     )
-    return SignedIn(session_secret, _viewer(row, party, session_id), _device(unit, row, device))
+    viewer = _viewer(row, party, session_id, now)
+    return SignedIn(session_secret, viewer, _device(unit, row, device))
 
 
 def _device(unit: Unit, row: Any, device: str | None) -> str:
@@ -336,7 +353,7 @@ def _party(unit: Unit, party_id: str | None) -> Any:
     return unit.conn.execute(query.where(parties.c.id == party_id)).mappings().first()
 
 
-def _viewer(row: Any, party: Any, session_id: str) -> Viewer:
+def _viewer(row: Any, party: Any, session_id: str, signed_in_ns: int) -> Viewer:
     party_id = row["party_id"]
     return Viewer(
         login_id=row["id"],
@@ -345,6 +362,7 @@ def _viewer(row: Any, party: Any, session_id: str) -> Viewer:
         kind=party["kind"] if party is not None else OPERATOR_KIND,
         name=party["name"] if party is not None else row["name"],
         caller=Caller(row["id"], party_id, frozenset(DEFAULT_SCOPES)),
+        signed_in_ns=signed_in_ns,
     )
 
 
@@ -388,7 +406,7 @@ def viewer(platform: Platform, session_secret: str | None) -> Viewer | None:
             .values(last_seen_ns=now)
         )
         platform.run(lambda unit: unit.conn.execute(touch))
-    return _viewer(login, party, session["id"])
+    return _viewer(login, party, session["id"], session["created_at_ns"])
 
 
 def sign_out(platform: Platform, session_secret: str | None) -> None:
