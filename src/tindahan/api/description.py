@@ -29,6 +29,8 @@ SCOPE_MEANINGS = {
     "webhooks:read": "read webhook endpoints and their deliveries",
     "webhooks:write": "create webhook endpoints and turn them off or on",
     "keys:write": "create, list and revoke API keys",
+    "risk:read": "read risk alerts, cases and rules (operator)",
+    "risk:write": "assign, note and decide cases; switch a rule's mode (operator)",
 }
 
 _CONVENTIONS = """

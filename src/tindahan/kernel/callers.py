@@ -28,6 +28,8 @@ SCOPES = (
     "webhooks:read",
     "webhooks:write",
     "keys:write",
+    "risk:read",
+    "risk:write",
 )
 #: What a key gets when ``--scopes`` is not given: everything a party may do.
 DEFAULT_SCOPES = SCOPES

@@ -12,7 +12,17 @@ alert's decision and status from fixed lists, one alert per movement and rule.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, Index, Integer, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    text,
+)
 
 from tindahan import limits
 from tindahan.store.tables import metadata
@@ -69,11 +79,72 @@ risk_alerts = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at_ns", BigInteger, nullable=True),
     Column("created_at_ns", BigInteger, nullable=False),
+    #: The party's case this alert joined (open alerts only: reviews), or null.
+    Column("case_id", String(limits.SYSTEM_ID_MAX_LENGTH), nullable=True),
     CheckConstraint("decision IN ('allow', 'review', 'block')", name="alert_decision"),
     CheckConstraint("status IN ('open', 'released', 'returned', 'closed')", name="alert_status"),
     CheckConstraint("amount_minor > 0", name="alert_amount_positive"),
     Index("ix_risk_alerts_status_created", "status", "created_at_ns"),
     Index("ix_risk_alerts_transfer", "transfer_id"),
+    Index("ix_risk_alerts_case", "case_id"),
+)
+
+#: A party's open alerts, grouped for an analyst: open → in review (assigned or noted) →
+#: closed with one decision. At most one case per party is not closed (the partial unique
+#: index), so the gate's upsert finds it under concurrency.
+risk_cases = Table(
+    "risk_cases",
+    metadata,
+    Column("id", String(limits.SYSTEM_ID_MAX_LENGTH), primary_key=True),
+    Column("party_id", _PARTY, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("assignee", String(64), nullable=True),
+    Column("decision", String(12), nullable=True),
+    #: Four eyes: who approved releasing, and the held amount they saw (a larger one later
+    #: needs a new approval).
+    Column("approved_by", String(64), nullable=True),
+    Column("approved_minor", BigInteger, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at_ns", BigInteger, nullable=True),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("status IN ('open', 'in_review', 'closed')", name="case_status"),
+    CheckConstraint(
+        "decision IS NULL OR decision IN ('release', 'return', 'freeze', 'report')",
+        name="case_decision",
+    ),
+    CheckConstraint("(status = 'closed') = (decision IS NOT NULL)", name="case_closed_decided"),
+    Index(
+        "ux_risk_cases_party_unclosed",
+        "party_id",
+        unique=True,
+        sqlite_where=text("status <> 'closed'"),
+        postgresql_where=text("status <> 'closed'"),
+    ),
+    Index("ix_risk_cases_status_updated", "status", "updated_at_ns"),
+)
+
+#: An analyst's notes on a case: only ever inserted (author and time kept).
+risk_case_notes = Table(
+    "risk_case_notes",
+    metadata,
+    Column("id", String(limits.SYSTEM_ID_MAX_LENGTH), primary_key=True),
+    Column("case_id", String(limits.SYSTEM_ID_MAX_LENGTH), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("body", String(limits.AUDIT_NOTE_MAX_LENGTH), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Index("ix_risk_case_notes_case", "case_id", "created_at_ns"),
+)
+
+#: The operator's switch of a rule's mode (on, shadow, off), over the rule set's file.
+risk_rule_modes = Table(
+    "risk_rule_modes",
+    metadata,
+    Column("rule", String(32), primary_key=True),
+    Column("mode", String(8), nullable=False),
+    Column("changed_by", String(64), nullable=False),
+    Column("changed_at_ns", BigInteger, nullable=False),
+    CheckConstraint("mode IN ('on', 'shadow', 'off')", name="rule_mode"),
 )
 
 #: A party's name found on a sanctions or watch list: a candidate until an operator confirms

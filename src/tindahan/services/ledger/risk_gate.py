@@ -22,7 +22,12 @@ same functions ``tindahan risk evaluate`` runs. Then:
 Which rules run live: ``LIVE_RULES`` — the ones whose aggregates are kept in the database
 (cash per Manila day, velocity per clock hour, Manila day and 30 days, per counterparty per
 day, last activity, payees already paid). Structuring, mules, round trips and refund spikes
-run in ``risk evaluate`` and not yet live.
+run in ``risk evaluate`` and not yet live. The operator switches a rule's mode (on, shadow,
+off) over the file's (``services.risk.rules``): the switches are read per movement (one
+small read) and the rule set with them is made once per combination.
+
+Every open alert (a review) joins its party's case (``services.risk.cases``): the party's
+one unclosed case, made by the same statement if there is none.
 
 The gate is off unless the operator turns a rule set on: ``TINDAHAN_RISK_RULES`` names a
 rules file, or ``default`` for the shipped one.
@@ -58,8 +63,8 @@ from tindahan.risk.checks import Check
 from tindahan.risk.engine import Verdict, checks_of, spans_of
 from tindahan.risk.engine import judge as judge_movement
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Decision, Kind, Movement
-from tindahan.services.unit import Unit
-from tindahan.store.risk_tables import risk_alerts, risk_parties, risk_usage
+from tindahan.services.unit import Unit, new_id
+from tindahan.store.risk_tables import risk_alerts, risk_parties, risk_rule_modes, risk_usage
 from tindahan.store.tables import accounts
 
 log = logging.getLogger("tindahan.risk")
@@ -88,21 +93,42 @@ class Live:
     checks: list[tuple[ruleset.Rule, Check]]
 
 
-@lru_cache(maxsize=4)
-def _rules(setting: str) -> Live:
+Modes = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=16)
+def _rules(setting: str, modes: Modes = ()) -> Live:
     rules = ruleset.default() if setting == "default" else ruleset.load(Path(setting))
+    if modes:
+        switched = dict(modes)
+        rules = replace(
+            rules,
+            rules=tuple(
+                replace(r, mode=ruleset.Mode(switched[r.id])) if r.id in switched else r
+                for r in rules.rules
+            ),
+        )
     return Live(rules, spans_of(rules), checks_of(rules, LIVE_RULES))
 
 
-def live_rules() -> Live | None:
-    """The rule set the operator turned on, or None (the gate is off)."""
+def rule_modes(unit: Unit) -> Modes:
+    """The operator's switches of rules' modes (``services.risk.rules``), by rule id."""
+    query = select(risk_rule_modes.c.rule, risk_rule_modes.c.mode).order_by(risk_rule_modes.c.rule)
+    return tuple((rule, mode) for rule, mode in unit.conn.execute(query))
+
+
+def live_rules(unit: Unit | None = None) -> Live | None:
+    """The rule set the operator turned on (with the modes switched since, given a unit of
+    work to read them), or None (the gate is off)."""
     setting = os.environ.get(RULES_ENV, "").strip()
-    return _rules(setting) if setting else None
+    if not setting:
+        return None
+    return _rules(setting, rule_modes(unit) if unit is not None else ())
 
 
 def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The batch to book: as given, or with a hold leg; raises on block."""
-    live = live_rules()
+    live = live_rules(unit)
     if live is None:
         return list(transfers)
     principal = next((t for t in transfers if t.code in KINDS and not (t.flags & _NOT_NEW)), None)
@@ -329,5 +355,24 @@ def _store(
         }
         for a in verdict.alerts
     ]
+    for row in rows:
+        if row["status"] == "open":
+            row["case_id"] = _case_of(unit, str(row["party_id"]))
     if rows:
         unit.conn.execute(insert(risk_alerts), rows)
+
+
+#: The party's case that is not closed, made if there is none, in one statement: the partial
+#: unique index (one unclosed case per party) is the conflict, so racing movements of one
+#: party join one case.
+_CASE = text(
+    "INSERT INTO risk_cases (id, party_id, status, created_at_ns, updated_at_ns) "
+    "VALUES (:id, :party, 'open', :now, :now) "
+    "ON CONFLICT (party_id) WHERE status <> 'closed' "
+    "DO UPDATE SET updated_at_ns = excluded.updated_at_ns RETURNING id"
+)
+
+
+def _case_of(unit: Unit, party_id: str) -> str:
+    params = {"id": new_id("case"), "party": party_id, "now": unit.now()}
+    return str(unit.conn.execute(_CASE, params).scalar_one())

@@ -91,16 +91,7 @@ def decide(
             )
         if alert["approved_by"] == caller.key_id:
             raise refused("four_eyes_required", "the approver cannot also decide", "alert_id")
-    hold_id = alert["hold_id"]
-    if decision == "release":
-        movement.book(unit, [_void(hold_id)])
-    else:
-        held = unit.conn.execute(
-            select(transfers.c.amount).where(transfers.c.id == hold_id)
-        ).scalar_one()
-        movement.book(unit, movement.linked([_post(hold_id), _payback(alert, held)]))
-    status = "released" if decision == "release" else "returned"
-    _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
+    hold_id = settle(unit, caller, alert, decision)
     audit.record(
         unit,
         caller.key_id,
@@ -111,6 +102,26 @@ def decide(
         {"hold_id": hold_id, "amount_minor": alert["amount_minor"]},
     )
     return _alert(unit, alert_id)
+
+
+def held_minor(unit: Unit, hold_id: str) -> int:
+    """What a hold holds (the pending transfer's amount)."""
+    query = select(transfers.c.amount).where(transfers.c.id == hold_id)
+    return int(unit.conn.execute(query).scalar_one())
+
+
+def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> str:
+    """Release (void) or return (post, and pay back) the hold of this open alert, and mark
+    every open alert on it; the caller checks four eyes and writes the audit entry."""
+    hold_id: str = alert["hold_id"]
+    if decision == "release":
+        movement.book(unit, [_void(hold_id)])
+    else:
+        held = held_minor(unit, hold_id)
+        movement.book(unit, movement.linked([_post(hold_id), _payback(alert, held)]))
+    status = "released" if decision == "release" else "returned"
+    _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
+    return hold_id
 
 
 def _set(unit: Unit, hold_id: str, **values: Any) -> None:

@@ -3,7 +3,9 @@
 * CTR — every movement the ``covered_cash`` rule (on, not shadow) alerted on, by the day of
   the movement;
 * STR — every movement whose held money an analyst *returned* (the decision that the money
-  is suspicious), by the day of that decision; several rules on one movement make one row.
+  is suspicious), and every movement of a case closed with ``report``
+  (``services.risk.cases``), by the day of that decision; several rules on one movement make
+  one row.
 
 Rows are one per transaction, in time order, with the deadline on working days. Operators
 only; read-only.
@@ -22,7 +24,7 @@ from tindahan.lending.calendar import PH_TIME, business_date, philippine_regular
 from tindahan.risk import reports
 from tindahan.services.unit import Unit
 from tindahan.store.lending_tables import loan_holidays
-from tindahan.store.risk_tables import risk_alerts
+from tindahan.store.risk_tables import risk_alerts, risk_cases
 
 TYPES = ("ctr", "str")
 
@@ -55,6 +57,9 @@ def rows(unit: Unit, caller: Caller, kind: str, start: date, end: date) -> list[
         query = select(risk_alerts).where(risk_alerts.c.status == "returned")
     query = query.where(when >= low, when < high).order_by(when, risk_alerts.c.id)
     found = [dict(r) for r in unit.conn.execute(query).mappings()]
+    if kind == "str":
+        seen = {a["id"] for a in found}  # a reported case's hold may be returned later
+        found += [a for a in _reported(unit, low, high) if a["id"] not in seen]
     off = holidays(unit, range(start.year, end.year + 2))
     by_transfer: dict[str, dict[str, Any]] = {}
     for alert in found:
@@ -65,6 +70,26 @@ def rows(unit: Unit, caller: Caller, kind: str, start: date, end: date) -> list[
             row["rule"] += f"+{alert['rule']}"
             row["reason"] += f"; {alert['explanation']}"
     return list(by_transfer.values())
+
+
+def _reported(unit: Unit, low: int, high: int) -> list[dict[str, Any]]:
+    """The alerts of cases closed with ``report``, dated by that decision."""
+    query = (
+        select(risk_alerts, risk_cases.c.decided_at_ns.label("case_decided_at_ns"))
+        .join(risk_cases, risk_cases.c.id == risk_alerts.c.case_id)
+        .where(
+            risk_cases.c.decision == "report",
+            risk_cases.c.decided_at_ns >= low,
+            risk_cases.c.decided_at_ns < high,
+        )
+        .order_by(risk_cases.c.decided_at_ns, risk_alerts.c.id)
+    )
+    found = []
+    for row in unit.conn.execute(query).mappings():
+        alert = dict(row)
+        alert["decided_at_ns"] = alert.pop("case_decided_at_ns")
+        found.append(alert)
+    return found
 
 
 def _row(kind: str, alert: dict[str, Any], off: set[date]) -> dict[str, str]:
