@@ -26,6 +26,7 @@ from tindahan.api import (
     payouts,
     qr,
     rails,
+    risk,
 )
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
@@ -113,7 +114,18 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
             rate_limited_body(), status_code=429, headers={"Retry-After": str(exc.retry_after)}
         )
 
-    for module in (parties, payments, payouts, access, qr, commerce, credit, lending, rails):
+    for module in (
+        parties,
+        payments,
+        payouts,
+        access,
+        qr,
+        commerce,
+        credit,
+        lending,
+        rails,
+        risk,
+    ):
         app.include_router(module.router)
 
     @app.get("/health", tags=["meta"], summary="Liveness and database check")

@@ -1,0 +1,115 @@
+"""Risk over HTTP, on SQLite and PostgreSQL: the alert queue and a case's life through the
+API (assign, note, approve, decide once per Idempotency-Key), the rules' modes, and tenancy
+(a party's key is refused, whatever the id; nothing changes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import World
+from tindahan import limits
+from tindahan.services.ledger import risk_gate
+
+RULES = """
+[[rule]]
+id = "new_payee"
+version = 4
+decision = "review"
+explain = "a first {amount_minor} to a new payee"
+[rule.params]
+min_minor = 3000000
+kinds = ["p2p"]
+"""
+
+
+@pytest.fixture
+def held(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The buyer's first ₱40,000 to the other buyer: held for review, in one case."""
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    monkeypatch.setattr(limits, "RISK_FOUR_EYES_MINOR", 3_000_000)
+    world.fund(world.buyer, 5_000_000)
+    before = available(world)
+    body = {"payee_id": world.other_buyer.id, "amount_minor": 4_000_000, "currency": "PHP"}
+    world.api.ok(world.api.post("/v1/payments", world.buyer.key, body))
+    (case,) = world.api.ok(world.api.get("/v1/risk/cases", world.operator))["data"]
+    assert available(world) == before  # held: seen, not spendable
+    return {**case, "before": before}
+
+
+def available(world: World) -> int:
+    """What the other buyer may spend now."""
+    wallet_id = world.other_buyer.wallets["main"]
+    wallet = world.api.ok(world.api.get(f"/v1/wallets/{wallet_id}", world.operator))
+    return int(wallet["available_minor"])
+
+
+def error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    found = response.json()["error"]
+    assert found["code"] == code, found
+    return found
+
+
+def test_an_analyst_works_a_case_through_the_api(world: World, held: dict) -> None:
+    api, op = world.api, world.operator
+    (alert,) = api.ok(api.get("/v1/risk/alerts", op))["data"]
+    assert (alert["rule"], alert["rule_version"], alert["case_id"]) == ("new_payee", 4, held["id"])
+    assert alert["evidence"]["amount_minor"] == 4_000_000
+    assert (held["held_minor"], held["status"]) == (4_000_000, "open")
+    case_url = f"/v1/risk/cases/{held['id']}"
+    mine = api.ok(api.post(f"{case_url}/assign", op, {}))
+    assert mine["status"] == "in_review" and mine["assignee"].startswith("key_")
+    noted = api.ok(api.post(f"{case_url}/notes", op, {"body": "asked the buyer"}))
+    assert [n["body"] for n in noted["notes"]] == ["asked the buyer"]
+    found = error(
+        api.post(f"{case_url}/decide", op, {"decision": "release"}), 402, "four_eyes_required"
+    )
+    assert found["param"] == "case_id"
+    api.ok(api.post(f"{case_url}/approve", op, {"note": "fine by me"}))
+    error(api.post(f"{case_url}/decide", op, {"decision": "release"}), 402, "four_eyes_required")
+    second = api.ok(api.post("/v1/api_keys", op, {}))["secret"]
+    first = api.post(f"{case_url}/decide", second, {"decision": "release"}, idem="rel-1")
+    done = api.ok(first)
+    again = api.post(f"{case_url}/decide", second, {"decision": "release"}, idem="rel-1")
+    assert api.ok(again) == done and again.headers["Idempotent-Replayed"] == "true"
+    assert (done["status"], done["decision"], done["held_minor"]) == ("closed", "release", 0)
+    assert available(world) == held["before"] + 4_000_000
+    error(api.post(f"{case_url}/decide", second, {"decision": "return"}), 409, "case_closed")
+    closed = api.ok(api.get("/v1/risk/cases", op, status="closed"))["data"]
+    assert [c["id"] for c in closed] == [held["id"]]
+
+
+def test_the_rules_modes_through_the_api(world: World, held: dict) -> None:
+    api, op = world.api, world.operator
+    listed = api.ok(api.get("/v1/risk/rules", op))
+    assert listed["gate_on"] and [(r["id"], r["version"], r["mode"]) for r in listed["data"]] == [
+        ("new_payee", 4, "on")
+    ]
+    off = api.ok(api.post("/v1/risk/rules/new_payee/mode", op, {"mode": "off"}))
+    assert (off["mode"], off["file_mode"]) == ("off", "on")
+    error(api.post("/v1/risk/rules/new_payee/mode", op, {"mode": "loud"}), 400, "parameter_invalid")
+    error(api.post("/v1/risk/rules/nothing/mode", op, {"mode": "on"}), 404, "resource_missing")
+
+
+def test_a_partys_key_reaches_no_risk_object(world: World, held: dict) -> None:
+    api = world.api
+    case_url = f"/v1/risk/cases/{held['id']}"
+    for key in (world.buyer.key, world.merchant.key):
+        error(api.get("/v1/risk/alerts", key), 403, "operator_only")
+        error(api.get("/v1/risk/cases", key), 403, "operator_only")
+        error(api.get(case_url, key), 403, "operator_only")
+        error(api.get("/v1/risk/cases/case_nothing", key), 403, "operator_only")
+        error(api.post(f"{case_url}/decide", key, {"decision": "release"}), 403, "operator_only")
+        error(api.post(f"{case_url}/notes", key, {"body": "mine"}), 403, "operator_only")
+        error(api.post("/v1/risk/rules/new_payee/mode", key, {"mode": "off"}), 403, "operator_only")
+    error(api.get("/v1/risk/cases/case_nothing", world.operator), 404, "resource_missing")
+    reader = api.ok(api.post("/v1/api_keys", world.operator, {"scopes": ["risk:read"]}))["secret"]
+    api.ok(api.get(case_url, reader))
+    error(api.post(f"{case_url}/notes", reader, {"body": "x"}), 403, "scope_missing")
+    case = api.ok(api.get(case_url, world.operator))
+    assert (case["status"], case["notes"], case["held_minor"]) == ("open", [], 4_000_000)
+    assert available(world) == held["before"]  # still held
