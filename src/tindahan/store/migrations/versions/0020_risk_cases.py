@@ -3,16 +3,16 @@ operator's switch of each rule's mode.
 
 Written from ``store.risk_tables`` as Alembic's autogenerate would, then reviewed.
 
-Revision ID: 0018_risk_cases
-Revises: 0017_addresses
+Revision ID: 0020_risk_cases
+Revises: 0019_pay_pin
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_risk_cases"
-down_revision = "0017_addresses"
+revision = "0020_risk_cases"
+down_revision = "0019_pay_pin"
 branch_labels = None
 depends_on = None
 
