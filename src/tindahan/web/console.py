@@ -19,6 +19,9 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   everything held, or split — each with a required note and run once per form
   (``forms.run_submit``), so a double submit moves the money once. The amounts and the fee
   are the service's (``services.commerce.disputes.resolve``); the page only says what it did.
+* ``/op/rails``: the rails monitor — bank transfers in flight, rejected and returned (with
+  the reason in the viewer's language), the PESONet batches and what waits for the next
+  cut-off, and the last reconciled days with their breaks (``services.rails.monitor``).
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
 * ``/op/audit``: the audit log, newest first.
 """
@@ -36,6 +39,7 @@ from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.commerce import disputes, orders, shipments
 from tindahan.services.payments import wallets
 from tindahan.services.platform import audit, books, logins, parties, tiers, webhooks
+from tindahan.services.rails import monitor
 from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, render, session
 from tindahan.web.i18n import _
@@ -416,6 +420,33 @@ async def resolve_dispute(request: Request, dispute_id: str, viewer: Operator) -
         done=False,
         **context,
     )
+
+
+# --- the rails monitor -------------------------------------------------------------------------
+def rails_words() -> dict[str, dict[str, str]]:
+    """The monitor's words, translated when the page is drawn (in the viewer's language)."""
+    return {
+        "rails": {"instapay": "InstaPay", "pesonet": "PESONet"},
+        "words": {
+            "pending": _("In flight"),
+            "settled": _("Arrived"),
+            "rejected": _("Rejected"),
+            "returned": _("Returned"),
+        },
+        "kinds": {
+            "missing_ours": _("Missing on our side"),
+            "missing_theirs": _("Missing on theirs"),
+            "amount_mismatch": _("Amount mismatch"),
+            "date_mismatch": _("Date mismatch"),
+        },
+    }
+
+
+@router.get("/op/rails")
+def rails_monitor(request: Request, viewer: Operator) -> Response:
+    found: dict[str, Any] = _read(request, lambda unit: monitor.overview(unit, viewer.caller))
+    words: dict[str, Any] = rails_words()
+    return render.page(request, "console/rails.html", **words, **found)
 
 
 # --- webhooks ----------------------------------------------------------------------------------
