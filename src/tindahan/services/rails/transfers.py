@@ -283,7 +283,7 @@ def _message(unit: Unit, transfer_ids: list[str]) -> bytes:
 
 def _credit_transfer(unit: Unit, row: Any) -> CreditTransfer:
     target = bank_accounts.opened(unit, row["bank_account_id"])
-    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    wallet = _wallet(unit, row)
     return CreditTransfer(
         uetr=row["uetr"],
         end_to_end_id=row["end_to_end_id"],
@@ -294,6 +294,13 @@ def _credit_transfer(unit: Unit, row: Any) -> CreditTransfer:
         creditor=Party(target.account_name, target.account_number),
         creditor_agent=target.bank.bic,
     )
+
+
+def _wallet(unit: Unit, row: Any) -> movement.Holder:
+    """The wallet the transfer's money left, by its id: a payout to a bank account leaves
+    from the settlement wallet, so the party's main wallet is not it."""
+    found = movement.holders(unit, (row["party_id"],)).values()
+    return next(holder for holder in found if holder.wallet_id == row["wallet_id"])
 
 
 def _mark_sent(unit: Unit, transfer_ids: list[str]) -> None:
@@ -383,7 +390,7 @@ def _reject(unit: Unit, row: Any, reason: str) -> None:
         ledger_id(row["id"], "void"), pending_id=row["hold_id"], flags=TransferFlags.VOID_PENDING
     )
     movement.book(unit, [void])
-    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    wallet = _wallet(unit, row)
     movement.release_outgoing(unit, wallet, row["amount_minor"], row["created_at_ns"])
     _finish(unit, row, TransferStatus.REJECTED, "bank_transfer.failed", reason_code=reason)
 
@@ -394,7 +401,7 @@ def _return(unit: Unit, row: Any, current: TransferStatus, item: Transaction) ->
     if why_not is not None or item.currency != row["currency"]:
         log.warning("a return for %s changed nothing: %s", row["id"], why_not or "currency")
         return False
-    wallet = movement.holders(unit, (row["party_id"],))[(row["party_id"], WalletKind.MAIN)]
+    wallet = _wallet(unit, row)
     back = NewTransfer(
         ledger_id(row["id"], "return"),
         rail_account(row["rail"]),
