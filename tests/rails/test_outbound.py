@@ -9,16 +9,20 @@ import random
 import pytest
 from sqlalchemy import select
 
-from tests.rails.conftest import FUNDED, Sender
+from tests.lending.conftest import OPERATOR, make_party, wallet_of
+from tests.rails.conftest import FUNDED, Sender, register
 from tests.rails.fake_rail import NOW
 from tindahan import limits
-from tindahan.kernel.callers import Caller
+from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
+from tindahan.payments.model import WalletKind
 from tindahan.rails import MessageError, StatusAnswer
 from tindahan.rails import xml as rails_xml
+from tindahan.services.ledger import movement
 from tindahan.services.ledger import transfers as ledger
 from tindahan.services.ledger.verify import verify
-from tindahan.services.rails import transfers
+from tindahan.services.payments import cash
+from tindahan.services.rails import bank_accounts, participants, transfers
 from tindahan.services.unit import Platform
 from tindahan.store.payment_tables import events
 
@@ -227,3 +231,45 @@ def test_verify_names_a_bank_transfer_rewritten_in_the_database(platform, sender
     label = f"bank transfer {made['id']}"
     assert f"{label}: returned_minor is 1 on the record but its transfers move 25000" in problems
     assert f"{label} is rejected but its hold was posted" in problems
+
+
+def test_a_rejected_or_returned_transfer_goes_back_to_the_wallet_it_left(platform, rail):
+    """A payout to a bank leaves from the settlement wallet (``start``): a rejection voids
+    that wallet's hold and a return credits that wallet, never the party's main wallet."""
+    participants.ensure_seeded(platform)
+    merchant = make_party(
+        platform,
+        kind="merchant",
+        name="Tindahan ni Aling Nena",
+        mcc="5411",
+        city="Naga",
+        province="Camarines Sur",
+    )
+    settlement = wallet_of(platform, merchant, "settlement")
+    main = wallet_of(platform, merchant)
+    platform.run(lambda u: cash.fund(u, OPERATOR, settlement["id"], 1000_00, "PHP", None))
+    caller = Caller(f"k_{merchant}", merchant, frozenset(SCOPES))
+    account = register(platform, caller, "BDO", "0012-3456-7890")
+
+    def payout(amount: int) -> dict:
+        def work(u):
+            holder = movement.holders(u, (merchant,))[(merchant, WalletKind.SETTLEMENT)]
+            target = bank_accounts.destination(u, caller, account)
+            return transfers.start(u, holder, target, amount, "PHP")
+
+        return platform.run(work)
+
+    def posted(wallet: dict) -> tuple[int, int]:
+        found = ledger.lookup_accounts(platform.db, [wallet["account_id"]])[wallet["account_id"]]
+        return found.credits_posted - found.debits_posted, found.debits_pending
+
+    rejected, returned = payout(300_00), payout(200_00)
+    assert rejected["wallet_id"] == settlement["id"]
+    transfers.dispatch(platform, rail)
+    transfers.receive(platform, rail.status(rejected["uetr"], "RJCT", "AC04"))
+    transfers.receive(platform, rail.status(returned["uetr"], "ACSC"))
+    assert posted(settlement) == (800_00, 0)
+    transfers.receive(platform, rail.returned(returned["uetr"], 200_00))
+    assert posted(settlement) == (1000_00, 0)
+    assert posted(main) == (0, 0)
+    assert verify(platform.db).ok
