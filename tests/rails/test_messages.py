@@ -19,6 +19,8 @@ from tindahan.rails import (
     Party,
     PaymentReturn,
     Problem,
+    RecallAnswer,
+    RecallRequest,
     StatusAnswer,
     StatusQuery,
 )
@@ -207,7 +209,7 @@ XXE = b"""<?xml version="1.0"?>
         ),
         (b'<Document xmlns="urn:example"/>', Problem.UNKNOWN_MESSAGE),
         (
-            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"/>',
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.08"/>',
             Problem.UNKNOWN_MESSAGE,
         ),
         (
@@ -281,3 +283,39 @@ def test_reason_codes_read_in_english_and_filipino():
     assert reason_words("AC04", "fil") == "sarado na ang account"
     assert reason_words("ZZ99") == "reason ZZ99"
     assert status_words("RJCT", "fil") == "tinanggihan"
+
+
+def test_a_recall_and_its_answer_build_valid_and_read_back():
+    uetr = new_uetr()
+    recall = rails_xml.camt056(
+        message_id="RCL1",
+        created_at=datetime(2026, 9, 1, tzinfo=UTC),
+        assigner="BNORPHMMXXX",
+        assignee="TNDHPHM1XXX",
+        case_id="CASE-1",
+        recalls=[RecallRequest("M1", uetr, "E2E1", 1234_50, "PHP", "DUPL")],
+    )
+    read_recall = rails_xml.read(recall)
+    assert (read_recall.message_type, read_recall.message_id) == (MessageType.CAMT_056, "RCL1")
+    (item,) = read_recall.transactions
+    assert (item.uetr, item.end_to_end_id, item.amount_minor, item.reason) == (
+        uetr,
+        "E2E1",
+        1234_50,
+        "DUPL",
+    )
+    assert (item.debtor_agent, item.reference, item.original_message_id) == (
+        "BNORPHMMXXX",
+        "CASE-1",
+        "M1",
+    )
+    answer = rails_xml.camt029(
+        message_id="ANS1",
+        created_at=datetime(2026, 9, 1, tzinfo=UTC),
+        assigner="TNDHPHM1XXX",
+        assignee="BNORPHMMXXX",
+        case_id="CASE-1",
+        answers=[RecallAnswer("M1", uetr, "E2E1", False, "AM04")],
+    )
+    (resolved,) = rails_xml.read(answer).transactions
+    assert (resolved.uetr, resolved.status, resolved.reason) == (uetr, "RJCR", "AM04")

@@ -8,7 +8,9 @@ Six messages of the 2019 ISO 20022 set (the schemas in ``rails/xml/schemas``):
 * ``pacs.028.001.03`` payment status request — "what happened to it?" after a time-out;
 * ``pacs.004.001.09`` payment return — money coming back after success, with a reason;
 * ``camt.053.001.08`` bank to customer statement — the end-of-day statement;
-* ``camt.054.001.08`` debit/credit notification — one movement as it happens.
+* ``camt.054.001.08`` debit/credit notification — one movement as it happens;
+* ``camt.056.001.08`` FI to FI payment cancellation request — a bank recalls a transfer;
+* ``camt.029.001.09`` resolution of investigation — the answer to a recall.
 
 Every message reads into one shape, ``Message`` with its ``Transaction`` rows (the CLI's
 ``tindahan rails read`` prints exactly that); amounts are integer minor units with their
@@ -32,6 +34,8 @@ class MessageType(StrEnum):
     PACS_004 = "pacs.004.001.09"
     CAMT_053 = "camt.053.001.08"
     CAMT_054 = "camt.054.001.08"
+    CAMT_056 = "camt.056.001.08"
+    CAMT_029 = "camt.029.001.09"
 
     @property
     def namespace(self) -> str:
@@ -99,6 +103,31 @@ class PaymentReturn:
     amount_minor: int
     currency: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRequest:
+    """One transaction of a camt.056: the sending bank asks for a settled transfer back
+    (``reason`` an ``ExternalCancellationReason1Code``: DUPL, FRAD, TECH, CUST, AM09...)."""
+
+    original_message_id: str
+    uetr: str
+    end_to_end_id: str
+    amount_minor: int
+    currency: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecallAnswer:
+    """One transaction of a camt.029: the recall accepted (the money comes back by a
+    pacs.004) or rejected with an ``ExternalPaymentCancellationRejection1Code``."""
+
+    original_message_id: str
+    uetr: str
+    end_to_end_id: str
+    accepted: bool
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ from tindahan.rails.model import (
     MessageType,
     Party,
     PaymentReturn,
+    RecallAnswer,
+    RecallRequest,
     StatusAnswer,
     StatusQuery,
 )
@@ -80,6 +82,25 @@ class _Tree:
             self.add(element, "Nm", party.name)
         if party.account is not None:
             self.path(self.add(parent, account_tag), "Id/Othr/Id", party.account)
+
+    def agent_choice(self, parent: etree._Element, tag: str, bic: str) -> None:
+        """A ``Party40Choice`` naming a bank: ``Agt/FinInstnId/BICFI``."""
+        self.path(self.add(parent, tag), "Agt/FinInstnId/BICFI", bic)
+
+    def assignment(
+        self, parent: etree._Element, message_id: str, created_at: datetime, agents: tuple[str, str]
+    ) -> None:
+        """An investigation's ``Assgnmt`` (camt.056, camt.029): from one bank to another."""
+        element = self.add(parent, "Assgnmt")
+        self.add(element, "Id", message_id)
+        self.agent_choice(element, "Assgnr", agents[0])
+        self.agent_choice(element, "Assgne", agents[1])
+        self.add(element, "CreDtTm", timestamp(created_at))
+
+    def case(self, parent: etree._Element, tag: str, case_id: str, creator: str) -> None:
+        element = self.add(parent, tag)
+        self.add(element, "Id", case_id)
+        self.agent_choice(element, "Cretr", creator)
 
     def party_choice(self, parent: etree._Element, tag: str, party: Party) -> None:
         """A ``Party40Choice`` (in references and statements): ``Pty/Nm``."""
@@ -321,3 +342,59 @@ def _parties(tree: _Tree, details: etree._Element, entry: Entry) -> None:
         tree.party_choice(parties, tag, party)
         if party.account is not None:
             tree.path(tree.add(parties, tag + "Acct"), "Id/Othr/Id", party.account)
+
+
+def camt056(
+    *,
+    message_id: str,
+    created_at: datetime,
+    assigner: str,
+    assignee: str,
+    case_id: str,
+    recalls: Sequence[RecallRequest],
+) -> bytes:
+    """A recall: the bank that sent the transfers (``assigner``, a BIC) asks for them back."""
+    _count(recalls, "recalls")
+    tree = _Tree(MessageType.CAMT_056)
+    body = tree.add(tree.root, "FIToFIPmtCxlReq")
+    tree.assignment(body, message_id, created_at, (assigner, assignee))
+    tree.case(body, "Case", case_id, assigner)
+    underlying = tree.add(body, "Undrlyg")
+    for item in recalls:
+        element = tree.add(underlying, "TxInf")
+        _original_group(tree, element, item.original_message_id, MessageType.PACS_008)
+        tree.add(element, "OrgnlEndToEndId", item.end_to_end_id)
+        tree.add(element, "OrgnlUETR", item.uetr)
+        tree.amount(element, "OrgnlIntrBkSttlmAmt", item.amount_minor, item.currency)
+        tree.path(tree.add(element, "CxlRsnInf"), "Rsn/Cd", item.reason)
+    return tree.finish()
+
+
+def camt029(
+    *,
+    message_id: str,
+    created_at: datetime,
+    assigner: str,
+    assignee: str,
+    case_id: str,
+    answers: Sequence[RecallAnswer],
+) -> bytes:
+    """The answer to a recall: ``CNCL`` when every transaction's recall was accepted, else
+    ``RJCR``; per transaction ``ACCR`` or ``RJCR`` with the rejection's reason."""
+    _count(answers, "answers")
+    tree = _Tree(MessageType.CAMT_029)
+    body = tree.add(tree.root, "RsltnOfInvstgtn")
+    tree.assignment(body, message_id, created_at, (assigner, assignee))
+    tree.case(body, "RslvdCase", case_id, assignee)
+    confirmed = "CNCL" if all(answer.accepted for answer in answers) else "RJCR"
+    tree.path(body, "Sts/Conf", confirmed)
+    details = tree.add(body, "CxlDtls")
+    for answer in answers:
+        element = tree.add(details, "TxInfAndSts")
+        _original_group(tree, element, answer.original_message_id, MessageType.PACS_008)
+        tree.add(element, "OrgnlEndToEndId", answer.end_to_end_id)
+        tree.add(element, "OrgnlUETR", answer.uetr)
+        tree.add(element, "TxCxlSts", "ACCR" if answer.accepted else "RJCR")
+        if answer.reason is not None:
+            tree.path(tree.add(element, "CxlStsRsnInf"), "Rsn/Cd", answer.reason)
+    return tree.finish()

@@ -80,7 +80,7 @@ def _qualified(ns: str, path: str) -> str:
 
 
 def _created(node: _Node) -> datetime | None:
-    text = node.text("GrpHdr/CreDtTm")
+    text = node.first("GrpHdr/CreDtTm", "Assgnmt/CreDtTm")
     if text is None:
         return None
     try:
@@ -90,7 +90,7 @@ def _created(node: _Node) -> datetime | None:
 
 
 def _message_id(node: _Node) -> str:
-    return node.text("GrpHdr/MsgId") or ""
+    return node.first("GrpHdr/MsgId", "Assgnmt/Id") or ""
 
 
 def _reason(node: _Node, path: str) -> tuple[str | None, str | None]:
@@ -298,6 +298,49 @@ def _check_transactions(message: Message) -> None:
         raise MessageError(Problem.INVALID, "a UETR appears twice in one message")
 
 
+def _camt056(body: _Node) -> Message:
+    """A recall: per transaction the original's references and amount, the reason (a
+    cancellation reason code), the recalling bank (``debtor_agent``) and the case id
+    (``reference``)."""
+    assigner = body.text("Assgnmt/Assgnr/Agt/FinInstnId/BICFI")
+    case_id = body.text("Case/Id")
+    transactions = []
+    for item in body.all("Undrlyg/TxInf"):
+        reason, note = _reason(item, "CxlRsnInf")
+        transactions.append(
+            _answering(
+                item,
+                "OrgnlIntrBkSttlmAmt",
+                None,
+                reason=reason,
+                note=note,
+                debtor_agent=assigner,
+                reference=item.text("Case/Id") or case_id,
+            )
+        )
+    return Message(MessageType.CAMT_056, _message_id(body), _created(body), tuple(transactions))
+
+
+def _camt029(body: _Node) -> Message:
+    """A recall's answer: per transaction ``ACCR`` or ``RJCR`` (``status``) and the reason."""
+    case_id = body.text("RslvdCase/Id")
+    transactions = []
+    for item in body.all("CxlDtls/TxInfAndSts"):
+        reason, note = _reason(item, "CxlStsRsnInf")
+        transactions.append(
+            _answering(
+                item,
+                "OrgnlIntrBkSttlmAmt",
+                None,
+                status=item.text("TxCxlSts") or body.text("Sts/Conf"),
+                reason=reason,
+                note=note,
+                reference=case_id,
+            )
+        )
+    return Message(MessageType.CAMT_029, _message_id(body), _created(body), tuple(transactions))
+
+
 _READERS: dict[MessageType, Callable[[_Node], Message]] = {
     MessageType.PACS_008: _pacs008,
     MessageType.PACS_002: _pacs002,
@@ -305,4 +348,6 @@ _READERS: dict[MessageType, Callable[[_Node], Message]] = {
     MessageType.PACS_004: _pacs004,
     MessageType.CAMT_053: _report(MessageType.CAMT_053, "Stmt"),
     MessageType.CAMT_054: _report(MessageType.CAMT_054, "Ntfctn"),
+    MessageType.CAMT_056: _camt056,
+    MessageType.CAMT_029: _camt029,
 }
