@@ -119,3 +119,30 @@ class BankTransfer(BaseModel):
     created: str
     sent: str | None
     finished: str | None
+
+
+class InboundFx(BaseModel):
+    mid_rate: str
+    customer_rate: str
+    spread_bps: int
+    margin_minor: int = Field(description="What the spread kept, in centavos.")
+
+
+class InboundTransfer(BaseModel):
+    id: str
+    object: Literal["inbound_transfer"]
+    party_id: str | None
+    wallet_id: str | None
+    rail: Literal["instapay", "pesonet"]
+    uetr: str
+    end_to_end_id: str
+    debtor_agent: str | None = Field(description="The sending bank's BIC.")
+    amount_minor: int = Field(description="As sent, in the sent currency's minor units.")
+    currency: str
+    credited_minor: int | None
+    credited_currency: str
+    fx: InboundFx | None
+    status: Literal["credited", "rejected", "returned"]
+    reason: Reason | None
+    received: str
+    returned: str | None

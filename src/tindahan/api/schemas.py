@@ -316,6 +316,15 @@ class Wallet(BaseModel):
     created: str
 
 
+class StatementFx(BaseModel):
+    """Money from abroad converted on arrival: what came, at which rates, and the margin."""
+
+    amount: str = Field(examples=["100.00 USD"])
+    customer_rate: str
+    mid_rate: str
+    margin_minor: int = Field(description="What the spread kept, in centavos.")
+
+
 class StatementEntry(BaseModel):
     id: str
     object: Literal["statement_entry"]
@@ -328,6 +337,8 @@ class StatementEntry(BaseModel):
     code: int
     payment_id: str | None
     refund_id: str | None
+    inbound_transfer_id: str | None = None
+    fx: StatementFx | None = None
     counterparty_account_id: str
     created: str
 

@@ -108,3 +108,5 @@ class TransferCode(enum.IntEnum):
     RISK_RETURN = 96  # held money returned to whoever sent it
     BANK_TRANSFER = 110  # a wallet to a rail's clearing account (pending until the answer)
     BANK_RETURN = 111  # a returned bank transfer (pacs.004): clearing account back to the wallet
+    INBOUND_TRANSFER = 112  # another bank's pacs.008: the rail's clearing account to a wallet
+    INBOUND_RETURN = 113  # a recalled inbound transfer sent back (pacs.004): wallet to the rail

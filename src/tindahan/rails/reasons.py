@@ -37,9 +37,14 @@ REASONS: dict[str, tuple[str, str]] = {
         "hindi pinapayagan ang ganitong transfer sa account",
     ),
     "AM02": ("the amount is more than allowed", "lampas sa pinapayagang halaga"),
+    "AM03": ("this currency is not accepted", "hindi tinatanggap ang currency na ito"),
     "AM04": ("not enough funds", "kulang ang pondo"),
     "AM05": ("duplicate transfer", "dobleng transfer"),
     "AM09": ("wrong amount", "mali ang halaga"),
+    "AM14": (
+        "more than the account's limits allow",
+        "lampas sa limitasyon ng account",
+    ),
     "BE01": (
         "the account name does not match the account",
         "hindi tugma ang pangalan sa account",

@@ -170,3 +170,81 @@ reconciliation_breaks = Table(
     ),
 )
 Index("ix_reconciliation_breaks_day", reconciliation_breaks.c.day, reconciliation_breaks.c.id)
+
+INBOUND_STATUSES = ("credited", "rejected", "returned")
+
+#: Inbound credit transfers: one row per pacs.008 transaction another bank sent us, credited
+#: or rejected. UNIQUE ``(uetr, end_to_end_id)`` is the exactly-once: a second delivery of
+#: the same transaction cannot insert a second row (racing deliveries wait on the index,
+#: and the loser finds the winner's row and its answer). A credited one names its wallet
+#: and its ledger transfer; a rejected one its ISO reason; one in a foreign currency the
+#: PHP it became and the rates (``margin_minor``: what the spread kept, in centavos).
+inbound_transfers = Table(
+    "inbound_transfers",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("uetr", String(36), nullable=False),
+    Column("end_to_end_id", String(35), nullable=False),
+    Column("message_id", String(35), nullable=False),
+    Column("rail", String(16), nullable=False),
+    Column("debtor_agent", String(11)),
+    Column("creditor_account_kind", String(8)),
+    Column("party_id", String(_ID), ForeignKey("parties.id")),
+    Column("wallet_id", String(_ID), ForeignKey("wallets.id")),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("credited_minor", BigInteger),
+    Column("mid_rate", String(32)),
+    Column("customer_rate", String(32)),
+    Column("spread_bps", BigInteger),
+    Column("margin_minor", BigInteger),
+    Column("transfer_id", String(limits.ID_MAX_LENGTH)),
+    Column("status", String(16), nullable=False),
+    Column("reason_code", String(8)),
+    Column("answer_id", String(35), nullable=False),
+    Column("received_at_ns", BigInteger, nullable=False),
+    Column("returned_at_ns", BigInteger),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_in("status", INBOUND_STATUSES), name="status"),
+    CheckConstraint(_in("rail", RAILS), name="rail"),
+    CheckConstraint(
+        "(status = 'rejected') = (reason_code IS NOT NULL)", name="rejected_has_reason"
+    ),
+    CheckConstraint(
+        "status = 'rejected' OR (wallet_id IS NOT NULL AND transfer_id IS NOT NULL"
+        " AND credited_minor > 0)",
+        name="credited_has_wallet",
+    ),
+    CheckConstraint("(status = 'returned') = (returned_at_ns IS NOT NULL)", name="returned_when"),
+    UniqueConstraint("uetr", "end_to_end_id"),
+)
+Index("ix_inbound_transfers_party", inbound_transfers.c.party_id, inbound_transfers.c.id)
+
+RECALL_STATUSES = ("pending", "accepted", "rejected")
+
+#: Recalls (camt.056) of inbound transfers, each decided by the operator. UNIQUE
+#: ``(inbound_transfer_id, case_id)``: the same request delivered twice is one recall.
+#: A decided one says when, and a rejected one why (a camt.029 rejection reason).
+inbound_recalls = Table(
+    "inbound_recalls",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("inbound_transfer_id", String(_ID), ForeignKey("inbound_transfers.id"), nullable=False),
+    Column("case_id", String(35), nullable=False),
+    Column("message_id", String(35), nullable=False),
+    Column("assigner_agent", String(11)),
+    Column("reason_code", String(8)),
+    Column("status", String(16), nullable=False),
+    Column("rejection_code", String(8)),
+    Column("return_id", String(35)),
+    Column("received_at_ns", BigInteger, nullable=False),
+    Column("decided_at_ns", BigInteger),
+    Column("sent_at_ns", BigInteger),
+    CheckConstraint(_in("status", RECALL_STATUSES), name="status"),
+    CheckConstraint("(status = 'pending') = (decided_at_ns IS NULL)", name="decided_when"),
+    CheckConstraint(
+        "(status = 'rejected') = (rejection_code IS NOT NULL)", name="rejected_has_reason"
+    ),
+    UniqueConstraint("inbound_transfer_id", "case_id"),
+)
+Index("ix_inbound_recalls_status", inbound_recalls.c.status, inbound_recalls.c.id)

@@ -39,6 +39,7 @@ EVENT_TYPES = (
     "bank_transfer.succeeded",
     "bank_transfer.failed",
     "bank_transfer.returned",
+    "inbound_transfer.received",
 )
 ALL = "*"
 

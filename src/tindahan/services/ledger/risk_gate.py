@@ -80,6 +80,7 @@ KINDS = {
     TransferCode.REFUND: Kind.REFUND,
     TransferCode.FUNDING: Kind.BANK_IN,
     TransferCode.LOAN_DISBURSEMENT: Kind.BANK_IN,
+    TransferCode.INBOUND_TRANSFER: Kind.BANK_IN,
 }
 _NOT_NEW = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
 

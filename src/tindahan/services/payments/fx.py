@@ -10,6 +10,7 @@ for a new one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -136,3 +137,41 @@ def locked_quote(unit: Unit, quote_id: str, order: dict[str, Any], currency: str
         message = "the FX quote has expired; ask for a new one"
         raise conflict("fx_quote_expired", message, "quote_id")
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """Foreign money turned into pesos at the customer rate (what a wallet is credited), with
+    what the spread kept: ``margin_minor`` = its value at the mid rate less ``php_minor``,
+    both rounded ``DOWN`` to the centavo."""
+
+    currency: str
+    amount_minor: int
+    mid_rate: str
+    customer_rate: str
+    spread_bps: int
+    php_minor: int
+    margin_minor: int
+
+
+def conversion(unit: Unit, amount_minor: int, currency: str) -> Conversion:
+    """``amount_minor`` of ``currency`` at today's customer rate (money arriving from abroad)."""
+    row = _rate_row(unit, currency)
+    mid = Decimal(row["mid_rate"])
+    rate_ = fx.customer_rate(mid, row["spread_bps"])
+    try:
+        php = fx.php_value(amount_minor, row["currency"], rate_)
+        at_mid = fx.php_value(amount_minor, row["currency"], mid)
+    except MoneyError:
+        raise invalid("amount_invalid", "amount_minor is too large", "amount_minor") from None
+    if php <= 0:
+        raise invalid("amount_invalid", "the amount is worth less than a centavo", "amount_minor")
+    return Conversion(
+        row["currency"],
+        amount_minor,
+        fx.text(mid),
+        fx.text(rate_),
+        row["spread_bps"],
+        php,
+        at_mid - php,
+    )

@@ -154,8 +154,22 @@ def _entry(t: Any, account_id: str, wallet_id: str) -> dict[str, Any]:
         "code": int(t.code),
         "payment_id": t.metadata.get("payment"),
         "refund_id": t.metadata.get("refund"),
+        "inbound_transfer_id": t.metadata.get("inbound_transfer"),
+        "fx": _fx(t.metadata),
         "counterparty_account_id": t.debit_account_id if credit else t.credit_account_id,
         "created": iso(t.created_at_ns),
+    }
+
+
+def _fx(metadata: Any) -> dict[str, Any] | None:
+    """Money from abroad: the foreign amount, both rates and the margin the spread kept."""
+    if "fx_amount" not in metadata:
+        return None
+    return {
+        "amount": metadata["fx_amount"],
+        "customer_rate": metadata["fx_customer_rate"],
+        "mid_rate": metadata["fx_mid_rate"],
+        "margin_minor": int(metadata["fx_margin_minor"]),
     }
 
 

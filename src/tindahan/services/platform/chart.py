@@ -29,9 +29,11 @@ def bank_account(currency: str) -> str:
 RAILS = ("instapay", "pesonet")
 
 
-def rail_account(rail: str) -> str:
-    """The clearing account of a rail: ``op.rail.instapay``, ``op.rail.pesonet``."""
-    return f"op.rail.{rail.lower()}"
+def rail_account(rail: str, currency: str = CURRENCY) -> str:
+    """The clearing account of a rail: ``op.rail.instapay``, ``op.rail.pesonet``; in a
+    foreign currency (a transfer from abroad arriving in USD) ``op.rail.instapay.USD``."""
+    name = f"op.rail.{rail.lower()}"
+    return name if currency == CURRENCY else f"{name}.{currency}"
 
 
 def fx_account(currency: str) -> str:
@@ -71,10 +73,12 @@ OPERATOR_ACCOUNTS = [
     NewAccount("op.loan.losses", CURRENCY, AccountCode.LOAN_LOSS_EXPENSE, "operator"),
     #: Risk: money under review (``services.ledger.risk_gate``), held by pending transfers.
     NewAccount(risk_gate.HOLDS_ACCOUNT, CURRENCY, AccountCode.RISK_HOLDS, "operator"),
-    #: Bank rails: what is on its way out through each clearing system (issue 19).
+    #: Bank rails: what is on its way out through each clearing system (issue 19), and
+    #: what came in through it, in PHP or (from abroad) in a foreign currency.
     *(
-        NewAccount(rail_account(rail), CURRENCY, AccountCode.RAIL_CLEARING, "operator")
+        NewAccount(rail_account(rail, code), code, AccountCode.RAIL_CLEARING, "operator")
         for rail in RAILS
+        for code in (CURRENCY, *limits.FX_CURRENCIES)
     ),
 ]
 

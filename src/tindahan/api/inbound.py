@@ -1,0 +1,88 @@
+"""Money arriving from other banks (issue 19, item 5): the door the clearing switch knocks
+on, and the inbound transfers' resources.
+
+``POST /v1/rails/messages`` is not for API keys: the clearing switch (or a real connector)
+posts ISO 20022 XML to it, signed as the switch's own traffic is
+(``Tindahan-Signature: t=…,v1=…``, HMAC-SHA256 of ``t.body`` under
+``TINDAHAN_RAILS_SECRET``; unsigned, stale or wrong: 401). A pacs.008 is answered at once
+with its pacs.002 (``application/xml``); a message that does not read is a 400 naming the
+problem (nothing credited); a body over ``limits.MAX_RAIL_MESSAGE_BYTES`` is a 413 before
+it is read (``api.app.BodyLimit``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tindahan import limits
+from tindahan.api import rails_schemas as s
+from tindahan.api.deps import CallerDep, Cursor, Limit, PathId, platform, read
+from tindahan.api.errors import body, refusal_response
+from tindahan.api.schemas import Page
+from tindahan.kernel.refusals import RefusalError
+from tindahan.rails import MessageError
+from tindahan.services.rails import inbound
+from tindahan.webhooks.signature import SignatureError, verify
+
+router = APIRouter(prefix="/v1")
+SECRET_ENV = "TINDAHAN_RAILS_SECRET"  # noqa: S105 (the variable's name, not a secret)
+HEADER = "Tindahan-Signature"
+MESSAGES_PATH = "/v1/rails/messages"
+XML = "application/xml"
+
+
+@router.post(
+    "/rails/messages",
+    tags=["rails"],
+    summary="ISO 20022 messages from the clearing switch (signed; not for API keys)",
+    responses={200: {"content": {XML: {}}, "description": "The pacs.002 answer."}},
+)
+async def rails_message(request: Request) -> Response:
+    """A pacs.008 from another bank: each transaction credited once (by UETR and
+    EndToEndId) or rejected with its ISO reason; the answer is the pacs.002."""
+    secret = os.environ.get(SECRET_ENV, "")
+    data = await request.body()
+    if not secret:
+        return _error(503, "rails_not_configured", "no clearing switch is configured")
+    try:
+        verify(secret, request.headers.get(HEADER, ""), data, int(time.time()))
+    except SignatureError as exc:
+        return _error(401, "signature_invalid", f"signature: {exc}")
+    try:
+        answer = await run_in_threadpool(inbound.receive, platform(request), data)
+    except MessageError as exc:
+        return _error(400, "message_invalid", f"FF01 {exc}")
+    except RefusalError as exc:
+        refused = refusal_response(exc)
+        return JSONResponse(refused.body, status_code=refused.status_code)
+    return Response(answer, media_type=XML)
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    kind = "authentication_error" if status == 401 else "invalid_request_error"
+    return JSONResponse(body(kind, code, message), status_code=status)
+
+
+@router.get("/inbound_transfers", response_model=Page[s.InboundTransfer], tags=["bank transfers"])
+def list_inbound_transfers(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+) -> Any:
+    """Money other banks sent to your wallets: credited, rejected (with the reason) or
+    returned after a recall. The operator sees every one."""
+    return read(request, lambda u: inbound.list_transfers(u, who, limit, starting_after))
+
+
+@router.get(
+    "/inbound_transfers/{transfer_id}", response_model=s.InboundTransfer, tags=["bank transfers"]
+)
+def get_inbound_transfer(request: Request, who: CallerDep, transfer_id: PathId) -> Any:
+    return read(request, lambda u: inbound.get(u, who, transfer_id))

@@ -1,0 +1,316 @@
+"""Inbound credit transfers: another bank's pacs.008 credits a Tindahan wallet, once.
+
+``receive(platform, bytes)`` reads the pacs.008 (hardened, schema-validated: a message
+that does not read is refused whole, nothing credited) and answers it with a pacs.002,
+one status per transaction. Each transaction is its own database transaction:
+
+1. a delivery seen before (same UETR and EndToEndId) is answered as it was the first time
+   and moves nothing;
+2. otherwise the creditor account is found — a wallet's number or a registered mobile
+   number (``rails.inbound.creditor_kind``) — and its owner's state, the currency (a
+   foreign one is converted at the operator's customer rate, ``services.payments.fx``) and
+   the KYC tier's incoming limits are checked, as for any money arriving in a wallet;
+3. the row is inserted *before* the ledger is booked: UNIQUE ``(uetr, end_to_end_id)``
+   makes a racing second delivery wait for the first's commit, fail as a duplicate, and
+   be retried by the unit of work, which then finds step 1 true;
+4. the ledger moves from the rail's clearing account to the wallet through
+   ``movement.book`` (the live risk gate judges it as money arriving from a bank). From
+   abroad, two linked legs: the foreign amount into the operator's FX liquidity on its own
+   ledger, and the pesos from the PHP liquidity to the wallet, whose statement line names
+   the foreign amount, both rates and the margin.
+
+A refusal anywhere in 2–4 rolls that transaction back; a second one records the rejection
+with its ISO reason (``rails.inbound.reason_for``), so a retried delivery of a rejected
+transfer is answered ``RJCT`` again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select
+
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import RefusalError, invalid, not_found, refused
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.money import from_minor
+from tindahan.payments import parties as party_rules
+from tindahan.payments.model import TransferCode, WalletKind
+from tindahan.rails import Message, MessageType, StatusAnswer, Transaction
+from tindahan.rails import xml as rails_xml
+from tindahan.rails.identifiers import new_reference
+from tindahan.rails.inbound import ANSWER, InboundStatus, creditor_kind, reason_for
+from tindahan.rails.reasons import reason_words
+from tindahan.services.ledger import movement
+from tindahan.services.payments import fx
+from tindahan.services.platform.chart import fx_account, rail_account
+from tindahan.services.platform.events import emit
+from tindahan.services.platform.listing import page
+from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
+from tindahan.store.payment_tables import parties, wallets
+from tindahan.store.rails_tables import inbound_transfers
+
+log = logging.getLogger(__name__)
+HOME = "PHP"
+
+
+def view(row: Any) -> dict[str, Any]:
+    code = row["reason_code"]
+    converted = row["mid_rate"] is not None
+    return {
+        "id": row["id"],
+        "object": "inbound_transfer",
+        "party_id": row["party_id"],
+        "wallet_id": row["wallet_id"],
+        "rail": row["rail"],
+        "uetr": row["uetr"],
+        "end_to_end_id": row["end_to_end_id"],
+        "debtor_agent": row["debtor_agent"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "credited_minor": row["credited_minor"],
+        "credited_currency": HOME if converted else row["currency"],
+        "fx": {
+            "mid_rate": row["mid_rate"],
+            "customer_rate": row["customer_rate"],
+            "spread_bps": row["spread_bps"],
+            "margin_minor": row["margin_minor"],
+        }
+        if converted
+        else None,
+        "status": row["status"],
+        "reason": None
+        if code is None
+        else {"code": code, "en": reason_words(code), "fil": reason_words(code, "fil")},
+        "received": iso(row["received_at_ns"]),
+        "returned": iso(row["returned_at_ns"]),
+    }
+
+
+# --- receiving -------------------------------------------------------------------------------
+def receive(platform: Platform, data: bytes) -> bytes:
+    """Credit each transaction of a pacs.008 (or refuse it) and return the pacs.002 answer;
+    ``MessageError`` when the bytes are not a valid message, ``RefusalError`` when they are
+    another message than a pacs.008."""
+    message = rails_xml.read(data)
+    if message.message_type is not MessageType.PACS_008:
+        raise invalid(
+            "message_unexpected",
+            f"another bank sends a credit transfer as a pacs.008, not {message.message_type}",
+            "message",
+        )
+    rail = (message.clearing_system or "INSTAPAY").lower()
+    if rail not in ("instapay", "pesonet"):
+        raise invalid("rail_unknown", f"no clearing system {message.clearing_system}", "message")
+    answer_id = new_reference("S")
+    rows = [_one(platform, message, item, rail, answer_id) for item in message.transactions]
+    if len(rows) == 1:  # a duplicate of a one-transfer message gets the very same answer
+        answer_id, answered_ns = rows[0]["answer_id"], rows[0]["received_at_ns"]
+    else:
+        answered_ns = platform.now()
+    answers = [
+        StatusAnswer(
+            message.message_id,
+            row["uetr"],
+            row["end_to_end_id"],
+            ANSWER[
+                InboundStatus.REJECTED
+                if row["status"] == InboundStatus.REJECTED
+                else InboundStatus.CREDITED
+            ],
+            row["reason_code"],
+        )
+        for row in rows
+    ]
+    return rails_xml.pacs002(
+        message_id=answer_id,
+        created_at=datetime.fromtimestamp(answered_ns / 10**9, UTC),
+        answers=answers,
+    )
+
+
+def _one(platform: Platform, message: Message, item: Transaction, rail: str, answer_id: str) -> Any:
+    """The transaction's row: found, credited, or rejected (each in its own transaction)."""
+    try:
+        return platform.run(
+            partial(_credit, message=message, item=item, rail=rail, answer=answer_id)
+        )
+    except RefusalError as exc:
+        reason = reason_for(exc)
+        log.info("inbound transfer %s rejected %s: %s", item.uetr, reason, exc.message)
+        return platform.run(
+            partial(_reject, message=message, item=item, rail=rail, answer=answer_id, reason=reason)
+        )
+
+
+def _seen(unit: Unit, item: Transaction) -> Any:
+    query = select(inbound_transfers).where(
+        inbound_transfers.c.uetr == item.uetr,
+        inbound_transfers.c.end_to_end_id == item.end_to_end_id,
+    )
+    return unit.conn.execute(query).mappings().first()
+
+
+def _base(message: Message, item: Transaction, rail: str, answer: str, now: int) -> dict[str, Any]:
+    return {
+        "id": new_id("ibt"),
+        "uetr": item.uetr,
+        "end_to_end_id": item.end_to_end_id,
+        "message_id": message.message_id,
+        "rail": rail,
+        "debtor_agent": item.debtor_agent,
+        "creditor_account_kind": creditor_kind(item.creditor.account if item.creditor else None),
+        "party_id": None,
+        "wallet_id": None,
+        "amount_minor": item.amount_minor,
+        "currency": item.currency,
+        "credited_minor": None,
+        "mid_rate": None,
+        "customer_rate": None,
+        "spread_bps": None,
+        "margin_minor": None,
+        "transfer_id": None,
+        "status": InboundStatus.CREDITED.value,
+        "reason_code": None,
+        "answer_id": answer,
+        "received_at_ns": now,
+        "returned_at_ns": None,
+    }
+
+
+def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: str) -> Any:
+    seen = _seen(unit, item)
+    if seen is not None:
+        return seen
+    row = _base(message, item, rail, answer, unit.now())
+    holder = creditor(unit, item.creditor.account if item.creditor else None)
+    row["party_id"], row["wallet_id"] = holder.party_id, holder.wallet_id
+    amount, currency = item.amount_minor or 0, item.currency or ""
+    metadata = {"inbound_transfer": row["id"], "rail": rail}
+    legs: list[NewTransfer] = []
+    if currency == holder.currency:
+        credited = amount
+    elif holder.currency == HOME:
+        made = fx.conversion(unit, amount, currency)
+        credited = made.php_minor
+        row.update(
+            mid_rate=made.mid_rate,
+            customer_rate=made.customer_rate,
+            spread_bps=made.spread_bps,
+            margin_minor=made.margin_minor,
+        )
+        metadata.update(
+            fx_amount=f"{from_minor(amount, currency)} {currency}",
+            fx_customer_rate=made.customer_rate,
+            fx_mid_rate=made.mid_rate,
+            fx_margin_minor=str(made.margin_minor),
+        )
+        legs.append(
+            NewTransfer(
+                ledger_id(row["id"], "fx"),
+                rail_account(rail, currency),
+                fx_account(currency),
+                amount,
+                currency,
+                TransferCode.FX_IN,
+                TransferFlags.LINKED,
+                metadata={"inbound_transfer": row["id"]},
+            )
+        )
+    else:
+        message_ = f"this wallet holds {holder.currency}, not {currency}"
+        raise invalid("currency_mismatch", message_, "currency")
+    source = fx_account(HOME) if legs else rail_account(rail, currency)
+    principal = NewTransfer(
+        ledger_id(row["id"]),
+        source,
+        holder.account_id,
+        credited,
+        holder.currency,
+        TransferCode.INBOUND_TRANSFER,
+        metadata=metadata,
+    )
+    legs.append(principal)
+    row["credited_minor"], row["transfer_id"] = credited, principal.id
+    unit.conn.execute(inbound_transfers.insert(), row)  # the exactly-once: see the docstring
+
+    def to_php(value: int) -> int:
+        return fx.php_equivalent(unit, value, holder.currency)
+
+    movement.limit_incoming(unit, holder, to_php(credited), HOME)
+    applied = movement.book(unit, legs)
+    movement.check_balance(holder, applied, holder.currency, to_php)
+    emit(unit, "inbound_transfer.received", view(row), (holder.party_id,))
+    return row
+
+
+def _reject(
+    unit: Unit, message: Message, item: Transaction, rail: str, answer: str, reason: str
+) -> Any:
+    seen = _seen(unit, item)
+    if seen is not None:
+        return seen
+    row = _base(message, item, rail, answer, unit.now())
+    row.update(status=InboundStatus.REJECTED.value, reason_code=reason)
+    try:  # name the wallet when there is one (its owner sees what was refused)
+        holder = creditor(unit, item.creditor.account if item.creditor else None)
+        row["party_id"], row["wallet_id"] = holder.party_id, holder.wallet_id
+    except RefusalError:
+        pass
+    unit.conn.execute(inbound_transfers.insert(), row)
+    return row
+
+
+def creditor(unit: Unit, account: str | None) -> movement.Holder:
+    """The wallet a creditor account names, active and a main wallet; refused otherwise."""
+    kind = creditor_kind(account)
+    if kind is None or account is None:
+        raise not_found("wallet", "creditor_account")
+    if kind == "wallet":
+        query = select(wallets.c.party_id).where(wallets.c.id == account)
+    else:
+        index = unit.vault.index(party_rules.phone_number(account))
+        query = select(parties.c.id).where(parties.c.phone_index == index)
+    party_id = unit.conn.execute(query).scalar_one_or_none()
+    if party_id is None:
+        raise not_found("wallet", "creditor_account")
+    found = movement.holders(unit, (party_id,))
+    if kind == "wallet":
+        holder = next(h for h in found.values() if h.wallet_id == account)
+    else:
+        holder = found[(party_id, WalletKind.MAIN)]
+    movement.require_active(holder, "creditor")
+    if holder.kind != WalletKind.MAIN:
+        message = f"a {holder.kind} wallet takes no transfers from other banks"
+        raise refused("wallet_kind", message, "creditor_account")
+    return holder
+
+
+# --- reading ---------------------------------------------------------------------------------
+def get(unit: Unit, caller: Caller, transfer_id: str) -> dict[str, Any]:
+    caller.require("payments:read")
+    row = (
+        unit.conn.execute(select(inbound_transfers).where(inbound_transfers.c.id == transfer_id))
+        .mappings()
+        .first()
+    )
+    if row is None or not (caller.operator or caller.party_id == row["party_id"]):
+        raise not_found("inbound_transfer", "id")
+    return view(row)
+
+
+def list_transfers(
+    unit: Unit, caller: Caller, limit: int, starting_after: str | None = None
+) -> dict[str, Any]:
+    """A party's own inbound transfers (credited, refused, returned); all for the operator."""
+    caller.require("payments:read")
+    query = select(inbound_transfers).order_by(inbound_transfers.c.id).limit(limit + 1)
+    if not caller.operator:
+        query = query.where(inbound_transfers.c.party_id == caller.party_id)
+    if starting_after:
+        query = query.where(inbound_transfers.c.id > starting_after)
+    rows = unit.conn.execute(query).mappings().all()
+    return page([view(row) for row in rows[:limit]], len(rows) > limit)
