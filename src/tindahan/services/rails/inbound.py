@@ -189,7 +189,9 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
     holder = creditor(unit, item.creditor.account if item.creditor else None)
     row["party_id"], row["wallet_id"] = holder.party_id, holder.wallet_id
     amount, currency = item.amount_minor or 0, item.currency or ""
-    metadata = {"inbound_transfer": row["id"], "rail": rail}
+    # the UETR and EndToEndId name the movement in ``services.rails.reconciliation``
+    names = {"uetr": row["uetr"], "end_to_end_id": row["end_to_end_id"]}
+    metadata = {"inbound_transfer": row["id"], "rail": rail, **names}
     legs: list[NewTransfer] = []
     if currency == holder.currency:
         credited = amount
@@ -217,7 +219,7 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
                 currency,
                 TransferCode.FX_IN,
                 TransferFlags.LINKED,
-                metadata={"inbound_transfer": row["id"]},
+                metadata={"inbound_transfer": row["id"], **names},
             )
         )
     else:
