@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tindahan.bench import loans, qr, rails
+from tindahan.bench import loans, qr, rails, reconcile
 
 
 def test_the_loan_close_benchmark_builds_a_book_closes_it_and_verifies_the_ledger(
@@ -39,3 +39,12 @@ def test_the_rails_benchmark_builds_and_reads_messages(capsys: pytest.CaptureFix
         "read pacs.008 (parse + validate + extract)",
     }
     assert all(mode["median_per_cpu_second"] > 0 for mode in result["modes"].values())
+
+
+def test_the_reconcile_benchmark_finds_the_breaks_it_planted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert reconcile.main(["--entries", "300", "--runs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert (result["entries"], result["breaks"]) == (300, 6)  # 3 amounts changed, 3 missing
+    assert reconcile.main(["--entries", "0"]) == 2
