@@ -34,8 +34,9 @@ risk_usage = Table(
     metadata,
     Column("party_id", _PARTY, primary_key=True),
     Column("counterparty", _PARTY, primary_key=True),  # '' unless per counterparty
-    Column("metric", String(16), primary_key=True),  # hour | day | pair | cash
-    Column("bucket", BigInteger, primary_key=True),  # hours or Manila days since the epoch
+    #: hour, day, pair, cash, near, fanin, out, sale, refund (``services.ledger.risk_usage``)
+    Column("metric", String(16), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),  # clock hours or Manila days since the epoch
     Column("count", Integer, nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     CheckConstraint("count >= 0 AND amount_minor >= 0", name="usage_not_negative"),
@@ -53,6 +54,12 @@ risk_payees = Table(
     metadata,
     Column("party_id", _PARTY, primary_key=True),
     Column("payee_id", _PARTY, primary_key=True),
+    #: How many movements went from party to payee (1 on the first: the payee is new),
+    #: and the last one's moment and amount — the legs a round trip is traced along.
+    Column("count", Integer, nullable=False, server_default="1"),
+    Column("last_at_ns", BigInteger, nullable=False, server_default="0"),
+    Column("last_minor", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("count >= 1 AND last_minor >= 0", name="payee_counts"),
 )
 
 risk_alerts = Table(
