@@ -8,6 +8,8 @@ integrators branch on them, so they never change meaning.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import Any
 
 
 class Category(enum.StrEnum):
@@ -31,6 +33,10 @@ class RefusalError(Exception):
         self.code = code
         self.message = message
         self.param = param
+        #: What must be kept although the request changed nothing — the risk gate's alert
+        #: about a movement it refused: ``Platform.run`` commits it, given a unit of work,
+        #: in a transaction of its own after this one rolled back.
+        self.aftermath: Callable[[Any], None] | None = None
 
 
 def invalid(code: str, message: str, param: str | None = None) -> RefusalError:

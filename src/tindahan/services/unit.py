@@ -5,6 +5,8 @@ use cases in ``services.payments.payments``, ``services.platform.parties`` and t
 one and never commit themselves. ``Platform.run`` (and ``services.platform.idempotency.run``
 for requests with an ``Idempotency-Key``) opens it, retries it whole after a deadlock, a
 serialization failure or a lost race on a unique key, and commits only when the use case returned.
+A refusal rolls it back whole; what the refusal carries as its ``aftermath`` (the risk
+gate's record of a movement it refused) is committed after, in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from tindahan.anchor.config import Anchor
+from tindahan.kernel.refusals import RefusalError
 from tindahan.store.database import Database
 from tindahan.store.vault import Vault
 
@@ -37,7 +40,13 @@ class Platform:
         return self.db.clock()
 
     def run(self, work: Callable[[Unit], T], *, write: bool = True) -> T:
-        return self.db.transact(lambda conn: work(Unit(self, conn)), write=write)
+        try:
+            return self.db.transact(lambda conn: work(Unit(self, conn)), write=write)
+        except RefusalError as refusal:
+            aftermath, refusal.aftermath = refusal.aftermath, None
+            if aftermath is not None:  # kept although the work rolled back
+                self.db.transact(lambda conn: aftermath(Unit(self, conn)))
+            raise
 
 
 @dataclass(frozen=True)
