@@ -4,16 +4,16 @@
 how much it last paid, and a count tells a first payment (1) in the same upsert. Existing
 rows get count 1 and a last movement at 0 (the epoch: outside every window).
 
-Revision ID: 0020_risk_legs
-Revises: 0019_pay_pin
+Revision ID: 0021_risk_legs
+Revises: 0020_risk_cases
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_risk_legs"
-down_revision = "0019_pay_pin"
+revision = "0021_risk_legs"
+down_revision = "0020_risk_cases"
 branch_labels = None
 depends_on = None
 
