@@ -53,6 +53,7 @@ from tindahan.ledger.model import NewTransfer, TransferFlags
 from tindahan.payments.model import TransferCode
 from tindahan.risk import ruleset
 from tindahan.risk.aggregates import HOUR, Spans
+from tindahan.risk.catalogue import CATALOGUE
 from tindahan.risk.checks import Check
 from tindahan.risk.engine import Verdict, checks_of, spans_of
 from tindahan.risk.engine import judge as judge_movement
@@ -66,6 +67,9 @@ from tindahan.store.tables import accounts
 log = logging.getLogger("tindahan.risk")
 RULES_ENV = "TINDAHAN_RISK_RULES"
 HOLDS_ACCOUNT = "op.risk.holds"
+#: The rules the gate runs: every rule of the catalogue (each reads aggregates the database
+#: keeps, ``risk_usage``).
+LIVE_RULES = frozenset(CATALOGUE)
 KINDS = {
     TransferCode.P2P: Kind.P2P,
     TransferCode.MERCHANT_PAYMENT: Kind.MERCHANT,
