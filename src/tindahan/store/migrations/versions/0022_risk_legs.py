@@ -4,16 +4,16 @@
 how much it last paid, and a count tells a first payment (1) in the same upsert. Existing
 rows get count 1 and a last movement at 0 (the epoch: outside every window).
 
-Revision ID: 0021_risk_legs
-Revises: 0020_risk_cases
+Revision ID: 0022_risk_legs
+Revises: 0021_inbound
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_risk_legs"
-down_revision = "0020_risk_cases"
+revision = "0022_risk_legs"
+down_revision = "0021_inbound"
 branch_labels = None
 depends_on = None
 
