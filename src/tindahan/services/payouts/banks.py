@@ -1,0 +1,54 @@
+"""A payout to a bank account: sales out of the settlement wallet, all the way to a bank.
+
+It is two steps in one transaction: the payout (settlement → main wallet, with every check
+of ``payouts.create``: what refunds and the loan keep back, the merchant active) and the
+outbound credit transfer from the main wallet (``services.rails.transfers``: routed, held
+pending on the rail's clearing account, sent by the worker, posted or voided by the
+clearing house's answer). Either both happen or neither: a refusal of the second (a removed
+account, no rail for the amount, a tier limit) rolls the payout back too.
+
+Through the main wallet, rather than straight from settlement, because a transfer's hold,
+its limits given back on a rejection and its return all belong to the main wallet; a
+rejected or returned transfer leaves the money there, where the merchant can spend it,
+withdraw it again or send it elsewhere. The payout is recorded as one (its description
+says where it went) and the transfer as one, each with its own status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tindahan.kernel.callers import Caller
+from tindahan.services.payouts import payouts
+from tindahan.services.rails import transfers
+from tindahan.services.unit import Unit
+
+DESCRIPTION = "To a bank account"
+
+
+@dataclass(frozen=True)
+class NewBankPayout:
+    bank_account_id: object
+    amount_minor: object
+    currency: object = payouts.CURRENCY
+    merchant_id: str | None = None  # the operator names the merchant
+
+
+def create(unit: Unit, caller: Caller, new: NewBankPayout) -> dict[str, Any]:
+    """The payout, then the transfer; returns both views."""
+    made = payouts.create(
+        unit,
+        caller,
+        payouts.NewPayout(
+            new.amount_minor, new.currency, merchant_id=new.merchant_id, description=DESCRIPTION
+        ),
+    )
+    sent = transfers.create(
+        unit,
+        caller,
+        transfers.NewBankTransfer(
+            new.bank_account_id, made["amount_minor"], made["currency"], made["merchant_id"]
+        ),
+    )
+    return {"payout": made, "bank_transfer": sent}
