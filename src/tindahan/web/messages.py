@@ -8,6 +8,7 @@ the rarer, more technical ones), so nothing is ever hidden.
 
 from __future__ import annotations
 
+from tindahan import limits
 from tindahan.kernel.refusals import RefusalError
 from tindahan.web.i18n import _
 
@@ -88,5 +89,14 @@ def refusal_text(refusal: RefusalError) -> str:
         ),
         "time_invalid": _("Enter a time of day, like 21:00."),
         "keep_invalid": _("Enter an amount in pesos, 0 or more."),
+        "account_number_invalid": _(
+            "An account number is 6 to 20 digits (spaces and dashes are fine)."
+        ),
+        "bank_accounts_full": _("You have {n} bank accounts already. Remove one first.").format(
+            n=limits.MAX_BANK_ACCOUNTS_PER_PARTY
+        ),
+        "bank_account_removed": _("This bank account was removed."),
+        "participant_inactive": _("This bank cannot be reached now."),
+        "no_rail": _("This bank takes only InstaPay, which carries at most ₱50,000.00 a transfer."),
     }
     return texts.get(refusal.code, refusal.message)

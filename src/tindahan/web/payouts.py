@@ -6,7 +6,12 @@ days' sales and for the loan's next installment: ``services.payouts.payouts.avai
 Withdrawing takes two steps: the amount is checked and shown back with where it goes
 (``/m/withdraw/review``), and only "Confirm" moves money — once per form, by the form's
 idempotency key, so a double tap withdraws once. The automatic payout's settings are a
-second form on the same page. Bank accounts as a destination wait for the rails.
+second form on the same page.
+
+"To a bank account" (a third form) takes the amount the same way, to one of the merchant's
+bank accounts: the review shows the rail, fee and arrival (``web.banks``' confirmation
+page), and "Confirm" makes the payout and the transfer together
+(``services.payouts.banks``); the merchant lands on the transfer's status page.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.payouts import banks as bank_payouts
 from tindahan.services.payouts import payouts, settings
 from tindahan.services.unit import Unit
-from tindahan.web import forms, i18n, messages, render, session
+from tindahan.web import banks, forms, i18n, messages, render, session
 from tindahan.web.i18n import _
 from tindahan.web.merchant import pesos
 from tindahan.web.router import router as make_router
@@ -53,6 +59,8 @@ def _shown(unit: Unit, caller: Caller) -> dict[str, Any]:
         "figures": payouts.available(unit, caller),
         "settings": settings.get(unit, caller),
         "recent": payouts.list_payouts(unit, caller, RECENT, None)["data"],
+        "accounts": banks.account_options(banks.accounts_of(unit, caller)),
+        "transfers": banks.recent_transfers(unit, caller),
     }
 
 
@@ -66,6 +74,8 @@ def _page(request: Request, viewer: Merchant, status_code: int = 200, **extra: A
     }
     extra["setting_values"] = {**defaults, **extra.get("setting_values", {})}
     extra.setdefault("setting_errors", {})
+    extra.setdefault("bank_values", {})
+    extra.setdefault("bank_errors", {})
     return render.page(
         request,
         "merchant/withdraw.html",
@@ -73,6 +83,8 @@ def _page(request: Request, viewer: Merchant, status_code: int = 200, **extra: A
         status_text=status_text,
         failure_text=failure_text,
         refund_days=limits.PAYOUT_REFUND_WINDOW_DAYS,
+        status_words=banks.status_words,
+        rail_name=banks.rail_name,
         **shown,
         **extra,
     )
@@ -90,15 +102,8 @@ async def review(request: Request, viewer: Merchant) -> Response:
     form = await forms.read(request)
     amount = form.money("amount")
     if form.ok and amount is not None:
-        figures = await run_in_threadpool(
-            session.platform(request).run,
-            lambda u: payouts.available(u, viewer.caller),
-            write=False,
-        )
-        if amount > figures["available_minor"]:
-            most = i18n.money(figures["available_minor"])
-            form.fail("amount", _("You can withdraw at most {amount} now.").format(amount=most))
-        else:
+        figures = await _figures(request, viewer)
+        if _fits(form, "amount", amount, figures):
             return render.page(
                 request,
                 "merchant/withdraw_confirm.html",
@@ -109,6 +114,84 @@ async def review(request: Request, viewer: Merchant) -> Response:
     return await run_in_threadpool(
         _page, request, viewer, 400, values=form.values, errors=form.errors
     )
+
+
+async def _figures(request: Request, viewer: Merchant) -> dict[str, Any]:
+    return await run_in_threadpool(
+        session.platform(request).run,
+        lambda u: payouts.available(u, viewer.caller),
+        write=False,
+    )
+
+
+def _fits(form: forms.Form, field: str, amount: int, figures: dict[str, Any]) -> bool:
+    """Whether ``amount`` is at most what may be withdrawn now; else said beside ``field``."""
+    if amount <= figures["available_minor"]:
+        return True
+    most = i18n.money(figures["available_minor"])
+    form.fail(field, _("You can withdraw at most {amount} now.").format(amount=most))
+    return False
+
+
+@router.post("/m/withdraw/bank/review")
+async def bank_review(request: Request, viewer: Merchant) -> Response:
+    """To a bank account: the amount against what is available, then the transfer's rail,
+    fee and arrival shown for confirmation; nothing moves here."""
+    form = await forms.read(request)
+    form.values["amount"] = form.values.pop("bank_amount", "")
+    typed = banks.read_transfer_form(form)
+    if typed is not None and _fits(form, "amount", typed[1], await _figures(request, viewer)):
+        shown = await banks.review_page(
+            request,
+            viewer,
+            *typed,
+            action="/m/withdraw/bank",
+            source=_("Settlement wallet"),
+            back="/m/withdraw",
+        )
+        if isinstance(shown, Response):
+            return shown
+        form.errors.update(shown.errors)
+    return await _bank_refused(request, viewer, form)
+
+
+async def _bank_refused(request: Request, viewer: Merchant, form: forms.Form) -> Response:
+    """The page again with the bank form's values and errors (its amount is ``bank_amount``)."""
+
+    def renamed(values: dict[str, str]) -> dict[str, str]:
+        return {("bank_amount" if k == "amount" else k): v for k, v in values.items()}
+
+    return await run_in_threadpool(
+        _page,
+        request,
+        viewer,
+        400,
+        bank_values=renamed(form.values),
+        bank_errors=renamed(form.errors),
+    )
+
+
+@router.post("/m/withdraw/bank")
+async def bank_confirm(request: Request, viewer: Merchant) -> Response:
+    """The payout and the transfer, together, once per form; then the transfer's page."""
+    form = await forms.read(request)
+    typed = banks.read_transfer_form(form)
+    if typed is not None:
+        new = bank_payouts.NewBankPayout(*typed)
+
+        def work(unit: Unit) -> dict[str, Any]:
+            made = bank_payouts.create(unit, viewer.caller, new)
+            return {"id": made["bank_transfer"]["id"]}
+
+        try:
+            made = await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            if refusal.category is Category.NOT_FOUND:
+                raise
+            form.refusal(refusal, FIELDS | banks.FIELDS)
+        else:
+            return RedirectResponse(f"/m/transfers/{made['id']}", status_code=303)
+    return await _bank_refused(request, viewer, form)
 
 
 @router.post("/m/withdraw")

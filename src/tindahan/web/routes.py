@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tindahan.web import (
     addresses,
+    banks,
     buyer,
     console,
     loans,
@@ -20,6 +21,7 @@ MODULES = [
     signin,
     merchant,
     payouts,
+    banks,
     requests,
     selling,
     loans,
