@@ -475,6 +475,11 @@ RECONCILE_NEARBY_DAYS: Final = 7
 RECONCILE_BREAKS_SHOWN: Final = 100
 #: Transfers and batches in each list of the console's rails monitor (newest first).
 RAILS_MONITOR_ROWS: Final = 50
+#: ``serve --demo`` starts the simulated clearing switch as a child process: how long it may
+#: take to listen (a Python process importing FastAPI takes a few seconds on a busy machine)
+#: and how long it has to stop when asked before it is killed.
+SWITCH_START_SECONDS: Final = 60
+SWITCH_STOP_SECONDS: Final = 5
 
 # --- Risk and compliance, the live path (issue 20) --------------------------------------
 #: Releasing or returning held money above this needs a second operator (four eyes): one

@@ -448,6 +448,9 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
             except httpx.TransportError:
                 time.sleep(0.1)
         assert payments.status_code == 200 and payments.json()["data"]
+        # the simulated clearing switch runs beside it (an unsigned request: refused)
+        switch_url = seen.split("simulated clearing switch (InstaPay, PESONet) at ")[1].split()[0]
+        assert httpx.post(switch_url + "/answers", timeout=5).status_code == 401
         time.sleep(1.5)  # one worker round seals the demo transfers
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
@@ -457,6 +460,8 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
     assert proc.returncode == 0, err
     assert "demo data ready" in seen
     assert "training the demo credit model" not in seen
+    with pytest.raises(httpx.TransportError):  # and stopped with it
+        httpx.post(switch_url + "/answers", timeout=5)
     verify = subprocess.run(
         [TINDAHAN, "ledger", "verify"], env=env, capture_output=True, text=True, check=False
     )

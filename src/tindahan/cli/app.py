@@ -22,6 +22,7 @@ from tindahan.anchor.keys import AnchorKey
 from tindahan.api.deps import timestamp_ns
 from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
+    clearing,
     credit,
     ledger,
     listen,
@@ -347,6 +348,7 @@ def serve(
             _warn_plain_http(base)
         if demo:
             _banner(platform)
+        switch = _demo_switch() if demo and background else None
         out.print("Press Ctrl-C to stop.")
         stop = threading.Event()
         thread = None
@@ -371,7 +373,23 @@ def serve(
             stop.set()
             if thread is not None:
                 thread.join(timeout=limits.WEBHOOK_TIMEOUT_S + 5)
+            if switch is not None:
+                switch.stop()
     out.print("stopped")
+
+
+def _demo_switch() -> clearing.Switch | None:
+    """The simulated clearing switch beside the demo (``cli.clearing``), unless one is
+    configured already."""
+    if clearing.configured():
+        out.print("bank transfers go to the clearing switch at $TINDAHAN_RAILS_SWITCH_URL")
+        return None
+    switch = clearing.start()
+    if switch is None:
+        out.print("the simulated clearing switch did not start: bank transfers wait")
+    else:
+        out.print(f"simulated clearing switch (InstaPay, PESONet) at {switch.url}")
+    return switch
 
 
 def _warn_plain_http(base: str) -> None:
