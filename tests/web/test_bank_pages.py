@@ -11,6 +11,7 @@ import re
 import pytest
 
 from tests.rails.fake_rail import FakeRail
+from tindahan import limits
 from tindahan.services.payments import wallets
 from tindahan.services.rails import bank_accounts, participants, transfers
 
@@ -153,14 +154,23 @@ def test_a_buyer_sends_to_a_bank_and_sees_it_credited(banks_site: Site, browser:
         other.close()
 
 
-def test_a_rejected_transfer_says_why_in_both_languages(banks_site: Site, browser: Browser):
+def test_a_stale_sign_in_needs_the_pin_and_a_rejection_says_why(
+    banks_site: Site, browser: Browser, clock
+):
     site = banks_site
     bdo = register(site, site.buyer)
     browser.sign_in(site.buyer)
-    browser.post("/b/send/review", {"account": bdo, "amount": "100"}, from_page="/b/send")
-    sent = browser.post(
-        "/b/send", {"account": bdo, "amount": "100.00", "idempotency_key": browser.key()}
-    )
+    clock.advance(limits.PAY_FRESH_SIGNIN_S + 1)  # no longer a fresh sign-in: the PIN is asked
+    review = browser.post("/b/send/review", {"account": bdo, "amount": "100"}, from_page="/b/send")
+    assert 'name="pin"' in review.text
+    form = {"account": bdo, "amount": "100.00", "idempotency_key": browser.key()}
+    for typed, said in ((None, "Enter your PIN."), ("918273", "Wrong PIN.")):
+        refused = browser.post("/b/send", form if typed is None else {**form, "pin": typed})
+        assert refused.status_code == 400 and said in refused.text, said
+        assert re.search(r'id="confirm-rail">InstaPay<', refused.text)  # the same review again
+    assert available(site, site.buyer) == 1_000_000  # nothing held
+    sent = browser.post("/b/send", {**form, "pin": site.buyer.pin})
+    assert sent.status_code == 303
     answer(site, "RJCT", "AC04")
     shown = browser.get(sent.headers["location"]).text
     assert "Rejected: the account is closed" in shown

@@ -30,7 +30,7 @@ from tindahan.services.payments import wallets
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.rails import bank_accounts, participants, quotes, transfers
 from tindahan.services.unit import Unit
-from tindahan.web import forms, i18n, render, session
+from tindahan.web import forms, i18n, pin, render, session
 from tindahan.web.i18n import _
 from tindahan.web.merchant import pesos
 from tindahan.web.router import router as make_router
@@ -274,9 +274,11 @@ async def review_page(
     action: str,
     source: str,
     back: str,
+    errors: dict[str, str] | None = None,
 ) -> Response | forms.Form:
-    """The confirmation page (rail, fee, arrival), or the form with the refusal beside
-    its field when the transfer could not be made (nothing is sent here)."""
+    """The confirmation page (rail, fee, arrival; with ``errors``, a wrong PIN, again), or
+    the form with the refusal beside its field when the transfer could not be made
+    (nothing is sent here)."""
     form = forms.Form({"account": account, "amount": pesos(amount)})
     try:
         found = await _read(request, lambda u: quotes.quote(u, viewer.caller, account, amount))
@@ -288,6 +290,8 @@ async def review_page(
     return render.page(
         request,
         "banks/confirm.html",
+        400 if errors else 200,
+        errors=errors or {},
         quote=found,
         action=action,
         back=back,
@@ -323,6 +327,20 @@ async def send_review(request: Request, viewer: Holder) -> Response:
 async def send(request: Request, viewer: Holder) -> Response:
     form = await forms.read(request)
     typed = read_transfer_form(form)
+    if typed is not None and not await pin.confirmed(request, viewer, form):
+        shown = await review_page(
+            request,
+            viewer,
+            *typed,
+            action=f"{base(viewer)}/send",
+            source=_("Main wallet"),
+            back=f"{base(viewer)}/send",
+            errors=form.errors,
+        )
+        if isinstance(shown, Response):
+            return shown
+        form.errors.update(shown.errors)
+        typed = None
     if typed is not None:
         new = transfers.NewBankTransfer(*typed)
 

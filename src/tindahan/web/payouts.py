@@ -28,7 +28,7 @@ from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.payouts import banks as bank_payouts
 from tindahan.services.payouts import payouts, settings
 from tindahan.services.unit import Unit
-from tindahan.web import banks, forms, i18n, messages, render, session
+from tindahan.web import banks, forms, i18n, messages, pin, render, session
 from tindahan.web.i18n import _
 from tindahan.web.merchant import pesos
 from tindahan.web.router import router as make_router
@@ -176,6 +176,20 @@ async def bank_confirm(request: Request, viewer: Merchant) -> Response:
     """The payout and the transfer, together, once per form; then the transfer's page."""
     form = await forms.read(request)
     typed = banks.read_transfer_form(form)
+    if typed is not None and not await pin.confirmed(request, viewer, form):
+        shown = await banks.review_page(
+            request,
+            viewer,
+            *typed,
+            action="/m/withdraw/bank",
+            source=_("Settlement wallet"),
+            back="/m/withdraw",
+            errors=form.errors,
+        )
+        if isinstance(shown, Response):
+            return shown
+        form.errors.update(shown.errors)
+        typed = None
     if typed is not None:
         new = bank_payouts.NewBankPayout(*typed)
 
