@@ -12,6 +12,7 @@ from tindahan.web import (
     payouts,
     pin,
     requests,
+    risk,
     selling,
     signin,
     storefront,
@@ -28,6 +29,7 @@ MODULES = [
     storefront,
     buyer,
     addresses,
+    risk,
     console,
     pin,
 ]
