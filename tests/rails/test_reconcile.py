@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
-from tests.lending.conftest import DAY0, OPERATOR
+from tests.lending.conftest import DAY0, OPERATOR, wallet_of
 from tests.rails.conftest import Sender
+from tests.rails.test_inbound import pacs008
 from tests.rails.test_outbound import send
 from tindahan.cli.app import app
 from tindahan.kernel.refusals import RefusalError
@@ -26,7 +27,7 @@ from tindahan.rails import Entry, MessageType
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.identifiers import new_reference, new_uetr
 from tindahan.services.ledger.verify import verify
-from tindahan.services.rails import notifications, participants, reconciliation
+from tindahan.services.rails import inbound, notifications, participants, reconciliation
 from tindahan.services.unit import Platform
 from tindahan.store.rails_tables import reconciliation_breaks
 from tindahan.switch.app import create_app
@@ -282,3 +283,21 @@ def test_the_switch_serves_notifications_and_the_statement_over_signed_http(
         )
         assert fetched.exit_code == 0, fetched.output
         assert json.loads(fetched.stdout)["matched"] == 1
+
+
+def test_an_inbound_credit_is_named_by_the_uetr_its_ledger_legs_carry(platform, sender, house):
+    data = pacs008((wallet_of(platform, sender.party_id)["id"], 640_00, "PHP"))
+    inbound.receive(platform, data)
+    (item,) = rails_xml.read(data).transactions
+    assert item.uetr is not None and item.end_to_end_id is not None
+    came = Entry(640_00, "PHP", True, DAY0, item.uetr, item.end_to_end_id, reference="B1")
+    assert reconcile(platform, DAY0, statement(DAY0, [came])) | {"ran": None} == {
+        "date": "2026-09-01",
+        "statement_id": "S-2026-09-01",
+        "matched": 1,
+        "breaks": [],
+        "ran": None,
+    }
+    # the same entry read as money out is another movement: missing on both sides
+    out = reconcile(platform, DAY0, statement(DAY0, [replace(came, credit=False)]))
+    assert sorted(b["kind"] for b in out["breaks"]) == ["missing_ours", "missing_theirs"]

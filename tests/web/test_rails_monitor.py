@@ -1,5 +1,6 @@
 """The operator's rails monitor (``/op/rails``): bank transfers in flight, rejected with the
-reason in words, returned, a PESONet batch, and a reconciled day's break — through HTTP on
+reason in words, returned, a PESONet batch, inbound transfers credited and rejected, a
+recall waiting for a decision, and a reconciled day's break — through HTTP on
 SQLite and PostgreSQL, in English and Filipino, staff only; and once in Chromium at 360 px."""
 
 from __future__ import annotations
@@ -8,10 +9,20 @@ import re
 from dataclasses import replace
 from datetime import date
 
+from sqlalchemy import insert
+
+from tests.rails.test_inbound import pacs008
 from tests.rails.test_reconcile import HousePort, statement
 from tests.web.conftest import OPERATOR, Browser, Site
 from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.services.rails import bank_accounts, participants, reconciliation, transfers
+from tindahan.services.rails import (
+    bank_accounts,
+    inbound,
+    participants,
+    reconciliation,
+    transfers,
+)
+from tindahan.store.rails_tables import inbound_recalls
 from tindahan.switch.clearing import ClearingHouse
 from tindahan.worker.rails import rails_round
 
@@ -50,6 +61,22 @@ def seed_rails(site: Site, clock) -> dict[str, object]:
     clock.advance(24 * 3600)  # past a PESONet cut-off on a banking day
     rails_round(platform, port)
     flying = _send(site, caller, bdo, 170_00)
+    inbound.receive(platform, pacs008((site.merchant.wallets["main"], 180_00, "PHP")))
+    inbound.receive(platform, pacs008(("0000000000", 190_00, "PHP")))  # no such wallet
+    came = platform.run(lambda u: inbound.list_transfers(u, OPERATOR, 10), write=False)["data"]
+    credited = next(t for t in came if t["status"] == "credited")
+    # a camt.056 recall as the recalls' service will record it (not on main yet)
+    recall = {
+        "id": "rcl_monitortest",
+        "inbound_transfer_id": credited["id"],
+        "case_id": "CASE-BDO-1",
+        "message_id": "C1",
+        "assigner_agent": "BNORPHMM",
+        "reason_code": "DUPL",
+        "status": "pending",
+        "received_at_ns": clock(),
+    }
+    platform.run(lambda u: u.conn.execute(insert(inbound_recalls).values(**recall)))
     day = house.settlement.movements[0].day  # the first day's statement, one amount changed
     entries = [m.entry() for m in house.settlement.movements if m.day == day]
     entries[0] = replace(entries[0], amount_minor=entries[0].amount_minor + 1)
@@ -62,6 +89,7 @@ def seed_rails(site: Site, clock) -> dict[str, object]:
         "batch": batch,
         "flying": flying,
         "day": day,
+        "inbound": credited,
     }
 
 
@@ -86,6 +114,11 @@ def test_the_rails_monitor_shows_every_state_in_english_and_filipino(
     assert seeded["rejected"]["uetr"] in rejected  # type: ignore[index]
     assert "AC04" in rejected and "closed" in rejected.lower()
     assert seeded["returned"]["uetr"] in _section(page, "returned-h")  # type: ignore[index]
+    came = _section(page, "inbound-h")
+    assert seeded["inbound"]["uetr"] in came and "Credited" in came  # type: ignore[index]
+    assert "₱180.00" in came and "AC01" in came and "BNORPHMM" in came
+    recalled = _section(page, "recalled-h")
+    assert "CASE-BDO-1" in recalled and "Waiting for a decision" in recalled
     batches = _section(page, "batches-h")
     assert "2 arrived, 0 on the way, 0 failed" in batches and "₱310.00" in batches
     breaks = _section(page, "recon-h")
@@ -95,4 +128,4 @@ def test_the_rails_monitor_shows_every_state_in_english_and_filipino(
     assert browser.post("/lang", {"lang": "fil", "next": "/op/rails"}).status_code == 303
     filipino = browser.get("/op/rails").text
     assert "Tinanggihan" in filipino and "Hindi tugma ang halaga" in filipino
-    assert "Mga batch ng PESONet" in filipino
+    assert "Mga batch ng PESONet" in filipino and "Naghihintay ng pasya" in filipino

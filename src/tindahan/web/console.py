@@ -21,7 +21,8 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   are the service's (``services.commerce.disputes.resolve``); the page only says what it did.
 * ``/op/rails``: the rails monitor — bank transfers in flight, rejected and returned (with
   the reason in the viewer's language), the PESONet batches and what waits for the next
-  cut-off, and the last reconciled days with their breaks (``services.rails.monitor``).
+  cut-off, inbound transfers and their recalls, and the last reconciled days with their
+  breaks (``services.rails.monitor``).
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
 * ``/op/audit``: the audit log, newest first.
 """
@@ -432,6 +433,16 @@ def rails_words() -> dict[str, dict[str, str]]:
             "settled": _("Arrived"),
             "rejected": _("Rejected"),
             "returned": _("Returned"),
+        },
+        "inbound_words": {
+            "credited": _("Credited"),
+            "rejected": _("Rejected"),
+            "returned": _("Returned"),
+        },
+        "recall_words": {
+            "pending": _("Waiting for a decision"),
+            "accepted": _("Accepted: money sent back"),
+            "rejected": _("Refused"),
         },
         "kinds": {
             "missing_ours": _("Missing on our side"),

@@ -1,11 +1,14 @@
 """What the operator's rails monitor shows: the bank transfers by state, the PESONet batches,
-and the last reconciliations with their breaks (issue 19, item 8).
+the inbound transfers and their recalls, and the last reconciliations with their breaks
+(issue 19, item 8).
 
-One read, for the console's ``/op/rails``: transfers still in flight (held, sent or waiting
-for their batch), the newest rejected and returned ones with their reasons, the PESONet
-batches (the transfers that left together as one pacs.008, by its message id, and those
-waiting for the next cut-off), and ``reconciliation.recent``. Each list is cut at
-``limits.RAILS_MONITOR_ROWS``, newest first, with the full count beside it.
+One read, for the console's ``/op/rails``: outbound transfers still in flight (held, sent or
+waiting for their batch), the newest rejected and returned ones with their reasons, the
+PESONet batches (the transfers that left together as one pacs.008, by its message id, and
+those waiting for the next cut-off), the newest inbound transfers (credited, rejected,
+returned), the recalls (camt.056) of inbound ones with their decision, and
+``reconciliation.recent``. Each list is cut at ``limits.RAILS_MONITOR_ROWS``, newest first;
+the outbound counts by state are whole.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from tindahan.kernel.callers import Caller
 from tindahan.rails.batches import cutoff_after
 from tindahan.rails.transfers import TransferStatus
 from tindahan.services.lending.holidays import holiday_set
-from tindahan.services.rails import reconciliation
+from tindahan.services.rails import inbound, reconciliation
 from tindahan.services.rails.transfers import view
 from tindahan.services.unit import Unit, iso
-from tindahan.store.rails_tables import bank_transfers
+from tindahan.store.rails_tables import bank_transfers, inbound_recalls, inbound_transfers
 
 
 def overview(unit: Unit, caller: Caller) -> dict[str, Any]:
@@ -34,6 +37,8 @@ def overview(unit: Unit, caller: Caller) -> dict[str, Any]:
         "returned": _transfers(unit, TransferStatus.RETURNED, bank_transfers.c.finished_at_ns),
         "batches": _batches(unit),
         "waiting": _waiting(unit),
+        "inbound": _inbound(unit),
+        "recalls": _recalls(unit),
         "reconciliation": reconciliation.recent(unit, caller, limits.RECONCILE_BREAKS_SHOWN),
     }
 
@@ -107,3 +112,59 @@ def _waiting(unit: Unit) -> dict[str, Any]:
     ).one()
     leaves = None if first is None else iso(cutoff_after(int(first), holiday_set(unit)))
     return {"transfers": int(count), "amount_minor": int(total or 0), "leaves": leaves}
+
+
+def _inbound(unit: Unit) -> list[dict[str, Any]]:
+    rows = (
+        unit.conn.execute(
+            select(inbound_transfers)
+            .order_by(inbound_transfers.c.received_at_ns.desc(), inbound_transfers.c.id)
+            .limit(limits.RAILS_MONITOR_ROWS)
+        )
+        .mappings()
+        .all()
+    )
+    return [inbound.view(row) for row in rows]
+
+
+def _recalls(unit: Unit) -> list[dict[str, Any]]:
+    """Recalls of inbound transfers, the undecided first, with what they would take back."""
+    r, t = inbound_recalls, inbound_transfers
+    rows = (
+        unit.conn.execute(
+            select(
+                r.c.id,
+                r.c.case_id,
+                r.c.reason_code,
+                r.c.status,
+                r.c.rejection_code,
+                r.c.received_at_ns,
+                r.c.decided_at_ns,
+                t.c.uetr,
+                t.c.amount_minor,
+                t.c.currency,
+                t.c.party_id,
+            )
+            .join(t, t.c.id == r.c.inbound_transfer_id)
+            .order_by((r.c.status == "pending").desc(), r.c.received_at_ns.desc(), r.c.id)
+            .limit(limits.RAILS_MONITOR_ROWS)
+        )
+        .mappings()
+        .all()
+    )
+    return [
+        {
+            "id": row["id"],
+            "case_id": row["case_id"],
+            "reason_code": row["reason_code"],
+            "status": row["status"],
+            "rejection_code": row["rejection_code"],
+            "received": iso(row["received_at_ns"]),
+            "decided": iso(row["decided_at_ns"]),
+            "uetr": row["uetr"],
+            "amount_minor": row["amount_minor"],
+            "currency": row["currency"],
+            "party_id": row["party_id"],
+        }
+        for row in rows
+    ]
