@@ -338,6 +338,11 @@ def test_demo_seed_loads_weeks_of_payments_once(db_url, seeded_demo):
     assert int(first.split("demo data: ")[1].split()[0]) > 200
     assert "already there" in invoke("demo", "seed", "--db", db_url).output
     assert invoke("ledger", "verify", "--db", db_url).exit_code == 0
+    alerts = invoke("risk", "alerts", "--json", "--db", db_url)  # the demo's suspicious few
+    assert alerts.exit_code == 0, alerts.output
+    found = {(a["rule"], a["decision"]) for a in json.loads(alerts.stdout)["alerts"]}
+    rules = ("structuring", "mule", "dormant", "round_trip", "refund_spike")
+    assert found == {(rule, "review") for rule in rules}
 
 
 def test_keys_create_prints_the_key_alone_on_the_last_line(db_url):

@@ -13,6 +13,9 @@ cash-out — with a clock that walks through the last three weeks, so statements
 the coming credit scores see a realistic history. Amounts come from a seeded random
 generator: the same demo every time.
 
+A few suspicious patterns (``typologies``) run among them, judged by the shipped risk rules,
+so the operator's alert queue is not empty.
+
 Seeding runs only on a database with no parties (``seed`` returns 0 otherwise).
 """
 
@@ -38,7 +41,7 @@ from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
-from tindahan.services.seed import simulation
+from tindahan.services.seed import simulation, typologies
 from tindahan.services.unit import Platform, SettableClock, Unit
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import api_keys
@@ -112,6 +115,7 @@ def seed(platform: Platform, clock: Callable[[int], None]) -> int:
     demo = Demo(platform)
     now = platform.now()
     start = now - DAYS * 86_400 * 10**9
+    dormant = typologies.dormant_start(platform, clock, start)
     clock(start)
     _people(demo)
     float_wallet = _wallet(demo, demo.agent, "float")
@@ -121,6 +125,8 @@ def seed(platform: Platform, clock: Callable[[int], None]) -> int:
         midnight = start + day * 86_400 * 10**9
         _day(demo, rng, midnight, clock)
         _online(demo, rng, midnight, clock, last=day == DAYS - 1)
+    who = {"agent": demo.agent, "hardware": demo.merchants[2], "dormant": dormant}
+    demo.made += typologies.seed(platform, clock, now - 45 * 60 * 10**9, who)
     clock(now)
     return demo.made
 
