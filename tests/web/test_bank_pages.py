@@ -13,6 +13,7 @@ import pytest
 from tests.rails.fake_rail import FakeRail
 from tindahan import limits
 from tindahan.services.payments import wallets
+from tindahan.services.payouts import settings
 from tindahan.services.rails import bank_accounts, participants, transfers
 
 from .conftest import OPERATOR, Browser, Person, Site
@@ -220,3 +221,30 @@ def test_a_merchant_withdraws_to_a_bank(banks_site: Site, browser: Browser):
     withdraw = browser.get("/m/withdraw").text
     assert 'id="bank-transfers"' in withdraw and "Credited" in withdraw
     assert (site.balance(nena, "settlement"), site.balance(nena)) == (30_000, 0)
+
+
+def test_the_automatic_payout_can_go_to_a_bank_account(banks_site: Site, browser: Browser):
+    site = banks_site
+    nena = site.merchant
+    bdo = register(site, nena)
+    theirs = register(site, site.other_merchant)
+    browser.sign_in(nena)
+    browser.get("/m/withdraw")
+    form = {"enabled": "1", "time": "21:00", "keep": "0", "destination": bdo}
+    saved = browser.post("/m/withdraw/settings", {**form, "idempotency_key": browser.key()})
+    assert saved.status_code == 303
+    page = browser.get("/m/withdraw").text
+    assert re.search(rf'<option value="{bdo}" selected>BDO Unibank Inc. •••• 7890', page)
+    shown = site.platform.run(lambda u: settings.get(u, caller(nena)), write=False)
+    assert (shown["destination"], shown["bank_account_id"]) == ("bank_account", bdo)
+    not_theirs = browser.post(
+        "/m/withdraw/settings", {**form, "destination": theirs, "idempotency_key": "x" * 20}
+    )
+    assert not_theirs.status_code == 404
+    back = browser.post(
+        "/m/withdraw/settings",
+        {**form, "destination": "wallet", "idempotency_key": browser.key(page)},
+    )
+    assert back.status_code == 303
+    shown = site.platform.run(lambda u: settings.get(u, caller(nena)), write=False)
+    assert (shown["destination"], shown["bank_account_id"]) == ("wallet", None)

@@ -47,7 +47,10 @@ class SettingsUpdate(Body):
     enabled: bool
     time_of_day: Annotated[str, Field(min_length=5, max_length=5, examples=["21:00"])] = "21:00"
     keep_minor: Annotated[int, Field(strict=True, ge=0, le=limits.MAX_AMOUNT_MINOR)] = 0
-    destination: Literal["wallet"] = "wallet"
+    destination: Literal["wallet", "bank_account"] = "wallet"
+    bank_account_id: ObjectId | None = Field(
+        None, description="With destination bank_account: one of the merchant's bank accounts."
+    )
     merchant_id: ObjectId | None = Field(None, description="Operator keys only.")
 
 
@@ -93,7 +96,8 @@ class PayoutSettings(BaseModel):
     timezone: str
     keep_minor: int
     currency: str
-    destination: Literal["wallet"]
+    destination: Literal["wallet", "bank_account"]
+    bank_account_id: str | None
     updated: str | None
 
 
@@ -141,6 +145,7 @@ def update_settings(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: SettingsUpdate
 ) -> JSONResponse:
     """The automatic daily payout: on or off, its time of day (Manila, ``HH:MM``), the
-    balance to leave in the settlement wallet, the destination."""
+    balance to leave in the settlement wallet, the destination (the main wallet, or a bank
+    account: the payout then goes on from the main wallet as a bank transfer)."""
     new = settings.NewSettings(**payload.model_dump())
     return idempotent(request, who, key, payload, lambda u: settings.update_settings(u, who, new))

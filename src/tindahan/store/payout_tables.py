@@ -27,10 +27,14 @@ from sqlalchemy import (
 
 from tindahan import limits
 from tindahan.store.payment_tables import _ID, _in, payments
+from tindahan.store.rails_tables import bank_accounts
 from tindahan.store.tables import metadata
 
 #: Where a payout goes: the merchant's main wallet (a bank account comes with the rails).
 DESTINATIONS = ("wallet",)
+#: Where the automatic daily payout goes: the main wallet, or on to a bank account (a payout
+#: to the main wallet and a transfer from there: ``services.payouts.banks``).
+SETTING_DESTINATIONS = ("wallet", "bank_account")
 STATUSES = ("succeeded", "failed")
 OUTCOMES = ("paid", "nothing", "failed")
 
@@ -71,10 +75,16 @@ payout_settings = Table(
     Column("minute_of_day", Integer, nullable=False),
     Column("keep_minor", BigInteger, nullable=False),
     Column("destination", String(16), nullable=False),
+    #: The bank account, when the destination is ``bank_account`` (and only then).
+    Column("bank_account_id", String(_ID), ForeignKey(bank_accounts.c.id)),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("minute_of_day >= 0 AND minute_of_day < 1440", name="minute_of_day"),
     CheckConstraint("keep_minor >= 0", name="keep_not_negative"),
-    CheckConstraint(_in("destination", DESTINATIONS), name="destination"),
+    CheckConstraint(_in("destination", SETTING_DESTINATIONS), name="destination"),
+    CheckConstraint(
+        "(destination = 'bank_account') = (bank_account_id IS NOT NULL)",
+        name="bank_account_named",
+    ),
 )
 
 payout_runs = Table(

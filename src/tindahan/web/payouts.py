@@ -37,7 +37,12 @@ from tindahan.web.session import Merchant
 router = make_router()
 
 RECENT = 10
-FIELDS = {"amount_minor": "amount", "time_of_day": "time", "keep_minor": "keep"}
+FIELDS = {
+    "amount_minor": "amount",
+    "time_of_day": "time",
+    "keep_minor": "keep",
+    "bank_account_id": "destination",
+}
 
 
 def failure_text(payout: dict[str, Any]) -> str:
@@ -71,6 +76,7 @@ def _page(request: Request, viewer: Merchant, status_code: int = 200, **extra: A
         "enabled": "1" if setting["enabled"] else "",
         "time": setting["time_of_day"],
         "keep": pesos(setting["keep_minor"]),
+        "destination": setting["bank_account_id"] or "wallet",
     }
     extra["setting_values"] = {**defaults, **extra.get("setting_values", {})}
     extra.setdefault("setting_errors", {})
@@ -237,10 +243,13 @@ async def save_settings(request: Request, viewer: Merchant) -> Response:
     clock = form.values.get("time", "")
     if form.ok:
         caller = viewer.caller
+        where = form.values.get("destination", "wallet") or "wallet"
         new = settings.NewSettings(
             enabled=form.values.get("enabled") == "1",
             time_of_day=clock,
             keep_minor=keep or 0,
+            destination="wallet" if where == "wallet" else "bank_account",
+            bank_account_id=None if where == "wallet" else where,
         )
         try:
             await forms.run_submit(

@@ -21,7 +21,7 @@ from typing import Any
 
 from tindahan.kernel.callers import Caller
 from tindahan.services.payouts import payouts
-from tindahan.services.rails import transfers
+from tindahan.services.rails import bank_accounts, transfers
 from tindahan.services.unit import Unit
 
 DESCRIPTION = "To a bank account"
@@ -52,3 +52,13 @@ def create(unit: Unit, caller: Caller, new: NewBankPayout) -> dict[str, Any]:
         ),
     )
     return {"payout": made, "bank_transfer": sent}
+
+
+def send_on(
+    unit: Unit, found: payouts.Wallets, payout: dict[str, Any], bank_account_id: str
+) -> dict[str, Any]:
+    """The automatic payout's second step, when its destination is a bank account: the
+    payout's amount from the main wallet to the account (removed since: refused, and the
+    daily run records the payout as failed, nothing moved)."""
+    target = bank_accounts.payable(unit, bank_account_id)
+    return transfers.start(unit, found.main, target, payout["amount_minor"], payout["currency"])

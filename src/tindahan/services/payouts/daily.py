@@ -18,7 +18,10 @@ merchant's money moves at the time they chose, not whenever a sale arrives. **A 
 frozen merchant, a tier limit on the main wallet) rolls the payout back and is recorded in a
 second transaction as a failed payout with its reason, announced as ``payout.failed``; the
 day is done (tomorrow tries again). A day the worker never ran in is not paid later: the next
-day's payout takes that money with it.
+day's payout takes that money with it. **To a bank account** (the destination
+``bank_account``): the payout and, in the same transaction, a transfer of its amount from
+the main wallet to the account (``banks.send_on``); a refusal of the transfer (the account
+removed since, no rail for the amount) fails the payout as above, nothing moved.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from tindahan import limits
 from tindahan.kernel.refusals import RefusalError
 from tindahan.payments import payouts as rules
 from tindahan.services.ledger import movement
-from tindahan.services.payouts import payouts
+from tindahan.services.payouts import banks, payouts
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.payout_tables import payout_runs, payout_settings
 
@@ -133,7 +136,13 @@ def _attempt(unit: Unit, merchant_id: str, day: str, minute: int) -> tuple[str, 
         return "nothing", None
     try:
         movement.require_active(found.settlement, "merchant")
-        made = payouts.book(unit, merchant_id, found, amount, automatic=True)
+        to_bank = setting["destination"] == "bank_account"
+        description = banks.DESCRIPTION if to_bank else None
+        made = payouts.book(
+            unit, merchant_id, found, amount, automatic=True, description=description
+        )
+        if to_bank:
+            banks.send_on(unit, found, made, setting["bank_account_id"])
     except RefusalError as refusal:
         raise _RefusedError(amount, refusal) from refusal
     _mark(unit, merchant_id, day, "paid", made["id"])

@@ -1,5 +1,7 @@
 """A merchant's automatic daily payout: on or off, the time of day (Manila), the balance to
-leave in the settlement wallet, the destination.
+leave in the settlement wallet, the destination: the main wallet, or one of the merchant's
+own active bank accounts (``bank_account`` with ``bank_account_id``: the payout then goes on
+from the main wallet as a transfer, ``services.payouts.banks``).
 
 A merchant without a row has the defaults, off: nothing is paid out unless the merchant (or
 the operator for it) turns it on. The run itself is ``services.payouts.daily``.
@@ -14,11 +16,12 @@ from sqlalchemy import insert, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import invalid
+from tindahan.kernel.refusals import invalid, not_found
 from tindahan.payments import payouts as rules
 from tindahan.services.payouts.payouts import CURRENCY, merchant_of
+from tindahan.services.rails import bank_accounts
 from tindahan.services.unit import Unit, iso
-from tindahan.store.payout_tables import DESTINATIONS, payout_settings
+from tindahan.store.payout_tables import SETTING_DESTINATIONS, payout_settings
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class NewSettings:
     keep_minor: object = 0
     destination: object = "wallet"
     merchant_id: str | None = None  # the operator names the merchant
+    bank_account_id: object = None  # with destination "bank_account"
 
 
 def view(merchant_id: str, row: Any) -> dict[str, Any]:
@@ -37,6 +41,7 @@ def view(merchant_id: str, row: Any) -> dict[str, Any]:
             "minute_of_day": limits.PAYOUT_DEFAULT_MINUTE,
             "keep_minor": 0,
             "destination": "wallet",
+            "bank_account_id": None,
             "updated_at_ns": None,
         }
     return {
@@ -48,8 +53,26 @@ def view(merchant_id: str, row: Any) -> dict[str, Any]:
         "keep_minor": row["keep_minor"],
         "currency": CURRENCY,
         "destination": row["destination"],
+        "bank_account_id": row["bank_account_id"],
         "updated": iso(row["updated_at_ns"]),
     }
+
+
+def _bank_account(unit: Unit, caller: Caller, merchant_id: str, new: NewSettings) -> str | None:
+    """The destination's bank account: an active one of this merchant's, named exactly when
+    the destination is ``bank_account`` (another's id is 404, as everywhere)."""
+    if new.destination != "bank_account":
+        if new.bank_account_id is not None:
+            message = "bank_account_id goes with the destination 'bank_account' only"
+            raise invalid("parameter_unexpected", message, "bank_account_id")
+        return None
+    if not isinstance(new.bank_account_id, str) or not new.bank_account_id:
+        message = "the destination 'bank_account' needs bank_account_id"
+        raise invalid("parameter_missing", message, "bank_account_id")
+    target = bank_accounts.destination(unit, caller, new.bank_account_id)
+    if target.party_id != merchant_id:
+        raise not_found("bank_account", "bank_account_id")
+    return target.id
 
 
 def _row(unit: Unit, merchant_id: str) -> Any:
@@ -76,8 +99,8 @@ def update_settings(unit: Unit, caller: Caller, new: NewSettings) -> dict[str, A
     ):
         message = "keep_minor is a whole number of centavos, 0 or more"
         raise invalid("keep_invalid", message, "keep_minor")
-    if new.destination not in DESTINATIONS:
-        message = "the destination is the main wallet ('wallet'); bank accounts come later"
+    if new.destination not in SETTING_DESTINATIONS:
+        message = "the destination is 'wallet' (the main wallet) or 'bank_account'"
         raise invalid("destination_invalid", message, "destination")
     who = merchant_of(unit, caller, new.merchant_id)
     values = {
@@ -85,6 +108,7 @@ def update_settings(unit: Unit, caller: Caller, new: NewSettings) -> dict[str, A
         "minute_of_day": minute,
         "keep_minor": keep,
         "destination": new.destination,
+        "bank_account_id": _bank_account(unit, caller, who, new),
         "updated_at_ns": unit.now(),
     }
     if _row(unit, who) is None:

@@ -196,6 +196,21 @@ def destination(unit: Unit, caller: Caller, account_id: str) -> Destination:
     return _opened(unit, row)
 
 
+def payable(unit: Unit, account_id: str) -> Destination:
+    """An active account, opened to be paid, for a job that acts for its owner (the
+    automatic daily payout to a bank account); a removed one is refused."""
+    row = (
+        unit.conn.execute(select(bank_accounts).where(bank_accounts.c.id == account_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise not_found("bank_account", "bank_account_id")
+    if row["status"] != "active":
+        raise refused("bank_account_removed", "this bank account was removed", "bank_account_id")
+    return _opened(unit, row)
+
+
 def opened(unit: Unit, account_id: str) -> Destination:
     """Any account, opened (for a message about a transfer already made to it)."""
     row = (
