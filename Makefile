@@ -10,7 +10,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 # The fast domain tests (`make unit`, in `make check`): pure functions and in-memory models,
 # no database, server or browser. A new test file of that kind belongs in this list.
-UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/credit/test_features.py \
+UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/test_photo_rules.py tests/credit/test_features.py \
 	tests/lending/test_eir.py tests/lending/test_rules.py tests/lending/test_schedule.py \
 	tests/lending/test_book_properties.py tests/rails/test_messages.py tests/rails/test_directory.py tests/rails/test_matching.py \
 	tests/risk/test_rules.py tests/risk/test_ruleset.py

@@ -22,6 +22,7 @@ from tests import profiles
 from tests.servers import Shared, running
 from tindahan.services.platform import fees
 from tindahan.store.database import Database, connect
+from tindahan.store.media import MEDIA_DIR_ENV
 from tindahan.store.migrate import upgrade
 
 profiles.load()  # before any test module makes its settings: they inherit the profile
@@ -65,6 +66,14 @@ def fresh_settings() -> Iterator[None]:
     fees.reset_settings_cache()
     yield
     fees.reset_settings_cache()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def media_folder(tmp_path_factory) -> Path:
+    """Product photos go to the run's temporary folder, never into the checkout's ./var."""
+    folder = tmp_path_factory.mktemp("media")
+    os.environ[MEDIA_DIR_ENV] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

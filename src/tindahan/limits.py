@@ -242,6 +242,32 @@ MAX_STOCK: Final = 1_000_000
 MAX_ORDER_LINES: Final = 50
 MAX_LINE_QUANTITY: Final = 10_000
 COURIER_NAME_MAX_LENGTH: Final = 60
+#: Product photos (issue 21): an upload is at most 5 MiB (a phone's photo is 2 to 4 MB) and
+#: 40 megapixels (a 48 MP phone camera's full frame is refused; its default 12 MP is not);
+#: the pixel cap is checked from the header before any pixel is decoded, so a decompression
+#: bomb (a few KB that would expand to gigabytes) is refused unread. Each photo is kept as
+#: WebP at these widths (a phone on a slow connection takes the 320 one) and its alt text
+#: is at most 200 characters; a product has at most 8 photos.
+PHOTO_MAX_BYTES: Final = 5 * 1024 * 1024
+PHOTO_MAX_PIXELS: Final = 40_000_000
+PHOTO_WIDTHS: Final = (320, 640, 1080)
+PHOTO_WEBP_QUALITY: Final = 80
+PHOTO_ALT_MAX_LENGTH: Final = 200
+MAX_PHOTOS_PER_PRODUCT: Final = 8
+#: The body of a photo upload; other requests keep ``MAX_REQUEST_BODY_BYTES``. Twice the
+#: photo's bound, so a photo a little too large reaches the check that says "at most 5 MB"
+#: beside the field, instead of a bare "too large".
+PHOTO_UPLOAD_BODY_MAX_BYTES: Final = 2 * PHOTO_MAX_BYTES
+#: Categories: a storefront has at most 50 (a sari-sari store's shelves are a dozen), each
+#: name at most 40 characters.
+MAX_CATEGORIES: Final = 50
+CATEGORY_NAME_MAX_LENGTH: Final = 40
+#: Search: at most 8 words of at most 40 characters each are looked up.
+SEARCH_MAX_TERMS: Final = 8
+SEARCH_TERM_MAX_LENGTH: Final = 40
+SEARCH_QUERY_MAX_LENGTH: Final = 200
+#: Products on one storefront page (a phone scrolls 24 cards; "More" pages past them).
+STOREFRONT_PAGE_SIZE: Final = 24
 TRACKING_NUMBER_MAX_LENGTH: Final = 60
 MAX_SHIPMENT_EVENTS: Final = 200
 

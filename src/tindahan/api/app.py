@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -51,6 +52,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Where a photo is uploaded: ``POST /v1/products/{id}/photos`` and the merchant's product
+#: page's ``POST /m/products/{id}/photos``.
+PHOTO_UPLOADS = re.compile(r"/(?:v1|m)/products/[A-Za-z0-9_]{1,40}/photos")
+
+
 class BodyLimit:
     """Refuse bodies over ``limits.MAX_REQUEST_BODY_BYTES`` with 413, before reading them
     into memory: by Content-Length when sent, and by counting a streamed body."""
@@ -59,18 +65,31 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _bound(self, scope: Scope) -> int:
+        """ISO 20022 messages from the clearing switch (a PESONet batch) are larger than
+        JSON requests, and a photo upload (the API's or the product page's) carries a
+        photo: each has its own bound, still checked before reading."""
+        if scope.get("path") == inbound.MESSAGES_PATH:
+            return limits.MAX_RAIL_MESSAGE_BYTES
+        if scope.get("method") == "POST" and PHOTO_UPLOADS.fullmatch(scope.get("path", "")):
+            return limits.PHOTO_UPLOAD_BODY_MAX_BYTES
+        return self.max_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # ISO 20022 messages from the clearing switch (a PESONet batch) are larger than JSON
-        # requests: their own bound, still checked before reading.
-        most = self.max_bytes
-        if scope.get("path") == inbound.MESSAGES_PATH:
-            most = limits.MAX_RAIL_MESSAGE_BYTES
+        bound = self._bound(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > most):
-            await _too_large(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > bound):
+            if scope.get("path", "").startswith("/v1"):
+                await _too_large(scope, receive, send, bound)
+                return
+
+            async def refused() -> Message:  # a page answers 413 in the reader's language
+                raise HTTPException(413)
+
+            await self.app(scope, refused, send)
             return
         seen = 0
 
@@ -79,7 +98,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > most:
+                if seen > bound:
                     # An HTTPException passes through FastAPI's body parsing (anything else
                     # becomes a 400 there) to the 413 handler in ``errors``.
                     raise HTTPException(413)
@@ -88,11 +107,9 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, bound: int) -> None:
     content = errors.body(
-        "invalid_request_error",
-        "body_too_large",
-        f"the body is over {limits.MAX_REQUEST_BODY_BYTES} bytes",
+        "invalid_request_error", "body_too_large", f"the body is over {bound} bytes"
     )
     await JSONResponse(content, status_code=413, headers={"Connection": "close"})(
         scope, receive, send

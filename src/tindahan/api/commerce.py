@@ -8,11 +8,12 @@ is their credential.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
@@ -25,6 +26,7 @@ from tindahan.api.deps import (
     Limit,
     PartyFilter,
     PathId,
+    QueryId,
     idempotent,
     platform,
     read,
@@ -33,7 +35,16 @@ from tindahan.api.deps import (
 from tindahan.commerce.addresses import FIELDS
 from tindahan.commerce.orders import OrderStatus
 from tindahan.kernel.refusals import invalid
-from tindahan.services.commerce import addresses, catalog, disputes, escrow, orders, shipments
+from tindahan.services.commerce import (
+    addresses,
+    catalog,
+    categories,
+    disputes,
+    escrow,
+    orders,
+    photos,
+    shipments,
+)
 from tindahan.services.commerce.escrow import LineCancel
 from tindahan.services.commerce.shipments import LineShip
 from tindahan.services.payments import fx
@@ -123,9 +134,23 @@ def list_products(
     storefront: Id,
     limit: Limit = limits.DEFAULT_PAGE_SIZE,
     starting_after: Cursor = None,
+    category_id: QueryId = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=limits.SEARCH_QUERY_MAX_LENGTH,
+            description="Words each beginning a word of the title or description.",
+        ),
+    ] = None,
 ) -> Any:
-    """What a storefront sells; its owner sees inactive products too."""
-    return read(request, lambda u: catalog.list_products(u, who, storefront, limit, starting_after))
+    """What a storefront sells, by id (page with ``starting_after``); its owner sees
+    inactive products too. ``category_id`` keeps one category's, ``q`` searches (SQLite
+    FTS5 or PostgreSQL full-text: the same products either way)."""
+    wanted = catalog.Filter(category_id, q)
+    return read(
+        request,
+        lambda u: catalog.list_products(u, who, storefront, limit, starting_after, wanted),
+    )
 
 
 @router.get("/products/{product_id}", response_model=c.Product, tags=["storefronts"])
@@ -165,6 +190,106 @@ def update_variant(
         payload,
         lambda u: catalog.update_variant(u, who, product_id, variant_id, **fields),
     )
+
+
+class _PhotoSent(BaseModel):
+    """What an upload's idempotency fingerprint covers: the alt text and the file's hash."""
+
+    alt: str
+    sha256: str
+
+
+@router.post("/products/{product_id}/photos", response_model=c.Photo, tags=["storefronts"])
+async def add_photo(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    product_id: Id,
+    file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB.")],
+    alt: Annotated[
+        str, Form(max_length=limits.PHOTO_ALT_MAX_LENGTH, description="What the photo shows.")
+    ],
+) -> JSONResponse:
+    """Upload a photo (multipart/form-data): checked, stripped of its metadata (EXIF, GPS)
+    and kept as WebP at a few widths, served from content-hashed ``/media/…`` addresses."""
+    await run_in_threadpool(read, request, lambda u: photos.may_add(u, who, product_id, alt))
+    data = await file.read(limits.PHOTO_MAX_BYTES + 1)
+    prepared = await run_in_threadpool(photos.prepare, data)
+    sent = _PhotoSent(alt=alt, sha256=hashlib.sha256(data).hexdigest())
+    return await run_in_threadpool(
+        idempotent,
+        request,
+        who,
+        key,
+        sent,
+        lambda u: photos.add(u, who, product_id, prepared, alt),
+    )
+
+
+@router.post(
+    "/products/{product_id}/photos/{photo_id}/remove",
+    response_model=c.Product,
+    tags=["storefronts"],
+)
+def remove_photo(
+    request: Request, who: CallerDep, key: IdempotencyKey, product_id: Id, photo_id: Id
+) -> JSONResponse:
+    return idempotent(
+        request, who, key, None, lambda u: photos.remove(u, who, product_id, photo_id)
+    )
+
+
+# --- categories ------------------------------------------------------------------------------
+@router.post(
+    "/storefronts/{storefront_id}/categories", response_model=c.Category, tags=["storefronts"]
+)
+def create_category(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    storefront_id: Id,
+    payload: c.CategoryCreate,
+) -> JSONResponse:
+    """A shelf to group products on (a product is on at most one)."""
+    return idempotent(
+        request, who, key, payload, lambda u: categories.create(u, who, storefront_id, payload.name)
+    )
+
+
+@router.get(
+    "/storefronts/{storefront}/categories",
+    response_model=s.Page[c.Category],
+    tags=["storefronts"],
+)
+def list_categories(request: Request, who: CallerDep, storefront: Id) -> Any:
+    """All of them (at most 50), in the order they were made, with their product counts."""
+    return read(request, lambda u: categories.listed(u, who, storefront))
+
+
+@router.get("/categories/{category_id}", response_model=c.Category, tags=["storefronts"])
+def get_category(request: Request, who: CallerDep, category_id: Id) -> Any:
+    return read(request, lambda u: categories.get(u, who, category_id))
+
+
+@router.post("/categories/{category_id}", response_model=c.Category, tags=["storefronts"])
+def rename_category(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    category_id: Id,
+    payload: c.CategoryUpdate,
+) -> JSONResponse:
+    return idempotent(
+        request, who, key, payload, lambda u: categories.rename(u, who, category_id, payload.name)
+    )
+
+
+@router.post("/categories/{category_id}/remove", response_model=c.Category, tags=["storefronts"])
+def remove_category(
+    request: Request, who: CallerDep, key: IdempotencyKey, category_id: Id
+) -> JSONResponse:
+    """The category goes; its products stay on sale, in no category."""
+    return idempotent(request, who, key, None, lambda u: categories.remove(u, who, category_id))
 
 
 # --- orders ----------------------------------------------------------------------------------

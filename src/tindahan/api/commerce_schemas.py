@@ -59,6 +59,7 @@ class ProductCreate(Request):
     variants: Annotated[list[VariantCreate], Field(max_length=limits.MAX_VARIANTS)] = Field(
         default_factory=list
     )
+    category_id: ObjectId | None = Field(None, description="One of the storefront's categories.")
 
 
 class ProductUpdate(Request):
@@ -66,6 +67,20 @@ class ProductUpdate(Request):
     description: LongText | None = None
     price_minor: AmountMinor | None = None
     active: bool | None = None
+    category_id: ObjectId | None = Field(
+        None, description="One of the storefront's categories; null takes it off any."
+    )
+
+
+CategoryName = Annotated[str, Field(min_length=1, max_length=limits.CATEGORY_NAME_MAX_LENGTH)]
+
+
+class CategoryCreate(Request):
+    name: CategoryName = Field(examples=["Inumin"])
+
+
+class CategoryUpdate(Request):
+    name: CategoryName
 
 
 class VariantUpdate(Request):
@@ -230,6 +245,21 @@ class Variant(BaseModel):
     in_stock: bool
 
 
+class PhotoSize(BaseModel):
+    width: int
+    height: int
+    url: str = Field(description="WebP, content-hashed: cacheable for a year.")
+
+
+class Photo(BaseModel):
+    id: str
+    object: Literal["product_photo"]
+    alt: str
+    width: int
+    height: int
+    sizes: list[PhotoSize] = Field(description="Narrowest first (for an img srcset).")
+
+
 class Product(BaseModel):
     id: str
     object: Literal["product"]
@@ -239,9 +269,21 @@ class Product(BaseModel):
     price_minor: int
     currency: str
     active: bool
+    category_id: str | None
     variants: list[Variant]
+    photos: list[Photo]
     created: str
     updated: str
+
+
+class Category(BaseModel):
+    id: str
+    object: Literal["category"]
+    storefront_id: str
+    name: str
+    created: str
+    product_count: int | None = Field(None, description="In lists: products on it.")
+    deleted: bool | None = None
 
 
 class OrderLine(BaseModel):

@@ -15,7 +15,7 @@ import base64
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from tindahan.anchor.config import Anchor
 from tindahan.kernel.refusals import RefusalError
 from tindahan.store.database import Database
+from tindahan.store.media import MediaStore, default_media
 from tindahan.store.vault import Vault
 
 T = TypeVar("T")
@@ -35,6 +36,8 @@ class Platform:
     vault: Vault
     #: Where sealed blocks' signed heads go (``services.ledger.anchoring``); None: nowhere.
     anchor: Anchor | None = None
+    #: Where product photos' bytes go (``store.media``): ``./var/media`` unless replaced.
+    media: MediaStore = field(default_factory=default_media)
 
     def now(self) -> int:
         return self.db.clock()

@@ -62,12 +62,53 @@ products = Table(
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("active", Integer, nullable=False),
+    #: The storefront's category it is shelved under, if any (``categories``).
+    Column("category_id", String(_ID), ForeignKey("categories.id")),
+    #: Title and description as lowercase words joined by spaces (``commerce.search``):
+    #: what SQLite's FTS5 table and PostgreSQL's full-text index both read, so the two
+    #: engines see the same words and find the same products.
+    Column("search_text", Text, nullable=False, server_default=""),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("price_minor > 0", name="price_positive"),
     CheckConstraint("active IN (0, 1)", name="active"),
 )
 Index("ix_products_storefront", products.c.storefront_id, products.c.id)
+Index("ix_products_category", products.c.category_id, products.c.id)
+
+#: The full-text objects the migration makes outside these tables (SQLite: the FTS5 table
+#: ``product_search``, its shadow tables and triggers; PostgreSQL: a GIN index over
+#: ``to_tsvector('simple', search_text)``), left out of the metadata comparison.
+SEARCH_OBJECTS = ("product_search", "ix_products_search")
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("storefront_id", String(_ID), ForeignKey("storefronts.id"), nullable=False),
+    Column("name", String(limits.CATEGORY_NAME_MAX_LENGTH), nullable=False),
+    #: The name casefolded: two categories of one storefront never differ by case alone.
+    Column("name_key", String(limits.CATEGORY_NAME_MAX_LENGTH), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("storefront_id", "name_key"),
+)
+
+product_photos = Table(
+    "product_photos",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("product_id", String(_ID), ForeignKey("products.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("alt", String(limits.PHOTO_ALT_MAX_LENGTH), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    #: JSON: ``[{"w": 320, "h": 240, "name": "<sha256>.webp"}, …]``, narrowest first.
+    Column("renditions", Text, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("width > 0 AND height > 0", name="size"),
+    UniqueConstraint("product_id", "position"),
+)
 
 variants = Table(
     "product_variants",

@@ -71,6 +71,19 @@ def refusal_text(refusal: RefusalError) -> str:
         "refund_exceeds_escrow": _("That is more than escrow still holds for this order."),
         "shipment_closed": _("This parcel was already delivered or returned."),
         "variants_invalid": _("Give each option a different name."),
+        "photo_format": _("This is not a photo we can take: use a JPEG, PNG or WebP picture."),
+        "photo_too_large": _("This photo is larger than 5 MB. Choose a smaller one."),
+        "photo_too_many_pixels": _(
+            "This picture has too many pixels (over 40 megapixels). Choose a smaller one."
+        ),
+        "photo_damaged": _("This picture is damaged or cut short. Try the photo again."),
+        "photo_empty": _("This file is empty."),
+        "alt_text_missing": _("Say what the photo shows, for buyers who cannot see it."),
+        "photos_full": _("This product has as many photos as it can. Remove one first."),
+        "category_exists": _("You already have a category with this name."),
+        "category_name_invalid": _("Give the category a name of at most 40 characters."),
+        "categories_full": _("You have as many categories as a shop can. Remove one first."),
+        "search_invalid": _("Search with fewer or shorter words."),
         "shipping_fee_invalid": _("Enter a shipping fee in pesos, 0 or more."),
         "credit_model_unavailable": _(
             "The credit check is not available right now. Please try again later."

@@ -25,7 +25,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 #: Bump when app.css or app.js change, so phones do not keep a stale copy.
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 
 
 def _environment() -> Environment:

@@ -22,7 +22,7 @@ from tindahan import limits
 from tindahan.commerce.orders import OrderStatus
 from tindahan.commerce.shipments import REPORTABLE
 from tindahan.kernel.refusals import RefusalError, not_found
-from tindahan.services.commerce import catalog, escrow, orders, shipments
+from tindahan.services.commerce import catalog, categories, escrow, orders, shipments
 from tindahan.services.commerce.views import OrderView
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
@@ -63,7 +63,12 @@ STORE_FIELDS = {
     "description": "description",
     "shipping_fee_minor": "shipping_fee",
 }
-PRODUCT_FIELDS = {"title": "title", "description": "description", "price_minor": "price"}
+PRODUCT_FIELDS = {
+    "title": "title",
+    "description": "description",
+    "price_minor": "price",
+    "category_id": "category_id",
+}
 
 
 def state_labels() -> dict[str, str]:
@@ -306,38 +311,60 @@ async def product_create(request: Request, viewer: Merchant) -> Response:
     )
 
 
-def _product_values(product: dict[str, Any]) -> dict[str, str]:
+def product_values(product: dict[str, Any]) -> dict[str, str]:
     return {
         "title": product["title"],
         "description": product["description"] or "",
         "price": pesos(product["price_minor"]),
         "active": "1" if product["active"] else "",
+        "category_id": product["category_id"] or "",
     }
 
 
-def _own_product(request: Request, viewer: Viewer, product_id: str) -> dict[str, Any]:
+def own_product(request: Request, viewer: Viewer, product_id: str) -> dict[str, Any]:
     return _read(request, lambda u: catalog.get_own_product(u, viewer.caller, product_id))  # type: ignore[no-any-return]
 
 
 def _product_page(
     request: Request, product: dict[str, Any], status: int = 200, **context: Any
 ) -> Response:
-    context.setdefault("values", _product_values(product))
-    context.setdefault("saved", False)
+    """The product's page: its stock, details (with the category), and photos."""
+    viewer = request.state.viewer
+    shelves = _read(
+        request, lambda u: categories.listed(u, viewer.caller, product["storefront_id"])
+    )
+    context.setdefault("values", product_values(product))
+    context.setdefault("saved", "")
     context.setdefault("stock_values", {})
-    return render.page(request, "selling/product.html", status, product=product, **context)
+    context.setdefault("photo_values", {})
+    return render.page(
+        request,
+        "selling/product.html",
+        status,
+        product=product,
+        shelf_options=[("", _("No category"))] + [(c["id"], c["name"]) for c in shelves["data"]],
+        max_photos=limits.MAX_PHOTOS_PER_PRODUCT,
+        **context,
+    )
+
+
+def product_view_page(
+    request: Request, product: dict[str, Any], status: int, context: dict[str, Any]
+) -> Response:
+    """``_product_page`` for the photo routes (``web.photos``)."""
+    return _product_page(request, product, status, **context)
 
 
 @router.get("/m/products/{product_id}")
 def product_page(request: Request, viewer: Merchant, product_id: str, saved: str = "") -> Response:
-    product = _own_product(request, viewer, product_id)
+    product = own_product(request, viewer, product_id)
     return _product_page(request, product, saved=saved)
 
 
 @router.post("/m/products/{product_id}")
 async def product_save(request: Request, viewer: Merchant, product_id: str) -> Response:
     form = await forms.read(request)
-    product = await run_in_threadpool(_own_product, request, viewer, product_id)
+    product = await run_in_threadpool(own_product, request, viewer, product_id)
     title = form.text("title", max_length=limits.TITLE_MAX_LENGTH)
     description = form.text(
         "description", required=False, max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH
@@ -349,6 +376,7 @@ async def product_save(request: Request, viewer: Merchant, product_id: str) -> R
             "description": description,
             "price_minor": price,
             "active": form.values.get("active") == "1",
+            "category_id": form.values.get("category_id") or None,
         }
 
         def work(u: Unit) -> dict[str, Any]:
@@ -388,7 +416,7 @@ def _stock_changes(form: forms.Form, product: dict[str, Any]) -> list[tuple[str,
 @router.post("/m/products/{product_id}/stock")
 async def stock_save(request: Request, viewer: Merchant, product_id: str) -> Response:
     form = await forms.read(request)
-    product = await run_in_threadpool(_own_product, request, viewer, product_id)
+    product = await run_in_threadpool(own_product, request, viewer, product_id)
     changes = _stock_changes(form, product)
     if form.ok:
 
@@ -416,7 +444,7 @@ async def stock_save(request: Request, viewer: Merchant, product_id: str) -> Res
         request,
         product,
         400,
-        values=_product_values(product),
+        values=product_values(product),
         stock_values=form.values,
         errors=form.errors,
     )

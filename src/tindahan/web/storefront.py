@@ -14,7 +14,9 @@ page shows exactly what any visitor may see (active products only), whoever is s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, not_found
-from tindahan.services.commerce import catalog, orders
+from tindahan.services.commerce import catalog, categories, orders
 from tindahan.services.unit import Unit
 from tindahan.web import cart, delivery, forms, render, session
 from tindahan.web.i18n import _
@@ -43,11 +45,38 @@ _LINE_PARAM = re.compile(r"^lines\.(\d+)\.")
 
 
 # --- reading the catalog -------------------------------------------------------------------
-def shop(unit: Unit, slug: str) -> dict[str, Any]:
-    """The storefront and its products on sale, each with its stock state."""
+@dataclass(frozen=True)
+class Shelf:
+    """What the buyer asked the storefront page for: a category, a search, and where the
+    page starts (``after``: the last product of the page before, a keyset cursor)."""
+
+    category: str = ""
+    q: str = ""
+    after: str = ""
+
+
+def shop(
+    unit: Unit, slug: str, lines: list[cart.Line] | None = None, shelf: Shelf = Shelf()
+) -> dict[str, Any]:
+    """The storefront, one page of its products on sale (each with its stock state), its
+    categories that hold any, and the buyer's cart priced (for the cart button)."""
     store = catalog.get_storefront(unit, PUBLIC, slug)
-    found = catalog.list_products(unit, PUBLIC, store["id"], limits.MAX_PAGE_SIZE, None)
-    return {"store": store, "products": [_stocked(p) for p in found["data"] if p["active"]]}
+    shelves = [
+        c for c in categories.listed(unit, PUBLIC, store["id"])["data"] if c["product_count"]
+    ]
+    category = shelf.category if any(c["id"] == shelf.category for c in shelves) else ""
+    wanted = catalog.Filter(category or None, shelf.q or None)
+    found = catalog.list_products(
+        unit, PUBLIC, store["id"], limits.STOREFRONT_PAGE_SIZE, shelf.after or None, wanted
+    )
+    return {
+        "store": store,
+        "products": [_stocked(p) for p in found["data"] if p["active"]],
+        "has_more": found["has_more"],
+        "shelves": shelves,
+        "shelf": Shelf(category, shelf.q, shelf.after),
+        "cart": priced_cart(unit, store, lines or []),
+    }
 
 
 def _stocked(product: dict[str, Any]) -> dict[str, Any]:
@@ -117,10 +146,29 @@ def _read(request: Request, work: Any) -> Any:
 # --- the storefront ------------------------------------------------------------------------
 @router.get("/s/{slug}")
 async def storefront(
-    request: Request, _viewer: MaybeViewer, slug: str, added: str = ""
+    request: Request,
+    _viewer: MaybeViewer,
+    slug: str,
+    added: str = "",
+    category: str = "",
+    q: str = "",
+    after: str = "",
 ) -> Response:
-    found = await _read(request, lambda u: shop(u, slug))
+    """One page of the shop: a category's products, a search's, or all of them."""
+    shelf = Shelf(category[:40], q[: limits.SEARCH_QUERY_MAX_LENGTH], after[:40])
+    lines = cart.read(request)
+    try:
+        found = await _read(request, lambda u: shop(u, slug, _lines_of(u, slug, lines), shelf))
+    except RefusalError as refusal:
+        if refusal.category is Category.NOT_FOUND or refusal.param != "q":
+            raise
+        found = await _read(request, lambda u: shop(u, slug, _lines_of(u, slug, lines)))
+        return _store_page(request, found, 400, search_error=refusal_text(refusal))
     return _store_page(request, found, notice=bool(added))
+
+
+def _lines_of(unit: Unit, slug: str, carts: cart.Carts) -> list[cart.Line]:
+    return carts.get(catalog.get_storefront(unit, PUBLIC, slug)["id"], [])
 
 
 def _store_page(
@@ -130,13 +178,14 @@ def _store_page(
     notice: bool = False,
     form: forms.Form | None = None,
     product: dict[str, Any] | None = None,
+    search_error: str = "",
 ) -> Response:
-    store = found["store"]
-    lines = cart.read(request).get(store["id"], [])
     context: dict[str, Any] = {
         **found,
-        "in_cart": cart.count(lines),
+        "pages": _pages(found),
+        "in_cart": found["cart"]["count"],
         "added": notice,
+        "search_error": search_error,
         "failed_product": form.values.get("product_id") if form else None,
     }
     if form is not None:
@@ -147,16 +196,37 @@ def _store_page(
     return render.page(request, template, status, **context)
 
 
+def _pages(found: dict[str, Any]) -> dict[str, str | None]:
+    """The links to the first page and the next one, keeping the category and search."""
+    shelf: Shelf | None = found.get("shelf")
+    if shelf is None:
+        return {"first": None, "next": None}
+    base = f"/s/{found['store']['slug']}"
+    kept = {k: v for k, v in (("category", shelf.category), ("q", shelf.q)) if v}
+    first = base + ("?" + urlencode(kept) if kept else "") if shelf.after else None
+    following = None
+    if found.get("has_more") and found["products"]:
+        following = base + "?" + urlencode({**kept, "after": found["products"][-1]["id"]})
+    return {"first": first, "next": following}
+
+
 @router.get("/s/{slug}/p/{product_id}")
 async def product_page(
     request: Request, _viewer: MaybeViewer, slug: str, product_id: str
 ) -> Response:
+    lines = cart.read(request)
+
     def work(unit: Unit) -> dict[str, Any]:
         store = catalog.get_storefront(unit, PUBLIC, slug)
-        return {"store": store, "product": product_in(unit, store, product_id)}
+        return {
+            "store": store,
+            "product": product_in(unit, store, product_id),
+            "cart": priced_cart(unit, store, lines.get(store["id"], [])),
+        }
 
     found = await _read(request, work)
-    return _store_page(request, {"store": found["store"]}, product=found["product"])
+    page = {"store": found["store"], "cart": found["cart"]}
+    return _store_page(request, page, product=found["product"])
 
 
 @router.post("/s/{slug}/cart")
@@ -188,9 +258,12 @@ async def add_to_cart(request: Request, _viewer: MaybeViewer, slug: str) -> Resp
             form.fail("quantity", text.format(n=limits.CART_MAX_LINES))
     if not form.ok:
         on_page = form.values.get("from") == "product"
-        listed = await _read(request, lambda u: shop(u, slug))
+        mine = carts.get(store["id"], [])
+        listed = await _read(request, lambda u: shop(u, slug, mine))
         return _store_page(request, listed, 400, form=form, product=product if on_page else None)
-    response = RedirectResponse(f"/s/{store['slug']}?added=1", status_code=303)
+    back = {k: form.values[k] for k in ("category", "q", "after") if form.values.get(k)}
+    query = urlencode({**back, "added": "1"})
+    response = RedirectResponse(f"/s/{store['slug']}?{query}", status_code=303)
     cart.write(request, response, carts)
     return response
 

@@ -13,14 +13,28 @@ on the shelf (``stock``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG
 
 from tindahan import limits
 from tindahan.commerce import catalog as rules
+from tindahan.commerce import search
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.payments import parties as text_rules
@@ -28,10 +42,18 @@ from tindahan.payments.model import PartyKind
 from tindahan.services.platform.listing import page
 from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Unit, iso, new_id
-from tindahan.store.commerce_tables import products, storefronts, variants
+from tindahan.store.commerce_tables import (
+    categories,
+    product_photos,
+    products,
+    storefronts,
+    variants,
+)
 from tindahan.store.payment_tables import parties
 
 CURRENCY = "PHP"
+#: Where a photo's renditions are served (the web app's ``/media/{name}``).
+MEDIA_PATH = "/media/"
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,16 @@ class NewProduct:
     active: bool = True
     stock: int | None = None  # a product without options: its one variant's stock
     variants: Sequence[NewVariant] = ()
+    category_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which of a storefront's products a list shows: one category's, and those whose
+    title or description has every word of ``q`` (each as the start of a word)."""
+
+    category_id: str | None = None
+    q: str | None = None
 
 
 # --- storefronts ---------------------------------------------------------------------------
@@ -203,14 +235,17 @@ def create_product(
         raise invalid("parameter_invalid", message, "stock")
     names = rules.variant_names([v.name for v in wanted])
     now = unit.now()
+    title, description = rules.title(new.title), rules.description(new.description)
     product = {
         "id": new_id("prd"),
         "storefront_id": store["id"],
-        "title": rules.title(new.title),
-        "description": rules.description(new.description),
+        "title": title,
+        "description": description,
         "price_minor": rules.price(new.price_minor),
         "currency": CURRENCY,
         "active": int(bool(new.active)),
+        "category_id": category_in(unit, store["id"], new.category_id),
+        "search_text": search.search_text(title, description),
         "created_at_ns": now,
         "updated_at_ns": now,
     }
@@ -230,6 +265,18 @@ def create_product(
     unit.conn.execute(insert(products).values(**product))
     unit.conn.execute(insert(variants), rows)
     return product_view(product, rows)
+
+
+def category_in(unit: Unit, storefront_id: str, category_id: object) -> str | None:
+    """``category_id`` if it is one of this storefront's categories (None: no category)."""
+    if category_id is None or category_id == "":
+        return None
+    if not isinstance(category_id, str):
+        raise invalid("parameter_invalid", "category_id is a category's id", "category_id")
+    where = (categories.c.id == category_id) & (categories.c.storefront_id == storefront_id)
+    if unit.conn.execute(select(categories.c.id).where(where)).first() is None:
+        raise not_found("category", "category_id")
+    return category_id
 
 
 def product_row(unit: Unit, product_id: str, *, caller: Caller | None = None) -> Any:
@@ -259,9 +306,27 @@ def _variants(unit: Unit, product_ids: Sequence[str]) -> dict[str, list[Any]]:
     return found
 
 
+def _photos(unit: Unit, product_ids: Sequence[str]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {pid: [] for pid in product_ids}
+    query = (
+        select(product_photos)
+        .where(product_photos.c.product_id.in_(list(product_ids)))
+        .order_by(product_photos.c.product_id, product_photos.c.position)
+    )
+    for row in unit.conn.execute(query).mappings():
+        found[row["product_id"]].append(row)
+    return found
+
+
+def _views(unit: Unit, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    ids = [r["id"] for r in rows]
+    by_variant, by_photo = _variants(unit, ids), _photos(unit, ids)
+    return [product_view(r, by_variant[r["id"]], by_photo[r["id"]]) for r in rows]
+
+
 def get_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
     row = product_row(unit, product_id, caller=caller)
-    return product_view(row, _variants(unit, [row["id"]])[row["id"]])
+    return _views(unit, [row])[0]
 
 
 def get_own_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, Any]:
@@ -270,14 +335,22 @@ def get_own_product(unit: Unit, caller: Caller, product_id: str) -> dict[str, An
     row = product_row(unit, product_id, caller=caller)
     if not caller.reaches(row["merchant_id"]):
         raise not_found("product", "id")
-    return product_view(row, _variants(unit, [row["id"]])[row["id"]])
+    return _views(unit, [row])[0]
 
 
 def list_products(
-    unit: Unit, caller: Caller, storefront_id: str, limit: int, starting_after: str | None
+    unit: Unit,
+    caller: Caller,
+    storefront_id: str,
+    limit: int,
+    starting_after: str | None,
+    wanted: Filter = Filter(),
 ) -> dict[str, Any]:
-    """A storefront's products; its owner (and the operator) see inactive ones too."""
+    """A storefront's products, by id (a cursor pages through any number of them); its
+    owner (and the operator) see inactive ones too. ``wanted`` narrows them to a category
+    and to a search, answered by SQLite's FTS5 or PostgreSQL's full-text index."""
     store = storefront_row(unit, storefront_id)
+    terms = search.terms(wanted.q)
     query = (
         select(products)
         .where(products.c.storefront_id == store["id"])
@@ -286,12 +359,32 @@ def list_products(
     )
     if not caller.reaches(store["merchant_id"]):
         query = query.where(products.c.active == 1)
+    if wanted.category_id:
+        shelf = category_in(unit, store["id"], wanted.category_id)
+        query = query.where(products.c.category_id == shelf)
+    if terms:
+        query = query.where(_matching(unit, terms))
     if starting_after:
         query = query.where(products.c.id > starting_after)
     found = list(unit.conn.execute(query).mappings())[: limit + 1]
-    shown = found[:limit]
-    by_product = _variants(unit, [r["id"] for r in shown])
-    return page([product_view(r, by_product[r["id"]]) for r in shown], len(found) > limit)
+    return page(_views(unit, found[:limit]), len(found) > limit)
+
+
+def _matching(unit: Unit, terms: Sequence[str]) -> ColumnElement[bool]:
+    """Every term begins a word of ``search_text``: FTS5 prefix queries on SQLite, a
+    ``to_tsquery`` of prefixes on PostgreSQL. The terms are words of letters and digits only
+    (``commerce.search``), so quoting them is all either query language needs."""
+    if unit.conn.dialect.name == "sqlite":
+        match = " AND ".join(f'"{t}"*' for t in terms)
+        found: Select[Any] = (
+            select(column("product_id"))
+            .select_from(table("product_search"))
+            .where(text("product_search MATCH :match").bindparams(match=match))
+        )
+        return products.c.id.in_(found)
+    prefixes = " & ".join(f"'{t}':*" for t in terms)
+    vector = func.to_tsvector(literal("simple", REGCONFIG), products.c.search_text)
+    return vector.bool_op("@@")(func.to_tsquery(literal("simple", REGCONFIG), prefixes))
 
 
 def update_product(
@@ -310,6 +403,12 @@ def update_product(
             "active": lambda v: int(bool(v)),
         },
     )
+    if "category_id" in changes:  # None or "": out of any category
+        values["category_id"] = category_in(unit, row["storefront_id"], changes["category_id"])
+    if "title" in values or "description" in values:
+        title = values.get("title", row["title"])
+        described = values["description"] if "description" in values else row["description"]
+        values["search_text"] = search.search_text(title, described)
     if values:
         values["updated_at_ns"] = unit.now()
         unit.conn.execute(update(products).where(products.c.id == product_id).values(**values))
@@ -387,7 +486,7 @@ def return_stock(unit: Unit, variant_id: str, quantity: int) -> None:
     )
 
 
-def product_view(row: Any, found: Sequence[Any]) -> dict[str, Any]:
+def product_view(row: Any, found: Sequence[Any], photos: Sequence[Any] = ()) -> dict[str, Any]:
     return {
         "id": row["id"],
         "object": "product",
@@ -397,6 +496,8 @@ def product_view(row: Any, found: Sequence[Any]) -> dict[str, Any]:
         "price_minor": row["price_minor"],
         "currency": row["currency"],
         "active": bool(row["active"]),
+        "category_id": row["category_id"],
+        "photos": [photo_view(p) for p in photos],
         "variants": [
             {
                 "id": v["id"],
@@ -409,6 +510,23 @@ def product_view(row: Any, found: Sequence[Any]) -> dict[str, Any]:
         ],
         "created": iso(row["created_at_ns"]),
         "updated": iso(row["updated_at_ns"]),
+    }
+
+
+def photo_view(row: Any) -> dict[str, Any]:
+    """A photo as the API and the pages show it: its renditions' addresses (``/media/…``,
+    content-hashed: cacheable for a year), narrowest first, with their sizes."""
+    sizes = [
+        {"width": r["w"], "height": r["h"], "url": MEDIA_PATH + r["name"]}
+        for r in json.loads(row["renditions"])
+    ]
+    return {
+        "id": row["id"],
+        "object": "product_photo",
+        "alt": row["alt"],
+        "width": row["width"],
+        "height": row["height"],
+        "sizes": sizes,
     }
 
 

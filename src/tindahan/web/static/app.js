@@ -35,3 +35,18 @@ document.addEventListener("click", function (event) {
     if (document.execCommand("copy")) { done(); }
   }
 });
+// Quantity steppers (− n +): the buttons are shown only here, so without the script the
+// number box works alone. Each tap moves the number by one within its min and max.
+document.querySelectorAll(".stepper .step").forEach(function (b) { b.hidden = false; });
+document.addEventListener("click", function (event) {
+  var b = event.target.closest(".stepper .step");
+  if (!b) return;
+  var box = document.getElementById(b.dataset.for);
+  if (!box) return;
+  var low = parseInt(box.min, 10), high = parseInt(box.max, 10);
+  var now = parseInt(box.value, 10);
+  if (isNaN(now)) now = low;
+  var next = Math.min(high, Math.max(low, now + parseInt(b.dataset.step, 10)));
+  box.value = String(next);
+  box.dispatchEvent(new Event("change", { bubbles: true }));
+});
