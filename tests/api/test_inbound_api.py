@@ -6,10 +6,13 @@ out), its refusals (unsigned, unreadable, too large: nothing credited), and
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.rails.test_inbound import answers, pacs008
+from tindahan.rails import RecallRequest
+from tindahan.rails import xml as rails_xml
 from tindahan.webhooks.signature import sign
 
 SECRET = "inbound-api-test-secret"
@@ -68,3 +71,36 @@ def test_unsigned_unreadable_or_huge_messages_are_refused_and_credit_nothing(wor
     rejected = post(api, pacs008(("wal_nosuchwallet000000000000", 100_00, "PHP")))
     assert answers(rejected.content) == [("RJCT", "AC01")]
     assert world.balance(buyer) == before
+
+
+def test_a_recall_waits_for_the_operator_who_accepts_it_through_the_api(world, rails_secret):
+    api, buyer = world.api, world.buyer
+    before = world.balance(buyer)
+    message = pacs008((buyer.wallets["main"], 300_00, "PHP"))
+    assert answers(post(api, message).content) == [("ACSC", None)]
+    item = rails_xml.read(message)
+    (sent,) = item.transactions
+    assert sent.uetr is not None and sent.end_to_end_id is not None
+    recall = rails_xml.camt056(
+        message_id="RCL-API",
+        created_at=datetime(2026, 9, 1, tzinfo=UTC),
+        assigner="BNORPHMMXXX",
+        assignee="TNDHPHM1XXX",
+        case_id="CASE-API",
+        recalls=[
+            RecallRequest(item.message_id, sent.uetr, sent.end_to_end_id, 300_00, "PHP", "FRAD")
+        ],
+    )
+    assert post(api, recall).status_code == 202
+    assert api.get("/v1/inbound_recalls", buyer.key).status_code == 403
+    (pending,) = api.ok(api.get("/v1/inbound_recalls", world.operator, status="pending"))["data"]
+    assert (pending["reason"]["code"], pending["party_id"]) == ("FRAD", buyer.id)
+    path = f"/v1/inbound_recalls/{pending['id']}/decide"
+    assert api.post(path, buyer.key, {"decision": "accept"}).status_code == 403
+    bad = api.post(path, world.operator, {"decision": "maybe"})
+    assert bad.status_code == 400
+    decided = api.ok(api.post(path, world.operator, {"decision": "accept"}))
+    assert decided["status"] == "accepted"
+    assert world.balance(buyer) == before
+    (transfer,) = api.ok(api.get("/v1/inbound_transfers", buyer.key))["data"]
+    assert transfer["status"] == "returned"

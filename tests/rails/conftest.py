@@ -52,3 +52,13 @@ def sender(platform) -> Sender:  # noqa: F811
 @pytest.fixture
 def rail() -> FakeRail:
     return FakeRail()
+
+
+PHONE = "0917 555 0101"
+
+
+@pytest.fixture
+def nena(platform) -> dict:  # noqa: F811
+    """A basic-tier customer with a registered mobile number: money from other banks."""
+    party_id = make_party(platform, kind="customer", name="Nena Reyes", phone=PHONE, tier="basic")
+    return {"party_id": party_id, **wallet_of(platform, party_id)}

@@ -27,7 +27,6 @@ from tindahan.store.rails_tables import inbound_transfers
 
 NOW = datetime(2026, 9, 1, 2, tzinfo=UTC)
 BDO = "BNORPHMMXXX"
-PHONE = "0917 555 0101"
 
 
 def pacs008(*items: tuple[str, int, str], uetr: str | None = None) -> bytes:
@@ -65,12 +64,6 @@ def answers(data: bytes) -> list[tuple[str | None, str | None]]:
 def posted(platform: Platform, account_id: str) -> int:
     found = ledger.lookup_accounts(platform.db, [account_id])[account_id]
     return found.credits_posted - found.debits_posted
-
-
-@pytest.fixture
-def nena(platform) -> dict:
-    party_id = make_party(platform, kind="customer", name="Nena Reyes", phone=PHONE, tier="basic")
-    return {"party_id": party_id, **wallet_of(platform, party_id)}
 
 
 def caller_of(party_id: str) -> Caller:

@@ -5,29 +5,39 @@ on, and the inbound transfers' resources.
 posts ISO 20022 XML to it, signed as the switch's own traffic is
 (``Tindahan-Signature: t=…,v1=…``, HMAC-SHA256 of ``t.body`` under
 ``TINDAHAN_RAILS_SECRET``; unsigned, stale or wrong: 401). A pacs.008 is answered at once
-with its pacs.002 (``application/xml``); a message that does not read is a 400 naming the
-problem (nothing credited); a body over ``limits.MAX_RAIL_MESSAGE_BYTES`` is a 413 before
-it is read (``api.app.BodyLimit``).
+with its pacs.002 (``application/xml``); a camt.056 (a recall) is taken (202) for the
+operator to decide, or answered at once with a camt.029 when the transfer is not ours; a
+message that does not read is a 400 naming the problem (nothing credited); a body over
+``limits.MAX_RAIL_MESSAGE_BYTES`` is a 413 before it is read (``api.app.BodyLimit``).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.api import rails_schemas as s
-from tindahan.api.deps import CallerDep, Cursor, Limit, PathId, platform, read
+from tindahan.api.deps import (
+    CallerDep,
+    Cursor,
+    IdempotencyKey,
+    Limit,
+    PathId,
+    idempotent,
+    platform,
+    read,
+)
 from tindahan.api.errors import body, refusal_response
 from tindahan.api.schemas import Page
 from tindahan.kernel.refusals import RefusalError
 from tindahan.rails import MessageError
-from tindahan.services.rails import inbound
+from tindahan.services.rails import inbound, incoming, recalls
 from tindahan.webhooks.signature import SignatureError, verify
 
 router = APIRouter(prefix="/v1")
@@ -45,7 +55,8 @@ XML = "application/xml"
 )
 async def rails_message(request: Request) -> Response:
     """A pacs.008 from another bank: each transaction credited once (by UETR and
-    EndToEndId) or rejected with its ISO reason; the answer is the pacs.002."""
+    EndToEndId) or rejected with its ISO reason; the answer is the pacs.002. A camt.056
+    recall: 202, pending for the operator (``/v1/inbound_recalls``)."""
     secret = os.environ.get(SECRET_ENV, "")
     data = await request.body()
     if not secret:
@@ -55,12 +66,14 @@ async def rails_message(request: Request) -> Response:
     except SignatureError as exc:
         return _error(401, "signature_invalid", f"signature: {exc}")
     try:
-        answer = await run_in_threadpool(inbound.receive, platform(request), data)
+        answer = await run_in_threadpool(incoming.receive, platform(request), data)
     except MessageError as exc:
         return _error(400, "message_invalid", f"FF01 {exc}")
     except RefusalError as exc:
         refused = refusal_response(exc)
         return JSONResponse(refused.body, status_code=refused.status_code)
+    if answer is None:  # a recall waits for the operator; the camt.029 follows
+        return Response(status_code=202)
     return Response(answer, media_type=XML)
 
 
@@ -86,3 +99,48 @@ def list_inbound_transfers(
 )
 def get_inbound_transfer(request: Request, who: CallerDep, transfer_id: PathId) -> Any:
     return read(request, lambda u: inbound.get(u, who, transfer_id))
+
+
+@router.get("/inbound_recalls", response_model=Page[s.InboundRecall], tags=["bank transfers"])
+def list_inbound_recalls(
+    request: Request,
+    who: CallerDep,
+    limit: Limit = limits.DEFAULT_PAGE_SIZE,
+    starting_after: Cursor = None,
+    status: Annotated[
+        Literal["pending", "accepted", "rejected"] | None, Query(description="Only these.")
+    ] = None,
+) -> Any:
+    """Operator: banks' recalls (camt.056) of money they sent to wallets, oldest first."""
+    return read(
+        request, lambda u: recalls.list_recalls(u, who, limit, starting_after, status=status)
+    )
+
+
+@router.get("/inbound_recalls/{recall_id}", response_model=s.InboundRecall, tags=["bank transfers"])
+def get_inbound_recall(request: Request, who: CallerDep, recall_id: PathId) -> Any:
+    return read(request, lambda u: recalls.get(u, who, recall_id))
+
+
+@router.post(
+    "/inbound_recalls/{recall_id}/decide",
+    response_model=s.InboundRecall,
+    tags=["bank transfers"],
+    summary="Accept or reject a recall (operator)",
+)
+def decide_inbound_recall(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    recall_id: PathId,
+    payload: s.RecallDecision,
+) -> JSONResponse:
+    """Accept: the money goes back to the sending bank (pacs.004) if the wallet still has
+    it, else the recall is rejected AM04; reject: kept, with the reason (camt.029)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: recalls.decide(u, who, recall_id, payload.decision, payload.reason),
+    )

@@ -146,3 +146,37 @@ class InboundTransfer(BaseModel):
     reason: Reason | None
     received: str
     returned: str | None
+
+
+class RecallRejection(BaseModel):
+    code: str
+    en: str
+
+
+class InboundRecall(BaseModel):
+    id: str
+    object: Literal["inbound_recall"]
+    inbound_transfer_id: str
+    party_id: str | None
+    uetr: str
+    amount_minor: int
+    currency: str
+    case_id: str
+    bank: str | None = Field(description="The recalling bank's BIC.")
+    reason: Reason | None
+    status: Literal["pending", "accepted", "rejected"]
+    rejection: RecallRejection | None
+    received: str
+    decided: str | None
+    sent: str | None
+
+
+class RecallDecision(Request):
+    decision: Literal["accept", "reject"]
+    reason: (
+        Annotated[
+            Literal["CUST", "LEGL", "AM04", "ARDT", "NOOR"],
+            Field(description="Why a rejection: the camt.029 reason code (default CUST)."),
+        ]
+        | None
+    ) = None

@@ -1,6 +1,7 @@
 """``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract);
 ``tindahan rails participants list|add|set``: the operator's participants directory;
 ``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house;
+``tindahan rails recalls list|decide``: banks' recalls of inbound transfers (operator);
 ``tindahan rails reconcile --date YYYY-MM-DD [--db URL] [--statement FILE] [--json]``: a
 day's movements on the clearing accounts against the switch's camt.053 statement.
 
@@ -49,7 +50,7 @@ from tindahan.rails import Message, MessageError, Transaction
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.xml import read as read_message
 from tindahan.services.platform.datakey import open_vault
-from tindahan.services.rails import participants, reconciliation
+from tindahan.services.rails import participants, recalls, reconciliation
 from tindahan.services.rails.transfers import our_bic
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.database import connect
@@ -211,6 +212,60 @@ def set_participant(
     if not fields:
         fail("say what to change: --bic, --name, --instapay/--no-instapay, ...")
     _print_participant(_run(db, lambda u: participants.change(u, OPERATOR, code, fields)))
+
+
+# --- recalls of inbound transfers (item 5) --------------------------------------------------
+recalls_app = typer.Typer(help="Banks' recalls (camt.056) of money sent to wallets.")
+app.add_typer(recalls_app, name="recalls")
+
+
+def _print_recall(row: dict[str, Any]) -> None:
+    amount = from_minor(row["amount_minor"], row["currency"])
+    reason = row["reason"]["code"] if row["reason"] else "-"
+    said = f"  ({row['rejection']['code']}: {row['rejection']['en']})" if row["rejection"] else ""
+    out.print(
+        f"{row['id']}  {row['status']:<8} {amount} {row['currency']}  reason {reason}  "
+        f"from {row['bank'] or '-'}  UETR {row['uetr']}{escape(said)}"
+    )
+
+
+@recalls_app.command("list")
+@friendly
+def list_recalls(
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, accepted or rejected")
+    ] = None,
+    db: DbOption = None,
+    as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+) -> None:
+    """The recalls, oldest first (--status pending: what waits for a decision)."""
+    result = _run(
+        db,
+        lambda u: recalls.list_recalls(u, OPERATOR, limits.MAX_PAGE_SIZE, status=status),
+    )
+    if as_object:
+        typer.echo(json.dumps(result["data"], ensure_ascii=False))
+        return
+    for row in result["data"]:
+        _print_recall(row)
+
+
+@recalls_app.command("decide")
+@friendly
+def decide_recall(
+    recall_id: Annotated[str, typer.Argument(help="The recall's id (rcl_…)")],
+    accept: Annotated[
+        bool, typer.Option("--accept/--reject", help="Send the money back, or keep it")
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="A rejection's reason: CUST, LEGL, ...")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Accept (the money goes back if the wallet still has it, else rejected AM04) or reject.
+    The worker sends the pacs.004 and camt.029 to the clearing switch."""
+    decision = "accept" if accept else "reject"
+    _print_recall(_run(db, lambda u: recalls.decide(u, OPERATOR, recall_id, decision, reason)))
 
 
 # --- the simulated clearing switch (item 6) ----------------------------------------------

@@ -13,7 +13,8 @@ from typing import Protocol
 
 class RailPort(Protocol):
     def send(self, message: bytes) -> None:
-        """Hand over a pacs.008 (the answer comes later, through ``answers``)."""
+        """Hand over a pacs.008 (the answer comes later, through ``answers``), or a recall's
+        pacs.004 and camt.029."""
 
     def request_status(self, message: bytes) -> bytes | None:
         """Ask with a pacs.028; a pacs.002 when the clearing house answers at once, else None."""

@@ -40,6 +40,9 @@ EVENT_TYPES = (
     "bank_transfer.failed",
     "bank_transfer.returned",
     "inbound_transfer.received",
+    "inbound_transfer.recall_received",
+    "inbound_transfer.returned",
+    "inbound_transfer.recall_rejected",
 )
 ALL = "*"
 

@@ -25,7 +25,7 @@ import httpx
 from tindahan.kernel.refusals import RefusalError
 from tindahan.rails import MessageError
 from tindahan.rails.port import RailPort
-from tindahan.services.rails import notifications, transfers
+from tindahan.services.rails import notifications, recalls, transfers
 from tindahan.services.unit import Platform
 from tindahan.webhooks.signature import sign
 
@@ -96,6 +96,7 @@ def rails_round(platform: Platform, port: RailPort) -> int:
             except MessageError as exc:
                 log.warning("an answer from the switch was refused: %s", exc)
         changed += len(transfers.ask(platform, port).applied)
+        changed += recalls.dispatch(platform, port)
         if isinstance(port, HttpRail):
             keep_notifications(platform, port)
     except httpx.HTTPError as exc:

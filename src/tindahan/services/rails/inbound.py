@@ -102,6 +102,11 @@ def receive(platform: Platform, data: bytes) -> bytes:
             f"another bank sends a credit transfer as a pacs.008, not {message.message_type}",
             "message",
         )
+    return answer(platform, message)
+
+
+def answer(platform: Platform, message: Message) -> bytes:
+    """The pacs.002 for a pacs.008 already read: each transaction credited or rejected."""
     rail = (message.clearing_system or "INSTAPAY").lower()
     if rail not in ("instapay", "pesonet"):
         raise invalid("rail_unknown", f"no clearing system {message.clearing_system}", "message")
