@@ -121,18 +121,19 @@ def test_a_recall_is_refused_when_the_money_is_gone_or_the_operator_says_no(plat
     kept = credit(platform, nena["id"], 200_00)
     incoming.receive(platform, camt056(spent, "CASE-A"))
     incoming.receive(platform, camt056(kept, "CASE-B"))
-    first, second = pending(platform)
+    by_amount = {row["amount_minor"]: row for row in pending(platform)}
+    first, second = by_amount[300_00], by_amount[200_00]  # ids are random: by amount
     stranger = caller_of(nena["party_id"])
     with pytest.raises(RefusalError):  # only the operator decides
         platform.run(lambda u: recalls.decide(u, stranger, first["id"], "accept"))
     with pytest.raises(RefusalError) as bad:
         platform.run(lambda u: recalls.decide(u, OPERATOR, first["id"], "reject", "WHY"))
     assert bad.value.code == "reason_invalid"
-    # the second credit spent down to less than the first's amount: ₱500 − ₱250 = ₱250
-
-    ledger_service.create_transfers(
+    # spent down to less than the first's amount: ₱500 − ₱250 = ₱250
+    (spent_result,) = ledger_service.create_transfers(
         platform.db, [NewTransfer("spend.1", nena["account_id"], "op.bank", 250_00, "PHP", 10)]
     )
+    assert spent_result.result == "ok", spent_result
     gone = platform.run(lambda u: recalls.decide(u, OPERATOR, first["id"], "accept"))
     assert (gone["status"], gone["rejection"]["code"]) == ("rejected", "AM04")
     no = platform.run(lambda u: recalls.decide(u, OPERATOR, second["id"], "reject", "CUST"))
