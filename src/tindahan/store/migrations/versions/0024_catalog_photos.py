@@ -5,8 +5,8 @@ then reviewed; the full-text objects by hand, one per engine (SQLite: an FTS5 ta
 step with ``products.search_text`` by triggers; PostgreSQL: a GIN index over
 ``to_tsvector('simple', search_text)``). Existing products get their ``search_text`` here.
 
-Revision ID: 0023_catalog_photos
-Revises: 0022_risk_legs
+Revision ID: 0024_catalog_photos
+Revises: 0023_payout_to_bank
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ import unicodedata
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_catalog_photos"
-down_revision = "0022_risk_legs"
+revision = "0024_catalog_photos"
+down_revision = "0023_payout_to_bank"
 branch_labels = None
 depends_on = None
 
