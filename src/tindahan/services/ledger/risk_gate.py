@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from tindahan.kernel.refusals import RefusalError, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
@@ -128,8 +128,10 @@ def _trips(rules: ruleset.RuleSet) -> Trips | None:
 
 def rule_modes(unit: Unit) -> Modes:
     """The operator's switches of rules' modes (``services.risk.rules``), by rule id."""
-    query = select(risk_rule_modes.c.rule, risk_rule_modes.c.mode).order_by(risk_rule_modes.c.rule)
-    return tuple((rule, mode) for rule, mode in unit.conn.execute(query))
+    return tuple((rule, mode) for rule, mode in unit.conn.execute(_MODES))
+
+
+_MODES = select(risk_rule_modes.c.rule, risk_rule_modes.c.mode).order_by(risk_rule_modes.c.rule)
 
 
 #: A rule set turned on for this context only, over ``TINDAHAN_RISK_RULES`` (``rules_on``).
@@ -208,14 +210,15 @@ def _refusal(
     return refusal
 
 
+#: Made once: building the query costs more than running it (profiled).
+_OWNERS = select(accounts.c.id, accounts.c.owner).where(
+    accounts.c.id.in_([bindparam("debit"), bindparam("credit")])
+)
+
+
 def _movement(unit: Unit, t: NewTransfer) -> Movement:
-    ids = [t.debit_account_id, t.credit_account_id]
-    owners = {
-        row[0]: row[1] or row[0]
-        for row in unit.conn.execute(
-            select(accounts.c.id, accounts.c.owner).where(accounts.c.id.in_(ids))
-        )
-    }
+    params = {"debit": t.debit_account_id, "credit": t.credit_account_id}
+    owners = {row[0]: row[1] or row[0] for row in unit.conn.execute(_OWNERS, params)}
     sender = owners.get(t.debit_account_id or "", t.debit_account_id or "?")
     receiver = owners.get(t.credit_account_id or "", t.credit_account_id or "?")
     kind = KINDS[TransferCode(int(t.code or 0))]

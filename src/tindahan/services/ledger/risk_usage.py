@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import TextClause, and_, func, select, text
+from sqlalchemy import TextClause, and_, select, text
 
 from tindahan.risk.aggregates import (
     DAY,
@@ -50,7 +50,7 @@ from tindahan.risk.aggregates import (
 )
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Kind, Movement
 from tindahan.services.unit import Unit
-from tindahan.store.risk_tables import risk_parties, risk_payees, risk_usage
+from tindahan.store.risk_tables import risk_payees
 
 NS = 10**9
 Key = tuple[str, str, str, int]  # party, counterparty ('' unless per pair), metric, bucket
@@ -151,21 +151,18 @@ def _window(count: int, total: int) -> Window:
     return window
 
 
+#: Statements made once: building a query costs more than running it (profiled).
+_SUM = text(
+    "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(amount_minor), 0) FROM risk_usage "
+    "WHERE party_id = :party AND counterparty = '' AND metric = :metric "
+    "AND bucket BETWEEN :first AND :last"
+)
+
+
 def _sum(unit: Unit, party: str, metric: str, first: int, last: int) -> Window:
     """The party's buckets ``first`` to ``last`` of a metric, summed (one index range read)."""
-    row = unit.conn.execute(
-        select(
-            func.coalesce(func.sum(risk_usage.c.count), 0),
-            func.coalesce(func.sum(risk_usage.c.amount_minor), 0),
-        ).where(
-            and_(
-                risk_usage.c.party_id == party,
-                risk_usage.c.counterparty == "",
-                risk_usage.c.metric == metric,
-                risk_usage.c.bucket.between(first, last),
-            )
-        )
-    ).one()
+    params = {"party": party, "metric": metric, "first": first, "last": last}
+    row = unit.conn.execute(_SUM, params).one()
     return _window(int(row[0]), int(row[1]))
 
 
@@ -242,14 +239,22 @@ def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
     if not watched:
         return
     ordered = sorted(watched)
-    query = select(risk_parties.c.party_id, risk_parties.c.last_seen_ns).where(
-        risk_parties.c.party_id.in_(ordered)
-    )
-    for party, seen_ns in unit.conn.execute(query):
-        aggregates.party(party).last_seen = seen_ns // NS
     params: dict[str, object] = {"now": m.at * NS}
     params.update({f"party{i}": party for i, party in enumerate(ordered)})
+    for party, seen_ns in unit.conn.execute(_LAST_SEEN[len(ordered)], params):
+        aggregates.party(party).last_seen = seen_ns // NS
     unit.conn.execute(_seen(len(ordered)), params)
+
+
+_LAST_SEEN = {
+    n: text(
+        "SELECT party_id, last_seen_ns FROM risk_parties WHERE party_id IN "  # noqa: S608 (placeholders only)
+        + "("
+        + ", ".join(f":party{i}" for i in range(n))
+        + ")"
+    )
+    for n in (1, 2)
+}
 
 
 _PAYEE = text(
