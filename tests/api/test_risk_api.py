@@ -34,10 +34,11 @@ def held(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     world.fund(world.buyer, 5_000_000)
     before = available(world)
     body = {"payee_id": world.other_buyer.id, "amount_minor": 4_000_000, "currency": "PHP"}
-    world.api.ok(world.api.post("/v1/payments", world.buyer.key, body))
+    paid = world.api.ok(world.api.post("/v1/payments", world.buyer.key, body))
+    assert paid["under_review"] is True
     (case,) = world.api.ok(world.api.get("/v1/risk/cases", world.operator))["data"]
     assert available(world) == before  # held: seen, not spendable
-    return {**case, "before": before}
+    return {**case, "before": before, "payment_id": paid["id"]}
 
 
 def available(world: World) -> int:
@@ -56,6 +57,11 @@ def error(response, status: int, code: str) -> dict:
 
 def test_an_analyst_works_a_case_through_the_api(world: World, held: dict) -> None:
     api, op = world.api, world.operator
+    for key in (world.buyer.key, world.other_buyer.key):  # both sides see it, never the rule
+        payment = api.ok(api.get(f"/v1/payments/{held['payment_id']}", key))
+        assert payment["under_review"] is True and "new_payee" not in str(payment)
+    listed = api.ok(api.get("/v1/payments", world.other_buyer.key))["data"]
+    assert [p["under_review"] for p in listed if p["id"] == held["payment_id"]] == [True]
     (alert,) = api.ok(api.get("/v1/risk/alerts", op))["data"]
     assert (alert["rule"], alert["rule_version"], alert["case_id"]) == ("new_payee", 4, held["id"])
     assert alert["evidence"]["amount_minor"] == 4_000_000
@@ -78,6 +84,9 @@ def test_an_analyst_works_a_case_through_the_api(world: World, held: dict) -> No
     assert api.ok(again) == done and again.headers["Idempotent-Replayed"] == "true"
     assert (done["status"], done["decision"], done["held_minor"]) == ("closed", "release", 0)
     assert available(world) == held["before"] + 4_000_000
+    for key in (world.buyer.key, world.other_buyer.key):
+        payment = api.ok(api.get(f"/v1/payments/{held['payment_id']}", key))
+        assert payment["under_review"] is False
     error(api.post(f"{case_url}/decide", second, {"decision": "return"}), 409, "case_closed")
     closed = api.ok(api.get("/v1/risk/cases", op, status="closed"))["data"]
     assert [c["id"] for c in closed] == [held["id"]]

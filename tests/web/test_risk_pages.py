@@ -181,6 +181,22 @@ def test_a_confirmed_screening_hit_freezes_the_party(
     )
 
 
+def test_the_payee_reads_under_review_in_english_and_filipino(
+    browser: Browser, site: Site, rules_on: None
+) -> None:
+    case = _hold(site)
+    browser.sign_in(site.other_buyer)
+    page = browser.get("/b").text
+    assert "₱5,000.00 is under review, for your safety" in page and "Under review" in page
+    assert "new_payee" not in page and "new payee" not in page
+    browser.http.cookies.set("tdh_lang", "fil")
+    filipino = browser.get("/b").text
+    assert "para sa iyong kaligtasan" in filipino and "Sinusuri pa" in filipino
+    site.platform.run(lambda u: cases.decide(u, OPERATOR, case["id"], "release", "ok"))
+    browser.http.cookies.set("tdh_lang", "en")
+    assert "under review" not in browser.get("/b").text
+
+
 # --- in Chromium, at a phone's width -----------------------------------------------------------
 @pytest.fixture
 def live(site: Site, shared_server: Any) -> Iterator[str]:

@@ -365,6 +365,11 @@ class Payment(BaseModel):
     expires_at: str | None
     created: str
     updated: str
+    under_review: bool = Field(
+        False,
+        description="The money is held for a review, for the customer's safety, until an "
+        "analyst decides (the payee sees it and cannot spend it yet). Never says why.",
+    )
 
 
 class LedgerTransfer(BaseModel):

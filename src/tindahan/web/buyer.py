@@ -73,8 +73,10 @@ async def home(request: Request, viewer: Customer) -> Response:
             for p in paid
             if p["kind"] == PaymentKind.MERCHANT and p["payee_id"] != caller.party_id
         }
+        wallet = main_wallet(unit, caller)
         return {
-            "wallet": main_wallet(unit, caller),
+            "wallet": wallet,
+            "review": wallets.under_review_minor(unit, caller, wallet["id"]) if wallet else 0,
             "orders": recent,
             "shops": _shop_names(unit, recent),
             "payments": paid,

@@ -81,6 +81,10 @@ def entry_label(code: int, direction: str) -> str:
         TransferCode.LOAN_SET_ASIDE: _("Set aside for your loan"),
         TransferCode.LOAN_RESERVE_RETURN: _("Loan reserve returned"),
         TransferCode.PAYOUT: _("Withdrawal from sales") if incoming else _("Withdrawal"),
+        TransferCode.RISK_HOLD: _("Under review, for your safety"),
+        TransferCode.RISK_RETURN: _("Returned after a review")
+        if incoming
+        else _("Sent back after a review"),
     }
     return labels.get(code, _("Transfer"))  # type: ignore[call-overload, no-any-return]
 
@@ -152,6 +156,9 @@ def dashboard(request: Request, viewer: Merchant) -> Response:
         shown = [{**e, "wallet": kinds[e["wallet_id"]]} for e in with_fees(recent)[:RECENT]]
         return {
             "wallets": held,
+            "review": {
+                k: wallets.under_review_minor(unit, caller, w["id"]) for k, w in held.items()
+            },
             "today": on,
             "totals": sales.totals(daily, on),
             "chart": sales_chart(daily),
@@ -204,7 +211,8 @@ def wallet_page(
             if found["has_more"] and entries:
                 older = {**{k + "_after": v for k, v in cursors.items() if v}}
                 older[kind + "_after"] = entries[-1]["id"]
-            shown.append({"wallet": wallet, "entries": entries, "older": older})
+            review = wallets.under_review_minor(unit, caller, wallet["id"])
+            shown.append({"wallet": wallet, "entries": entries, "older": older, "review": review})
         return {"statements": shown, "month": sales.today(unit).strftime("%Y-%m")}
 
     found = session.platform(request).run(work, write=False)

@@ -37,6 +37,7 @@ from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
 from tindahan.services.platform.listing import page
+from tindahan.services.risk import holds
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store import ledger as ledger_rows
 from tindahan.store.payment_tables import payments, refunds
@@ -142,7 +143,7 @@ def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = No
     emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
     applied = movement.book(unit, transfers)  # last: see ``services.ledger.movement``
     movement.check_balance(destination, applied, currency)
-    return view
+    return reviewed(unit, [view])[0]
 
 
 def _transfer(
@@ -284,9 +285,16 @@ def payment_row(
     return dict(row)
 
 
+def reviewed(unit: Unit, views: list[PaymentView]) -> list[PaymentView]:
+    """The views with ``under_review``: is the payment's money held for a risk review now?
+    (Copies: a view already emitted in an event stays as it was.)"""
+    held = holds.under_review(unit, [t for v in views for t in v["transfer_ids"]])
+    return [{**v, "under_review": not held.isdisjoint(v["transfer_ids"])} for v in views]
+
+
 def get(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     caller.require("payments:read")
-    return payment_view(payment_row(unit, caller, payment_id))
+    return reviewed(unit, [payment_view(payment_row(unit, caller, payment_id))])[0]
 
 
 def list_payments(
@@ -317,7 +325,7 @@ def list_payments(
             )
         )
     found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
-    return page([payment_view(r) for r in found[:limit]], len(found) > limit)
+    return page(reviewed(unit, [payment_view(r) for r in found[:limit]]), len(found) > limit)
 
 
 def transfers(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:

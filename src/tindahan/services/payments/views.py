@@ -9,7 +9,7 @@ times are ISO 8601 UTC strings (``services.unit.iso``).
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class PaymentView(TypedDict):
@@ -34,6 +34,8 @@ class PaymentView(TypedDict):
     expires_at: str | None
     created: str | None
     updated: str | None
+    #: Money held for a risk review (the payer's and payee's views only; never the rule).
+    under_review: NotRequired[bool]
 
 
 class LedgerTransferView(TypedDict):

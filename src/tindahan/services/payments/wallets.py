@@ -17,6 +17,7 @@ from tindahan.kernel.refusals import invalid, not_found
 from tindahan.ledger.model import TransferFlags
 from tindahan.services.payments.views import WalletView
 from tindahan.services.platform.listing import page
+from tindahan.services.risk import holds
 from tindahan.services.unit import Unit, iso
 from tindahan.store import ledger as ledger_rows
 from tindahan.store.payment_tables import parties, wallets
@@ -66,6 +67,13 @@ def _row(unit: Unit, caller: Caller, wallet_id: str) -> Any:
     if row is None or not caller.reaches(row["party_id"]):
         raise not_found("wallet", "id")
     return row
+
+
+def under_review_minor(unit: Unit, caller: Caller, wallet_id: str) -> int:
+    """What of the wallet's money is held for a risk review now (the owner sees that it is,
+    in words; never why)."""
+    caller.require("wallets:read")
+    return holds.held_from(unit, _row(unit, caller, wallet_id)["account_id"])
 
 
 def get(unit: Unit, caller: Caller, wallet_id: str) -> WalletView:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import Caller
@@ -45,6 +45,30 @@ def queue(unit: Unit, caller: Caller, status: str = "open") -> list[dict[str, An
     severity = {"block": 0, "review": 1, "allow": 2}
     found = [dict(row) for row in rows]
     return sorted(found, key=lambda row: severity[row["decision"]])
+
+
+def under_review(unit: Unit, transfer_ids: list[str]) -> set[str]:
+    """Of these movements (their principal transfers), those whose money is held for review
+    now — for the payer's and the payee's own views, which say so in words, never the rule."""
+    if not transfer_ids:
+        return set()
+    query = select(risk_alerts.c.transfer_id).where(
+        risk_alerts.c.transfer_id.in_(sorted(set(transfer_ids))),
+        risk_alerts.c.status == "open",
+        risk_alerts.c.hold_id.is_not(None),
+    )
+    return {str(t) for t in unit.conn.execute(query).scalars()}
+
+
+def held_from(unit: Unit, account_id: str) -> int:
+    """What is held for review now in this (wallet's) account."""
+    open_holds = select(risk_alerts.c.hold_id).where(
+        risk_alerts.c.status == "open", risk_alerts.c.hold_id.is_not(None)
+    )
+    query = select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+        transfers.c.debit_account_id == account_id, transfers.c.id.in_(open_holds)
+    )
+    return int(unit.conn.execute(query).scalar_one())
 
 
 def _alert(unit: Unit, alert_id: str) -> dict[str, Any]:
