@@ -26,7 +26,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger import verify
 from tindahan.services.risk import cases, reports, rules
-from tindahan.services.unit import Platform
+from tindahan.services.unit import Platform, Unit
 from tindahan.store.web_tables import audit_log
 
 __all__ = ["live", "platform"]  # the fixtures, shared with the live path's tests
@@ -227,3 +227,37 @@ def test_an_operator_switches_a_rule_to_shadow_and_the_gate_follows(
     cy = _party(platform, "Cy")
     _pay(platform, ana, cy, 4_000_000)
     assert _balance(platform, cy) == (4_000_000, 0)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_racing_alerts_of_one_party_join_one_case(platform: Platform) -> None:
+    """Two transactions make the party's case at once: the partial unique index (one
+    unclosed case per party) makes the second wait, then join the first's case."""
+    import threading
+
+    from tindahan.services.ledger import risk_gate
+    from tindahan.store.risk_tables import risk_cases
+
+    start = threading.Barrier(2)
+    found: list[str] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        def work(unit: Unit) -> str:
+            start.wait()
+            return risk_gate._case_of(unit, "cus_racing")
+
+        try:
+            found.append(platform.run(work))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(found) == 2 and found[0] == found[1]
+    query = select(risk_cases.c.id).where(risk_cases.c.party_id == "cus_racing")
+    assert platform.run(lambda u: u.conn.execute(query).scalars().all(), write=False) == found[:1]
