@@ -371,6 +371,10 @@ PAY_PIN_DIGITS: Final = 6
 #: order you came for"; after that, a phone left unlocked on the counter is the risk the PIN
 #: answers, so it is asked.
 PAY_FRESH_SIGNIN_S: Final = 3 * 60
+#: Draws of a new short reference (``services.platform.shortrefs``) before giving up: with
+#: 32^8 references the chance that even two are taken is below one in a hundred million
+#: while a table holds fewer than ten million rows.
+SHORT_REF_TRIES: Final = 8
 #: A password instead of a PIN: NIST SP 800-63B asks at least 8 characters and allowing at
 #: least 64; ten keeps a password longer than the longest PIN, and 128 bounds the Argon2 input.
 PASSWORD_MIN_LENGTH: Final = 10

@@ -340,6 +340,7 @@ class Address(ShippingAddress):
 
 class Order(BaseModel):
     id: str
+    short_ref: str  # 8 characters for people: services.platform.shortrefs
     object: Literal["order"]
     status: OrderStatus
     storefront_id: str

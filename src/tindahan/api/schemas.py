@@ -345,6 +345,7 @@ class StatementEntry(BaseModel):
 
 class Payment(BaseModel):
     id: str
+    short_ref: str  # 8 characters for people (receipts, the counter): services.platform.shortrefs
     object: Literal["payment"]
     kind: Literal["p2p", "merchant", "cash_in", "cash_out", "funding"]
     status: Literal["pending", "succeeded", "failed", "refunded", "partially_refunded"]
@@ -388,6 +389,7 @@ class LedgerTransfer(BaseModel):
 
 class PaymentRequest(BaseModel):
     id: str
+    short_ref: str
     object: Literal["payment_request"]
     merchant_id: str
     merchant_name: str | None

@@ -129,6 +129,7 @@ orders = Table(
     "orders",
     metadata,
     Column("id", String(_ID), primary_key=True),
+    Column("short_ref", String(8), nullable=False),  # services.platform.shortrefs
     Column("storefront_id", String(_ID), ForeignKey("storefronts.id"), nullable=False),
     Column("merchant_id", String(_ID), ForeignKey("parties.id"), nullable=False),
     Column("buyer_id", String(_ID), ForeignKey("parties.id"), nullable=False),
@@ -174,6 +175,7 @@ Index("ix_orders_buyer", orders.c.buyer_id, orders.c.created_at_ns)
 Index("ix_orders_merchant", orders.c.merchant_id, orders.c.created_at_ns)
 Index("ix_orders_status_expiry", orders.c.status, orders.c.expires_at_ns)
 Index("ix_orders_status_release", orders.c.status, orders.c.release_at_ns)
+Index("ix_orders_short_ref", orders.c.short_ref, unique=True)
 
 order_lines = Table(
     "order_lines",

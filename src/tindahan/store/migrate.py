@@ -35,6 +35,17 @@ def upgrade(db: Database, revision: str = "head") -> str:
     return current(db) or ""
 
 
+def downgrade(db: Database, revision: str) -> str:
+    """Take the schema back to ``revision`` (tests of a migration's data step)."""
+    config = _config()
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(tindahan_write=True)
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+    return current(db) or ""
+
+
 def current(db: Database) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

@@ -106,6 +106,8 @@ payment_requests = Table(
     "payment_requests",
     metadata,
     Column("id", String(_ID), primary_key=True),
+    #: For people (receipts, the counter): ``services.platform.shortrefs``.
+    Column("short_ref", String(8), nullable=False),
     Column("merchant_id", String(_ID), ForeignKey("parties.id"), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -120,11 +122,13 @@ payment_requests = Table(
     CheckConstraint("(status = 'paid') = (payment_id IS NOT NULL)", name="paid_has_payment"),
 )
 Index("ix_payment_requests_merchant", payment_requests.c.merchant_id, payment_requests.c.id)
+Index("ix_payment_requests_short_ref", payment_requests.c.short_ref, unique=True)
 
 payments = Table(
     "payments",
     metadata,
     Column("id", String(_ID), primary_key=True),
+    Column("short_ref", String(8), nullable=False),  # services.platform.shortrefs
     Column("kind", String(16), nullable=False),
     Column("status", String(24), nullable=False),
     #: No payer for a funding: the money came from outside, through ``op.bank``.
@@ -170,6 +174,7 @@ payments = Table(
 Index("ix_payments_payer", payments.c.payer_id, payments.c.id)
 Index("ix_payments_payee", payments.c.payee_id, payments.c.id)
 Index("ix_payments_pending", payments.c.status, payments.c.expires_at_ns)
+Index("ix_payments_short_ref", payments.c.short_ref, unique=True)
 
 refunds = Table(
     "refunds",

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tindahan.services.platform import pins
+from tindahan.services.platform import pins, shortrefs
 from tindahan.services.platform.logins import Viewer
 from tindahan.web import i18n, session
 
@@ -25,7 +25,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 #: Bump when app.css or app.js change, so phones do not keep a stale copy.
-ASSET_VERSION = "3"
+ASSET_VERSION = "4"
 
 
 def _environment() -> Environment:
@@ -45,6 +45,7 @@ def _environment() -> Environment:
         when=i18n.when,
         day=i18n.day,
         clock=i18n.clock,
+        ref=shortrefs.shown,
     )
     env.globals.update(
         new_key=lambda: str(uuid.uuid4()),

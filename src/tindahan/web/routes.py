@@ -8,6 +8,7 @@ from tindahan.web import (
     buyer,
     categories,
     console,
+    find,
     loans,
     merchant,
     payouts,
@@ -35,5 +36,6 @@ MODULES = [
     addresses,
     risk,
     console,
+    find,
     pin,
 ]

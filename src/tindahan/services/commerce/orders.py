@@ -34,6 +34,7 @@ from tindahan.services.commerce import addresses, catalog
 from tindahan.services.commerce.views import OrderEventView, OrderView
 from tindahan.services.ledger import movement
 from tindahan.services.payments.payments import payer_of
+from tindahan.services.platform import shortrefs
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
 from tindahan.services.unit import Unit, iso, new_id
@@ -141,7 +142,7 @@ def checkout(
         "created_at_ns": now,
         "updated_at_ns": now,
     }
-    unit.conn.execute(insert(orders), order)
+    order["short_ref"] = shortrefs.insert(unit, orders, order)
     unit.conn.execute(
         insert(order_lines),
         [
@@ -463,6 +464,7 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
     )
     return {
         "id": row["id"],
+        "short_ref": row["short_ref"],
         "object": "order",
         "status": row["status"],
         "storefront_id": row["storefront_id"],

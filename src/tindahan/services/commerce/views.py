@@ -43,6 +43,7 @@ class OrderEventView(TypedDict):
 
 class OrderView(TypedDict):
     id: str
+    short_ref: str
     object: str  # "order"
     status: str  # commerce.orders.OrderStatus
     storefront_id: str

@@ -33,6 +33,7 @@ from tindahan.services.ledger import movement
 from tindahan.services.ledger.movement import Holder
 from tindahan.services.payments import settlement
 from tindahan.services.payments.views import LedgerTransferView, PaymentView
+from tindahan.services.platform import shortrefs
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -242,13 +243,14 @@ def record(
         "created_at_ns": now,
         "updated_at_ns": now,
     }
-    movement.insert_row(unit, payments, row)
+    row["short_ref"] = shortrefs.insert(unit, payments, row)
     return row
 
 
 def payment_view(row: Any) -> PaymentView:
     return {
         "id": row["id"],
+        "short_ref": row["short_ref"],
         "object": "payment",
         "kind": row["kind"],
         "status": row["status"],

@@ -24,6 +24,7 @@ from tindahan.services.ledger import movement
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments.payments import NewPayment, payer_of
 from tindahan.services.payments.views import PaymentView
+from tindahan.services.platform import shortrefs
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
 from tindahan.services.platform.parties import party_row
@@ -69,7 +70,7 @@ def create(
         "payment_id": None,
         "created_at_ns": now,
     }
-    movement.insert_row(unit, payment_requests, row)
+    row["short_ref"] = shortrefs.insert(unit, payment_requests, row)
     return view({**row, "merchant_name": merchant["name"]}, now)
 
 
@@ -80,6 +81,7 @@ def view(row: Any, now: int) -> dict[str, Any]:
         status = RequestStatus.EXPIRED.value
     return {
         "id": row["id"],
+        "short_ref": row["short_ref"],
         "object": "payment_request",
         "merchant_id": row["merchant_id"],
         "merchant_name": row["merchant_name"],

@@ -14,6 +14,7 @@ from typing import NotRequired, TypedDict
 
 class PaymentView(TypedDict):
     id: str
+    short_ref: str
     object: str  # "payment"
     kind: str  # payments.model.PaymentKind
     status: str  # payments.model.PaymentStatus
