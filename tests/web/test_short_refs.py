@@ -22,6 +22,7 @@ from tindahan.services.platform import shortrefs
 from tindahan.store import migrate
 from tindahan.store.payment_tables import payment_requests
 
+MIGRATION = "0024_short_refs"
 CLASH = "7KQ2M9XD"
 REAL_NEW = shortrefs.new
 SHAPE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{8}$")  # Crockford: no I, L, O, U
@@ -106,7 +107,8 @@ def test_the_migration_gives_existing_rows_a_reference(site: Site) -> None:
     asked, paid = paid_request(site)
     order = an_order(site)
     db = site.platform.db
-    assert migrate.downgrade(db, "0019_pay_pin") == "0019_pay_pin"
+    before = migrate.downgrade(db, f"{MIGRATION}-1")  # the revision before short references
+    assert before and before != MIGRATION
     assert migrate.upgrade(db) == migrate.head()
     refs = site.platform.run(
         lambda u: [
