@@ -22,7 +22,7 @@ from tindahan.services.platform import shortrefs
 from tindahan.store import migrate
 from tindahan.store.payment_tables import payment_requests
 
-MIGRATION = "0024_short_refs"
+MIGRATION = "0025_short_refs"
 CLASH = "7KQ2M9XD"
 REAL_NEW = shortrefs.new
 SHAPE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{8}$")  # Crockford: no I, L, O, U

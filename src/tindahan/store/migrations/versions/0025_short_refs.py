@@ -2,8 +2,8 @@
 eight-character reference a cashier can read aloud (``services.platform.shortrefs``),
 unique per table; existing rows are given one here.
 
-Revision ID: 0024_short_refs
-Revises: 0023_payout_to_bank
+Revision ID: 0025_short_refs
+Revises: 0024_catalog_photos
 Create Date: 2026-12-06
 """
 
@@ -12,8 +12,8 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024_short_refs"
-down_revision = "0023_payout_to_bank"
+revision = "0025_short_refs"
+down_revision = "0024_catalog_photos"
 branch_labels = None
 depends_on = None
 
