@@ -47,6 +47,9 @@ risk_parties = Table(
     metadata,
     Column("party_id", _PARTY, primary_key=True),
     Column("last_seen_ns", BigInteger, nullable=False),
+    #: The moment before ``last_seen_ns`` (null: first seen then): one upsert both moves the
+    #: moment on and returns the one before, which dormancy reads.
+    Column("prev_seen_ns", BigInteger, nullable=True),
 )
 
 risk_payees = Table(

@@ -220,17 +220,21 @@ def _refunds(unit: Unit, m: Movement, a: Aggregates, before: Before) -> None:
     merchant.sales = _span(unit, m.sender, "sale", day, days, None)
 
 
-@lru_cache(maxsize=4)
-def _seen(n: int) -> TextClause:
-    rows = ", ".join(f"(:party{i}, :now)" for i in range(n))
-    return text(
-        f"INSERT INTO risk_parties (party_id, last_seen_ns) VALUES {rows} "  # noqa: S608 (placeholders only)
-        "ON CONFLICT (party_id) DO UPDATE SET last_seen_ns = excluded.last_seen_ns"
+#: Moves the watched parties' moment on and returns the one before (null: never seen), in
+#: one statement: the update's right-hand sides read the row as it was (both dialects).
+_SEEN = {
+    n: text(
+        "INSERT INTO risk_parties (party_id, last_seen_ns, prev_seen_ns) VALUES "  # noqa: S608 (placeholders only)
+        + ", ".join(f"(:party{i}, :now, NULL)" for i in range(n))
+        + " ON CONFLICT (party_id) DO UPDATE SET prev_seen_ns = risk_parties.last_seen_ns, "
+        "last_seen_ns = excluded.last_seen_ns RETURNING party_id, prev_seen_ns"
     )
+    for n in (1, 2)
+}
 
 
 def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
-    """Read when the watched sides were last seen, then set it to now (two statements)."""
+    """When the watched sides were last seen before now, and now recorded (one statement)."""
     watched = set()
     if m.kind not in SENDER_IS_INSTITUTION:
         watched.add(m.sender)
@@ -241,20 +245,9 @@ def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
     ordered = sorted(watched)
     params: dict[str, object] = {"now": m.at * NS}
     params.update({f"party{i}": party for i, party in enumerate(ordered)})
-    for party, seen_ns in unit.conn.execute(_LAST_SEEN[len(ordered)], params):
-        aggregates.party(party).last_seen = seen_ns // NS
-    unit.conn.execute(_seen(len(ordered)), params)
-
-
-_LAST_SEEN = {
-    n: text(
-        "SELECT party_id, last_seen_ns FROM risk_parties WHERE party_id IN "  # noqa: S608 (placeholders only)
-        + "("
-        + ", ".join(f":party{i}" for i in range(n))
-        + ")"
-    )
-    for n in (1, 2)
-}
+    for party, seen_ns in unit.conn.execute(_SEEN[len(ordered)], params):
+        if seen_ns is not None:
+            aggregates.party(party).last_seen = seen_ns // NS
 
 
 _PAYEE = text(
