@@ -5,16 +5,16 @@ movement. With the previous moment kept, one upsert moves the moment on and retu
 before (``services.ledger.risk_usage``). Existing rows need nothing: the upsert's update
 sets it from ``last_seen_ns``.
 
-Revision ID: 0025_risk_seen
-Revises: 0024_catalog_photos
+Revision ID: 0026_risk_seen
+Revises: 0025_short_refs
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025_risk_seen"
-down_revision = "0024_catalog_photos"
+revision = "0026_risk_seen"
+down_revision = "0025_short_refs"
 branch_labels = None
 depends_on = None
 
