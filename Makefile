@@ -17,7 +17,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-reconcile bench-risk bench-risk-gate bench-screening bench-web messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -85,6 +85,10 @@ bench-rails: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.rails $(BENCH_RAILS_ARGS)
 
 # A day's camt.053 of 10,000 entries read and matched against our movements, on one core.
+# Inbound credit transfers end to end through the API on PostgreSQL (issue 19: >= 300/s).
+bench-inbound: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.inbound --runs 5
+
 bench-reconcile: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.reconcile --runs 5
 
