@@ -5,17 +5,39 @@ out), its refusals (unsigned, unreadable, too large: nothing credited), and
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from tests.rails.test_inbound import answers, pacs008
-from tindahan.rails import RecallRequest
+from tindahan.rails import MessageType, RecallRequest
 from tindahan.rails import xml as rails_xml
+from tindahan.services.rails import participants, recalls
+from tindahan.switch.app import create_app
+from tindahan.switch.clearing import ClearingHouse
 from tindahan.webhooks.signature import sign
 
 SECRET = "inbound-api-test-secret"
+
+
+class HouseDoor:
+    """The clearing house's ``accept`` as a ``RailPort`` (what ``POST /messages`` calls)."""
+
+    def __init__(self, house: ClearingHouse) -> None:
+        self.house = house
+
+    def send(self, message: bytes) -> None:
+        self.house.accept(message)
+
+    def request_status(self, message: bytes) -> bytes | None:
+        return None
+
+    def answers(self) -> list[bytes]:
+        return []
 
 
 @pytest.fixture
@@ -104,3 +126,44 @@ def test_a_recall_waits_for_the_operator_who_accepts_it_through_the_api(world, r
     assert world.balance(buyer) == before
     (transfer,) = api.ok(api.get("/v1/inbound_transfers", buyer.key))["data"]
     assert transfer["status"] == "returned"
+
+
+def test_the_switch_s_banks_pay_a_wallet_duplicated_then_recalled(platform, world, rails_secret):
+    """The simulated clearing house delivers a counterparty bank's pacs.008 over signed HTTP:
+    twice under ``duplicated`` (credited once), then recalled under ``recalled``; the
+    operator accepts and the worker's round hands the pacs.004 and camt.029 back to it."""
+    api, buyer = world.api, world.buyer
+    before = world.balance(buyer)
+    house = ClearingHouse(participants.seed_rows(), "duplicated")
+    switch = create_app(house, SECRET, str(api.http.base_url))
+
+    def pay(amount: int) -> dict:
+        body = json.dumps({"account": buyer.wallets["main"], "amount_minor": amount}).encode()
+        signed = {"Tindahan-Signature": sign(SECRET, int(time.time()), body)}
+
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=switch)
+            async with httpx.AsyncClient(transport=transport, base_url="http://switch") as client:
+                return await client.post("/inbound", content=body, headers=signed)
+
+        response = asyncio.run(call())
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    twice = pay(250_00)
+    assert twice["answers"] == [{"status": "ACSC", "reason": None}] * 2
+    assert world.balance(buyer) == before + 250_00
+    house.faults = "recalled"
+    recalled = pay(100_00)
+    assert (recalled["answers"], recalled["recall"]) == ([{"status": "ACSC", "reason": None}], 202)
+    assert [m.credit for m in house.settlement.movements] == [True, True]
+    (pending,) = api.ok(api.get("/v1/inbound_recalls", world.operator, status="pending"))["data"]
+    assert pending["uetr"] == recalled["uetr"]
+    path = f"/v1/inbound_recalls/{pending['id']}/decide"
+    api.ok(api.post(path, world.operator, {"decision": "accept"}))
+    assert world.balance(buyer) == before + 250_00
+    port = HouseDoor(house)
+    assert recalls.dispatch(platform, port) == 1
+    kinds = [message.message_type for message in house.resolutions]
+    assert kinds == [MessageType.PACS_004, MessageType.CAMT_029]
+    assert [m.credit for m in house.settlement.movements] == [True, True, False]

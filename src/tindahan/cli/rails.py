@@ -274,8 +274,15 @@ def decide_recall(
 def switch(
     port: Annotated[int, typer.Option("--port", min=1024, max=65535)] = 8619,
     faults: Annotated[
-        str, typer.Option("--faults", help="none, rejected, late, duplicated, lost, returned")
+        str,
+        typer.Option("--faults", help="none, rejected, late, duplicated, lost, returned, recalled"),
     ] = "none",
+    tindahan_url: Annotated[
+        str | None,
+        typer.Option(
+            "--tindahan", help="Tindahan's API (e.g. http://127.0.0.1:8000): banks pay wallets"
+        ),
+    ] = None,
 ) -> None:
     """Run the simulated InstaPay/PESONet clearing house on 127.0.0.1 (its own process).
 
@@ -291,7 +298,9 @@ def switch(
     house = ClearingHouse(participants.seed_rows(), faults)
     house.settlement.account = our_bic()
     out.print(f"clearing switch on http://127.0.0.1:{port} (faults: {faults})")
-    uvicorn.run(create_app(house, secret), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(
+        create_app(house, secret, tindahan_url), host="127.0.0.1", port=port, log_level="warning"
+    )
 
 
 # --- reconciliation (item 7) ------------------------------------------------------------------

@@ -10,7 +10,13 @@ first one). Then the fault profile decides:
 * ``late``: ``ACSC`` only after ``LATE_NS`` (two seconds);
 * ``duplicated``: ``ACSC`` twice;
 * ``lost``: no answer; a pacs.028 about it gets ``ACSC``;
-* ``returned``: ``ACSC``, then a pacs.004 returning the whole amount (``AC04``).
+* ``returned``: ``ACSC``, then a pacs.004 returning the whole amount (``AC04``);
+* ``recalled``: outbound as ``none``; a counterparty bank's transfer *to* a Tindahan wallet
+  (``pay_in``, item 5) is followed, once credited, by its camt.056 recall;
+  ``duplicated`` also delivers such a transfer twice.
+
+Tindahan's answers to a recall (the pacs.004 returning the money, the camt.029) come to
+``accept`` like its credit transfers; a pacs.004 debits Tindahan's settlement account.
 
 A pacs.028 about any transfer it knows is answered with the status it decided (``lost``
 included), and about one it does not know with nothing. Answers wait in a queue until
@@ -33,6 +39,7 @@ from datetime import UTC, date, datetime
 from tindahan import limits
 from tindahan.rails import (
     ClearingSystem,
+    Message,
     MessageType,
     Party,
     PaymentReturn,
@@ -42,9 +49,10 @@ from tindahan.rails import (
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.directory import Participant
 from tindahan.rails.identifiers import new_reference
+from tindahan.switch.inbound import Payment
 from tindahan.switch.settlement import Booked, SettlementAccount
 
-PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned")
+PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned", "recalled")
 LATE_NS = 2 * 10**9  # two seconds, in the monotonic clock's integer nanoseconds
 
 
@@ -72,6 +80,7 @@ class ClearingHouse:
     settlement: SettlementAccount = field(default_factory=SettlementAccount)
     decided: dict[str, Decided] = field(default_factory=dict)
     queue: list[tuple[int, bytes]] = field(default_factory=list)
+    resolutions: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -82,8 +91,11 @@ class ClearingHouse:
         return self.clock()
 
     def accept(self, data: bytes) -> int:
-        """Take a pacs.008; returns how many transactions it held."""
+        """Take a pacs.008 (or a recall's pacs.004 and camt.029); returns how many
+        transactions it held."""
         message = rails_xml.read(data)
+        if message.message_type in (MessageType.PACS_004, MessageType.CAMT_029):
+            return self._recall_answer(message)
         if message.message_type is not MessageType.PACS_008:
             raise ValueError(f"the switch takes pacs.008 here, not {message.message_type}")
         rail = ClearingSystem(message.clearing_system or "INSTAPAY")
@@ -123,6 +135,41 @@ class ClearingHouse:
         elif self.faults == "returned":
             self._answer(message_id, uetr, e2e, status, reason, 0)
             self._return(decided)
+
+    def _recall_answer(self, message: Message) -> int:
+        """Tindahan answering a recall: a pacs.004 sends money back (a debit), a camt.029
+        says what was decided; both are kept in ``resolutions``."""
+        with self.lock:
+            self.resolutions.append(message)
+            if message.message_type is MessageType.PACS_004:
+                for item in message.transactions:
+                    self.settlement.book(
+                        Booked(
+                            new_reference("B"),
+                            item.uetr or "",
+                            item.end_to_end_id or "",
+                            item.amount_minor or 0,
+                            item.currency or "PHP",
+                            False,
+                            self.wall(),
+                        )
+                    )
+        return len(message.transactions)
+
+    def pay_in(self, payment: Payment) -> None:
+        """Book a counterparty bank's transfer Tindahan credited (``ACSC``): money in."""
+        with self.lock:
+            self.settlement.book(
+                Booked(
+                    new_reference("B"),
+                    payment.uetr,
+                    payment.end_to_end_id,
+                    payment.amount_minor,
+                    payment.currency,
+                    True,
+                    self.wall(),
+                )
+            )
 
     def _rule(self, rail: ClearingSystem, item: Transaction) -> tuple[str, str | None]:
         bic = (item.creditor_agent or "")[:8]
