@@ -3,9 +3,10 @@
 SQLite (FTS5) and PostgreSQL (``to_tsvector``) split text into words by different rules
 (``3-in-1`` is one word to PostgreSQL's parser and three to FTS5's), so neither is given the
 raw title: both index ``search_text``, the title and description already cut here into
-lowercase words (letters and digits of any script; everything else separates) and joined by
-single spaces. A query is cut the same way, and every one of its words must begin a word of
-the product (``kap`` finds "Kape"), on either engine: the same products, always.
+lowercase words without accents (letters and digits of any script; everything else
+separates) and joined by single spaces. A query is cut the same way, and every one of its
+words must begin a word of the product (``kap`` finds "Kape"), on either engine: the same
+products, always.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def words(text: str) -> list[str]:
-    """``"Kape 3-in-1, Ñ"`` → ``["kape", "3", "in", "1", "ñ"]`` (NFKC, then casefolded)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """``"Kape 3-in-1, Parañaque"`` → ``["kape", "3", "in", "1", "paranaque"]``: compatibility
+    forms unfolded (``①`` is ``1``), accents dropped (a phone keyboard without ``ñ`` still
+    finds Parañaque, Niño, café), casefolded."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _WORD.findall(unicodedata.normalize("NFC", bare).casefold())
 
 
 def search_text(title: str, description: str | None) -> str:

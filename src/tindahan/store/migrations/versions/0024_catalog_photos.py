@@ -42,8 +42,9 @@ SQLITE_SEARCH = (
 def _search_text(title: str, description: str | None) -> str:
     """``commerce.search.search_text`` as of this revision (a migration does not import
     code that may change after it)."""
-    text = f"{title} {description or ''}"
-    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+    text = unicodedata.normalize("NFKD", f"{title} {description or ''}")
+    bare = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(unicodedata.normalize("NFC", bare).casefold()))
 
 
 def _add_product_columns() -> None:
