@@ -165,6 +165,15 @@ DB_POOL_OVERFLOW: Final = 10
 # --- HTTP API --------------------------------------------------------------------------------
 #: Largest request body accepted (bytes); larger gets 413 before it is read.
 MAX_REQUEST_BODY_BYTES: Final = 64 * 1024
+#: A photo of a QR code sent to "Scan QR" (``qr.image``): a phone camera's JPEG is 2-6 MB,
+#: so 10 MB; at most 64 million pixels (a 48 MP camera's photo fits, a decompression bomb
+#: is refused from its header); shrunk to 1,600 px on its longer side before decoding,
+#: enough for a code that fills a tenth of the frame.
+QR_IMAGE_MAX_BYTES: Final = 10 * 1024 * 1024
+QR_IMAGE_MAX_PIXELS: Final = 64_000_000
+QR_IMAGE_DECODE_SIDE: Final = 1600
+#: The body of "Scan QR"'s form: the photo and a little more (``api.app.BodyLimit``).
+QR_IMAGE_UPLOAD_BODY_MAX_BYTES: Final = QR_IMAGE_MAX_BYTES + 64 * 1024
 #: Idempotency keys: at most this long; a stored response is kept this long (Stripe: 24 h).
 IDEMPOTENCY_KEY_MAX_LENGTH: Final = 255
 IDEMPOTENCY_TTL_SECONDS: Final = 24 * 3600

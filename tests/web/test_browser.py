@@ -20,9 +20,12 @@ import pytest
 
 from tests.web import loans_fixture
 from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
+from tindahan import limits
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.commerce import escrow, orders
 from tindahan.services.payments import cash, requests
+from tindahan.services.qr import codes
+from tindahan.services.qr import pay as qrpay
 from tindahan.web.app import create_app
 
 PAGE_BUDGET_BYTES = 200_000
@@ -376,3 +379,32 @@ def test_withdraw_sales_to_the_main_wallet_at_phone_width(site, open_page):
     assert page.locator("#available").inner_text() == "₱549.50"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert site.balance(site.merchant) == 25_050
+
+
+def test_scan_to_pay_from_an_uploaded_qr_image_with_the_pin(site, open_page, clock, tmp_path):
+    """Scan QR on the buyer's home: a photo of the shop's code chosen, the amount, the PIN
+    (the sign-in is no longer fresh), paid; the receipt with its reference, at 360 px."""
+    merchant_id = str(site.merchant.party_id)
+    payload = site.platform.run(
+        lambda u: qrpay.merchant_code(u, OPERATOR, merchant_id), write=False
+    )["payload"]
+    picture = tmp_path / "poster.png"
+    picture.write_bytes(codes.png(payload))
+    page = open_page()
+    sign_in(page, site.buyer)
+    clock.advance(limits.PAY_FRESH_SIGNIN_S + 1)
+    go(page, "/b")
+    page.get_by_role("link", name="Scan QR").click()
+    page.wait_for_load_state()
+    page.get_by_label("A photo of the QR code").set_input_files(str(picture))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Pay Aling Nena's Store").is_visible()
+    page.get_by_label("Amount to pay, in pesos").fill("75")
+    page.get_by_label("Your PIN").fill(site.buyer.pin)
+    shots(page, "buyer-scan-pay")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_text("You paid ₱75.00 to Aling Nena's Store.").is_visible()
+    shots(page, "buyer-scan-receipt")
+    assert site.balance(site.buyer) == 1_000_000 - 7_500

@@ -55,6 +55,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 #: Where a photo is uploaded: ``POST /v1/products/{id}/photos`` and the merchant's product
 #: page's ``POST /m/products/{id}/photos``.
 PHOTO_UPLOADS = re.compile(r"/(?:v1|m)/products/[A-Za-z0-9_]{1,40}/photos")
+#: Where the buyer's "Scan QR" sends a photo of a code (``web.scan``).
+SCAN_UPLOAD = "/b/scan"
 
 
 class BodyLimit:
@@ -73,6 +75,8 @@ class BodyLimit:
             return limits.MAX_RAIL_MESSAGE_BYTES
         if scope.get("method") == "POST" and PHOTO_UPLOADS.fullmatch(scope.get("path", "")):
             return limits.PHOTO_UPLOAD_BODY_MAX_BYTES
+        if scope.get("method") == "POST" and scope.get("path") == SCAN_UPLOAD:
+            return limits.QR_IMAGE_UPLOAD_BODY_MAX_BYTES
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from tindahan import qr
 from tindahan.commerce.orders import OrderStatus
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import conflict, invalid, refused
+from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
 from tindahan.payments.model import PartyKind
 from tindahan.services.commerce import escrow
 from tindahan.services.commerce import orders as order_service
@@ -154,6 +154,33 @@ def pay(
     ):
         raise invalid("qr_invalid", "this code does not match a payment request here", "payload")
     return request_service.pay(unit, caller, request_id, payer_id)
+
+
+def describe(unit: Unit, caller: Caller, payload: str) -> dict[str, Any]:
+    """What a scanned code would pay, before it is paid: the merchant (its name on record,
+    and the name printed on the code), the amount (None for a static code: the payer types
+    it) and the request or order it settles. A code that is not one of ours is refused as
+    ``pay`` refuses it."""
+    summary = _on_us(payload)
+    try:
+        merchant = party_row(unit, _operator(caller), summary.merchant_id or "")
+    except RefusalError:
+        raise invalid("qr_invalid", "this code names no merchant here", "payload") from None
+    if merchant["kind"] != PartyKind.MERCHANT:
+        raise invalid("qr_invalid", "this code names no merchant here", "payload")
+    order_id = _order_reference(summary)
+    dynamic = summary.amount_minor is not None and summary.reference and not order_id
+    return {
+        "object": "qr_scan",
+        "merchant_id": merchant["id"],
+        "merchant_name": merchant["name"],
+        "printed_name": summary.name,
+        "amount_minor": summary.amount_minor,
+        "currency": "PHP",
+        "payment_request_id": REQUEST_PREFIX + (summary.reference or "") if dynamic else None,
+        "order_id": order_id,
+        "payload": payload,
+    }
 
 
 def _on_us(payload: str) -> qr.QrPhSummary:
