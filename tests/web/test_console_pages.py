@@ -488,6 +488,10 @@ def test_a_resolution_needs_a_note(browser, site):
     form = _resolve_form(browser, path, "release")
     answer = browser.post(f"{path}/resolve", {**form, "release_note": ""})
     assert answer.status_code == 400 and _error_beside(answer.text, "release_note")
+    # "Refund everything" tapped by a slip, with no note typed in its own form: nothing moves.
+    form = _resolve_form(browser, path, "refund")
+    answer = browser.post(f"{path}/resolve", {**form, "refund_note": ""})
+    assert answer.status_code == 400 and _error_beside(answer.text, "refund_note")
     assert _money_now(site) == before
     assert _dispute(site, dispute["id"])["status"] == "open"
     assert _order(site, dispute["order_id"])["status"] == "disputed"
