@@ -12,20 +12,42 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy.engine import URL
 
 from tests import profiles
 from tests.databases import Pool, drop_all
 from tests.servers import Shared, running
 from tindahan.services.platform import fees
+from tindahan.store import database as database_module
 from tindahan.store.database import Database, connect
 from tindahan.store.media import MEDIA_DIR_ENV
 from tindahan.store.migrate import upgrade
 
 profiles.load()  # before any test module makes its settings: they inherit the profile
+
+
+def _sqlite_without_fsync(url: URL) -> Engine:
+    """The store's SQLite engine, with ``synchronous=OFF`` after its own ``FULL``: a test
+    needs no commit to survive a power cut, and on the shared machine's disk each fsync
+    waited on the other engineers' (``demo seed``: 14 s of CPU in 143 s of wall with them,
+    most of it commits waiting). The production setting is tested in
+    tests/integration/test_test_databases.py."""
+    engine = DURABLE_SQLITE_ENGINE(url)
+
+    @event.listens_for(engine, "connect")
+    def _no_fsync(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA synchronous=OFF")
+
+    return engine
+
+
+DURABLE_SQLITE_ENGINE = database_module._sqlite_engine
+database_module._sqlite_engine = _sqlite_without_fsync
 
 PG_URL = os.environ.get(
     "TINDAHAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,6 +1,7 @@
-"""The reused PostgreSQL test databases (tests/databases.py) start every test as a fresh
-copy of the migrated template would: what a test wrote is gone, and a database whose schema
-a test changed is replaced, not reset."""
+"""The tests' databases: the reused PostgreSQL ones (tests/databases.py) start every test as
+a fresh copy of the migrated template would (what a test wrote is gone, a database whose
+schema a test changed is replaced, not reset); the tests' SQLite skips the fsync that the
+store's own keeps."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from sqlalchemy import make_url, text
 
-from tests.conftest import _admin_conninfo, _conninfo, postgres_available
+from tests.conftest import DURABLE_SQLITE_ENGINE, _admin_conninfo, _conninfo, postgres_available
 from tests.databases import Changed, Pool, Snapshot, drop_all, reset, snapshot
-
-pytestmark = pytest.mark.postgres
+from tindahan.store.database import connect
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def _dirty(conninfo: str) -> None:
         conn.execute("SELECT nextval('ledger_clock_seq')")
 
 
+@pytest.mark.postgres
 def test_a_reset_database_equals_a_fresh_copy_of_the_template(pool):
     name = pool.take()
     fresh = pool.state
@@ -51,6 +53,7 @@ def test_a_reset_database_equals_a_fresh_copy_of_the_template(pool):
     pool.give(name)
 
 
+@pytest.mark.postgres
 def test_a_database_whose_schema_a_test_changed_is_replaced(pool):
     name = pool.take()
     with psycopg.connect(_conninfo(name), autocommit=True) as conn:
@@ -62,3 +65,14 @@ def test_a_database_whose_schema_a_test_changed_is_replaced(pool):
     again = pool.take()  # the changed one, given back: replaced by a new copy
     assert again != name
     assert snapshot(_conninfo(again)) == pool.state
+
+
+def test_the_store_syncs_every_sqlite_commit_and_only_the_tests_do_not(sqlite_url):
+    durable = DURABLE_SQLITE_ENGINE(make_url(sqlite_url))
+    with durable.connect() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    durable.dispose()
+    database = connect(sqlite_url)
+    with database.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 0  # OFF
+    database.dispose()
