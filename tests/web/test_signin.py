@@ -37,7 +37,7 @@ def test_cookies_are_secure_unless_the_test_flag_says_otherwise(site, web, monke
 )
 def test_cookies_are_secure_over_https_and_on_loopback_only(web, monkeypatch, headers, secure):
     monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
-    with httpx.Client(base_url=web, headers=headers) as client:
+    with httpx.Client(base_url=web, headers=headers, timeout=30) as client:
         cookie = client.get("/signin").headers["set-cookie"].lower()
     assert "tdh_anon=" in cookie
     assert ("; secure" in cookie) is secure
@@ -47,7 +47,7 @@ def test_signing_in_over_plain_http_from_the_network_works(site, web, monkeypatc
     """The cookies a LAN browser keeps carry the CSRF token's basis: the form is accepted."""
     monkeypatch.delenv("TINDAHAN_WEB_INSECURE_COOKIES")
     lan = {"Host": "192.168.1.20:8000", "Origin": "http://192.168.1.20:8000"}
-    with httpx.Client(base_url=web, headers=lan) as client:
+    with httpx.Client(base_url=web, headers=lan, timeout=30) as client:
         form = client.get("/signin")
         token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
         answer = client.post(
