@@ -25,7 +25,7 @@ from tests.servers import Shared, running
 from tindahan.services.platform import fees
 from tindahan.store import database as database_module
 from tindahan.store.database import Database, connect
-from tindahan.store.media import MEDIA_DIR_ENV
+from tindahan.store.media import MEDIA_DIR_ENV, PRIVATE_DIR_ENV
 from tindahan.store.migrate import upgrade
 
 profiles.load()  # before any test module makes its settings: they inherit the profile
@@ -95,6 +95,7 @@ def media_folder(tmp_path_factory) -> Path:
     """Product photos go to the run's temporary folder, never into the checkout's ./var."""
     folder = tmp_path_factory.mktemp("media")
     os.environ[MEDIA_DIR_ENV] = str(folder)
+    os.environ[PRIVATE_DIR_ENV] = str(tmp_path_factory.mktemp("private"))
     return folder
 
 

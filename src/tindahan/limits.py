@@ -267,6 +267,9 @@ MAX_PHOTOS_PER_PRODUCT: Final = 8
 #: photo's bound, so a photo a little too large reaches the check that says "at most 5 MB"
 #: beside the field, instead of a bare "too large".
 PHOTO_UPLOAD_BODY_MAX_BYTES: Final = 2 * PHOTO_MAX_BYTES
+#: The console's onboarding form (issue 21, item 9): two ID images checked like photos,
+#: each up to ``PHOTO_MAX_BYTES``, and the text fields.
+ONBOARDING_BODY_MAX_BYTES: Final = 3 * PHOTO_MAX_BYTES
 #: Categories: a storefront has at most 50 (a sari-sari store's shelves are a dozen), each
 #: name at most 40 characters.
 MAX_CATEGORIES: Final = 50

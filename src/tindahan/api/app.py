@@ -57,6 +57,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 PHOTO_UPLOADS = re.compile(r"/(?:v1|m)/products/[A-Za-z0-9_]{1,40}/photos")
 #: Where the buyer's "Scan QR" sends a photo of a code (``web.scan``).
 SCAN_UPLOAD = "/b/scan"
+#: The console's onboarding form carries two ID images.
+ONBOARDING = "/op/onboard"
 
 
 class BodyLimit:
@@ -77,6 +79,8 @@ class BodyLimit:
             return limits.PHOTO_UPLOAD_BODY_MAX_BYTES
         if scope.get("method") == "POST" and scope.get("path") == SCAN_UPLOAD:
             return limits.QR_IMAGE_UPLOAD_BODY_MAX_BYTES
+        if scope.get("method") == "POST" and scope.get("path") == ONBOARDING:
+            return limits.ONBOARDING_BODY_MAX_BYTES
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 from tindahan.anchor.config import Anchor
 from tindahan.kernel.refusals import RefusalError
 from tindahan.store.database import Database
-from tindahan.store.media import MediaStore, default_media
+from tindahan.store.media import MediaStore, default_media, default_private_media
 from tindahan.store.vault import Vault
 
 T = TypeVar("T")
@@ -38,6 +38,8 @@ class Platform:
     anchor: Anchor | None = None
     #: Where product photos' bytes go (``store.media``): ``./var/media`` unless replaced.
     media: MediaStore = field(default_factory=default_media)
+    #: Where onboarding's ID images go, sealed (``store.media``): ``./var/private``.
+    private_media: MediaStore = field(default_factory=default_private_media)
 
     def now(self) -> int:
         return self.db.clock()

@@ -8,6 +8,11 @@ retried or repeated write is harmless and a reader can cache it forever.
 
 ``TINDAHAN_MEDIA_DIR`` moves the folder (several API processes on one machine share it; on
 several machines, use an object store or a shared volume).
+
+A second, private store (``./var/private``, ``TINDAHAN_PRIVATE_MEDIA_DIR``) holds what must
+never be served to the public: the ID images checked at onboarding
+(``services.platform.onboarding``), sealed by the vault before they are written. It is a
+separate folder, not a prefix in the public one, so no public route can reach it by name.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Protocol
 
 MEDIA_DIR_ENV = "TINDAHAN_MEDIA_DIR"
 DEFAULT_FOLDER = Path("var") / "media"
+PRIVATE_DIR_ENV = "TINDAHAN_PRIVATE_MEDIA_DIR"
+DEFAULT_PRIVATE_FOLDER = Path("var") / "private"
 #: A stored name: 64 hex digits of SHA-256 and the format's suffix.
 NAME = re.compile(r"[0-9a-f]{64}\.webp")
 
@@ -75,3 +82,8 @@ class DiskMedia:
 def default_media() -> MediaStore:
     """The folder ``TINDAHAN_MEDIA_DIR`` names, else ``./var/media``."""
     return DiskMedia(Path(os.environ.get(MEDIA_DIR_ENV) or DEFAULT_FOLDER))
+
+
+def default_private_media() -> MediaStore:
+    """The folder ``TINDAHAN_PRIVATE_MEDIA_DIR`` names, else ``./var/private``."""
+    return DiskMedia(Path(os.environ.get(PRIVATE_DIR_ENV) or DEFAULT_PRIVATE_FOLDER))

@@ -39,7 +39,7 @@ from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.commerce import disputes, orders, shipments
 from tindahan.services.payments import wallets
-from tindahan.services.platform import audit, books, logins, parties, tiers, webhooks
+from tindahan.services.platform import audit, books, logins, onboarding, parties, tiers, webhooks
 from tindahan.services.rails import monitor
 from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, render, session
@@ -200,6 +200,7 @@ def _party_context(request: Request, viewer: Any, party_id: str) -> dict[str, An
             "wallets": wallets.list_wallets(unit, caller, 10, None, party_id)["data"],
             "history": history,
             "tiers": tiers.list_tiers(unit, caller)["data"],
+            "documents": onboarding.documents(unit, caller, party_id),
             "names": _names(unit, viewer, [e["actor"] for e in history]),
         }
 

@@ -187,6 +187,10 @@ def _next(request: Request) -> str:
 def _needs(kind: str | None):  # type: ignore[no-untyped-def]
     async def dependency(request: Request) -> Viewer:
         viewer = await current(request)
+        if viewer is None or (kind is not None and viewer.kind != kind):
+            # A refused upload's parsed form (its spooled files) is closed now: the route
+            # that would close it never runs.
+            await request.close()
         if viewer is None:
             raise SignInRequiredError(_next(request))
         if kind is not None and viewer.kind != kind:
