@@ -159,7 +159,11 @@ class Server:
                 start_new_session=True,  # its own group: a stuck worker can be killed with it
             )
         server = cls(process, f"http://127.0.0.1:{port}", log)
-        server.wait_healthy()
+        try:
+            server.wait_healthy()
+        except BaseException:  # a server that never became healthy is not left running
+            server.stop()
+            raise
         return server
 
     def wait_healthy(self) -> None:
