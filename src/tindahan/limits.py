@@ -192,6 +192,11 @@ SETTINGS_CACHE_SECONDS: Final = 5
 MAX_SERVER_WORKERS: Final = 32
 #: Connections the kernel queues on `serve`'s socket before they are accepted (uvicorn's default).
 SERVER_BACKLOG: Final = 2048
+#: Seconds a `serve --workers N` worker process may take to answer the supervisor's health
+#: ping. uvicorn's default (5 s) counts the spawn start-up, before the worker's answering
+#: thread exists: a worker that imports the CLI for longer than that (a busy machine, a slow
+#: disk) was killed and restarted for ever, and the server never answered.
+SERVER_WORKER_HEALTHCHECK_S: Final = 120
 
 # --- Webhooks ----------------------------------------------------------------------------
 #: A receiver must check the signed timestamp is within this many seconds of its clock.

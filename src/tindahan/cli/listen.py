@@ -67,7 +67,13 @@ def is_loopback(host: str) -> bool:
 
 def serve(sock: socket.socket, app: str, *, workers: int, **options: Any) -> None:
     """Run the ASGI app factory ``app`` on the bound ``sock`` until a signal stops it."""
-    config = uvicorn.Config(app, factory=True, workers=workers, **options)
+    config = uvicorn.Config(
+        app,
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=limits.SERVER_WORKER_HEALTHCHECK_S,
+        **options,
+    )
     server = uvicorn.Server(config)
     try:
         if workers > 1:
