@@ -303,3 +303,20 @@ def test_a_product_holds_at_most_eight_photos(platform, shop):
     first = platform.run(lambda u: catalog.get_product(u, PUBLIC, product["id"]))["photos"][0]
     platform.run(lambda u: photos.remove(u, owner, product["id"], first["id"]))
     assert len(_stored(platform)[1]) == 3  # the other seven share the same bytes
+
+
+def test_a_removal_that_rolls_back_keeps_the_photo_and_its_files(platform, shop):
+    owner, product = shop["owner"], shop["products"]["Kape Barako"]
+    prepared = photos.prepare(_jpeg())
+    added = platform.run(lambda u: photos.add(u, owner, product["id"], prepared, "Coffee bag"))
+    before = _stored(platform)
+
+    def remove_then_fail(unit: Unit) -> None:
+        photos.remove(unit, owner, product["id"], added["id"])
+        raise RuntimeError("a later step of the same transaction failed")
+
+    with pytest.raises(RuntimeError):
+        platform.run(remove_then_fail)
+    assert _stored(platform) == before and before[0] == 1 and len(before[1]) == 3
+    name = added["sizes"][0]["url"].removeprefix("/media/")
+    assert platform.run(lambda u: photos.rendition(u, name), write=False) is not None

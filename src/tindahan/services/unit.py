@@ -7,6 +7,9 @@ for requests with an ``Idempotency-Key``) opens it, retries it whole after a dea
 serialization failure or a lost race on a unique key, and commits only when the use case returned.
 A refusal rolls it back whole; what the refusal carries as its ``aftermath`` (the risk
 gate's record of a movement it refused) is committed after, in a transaction of its own.
+What a use case must do only once its transaction has committed (forgetting a removed
+photo's files: a rollback after deleting them would leave a row naming missing bytes) it
+puts in ``unit.after_commit``; ``Platform.run`` calls those of the attempt that committed.
 """
 
 from __future__ import annotations
@@ -45,19 +48,32 @@ class Platform:
         return self.db.clock()
 
     def run(self, work: Callable[[Unit], T], *, write: bool = True) -> T:
+        committed: list[Callable[[], None]] = []
+
+        def attempt(conn: Connection) -> T:
+            unit = Unit(self, conn)
+            result = work(unit)
+            committed[:] = unit.after_commit  # a retried attempt replaces the last one's
+            return result
+
         try:
-            return self.db.transact(lambda conn: work(Unit(self, conn)), write=write)
+            result = self.db.transact(attempt, write=write)
         except RefusalError as refusal:
             aftermath, refusal.aftermath = refusal.aftermath, None
             if aftermath is not None:  # kept although the work rolled back
                 self.db.transact(lambda conn: aftermath(Unit(self, conn)))
             raise
+        for step in committed:
+            step()
+        return result
 
 
 @dataclass(frozen=True)
 class Unit:
     platform: Platform
     conn: Connection
+    #: Steps to take after this transaction commits (none if it rolls back).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def db(self) -> Database:

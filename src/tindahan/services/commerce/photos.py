@@ -6,8 +6,9 @@ lock should wait on; a refusal there stores nothing), then its renditions are wr
 the platform's ``MediaStore`` under their content hashes, then the row goes in with the
 transaction. If the transaction rolls
 back, the written files stay unreferenced; they hold nothing but re-encoded pixels, and the
-same bytes uploaded again reuse them. Removing a photo deletes its files unless another
-photo's row names the same bytes.
+same bytes uploaded again reuse them. Removing a photo deletes its files once the removal
+has committed (never inside the transaction: a rollback would leave the row naming missing
+bytes), and only those no other photo's row names by then.
 """
 
 from __future__ import annotations
@@ -91,11 +92,19 @@ def remove(unit: Unit, caller: Caller, product_id: str, photo_id: str) -> dict[s
     if row is None:
         raise not_found("photo", "photo_id")
     unit.conn.execute(delete(product_photos).where(where))
-    for rendition in json.loads(row["renditions"]):
-        shared = product_photos.c.renditions.contains(rendition["name"])
-        if unit.conn.execute(select(product_photos.c.id).where(shared)).first() is None:
-            unit.platform.media.delete(rendition["name"])
+    names = [rendition["name"] for rendition in json.loads(row["renditions"])]
+    platform = unit.platform
+    unit.after_commit.append(lambda: platform.run(lambda u: _forget(u, names), write=False))
     return get_product(unit, caller, product_id)
+
+
+def _forget(unit: Unit, names: list[str]) -> None:
+    """Deletes the files of ``names`` that no photo's row names (read after the removal
+    committed: another photo of the same bytes keeps them)."""
+    for name in names:
+        shared = product_photos.c.renditions.contains(name)
+        if unit.conn.execute(select(product_photos.c.id).where(shared)).first() is None:
+            unit.platform.media.delete(name)
 
 
 def rendition(unit: Unit, name: str) -> bytes | None:
