@@ -140,11 +140,13 @@ def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = No
         reference=reference,
         description=description,
     )
-    view = payment_view(row)
-    emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
-    applied = movement.book(unit, transfers)  # last: see ``services.ledger.movement``
+    applied = movement.book(unit, transfers)  # see ``services.ledger.movement``
     movement.check_balance(destination, applied, currency)
-    return reviewed(unit, [view])[0]
+    # The event after booking: the risk gate has decided by then whether the money is held,
+    # and the event's payment says so (``under_review``) as the API's does.
+    view = reviewed(unit, [payment_view(row)])[0]
+    emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
+    return view
 
 
 def _transfer(
