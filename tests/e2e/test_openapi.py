@@ -164,6 +164,8 @@ def world(server: str, built: Built) -> Iterator[World]:
 def ids(world: World, built: Built, merchant_model: Any, monkeypatch: Any) -> Ids:
     # Fuzzed cases assess merchants too: they need the model.
     monkeypatch.setenv(credit.MODEL_ENV, str(merchant_model.folder))
+    # The switch's door is configured, so fuzzed messages reach its signature check (401).
+    monkeypatch.setenv("TINDAHAN_RAILS_SECRET", "e2e-rails-secret")
     return built.ids
 
 
@@ -419,9 +421,10 @@ def test_the_running_server_serves_the_document_under_test(server):
     assert len(OPERATIONS) >= 30
 
 
-#: A courier's signed event takes no API key and no Idempotency-Key: its signature is its
-#: credential, and a resent event (same status, same time) is recognised and not added twice.
-SIGNED = "/v1/couriers/{courier_id}/events"
+#: A courier's signed event and the clearing switch's ISO 20022 messages take no API key and
+#: no Idempotency-Key: the signature is the credential, and a resent event (same status, same
+#: time) or message (same UETR and EndToEndId) is recognised and not applied twice.
+SIGNED = {"/v1/couriers/{courier_id}/events", "/v1/rails/messages"}
 
 
 def test_every_post_requires_an_idempotency_key_header():
@@ -431,7 +434,7 @@ def test_every_post_requires_an_idempotency_key_header():
         headers = {
             p["name"].lower(): p for p in operation.get("parameters", []) if p["in"] == "header"
         }
-        if path == SIGNED:
+        if path in SIGNED:
             assert "tindahan-signature" in headers and "idempotency-key" not in headers
             continue
         key = headers.get("idempotency-key")

@@ -17,7 +17,7 @@ import os
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -51,9 +51,19 @@ XML = "application/xml"
     "/rails/messages",
     tags=["rails"],
     summary="ISO 20022 messages from the clearing switch (signed; not for API keys)",
-    responses={200: {"content": {XML: {}}, "description": "The pacs.002 answer."}},
+    responses={
+        200: {"content": {XML: {}}, "description": "The pacs.002 answer."},
+        202: {"description": "A camt.056 recall, taken for the operator to decide."},
+        503: {"description": "No clearing switch is configured (no TINDAHAN_RAILS_SECRET)."},
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {XML: {"schema": {"type": "string"}}}}
+    },
 )
-async def rails_message(request: Request) -> Response:
+async def rails_message(
+    request: Request,
+    signature: Annotated[str | None, Header(alias=HEADER, max_length=512)] = None,
+) -> Response:
     """A pacs.008 from another bank: each transaction credited once (by UETR and
     EndToEndId) or rejected with its ISO reason; the answer is the pacs.002. A camt.056
     recall: 202, pending for the operator (``/v1/inbound_recalls``)."""
@@ -62,7 +72,7 @@ async def rails_message(request: Request) -> Response:
     if not secret:
         return _error(503, "rails_not_configured", "no clearing switch is configured")
     try:
-        verify(secret, request.headers.get(HEADER, ""), data, int(time.time()))
+        verify(secret, signature or "", data, int(time.time()))
     except SignatureError as exc:
         return _error(401, "signature_invalid", f"signature: {exc}")
     try:
