@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,7 +46,7 @@ from tindahan.services.platform.datakey import open_vault
 from tindahan.services.rails import participants
 from tindahan.services.seed import demo as demo_service
 from tindahan.services.unit import Platform
-from tindahan.store import migrate
+from tindahan.store import backup, migrate
 from tindahan.store.database import Database, connect, create_missing, default_url
 from tindahan.store.vault import Vault
 
@@ -54,7 +55,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The database: create and migrate.")
+db_app = typer.Typer(help="The database: create, migrate, back up and restore.")
 demo_app = typer.Typer(help="Demo data.")
 keys_app = typer.Typer(help="API keys, the data key and the anchor key.")
 hooks_app = typer.Typer(help="Webhook deliveries.")
@@ -97,6 +98,34 @@ def db_upgrade(db: DbOption = None) -> None:
         _prepare(database)
         revision = migrate.current(database)
     out.print(f"database at revision {revision}: {database.url.render_as_string()}")
+
+
+@db_app.command("backup")
+@friendly
+def db_backup(
+    out_path: Annotated[
+        Path, typer.Option("--out", help="The backup file to write (replaced if it exists)")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Back up the whole database: SQLite's online backup, or pg_dump's custom format."""
+    made = backup.backup(db or default_url(), out_path)
+    out.print(f"{made.kind} backup written to {made.path} ({made.size_bytes:,} bytes)")
+
+
+@db_app.command("restore")
+@friendly
+def db_restore(
+    source: Annotated[Path, typer.Option("--from", help="A file written by `db backup`")],
+    db: DbOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that is not empty")
+    ] = False,
+) -> None:
+    """Restore a backup into an empty database (or, with --force, over one)."""
+    url = db or default_url()
+    kind = backup.restore(url, source, force=force)
+    out.print(f"{kind} backup {source} restored; check it with `tindahan ledger verify`")
 
 
 @demo_app.command("seed")
