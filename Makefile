@@ -13,11 +13,11 @@ PYTEST_WORKERS ?= 2
 UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/test_photo_rules.py tests/credit/test_features.py \
 	tests/lending/test_eir.py tests/lending/test_rules.py tests/lending/test_schedule.py \
 	tests/lending/test_book_properties.py tests/rails/test_messages.py tests/rails/test_directory.py tests/rails/test_matching.py \
-	tests/risk/test_rules.py tests/risk/test_ruleset.py
+	tests/risk/test_rules.py tests/risk/test_ruleset.py tests/insights/test_forecast.py
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -73,6 +73,12 @@ bench-credit: $(STAMP_DEV)
 # passes options through (e.g. --loans 10000 --runs 5 --check).
 bench-loans: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.loans $(BENCH_LOAN_ARGS)
+
+# The nightly demand forecast for 10,000 products (target: 60 s) and its error against
+# seasonal-naive on the simulator; BENCH_FORECAST_ARGS passes options through
+# (e.g. --products 1000 --runs 1 --json).
+bench-forecast: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.forecast $(BENCH_FORECAST_ARGS)
 
 # The web app's strings, for translators: web/locale/messages.pot from the templates and
 # modules (tests/web/test_i18n.py holds that each has a Filipino translation).

@@ -538,3 +538,15 @@ RISK_ALERTS_PAGE: Final = 100
 #: history before ``--from`` replayed only to fill the rules' windows (the longest is 30).
 RISK_BACKTEST_MAX_MOVEMENTS: Final = 5_000_000
 RISK_BACKTEST_WARMUP_DAYS: Final = 30
+
+# --- Insights: forecasts (issue 26) ------------------------------------------------------
+#: The largest sales CSV ``tindahan insights evaluate`` reads (two years of 10,000 products
+#: at one row a product a day is about 250 MB).
+INSIGHTS_MAX_CSV_BYTES: Final = 512 * 1024 * 1024
+#: Series times days held in memory at once (8 bytes each: 320 MB at the bound).
+INSIGHTS_MAX_CELLS: Final = 40_000_000
+#: The longest forecast horizon: a quarter. Past that a daily forecast from sales alone says
+#: little a merchant can act on.
+INSIGHTS_MAX_HORIZON_DAYS: Final = 92
+#: A series with fewer days of history than this is forecast by its mean (said so).
+INSIGHTS_MIN_HISTORY_DAYS: Final = 14

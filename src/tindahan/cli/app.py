@@ -1,5 +1,5 @@
 """The ``tindahan`` command: ``serve`` (the main job), ``db``, ``keys``, ``webhooks``,
-``ledger``, ``demo``, ``payouts`` and ``worker``."""
+``ledger``, ``demo``, ``payouts``, ``insights`` and ``worker``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
     clearing,
     credit,
+    insights,
     ledger,
     listen,
     loan,
@@ -67,6 +68,7 @@ app.add_typer(hooks_app, name="webhooks")
 app.add_typer(qr.app, name="qr")
 app.add_typer(rails.app, name="rails")
 app.add_typer(credit.app, name="credit")
+app.add_typer(insights.app, name="insights")
 app.add_typer(logins.app, name="logins")
 app.add_typer(risk.app, name="risk")
 loan.app.command("close")(loan_book.close)
