@@ -550,3 +550,37 @@ INSIGHTS_MAX_CELLS: Final = 40_000_000
 INSIGHTS_MAX_HORIZON_DAYS: Final = 92
 #: A series with fewer days of history than this is forecast by its mean (said so).
 INSIGHTS_MIN_HISTORY_DAYS: Final = 14
+
+# --- SMS and one-time codes (issue 24) ------------------------------------------------------
+#: A name put into an SMS is cut to this many characters, so every text fits one part.
+SMS_NAME_MAX_CHARS: Final = 24
+#: Attempts before a message is given up as failed (about two days with the backoff below:
+#: a code or a payment confirmation is worthless later, a reminder too).
+SMS_MAX_ATTEMPTS: Final = 12
+SMS_BACKOFF_BASE_S: Final = 15
+SMS_BATCH: Final = 100
+SMS_LEASE_SECONDS: Final = 60
+SMS_TIMEOUT_S: Final = 10
+SMS_CONNECT_TIMEOUT_S: Final = 3
+SMS_CONSOLE_PAGE: Final = 100
+#: One-time codes (sign-up, PIN reset): six digits, single use, five minutes, three tries
+#: (NIST SP 800-63B 5.1.3: an out-of-band secret of at least 6 digits, valid at most 10 min,
+#: with rate-limited tries).
+OTP_DIGITS: Final = 6
+OTP_TTL_S: Final = 5 * 60
+OTP_MAX_TRIES: Final = 3
+#: A new code for the same number and purpose only after this long ("send again").
+OTP_RESEND_AFTER_S: Final = 60
+#: Codes sent to one number per hour (each costs the operator an SMS; a number is not
+#: bombarded), and per client address (one address cannot walk through numbers).
+OTP_NUMBER_SENDS: Final = 5
+OTP_NUMBER_WINDOW_S: Final = 3600
+OTP_CLIENT_SENDS: Final = 10
+OTP_CLIENT_WINDOW_S: Final = 3600
+#: Codes checked per client address per 15 minutes (wrong or right): spraying guesses
+#: over many numbers' codes from one address stops here.
+OTP_CLIENT_CHECKS: Final = 20
+OTP_CLIENT_CHECK_WINDOW_S: Final = 15 * 60
+#: All codes sent site-wide per minute (an SMS-pumping attack costs at most this).
+OTP_SITE_SENDS: Final = 120
+OTP_SITE_WINDOW_S: Final = 60

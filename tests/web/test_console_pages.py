@@ -18,7 +18,7 @@ from tindahan.services.payments import payments
 from tindahan.services.platform import audit, books, fees, logins, parties, webhooks
 from tindahan.services.unit import ledger_id
 
-PAGES = ("/op", "/op/parties", "/op/disputes", "/op/webhooks", "/op/audit")
+PAGES = ("/op", "/op/parties", "/op/disputes", "/op/webhooks", "/op/sms", "/op/audit")
 
 
 def _as_operator(browser, site):

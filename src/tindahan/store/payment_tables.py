@@ -77,7 +77,11 @@ parties = Table(
     Column("phone_index", String(64), unique=True),
     Column("id_number_cipher", Text),
     Column("created_at_ns", BigInteger, nullable=False),
+    #: The language the person reads (SMS, and the web pages once signed in): en, fil, ceb;
+    #: NULL: not chosen yet, English.
+    Column("language", String(8)),
     CheckConstraint(_in("kind", ("customer", "merchant", "agent")), name="kind"),
+    CheckConstraint("language IS NULL OR language IN ('en', 'fil', 'ceb')", name="language"),
     CheckConstraint(_in("status", ("active", "frozen", "closed")), name="status"),
     CheckConstraint("kind = 'merchant' OR mcc IS NULL", name="mcc_for_merchants"),
     CheckConstraint("kind != 'merchant' OR mcc IS NOT NULL", name="merchant_has_mcc"),
@@ -277,6 +281,39 @@ Index(
     webhook_deliveries.c.next_attempt_at_ns,
 )
 Index("ix_webhook_deliveries_endpoint", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.id)
+
+#: The SMS outbox (``services.platform.sms``): written in the transaction of the change it
+#: announces, sent by the worker through the SMS provider. A message is to a party (its
+#: phone and language are read when it is sent) or, for a one-time code, to a number that
+#: may have no party yet (``to_cipher``). What goes into a message and the text that went out
+#: are personal data: both are sealed by the vault.
+sms_messages = Table(
+    "sms_messages",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id")),
+    Column("to_cipher", Text),
+    Column("language", String(8)),
+    Column("kind", String(32), nullable=False),
+    Column("data_cipher", Text, nullable=False),
+    Column("event_id", String(_ID)),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at_ns", BigInteger, nullable=False),
+    Column("locked_until_ns", BigInteger, nullable=False),
+    Column("last_error", String(500)),
+    Column("provider", String(32)),
+    Column("provider_message_id", String(100)),
+    Column("to_last4", String(4)),
+    Column("text_cipher", Text),
+    Column("sent_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("status", ("pending", "sent", "failed", "skipped")), name="status"),
+    CheckConstraint("party_id IS NOT NULL OR to_cipher IS NOT NULL", name="has_recipient"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+)
+Index("ix_sms_messages_due", sms_messages.c.status, sms_messages.c.next_attempt_at_ns)
+Index("ix_sms_messages_created", sms_messages.c.created_at_ns)
 
 webhook_attempts = Table(
     "webhook_attempts",

@@ -109,3 +109,23 @@ signin_devices = Table(
     Column("login_id", String(_ID), ForeignKey("logins.id"), nullable=False, index=True),
     Column("created_at_ns", BigInteger, nullable=False),
 )
+
+
+#: One-time codes sent by SMS (``services.platform.codes``): only a keyed hash of the code
+#: (HMAC under the vault's index key, bound to the code's id), never the code; one live code
+#: per (number, purpose); ``tries`` never above the limit (CHECK).
+one_time_codes = Table(
+    "one_time_codes",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("phone_index", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("expires_at_ns", BigInteger, nullable=False),
+    Column("used_at_ns", BigInteger),
+    CheckConstraint("purpose IN ('signup', 'reset')", name="purpose"),
+    CheckConstraint(f"tries >= 0 AND tries <= {limits.OTP_MAX_TRIES}", name="tries"),
+)
+Index("ix_one_time_codes_number", one_time_codes.c.phone_index, one_time_codes.c.purpose)

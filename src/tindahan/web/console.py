@@ -24,6 +24,8 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   cut-off, inbound transfers and their recalls, and the last reconciled days with their
   breaks (``services.rails.monitor``).
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
+* ``/op/sms``: "Sent SMS", the SMS outbox newest first, with the text of what went out (a
+  one-time code's digits hidden in a live environment; ``services.platform.sms``).
 * ``/op/audit``: the audit log, newest first.
 """
 
@@ -39,7 +41,16 @@ from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.commerce import disputes, orders, shipments
 from tindahan.services.payments import wallets
-from tindahan.services.platform import audit, books, logins, onboarding, parties, tiers, webhooks
+from tindahan.services.platform import (
+    audit,
+    books,
+    logins,
+    onboarding,
+    parties,
+    sms,
+    tiers,
+    webhooks,
+)
 from tindahan.services.rails import monitor
 from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, render, session
@@ -481,6 +492,39 @@ def webhook_log(request: Request, viewer: Operator, starting_after: str = "") ->
         first=not starting_after,
         labels=labels(),
         **found,
+    )
+
+
+# --- SMS ----------------------------------------------------------------------------------------
+def sms_words() -> dict[str, dict[str, str]]:
+    return {
+        "sms_status": {
+            "pending": _("Waiting"),
+            "sent": _("Sent"),
+            "failed": _("Failed"),
+            "skipped": _("Not sent (no phone number)"),
+        },
+        "sms_kind": {
+            "payment_received": _("Payment received"),
+            "payment_sent": _("Payment sent"),
+            "cash_in": _("Cash-in"),
+            "loan_due": _("Loan due tomorrow"),
+            "loan_overdue": _("Loan overdue"),
+            "code_signup": _("Sign-up code"),
+            "code_reset": _("PIN reset code"),
+            "signin_throttled": _("Sign-in attempts notice"),
+        },
+    }
+
+
+@router.get("/op/sms")
+def sms_log(request: Request, viewer: Operator, starting_after: str = "") -> Response:
+    found = _read(
+        request, lambda u: sms.list_messages(u, viewer.caller, PAGE, _cursor(starting_after))
+    )
+    words: dict[str, Any] = sms_words()
+    return render.page(
+        request, "console/sms.html", messages=found, first=not starting_after, **words
     )
 
 

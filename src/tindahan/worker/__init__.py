@@ -2,7 +2,7 @@
 unpaid orders and release escrow of delivered ones, run the loans' daily close, pay out the
 merchants whose automatic daily payout is due, send bank transfers and apply the clearing
 switch's answers (when ``TINDAHAN_RAILS_SWITCH_URL`` is set), seal the ledger, deliver
-webhooks, forget stale idempotency keys and sign-in counters.
+webhooks and SMS, forget stale idempotency keys and sign-in counters.
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -28,9 +28,12 @@ from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import cash
 from tindahan.services.payouts import daily as daily_payouts
-from tindahan.services.platform import idempotency, throttles, webhooks
+from tindahan.services.platform import idempotency, keys, throttles, webhooks
+from tindahan.services.platform import sms as outbox
 from tindahan.services.unit import Platform
+from tindahan.sms.port import SmsProvider
 from tindahan.worker import rails
+from tindahan.worker import sms as sms_providers
 
 log = logging.getLogger("tindahan.worker")
 
@@ -47,10 +50,15 @@ class Tick:
     loan_days_closed: int = 0
     payouts: int = 0
     bank_transfers: int = 0
+    sms_sent: int = 0
+    sms_failures: int = 0
 
 
 def tick(
-    platform: Platform, send: webhooks.Sender | None = None, rail: RailPort | None = None
+    platform: Platform,
+    send: webhooks.Sender | None = None,
+    rail: RailPort | None = None,
+    sms_provider: SmsProvider | None = None,
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     failed = cash.expire_cash_outs(platform)
@@ -65,6 +73,9 @@ def tick(
     delivered = failures = 0
     if send is not None:
         delivered, failures = webhooks.deliver_due(platform, send)
+    texted = text_failures = 0
+    if sms_provider is not None:
+        texted, text_failures = outbox.deliver_due(platform, sms_provider)
     idempotency.purge(platform)
     platform.run(throttles.purge)  # sign-in counters a day old
     return Tick(
@@ -78,6 +89,8 @@ def tick(
         loan_days,
         paid_out.paid + paid_out.failed,
         moved,
+        texted,
+        text_failures,
     )
 
 
@@ -108,9 +121,10 @@ def run(
     with webhook_client() as client:
         send = webhooks.http_sender(client)
         rail = rails.from_environment()  # the clearing switch, when one is configured
+        texts = sms_providers.from_environment(keys.environment_of(platform))
         while not stop.is_set():
             try:
-                result = tick(platform, send, rail)
+                result = tick(platform, send, rail, texts)
             except Exception:  # keep the worker alive: the next round retries
                 log.exception("worker round failed")
             else:

@@ -3,7 +3,9 @@
 ``emit`` stores the event and one pending delivery per subscribed webhook endpoint (the
 parties concerned, plus the operator's endpoints), inside the payment's own transaction:
 if the payment commits, its deliveries exist; if it rolls back, no receiver hears of it.
-Delivering is the worker's job (``services.platform.webhooks.deliver_due``).
+Delivering is the worker's job (``services.platform.webhooks.deliver_due``). The SMS an
+event becomes (``sms.notices``) are queued the same way, in the same transaction
+(``services.platform.sms``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
 
+from tindahan.services.platform import sms
 from tindahan.services.unit import Unit, iso, new_id
+from tindahan.sms.notices import for_event
 from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
 
 #: The endpoints that hear an event: enabled, the parties' own or the operator's, subscribed
@@ -56,6 +60,7 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
     rows = [_delivery(endpoint_id, event_id, now) for endpoint_id in endpoints]
     if rows:
         unit.conn.execute(insert(webhook_deliveries), rows)
+    sms.queue_event(unit, event_id, event_type, data, params["party_ids"])
     return event_id
 
 
@@ -107,6 +112,13 @@ def emit_many(unit: Unit, items: Sequence[tuple[str, dict[str, Any], Iterable[st
     unit.conn.execute(insert(events), event_rows)
     if deliveries:
         unit.conn.execute(insert(webhook_deliveries), deliveries)
+    texts = [
+        (event_id, notice)
+        for event_id, (event_type, data, parties) in zip(ids, items, strict=True)
+        for notice in for_event(event_type, data, parties)
+    ]
+    if texts:
+        sms.queue_notices(unit, texts)
     return ids
 
 

@@ -1,0 +1,92 @@
+"""Which events become which SMS, for whom (the rule; the outbox stores and sends them).
+
+=========================== ============================ ===================================
+event                       message                      to
+=========================== ============================ ===================================
+``payment.succeeded``       ``payment_sent``             the payer
+                            ``payment_received``         the payee
+``cash_in.succeeded``       ``cash_in``                  the customer (not the agent, who
+                                                         stands at the counter)
+``loan.payment_due``        ``loan_due``                 the borrower, *only without an app*
+``loan.overdue``            ``loan_overdue``             the borrower, *only without an app*
+=========================== ============================ ===================================
+
+Payments are confirmed by SMS to everyone with a phone number, as mobile money does: the SMS
+is the receipt a basic phone keeps, and the alarm when money leaves without its owner. The
+lending reminders were made for the operator's messaging as webhooks; they become SMS only
+for a person with no app (``REMINDER_KINDS``): a person who has no web login and no webhook
+endpoint of their own has nothing else that would tell them. Someone with an app already
+sees the reminder there, and two reminders a day for the same payment read as pressure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Sent only to a person without an app (no web login, no webhook endpoint of their own).
+REMINDER_KINDS = frozenset({"loan_due", "loan_overdue"})
+
+
+@dataclass(frozen=True)
+class Notice:
+    party_id: str
+    kind: str
+    #: Raw values (ids, minor units, ISO dates): rendered when the message is sent, in the
+    #: person's language at that time.
+    data: dict[str, Any]
+
+
+#: The values each event must carry to become a text; an event without them (a test's
+#: made-up event, an older shape) becomes none rather than failing its transaction.
+_NEEDS = {
+    "payment.succeeded": ("amount_minor", "currency"),
+    "cash_in.succeeded": ("amount_minor", "currency"),
+    "loan.payment_due": ("amount_minor", "due_date"),
+    "loan.overdue": ("days_past_due",),
+}
+
+
+def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]) -> list[Notice]:
+    needs = _NEEDS.get(event_type)
+    if needs is None or any(data.get(key) is None for key in needs):
+        return []
+    concerned = list(party_ids)
+    if event_type == "payment.succeeded":
+        money = {
+            "amount_minor": data["amount_minor"],
+            "currency": data["currency"],
+            "ref": data.get("short_ref") or "",
+        }
+        found = []
+        if data.get("payer_id"):
+            found.append(
+                Notice(data["payer_id"], "payment_sent", {**money, "other": data.get("payee_id")})
+            )
+        if data.get("payee_id") and data.get("payee_id") != data.get("payer_id"):
+            found.append(
+                Notice(
+                    data["payee_id"], "payment_received", {**money, "other": data.get("payer_id")}
+                )
+            )
+        return found
+    if event_type == "cash_in.succeeded" and data.get("payee_id"):
+        return [
+            Notice(
+                data["payee_id"],
+                "cash_in",
+                {
+                    "amount_minor": data["amount_minor"],
+                    "currency": data["currency"],
+                    "ref": data.get("short_ref") or "",
+                    "other": data.get("payer_id"),
+                },
+            )
+        ]
+    if event_type == "loan.payment_due":
+        due = {"amount_minor": data["amount_minor"], "currency": "PHP", "due": data["due_date"]}
+        return [Notice(p, "loan_due", due) for p in concerned]
+    if event_type == "loan.overdue":
+        return [Notice(p, "loan_overdue", {"days": data["days_past_due"]}) for p in concerned]
+    return []
