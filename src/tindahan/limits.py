@@ -550,6 +550,13 @@ INSIGHTS_MAX_CELLS: Final = 40_000_000
 INSIGHTS_MAX_HORIZON_DAYS: Final = 92
 #: A series with fewer days of history than this is forecast by its mean (said so).
 INSIGHTS_MIN_HISTORY_DAYS: Final = 14
+#: The days of order history a merchant's reorder advice is forecast from (a half-year: two
+#: paydays a month and the weekday pattern many times over, still one small read).
+INSIGHTS_REORDER_HISTORY_DAYS: Final = 182
+#: The supplier lead time assumed when the merchant names none (a sari-sari store's weekly
+#: trip to the wholesaler is two to three days away at most), and the longest accepted.
+INSIGHTS_DEFAULT_LEAD_TIME_DAYS: Final = 3
+INSIGHTS_MAX_LEAD_TIME_DAYS: Final = 60
 
 # --- SMS and one-time codes (issue 24) ------------------------------------------------------
 #: A name put into an SMS is cut to this many characters, so every text fits one part.

@@ -22,10 +22,16 @@ import typer
 from rich.console import Console
 
 from tindahan.cli.errors import friendly
+from tindahan.cli.ledger import DbOption
 from tindahan.insights import evaluate as evaluation
 from tindahan.insights import sales
+from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.services.insights import reorder as reorder_service
+from tindahan.services.platform.datakey import open_vault
+from tindahan.services.unit import Platform
+from tindahan.store.database import connect
 
-app = typer.Typer(help="Sales insights: forecast evaluation.", no_args_is_help=True)
+app = typer.Typer(help="Sales insights: forecast evaluation, reorder advice.", no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -72,4 +78,44 @@ def evaluate(
     if predictions is not None:
         out.print(
             f"{summary['prediction_rows']} predictions written to {predictions}", markup=False
+        )
+
+
+@app.command("reorder")
+@friendly
+def reorder(
+    merchant: Annotated[str, typer.Option("--merchant", help="The merchant's party id.")],
+    lead_time: Annotated[
+        int, typer.Option("--lead-time", help="Days from ordering to delivery (default 3).")
+    ] = 3,
+    review: Annotated[
+        int, typer.Option("--review", help="Days between restocking trips (default 7).")
+    ] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    db: DbOption = None,
+) -> None:
+    """A merchant's products with their stock, forecast and reorder advice, "reorder soon"
+    first (from its paid orders of the last half-year)."""
+    operator = Caller("cli", None, frozenset(SCOPES))
+    with connect(db, create=False) as database:
+        platform = Platform(database, open_vault(database))
+        result = platform.run(
+            lambda unit: reorder_service.reorder_list(unit, operator, merchant, lead_time, review),
+            write=False,
+        )
+    if as_json:
+        out.print(json.dumps(result), markup=False)
+        return
+    soon = [p for p in result["products"] if p["reorder_soon"]]
+    out.print(
+        f"{len(result['products'])} products, {len(soon)} to reorder soon "
+        f"(lead time {result['lead_time_days']} days, as of {result['as_of']})",
+        markup=False,
+    )
+    for p in result["products"]:
+        what = f"order {p['order_quantity']}" if p["reorder_soon"] else "enough for now"
+        out.print(
+            f"{p['title']}: stock {p['stock']}, about {p['forecast_daily']:g} a day, lasts "
+            f"{p['days_of_cover']} days, reorder point {p['reorder_point']}: {what}",
+            markup=False,
         )
