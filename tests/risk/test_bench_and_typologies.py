@@ -35,3 +35,6 @@ def test_the_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert risk_gate.main(["--buyers", "3", "--merchants", "2", "--payments", "8", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["payments_each"] == 4 and result["on_p99_ms"] > 0
+    # the gate itself was timed on each gate-on payment, and only there
+    assert 0 < result["gate_p50_ms"] <= result["gate_p99_ms"] <= result["on_p99_ms"]
+    assert 0 <= result["gate_cpu_p50_ms"] <= result["gate_cpu_p99_ms"]

@@ -26,6 +26,13 @@ new payee — and the last one's moment and amount, the legs round trips are tra
 Concurrency: every bucket and pair this movement adds to is raised by an upsert, which
 locks its row until the commit, so two movements of one party take turns and the second
 sees the first. Reads of earlier buckets need no lock: those buckets are closed.
+
+Round trips (profiled: they are the gate's cost, not the rules): the upsert that raises the
+buckets returns each with the sum of the earlier buckets of its window, so no window is a
+read of its own; a window the movement only reads is *touched* (upserted with nothing
+added) to come back the same way. On PostgreSQL the pair, the last-seen moments and the
+buckets are one statement (``_together``, data-modifying CTEs); SQLite, in process, keeps
+three.
 """
 
 from __future__ import annotations
@@ -54,8 +61,6 @@ from tindahan.store.risk_tables import risk_payees
 
 NS = 10**9
 Key = tuple[str, str, str, int]  # party, counterparty ('' unless per pair), metric, bucket
-#: Each raised bucket, by (party, counterparty, metric), as it was before the movement.
-Before = dict[tuple[str, str, str], Window]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,77 +77,173 @@ class Trips:
 def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None) -> Aggregates:
     """The buckets this movement adds to, raised; the domain's view of them before it."""
     aggregates = Aggregates(spans)
-    new_payee = _payees(unit, m, aggregates)
-    keys = _keys(m, aggregates, new_payee)
-    before = _bump(unit, m, keys) if keys else {}
-    _spending(unit, m, aggregates, before)
-    _structuring(unit, m, aggregates, before)
-    _mules(unit, m, aggregates, before)
-    _refunds(unit, m, aggregates, before)
-    _last_seen(unit, m, aggregates)
+    if unit.conn.dialect.name == "postgresql":
+        found = _together(unit, m, aggregates, spans)
+    else:
+        new_payee = _payees(unit, m, aggregates)
+        rows = _rows(m, aggregates, new_payee)
+        found = _bump(unit, m, rows, spans) if rows else {}
+        _last_seen(unit, m, aggregates)
+    _spending(m, aggregates, found)
+    _structuring(m, aggregates, found)
+    _mules(m, aggregates, found)
+    _refunds(m, aggregates, found)
     if trips is not None and m.kind in trips.kinds and m.amount_minor >= trips.min_minor:
         _legs(unit, m, aggregates, trips)
     return aggregates
 
 
-def _keys(m: Movement, aggregates: Aggregates, new_payee: bool) -> list[Key]:
-    """Every bucket this movement adds to (as ``Aggregates.record`` adds to its windows)."""
-    hour, day = m.at // HOUR, manila_day(m.at)
-    keys: list[Key] = []
+#: A bucket this movement adds to, or only reads (the amount 0: touched, so the statement
+#: that raises the others reads its window too — and locks it).
+Row = tuple[Key, int]
+
+
+#: The amount of the fan-in bucket raised only if the payee turns out new, in the statement
+#: that records the pair (PostgreSQL: ``_together``).
+IF_NEW_PAYEE = -1
+
+
+def _rows(m: Movement, aggregates: Aggregates, new_payee: bool | None) -> list[Row]:
+    """Every bucket this movement adds to (as ``Aggregates.record`` adds to its windows),
+    and the current buckets of the windows it reads without adding to them (amount 0).
+    ``new_payee`` None: not known yet — the fan-in bucket's amount is ``IF_NEW_PAYEE``."""
+    hour, day, amount = m.at // HOUR, manila_day(m.at), m.amount_minor
+    rows: dict[Key, int] = {}
     if m.kind in SPENDING:
-        keys += [(m.sender, "", "hour", hour), (m.sender, "", "day", day)]
-        keys.append((m.sender, m.receiver, "pair", day))
+        rows[(m.sender, "", "hour", hour)] = amount
+        rows[(m.sender, "", "day", day)] = amount
+        rows[(m.sender, m.receiver, "pair", day)] = amount
     if m.kind in CASH_KINDS:
-        keys.append((m.cash_party, "", "cash", day))
+        rows[(m.cash_party, "", "cash", day)] = amount
     if aggregates.near_threshold(m) is not None:
-        keys.append((_near_party(m), "", "near", hour))
-    if m.kind in FAN_IN and (m.kind is Kind.BANK_IN or new_payee):
-        keys.append((m.receiver, "", "fanin", hour))
+        rows[(_near_party(m), "", "near", hour)] = amount
+    if m.kind is Kind.BANK_IN or (m.kind in FAN_IN and new_payee):
+        rows[(m.receiver, "", "fanin", hour)] = amount
+    elif m.kind in FAN_IN and new_payee is None:
+        rows[(m.receiver, "", "fanin", hour)] = IF_NEW_PAYEE
     if m.kind in OUTFLOW_KINDS:
-        keys.append((m.sender, "", "out", hour))
+        rows[(m.sender, "", "out", hour)] = amount
+        rows.setdefault((m.sender, "", "fanin", hour), 0)  # mules: read with the outflow
     if m.kind is Kind.MERCHANT:
-        keys.append((m.receiver, "", "sale", day))
+        rows[(m.receiver, "", "sale", day)] = amount
     if m.kind is Kind.REFUND:
-        keys.append((m.sender, "", "refund", day))
-    return keys
+        rows[(m.sender, "", "refund", day)] = amount
+        rows.setdefault((m.sender, "", "sale", day), 0)  # refund spikes: read with the refunds
+    return sorted(rows.items())
 
 
 def _near_party(m: Movement) -> str:
     return m.cash_party if m.kind in CASH_KINDS else m.sender
 
 
+#: The earlier buckets of a window (the current one comes back from the upsert itself).
+_EARLIER = (
+    "(SELECT COALESCE(SUM(w.{column}), 0) FROM risk_usage w "
+    "WHERE w.party_id = risk_usage.party_id AND w.counterparty = '' "
+    "AND w.metric = risk_usage.metric AND w.bucket < risk_usage.bucket "
+    "AND w.bucket > risk_usage.bucket - ({span}))"
+)
+#: How many buckets each metric's window spans for this movement (1: no window read).
+_SPAN = (
+    "CASE risk_usage.metric WHEN 'day' THEN :span_day WHEN 'near' THEN :span_near "
+    "WHEN 'out' THEN :span_mule WHEN 'fanin' THEN :span_mule "
+    "WHEN 'refund' THEN :span_refund WHEN 'sale' THEN :span_refund ELSE 1 END"
+)
+
+
+def _upsert_sql(rows: Sequence[Row]) -> str:
+    """One statement raising these buckets and returning each as it is now, with the sum of
+    the earlier buckets of its window (SQLite 3.35+ and PostgreSQL share the syntax; the
+    window's buckets are earlier than any this statement changes, so both read them as
+    they were). A fan-in bucket raised only for a new payee reads the ``payee`` CTE."""
+    values = []
+    for i, (_key, amount) in enumerate(rows):
+        if amount == IF_NEW_PAYEE:
+            new = "(SELECT count = 1 FROM payee)"
+            raised = (
+                f"CASE WHEN {new} THEN 1 ELSE 0 END",
+                f"CASE WHEN {new} THEN CAST(:amount AS BIGINT) ELSE 0 END",
+            )
+        else:
+            raised = (f":count{i}", f":amount{i}")
+        key = f":party{i}, :counterparty{i}, :metric{i}, :bucket{i}"
+        values.append(f"({key}, {raised[0]}, {raised[1]})")
+    earlier = ", ".join(
+        f"CASE WHEN {_SPAN} > 1 THEN {_EARLIER.format(column=column, span=_SPAN)} END AS {name}"
+        for column, name in (("count", "earlier_count"), ("amount_minor", "earlier_amount"))
+    )
+    return (
+        "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "  # noqa: S608 (placeholders only)
+        f"VALUES {', '.join(values)} ON CONFLICT (party_id, counterparty, metric, bucket) "
+        "DO UPDATE SET count = risk_usage.count + excluded.count, "
+        "amount_minor = risk_usage.amount_minor + excluded.amount_minor "
+        f"RETURNING party_id, counterparty, metric, count, amount_minor, {earlier}"
+    )
+
+
 @lru_cache(maxsize=16)
 def _upsert(n: int) -> TextClause:
-    """One statement raising ``n`` buckets (SQLite 3.35+ and PostgreSQL share the syntax)."""
-    rows = ", ".join(
-        f"(:party{i}, :counterparty{i}, :metric{i}, :bucket{i}, 1, :amount)" for i in range(n)
-    )
-    return text(
-        "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "  # noqa: S608 (placeholders only)
-        f"VALUES {rows} ON CONFLICT (party_id, counterparty, metric, bucket) DO UPDATE SET "
-        "count = risk_usage.count + 1, "
-        "amount_minor = risk_usage.amount_minor + excluded.amount_minor "
-        "RETURNING party_id, counterparty, metric, count, amount_minor"
-    )
+    return text(_upsert_sql([(("", "", "", 0), 0)] * n))
 
 
-def _bump(unit: Unit, m: Movement, keys: Sequence[Key]) -> Before:
-    """Raise these buckets in one statement (in key order, so racing movements lock them in
-    the same order); each comes back as its count and total *before* this movement."""
-    params: dict[str, object] = {"amount": m.amount_minor}
-    for i, (party, other, metric, bucket) in enumerate(sorted(keys)):
+#: Each raised or touched bucket, by (party, counterparty, metric): as it was before the
+#: movement, and with the earlier buckets of its window added (None: no window read).
+Found = dict[tuple[str, str, str], tuple[Window, Window | None]]
+Returned = tuple[str, str, str, int, int, int | None, int | None]
+
+
+def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, object]:
+    """The buckets' parameters, in key order (so racing movements lock them in the same
+    order), and how many buckets each window reads back."""
+    outflow, refund = m.kind in OUTFLOW_KINDS, m.kind is Kind.REFUND
+    params: dict[str, object] = {
+        "amount": m.amount_minor,
+        "span_day": 30 if m.kind in SPENDING else 1,
+        "span_near": spans.near // HOUR,
+        "span_mule": spans.mule // HOUR if outflow else 1,
+        "span_refund": spans.refunds // DAY if refund else 1,
+    }
+    for i, ((party, other, metric, bucket), amount) in enumerate(rows):
         params.update(
             {
                 f"party{i}": party,
                 f"counterparty{i}": other,
                 f"metric{i}": metric,
                 f"bucket{i}": bucket,
+                f"count{i}": 1 if amount > 0 else 0,
+                f"amount{i}": max(amount, 0),
             }
         )
-    found: Before = {}
-    for party, other, metric, count, amount in unit.conn.execute(_upsert(len(keys)), params):
-        found[(party, other, metric)] = _window(count - 1, amount - m.amount_minor)
+    return params
+
+
+def _found(
+    m: Movement, rows: Sequence[Row], returned: Sequence[Returned], new_payee: bool
+) -> Found:
+    """Each bucket as it was before the movement, and its window."""
+    added = {
+        (party, other, metric): (m.amount_minor if new_payee else 0)
+        if amount == IF_NEW_PAYEE
+        else amount
+        for (party, other, metric, _bucket), amount in rows
+    }
+    found: Found = {}
+    for party, other, metric, count, total, earlier_count, earlier_total in returned:
+        amount = added[(party, other, metric)]
+        current = _window(int(count) - (1 if amount else 0), int(total) - amount)
+        window = None
+        if earlier_count is not None:
+            earlier = int(earlier_count), int(earlier_total or 0)  # PostgreSQL's SUM: numeric
+            window = _window(current.count + earlier[0], current.total + earlier[1])
+        found[(party, other, metric)] = (current, window)
     return found
+
+
+def _bump(unit: Unit, m: Movement, rows: Sequence[Row], spans: Spans) -> Found:
+    """Raise these buckets in one statement; each comes back as its count and total
+    *before* this movement, with the window it ends, read in the same statement."""
+    returned = unit.conn.execute(_upsert(len(rows)), _usage_params(m, rows, spans))
+    return _found(m, rows, [tuple(r) for r in returned], False)
 
 
 def _window(count: int, total: int) -> Window:
@@ -151,123 +252,166 @@ def _window(count: int, total: int) -> Window:
     return window
 
 
-#: Statements made once: building a query costs more than running it (profiled).
-_SUM = text(
-    "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(amount_minor), 0) FROM risk_usage "
-    "WHERE party_id = :party AND counterparty = '' AND metric = :metric "
-    "AND bucket BETWEEN :first AND :last"
-)
-
-
-def _sum(unit: Unit, party: str, metric: str, first: int, last: int) -> Window:
-    """The party's buckets ``first`` to ``last`` of a metric, summed (one index range read)."""
-    params = {"party": party, "metric": metric, "first": first, "last": last}
-    row = unit.conn.execute(_SUM, params).one()
-    return _window(int(row[0]), int(row[1]))
-
-
-def _span(
-    unit: Unit, party: str, metric: str, bucket: int, buckets: int, current: Window | None
-) -> Window:
-    """A window of ``buckets`` buckets ending with ``bucket``, before this movement: the
-    earlier ones summed, plus ``current`` — the current bucket as the upsert found it, or
-    None when this movement did not add to it (then it is read with the others)."""
-    if current is None:
-        return _sum(unit, party, metric, bucket - buckets + 1, bucket)
-    window = _sum(unit, party, metric, bucket - buckets + 1, bucket - 1)
-    window.count += current.count
-    window.total += current.total
-    return window
-
-
-def _spending(unit: Unit, m: Movement, a: Aggregates, before: Before) -> None:
+def _spending(m: Movement, a: Aggregates, found: Found) -> None:
     if m.kind in SPENDING:
         sender = a.party(m.sender)
-        sender.hour = before[(m.sender, "", "hour")]
-        sender.day = before[(m.sender, "", "day")]
-        sender.month = _span(unit, m.sender, "day", manila_day(m.at), 30, sender.day)
-        a.pairs[(m.sender, m.receiver)] = before[(m.sender, m.receiver, "pair")]
+        sender.hour = found[(m.sender, "", "hour")][0]
+        sender.day, month = found[(m.sender, "", "day")]
+        assert month is not None  # spending reads its 30 days
+        sender.month = month
+        a.pairs[(m.sender, m.receiver)] = found[(m.sender, m.receiver, "pair")][0]
     if m.kind in CASH_KINDS:
         cash = a.party(m.cash_party)
-        cash.cash_day, cash.cash_total = manila_day(m.at), before[(m.cash_party, "", "cash")].total
+        cash.cash_day = manila_day(m.at)
+        cash.cash_total = found[(m.cash_party, "", "cash")][0].total
 
 
-def _structuring(unit: Unit, m: Movement, a: Aggregates, before: Before) -> None:
+def _structuring(m: Movement, a: Aggregates, found: Found) -> None:
     party = _near_party(m)
-    current = before.get((party, "", "near"))
-    if current is not None:
-        hours = a.spans.near // HOUR
-        a.party(party).near = _span(unit, party, "near", m.at // HOUR, hours, current)
+    near = found.get((party, "", "near"))
+    if near is not None:
+        a.party(party).near = _whole(near)
 
 
-def _mules(unit: Unit, m: Movement, a: Aggregates, before: Before) -> None:
+def _whole(found: tuple[Window, Window | None]) -> Window:
+    """The window a bucket ends (the bucket alone when the window is one bucket long)."""
+    return found[1] if found[1] is not None else found[0]
+
+
+def _mules(m: Movement, a: Aggregates, found: Found) -> None:
     """On money leaving: what came in from new senders, and what left, in the window."""
     if m.kind not in OUTFLOW_KINDS:
         return
-    hour, hours = m.at // HOUR, a.spans.mule // HOUR
     sender = a.party(m.sender)
-    sender.fan_in = _span(unit, m.sender, "fanin", hour, hours, None)
-    sender.outflow = _span(unit, m.sender, "out", hour, hours, before[(m.sender, "", "out")])
+    sender.fan_in = _whole(found[(m.sender, "", "fanin")])
+    sender.outflow = _whole(found[(m.sender, "", "out")])
 
 
-def _refunds(unit: Unit, m: Movement, a: Aggregates, before: Before) -> None:
+def _refunds(m: Movement, a: Aggregates, found: Found) -> None:
     """On a refund: the merchant's refunds and sales in the window."""
     if m.kind is not Kind.REFUND:
         return
-    day, days = manila_day(m.at), a.spans.refunds // DAY
     merchant = a.party(m.sender)
-    merchant.refunds = _span(unit, m.sender, "refund", day, days, before[(m.sender, "", "refund")])
-    merchant.sales = _span(unit, m.sender, "sale", day, days, None)
+    merchant.refunds = _whole(found[(m.sender, "", "refund")])
+    merchant.sales = _whole(found[(m.sender, "", "sale")])
 
 
 #: Moves the watched parties' moment on and returns the one before (null: never seen), in
 #: one statement: the update's right-hand sides read the row as it was (both dialects).
-_SEEN = {
-    n: text(
+def _seen_sql(n: int) -> str:
+    return (
         "INSERT INTO risk_parties (party_id, last_seen_ns, prev_seen_ns) VALUES "  # noqa: S608 (placeholders only)
-        + ", ".join(f"(:party{i}, :now, NULL)" for i in range(n))
+        + ", ".join(f"(:seen{i}, :now, NULL)" for i in range(n))
         + " ON CONFLICT (party_id) DO UPDATE SET prev_seen_ns = risk_parties.last_seen_ns, "
         "last_seen_ns = excluded.last_seen_ns RETURNING party_id, prev_seen_ns"
     )
-    for n in (1, 2)
-}
 
 
-def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
-    """When the watched sides were last seen before now, and now recorded (one statement)."""
+_SEEN = {n: text(_seen_sql(n)) for n in (1, 2)}
+
+
+def _watched(m: Movement) -> list[str]:
+    """The sides of a movement whose last activity is kept (not an agent's nor a bank's)."""
     watched = set()
     if m.kind not in SENDER_IS_INSTITUTION:
         watched.add(m.sender)
     if m.kind not in RECEIVER_IS_INSTITUTION:
         watched.add(m.receiver)
+    return sorted(watched)
+
+
+def _last_seen(unit: Unit, m: Movement, aggregates: Aggregates) -> None:
+    """When the watched sides were last seen before now, and now recorded (one statement)."""
+    watched = _watched(m)
     if not watched:
         return
-    ordered = sorted(watched)
     params: dict[str, object] = {"now": m.at * NS}
-    params.update({f"party{i}": party for i, party in enumerate(ordered)})
-    for party, seen_ns in unit.conn.execute(_SEEN[len(ordered)], params):
-        if seen_ns is not None:
-            aggregates.party(party).last_seen = seen_ns // NS
+    params.update({f"seen{i}": party for i, party in enumerate(watched)})
+    for party, seen_ns in unit.conn.execute(_SEEN[len(watched)], params):
+        _seen(aggregates, party, seen_ns)
 
 
-_PAYEE = text(
+def _seen(aggregates: Aggregates, party: str, seen_ns: int | None) -> None:
+    if seen_ns is not None:
+        aggregates.party(party).last_seen = seen_ns // NS
+
+
+_PAYEE_SQL = (
     "INSERT INTO risk_payees (party_id, payee_id, count, last_at_ns, last_minor) "
-    "VALUES (:party, :payee, 1, :at, :amount) "
+    "VALUES (:payer, :payee, 1, :at, :amount) "
     "ON CONFLICT (party_id, payee_id) DO UPDATE SET count = risk_payees.count + 1, "
     "last_at_ns = excluded.last_at_ns, last_minor = excluded.last_minor "
     "RETURNING count"
 )
+_PAYEE = text(_PAYEE_SQL)
 
 
 def _payees(unit: Unit, m: Movement, aggregates: Aggregates) -> bool:
     """Record the pair's movement (one statement); True when the payee is new."""
     if m.kind in SENDER_IS_INSTITUTION:
         return False
-    params = {"party": m.sender, "payee": m.receiver, "at": m.at * NS, "amount": m.amount_minor}
-    count = unit.conn.execute(_PAYEE, params).scalar_one()
+    params = {"payer": m.sender, "payee": m.receiver, "at": m.at * NS, "amount": m.amount_minor}
+    return _payee(aggregates, m, unit.conn.execute(_PAYEE, params).scalar_one())
+
+
+def _payee(aggregates: Aggregates, m: Movement, count: int) -> bool:
     if count > 1:
         aggregates.party(m.sender).payees.add(m.receiver)
     return bool(count == 1)
+
+
+@lru_cache(maxsize=64)
+def _together_sql(payee: bool, seen: int, rows: tuple[bool, ...]) -> TextClause:
+    """The pair, the last-seen moments and the buckets in one statement (PostgreSQL's
+    data-modifying CTEs): one round trip where SQLite, in process, takes three. ``rows``
+    says which bucket is the fan-in raised only for a new payee."""
+    parts, selects = [], []
+    if payee:
+        parts.append(f"payee AS ({_PAYEE_SQL})")
+        selects.append(
+            "SELECT 'payee', '', '', CAST(count AS BIGINT), CAST(0 AS BIGINT), "
+            "NULL::numeric, NULL::numeric FROM payee"
+        )
+    if seen:
+        parts.append(f"seen AS ({_seen_sql(seen)})")
+        selects.append(
+            "SELECT 'seen', party_id, '', prev_seen_ns, CAST(0 AS BIGINT), "
+            "NULL::numeric, NULL::numeric FROM seen"
+        )
+    if rows:
+        marked = [(("", "", "", 0), IF_NEW_PAYEE if conditional else 0) for conditional in rows]
+        parts.append(f"usage AS ({_upsert_sql(marked)})")
+        selects.append(
+            "SELECT 'usage:' || metric, party_id, counterparty, CAST(count AS BIGINT), "
+            "amount_minor, earlier_count, earlier_amount FROM usage"
+        )
+    return text(f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}")
+
+
+def _together(unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans) -> Found:
+    """``_payees``, ``_bump`` and ``_last_seen`` in one round trip (PostgreSQL)."""
+    payee = m.kind not in SENDER_IS_INSTITUTION
+    watched = _watched(m)
+    rows = _rows(m, aggregates, None if payee else False)
+    params = _usage_params(m, rows, spans)
+    params.update({"payer": m.sender, "payee": m.receiver, "at": m.at * NS, "now": m.at * NS})
+    params.update({f"seen{i}": party for i, party in enumerate(watched)})
+    if not (payee or watched or rows):
+        return {}
+    statement = _together_sql(payee, len(watched), tuple(a == IF_NEW_PAYEE for _, a in rows))
+    new_payee = False
+    returned: list[Returned] = []
+    for what, party, other, count, amount, earlier_count, earlier_total in unit.conn.execute(
+        statement, params
+    ):
+        if what == "payee":
+            new_payee = _payee(aggregates, m, count)
+        elif what == "seen":
+            _seen(aggregates, party, count)
+        else:
+            metric = what.removeprefix("usage:")
+            returned.append((party, other, metric, count, amount, earlier_count, earlier_total))
+    return _found(m, rows, returned, new_payee)
 
 
 def _legs(unit: Unit, m: Movement, aggregates: Aggregates, trips: Trips) -> None:
