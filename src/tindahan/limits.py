@@ -591,3 +591,33 @@ OTP_CLIENT_CHECK_WINDOW_S: Final = 15 * 60
 #: All codes sent site-wide per minute (an SMS-pumping attack costs at most this).
 OTP_SITE_SENDS: Final = 120
 OTP_SITE_WINDOW_S: Final = 60
+# --- USSD (issue 24) ------------------------------------------------------------------------
+#: One screen: what aggregators and handsets show (GSM 03.90 allows 182 characters in a USSD
+#: string); the ``CON ``/``END `` prefix counts.
+USSD_SCREEN_MAX_CHARS: Final = 182
+#: A session lasts this long from its first step, as the networks' own do (about 180 s on
+#: Globe and Smart); a step after it ends the session and does nothing.
+USSD_SESSION_TIMEOUT_S: Final = 180
+#: The session text (every input joined by ``*``): a menu is at most five inputs of a name,
+#: a number or a PIN, far below this; longer is not a phone's.
+USSD_TEXT_MAX_LENGTH: Final = 160
+#: The aggregator's session id: printable characters; kept only as its SHA-256.
+USSD_SESSION_ID_MAX_LENGTH: Final = 128
+#: Amounts are typed in whole pesos: seven digits is ₱9,999,999, above every KYC tier's
+#: per-transaction limit (those refuse what is over them, with their own words).
+USSD_AMOUNT_MAX_DIGITS: Final = 7
+#: A name typed at sign-up on a keypad.
+USSD_NAME_MAX_LENGTH: Final = 60
+#: A payment request's short reference (``services.platform.shortrefs``): eight characters.
+USSD_REQUEST_REF_LENGTH: Final = 8
+#: Wrong PINs on USSD before the PIN is locked (the issue: three, as banks' cards); the lock
+#: lasts 15 minutes, doubling with each new lock up to a day. The wrong tries also count in
+#: the number's sign-in throttle (``services.platform.throttles``), shared with the web.
+USSD_PIN_TRIES: Final = 3
+USSD_PIN_WINDOW_S: Final = 24 * 3600
+USSD_PIN_FIRST_WAIT_S: Final = 15 * 60
+USSD_PIN_LONGEST_WAIT_S: Final = 24 * 3600
+#: Sessions kept after their end for the resends of a final step, then deleted by the worker.
+USSD_SESSION_KEEP_S: Final = 24 * 3600
+#: Draws of a new merchant or agent code (``ussd.codes``) before giving up: 900,000 codes.
+USSD_CODE_TRIES: Final = 20

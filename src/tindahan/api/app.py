@@ -29,6 +29,7 @@ from tindahan.api import (
     qr,
     rails,
     risk,
+    ussd,
 )
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
@@ -157,6 +158,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
         rails,
         risk,
         inbound,
+        ussd,
     ):
         app.include_router(module.router)
 

@@ -36,6 +36,7 @@ from tindahan.cli import (
     rails,
     risk,
     simulate,
+    ussd,
 )
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
@@ -74,6 +75,7 @@ app.add_typer(risk.app, name="risk")
 loan.app.command("close")(loan_book.close)
 app.add_typer(loan.app, name="loan")
 app.add_typer(payouts.app, name="payouts")
+app.command(name="ussd")(ussd.session)
 app.command("simulate")(simulate.simulate)
 out = Console(highlight=False, soft_wrap=True)
 DbOption = ledger.DbOption

@@ -77,6 +77,9 @@ parties = Table(
     Column("phone_index", String(64), unique=True),
     Column("id_number_cipher", Text),
     Column("created_at_ns", BigInteger, nullable=False),
+    #: A merchant's or agent's seven-digit code, typed on USSD and printed on its poster
+    #: (``ussd.codes``); customers have none.
+    Column("short_code", String(7)),
     #: The language the person reads (SMS, and the web pages once signed in): en, fil, ceb;
     #: NULL: not chosen yet, English.
     Column("language", String(8)),
@@ -84,6 +87,7 @@ parties = Table(
     CheckConstraint("language IS NULL OR language IN ('en', 'fil', 'ceb')", name="language"),
     CheckConstraint(_in("status", ("active", "frozen", "closed")), name="status"),
     CheckConstraint("kind = 'merchant' OR mcc IS NULL", name="mcc_for_merchants"),
+    Index("ix_parties_short_code", "short_code", unique=True),
     CheckConstraint("kind != 'merchant' OR mcc IS NOT NULL", name="merchant_has_mcc"),
 )
 

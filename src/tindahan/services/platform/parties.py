@@ -32,6 +32,7 @@ from tindahan.services.platform.listing import page
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import kyc_tiers, parties, wallets
 from tindahan.store.tables import accounts
+from tindahan.ussd import codes
 
 WALLET = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
 _CODES = {
@@ -80,6 +81,8 @@ def create(unit: Unit, caller: Caller, new: NewParty) -> dict[str, Any]:
         row["id_number_cipher"] = unit.vault.seal(
             rules.id_number(new.id_number), f"id_number:{party_id}"
         )
+    if kind in (PartyKind.MERCHANT, PartyKind.AGENT):
+        row["short_code"] = free_short_code(unit)
     last4 = row.pop("phone_last4", None)
     now = unit.now()
     unit.conn.execute(
@@ -92,6 +95,17 @@ def create(unit: Unit, caller: Caller, new: NewParty) -> dict[str, Any]:
     view = get(unit, caller, party_id)
     view["phone_last4"] = last4
     return view
+
+
+def free_short_code(unit: Unit) -> str:
+    """A merchant's or agent's code (``ussd.codes``) no party holds. A concurrent party
+    drawing the same code loses on the UNIQUE index, and its unit of work runs again."""
+    for _ in range(limits.USSD_CODE_TRIES):
+        code = codes.new()
+        taken = unit.conn.execute(select(parties.c.id).where(parties.c.short_code == code))
+        if taken.first() is None:
+            return code
+    raise RuntimeError(f"no free merchant code after {limits.USSD_CODE_TRIES} draws")
 
 
 def _profile(kind: PartyKind, new: NewParty) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from tindahan.store import (  # noqa: F401  (registers tables)
     payout_tables,
     rails_tables,
     risk_tables,
+    ussd_tables,
     web_tables,
 )
 from tindahan.store.tables import metadata

@@ -1,0 +1,71 @@
+"""``POST /ussd``: the callback a USSD aggregator calls at every step of a session (issue 24).
+
+The contract outside checks rely on: a form-encoded body with ``sessionId``, ``serviceCode``,
+``phoneNumber`` (E.164) and ``text`` (every input so far joined by ``*``; empty on the first
+step); the answer is ``text/plain``, ``CON …`` to go on or ``END …`` to finish, at most 182
+characters. A body that is not that form (a field missing or sent twice) is a 400 whose
+text is still an ``END`` screen, so an aggregator relays it to the phone as it is.
+
+Which service codes are served: ``TINDAHAN_USSD_CODES`` (comma-separated, default
+``*143#``); another code is answered ``END`` with a refusal. When the operator sets
+``TINDAHAN_USSD_SECRET``, a request must carry ``Tindahan-Signature: t=…,v1=…`` (HMAC-SHA256
+of ``t.body`` under the secret, the scheme of the webhooks and the clearing switch), else
+401; aggregators that cannot sign are put behind the operator's own allow-listed proxy,
+which signs. Left out of the OpenAPI document: it is not for API keys.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from tindahan.api.deps import platform
+from tindahan.services.ussd import channel
+from tindahan.ussd import catalog
+from tindahan.webhooks.signature import SignatureError, verify
+
+router = APIRouter()
+PATH = "/ussd"
+SECRET_ENV = "TINDAHAN_USSD_SECRET"  # noqa: S105 (the variable's name, not a secret)
+CODES_ENV = "TINDAHAN_USSD_CODES"
+DEFAULT_CODES = "*143#"
+HEADER = "Tindahan-Signature"
+FIELDS = ("sessionId", "serviceCode", "phoneNumber", "text")
+PLAIN = "text/plain; charset=utf-8"
+
+
+def service_codes() -> frozenset[str]:
+    raw = os.environ.get(CODES_ENV, DEFAULT_CODES)
+    return frozenset(code.strip() for code in raw.split(",") if code.strip())
+
+
+def _plain(text: str, status: int = 200) -> Response:
+    return Response(text, status_code=status, media_type=PLAIN)
+
+
+@router.post(PATH, include_in_schema=False)
+async def ussd(
+    request: Request,
+    signature: Annotated[str | None, Header(alias=HEADER, max_length=512)] = None,
+) -> Response:
+    data = await request.body()
+    secret = os.environ.get(SECRET_ENV, "")
+    if secret:
+        try:
+            verify(secret, signature or "", data, int(time.time()))
+        except SignatureError:
+            return _plain(catalog.screen("Not allowed.", end=True), 401)
+    try:
+        form = parse_qs(data.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(data))
+    except (UnicodeDecodeError, ValueError):
+        form = {}
+    if any(len(form.get(name, ())) != 1 for name in FIELDS):
+        return _plain(catalog.screen("The request could not be read.", end=True), 400)
+    dial = channel.Dial(*(form[name][0] for name in FIELDS))
+    screen = await run_in_threadpool(channel.answer, platform(request), dial, service_codes())
+    return _plain(screen)

@@ -1,0 +1,261 @@
+"""Every USSD menu through the HTTP callback, on SQLite and PostgreSQL (issue 24): sign-up,
+balance, paying a store, cashing out, paying a request, the loan, the PIN and the language;
+timeouts, resends, wrong PINs and bad input, each answered in words with nothing moved."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.ussd.conftest import BUYER_PHONE, OPERATOR, PIN, Barangay, Phone
+from tindahan import limits
+from tindahan.services.payments import requests
+from tindahan.store.payment_tables import parties, payments
+from tindahan.ussd import codes
+
+
+def _count_payments(barangay: Barangay) -> int:
+    return int(
+        barangay.platform.run(
+            lambda u: u.conn.execute(select(func.count()).select_from(payments)).scalar_one(),
+            write=False,
+        )
+    )
+
+
+def test_the_first_step_offers_the_menu(phone: Phone) -> None:
+    answer = phone.dial()
+    assert answer.startswith("CON Tindahan\n1 Balance")
+    assert "3 Pay a store" in answer and "8 Language" in answer
+
+
+def test_an_unknown_phone_signs_up_with_a_name_and_a_pin_twice(http, barangay) -> None:
+    newcomer = Phone(http, "+639181112222")
+    assert newcomer.dial().startswith("CON Welcome to Tindahan")
+    assert "PIN of 6 digits" in newcomer.dial("Maria Santos")
+    assert newcomer.dial("Maria Santos", "280419") == "CON Enter the same PIN again:"
+    done = newcomer.dial("Maria Santos", "280419", "280419")
+    assert done.startswith("END Welcome, Maria Santos!")
+    # The network resends the last step: the same answer, one party.
+    assert newcomer.dial("Maria Santos", "280419", "280419") == done
+    found = barangay.platform.run(
+        lambda u: u.conn.execute(
+            select(parties.c.kind, parties.c.tier).where(parties.c.name == "Maria Santos")
+        ).all(),
+        write=False,
+    )
+    assert [(r.kind, r.tier) for r in found] == [("customer", "basic")]
+    # The next session is the menu, and the PIN chosen pays.
+    assert newcomer.new_session().dial().startswith("CON Tindahan")
+    barangay.fund(found and _party_id(barangay, "Maria Santos"), 5_000)
+    paid = newcomer.run("3", barangay.merchant_code, "20", "280419")
+    assert paid.startswith("END Paid P20.00 to Aling Nena's Sari-Sari Store. Ref ")
+
+
+def _party_id(barangay: Barangay, name: str) -> str:
+    return str(
+        barangay.platform.run(
+            lambda u: u.conn.execute(
+                select(parties.c.id).where(parties.c.name == name)
+            ).scalar_one(),
+            write=False,
+        )
+    )
+
+
+def test_sign_up_refuses_differing_and_weak_pins_and_saves_nothing(http, barangay) -> None:
+    newcomer = Phone(http, "+639181113333")
+    assert newcomer.run("Pedro Reyes", "280419", "280418") == (
+        "END The two PINs differ. Nothing was saved."
+    )
+    assert newcomer.run("Pedro Reyes", "123456") == (
+        "END This PIN is too easy to guess. Choose another."
+    )
+    assert newcomer.run("Pedro Reyes", "12a4") == "END A PIN is 6 digits."
+    assert newcomer.run("1234") == "END Enter your name in letters."
+    assert newcomer.new_session().dial().startswith("CON Welcome")  # still no account
+
+
+def test_balance_and_the_last_five_movements(phone: Phone, barangay: Barangay, clock) -> None:
+    assert phone.run("1") == "END Balance P1,000.00\n" + _today_line(barangay, "P1,000.00 Top-up")
+    for amount in ("10", "20", "30", "40", "50", "60"):
+        clock.advance(1)  # the test clock stands still otherwise: newest first needs time
+        assert phone.run("3", barangay.merchant_code, amount, PIN).startswith("END Paid")
+    lines = phone.run("1").split("\n")
+    assert lines[0] == "END Balance P790.00"
+    assert [line.split(" ")[1] for line in lines[1:]] == [
+        "-P60.00",
+        "-P50.00",
+        "-P40.00",
+        "-P30.00",
+        "-P20.00",
+    ]
+    assert all(line.endswith("Aling Nena's") for line in lines[1:])
+
+
+def _today_line(barangay: Barangay, rest: str) -> str:
+    from tindahan.services.ussd.channel import _day
+
+    return f"{_day(barangay.platform.now())} {rest}"
+
+
+def test_paying_a_store_by_its_code_moves_money_once(phone: Phone, barangay: Barangay) -> None:
+    code = barangay.merchant_code
+    assert phone.run("3") == "CON Pay a store. Enter its merchant code:"
+    assert phone.run("3", code) == (
+        "CON Pay Aling Nena's Sari-Sari Store.\nEnter the amount in pesos:"
+    )
+    assert phone.run("3", code, "150") == (
+        "CON Pay P150.00 to Aling Nena's Sari-Sari Store?\nEnter your PIN:"
+    )
+    before = _count_payments(barangay)
+    paid = phone.dial("3", code, "150", PIN)
+    assert paid.startswith("END Paid P150.00 to Aling Nena's Sari-Sari Store. Ref ")
+    # The network resends the final step: the same answer, the money moved once.
+    assert phone.dial("3", code, "150", PIN) == paid
+    assert _count_payments(barangay) == before + 1
+    assert barangay.available(barangay.buyer) == 85_000
+    assert barangay.available(barangay.merchant, "settlement") > 0
+
+
+def test_bad_input_is_refused_in_words_and_moves_nothing(phone: Phone, barangay: Barangay) -> None:
+    code = barangay.merchant_code
+    wrong_check = code[:-1] + str((int(code[-1]) + 1) % 10)
+    unknown = next(c for c in (codes.new() for _ in range(50)) if c != code)
+    before = _count_payments(barangay)
+    expect = {
+        ("9",): "END That is not one of the choices.",
+        ("3", wrong_check): "END A merchant code is 7 digits, as on the store's poster.",
+        ("3", unknown): f"END No store has merchant code {unknown}. Nothing moved.",
+        ("3", code, "12.50"): "END Enter the amount in whole pesos, digits only.",
+        ("3", code, "1e3"): "END Enter the amount in whole pesos, digits only.",
+        ("3", code, "0"): "END Enter the amount in whole pesos, digits only.",
+        ("3", code, "50", "12"): "END A PIN is 6 digits.",
+        ("3", code, "5000", PIN): "END Your balance is too low. Nothing moved.",
+        ("4", barangay.merchant_code): (
+            f"END No agent has code {barangay.merchant_code}. Nothing moved."
+        ),
+        ("1", "1"): "END This session is over.",
+        ("3", ""): "END Nothing was entered.",
+    }
+    for typed, answer in expect.items():
+        assert phone.run(*typed) == answer, typed
+    assert _count_payments(barangay) == before
+
+
+def test_the_kyc_limit_applies_as_on_the_api(phone: Phone, barangay: Barangay) -> None:
+    barangay.fund(barangay.buyer, 1_000_000)  # the basic tier allows ₱10,000 a payment
+    barangay.fund(barangay.buyer, 500_000)
+    answer = phone.run("3", barangay.merchant_code, "10001", PIN)
+    assert answer == "END This is over your wallet's limit. Nothing moved."
+
+
+def test_malformed_requests_unknown_codes_and_strangers(phone: Phone, http) -> None:
+    assert phone.post("", serviceCode="*999#").text == "END This service code is not served here."
+    assert phone.post("3*<script>").text == "END The session could not be read. Dial again."
+    assert phone.post("", phoneNumber="12345").text == (
+        "END This phone number cannot use this service."
+    )
+    too_long = "1" * (limits.USSD_TEXT_MAX_LENGTH + 1)
+    assert phone.post(too_long).text.startswith("END The session could not be read.")
+    missing = http.post("/ussd", data={"sessionId": "x", "phoneNumber": BUYER_PHONE})
+    assert missing.status_code == 400 and missing.text.startswith("END ")
+    # A session id is one phone's: another phone using it is refused.
+    phone.dial()
+    other = Phone(http, "+639189990000")
+    other.session = phone.session
+    assert other.dial() == "END The session could not be read. Dial again."
+
+
+def test_a_session_times_out_and_moves_nothing(phone: Phone, barangay: Barangay, clock) -> None:
+    code = barangay.merchant_code
+    phone.run("3", code, "100")
+    clock.advance(limits.USSD_SESSION_TIMEOUT_S + 1)
+    answer = phone.dial("3", code, "100", PIN)
+    assert answer == "END The session timed out. Nothing was done. Dial again."
+    assert barangay.available(barangay.buyer) == 100_000
+
+
+def test_three_wrong_pins_lock_the_pin(phone: Phone, barangay: Barangay, clock) -> None:
+    code = barangay.merchant_code
+    first = phone.run("3", code, "100", "999111")
+    assert first == "END Wrong PIN. 2 tries left. Nothing was done."
+    assert phone.run("3", code, "100", "999112") == "END Wrong PIN. 1 tries left. Nothing was done."
+    assert phone.run("3", code, "100", "999113") == (
+        "END Wrong PIN. Your PIN is locked for 15 min. Nothing was done."
+    )
+    locked = phone.run("3", code, "100", PIN)  # the right PIN, too late
+    assert locked.startswith("END Your PIN is locked. Try again in ")
+    assert barangay.available(barangay.buyer) == 100_000
+    clock.advance(limits.USSD_PIN_FIRST_WAIT_S + 1)
+    assert phone.run("3", code, "100", PIN).startswith("END Paid P100.00")
+
+
+def test_cash_out_at_an_agent_holds_the_amount(phone: Phone, barangay: Barangay) -> None:
+    code = barangay.agent_code
+    assert phone.run("4", code) == "CON Cash out at Mang Tonyo Padala.\nEnter the amount in pesos:"
+    answer = phone.run("4", code, "200", PIN)
+    assert answer.startswith("END Cash-out of P200.00 at Mang Tonyo Padala is ready. Show ref ")
+    assert answer.endswith("to the agent within 15 min.")
+    assert barangay.available(barangay.buyer) == 80_000
+    pending = barangay.platform.run(
+        lambda u: u.conn.execute(
+            select(payments.c.status).where(payments.c.kind == "cash_out")
+        ).scalar_one(),
+        write=False,
+    )
+    assert pending == "pending"
+
+
+def test_paying_a_request_by_its_short_reference(phone: Phone, barangay: Barangay) -> None:
+    merchant = OPERATOR
+    made = barangay.platform.run(
+        lambda u: requests.create(
+            u,
+            merchant,
+            amount_minor=12_000,
+            currency="PHP",
+            merchant_id=barangay.merchant,
+            description="2 kilos rice",
+        )
+    )
+    ref = made["short_ref"]
+    assert phone.run("5", ref.lower()) == (
+        "CON Pay P120.00 to Aling Nena's Sari-Sari Store for 2 kilos rice?\nEnter your PIN:"
+    )
+    paid = phone.run("5", ref, PIN)
+    assert paid.startswith("END Paid P120.00 to Aling Nena's Sari-Sari Store. Ref ")
+    assert phone.run("5", ref) == "END This request is already paid."
+    assert phone.run("5", "ZZZZZZZZ") == "END No request has reference ZZZZZZZZ."
+    assert phone.run("5", "AB") == "END A reference is 8 letters and digits."
+    assert barangay.available(barangay.buyer) == 88_000
+
+
+def test_no_loan_to_repay_for_a_buyer(phone: Phone) -> None:
+    assert phone.run("6") == "END You have no loan to repay."
+    assert phone.run("6", "2") == "END That is not one of the choices."
+
+
+def test_changing_the_pin(phone: Phone, barangay: Barangay) -> None:
+    assert phone.run("7") == "CON Change PIN. Enter your current PIN:"
+    assert phone.run("7", PIN) == "CON Enter a new PIN of 6 digits:"
+    assert phone.run("7", PIN, "111111") == "END This PIN is too easy to guess. Choose another."
+    assert phone.run("7", PIN, "280419", "280418") == "END The two PINs differ. Nothing was saved."
+    assert phone.run("7", "999999", "280419", "280419").startswith("END Wrong PIN.")
+    assert phone.run("7", PIN, "280419", "280419") == "END Your PIN is changed."
+    assert phone.run("3", barangay.merchant_code, "5", PIN).startswith("END Wrong PIN.")
+    assert phone.run("3", barangay.merchant_code, "5", "280419").startswith("END Paid P5.00")
+
+
+def test_choosing_a_language(phone: Phone, barangay: Barangay) -> None:
+    assert phone.run("8") == "CON Choose a language:\n1 English\n2 Filipino\n3 Cebuano"
+    assert phone.run("8", "2") == "END Wika: Filipino."
+    assert phone.new_session().dial().startswith("CON Tindahan\n1 Balanse\n3 Magbayad sa tindahan")
+    assert phone.run("3", barangay.merchant_code, "12.5") == (
+        "END Ilagay ang halaga sa buong piso, mga numero lamang."
+    )
+    assert phone.run("8", "3") == "END Pinulongan: Cebuano."
+    assert phone.run("1").startswith("END Balanse P1,000.00")
+    assert phone.run("3", barangay.merchant_code, "5000", PIN) == (
+        "END Kulang ang imong balanse. Walay kwarta nga milihok."
+    )
+    assert phone.run("8", "4") == "END Wala kana sa mga pilianan."
