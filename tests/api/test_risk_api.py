@@ -122,3 +122,53 @@ def test_a_partys_key_reaches_no_risk_object(world: World, held: dict) -> None:
     case = api.ok(api.get(case_url, world.operator))
     assert (case["status"], case["notes"], case["held_minor"]) == ("open", [], 4_000_000)
     assert available(world) == held["before"]  # still held
+
+
+def test_screening_hits_of_names_and_bank_account_holders_are_decided_through_the_api(
+    platform, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api.conftest import make_party
+    from tindahan.services.platform import screening
+    from tindahan.services.rails import participants
+
+    participants.ensure_seeded(platform)
+    watch = tmp_path / "watch.csv"
+    watch.write_text("id,name,aliases\nw1,Pedro Penduko,Pedring\nw2,Nena Reyes,\n")
+    monkeypatch.setenv(screening.LISTS_ENV, str(watch))
+    api, op = world.api, world.operator
+    pedro = make_party(api, op, {"kind": "customer", "name": "Penduko, Pedro"})
+    body = {"bank": "bdo", "account_number": "0012-3456 7890", "account_name": "Reyes, Nena"}
+    account = api.ok(api.post("/v1/bank_accounts", world.buyer.key, body))
+    api.ok(api.post("/v1/bank_accounts", world.buyer.key, {**body, "account_name": "Ana Cruz"}))
+    error(api.get("/v1/risk/screening", world.buyer.key), 403, "operator_only")
+    hits = {h["entry_ref"]: h for h in api.ok(api.get("/v1/risk/screening", op))["data"]}
+    assert set(hits) == {"w1", "w2"}
+    assert (hits["w1"]["party_id"], hits["w1"]["subject"], hits["w1"]["bank_account_id"]) == (
+        pedro.id,
+        "party",
+        None,
+    )
+    assert (hits["w2"]["party_id"], hits["w2"]["subject"], hits["w2"]["bank_account_id"]) == (
+        world.buyer.id,
+        "bank_account",
+        account["id"],
+    )
+    assert (hits["w2"]["matched_name"], hits["w2"]["score"]) == ("Nena Reyes", 100)
+    decide = f"/v1/risk/screening/{hits['w2']['id']}/decide"
+    error(api.post(decide, world.buyer.key, {"decision": "confirm"}), 403, "operator_only")
+    confirmed = api.ok(api.post(decide, op, {"decision": "confirm", "note": "same person"}))
+    assert (confirmed["status"], confirmed["decided_by"] is not None) == ("confirmed", True)
+    error(api.post(decide, op, {"decision": "clear"}), 409, "hit_decided")
+    # the account is blocked, for good; the buyer who registered it is not frozen
+    assert api.ok(api.get("/v1/bank_accounts", world.buyer.key))["data"] == []
+    error(api.post("/v1/bank_accounts", world.buyer.key, body), 402, "bank_account_blocked")
+    world.fund(world.buyer, 100_000)
+    paid = {"payee_id": world.other_buyer.id, "amount_minor": 10_000, "currency": "PHP"}
+    api.ok(api.post("/v1/payments", world.buyer.key, paid))
+    # a party's own hit, cleared: nothing frozen
+    cleared = f"/v1/risk/screening/{hits['w1']['id']}/decide"
+    assert api.ok(api.post(cleared, op, {"decision": "clear"}))["status"] == "cleared"
+    assert api.ok(api.get("/v1/risk/screening", op))["data"] == []
+    done = api.ok(api.get("/v1/risk/screening", op, status="confirmed"))["data"]
+    assert [h["id"] for h in done] == [hits["w2"]["id"]]
+    error(api.get("/v1/risk/screening", op, status="maybe"), 400, "parameter_invalid")

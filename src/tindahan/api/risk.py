@@ -1,5 +1,5 @@
 """Risk over HTTP, for the operator's analysts: the alert queue, cases (assign, note,
-approve, decide) and the rules' modes.
+approve, decide), the rules' modes and the name-screening hits (confirm or clear).
 
 Operator keys only, with the ``risk:read`` / ``risk:write`` scopes: a merchant's or a
 customer's key is refused (403 ``operator_only``) before anything is read, so nothing here
@@ -19,6 +19,7 @@ from tindahan import limits
 from tindahan.api.deps import CallerDep, Cursor, IdempotencyKey, PathId, idempotent, read
 from tindahan.api.schemas import ID_PATTERN, ObjectId
 from tindahan.api.schemas import Request as Body
+from tindahan.services.platform import screening
 from tindahan.services.risk import cases, rules
 
 router = APIRouter(prefix="/v1/risk")
@@ -115,6 +116,35 @@ class Rule(BaseModel):
     live: bool
     changed_by: str | None
     changed: str | None
+
+
+class HitDecision(Body):
+    decision: Literal["confirm", "clear"]
+    note: Note | None = None
+
+
+class ScreeningHit(BaseModel):
+    id: str
+    object: Literal["screening_hit"]
+    party_id: str
+    subject: Literal["party", "bank_account"]
+    bank_account_id: str | None = Field(
+        description="The bank account whose holder's name was screened (subject bank_account)."
+    )
+    list: str = Field(description="The list the entry is on: ``un`` or the watch list's file.")
+    entry_ref: str
+    matched_name: str = Field(description="The list's name or alias that matched.")
+    score: int = Field(ge=0, le=100)
+    status: Literal["open", "confirmed", "cleared"]
+    decided_by: str | None
+    decided: str | None
+    created: str
+
+
+class ScreeningHitList(BaseModel):
+    object: Literal["list"]
+    data: list[ScreeningHit]
+    has_more: bool
 
 
 class AlertList(BaseModel):
@@ -226,4 +256,30 @@ def set_rule_mode(
         key,
         payload,
         lambda u: rules.set_mode(u, who, rule_id, payload.mode, payload.note),
+    )
+
+
+@router.get("/screening", response_model=ScreeningHitList, tags=["risk"])
+def list_screening_hits(
+    request: Request,
+    who: CallerDep,
+    status: Literal["open", "confirmed", "cleared"] = "open",
+) -> Any:
+    """Name-screening hits, the highest score first: a party's own name, or the holder of a
+    bank account it registered (the counterparty of its bank transfers)."""
+    return read(request, lambda u: screening.list_hit_views(u, who, status))
+
+
+@router.post("/screening/{hit_id}/decide", response_model=ScreeningHit, tags=["risk"])
+def decide_screening_hit(
+    request: Request, who: CallerDep, key: IdempotencyKey, hit_id: PathId, payload: HitDecision
+) -> JSONResponse:
+    """``confirm``: the party is frozen (its own name) or the bank account blocked (its
+    holder's); ``clear``: not the same person. Once per hit (``hit_decided`` after)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: screening.decide_hit_view(u, who, hit_id, payload.decision, payload.note),
     )

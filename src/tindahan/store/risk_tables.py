@@ -164,6 +164,8 @@ risk_screening_hits = Table(
     metadata,
     Column("id", String(limits.SYSTEM_ID_MAX_LENGTH), primary_key=True),
     Column("party_id", _PARTY, nullable=False),
+    #: None: the party's own name; ``bac_…``: the holder of a bank account it registered
+    Column("subject", String(64), nullable=True),
     Column("source", String(64), nullable=False),
     Column("ref", String(64), nullable=False),
     Column("matched_name", String(limits.SCREEN_MAX_NAME_LENGTH), nullable=False),

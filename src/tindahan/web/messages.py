@@ -113,6 +113,7 @@ def refusal_text(refusal: RefusalError) -> str:
         ),
         "bank_account_removed": _("This bank account was removed."),
         "participant_inactive": _("This bank cannot be reached now."),
+        "bank_account_blocked": _("This bank account cannot be used. Please contact Tindahan."),
         "no_rail": _("This bank takes only InstaPay, which carries at most ₱50,000.00 a transfer."),
     }
     return texts.get(refusal.code, refusal.message)

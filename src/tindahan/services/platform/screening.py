@@ -11,6 +11,14 @@ silently. Unset: no screening.
 threshold (``risk.screening.DEFAULT_THRESHOLD``) is stored as an open hit with the entry and
 the score. An operator confirms a hit — the party is frozen, so its wallets can neither pay
 nor be paid (``movement.require_active``) — or clears it; both go to the audit log.
+
+Bank transfers' counterparties: ``services.rails.bank_accounts`` screens a bank account's
+holder name as the account is registered (and registered again), the hit's ``subject``
+naming the account. Confirming such a hit blocks the account — removed, and refused if
+registered again (``bank_account_blocked``) — so nothing more is sent to it; the party who
+registered it is *not* frozen: typing a listed name is not being listed. An analyst who
+thinks otherwise opens a case on the party. While a hit is open the account works: a
+candidate is not a match, and most are namesakes.
 """
 
 from __future__ import annotations
@@ -30,12 +38,14 @@ from tindahan.risk import lists
 from tindahan.risk.errors import RiskInputError
 from tindahan.risk.screening import Index
 from tindahan.services.platform import audit
-from tindahan.services.unit import Unit, new_id
+from tindahan.services.unit import Unit, iso, new_id
 from tindahan.store.payment_tables import parties
+from tindahan.store.rails_tables import bank_accounts
 from tindahan.store.risk_tables import risk_screening_hits
 
 LISTS_ENV = "TINDAHAN_SCREENING_LISTS"
 DECISIONS = {"confirm": "confirmed", "clear": "cleared"}
+STATUSES = ("open", "confirmed", "cleared")
 
 
 @lru_cache(maxsize=4)
@@ -69,8 +79,11 @@ def configured() -> Index | None:
         ) from None
 
 
-def screen_party(unit: Unit, party_id: str, name: str) -> list[dict[str, Any]]:
-    """Store the candidates for this party's name; returns them."""
+def screen_party(
+    unit: Unit, party_id: str, name: str, subject: str | None = None
+) -> list[dict[str, Any]]:
+    """Store the candidates for this party's name (or, with ``subject``, the name of that
+    bank account's holder); returns them."""
     index = configured()
     if index is None:
         return []
@@ -78,6 +91,7 @@ def screen_party(unit: Unit, party_id: str, name: str) -> list[dict[str, Any]]:
         {
             "id": new_id("hit"),
             "party_id": party_id,
+            "subject": subject,
             "source": m.entry.source[:64],
             "ref": m.entry.ref[:64],
             "matched_name": m.name[: limits.SCREEN_MAX_NAME_LENGTH],
@@ -121,14 +135,71 @@ def decide_hit(
         .where(risk_screening_hits.c.id == hit_id)
         .values(status=DECISIONS[decision], decided_by=caller.key_id, decided_at_ns=unit.now())
     )
-    if decision == "confirm":
+    if decision == "confirm" and hit["subject"] is not None:
+        unit.conn.execute(
+            update(bank_accounts)
+            .where(bank_accounts.c.id == hit["subject"], bank_accounts.c.status == "active")
+            .values(status="removed", removed_at_ns=unit.now())
+        )
+    elif decision == "confirm":
         unit.conn.execute(
             update(parties)
             .where(parties.c.id == hit["party_id"], parties.c.status == PartyStatus.ACTIVE.value)
             .values(status=PartyStatus.FROZEN.value)
         )
     details = {"party_id": hit["party_id"], "source": hit["source"], "ref": hit["ref"]}
+    if hit["subject"] is not None:
+        details["subject"] = hit["subject"]
     audit.record(
         unit, caller.key_id, f"screening.{decision}", "screening_hit", hit_id, note, details
     )
     return dict(unit.conn.execute(query).mappings().one())
+
+
+def blocked(unit: Unit, subject: str) -> bool:
+    """Whether a confirmed hit blocks this bank account."""
+    query = select(risk_screening_hits.c.id).where(
+        risk_screening_hits.c.subject == subject, risk_screening_hits.c.status == "confirmed"
+    )
+    return unit.conn.execute(query.limit(1)).first() is not None
+
+
+def _reader(caller: Caller) -> None:
+    caller.require_operator()
+    caller.require("risk:read")
+
+
+def hit_view(row: Any) -> dict[str, Any]:
+    """A hit as the analysts' API shows it."""
+    return {
+        "id": row["id"],
+        "object": "screening_hit",
+        "party_id": row["party_id"],
+        "subject": "bank_account" if row["subject"] else "party",
+        "bank_account_id": row["subject"],
+        "list": row["source"],
+        "entry_ref": row["ref"],
+        "matched_name": row["matched_name"],
+        "score": row["score"],
+        "status": row["status"],
+        "decided_by": row["decided_by"],
+        "decided": iso(row["decided_at_ns"]),
+        "created": iso(row["created_at_ns"]),
+    }
+
+
+def list_hit_views(unit: Unit, caller: Caller, status: str = "open") -> dict[str, Any]:
+    """The hits of a status, the highest score first (at most ``RISK_ALERTS_PAGE``)."""
+    _reader(caller)
+    if status not in STATUSES:
+        raise invalid("status_invalid", f"status is one of {', '.join(STATUSES)}", "status")
+    rows = list_hits(unit, caller, status)
+    return {"object": "list", "data": [hit_view(r) for r in rows], "has_more": False}
+
+
+def decide_hit_view(
+    unit: Unit, caller: Caller, hit_id: str, decision: str, note: str | None = None
+) -> dict[str, Any]:
+    caller.require_operator()
+    caller.require("risk:write")
+    return hit_view(decide_hit(unit, caller, hit_id, decision, note))

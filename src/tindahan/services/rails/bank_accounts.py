@@ -24,7 +24,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid, not_found, refused
 from tindahan.rails import bank_accounts as rules
 from tindahan.rails.directory import Participant
-from tindahan.services.platform import audit
+from tindahan.services.platform import audit, screening
 from tindahan.services.platform.listing import page
 from tindahan.services.platform.parties import owner_id
 from tindahan.services.rails import participants as directory
@@ -99,6 +99,7 @@ def register(unit: Unit, caller: Caller, new: NewBankAccount) -> dict[str, Any]:
         )
     )
     audit.record(unit, caller.scope, "bank_account.register", "bank_account", account_id)
+    screening.screen_party(unit, owner, name, account_id)  # the counterparty of its transfers
     return get(unit, caller, account_id)
 
 
@@ -112,7 +113,11 @@ def _existing(unit: Unit, owner: str, code: str, index: str) -> Any:
 
 
 def _again(unit: Unit, caller: Caller, row: Any, name: str) -> dict[str, Any]:
-    """The same account registered again: reactivated (with the name now given) if removed."""
+    """The same account registered again: reactivated (with the name now given, screened) if
+    removed — unless a confirmed screening hit removed it."""
+    if row["status"] == "removed" and screening.blocked(unit, row["id"]):
+        what = "this bank account cannot be used; contact support"
+        raise refused("bank_account_blocked", what, "account_number")
     if row["status"] == "removed":
         _check_room(unit, row["party_id"])
         unit.conn.execute(
@@ -125,6 +130,7 @@ def _again(unit: Unit, caller: Caller, row: Any, name: str) -> dict[str, Any]:
             )
         )
         audit.record(unit, caller.scope, "bank_account.register", "bank_account", row["id"])
+        screening.screen_party(unit, row["party_id"], name, row["id"])
     return get(unit, caller, row["id"])
 
 
