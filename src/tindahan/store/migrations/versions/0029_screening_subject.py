@@ -6,16 +6,16 @@ screened as the account is registered. A hit keeps the party (who registered it)
 ``subject``, the bank account (``bac_…``); null is the party's own name, as every hit
 before this was.
 
-Revision ID: 0028_screening_subject
-Revises: 0027_sms
+Revision ID: 0029_screening_subject
+Revises: 0028_ussd
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0028_screening_subject"
-down_revision = "0027_sms"
+revision = "0029_screening_subject"
+down_revision = "0028_ussd"
 branch_labels = None
 depends_on = None
 
