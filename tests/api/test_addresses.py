@@ -34,6 +34,7 @@ def test_the_address_book_for_its_owner_only(world: World):
     api, buyer, other = world.api, world.buyer, world.other_buyer
     made = api.ok(api.post("/v1/addresses", buyer.key, HOME))
     assert made["object"] == "address" and made["phone"] == "+639171234567"
+    assert made["psgc"]["barangay_code"] == "1380700005"
     assert api.get(f"/v1/addresses/{made['id']}", other.key).status_code == 404
     assert api.get(f"/v1/addresses/{made['id']}", world.merchant.key).status_code == 404
     assert api.post(f"/v1/addresses/{made['id']}/remove", other.key).status_code == 404
@@ -53,6 +54,10 @@ def test_the_address_book_for_its_owner_only(world: World):
         ("phone", "0817 123 4567", "phone_invalid"),
         ("postal_code", "180", "postal_code_invalid"),
         ("barangay", "   ", "parameter_missing"),
+        ("barangay", "Malandy", "barangay_unknown"),
+        ("city", "Marikna", "city_unknown"),
+        ("province", "Batangs", "province_unknown"),
+        ("postal_code", "1100", "postal_code_mismatch"),
     ],
 )
 def test_a_bad_address_is_refused_by_field(world: World, field: str, value: str, code: str):
@@ -71,8 +76,20 @@ def test_an_order_carries_its_address_to_the_merchant_not_to_strangers(
     body = {"storefront_id": shop["store"]["id"], "lines": [coffee(shop)], "address": HOME}
     bad = error(api.post("/v1/orders", buyer.key, {**body, "address": {**HOME, "city": ""}}))
     assert (bad["code"], bad["param"]) == ("parameter_missing", "address.city")
+    typo = error(
+        api.post("/v1/orders", buyer.key, {**body, "address": {**HOME, "barangay": "Malandy"}})
+    )
+    assert (typo["code"], typo["param"]) == ("barangay_unknown", "address.barangay")
+    assert "did you mean Malanday" in typo["message"]
     order = api.ok(api.post("/v1/orders", buyer.key, body))
     assert order["shipping_address"]["postal_code"] == "1805"
+    assert order["shipping_address"]["city"] == "City of Marikina"
+    assert order["shipping_address"]["psgc"] == {
+        "barangay_code": "1380700005",
+        "city_code": "1380700000",
+        "province_code": None,
+        "region_code": "1300000000",
+    }
     book = api.ok(api.get("/v1/addresses", buyer.key))["data"]
     assert len(book) == 1
     api.ok(api.post(f"/v1/addresses/{book[0]['id']}", buyer.key, {"street": "Somewhere else"}))

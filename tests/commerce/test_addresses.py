@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tindahan import limits
 from tindahan.commerce import addresses as rules
+from tindahan.commerce import psgc
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.commerce import addresses, catalog, orders
@@ -31,6 +32,7 @@ from tindahan.store.tables import metadata
 from tindahan.store.vault import Vault
 
 OPERATOR = Caller("key_operator", None, frozenset(SCOPES))
+MALANDAY = psgc.Codes("1380700005", "1380700000", None, "1300000000")
 HOME = {
     "recipient": "Maria Santos",
     "phone": "0917 123 4567",
@@ -167,7 +169,12 @@ def test_an_order_keeps_the_address_it_was_placed_with(platform, shop):
     platform.run(lambda u: addresses.remove(u, buyer, entry["id"]))
     for who in (buyer, shop["merchant"], OPERATOR):
         seen = platform.run(lambda u, who=who: orders.get(u, who, order["id"]))
-        assert seen["shipping_address"] == {**HOME, "phone": "+639171234567"}
+        assert seen["shipping_address"] == {
+            **HOME,
+            "phone": "+639171234567",
+            "city": "City of Marikina",
+            "psgc": MALANDAY.as_dict(),
+        }
     gone = refused(platform, lambda u: orders.get(u, shop["stranger"], order["id"]))
     assert gone.category is Category.NOT_FOUND
     again = refused(
@@ -241,3 +248,92 @@ def test_events_carry_no_address(platform, shop):
         write=False,
     )
     assert payloads and not any("Sampaguita" in p for p in payloads)
+
+
+def test_places_are_matched_to_the_psgc_and_their_codes_kept_beside(platform, shop):
+    buyer = shop["buyer"]
+    typed = {**HOME, "barangay": "brgy. malanday", "city": "MARIKINA CITY", "province": ""}
+    made = platform.run(lambda u: addresses.add(u, buyer, typed))
+    assert (made["barangay"], made["city"], made["province"]) == (
+        "Malanday",
+        "City of Marikina",
+        "Metro Manila",
+    )
+    assert made["psgc"] == MALANDAY.as_dict()
+    order = order_with(platform, shop, Delivery(address_id=made["id"]))
+    assert order["shipping_address"] is not None
+    assert order["shipping_address"]["psgc"] == MALANDAY.as_dict()
+    codes = platform.run(lambda u: addresses.order_codes(u, order["id"]), write=False)
+    assert codes == MALANDAY and psgc.region_of(codes.barangay) == "1300000000"
+    # the codes are in clear beside the sealed address (a barangay, not a person)
+    rows = platform.run(
+        lambda u: u.conn.execute(select(order_addresses)).mappings().all(), write=False
+    )
+    assert [r["barangay_code"] for r in rows] == ["1380700005"]
+    # moving the entry re-locates it
+    moved = platform.run(
+        lambda u: addresses.change(
+            u,
+            buyer,
+            made["id"],
+            {"barangay": "Lahug", "city": "Cebu City", "province": "Cebu", "postal_code": "6000"},
+        )
+    )
+    assert moved["province"] == "Cebu"
+    assert moved["psgc"]["city_code"] == "0730600000" and moved["psgc"]["province_code"] is None
+
+
+def test_a_misspelled_place_is_refused_with_suggestions_and_changes_nothing(platform, shop):
+    before = all_rows(platform)
+    typo = refused(
+        platform, lambda u: addresses.add(u, shop["buyer"], {**HOME, "barangay": "Malandy"})
+    )
+    assert (typo.code, typo.param) == ("barangay_unknown", "barangay")
+    assert "did you mean Malanday" in typo.message
+    at_checkout = refused(
+        platform,
+        lambda u: orders.checkout(
+            u,
+            shop["buyer"],
+            shop["store"]["id"],
+            [CartLine(shop["product"]["id"], 1)],
+            None,
+            Delivery(address={**HOME, "postal_code": "1100"}),
+        ),
+    )
+    assert (at_checkout.code, at_checkout.param) == ("postal_code_mismatch", "address.postal_code")
+    no_province = {**HOME, "barangay": "San Isidro", "city": "Angono", "province": ""}
+    assert [(p.field, p.code) for p in rules.problems({**no_province, "postal_code": "1930"})] == [
+        ("province", "parameter_missing")
+    ]
+    assert all_rows(platform) == before
+
+
+def test_the_backfill_fills_the_codes_of_old_addresses_that_match(platform, shop):
+    buyer = shop["buyer"]
+    good = platform.run(lambda u: addresses.add(u, buyer, HOME))
+    old = platform.run(lambda u: addresses.add(u, buyer, HOME))
+    order = order_with(platform, shop, Delivery(address_id=good["id"]))
+
+    def as_before_the_check(unit: Unit) -> None:
+        # rows stored before the check: no codes; one typed with a place the list lacks
+        nulls = dict.fromkeys(("barangay_code", "city_code", "province_code", "region_code"))
+        unit.conn.execute(address_table.update().values(**nulls))
+        unit.conn.execute(order_addresses.update().values(**nulls))
+        nowhere = rules.from_stored({**rules.address(HOME).as_dict(), "barangay": "Atlantis"})
+        sealed = addresses._seal(unit, nowhere, f"address:{old['id']}")
+        unit.conn.execute(
+            address_table.update()
+            .where(address_table.c.id == old["id"])
+            .values(address_cipher=sealed)
+        )
+
+    platform.run(as_before_the_check)
+    assert platform.run(lambda u: addresses.get(u, buyer, good["id"]))["psgc"] is None
+    counts = platform.run(addresses.backfill_codes)
+    assert counts == {"matched": 2, "unmatched": 1}
+    assert platform.run(lambda u: addresses.get(u, buyer, good["id"]))["psgc"] == MALANDAY.as_dict()
+    assert platform.run(lambda u: addresses.get(u, buyer, old["id"]))["psgc"] is None
+    placed = platform.run(lambda u: orders.get(u, buyer, order["id"]))["shipping_address"]
+    assert placed is not None and placed["psgc"] == MALANDAY.as_dict()
+    assert platform.run(addresses.backfill_codes) == {"matched": 0, "unmatched": 1}

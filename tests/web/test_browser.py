@@ -188,19 +188,25 @@ def test_buy_ship_confirm_and_the_money_is_released(site, open_page):
     buyer.get_by_role("button", name="Sign in").click()
     buyer.wait_for_load_state()
     assert "/cart" in buyer.url
-    # a new delivery address, typed at 360 px; a wrong postal code is said beside its box
+    # a new delivery address, typed at 360 px; a wrong postal code is said beside its box,
+    # a misspelled barangay beside its own with the official name to use (the PSGC list)
     buyer.set_viewport_size({"width": 360, "height": 800})
     buyer.get_by_label("Recipient's name").fill("Juan dela Cruz")
     buyer.get_by_label("Mobile number").fill("0917 555 0101")
     buyer.get_by_label("House number, street, building").fill("7 Kamagong St.")
-    buyer.get_by_label("Barangay").fill("Concepcion Uno")
-    buyer.get_by_label("City or municipality").fill("Marikina")
-    buyer.get_by_label("Province").fill("Metro Manila")
+    buyer.get_by_label("Barangay").fill("Konsepsion Uno")
+    buyer.get_by_label("City or municipality").fill("marikina city")
+    buyer.get_by_label("Province", exact=True).fill("Metro Manila")
     buyer.get_by_label("Postal code").fill("18070")
     buyer.get_by_role("button", name="Check out · ₱180.00").click()
     buyer.wait_for_load_state()
     assert buyer.get_by_text("A postal code is four digits, like 1805.").is_visible()
+    barangay_error = buyer.locator("#e-barangay")
+    assert barangay_error.is_visible()
+    assert "Did you mean Concepcion Uno" in barangay_error.inner_text()
+    assert buyer.evaluate(FITS, "#e-barangay")
     shots(buyer, "checkout-address-error")
+    buyer.get_by_label("Barangay").fill("Concepcion Uno")
     buyer.get_by_label("Postal code").fill("1807")
     buyer.get_by_role("button", name="Check out · ₱180.00").click()
     buyer.wait_for_load_state()
@@ -216,6 +222,10 @@ def test_buy_ship_confirm_and_the_money_is_released(site, open_page):
     shots(merchant, "merchant-orders")
     go(merchant, f"/m/orders/{order_id}")
     assert merchant.get_by_text("Concepcion Uno", exact=False).is_visible()
+    # kept under its official names and its PSGC codes, for delivery zones
+    placed = site.platform.run(lambda u: orders.get(u, OPERATOR, order_id), write=False)
+    assert placed["shipping_address"]["city"] == "City of Marikina"
+    assert placed["shipping_address"]["psgc"]["barangay_code"] == "1380700003"
     merchant.get_by_label("Courier").select_option(index=1)
     merchant.get_by_label("Tracking number").fill("JT0001234567")
     merchant.get_by_role("button", name="Mark as shipped").click()

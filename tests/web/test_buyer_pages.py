@@ -460,6 +460,17 @@ def test_checkout_names_every_wrong_address_field_and_orders_nothing(browser, si
     browser.post("/lang", {"lang": "fil", "next": f"{SHOP}/cart"}, from_page=f"{SHOP}/cart")
     page = browser.post(f"{SHOP}/checkout", {**wrong, "idempotency_key": browser.key()})
     assert "Apat na numero ang postal code" in page.text and "Ihatid sa" in page.text
+    # a misspelled barangay and a province that is not one, each beside its box with the
+    # official names to use (the PSGC list), in the reader's language
+    typo = {**ADDRESS, "barangay": "Konsepsion Uno", "province": "Metro Manla"}
+    page = browser.post(f"{SHOP}/checkout", {**typo, "idempotency_key": browser.key()})
+    assert page.status_code == 400
+    assert "Ito ba ang ibig mong sabihin: Concepcion Uno o Concepcion Dos?" in page.text
+    assert "Ito ba ang ibig mong sabihin: Metro Manila?" in page.text
+    browser.post("/lang", {"lang": "en", "next": f"{SHOP}/cart"}, from_page=f"{SHOP}/cart")
+    page = browser.post(f"{SHOP}/checkout", {**typo, "idempotency_key": browser.key()})
+    assert "We could not find this province. Did you mean Metro Manila?" in page.text
+    assert get_orders(site, site.buyer) == []
 
 
 def test_the_merchant_sees_where_to_ship_and_the_book_offers_it_next_time(

@@ -99,14 +99,24 @@ AddressText = Annotated[str, Field(max_length=limits.ADDRESS_LINE_MAX_LENGTH)]
 
 
 class AddressCreate(Request):
-    """A Philippine delivery address; each field is checked by ``commerce.addresses``."""
+    """A Philippine delivery address; each field is checked by ``commerce.addresses``.
+
+    The barangay, city or municipality and province must name official places (the PSGC
+    list) in that order of containment; how people type them is forgiven (case, accents,
+    "Brgy.", "City of", "QC"), a misspelling is refused with the nearest names in the
+    message (code ``barangay_unknown``, ``city_unknown``, ``province_unknown``,
+    ``province_needed``, ``barangay_ambiguous``), and a postal code PHLPost ties to another
+    city is refused (``postal_code_mismatch``). The province may be empty in Metro Manila and
+    for independent cities. The stored names are the official ones."""
 
     recipient: AddressText = Field(examples=["Maria Santos"])
     phone: AddressText = Field(description="A Philippine mobile number.", examples=["09171234567"])
     street: AddressText = Field(description="House number, street, building, unit.")
     barangay: AddressText
     city: AddressText = Field(description="City or municipality.")
-    province: AddressText
+    province: AddressText = Field(
+        description="Empty allowed in Metro Manila and for independent cities."
+    )
     postal_code: AddressText = Field(description="Four digits.", examples=["1805"])
     notes: Annotated[str, Field(max_length=limits.ADDRESS_NOTES_MAX_LENGTH)] | None = Field(
         None, description="Landmarks for the courier."
@@ -318,15 +328,30 @@ class OrderEvent(BaseModel):
     at: str
 
 
+class AddressCodes(BaseModel):
+    """Where an address is by the Philippine Standard Geographic Code (10 digits each; the
+    first two are the region's). For delivery zones."""
+
+    barangay_code: str = Field(examples=["1380700005"])
+    city_code: str = Field(description="City or municipality.", examples=["1380700000"])
+    province_code: str | None = Field(
+        description="Null in Metro Manila and for independent cities (no province in the PSGC)."
+    )
+    region_code: str = Field(examples=["1300000000"])
+
+
 class ShippingAddress(BaseModel):
     recipient: str
     phone: str = Field(description="E.164, e.g. +639171234567.")
     street: str
-    barangay: str
-    city: str
-    province: str
+    barangay: str = Field(description="The official name (PSGC).")
+    city: str = Field(description="The official name, e.g. City of Marikina.")
+    province: str = Field(description="Metro Manila in NCR; may be empty for independent cities.")
     postal_code: str
     notes: str
+    psgc: AddressCodes | None = Field(
+        description="The place's PSGC codes (null: stored before the check and not matched)."
+    )
 
 
 class Address(ShippingAddress):

@@ -40,6 +40,7 @@ from tindahan.cli import (
 )
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+from tindahan.services.commerce import addresses
 from tindahan.services.credit import assessments as credit_service
 from tindahan.services.platform import chart, datakey
 from tindahan.services.platform import keys as key_service
@@ -90,6 +91,10 @@ def _prepare(database: Database) -> Platform:
     platform = _platform(database)
     chart.ensure_operator_accounts(platform)
     participants.ensure_seeded(platform)
+    # delivery addresses stored before the PSGC check get their codes where they match
+    filled = platform.run(addresses.backfill_codes)
+    if filled["matched"]:
+        out.print(f"delivery addresses: {filled['matched']} matched to the PSGC list")
     return platform
 
 

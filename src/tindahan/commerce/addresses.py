@@ -11,17 +11,22 @@ reaches it.
 ``address`` refuses the first one with ``RefusalError`` (``param`` names the field, under
 ``prefix`` when the address is part of a larger request, e.g. ``address.postal_code``).
 
-Place names are checked for presence and length only: matching them against the official
-PSGC list is left for later (see the README), so nothing here rejects a real barangay.
+The barangay, city or municipality and province are then matched against the official
+PSGC list (``commerce.psgc``: typing variations forgiven, misspellings refused with the
+nearest names as suggestions, the barangay in that city in that province, the postal code
+the city's where PHLPost's list says) and kept as their official names, with their codes
+(``Address.codes``) for delivery zones. The province may be empty only where the PSGC has
+none (Metro Manila, independent cities such as Baguio).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from tindahan import limits
+from tindahan.commerce import psgc
 from tindahan.kernel.refusals import RefusalError, invalid
 from tindahan.payments import parties
 
@@ -49,9 +54,11 @@ class Address:
     province: str
     postal_code: str
     notes: str  # landmark notes; "" when none
+    #: Where it is by the PSGC (None: an address stored before the check, not matched)
+    codes: psgc.Codes | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {field: getattr(self, field) for field in FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,7 @@ class Problem:
     field: str
     code: str
     message: str
+    suggestions: tuple[str, ...] = ()  # the nearest official names (place fields)
 
 
 def _one(field: str, raw: object) -> str:
@@ -81,38 +89,66 @@ def _one(field: str, raw: object) -> str:
         return parties.text(text, field, limits.ADDRESS_NOTES_MAX_LENGTH, required=False)
     if field == "recipient":
         return parties.text(text, field, limits.NAME_MAX_LENGTH)
-    if field in ("city", "province", "barangay"):
+    if field == "province":  # required unless the city has none (``_place``)
+        return parties.text(text, field, limits.CITY_MAX_LENGTH, required=False)
+    if field in ("city", "barangay"):
         return parties.text(text, field, limits.CITY_MAX_LENGTH)
     return parties.text(text, field, limits.ADDRESS_LINE_MAX_LENGTH)
 
 
-def problems(raw: Mapping[str, object]) -> list[Problem]:
-    """Every field that is wrong, in the form's order (empty: the address is good)."""
-    found = []
-    for field in FIELDS:
-        try:
-            _one(field, raw.get(field))
-        except RefusalError as refusal:
-            found.append(Problem(field, refusal.code, refusal.message))
-    return found
-
-
-def address(raw: Mapping[str, object], prefix: str = "") -> Address:
-    """The address, cleaned; the first wrong field is refused (its param under ``prefix``)."""
-    unknown = sorted(str(k) for k in raw if k not in FIELDS)
-    if unknown:
-        message = f"unknown address field {unknown[0]!r}; fields: {', '.join(FIELDS)}"
-        raise invalid("parameter_unknown", message, prefix + unknown[0])
+def _check(raw: Mapping[str, object]) -> tuple[dict[str, str], psgc.Codes | None, list[Problem]]:
+    """The cleaned fields, the place's codes, and every problem (in the form's order)."""
     clean: dict[str, str] = {}
+    found: dict[str, Problem] = {}
     for field in FIELDS:
         try:
             clean[field] = _one(field, raw.get(field))
         except RefusalError as refusal:
-            refusal.param = prefix + field
-            raise
-    return Address(**clean)
+            found[field] = Problem(field, refusal.code, refusal.message)
+    codes = None
+    if not {"barangay", "city", "province"} & found.keys():
+        codes = _place(clean, found)
+    return clean, codes, [found[field] for field in FIELDS if field in found]
 
 
-def from_stored(data: Mapping[str, str]) -> Address:
-    """An address read back from the vault (written by ``as_dict``; trusted)."""
-    return Address(**{field: data.get(field, "") for field in FIELDS})
+def _place(clean: dict[str, str], found: dict[str, Problem]) -> psgc.Codes | None:
+    """Match the place against the PSGC list; official names into ``clean``, or problems."""
+    if not clean["province"] and not psgc.province_optional(clean["city"]):
+        message = "province must not be empty (only Metro Manila and independent cities have none)"
+        found["province"] = Problem("province", "parameter_missing", message)
+        return None
+    postal_code = clean.get("postal_code", "")
+    located = psgc.locate(clean["barangay"], clean["city"], clean["province"], postal_code)
+    if isinstance(located, list):
+        for miss in located:
+            found.setdefault(
+                miss.field, Problem(miss.field, miss.code, miss.message, miss.suggestions)
+            )
+        return None
+    clean.update(barangay=located.barangay, city=located.city, province=located.province)
+    return located.codes
+
+
+def problems(raw: Mapping[str, object]) -> list[Problem]:
+    """Every field that is wrong, in the form's order (empty: the address is good)."""
+    return _check(raw)[2]
+
+
+def address(raw: Mapping[str, object], prefix: str = "") -> Address:
+    """The address, cleaned and located; the first wrong field is refused (its param under
+    ``prefix``; a misspelled place's message names the nearest official names)."""
+    unknown = sorted(str(k) for k in raw if k not in FIELDS)
+    if unknown:
+        message = f"unknown address field {unknown[0]!r}; fields: {', '.join(FIELDS)}"
+        raise invalid("parameter_unknown", message, prefix + unknown[0])
+    clean, codes, found = _check(raw)
+    if found:
+        first = found[0]
+        raise invalid(first.code, first.message, prefix + first.field)
+    return Address(**clean, codes=codes)
+
+
+def from_stored(data: Mapping[str, str], codes: psgc.Codes | None = None) -> Address:
+    """An address read back from the vault (written by ``as_dict``; trusted), with the
+    codes stored beside it."""
+    return Address(**{field: data.get(field, "") for field in FIELDS}, codes=codes)

@@ -312,6 +312,17 @@ Index("ix_fx_quotes_order", fx_quotes.c.order_id)
 #: A buyer's address book. The address (recipient, phone, street, barangay, city, province,
 #: postal code, notes) is personal data: one AES-GCM sealed JSON object bound to the row's id
 #: (``store.vault``), never stored in clear. Removed entries are kept (marked) so a removal
+
+
+def _psgc_columns() -> list[Column[str]]:
+    """Where an address is, by the PSGC (``commerce.psgc.Codes``), in clear beside the sealed
+    address: a barangay's code names a place of thousands, not a person, and delivery zones
+    are drawn by them. Null: stored before the check and not matched by the backfill, or
+    (``province_code`` only) in Metro Manila or an independent city."""
+    names = ("barangay_code", "city_code", "province_code", "region_code")
+    return [Column(name, String(10)) for name in names]
+
+
 #: is an ordinary update, not a delete.
 addresses = Table(
     "addresses",
@@ -319,6 +330,7 @@ addresses = Table(
     Column("id", String(_ID), primary_key=True),
     Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
     Column("address_cipher", Text, nullable=False),
+    *_psgc_columns(),
     Column("status", String(16), nullable=False),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
@@ -334,5 +346,6 @@ order_addresses = Table(
     Column("order_id", String(_ID), ForeignKey("orders.id"), primary_key=True),
     Column("address_id", String(_ID), ForeignKey("addresses.id")),  # None: typed at checkout
     Column("address_cipher", Text, nullable=False),
+    *_psgc_columns(),
     Column("created_at_ns", BigInteger, nullable=False),
 )

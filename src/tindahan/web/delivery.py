@@ -37,20 +37,32 @@ def labels() -> list[tuple[str, str, str, str | None]]:
     ]
 
 
-def problem_text(code: str) -> str:
-    return {
+def problem_text(code: str, suggestions: tuple[str, ...] = ()) -> str:
+    """A problem's sentence in the reader's language, with the nearest official names."""
+    text = {
         "parameter_missing": _("Please fill this in."),
         "phone_invalid": _("Enter a Philippine mobile number, like 0917 123 4567."),
         "postal_code_invalid": _("A postal code is four digits, like 1805."),
+        "barangay_unknown": _("We could not find this barangay in that city or municipality."),
+        "barangay_ambiguous": _("That city has more than one barangay by this name."),
+        "city_unknown": _("We could not find this city or municipality in that province."),
+        "province_unknown": _("We could not find this province."),
+        "province_needed": _("More than one place has this name: add the province."),
+        "postal_code_mismatch": _("This postal code belongs to another city or municipality."),
     }.get(code, _("Please shorten this or take out unusual characters."))
+    if suggestions:
+        names = _(" or ").join(suggestions)
+        text = text + " " + _("Did you mean {names}?").format(names=names)
+    return text
 
 
 def typed(form: forms.Form) -> dict[str, object] | None:
-    """The address typed into the form, checked field by field (None: errors were shown)."""
+    """The address typed into the form, checked field by field against the PSGC list too
+    (None: errors were shown, each with the nearest official names where there are some)."""
     raw = {field: form.values.get(field, "") for field in rules.FIELDS}
     found = rules.problems(raw)
     for problem in found:
-        form.fail(problem.field, problem_text(problem.code))
+        form.fail(problem.field, problem_text(problem.code, problem.suggestions))
     return None if found else dict(raw)
 
 

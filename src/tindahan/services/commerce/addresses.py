@@ -12,6 +12,12 @@ so a later edit or removal of the book changes no order already placed. Who read
 address is who reads the order: its buyer, its merchant (who ships it) and the operator;
 webhook events carry no address (event payloads are stored in clear in the outbox), an
 integrator GETs the order for it.
+
+Beside each sealed address its PSGC codes are kept in clear (``commerce.psgc.Codes``: a
+barangay, not a person), shown as ``psgc`` in the address objects, for delivery zones.
+Addresses stored before the check got null codes from the migration; ``backfill_codes``
+(run by ``tindahan db upgrade``) matches them against the list and fills those that match,
+leaving the others null (they are shown, and used, as before; editing one checks it).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from sqlalchemy import func, insert, select, update
 
 from tindahan import limits
 from tindahan.commerce import addresses as rules
+from tindahan.commerce import psgc
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import conflict, invalid, not_found
+from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found
 from tindahan.services.platform import audit
 from tindahan.services.platform.listing import page
 from tindahan.services.platform.parties import owner_id
@@ -53,6 +60,30 @@ def _open(unit: Unit, stored: str, context: str) -> rules.Address:
     return rules.from_stored(json.loads(unit.vault.open(stored, context)))
 
 
+_CODE_COLUMNS = ("barangay_code", "city_code", "province_code", "region_code")
+
+
+def _code_values(address: rules.Address) -> dict[str, str | None]:
+    """The PSGC columns of a row holding ``address`` (all null: not located)."""
+    if address.codes is None:
+        return dict.fromkeys(_CODE_COLUMNS)
+    return address.codes.as_dict()
+
+
+def codes_of(row: Any) -> psgc.Codes | None:
+    """The PSGC codes stored beside an address row (None: not matched)."""
+    if row["barangay_code"] is None:
+        return None
+    return psgc.Codes(
+        row["barangay_code"], row["city_code"], row["province_code"], row["region_code"]
+    )
+
+
+def psgc_view(row: Any) -> dict[str, str | None] | None:
+    codes = codes_of(row)
+    return None if codes is None else codes.as_dict()
+
+
 def _view(unit: Unit, row: Any) -> dict[str, Any]:
     opened = _open(unit, row["address_cipher"], f"address:{row['id']}")
     return {
@@ -60,6 +91,7 @@ def _view(unit: Unit, row: Any) -> dict[str, Any]:
         "object": "address",
         "party_id": row["party_id"],
         **opened.as_dict(),
+        "psgc": psgc_view(row),
         "status": row["status"],
         "created": iso(row["created_at_ns"]),
         "updated": iso(row["updated_at_ns"]),
@@ -94,6 +126,7 @@ def _insert(unit: Unit, owner: str, address: rules.Address) -> str:
             id=address_id,
             party_id=owner,
             address_cipher=_seal(unit, address, f"address:{address_id}"),
+            **_code_values(address),
             status=ACTIVE,
             created_at_ns=now,
             updated_at_ns=now,
@@ -134,6 +167,7 @@ def change(
         .where(addresses.c.id == address_id)
         .values(
             address_cipher=_seal(unit, address, f"address:{address_id}"),
+            **_code_values(address),
             updated_at_ns=unit.now(),
         )
     )
@@ -192,7 +226,8 @@ def chosen(unit: Unit, caller: Caller, buyer_id: str, delivery: Delivery) -> rul
         raise not_found("address", "address_id")
     if row["status"] != ACTIVE:
         raise conflict("address_removed", "this address was removed", "address_id")
-    return _open(unit, row["address_cipher"], f"address:{row['id']}")
+    opened = _open(unit, row["address_cipher"], f"address:{row['id']}")
+    return rules.from_stored(opened.as_dict(), codes_of(row))
 
 
 def attach(
@@ -207,15 +242,54 @@ def attach(
             order_id=order_id,
             address_id=source,
             address_cipher=_seal(unit, address, f"order_address:{order_id}"),
+            **_code_values(address),
             created_at_ns=unit.now(),
         )
     )
 
 
-def of_order(unit: Unit, order_id: str) -> dict[str, str] | None:
-    """The order's delivery address, opened (None: placed without one)."""
-    query = select(order_addresses.c.address_cipher).where(order_addresses.c.order_id == order_id)
-    stored = unit.conn.execute(query).scalar_one_or_none()
-    if stored is None:
+def of_order(unit: Unit, order_id: str) -> dict[str, Any] | None:
+    """The order's delivery address, opened, with its ``psgc`` codes (None: placed without
+    one)."""
+    query = select(order_addresses).where(order_addresses.c.order_id == order_id)
+    row = unit.conn.execute(query).mappings().first()
+    if row is None:
         return None
-    return _open(unit, stored, f"order_address:{order_id}").as_dict()
+    opened = _open(unit, row["address_cipher"], f"order_address:{order_id}")
+    return {**opened.as_dict(), "psgc": psgc_view(row)}
+
+
+def order_codes(unit: Unit, order_id: str) -> psgc.Codes | None:
+    """Where an order goes by the PSGC (None: no address, or one not matched): what a
+    delivery zone is derived from (``psgc.region_of``, ``psgc.province_or_city_of``)."""
+    query = select(order_addresses).where(order_addresses.c.order_id == order_id)
+    row = unit.conn.execute(query).mappings().first()
+    return None if row is None else codes_of(row)
+
+
+def _located(address: rules.Address) -> psgc.Codes | None:
+    """The codes of a stored address if it passes today's checks as it is, else None."""
+    try:
+        return rules.address({**address.as_dict()}).codes
+    except RefusalError:
+        return None
+
+
+def backfill_codes(unit: Unit) -> dict[str, int]:
+    """Fill the PSGC codes of addresses stored before the check: those that match the list
+    get their codes (their sealed text is left as typed); the others stay null. Idempotent
+    (rows with codes are skipped). Returns how many rows were matched and left, by table."""
+    counts = {"matched": 0, "unmatched": 0}
+    for table, context in ((addresses, "address"), (order_addresses, "order_address")):
+        key = table.c.id if table is addresses else table.c.order_id
+        rows = unit.conn.execute(
+            select(key.label("key"), table.c.address_cipher).where(table.c.barangay_code.is_(None))
+        ).mappings()
+        for row in list(rows):
+            codes = _located(_open(unit, row["address_cipher"], f"{context}:{row['key']}"))
+            if codes is None:
+                counts["unmatched"] += 1
+                continue
+            unit.conn.execute(update(table).where(key == row["key"]).values(**codes.as_dict()))
+            counts["matched"] += 1
+    return counts

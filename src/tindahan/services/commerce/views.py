@@ -4,7 +4,7 @@ mypy). An order carries its lines, what escrow holds and has moved, and its hist
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 
 class OrderLineView(TypedDict):
@@ -59,7 +59,7 @@ class OrderView(TypedDict):
     buyer_paid_minor: int
     buyer_refunded_minor: int
     quote_id: str | None
-    shipping_address: dict[str, str] | None  # services.commerce.addresses; None in events
+    shipping_address: dict[str, Any] | None  # services.commerce.addresses; None in events
     transfer_ids: list[str]
     shipment_ids: list[str]
     dispute_id: str | None
