@@ -621,3 +621,11 @@ USSD_PIN_LONGEST_WAIT_S: Final = 24 * 3600
 USSD_SESSION_KEEP_S: Final = 24 * 3600
 #: Draws of a new merchant or agent code (``ussd.codes``) before giving up: 900,000 codes.
 USSD_CODE_TRIES: Final = 20
+
+
+# Operations (issue 23).
+#: ``/ready`` wants a worker round no older than this (rounds run every WORKER_INTERVAL_S;
+#: a round may take long: a loans' close, a slow webhook endpoint's timeouts).
+WORKER_READY_S: Final = 120
+#: A worker process's heartbeat row is deleted after this long without a beat.
+WORKER_BEAT_FORGET_S: Final = 86_400

@@ -38,7 +38,7 @@ from tests.servers import Shared, running
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.services.credit import assessments as credit
-from tindahan.services.platform import chart, fees, keys
+from tindahan.services.platform import chart, fees, health, keys
 from tindahan.services.unit import Platform
 from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.database import connect
@@ -125,7 +125,11 @@ def db_url(sqlite_url: str, built: Built) -> str:
 
 @pytest.fixture
 def platform(db) -> Platform:
-    return _platform(db)
+    made = _platform(db)
+    # A worker beating, as in a running deployment, so `/ready` answers 200 (its 503s, for a
+    # missing worker or an old schema, are tested in tests/api/test_ready.py).
+    health.beat(made, "e2e:1", made.now(), ok=True)
+    return made
 
 
 @pytest.fixture

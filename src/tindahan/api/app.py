@@ -36,6 +36,7 @@ from tindahan.api.description import DESCRIPTION
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
+from tindahan.services.platform import health as health_service
 from tindahan.services.unit import Platform
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -162,10 +163,29 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
     ):
         app.include_router(module.router)
 
-    @app.get("/health", tags=["meta"], summary="Liveness and database check")
-    def health(request: Request) -> dict[str, str]:
-        request.app.state.platform.run(lambda u: u.conn.exec_driver_sql("SELECT 1"), write=False)
+    @app.get(
+        "/health",
+        tags=["meta"],
+        summary="Liveness: the process answers",
+        description="200 while the process serves requests; it does not touch the database "
+        "(see `/ready`).",
+    )
+    def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get(
+        "/ready",
+        tags=["meta"],
+        summary="Readiness: database reachable and migrated, a worker alive",
+        responses={503: {"description": "Not ready; `reason` says why, `checks` each part"}},
+    )
+    def ready(request: Request) -> JSONResponse:
+        found = health_service.readiness(request.app.state.platform)
+        body: dict[str, Any] = {"status": "ready" if found.ready else "not ready"}
+        if not found.ready:
+            body["reason"] = found.reason
+        body["checks"] = found.checks
+        return JSONResponse(body, status_code=200 if found.ready else 503)
 
     @app.get("/", tags=["meta"], include_in_schema=False)
     def root() -> dict[str, str]:

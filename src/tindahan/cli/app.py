@@ -42,7 +42,7 @@ from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
 from tindahan.services.commerce import addresses
 from tindahan.services.credit import assessments as credit_service
-from tindahan.services.platform import chart, datakey
+from tindahan.services.platform import chart, datakey, health
 from tindahan.services.platform import keys as key_service
 from tindahan.services.platform import webhooks as webhook_service
 from tindahan.services.platform.datakey import open_vault
@@ -333,6 +333,7 @@ def worker(
         platform = _platform(database)
         if once:
             result = worker_jobs.tick(platform)
+            health.beat(platform, health.worker_name(), platform.now(), ok=True)
             out.print(f"sealed {result.sealed}, voided {result.expired} expired holds")
             return
         stop = threading.Event()

@@ -32,7 +32,17 @@ from tindahan.web.messages import refusal_text
 log = logging.getLogger("tindahan.web")
 STATIC = Path(__file__).parent / "static"
 #: Paths that belong to the API and keep its JSON errors.
-API_PREFIXES = ("/v1/", "/v1", "/openapi.json", "/docs", "/redoc", "/health", "/ussd")
+API_PREFIXES = (
+    "/v1/",
+    "/v1",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/ussd",
+)
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
 

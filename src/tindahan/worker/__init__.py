@@ -28,7 +28,7 @@ from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import cash
 from tindahan.services.payouts import daily as daily_payouts
-from tindahan.services.platform import idempotency, keys, throttles, webhooks
+from tindahan.services.platform import health, idempotency, keys, throttles, webhooks
 from tindahan.services.platform import sms as outbox
 from tindahan.services.unit import Platform
 from tindahan.sms.port import SmsProvider
@@ -122,12 +122,24 @@ def run(
         send = webhooks.http_sender(client)
         rail = rails.from_environment()  # the clearing switch, when one is configured
         texts = sms_providers.from_environment(keys.environment_of(platform))
+        name, started = health.worker_name(), platform.now()
         while not stop.is_set():
+            ok = True
             try:
                 result = tick(platform, send, rail, texts)
             except Exception:  # keep the worker alive: the next round retries
                 log.exception("worker round failed")
+                ok = False
             else:
                 if on_tick is not None:
                     on_tick(result)
+            _beat(platform, name, started, ok=ok)
             stop.wait(limits.WORKER_INTERVAL_S)
+
+
+def _beat(platform: Platform, name: str, started: int, *, ok: bool) -> None:
+    """Tell ``/ready`` this worker is alive; a database that is down is logged, not fatal."""
+    try:
+        health.beat(platform, name, started, ok=ok)
+    except Exception:
+        log.exception("worker heartbeat failed")
