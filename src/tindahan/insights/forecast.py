@@ -13,8 +13,10 @@ Why this model, and not a framework's:
   against a slow local level (a centred 91-day window, so a month-long Christmas lift is a
   factor, not a level change). Each series' factor is shrunk toward the factor pooled over all
   series with a gamma prior worth ``PRIOR_UNITS`` expected units: a slow item borrows the
-  store-wide weekday pattern, a best seller shows its own. An effect that never occurs in the
-  history (no December yet) stays at 1.
+  store-wide weekday pattern, a best seller shows its own. The pooled factor is itself shrunk
+  toward 1 (no effect) by ``POOLED_PRIOR_UNITS``, so a shop with a handful of sales is not
+  told that Tuesdays sell twenty times more; an effect that never occurs in the history (no
+  December yet) stays at 1.
 * **The level at the forecast's origin.** TSB (Teunter, Syntetos & Babai, 2011) on the
   deseasonalised units: the probability of a sale and the size of a sale are smoothed
   separately and their product is the daily rate. For a series that sells every day it is
@@ -50,6 +52,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: Prior strength of the pooled factors, in expected units on the days of that effect.
 PRIOR_UNITS = 10.0
+#: Prior strength of "no effect" (a factor of 1) behind each pooled factor: a small shop's
+#: one sale on a Tuesday says little about Tuesdays; thousands of units overrule it.
+POOLED_PRIOR_UNITS = 50.0
 #: Half-width of the centred window of the local level used while estimating the factors.
 LEVEL_HALF_WIDTH = 45
 #: Backfitting passes (the factors move by well under 1 % after the third).
@@ -112,8 +117,8 @@ def _window_sums(values: FloatArray, half: int) -> FloatArray:
 
 def _shrunk(sold: FloatArray, expected: FloatArray) -> tuple[FloatArray, float]:
     """Each series' factor (Poisson ratio) shrunk toward the pooled one, and the pooled one."""
-    total = float(expected.sum())
-    pooled = float(sold.sum()) / total if total > 0 else 1.0
+    prior = POOLED_PRIOR_UNITS
+    pooled = (float(sold.sum()) + prior) / (float(expected.sum()) + prior)
     pooled = min(max(pooled, FACTOR_MIN), FACTOR_MAX)
     own = (sold + PRIOR_UNITS * pooled) / (expected + PRIOR_UNITS)
     return np.clip(own, FACTOR_MIN, FACTOR_MAX), pooled
@@ -142,8 +147,9 @@ def fit(units: FloatArray, start: npt.NDArray[np.int64], first: date) -> Fit:
         expected_by_day = np.stack(
             [base[:, flags.weekday == k].sum(axis=1) for k in range(7)], axis=1
         )
-        total = expected_by_day.sum(axis=0)
-        pooled_weekday = np.divide(sold_by_day.sum(axis=0), total, out=np.ones(7), where=total > 0)
+        pooled_weekday = (sold_by_day.sum(axis=0) + POOLED_PRIOR_UNITS) / (
+            expected_by_day.sum(axis=0) + POOLED_PRIOR_UNITS
+        )
         pooled_weekday = np.clip(pooled_weekday, FACTOR_MIN, FACTOR_MAX)
         pooled_weekday /= pooled_weekday.mean()
         own = (sold_by_day + PRIOR_UNITS * pooled_weekday) / (expected_by_day + PRIOR_UNITS)
@@ -196,12 +202,15 @@ def _tsb(
         where=seed_sales > 0,
     )
     first = int(start.min()) if n else days
+    # A series with no sale in its seed days takes its first sale's size as it comes (as
+    # Croston's and TSB's usual start does), not a tenth of it.
+    sized = seed_sales > 0
     for t in range(first, days):
         here = observed[:, t]
         sale = sold[:, t]
         probability = np.where(here, probability + alpha_p * (sale - probability), probability)
-        mean_size = np.where(
-            here & sale, mean_size + ALPHA_SIZE * (size[:, t] - mean_size), mean_size
-        )
+        moved = np.where(sized, mean_size + ALPHA_SIZE * (size[:, t] - mean_size), size[:, t])
+        mean_size = np.where(here & sale, moved, mean_size)
+        sized |= here & sale
     rate: FloatArray = probability * mean_size
     return rate, intermittent

@@ -9,6 +9,7 @@ from tindahan.web import (
     categories,
     console,
     find,
+    insights,
     loans,
     merchant,
     onboarding,
@@ -26,6 +27,7 @@ from tindahan.web import (
 MODULES = [
     signin,
     merchant,
+    insights,
     payouts,
     banks,
     requests,

@@ -1,0 +1,101 @@
+"""The merchant's insights page (issue 26): what to reorder, what sells, which day sells.
+
+Three cards, each a chart or a list drawn on the server with one sentence that says what it
+means: the "reorder soon" list (``services.insights.reorder``, with the supplier lead time the
+merchant may change on the page: 3 days unless said), the best sellers and slow movers of the
+last 28 days by units (``services.insights.products``), and the average sales of each weekday
+over the last 13 weeks (``services.payments.sales``, the dashboard's sales: QR, direct and
+online; ``insights.weekdays``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+
+from tindahan import limits
+from tindahan.insights import weekdays
+from tindahan.services.insights import products as product_service
+from tindahan.services.insights import reorder as reorder_service
+from tindahan.services.payments import sales
+from tindahan.services.unit import Unit
+from tindahan.web import charts, i18n, render, session
+from tindahan.web.i18n import _
+from tindahan.web.router import router as make_router
+from tindahan.web.session import Merchant
+
+router = make_router()
+
+BEST_DAYS = 28
+WEEKS = 13
+TOP = 8
+#: A Monday: weekday names are this day plus 0 to 6, in the page's language.
+MONDAY = date(2024, 1, 1)
+
+
+def weekday_name(index: int, style: str = "EEEE") -> str:
+    return i18n.day(MONDAY + timedelta(days=index), style)
+
+
+def _lead_time(raw: str | None) -> tuple[int, str | None]:
+    default = limits.INSIGHTS_DEFAULT_LEAD_TIME_DAYS
+    if raw is None or raw.strip() == "":
+        return default, None
+    text = raw.strip()
+    if not text.isdigit() or not 0 <= int(text) <= limits.INSIGHTS_MAX_LEAD_TIME_DAYS:
+        message = _("The lead time is a whole number of days from 0 to {most}.").format(
+            most=limits.INSIGHTS_MAX_LEAD_TIME_DAYS
+        )
+        return default, message
+    return int(text), None
+
+
+@router.get("/m/insights")
+def insights_page(
+    request: Request,
+    viewer: Merchant,
+    lead_time: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    caller = viewer.caller
+    lead, error = _lead_time(lead_time)
+
+    def work(unit: Unit) -> dict[str, Any]:
+        assert caller.party_id is not None
+        advice = reorder_service.reorder_list(unit, caller, caller.party_id, lead)
+        sellers = product_service.best_sellers(unit, caller, caller.party_id, BEST_DAYS)
+        last = sales.today(unit) - timedelta(days=1)
+        daily = sales.daily_sales(unit, caller, caller.party_id, 7 * WEEKS, last)
+        return {"advice": advice, "sellers": sellers, "daily": daily}
+
+    found = session.platform(request).run(work, write=False)
+    advice, sellers = found["advice"], found["sellers"]
+    week = weekdays.by_weekday([(d, amount) for d, amount, _count in found["daily"]])
+    sold = [p for p in sellers if p["units"] > 0]
+    best_chart = charts.bars(
+        [(p["title"], p["units"]) for p in sold[:TOP]], text=i18n.number, tick_every=len(sold) + 1
+    )
+    week_chart = charts.bars(
+        [(weekday_name(k, "EEE"), week.average_minor[k]) for k in range(7)],
+        text=i18n.money,
+        highlight=[weekday_name(week.best, "EEE")] if week.best is not None else [],
+    )
+    return render.page(
+        request,
+        "merchant/insights.html",
+        advice=advice,
+        soon=[p for p in advice["products"] if p["reorder_soon"]],
+        lead_time=lead,
+        lead_error=error,
+        sold=sold,
+        unsold=[p for p in sellers if p["units"] == 0],
+        best_chart=best_chart,
+        week=week,
+        week_chart=week_chart,
+        best_day=weekday_name(week.best) if week.best is not None else None,
+        best_days=BEST_DAYS,
+        weeks=WEEKS,
+        max_lead=limits.INSIGHTS_MAX_LEAD_TIME_DAYS,
+    )
