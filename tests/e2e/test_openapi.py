@@ -460,6 +460,7 @@ MOVES_MONEY = {
     "/v1/refunds",
     "/v1/cash_ins",
     "/v1/cash_outs",
+    "/v1/mobile_transfers",
 }
 
 

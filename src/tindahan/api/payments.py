@@ -20,7 +20,7 @@ from tindahan.api.deps import (
     idempotent,
     read,
 )
-from tindahan.services.payments import cash, payments, refunds, requests
+from tindahan.services.payments import cash, payments, refunds, requests, sends
 
 router = APIRouter(prefix="/v1")
 Id = PathId
@@ -149,6 +149,25 @@ def create_refund(
 @router.get("/refunds/{refund_id}", response_model=s.Refund, tags=["refunds"])
 def get_refund(request: Request, who: CallerDep, refund_id: Id) -> Any:
     return read(request, lambda u: refunds.get(u, who, refund_id))
+
+
+@router.post(
+    "/mobile_transfers",
+    response_model=s.Payment,
+    tags=["payments"],
+    summary="Send money to a mobile number",
+)
+def create_mobile_transfer(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.MobileTransferCreate
+) -> JSONResponse:
+    """Send from the caller's main wallet to the customer whose registered mobile number is
+    given: a payment of kind `p2p`, no fee, the KYC tiers' limits on both sides, judged by
+    the risk rules (`under_review` when held). Refusals: `recipient_not_found` (404, no
+    wallet has this number), `recipient_is_sender` (400), `recipient_is_business` (402: pay
+    a store by its QR code), `phone_invalid` (400), `limit_exceeded`, `insufficient_funds`.
+    Announced as `mobile_transfer.succeeded` to both parties."""
+    new = sends.MobileSend(**payload.model_dump())
+    return idempotent(request, who, key, payload, lambda u: sends.send_to_mobile(u, who, new))
 
 
 @router.post("/cash_ins", response_model=s.Payment, tags=["cash"], summary="Cash-in at an agent")

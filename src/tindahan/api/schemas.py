@@ -155,6 +155,38 @@ class RefundCreate(Request):
     reason: Description | None = None
 
 
+class MobileTransferCreate(Request):
+    """Send money to the wallet registered to a Philippine mobile number."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "mobile": "+639171234567",
+                    "amount_minor": 50000,
+                    "currency": "PHP",
+                    "note": "baon",
+                }
+            ]
+        },
+    )
+
+    mobile: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="The recipient's registered mobile number (+639XXXXXXXXX or 09XXXXXXXXX).",
+        ),
+    ]
+    amount_minor: AmountMinor
+    currency: Currency
+    note: Description | None = None
+    sender_id: ObjectId | None = Field(None, description="Operator keys only: who sends.")
+
+
 class CashInCreate(Request):
     model_config = ConfigDict(
         extra="forbid",

@@ -25,6 +25,11 @@ def refusal_text(refusal: RefusalError) -> str:
         ),
         "risk_blocked": _("This cannot be done. Please contact Tindahan."),
         "payee_is_payer": _("You cannot pay yourself."),
+        "recipient_not_found": _("No Tindahan wallet is registered to this mobile number."),
+        "recipient_is_sender": _("This is your own number. Send to someone else."),
+        "recipient_is_business": _(
+            "This number belongs to a store. Pay a store by scanning its QR code."
+        ),
         "signin_failed": _("Wrong phone number or PIN."),
         "signin_locked": _(
             "Too many wrong tries. Signing in is locked for a while; try again later."

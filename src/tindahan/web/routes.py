@@ -20,6 +20,7 @@ from tindahan.web import (
     risk,
     scan,
     selling,
+    sendmoney,
     signin,
     storefront,
 )
@@ -37,6 +38,7 @@ MODULES = [
     loans,
     storefront,
     scan,
+    sendmoney,
     buyer,
     addresses,
     risk,

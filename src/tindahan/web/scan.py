@@ -22,6 +22,8 @@ from starlette.datastructures import UploadFile
 
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.payments.model import PaymentKind
+from tindahan.payments.sends import masked_name
 from tindahan.qr.image import QrImageError
 from tindahan.qr.image import read as read_image
 from tindahan.services.commerce import catalog
@@ -150,7 +152,10 @@ async def pay_scanned(request: Request, viewer: Customer) -> Response:
 async def receipt(request: Request, viewer: Customer, payment_id: str) -> Response:
     def work(unit: Unit) -> dict[str, Any]:
         paid = payments.get(unit, viewer.caller, payment_id)
-        return {"payment": paid, "shop": catalog.merchant_name(unit, paid["payee_id"])}
+        name = catalog.merchant_name(unit, paid["payee_id"])
+        if paid["kind"] == PaymentKind.P2P:  # a person: first name and initials (sends)
+            name = masked_name(name)
+        return {"payment": paid, "shop": name}
 
     found = await run_in_threadpool(session.platform(request).run, work, write=False)
     return render.page(request, "buyer/receipt.html", **found)

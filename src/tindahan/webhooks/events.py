@@ -13,6 +13,7 @@ EVENT_TYPES = (
     "cash_out.succeeded",
     "cash_out.failed",
     "funding.succeeded",
+    "mobile_transfer.succeeded",
     "order.created",
     "order.paid",
     "order.shipped",
