@@ -84,6 +84,12 @@ SWEEP_BATCH: Final = 1000
 #: Rows per page when listing, and the default.
 MAX_PAGE_SIZE: Final = 200
 DEFAULT_PAGE_SIZE: Final = 50
+#: Agents read to rank the nearest for a customer's "Cash in" page (``payments.agents``):
+#: a national network is a few thousand; past this the page ranks the first ones read.
+AGENT_SCAN_MAX: Final = 5_000
+#: Notifications a list page shows, and how many unread the header's badge counts up to.
+NOTIFICATIONS_PAGE: Final = 30
+NOTIFICATIONS_BADGE_MAX: Final = 99
 
 # --- Bench -----------------------------------------------------------------------------
 MAX_BENCH_CLIENTS: Final = 64
