@@ -216,3 +216,52 @@ def test_a_refund_spike_against_the_merchants_sales(platform: Platform, clock: C
     assert (alert["rule"], alert["party_id"]) == ("refund_spike", shop)
     assert '"refunds": 4' in alert["evidence"] and '"sales_minor": 1000000' in alert["evidence"]
     assert verify.verify(platform.db).ok
+
+
+def test_refunds_out_of_escrow_count_as_the_merchants_against_its_escrow_sales(
+    platform: Platform,
+) -> None:
+    from tindahan.kernel.callers import SCOPES, Caller
+    from tindahan.services.commerce import catalog, escrow, orders
+    from tindahan.services.commerce.catalog import NewProduct
+    from tindahan.services.commerce.orders import CartLine
+
+    buyer = _party(platform, "Buyer", 5_000_000)
+    new = parties.NewParty(
+        kind="merchant", name="Ube ni Lola", mcc="5411", city="Pasig", province="NCR"
+    )
+    shop: str = platform.run(lambda u: parties.create(u, OPERATOR, new))["id"]
+    store = platform.run(
+        lambda u: catalog.create_storefront(
+            u, OPERATOR, slug="ube-ni-lola", name="Ube ni Lola", merchant_id=shop
+        )
+    )["id"]
+    item = platform.run(
+        lambda u: catalog.create_product(
+            u, OPERATOR, store, NewProduct("Ube jam", 500_000, stock=9)
+        )
+    )
+    as_buyer = Caller(f"key_{buyer}", buyer, frozenset(SCOPES))
+    as_shop = Caller(f"key_{shop}", shop, frozenset(SCOPES))
+
+    def order() -> str:
+        lines = [CartLine(item["id"], 1, None)]
+        made = platform.run(lambda u: orders.checkout(u, as_buyer, store, lines))
+        platform.run(lambda u: escrow.pay(u, as_buyer, made["id"], None))
+        return str(made["id"])
+
+    first, second = order(), order()  # ₱10,000 of sales, into escrow
+
+    def refund(order_id: str, amount: int) -> None:
+        platform.run(lambda u: escrow.refund(u, as_shop, order_id, amount, [], None))
+
+    refund(first, 99_000)
+    refund(first, 100_000)
+    refund(second, 100_000)  # three refunds, ₱2,990: just under 30 % of ₱10,000
+    assert _rules(platform) == []
+    refund(second, 1_000)  # four, ₱3,000: 30 %
+    (alert,) = _alerts(platform)
+    assert (alert["rule"], alert["party_id"], alert["kind"]) == ("refund_spike", shop, "refund")
+    assert '"refunds": 4' in alert["evidence"] and '"sales_minor": 1000000' in alert["evidence"]
+    assert alert["counterparty"] == buyer and alert["hold_id"] is not None
+    assert verify.verify(platform.db).ok

@@ -45,11 +45,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, text, union_all
+from sqlalchemy import and_, bindparam, func, insert, literal, select, text, union_all
 
 from tindahan.kernel.refusals import RefusalError, refused
-from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.model import AccountCode, NewTransfer, TransferFlags
 from tindahan.payments.model import TransferCode
 from tindahan.risk import ruleset
 from tindahan.risk.aggregates import HOUR, Spans
@@ -61,6 +62,7 @@ from tindahan.risk.movement import OUTFLOW_KINDS, Decision, Kind, Movement
 from tindahan.risk.ruleset import Mode
 from tindahan.services.ledger.risk_usage import Trips, raise_aggregates
 from tindahan.services.unit import Unit, new_id
+from tindahan.store.commerce_tables import orders
 from tindahan.store.risk_tables import risk_alerts, risk_rule_modes
 from tindahan.store.tables import accounts
 
@@ -77,6 +79,7 @@ KINDS = {
     TransferCode.CASH_IN: Kind.CASH_IN,
     TransferCode.CASH_OUT: Kind.CASH_OUT,
     TransferCode.REFUND: Kind.REFUND,
+    TransferCode.ESCROW_REFUND: Kind.REFUND,  # the merchant's, through the order (party_of)
     TransferCode.FUNDING: Kind.BANK_IN,
     TransferCode.LOAN_DISBURSEMENT: Kind.BANK_IN,
     TransferCode.INBOUND_TRANSFER: Kind.BANK_IN,
@@ -217,12 +220,23 @@ def _refusal(
     return refusal
 
 
+def party_of(account: Any) -> Any:
+    """The party a movement on this account is: its owner, except an order's escrow account,
+    which is the order's merchant's — so an order paid into escrow is the merchant's sale, and
+    a refund out of it (a cancellation, a dispute resolved for the buyer) the merchant's refund
+    (refund spikes). With ``escrow_orders(account)`` joined."""
+    order = orders.alias(f"{account.name}_order")
+    joined = and_(account.c.code == int(AccountCode.ESCROW), order.c.id == account.c.owner)
+    return func.coalesce(order.c.merchant_id, account.c.owner), order, joined
+
+
 #: Made once: building the query costs more than running it (profiled). The accounts'
 #: owners and the operator's rule switches in one round trip, told apart by the first column.
+_PARTY, _ORDER, _ESCROW = party_of(accounts)
 _OWNERS_AND_MODES = union_all(
-    select(literal("account"), accounts.c.id, accounts.c.owner).where(
-        accounts.c.id.in_([bindparam("debit"), bindparam("credit")])
-    ),
+    select(literal("account"), accounts.c.id, _PARTY)
+    .select_from(accounts.outerjoin(_ORDER, _ESCROW))
+    .where(accounts.c.id.in_([bindparam("debit"), bindparam("credit")])),
     select(literal("mode"), risk_rule_modes.c.rule, risk_rule_modes.c.mode),
 )
 

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from tindahan import limits
 from tindahan.kernel.callers import Caller
@@ -26,7 +25,7 @@ from tindahan.payments.model import TransferCode
 from tindahan.risk.engine import Engine
 from tindahan.risk.movement import Decision, Movement
 from tindahan.risk.ruleset import RuleSet
-from tindahan.services.ledger.risk_gate import KINDS
+from tindahan.services.ledger.risk_gate import KINDS, party_of
 from tindahan.services.unit import Unit
 from tindahan.store.tables import accounts, transfers
 
@@ -38,7 +37,9 @@ def _start_ns(day: date) -> int:
 
 
 def movements(unit: Unit, start_ns: int, end_ns: int) -> list[Movement]:
-    debit, credit = aliased(accounts), aliased(accounts)
+    debit, credit = accounts.alias("debit"), accounts.alias("credit")
+    sender, debit_order, debit_escrow = party_of(debit)  # an escrow account: the merchant
+    receiver, credit_order, credit_escrow = party_of(credit)
     query = (
         select(
             transfers.c.id,
@@ -47,13 +48,15 @@ def movements(unit: Unit, start_ns: int, end_ns: int) -> list[Movement]:
             transfers.c.flags,
             transfers.c.debit_account_id,
             transfers.c.credit_account_id,
-            debit.c.owner.label("sender"),
-            credit.c.owner.label("receiver"),
+            sender.label("sender"),
+            receiver.label("receiver"),
             transfers.c.amount,
             transfers.c.ledger,
         )
         .join(debit, debit.c.id == transfers.c.debit_account_id)
         .join(credit, credit.c.id == transfers.c.credit_account_id)
+        .outerjoin(debit_order, debit_escrow)
+        .outerjoin(credit_order, credit_escrow)
         .where(
             transfers.c.code.in_([int(c) for c in KINDS]),
             transfers.c.created_at_ns >= start_ns,
