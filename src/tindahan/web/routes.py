@@ -23,11 +23,13 @@ from tindahan.web import (
     selling,
     sendmoney,
     signin,
+    signup,
     storefront,
 )
 
 MODULES = [
     signin,
+    signup,
     merchant,
     insights,
     payouts,

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan.kernel.refusals import Category, RefusalError
-from tindahan.services.platform import logins
+from tindahan.services.platform import logins, sms
 from tindahan.web import forms, i18n, render, session
 from tindahan.web.router import router as make_router
 from tindahan.web.session import MaybeViewer
@@ -23,10 +23,14 @@ async def front(request: Request, viewer: MaybeViewer) -> Response:
 
 
 @router.get("/signin")
-async def signin_form(request: Request, viewer: MaybeViewer, next: str = "") -> Response:
+async def signin_form(
+    request: Request, viewer: MaybeViewer, next: str = "", reset: str = ""
+) -> Response:
     if viewer is not None:
         return RedirectResponse(session.safe_next(next, session.home_of(viewer)), 303)
-    return render.page(request, "signin.html", next=session.safe_next(next, ""))
+    return render.page(
+        request, "signin.html", next=session.safe_next(next, ""), was_reset=reset == "1"
+    )
 
 
 @router.post("/signin")
@@ -81,12 +85,19 @@ async def signout(request: Request) -> Response:
 
 
 @router.post("/lang")
-async def language(request: Request) -> Response:
+async def language(request: Request, viewer: MaybeViewer) -> Response:
+    """The language of the pages (a cookie), and for a signed-in person also of their SMS
+    (``parties.language``): one choice for both, made where they see it."""
     form = await forms.read(request)
     chosen = form.values.get("lang", "")
     back = session.safe_next(form.values.get("next"), "/")
     response = RedirectResponse(back, status_code=303)
     if chosen in i18n.LOCALES:
+        if viewer is not None and viewer.party_id is not None:
+            party_id = viewer.party_id
+            await run_in_threadpool(
+                session.platform(request).run, lambda u: sms.set_language(u, party_id, chosen)
+            )
         options = session.cookie_options(request)
         response.set_cookie(session.LANG, chosen, max_age=365 * 86_400, **options)  # type: ignore[arg-type]
     return response

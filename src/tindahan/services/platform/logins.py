@@ -44,7 +44,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import Category, RefusalError, conflict, invalid
 from tindahan.payments import parties as rules
 from tindahan.payments.model import PartyStatus
-from tindahan.services.platform import audit, throttles
+from tindahan.services.platform import audit, sms, throttles
 from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Platform, Unit, iso, new_id
 from tindahan.store.payment_tables import parties
@@ -288,11 +288,18 @@ def _count(
     the number starts waiting."""
     taken = throttles.take(unit, buckets)
     if throttles.NUMBER.scope in taken.started:  # the notice to the owner, if there is one
-        found = unit.conn.execute(select(logins.c.id).where(logins.c.phone_index == index))
-        login_id = found.scalar_one_or_none()
-        if login_id is not None:
+        query = select(logins.c.id, logins.c.phone_cipher, parties.c.language).outerjoin(
+            parties, parties.c.id == logins.c.party_id
+        )
+        found = unit.conn.execute(query.where(logins.c.phone_index == index)).first()
+        if found is not None:
+            login_id, phone_cipher, language = found
             details = {"wait_seconds": taken.wait_s}
             audit.record(unit, "signin", "login.throttled", "login", login_id, None, details)
+            # and by SMS: at most once per wait that starts (the number's waits grow from
+            # a minute to a quarter hour), so an attack cannot flood the owner's phone
+            phone = unit.vault.open(phone_cipher, f"login_phone:{login_id}")
+            sms.queue_to_number(unit, phone, language, "signin_throttled", {})
     return buckets, taken
 
 

@@ -40,6 +40,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid
+from tindahan.payments.parties import phone_number
 from tindahan.services.platform.keys import environment
 from tindahan.services.platform.listing import page
 from tindahan.services.unit import Platform, Unit, iso, new_id
@@ -355,6 +356,7 @@ def sent_to(unit: Unit, phone: str) -> list[str]:
     (the demo and the tests read one-time codes here). Test environments only."""
     if environment(unit) == "live":
         raise invalid("environment_live", "only a test environment reads sent texts", "phone")
+    phone = phone_number(phone)
     rows = unit.conn.execute(
         select(
             sms_messages.c.id,
