@@ -145,6 +145,9 @@ AGENT_COMMISSION_BPS: Final = 50
 OPERATOR_ACCOUNT_SHARDS: Final = 32
 #: Highest rate an operator may set for either (10%).
 MAX_FEE_BPS: Final = 1000
+#: Highest flat fee an operator may set per bank transfer, per rail and kind (₱500;
+#: ``rails.fees``). The default of every rail fee is 0 until the operator sets one.
+MAX_RAIL_FEE_MINOR: Final = 50_000
 #: A cash-out holds the customer's money until the agent hands the cash over and confirms;
 #: unconfirmed after this long, it fails and the hold is released.
 CASH_OUT_CONFIRM_SECONDS: Final = 15 * 60

@@ -200,3 +200,50 @@ def test_a_bank_transfer_through_the_api_is_held_sent_and_settled(platform, seed
     assert seeded.balance(buyer) == 1_000_000 - 1_500_00
     listed = api.ok(api.get("/v1/bank_transfers", buyer.key))["data"]
     assert [row["id"] for row in listed] == [made["id"]]
+
+
+def test_rail_fees_are_set_by_the_operator_quoted_and_charged(platform, seeded):
+    from tests.rails.fake_rail import FakeRail
+    from tindahan.services.rails import transfers
+
+    api, buyer = seeded.api, seeded.buyer
+    fees = {"instapay_send_fee_minor": 15_00, "pesonet_send_fee_minor": 25_00}
+    response = api.post("/v1/fee_settings", buyer.key, fees)
+    assert response.status_code == 403  # the operator's
+    shown = api.ok(api.post("/v1/fee_settings", seeded.operator, fees))
+    assert (shown["instapay_send_fee_minor"], shown["instapay_payout_fee_minor"]) == (15_00, 0)
+    too_much = api.post("/v1/fee_settings", seeded.operator, {"pesonet_send_fee_minor": 50_001})
+    assert too_much.status_code == 400
+    assert api.ok(api.get("/v1/fee_settings", buyer.key))["pesonet_send_fee_minor"] == 25_00
+
+    body = {"bank": "BDO", "account_number": "001234567890", "account_name": "Juan"}
+    account = api.ok(api.post("/v1/bank_accounts", buyer.key, body))
+    asked = {"bank_account_id": account["id"], "amount_minor": 1_500_00}
+    quoted = api.ok(api.get("/v1/bank_transfers/quote", buyer.key, **asked))
+    assert (quoted["rail"], quoted["fee_minor"], quoted["total_minor"], quoted["kind"]) == (
+        "instapay",
+        15_00,
+        1_515_00,
+        "send",
+    )
+    big = api.ok(
+        api.get("/v1/bank_transfers/quote", buyer.key, **{**asked, "amount_minor": 6_000_000})
+    )
+    assert (big["rail"], big["fee_minor"], big["leaves_at"] is not None) == ("pesonet", 25_00, True)
+    for bad in ({**asked, "kind": "gift"}, {**asked, "amount_minor": 0}, {"amount_minor": 5}):
+        assert api.get("/v1/bank_transfers/quote", buyer.key, **bad).status_code == 400, bad
+    theirs = api.get("/v1/bank_transfers/quote", seeded.merchant.key, **asked)
+    assert theirs.status_code == 404
+
+    made = api.ok(api.post("/v1/bank_transfers", buyer.key, asked, idem="fee-1"))
+    assert (made["fee_minor"], made["total_minor"], made["fee_refunded_minor"]) == (
+        15_00,
+        1_515_00,
+        0,
+    )
+    rail = FakeRail()
+    transfers.dispatch(platform, rail)
+    transfers.receive(platform, rail.status(made["uetr"], "RJCT", "AC04"))
+    done = api.ok(api.get(f"/v1/bank_transfers/{made['id']}", buyer.key))
+    assert (done["status"], done["fee_refunded_minor"]) == ("rejected", 15_00)
+    assert seeded.balance(buyer) == 1_000_000

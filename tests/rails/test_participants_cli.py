@@ -36,3 +36,32 @@ def test_db_upgrade_seeds_the_directory_and_the_operator_edits_it(tmp_path, monk
     assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     again = json.loads(cli("list", "--json").stdout)
     assert next(row for row in again if row["code"] == "GCASH")["active"] is False
+
+
+def test_the_rail_fees_on_the_command_line(tmp_path, monkeypatch):
+    """``tindahan rails fees``: shown, set by the operator, refused out of range (exit 2,
+    nothing changed) — the same settings the API and the pages read (``rails.fees``)."""
+    from tindahan.services.platform import fees
+
+    monkeypatch.setenv("TINDAHAN_DATA_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
+    url = f"sqlite:///{tmp_path / 'fees.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
+
+    def cli(*args: str):
+        fees.reset_settings_cache()  # each command is its own process in real life
+        return runner.invoke(app, ["rails", "fees", *args, "--db", url])
+
+    assert json.loads(cli("--json").stdout) == {
+        "instapay_payout_fee_minor": 0,
+        "instapay_send_fee_minor": 0,
+        "pesonet_payout_fee_minor": 0,
+        "pesonet_send_fee_minor": 0,
+    }
+    done = cli("--instapay-send", "1500", "--pesonet-payout", "2500")
+    assert done.exit_code == 0, done.output
+    assert "instapay  send    15.00 PHP" in done.stdout
+    bad = cli("--instapay-payout", "50001")
+    assert bad.exit_code == 2 and "instapay_payout_fee_minor" in bad.stderr
+    shown = json.loads(cli("--json").stdout)
+    assert (shown["instapay_send_fee_minor"], shown["pesonet_payout_fee_minor"]) == (1500, 2500)
+    assert shown["instapay_payout_fee_minor"] == 0

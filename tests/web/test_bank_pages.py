@@ -248,3 +248,54 @@ def test_the_automatic_payout_can_go_to_a_bank_account(banks_site: Site, browser
     assert back.status_code == 303
     shown = site.platform.run(lambda u: settings.get(u, caller(nena)), write=False)
     assert (shown["destination"], shown["bank_account_id"]) == ("wallet", None)
+
+
+def test_the_fee_is_shown_before_confirm_and_on_the_transfer(banks_site: Site, browser: Browser):
+    """The operator's fees (``rails.fees``): a send's on the buyer's review, a payout's on the
+    merchant's, in the total; a withdrawal that the sales cover without the fee but not with
+    it is refused beside the amount; the transfer's page says the fee and that it came back."""
+    from tindahan.services.platform import fees
+
+    site = banks_site
+    values = {"instapay_send_fee_minor": 15_00, "instapay_payout_fee_minor": 10_00}
+    site.platform.run(lambda u: fees.put_fee_settings(u, OPERATOR, values))
+    bdo = register(site, site.buyer)
+    browser.sign_in(site.buyer)
+    review = browser.post("/b/send/review", {"account": bdo, "amount": "250"}, from_page="/b/send")
+    assert re.search(r'id="confirm-fee">' + re.escape(money(15_00)) + "<", review.text)
+    assert money(26_500) in review.text  # the total
+    form = {"account": bdo, "amount": "250.00", "idempotency_key": browser.key(review.text)}
+    sent = browser.post("/b/send", form)
+    assert available(site, site.buyer) == 1_000_000 - 26_500
+    answer(site, "RJCT", "AC04")
+    shown = browser.get(sent.headers["location"]).text
+    assert re.search(r'id="transfer-fee">' + re.escape(money(15_00)) + " \\(given back\\)", shown)
+    assert available(site, site.buyer) == 1_000_000
+
+    nena = site.merchant
+    settle(site, nena, 80_000)
+    mine = register(site, nena)
+    other = Browser(browser.http.base_url.__str__())
+    try:
+        other.sign_in(nena)
+        over = other.post(
+            "/m/withdraw/bank/review",
+            {"account": mine, "bank_amount": "795"},
+            from_page="/m/withdraw",
+        )
+        assert over.status_code == 400
+        assert "With the fee of " + money(10_00) in over.text
+        assert money(79_000) in over.text  # at most the sales less the fee
+        review = other.post(
+            "/m/withdraw/bank/review",
+            {"account": mine, "bank_amount": "790"},
+            from_page="/m/withdraw",
+        )
+        assert review.status_code == 200
+        assert re.search(r'id="confirm-fee">' + re.escape(money(10_00)) + "<", review.text)
+        form = {"account": mine, "amount": "790.00", "idempotency_key": other.key(review.text)}
+        done = other.post("/m/withdraw/bank", form)
+        assert done.status_code == 303
+        assert site.balance(nena, "settlement") == 0
+    finally:
+        other.close()

@@ -4,7 +4,7 @@ to the clearing switch and applies its answers (``tindahan.worker.rails``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +22,7 @@ from tindahan.api.deps import (
     read,
 )
 from tindahan.api.schemas import Page
-from tindahan.services.rails import bank_accounts, participants, transfers
+from tindahan.services.rails import bank_accounts, participants, quotes, transfers
 
 router = APIRouter(prefix="/v1")
 ParticipantCode = Annotated[
@@ -143,6 +143,20 @@ def list_bank_transfers(
     starting_after: Cursor = None,
 ) -> Any:
     return read(request, lambda u: transfers.list_transfers(u, who, limit, starting_after))
+
+
+@router.get("/bank_transfers/quote", response_model=s.BankTransferQuote, tags=["bank transfers"])
+def quote_bank_transfer(
+    request: Request,
+    who: CallerDep,
+    bank_account_id: Annotated[str, Query(max_length=limits.ID_MAX_LENGTH)],
+    amount_minor: Annotated[int, Query(ge=1, le=limits.MAX_AMOUNT_MINOR)],
+    kind: Annotated[Literal["send", "payout"], Query()] = "send",
+) -> Any:
+    """What a transfer would be, before it is made: its rail, the operator's fee for that rail
+    and kind (``send`` from a main wallet, ``payout`` of a merchant's sales), the total that
+    leaves the wallet, and a PESONet transfer's cut-off. Nothing is held."""
+    return read(request, lambda u: quotes.quote(u, who, bank_account_id, amount_minor, kind))
 
 
 @router.get("/bank_transfers/{transfer_id}", response_model=s.BankTransfer, tags=["bank transfers"])

@@ -116,9 +116,25 @@ class BankTransfer(BaseModel):
     status: Literal["pending", "settled", "rejected", "returned"]
     reason: Reason | None
     returned_minor: int
+    kind: Literal["payout", "send"]
+    fee_minor: int = Field(description="The fee charged with the transfer, in centavos.")
+    fee_refunded_minor: int = Field(description="What of the fee came back (rails.fees).")
+    total_minor: int = Field(description="What left the wallet: the amount and the fee.")
     created: str
     sent: str | None
     finished: str | None
+
+
+class BankTransferQuote(BaseModel):
+    object: Literal["bank_transfer_quote"]
+    bank_account: BankAccount
+    kind: Literal["payout", "send"]
+    amount_minor: int
+    currency: str
+    rail: Literal["instapay", "pesonet"]
+    fee_minor: int
+    total_minor: int
+    leaves_at: str | None = Field(description="A PESONet transfer's cut-off; null for InstaPay.")
 
 
 class InboundFx(BaseModel):

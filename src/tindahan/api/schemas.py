@@ -284,6 +284,9 @@ class KycTierUpdate(Request):
     max_balance_minor: LimitMinor | None = None
 
 
+RailFee = Annotated[int, Field(strict=True, ge=0, le=limits.MAX_RAIL_FEE_MINOR)]
+
+
 class FeeSettingsUpdate(Request):
     merchant_discount_bps: Bps | None = None
     agent_commission_bps: Bps | None = None
@@ -291,6 +294,11 @@ class FeeSettingsUpdate(Request):
     escrow_auto_release_days: (
         Annotated[int, Field(strict=True, ge=1, le=limits.MAX_AUTO_RELEASE_DAYS)] | None
     ) = None
+    #: The bank rails' flat fees in centavos, per rail and kind (``rails.fees``).
+    instapay_payout_fee_minor: RailFee | None = None
+    instapay_send_fee_minor: RailFee | None = None
+    pesonet_payout_fee_minor: RailFee | None = None
+    pesonet_send_fee_minor: RailFee | None = None
 
 
 class QrOrderPaymentCreate(Request):
@@ -514,6 +522,10 @@ class FeeSettings(BaseModel):
     agent_commission_bps: int
     marketplace_fee_bps: int
     escrow_auto_release_days: int
+    instapay_payout_fee_minor: int
+    instapay_send_fee_minor: int
+    pesonet_payout_fee_minor: int
+    pesonet_send_fee_minor: int
 
 
 class QrCode(BaseModel):

@@ -2,6 +2,7 @@
 ``tindahan rails participants list|add|set``: the operator's participants directory;
 ``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house;
 ``tindahan rails recalls list|decide``: banks' recalls of inbound transfers (operator);
+``tindahan rails fees [--instapay-send MINOR ...] [--json]``: the fee per rail and kind;
 ``tindahan rails reconcile --date YYYY-MM-DD [--db URL] [--statement FILE] [--json]``: a
 day's movements on the clearing accounts against the switch's camt.053 statement.
 
@@ -49,6 +50,7 @@ from tindahan.money import from_minor
 from tindahan.rails import Message, MessageError, Transaction
 from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.xml import read as read_message
+from tindahan.services.platform import fees
 from tindahan.services.platform.datakey import open_vault
 from tindahan.services.rails import participants, recalls, reconciliation
 from tindahan.services.rails.transfers import our_bic
@@ -212,6 +214,42 @@ def set_participant(
     if not fields:
         fail("say what to change: --bic, --name, --instapay/--no-instapay, ...")
     _print_participant(_run(db, lambda u: participants.change(u, OPERATOR, code, fields)))
+
+
+# --- fees per rail ------------------------------------------------------------------------
+@app.command("fees")
+@friendly
+def rail_fees(
+    instapay_payout: Annotated[int | None, typer.Option(help="Centavos per payout")] = None,
+    instapay_send: Annotated[int | None, typer.Option(help="Centavos per send")] = None,
+    pesonet_payout: Annotated[int | None, typer.Option(help="Centavos per payout")] = None,
+    pesonet_send: Annotated[int | None, typer.Option(help="Centavos per send")] = None,
+    db: DbOption = None,
+    as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
+) -> None:
+    """The flat fee per bank transfer, per rail and kind (a merchant's payout of its sales,
+    or a send from a main wallet); with options, set them first (operator)."""
+    given = {
+        "instapay_payout_fee_minor": instapay_payout,
+        "instapay_send_fee_minor": instapay_send,
+        "pesonet_payout_fee_minor": pesonet_payout,
+        "pesonet_send_fee_minor": pesonet_send,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+
+    def work(unit: Unit) -> dict[str, Any]:
+        if changes:
+            return fees.put_fee_settings(unit, OPERATOR, changes)
+        return fees.fees_view(unit, OPERATOR)
+
+    found = _run(db, work)
+    shown = {key: found[key] for key in given}
+    if as_object:
+        typer.echo(json.dumps(shown))
+        return
+    for key, value in shown.items():
+        rail, kind = key.split("_")[:2]
+        out.print(f"{rail:<9} {kind:<7} {from_minor(value, 'PHP')} PHP")
 
 
 # --- recalls of inbound transfers (item 5) --------------------------------------------------

@@ -110,3 +110,5 @@ class TransferCode(enum.IntEnum):
     BANK_RETURN = 111  # a returned bank transfer (pacs.004): clearing account back to the wallet
     INBOUND_TRANSFER = 112  # another bank's pacs.008: the rail's clearing account to a wallet
     INBOUND_RETURN = 113  # a recalled inbound transfer sent back (pacs.004): wallet to the rail
+    BANK_TRANSFER_FEE = 114  # a bank transfer's fee: wallet to fees (pending with the transfer)
+    BANK_FEE_REFUND = 115  # a returned bank transfer's fee given back: fees to the wallet

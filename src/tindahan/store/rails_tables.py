@@ -91,11 +91,21 @@ bank_transfers = Table(
     Column("status", String(16), nullable=False),
     Column("reason_code", String(35)),
     Column("returned_minor", BigInteger, nullable=False, server_default="0"),
+    #: The fee (``rails.fees``): held with the transfer, posted with it, voided with a
+    #: rejection; what came back of it after a return.
+    Column("kind", String(8), nullable=False, server_default="send"),
+    Column("fee_minor", BigInteger, nullable=False, server_default="0"),
+    Column("fee_refunded_minor", BigInteger, nullable=False, server_default="0"),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("sent_at_ns", BigInteger),
     Column("asked_at_ns", BigInteger),
     Column("finished_at_ns", BigInteger),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('payout', 'send')", name="kind"),
+    CheckConstraint(
+        "fee_minor >= 0 AND fee_refunded_minor >= 0 AND fee_refunded_minor <= fee_minor",
+        name="fee",
+    ),
     CheckConstraint(_in("status", TRANSFER_STATUSES), name="status"),
     CheckConstraint(_in("rail", RAILS), name="rail"),
     CheckConstraint("returned_minor >= 0 AND returned_minor <= amount_minor", name="returned"),

@@ -275,17 +275,31 @@ async def review_page(
     source: str,
     back: str,
     errors: dict[str, str] | None = None,
+    kind: str = "send",
+    available_minor: int | None = None,
 ) -> Response | forms.Form:
     """The confirmation page (rail, fee, arrival; with ``errors``, a wrong PIN, again), or
     the form with the refusal beside its field when the transfer could not be made
     (nothing is sent here)."""
     form = forms.Form({"account": account, "amount": pesos(amount)})
     try:
-        found = await _read(request, lambda u: quotes.quote(u, viewer.caller, account, amount))
+        found = await _read(
+            request, lambda u: quotes.quote(u, viewer.caller, account, amount, kind)
+        )
     except RefusalError as refusal:
         if refusal.category is Category.NOT_FOUND:
             raise
         form.refusal(refusal, FIELDS)
+        return form
+    if available_minor is not None and found["total_minor"] > available_minor:
+        # A withdrawal's fee comes from the sales too (``services.payouts.banks``).
+        form.fail(
+            "amount",
+            _("With the fee of {fee}, you can withdraw at most {amount} now.").format(
+                fee=i18n.money(found["fee_minor"]),
+                amount=i18n.money(max(available_minor - found["fee_minor"], 0)),
+            ),
+        )
         return form
     return render.page(
         request,

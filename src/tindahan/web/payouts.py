@@ -146,7 +146,8 @@ async def bank_review(request: Request, viewer: Merchant) -> Response:
     form = await forms.read(request)
     form.values["amount"] = form.values.pop("bank_amount", "")
     typed = banks.read_transfer_form(form)
-    if typed is not None and _fits(form, "amount", typed[1], await _figures(request, viewer)):
+    figures = await _figures(request, viewer) if typed is not None else {}
+    if typed is not None and _fits(form, "amount", typed[1], figures):
         shown = await banks.review_page(
             request,
             viewer,
@@ -154,6 +155,8 @@ async def bank_review(request: Request, viewer: Merchant) -> Response:
             action="/m/withdraw/bank",
             source=_("Settlement wallet"),
             back="/m/withdraw",
+            kind="payout",
+            available_minor=figures["available_minor"],
         )
         if isinstance(shown, Response):
             return shown
@@ -191,6 +194,7 @@ async def bank_confirm(request: Request, viewer: Merchant) -> Response:
             source=_("Settlement wallet"),
             back="/m/withdraw",
             errors=form.errors,
+            kind="payout",
         )
         if isinstance(shown, Response):
             return shown

@@ -235,7 +235,9 @@ def _bank_transfer_records(
 ) -> Iterator[Record]:
     """A bank transfer names its hold (``hold_id``); its post, void and return have ids made
     from its own (``<id>.post`` …). The hold leaves its wallet for the whole amount; settled
-    means posted, rejected voided, returned posted and then the return credited back."""
+    means posted, rejected voided, returned posted and then the return credited back. Its
+    fee (``<id>.fee``, when ``fee_minor`` > 0) is held, posted and voided with it
+    (``<id>.fee.post`` …), and what came back of it after a return is ``<id>.fee.back``."""
     last = ""
     while True:
         query = (
@@ -247,16 +249,19 @@ def _bank_transfer_records(
         rows = list(conn.execute(query).mappings())
         if not rows:
             return
-        ends = ("post", "void", "return")
+        ends = ("post", "void", "return", "fee", "fee.post", "fee.void", "fee.back")
         wanted = [row["hold_id"] for row in rows]
         wanted += [ledger_id(row["id"], end) for row in rows for end in ends]
         found = _legs(wanted, conn)
         for row in rows:
             ids = [row["hold_id"], *(ledger_id(row["id"], end) for end in ends)]
             legs = [found[t] for t in ids if t in found]
-            record = Record(f"bank transfer {row['id']}", legs, _absent(ids[:1], found))
+            named = ids[:1] + ([ledger_id(row["id"], "fee")] if row["fee_minor"] else [])
+            record = Record(f"bank transfer {row['id']}", legs, _absent(named, found))
             _bank_transfer(row, record, {end: ledger_id(row["id"], end) in found for end in ends})
-            record.accounts({C.BANK_TRANSFER}, accounts.get(row["wallet_id"], ("", ""))[0], None)
+            wallet = accounts.get(row["wallet_id"], ("", ""))[0]
+            record.accounts({C.BANK_TRANSFER, C.BANK_TRANSFER_FEE}, wallet, None)
+            record.accounts({C.BANK_FEE_REFUND}, None, wallet)
             yield record
         last = rows[-1]["id"]
 
@@ -278,6 +283,13 @@ def _bank_transfer(row: Any, record: Record, has: dict[str, bool]) -> None:
             )
         )
     record.expect("returned_minor", row["returned_minor"], record.moved(C.BANK_RETURN))
+    record.expect("fee_minor (its hold)", row["fee_minor"], record.held(C.BANK_TRANSFER_FEE))
+    if row["fee_minor"] and (has["fee.post"], has["fee.void"]) != (has["post"], has["void"]):
+        record.problems.append(f"{record.label}: its fee was not posted or voided with it")
+    refunded = record.moved(C.BANK_FEE_REFUND)
+    if status == "rejected":
+        refunded = row["fee_minor"] if has["fee.void"] else 0
+    record.expect("fee_refunded_minor", row["fee_refunded_minor"], refunded)
 
 
 def _risk_holds(conn: Connection) -> tuple[list[str], int]:

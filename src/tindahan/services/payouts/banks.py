@@ -12,6 +12,13 @@ its limits given back on a rejection and its return all belong to the main walle
 rejected or returned transfer leaves the money there, where the merchant can spend it,
 withdraw it again or send it elsewhere. The payout is recorded as one (its description
 says where it went) and the transfer as one, each with its own status.
+
+The fee (``rails.fees``, the operator's payout fee for the rail): a withdrawal of an amount
+sends that amount and takes the fee from the sales too — the payout is the amount plus the
+fee, so what is available must cover both, and the confirmation page says the total. The
+automatic payout instead sends what it pays out *less* the fee (the amount is "everything
+available less the balance to leave", so the fee comes out of it); a payout no larger than
+the fee fails that day with ``fee_exceeds_payout``, nothing moved.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import invalid
+from tindahan.rails.fees import FeeKind
+from tindahan.services.ledger import movement
 from tindahan.services.payouts import payouts
 from tindahan.services.rails import bank_accounts, transfers
 from tindahan.services.unit import Unit
@@ -36,19 +46,29 @@ class NewBankPayout:
 
 
 def create(unit: Unit, caller: Caller, new: NewBankPayout) -> dict[str, Any]:
-    """The payout, then the transfer; returns both views."""
+    """The payout (the amount and the fee), then the transfer; returns both views."""
+    caller.require("payments:write")
+    if not isinstance(new.bank_account_id, str):
+        raise invalid("parameter_invalid", "bank_account_id is an id", "bank_account_id")
+    amount_minor, currency = movement.amount(new.amount_minor, new.currency)
+    target = bank_accounts.destination(unit, caller, new.bank_account_id)
+    fee = transfers.fee_for(unit, amount_minor, target, FeeKind.PAYOUT)
     made = payouts.create(
         unit,
         caller,
         payouts.NewPayout(
-            new.amount_minor, new.currency, merchant_id=new.merchant_id, description=DESCRIPTION
+            amount_minor + fee, currency, merchant_id=new.merchant_id, description=DESCRIPTION
         ),
     )
     sent = transfers.create(
         unit,
         caller,
         transfers.NewBankTransfer(
-            new.bank_account_id, made["amount_minor"], made["currency"], made["merchant_id"]
+            new.bank_account_id,
+            amount_minor,
+            made["currency"],
+            made["merchant_id"],
+            kind=FeeKind.PAYOUT,
         ),
     )
     return {"payout": made, "bank_transfer": sent}
@@ -61,4 +81,15 @@ def send_on(
     payout's amount from the main wallet to the account (removed since: refused, and the
     daily run records the payout as failed, nothing moved)."""
     target = bank_accounts.payable(unit, bank_account_id)
-    return transfers.start(unit, found.main, target, payout["amount_minor"], payout["currency"])
+    total = payout["amount_minor"]
+    amount = total - transfers.fee_for(unit, total, target, FeeKind.PAYOUT)
+    if amount > 0:
+        # Below the InstaPay cap the fee may be another rail's: take that one instead.
+        amount = total - transfers.fee_for(unit, amount, target, FeeKind.PAYOUT)
+    if amount <= 0:
+        raise invalid(
+            "fee_exceeds_payout",
+            "the payout is not more than the bank transfer's fee",
+            "amount_minor",
+        )
+    return transfers.start(unit, found.main, target, amount, payout["currency"], FeeKind.PAYOUT)

@@ -1,5 +1,6 @@
 """The operator's fee settings (merchant discount, agent commission, marketplace fee, escrow
-auto-release days) and the process-wide cache that keeps them off every payment's path.
+auto-release days, the bank rails' flat fees per rail and kind: ``rails.fees``) and the
+process-wide cache that keeps them off every payment's path.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid
 from tindahan.payments.fees import check_bps
+from tindahan.rails import fees as rail_fees
 from tindahan.services.unit import Unit
 from tindahan.store.payment_tables import settings
 
@@ -22,10 +24,19 @@ FEE_SETTINGS = {
     "agent_commission_bps": limits.AGENT_COMMISSION_BPS,
     "marketplace_fee_bps": limits.MARKETPLACE_FEE_BPS,
     "escrow_auto_release_days": limits.ESCROW_AUTO_RELEASE_DAYS,
+    **dict.fromkeys(rail_fees.SETTING_KEYS, 0),
 }
 
 
 def _check_setting(key: str, value: object) -> int:
+    if key in rail_fees.SETTING_KEYS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid("setting_invalid", f"{key} is a whole number of centavos", key)
+        if not 0 <= value <= limits.MAX_RAIL_FEE_MINOR:
+            raise invalid(
+                "setting_invalid", f"{key} is 0 to {limits.MAX_RAIL_FEE_MINOR} centavos", key
+            )
+        return value
     if key != "escrow_auto_release_days":
         return check_bps(value, key)
     if isinstance(value, bool) or not isinstance(value, int):

@@ -20,8 +20,13 @@ One transfer, four use cases, each its own transaction:
 PESONet transfers wait for their batch's cut-off (``rails.batches``) and leave together as
 one pacs.008 with many transactions; each is then answered, settled or rejected alone.
 
-Not yet (issue 19): fees per rail, the API resource and pages, the worker running 2 and 4
-on a timer (it needs a connector: the switch process is not built).
+The fee (``rails.fees``: flat, per rail and kind, the operator's settings) is a second
+pending leg in the same linked batch as the hold, from the wallet to the operator's fees
+(``op.fees.NN``, code ``BANK_TRANSFER_FEE``): posted with the transfer when it settles,
+voided with it when it is rejected (so the person pays nothing for a transfer that never
+left), and given back after a return (code ``BANK_FEE_REFUND``) unless the return's reason
+is the sender's wrong account. The tier's outgoing limits count the amount sent, not the fee
+(the fee does not leave for another party); the balance must cover both.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from tindahan.rails import ClearingSystem, CreditTransfer, MessageType, Party, S
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.batches import cutoff_after
 from tindahan.rails.directory import route
+from tindahan.rails.fees import FeeKind, fee_refunded, setting_key
 from tindahan.rails.identifiers import new_reference, new_uetr
 from tindahan.rails.model import Transaction
 from tindahan.rails.port import RailPort
@@ -51,8 +57,9 @@ from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.transfers import Action, TransferStatus, may_return, on_status
 from tindahan.services.ledger import movement
 from tindahan.services.lending.holidays import holiday_set
-from tindahan.services.platform.chart import rail_account
+from tindahan.services.platform.chart import fee_account, rail_account
 from tindahan.services.platform.events import emit
+from tindahan.services.platform.fees import fee_settings
 from tindahan.services.platform.listing import page
 from tindahan.services.rails import bank_accounts
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
@@ -82,6 +89,7 @@ class NewBankTransfer:
     amount_minor: object
     currency: object = "PHP"
     party_id: str | None = None  # an operator names the party; a party's key is itself
+    kind: FeeKind = FeeKind.SEND  # which fee applies (a payout's, from ``payouts.banks``)
 
 
 @dataclass
@@ -111,6 +119,10 @@ def view(row: Any) -> dict[str, Any]:
         if code is None
         else {"code": code, "en": reason_words(code), "fil": reason_words(code, "fil")},
         "returned_minor": row["returned_minor"],
+        "kind": row["kind"],
+        "fee_minor": row["fee_minor"],
+        "fee_refunded_minor": row["fee_refunded_minor"],
+        "total_minor": row["amount_minor"] + row["fee_minor"],
         "created": iso(row["created_at_ns"]),
         "sent": iso(row["sent_at_ns"]),
         "finished": iso(row["finished_at_ns"]),
@@ -128,7 +140,12 @@ def create(unit: Unit, caller: Caller, new: NewBankTransfer) -> dict[str, Any]:
         raise not_found("bank_account", "bank_account_id")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     wallet = movement.holders(unit, (target.party_id,))[(target.party_id, WalletKind.MAIN)]
-    return start(unit, wallet, target, amount_minor, currency)
+    return start(unit, wallet, target, amount_minor, currency, new.kind)
+
+
+def fee_for(unit: Unit, amount_minor: int, target: bank_accounts.Destination, kind: FeeKind) -> int:
+    """The fee a transfer of ``amount_minor`` to ``target`` pays now (its rail's, its kind's)."""
+    return fee_settings(unit)[setting_key(route(amount_minor, target.bank), kind)]
 
 
 def start(
@@ -137,11 +154,13 @@ def start(
     target: bank_accounts.Destination,
     amount_minor: int,
     currency: str,
+    kind: FeeKind = FeeKind.SEND,
 ) -> dict[str, Any]:
     """Route, hold and record (for ``create`` and for payouts to a bank account)."""
     rail = route(amount_minor, target.bank).value.lower()
     movement.require_active(wallet, "wallet")
     transfer_id = new_id("btr")
+    fee = fee_for(unit, amount_minor, target, kind)
     hold = NewTransfer(
         ledger_id(transfer_id),
         wallet.account_id,
@@ -152,9 +171,23 @@ def start(
         TransferFlags.PENDING,
         metadata={"bank_transfer": transfer_id, "rail": rail},
     )
+    legs = [hold]
+    if fee:
+        legs.append(
+            NewTransfer(
+                ledger_id(transfer_id, "fee"),
+                wallet.account_id,
+                fee_account(transfer_id),
+                fee,
+                currency,
+                TransferCode.BANK_TRANSFER_FEE,
+                TransferFlags.PENDING,
+                metadata={"bank_transfer": transfer_id, "rail": rail},
+            )
+        )
     movement.precheck(wallet, amount_minor, currency)
     movement.limit_outgoing(unit, wallet, amount_minor, currency)
-    movement.book(unit, [hold])
+    movement.book(unit, movement.linked(legs))
     row = {
         "id": transfer_id,
         "party_id": wallet.party_id,
@@ -170,6 +203,9 @@ def start(
         "status": TransferStatus.PENDING.value,
         "reason_code": None,
         "returned_minor": 0,
+        "kind": kind.value,
+        "fee_minor": fee,
+        "fee_refunded_minor": 0,
         "created_at_ns": unit.now(),
         "sent_at_ns": None,
         "asked_at_ns": None,
@@ -377,22 +413,32 @@ def _finish(unit: Unit, row: Any, status: TransferStatus, event: str, **values: 
     emit(unit, event, view(_row(unit, row["id"])), (row["party_id"],))
 
 
+def _ends(row: Any, end: str, flags: TransferFlags) -> list[NewTransfer]:
+    """Post or void the hold and, when there is one, the fee's hold with it (one batch)."""
+    legs = [NewTransfer(ledger_id(row["id"], end), pending_id=row["hold_id"], flags=flags)]
+    if row["fee_minor"]:
+        fee_hold = ledger_id(row["id"], "fee")
+        legs.append(NewTransfer(ledger_id(row["id"], "fee", end), pending_id=fee_hold, flags=flags))
+    return movement.linked(legs)
+
+
 def _settle(unit: Unit, row: Any) -> None:
-    post = NewTransfer(
-        ledger_id(row["id"], "post"), pending_id=row["hold_id"], flags=TransferFlags.POST_PENDING
-    )
-    movement.book(unit, [post])
+    movement.book(unit, _ends(row, "post", TransferFlags.POST_PENDING))
     _finish(unit, row, TransferStatus.SETTLED, "bank_transfer.succeeded")
 
 
 def _reject(unit: Unit, row: Any, reason: str) -> None:
-    void = NewTransfer(
-        ledger_id(row["id"], "void"), pending_id=row["hold_id"], flags=TransferFlags.VOID_PENDING
-    )
-    movement.book(unit, [void])
+    movement.book(unit, _ends(row, "void", TransferFlags.VOID_PENDING))
     wallet = _wallet(unit, row)
     movement.release_outgoing(unit, wallet, row["amount_minor"], row["created_at_ns"])
-    _finish(unit, row, TransferStatus.REJECTED, "bank_transfer.failed", reason_code=reason)
+    _finish(
+        unit,
+        row,
+        TransferStatus.REJECTED,
+        "bank_transfer.failed",
+        reason_code=reason,
+        fee_refunded_minor=fee_refunded(row["fee_minor"], returned=False, reason=reason),
+    )
 
 
 def _return(unit: Unit, row: Any, current: TransferStatus, item: Transaction) -> bool:
@@ -411,14 +457,30 @@ def _return(unit: Unit, row: Any, current: TransferStatus, item: Transaction) ->
         TransferCode.BANK_RETURN,
         metadata={"bank_transfer": row["id"]},
     )
-    movement.book(unit, [back])
+    reason = item.reason or "NARR"
+    fee_back = fee_refunded(row["fee_minor"], returned=True, reason=reason)
+    legs = [back]
+    if fee_back:
+        legs.append(
+            NewTransfer(
+                ledger_id(row["id"], "fee", "back"),
+                fee_account(row["id"]),
+                wallet.account_id,
+                fee_back,
+                row["currency"],
+                TransferCode.BANK_FEE_REFUND,
+                metadata={"bank_transfer": row["id"]},
+            )
+        )
+    movement.book(unit, movement.linked(legs))
     _finish(
         unit,
         row,
         TransferStatus.RETURNED,
         "bank_transfer.returned",
-        reason_code=item.reason or "NARR",
+        reason_code=reason,
         returned_minor=amount,
+        fee_refunded_minor=fee_back,
     )
     return True
 
