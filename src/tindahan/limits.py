@@ -523,6 +523,11 @@ RAIL_SWEEP_BATCH: Final = 200
 #: form we could check; these two are our assumption, to be set to the sending bank's
 #: actual cut-offs.
 PESONET_CUTOFF_MINUTES: Final = (10 * 60, 15 * 60)
+#: The simulated clearing switch's side of a cut-off (``rails.batches.settles_at``): a
+#: PESONet batch arriving within this long after a cut-off on a banking day is that
+#: session's and settles at once (the sender closed it at the cut-off and sent it in the
+#: following moments); one arriving at any other time waits for the next cut-off.
+PESONET_SESSION_WINDOW_SECONDS: Final = 30 * 60
 #: Reconciliation looks this many days either side of the day reconciled for the movement
 #: a statement entry names: found there, it is a date mismatch; not found, missing on our
 #: side. A week covers a long weekend's PESONet wait and a statement a day late.

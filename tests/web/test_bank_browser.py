@@ -18,10 +18,10 @@ from tindahan.worker import rails as worker_rails
 
 
 @pytest.fixture
-def switch(monkeypatch) -> Iterator[clearing.Switch]:
+def switch(monkeypatch, tmp_path) -> Iterator[clearing.Switch]:
     monkeypatch.setenv(worker_rails.URL_ENV, "")  # restored after the test, as is the secret
     monkeypatch.setenv(worker_rails.SECRET_ENV, "")
-    started = clearing.start()
+    started = clearing.start(str(tmp_path / "switch.sqlite3"))  # its own file, not ./var's
     assert started is not None, "the switch did not start"
     yield started
     started.stop()

@@ -69,13 +69,16 @@ def _listening(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
-def start() -> Switch | None:
+def start(database: str | None = None) -> Switch | None:
     """Start the switch and point this process's worker at it; None if it did not come up
-    within ``limits.SWITCH_START_SECONDS`` (the demo then runs without bank transfers)."""
+    within ``limits.SWITCH_START_SECONDS`` (the demo then runs without bank transfers).
+    ``database``: the switch's own SQLite file (its default, ``./var/switch.sqlite3``)."""
     port = free_port()
     secret = secrets.token_urlsafe(32)
     env = {**os.environ, worker_rails.SECRET_ENV: secret}
     command = [sys.executable, "-c", _START, "switch", "--port", str(port)]
+    if database is not None:
+        command += ["--db", database]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     switch = Switch(process, f"http://{HOST}:{port}")
     deadline = time.monotonic() + limits.SWITCH_START_SECONDS

@@ -1,6 +1,7 @@
 """``tindahan rails read``: an ISO 20022 message on the command line (issue 19's contract);
 ``tindahan rails participants list|add|set``: the operator's participants directory;
-``tindahan rails switch [--port P] [--faults PROFILE]``: the simulated clearing house;
+``tindahan rails switch [--port P] [--faults PROFILE] [--db FILE]``: the simulated clearing
+house, its state in its own SQLite file (``switch.journal``);
 ``tindahan rails recalls list|decide``: banks' recalls of inbound transfers (operator);
 ``tindahan rails fees [--instapay-send MINOR ...] [--json]``: the fee per rail and kind;
 ``tindahan rails reconcile --date YYYY-MM-DD [--db URL] [--statement FILE] [--json]``: a
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -58,6 +60,9 @@ from tindahan.services.unit import Platform, Unit
 from tindahan.store.database import connect
 from tindahan.switch.app import create_app
 from tindahan.switch.clearing import PROFILES, ClearingHouse
+from tindahan.switch.journal import DEFAULT_PATH as DEFAULT_SWITCH_DB
+from tindahan.switch.journal import Journal
+from tindahan.switch.settlement import SettlementAccount
 from tindahan.worker import rails as worker_rails
 
 app = typer.Typer(help="Bank rails: InstaPay and PESONet messages (ISO 20022).")
@@ -321,11 +326,23 @@ def switch(
             "--tindahan", help="Tindahan's API (e.g. http://127.0.0.1:8000): banks pay wallets"
         ),
     ] = None,
+    database: Annotated[
+        Path,
+        typer.Option("--db", help="The switch's own SQLite file (kept across restarts)"),
+    ] = DEFAULT_SWITCH_DB,
+    holidays: Annotated[
+        list[str] | None,
+        typer.Option("--holiday", help="A day with no PESONet clearing, YYYY-MM-DD (repeat)"),
+    ] = None,
+    pesonet_at_once: Annotated[
+        bool, typer.Option("--pesonet-at-once", help="Settle PESONet on arrival, no cut-offs")
+    ] = False,
 ) -> None:
     """Run the simulated InstaPay/PESONet clearing house on 127.0.0.1 (its own process).
 
     Requests must be signed with $TINDAHAN_RAILS_SECRET; Tindahan's worker reaches it when
-    TINDAHAN_RAILS_SWITCH_URL and the same secret are set."""
+    TINDAHAN_RAILS_SWITCH_URL and the same secret are set. What it knows is kept in its own
+    SQLite file (--db, default ./var/switch.sqlite3); PESONet settles at the cut-offs."""
     secret = os.environ.get(worker_rails.SECRET_ENV)
     if not secret:
         fail(f"set {worker_rails.SECRET_ENV} (the secret Tindahan signs its requests with)")
@@ -333,9 +350,23 @@ def switch(
     if faults not in PROFILES:
         fail(f"--faults is one of {', '.join(PROFILES)}")
         return
-    house = ClearingHouse(participants.seed_rows(), faults)
-    house.settlement.account = our_bic()
-    out.print(f"clearing switch on http://127.0.0.1:{port} (faults: {faults})")
+    days = frozenset(_holiday(text) for text in holidays or ())
+    try:
+        journal = Journal(database)
+    except (ValueError, sqlite3.Error) as exc:
+        fail(f"--db {database}: {exc}")
+        return
+    house = ClearingHouse(
+        participants.seed_rows(),
+        faults,
+        settlement=SettlementAccount(account=our_bic()),
+        journal=journal,
+        pesonet_cutoffs=not pesonet_at_once,
+        holidays=days,
+    )
+    out.print(
+        f"clearing switch on http://127.0.0.1:{port} (faults: {faults}; database: {database})"
+    )
     uvicorn.run(
         create_app(house, secret, tindahan_url), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -348,6 +379,16 @@ KIND_WORDS = {
     "amount_mismatch": "amount mismatch",
     "date_mismatch": "date mismatch",
 }
+
+
+def _holiday(text: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    fail(f"--holiday must be a date YYYY-MM-DD, got {text!r}")
+    raise AssertionError("unreachable")
 
 
 def _day(text: str) -> date:

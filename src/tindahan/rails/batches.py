@@ -5,6 +5,11 @@ A transfer made at ``made_ns`` leaves at the first cut-off (``limits.PESONET_CUT
 Manila time) at or after it on a banking day — Monday to Friday and not a holiday of the
 operator's calendar (the same holidays the loans' due dates follow). A transfer made after
 Friday's last cut-off, or on the eve of a holiday, waits for the next banking day's first.
+
+The clearing house's side (``settles_at``, the simulated switch): a batch that arrives
+within ``limits.PESONET_SESSION_WINDOW_SECONDS`` after a cut-off belongs to that cut-off's
+session and settles on arrival; any other arrival (before a cut-off, at night, on a weekend
+or holiday) waits for the next cut-off on a banking day and settles then.
 """
 
 from __future__ import annotations
@@ -38,3 +43,11 @@ def cutoff_after(made_ns: int, holidays: Collection[date]) -> int:
                     return at_ns
         day += timedelta(days=1)
     raise ValueError("no banking day within a month: check the holiday calendar")
+
+
+def settles_at(arrived_ns: int, holidays: Collection[date]) -> int:
+    """When the clearing house settles a PESONet transaction that arrived at ``arrived_ns``:
+    at once within a session's window after a cut-off, else at the next cut-off."""
+    window_ns = limits.PESONET_SESSION_WINDOW_SECONDS * 10**9
+    session = cutoff_after(arrived_ns - window_ns, holidays)
+    return arrived_ns if session <= arrived_ns else session

@@ -19,8 +19,22 @@ Tindahan's answers to a recall (the pacs.004 returning the money, the camt.029) 
 ``accept`` like its credit transfers; a pacs.004 debits Tindahan's settlement account.
 
 A pacs.028 about any transfer it knows is answered with the status it decided (``lost``
-included), and about one it does not know with nothing. Answers wait in a queue until
-Tindahan collects them. State is in memory: the switch is a simulator, restarted clean.
+included; ``ACSP``, settlement in process, while a PESONet one waits for its cut-off), and
+about one it does not know with nothing. Answers wait in a queue until Tindahan collects
+them.
+
+**PESONet's cut-offs, on the house's side** (``pesonet_cutoffs``, on for ``tindahan rails
+switch``): a PESONet transaction is settled in the session of the cut-off it arrived after
+(within ``limits.PESONET_SESSION_WINDOW_SECONDS``), or waits for the next cut-off on a
+banking day — weekends and the ``holidays`` the switch is given — and is booked and
+answered then (``rails.batches.settles_at``). The schemes' rules (membership, a duplicate)
+still answer at once. In-process houses (tests) settle PESONet at once unless told.
+
+**State**: with a ``journal`` (``switch.journal``, its own SQLite file, ``--db``) every
+decision, queued answer, booked movement, notification and recall answer is written as it
+happens and read back at start, so a restarted switch still knows every UETR (a resend is
+still ``AM05``), still answers a pacs.028 about it, still delivers what was not collected
+and still states the days before. Without one (tests) the state is in memory.
 
 Every transfer the house settles (``ACSC``, whatever the fault profile does to the answer)
 debits Tindahan's settlement account at that moment of the wall clock, and every return
@@ -35,6 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from tindahan import limits
 from tindahan.rails import (
@@ -47,9 +62,11 @@ from tindahan.rails import (
     Transaction,
 )
 from tindahan.rails import xml as rails_xml
+from tindahan.rails.batches import settles_at
 from tindahan.rails.directory import Participant
 from tindahan.rails.identifiers import new_reference
 from tindahan.switch.inbound import Payment
+from tindahan.switch.journal import Journal, Saved
 from tindahan.switch.settlement import Booked, SettlementAccount
 
 PROFILES = ("none", "rejected", "late", "duplicated", "lost", "returned", "recalled")
@@ -69,6 +86,21 @@ class Decided:
     debtor: Party | None = None
     creditor: Party | None = None
 
+    def row(self, settle_at_ns: int | None) -> dict[str, Any]:
+        return {
+            "uetr": self.uetr,
+            "message_id": self.message_id,
+            "end_to_end_id": self.end_to_end_id,
+            "amount_minor": self.amount_minor,
+            "currency": self.currency,
+            "rail": self.rail.value,
+            "status": self.status,
+            "reason": self.reason,
+            "debtor": self.debtor,
+            "creditor": self.creditor,
+            "settle_at_ns": settle_at_ns,
+        }
+
 
 @dataclass
 class ClearingHouse:
@@ -79,13 +111,43 @@ class ClearingHouse:
     wall: Callable[[], int] = time.time_ns
     settlement: SettlementAccount = field(default_factory=SettlementAccount)
     decided: dict[str, Decided] = field(default_factory=dict)
-    queue: list[tuple[int, bytes]] = field(default_factory=list)
+    #: (due on ``clock``, the message, its journal id or 0)
+    queue: list[tuple[int, bytes, int]] = field(default_factory=list)
     resolutions: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    journal: Journal | None = None
+    pesonet_cutoffs: bool = False
+    holidays: frozenset[date] = frozenset()
+    #: PESONet transactions waiting for their cut-off: UETR → when they settle (wall ns)
+    waiting: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.faults not in PROFILES:
             raise ValueError(f"fault profile is one of {', '.join(PROFILES)}")
+        if self.journal is not None:
+            self.settlement.journal = self.journal
+            self._restore(self.journal.load())
+
+    def close(self) -> None:
+        """Close its file (the process is stopping; a test opens the same file again)."""
+        if self.journal is not None:
+            self.journal.close()
+
+    def _restore(self, saved: Saved) -> None:
+        """Rebuild the house from its file (at start, before it serves anything)."""
+        for row in saved.decided:
+            settle_at = row.pop("settle_at_ns")
+            row["rail"] = ClearingSystem(row["rail"])
+            found = Decided(**row)
+            self.decided[found.uetr] = found
+            if settle_at is not None:
+                self.waiting[found.uetr] = settle_at
+        now, wall = self._now(), self.wall()
+        for kept, due_ns, data in saved.answers:
+            self.queue.append((now + max(0, due_ns - wall), data, kept))
+        self.settlement.movements = [Booked(**row) for row in saved.movements]
+        self.settlement.unsent = list(saved.notifications)
+        self.resolutions = [rails_xml.read(data) for data in saved.resolutions]
 
     def _now(self) -> int:
         return self.clock()
@@ -95,7 +157,7 @@ class ClearingHouse:
         transactions it held."""
         message = rails_xml.read(data)
         if message.message_type in (MessageType.PACS_004, MessageType.CAMT_029):
-            return self._recall_answer(message)
+            return self._recall_answer(message, data)
         if message.message_type is not MessageType.PACS_008:
             raise ValueError(f"the switch takes pacs.008 here, not {message.message_type}")
         rail = ClearingSystem(message.clearing_system or "INSTAPAY")
@@ -123,8 +185,24 @@ class ClearingHouse:
             item.creditor,
         )
         self.decided[uetr] = decided
+        settle_at = None
+        if status != "RJCT" and rail is ClearingSystem.PESONET and self.pesonet_cutoffs:
+            arrived = self.wall()
+            settle_at = settles_at(arrived, self.holidays)
+            settle_at = None if settle_at <= arrived else settle_at
+        if self.journal is not None:
+            self.journal.decided(decided.row(settle_at))
+        if settle_at is not None:
+            self.waiting[uetr] = settle_at  # booked and answered at its cut-off (``_tick``)
+            return
+        self._outcome(decided, self.wall())
+
+    def _outcome(self, decided: Decided, at_ns: int) -> None:
+        """Settle (book) a decided transaction at ``at_ns`` and queue what the profile says."""
+        message_id, uetr, e2e = decided.message_id, decided.uetr, decided.end_to_end_id
+        status, reason = decided.status, decided.reason
         if status != "RJCT":
-            self._book(decided, credit=False)
+            self._book(decided, credit=False, at_ns=at_ns)
         if status == "RJCT" or self.faults in ("none", "rejected"):
             self._answer(message_id, uetr, e2e, status, reason, 0)
         elif self.faults == "late":
@@ -134,13 +212,26 @@ class ClearingHouse:
             self._answer(message_id, uetr, e2e, status, reason, 0)
         elif self.faults == "returned":
             self._answer(message_id, uetr, e2e, status, reason, 0)
-            self._return(decided)
+            self._return(decided, at_ns)
 
-    def _recall_answer(self, message: Message) -> int:
+    def _tick(self) -> None:
+        """Settle the PESONet transactions whose cut-off has come (callers hold the lock)."""
+        now = self.wall()
+        for uetr, at in sorted(self.waiting.items(), key=lambda pair: pair[1]):
+            if at > now:
+                continue
+            del self.waiting[uetr]
+            if self.journal is not None:
+                self.journal.settled(uetr)
+            self._outcome(self.decided[uetr], at)
+
+    def _recall_answer(self, message: Message, data: bytes) -> int:
         """Tindahan answering a recall: a pacs.004 sends money back (a debit), a camt.029
         says what was decided; both are kept in ``resolutions``."""
         with self.lock:
             self.resolutions.append(message)
+            if self.journal is not None:
+                self.journal.resolution(data)
             if message.message_type is MessageType.PACS_004:
                 for item in message.transactions:
                     self.settlement.book(
@@ -192,9 +283,13 @@ class ClearingHouse:
         data = rails_xml.pacs002(
             message_id=new_reference("S"), created_at=datetime.now(UTC), answers=[answer]
         )
-        self.queue.append((self._now() + delay, data))
+        self._queue(data, delay)
 
-    def _book(self, decided: Decided, *, credit: bool) -> None:
+    def _queue(self, data: bytes, delay: int) -> None:
+        kept = 0 if self.journal is None else self.journal.answer(self.wall() + delay, data)
+        self.queue.append((self._now() + delay, data, kept))
+
+    def _book(self, decided: Decided, *, credit: bool, at_ns: int) -> None:
         self.settlement.book(
             Booked(
                 new_reference("B"),
@@ -203,13 +298,13 @@ class ClearingHouse:
                 decided.amount_minor,
                 decided.currency,
                 credit,
-                self.wall(),
+                at_ns,
                 decided.debtor,
                 decided.creditor,
             )
         )
 
-    def _return(self, decided: Decided) -> None:
+    def _return(self, decided: Decided, at_ns: int) -> None:
         back = PaymentReturn(
             decided.message_id,
             decided.uetr,
@@ -225,25 +320,30 @@ class ClearingHouse:
             clearing_system=decided.rail,
             returns=[back],
         )
-        self.queue.append((self._now(), data))
-        self._book(decided, credit=True)
+        self._queue(data, 0)
+        self._book(decided, credit=True, at_ns=at_ns)
 
     def collect(self) -> list[bytes]:
         """The answers due now, in order; they leave the queue."""
-        now = self._now()
         with self.lock:
-            due = [data for at, data in self.queue if at <= now]
-            self.queue = [(at, data) for at, data in self.queue if at > now]
-        return due
+            self._tick()
+            now = self._now()
+            due = [entry for entry in self.queue if entry[0] <= now]
+            self.queue = [entry for entry in self.queue if entry[0] > now]
+            if self.journal is not None:
+                self.journal.collected([kept for _, _, kept in due])
+        return [data for _, data, _ in due]
 
     def notifications(self) -> list[bytes]:
         """The camt.054 notifications of movements booked since the last call."""
         with self.lock:
+            self._tick()
             return self.settlement.notifications()
 
     def statement(self, day: date) -> bytes:
         """The camt.053 of Tindahan's settlement account for ``day`` (a Manila day)."""
         with self.lock:
+            self._tick()
             return self.settlement.statement(day, self.wall())
 
     def status(self, data: bytes) -> bytes | None:
@@ -253,16 +353,18 @@ class ClearingHouse:
             raise ValueError(f"a status request is a pacs.028, not {message.message_type}")
         answers = []
         with self.lock:
+            self._tick()
             for item in message.transactions:
                 found = self.decided.get(item.uetr or "")
                 if found is not None:
+                    waits = found.uetr in self.waiting  # PESONet before its cut-off
                     answers.append(
                         StatusAnswer(
                             found.message_id,
                             found.uetr,
                             found.end_to_end_id,
-                            found.status,
-                            found.reason,
+                            "ACSP" if waits else found.status,
+                            None if waits else found.reason,
                         )
                     )
         if not answers:

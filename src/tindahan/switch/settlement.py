@@ -12,19 +12,23 @@ once, with the wall-clock moment the switch settled it, and:
 
 The booking day is the Asia/Manila calendar day of that moment (UTC+8, no daylight saving:
 a day runs from 16:00 UTC the evening before to 16:00 UTC), the day Tindahan's
-reconciliation cuts by too (``rails.reconciliation``). Balances start at zero when the
-switch starts: the simulator keeps its state in memory, like the rest of the house.
+reconciliation cuts by too (``rails.reconciliation``). With a journal (``switch.journal``,
+the switch's own SQLite file) every movement and its notification are written as they are
+booked and read back at start, so the balances and statements survive a restart; without
+one (the tests' in-process houses) they start at zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from tindahan.rails import Entry, Party
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.identifiers import new_reference
 from tindahan.rails.reconciliation import manila_day
+from tindahan.switch.journal import Journal
 
 #: Tindahan's account at the switch, as the statement names it, unless the house is told
 #: another (``tindahan rails switch`` uses ``TINDAHAN_RAILS_BIC``, our BIC).
@@ -49,6 +53,19 @@ class Booked:
     def day(self) -> date:
         return manila_day(self.at_ns)
 
+    def row(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "uetr": self.uetr,
+            "end_to_end_id": self.end_to_end_id,
+            "amount_minor": self.amount_minor,
+            "currency": self.currency,
+            "credit": self.credit,
+            "at_ns": self.at_ns,
+            "debtor": self.debtor,
+            "creditor": self.creditor,
+        }
+
     def entry(self) -> Entry:
         return Entry(
             amount_minor=self.amount_minor,
@@ -70,25 +87,29 @@ class SettlementAccount:
     account: str = DEFAULT_ACCOUNT
     currency: str = "PHP"
     movements: list[Booked] = field(default_factory=list)
-    unsent: list[bytes] = field(default_factory=list)
+    #: (the journal's id or 0, the camt.054) not yet collected
+    unsent: list[tuple[int, bytes]] = field(default_factory=list)
+    journal: Journal | None = None
 
     def book(self, moved: Booked) -> None:
         """Book one movement and queue its camt.054 (callers hold the house's lock)."""
-        self.movements.append(moved)
-        self.unsent.append(
-            rails_xml.camt054(
-                message_id=new_reference("N"),
-                created_at=datetime.fromtimestamp(moved.at_ns // 10**9, UTC),
-                account=self.account,
-                notification_id=moved.reference,
-                entries=[moved.entry()],
-            )
+        notification = rails_xml.camt054(
+            message_id=new_reference("N"),
+            created_at=datetime.fromtimestamp(moved.at_ns // 10**9, UTC),
+            account=self.account,
+            notification_id=moved.reference,
+            entries=[moved.entry()],
         )
+        kept = 0 if self.journal is None else self.journal.movement(moved.row(), notification)
+        self.movements.append(moved)
+        self.unsent.append((kept, notification))
 
     def notifications(self) -> list[bytes]:
         """The camt.054 messages since the last call; they leave the queue."""
         sent, self.unsent = self.unsent, []
-        return sent
+        if self.journal is not None:
+            self.journal.notified([kept for kept, _ in sent])
+        return [data for _, data in sent]
 
     def statement(self, day: date, now_ns: int) -> bytes:
         """The camt.053 of ``day``: its opening and closing booked balances and its entries."""
