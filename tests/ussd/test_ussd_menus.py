@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from tests.ussd.conftest import BUYER_PHONE, OPERATOR, PIN, Barangay, Phone
 from tindahan import limits
 from tindahan.services.payments import requests
+from tindahan.services.unit import Unit
 from tindahan.store.payment_tables import parties, payments
 from tindahan.ussd import codes
 
@@ -259,3 +260,56 @@ def test_choosing_a_language(phone: Phone, barangay: Barangay) -> None:
         "END Kulang ang imong balanse. Walay kwarta nga milihok."
     )
     assert phone.run("8", "4") == "END Wala kana sa mga pilianan."
+
+
+def test_the_qr_poster_prints_the_merchant_code(barangay: Barangay) -> None:
+    from tindahan.services.qr import codes as qrcodes
+    from tindahan.services.qr import pay as qrpay
+
+    def poster(unit: Unit) -> str:
+        payload = qrpay.merchant_code(unit, OPERATOR, barangay.merchant)["payload"]
+        short = qrpay.merchant_short_code(unit, OPERATOR, barangay.merchant)
+        return qrcodes.svg(payload, "Aling Nena", note=f"Merchant code {short}").decode()
+
+    image = barangay.platform.run(poster, write=False)
+    assert f">Merchant code {barangay.merchant_code}</text>" in image
+    agent = barangay.platform.run(
+        lambda u: qrpay.merchant_short_code(u, OPERATOR, barangay.agent), write=False
+    )
+    assert agent == barangay.agent_code and codes.normalize(agent) == agent
+
+
+def test_sessions_are_forgotten_a_day_after_they_began(
+    phone: Phone, barangay: Barangay, clock
+) -> None:
+    from tindahan.services.ussd import sessions
+
+    phone.dial()
+    assert sessions.purge(barangay.platform) == 0
+    clock.advance(limits.USSD_SESSION_KEEP_S + 1)
+    assert sessions.purge(barangay.platform) == 1
+
+
+def test_the_demo_banner_names_a_phone_a_pin_and_a_store_code(barangay: Barangay, capsys) -> None:
+    from tindahan.cli import app as cli_app
+
+    people = [
+        {
+            "who": "merchant",
+            "name": "Aling Nena",
+            "phone": "+639170000003",
+            "pin": "514263",
+            "party_id": barangay.merchant,
+        },
+        {
+            "who": "buyer",
+            "name": "Juan",
+            "phone": "+639170000005",
+            "pin": "739451",
+            "party_id": barangay.buyer,
+        },
+    ]
+    cli_app._ussd_banner(barangay.platform, people)
+    shown = capsys.readouterr().out
+    assert "tindahan ussd --phone +639170000005" in shown and "PIN 739451" in shown
+    assert f"merchant code {barangay.merchant_code}" in shown

@@ -31,10 +31,13 @@ def merchant_qr(request: Request, who: CallerDep, party_id: Id) -> Any:
     responses={200: {"content": {"image/svg+xml": {}}, "description": "A printable poster"}},
 )
 def merchant_poster(request: Request, who: CallerDep, party_id: Id) -> Response:
-    """The static code as a printable SVG poster, the merchant's name under it."""
+    """The static code as a printable SVG poster, the merchant's name under it and its
+    seven-digit merchant code (for paying by USSD from any phone) under that."""
     code = read(request, lambda u: qrpay.merchant_code(u, who, party_id))
     name = read(request, lambda u: qrpay.merchant_name(u, who, party_id))
-    return Response(qrcodes.svg(code["payload"], name), media_type="image/svg+xml")
+    short = read(request, lambda u: qrpay.merchant_short_code(u, who, party_id))
+    note = f"Merchant code {short}" if short else None
+    return Response(qrcodes.svg(code["payload"], name, note=note), media_type="image/svg+xml")
 
 
 @router.get("/payment_requests/{request_id}/qr", response_model=s.QrCode, tags=["qr"])

@@ -49,6 +49,7 @@ from tindahan.services.platform.datakey import open_vault
 from tindahan.services.rails import participants
 from tindahan.services.seed import demo as demo_service
 from tindahan.services.unit import Platform
+from tindahan.services.ussd import channel as ussd_channel
 from tindahan.store import backup, migrate
 from tindahan.store.database import Database, connect, create_missing, default_url
 from tindahan.store.vault import Vault
@@ -197,10 +198,27 @@ def _banner(platform: Platform) -> None:
     for person in people:
         table.add_row(person["who"], person["name"], person["phone"], person["pin"])
     out.print(table)
+    _ussd_banner(platform, people)
     names = {person["who"]: person["name"] for person in people}
     for who, secret in demo_service.demo_keys(platform, people).items():
         label = who if who == "operator" else f"{who}, {names[who]}"
         out.print(f"demo API key ({label}): {secret}", markup=False)
+
+
+def _ussd_banner(platform: Platform, people: list[dict[str, str]]) -> None:
+    """One demo phone and its PIN for the USSD menus, and a store's code to pay."""
+    buyer = next((p for p in people if p["who"] == "buyer"), None)
+    if buyer is None:
+        return
+    out.print(
+        f"USSD from a feature phone: tindahan ussd --phone {buyer['phone']}  "
+        f"(PIN {buyer['pin']}, dials *143#)",
+        markup=False,
+    )
+    store = next((p for p in people if p["who"] == "merchant" and p["party_id"]), None)
+    code = ussd_channel.short_code(platform, store["party_id"]) if store else None
+    if store is not None and code:
+        out.print(f"  pay {store['name']} with menu 3, merchant code {code}", markup=False)
 
 
 def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:

@@ -327,7 +327,9 @@ def _poster(request: Request, viewer: Merchant) -> bytes:
 
     def work(unit: Unit) -> bytes:
         code = qrpay.merchant_code(unit, caller, party)
-        return qrcodes.svg(code["payload"], qrpay.merchant_name(unit, caller, party))
+        short = qrpay.merchant_short_code(unit, caller, party)
+        note = _("Merchant code {code}").format(code=short) if short else None
+        return qrcodes.svg(code["payload"], qrpay.merchant_name(unit, caller, party), note=note)
 
     return session.platform(request).run(work, write=False)
 

@@ -162,7 +162,9 @@ def poster(request: Request, viewer: Operator, party_id: str) -> Response:
     def work(unit: Unit) -> tuple[bytes, str]:
         code = qrpay.merchant_code(unit, viewer.caller, party_id)
         merchant = qrpay.merchant_name(unit, viewer.caller, party_id)
-        return qrcodes.svg(code["payload"], merchant), merchant
+        short = qrpay.merchant_short_code(unit, viewer.caller, party_id)
+        note = _("Merchant code {code}").format(code=short) if short else None
+        return qrcodes.svg(code["payload"], merchant, note=note), merchant
 
     image, merchant = session.platform(request).run(work, write=False)
     label = _("QR Ph code of {name}").format(name=merchant)

@@ -31,6 +31,7 @@ from tindahan.services.payouts import daily as daily_payouts
 from tindahan.services.platform import health, idempotency, keys, throttles, webhooks
 from tindahan.services.platform import sms as outbox
 from tindahan.services.unit import Platform
+from tindahan.services.ussd import sessions as ussd_sessions
 from tindahan.sms.port import SmsProvider
 from tindahan.worker import rails
 from tindahan.worker import sms as sms_providers
@@ -78,6 +79,7 @@ def tick(
         texted, text_failures = outbox.deliver_due(platform, sms_provider)
     idempotency.purge(platform)
     platform.run(throttles.purge)  # sign-in counters a day old
+    ussd_sessions.purge(platform)  # USSD sessions a day old (their resends are long over)
     return Tick(
         report.transfers,
         expired,

@@ -20,15 +20,17 @@ def _symbol(payload: str) -> segno.QRCode:
     return segno.make_qr(payload, error="m", boost_error=False, encoding="utf-8")
 
 
-def svg(payload: str, caption: str | None = None, scale: int = 8) -> bytes:
-    """The code as SVG; with ``caption`` (the merchant's name), a printable poster."""
+def svg(payload: str, caption: str | None = None, scale: int = 8, note: str | None = None) -> bytes:
+    """The code as SVG; with ``caption`` (the merchant's name), a printable poster, and
+    ``note`` (its merchant code, for paying by USSD from a phone without a camera) on a
+    second line."""
     buffer = io.BytesIO()
     _symbol(payload).save(buffer, kind="svg", scale=scale, border=4, xmldecl=False)
     image = buffer.getvalue().decode()
     if caption is None:
         return image.encode()
     width, height = _symbol(payload).symbol_size(scale=scale, border=4)
-    text_height = 6 * scale
+    text_height = (10 if note else 6) * scale
     inner = image[image.index(">") + 1 : image.rindex("</svg>")]
     poster = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + text_height}" '
@@ -36,7 +38,13 @@ def svg(payload: str, caption: str | None = None, scale: int = 8) -> bytes:
         f'<rect width="100%" height="100%" fill="#fff"/>{inner}'
         f'<text x="{width // 2}" y="{height + text_height // 2}" text-anchor="middle" '
         f'font-family="sans-serif" font-size="{3 * scale}" fill="#000">{escape(caption)}</text>'
-        "</svg>"
+        + (
+            f'<text x="{width // 2}" y="{height + 7 * scale}" text-anchor="middle" '
+            f'font-family="sans-serif" font-size="{3 * scale}" fill="#000">{escape(note)}</text>'
+            if note
+            else ""
+        )
+        + "</svg>"
     )
     return poster.encode()
 

@@ -92,6 +92,14 @@ def merchant_code(unit: Unit, caller: Caller, merchant_id: str) -> dict[str, Any
     return _view(qr.encode(_description(merchant, None, None)), "static", merchant_id, None)
 
 
+def merchant_short_code(unit: Unit, caller: Caller, merchant_id: str) -> str | None:
+    """The merchant's seven-digit code (``ussd.codes``), printed on its poster under the
+    name: a buyer without a camera or data pays the same merchant by USSD."""
+    caller.require("parties:read")
+    code = party_row(unit, caller, merchant_id)["short_code"]
+    return str(code) if code else None
+
+
 def merchant_name(unit: Unit, caller: Caller, merchant_id: str) -> str:
     caller.require("parties:read")
     return str(party_row(unit, caller, merchant_id)["name"])

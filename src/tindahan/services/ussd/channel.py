@@ -658,6 +658,12 @@ def _language(context: _Context, step: Stage) -> str:
     return _end(chosen, N_("Language: {name}."), {"name": catalog.NAMES[chosen]})
 
 
+def short_code(platform: Platform, party_id: str) -> str | None:
+    """A merchant's or agent's code, as its poster prints it (None for a customer)."""
+    query = select(party_table.c.short_code).where(party_table.c.id == party_id)
+    return platform.run(lambda unit: unit.conn.execute(query).scalar_one_or_none(), write=False)
+
+
 def _audit(unit: Unit, person: Person, action: str, kind: str, object_id: str) -> None:
     audit.record(unit, person.login_id, action, kind, object_id, None, {"channel": "ussd"})
 
