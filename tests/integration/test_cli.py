@@ -345,6 +345,23 @@ def test_demo_seed_loads_weeks_of_payments_once(db_url, seeded_demo):
     assert found == {(rule, "review") for rule in rules}
 
 
+def test_every_demo_product_has_a_photo_in_the_media_store(db_url, seeded_demo, media_folder):
+    # drawn at seed time (``seed.pictures``) and added as an upload is: WebP renditions
+    seeded_demo.copy_to(db_url)
+    with connect(db_url) as database, database.engine.connect() as conn:
+        products = conn.execute(text("SELECT id, title FROM products")).all()
+        photos = conn.execute(text("SELECT product_id, alt, renditions FROM product_photos")).all()
+    assert len(products) >= 5
+    assert {p.product_id for p in photos} == {p.id for p in products}
+    titles = {p.id: p.title for p in products}
+    names = set()
+    for photo in photos:
+        assert photo.alt.startswith(titles[photo.product_id])
+        names |= {r["name"] for r in json.loads(photo.renditions)}
+    stored = {path.name for path in Path(media_folder).rglob("*") if path.is_file()}
+    assert names and names <= stored
+
+
 def test_keys_create_prints_the_key_alone_on_the_last_line(db_url):
     assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     result = invoke("keys", "create", "--db", db_url, "--operator", "--scopes", "payments:read")

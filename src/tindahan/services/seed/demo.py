@@ -36,12 +36,12 @@ from sqlalchemy import func, select
 from tindahan.credit import simulate as simulator
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
-from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
+from tindahan.services.commerce import catalog, disputes, escrow, orders, photos, shipments
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
-from tindahan.services.seed import simulation, typologies
+from tindahan.services.seed import pictures, simulation, typologies
 from tindahan.services.unit import Platform, SettableClock, Unit
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import api_keys
@@ -212,6 +212,7 @@ def _shops(demo: Demo) -> None:
             made = demo.run(
                 partial(catalog.create_product, caller=owner, storefront_id=store["id"], new=new)
             )
+            _photo(demo.platform, owner, made["id"], title)
             picks = [(made["id"], v["id"]) for v in made["variants"]]
             demo.products.setdefault(store["id"], []).extend(picks)
     usd = _wallet(demo, demo.abroad, "main")
@@ -680,10 +681,25 @@ def _offer_shop(platform: Platform, merchant_id: str) -> None:
         )
         for title, price, stock in OFFER_SHOP_PRODUCTS:
             new = catalog.NewProduct(title, price, stock=stock)
-            platform.run(
+            made = platform.run(
                 partial(catalog.create_product, caller=owner, storefront_id=store["id"], new=new)
             )
+            _photo(platform, owner, made["id"], title)
     _fund_main(platform, merchant_id, OFFER_SHOP_FUNDING, "DEMO-WEB-SHOP")
+
+
+def _photo(platform: Platform, owner: Caller, product_id: str, title: str) -> None:
+    """The product's demo photo (``seed.pictures``), added as a merchant's upload is."""
+    prepared = photos.prepare(pictures.tile(title))  # outside the unit, as the faces do
+    platform.run(
+        partial(
+            photos.add,
+            caller=owner,
+            product_id=product_id,
+            prepared=prepared,
+            alt=pictures.alt_text(title),
+        )
+    )
 
 
 def demo_slug(name: str) -> str:
