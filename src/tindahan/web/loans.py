@@ -34,6 +34,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tindahan.insights import score as score_actions
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.credit import assessments as credit
@@ -70,8 +71,35 @@ def _offers_data(unit: Unit, caller: Caller) -> dict[str, Any]:
         "past": [x for x in made if x["status"] != "active"],
         "check": check,
         "check_reasons": _reason_sentences(check) if check else [],
+        "check_actions": _actions(check) if check else [],
         "check_error": None,
     }
+
+
+def _action_words() -> dict[str, str]:
+    """What would raise the score (``insights.score``), as actions in the reader's language."""
+    return {
+        "sell_here": _(
+            "Take more of your sales through Tindahan: QR, payment requests and your online shop."
+        ),
+        "regular_days": _(
+            "Sell on more days each week, even small amounts: steady sales days count."
+        ),
+        "buyers_by_qr": _("Ask more of your buyers, your regulars too, to pay by your QR code."),
+        "fewer_refunds": _(
+            "Describe your products fully and ship on time, so fewer orders end in a refund "
+            "or a dispute."
+        ),
+        "keep_balance": _(
+            "Leave part of your sales in your wallet instead of cashing out all of it at once."
+        ),
+        "pay_on_time": _("Pay each installment on or before its due date."),
+    }
+
+
+def _actions(check: dict[str, Any]) -> list[str]:
+    words = _action_words()
+    return [words[a] for a in score_actions.actions(r.get("code", "") for r in check["reasons"])]
 
 
 def _reason_sentences(check: dict[str, Any]) -> list[str]:
