@@ -1,4 +1,4 @@
-""""What would raise it" on the merchant's credit check (issue 26, item 4), on SQLite and
+"""The credit check's "What would raise it" for a merchant (issue 26, item 4), on SQLite and
 PostgreSQL: the actions follow the stored reasons (``insights.score``), in English and
 Filipino, and promise no score."""
 
