@@ -26,7 +26,7 @@ def _count_payments(barangay: Barangay) -> int:
 def test_the_first_step_offers_the_menu(phone: Phone) -> None:
     answer = phone.dial()
     assert answer.startswith("CON Tindahan\n1 Balance")
-    assert "3 Pay a store" in answer and "8 Language" in answer
+    assert "2 Send money\n3 Pay a store" in answer and "8 Language" in answer
 
 
 def test_an_unknown_phone_signs_up_with_a_name_and_a_pin_twice(http, barangay) -> None:
@@ -313,3 +313,26 @@ def test_the_demo_banner_names_a_phone_a_pin_and_a_store_code(barangay: Barangay
     shown = capsys.readouterr().out
     assert "tindahan ussd --phone +639170000005" in shown and "PIN 739451" in shown
     assert f"merchant code {barangay.merchant_code}" in shown
+
+
+def test_sending_money_to_a_mobile_number(phone: Phone, barangay: Barangay) -> None:
+    from tests.ussd.conftest import make_party
+
+    make_party(barangay.platform, "customer", "Maria Clara Santos", "+639181234567")
+    assert phone.run("2") == "CON Send money. Enter the mobile number:"
+    assert phone.run("2", "0918 123 4567") == "CON Send to Maria C. S.\nEnter the amount in pesos:"
+    assert phone.run("2", "09181234567", "250") == (
+        "CON Send P250.00 to Maria C. S. (+639181234567)?\nEnter your PIN:"
+    )
+    before = _count_payments(barangay)
+    sent = phone.dial("2", "09181234567", "250", PIN)
+    assert sent.startswith("END Sent P250.00 to Maria C. S., ref ")
+    assert phone.dial("2", "09181234567", "250", PIN) == sent  # a resend: once
+    assert _count_payments(barangay) == before + 1
+    assert barangay.available(barangay.buyer) == 75_000
+    assert phone.run("2", BUYER_PHONE) == "END You cannot send money to yourself."
+    assert phone.run("2", "09180000000") == "END No wallet has this number. Nothing moved."
+    assert phone.run("2", "12345") == "END That is not a mobile number. Use 09XXXXXXXXX."
+    assert phone.run("2", "09181234567", "2000", PIN) == (
+        "END Your balance is too low. Nothing moved."
+    )

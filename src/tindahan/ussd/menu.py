@@ -50,7 +50,7 @@ class Flow(enum.StrEnum):
 #: The main menu's choices, in the order shown.
 CHOICES: Mapping[str, Flow] = {
     "1": Flow.BALANCE,
-    # "2": Flow.SEND once ``services.payments.sends.send_to_mobile`` is there (issue 24)
+    "2": Flow.SEND,
     "3": Flow.MERCHANT,
     "4": Flow.CASH_OUT,
     "5": Flow.REQUEST,

@@ -46,7 +46,7 @@ from tindahan.kernel.refusals import RefusalError
 from tindahan.payments import parties as party_rules
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, RequestStatus
 from tindahan.services.lending import loans
-from tindahan.services.payments import cash, requests, wallets
+from tindahan.services.payments import cash, requests, sends, wallets
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.platform import (
     audit,
@@ -208,6 +208,7 @@ _REFUSALS = {
     "risk_review": N_("This payment is held for review. Nothing moved."),
     "payee_is_payer": N_("You cannot pay yourself."),
     "recipient_is_sender": N_("You cannot send money to yourself."),
+    "recipient_not_found": N_("No wallet has this number. Nothing moved."),
     "recipient_is_business": N_("This number is a store's. Pay it by its merchant code."),
     "insufficient_float": N_("The agent has too little cash float. Nothing moved."),
     "payment_request_paid": N_("This request is already paid."),
@@ -495,6 +496,43 @@ def _cash_out(context: _Context, step: Stage) -> str:
     return _once(context, step, work)
 
 
+# --- sending to a mobile number ------------------------------------------------------------------
+def _send_to(context: _Context, step: Stage) -> str:
+    """Whom the number reaches (first name and initials: enough to catch a mistyped number,
+    not a stranger's full name), then the amount, then the PIN."""
+    person = context.person
+    assert person is not None
+    lang, mobile = context.lang, step.values["mobile"]
+    try:
+        found = context.platform.run(
+            lambda unit: sends.recipient(unit, person.caller, mobile), write=False
+        )
+    except RefusalError as refusal:
+        return catalog.screen(refusal_text(lang, refusal), end=True)
+    if step.stage == "payee":
+        return _con(lang, N_("Send to {name}\nEnter the amount in pesos:"), {"name": found["name"]})
+    params = {"amount": pesos(step.values["amount_minor"]), "name": found["name"], "mobile": mobile}
+    return _con(lang, N_("Send {amount} to {name} ({mobile})?\nEnter your PIN:"), params)
+
+
+def _send(context: _Context, step: Stage) -> str:
+    person = context.person
+    assert person is not None
+    lang, mobile, amount = context.lang, step.values["mobile"], step.values["amount_minor"]
+
+    def work(unit: Unit) -> str:
+        name = sends.recipient(unit, person.caller, mobile)["name"]
+        sent = sends.send_to_mobile(unit, person.caller, sends.MobileSend(mobile, amount))
+        _audit(unit, person, "ussd.send", "payment", sent["id"])
+        message = N_("Sent {amount} to {name}, ref {ref}.")
+        if sent.get("under_review"):
+            message = N_("Sent {amount} to {name}, held for review, ref {ref}.")
+        ref = shortrefs.shown(sent["short_ref"])
+        return say(lang, message, {"amount": pesos(amount), "name": name, "ref": ref})
+
+    return _once(context, step, work)
+
+
 # --- paying a request --------------------------------------------------------------------------
 def _request_row(unit: Unit, ref: str) -> Any:
     stored = shortrefs.normalize(ref)
@@ -672,6 +710,9 @@ _HANDLERS: dict[tuple[Flow, str], Callable[[_Context, Stage], str]] = {
     (Flow.SIGNUP, "pin_chosen"): _signup_pin,
     (Flow.SIGNUP, "do"): _signup,
     (Flow.BALANCE, "show"): _balance,
+    (Flow.SEND, "payee"): _send_to,
+    (Flow.SEND, "confirm"): _send_to,
+    (Flow.SEND, "do"): _send,
     (Flow.MERCHANT, "payee"): _coded(
         PartyKind.MERCHANT,
         N_("Pay {name}.\nEnter the amount in pesos:"),
