@@ -1,5 +1,6 @@
-"""The catalogs: every string the pages can show has a Filipino translation that keeps its
-placeholders, and the language is chosen the way the switch and the browser say."""
+"""The catalogs: every string the pages can show has a Filipino and a Cebuano translation
+that keeps its placeholders (English is the source), and the language is chosen the way the
+switch and the browser say."""
 
 from __future__ import annotations
 
@@ -30,10 +31,18 @@ def source_strings() -> dict[str, str]:
 
 
 def filipino() -> dict[str, str]:
+    return catalog("fil")
+
+
+def cebuano() -> dict[str, str]:
+    return catalog("ceb")
+
+
+def catalog(lang: str) -> dict[str, str]:
     translated: dict[str, str] = {}
-    for path in sorted((WEB / "locale" / "fil" / "LC_MESSAGES").glob("*.po")):
+    for path in sorted((WEB / "locale" / lang / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
-            for message in read_po(handle, locale="fil"):
+            for message in read_po(handle, locale=lang):
                 if not message.id or message.fuzzy:
                     continue
                 ids = message.id if isinstance(message.id, tuple) else (message.id,)
@@ -59,11 +68,28 @@ def test_every_string_has_a_filipino_translation():
 
 def test_translations_keep_their_placeholders():
     wrong = [
-        (msgid, text)
-        for msgid, text in filipino().items()
+        (lang, msgid, text)
+        for lang in ("fil", "ceb")
+        for msgid, text in catalog(lang).items()
         if sorted(_PLACEHOLDER.findall(msgid)) != sorted(_PLACEHOLDER.findall(text))
     ]
     assert not wrong
+
+
+def test_every_string_has_a_cebuano_translation():
+    translated = cebuano()
+    missing = {text: where for text, where in source_strings().items() if text not in translated}
+    assert not missing, "untranslated (add them to a .po under web/locale/ceb):\n" + "\n".join(
+        f"{where}: {text!r}" for text, where in sorted(missing.items(), key=lambda i: i[1])
+    )
+
+
+def test_the_three_languages_are_offered_and_differ():
+    assert list(i18n.LOCALES) == ["en", "fil", "ceb"]
+    fil, ceb = filipino(), cebuano()
+    assert set(fil) == set(ceb)  # one source, two complete catalogs
+    same = [msgid for msgid in ceb if ceb[msgid] == fil[msgid] and ceb[msgid] != msgid]
+    assert len(same) < len(ceb) // 10  # Cebuano is its own language, not Filipino copied
 
 
 def test_language_choice():
@@ -72,6 +98,8 @@ def test_language_choice():
     assert i18n.choose(None, "fil-PH") == "fil"
     assert i18n.choose("xx", "de-DE") == "en"
     assert i18n.choose(None, None) == "en"
+    assert i18n.choose("ceb", "fil-PH") == "ceb"
+    assert i18n.choose(None, "ceb-PH,en;q=0.5") == "ceb"
 
 
 def test_money_and_dates_follow_the_language():
@@ -84,3 +112,7 @@ def test_money_and_dates_follow_the_language():
     assert english == "₱1,234.50"
     assert "Dec" in english_day
     assert "Dis" in filipino_day
+    with i18n.using("ceb"):
+        assert i18n.money(123_450) == "₱1,234.50"
+        assert "Dis" in i18n.day("2026-12-15")
+        assert i18n.gettext("Sign in") == "Mag-sign in"

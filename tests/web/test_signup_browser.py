@@ -44,3 +44,25 @@ def test_a_person_signs_up_on_a_phone_with_the_texted_code(site, open_page):
     assert page.url.endswith("/b")
     assert page.get_by_text("Rosa Magbanua").first.is_visible()
     assert page.evaluate(NO_SIDEWAYS)
+
+
+def test_the_pages_in_cebuano_fit_a_phone(site, open_page):
+    """The longest of the three languages' words on the narrowest screen: no sideways scroll."""
+    page = open_page()
+    go(page, "/signin")
+    page.get_by_role("button", name="Cebuano").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Mag-sign in").is_visible()
+    for path in ("/signin", "/signup", "/reset"):
+        go(page, path)
+        assert page.evaluate(NO_SIDEWAYS), path
+    shots(page, "reset-ceb")
+    buyer = open_page()
+    journeys.sign_in(buyer, site.buyer)
+    buyer.get_by_role("button", name="Cebuano").click()
+    buyer.wait_for_load_state()
+    for path in ("/b", "/b/orders", "/pin"):
+        go(buyer, path)
+        assert buyer.evaluate(NO_SIDEWAYS), path
+    go(buyer, "/b")
+    assert buyer.get_by_text("Akong wallet").first.is_visible()

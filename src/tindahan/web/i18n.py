@@ -1,14 +1,17 @@
-"""Languages: English and Filipino (Tagalog), from gettext catalogs read with Babel.
+"""Languages: English, Filipino (Tagalog) and Cebuano (Bisaya), from gettext catalogs read
+with Babel.
 
 The catalogs are the ``.po`` files under ``web/locale/<lang>/LC_MESSAGES/`` (one per part of
 the app, so each can be edited on its own; they are merged at start-up). They are compiled
 in memory with Babel when first needed, so no generated ``.mo`` file is kept in the
 repository. ``make messages`` extracts the strings from the templates and the web modules
-into ``web/locale/messages.pot``; a test holds that every one has a Filipino translation.
+into ``web/locale/messages.pot``; a test holds that every one has a Filipino and a Cebuano
+translation keeping its placeholders. The Cebuano catalog was written by the engineers and
+waits for a native speaker's review (README, "Languages").
 
 The language of a request comes from the ``tdh_lang`` cookie (the language switch), else
 from ``Accept-Language``, else English. Money and dates are formatted for the language's
-Philippine locale (``en_PH``, ``fil_PH``) through Babel; times are shown in Philippine
+Philippine locale (``en_PH``, ``fil_PH``, ``ceb_PH``) through Babel; times are shown in Philippine
 time (UTC+8, no daylight saving).
 """
 
@@ -34,8 +37,8 @@ from tindahan.money import Money
 from tindahan.money.text import format_money
 
 #: The languages offered, and the CLDR locale each formats with.
-LOCALES = {"en": "en_PH", "fil": "fil_PH"}
-NAMES = {"en": "English", "fil": "Filipino"}
+LOCALES = {"en": "en_PH", "fil": "fil_PH", "ceb": "ceb_PH"}
+NAMES = {"en": "English", "fil": "Filipino", "ceb": "Cebuano"}
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 MANILA = timezone(timedelta(hours=limits.BUSINESS_UTC_OFFSET_HOURS))
@@ -81,7 +84,7 @@ def using(lang: str) -> Iterator[None]:
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
     """The cookie's language if it is one we have; else the first of Accept-Language's
-    (``fil``, ``tl`` for Tagalog) that we have; else English."""
+    (``fil``, ``tl`` for Tagalog, ``ceb`` for Cebuano) that we have; else English."""
     if cookie in LOCALES:
         return cookie
     for part in (accept_language or "").split(",")[:10]:
@@ -89,6 +92,8 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
         base = tag.split("-")[0]
         if base in ("fil", "tl"):
             return "fil"
+        if base == "ceb":
+            return "ceb"
         if base == "en":
             return "en"
     return DEFAULT
