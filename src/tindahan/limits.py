@@ -643,3 +643,5 @@ USSD_CODE_TRIES: Final = 20
 WORKER_READY_S: Final = 120
 #: A worker process's heartbeat row is deleted after this long without a beat.
 WORKER_BEAT_FORGET_S: Final = 86_400
+#: ``/metrics`` reads its database figures at most this often (seconds).
+METRICS_DB_CACHE_S: Final = 5.0

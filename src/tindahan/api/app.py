@@ -23,6 +23,7 @@ from tindahan.api import (
     errors,
     inbound,
     lending,
+    metrics,
     parties,
     payments,
     payouts,
@@ -34,6 +35,7 @@ from tindahan.api import (
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
+from tindahan.api.metrics import Measure
 from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
 from tindahan.services.platform import health as health_service
@@ -160,6 +162,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
         risk,
         inbound,
         ussd,
+        metrics,
     ):
         app.include_router(module.router)
 
@@ -195,6 +198,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it
+    app.add_middleware(Measure)  # outermost: every answer is counted, refusals included
     return app
 
 

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +25,7 @@ from tindahan import worker as worker_jobs
 from tindahan.anchor.config import Anchor
 from tindahan.anchor.keys import AnchorKey
 from tindahan.api.deps import timestamp_ns
+from tindahan.api.metrics import metrics_app
 from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
     clearing,
@@ -40,6 +45,8 @@ from tindahan.cli import (
 )
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+from tindahan.observe.metrics import MULTIPROC_ENV
+from tindahan.observe.metrics import use_folder as use_metrics_folder
 from tindahan.services.commerce import addresses
 from tindahan.services.credit import assessments as credit_service
 from tindahan.services.platform import chart, datakey, health
@@ -379,6 +386,15 @@ def serve(
     background: Annotated[
         bool, typer.Option("--worker/--no-worker", help="Run the background jobs here too")
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Also serve /metrics on this port without a key (for a private network)",
+        ),
+    ] = None,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -390,8 +406,10 @@ def serve(
 ) -> None:
     """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
     sock = listen.bind(host, port)  # first: a taken port fails before anything else
+    scrape = listen.bind(host, metrics_port) if metrics_port is not None else None
     url = db or default_url()
-    with sock, connect(url) as database:
+    with sock, connect(url) as database, contextlib.ExitStack() as cleanup:
+        cleanup.enter_context(_metrics_folder())
         create_missing(url)
         platform = _prepare(database)
         if demo:
@@ -405,6 +423,10 @@ def serve(
             _warn_plain_http(base)
         if demo:
             _banner(platform)
+        if scrape is not None:
+            cleanup.enter_context(scrape)
+            listen.serve_beside(scrape, metrics_app(platform), cleanup)
+            out.print(f"metrics (no key): http://{host}:{metrics_port}/metrics")
         switch = _demo_switch() if demo and background else None
         out.print("Press Ctrl-C to stop.")
         stop = threading.Event()
@@ -433,6 +455,23 @@ def serve(
             if switch is not None:
                 switch.stop()
     out.print("stopped")
+
+
+@contextlib.contextmanager
+def _metrics_folder() -> Iterator[None]:
+    """Prometheus's multiprocess mode in a fresh folder, set before any process counts
+    anything, so /metrics sums every server process and the worker; gone at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="tindahan-metrics-"))
+    before = os.environ.get(MULTIPROC_ENV)
+    use_metrics_folder(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _demo_switch() -> clearing.Switch | None:

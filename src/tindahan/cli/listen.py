@@ -8,9 +8,11 @@ bound socket is handed to uvicorn (one process, or its worker processes, which i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import socket
+import threading
 from typing import Any
 
 import uvicorn
@@ -84,3 +86,20 @@ def serve(sock: socket.socket, app: str, *, workers: int, **options: Any) -> Non
         pass
     if workers == 1 and not server.started:
         raise ListenError("the web app did not start (its error is above)")
+
+
+def serve_beside(sock: socket.socket, app: Any, stack: contextlib.ExitStack) -> None:
+    """Serve the ASGI ``app`` on ``sock`` in a thread of this process (``/metrics`` on its
+    own port), stopped when ``stack`` closes."""
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="tindahan-metrics"
+    )
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+    stack.callback(stop)

@@ -11,8 +11,10 @@ thread beside the HTTP server. Every job is safe to run in several processes at 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ import httpx
 
 from tindahan import limits
 from tindahan.anchor.sinks import AnchorError
+from tindahan.observe.metrics import metrics
 from tindahan.rails.port import RailPort
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.ledger.anchoring import anchor_sealed
@@ -127,16 +130,28 @@ def run(
         name, started = health.worker_name(), platform.now()
         while not stop.is_set():
             ok = True
+            started_round = time.perf_counter()
             try:
                 result = tick(platform, send, rail, texts)
             except Exception:  # keep the worker alive: the next round retries
                 log.exception("worker round failed")
                 ok = False
             else:
+                _count(result)
                 if on_tick is not None:
                     on_tick(result)
+            seconds = time.perf_counter() - started_round
+            metrics().worker_rounds.labels("ok" if ok else "failed").observe(seconds)
             _beat(platform, name, started, ok=ok)
             stop.wait(limits.WORKER_INTERVAL_S)
+
+
+def _count(result: Tick) -> None:
+    """What a round did, for ``/metrics``: each job's count added to its counter."""
+    jobs = metrics().worker_jobs
+    for job, count in dataclasses.asdict(result).items():
+        if count:
+            jobs.labels(job).inc(count)
 
 
 def _beat(platform: Platform, name: str, started: int, *, ok: bool) -> None:
