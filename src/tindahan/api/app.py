@@ -24,6 +24,7 @@ from tindahan.api import (
     inbound,
     lending,
     metrics,
+    onboarding,
     parties,
     payments,
     payouts,
@@ -61,8 +62,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 PHOTO_UPLOADS = re.compile(r"/(?:v1|m)/products/[A-Za-z0-9_]{1,40}/photos")
 #: Where the buyer's "Scan QR" sends a photo of a code (``web.scan``).
 SCAN_UPLOAD = "/b/scan"
-#: The console's onboarding form carries two ID images.
-ONBOARDING = "/op/onboard"
+#: The console's onboarding form and the API's onboarding carry two ID images.
+ONBOARDING = ("/op/onboard", "/v1/onboardings")
 
 
 class BodyLimit:
@@ -83,7 +84,7 @@ class BodyLimit:
             return limits.PHOTO_UPLOAD_BODY_MAX_BYTES
         if scope.get("method") == "POST" and scope.get("path") == SCAN_UPLOAD:
             return limits.QR_IMAGE_UPLOAD_BODY_MAX_BYTES
-        if scope.get("method") == "POST" and scope.get("path") == ONBOARDING:
+        if scope.get("method") == "POST" and scope.get("path") in ONBOARDING:
             return limits.ONBOARDING_BODY_MAX_BYTES
         return self.max_bytes
 
@@ -151,6 +152,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
 
     for module in (
         parties,
+        onboarding,
         payments,
         payouts,
         access,
