@@ -44,6 +44,7 @@ async def caller(
     who = keys.remembered(secret)
     if who is None:
         who = await run_in_threadpool(keys.authenticate, platform(request), secret)
+    request.state.key_id = who.key_id  # for the request's log line (``api.metrics``)
     wait = request.app.state.rate_limiter.take(who.key_id)
     if wait:
         raise RateLimitedError(wait)

@@ -10,6 +10,7 @@ same page without a key, for ``tindahan serve --metrics-port`` on a private netw
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,15 +20,20 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan.api.deps import CallerDep
+from tindahan.observe import logs
 from tindahan.observe.metrics import metrics, render
 from tindahan.services.platform import gauges
 from tindahan.services.unit import Platform
 
 router = APIRouter()
+access = logging.getLogger("tindahan.access")
 
 
 class Measure:
-    """Counts and times every HTTP request by method, route template and status."""
+    """Every HTTP request counted and timed (by method, route template and status) and
+    logged as one ``request`` line: its id (the caller's ``X-Request-Id`` when it looks like
+    one, else new; sent back in the answer's header and carried by every line logged while
+    it runs), the route, the API key's id (never the key), the status and the duration."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,21 +44,40 @@ class Measure:
             return
         started = time.perf_counter()
         status = 500  # what the client sees if the app raises before answering
+        asked = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = logs.request_id(asked)
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
-            found = metrics()
-            found.requests.labels(method, route, str(status)).inc()
-            found.latency.labels(method, route).observe(time.perf_counter() - started)
+        with logs.bind_request(request_id=rid):
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                self._record(scope, status, time.perf_counter() - started)
+
+    @staticmethod
+    def _record(scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope["method"]
+        found = metrics()
+        found.requests.labels(method, route, str(status)).inc()
+        found.latency.labels(method, route).observe(seconds)
+        access.info(
+            "request",
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "key_id": scope.get("state", {}).get("key_id"),
+            },
+        )
 
 
 class FromDatabase:

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
-import logging
 import os
 import shutil
 import signal
@@ -45,6 +45,7 @@ from tindahan.cli import (
 )
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+from tindahan.observe import logs as observe_logs
 from tindahan.observe.metrics import MULTIPROC_ENV
 from tindahan.observe.metrics import use_folder as use_metrics_folder
 from tindahan.services.commerce import addresses
@@ -368,6 +369,11 @@ def worker(
         out.print("stopped")
 
 
+class LogFormat(enum.StrEnum):
+    json = "json"
+    text = "text"
+
+
 @app.command()
 @friendly
 def serve(
@@ -395,6 +401,13 @@ def serve(
             help="Also serve /metrics on this port without a key (for a private network)",
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="Log lines on stderr: json (one object a line, for a log pipeline) or text",
+        ),
+    ] = LogFormat.json,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -436,7 +449,7 @@ def serve(
                 target=worker_jobs.run, args=(platform, stop), daemon=True, name="tindahan-worker"
             )
             thread.start()
-        logging.getLogger("tindahan").setLevel(logging.INFO)
+        observe_logs.configure(log_format)
         try:
             listen.serve(
                 sock,
