@@ -172,3 +172,99 @@ def test_screening_hits_of_names_and_bank_account_holders_are_decided_through_th
     done = api.ok(api.get("/v1/risk/screening", op, status="confirmed"))["data"]
     assert [h["id"] for h in done] == [hits["w2"]["id"]]
     error(api.get("/v1/risk/screening", op, status="maybe"), 400, "parameter_invalid")
+
+
+UNDER_REVIEW_RULES = """
+[[rule]]
+id = "structuring"
+version = 1
+decision = "review"
+[rule.params]
+thresholds_minor = [5000000]
+band_percent = 10
+window_hours = 24
+min_count = 1
+kinds = ["cash_in"]
+
+[[rule]]
+id = "new_payee"
+version = 1
+decision = "review"
+[rule.params]
+min_minor = 30000
+kinds = ["merchant"]
+
+[[rule]]
+id = "refund_spike"
+version = 1
+decision = "review"
+[rule.params]
+window_days = 1
+min_refunds = 1
+ratio_percent = 1
+"""
+
+
+def test_under_review_on_cash_ins_orders_refunds_and_their_events(
+    platform, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from tindahan.store.payment_tables import events
+
+    path = tmp_path / "rules.toml"
+    path.write_text(UNDER_REVIEW_RULES)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    api, buyer, merchant = world.api, world.buyer, world.merchant
+
+    def event(kind: str, object_id: str) -> dict:
+        rows = platform.run(
+            lambda u: u.conn.execute(select(events.c.data).where(events.c.type == kind)).all(),
+            write=False,
+        )
+        bodies = [json.loads(d)["data"] for (d,) in rows]
+        (found,) = [b for b in bodies if b["id"] == object_id]
+        return found
+
+    # a cash-in just below ₱50,000: held in the customer's wallet
+    body = {"customer_id": buyer.id, "amount_minor": 4_900_000, "currency": "PHP"}
+    cashed = api.ok(api.post("/v1/cash_ins", world.agent.key, body))
+    assert cashed["under_review"] is True
+    assert event("cash_in.succeeded", cashed["id"])["under_review"] is True
+    small = {**body, "amount_minor": 100_000}
+    assert api.ok(api.post("/v1/cash_ins", world.agent.key, small))["under_review"] is False
+    # an order's first payment to this merchant: held in escrow
+    store = api.ok(api.post("/v1/storefronts", merchant.key, {"slug": "ube", "name": "Ube"}))
+    jam = {"title": "Ube jam", "price_minor": 50_000, "stock": 5}
+    product = api.ok(api.post(f"/v1/storefronts/{store['id']}/products", merchant.key, jam))
+    lines = [{"product_id": product["id"], "quantity": 1}]
+    order = api.ok(
+        api.post("/v1/orders", buyer.key, {"storefront_id": store["id"], "lines": lines})
+    )
+    paid = api.ok(api.post(f"/v1/orders/{order['id']}/pay", buyer.key, {}))
+    assert paid["under_review"] is True and "new_payee" not in str(paid)
+    assert api.ok(api.get(f"/v1/orders/{order['id']}", merchant.key))["under_review"] is True
+    assert event("order.paid", order["id"])["under_review"] is True
+    # a merchant's refund of a direct payment: the refund held in the buyer's wallet
+    world.fund(buyer, 1_000_000)
+    pay = {"payee_id": merchant.id, "amount_minor": 20_000, "currency": "PHP"}
+    payment = api.ok(api.post("/v1/payments", buyer.key, pay))
+    assert payment["under_review"] is False  # under the new payee's ₱300
+    refund_url = f"/v1/payments/{payment['id']}/refunds"
+    asked = {"payment_id": payment["id"], "amount_minor": 5_000}
+    refund = api.ok(api.post("/v1/refunds", merchant.key, asked))
+    assert refund["under_review"] is True
+    assert api.ok(api.get(f"/v1/refunds/{refund['id']}", buyer.key))["under_review"] is True
+    listed = api.ok(api.get(refund_url, buyer.key))["data"]
+    assert [r["under_review"] for r in listed] == [True]
+    assert event("refund.succeeded", refund["id"])["under_review"] is True
+    # decided: no longer under review
+    for case in api.ok(api.get("/v1/risk/cases", world.operator))["data"]:
+        api.ok(
+            api.post(f"/v1/risk/cases/{case['id']}/decide", world.operator, {"decision": "return"})
+        )
+    assert api.ok(api.get(f"/v1/orders/{order['id']}", buyer.key))["under_review"] is False
+    assert api.ok(api.get(f"/v1/refunds/{refund['id']}", buyer.key))["under_review"] is False
+    assert api.ok(api.get(f"/v1/payments/{cashed['id']}", buyer.key))["under_review"] is False

@@ -385,6 +385,10 @@ class Order(BaseModel):
         description="A copy taken at checkout (null: placed without one); never in events."
     )
     transfer_ids: list[str]
+    under_review: bool = Field(
+        description="Money of the order (its payment into escrow, or a refund out of it) is "
+        "held for a review, for the customer's safety, until an analyst decides. Never says why."
+    )
     shipment_ids: list[str]
     dispute_id: str | None
     allowed_actions: list[Action]

@@ -453,6 +453,11 @@ class Refund(BaseModel):
     reason: str | None
     status: Literal["succeeded"]
     transfer_ids: list[str]
+    under_review: bool = Field(
+        False,
+        description="The refund's money is held for a review, for the customer's safety, "
+        "until an analyst decides (the buyer sees it and cannot spend it yet). Never says why.",
+    )
     created: str
 
 

@@ -156,8 +156,10 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> Orde
         expires_at_ns=None,
         transfer_ids=_append_ids(order, legs),
     )
+    movement.book(unit, legs)  # see ``services.ledger.movement``
+    # announced after booking: the risk gate has decided whether the money is held, and the
+    # order's view and event say so (``under_review``)
     view = orders.announce(unit, order_id, status, actor)
-    movement.book(unit, legs)  # last: see ``services.ledger.movement``
     return view
 
 
@@ -344,9 +346,8 @@ def _refund(
         transfer_ids=_append_ids(order, legs),
         **values,
     )
-    view = orders.announce(unit, order["id"], status, actor)
     movement.book(unit, legs)
-    return view
+    return orders.announce(unit, order["id"], status, actor)  # after: ``under_review``
 
 
 def refund_all(

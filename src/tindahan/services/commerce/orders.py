@@ -37,6 +37,7 @@ from tindahan.services.payments.payments import payer_of
 from tindahan.services.platform import shortrefs
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
+from tindahan.services.risk import holds
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.store.commerce_tables import (
     disputes,
@@ -448,6 +449,7 @@ def lines_of(unit: Unit, order_id: str) -> list[dict[str, Any]]:
 
 def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
     """The order as its buyer, merchant or the operator sees it (``role`` None: an event)."""
+    transfer_ids = movement.decode_ids(row["transfer_ids"])
     shipment_ids = unit.conn.execute(
         select(shipments.c.id)
         .where(shipments.c.order_id == row["id"])
@@ -503,7 +505,10 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
         # The buyer, the merchant and the operator see where it goes; events carry no
         # personal data (``services.commerce.addresses``).
         "shipping_address": addresses.of_order(unit, row["id"]) if role is not None else None,
-        "transfer_ids": movement.decode_ids(row["transfer_ids"]),
+        "transfer_ids": transfer_ids,
+        # held for a risk review now (its payment into escrow, or a refund out of it): said
+        # in words to the buyer and the merchant, never the rule (``services.risk.holds``)
+        "under_review": bool(holds.under_review(unit, transfer_ids)),
         "shipment_ids": list(shipment_ids),
         "dispute_id": dispute_id,
         "allowed_actions": [a.value for a in allowed_actions(row["status"], role)]

@@ -61,6 +61,7 @@ class OrderView(TypedDict):
     quote_id: str | None
     shipping_address: dict[str, Any] | None  # services.commerce.addresses; None in events
     transfer_ids: list[str]
+    under_review: bool  # money of the order held for a risk review now
     shipment_ids: list[str]
     dispute_id: str | None
     allowed_actions: list[str]

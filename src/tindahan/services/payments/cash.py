@@ -35,6 +35,7 @@ from tindahan.services.payments.payments import (
     payment_row,
     payment_view,
     record,
+    reviewed,
     set_status,
 )
 from tindahan.services.payments.views import PaymentView
@@ -126,11 +127,12 @@ def cash_in(
         [t.id for t in transfers],
         commission_minor=commission,
     )
-    view = payment_view(row)
-    emit(unit, "cash_in.succeeded", view, (agent_id, customer_id))
     low_float = refused("insufficient_float", "the agent's float is too low", "amount_minor")
     applied = movement.book(unit, transfers, {"exceeds_credits": low_float})
     movement.check_balance(customer, applied, currency)
+    # the event after booking, with ``under_review`` as the API's payment has it
+    view = reviewed(unit, [payment_view(row)])[0]
+    emit(unit, "cash_in.succeeded", view, (agent_id, customer_id))
     return view
 
 

@@ -35,6 +35,7 @@ from tindahan.services.payments.payments import payment_row, payment_view, set_s
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
+from tindahan.services.risk import holds
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import refunds
 
@@ -105,16 +106,16 @@ def create(
         fee_returned_minor=payment["fee_returned_minor"] + fee_back,
     )
     parties = (payment["payer_id"], payment["payee_id"])
-    view = refund_view(row)
-    emit(unit, "refund.succeeded", view, parties)
-    updated = payment_view(payment_row(unit, caller, payment_id))
-    emit(unit, f"payment.{status.value}", updated, parties)
     low = refused(
         "insufficient_funds", "the merchant's settlement wallet is too low", "amount_minor"
     )
-    movement.book(
-        unit, transfers, {"exceeds_credits": low}
-    )  # last: see ``services.ledger.movement``
+    movement.book(unit, transfers, {"exceeds_credits": low})  # see ``services.ledger.movement``
+    # the events after booking: the risk gate has decided whether the refund is held, and
+    # the refund's view says so (``under_review``) as the API's does
+    view = reviewed(unit, [refund_view(row)])[0]
+    emit(unit, "refund.succeeded", view, parties)
+    updated = payment_view(payment_row(unit, caller, payment_id))
+    emit(unit, f"payment.{status.value}", updated, parties)
     return view
 
 
@@ -156,6 +157,12 @@ def _transfers(
     return movement.linked(legs)
 
 
+def reviewed(unit: Unit, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The refunds with ``under_review``: is the refund's money held for a risk review now?"""
+    held = holds.under_review(unit, [t for v in views for t in v["transfer_ids"]])
+    return [{**v, "under_review": not held.isdisjoint(v["transfer_ids"])} for v in views]
+
+
 def refund_view(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -180,7 +187,7 @@ def get(unit: Unit, caller: Caller, refund_id: str) -> dict[str, Any]:
         payment_row(unit, caller, row["payment_id"])
     except RefusalError:
         raise not_found("refund", "id") from None
-    return refund_view(row)
+    return reviewed(unit, [refund_view(row)])[0]
 
 
 def list_refunds(
@@ -192,4 +199,4 @@ def list_refunds(
     if starting_after:
         query = query.where(refunds.c.id > starting_after)
     found = list(unit.conn.execute(query.limit(limit + 1)).mappings())
-    return page([refund_view(r) for r in found[:limit]], len(found) > limit)
+    return page(reviewed(unit, [refund_view(r) for r in found[:limit]]), len(found) > limit)
