@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tindahan.bench import loans, qr, rails, reconcile
+from tindahan.bench import loans, qr, rails, reconcile, sms
 
 
 def test_the_loan_close_benchmark_builds_a_book_closes_it_and_verifies_the_ledger(
@@ -48,3 +48,12 @@ def test_the_reconcile_benchmark_finds_the_breaks_it_planted(
     result = json.loads(capsys.readouterr().out)
     assert (result["entries"], result["breaks"]) == (300, 6)  # 3 amounts changed, 3 missing
     assert reconcile.main(["--entries", "0"]) == 2
+
+
+def test_the_sms_benchmark_sends_every_message_through_the_local_gateway(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert sms.main(["--messages", "30", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["sent"] == 30 and result["all_one_part"] is True
+    assert sms.main(["--messages", "0"]) == 2

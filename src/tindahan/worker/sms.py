@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
 from tindahan import limits
+from tindahan.sms.local import LocalGateway
 from tindahan.sms.port import Outcome, SmsProvider
+
+__all__ = ["HttpProvider", "LocalGateway", "from_environment"]
 
 log = logging.getLogger("tindahan.worker.sms")
 URL_ENV = "TINDAHAN_SMS_URL"
@@ -73,19 +76,6 @@ def _message_id(response: httpx.Response) -> str | None:
 def _client() -> httpx.Client:
     timeout = httpx.Timeout(limits.SMS_TIMEOUT_S, connect=limits.SMS_CONNECT_TIMEOUT_S)
     return httpx.Client(timeout=timeout, follow_redirects=False)
-
-
-@dataclass
-class LocalGateway:
-    """Accepts every message; keeps the last ones in memory (for a test's asserts)."""
-
-    name: str = "local"
-    sent: list[tuple[str, str]] = field(default_factory=list)
-
-    def send(self, to: str, text: str, reference: str) -> Outcome:
-        self.sent.append((to, text))
-        del self.sent[:-1000]
-        return Outcome(True, provider_message_id=f"local-{reference}")
 
 
 def from_environment(environment: str) -> SmsProvider | None:

@@ -235,15 +235,21 @@ def _render(unit: Unit, message_id: str) -> Ready | None:
     return Ready(message_id, found["attempts"], to, text)
 
 
+def _render_all(unit: Unit, message_ids: list[str]) -> list[Ready | None]:
+    """Every claimed message rendered in one read transaction (not one each)."""
+    return [_render(unit, message_id) for message_id in message_ids]
+
+
 def deliver_due(platform: Platform, provider: SmsProvider) -> tuple[int, int]:
     """One round: returns (sent, failed attempts)."""
     sent = failed = 0
     down = False
-    for message_id in platform.run(_claim):
+    claimed = platform.run(_claim)
+    rendered = platform.run(partial(_render_all, message_ids=claimed), write=False)
+    for message_id, ready in zip(claimed, rendered, strict=True):
         if down:
             platform.run(partial(_release, message_id=message_id))
             continue
-        ready = platform.run(partial(_render, message_id=message_id), write=False)
         if ready is None:
             continue
         if ready.to is None:
