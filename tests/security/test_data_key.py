@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
-from tindahan.services.commerce import shipments
-from tindahan.services.platform import datakey, logins, parties, webhooks
+from tindahan.services.commerce import addresses, shipments
+from tindahan.services.platform import datakey, logins, parties, sms, webhooks
 from tindahan.services.rails import bank_accounts, participants
 from tindahan.services.unit import Platform
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import settings
 from tindahan.store.rails_tables import bank_accounts as bank_account_table
+from tindahan.store.tables import metadata
 from tindahan.store.vault import ENV_KEY, Vault
 from tindahan.store.web_tables import signin_throttles
 
@@ -53,7 +54,34 @@ def _seed(platform: Platform) -> str:
     participants.ensure_seeded(platform)
     account = bank_accounts.NewBankAccount("BDO", "001234567890", "Juan dela Cruz", made["id"])
     platform.run(lambda u: bank_accounts.register(u, OPERATOR, account))
+    platform.run(lambda u: addresses.add(u, OPERATOR, HOME, made["id"]))
+    platform.run(lambda u: sms.queue_to_number(u, PHONE, "fil", "otp", {"code": "123456"}))
     return str(made["id"])
+
+
+HOME = {
+    "recipient": "Juan dela Cruz",
+    "phone": "0917 123 4567",
+    "street": "12 Sampaguita St.",
+    "barangay": "Malanday",
+    "city": "Marikina",
+    "province": "Metro Manila",
+    "postal_code": "1805",
+    "notes": "",
+}
+
+
+def test_every_encrypted_column_is_rotated():
+    """A sealed column missing from ``datakey.FIELDS`` stays under the old key after a
+    rotation and can never be read again: every ``*_cipher`` column must be listed."""
+    listed = {(field.table.name, field.column) for field in datakey.FIELDS}
+    sealed = {
+        (table.name, column.name)
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if column.name.endswith("_cipher")
+    }
+    assert sealed - listed == set()
 
 
 def _fingerprint(db: Database) -> str | None:
@@ -142,7 +170,7 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
 
     done = datakey.rotate(db, _vault(old), _vault(new))
     assert _throttles(db) == 0  # they would match nothing under the new key
-    assert (done.values, done.indexes, done.already) == (7, 3, False)
+    assert (done.values, done.indexes, done.already) == (10, 3, False)
     assert datakey.rotate(db, _vault(old), _vault(new)).already  # run again: nothing to do
 
     monkeypatch.setenv(ENV_KEY, old)
@@ -163,6 +191,8 @@ def test_rotation_re_encrypts_everything_and_recomputes_the_blind_indexes(
     assert same["account_number_masked"].endswith("7890")  # opens under the new key
     ids = db.transact(lambda c: list(c.execute(select(bank_account_table.c.id))), write=False)
     assert [row[0] for row in ids] == [same["id"]]  # found again by its recomputed index
+    book = platform.run(lambda u: addresses.list_addresses(u, OPERATOR, 10, party_id=customer))
+    assert book["data"][0]["street"] == HOME["street"]  # the address book too
 
 
 def test_an_interrupted_rotation_changes_nothing(
@@ -189,7 +219,7 @@ def test_an_interrupted_rotation_changes_nothing(
     assert _fingerprint(db) == before
     platform = Platform(db, datakey.open_vault(db, no_key))  # the old key still opens all
     assert platform.run(lambda u: parties.get(u, OPERATOR, customer))["phone_last4"] == "4567"
-    assert datakey.rotate(db, _vault(old), _vault(new)).values == 7  # and it runs again
+    assert datakey.rotate(db, _vault(old), _vault(new)).values == 10  # and it runs again
 
 
 def test_the_commands_refuse_a_wrong_key_and_rotate_from_the_environment(
@@ -218,6 +248,6 @@ def test_the_commands_refuse_a_wrong_key_and_rotate_from_the_environment(
     monkeypatch.setenv(datakey.NEW_KEY_ENV, new)
     rotated = runner.invoke(cli, ["keys", "rotate-data-key", "--db", url])
     assert rotated.exit_code == 0, rotated.output
-    assert "re-encrypted 7 values, recomputed 3 blind indexes" in rotated.output
+    assert "re-encrypted 10 values, recomputed 3 blind indexes" in rotated.output
     monkeypatch.setenv(ENV_KEY, new)
     assert runner.invoke(cli, ["worker", "--once", "--db", url]).exit_code == 0

@@ -30,9 +30,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, delete, insert, select, update
 
-from tindahan.store.commerce_tables import couriers
+from tindahan.store.commerce_tables import addresses, couriers, order_addresses
 from tindahan.store.database import Database
-from tindahan.store.payment_tables import parties, settings, webhook_endpoints
+from tindahan.store.payment_tables import parties, settings, sms_messages, webhook_endpoints
 from tindahan.store.rails_tables import bank_accounts
 from tindahan.store.vault import DEV_KEY_FILE, ENV_KEY, Vault, VaultError
 from tindahan.store.web_tables import logins, signin_throttles
@@ -59,6 +59,8 @@ class Field:
     context: Callable[[str], str]
     index: str | None = None
     indexed: Callable[[Any, str], str] = _plain
+    #: The row's key, which the context names (``order_addresses`` are keyed by order).
+    key: str = "id"
 
 
 #: Every value sealed by the vault, with the context it was sealed under. A new encrypted
@@ -77,6 +79,11 @@ FIELDS = (
         lambda row, plain: f"bank_account:{row['participant_code']}:{plain}",
     ),
     Field(bank_accounts, "name_cipher", lambda i: f"bank_account_name:{i}"),
+    Field(addresses, "address_cipher", lambda i: f"address:{i}"),
+    Field(order_addresses, "address_cipher", lambda i: f"order_address:{i}", key="order_id"),
+    Field(sms_messages, "to_cipher", lambda i: f"sms-to:{i}"),
+    Field(sms_messages, "data_cipher", lambda i: f"sms:{i}"),
+    Field(sms_messages, "text_cipher", lambda i: f"sms-text:{i}"),
 )
 
 
@@ -94,7 +101,7 @@ def _sample(conn: Connection) -> tuple[Field, str, str] | None:
     personal data yet."""
     for field in FIELDS:
         cipher = _column(field, field.column)
-        query = select(field.table.c.id, cipher).where(cipher.is_not(None)).limit(1)
+        query = select(field.table.c[field.key], cipher).where(cipher.is_not(None)).limit(1)
         row = conn.execute(query).first()
         if row is not None:
             return field, row[0], row[1]
@@ -188,15 +195,16 @@ def _rotate_field(conn: Connection, field: Field, old: Vault, new: Vault) -> tup
     cipher = _column(field, field.column)
     rows = conn.execute(select(field.table).where(cipher.is_not(None))).mappings().all()
     indexed = 0
+    key = field.table.c[field.key]
     for row in rows:
-        row_id = row["id"]
+        row_id = row[field.key]
         context = field.context(row_id)
         plain = old.open(row[field.column], context)
         changes: dict[str, str] = {field.column: new.seal(plain, context)}
         if field.index is not None:
             changes[field.index] = new.index(field.indexed(row, plain))
             indexed += 1
-        conn.execute(update(field.table).where(field.table.c.id == row_id).values(**changes))
+        conn.execute(update(field.table).where(key == row_id).values(**changes))
     return len(rows), indexed
 
 
