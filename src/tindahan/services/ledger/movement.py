@@ -70,26 +70,47 @@ class Holder:
 
 
 #: Built once: constructing a statement costs more than running it from the cache.
-_HOLDERS = (
-    select(
-        wallets.c.id,
-        wallets.c.account_id,
-        wallets.c.kind,
-        wallets.c.currency,
-        parties.c.id.label("party_id"),
-        parties.c.kind.label("party_kind"),
-        parties.c.status,
-        parties.c.name,
-        kyc_tiers.c.name.label("tier_name"),
-        *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+_HOLDER = select(
+    wallets.c.id,
+    wallets.c.account_id,
+    wallets.c.kind,
+    wallets.c.currency,
+    parties.c.id.label("party_id"),
+    parties.c.kind.label("party_kind"),
+    parties.c.status,
+    parties.c.name,
+    kyc_tiers.c.name.label("tier_name"),
+    *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+).select_from(
+    wallets.join(parties, parties.c.id == wallets.c.party_id).join(
+        kyc_tiers, kyc_tiers.c.name == parties.c.tier
     )
-    .select_from(
-        wallets.join(parties, parties.c.id == wallets.c.party_id).join(
-            kyc_tiers, kyc_tiers.c.name == parties.c.tier
-        )
-    )
-    .where(wallets.c.party_id.in_(bindparam("party_ids", expanding=True)))
 )
+_HOLDERS = _HOLDER.where(wallets.c.party_id.in_(bindparam("party_ids", expanding=True)))
+#: One wallet by its id, with its party and tier (``holder_of``).
+_HOLDER_BY_WALLET = _HOLDER.where(wallets.c.id == bindparam("wallet_id"))
+
+
+def holder_of(unit: Unit, wallet_id: str) -> Holder | None:
+    """The wallet ``wallet_id`` with what the payment path needs of its party, in one round
+    trip (an inbound credit names the wallet, not its party); None when there is none."""
+    row = unit.conn.execute(_HOLDER_BY_WALLET, {"wallet_id": wallet_id}).mappings().first()
+    return None if row is None else _holder(row)
+
+
+def _holder(row: Any) -> Holder:
+    tier = tier_from(row["tier_name"], {k: row[k] for k in LIMIT_NAMES})
+    return Holder(
+        row["id"],
+        row["account_id"],
+        row["kind"],
+        row["currency"],
+        row["party_id"],
+        row["party_kind"],
+        row["status"],
+        row["name"],
+        tier,
+    )
 
 
 def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holder]:
@@ -98,18 +119,7 @@ def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holde
     query = _HOLDERS
     found: dict[tuple[str, str], Holder] = {}
     for row in unit.conn.execute(query, {"party_ids": wanted}).mappings():
-        tier = tier_from(row["tier_name"], {k: row[k] for k in LIMIT_NAMES})
-        found[(row["party_id"], row["kind"])] = Holder(
-            row["id"],
-            row["account_id"],
-            row["kind"],
-            row["currency"],
-            row["party_id"],
-            row["party_kind"],
-            row["status"],
-            row["name"],
-            tier,
-        )
+        found[(row["party_id"], row["kind"])] = _holder(row)
     return found
 
 
