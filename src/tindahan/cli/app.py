@@ -44,13 +44,14 @@ from tindahan.cli import (
     ussd,
 )
 from tindahan.cli.errors import fail, friendly
-from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller, parse_scopes
 from tindahan.observe import logs as observe_logs
 from tindahan.observe.metrics import MULTIPROC_ENV
 from tindahan.observe.metrics import use_folder as use_metrics_folder
 from tindahan.services.commerce import addresses
 from tindahan.services.credit import assessments as credit_service
 from tindahan.services.platform import chart, datakey, health
+from tindahan.services.platform import export as export_service
 from tindahan.services.platform import keys as key_service
 from tindahan.services.platform import webhooks as webhook_service
 from tindahan.services.platform.datakey import open_vault
@@ -71,11 +72,13 @@ db_app = typer.Typer(help="The database: create, migrate, back up and restore.")
 demo_app = typer.Typer(help="Demo data.")
 keys_app = typer.Typer(help="API keys, the data key and the anchor key.")
 hooks_app = typer.Typer(help="Webhook deliveries.")
+parties_app = typer.Typer(help="Parties: what Tindahan holds about a person.")
 app.add_typer(db_app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(demo_app, name="demo")
 app.add_typer(keys_app, name="keys")
 app.add_typer(hooks_app, name="webhooks")
+app.add_typer(parties_app, name="parties")
 app.add_typer(qr.app, name="qr")
 app.add_typer(rails.app, name="rails")
 app.add_typer(credit.app, name="credit")
@@ -116,6 +119,31 @@ def db_upgrade(db: DbOption = None) -> None:
         _prepare(database)
         revision = migrate.current(database)
     out.print(f"database at revision {revision}: {database.url.render_as_string()}")
+
+
+@parties_app.command("export")
+@friendly
+def parties_export(
+    party: Annotated[str, typer.Option("--party", help="The party's id (pty_…)")],
+    db: DbOption = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here instead of printing it")
+    ] = None,
+) -> None:
+    """Everything held about one party, decrypted, as JSON (a Data Privacy Act access
+    request). Recorded in the audit log."""
+    operator = Caller("cli", None, frozenset(SCOPES))
+    with connect(db, create=False) as database:
+        platform = _platform(database)
+        found = platform.run(lambda u: export_service.export(u, operator, party))
+    text = json.dumps(found, indent=2, ensure_ascii=False, sort_keys=True)
+    if out_path is None:
+        typer.echo(text)
+        return
+    if not out_path.expanduser().parent.is_dir():
+        fail(f"no folder {str(out_path.parent)!r} for the export")
+    out_path.write_text(text + "\n", encoding="utf-8")
+    out.print(f"exported {sum(map(len, found['tables'].values()))} rows to {out_path}")
 
 
 @db_app.command("backup")

@@ -112,5 +112,6 @@ def render(extra: Iterable[Any] = ()) -> tuple[bytes, str]:
     base = _registry()
     if os.environ.get(MULTIPROC_ENV):
         base = CollectorRegistry()
-        multiprocess.MultiProcessCollector(base)  # type: ignore[no-untyped-call]
+        collector: Any = multiprocess.MultiProcessCollector  # untyped in some releases
+        collector(base)
     return generate_latest(_Together((base, *extra))), CONTENT_TYPE_LATEST
