@@ -362,6 +362,22 @@ def test_every_demo_product_has_a_photo_in_the_media_store(db_url, seeded_demo, 
     assert names and names <= stored
 
 
+def test_demo_buyers_have_real_addresses_and_orders_go_there(db_url, seeded_demo):
+    # every demo buyer's book holds a Marikina address that passed the PSGC checks
+    seeded_demo.copy_to(db_url)
+    with connect(db_url) as database, database.engine.connect() as conn:
+        buyers = conn.execute(text("SELECT id FROM parties WHERE kind = 'customer'")).all()
+        homes = conn.execute(text("SELECT party_id, city_code, region_code FROM addresses")).all()
+        sent = conn.execute(text("SELECT barangay_code FROM order_addresses")).all()
+        online = conn.execute(text("SELECT count(*) FROM orders")).scalar_one()
+    # the eight demo buyers and the one abroad (the simulated customers have none)
+    assert len({h.party_id for h in homes}) == len(homes) == 9
+    assert {h.party_id for h in homes} <= {b.id for b in buyers}
+    assert {(h.city_code, h.region_code) for h in homes} == {("1380700000", "1300000000")}
+    assert online > 0 and len(sent) == online
+    assert all(row.barangay_code.startswith("13807") for row in sent)
+
+
 def test_keys_create_prints_the_key_alone_on_the_last_line(db_url):
     assert invoke("db", "upgrade", "--db", db_url).exit_code == 0
     result = invoke("keys", "create", "--db", db_url, "--operator", "--scopes", "payments:read")

@@ -1,8 +1,8 @@
 """What a newcomer does after ``make run``, in Chromium at a phone's width, on the demo
 itself: sign in with the merchant the console prints, collect a payment by QR that the demo
-buyer pays from a second browser, sell from the merchant's storefront to that buyer (to a
-delivery address typed at checkout), ship, see the money released, accept the loan offer,
-read it all in Filipino.
+buyer pays from a second browser, sell from the merchant's storefront to that buyer (to the
+delivery address saved in the demo buyer's book), ship, see the money released, accept the
+loan offer, read it all in Filipino.
 
 The demo is seeded as ``tindahan serve --demo`` seeds it (``demo seed``, the lending demo
 with the session's credit model, ``seed_logins``), on SQLite.
@@ -104,18 +104,13 @@ def test_every_merchant_journey_on_the_demo_from_a_phone(demo_world, demo_pages)
     buyer.locator(".product").first.get_by_role("button", name="Add to cart").click()
     buyer.wait_for_load_state()
     go(buyer, slug_link + "/cart")
-    for label, typed in (
-        ("Recipient's name", "Juan dela Cruz"),
-        ("Mobile number", "0917 555 0101"),
-        ("House number, street, building", "7 Kamagong St."),
-        ("Barangay", "Concepcion Uno"),
-        ("City or municipality", "Marikina"),
-        ("Province", "Metro Manila"),
-        ("Postal code", "1807"),
-    ):
-        buyer.get_by_label(label).fill(typed)
+    # the demo buyer's saved address (a real Marikina barangay, as the PSGC names it) is
+    # offered and chosen
+    assert buyer.locator("input[name=address_id]").first.is_checked()
+    assert buyer.get_by_text("7 Kamagong St., Concepcion Uno, City of Marikina").is_visible()
     buyer.get_by_role("button", name="Check out", exact=False).click()
     buyer.wait_for_load_state()
+    assert buyer.get_by_text("7 Kamagong St.").first.is_visible()
     buyer.get_by_role("button", name="from my wallet", exact=False).click()
     buyer.wait_for_load_state()
     order_id = buyer.url.split("?")[0].rstrip("/").split("/")[-1]

@@ -36,7 +36,15 @@ from sqlalchemy import func, select
 from tindahan.credit import simulate as simulator
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
-from tindahan.services.commerce import catalog, disputes, escrow, orders, photos, shipments
+from tindahan.services.commerce import (
+    addresses,
+    catalog,
+    disputes,
+    escrow,
+    orders,
+    photos,
+    shipments,
+)
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
@@ -66,6 +74,21 @@ BUYERS = [
     "Grace Aquino",
 ]
 
+#: Each buyer's delivery address (the same index as ``BUYERS``, then the buyer abroad's, who
+#: sends to family): real Marikina barangays with their PHLPost codes, so each passes the PSGC
+#: checks (``commerce.psgc``) and gets its codes. (street, barangay, postal code.)
+HOMES = [
+    ("7 Kamagong St.", "Concepcion Uno", "1807"),
+    ("12 Sampaguita St., Unit 3B", "Malanday", "1805"),
+    ("45 Bayan-Bayanan Ave.", "Concepcion Dos", "1811"),
+    ("3 Molave St.", "Nangka", "1808"),
+    ("88 J.P. Rizal St.", "San Roque", "1801"),
+    ("21 Ilang-Ilang St.", "Parang", "1809"),
+    ("9 Champaca St.", "Marikina Heights", "1810"),
+    ("15 Gil Fernando Ave.", "Santo Niño", "1800"),
+    ("30 Shoe Ave.", "Tañong", "1803"),
+]
+
 
 @dataclass
 class Demo:
@@ -75,6 +98,7 @@ class Demo:
     agent: str = ""
     abroad: str = ""
     products: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    homes: dict[str, str] = field(default_factory=dict)  # buyer → address book entry
     open_orders: list[dict[str, Any]] = field(default_factory=list)
     disputed: bool = False
     made: int = 0
@@ -153,6 +177,21 @@ def _people(demo: Demo) -> None:
 
     abroad = parties.NewParty("customer", "Tita Baby (Daly City)", tier="full", currency="USD")
     demo.abroad = _create(demo, abroad)
+    for index, buyer in enumerate([*demo.buyers, demo.abroad]):
+        street, barangay, postal_code = HOMES[index]
+        recipient = BUYERS[index] if index < len(BUYERS) else BUYERS[0]
+        home = {
+            "recipient": recipient,
+            "phone": f"+6391855501{index % len(BUYERS):02d}",
+            "street": street,
+            "barangay": barangay,
+            "city": "Marikina",
+            "province": "Metro Manila",
+            "postal_code": postal_code,
+            "notes": "",
+        }
+        made = demo.run(partial(addresses.add, caller=OPERATOR, raw=home, party_id=buyer))
+        demo.homes[buyer] = made["id"]
 
 
 #: Online shops: (merchant index, slug, shipping fee, products). A product is (title, price,
@@ -243,7 +282,12 @@ def _online(
 
 def _buy(demo: Demo, buyer: str, store_id: str, line: orders.CartLine, in_dollars: bool) -> None:
     who = _as(buyer)
-    made = demo.try_run(partial(orders.checkout, caller=who, storefront_id=store_id, lines=[line]))
+    delivery = addresses.Delivery(address_id=demo.homes[buyer]) if buyer in demo.homes else None
+    made = demo.try_run(
+        partial(
+            orders.checkout, caller=who, storefront_id=store_id, lines=[line], delivery=delivery
+        )
+    )
     if not made:
         return
     quote_id = None
