@@ -17,7 +17,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-ussd messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -113,6 +113,10 @@ bench-screening: $(STAMP_DEV)
 
 bench-web: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.web --runs 5
+
+# USSD steps' latency under 200 concurrent sessions on PostgreSQL (issue 24; README).
+bench-ussd: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.ussd
 
 bench-api: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.api $(BENCH_API_ARGS)

@@ -336,3 +336,44 @@ def test_sending_money_to_a_mobile_number(phone: Phone, barangay: Barangay) -> N
     assert phone.run("2", "09181234567", "2000", PIN) == (
         "END Your balance is too low. Nothing moved."
     )
+
+
+def test_a_merchant_sees_what_is_due_and_repays_the_loan(http, barangay: Barangay) -> None:
+    from tests.lending.conftest import PRODUCT, assess
+    from tests.ussd.conftest import make_login
+    from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+    from tindahan.services.lending import loans
+    from tindahan.services.lending import offers as loan_offers
+
+    platform = barangay.platform
+    store_phone = "+639175550000"
+    make_login(platform, barangay.merchant, store_phone)
+    assess(platform, barangay.merchant)
+    product = platform.run(lambda u: loan_offers.create_product(u, OPERATOR, PRODUCT))
+    merchant = Caller("k_nena", barangay.merchant, frozenset(DEFAULT_SCOPES))
+    new = loan_offers.NewOffer(product["id"], principal_minor=500_000, term=4)
+    made = platform.run(lambda u: loan_offers.create_offer(u, merchant, new))
+    loan = platform.run(lambda u: loan_offers.accept(u, merchant, made["id"]))
+    store = Phone(http, store_phone)
+    shown = store.run("6")
+    payoff = loan["balance"]["payoff_minor"]
+    from tindahan.ussd.catalog import pesos
+
+    assert shown.startswith("CON Next due ") and shown.endswith("\n1 Repay")
+    assert f"To close today {pesos(payoff)}" in shown
+    assert store.run("6", "1") == "CON Repay. Enter the amount in pesos:"
+    assert store.run("6", "1", "100") == "CON Repay P100.00 on your loan?\nEnter your PIN:"
+    too_much = str(payoff // 100 + 1)
+    assert store.run("6", "1", too_much, PIN) == (
+        "END That is more than you owe today. Nothing moved."
+    )
+    repaid = store.run("6", "1", "100", PIN)
+    after = platform.run(lambda u: loans.get(u, merchant, loan["id"]), write=False)
+    assert repaid == f"END Repaid P100.00. Still to pay {pesos(after['balance']['payoff_minor'])}."
+    assert (
+        after["paid"]["principal_minor"]
+        + after["paid"]["interest_minor"]
+        + after["paid"]["fee_minor"]
+        + after["paid"]["penalty_minor"]
+        == 10_000
+    )
