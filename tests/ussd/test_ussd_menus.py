@@ -250,7 +250,11 @@ def test_changing_the_pin(phone: Phone, barangay: Barangay) -> None:
 def test_choosing_a_language(phone: Phone, barangay: Barangay) -> None:
     assert phone.run("8") == "CON Choose a language:\n1 English\n2 Filipino\n3 Cebuano"
     assert phone.run("8", "2") == "END Wika: Filipino."
-    assert phone.new_session().dial().startswith("CON Tindahan\n1 Balanse\n3 Magbayad sa tindahan")
+    assert (
+        phone.new_session()
+        .dial()
+        .startswith("CON Tindahan\n1 Balanse\n2 Magpadala ng pera\n3 Magbayad")
+    )
     assert phone.run("3", barangay.merchant_code, "12.5") == (
         "END Ilagay ang halaga sa buong piso, mga numero lamang."
     )
