@@ -645,3 +645,14 @@ WORKER_READY_S: Final = 120
 WORKER_BEAT_FORGET_S: Final = 86_400
 #: ``/metrics`` reads its database figures at most this often (seconds).
 METRICS_DB_CACHE_S: Final = 5.0
+#: Retention (issue 23, item 9), run by the worker every RETENTION_INTERVAL_S: a delivered
+#: webhook (and its attempts) is kept 30 days — the window in which `webhooks replay` can
+#: send it again — a failed one 90 days (the evidence that a receiver missed an event);
+#: a web session 30 days after it ended or expired (sign-ins stay in the audit log).
+WEBHOOK_DELIVERED_KEEP_DAYS: Final = 30
+WEBHOOK_FAILED_KEEP_DAYS: Final = 90
+WEB_SESSION_KEEP_DAYS: Final = 30
+RETENTION_INTERVAL_S: Final = 600
+#: Rows deleted per table per retention run: a backlog is worked off over several runs,
+#: never in one long transaction.
+RETENTION_BATCH: Final = 5_000

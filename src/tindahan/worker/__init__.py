@@ -31,7 +31,14 @@ from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import cash
 from tindahan.services.payouts import daily as daily_payouts
-from tindahan.services.platform import health, idempotency, keys, throttles, webhooks
+from tindahan.services.platform import (
+    health,
+    idempotency,
+    keys,
+    retention,
+    throttles,
+    webhooks,
+)
 from tindahan.services.platform import sms as outbox
 from tindahan.services.unit import Platform
 from tindahan.services.ussd import sessions as ussd_sessions
@@ -128,7 +135,11 @@ def run(
         rail = rails.from_environment()  # the clearing switch, when one is configured
         texts = sms_providers.from_environment(keys.environment_of(platform))
         name, started = health.worker_name(), platform.now()
+        next_purge = time.monotonic()
         while not stop.is_set():
+            if time.monotonic() >= next_purge:
+                _purge(platform)
+                next_purge = time.monotonic() + limits.RETENTION_INTERVAL_S
             ok = True
             started_round = time.perf_counter()
             try:
@@ -144,6 +155,18 @@ def run(
             metrics().worker_rounds.labels("ok" if ok else "failed").observe(seconds)
             _beat(platform, name, started, ok=ok)
             stop.wait(limits.WORKER_INTERVAL_S)
+
+
+def _purge(platform: Platform) -> None:
+    """The retention jobs (``services.platform.retention``); a failure waits for the next."""
+    try:
+        done = retention.purge(platform)
+    except Exception:
+        log.exception("retention purge failed")
+        return
+    jobs = metrics().worker_jobs
+    jobs.labels("webhook_deliveries_forgotten").inc(done.deliveries)
+    jobs.labels("web_sessions_forgotten").inc(done.sessions)
 
 
 def _count(result: Tick) -> None:
