@@ -256,3 +256,24 @@ def test_post_mobile_transfers_refusals(world, body, status, code, param) -> Non
     if code:
         assert error["code"] == code
     assert world.balance(world.buyer) == 1_000_000
+
+
+def test_notifications_api_is_tenancy_scoped(world) -> None:
+    api = world.api
+    body = {"mobile": "+639171234567", "amount_minor": 700, "currency": "PHP"}
+    api.ok(api.post("/v1/mobile_transfers", world.other_buyer.key, body))
+    listed = api.ok(api.get("/v1/notifications", world.buyer.key, unread="true"))["data"]
+    assert [(n["kind"], n["facts"]["amount_minor"]) for n in listed] == [
+        ("mobile_transfer.received", 700)
+    ]
+    assert api.ok(api.get("/v1/notifications", world.other_buyer.key))["data"] == []
+    theirs = {"ids": [listed[0]["id"]]}
+    refused = api.post("/v1/notifications/read", world.other_buyer.key, theirs)
+    assert refused.status_code == 404 and refused.json()["error"]["param"] == "ids"
+    done = api.ok(api.post("/v1/notifications/read", world.buyer.key, theirs))
+    assert (done["marked"], done["unread"]) == (1, 0)
+    assert api.ok(api.get("/v1/notifications", world.buyer.key, unread="true"))["data"] == []
+    no_party = api.get("/v1/notifications", world.operator)
+    assert no_party.status_code == 400 and no_party.json()["error"]["param"] == "party_id"
+    named = api.get("/v1/notifications", world.operator, party_id=world.buyer.id)
+    assert len(api.ok(named)["data"]) == 1

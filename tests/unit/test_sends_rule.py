@@ -38,3 +38,20 @@ def test_not_to_oneself() -> None:
 )
 def test_masked_name(name: str, shown: str) -> None:
     assert sends.masked_name(name) == shown
+
+
+def test_a_send_is_texted_as_a_payment() -> None:
+    from tindahan.sms.notices import for_event
+
+    data = {
+        "amount_minor": 500,
+        "currency": "PHP",
+        "short_ref": "ABCD2345",
+        "payer_id": "cus_a",
+        "payee_id": "cus_b",
+    }
+    found = for_event("mobile_transfer.succeeded", data, ("cus_a", "cus_b"))
+    assert [(n.party_id, n.kind) for n in found] == [
+        ("cus_a", "payment_sent"),
+        ("cus_b", "payment_received"),
+    ]

@@ -24,6 +24,7 @@ from tindahan.api import (
     inbound,
     lending,
     metrics,
+    notifications,
     onboarding,
     parties,
     payments,
@@ -165,6 +166,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
         inbound,
         ussd,
         metrics,
+        notifications,
     ):
         app.include_router(module.router)
 

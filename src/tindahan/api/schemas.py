@@ -542,6 +542,34 @@ class QrCode(BaseModel):
     payload: str = Field(description="EMVCo MPM / QR Ph payload: render it as a QR code.")
 
 
+class Notification(BaseModel):
+    """Something a party was told (``webhooks.notices``): the facts, not a sentence."""
+
+    id: str
+    object: Literal["notification"]
+    party_id: str
+    kind: str = Field(examples=["order.paid", "shipment.updated", "mobile_transfer.received"])
+    subject_id: str = Field(description="The order, payment, payout or bank transfer.")
+    event_id: str = Field(description="The event that made it (the same as the webhook's).")
+    facts: dict[str, str | int | None]
+    read: bool
+    read_at: str | None
+    created: str | None
+
+
+class NotificationsRead(Request):
+    """Mark notifications read: these ids, or every unread one when ``ids`` is left out."""
+
+    ids: list[ObjectId] | None = Field(None, max_length=limits.MAX_PAGE_SIZE)
+    party_id: ObjectId | None = Field(None, description="Operator keys only.")
+
+
+class NotificationReadResult(BaseModel):
+    object: Literal["notification_read"]
+    marked: int
+    unread: int
+
+
 class Page(BaseModel, Generic[T]):
     object: Literal["list"]
     data: list[T]

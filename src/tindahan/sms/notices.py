@@ -11,6 +11,9 @@ event                       message                      to
 ``loan.overdue``            ``loan_overdue``             the borrower, *only without an app*
 =========================== ============================ ===================================
 
+A send to a mobile number (``mobile_transfer.succeeded``, ``services.payments.sends``) is a
+payment between two people and is texted as ``payment.succeeded`` is.
+
 Payments are confirmed by SMS to everyone with a phone number, as mobile money does: the SMS
 is the receipt a basic phone keeps, and the alarm when money leaves without its owner. The
 lending reminders were made for the operator's messaging as webhooks; they become SMS only
@@ -42,6 +45,7 @@ class Notice:
 #: made-up event, an older shape) becomes none rather than failing its transaction.
 _NEEDS = {
     "payment.succeeded": ("amount_minor", "currency"),
+    "mobile_transfer.succeeded": ("amount_minor", "currency"),
     "cash_in.succeeded": ("amount_minor", "currency"),
     "loan.payment_due": ("amount_minor", "due_date"),
     "loan.overdue": ("days_past_due",),
@@ -53,7 +57,7 @@ def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]
     if needs is None or any(data.get(key) is None for key in needs):
         return []
     concerned = list(party_ids)
-    if event_type == "payment.succeeded":
+    if event_type in ("payment.succeeded", "mobile_transfer.succeeded"):  # a send is a payment
         money = {
             "amount_minor": data["amount_minor"],
             "currency": data["currency"],

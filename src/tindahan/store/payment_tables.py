@@ -247,6 +247,31 @@ events = Table(
     Column("created_at_ns", BigInteger, nullable=False),
 )
 
+#: What a party is told on the pages (``webhooks.notices``): one row per notice, written in the
+#: transaction of the event it reports (``event_id``); ``facts`` is JSON of amounts, a short
+#: reference, a status and at most a masked name, never a sentence (the pages say it in the
+#: reader's language). ``read_at_ns`` is set once, when the party sees it.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
+    Column("kind", String(48), nullable=False),
+    Column("subject_id", String(_ID), nullable=False),
+    Column("event_id", String(_ID), nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("read_at_ns", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    UniqueConstraint("event_id", "party_id", "kind"),
+)
+Index(
+    "ix_notifications_party",
+    notifications.c.party_id,
+    notifications.c.created_at_ns,
+    notifications.c.id,
+)
+Index("ix_notifications_unread", notifications.c.party_id, notifications.c.read_at_ns)
+
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,

@@ -1,7 +1,8 @@
 """Pages from Jinja2 templates, with the request's language, viewer and CSRF token.
 
 Every page is rendered with the same context: ``viewer`` (or None), ``csrf_token``, ``lang``,
-``path``, ``pin_needed`` (whether a paying form shows the PIN box: ``web.pin``), and
+``path``, ``unread_count`` (the header's notification badge: ``web.notifications``),
+``pin_needed`` (whether a paying form shows the PIN box: ``web.pin``), and
 ``new_key()`` for the idempotency key a form that moves money carries in a hidden field.
 Responses carry a strict Content-Security-Policy (scripts, styles and images from this site
 only; inline SVG is markup, not script) and are never cached when someone is signed in.
@@ -16,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from tindahan.services.platform import pins, shortrefs
+from tindahan.services.platform import notifications, pins, shortrefs
 from tindahan.services.platform.logins import Viewer
 from tindahan.web import i18n, session
 
@@ -25,7 +26,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 #: Bump when app.css or app.js change, so phones do not keep a stale copy.
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 
 
 def _environment() -> Environment:
@@ -58,6 +59,17 @@ def _environment() -> Environment:
 ENV = _environment()
 
 
+def _unread(request: Request, viewer: Viewer | None) -> int:
+    if viewer is None or viewer.operator:
+        return 0
+    caller = viewer.caller
+    return int(
+        session.platform(request).run(
+            lambda unit: notifications.unread_count(unit, caller), write=False
+        )
+    )
+
+
 def page(
     request: Request,
     template: str,
@@ -68,6 +80,8 @@ def page(
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     context.setdefault("values", {})
     context.setdefault("errors", {})
+    if "unread_count" not in context:  # the header's badge (``web.notifications``)
+        context["unread_count"] = _unread(request, viewer)
     if "pin_needed" not in context:
         context["pin_needed"] = (
             viewer is not None

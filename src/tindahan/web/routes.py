@@ -13,6 +13,7 @@ from tindahan.web import (
     insights,
     loans,
     merchant,
+    notifications,
     onboarding,
     payouts,
     photos,
@@ -50,4 +51,5 @@ MODULES = [
     console,
     find,
     pin,
+    notifications,
 ]

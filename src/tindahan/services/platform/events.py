@@ -5,7 +5,8 @@ parties concerned, plus the operator's endpoints), inside the payment's own tran
 if the payment commits, its deliveries exist; if it rolls back, no receiver hears of it.
 Delivering is the worker's job (``services.platform.webhooks.deliver_due``). The SMS an
 event becomes (``sms.notices``) are queued the same way, in the same transaction
-(``services.platform.sms``).
+(``services.platform.sms``), and so are the notices the pages show
+(``services.platform.notifications``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
 
-from tindahan.services.platform import sms
+from tindahan.services.platform import notifications, sms
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.sms.notices import for_event
 from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
@@ -61,6 +62,7 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
     if rows:
         unit.conn.execute(insert(webhook_deliveries), rows)
     sms.queue_event(unit, event_id, event_type, data, params["party_ids"])
+    notifications.record(unit, event_id, event_type, data)
     return event_id
 
 
@@ -119,6 +121,10 @@ def emit_many(unit: Unit, items: Sequence[tuple[str, dict[str, Any], Iterable[st
     ]
     if texts:
         sms.queue_notices(unit, texts)
+    notifications.record_many(
+        unit,
+        [(event_id, kind, data) for event_id, (kind, data, _p) in zip(ids, items, strict=True)],
+    )
     return ids
 
 
