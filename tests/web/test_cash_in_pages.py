@@ -52,7 +52,7 @@ def test_agents_nearest_the_buyers_address_and_the_code(browser: Browser, site: 
     buyer = Caller("test", site.buyer.party_id, frozenset(DEFAULT_SCOPES))
     site.platform.run(lambda u: addresses.add(u, buyer, HOME))
     page = browser.get("/b/cash-in").text
-    assert "Nearest to Marikina, Metro Manila first." in page
+    assert "Nearest to City of Marikina, Metro Manila first." in page  # as PSGC names it
     assert "Closed Corner" not in page
     order = [page.index(name) for name in ("Tess Loading", "Ben&#39;s Sari-sari", "Zeny&#39;s")]
     assert order == sorted(order), order
