@@ -268,3 +268,51 @@ def test_under_review_on_cash_ins_orders_refunds_and_their_events(
     assert api.ok(api.get(f"/v1/orders/{order['id']}", buyer.key))["under_review"] is False
     assert api.ok(api.get(f"/v1/refunds/{refund['id']}", buyer.key))["under_review"] is False
     assert api.ok(api.get(f"/v1/payments/{cashed['id']}", buyer.key))["under_review"] is False
+
+
+def test_a_frozen_cases_hold_is_settled_alert_by_alert_through_the_api(
+    platform, world: World, held: dict
+) -> None:
+    from tindahan.services.ledger.verify import verify
+
+    api, op = world.api, world.operator
+    case_url = f"/v1/risk/cases/{held['id']}"
+    frozen = api.ok(api.post(f"{case_url}/decide", op, {"decision": "freeze", "note": "mule?"}))
+    assert (frozen["status"], frozen["held_minor"]) == ("closed", 4_000_000)  # still held
+    (alert,) = frozen["alerts"]
+    url = f"/v1/risk/alerts/{alert['id']}"
+    error(api.post(f"{url}/decide", world.buyer.key, {"decision": "return"}), 403, "operator_only")
+    error(api.post(f"{url}/decide", op, {"decision": "close"}), 409, "alert_holds_money")
+    error(api.post(f"{url}/decide", op, {"decision": "release"}), 402, "four_eyes_required")
+    api.ok(api.post(f"{url}/approve", op, {"note": "checked"}))
+    second = api.ok(api.post("/v1/api_keys", op, {}))["secret"]
+    released = api.ok(api.post(f"{url}/decide", second, {"decision": "release"}))
+    assert (released["status"], released["hold_id"]) == ("released", alert["hold_id"])
+    assert available(world) == held["before"] + 4_000_000
+    error(api.post(f"{url}/decide", second, {"decision": "return"}), 409, "alert_decided")
+    assert verify(platform.db).ok
+
+
+def test_a_refused_movements_kept_alert_is_closed_through_the_api(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES.replace('decision = "review"', 'decision = "block"'))
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    api, op = world.api, world.operator
+    world.fund(world.buyer, 5_000_000)
+    body = {"payee_id": world.other_buyer.id, "amount_minor": 4_000_000, "currency": "PHP"}
+    error(api.post("/v1/payments", world.buyer.key, body), 402, "risk_blocked")
+    (alert,) = api.ok(api.get("/v1/risk/alerts", op))["data"]
+    assert (alert["status"], alert["hold_id"], alert["decision"]) == ("open", None, "block")
+    url = f"/v1/risk/alerts/{alert['id']}/decide"
+    error(api.post(url, op, {"decision": "release"}), 409, "alert_without_hold")
+    closed = api.ok(api.post(url, op, {"decision": "close", "note": "a scam, stopped"}))
+    assert (closed["status"], closed["decided_by"] is not None) == ("closed", True)
+    assert api.ok(api.get("/v1/risk/alerts", op))["data"] == []
+    error(api.post(url, op, {"decision": "close"}), 409, "alert_decided")
+    error(
+        api.post("/v1/risk/alerts/ra.nope/decide", op, {"decision": "close"}),
+        404,
+        "resource_missing",
+    )

@@ -25,6 +25,7 @@ from tindahan.services.risk import cases, rules
 router = APIRouter(prefix="/v1/risk")
 Note = Annotated[str, Field(min_length=1, max_length=limits.AUDIT_NOTE_MAX_LENGTH)]
 RuleId = Annotated[str, Path(max_length=32, pattern=ID_PATTERN)]
+AlertId = Annotated[str, Path(max_length=200, description="The alert's id (``ra.…``).")]
 CaseLimit = Annotated[int, Query(ge=1, le=limits.RISK_ALERTS_PAGE, description="Page size.")]
 
 
@@ -118,6 +119,11 @@ class Rule(BaseModel):
     changed: str | None
 
 
+class AlertDecision(Body):
+    decision: Literal["release", "return", "close"]
+    note: Note | None = None
+
+
 class HitDecision(Body):
     decision: Literal["confirm", "clear"]
     note: Note | None = None
@@ -174,6 +180,32 @@ def list_alerts(
 ) -> Any:
     """The queue: reviews before reports, newest first (at most ``RISK_ALERTS_PAGE``)."""
     return read(request, lambda u: cases.list_alerts(u, who, status))
+
+
+@router.post("/alerts/{alert_id}/approve", response_model=Alert, tags=["risk"])
+def approve_alert(
+    request: Request, who: CallerDep, key: IdempotencyKey, alert_id: AlertId, payload: Approval
+) -> JSONResponse:
+    """The first of four eyes on one alert's hold (above ``four_eyes_minor``)."""
+    return idempotent(
+        request, who, key, payload, lambda u: cases.approve_alert(u, who, alert_id, payload.note)
+    )
+
+
+@router.post("/alerts/{alert_id}/decide", response_model=Alert, tags=["risk"])
+def decide_alert(
+    request: Request, who: CallerDep, key: IdempotencyKey, alert_id: AlertId, payload: AlertDecision
+) -> JSONResponse:
+    """One alert on its own: ``release`` or ``return`` its hold (how the money of a case closed
+    by ``freeze`` or ``report`` is settled; four eyes as for a case), or ``close`` an alert that
+    holds nothing — a refused movement's (``alert_holds_money`` otherwise)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cases.decide_alert(u, who, alert_id, payload.decision, payload.note),
+    )
 
 
 @router.get("/cases", response_model=CaseList, tags=["risk"])

@@ -24,7 +24,7 @@ object: ``from, to, movements, alerts_per_rule, parties_hit, held_minor, blocked
 covered or suspicious transaction reports as CSV (``risk.reports.COLUMNS``).
 
 ``tindahan risk alerts [--status open] [--json]`` lists the queue; ``tindahan risk approve
-ALERT --as NAME`` and ``tindahan risk decide ALERT release|return --as NAME [--note TEXT]``
+ALERT --as NAME`` and ``tindahan risk decide ALERT release|return|close --as NAME [--note TEXT]``
 decide a hold (four eyes above ``limits.RISK_FOUR_EYES_MINOR``: approver and decider differ).
 """
 
@@ -309,7 +309,7 @@ def approve(
 @friendly
 def decide(
     alert_id: Annotated[str, typer.Argument(help="The alert's id.")],
-    decision: Annotated[str, typer.Argument(help="release or return.")],
+    decision: Annotated[str, typer.Argument(help="release, return, or close (no hold).")],
     operator: AsOption,
     note: NoteOption = None,
     db: DbOption = None,

@@ -139,6 +139,24 @@ def _summary(row: Any, held: int, alerts: int) -> dict[str, Any]:
     }
 
 
+def approve_alert(
+    unit: Unit, caller: Caller, alert_id: str, note: str | None = None
+) -> dict[str, Any]:
+    """The first pair of eyes on one alert's hold (``holds.approve``), for the analysts' API."""
+    _writer(caller)
+    return _alert_view(holds.approve(unit, caller, alert_id, note))
+
+
+def decide_alert(
+    unit: Unit, caller: Caller, alert_id: str, decision: str, note: str | None = None
+) -> dict[str, Any]:
+    """One alert settled on its own (``holds.decide``): its hold released or returned — how
+    the money a case closed by *freeze* or *report* still holds is settled — or, for an alert
+    that holds nothing (a refused movement's), closed."""
+    _writer(caller)
+    return _alert_view(holds.decide(unit, caller, alert_id, decision, note))
+
+
 def list_alerts(unit: Unit, caller: Caller, status: str = "open") -> dict[str, Any]:
     """The alert queue: blocks and reviews before reports, newest first."""
     _reader(caller)

@@ -91,6 +91,22 @@ def _open_hold(unit: Unit, alert_id: str) -> dict[str, Any]:
     return alert
 
 
+def _close(unit: Unit, caller: Caller, alert_id: str, note: str | None) -> dict[str, Any]:
+    alert = _alert(unit, alert_id)
+    if alert["hold_id"] is not None:
+        message = "this alert holds money: release or return it"
+        raise conflict("alert_holds_money", message, "decision")
+    if alert["status"] != "open":
+        raise conflict("alert_decided", f"this alert is already {alert['status']}", "alert_id")
+    unit.conn.execute(
+        update(risk_alerts)
+        .where(risk_alerts.c.id == alert_id, risk_alerts.c.status == "open")
+        .values(status="closed", decided_by=caller.key_id, decided_at_ns=unit.now())
+    )
+    audit.record(unit, caller.key_id, "risk.close", "risk_alert", alert_id, note)
+    return _alert(unit, alert_id)
+
+
 def approve(unit: Unit, caller: Caller, alert_id: str, note: str | None = None) -> dict[str, Any]:
     """The first pair of eyes on a large hold."""
     caller.require_operator()
@@ -103,10 +119,14 @@ def approve(unit: Unit, caller: Caller, alert_id: str, note: str | None = None) 
 def decide(
     unit: Unit, caller: Caller, alert_id: str, decision: str, note: str | None = None
 ) -> dict[str, Any]:
-    """Release or return the money an alert holds."""
+    """Release or return the money an alert holds; ``close`` an alert that holds none (a
+    refused movement's, kept for the analyst: nothing moved, so there is nothing to settle —
+    closing says it was looked at)."""
     caller.require_operator()
+    if decision == "close":
+        return _close(unit, caller, alert_id, note)
     if decision not in DECISIONS:
-        raise refused("decision_invalid", "the decision is release or return", "decision")
+        raise refused("decision_invalid", "the decision is release, return or close", "decision")
     alert = _open_hold(unit, alert_id)
     if alert["amount_minor"] > limits.RISK_FOUR_EYES_MINOR:
         if alert["approved_by"] is None:
