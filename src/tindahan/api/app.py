@@ -31,6 +31,7 @@ from tindahan.api import (
     payouts,
     qr,
     rails,
+    ratelimit,
     risk,
     ussd,
 )
@@ -38,7 +39,6 @@ from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.metrics import Measure
-from tindahan.api.ratelimit import RateLimiter
 from tindahan.api.schemas import Error
 from tindahan.services.platform import health as health_service
 from tindahan.services.unit import Platform
@@ -140,7 +140,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
         redoc_url=None,
     )
     app.state.platform = platform
-    app.state.rate_limiter = RateLimiter(
+    app.state.rate_limiter = ratelimit.from_environment(
         limits.RATE_LIMIT_PER_SECOND, limits.RATE_LIMIT_BURST, processes
     )
     errors.install(app)
