@@ -45,6 +45,7 @@ def test_send_money_with_the_pin_once(browser: Browser, site: Site, clock: Any) 
     assert site.balance(site.other_buyer) == 1_000_000 + 15_025
     receipt = browser.get(done.headers["location"])
     assert "You sent ₱150.25 to Maria S." in receipt.text and "pang-load" in receipt.text
+    assert "Maria S.." not in receipt.text  # the initial's full stop ends the sentence
 
 
 def test_refusals_are_said_beside_the_number(browser: Browser, site: Site) -> None:

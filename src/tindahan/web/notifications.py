@@ -65,7 +65,9 @@ def sentence(item: dict[str, Any]) -> str:
     text = texts.get(kind)
     if text is None:
         return str(kind)
-    return text.format(ref=ref, amount=amount, name=facts.get("name") or _("someone"))
+    return text.format(
+        ref=ref, amount=amount, name=str(facts.get("name") or _("someone")).rstrip(".")
+    )
 
 
 def link(item: dict[str, Any], viewer: Viewer) -> str | None:
