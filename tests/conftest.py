@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy.engine import URL
 
-from tests import profiles
+from tests import profiles, snapshots
 from tests.databases import Pool, drop_all
 from tests.servers import Shared, running
 from tindahan.services.platform import fees
@@ -164,13 +164,14 @@ def _conninfo(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_pools(postgres_template) -> Iterator[dict[bool, Pool] | None]:
+def postgres_pools(postgres_template) -> Iterator[dict[Any, Pool] | None]:
     """The worker's reusable PostgreSQL databases (tests/databases.py): copies of the
-    migrated template for the tests that use ``db``, empty ones for the others."""
+    migrated template for the tests that use ``db``, empty ones for the others, and copies
+    of each snapshot (tests/snapshots.py, which adds their pools here)."""
     if postgres_template is None:
         yield None
         return
-    pools = {
+    pools: dict[Any, Pool] = {
         True: Pool(_admin_conninfo, _conninfo, postgres_template),
         False: Pool(_admin_conninfo, _conninfo, None),
     }
@@ -182,7 +183,24 @@ def postgres_pools(postgres_template) -> Iterator[dict[bool, Pool] | None]:
         # the template too: one shared checkpoint for all (its own fixture's drop is then
         # a no-op)
         made = [name for pool in pools.values() for name in sorted(pool.made)]
-        drop_all(_admin_conninfo(), [*made, postgres_template])
+        templates = {pool.template for pool in pools.values() if pool.template}
+        drop_all(_admin_conninfo(), [*made, *sorted(templates | {postgres_template})])
+
+
+@pytest.fixture(scope="session")
+def snapshot_store(
+    tmp_path_factory, sqlite_template, postgres_template, postgres_pools
+) -> snapshots.Snapshots:
+    """The worker's snapshots of expensive worlds (tests/snapshots.py)."""
+    return snapshots.Snapshots(
+        tmp_path_factory.mktemp("snapshots"),
+        sqlite_template,
+        postgres_template,
+        postgres_pools,
+        _admin_conninfo,
+        _conninfo,
+        lambda name: make_url(PG_URL).set(database=name).render_as_string(hide_password=False),
+    )
 
 
 #: Databases ``postgres_url`` handed out already equal to the migrated template (for tests
@@ -200,7 +218,12 @@ def postgres_url(request, postgres_pools) -> Iterator[str]:
         pytest.skip(reason)
     assert postgres_pools is not None
     migrated = "db" in request.node.fixturenames
-    pool = postgres_pools[migrated]
+    recipe = snapshots.recipe_for(request) if migrated else None
+    if recipe is not None:  # a copy of the snapshot's database (tests/snapshots.py)
+        store = request.getfixturevalue("snapshot_store")
+        pool = store.postgres(request, recipe, request.getfixturevalue("clock"))
+    else:
+        pool = postgres_pools[migrated]
     name = pool.take()
     if migrated:
         _TEMPLATE_COPIES.add(name)
@@ -220,14 +243,20 @@ def db_url(request) -> str:
 
 
 @pytest.fixture
-def db(db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
+def db(request, db_url, clock, sqlite_template, postgres_template) -> Iterator[Database]:
     """The test's database, migrated: a copy of the session's migrated template (already at
-    the head revision, so not upgraded again: that costs 40 ms a test for nothing)."""
+    the head revision, so not upgraded again: that costs 40 ms a test for nothing), or of a
+    snapshot of the world the test asks for (tests/snapshots.py)."""
     copied = False
     if db_url.startswith("sqlite:///"):
         target = Path(db_url.removeprefix("sqlite:///"))
         if not target.exists():
-            shutil.copyfile(sqlite_template, target)
+            recipe = snapshots.recipe_for(request)
+            if recipe is not None:
+                store = request.getfixturevalue("snapshot_store")
+                store.sqlite(request, recipe, clock, target)
+            else:
+                shutil.copyfile(sqlite_template, target)
             copied = True
     elif postgres_template is not None:
         name = make_url(db_url).database

@@ -4,22 +4,26 @@
 runs), so tests go through HTTP, the body limit, authentication and the threadpool exactly
 as integrators do. ``api`` is an httpx client for it; ``world`` is a small barangay: the
 operator, a merchant, two customers and an agent, each with an API key, wallets funded.
+The world is built once per worker (per database kind and clock) and each test gets a copy of
+its database (tests/snapshots.py).
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
+from tests import snapshots
 from tindahan.api.app import create_app
 from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
+from tindahan.store.database import Database
 from tindahan.store.vault import Vault
 
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -30,12 +34,16 @@ def vault() -> Vault:
     return Vault(base64.urlsafe_b64decode(TEST_DATA_KEY))
 
 
-@pytest.fixture
-def platform(db, vault) -> Platform:
+def _platform(db: Database, vault: Vault) -> Platform:
     made = Platform(db, vault)
     chart.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
+
+
+@pytest.fixture
+def platform(db, vault) -> Platform:
+    return _platform(db, vault)
 
 
 @pytest.fixture
@@ -116,13 +124,20 @@ def make_party(api: Api, operator: str, body: dict[str, Any]) -> Party:
     return Party(made["id"], key, {w["kind"]: w["id"] for w in found})
 
 
-@pytest.fixture
-def operator_key(platform) -> str:
+def _new_operator_key(platform: Platform) -> str:
     return platform.run(lambda u: keys.create(u, None, party_id=None))[1]
 
 
 @pytest.fixture
-def world(api, operator_key) -> World:
+def operator_key(request, platform) -> str:
+    saved = snapshots.restored(request, "world")
+    if saved is not None:
+        return str(saved.operator)
+    return _new_operator_key(platform)
+
+
+def build_world(api: Api, operator_key: str) -> World:
+    """The barangay, made through the API as an integrator would."""
     merchant = make_party(
         api,
         operator_key,
@@ -146,3 +161,41 @@ def world(api, operator_key) -> World:
     made.fund(other, 1_000_000)
     made.fund(agent, 5_000_000, "float")
     return made
+
+
+@dataclass(frozen=True)
+class SavedWorld:
+    """What a snapshot of the world hands each test: the operator's key and the parties."""
+
+    operator: str
+    parties: tuple[Party, ...]  # merchant, buyer, other buyer, agent
+
+
+def _snapshot_world(db: Database, fixture: Callable[[str], Any]) -> SavedWorld:
+    platform = _platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    operator = _new_operator_key(platform)
+    with fixture("shared_server").serving(create_app(platform)) as base_url:
+        api = Api(base_url)
+        try:
+            made = build_world(api, operator)
+        finally:
+            api.http.close()
+    return SavedWorld(operator, tuple(made.parties))
+
+
+snapshots.register(
+    snapshots.Recipe(
+        "world",
+        {name: __name__ for name in ("world", "operator_key", "platform", "vault")},
+        _snapshot_world,
+    )
+)
+
+
+@pytest.fixture
+def world(request, api, operator_key) -> World:
+    saved = snapshots.restored(request, "world")
+    if saved is None:
+        return build_world(api, operator_key)
+    merchant, buyer, other, agent = saved.parties
+    return World(api, saved.operator, merchant, buyer, other, agent, list(saved.parties))

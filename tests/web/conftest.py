@@ -1,6 +1,8 @@
 """Web fixtures: the whole app (pages and API) under the session's uvicorn server, a small
 barangay with people who can sign in, an httpx client that behaves like a browser (cookies,
-the CSRF token read off the page), and Playwright driving Debian's Chromium.
+the CSRF token read off the page), and Playwright driving Debian's Chromium. The ``site`` is
+built once per worker (per database kind and clock) and each test gets a copy of its
+database (tests/snapshots.py).
 
 httpx does not send ``Secure`` cookies over plain HTTP (browsers do, on 127.0.0.1), so the
 httpx tests set ``TINDAHAN_WEB_INSECURE_COOKIES=1``; the browser tests run with the flag on.
@@ -12,7 +14,7 @@ import base64
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import snapshots
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.commerce import catalog
 from tindahan.services.payments import cash, wallets
 from tindahan.services.platform import chart, keys, logins, parties
 from tindahan.services.unit import Platform
+from tindahan.store.database import Database
 from tindahan.store.vault import Vault
 from tindahan.web.app import create_app
 
@@ -52,12 +56,16 @@ def vault() -> Vault:
     return Vault(base64.urlsafe_b64decode(TEST_DATA_KEY))
 
 
-@pytest.fixture
-def platform(db, vault) -> Platform:
+def _platform(db: Database, vault: Vault) -> Platform:
     made = Platform(db, vault)
     chart.ensure_operator_accounts(made)
     keys.set_environment(made, "test")
     return made
+
+
+@pytest.fixture
+def platform(db, vault) -> Platform:
+    return _platform(db, vault)
 
 
 @pytest.fixture
@@ -173,9 +181,46 @@ def build_site(platform: Platform) -> Site:
     return Site(platform, operator, merchant, other, buyer, other_buyer, store, made, other_store)
 
 
+@dataclass(frozen=True)
+class SavedSite:
+    """What a snapshot of the site hands each test: everything of ``Site`` but its platform."""
+
+    people: tuple[Person, ...]  # operator, merchant, other merchant, buyer, other buyer
+    storefront: dict[str, Any]
+    products: list[dict[str, Any]]
+    other_storefront: dict[str, Any]
+
+
+def _snapshot_site(db: Database, _fixture: Callable[[str], Any]) -> SavedSite:
+    made = build_site(_platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY))))
+    people = (made.operator, made.merchant, made.other_merchant, made.buyer, made.other_buyer)
+    return SavedSite(people, made.storefront, made.products, made.other_storefront)
+
+
+snapshots.register(
+    snapshots.Recipe(
+        "site", {name: __name__ for name in ("site", "platform", "vault")}, _snapshot_site
+    )
+)
+
+
 @pytest.fixture
-def site(platform) -> Site:
-    return build_site(platform)
+def site(request, platform) -> Site:
+    saved = snapshots.restored(request, "site")
+    if saved is None:
+        return build_site(platform)
+    operator, merchant, other, buyer, other_buyer = saved.people
+    return Site(
+        platform,
+        operator,
+        merchant,
+        other,
+        buyer,
+        other_buyer,
+        saved.storefront,
+        saved.products,
+        saved.other_storefront,
+    )
 
 
 class Browser:
