@@ -28,8 +28,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from optbinning import OptimalBinning
-from sklearn.linear_model import LogisticRegression
 
 from tindahan.credit.dataset import Column
 
@@ -80,6 +78,10 @@ def _num(x: float) -> str:
 
 
 def _bin(column: Column, x: pd.Series, y: np.ndarray, trend: int | None) -> Binned:
+    # optbinning and scikit-learn only when fitting: a saved scorecard scores by lookup, and
+    # ``VALLEY`` is read by every process that builds features (the API's among them).
+    from optbinning import OptimalBinning
+
     numeric = column.kind == "numeric"
     options: dict[str, Any] = {"min_prebin_size": MIN_BIN_SHARE, "solver": "cp"}
     if numeric and trend:
@@ -130,6 +132,8 @@ class Scorecard:
         seed: int,
         directions: dict[str, int] | None = None,
     ) -> None:
+        from sklearn.linear_model import LogisticRegression
+
         hints = directions or {}
         binned = [_bin(c, x[c.name], y, hints.get(c.name)) for c in columns]
         chosen = [b for b in binned if b.iv >= MIN_IV] or sorted(binned, key=lambda b: -b.iv)[:1]

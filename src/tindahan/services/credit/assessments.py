@@ -32,7 +32,7 @@ import threading
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from tindahan.credit import artifact, card, events, features, simulate
+from tindahan.credit import events, features, simulate
 from tindahan.credit.errors import CreditError
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
@@ -60,6 +60,12 @@ from tindahan.store.credit_tables import credit_assessments
 from tindahan.store.lending_tables import loan_installments, loans
 from tindahan.store.payment_tables import parties, payments, refunds, wallets
 from tindahan.store.tables import transfers
+
+if TYPE_CHECKING:
+    # scikit-learn, optbinning and matplotlib (about 17 s of CPU on a busy machine, most of
+    # the API's import): loaded when a model is loaded or trained, not by every process that
+    # imports the API (``tindahan.api.credit``), most of which never scores a merchant.
+    from tindahan.credit import artifact
 
 MODEL_ENV = "TINDAHAN_CREDIT_MODEL"
 DEFAULT_MODEL_DIR = Path("var") / "models" / "merchant"
@@ -88,6 +94,8 @@ def current_model(folder: Path | None = None) -> artifact.Loaded:
             f"{MODEL_ENV} at its folder",
         )
     key = (str(path.resolve()), meta.stat().st_mtime)
+    from tindahan.credit import artifact
+
     with _cache_lock:
         if key not in _cache:
             try:
@@ -123,6 +131,8 @@ def train_default_model(
     table = features.as_table(frame, frame["defaulted"].to_numpy())
     table.data_hash = f"simulated-{merchants}-seed{seed}"
     source = f"simulated population ({merchants} merchants, seed {seed})"
+    from tindahan.credit import artifact, card
+
     trained = artifact.train(table, kind, seed, default_directions(), source=source)
     artifact.save(trained, folder, card.write)
     return trained
