@@ -40,6 +40,7 @@ from tindahan.api.description import DESCRIPTION
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.metrics import Measure
 from tindahan.api.schemas import Error
+from tindahan.observe import traces
 from tindahan.services.platform import health as health_service
 from tindahan.services.unit import Platform
 
@@ -203,6 +204,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it
     app.add_middleware(Measure)  # outermost: every answer is counted, refusals included
+    traces.instrument(app, lambda: platform.db.engine)  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
     return app
 
 

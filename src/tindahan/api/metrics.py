@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan.api.deps import CallerDep
-from tindahan.observe import logs
+from tindahan.observe import logs, traces
 from tindahan.observe.metrics import metrics, render
 from tindahan.services.platform import gauges
 from tindahan.services.unit import Platform
@@ -51,6 +51,9 @@ class Measure:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Routed by now, and the request's span still open (it ends with the body).
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                traces.name_request(scope["method"], route)
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)

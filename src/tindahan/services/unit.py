@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from tindahan.anchor.config import Anchor
 from tindahan.kernel.refusals import RefusalError
+from tindahan.observe import traces
 from tindahan.store.database import Database
 from tindahan.store.media import MediaStore, default_media, default_private_media
 from tindahan.store.vault import Vault
@@ -48,6 +49,13 @@ class Platform:
         return self.db.clock()
 
     def run(self, work: Callable[[Unit], T], *, write: bool = True) -> T:
+        if not traces.active():  # tracing off (the default): nothing in the way
+            return self._run(work, write)
+        name = f"{work.__module__}.{getattr(work, '__qualname__', 'work')}"
+        with traces.tracer().start_as_current_span(name, attributes={"tindahan.write": write}):
+            return self._run(work, write)
+
+    def _run(self, work: Callable[[Unit], T], write: bool) -> T:
         committed: list[Callable[[], None]] = []
 
         def attempt(conn: Connection) -> T:
