@@ -644,7 +644,7 @@ WORKER_READY_S: Final = 120
 #: A worker process's heartbeat row is deleted after this long without a beat.
 WORKER_BEAT_FORGET_S: Final = 86_400
 #: ``/metrics`` reads its database figures at most this often (seconds).
-METRICS_DB_CACHE_S: Final = 5.0
+METRICS_DB_CACHE_S: Final = 5
 #: Retention (issue 23, item 9), run by the worker every RETENTION_INTERVAL_S: a delivered
 #: webhook (and its attempts) is kept 30 days — the window in which `webhooks replay` can
 #: send it again — a failed one 90 days (the evidence that a receiver missed an event);

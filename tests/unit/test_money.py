@@ -77,10 +77,14 @@ def _float_uses(path: Path) -> list[int]:
 #: puts the same features' values into Filipino sentences, rounded exactly as the credit
 #: package's own English ones are. The benchmarks (``bench``) measure seconds and rates of
 #: work (``time.perf_counter``, medians, percentiles): no amount is computed from them.
-STATISTICS = {"credit", "bench"}
+#: Insights forecast units of demand (rates, seasonal factors, Poisson quantiles): counts of
+#: goods, not money; a reorder quantity leaves them as a whole number.
+STATISTICS = {"credit", "bench", "insights"}
 STATISTICS_FILES = {
     "api/credit.py",
     "cli/credit.py",
+    "cli/insights.py",
+    "services/insights/reorder.py",
     "cli/simulate.py",
     "services/credit/assessments.py",
     "web/reasons.py",

@@ -26,6 +26,7 @@ from tindahan.services.platform import gauges
 from tindahan.services.unit import Platform
 
 router = APIRouter()
+NS = 1_000_000_000
 access = logging.getLogger("tindahan.access")
 
 
@@ -42,7 +43,7 @@ class Measure:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         status = 500  # what the client sees if the app raises before answering
         asked = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         rid = logs.request_id(asked)
@@ -62,22 +63,22 @@ class Measure:
             try:
                 await self.app(scope, receive, sending)
             finally:
-                self._record(scope, status, time.perf_counter() - started)
+                self._record(scope, status, time.perf_counter_ns() - started)
 
     @staticmethod
-    def _record(scope: Scope, status: int, seconds: float) -> None:
+    def _record(scope: Scope, status: int, elapsed_ns: int) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
         found = metrics()
         found.requests.labels(method, route, str(status)).inc()
-        found.latency.labels(method, route).observe(seconds)
+        found.latency.labels(method, route).observe(elapsed_ns / NS)
         access.info(
             "request",
             extra={
                 "method": method,
                 "route": route,
                 "status": status,
-                "duration_ms": round(seconds * 1000, 2),
+                "duration_ms": round(elapsed_ns / 1_000_000, 2),
                 "key_id": scope.get("state", {}).get("key_id"),
             },
         )
@@ -120,13 +121,13 @@ class FromDatabase:
         yield GaugeMetricFamily(
             "tindahan_outbox_lag_seconds",
             "How long the oldest due webhook delivery has waited.",
-            value=figures.outbox_lag_s,
+            value=figures.outbox_lag_ns / NS,
         )
-        if figures.worker_silence_s is not None:
+        if figures.worker_silence_ns is not None:
             yield GaugeMetricFamily(
                 "tindahan_worker_silence_seconds",
                 "Seconds since any background worker finished a round.",
-                value=figures.worker_silence_s,
+                value=figures.worker_silence_ns / NS,
             )
         pool = self.cached.platform.db.engine.pool
         checked_out = getattr(pool, "checkedout", None)

@@ -103,7 +103,9 @@ class SharedRateLimiter:
         except Exception as exc:  # Redis down or slow: this process's own bucket decides
             self._warn(exc)
             return self.fallback.take(key)
-        return max(1, math.ceil(float(stats.reset_time) - time.time()))
+        reset_at: Any = stats.reset_time  # seconds since the epoch, as the library keeps it
+        wait: int = math.ceil(reset_at - time.time())
+        return max(1, wait)
 
     def _warn(self, exc: Exception) -> None:
         if time.monotonic() - self._warned_at >= 60:

@@ -33,10 +33,10 @@ class Figures:
     transfers: int = 0
     unsealed: int = 0
     deliveries: dict[str, int] = field(default_factory=dict)  # status
-    #: Seconds the oldest pending delivery that is due has been waiting (0: none due).
-    outbox_lag_s: float = 0.0
-    #: Seconds since the last worker round anywhere (None: no worker ever beat).
-    worker_silence_s: float | None = None
+    #: Nanoseconds the oldest pending delivery that is due has been waiting (0: none due).
+    outbox_lag_ns: int = 0
+    #: Nanoseconds since the last worker round anywhere (None: no worker ever beat).
+    worker_silence_ns: int | None = None
 
 
 def read(platform: Platform) -> Figures:
@@ -67,8 +67,8 @@ def read(platform: Platform) -> Figures:
             transfers=int(sealed[0]),
             unsealed=int(sealed[0]) - int(sealed[1]),
             deliveries={status: n for status, n in queued},
-            outbox_lag_s=max(0, now - oldest_due) / NS if oldest_due is not None else 0.0,
-            worker_silence_s=max(0, now - last_beat) / NS if last_beat is not None else None,
+            outbox_lag_ns=max(0, now - oldest_due) if oldest_due is not None else 0,
+            worker_silence_ns=max(0, now - last_beat) if last_beat is not None else None,
         )
 
     return platform.run(work, write=False)
@@ -80,12 +80,13 @@ class Cached:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self._lock = threading.Lock()
-        self._at = -float("inf")
+        self._at_ns: int | None = None  # never read yet
         self._figures = Figures()
 
     def get(self) -> Figures:
         with self._lock:
-            if time.monotonic() - self._at >= limits.METRICS_DB_CACHE_S:
+            now = time.monotonic_ns()
+            if self._at_ns is None or now - self._at_ns >= limits.METRICS_DB_CACHE_S * NS:
                 self._figures = read(self.platform)
-                self._at = time.monotonic()
+                self._at_ns = time.monotonic_ns()
             return self._figures
