@@ -9,7 +9,17 @@ event                       message                      to
                                                          stands at the counter)
 ``loan.payment_due``        ``loan_due``                 the borrower, *only without an app*
 ``loan.overdue``            ``loan_overdue``             the borrower, *only without an app*
+``order.paid``              ``order_paid``               the merchant (an order to pack)
+``order.shipped``           ``order_shipped``            the buyer
+``shipment.updated``        ``parcel_<status>``          the buyer, for ``out_for_delivery``,
+                                                         ``delivered``, ``failed_attempt``
+                                                         and ``returned`` only
 =========================== ============================ ===================================
+
+Of a parcel's statuses, only those the buyer acts on are texted: be reachable (out for
+delivery, a failed attempt), dispute before escrow releases (delivered), and know the money
+is safe (returned). "Picked up" and "in transit" follow the "shipped" text and would be two
+more messages saying nothing new; they are on the buyer's page and in the webhooks.
 
 A send to a mobile number (``mobile_transfer.succeeded``, ``services.payments.sends``) is a
 payment between two people and is texted as ``payment.succeeded`` is.
@@ -49,7 +59,13 @@ _NEEDS = {
     "cash_in.succeeded": ("amount_minor", "currency"),
     "loan.payment_due": ("amount_minor", "due_date"),
     "loan.overdue": ("days_past_due",),
+    "order.paid": ("total_minor", "currency", "merchant_id"),
+    "order.shipped": ("buyer_id", "merchant_id"),
+    # The shipment's view names no buyer: ``services.platform.sms`` adds the order's.
+    "shipment.updated": ("status", "buyer_id"),
 }
+#: The parcel statuses texted to the buyer (see the module's table).
+PARCEL_TEXTED = frozenset({"out_for_delivery", "delivered", "failed_attempt", "returned"})
 
 
 def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]) -> list[Notice]:
@@ -88,6 +104,22 @@ def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]
                 },
             )
         ]
+    if event_type == "order.paid":
+        paid = {
+            "amount_minor": data["total_minor"],
+            "currency": data["currency"],
+            "ref": data.get("short_ref") or "",
+            "other": data.get("buyer_id"),
+        }
+        return [Notice(data["merchant_id"], "order_paid", paid)]
+    if event_type == "order.shipped":
+        shipped = {"ref": data.get("short_ref") or "", "other": data["merchant_id"]}
+        return [Notice(data["buyer_id"], "order_shipped", shipped)]
+    if event_type == "shipment.updated":
+        if data["status"] not in PARCEL_TEXTED:
+            return []
+        parcel = {"ref": data.get("short_ref") or ""}
+        return [Notice(data["buyer_id"], f"parcel_{data['status']}", parcel)]
     if event_type == "loan.payment_due":
         due = {"amount_minor": data["amount_minor"], "currency": "PHP", "due": data["due_date"]}
         return [Notice(p, "loan_due", due) for p in concerned]

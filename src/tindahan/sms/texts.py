@@ -36,6 +36,12 @@ KINDS = (
     "code_signup",
     "code_reset",
     "signin_throttled",
+    "order_paid",
+    "order_shipped",
+    "parcel_out_for_delivery",
+    "parcel_delivered",
+    "parcel_failed_attempt",
+    "parcel_returned",
 )
 #: Kinds that carry a one-time code: hidden from the console in a live environment.
 CODE_KINDS = frozenset({"code_signup", "code_reset"})
@@ -130,6 +136,90 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "ceb": (
             "Tindahan: Daghang sayop nga PIN ang gisulayan sa imong numero. Kung dili ikaw, "
             "ayaw ipakita ang imong PIN: walay taga-Tindahan nga mangayo niini."
+        ),
+    },
+    "order_paid": {
+        "en": (
+            "Tindahan: New paid order {ref}, {amount}, from {name}. Pack it and ship it from "
+            "your orders page."
+        ),
+        "fil": (
+            "Tindahan: May bagong bayad na order {ref}, {amount}, mula kay {name}. I-pack at "
+            "ipadala mula sa pahina ng orders mo."
+        ),
+        "ceb": (
+            "Tindahan: Naay bag-ong bayad nga order {ref}, {amount}, gikan kang {name}. I-pack "
+            "ug ipadala gikan sa imong orders page."
+        ),
+    },
+    "order_shipped": {
+        "en": (
+            "Tindahan: Your order {ref} from {name} has been shipped. Follow it on "
+            "your orders page."
+        ),
+        "fil": (
+            "Tindahan: Naipadala na ang order mo {ref} mula sa {name}. Sundan ito "
+            "sa pahina ng orders mo."
+        ),
+        "ceb": (
+            "Tindahan: Napadala na ang imong order {ref} gikan sa {name}. Sunda "
+            "kini sa imong orders page."
+        ),
+    },
+    "parcel_out_for_delivery": {
+        "en": (
+            "Tindahan: Your order {ref} is out for delivery today. Keep your phone "
+            "on for the courier."
+        ),
+        "fil": (
+            "Tindahan: Ihahatid na ngayon ang order mo {ref}. Panatilihing bukas "
+            "ang phone mo para sa courier."
+        ),
+        "ceb": (
+            "Tindahan: Ihatod na karon ang imong order {ref}. Ayaw i-off ang imong "
+            "phone para sa courier."
+        ),
+    },
+    "parcel_delivered": {
+        "en": (
+            "Tindahan: Your order {ref} was delivered. Not received? Open a dispute on your "
+            "orders page before the money goes to the seller."
+        ),
+        "fil": (
+            "Tindahan: Naihatid na ang order mo {ref}. Hindi natanggap? Mag-dispute sa pahina "
+            "ng orders mo bago mapunta ang bayad sa seller."
+        ),
+        "ceb": (
+            "Tindahan: Nahatod na ang imong order {ref}. Wala madawat? Pag-dispute sa imong "
+            "orders page sa dili pa moadto ang bayad sa seller."
+        ),
+    },
+    "parcel_failed_attempt": {
+        "en": (
+            "Tindahan: The courier could not deliver your order {ref} today and will try "
+            "again. Keep your phone on."
+        ),
+        "fil": (
+            "Tindahan: Hindi naihatid ngayon ang order mo {ref}; susubukan ulit ng courier. "
+            "Panatilihing bukas ang phone mo."
+        ),
+        "ceb": (
+            "Tindahan: Wala mahatod karon ang imong order {ref}; sulayan pag-usab sa courier. "
+            "Ayaw i-off ang imong phone."
+        ),
+    },
+    "parcel_returned": {
+        "en": (
+            "Tindahan: Your order {ref} is going back to the seller. Your money stays held "
+            "until the order is settled."
+        ),
+        "fil": (
+            "Tindahan: Ibinabalik sa seller ang order mo {ref}. Nakatabi ang pera mo hanggang "
+            "maayos ang order."
+        ),
+        "ceb": (
+            "Tindahan: Gibalik sa seller ang imong order {ref}. Gitipigan ang imong kwarta "
+            "hangtod mahusay ang order."
         ),
     },
 }

@@ -29,7 +29,7 @@ and only if its payment committed, and a provider that is down loses nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -47,6 +47,7 @@ from tindahan.services.unit import Platform, Unit, iso, new_id
 from tindahan.sms import texts
 from tindahan.sms.notices import REMINDER_KINDS, Notice, for_event
 from tindahan.sms.port import Outcome, SmsProvider
+from tindahan.store.commerce_tables import orders
 from tindahan.store.payment_tables import parties, sms_messages, webhook_endpoints
 from tindahan.store.web_tables import logins
 from tindahan.webhooks.schedule import next_delay_seconds
@@ -120,8 +121,18 @@ def queue_notices(unit: Unit, found: Sequence[tuple[str, Notice]]) -> int:
 
 def queue_event(unit: Unit, event_id: str, event_type: str, data: Any, party_ids: Any) -> int:
     """The messages one event becomes (``sms.notices``), queued with it."""
+    if event_type == "shipment.updated" and isinstance(data, Mapping):
+        data = {**data, **_order_of(unit, data.get("order_id"))}
     found = for_event(event_type, data, party_ids)
     return queue_notices(unit, [(event_id, n) for n in found]) if found else 0
+
+
+def _order_of(unit: Unit, order_id: Any) -> dict[str, Any]:
+    """A shipment's order: its buyer (whom the parcel's texts are for) and short reference."""
+    row = unit.conn.execute(
+        select(orders.c.buyer_id, orders.c.short_ref).where(orders.c.id == order_id)
+    ).first()
+    return {"buyer_id": row[0], "short_ref": row[1]} if row is not None else {}
 
 
 def queue_to_number(unit: Unit, to: str, language: str | None, kind: str, data: Any) -> str:
