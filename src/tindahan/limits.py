@@ -656,3 +656,17 @@ RETENTION_INTERVAL_S: Final = 600
 #: Rows deleted per table per retention run: a backlog is worked off over several runs,
 #: never in one long transaction.
 RETENTION_BATCH: Final = 5_000
+
+# Delivery (issue 25).
+#: The heaviest parcel a rate card prices and a product may weigh, in grams: 50 kg, the
+#: most J&T Express and LBC take as one parcel at a branch.
+MAX_PARCEL_WEIGHT_G: Final = 50_000
+#: A rate card's weight tiers per zone, couriers per card list and on one storefront.
+MAX_RATE_TIERS: Final = 20
+MAX_COURIERS_PER_STOREFRONT: Final = 10
+#: The longest delivery window a card may promise, in days.
+MAX_DELIVERY_DAYS: Final = 60
+#: The largest cash-on-delivery fee rate, in basis points (10%).
+MAX_COD_BPS: Final = 1_000
+#: A courier's code: lowercase letters, digits and dashes ("jnt", "lbc", "flash").
+COURIER_CODE_MAX_LENGTH: Final = 24

@@ -60,6 +60,9 @@ class ProductCreate(Request):
         default_factory=list
     )
     category_id: ObjectId | None = Field(None, description="One of the storefront's categories.")
+    weight_g: int | None = Field(
+        None, description="Packed weight in grams: what couriers' rate cards price by."
+    )
 
 
 class ProductUpdate(Request):
@@ -70,6 +73,7 @@ class ProductUpdate(Request):
     category_id: ObjectId | None = Field(
         None, description="One of the storefront's categories; null takes it off any."
     )
+    weight_g: int | None = Field(None, description="Packed weight in grams.")
 
 
 CategoryName = Annotated[str, Field(min_length=1, max_length=limits.CATEGORY_NAME_MAX_LENGTH)]
@@ -280,6 +284,7 @@ class Product(BaseModel):
     currency: str
     active: bool
     category_id: str | None
+    weight_g: int | None = Field(description="Packed weight in grams (null: not given).")
     variants: list[Variant]
     photos: list[Photo]
     created: str
@@ -363,6 +368,14 @@ class Address(ShippingAddress):
     updated: str
 
 
+class OrderDelivery(BaseModel):
+    courier: str
+    zone: str
+    min_days: int
+    max_days: int
+    estimate: bool = Field(description="The rate card's window, not yet learned from deliveries.")
+
+
 class Order(BaseModel):
     id: str
     short_ref: str  # 8 characters for people: services.platform.shortrefs
@@ -375,6 +388,10 @@ class Order(BaseModel):
     lines: list[OrderLine]
     items_minor: int
     shipping_minor: int
+    delivery: OrderDelivery | None = Field(
+        description="The courier chosen at checkout, its zone and delivery window in days "
+        "(null: shipped at the storefront's flat fee)."
+    )
     total_minor: int
     escrow: Escrow
     buyer_currency: str

@@ -496,3 +496,19 @@ def province_optional(city: str, province: str = "") -> bool:
     data = _data()
     named = data.city_keys.get(key(city, "city"), set())
     return bool(named) and all(data.real_province(c) is None for c in named)
+
+
+def city_codes(city: str, province: str = "") -> Codes | None:
+    """The codes of a city or municipality as typed with its province (a merchant's "ships
+    from"), at city level: ``barangay`` holds the city's own code, since no barangay is
+    known. None when the name is not one place (unknown, or the same name in two provinces
+    and no province to tell them apart): a caller prices no delivery from a guess."""
+    data = _data()
+    provinces, ncr = _provinces(data, province)
+    typed = bool(key(province, "province"))
+    named = data.city_keys.get(key(city, "city"), set())
+    fits = {c for c in named if _city_fits(data, c, provinces, ncr, typed)}
+    if len(fits) != 1:
+        return None
+    found = fits.pop()
+    return Codes(found, found, data.real_province(found), region_of(found))

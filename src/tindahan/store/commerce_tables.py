@@ -47,6 +47,8 @@ storefronts = Table(
     Column("city", String(limits.CITY_MAX_LENGTH), nullable=False),
     Column("province", String(limits.CITY_MAX_LENGTH), nullable=False),
     Column("shipping_fee_minor", BigInteger, nullable=False),
+    #: Items at least this much ship free (the merchant pays the courier); null: never.
+    Column("free_shipping_over_minor", BigInteger),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("shipping_fee_minor >= 0", name="shipping_fee"),
@@ -68,6 +70,9 @@ products = Table(
     #: what SQLite's FTS5 table and PostgreSQL's full-text index both read, so the two
     #: engines see the same words and find the same products.
     Column("search_text", Text, nullable=False, server_default=""),
+    #: Grams, packed: what couriers' rate cards price by (null: not given, and a checkout
+    #: with a courier refuses the cart until the merchant gives it).
+    Column("weight_g", Integer),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("price_minor > 0", name="price_positive"),
@@ -156,6 +161,12 @@ orders = Table(
     Column("delivered_at_ns", BigInteger),
     Column("release_at_ns", BigInteger),  # delivered orders: auto-release time
     Column("completed_at_ns", BigInteger),
+    #: Delivery (issue 25): the courier the buyer chose, the zone it was priced for, and the
+    #: window (days) its rate card promised; null for a flat-fee storefront's order.
+    Column("courier_code", String(limits.COURIER_CODE_MAX_LENGTH)),
+    Column("delivery_zone", String(24)),
+    Column("window_min_days", Integer),
+    Column("window_max_days", Integer),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint(_in("status", tuple(OrderStatus)), name="status"),
@@ -348,4 +359,36 @@ order_addresses = Table(
     Column("address_cipher", Text, nullable=False),
     *_psgc_columns(),
     Column("created_at_ns", BigInteger, nullable=False),
+)
+
+
+#: Couriers' rate cards (``delivery.rates``), by the courier's code: the card is the
+#: operator's JSON as ``RateCard.as_dict`` writes it, checked by ``rates.parse_card`` before
+#: it is stored. (``couriers`` above are the couriers' tracking integrations, by id.)
+rate_cards = Table(
+    "rate_cards",
+    metadata,
+    Column("code", String(limits.COURIER_CODE_MAX_LENGTH), primary_key=True),
+    Column("name", String(limits.NAME_MAX_LENGTH), nullable=False),
+    Column("card", Text, nullable=False),
+    Column("active", Integer, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint("active IN (0, 1)", name="active"),
+)
+
+#: The couriers a storefront ships with, each optionally at the merchant's flat fee.
+storefront_couriers = Table(
+    "storefront_couriers",
+    metadata,
+    Column("storefront_id", String(_ID), ForeignKey("storefronts.id"), primary_key=True),
+    Column(
+        "courier_code",
+        String(limits.COURIER_CODE_MAX_LENGTH),
+        ForeignKey("rate_cards.code"),
+        primary_key=True,
+    ),
+    Column("flat_fee_minor", BigInteger),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("flat_fee_minor IS NULL OR flat_fee_minor >= 0", name="flat_fee"),
 )

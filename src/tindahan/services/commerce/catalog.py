@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG
 from tindahan import limits
 from tindahan.commerce import catalog as rules
 from tindahan.commerce import search
+from tindahan.delivery import rates as delivery_rates
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.payments import parties as text_rules
@@ -73,6 +74,7 @@ class NewProduct:
     stock: int | None = None  # a product without options: its one variant's stock
     variants: Sequence[NewVariant] = ()
     category_id: str | None = None
+    weight_g: int | None = None  # packed, in grams: what couriers price by
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,7 @@ def create_product(
         "currency": CURRENCY,
         "active": int(bool(new.active)),
         "category_id": category_in(unit, store["id"], new.category_id),
+        "weight_g": _weight(new.weight_g),
         "search_text": search.search_text(title, description),
         "created_at_ns": now,
         "updated_at_ns": now,
@@ -401,6 +404,7 @@ def update_product(
             "description": rules.description,
             "price_minor": rules.price,
             "active": lambda v: int(bool(v)),
+            "weight_g": _weight,
         },
     )
     if "category_id" in changes:  # None or "": out of any category
@@ -486,6 +490,11 @@ def return_stock(unit: Unit, variant_id: str, quantity: int) -> None:
     )
 
 
+def _weight(value: object) -> int | None:
+    """A product's packed weight in grams (None: not given; couriers cannot price it)."""
+    return None if value is None else delivery_rates.weight_of(value, "weight_g")
+
+
 def product_view(row: Any, found: Sequence[Any], photos: Sequence[Any] = ()) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -497,6 +506,7 @@ def product_view(row: Any, found: Sequence[Any], photos: Sequence[Any] = ()) -> 
         "currency": row["currency"],
         "active": bool(row["active"]),
         "category_id": row["category_id"],
+        "weight_g": row["weight_g"],
         "photos": [photo_view(p) for p in photos],
         "variants": [
             {

@@ -32,6 +32,7 @@ from tindahan.payments import parties as text_rules
 from tindahan.payments.model import WalletKind
 from tindahan.services.commerce import addresses, catalog
 from tindahan.services.commerce.views import OrderEventView, OrderView
+from tindahan.services.delivery import couriers
 from tindahan.services.ledger import movement
 from tindahan.services.payments.payments import payer_of
 from tindahan.services.platform import shortrefs
@@ -98,9 +99,12 @@ def checkout(
     lines: Sequence[CartLine],
     buyer_id: str | None = None,
     delivery: addresses.Delivery | None = None,
+    courier: str | None = None,
 ) -> OrderView:
     """``delivery`` None: an order with no address (a pickup, or an integration that ships
-    on its own); the web's checkout always asks for one."""
+    on its own); the web's checkout always asks for one. ``courier``: the buyer's choice
+    among the couriers the storefront ships with (``services.delivery.couriers``), required
+    when it lists any and the order has an address."""
     caller.require("orders:write")
     buyer = _buyer(unit, caller, buyer_id)
     address = (
@@ -114,7 +118,8 @@ def checkout(
     priced = _price_lines(unit, store["id"], lines)
     _reserve(unit, priced)
     items = sum(p["unit_price_minor"] * p["quantity"] for p in priced)
-    total = items + store["shipping_fee_minor"]
+    shipping = _shipping(unit, store, address, priced, items, courier)
+    total = items + shipping["shipping_minor"]
     if total > limits.MAX_AMOUNT_MINOR:
         raise invalid("amount_invalid", "the order total is too large", "lines")
     now = unit.now()
@@ -126,7 +131,7 @@ def checkout(
         "status": OrderStatus.PENDING_PAYMENT.value,
         "currency": catalog.CURRENCY,
         "items_minor": items,
-        "shipping_minor": store["shipping_fee_minor"],
+        **shipping,
         "total_minor": total,
         "escrow_account_id": None,
         "paid_in_minor": 0,
@@ -164,6 +169,102 @@ def checkout(
     )
     record(unit, order["id"], "checkout", None, OrderStatus.PENDING_PAYMENT, actor)
     return announce(unit, order["id"], OrderStatus.PENDING_PAYMENT, actor)
+
+
+def shipping_offers(
+    unit: Unit,
+    caller: Caller,
+    storefront_id: str,
+    lines: Sequence[CartLine],
+    delivery: addresses.Delivery,
+    buyer_id: str | None = None,
+) -> dict[str, Any]:
+    """What each of the storefront's couriers would charge for this cart to this address,
+    and when it would arrive (writes nothing: the page and the API show it before checkout).
+    A storefront without couriers answers its flat fee as the one offer-less option."""
+    caller.require("orders:read")
+    buyer = _buyer(unit, caller, buyer_id)
+    address = addresses.chosen(unit, caller, buyer["party_id"], delivery)
+    store = catalog.storefront_row(unit, storefront_id)
+    rules.line_count(len(lines))
+    priced = _price_lines(unit, store["id"], lines)
+    items = sum(p["unit_price_minor"] * p["quantity"] for p in priced)
+    free_over = store["free_shipping_over_minor"]
+    flat = 0 if free_over is not None and items >= free_over else store["shipping_fee_minor"]
+    if not couriers.ships_by_courier(unit, store["id"]):
+        return {
+            "object": "shipping_offers",
+            "storefront_id": store["id"],
+            "items_minor": items,
+            "flat_fee_minor": flat,
+            "zone": None,
+            "offers": [],
+            "unavailable": {},
+            "problem": None,
+        }
+    found = couriers.offers(unit, store, address.codes, _weight(unit, priced), items)
+    return {
+        **found.as_dict(),
+        "storefront_id": store["id"],
+        "items_minor": items,
+        "flat_fee_minor": None,
+    }
+
+
+def _shipping(
+    unit: Unit,
+    store: Any,
+    address: Any,
+    priced: list[dict[str, Any]],
+    items_minor: int,
+    courier: str | None,
+) -> dict[str, Any]:
+    """The order's shipping: by the chosen courier's offer where the storefront lists
+    couriers and the order has an address, else the storefront's flat fee (free over its
+    amount, if it set one). A checkout that cannot be priced is refused with the reason."""
+    free_over = store["free_shipping_over_minor"]
+    flat = {
+        "shipping_minor": 0
+        if free_over is not None and items_minor >= free_over
+        else store["shipping_fee_minor"],
+        "courier_code": None,
+        "delivery_zone": None,
+        "window_min_days": None,
+        "window_max_days": None,
+    }
+    if not couriers.ships_by_courier(unit, store["id"]) or address is None:
+        if courier is not None:
+            message = (
+                "this shop ships at its own flat fee"
+                if address is not None
+                else "a courier needs a delivery address"
+            )
+            raise invalid("courier_unavailable", message, "courier")
+        return flat
+    weight = _weight(unit, priced)
+    found = couriers.offers(unit, store, address.codes, weight, items_minor)
+    offer = couriers.chosen_offer(found, courier)
+    return {
+        "shipping_minor": offer.fee_minor,
+        "courier_code": offer.courier,
+        "delivery_zone": offer.zone.value,
+        "window_min_days": offer.min_days,
+        "window_max_days": offer.max_days,
+    }
+
+
+def _weight(unit: Unit, priced: list[dict[str, Any]]) -> int | None:
+    """The cart's weight in grams (None: a product without a weight)."""
+    wanted = sorted({p["product_id"] for p in priced})
+    query = select(products.c.id, products.c.weight_g).where(products.c.id.in_(wanted))
+    weights: dict[str, int | None] = {r.id: r.weight_g for r in unit.conn.execute(query)}
+    total = 0
+    for p in priced:
+        grams = weights.get(p["product_id"])
+        if grams is None:
+            return None
+        total += grams * int(p["quantity"])
+    return total
 
 
 def require_open_shop(unit: Unit, merchant_id: str) -> None:
@@ -489,6 +590,15 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
         ],
         "items_minor": row["items_minor"],
         "shipping_minor": row["shipping_minor"],
+        "delivery": None
+        if row["courier_code"] is None
+        else {
+            "courier": row["courier_code"],
+            "zone": row["delivery_zone"],
+            "min_days": row["window_min_days"],
+            "max_days": row["window_max_days"],
+            "estimate": True,
+        },
         "total_minor": row["total_minor"],
         "escrow": {
             "account_id": row["escrow_account_id"],

@@ -41,6 +41,14 @@ class OrderEventView(TypedDict):
     at: str | None
 
 
+class OrderDeliveryView(TypedDict):
+    courier: str  # the courier's code (services.delivery.couriers)
+    zone: str  # delivery.zones.Zone
+    min_days: int  # the window its rate card promised
+    max_days: int
+    estimate: bool  # the rate card's window, not yet learned from deliveries
+
+
 class OrderView(TypedDict):
     id: str
     short_ref: str
@@ -53,6 +61,7 @@ class OrderView(TypedDict):
     lines: list[OrderLineView]
     items_minor: int
     shipping_minor: int
+    delivery: OrderDeliveryView | None  # None: shipped at the storefront's flat fee
     total_minor: int
     escrow: EscrowView
     buyer_currency: str

@@ -1,0 +1,2 @@
+"""Delivery's use cases: couriers' rate cards, the couriers a storefront ships with, and
+the shipping offers a checkout shows (rules: ``tindahan.delivery``)."""
