@@ -571,6 +571,12 @@ INSIGHTS_REORDER_HISTORY_DAYS: Final = 182
 #: trip to the wholesaler is two to three days away at most), and the longest accepted.
 INSIGHTS_DEFAULT_LEAD_TIME_DAYS: Final = 3
 INSIGHTS_MAX_LEAD_TIME_DAYS: Final = 60
+#: The operator's aggregates (issue 26, item 6): a figure of fewer merchants than this is
+#: suppressed (k-anonymity; the issue's "fewer than 10 merchants"), and the period a call may
+#: ask for (a year).
+INSIGHTS_MIN_CELL_MERCHANTS: Final = 10
+INSIGHTS_DEFAULT_AGGREGATE_DAYS: Final = 30
+INSIGHTS_MAX_AGGREGATE_DAYS: Final = 366
 
 # --- SMS and one-time codes (issue 24) ------------------------------------------------------
 #: A name put into an SMS is cut to this many characters, so every text fits one part.

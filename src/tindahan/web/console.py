@@ -26,11 +26,17 @@ with the staff login's own ``Caller``, which the services check too (``require_o
 * ``/op/webhooks``: the endpoints and the delivery log of all of them.
 * ``/op/sms``: "Sent SMS", the SMS outbox newest first, with the text of what went out (a
   one-time code's digits hidden in a live environment; ``services.platform.sms``).
+* ``/op/insights``: the merchants across the country by province and category — merchants,
+  active merchants, digital sales and growth, borrowers, outstanding and PAR — over the last
+  7, 30, 90 or 365 days, with every figure about fewer than ten merchants withheld ("—")
+  and the complementary withholding that keeps it from being subtracted out
+  (``insights.aggregates``), and ``/op/insights.csv``, the same table to download.
 * ``/op/audit``: the audit log, newest first.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -40,6 +46,7 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.commerce import disputes, orders, shipments
+from tindahan.services.insights import aggregates
 from tindahan.services.payments import wallets
 from tindahan.services.platform import (
     audit,
@@ -525,6 +532,57 @@ def sms_log(request: Request, viewer: Operator, starting_after: str = "") -> Res
     words: dict[str, Any] = sms_words()
     return render.page(
         request, "console/sms.html", messages=found, first=not starting_after, **words
+    )
+
+
+# --- the operator's aggregates (issue 26, item 6) ----------------------------------------------
+#: The periods the page offers (days); anything else in the address is read as 30.
+AGGREGATE_PERIODS = (7, 30, 90, 365)
+
+
+def _period(raw: str) -> int:
+    text = raw.strip()
+    if text.isdigit() and int(text) in AGGREGATE_PERIODS:
+        return int(text)
+    return limits.INSIGHTS_DEFAULT_AGGREGATE_DAYS
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for the page: the ratios as ``Decimal`` for the percent filter."""
+    out = dict(row)
+    for name in ("growth", "par1", "par30"):
+        if out[name] is not None:
+            out[name] = Decimal(out[name])
+    return out
+
+
+@router.get("/op/insights")
+def insights_aggregates(request: Request, viewer: Operator, days: str = "") -> Response:
+    period = _period(days)
+    report = _read(request, lambda u: aggregates.merchant_aggregates(u, viewer.caller, period))
+    return render.page(
+        request,
+        "console/insights.html",
+        report=report,
+        days=period,
+        periods=AGGREGATE_PERIODS,
+        provinces=[_shown(r) for r in report["by_province"]],
+        categories=[_shown(r) for r in report["by_category"]],
+        cells=[_shown(r) for r in report["cells"]],
+        total=_shown(report["total"]),
+    )
+
+
+@router.get("/op/insights.csv")
+def insights_aggregates_csv(request: Request, viewer: Operator, days: str = "") -> Response:
+    period = _period(days)
+    report = _read(request, lambda u: aggregates.merchant_aggregates(u, viewer.caller, period))
+    return Response(
+        aggregates.to_csv(report),
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="merchant-aggregates-{period}d.csv"'
+        },
     )
 
 

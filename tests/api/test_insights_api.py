@@ -1,0 +1,75 @@
+"""The operator's aggregates over HTTP: JSON and CSV for an operator key, refused for a
+merchant's, a bad period refused with the error object (issue 26, item 6).
+
+The world holds one merchant (Metro Manila, 5411): fewer than ten, so the only cell, its
+province, its category and the grand total are all withheld — in JSON as ``null`` with the
+blocks named, in the CSV as ``x``. Twelve more merchants in Laguna (5411) through the API make
+the grand total shown (13) while Laguna's cell stays withheld: showing it would give Metro
+Manila's one merchant away by subtraction from the 5411 total.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from tests.api.conftest import World, make_party
+
+
+def test_the_aggregates_for_the_operator_only(world: World) -> None:
+    api = world.api
+    report = api.ok(api.get("/v1/insights/merchant_aggregates", world.operator))
+    assert report["object"] == "merchant_aggregates" and report["k"] == 10
+    assert report["period"]["days"] == 30
+    assert report["total"]["merchants"] is None
+    assert report["total"]["withheld"] == ["merchants", "sales", "loans"]
+    for _ in range(12):
+        body = {
+            "kind": "merchant",
+            "name": "Laguna store",
+            "mcc": "5411",
+            "city": "Calamba",
+            "province": "Laguna",
+        }
+        api.ok(api.post("/v1/parties", world.operator, body))
+    report = api.ok(api.get("/v1/insights/merchant_aggregates", world.operator, days=7))
+    assert report["period"]["days"] == 7
+    assert report["total"]["merchants"] == 13 and report["total"]["active_merchants"] == 0
+    cells = {(c["province"], c["category"]): c for c in report["cells"]}
+    assert cells[("Laguna", "5411")]["merchants"] is None  # complementary
+    assert cells[("Metro Manila", "5411")]["merchants"] is None  # primary
+    text = api.get("/v1/insights/merchant_aggregates.csv", world.operator)
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(text.text)))
+    assert rows[-1]["province"] == rows[-1]["category"] == "all"
+    assert rows[-1]["merchants"] == "13" and rows[0]["merchants"] == "x"
+    refused = api.get("/v1/insights/merchant_aggregates", world.merchant.key)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "operator_only"
+    refused = api.get("/v1/insights/merchant_aggregates.csv", world.merchant.key)
+    assert refused.status_code == 403
+
+
+def test_a_bad_period_is_refused(world: World) -> None:
+    api = world.api
+    for days in ("0", "367", "week"):
+        refused = api.get("/v1/insights/merchant_aggregates", world.operator, days=days)
+        assert refused.status_code == 400, days
+        assert refused.json()["error"]["param"] == "days"
+
+
+def test_a_merchant_made_here_counts(world: World) -> None:
+    other = make_party(
+        world.api,
+        world.operator,
+        {
+            "kind": "merchant",
+            "name": "Bohol shop",
+            "mcc": "5812",
+            "city": "Tagbilaran",
+            "province": "Bohol",
+        },
+    )
+    report = world.api.ok(world.api.get("/v1/insights/merchant_aggregates", world.operator))
+    assert ("Bohol", "5812") in {(c["province"], c["category"]) for c in report["cells"]}
+    assert other.id not in str(report)  # no id of anyone, ever
