@@ -40,6 +40,7 @@ from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.metrics import Measure
+from tindahan.api.origin import ClientOrigin
 from tindahan.api.schemas import Error
 from tindahan.observe import traces
 from tindahan.services.platform import health as health_service
@@ -203,6 +204,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
 
     install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(ClientOrigin)  # the risk gate's device and IP (api/origin.py)
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it
     app.add_middleware(Measure)  # outermost: every answer is counted, refusals included

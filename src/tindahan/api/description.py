@@ -41,6 +41,9 @@ Wallets and payments for Philippine micro, small and medium enterprises.
 * **Idempotency**: every POST needs an `Idempotency-Key` header. A retry with the same key
   and body returns the first response (`Idempotent-Replayed: true`) and moves no more money;
   the same key with another body is a 409.
+* **Device**: an app may send `Tindahan-Device-Id` (8–128 letters, digits or `-_.:`, stable
+  per install) with any request; the fraud rules count money moved per device. It is kept
+  only as a keyed hash. Anything else in that header is a 400 `invalid_device_id`.
 * **Money**: `amount_minor` is an integer number of minor units (centavos: `12345` is ₱123.45)
   with an ISO 4217 `currency`. Decimals are refused, never rounded.
 * **Errors**: `{"error": {"type", "code", "message", "param"}}` with a stable `code`.

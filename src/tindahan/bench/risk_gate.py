@@ -8,7 +8,9 @@ merchant, alternating the gate off and on (``TINDAHAN_RISK_RULES`` unset, then `
 so both halves share the machine's moment. ``--runs`` repeats that; each run's p50 and p99
 of each half, in milliseconds, and the median of each over the runs are reported with the
 difference — the issue's target is at most 2 ms added at p99. This is the service, not
-HTTP: the HTTP layer is the same with the gate on or off.
+HTTP: the HTTP layer is the same with the gate on or off. Each payment is asked from its
+buyer's device and an IP address shared by ten buyers (``risk_gate.client_origin``, what the
+API's middleware sets), so the velocity rules per device and per IP run too.
 
 The difference of two busy halves is noisy on a shared machine, so the gate itself is timed
 too: each gate-on payment's time inside ``risk_gate.judge`` (``gate_*``: wall clock, and
@@ -170,14 +172,18 @@ def _timed(
                 os.environ[risk_gate.RULES_ENV] = "default"
             else:
                 os.environ.pop(risk_gate.RULES_ENV, None)
+            buyer = rng.randrange(len(buyers))
             new = payments.NewPayment(
                 payee_id=rng.choice(merchants),
                 amount_minor=rng.randrange(2_000, 50_000),
                 currency="PHP",
-                payer_id=rng.choice(buyers),
+                payer_id=buyers[buyer],
             )
+            # As through the API: each buyer's phone, ten buyers behind one carrier address.
+            origin = risk_gate.client_origin(f"bench-device-{buyer}", f"10.0.0.{buyer // 10}")
             start = time.perf_counter()
-            _pay(platform, new)
+            with origin:
+                _pay(platform, new)
             timings[gate].append((time.perf_counter() - start) * 1000)
     finally:
         risk_gate.judge = judge

@@ -16,7 +16,9 @@ Which movements count where (``movement`` says who is who):
   per Manila calendar day (UTC+8);
 * fan-in (mules): the first movement from a sender to a receiver, of kind ``p2p`` or
   ``bank_in`` (a shop's first-time buyers are its business, not a fan-in);
-* last seen (dormancy): both sides, except the agent or bank of a cash or bank movement.
+* last seen (dormancy): both sides, except the agent or bank of a cash or bank movement;
+* origins (velocity per device or IP): a spending movement's device and IP address, when
+  known, each an hour and a day window under its own key (``origins``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,24 @@ FAN_IN = frozenset({Kind.P2P, Kind.BANK_IN})
 #: Kinds whose sender is an agent or a bank, and whose receiver is: not parties to watch.
 SENDER_IS_INSTITUTION = frozenset({Kind.CASH_IN, Kind.BANK_IN})
 RECEIVER_IS_INSTITUTION = frozenset({Kind.CASH_OUT, Kind.BANK_OUT})
+
+
+#: The keys the windows of a device and of an IP address are kept under (``origins``), beside
+#: the parties' (a party id never has this form).
+DEVICE_PREFIX, IP_PREFIX = "device:", "ip:"
+
+
+def origins(m: Movement) -> list[tuple[str, str]]:
+    """``(origin, key)`` of each known origin of a spending movement: the device's and the
+    IP address's windows count what was spent through them (velocity per device or IP)."""
+    if m.kind not in SPENDING:
+        return []
+    found = []
+    if m.device:
+        found.append(("device", DEVICE_PREFIX + m.device))
+    if m.ip:
+        found.append(("ip", IP_PREFIX + m.ip))
+    return found
 
 
 def manila_day(at: int) -> int:
@@ -187,6 +207,10 @@ class Aggregates:
             receiver.last_seen = at
         if kind in SPENDING:
             self._spend(sender, m)
+            for _origin, key in origins(m):
+                state = self.party(key)
+                state.hour.add(at, amount)
+                state.day.add(at, amount)
         if kind in FAN_IN and m.receiver not in sender.payees:
             receiver.fan_in.add(at, amount)
         if kind is not Kind.CASH_IN and kind is not Kind.BANK_IN:

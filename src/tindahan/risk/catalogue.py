@@ -18,6 +18,17 @@ Default thresholds and why (``default_rules.toml`` carries them; an operator tun
 * ``velocity`` — per sender: 30 movements or ₱200,000 an hour, 100 or ₱500,000 a day, 1,000
   or ₱5,000,000 in 30 days; 10 a day to one counterparty. Far above a sari-sari store's
   week, well below what a bot does in minutes.
+* ``device_velocity`` — per device (the web session's device cookie, or the API's
+  ``Tindahan-Device-Id``), across every wallet that spends through it: 20 movements or
+  ₱100,000 an hour, 60 or ₱300,000 a day. One phone paying for many wallets is a mule farm
+  (or a takeover kit); a family sharing a phone or a store owner paying for neighbours
+  stays far below. Shipped in **shadow**: an API device id is whatever the client says and
+  can be rotated, so it is evidence, not a gate, until a backtest on real traffic says
+  where the line is.
+* ``ip_velocity`` — per client IP address: 200 movements or ₱1,000,000 an hour, 1,000 or
+  ₱5,000,000 a day. Philippine mobile networks put thousands of phones behind one carrier
+  NAT address, so an IP alone is weak: the limits are high and the rule ships in
+  **shadow** (alerts for the analyst, no decision).
 * ``mule`` — five or more first-time senders into one wallet within 72 h, then 70% or more
   of that money leaving by cash-out or bank transfer in the same window.
 * ``dormant`` — a party unseen for 90 days moving ₱50,000 or more.
@@ -92,6 +103,19 @@ CATALOGUE: Mapping[str, RuleType] = {
                 "pair_day_max_count": C,
             },
             ("party", "window", "count", "amount_minor", "limit"),
+        ),
+        *(
+            RuleType(
+                f"{origin}_velocity",
+                {
+                    "hour_max_count": C,
+                    "hour_max_minor": M,
+                    "day_max_count": C,
+                    "day_max_minor": M,
+                },
+                ("party", "window", "count", "amount_minor", "limit", origin),
+            )
+            for origin in ("device", "ip")
         ),
         RuleType(
             "mule",

@@ -19,6 +19,7 @@ from tindahan.risk.aggregates import (
     SENDER_IS_INSTITUTION,
     SPENDING,
     Aggregates,
+    origins,
 )
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Kind, Movement
 
@@ -87,6 +88,40 @@ def velocity(p: Params, m: Movement, a: Aggregates) -> Values | None:
 
 def _speed(party: str, window: str, count: int, total: int, limit: int) -> Values:
     return {"party": party, "window": window, "count": count, "amount_minor": total, "limit": limit}
+
+
+def _origin_velocity(origin: str) -> Check:
+    """Velocity per device or per IP address: what every wallet spent through one client in
+    an hour and in a day — many wallets paying from one phone is a mule farm or a takeover
+    kit; one wallet's own velocity is ``velocity``'s."""
+
+    def check(p: Params, m: Movement, a: Aggregates) -> Values | None:
+        key = next((k for o, k in origins(m) if o == origin), None)
+        if key is None:
+            return None
+        state = a.parties.get(key)
+        amount, at = m.amount_minor, m.at
+        windows = (None, None) if state is None else (state.hour, state.day)
+        for window, (name, count_limit, amount_limit) in zip(windows, VELOCITY[:2], strict=True):
+            count, total = 1, amount
+            if window is not None:
+                window.trim(at)
+                count, total = window.count + 1, window.total + amount
+            limit = p[count_limit] if count > p[count_limit] else None
+            if limit is None and total > p[amount_limit]:
+                limit = p[amount_limit]
+            if limit is not None:
+                values = _speed(m.sender, name, count, total, limit)
+                values[origin] = key.partition(":")[2]
+                return values
+        return None
+
+    check.__name__ = f"{origin}_velocity"
+    return check
+
+
+device_velocity = _origin_velocity("device")
+ip_velocity = _origin_velocity("ip")
 
 
 def mule(p: Params, m: Movement, a: Aggregates) -> Values | None:
@@ -177,6 +212,8 @@ CHECKS: Mapping[str, Check] = {
     "covered_cash": covered_cash,
     "structuring": structuring,
     "velocity": velocity,
+    "device_velocity": device_velocity,
+    "ip_velocity": ip_velocity,
     "mule": mule,
     "dormant": dormant,
     "new_payee": new_payee,

@@ -5,7 +5,10 @@ receiver, amount_minor, currency``, by name in the header, in any order; other c
 label, a note) are ignored. ``occurred_at`` is ISO 8601; a time without an offset is taken
 as UTC. ``kind`` is one of ``p2p merchant cash_in cash_out bank_in bank_out`` (and
 ``refund``, a merchant paying a buyer back, which the refund-spike rule counts).
-``amount_minor`` is a positive whole number of minor units. Ids are unique.
+``amount_minor`` is a positive whole number of minor units. Ids are unique. Two columns
+are optional: ``device`` and ``ip``, where the movement was asked from (empty: unknown),
+for the velocity rules per device and per IP; give them already hashed (or pseudonymous)
+— the rules only compare them.
 
 The rows are evaluated in time order (ties keep the file's order), since windows look back
 in time. Any bad row refuses the whole file with its line and field: nothing is evaluated
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from tindahan.risk.errors import RiskInputError
 from tindahan.risk.movement import Kind, Movement
 
 COLUMNS = ("id", "occurred_at", "kind", "sender", "receiver", "amount_minor", "currency")
+#: Optional: where each movement was asked from (the velocity rules per device and per IP).
+ORIGIN_COLUMNS = ("device", "ip")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 KINDS = {k.value: k for k in Kind}
@@ -62,7 +68,9 @@ def read(lines: Iterable[str], name: str) -> list[Movement]:
             f"{name} line 1: missing column {missing[0]!r} (needs {', '.join(COLUMNS)})"
         )
     index = tuple(where[c] for c in COLUMNS)
-    width = max(index) + 1
+    extra = tuple(where[c] for c in ORIGIN_COLUMNS if c in where)
+    named = tuple(c for c in ORIGIN_COLUMNS if c in where)
+    width = max(index + extra) + 1
     seen: set[str] = set()
     movements: list[Movement] = []
     try:
@@ -73,6 +81,8 @@ def read(lines: Iterable[str], name: str) -> list[Movement]:
             if len(row) < width:
                 raise RiskInputError(f"{line}: {len(row)} fields, the header has {len(header)}")
             m = _movement([row[i] for i in index], line)
+            if named:
+                m = _origins(m, named, [row[i].strip() for i in extra], line)
             if m.id in seen:
                 raise RiskInputError(f"{line}: id: {m.id!r} appears twice")
             seen.add(m.id)
@@ -106,6 +116,14 @@ def _movement(fields: list[str], line: str) -> Movement:
         _amount(amount_text, line),
         _currency(code, line),
     )
+
+
+def _origins(m: Movement, named: tuple[str, ...], values: list[str], line: str) -> Movement:
+    found = dict(zip(named, values, strict=True))
+    for field, value in found.items():
+        if len(value) > limits.RISK_MAX_REF_LENGTH:
+            raise RiskInputError(f"{line}: {field}: longer than {limits.RISK_MAX_REF_LENGTH}")
+    return replace(m, device=found.get("device", ""), ip=found.get("ip", ""))
 
 
 def _at(text: str, line: str) -> int:

@@ -10,6 +10,9 @@ turns wallet money into cash at an agent (receiver); ``bank_in`` — money arriv
 account (sender) into a wallet; ``bank_out`` — a wallet sends to a bank account; ``refund``
 — a merchant (sender) pays a buyer back. So for cash the customer is the receiver of a
 cash-in and the sender of a cash-out (``cash_party``).
+
+Origins (device, IP) count only for spending kinds (``aggregates.SPENDING``): that is the
+party acting through the client; a cash-in is the agent's device, a bank credit the bank's.
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ class Movement:
     receiver: str
     amount_minor: int
     currency: str
+    #: Where the movement was asked from, when known ('' when not): the client's device and
+    #: IP address as keys, never the raw values on the live path (the gate keys them with
+    #: the vault's index key, ``services.ledger.risk_gate``); ``risk evaluate`` takes the
+    #: CSV's optional ``device`` and ``ip`` columns as they are.
+    device: str = ""
+    ip: str = ""
 
     @property
     def cash_party(self) -> str:

@@ -42,6 +42,17 @@ risk_usage = Table(
     CheckConstraint("count >= 0 AND amount_minor >= 0", name="usage_not_negative"),
 )
 
+#: Where each movement the gate judged was asked from, when known: the client's device (the
+#: web session's device cookie, or the API's ``Tindahan-Device-Id``) and IP address, each
+#: only as a keyed hash (the vault's index key, first 32 hex digits) — never the values.
+risk_origins = Table(
+    "risk_origins",
+    metadata,
+    Column("transfer_id", String(limits.ID_MAX_LENGTH), primary_key=True),
+    Column("device", String(32), nullable=False),  # '' when not known
+    Column("ip", String(32), nullable=False),
+)
+
 risk_parties = Table(
     "risk_parties",
     metadata,

@@ -79,6 +79,8 @@ def words() -> dict[str, dict[str, str]]:
             "covered_cash": _("Cash over ₱500,000 in a day (covered transaction)"),
             "structuring": _("Amounts kept just below a threshold"),
             "velocity": _("Too many or too much in a short time"),
+            "device_velocity": _("Many payments from one phone, across wallets"),
+            "ip_velocity": _("Many payments from one internet address, across wallets"),
             "mule": _("Money in from many strangers, then out fast"),
             "dormant": _("A long-idle account suddenly moving a lot"),
             "new_payee": _("A first large payment to a new payee"),

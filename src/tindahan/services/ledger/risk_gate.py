@@ -30,6 +30,17 @@ combination.
 Every open alert (a review) joins its party's case (``services.risk.cases``): the party's
 one unclosed case, made by the same statement if there is none.
 
+Where a movement was asked from — the client's device (the web session's device cookie, or
+the API's ``Tindahan-Device-Id`` header) and IP address (the request's client, behind the
+proxies ``serve --forwarded-allow-ips`` trusts) — reaches the gate from the adapter
+through ``client_origin`` (a context variable: the services' signatures stay as they are).
+Both are keyed with the vault's index key (HMAC-SHA256, first 32 hex digits) before
+anything keeps them: ``risk_origins`` holds them per movement (what ``risk backtest``
+replays), the buckets count per origin, an alert's evidence names the hashes. A raw IP
+address or device secret is never stored: the hashes link movements of one client to each
+other and to nothing else without the key. A movement asked without a client (the worker,
+the CLI, a test) has no origin: the rules per device and per IP pass it.
+
 The gate is off unless the operator turns a rule set on: ``TINDAHAN_RISK_RULES`` names a
 rules file, or ``default`` for the shipped one.
 """
@@ -165,6 +176,37 @@ def rules_on(setting: str = "default") -> Iterator[None]:
         _turned_on.reset(token)
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a request came from, as the adapter saw it (raw: keyed before it is kept)."""
+
+    device: str | None = None
+    ip: str | None = None
+
+
+_origin: ContextVar[Origin | None] = ContextVar("risk_client_origin", default=None)
+
+
+@contextmanager
+def client_origin(device: str | None, ip: str | None) -> Iterator[None]:
+    """Movements booked inside the block were asked from this device and IP address."""
+    token = _origin.set(Origin(device or None, ip or None))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+#: How many hex digits of the keyed hash are kept (128 bits: no collisions in practice).
+ORIGIN_HASH_LENGTH = 32
+
+
+def _keyed(unit: Unit, what: str, value: str | None) -> str:
+    if not value:
+        return ""
+    return unit.vault.index(f"risk:{what}:{value}")[:ORIGIN_HASH_LENGTH]
+
+
 def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The batch to book: as given, or with a hold leg; raises on block."""
     setting = _setting()
@@ -257,8 +299,20 @@ def _movement(unit: Unit, t: NewTransfer, owners: dict[str, str]) -> Movement:
     sender = owners.get(t.debit_account_id or "", t.debit_account_id or "?")
     receiver = owners.get(t.credit_account_id or "", t.credit_account_id or "?")
     kind = KINDS[TransferCode(int(t.code or 0))]
+    origin = _origin.get()
+    device = ip = ""
+    if origin is not None:
+        device, ip = _keyed(unit, "device", origin.device), _keyed(unit, "ip", origin.ip)
     return Movement(
-        t.id, unit.now() // 10**9, kind, sender, receiver, int(t.amount or 0), str(t.ledger)
+        t.id,
+        unit.now() // 10**9,
+        kind,
+        sender,
+        receiver,
+        int(t.amount or 0),
+        str(t.ledger),
+        device,
+        ip,
     )
 
 

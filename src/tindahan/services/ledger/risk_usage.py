@@ -15,7 +15,10 @@ The buckets (``risk_usage``: party, counterparty, metric, bucket → count, amou
 * ``near`` — movements just below a structuring threshold, per clock hour;
 * ``fanin`` — money in from a sender paying this party for the first time, per clock hour;
   ``out`` — money leaving the platform (cash-out, bank transfer), per clock hour (mules);
-* ``sale`` and ``refund`` — a merchant's sales and refunds per Manila day (refund spikes).
+* ``sale`` and ``refund`` — a merchant's sales and refunds per Manila day (refund spikes);
+* ``ohour`` and ``oday`` — what was spent through one device or one IP address per clock
+  hour and per Manila day (velocity per origin), under the origin's key
+  (``aggregates.origins``: ``device:``/``ip:`` and the keyed hash) in the party column.
 
 A window of N hours is the current hour's bucket and the N-1 before it (of N days, the same
 in days): aligned, where ``risk evaluate``'s windows slide, so a live window reaches back
@@ -54,6 +57,7 @@ from tindahan.risk.aggregates import (
     Spans,
     Window,
     manila_day,
+    origins,
 )
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Kind, Movement
 from tindahan.services.unit import Unit
@@ -75,7 +79,8 @@ class Trips:
 
 
 def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None) -> Aggregates:
-    """The buckets this movement adds to, raised; the domain's view of them before it."""
+    """The buckets this movement adds to, raised; the domain's view of them before it (and
+    where it was asked from recorded, ``risk_origins``, when known)."""
     aggregates = Aggregates(spans)
     if unit.conn.dialect.name == "postgresql":
         found = _together(unit, m, aggregates, spans)
@@ -84,10 +89,13 @@ def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None)
         rows = _rows(m, aggregates, new_payee)
         found = _bump(unit, m, rows, spans) if rows else {}
         _last_seen(unit, m, aggregates)
+        if m.device or m.ip:
+            unit.conn.execute(_ORIGIN, _origin_params(m))
     _spending(m, aggregates, found)
     _structuring(m, aggregates, found)
     _mules(m, aggregates, found)
     _refunds(m, aggregates, found)
+    _origins(m, aggregates, found)
     if trips is not None and m.kind in trips.kinds and m.amount_minor >= trips.min_minor:
         _legs(unit, m, aggregates, trips)
     return aggregates
@@ -129,6 +137,9 @@ def _rows(m: Movement, aggregates: Aggregates, new_payee: bool | None) -> list[R
     if m.kind is Kind.REFUND:
         rows[(m.sender, "", "refund", day)] = amount
         rows.setdefault((m.sender, "", "sale", day), 0)  # refund spikes: read with the refunds
+    for _origin, key in origins(m):  # velocity per device and per IP: one bucket each
+        rows[(key, "", "ohour", hour)] = amount
+        rows[(key, "", "oday", day)] = amount
     return sorted(rows.items())
 
 
@@ -296,6 +307,14 @@ def _refunds(m: Movement, a: Aggregates, found: Found) -> None:
     merchant.sales = _whole(found[(m.sender, "", "sale")])
 
 
+def _origins(m: Movement, a: Aggregates, found: Found) -> None:
+    """The device's and the IP address's hour and day (velocity per origin)."""
+    for _origin, key in origins(m):
+        state = a.party(key)
+        state.hour = found[(key, "", "ohour")][0]
+        state.day = found[(key, "", "oday")][0]
+
+
 #: Moves the watched parties' moment on and returns the one before (null: never seen), in
 #: one statement: the update's right-hand sides read the row as it was (both dialects).
 def _seen_sql(n: int) -> str:
@@ -360,8 +379,22 @@ def _payee(aggregates: Aggregates, m: Movement, count: int) -> bool:
     return bool(count == 1)
 
 
+#: Where the movement was asked from (keyed hashes); a retried movement keeps the first.
+_ORIGIN_SQL = (
+    "INSERT INTO risk_origins (transfer_id, device, ip) VALUES (:origin_id, :device, :ip) "
+    "ON CONFLICT (transfer_id) DO NOTHING"
+)
+_ORIGIN = text(_ORIGIN_SQL)
+
+
+def _origin_params(m: Movement) -> dict[str, object]:
+    return {"origin_id": m.id, "device": m.device, "ip": m.ip}
+
+
 @lru_cache(maxsize=64)
-def _together_sql(payee: bool, seen: int, rows: tuple[bool, ...]) -> TextClause:
+def _together_sql(
+    payee: bool, seen: int, rows: tuple[bool, ...], origin: bool = False
+) -> TextClause:
     """The pair, the last-seen moments and the buckets in one statement (PostgreSQL's
     data-modifying CTEs): one round trip where SQLite, in process, takes three. ``rows``
     says which bucket is the fan-in raised only for a new payee."""
@@ -385,6 +418,8 @@ def _together_sql(payee: bool, seen: int, rows: tuple[bool, ...]) -> TextClause:
             "SELECT 'usage:' || metric, party_id, counterparty, CAST(count AS BIGINT), "
             "amount_minor, earlier_count, earlier_amount FROM usage"
         )
+    if origin:  # a data-modifying CTE runs whether or not it is read
+        parts.append(f"origin AS ({_ORIGIN_SQL})")
     return text(f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}")
 
 
@@ -396,9 +431,14 @@ def _together(unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans) -> 
     params = _usage_params(m, rows, spans)
     params.update({"payer": m.sender, "payee": m.receiver, "at": m.at * NS, "now": m.at * NS})
     params.update({f"seen{i}": party for i, party in enumerate(watched)})
+    origin = bool(m.device or m.ip)
     if not (payee or watched or rows):
+        if origin:
+            unit.conn.execute(_ORIGIN, _origin_params(m))
         return {}
-    statement = _together_sql(payee, len(watched), tuple(a == IF_NEW_PAYEE for _, a in rows))
+    params.update(_origin_params(m))
+    conditional = tuple(a == IF_NEW_PAYEE for _, a in rows)
+    statement = _together_sql(payee, len(watched), conditional, origin)
     new_payee = False
     returned: list[Returned] = []
     for what, party, other, count, amount, earlier_count, earlier_total in unit.conn.execute(

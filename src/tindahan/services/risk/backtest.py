@@ -2,10 +2,12 @@
 
 The movements are the ledger's own transfers of the kinds the gate judges
 (``risk_gate.KINDS``), each with its accounts' owners as sender and receiver, in the order
-they were booked. The replay starts ``limits.RISK_BACKTEST_WARMUP_DAYS`` before ``start``
-so the windows are full on the first day counted; alerts are counted from ``start`` to
-``end`` (Manila days, both included). It runs every rule of the set (not only the live
-ones) over in-memory aggregates, in one read-only transaction, and changes nothing.
+they were booked, and where each was asked from when the gate recorded it (``risk_origins``:
+the keyed device and IP, for the rules per device and per IP). The replay starts
+``limits.RISK_BACKTEST_WARMUP_DAYS`` before ``start`` so the windows are full on the first
+day counted; alerts are counted from ``start`` to ``end`` (Manila days, both included). It
+runs every rule of the set (not only the live ones) over in-memory aggregates, in one
+read-only transaction, and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tindahan.risk.movement import Decision, Movement
 from tindahan.risk.ruleset import RuleSet
 from tindahan.services.ledger.risk_gate import KINDS, party_of
 from tindahan.services.unit import Unit
+from tindahan.store.risk_tables import risk_origins
 from tindahan.store.tables import accounts, transfers
 
 _NOT_NEW = int(TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING)
@@ -52,11 +55,14 @@ def movements(unit: Unit, start_ns: int, end_ns: int) -> list[Movement]:
             receiver.label("receiver"),
             transfers.c.amount,
             transfers.c.ledger,
+            risk_origins.c.device,
+            risk_origins.c.ip,
         )
         .join(debit, debit.c.id == transfers.c.debit_account_id)
         .join(credit, credit.c.id == transfers.c.credit_account_id)
         .outerjoin(debit_order, debit_escrow)
         .outerjoin(credit_order, credit_escrow)
+        .outerjoin(risk_origins, risk_origins.c.transfer_id == transfers.c.id)
         .where(
             transfers.c.code.in_([int(c) for c in KINDS]),
             transfers.c.created_at_ns >= start_ns,
@@ -78,6 +84,8 @@ def movements(unit: Unit, start_ns: int, end_ns: int) -> list[Movement]:
                 row.receiver or row.credit_account_id,
                 row.amount,
                 row.ledger,
+                row.device or "",
+                row.ip or "",
             )
         )
     if len(found) > limits.RISK_BACKTEST_MAX_MOVEMENTS:
