@@ -228,6 +228,26 @@ WEBHOOK_URL_MAX_LENGTH: Final = 2048
 #: Endpoints per party.
 MAX_WEBHOOK_ENDPOINTS: Final = 16
 
+# --- Events on NATS JetStream (``worker.stream``; when ``TINDAHAN_NATS_URL`` is set) ---------
+#: Events the relay publishes per worker round (the rest wait for the next round).
+NATS_RELAY_BATCH: Final = 500
+#: The stream drops a message whose id (the event id) it saw within this window: a relay
+#: that died after publishing and before marking re-publishes within seconds, far inside it.
+NATS_DUPLICATE_WINDOW_S: Final = 3600
+#: How long a consumer has to finish a message before JetStream gives it to another worker;
+#: it is also the lease on the deliveries the message claims, so a dead worker's delivery is
+#: free again when its message is redelivered. At least a whole batch of timeouts: 12 × 5 s.
+NATS_ACK_WAIT_S: Final = 60
+#: Messages a worker takes per round, and how long it waits for the first one.
+NATS_FETCH_BATCH: Final = 50
+NATS_FETCH_WAIT_S: Final = 1
+#: Seconds to connect, publish or ask JetStream anything before the round gives up.
+NATS_TIMEOUT_S: Final = 5
+#: With NATS, the database sweep only takes deliveries overdue by this much: the consumer
+#: handles the rest; the sweep catches replays (``tindahan webhooks replay``) and any event
+#: whose message the stream no longer holds.
+NATS_SWEEP_GRACE_S: Final = 300
+
 # --- commerce: storefronts, orders, escrow, shipments, disputes, buyers abroad -----------
 #: The marketplace fee on what escrow releases to a merchant, in basis points (2%): below the
 #: 5-10% commission of the big PH marketplaces, above the 1% QR merchant discount, because

@@ -245,6 +245,10 @@ events = Table(
     Column("type", String(48), nullable=False),
     Column("data", Text, nullable=False),
     Column("created_at_ns", BigInteger, nullable=False),
+    # When the NATS relay's stream acknowledged it (``services.platform.relay``); null
+    # until then, and always without NATS.
+    Column("published_at_ns", BigInteger),
+    Index("ix_events_unpublished", "published_at_ns", "created_at_ns"),
 )
 
 #: What a party is told on the pages (``webhooks.notices``): one row per notice, written in the

@@ -2,7 +2,9 @@
 unpaid orders and release escrow of delivered ones, run the loans' daily close, pay out the
 merchants whose automatic daily payout is due, send bank transfers and apply the clearing
 switch's answers (when ``TINDAHAN_RAILS_SWITCH_URL`` is set), seal the ledger, deliver
-webhooks and SMS, forget stale idempotency keys and sign-in counters.
+webhooks and SMS, forget stale idempotency keys and sign-in counters. With
+``TINDAHAN_NATS_URL`` set, events also go to NATS JetStream and webhooks are delivered from
+its durable consumer (``worker.stream``).
 
 ``tindahan worker`` runs rounds until stopped; ``tindahan serve`` runs the same loop in a
 thread beside the HTTP server. Every job is safe to run in several processes at once
@@ -45,6 +47,7 @@ from tindahan.services.ussd import sessions as ussd_sessions
 from tindahan.sms.port import SmsProvider
 from tindahan.worker import rails
 from tindahan.worker import sms as sms_providers
+from tindahan.worker import stream as event_stream
 
 log = logging.getLogger("tindahan.worker")
 
@@ -63,6 +66,7 @@ class Tick:
     bank_transfers: int = 0
     sms_sent: int = 0
     sms_failures: int = 0
+    events_published: int = 0
 
 
 def tick(
@@ -70,6 +74,7 @@ def tick(
     send: webhooks.Sender | None = None,
     rail: RailPort | None = None,
     sms_provider: SmsProvider | None = None,
+    stream: event_stream.EventStream | None = None,
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     failed = cash.expire_cash_outs(platform)
@@ -81,9 +86,13 @@ def tick(
     expired = expire_pending(platform.db)
     report = seal(platform.db)
     _anchor(platform)
-    delivered = failures = 0
+    delivered = failures = published = 0
+    if stream is not None:
+        published, delivered, failures = _stream_round(platform, stream, send)
     if send is not None:
-        delivered, failures = webhooks.deliver_due(platform, send)
+        grace = limits.NATS_SWEEP_GRACE_S if stream is not None else 0
+        swept, sweep_failures = webhooks.deliver_due(platform, send, due_before_s=grace)
+        delivered, failures = delivered + swept, failures + sweep_failures
     texted = text_failures = 0
     if sms_provider is not None:
         texted, text_failures = outbox.deliver_due(platform, sms_provider)
@@ -103,7 +112,24 @@ def tick(
         moved,
         texted,
         text_failures,
+        published,
     )
+
+
+def _stream_round(
+    platform: Platform, stream: event_stream.EventStream, send: webhooks.Sender | None
+) -> tuple[int, int, int]:
+    """The NATS relay, then the webhook consumer: (published, delivered, failed). NATS not
+    answering is logged and the other jobs go on; the events wait in the outbox."""
+    try:
+        published = event_stream.relay_round(platform, stream)
+        if send is None:
+            return published, 0, 0
+        delivered, failed = event_stream.deliver_round(platform, stream, send)
+    except event_stream.StreamError as exc:
+        log.error("events stream: %s", exc)
+        return 0, 0, 0
+    return published, delivered, failed
 
 
 def _anchor(platform: Platform) -> int:
@@ -134,6 +160,7 @@ def run(
         send = webhooks.http_sender(client)
         rail = rails.from_environment()  # the clearing switch, when one is configured
         texts = sms_providers.from_environment(keys.environment_of(platform))
+        stream = event_stream.from_environment()  # events on NATS, when configured
         name, started = health.worker_name(), platform.now()
         next_purge = time.monotonic()
         while not stop.is_set():
@@ -143,7 +170,7 @@ def run(
             ok = True
             started_round = time.perf_counter()
             try:
-                result = tick(platform, send, rail, texts)
+                result = tick(platform, send, rail, texts, stream)
             except Exception:  # keep the worker alive: the next round retries
                 log.exception("worker round failed")
                 ok = False
@@ -155,6 +182,8 @@ def run(
             metrics().worker_rounds.labels("ok" if ok else "failed").observe(seconds)
             _beat(platform, name, started, ok=ok)
             stop.wait(limits.WORKER_INTERVAL_S)
+        if stream is not None:
+            stream.close()
 
 
 def _purge(platform: Platform) -> None:

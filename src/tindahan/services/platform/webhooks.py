@@ -272,7 +272,14 @@ class Outcome:
 Sender = Callable[[str, IPAddress, bytes, dict[str, str]], Outcome]
 
 
-def _claim(unit: Unit) -> list[Claimed]:
+def _claim(
+    unit: Unit,
+    event_id: str | None = None,
+    lease_s: int = limits.WEBHOOK_LEASE_SECONDS,
+    due_before_ns: int = 0,
+) -> list[Claimed]:
+    """Lease a batch of due deliveries: all of one event's (``event_id``, the NATS consumer's
+    message) or any event's that were due at least ``due_before_ns`` ago (the sweep)."""
     now = unit.now()
     query = (
         select(
@@ -288,13 +295,15 @@ def _claim(unit: Unit) -> list[Claimed]:
         .join(events, events.c.id == webhook_deliveries.c.event_id)
         .where(
             webhook_deliveries.c.status == "pending",
-            webhook_deliveries.c.next_attempt_at_ns <= now,
+            webhook_deliveries.c.next_attempt_at_ns <= now - due_before_ns,
             webhook_deliveries.c.locked_until_ns <= now,
             webhook_endpoints.c.status == "enabled",
         )
         .order_by(webhook_deliveries.c.next_attempt_at_ns)
         .limit(limits.WEBHOOK_BATCH)
     )
+    if event_id is not None:
+        query = query.where(webhook_deliveries.c.event_id == event_id)
     if not unit.db.is_sqlite:
         query = query.with_for_update(of=webhook_deliveries, skip_locked=True)
     rows = list(unit.conn.execute(query).mappings())
@@ -303,7 +312,7 @@ def _claim(unit: Unit) -> list[Claimed]:
         unit.conn.execute(
             update(webhook_deliveries)
             .where(webhook_deliveries.c.id.in_([r["id"] for r in rows]))
-            .values(locked_until_ns=now + limits.WEBHOOK_LEASE_SECONDS * 10**9)
+            .values(locked_until_ns=now + lease_s * 10**9)
         )
     return [
         Claimed(
@@ -329,9 +338,42 @@ def _send(item: Claimed, send: Sender, headers: dict[str, str]) -> Outcome:
     return send(item.url, where.address, item.body, headers)
 
 
-def deliver_due(platform: Platform, send: Sender) -> tuple[int, int]:
-    """One round: returns (delivered, failed attempts)."""
-    claimed = platform.run(_claim)
+def deliver_due(platform: Platform, send: Sender, due_before_s: int = 0) -> tuple[int, int]:
+    """One round: returns (delivered, failed attempts). With NATS, the worker's sweep passes
+    ``due_before_s`` so it only takes what the consumer has left overdue (replays, strays)."""
+    claimed = platform.run(partial(_claim, due_before_ns=due_before_s * 10**9))
+    return _deliver(platform, send, claimed)
+
+
+def deliver_event(
+    platform: Platform, send: Sender, event_id: str, lease_s: int = limits.WEBHOOK_LEASE_SECONDS
+) -> tuple[int, int, int | None]:
+    """Deliver one event's due deliveries (the NATS consumer's work for one message):
+    (delivered, failed attempts, nanoseconds until its next pending delivery may be tried,
+    or None when none is pending: every endpoint has it, or has given up)."""
+    claimed = platform.run(partial(_claim, event_id=event_id, lease_s=lease_s))
+    delivered, failed = _deliver(platform, send, claimed)
+    return delivered, failed, platform.run(partial(_next_try, event_id=event_id), write=False)
+
+
+def _next_try(unit: Unit, event_id: str) -> int | None:
+    """How long until the event's earliest pending delivery is due and not leased."""
+    rows = unit.conn.execute(
+        select(webhook_deliveries.c.next_attempt_at_ns, webhook_deliveries.c.locked_until_ns)
+        .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
+        .where(
+            webhook_deliveries.c.event_id == event_id,
+            webhook_deliveries.c.status == "pending",
+            webhook_endpoints.c.status == "enabled",
+        )
+    ).all()
+    if not rows:
+        return None
+    soonest: int = min(max(due, lease) for due, lease in rows)
+    return max(0, soonest - unit.now())
+
+
+def _deliver(platform: Platform, send: Sender, claimed: list[Claimed]) -> tuple[int, int]:
     delivered = failed = 0
     down: set[str] = set()
     for item in claimed:
