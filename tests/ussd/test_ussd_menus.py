@@ -124,7 +124,7 @@ def test_bad_input_is_refused_in_words_and_moves_nothing(phone: Phone, barangay:
     unknown = next(c for c in (codes.new() for _ in range(50)) if c != code)
     before = _count_payments(barangay)
     expect = {
-        ("9",): "END That is not one of the choices.",
+        ("0",): "END That is not one of the choices.",
         ("3", wrong_check): "END A merchant code is 7 digits, as on the store's poster.",
         ("3", unknown): f"END No store has merchant code {unknown}. Nothing moved.",
         ("3", code, "12.50"): "END Enter the amount in whole pesos, digits only.",

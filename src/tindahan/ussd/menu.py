@@ -45,6 +45,7 @@ class Flow(enum.StrEnum):
     LOAN = "loan"
     PIN = "pin"
     LANGUAGE = "language"
+    RESET = "reset"
 
 
 #: The main menu's choices, in the order shown.
@@ -57,6 +58,7 @@ CHOICES: Mapping[str, Flow] = {
     "6": Flow.LOAN,
     "7": Flow.PIN,
     "8": Flow.LANGUAGE,
+    "9": Flow.RESET,
 }
 LANGUAGES: Mapping[str, str] = {"1": "en", "2": "fil", "3": "ceb"}
 #: The main menu's lines (``main_screen``), each translated on its own.
@@ -69,10 +71,14 @@ LABELS: Mapping[str, str] = {
     "6": N_("Loan"),
     "7": N_("Change PIN"),
     "8": N_("Language"),
+    "9": N_("Forgot PIN"),
 }
 #: The ``Prompt`` of the main menu (not a msgid: ``main_screen`` writes it).
 MAIN = "main menu"
 LANGUAGE_MENU = N_("Choose a language:\n1 English\n2 Filipino\n3 Cebuano")
+RESET_MENU = N_("Forgot PIN. We send a code by SMS.\n1 Send me a code\n2 I have a code")
+#: What the person is asked for the code (also after "1 Send me a code").
+ASK_CODE = N_("Enter the {digits}-digit code from the SMS:")
 
 
 def main_screen(translate: Callable[[str], str]) -> str:
@@ -100,6 +106,8 @@ class Stage:
     #: What was typed at this step when it is a PIN (kept out of ``values`` and of any
     #: fingerprint: a PIN is never stored, hashed or logged outside the login's own hash).
     pin: str = ""
+    #: A one-time code typed at this step, kept out of ``values`` for the same reason.
+    code: str = ""
 
 
 Step = Prompt | Refusal | Stage
@@ -291,6 +299,38 @@ def _language(typed: Sequence[str]) -> Step:
     return Refusal("This session is over.")
 
 
+def code_format(typed: str) -> bool:
+    return typed.isascii() and typed.isdigit() and len(typed) == limits.OTP_DIGITS
+
+
+def _reset(typed: Sequence[str]) -> Step:
+    """Forgot PIN: ``1`` sends a reset code by SMS and asks for it in the same session
+    (phones that can read an SMS during a USSD session); ``2`` is for a code already
+    received (phones that cannot: hang up, read it, dial again). Then the new PIN twice."""
+    pin_digits = {"digits": limits.PAY_PIN_DIGITS}
+    if not typed:
+        return Prompt(RESET_MENU)
+    if typed[0] not in ("1", "2"):
+        return Refusal("That is not one of the choices.")
+    if len(typed) == 1:
+        if typed[0] == "1":
+            return Stage(Flow.RESET, "send")
+        return Prompt(ASK_CODE, {"digits": limits.OTP_DIGITS})
+    if not code_format(typed[1]):
+        return Refusal("A code is {digits} digits.", {"digits": limits.OTP_DIGITS})
+    if len(typed) == 2:
+        return Prompt("Enter a new PIN of {digits} digits:", pin_digits)
+    if not pin_format(typed[2]):
+        return Refusal("A PIN is {digits} digits.", pin_digits)
+    if len(typed) == 3:
+        return Stage(Flow.RESET, "new", pin=typed[2])
+    if typed[3] != typed[2]:
+        return Refusal("The two PINs differ. Nothing was saved.")
+    if len(typed) == 4:
+        return Stage(Flow.RESET, "do", pin=typed[2], code=typed[1])
+    return Refusal("This session is over.")
+
+
 _FLOWS = {
     Flow.BALANCE: _balance,
     Flow.SEND: _send,
@@ -300,4 +340,5 @@ _FLOWS = {
     Flow.LOAN: _loan,
     Flow.PIN: _pin,
     Flow.LANGUAGE: _language,
+    Flow.RESET: _reset,
 }

@@ -103,25 +103,41 @@ def reset_pin(
 ) -> None:
     """A new sign-in PIN for the login of ``phone``, proved by the reset code."""
     number = rules.phone_number(phone)
-    chosen = _pins(pin, pin_again)
-    hashed = logins.hash_secret(chosen)
+    hashed = logins.hash_secret(_pins(pin, pin_again))
+    platform.run(lambda unit: reset_in(unit, number, code, hashed, client, {}))
 
-    def work(unit: Unit) -> None:
-        codes.check(unit, number, "reset", code, client)
-        index = unit.vault.index(number)
-        login_id = unit.conn.execute(
-            select(login_table.c.id).where(login_table.c.phone_index == index)
-        ).scalar_one_or_none()
-        if login_id is None:  # no code is sent to such a number; one left over: the same answer
-            raise codes.wrong()
-        unit.conn.execute(
-            update(login_table)
-            .where(login_table.c.id == login_id)
-            .values(secret_hash=hashed, pay_pin_hash=None)
-        )
-        ended = logins.end_sessions(unit, login_id)
-        audit.record(
-            unit, "reset", "login.pin_reset", "login", login_id, None, {"sessions_ended": ended}
-        )
 
-    platform.run(work)
+def reset_in(
+    unit: Unit, number: str, code: str, hashed: str, client: str, details: dict[str, Any]
+) -> str:
+    """The reset inside the caller's transaction (USSD runs it under its idempotency key):
+    spends the code, sets the hashed new PIN, clears the payment PIN, ends the sessions,
+    audits; the login's id. ``hashed`` is ``logins.hash_secret`` of a PIN ``_pins`` passed."""
+    codes.check(unit, number, "reset", code, client)
+    index = unit.vault.index(number)
+    login_id = unit.conn.execute(
+        select(login_table.c.id).where(login_table.c.phone_index == index)
+    ).scalar_one_or_none()
+    if login_id is None:  # no code is sent to such a number; one left over: the same answer
+        raise codes.wrong()
+    unit.conn.execute(
+        update(login_table)
+        .where(login_table.c.id == login_id)
+        .values(secret_hash=hashed, pay_pin_hash=None)
+    )
+    ended = logins.end_sessions(unit, login_id)
+    audit.record(
+        unit,
+        "reset",
+        "login.pin_reset",
+        "login",
+        login_id,
+        None,
+        {"sessions_ended": ended, **details},
+    )
+    return str(login_id)
+
+
+def check_new_pin(pin: str, again: str) -> str:
+    """The new PIN typed twice, checked (``pin_missing``, ``pin_weak``, ``pin_mismatch``…)."""
+    return _pins(pin, again)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
@@ -50,11 +50,13 @@ from tindahan.services.payments import cash, requests, sends, wallets
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.platform import (
     audit,
+    codes,
     idempotency,
     logins,
     parties,
     pins,
     shortrefs,
+    signup,
     throttles,
 )
 from tindahan.services.unit import Platform, Unit
@@ -218,6 +220,9 @@ _REFUSALS = {
     "loan_closed": N_("Your loan is already repaid."),
     "pin_weak": N_("This PIN is too easy to guess. Choose another."),
     "pin_invalid": N_("A PIN is {digits} digits."),
+    "code_wrong": N_(
+        "The code is wrong or has expired. Nothing was saved. Dial again for a new code."
+    ),
 }
 
 
@@ -696,6 +701,76 @@ def _language(context: _Context, step: Stage) -> str:
     return _end(chosen, N_("Language: {name}."), {"name": catalog.NAMES[chosen]})
 
 
+# --- forgot PIN: a reset code by SMS ---------------------------------------------------------
+def _client(context: _Context) -> str:
+    """What the code limits count as the asking client. Not the address: every USSD request
+    comes from the aggregator's one address, so a per-address bucket would be one bucket for
+    the whole country; the network has authenticated the SIM, so the number is the client
+    (its per-number, per-client and site-wide buckets still apply, as on the web)."""
+    return f"ussd:{context.index}"
+
+
+def _throttled(lang: str, wait_s: int) -> str:
+    minutes = -(-wait_s // 60)
+    return say(lang, N_("Too many codes. Try again in {minutes} min."), {"minutes": minutes})
+
+
+def _reset_send(context: _Context, step: Stage) -> str:
+    """Send the reset code (the same limits as the web's) and ask for it. A code sent a
+    moment ago (the network resent this step, or the person redialled) is not sent again:
+    the same question, for the code already on its way."""
+    lang = context.lang
+    try:
+        codes.send(context.platform, context.phone, "reset", _client(context), lang)
+    except codes.CodeThrottledError as refusal:
+        return catalog.screen(_throttled(lang, refusal.retry_after), end=True)
+    except codes.ResendTooSoonError:
+        pass
+    return _con(lang, menu.ASK_CODE, {"digits": limits.OTP_DIGITS})
+
+
+def _reset(context: _Context, step: Stage) -> str:
+    """The new PIN, proved by the code (``signup.reset_in``: the code spent, the sign-in PIN
+    set, the payment PIN cleared, web sessions ended, audited), under the session's
+    idempotency key so a resent step answers the same; and the PIN's locks cleared: whoever
+    proved the SIM by its code chose a PIN nobody has guessed at yet."""
+    person = context.person
+    assert person is not None
+    lang = context.lang
+    try:
+        hashed = logins.hash_secret(signup.check_new_pin(step.pin, step.pin))
+    except RefusalError as refusal:
+        return catalog.screen(refusal_text(lang, refusal), end=True)
+
+    def work(unit: Unit) -> str:
+        number = context.phone
+        signup.reset_in(unit, number, step.code, hashed, _client(context), {"channel": "ussd"})
+        keys = [bucket.key for bucket in _buckets(context.index)]
+        unit.conn.execute(delete(signin_throttles).where(signin_throttles.c.key.in_(keys)))
+        return say(lang, N_("Your PIN is reset. Use the new PIN here and on the web."))
+
+    def refused(refusal: RefusalError) -> idempotency.Response:
+        if isinstance(refusal, codes.CodeThrottledError):
+            return idempotency.Response(400, {"text": _throttled(lang, refusal.retry_after)})
+        return idempotency.Response(400, {"text": refusal_text(lang, refusal)})
+
+    key = f"ussd:{context.session.key[:40]}:{len(context.typed)}"
+    fingerprint = idempotency.request_hash("USSD", str(step.flow), {})
+    try:
+        response = idempotency.run(
+            context.platform,
+            person.caller.scope,
+            key,
+            fingerprint,
+            work,
+            lambda text: idempotency.Response(200, {"text": text}),
+            refused,
+        )
+    except RefusalError as refusal:
+        return catalog.screen(refusal_text(lang, refusal), end=True)
+    return catalog.screen(str(response.body["text"]), end=True)
+
+
 def short_code(platform: Platform, party_id: str) -> str | None:
     """A merchant's or agent's code, as its poster prints it (None for a customer)."""
     query = select(party_table.c.short_code).where(party_table.c.id == party_id)
@@ -743,4 +818,7 @@ _HANDLERS: dict[tuple[Flow, str], Callable[[_Context, Stage], str]] = {
     (Flow.PIN, "new"): _new_pin,
     (Flow.PIN, "do"): _change_pin,
     (Flow.LANGUAGE, "do"): _language,
+    (Flow.RESET, "send"): _reset_send,
+    (Flow.RESET, "new"): _new_pin,
+    (Flow.RESET, "do"): _reset,
 }
