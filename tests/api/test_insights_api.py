@@ -73,3 +73,21 @@ def test_a_merchant_made_here_counts(world: World) -> None:
     report = world.api.ok(world.api.get("/v1/insights/merchant_aggregates", world.operator))
     assert ("Bohol", "5812") in {(c["province"], c["category"]) for c in report["cells"]}
     assert other.id not in str(report)  # no id of anyone, ever
+
+
+def test_a_merchants_sales_mix_over_http(world: World) -> None:
+    api = world.api
+    body = {"kind": "merchant", "name": "Bohol shop", "mcc": "5812"}
+    other = make_party(api, world.operator, body | {"city": "Tagbilaran", "province": "Bohol"})
+    mine = api.ok(api.get("/v1/insights/sales_mix", world.merchant.key, days=7))
+    assert mine["object"] == "sales_mix" and mine["merchant_id"] == world.merchant.id
+    assert mine["days"] == 7 and len(mine["by_hour"]) == 24
+    assert set(mine["channels"]) == {"online", "qr", "request"}
+    named = api.get("/v1/insights/sales_mix", world.operator, merchant_id=world.merchant.id)
+    assert api.ok(named)["merchant_id"] == world.merchant.id
+    refused = api.get("/v1/insights/sales_mix", world.operator)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"
+    refused = api.get("/v1/insights/sales_mix", other.key, merchant_id=world.merchant.id)
+    assert refused.status_code == 404
+    refused = api.get("/v1/insights/sales_mix", world.merchant.key, days=0)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "days"

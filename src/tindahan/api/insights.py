@@ -1,9 +1,11 @@
-"""Insights over HTTP for the operator: the aggregates across merchants by province and
-category (issue 26, item 6), as JSON and as a CSV to export.
+"""Insights over HTTP: for the operator, the aggregates across merchants by province and
+category (issue 26, item 6), as JSON and as a CSV to export; for a merchant, its sales mix
+(item 1: by hour, repeat buyers, average basket, channels).
 
-Operator keys only (a merchant's key is refused ``operator_only``); every figure about fewer
-than ten merchants is withheld, with the complementary withholding that keeps it from being
-subtracted out (``insights.aggregates`` says how and why).
+The aggregates are for operator keys only (a merchant's key is refused ``operator_only``);
+every figure about fewer than ten merchants is withheld, with the complementary withholding
+that keeps it from being subtracted out (``insights.aggregates`` says how and why). The
+sales mix is a merchant's own; another merchant's is "no such merchant" (404).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from fastapi.responses import Response
 
 from tindahan import limits
 from tindahan.api.deps import CallerDep, read
-from tindahan.services.insights import aggregates
+from tindahan.kernel.refusals import invalid
+from tindahan.services.insights import aggregates, mix
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -48,3 +51,19 @@ def merchant_aggregates_csv(
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="merchant-aggregates.csv"'},
     )
+
+
+@router.get("/insights/sales_mix", response_model=Json, tags=["insights"])
+def sales_mix(
+    request: Request,
+    who: CallerDep,
+    merchant_id: Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)] = None,
+    days: Annotated[int, Query(ge=1, le=mix.MAX_DAYS)] = 28,
+) -> Any:
+    """A merchant's sales by Manila hour, repeat buyers and their share, the average basket
+    and the online / QR / payment-request split over the last ``days`` complete days. A
+    merchant's key reads its own (``merchant_id`` may be left out); an operator's names one."""
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    return read(request, lambda u: mix.sales_mix(u, who, merchant, days))
