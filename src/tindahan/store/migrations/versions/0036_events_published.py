@@ -1,15 +1,15 @@
 """Events on NATS JetStream (issue 23, item 2): when the relay's stream acknowledged each event.
 
-Revision ID: 0035_events_published
-Revises: 0034_delivery
+Revision ID: 0036_events_published
+Revises: 0035_risk_origins
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0035_events_published"
-down_revision = "0034_delivery"
+revision = "0036_events_published"
+down_revision = "0035_risk_origins"
 branch_labels = None
 depends_on = None
 
