@@ -312,7 +312,9 @@ def create_order(
         who,
         key,
         payload,
-        lambda u: orders.checkout(u, who, payload.storefront_id, lines, payload.buyer_id, delivery),
+        lambda u: orders.checkout(
+            u, who, payload.storefront_id, lines, payload.buyer_id, delivery, payload.courier
+        ),
     )
 
 

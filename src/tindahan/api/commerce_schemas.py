@@ -161,6 +161,12 @@ class OrderCreate(Request):
     )
     address: OrderAddress | None = Field(None, description="Or deliver to a new address.")
     save_address: bool = Field(True, description="Add a new address to the buyer's book.")
+    courier: str | None = Field(
+        None,
+        max_length=limits.COURIER_CODE_MAX_LENGTH,
+        description="One of the couriers the shop ships with (required when it lists any and "
+        "the order has an address): see POST /v1/shipping_offers.",
+    )
 
 
 class OrderPay(Request):

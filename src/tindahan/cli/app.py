@@ -30,6 +30,7 @@ from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
     clearing,
     credit,
+    delivery,
     insights,
     ledger,
     listen,
@@ -88,6 +89,7 @@ app.add_typer(risk.app, name="risk")
 loan.app.command("close")(loan_book.close)
 app.add_typer(loan.app, name="loan")
 app.add_typer(payouts.app, name="payouts")
+app.add_typer(delivery.app, name="delivery")
 app.command(name="ussd")(ussd.session)
 app.command("simulate")(simulate.simulate)
 out = Console(highlight=False, soft_wrap=True)
