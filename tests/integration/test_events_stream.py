@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -112,10 +114,6 @@ def test_relay_dedupes_a_republish_after_a_restart(platform, settings):
     assert json.loads(data)["data"] == {"amount": 100}
 
 
-class Killed(BaseException):
-    """The worker's process dying mid-delivery: nothing after it runs."""
-
-
 def _endpoint(platform: Platform, path: str) -> str:
     made = platform.run(
         lambda u: webhooks.create_endpoint(u, OPERATOR, f"http://127.0.0.1:9/{path}", ["*"], None)
@@ -133,46 +131,72 @@ def _deliveries(platform: Platform) -> list[tuple[str, str, str, int]]:
     return [tuple(r) for r in platform.run(lambda u: u.conn.execute(query).all(), write=False)]
 
 
-def test_a_worker_killed_mid_delivery_and_another_delivers(platform, settings, clock):
+#: A worker process of its own: it takes the message and dies in the middle of the POST
+#: (the parent kills it with SIGKILL once the receiver has the body).
+_DYING_WORKER = """
+import base64, sys, time
+from tindahan.services.unit import Platform
+from tindahan.store.database import connect
+from tindahan.store.vault import Vault
+from tindahan.worker import stream as s
+
+url, name, prefix, key, flag = sys.argv[1:6]
+platform = Platform(connect(url), Vault(base64.urlsafe_b64decode(key)))
+events = s.EventStream(s.Settings("%s", name, prefix, ack_wait_s=%d))
+
+def hang(url, address, body, headers):
+    with open(flag, "wb") as out:
+        out.write(body)
+    time.sleep(3600)
+
+s.deliver_round(platform, events, hang)
+"""
+
+
+def test_a_worker_killed_mid_delivery_and_another_delivers(platform, settings, clock, tmp_path):
     endpoint = _endpoint(platform, "hook")
     (event_id,) = _emit(platform, 1)
     quick = Settings(
-        settings.url,
-        stream=settings.stream,
-        subject_prefix=settings.subject_prefix,
-        ack_wait_s=2,
+        settings.url, stream=settings.stream, subject_prefix=settings.subject_prefix, ack_wait_s=2
     )
-    reached: list[bytes] = []
-
-    def dying(url, address, body, headers):
-        reached.append(body)  # the POST left; the process dies before hearing the answer
-        raise Killed
-
-    received: list[tuple[str, bytes]] = []
-
-    def answering(url, address, body, headers):
-        received.append((url, body))
-        return webhooks.Outcome(200, None, 1)
-
-    a = EventStream(quick)
-    try:
-        assert event_stream.relay_round(platform, a) == 1
-        with pytest.raises(Killed):
-            event_stream.deliver_round(platform, a, dying)
-    finally:
-        a.close()  # gone without an ack
-    assert len(reached) == 1
-    assert _deliveries(platform) == [(event_id, endpoint, "pending", 0)]
-    # The dead worker's lease holds the delivery as long as its message's ack wait.
-    assert webhooks.deliver_event(platform, answering, event_id)[:2] == (0, 0)
-    clock.advance(quick.ack_wait_s)  # the database's clock is the test's; NATS's is real
-
     b = EventStream(quick)
     try:
+        assert event_stream.relay_round(platform, b) == 1
+        flag = tmp_path / "reached"
+        code = _DYING_WORKER % (URL, quick.ack_wait_s)
+        url = platform.db.engine.url.render_as_string(hide_password=False)
+        args = [url, quick.stream, quick.subject_prefix, TEST_DATA_KEY, str(flag)]
+        dying = subprocess.Popen([sys.executable, "-c", code, *args])
+        try:
+            deadline = time.monotonic() + 30
+            while not flag.exists() and dying.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert flag.exists(), "the first worker never reached the receiver"
+        finally:
+            dying.kill()  # SIGKILL, mid-delivery: no ack, no attempt recorded
+            dying.wait()
+        reached = flag.read_bytes()
+        assert _deliveries(platform) == [(event_id, endpoint, "pending", 0)]
+        # Its lease, as long as its message's ack wait, holds the delivery until it ends
+        # (the dead worker leased on the real clock; the test's database clock follows).
+        lease = platform.run(
+            lambda u: u.conn.execute(select(webhook_deliveries.c.locked_until_ns)).scalar_one(),
+            write=False,
+        )
+        clock.now = lease - 10**6
+        assert webhooks.deliver_event(platform, _refuse, event_id)[:2] == (0, 0)
+        clock.now = lease + 10**9
+
+        received: list[bytes] = []
+
+        def answering(url, address, body, headers):
+            received.append(body)
+            return webhooks.Outcome(200, None, 1)
+
         deadline = time.monotonic() + 20
         while not received and time.monotonic() < deadline:
             event_stream.deliver_round(platform, b, answering)
-        assert [body for _url, body in received] == reached  # the same event, from B
+        assert received == [reached]  # the same event, from the other worker
         assert event_stream.deliver_round(platform, b, answering) == (0, 0)  # acked: no more
     finally:
         b.close()
@@ -183,6 +207,10 @@ def test_a_worker_killed_mid_delivery_and_another_delivers(platform, settings, c
         write=False,
     )
     assert logged == [200]
+
+
+def _refuse(url, address, body, headers):
+    raise AssertionError("a leased delivery was sent")
 
 
 def test_two_workers_share_the_consumer_each_event_once_per_endpoint(platform, settings):
