@@ -294,3 +294,16 @@ def merchant_model(tmp_path_factory, worker_id):
         loaded = train_merchant_model(shared)
         trained.touch()
         return loaded
+
+
+@pytest.fixture(scope="session")
+def seeded_demo(tmp_path_factory) -> Iterator[Any]:
+    """``demo seed`` once per worker and store; ``seeded_demo.copy_to(url)`` gives a test
+    its own seeded database (``tests/seeded_demo.py``)."""
+    from tests.seeded_demo import SeededDemo
+
+    made = SeededDemo(tmp_path_factory.mktemp("seeded-demo"))
+    try:
+        yield made
+    finally:
+        made.drop()

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
-from tests.conftest import PG_URL, _admin_conninfo
 from tests.servers import free_port
 from tindahan.cli import app as cli_app
 from tindahan.cli.app import app
@@ -47,64 +43,6 @@ def invoke(*args: str):
 def data_key(monkeypatch):
     """A fixed data key, so no command writes a development key into the working tree."""
     monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
-
-
-class SeededDemo:
-    """``demo seed`` run once per store, on an empty database of its own (as the tests'
-    ``db_url`` gives), kept as a template: a test that needs a seeded database gets a copy
-    of it (SQLite: the file; PostgreSQL: ``CREATE DATABASE … TEMPLATE``), so no test's
-    writes reach another's, and the half year of sales is written once, not per test."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.seeded: dict[str, tuple[str, str]] = {}  # store -> (template, first output)
-        self.databases: list[str] = []  # made on the PostgreSQL server, dropped at the end
-
-    def _seed(self, store: str) -> tuple[str, str]:
-        if store == "sqlite":
-            template = str(self.folder / "demo.db")
-            url = f"sqlite:///{template}"
-        else:
-            template = f"tindahan_demo_{secrets.token_hex(4)}"
-            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{template}"')
-            self.databases.append(template)
-            url = make_url(PG_URL).set(database=template).render_as_string(hide_password=False)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
-            result = invoke("demo", "seed", "--db", url)
-        assert result.exit_code == 0, result.output
-        if store == "sqlite":  # the last connection to close checkpoints the WAL
-            assert not Path(template + "-wal").exists()
-        self.seeded[store] = (template, result.output)
-        return self.seeded[store]
-
-    def copy_to(self, db_url: str) -> str:
-        """Make ``db_url`` (an empty database) a seeded one; the first seed's output."""
-        store = "sqlite" if db_url.startswith("sqlite:") else "postgres"
-        template, output = self.seeded.get(store) or self._seed(store)
-        if store == "sqlite":
-            shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
-        else:
-            name = make_url(db_url).database
-            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return output
-
-    def drop(self) -> None:
-        for name in self.databases:
-            with psycopg.connect(_admin_conninfo(), autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def seeded_demo(tmp_path_factory) -> Iterator[SeededDemo]:
-    made = SeededDemo(tmp_path_factory.mktemp("seeded-demo"))
-    try:
-        yield made
-    finally:
-        made.drop()
 
 
 def test_upgrade_then_verify_prints_one_line_and_exits_0(db_url):

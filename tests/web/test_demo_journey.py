@@ -5,7 +5,8 @@ delivery address saved in the demo buyer's book), ship, see the money released, 
 loan offer, read it all in Filipino.
 
 The demo is seeded as ``tindahan serve --demo`` seeds it (``demo seed``, the lending demo
-with the session's credit model, ``seed_logins``), on SQLite.
+with the session's credit model, ``seed_logins``), on SQLite; ``demo seed`` runs once per
+worker and the test starts on a copy of it (``seeded_demo``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
 from tests.web.conftest import Pages, sign_in_page
 from tests.web.test_browser import go, shots
-from tindahan.cli import app as cli_app
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.lending import loans
 from tindahan.services.payments import wallets
@@ -35,10 +34,11 @@ OPERATOR = Caller("test", None, frozenset(DEFAULT_SCOPES))
 
 
 @pytest.fixture
-def demo_world(sqlite_url, merchant_model, monkeypatch) -> Iterator[tuple[Platform, dict]]:
+def demo_world(
+    sqlite_url, seeded_demo, merchant_model, monkeypatch
+) -> Iterator[tuple[Platform, dict]]:
     monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
-    seeded = CliRunner().invoke(cli_app.app, ["demo", "seed", "--db", sqlite_url])
-    assert seeded.exit_code == 0, seeded.output
+    seeded_demo.copy_to(sqlite_url)  # ``demo seed``, run once per worker (its exit 0 checked)
     with connect(sqlite_url) as database:
         platform = Platform(database, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
         assert "offer" in demo.seed_lending(platform, merchant_model)
