@@ -5,12 +5,15 @@ means: the "reorder soon" list (``services.insights.reorder``, with the supplier
 merchant may change on the page: 3 days unless said), the best sellers and slow movers of the
 last 28 days by units (``services.insights.products``), and the average sales of each weekday
 over the last 13 weeks (``services.payments.sales``, the dashboard's sales: QR, direct and
-online; ``insights.weekdays``).
+online; ``insights.weekdays``). A fourth card, the sales mix of the last 28 days
+(``services.insights.mix``): sales by hour with the busiest said, the average sale,
+repeat buyers and their share, and the online / QR / payment-request split.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -18,6 +21,7 @@ from fastapi.responses import Response
 
 from tindahan import limits
 from tindahan.insights import weekdays
+from tindahan.services.insights import mix as mix_service
 from tindahan.services.insights import products as product_service
 from tindahan.services.insights import reorder as reorder_service
 from tindahan.services.payments import sales
@@ -38,6 +42,11 @@ MONDAY = date(2024, 1, 1)
 
 def weekday_name(index: int, style: str = "EEEE") -> str:
     return i18n.day(MONDAY + timedelta(days=index), style)
+
+
+def _hour(hour: int) -> str:
+    """An hour of the Manila day as the reader's clock writes it ("6:00 PM")."""
+    return i18n.clock(datetime(2024, 1, 1, hour, tzinfo=i18n.MANILA))
 
 
 def _lead_time(raw: str | None) -> tuple[int, str | None]:
@@ -68,7 +77,8 @@ def insights_page(
         sellers = product_service.best_sellers(unit, caller, caller.party_id, BEST_DAYS)
         last = sales.today(unit) - timedelta(days=1)
         daily = sales.daily_sales(unit, caller, caller.party_id, 7 * WEEKS, last)
-        return {"advice": advice, "sellers": sellers, "daily": daily}
+        sales_mix = mix_service.sales_mix(unit, caller, caller.party_id, BEST_DAYS)
+        return {"advice": advice, "sellers": sellers, "daily": daily, "mix": sales_mix}
 
     found = session.platform(request).run(work, write=False)
     advice, sellers = found["advice"], found["sellers"]
@@ -82,9 +92,23 @@ def insights_page(
         text=i18n.money,
         highlight=[weekday_name(week.best, "EEE")] if week.best is not None else [],
     )
+    sales_mix = found["mix"]
+    busiest = sales_mix["busiest_hour"]
+    hour_chart = charts.bars(
+        [(str(h["hour"]), h["amount_minor"]) for h in sales_mix["by_hour"]],
+        text=i18n.money,
+        tick_every=3,
+    )
     return render.page(
         request,
         "merchant/insights.html",
+        mix=sales_mix,
+        hour_chart=hour_chart,
+        busiest_hour=_hour(busiest) if busiest is not None else None,
+        shares={
+            "repeat": Decimal(sales_mix["repeat_sales_share"]),
+            **{k: Decimal(v["share"]) for k, v in sales_mix["channels"].items()},
+        },
         advice=advice,
         soon=[p for p in advice["products"] if p["reorder_soon"]],
         lead_time=lead,
