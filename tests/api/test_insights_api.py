@@ -91,3 +91,19 @@ def test_a_merchants_sales_mix_over_http(world: World) -> None:
     assert refused.status_code == 404
     refused = api.get("/v1/insights/sales_mix", world.merchant.key, days=0)
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "days"
+
+
+def test_costs_and_best_sellers_over_http(world: World) -> None:
+    api = world.api
+    listed = api.ok(api.get("/v1/insights/best_sellers", world.merchant.key))
+    assert listed == {"object": "list", "data": [], "has_more": False}  # no shop yet
+    missing = api.post(
+        "/v1/insights/product_costs", world.merchant.key, {"product_id": "prd_x", "cost_minor": 5}
+    )
+    assert missing.status_code == 404
+    bad = api.post(
+        "/v1/insights/product_costs", world.merchant.key, {"product_id": "prd_x", "cost_minor": -5}
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "cost_minor"
+    refused = api.get("/v1/insights/best_sellers", world.operator)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"

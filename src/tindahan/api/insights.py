@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
 from tindahan import limits
-from tindahan.api.deps import CallerDep, read
+from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
+from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
-from tindahan.services.insights import aggregates, mix
+from tindahan.services.insights import aggregates, mix, products
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -67,3 +69,40 @@ def sales_mix(
     if merchant is None:
         raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
     return read(request, lambda u: mix.sales_mix(u, who, merchant, days))
+
+
+class ProductCost(Body):
+    product_id: Annotated[str, Field(min_length=1, max_length=limits.ID_MAX_LENGTH)]
+    #: What one piece costs the merchant, in centavos; null forgets it.
+    cost_minor: Annotated[int | None, Field(ge=0, le=limits.MAX_AMOUNT_MINOR)]
+
+
+@router.post("/insights/product_costs", response_model=Json, tags=["insights"])
+def record_cost(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: ProductCost
+) -> JSONResponse:
+    """Record what one piece of the merchant's product costs it (never shown to buyers), so
+    its best sellers show margins."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: products.record_cost(u, who, payload.product_id, payload.cost_minor),
+    )
+
+
+@router.get("/insights/best_sellers", response_model=Json, tags=["insights"])
+def best_sellers(
+    request: Request,
+    who: CallerDep,
+    merchant_id: Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)] = None,
+    days: Annotated[int, Query(ge=1, le=products.MAX_DAYS)] = 28,
+) -> Any:
+    """Each active product's units, revenue and, where its cost is recorded, margin over the
+    last ``days`` complete days; best sellers first."""
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    found = read(request, lambda u: products.best_sellers(u, who, merchant, days))
+    return {"object": "list", "data": found, "has_more": False}

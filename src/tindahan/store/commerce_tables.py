@@ -73,6 +73,9 @@ products = Table(
     #: Grams, packed: what couriers' rate cards price by (null: not given, and a checkout
     #: with a courier refuses the cart until the merchant gives it).
     Column("weight_g", Integer),
+    #: What one piece costs the merchant, in the product's currency (null: not recorded);
+    #: the merchant's own figure, for its margins, never shown to buyers (0037).
+    Column("cost_minor", BigInteger),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("price_minor > 0", name="price_positive"),
