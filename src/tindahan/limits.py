@@ -238,9 +238,12 @@ NATS_DUPLICATE_WINDOW_S: Final = 3600
 #: it is also the lease on the deliveries the message claims, so a dead worker's delivery is
 #: free again when its message is redelivered. At least a whole batch of timeouts: 12 × 5 s.
 NATS_ACK_WAIT_S: Final = 60
-#: Messages a worker takes per round, and how long it waits for the first one.
-NATS_FETCH_BATCH: Final = 50
-NATS_FETCH_WAIT_S: Final = 1
+#: Messages a worker takes per fetch, how long a fetch waits for the first one, and the most
+#: a round takes (fetch after fetch while they come full): a backlog drains at up to this
+#: many events a round, and an idle stream costs a round one short wait.
+NATS_FETCH_BATCH: Final = 100
+NATS_FETCH_WAIT_MS: Final = 200
+NATS_ROUND_MESSAGES: Final = 1000
 #: Seconds to connect, publish or ask JetStream anything before the round gives up.
 NATS_TIMEOUT_S: Final = 5
 #: With NATS, the database sweep only takes deliveries overdue by this much: the consumer

@@ -180,12 +180,12 @@ class EventStream:
                     ),
                 )
             try:
-                got = await self._sub.fetch(batch, timeout=limits.NATS_FETCH_WAIT_S)
+                got = await self._sub.fetch(batch, timeout=limits.NATS_FETCH_WAIT_MS / 1000)
             except TimeoutError:  # nothing came within the wait (nats' own is a subclass)
                 return []
             return [Message(_event_id(m), m) for m in got]
 
-        return self._call(work(), limits.NATS_TIMEOUT_S + limits.NATS_FETCH_WAIT_S)
+        return self._call(work(), limits.NATS_TIMEOUT_S + 1)
 
     def ack(self, message: Message) -> None:
         self._call(message.raw.ack(), limits.NATS_TIMEOUT_S)
@@ -222,19 +222,32 @@ def relay_round(platform: Platform, stream: EventStream) -> int:
 def deliver_round(
     platform: Platform, stream: EventStream, send: webhooks.Sender
 ) -> tuple[int, int]:
-    """Take a batch of messages and deliver each event; returns (delivered, failed)."""
-    delivered = failed = 0
-    for message in stream.fetch():
-        if not message.event_id:  # not one of ours: nothing to deliver, never again
-            stream.ack(message)
-            continue
-        stream.working(message)
-        done, missed, wait_ns = webhooks.deliver_event(
-            platform, send, message.event_id, lease_s=stream.settings.ack_wait_s
-        )
-        delivered, failed = delivered + done, failed + missed
-        if wait_ns is None:
-            stream.ack(message)
-        else:
-            stream.nak(message, max(1, -(-wait_ns // 10**9)))  # whole seconds, up
+    """Take messages, fetch after fetch while they come full (up to
+    ``limits.NATS_ROUND_MESSAGES``), and deliver each event; returns (delivered, failed)."""
+    delivered = failed = taken = 0
+    while taken < limits.NATS_ROUND_MESSAGES:
+        messages = stream.fetch()
+        taken += len(messages)
+        for message in messages:
+            done, missed = _deliver_message(platform, stream, send, message)
+            delivered, failed = delivered + done, failed + missed
+        if len(messages) < limits.NATS_FETCH_BATCH:
+            break
+    return delivered, failed
+
+
+def _deliver_message(
+    platform: Platform, stream: EventStream, send: webhooks.Sender, message: Message
+) -> tuple[int, int]:
+    if not message.event_id:  # not one of ours: nothing to deliver, never again
+        stream.ack(message)
+        return 0, 0
+    stream.working(message)
+    delivered, failed, wait_ns = webhooks.deliver_event(
+        platform, send, message.event_id, lease_s=stream.settings.ack_wait_s
+    )
+    if wait_ns is None:
+        stream.ack(message)
+    else:
+        stream.nak(message, max(1, -(-wait_ns // 10**9)))  # whole seconds, up
     return delivered, failed
