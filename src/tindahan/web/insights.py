@@ -103,6 +103,10 @@ def insights_page(
         request,
         "merchant/insights.html",
         mix=sales_mix,
+        margin_share=next(
+            (Decimal(p["margin_share"]) for p in sold if p["margin_share"] is not None),
+            Decimal(0),
+        ),
         hour_chart=hour_chart,
         busiest_hour=_hour(busiest) if busiest is not None else None,
         shares={

@@ -24,6 +24,7 @@ from tindahan.commerce.shipments import REPORTABLE
 from tindahan.kernel.refusals import RefusalError, not_found
 from tindahan.services.commerce import catalog, categories, escrow, orders, shipments
 from tindahan.services.commerce.views import OrderView
+from tindahan.services.insights import products as product_costs
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Unit
@@ -337,6 +338,9 @@ def _product_page(
     context.setdefault("saved", "")
     context.setdefault("stock_values", {})
     context.setdefault("photo_values", {})
+    if "cost_values" not in context:
+        cost = _read(request, lambda u: product_costs.cost_of(u, viewer.caller, product["id"]))
+        context["cost_values"] = {"cost": "" if cost is None else pesos(cost)}
     return render.page(
         request,
         "selling/product.html",
@@ -389,6 +393,34 @@ async def product_save(request: Request, viewer: Merchant, product_id: str) -> R
         else:
             return _see(f"/m/products/{product_id}?saved=details")
     return _product_page(request, product, 400, values=form.values, errors=form.errors)
+
+
+@router.post("/m/products/{product_id}/cost")
+async def cost_save(request: Request, viewer: Merchant, product_id: str) -> Response:
+    """What one piece costs the merchant (only it sees it): margins on its insights page.
+    Empty forgets the cost."""
+    form = await forms.read(request)
+    product = await run_in_threadpool(own_product, request, viewer, product_id)
+    cost = form.money("cost", required=False, allow_zero=True)
+    if form.ok:
+
+        def work(u: Unit) -> dict[str, Any]:
+            return product_costs.record_cost(u, viewer.caller, product_id, cost)
+
+        try:
+            await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            form.refusal(refusal, {"cost_minor": "cost"})
+        else:
+            return _see(f"/m/products/{product_id}?saved=cost")
+    return _product_page(
+        request,
+        product,
+        400,
+        values=product_values(product),
+        cost_values=form.values,
+        errors=form.errors,
+    )
 
 
 def _stock_changes(form: forms.Form, product: dict[str, Any]) -> list[tuple[str, str, int]]:

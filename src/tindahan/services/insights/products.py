@@ -115,3 +115,12 @@ def record_cost(
         .values(cost_minor=cost_minor, updated_at_ns=unit.now())
     )
     return {"object": "product_cost", "product_id": product_id, "cost_minor": cost_minor}
+
+
+def cost_of(unit: Unit, caller: Caller, product_id: str) -> int | None:
+    """What the caller recorded one piece of its product costs it (``None``: not recorded)."""
+    caller.require("catalog:write")  # the merchant's own figure, read where it edits it
+    row = product_row(unit, product_id, caller=caller)
+    if not caller.reaches(row["merchant_id"]):
+        raise not_found("product", "id")
+    return None if row["cost_minor"] is None else int(row["cost_minor"])
