@@ -26,6 +26,8 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, not_found
 from tindahan.services.commerce import catalog, categories, orders
+from tindahan.services.commerce.addresses import Delivery
+from tindahan.services.delivery import couriers
 from tindahan.services.unit import Unit
 from tindahan.web import cart, delivery, forms, render, session
 from tindahan.web.i18n import _
@@ -282,14 +284,54 @@ def _cart_data(request: Request, slug: str, viewer: Any = None) -> Any:
 
     def work(unit: Unit) -> dict[str, Any]:
         store = catalog.get_storefront(unit, PUBLIC, slug)
+        priced = priced_cart(unit, store, lines.get(store["id"], []))
+        book = delivery.book_of(unit, viewer)
+        offered = _couriers(unit, viewer, store, priced, book)
+        if offered is not None and priced["rows"]:
+            # by courier: the cheapest offer's fee, or none yet (priced for the address)
+            fee = offered["offers"][0]["fee_minor"] if offered["offers"] else None
+            priced["shipping_minor"] = fee
+            priced["total_minor"] = priced["items_minor"] + (fee or 0)
         return {
             "store": store,
-            "cart": priced_cart(unit, store, lines.get(store["id"], [])),
-            "book": delivery.book_of(unit, viewer),
+            "cart": priced,
+            "book": book,
             "address_labels": delivery.labels(),
+            "couriers": offered,
         }
 
     return _read(request, work)
+
+
+def _couriers(
+    unit: Unit, viewer: Any, store: dict[str, Any], priced: dict[str, Any], book: list[Any]
+) -> dict[str, Any] | None:
+    """The shop's couriers for the cart, priced for the buyer's first saved address (None:
+    the shop ships at its flat fee). Without a saved address the couriers are listed unpriced:
+    the order, before it is paid, shows the fee for the address typed."""
+    listed = couriers.shipping(unit, PUBLIC, store["id"])["couriers"]
+    if not listed:
+        return None
+    names = [c for c in listed if c["active"]]
+    if viewer is None or viewer.kind != "customer" or not book or not priced["lines"]:
+        return {"offers": [], "listed": names, "unavailable": {}, "problem": None, "to": None}
+    lines = [orders.CartLine(x.product_id, x.quantity, x.variant_id) for x in priced["lines"]]
+    to = book[0]
+    try:
+        found = orders.shipping_offers(
+            unit, viewer.caller, store["id"], lines, Delivery(address_id=to["id"])
+        )
+    except RefusalError as refusal:
+        said = refusal_text(refusal)
+        return {"offers": [], "listed": names, "unavailable": {}, "problem": said, "to": to}
+    problem: str | None = found["problem"]["message"] if found["problem"] else None
+    return {
+        "offers": found["offers"],
+        "listed": names,
+        "unavailable": found["unavailable"],
+        "problem": problem,
+        "to": to,
+    }
 
 
 def _cart_page(
@@ -349,13 +391,17 @@ async def checkout(request: Request, slug: str, viewer: MaybeViewer) -> Response
         return _cart_page(request, found, 400, form)
 
     def work(unit: Unit) -> dict[str, Any]:
-        placed = orders.checkout(unit, viewer.caller, store["id"], lines, None, where)
+        courier = form.values.get("courier") or None
+        placed = orders.checkout(unit, viewer.caller, store["id"], lines, None, where, courier)
         return {"id": placed["id"]}  # what the redirect needs (the form's stored answer)
 
     try:
         order = await forms.run_submit(request, viewer, form, work)
     except RefusalError as refusal:
         if delivery.place(form, refusal):
+            return _cart_page(request, await _cart_data(request, slug, viewer), 400, form)
+        if refusal.param == "courier":
+            form.fail("courier", refusal_text(refusal))
             return _cart_page(request, await _cart_data(request, slug, viewer), 400, form)
         if refusal.category is Category.NOT_FOUND and not _line_of(refusal):
             raise

@@ -1,0 +1,56 @@
+"""The cart page with couriers: the shop's couriers listed (priced for the buyer's saved
+address, with the card's window marked as an estimate), the chosen one kept on the order,
+and a checkout without one refused beside the couriers."""
+
+from __future__ import annotations
+
+from tests.web.conftest import OPERATOR
+from tests.web.test_buyer_pages import ADDRESS, SHOP, add, caller, get_order, product
+from tindahan.services.commerce import catalog
+from tindahan.services.delivery import couriers
+
+CARD = {
+    "name": "J&T Express",
+    "zones": {
+        "within_city": {
+            "min_days": 1,
+            "max_days": 2,
+            "tiers": [{"max_weight_g": 1000, "fee_minor": 7500}],
+        }
+    },
+}
+
+
+def ship_by_courier(site) -> None:
+    coffee = product(site, "Coffee")
+    merchant = caller(site.merchant)
+
+    def work(unit):
+        couriers.set_card(unit, OPERATOR, "jnt", CARD)
+        catalog.update_product(unit, merchant, coffee["id"], {"weight_g": 200})
+        couriers.set_shipping(unit, merchant, site.storefront["id"], [couriers.Choice("jnt")], None)
+
+    site.platform.run(work)
+
+
+def test_the_cart_offers_the_shops_couriers_and_the_order_keeps_the_choice(browser, site):
+    ship_by_courier(site)
+    browser.sign_in(site.buyer)
+    add(browser, product(site, "Coffee")["id"], "2")
+    page = browser.get(f"{SHOP}/cart")
+    assert 'name="courier" value="jnt"' in page.text and "J&amp;T Express" in page.text
+
+    refused = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": browser.key()})
+    assert refused.status_code == 400
+    assert "choose a courier" in refused.text
+
+    body = {**ADDRESS, "courier": "jnt", "idempotency_key": browser.key(refused.text)}
+    placed = browser.post(f"{SHOP}/checkout", body)
+    assert placed.status_code == 303, placed.text
+    order = get_order(site, placed.headers["location"].removeprefix("/b/orders/"))
+    assert order["shipping_minor"] == 7500 and order["total_minor"] == 2 * 6500 + 7500
+    assert order["delivery"]["courier"] == "jnt" and order["delivery"]["zone"] == "within_city"
+
+    add(browser, product(site, "Coffee")["id"], "1")
+    priced = browser.get(f"{SHOP}/cart")  # the address is in the book now: priced for it
+    assert "₱75.00" in priced.text and "Arrives in 1–2 days (estimate)" in priced.text
