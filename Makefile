@@ -18,7 +18,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-ussd messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -101,6 +101,10 @@ bench-reconcile: $(STAMP_DEV)
 
 bench-sms: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.sms
+
+# Shipping offers for one checkout with three couriers (issue 25: <= 10 ms at p99).
+bench-delivery: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.delivery
 
 # The web pages on "Slow 3G" in Chromium: bytes and load time of each key page of the demo.
 bench-risk: $(STAMP_DEV)
