@@ -174,6 +174,7 @@ def test_the_order_keeps_courier_zone_fee_and_window(platform, shop):
     assert order["total_minor"] == 18_000 + 23_000
     assert order["delivery"] == {
         "courier": "jnt",
+        "name": "J&T Express",
         "zone": "island_crossing",
         "min_days": 4,
         "max_days": 8,

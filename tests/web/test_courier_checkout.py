@@ -50,6 +50,8 @@ def test_the_cart_offers_the_shops_couriers_and_the_order_keeps_the_choice(brows
     order = get_order(site, placed.headers["location"].removeprefix("/b/orders/"))
     assert order["shipping_minor"] == 7500 and order["total_minor"] == 2 * 6500 + 7500
     assert order["delivery"]["courier"] == "jnt" and order["delivery"]["zone"] == "within_city"
+    shown = browser.get(placed.headers["location"])
+    assert "J&amp;T Express: arrives in 1–2 days (estimate)" in shown.text
 
     add(browser, product(site, "Coffee")["id"], "1")
     priced = browser.get(f"{SHOP}/cart")  # the address is in the book now: priced for it

@@ -376,6 +376,7 @@ class Address(ShippingAddress):
 
 class OrderDelivery(BaseModel):
     courier: str
+    name: str
     zone: str
     min_days: int
     max_days: int

@@ -594,6 +594,7 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
         if row["courier_code"] is None
         else {
             "courier": row["courier_code"],
+            "name": couriers.name_of(unit, row["courier_code"]),
             "zone": row["delivery_zone"],
             "min_days": row["window_min_days"],
             "max_days": row["window_max_days"],

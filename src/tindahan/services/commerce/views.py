@@ -43,6 +43,7 @@ class OrderEventView(TypedDict):
 
 class OrderDeliveryView(TypedDict):
     courier: str  # the courier's code (services.delivery.couriers)
+    name: str  # its name, as its rate card says
     zone: str  # delivery.zones.Zone
     min_days: int  # the window its rate card promised
     max_days: int

@@ -95,6 +95,13 @@ def _view(row: Any) -> dict[str, Any]:
     }
 
 
+def name_of(unit: Unit, code: str) -> str:
+    """A courier's name as its card says (the code, if the card is gone)."""
+    query = select(rate_cards.c.name).where(rate_cards.c.code == code)
+    found = unit.conn.execute(query).scalar_one_or_none()
+    return code if found is None else str(found)
+
+
 def get_card(unit: Unit, caller: Caller, code: str) -> dict[str, Any]:
     return _view(_row(unit, code))
 
