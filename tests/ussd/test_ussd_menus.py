@@ -381,3 +381,31 @@ def test_a_merchant_sees_what_is_due_and_repays_the_loan(http, barangay: Baranga
         + after["paid"]["penalty_minor"]
         == 10_000
     )
+
+
+def test_later_steps_read_the_session_and_write_nothing(
+    phone: Phone, barangay: Barangay, clock
+) -> None:
+    """The session row is written once, at the first step: a later step's transaction is
+    read only (no write lock on SQLite, no WAL flush on PostgreSQL)."""
+    from tindahan.store.ussd_tables import ussd_sessions
+
+    def row() -> tuple[int, int, int]:
+        found = barangay.platform.run(
+            lambda u: u.conn.execute(
+                select(
+                    ussd_sessions.c.started_at_ns,
+                    ussd_sessions.c.last_step_ns,
+                    ussd_sessions.c.steps,
+                )
+            ).one(),
+            write=False,
+        )
+        return (found[0], found[1], found[2])
+
+    phone.dial()
+    first = row()
+    clock.advance(5)
+    assert phone.dial("3").startswith("CON Pay a store")
+    assert phone.dial("3", barangay.merchant_code).startswith("CON Pay Aling Nena")
+    assert row() == first

@@ -5,7 +5,9 @@ holds only what the text cannot: when the session began (it ends ``limits.USSD_S
 later), which phone it belongs to (a session id sent from another phone is refused), and
 whether it began as a sign-up (the phone had no account then; a resent last sign-up step
 still reads as one). The aggregator's id is kept only as its SHA-256, the phone only as the
-vault's blind index. Rows are deleted ``limits.USSD_SESSION_KEEP_S`` after they begin.
+vault's blind index. The row is written once, at the first step (``last_step_ns`` and
+``steps`` are those of that step): later steps only read it, so they write nothing. Rows are
+deleted ``limits.USSD_SESSION_KEEP_S`` after they begin.
 """
 
 from __future__ import annotations

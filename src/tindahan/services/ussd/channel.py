@@ -153,7 +153,18 @@ def answer(platform: Platform, dial: Dial, service_codes: Collection[str]) -> st
         session = sessions.step(unit, sid, index, len(typed), signup)
         return session, person, wallet_without_login
 
-    session, person, no_login = platform.run(begin)
+    def read(unit: Unit) -> tuple[sessions.Session | None, Person | None, bool]:
+        person, wallet_without_login = _person(unit, index)
+        return sessions.find(unit, sid, index), person, wallet_without_login
+
+    # The first step begins the session (one write); every later one is one read-only
+    # transaction (a later step whose row is missing begins it then).
+    found: sessions.Session | None = None
+    if typed:
+        found, person, no_login = platform.run(read, write=False)
+    if found is None:
+        found, person, no_login = platform.run(begin)
+    session = found
     lang = person.language if person else lang
     if session.other_phone:
         return _end(lang, N_("The session could not be read. Dial again."))

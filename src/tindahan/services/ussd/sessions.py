@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from tindahan import limits
 from tindahan.services.unit import Platform, Unit
@@ -37,9 +38,32 @@ def key_of(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+def _checked(row: Any, key: str, phone_index: str, now: int) -> Session:
+    if row.phone_index != phone_index:
+        return Session(key, bool(row.signup), False, True)
+    if now - row.started_at_ns > limits.USSD_SESSION_TIMEOUT_S * _SECOND:
+        return Session(key, bool(row.signup), True, False)
+    return Session(key, bool(row.signup), False, False)
+
+
+def find(unit: Unit, session_id: str, phone_index: str) -> Session | None:
+    """The session already begun, checked for its phone and its age; None if it is new.
+
+    Read only: a later step writes nothing (the row is written once, at the first step), so
+    its transaction takes no write lock (SQLite) and commits without a WAL flush
+    (PostgreSQL). Every later step of every session used to update the row's last step and
+    count, which nothing read."""
+    key = key_of(session_id)
+    query = select(
+        ussd_sessions.c.phone_index, ussd_sessions.c.signup, ussd_sessions.c.started_at_ns
+    ).where(ussd_sessions.c.id == key)
+    row = unit.conn.execute(query).first()
+    return None if row is None else _checked(row, key, phone_index, unit.now())
+
+
 def step(unit: Unit, session_id: str, phone_index: str, steps: int, signup: bool) -> Session:
     """The session for this step: begun now if new (a sign-up when ``signup``), else checked
-    for its phone and its age, and its last step moved on."""
+    for its phone and its age (as ``find``)."""
     key = key_of(session_id)
     now = unit.now()
     row = unit.conn.execute(select(ussd_sessions).where(ussd_sessions.c.id == key)).first()
@@ -57,16 +81,7 @@ def step(unit: Unit, session_id: str, phone_index: str, steps: int, signup: bool
             )
         )
         return Session(key, signup, False, False)
-    if row.phone_index != phone_index:
-        return Session(key, bool(row.signup), False, True)
-    if now - row.started_at_ns > limits.USSD_SESSION_TIMEOUT_S * _SECOND:
-        return Session(key, bool(row.signup), True, False)
-    unit.conn.execute(
-        update(ussd_sessions)
-        .where(ussd_sessions.c.id == key)
-        .values(last_step_ns=now, steps=max(steps, row.steps))
-    )
-    return Session(key, bool(row.signup), False, False)
+    return _checked(row, key, phone_index, now)
 
 
 def purge(platform: Platform) -> int:
