@@ -56,3 +56,39 @@ def test_the_cart_offers_the_shops_couriers_and_the_order_keeps_the_choice(brows
     add(browser, product(site, "Coffee")["id"], "1")
     priced = browser.get(f"{SHOP}/cart")  # the address is in the book now: priced for it
     assert "₱75.00" in priced.text and "Arrives in 1–2 days (estimate)" in priced.text
+
+
+def test_the_merchant_chooses_couriers_a_flat_fee_and_free_shipping(browser, site):
+    site.platform.run(lambda u: couriers.set_card(u, OPERATOR, "jnt", CARD))
+    browser.sign_in(site.merchant)
+    page = browser.get("/m/shipping")
+    assert page.status_code == 200 and "I ship with J&amp;T Express" in page.text
+    bad = browser.post(
+        "/m/shipping",
+        {
+            "use-jnt": "1",
+            "flat-jnt": "-5",
+            "free_over": "",
+            "idempotency_key": browser.key(page.text),
+        },
+    )
+    assert bad.status_code == 400
+    unchanged = site.platform.run(
+        lambda u: couriers.shipping(u, OPERATOR, site.storefront["id"]), write=False
+    )
+    assert unchanged["couriers"] == []
+    body = {
+        "use-jnt": "1",
+        "flat-jnt": "60",
+        "free_over": "1000",
+        "idempotency_key": browser.key(bad.text),
+    }
+    saved = browser.post("/m/shipping", body)
+    assert saved.status_code == 303, saved.text
+    shipping = site.platform.run(
+        lambda u: couriers.shipping(u, OPERATOR, site.storefront["id"]), write=False
+    )
+    assert shipping["couriers"][0]["flat_fee_minor"] == 6_000
+    assert shipping["free_shipping_over_minor"] == 100_000
+    again = browser.get("/m/shipping")
+    assert 'value="60.00"' in again.text and 'value="1000.00"' in again.text

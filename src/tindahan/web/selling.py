@@ -24,6 +24,7 @@ from tindahan.commerce.shipments import REPORTABLE
 from tindahan.kernel.refusals import RefusalError, not_found
 from tindahan.services.commerce import catalog, categories, escrow, orders, shipments
 from tindahan.services.commerce.views import OrderView
+from tindahan.services.delivery import couriers
 from tindahan.services.insights import products as product_costs
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
@@ -154,6 +155,71 @@ async def _aread(request: Request, work: Callable[[Unit], Any]) -> Any:
 
 def _see(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
+
+
+# --- shipping: the couriers the shop ships with ---------------------------------------------
+def _shipping_data(unit: Unit, viewer: Viewer) -> dict[str, Any] | None:
+    store = catalog.own_storefront(unit, viewer.caller)
+    if store is None:
+        return None
+    return {
+        "store": store,
+        "shipping": couriers.shipping(unit, viewer.caller, store["id"]),
+        "cards": [c for c in couriers.list_cards(unit, viewer.caller) if c["active"]],
+    }
+
+
+def _shipping_values(found: dict[str, Any]) -> dict[str, str]:
+    values = {"free_over": pesos(found["shipping"]["free_shipping_over_minor"])}
+    for listed in found["shipping"]["couriers"]:
+        values["use-" + listed["courier"]] = "1"
+        values["flat-" + listed["courier"]] = pesos(listed["flat_fee_minor"])
+    return values
+
+
+@router.get("/m/shipping")
+def shipping_page(request: Request, viewer: Merchant, saved: str = "") -> Response:
+    found = _read(request, lambda u: _shipping_data(u, viewer))
+    if found is None:
+        return _see("/m/store")
+    return render.page(
+        request, "selling/shipping.html", **found, values=_shipping_values(found), saved=bool(saved)
+    )
+
+
+@router.post("/m/shipping")
+async def shipping_save(request: Request, viewer: Merchant) -> Response:
+    form = await forms.read(request)
+    found = await _aread(request, lambda u: _shipping_data(u, viewer))
+    if found is None:
+        return _see("/m/store")
+    choices = []
+    for card in found["cards"]:
+        if form.values.get("use-" + card["code"]) == "1":
+            flat = form.money("flat-" + card["code"], required=False, allow_zero=True)
+            choices.append(couriers.Choice(card["code"], flat))
+    free = form.money("free_over", required=False)
+    if form.ok:
+        store_id = found["store"]["id"]
+
+        def work(u: Unit) -> dict[str, Any]:
+            return couriers.set_shipping(u, viewer.caller, store_id, choices, free)
+
+        try:
+            await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            form.refusal(refusal, {"free_shipping_over_minor": "free_over"})
+        else:
+            return _see("/m/shipping?saved=1")
+    return render.page(
+        request,
+        "selling/shipping.html",
+        400,
+        **found,
+        values=form.values,
+        errors=form.errors,
+        saved=False,
+    )
 
 
 # --- the storefront --------------------------------------------------------------------------
