@@ -42,7 +42,7 @@ def test_the_cart_offers_the_shops_couriers_and_the_order_keeps_the_choice(brows
 
     refused = browser.post(f"{SHOP}/checkout", {**ADDRESS, "idempotency_key": browser.key()})
     assert refused.status_code == 400
-    assert "choose a courier" in refused.text
+    assert "Choose a courier for this order." in refused.text
 
     body = {**ADDRESS, "courier": "jnt", "idempotency_key": browser.key(refused.text)}
     placed = browser.post(f"{SHOP}/checkout", body)

@@ -25,6 +25,11 @@ def refusal_text(refusal: RefusalError) -> str:
         ),
         "risk_blocked": _("This cannot be done. Please contact Tindahan."),
         "payee_is_payer": _("You cannot pay yourself."),
+        "courier_missing": _("Choose a courier for this order."),
+        "no_courier_for_address": _("None of this shop's couriers delivers this order here."),
+        "weight_missing": _(
+            "A product in the cart has no weight yet, so couriers cannot price it."
+        ),
         "recipient_not_found": _("No Tindahan wallet is registered to this mobile number."),
         "recipient_is_sender": _("This is your own number. Send to someone else."),
         "recipient_is_business": _(
