@@ -46,6 +46,7 @@ from tindahan.services.commerce import (
     shipments,
 )
 from tindahan.services.commerce import jobs as order_jobs
+from tindahan.services.delivery import couriers
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
@@ -224,7 +225,34 @@ RATES = {"USD": "58.25", "CNY": "8.05", "EUR": "63.10"}
 BLURB = "Order online, pay into escrow, receive in 2-4 days."
 
 
+#: Couriers' rate cards for the demo (illustrative fees in centavos, not any courier's
+#: published rates): the operator's list a merchant picks from on /m/shipping.
+COURIERS: dict[str, tuple[str, int, int]] = {
+    "jnt": ("J&T Express", 8_500, 1),
+    "lbc": ("LBC Express", 11_000, 1),
+    "flash": ("Flash Express", 8_000, 2),
+}
+
+
+def _courier_card(name: str, base: int, days: int) -> dict[str, Any]:
+    zones = ("within_city", "metro_manila", "luzon", "visayas", "mindanao", "island_crossing")
+    card: dict[str, Any] = {"name": name, "cod_bps": 275, "cod_min_minor": 1_500, "zones": {}}
+    for step, zone in enumerate(zones):
+        card["zones"][zone] = {
+            "min_days": days + step // 2,
+            "max_days": days + step // 2 + 2,
+            "tiers": [
+                {"max_weight_g": grams, "fee_minor": base + 1_500 * step + extra}
+                for grams, extra in ((500, 0), (1_000, 2_000), (3_000, 6_000), (5_000, 12_000))
+            ],
+        }
+    return card
+
+
 def _shops(demo: Demo) -> None:
+    for code, (courier, base, days) in COURIERS.items():
+        card = _courier_card(courier, base, days)
+        demo.run(partial(couriers.set_card, caller=OPERATOR, code=code, body=card))
     for code, rate in RATES.items():
         demo.run(
             partial(fx.put_rate, caller=OPERATOR, currency=code, mid_rate=rate, spread_bps=None)
