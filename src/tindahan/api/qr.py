@@ -9,9 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tindahan.api import commerce_schemas as c
+from tindahan.api import rails_schemas as r
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
 from tindahan.services.qr import codes as qrcodes
+from tindahan.services.qr import interbank
 from tindahan.services.qr import pay as qrpay
 
 router = APIRouter(prefix="/v1")
@@ -51,13 +53,60 @@ def pay_qr(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.QrPaymentCreate
 ) -> JSONResponse:
     """Pay a merchant's QR Ph code: static (give amount_minor) or dynamic (the code's
-    amount, paid once). Codes of other institutions are refused with ``qr_off_us``."""
+    amount, paid once). Codes of other institutions are refused with ``qr_off_us``: a
+    merchant's code of another bank or e-wallet is paid with ``POST /v1/qr/bank_transfers``."""
     return idempotent(
         request,
         who,
         key,
         payload,
         lambda u: qrpay.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+    )
+
+
+@router.post(
+    "/qr/bank_transfers/quote",
+    response_model=r.QrInterbankQuote,
+    tags=["qr"],
+    summary="What paying another institution's QR would cost",
+)
+def quote_interbank_qr(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.QrPaymentCreate
+) -> JSONResponse:
+    """What paying another bank's or e-wallet's QR Ph merchant code would be, before it is
+    paid: the merchant's printed name, its bank, the amount, the InstaPay fee and the total.
+    Nothing is held (a POST only because a scanned payload does not belong in a URL; like
+    every POST it takes an Idempotency-Key, and the same key answers the same quote)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: interbank.quote(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+    )
+
+
+@router.post(
+    "/qr/bank_transfers",
+    response_model=r.BankTransfer,
+    tags=["qr"],
+    summary="Pay another institution's QR",
+)
+def pay_interbank_qr(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: s.QrPaymentCreate
+) -> JSONResponse:
+    """Pay a QR Ph merchant code of another bank or e-wallet: an InstaPay credit transfer
+    from the main wallet to the merchant's account at the acquirer the code names (at most
+    ₱50,000.00: ``qr_over_instapay_cap`` above; QR Ph merchant payments ride InstaPay only).
+    The amount and the InstaPay send fee are held at once; the worker sends the pacs.008 and
+    the status follows the clearing house's answer, as ``POST /v1/bank_transfers``. Our own
+    codes are refused with ``qr_on_us`` (``POST /v1/qr/payments`` pays them)."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: interbank.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
     )
 
 

@@ -107,7 +107,12 @@ class BankTransfer(BaseModel):
     object: Literal["bank_transfer"]
     party_id: str
     wallet_id: str
-    bank_account_id: str
+    bank_account_id: str | None = Field(
+        description="The registered account paid; null for a QR Ph merchant's code."
+    )
+    participant_code: str | None = Field(
+        description="Paying another institution's QR Ph code: its acquirer; else null."
+    )
     rail: Literal["instapay", "pesonet"]
     amount_minor: int
     currency: str
@@ -135,6 +140,22 @@ class BankTransferQuote(BaseModel):
     fee_minor: int
     total_minor: int
     leaves_at: str | None = Field(description="A PESONet transfer's cut-off; null for InstaPay.")
+
+
+class QrInterbankQuote(BaseModel):
+    object: Literal["qr_interbank_quote"]
+    merchant_name: str = Field(description="The name printed on the code (tag 59).")
+    bank: str = Field(description="The acquirer's participant code.")
+    bank_name: str
+    account_number_masked: str
+    amount_minor: int
+    amount_fixed: bool = Field(description="A dynamic code fixes the amount.")
+    currency: str
+    rail: Literal["instapay"]
+    fee_minor: int
+    total_minor: int
+    reference: str | None = Field(description="The code's reference label (62.05), if any.")
+    payload: str
 
 
 class InboundFx(BaseModel):

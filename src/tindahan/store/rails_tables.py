@@ -80,7 +80,12 @@ bank_transfers = Table(
     Column("id", String(_ID), primary_key=True),
     Column("party_id", String(_ID), ForeignKey("parties.id"), nullable=False),
     Column("wallet_id", String(_ID), ForeignKey("wallets.id"), nullable=False),
-    Column("bank_account_id", String(_ID), ForeignKey("bank_accounts.id"), nullable=False),
+    #: A registered bank account, or (paying another institution's QR Ph code) none: then
+    #: the acquirer named by the code and the merchant's account and name, sealed.
+    Column("bank_account_id", String(_ID), ForeignKey("bank_accounts.id")),
+    Column("participant_code", String(limits.PARTICIPANT_CODE_MAX_LENGTH)),
+    Column("creditor_number_cipher", Text),
+    Column("creditor_name_cipher", Text),
     Column("rail", String(16), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
@@ -110,6 +115,7 @@ bank_transfers = Table(
     CheckConstraint(_in("rail", RAILS), name="rail"),
     CheckConstraint("returned_minor >= 0 AND returned_minor <= amount_minor", name="returned"),
     CheckConstraint("(status = 'pending') = (finished_at_ns IS NULL)", name="finished_when"),
+    CheckConstraint("(bank_account_id IS NULL) = (participant_code IS NOT NULL)", name="creditor"),
 )
 Index("ix_bank_transfers_party", bank_transfers.c.party_id, bank_transfers.c.id)
 Index("ix_bank_transfers_status", bank_transfers.c.status, bank_transfers.c.sent_at_ns)

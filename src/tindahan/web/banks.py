@@ -205,7 +205,20 @@ def recent_transfers(unit: Unit, caller: Caller) -> list[dict[str, Any]]:
 
 
 def with_account(unit: Unit, caller: Caller, transfer: dict[str, Any]) -> dict[str, Any]:
-    account = bank_accounts.get(unit, caller, transfer["bank_account_id"])
+    """The transfer with whom it paid: its registered account, or (a QR Ph merchant's code of
+    another institution) the merchant's account kept on the transfer, in the same shape."""
+    if transfer["bank_account_id"] is not None:
+        account = bank_accounts.get(unit, caller, transfer["bank_account_id"])
+    else:
+        paid = transfers.creditor_of(unit, caller, transfer["id"])
+        account = {
+            "id": None,
+            "bank": paid.bank.code,
+            "bank_name": paid.bank.name,
+            "bic": paid.bank.bic,
+            "account_number_masked": "•••• " + paid.account_number[-4:],
+            "account_name": paid.account_name,
+        }
     return {**transfer, "account": account}
 
 

@@ -129,5 +129,14 @@ def refusal_text(refusal: RefusalError) -> str:
         "participant_inactive": _("This bank cannot be reached now."),
         "bank_account_blocked": _("This bank account cannot be used. Please contact Tindahan."),
         "no_rail": _("This bank takes only InstaPay, which carries at most ₱50,000.00 a transfer."),
+        "qr_over_instapay_cap": _(
+            "A shop's QR code of another bank is paid by InstaPay, at most ₱50,000.00 a payment."
+        ),
+        "qr_acquirer_unknown": _(
+            "This code is from another bank or e-wallet that we cannot send to."
+        ),
+        "qr_acquirer_not_instapay": _(
+            "This code's bank is not on InstaPay, so its QR codes cannot be paid from here."
+        ),
     }
     return texts.get(refusal.code, refusal.message)

@@ -2,6 +2,11 @@
 payment request's or an order's — then what it pays, the amount for a static code, the PIN,
 and pay.
 
+A QR Ph merchant code of another bank or e-wallet (``qr_off_us`` from ``describe``) goes on
+to ``services.qr.interbank``: the amount (a static code's, typed), then a review with the
+InstaPay fee and the total before the PIN, then an InstaPay transfer from the main wallet
+whose page (``/b/transfers/{id}``) follows the clearing house's answer.
+
 How a code gets here, in order of what the phone has: the camera, read in the page by the
 browser's ``BarcodeDetector`` (``static/scan.js``, where it exists: Chrome on Android);
 a photo taken or chosen with the file box (``capture`` opens the camera on a phone) and
@@ -28,6 +33,7 @@ from tindahan.qr.image import QrImageError
 from tindahan.qr.image import read as read_image
 from tindahan.services.commerce import catalog
 from tindahan.services.payments import payments
+from tindahan.services.qr import interbank
 from tindahan.services.qr import pay as qrpay
 from tindahan.services.unit import Unit
 from tindahan.web import forms, pin, render, session
@@ -54,6 +60,10 @@ def _scan_text(refusal: RefusalError) -> str:
         "qr_invalid": _("This is not a QR code that can be paid here."),
         "qr_off_us": _(
             "This code is from another bank or e-wallet. Paying it is not possible yet."
+        ),
+        "qr_not_payable": _(
+            "This code is from another bank or e-wallet and is not a shop's code. "
+            "To send to a person, use Send to a bank account."
         ),
     }
     return texts.get(refusal.code, refusal_text(refusal))
@@ -106,10 +116,133 @@ async def scanned(request: Request, viewer: Customer) -> Response:
         try:
             code = await _describe(request, viewer, payload)
         except RefusalError as refusal:
-            form.fail("payload", _scan_text(refusal))
+            if refusal.code != "qr_off_us":
+                form.fail("payload", _scan_text(refusal))
+            else:
+                return await _bank_step(request, viewer, form, payload)
         else:
             return render.page(request, "buyer/scan_pay.html", code=code)
     return render.page(request, "buyer/scan.html", 400, values=form.values, errors=form.errors)
+
+
+# --- another institution's code: an InstaPay transfer ----------------------------------------
+def _read(request: Request, work: Any) -> Any:
+    return run_in_threadpool(session.platform(request).run, work, write=False)
+
+
+async def _bank_step(
+    request: Request, viewer: Customer, form: forms.Form, payload: str
+) -> Response:
+    """The first page for another institution's code: the amount to type (a static code),
+    or straight to the review (a dynamic one); a refusal goes back to the scan page."""
+    try:
+        code = await _read(request, lambda u: interbank.describe(u, viewer.caller, payload))
+    except RefusalError as refusal:
+        form.fail("payload", _scan_text(refusal))
+        return render.page(request, "buyer/scan.html", 400, values={}, errors=form.errors)
+    if code["amount_minor"] is None:
+        return render.page(request, "buyer/scan_bank.html", code=code, quote=None)
+    return await _bank_review(request, viewer, form, code, None)
+
+
+async def _bank_review(
+    request: Request,
+    viewer: Customer,
+    form: forms.Form,
+    code: dict[str, Any],
+    amount: int | None,
+    status: int = 200,
+) -> Response:
+    """The review: merchant, bank, amount, the InstaPay fee and the total, then the PIN."""
+    caller, payload = viewer.caller, code["payload"]
+    try:
+        quote = await _read(request, lambda u: interbank.quote(u, caller, payload, amount))
+    except RefusalError as refusal:
+        if refusal.category is Category.NOT_FOUND:
+            raise
+        if code["amount_minor"] is not None:  # nothing to type: back to the scan page
+            form.fail("payload", _scan_text(refusal))
+            return render.page(request, "buyer/scan.html", 400, values={}, errors=form.errors)
+        form.refusal(refusal, {"amount_minor": "amount", "payload": "amount"})
+        return render.page(
+            request,
+            "buyer/scan_bank.html",
+            400,
+            code=code,
+            quote=None,
+            values=form.values,
+            errors=form.errors,
+        )
+    return render.page(
+        request,
+        "buyer/scan_bank.html",
+        status,
+        code=code,
+        quote=quote,
+        amount_text=form.values.get("amount", ""),
+        values=form.values,
+        errors=form.errors,
+    )
+
+
+async def _bank_code(
+    request: Request, viewer: Customer, form: forms.Form
+) -> dict[str, Any] | Response:
+    payload = form.values.get("payload", "")[:PAYLOAD_MAX]
+    try:
+        found: dict[str, Any] = await _read(
+            request, lambda u: interbank.describe(u, viewer.caller, payload)
+        )
+    except RefusalError as refusal:
+        form.fail("payload", _scan_text(refusal))
+        return render.page(request, "buyer/scan.html", 400, values={}, errors=form.errors)
+    return found
+
+
+@router.post("/b/scan/bank/review")
+async def bank_review(request: Request, viewer: Customer) -> Response:
+    form = await forms.read(request)
+    code = await _bank_code(request, viewer, form)
+    if isinstance(code, Response):
+        return code
+    amount = form.money("amount") if code["amount_minor"] is None else None
+    if not form.ok:
+        return render.page(
+            request,
+            "buyer/scan_bank.html",
+            400,
+            code=code,
+            quote=None,
+            values=form.values,
+            errors=form.errors,
+        )
+    return await _bank_review(request, viewer, form, code, amount)
+
+
+@router.post("/b/scan/bank/pay")
+async def bank_pay(request: Request, viewer: Customer) -> Response:
+    form = await forms.read(request)
+    code = await _bank_code(request, viewer, form)
+    if isinstance(code, Response):
+        return code
+    amount = form.money("amount") if code["amount_minor"] is None else None
+    if not form.ok:
+        return await _bank_review(request, viewer, form, code, None, 400)
+    if not await pin.confirmed(request, viewer, form):
+        return await _bank_review(request, viewer, form, code, amount, 400)
+    caller, payload = viewer.caller, code["payload"]
+
+    def work(unit: Unit) -> dict[str, Any]:
+        return {"id": interbank.pay(unit, caller, payload, amount)["id"]}
+
+    try:
+        made = await forms.run_submit(request, viewer, form, work)
+    except RefusalError as refusal:
+        if refusal.category is Category.NOT_FOUND:
+            raise
+        form.refusal(refusal, {"amount_minor": "amount", "pin": "pin"})
+        return await _bank_review(request, viewer, form, code, amount, 400)
+    return RedirectResponse(f"/b/transfers/{made['id']}", status_code=303)
 
 
 @router.post("/b/scan/pay")

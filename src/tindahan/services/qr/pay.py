@@ -12,7 +12,8 @@ characters, never confused with a request's 24; it is paid through ``POST
 
 Reading a code: a QR Ph P2M code whose acquirer is ours is *on-us* and paid here; a code from
 another institution (another acquirer, a P2P InstaPay code, another country's scheme) is
-recognised and refused with ``qr_off_us``: it needs an interbank transfer (a later issue).
+refused here with ``qr_off_us``: another institution's P2M code is paid as an InstaPay
+transfer by ``services.qr.interbank`` (``POST /v1/qr/bank_transfers``).
 Names longer than EMVCo's 25 characters and cities over 15 are cut to fit on the code; the
 payment itself names the merchant by id, never by the printed name.
 """
@@ -200,7 +201,8 @@ def _on_us(payload: str) -> qr.QrPhSummary:
     if summary.kind != "p2m" or (summary.acquirer or "").upper() != acquirer().upper():
         raise refused(
             "qr_off_us",
-            "this code belongs to another institution: an interbank transfer is required",
+            "this code belongs to another institution: pay a merchant's code with "
+            "POST /v1/qr/bank_transfers (an InstaPay transfer)",
             "payload",
         )
     if summary.currency != qr.PHP_NUMERIC:

@@ -42,9 +42,11 @@ class NewBankAccount:
 
 @dataclass(frozen=True)
 class Destination:
-    """A bank account opened to be paid: the bank, the number and the holder's name."""
+    """A bank account opened to be paid: the bank, the number and the holder's name. A
+    merchant's account read from another institution's QR Ph code is one with no ``id``
+    (nothing registered: ``services.qr.interbank``)."""
 
-    id: str
+    id: str | None
     party_id: str
     bank: Participant
     account_number: str

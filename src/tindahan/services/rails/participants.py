@@ -84,6 +84,19 @@ def find(unit: Unit, code: str) -> Participant:
     )
 
 
+def by_bic(unit: Unit, bic: str) -> Participant | None:
+    """The participant with this BIC, or None. An 8-character BIC and its 11-character form
+    with branch ``XXX`` (the head office) name the same institution (ISO 9362), so
+    ``BNORPHMM`` finds a row written ``BNORPHMMXXX`` and the other way round."""
+    wanted = bic.strip().upper()
+    if len(wanted) == 11 and wanted.endswith("XXX"):
+        wanted = wanted[:8]
+    candidates = (wanted, wanted + "XXX") if len(wanted) == 8 else (wanted,)
+    query = select(participants.c.code).where(participants.c.bic.in_(candidates))
+    found = unit.conn.execute(query.order_by(participants.c.code)).scalars().first()
+    return None if found is None else find(unit, found)
+
+
 def _row(unit: Unit, code: str) -> Any:
     query = select(participants).where(participants.c.code == code.strip().upper())
     return unit.conn.execute(query).mappings().first()

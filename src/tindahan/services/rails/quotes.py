@@ -50,7 +50,7 @@ def quote(
     fee = transfers.fee_for(unit, amount, target, fee_kind)
     return {
         "object": "bank_transfer_quote",
-        "bank_account": bank_accounts.get(unit, caller, target.id),
+        "bank_account": bank_accounts.get(unit, caller, bank_account_id),
         "kind": fee_kind.value,
         "amount_minor": amount,
         "currency": currency,

@@ -61,7 +61,7 @@ from tindahan.services.platform.chart import fee_account, rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
 from tindahan.services.platform.listing import page
-from tindahan.services.rails import bank_accounts
+from tindahan.services.rails import bank_accounts, participants
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
 from tindahan.store.rails_tables import bank_transfers
 
@@ -109,6 +109,8 @@ def view(row: Any) -> dict[str, Any]:
         "party_id": row["party_id"],
         "wallet_id": row["wallet_id"],
         "bank_account_id": row["bank_account_id"],
+        # paying another institution's QR Ph code: its acquirer (no bank account then)
+        "participant_code": row["participant_code"],
         "rail": row["rail"],
         "amount_minor": row["amount_minor"],
         "currency": row["currency"],
@@ -188,11 +190,19 @@ def start(
     movement.precheck(wallet, amount_minor, currency)
     movement.limit_outgoing(unit, wallet, amount_minor, currency)
     movement.book(unit, movement.linked(legs))
+    sealed = target.id is None  # a QR Ph merchant's account: kept on the transfer, sealed
     row = {
         "id": transfer_id,
         "party_id": wallet.party_id,
         "wallet_id": wallet.wallet_id,
         "bank_account_id": target.id,
+        "participant_code": target.bank.code if sealed else None,
+        "creditor_number_cipher": unit.vault.seal(target.account_number, _number(transfer_id))
+        if sealed
+        else None,
+        "creditor_name_cipher": unit.vault.seal(target.account_name, _name(transfer_id))
+        if sealed
+        else None,
         "rail": rail,
         "amount_minor": amount_minor,
         "currency": currency,
@@ -317,8 +327,36 @@ def _message(unit: Unit, transfer_ids: list[str]) -> bytes:
     )
 
 
+def _number(transfer_id: str) -> str:
+    return f"qr_creditor_number:{transfer_id}"
+
+
+def _name(transfer_id: str) -> str:
+    return f"qr_creditor_name:{transfer_id}"
+
+
+def creditor(unit: Unit, row: Any) -> bank_accounts.Destination:
+    """Whom a transfer pays, opened: its registered bank account, or the QR Ph merchant's
+    account kept on the transfer."""
+    if row["bank_account_id"] is not None:
+        return bank_accounts.opened(unit, row["bank_account_id"])
+    return bank_accounts.Destination(
+        id=None,
+        party_id=row["party_id"],
+        bank=participants.find(unit, row["participant_code"]),
+        account_number=unit.vault.open(row["creditor_number_cipher"], _number(row["id"])),
+        account_name=unit.vault.open(row["creditor_name_cipher"], _name(row["id"])),
+    )
+
+
+def creditor_of(unit: Unit, caller: Caller, transfer_id: str) -> bank_accounts.Destination:
+    """The creditor of a transfer the caller may read (the pages show whom it paid)."""
+    get(unit, caller, transfer_id)
+    return creditor(unit, _row(unit, transfer_id))
+
+
 def _credit_transfer(unit: Unit, row: Any) -> CreditTransfer:
-    target = bank_accounts.opened(unit, row["bank_account_id"])
+    target = creditor(unit, row)
     wallet = _wallet(unit, row)
     return CreditTransfer(
         uetr=row["uetr"],
