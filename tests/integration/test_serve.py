@@ -83,3 +83,22 @@ def test_serve_on_the_network_warns_loudly_and_trusts_the_named_proxy(tmp_path, 
     assert served["forwarded_allow_ips"] == "10.0.0.5"
     quiet = runner.invoke(app, [*args, "--port", str(free_port())])
     assert quiet.exit_code == 0 and "WARNING" not in quiet.output
+
+
+def test_serve_takes_its_log_handler_away_when_it_stops(tmp_path, monkeypatch):
+    """The JSON log lines go to the run's stderr; once serve returns, its handler is gone
+    (a later record must not be written to a stream that has closed)."""
+    import logging
+
+    monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
+    logger = logging.getLogger("tindahan")
+    seen: list[int] = []
+
+    def serving(sock, app, **options):
+        seen.append(sum(getattr(h, "tindahan_json", False) for h in logger.handlers))
+
+    monkeypatch.setattr(listen, "serve", serving)
+    args = ["serve", "--db", f"sqlite:///{tmp_path / 'logs.db'}", "--no-worker"]
+    assert runner.invoke(app, [*args, "--port", str(free_port())]).exit_code == 0
+    assert seen == [1]  # installed while serving
+    assert not [h for h in logger.handlers if getattr(h, "tindahan_json", False)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import logging
 import os
 import shutil
 import signal
@@ -479,7 +480,8 @@ def serve(
                 target=worker_jobs.run, args=(platform, stop), daemon=True, name="tindahan-worker"
             )
             thread.start()
-        observe_logs.configure(log_format)
+        handler = observe_logs.configure(log_format)  # on this run's stderr, until it ends
+        cleanup.callback(logging.getLogger("tindahan").removeHandler, handler)
         try:
             listen.serve(
                 sock,
