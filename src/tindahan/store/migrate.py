@@ -6,12 +6,16 @@ installed wheel with no ``alembic.ini`` on disk.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from tindahan.store.database import Database
 
@@ -27,7 +31,7 @@ def _config() -> Config:
 def upgrade(db: Database, revision: str = "head") -> str:
     """Bring the schema to ``revision``; returns the revision it is at afterwards."""
     config = _config()
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _rebuilds_allowed(db, conn):
         conn = conn.execution_options(tindahan_write=True)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
@@ -38,12 +42,34 @@ def upgrade(db: Database, revision: str = "head") -> str:
 def downgrade(db: Database, revision: str) -> str:
     """Take the schema back to ``revision`` (tests of a migration's data step)."""
     config = _config()
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _rebuilds_allowed(db, conn):
         conn = conn.execution_options(tindahan_write=True)
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
         conn.commit()
     return current(db) or ""
+
+
+@contextmanager
+def _rebuilds_allowed(db: Database, conn: Connection) -> Iterator[None]:
+    """SQLite changes a table's columns or constraints by building a new table and dropping
+    the old one (Alembic's batch mode); with foreign keys enforced, dropping a table that
+    other rows refer to fails. SQLite's own procedure (sqlite.org/lang_altertable.html,
+    "Making Other Kinds Of Table Schema Changes") turns enforcement off outside the
+    transaction, and checks every reference with ``PRAGMA foreign_key_check`` before
+    turning it back on; the same is done here. PostgreSQL alters in place: nothing to do."""
+    if not db.is_sqlite:
+        yield
+        return
+    raw: Any = conn.connection.driver_connection  # no transaction is open on it yet
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"a migration left rows referring to nothing: {broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current(db: Database) -> str | None:
