@@ -792,6 +792,18 @@ def _audit(unit: Unit, person: Person, action: str, kind: str, object_id: str) -
     audit.record(unit, person.login_id, action, kind, object_id, None, {"channel": "ussd"})
 
 
+#: Who a merchant or agent code names, then the amount: one handler for both stages.
+_AT_MERCHANT = _coded(
+    PartyKind.MERCHANT,
+    N_("Pay {name}.\nEnter the amount in pesos:"),
+    N_("Pay {amount} to {name}?\nEnter your PIN:"),
+)
+_AT_AGENT = _coded(
+    PartyKind.AGENT,
+    N_("Cash out at {name}.\nEnter the amount in pesos:"),
+    N_("Cash out {amount} at {name}?\nEnter your PIN:"),
+)
+
 _HANDLERS: dict[tuple[Flow, str], Callable[[_Context, Stage], str]] = {
     (Flow.SIGNUP, "pin_chosen"): _signup_pin,
     (Flow.SIGNUP, "do"): _signup,
@@ -799,27 +811,11 @@ _HANDLERS: dict[tuple[Flow, str], Callable[[_Context, Stage], str]] = {
     (Flow.SEND, "payee"): _send_to,
     (Flow.SEND, "confirm"): _send_to,
     (Flow.SEND, "do"): _send,
-    (Flow.MERCHANT, "payee"): _coded(
-        PartyKind.MERCHANT,
-        N_("Pay {name}.\nEnter the amount in pesos:"),
-        N_("Pay {amount} to {name}?\nEnter your PIN:"),
-    ),
-    (Flow.MERCHANT, "confirm"): _coded(
-        PartyKind.MERCHANT,
-        N_("Pay {name}.\nEnter the amount in pesos:"),
-        N_("Pay {amount} to {name}?\nEnter your PIN:"),
-    ),
+    (Flow.MERCHANT, "payee"): _AT_MERCHANT,
+    (Flow.MERCHANT, "confirm"): _AT_MERCHANT,
     (Flow.MERCHANT, "do"): _pay_merchant,
-    (Flow.CASH_OUT, "payee"): _coded(
-        PartyKind.AGENT,
-        N_("Cash out at {name}.\nEnter the amount in pesos:"),
-        N_("Cash out {amount} at {name}?\nEnter your PIN:"),
-    ),
-    (Flow.CASH_OUT, "confirm"): _coded(
-        PartyKind.AGENT,
-        N_("Cash out at {name}.\nEnter the amount in pesos:"),
-        N_("Cash out {amount} at {name}?\nEnter your PIN:"),
-    ),
+    (Flow.CASH_OUT, "payee"): _AT_AGENT,
+    (Flow.CASH_OUT, "confirm"): _AT_AGENT,
     (Flow.CASH_OUT, "do"): _cash_out,
     (Flow.REQUEST, "confirm"): _request_confirm,
     (Flow.REQUEST, "do"): _request_pay,
