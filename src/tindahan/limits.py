@@ -699,3 +699,8 @@ MAX_DELIVERY_DAYS: Final = 60
 MAX_COD_BPS: Final = 1_000
 #: A courier's code: lowercase letters, digits and dashes ("jnt", "lbc", "flash").
 COURIER_CODE_MAX_LENGTH: Final = 24
+#: Shipments in one history file (``tindahan delivery evaluate``, the simulator's CSV).
+MAX_SHIPMENT_HISTORY_ROWS: Final = 1_000_000
+#: Delivered shipments of one courier in one zone before its learned window replaces the
+#: card's (the rule-based prior, shown as an estimate, until then).
+MIN_ZONE_HISTORY: Final = 30

@@ -264,6 +264,19 @@ class _Data:
                 key(area.name, "barangay"),
                 key(_short(area.name), "barangay"),
             )
+        # centroids (latitude, longitude) of barangays and cities, and the barangays the PSA
+        # counts as urban: what a delivery-time model reads as distance and urban ends
+        self.centroids: dict[str, tuple[float, float]] = {}
+        self.urban: set[str] = set()
+        for area_raw in (*raw["cities"], *raw["barangays"]):
+            point = area_raw.get("coordinate") or {}
+            if point.get("latitude") is not None and point.get("longitude") is not None:
+                self.centroids[area_raw["psgc_code"]] = (
+                    float(point["latitude"]),
+                    float(point["longitude"]),
+                )
+            if area_raw.get("urban_rural") == "U":
+                self.urban.add(area_raw["psgc_code"])
         self.zips: dict[str, str] = {}
         for zip_code, entry in raw["zip_codes"].items():
             city = self._zip_city(entry)
@@ -488,6 +501,41 @@ def place_of(barangay_code: str) -> Place:
     city = area.parent
     codes = Codes(area.code, city, data.real_province(city), region_of(city))
     return Place(area.name, data.cities[city].name, _province_name(data, city, set()), codes)
+
+
+def codes_of(code: str) -> Codes:
+    """The codes of a barangay's or a city's or municipality's code (a city's: at city level,
+    ``barangay`` holding the city's own code, as ``city_codes``). KeyError: no such place in
+    this edition (a province's or a region's code included)."""
+    data = _data()
+    if code in data.barangays:
+        return place_of(code).codes
+    city = data.sub_of.get(code, code)
+    if city not in data.cities or data.cities[city].level == "SubMun":
+        raise KeyError(code)
+    return Codes(code, city, data.real_province(city), region_of(city))
+
+
+def barangays_of(city: str) -> list[str]:
+    """The codes of a city's or municipality's barangays, in the list's order."""
+    data = _data()
+    return list(data.in_city.get(data.sub_of.get(city, city), []))
+
+
+def centroid(code: str) -> tuple[float, float] | None:
+    """A barangay's or city's centroid (latitude, longitude) as the package ships it (HDX
+    2023 points for barangays, population-weighted for cities), None if it has none."""
+    data = _data()
+    return data.centroids.get(code)
+
+
+def is_urban(code: str) -> bool:
+    """Whether the PSA counts a barangay as urban (a city's code: whether it is a city)."""
+    data = _data()
+    if code in data.barangays:
+        return code in data.urban
+    area = data.cities.get(code)
+    return area is not None and area.level == "City"
 
 
 def province_optional(city: str, province: str = "") -> bool:
