@@ -18,7 +18,10 @@ Which movements count where (``movement`` says who is who):
   ``bank_in`` (a shop's first-time buyers are its business, not a fan-in);
 * last seen (dormancy): both sides, except the agent or bank of a cash or bank movement;
 * origins (velocity per device or IP): a spending movement's device and IP address, when
-  known, each an hour and a day window under its own key (``origins``).
+  known, each an hour and a day window under its own key (``origins``);
+* different wallets per origin: each origin's wallets *counted* within its window (a wallet
+  is counted when it spends through the origin and was not counted there within the
+  window, so each wallet counts once per window: a distinct count kept as a running count).
 """
 
 from __future__ import annotations
@@ -99,6 +102,29 @@ class Spans:
     thresholds_minor: tuple[int, ...]
     band_percent: int
     near_kinds: frozenset[Kind]
+    #: The windows of the different-wallets rules per device and per IP address.
+    device_wallets: int = DAY
+    ip_wallets: int = DAY
+
+    def wallets_span(self, origin: str) -> int:
+        return self.device_wallets if origin == "device" else self.ip_wallets
+
+
+class Wallets:
+    """The wallets counted through one origin within its window: a window of counts, and
+    when each wallet was last counted (it counts again once that left the window)."""
+
+    __slots__ = ("counted", "span", "window")
+
+    def __init__(self, span: int) -> None:
+        self.span = span
+        self.window = Window(span)
+        self.counted: dict[str, int] = {}
+
+    def fresh(self, wallet: str, at: int) -> bool:
+        """Whether ``wallet`` is not yet counted in the window ending at ``at``."""
+        last = self.counted.get(wallet)
+        return last is None or last <= at - self.span
 
 
 class PartyState:
@@ -142,6 +168,16 @@ class Aggregates:
         self.spans = spans
         self.parties: dict[str, PartyState] = {}
         self.pairs: dict[tuple[str, str], Window] = {}
+        #: Per origin key (``origins``): the different wallets spending through it.
+        self.wallets: dict[str, Wallets] = {}
+
+    def distinct_wallets(self, origin: str, key: str, wallet: str, at: int) -> int:
+        """How many different wallets spent through this origin within its window, with
+        ``wallet`` spending now."""
+        seen = self.wallets.get(key)
+        if seen is None:
+            return 1
+        return seen.window.trim(at).count + (1 if seen.fresh(wallet, at) else 0)
 
     def party(self, ref: str) -> PartyState:
         state = self.parties.get(ref)
@@ -207,10 +243,11 @@ class Aggregates:
             receiver.last_seen = at
         if kind in SPENDING:
             self._spend(sender, m)
-            for _origin, key in origins(m):
+            for origin, key in origins(m):
                 state = self.party(key)
                 state.hour.add(at, amount)
                 state.day.add(at, amount)
+                self._count_wallet(origin, key, m.sender, at)
         if kind in FAN_IN and m.receiver not in sender.payees:
             receiver.fan_in.add(at, amount)
         if kind is not Kind.CASH_IN and kind is not Kind.BANK_IN:
@@ -241,6 +278,14 @@ class Aggregates:
         recent[m.receiver] = (at, amount)
         if len(recent) > limits.RISK_MAX_RECENT_PAYEES:
             del recent[next(iter(recent))]
+
+    def _count_wallet(self, origin: str, key: str, wallet: str, at: int) -> None:
+        seen = self.wallets.get(key)
+        if seen is None:
+            seen = self.wallets[key] = Wallets(self.spans.wallets_span(origin))
+        if seen.fresh(wallet, at):
+            seen.counted[wallet] = at
+            seen.window.add(at, 0)
 
     @staticmethod
     def _cash(state: PartyState, m: Movement) -> None:

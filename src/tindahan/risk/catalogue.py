@@ -29,6 +29,14 @@ Default thresholds and why (``default_rules.toml`` carries them; an operator tun
   ₱5,000,000 a day. Philippine mobile networks put thousands of phones behind one carrier
   NAT address, so an IP alone is weak: the limits are high and the rule ships in
   **shadow** (alerts for the analyst, no decision).
+* ``device_wallets`` — how many *different* wallets spent through one device within 24 h:
+  more than 5 (the 6th) trips it. A farm of mule wallets worked from one phone, or a
+  takeover kit, shows as many payers on one device even when each pays little (which
+  ``device_velocity`` misses); a family sharing a phone, or a store owner paying for a few
+  neighbours, stays at 5 or fewer. Shipped in **shadow**, for ``device_velocity``'s reason.
+* ``ip_wallets`` — the same per client IP address: more than 100 different wallets within
+  24 h. Behind a carrier NAT far more phones than that share an address, so alone it says
+  little (a fixed line or a server with a hundred payers says more): **shadow**.
 * ``mule`` — five or more first-time senders into one wallet within 72 h, then 70% or more
   of that money leaving by cash-out or bank transfer in the same window.
 * ``dormant`` — a party unseen for 90 days moving ₱50,000 or more.
@@ -114,6 +122,14 @@ CATALOGUE: Mapping[str, RuleType] = {
                     "day_max_minor": M,
                 },
                 ("party", "window", "count", "amount_minor", "limit", origin),
+            )
+            for origin in ("device", "ip")
+        ),
+        *(
+            RuleType(
+                f"{origin}_wallets",
+                {"window_hours": H, "max_wallets": C},
+                ("party", "wallets", "limit", "window_hours", origin),
             )
             for origin in ("device", "ip")
         ),

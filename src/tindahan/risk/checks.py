@@ -124,6 +124,34 @@ device_velocity = _origin_velocity("device")
 ip_velocity = _origin_velocity("ip")
 
 
+def _origin_wallets(origin: str) -> Check:
+    """How many *different* wallets spent through one device or IP address within the
+    window: a farm of mule wallets worked from one phone shows as many payers on it even
+    when each pays little."""
+
+    def check(p: Params, m: Movement, a: Aggregates) -> Values | None:
+        key = next((k for o, k in origins(m) if o == origin), None)
+        if key is None:
+            return None
+        wallets = a.distinct_wallets(origin, key, m.sender, m.at)
+        if wallets <= p["max_wallets"]:
+            return None
+        return {
+            "party": m.sender,
+            "wallets": wallets,
+            "limit": p["max_wallets"],
+            "window_hours": p["window_hours"],
+            origin: key.partition(":")[2],
+        }
+
+    check.__name__ = f"{origin}_wallets"
+    return check
+
+
+device_wallets = _origin_wallets("device")
+ip_wallets = _origin_wallets("ip")
+
+
 def mule(p: Params, m: Movement, a: Aggregates) -> Values | None:
     if m.kind not in OUTFLOW_KINDS:
         return None
@@ -214,6 +242,8 @@ CHECKS: Mapping[str, Check] = {
     "velocity": velocity,
     "device_velocity": device_velocity,
     "ip_velocity": ip_velocity,
+    "device_wallets": device_wallets,
+    "ip_wallets": ip_wallets,
     "mule": mule,
     "dormant": dormant,
     "new_payee": new_payee,

@@ -70,6 +70,8 @@ def spans_of(rules: RuleSet) -> Spans:
         thresholds_minor=cast(tuple[int, ...], structuring["thresholds_minor"]),
         band_percent=cast(int, structuring["band_percent"]),
         near_kinds=cast(frozenset[Kind], structuring["kinds"]),
+        device_wallets=cast(int, rule("device_wallets").params["window_hours"]) * HOUR,
+        ip_wallets=cast(int, rule("ip_wallets").params["window_hours"]) * HOUR,
     )
 
 

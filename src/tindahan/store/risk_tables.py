@@ -53,6 +53,20 @@ risk_origins = Table(
     Column("ip", String(32), nullable=False),
 )
 
+#: The wallets that spent through each device or IP address (the origin's key, as in
+#: ``risk_usage``): when each was last *counted* there, and whether its last spend counted it
+#: (``fresh``: never counted, or counted before the window) — the different-wallets rules'
+#: conditional bucket (``services.ledger.risk_usage``).
+risk_origin_wallets = Table(
+    "risk_origin_wallets",
+    metadata,
+    Column("origin", _PARTY, primary_key=True),
+    Column("party_id", _PARTY, primary_key=True),
+    Column("counted_ns", BigInteger, nullable=False),
+    Column("fresh", Integer, nullable=False),
+    CheckConstraint("fresh IN (0, 1)", name="origin_wallet_fresh"),
+)
+
 risk_parties = Table(
     "risk_parties",
     metadata,

@@ -81,6 +81,8 @@ def words() -> dict[str, dict[str, str]]:
             "velocity": _("Too many or too much in a short time"),
             "device_velocity": _("Many payments from one phone, across wallets"),
             "ip_velocity": _("Many payments from one internet address, across wallets"),
+            "device_wallets": _("Many different wallets paying from one phone"),
+            "ip_wallets": _("Many different wallets paying from one internet address"),
             "mule": _("Money in from many strangers, then out fast"),
             "dormant": _("A long-idle account suddenly moving a lot"),
             "new_payee": _("A first large payment to a new payee"),

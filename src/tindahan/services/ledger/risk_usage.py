@@ -18,7 +18,14 @@ The buckets (``risk_usage``: party, counterparty, metric, bucket → count, amou
 * ``sale`` and ``refund`` — a merchant's sales and refunds per Manila day (refund spikes);
 * ``ohour`` and ``oday`` — what was spent through one device or one IP address per clock
   hour and per Manila day (velocity per origin), under the origin's key
-  (``aggregates.origins``: ``device:``/``ip:`` and the keyed hash) in the party column.
+  (``aggregates.origins``: ``device:``/``ip:`` and the keyed hash) in the party column;
+* ``dwallets`` and ``iwallets`` — the different wallets spending through one device or IP
+  address, per clock hour, under the origin's key: raised by one only when the wallet is
+  *fresh* there, i.e. not counted there within the rule's window (``risk_origin_wallets``:
+  origin, wallet → when last counted, and whether the last spend counted it), the conditional
+  bucket the mule rule's first-time senders also are. A wallet counts once per window, so
+  the window's sum is the number of different wallets (a wallet counted near the start of
+  an aligned window and spending again before it slid past is not counted twice).
 
 A window of N hours is the current hour's bucket and the N-1 before it (of N days, the same
 in days): aligned, where ``risk evaluate``'s windows slide, so a live window reaches back
@@ -55,6 +62,7 @@ from tindahan.risk.aggregates import (
     SPENDING,
     Aggregates,
     Spans,
+    Wallets,
     Window,
     manila_day,
     origins,
@@ -83,11 +91,12 @@ def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None)
     where it was asked from recorded, ``risk_origins``, when known)."""
     aggregates = Aggregates(spans)
     if unit.conn.dialect.name == "postgresql":
-        found = _together(unit, m, aggregates, spans)
+        found, fresh = _together(unit, m, aggregates, spans)
     else:
         new_payee = _payees(unit, m, aggregates)
-        rows = _rows(m, aggregates, new_payee)
-        found = _bump(unit, m, rows, spans) if rows else {}
+        fresh = _fresh_wallets(unit, m, spans)
+        rows = _rows(m, aggregates, new_payee, fresh)
+        found = _bump(unit, m, rows, spans, fresh) if rows else {}
         _last_seen(unit, m, aggregates)
         if m.device or m.ip:
             unit.conn.execute(_ORIGIN, _origin_params(m))
@@ -95,7 +104,7 @@ def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None)
     _structuring(m, aggregates, found)
     _mules(m, aggregates, found)
     _refunds(m, aggregates, found)
-    _origins(m, aggregates, found)
+    _origins(m, aggregates, found, fresh)
     if trips is not None and m.kind in trips.kinds and m.amount_minor >= trips.min_minor:
         _legs(unit, m, aggregates, trips)
     return aggregates
@@ -109,12 +118,24 @@ Row = tuple[Key, int]
 #: The amount of the fan-in bucket raised only if the payee turns out new, in the statement
 #: that records the pair (PostgreSQL: ``_together``).
 IF_NEW_PAYEE = -1
+#: The different-wallets bucket of a device or IP: raised by one (no amount) when the wallet
+#: turns out fresh there, in the statement that records it (PostgreSQL), or known to be.
+IF_FRESH = {"device": -2, "ip": -3}
+FRESH = -4
+#: The metric of each origin's different wallets.
+WALLETS_METRIC = {"device": "dwallets", "ip": "iwallets"}
 
 
-def _rows(m: Movement, aggregates: Aggregates, new_payee: bool | None) -> list[Row]:
+def _rows(
+    m: Movement,
+    aggregates: Aggregates,
+    new_payee: bool | None,
+    fresh: dict[str, bool] | None = None,
+) -> list[Row]:
     """Every bucket this movement adds to (as ``Aggregates.record`` adds to its windows),
     and the current buckets of the windows it reads without adding to them (amount 0).
-    ``new_payee`` None: not known yet — the fan-in bucket's amount is ``IF_NEW_PAYEE``."""
+    ``new_payee`` None: not known yet — the fan-in bucket's amount is ``IF_NEW_PAYEE``;
+    ``fresh`` None: whether the wallet is fresh at its origins is not known yet either."""
     hour, day, amount = m.at // HOUR, manila_day(m.at), m.amount_minor
     rows: dict[Key, int] = {}
     if m.kind in SPENDING:
@@ -137,9 +158,11 @@ def _rows(m: Movement, aggregates: Aggregates, new_payee: bool | None) -> list[R
     if m.kind is Kind.REFUND:
         rows[(m.sender, "", "refund", day)] = amount
         rows.setdefault((m.sender, "", "sale", day), 0)  # refund spikes: read with the refunds
-    for _origin, key in origins(m):  # velocity per device and per IP: one bucket each
+    for origin, key in origins(m):  # velocity per device and per IP: one bucket each
         rows[(key, "", "ohour", hour)] = amount
         rows[(key, "", "oday", day)] = amount
+        counted = IF_FRESH[origin] if fresh is None else (FRESH if fresh[origin] else 0)
+        rows[(key, "", WALLETS_METRIC[origin], hour)] = counted
     return sorted(rows.items())
 
 
@@ -158,7 +181,8 @@ _EARLIER = (
 _SPAN = (
     "CASE risk_usage.metric WHEN 'day' THEN :span_day WHEN 'near' THEN :span_near "
     "WHEN 'out' THEN :span_mule WHEN 'fanin' THEN :span_mule "
-    "WHEN 'refund' THEN :span_refund WHEN 'sale' THEN :span_refund ELSE 1 END"
+    "WHEN 'refund' THEN :span_refund WHEN 'sale' THEN :span_refund "
+    "WHEN 'dwallets' THEN :span_dwallets WHEN 'iwallets' THEN :span_iwallets ELSE 1 END"
 )
 
 
@@ -175,6 +199,8 @@ def _upsert_sql(rows: Sequence[Row]) -> str:
                 f"CASE WHEN {new} THEN 1 ELSE 0 END",
                 f"CASE WHEN {new} THEN CAST(:amount AS BIGINT) ELSE 0 END",
             )
+        elif amount in _FRESH_CTE:
+            raised = (f"(SELECT fresh FROM {_FRESH_CTE[amount]})", "0")  # noqa: S608 (a fixed name)
         else:
             raised = (f":count{i}", f":amount{i}")
         key = f":party{i}, :counterparty{i}, :metric{i}, :bucket{i}"
@@ -190,6 +216,9 @@ def _upsert_sql(rows: Sequence[Row]) -> str:
         "amount_minor = risk_usage.amount_minor + excluded.amount_minor "
         f"RETURNING party_id, counterparty, metric, count, amount_minor, {earlier}"
     )
+
+
+_FRESH_CTE = {IF_FRESH["device"]: "wallet_device", IF_FRESH["ip"]: "wallet_ip"}
 
 
 @lru_cache(maxsize=16)
@@ -213,6 +242,8 @@ def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, o
         "span_near": spans.near // HOUR,
         "span_mule": spans.mule // HOUR if outflow else 1,
         "span_refund": spans.refunds // DAY if refund else 1,
+        "span_dwallets": spans.device_wallets // HOUR,
+        "span_iwallets": spans.ip_wallets // HOUR,
     }
     for i, ((party, other, metric, bucket), amount) in enumerate(rows):
         params.update(
@@ -221,27 +252,41 @@ def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, o
                 f"counterparty{i}": other,
                 f"metric{i}": metric,
                 f"bucket{i}": bucket,
-                f"count{i}": 1 if amount > 0 else 0,
+                f"count{i}": 1 if amount > 0 or amount == FRESH else 0,
                 f"amount{i}": max(amount, 0),
             }
         )
     return params
 
 
+def _added(m: Movement, amount: int, new_payee: bool, fresh: dict[str, bool]) -> tuple[int, int]:
+    """What a row added to its bucket: count and amount."""
+    if amount == IF_NEW_PAYEE:
+        return (1, m.amount_minor) if new_payee else (0, 0)
+    for origin, marker in IF_FRESH.items():
+        if amount == marker:
+            return (1, 0) if fresh.get(origin) else (0, 0)
+    if amount == FRESH:
+        return 1, 0
+    return (1 if amount > 0 else 0), amount
+
+
 def _found(
-    m: Movement, rows: Sequence[Row], returned: Sequence[Returned], new_payee: bool
+    m: Movement,
+    rows: Sequence[Row],
+    returned: Sequence[Returned],
+    new_payee: bool,
+    fresh: dict[str, bool],
 ) -> Found:
     """Each bucket as it was before the movement, and its window."""
     added = {
-        (party, other, metric): (m.amount_minor if new_payee else 0)
-        if amount == IF_NEW_PAYEE
-        else amount
+        (party, other, metric): _added(m, amount, new_payee, fresh)
         for (party, other, metric, _bucket), amount in rows
     }
     found: Found = {}
     for party, other, metric, count, total, earlier_count, earlier_total in returned:
-        amount = added[(party, other, metric)]
-        current = _window(int(count) - (1 if amount else 0), int(total) - amount)
+        added_count, amount = added[(party, other, metric)]
+        current = _window(int(count) - added_count, int(total) - amount)
         window = None
         if earlier_count is not None:
             earlier = int(earlier_count), int(earlier_total or 0)  # PostgreSQL's SUM: numeric
@@ -250,11 +295,13 @@ def _found(
     return found
 
 
-def _bump(unit: Unit, m: Movement, rows: Sequence[Row], spans: Spans) -> Found:
+def _bump(
+    unit: Unit, m: Movement, rows: Sequence[Row], spans: Spans, fresh: dict[str, bool]
+) -> Found:
     """Raise these buckets in one statement; each comes back as its count and total
     *before* this movement, with the window it ends, read in the same statement."""
     returned = unit.conn.execute(_upsert(len(rows)), _usage_params(m, rows, spans))
-    return _found(m, rows, [tuple(r) for r in returned], False)
+    return _found(m, rows, [tuple(r) for r in returned], False, fresh)
 
 
 def _window(count: int, total: int) -> Window:
@@ -307,12 +354,54 @@ def _refunds(m: Movement, a: Aggregates, found: Found) -> None:
     merchant.sales = _whole(found[(m.sender, "", "sale")])
 
 
-def _origins(m: Movement, a: Aggregates, found: Found) -> None:
-    """The device's and the IP address's hour and day (velocity per origin)."""
-    for _origin, key in origins(m):
+def _origins(m: Movement, a: Aggregates, found: Found, fresh: dict[str, bool]) -> None:
+    """The device's and the IP address's hour and day (velocity per origin), and the
+    different wallets counted there within the window, before this movement."""
+    for origin, key in origins(m):
         state = a.party(key)
         state.hour = found[(key, "", "ohour")][0]
         state.day = found[(key, "", "oday")][0]
+        seen = Wallets(a.spans.wallets_span(origin))
+        seen.window = _whole(found[(key, "", WALLETS_METRIC[origin])])
+        if not fresh.get(origin, True):
+            seen.counted[m.sender] = m.at  # counted within the window: not again
+        a.wallets[key] = seen
+
+
+#: Counts a wallet at an origin when it is fresh there (never counted, or last counted
+#: before the window) and says whether it did: the update's right-hand sides read the row
+#: as it was (both dialects).
+def _wallet_sql(origin: str) -> str:
+    return (
+        "INSERT INTO risk_origin_wallets (origin, party_id, counted_ns, fresh) "  # noqa: S608 (placeholders only)
+        f"VALUES (:wallet_{origin}, :payer, :now, 1) "
+        "ON CONFLICT (origin, party_id) DO UPDATE SET "
+        f"fresh = CASE WHEN risk_origin_wallets.counted_ns <= :cutoff_{origin} THEN 1 ELSE 0 END, "
+        f"counted_ns = CASE WHEN risk_origin_wallets.counted_ns <= :cutoff_{origin} "
+        "THEN excluded.counted_ns ELSE risk_origin_wallets.counted_ns END "
+        "RETURNING fresh"
+    )
+
+
+_WALLET = {origin: text(_wallet_sql(origin)) for origin in IF_FRESH}
+
+
+def _wallet_params(m: Movement, spans: Spans) -> dict[str, object]:
+    params: dict[str, object] = {"payer": m.sender, "now": m.at * NS}
+    for origin, key in origins(m):
+        params[f"wallet_{origin}"] = key
+        params[f"cutoff_{origin}"] = (m.at - spans.wallets_span(origin)) * NS
+    return params
+
+
+def _fresh_wallets(unit: Unit, m: Movement, spans: Spans) -> dict[str, bool]:
+    """Whether the spending wallet is fresh at each of the movement's origins, counted
+    there if it is (SQLite: one statement per origin; PostgreSQL: ``_together``)."""
+    params = _wallet_params(m, spans)
+    return {
+        origin: unit.conn.execute(_WALLET[origin], params).scalar_one() == 1
+        for origin, _key in origins(m)
+    }
 
 
 #: Moves the watched parties' moment on and returns the one before (null: never seen), in
@@ -393,12 +482,23 @@ def _origin_params(m: Movement) -> dict[str, object]:
 
 @lru_cache(maxsize=64)
 def _together_sql(
-    payee: bool, seen: int, rows: tuple[bool, ...], origin: bool = False
+    payee: bool,
+    seen: int,
+    rows: tuple[int, ...],
+    origin: bool = False,
+    wallets: tuple[str, ...] = (),
 ) -> TextClause:
-    """The pair, the last-seen moments and the buckets in one statement (PostgreSQL's
-    data-modifying CTEs): one round trip where SQLite, in process, takes three. ``rows``
-    says which bucket is the fan-in raised only for a new payee."""
+    """The pair, the last-seen moments, the wallets at the origins and the buckets in one
+    statement (PostgreSQL's data-modifying CTEs): one round trip where SQLite, in process,
+    takes several. ``rows`` marks the buckets raised only for a new payee or a fresh wallet
+    (``IF_NEW_PAYEE``, ``IF_FRESH``; 0 for the others)."""
     parts, selects = [], []
+    for name in wallets:
+        parts.append(f"wallet_{name} AS ({_wallet_sql(name)})")
+        selects.append(
+            f"SELECT 'fresh', '{name}', '', CAST(fresh AS BIGINT), CAST(0 AS BIGINT), "  # noqa: S608 (an origin's name)
+            f"NULL::numeric, NULL::numeric FROM wallet_{name}"
+        )
     if payee:
         parts.append(f"payee AS ({_PAYEE_SQL})")
         selects.append(
@@ -412,7 +512,7 @@ def _together_sql(
             "NULL::numeric, NULL::numeric FROM seen"
         )
     if rows:
-        marked = [(("", "", "", 0), IF_NEW_PAYEE if conditional else 0) for conditional in rows]
+        marked = [(("", "", "", 0), conditional) for conditional in rows]
         parts.append(f"usage AS ({_upsert_sql(marked)})")
         selects.append(
             "SELECT 'usage:' || metric, party_id, counterparty, CAST(count AS BIGINT), "
@@ -423,23 +523,29 @@ def _together_sql(
     return text(f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}")
 
 
-def _together(unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans) -> Found:
-    """``_payees``, ``_bump`` and ``_last_seen`` in one round trip (PostgreSQL)."""
+def _together(
+    unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans
+) -> tuple[Found, dict[str, bool]]:
+    """``_payees``, ``_fresh_wallets``, ``_bump`` and ``_last_seen`` in one round trip
+    (PostgreSQL)."""
     payee = m.kind not in SENDER_IS_INSTITUTION
     watched = _watched(m)
     rows = _rows(m, aggregates, None if payee else False)
     params = _usage_params(m, rows, spans)
     params.update({"payer": m.sender, "payee": m.receiver, "at": m.at * NS, "now": m.at * NS})
     params.update({f"seen{i}": party for i, party in enumerate(watched)})
+    params.update(_wallet_params(m, spans))
     origin = bool(m.device or m.ip)
     if not (payee or watched or rows):
         if origin:
             unit.conn.execute(_ORIGIN, _origin_params(m))
-        return {}
+        return {}, {}
     params.update(_origin_params(m))
-    conditional = tuple(a == IF_NEW_PAYEE for _, a in rows)
-    statement = _together_sql(payee, len(watched), conditional, origin)
+    conditional = tuple(a if a < 0 and a != FRESH else 0 for _, a in rows)
+    wallets = tuple(o for o, _key in origins(m))
+    statement = _together_sql(payee, len(watched), conditional, origin, wallets)
     new_payee = False
+    fresh: dict[str, bool] = {}
     returned: list[Returned] = []
     for what, party, other, count, amount, earlier_count, earlier_total in unit.conn.execute(
         statement, params
@@ -448,10 +554,12 @@ def _together(unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans) -> 
             new_payee = _payee(aggregates, m, count)
         elif what == "seen":
             _seen(aggregates, party, count)
+        elif what == "fresh":
+            fresh[party] = count == 1
         else:
             metric = what.removeprefix("usage:")
             returned.append((party, other, metric, count, amount, earlier_count, earlier_total))
-    return _found(m, rows, returned, new_payee)
+    return _found(m, rows, returned, new_payee, fresh), fresh
 
 
 def _legs(unit: Unit, m: Movement, aggregates: Aggregates, trips: Trips) -> None:
