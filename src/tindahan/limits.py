@@ -600,6 +600,15 @@ INSIGHTS_MAX_LEAD_TIME_DAYS: Final = 60
 INSIGHTS_MIN_CELL_MERCHANTS: Final = 10
 INSIGHTS_DEFAULT_AGGREGATE_DAYS: Final = 30
 INSIGHTS_MAX_AGGREGATE_DAYS: Final = 366
+#: Lessons (issue 26, item 5): what one lesson written in the console may hold — a few
+#: phone screens and a short quiz; the title and summary fit a list on a phone.
+LESSON_TITLE_MAX_CHARS: Final = 120
+LESSON_SUMMARY_MAX_CHARS: Final = 300
+LESSON_BODY_MAX_CHARS: Final = 20_000
+LESSON_MAX_SCREENS: Final = 12
+LESSON_QUIZ_MAX_CHARS: Final = 5_000
+LESSON_MAX_QUESTIONS: Final = 10
+LESSON_MAX_CHOICES: Final = 6
 
 # --- SMS and one-time codes (issue 24) ------------------------------------------------------
 #: A name put into an SMS is cut to this many characters, so every text fits one part.

@@ -8,6 +8,7 @@ from tindahan.store import (  # noqa: F401  (registers tables)
     commerce_tables,
     credit_tables,
     lending_tables,
+    lesson_tables,
     ops_tables,
     payment_tables,
     payout_tables,
