@@ -2,16 +2,16 @@
 per lesson and language; shipped lessons live in the package until edited) and each
 merchant's progress (``lesson_progress``: furthest screen, last score, first pass).
 
-Revision ID: 0039_lessons
-Revises: 0038_qr_transfers
+Revision ID: 0040_lessons
+Revises: 0039_risk_origin_wallets
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0039_lessons"
-down_revision = "0038_qr_transfers"
+revision = "0040_lessons"
+down_revision = "0039_risk_origin_wallets"
 branch_labels = None
 depends_on = None
 
