@@ -220,6 +220,8 @@ inbound_transfers = Table(
     Column("answer_id", String(35), nullable=False),
     Column("received_at_ns", BigInteger, nullable=False),
     Column("returned_at_ns", BigInteger),
+    #: The debtor's name (``Dbtr/Nm``), sealed by the vault (null when the message gave none).
+    Column("debtor_name_cipher", Text),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_in("status", INBOUND_STATUSES), name="status"),
     CheckConstraint(_in("rail", RAILS), name="rail"),

@@ -88,6 +88,7 @@ def words() -> dict[str, dict[str, str]]:
             "new_payee": _("A first large payment to a new payee"),
             "round_trip": _("Money going round back to where it started"),
             "refund_spike": _("A shop's refunds suddenly high"),
+            "name_screening": _("The sender's name is like a name on a watch list"),
         },
     }
 

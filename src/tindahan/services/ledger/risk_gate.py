@@ -43,6 +43,12 @@ the CLI, a test) has no origin: the rules per device and per IP pass it.
 
 The gate is off unless the operator turns a rule set on: ``TINDAHAN_RISK_RULES`` names a
 rules file, or ``default`` for the shipped one.
+
+A service may flag the movement it books itself (``flagged``): a name on an inbound bank
+transfer that screening found on a list (``services.rails.inbound``). The flag is an alert
+with the decision *review*, added to the rules' verdict — the money is held the same way
+and the alert joins the party's case — and it holds the money even with the rules off
+(screening is the operator's other switch, ``TINDAHAN_SCREENING_LISTS``).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -67,7 +73,7 @@ from tindahan.risk import ruleset
 from tindahan.risk.aggregates import HOUR, Spans
 from tindahan.risk.catalogue import CATALOGUE
 from tindahan.risk.checks import Check
-from tindahan.risk.engine import Verdict, checks_of, spans_of
+from tindahan.risk.engine import Alert, Verdict, checks_of, spans_of
 from tindahan.risk.engine import judge as judge_movement
 from tindahan.risk.movement import OUTFLOW_KINDS, Decision, Kind, Movement
 from tindahan.risk.ruleset import Mode
@@ -207,20 +213,52 @@ def _keyed(unit: Unit, what: str, value: str | None) -> str:
     return unit.vault.index(f"risk:{what}:{value}")[:ORIGIN_HASH_LENGTH]
 
 
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """An alert a service raises on the movement it books (not a rule of the rule set):
+    the movement is held for review, with these values as the evidence."""
+
+    rule: str
+    version: int
+    values: Mapping[str, int | str]
+    explain: str
+
+
+_flag: ContextVar[Flag | None] = ContextVar("risk_flag", default=None)
+
+
+@contextmanager
+def flagged(flag: Flag) -> Iterator[None]:
+    """The movement booked inside the block is held for review with this alert."""
+    token = _flag.set(flag)
+    try:
+        yield
+    finally:
+        _flag.reset(token)
+
+
 def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The batch to book: as given, or with a hold leg; raises on block."""
     setting = _setting()
-    if not setting:
+    flag = _flag.get()
+    if not setting and flag is None:
         return list(transfers)
     principal = next((t for t in transfers if t.code in KINDS and not (t.flags & _NOT_NEW)), None)
-    currency = _rules(setting).rules.currency  # the file's: switches change modes only
-    if principal is None or principal.ledger != currency or not principal.amount:
+    if principal is None or not principal.amount:
+        return list(transfers)
+    # the file's currency (switches change modes only): other currencies pass the rules
+    ruled = bool(setting) and principal.ledger == _rules(setting).rules.currency
+    if not ruled and flag is None:
         return list(transfers)
     owners, modes = _owners_and_modes(unit, principal)
-    live = _rules(setting, modes)
     m = _movement(unit, principal, owners)
-    aggregates = raise_aggregates(unit, m, live.spans, live.trips)
-    verdict = judge_movement(live.checks, m, aggregates)
+    verdict = Verdict(m.id, Decision.ALLOW, ())
+    if ruled:
+        live = _rules(setting, modes)
+        aggregates = raise_aggregates(unit, m, live.spans, live.trips)
+        verdict = judge_movement(live.checks, m, aggregates)
+    if flag is not None:
+        verdict = _with_flag(verdict, m, flag)
     if verdict.decision is Decision.ALLOW:
         _store(unit, m, principal, verdict, None)
         return list(transfers)
@@ -246,6 +284,13 @@ def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     chain = list(transfers)
     chain[-1] = replace(chain[-1], flags=chain[-1].flags | TransferFlags.LINKED)
     return [*chain, hold]
+
+
+def _with_flag(verdict: Verdict, m: Movement, flag: Flag) -> Verdict:
+    """The rules' verdict with the service's own alert: review, unless already a block."""
+    alert = Alert(m.id, flag.rule, flag.version, Decision.REVIEW, False, flag.values, flag.explain)
+    decision = Decision.BLOCK if verdict.decision is Decision.BLOCK else Decision.REVIEW
+    return Verdict(m.id, decision, (*verdict.alerts, alert))
 
 
 def _refusal(

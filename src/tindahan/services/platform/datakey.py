@@ -33,7 +33,7 @@ from sqlalchemy import Column, Connection, Table, delete, insert, select, update
 from tindahan.store.commerce_tables import addresses, couriers, order_addresses
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import parties, settings, sms_messages, webhook_endpoints
-from tindahan.store.rails_tables import bank_accounts, bank_transfers
+from tindahan.store.rails_tables import bank_accounts, bank_transfers, inbound_transfers
 from tindahan.store.vault import DEV_KEY_FILE, ENV_KEY, Vault, VaultError
 from tindahan.store.web_tables import logins, signin_throttles
 
@@ -81,6 +81,7 @@ FIELDS = (
     Field(bank_accounts, "name_cipher", lambda i: f"bank_account_name:{i}"),
     Field(bank_transfers, "creditor_number_cipher", lambda i: f"qr_creditor_number:{i}"),
     Field(bank_transfers, "creditor_name_cipher", lambda i: f"qr_creditor_name:{i}"),
+    Field(inbound_transfers, "debtor_name_cipher", lambda i: f"inbound_debtor_name:{i}"),
     Field(addresses, "address_cipher", lambda i: f"address:{i}"),
     Field(order_addresses, "address_cipher", lambda i: f"order_address:{i}", key="order_id"),
     Field(sms_messages, "to_cipher", lambda i: f"sms-to:{i}"),

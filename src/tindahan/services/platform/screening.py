@@ -19,6 +19,11 @@ registered again (``bank_account_blocked``) — so nothing more is sent to it; t
 registered it is *not* frozen: typing a listed name is not being listed. An analyst who
 thinks otherwise opens a case on the party. While a hit is open the account works: a
 candidate is not a match, and most are namesakes.
+
+Senders of inbound bank transfers (``screen_name``): the name on the pacs.008 is screened as
+the credit arrives (``services.rails.inbound``); a candidate holds the credit for review with
+an alert rather than a hit here — the sender is not a party to freeze, and what the analyst
+decides is the money.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from tindahan.kernel.refusals import conflict, invalid, not_found, refused
 from tindahan.payments.model import PartyStatus
 from tindahan.risk import lists
 from tindahan.risk.errors import RiskInputError
-from tindahan.risk.screening import Index
+from tindahan.risk.screening import Index, Match
 from tindahan.services.platform import audit
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.store.payment_tables import parties
@@ -77,6 +82,13 @@ def configured() -> Index | None:
         raise refused(
             "screening_list_invalid", f"the screening lists are not usable: {exc}"
         ) from None
+
+
+def screen_name(name: str) -> list[Match]:
+    """The candidates for a name that is not a party's (a sender's on an inbound bank
+    transfer), best first; none when no lists are configured."""
+    index = configured()
+    return [] if index is None else index.screen(name)
 
 
 def screen_party(

@@ -22,6 +22,14 @@ one status per transaction. Each transaction is its own database transaction:
    ledger, and the pesos from the PHP liquidity to the wallet, whose statement line names
    the foreign amount, both rates and the margin.
 
+The debtor's name (``Dbtr/Nm``) is kept with the row, sealed by the vault like every name
+(``debtor_name_cipher``), and screened against the operator's lists
+(``services.platform.screening``) before the ledger is booked: a candidate holds the credit
+for review — the money lands in the wallet, seen but not spendable, with an alert
+(``name_screening``) naming the list's entry and the score, never the sender's name — until
+an analyst releases it (``risk_gate.flagged``: held even with the rules off). The bank is
+answered ``ACSC``: the money was accepted, and is held on our side.
+
 A refusal anywhere in 1–4 rolls that transaction back; a second one records the rejection
 with its ISO reason (``rails.inbound.reason_for``), so a retried delivery of a rejected
 transfer is answered ``RJCT`` again.
@@ -49,17 +57,27 @@ from tindahan.rails import xml as rails_xml
 from tindahan.rails.identifiers import new_reference
 from tindahan.rails.inbound import ANSWER, InboundStatus, creditor_kind, reason_for
 from tindahan.rails.reasons import reason_words
-from tindahan.services.ledger import movement
+from tindahan.services.ledger import movement, risk_gate
 from tindahan.services.payments import fx
 from tindahan.services.platform.chart import fx_account, rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
+from tindahan.services.platform.screening import screen_name
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import parties
 from tindahan.store.rails_tables import inbound_transfers
 
 log = logging.getLogger(__name__)
 HOME = "PHP"
+#: The alert a screening hit on a sender's name raises (``risk_gate.Flag``).
+SCREENING_RULE, SCREENING_VERSION = "name_screening", 1
+SCREENING_EXPLAIN = (
+    "the sender's name scored {score} against {list} entry {entry_ref} ({matched_name})"
+)
+
+
+def _debtor_context(row_id: str) -> str:
+    return f"inbound_debtor_name:{row_id}"
 
 
 def view(row: Any) -> dict[str, Any]:
@@ -164,9 +182,13 @@ def _seen(unit: Unit, item: Transaction) -> Any:
     return unit.conn.execute(query).mappings().first()
 
 
-def _base(message: Message, item: Transaction, rail: str, answer: str, now: int) -> dict[str, Any]:
+def _base(
+    unit: Unit, message: Message, item: Transaction, rail: str, answer: str
+) -> dict[str, Any]:
+    row_id = new_id("ibt")
+    name = item.debtor.name if item.debtor else None
     return {
-        "id": new_id("ibt"),
+        "id": row_id,
         "uetr": item.uetr,
         "end_to_end_id": item.end_to_end_id,
         "message_id": message.message_id,
@@ -186,13 +208,39 @@ def _base(message: Message, item: Transaction, rail: str, answer: str, now: int)
         "status": InboundStatus.CREDITED.value,
         "reason_code": None,
         "answer_id": answer,
-        "received_at_ns": now,
+        "received_at_ns": unit.now(),
         "returned_at_ns": None,
+        "debtor_name_cipher": unit.vault.seal(name, _debtor_context(row_id)) if name else None,
     }
 
 
+def debtor_name(unit: Unit, row: Any) -> str | None:
+    """The sender's name as the pacs.008 gave it (None when it gave none)."""
+    cipher = row["debtor_name_cipher"]
+    return None if cipher is None else unit.vault.open(cipher, _debtor_context(row["id"]))
+
+
+def _screened(item: Transaction, party_id: str, row_id: str) -> risk_gate.Flag | None:
+    """The alert for the sender's name when screening finds a candidate (the best)."""
+    name = item.debtor.name if item.debtor else None
+    found = screen_name(name) if name else []
+    if not found:
+        return None
+    best = found[0]
+    values: dict[str, int | str] = {
+        "party": party_id,
+        "list": best.entry.source[:64],
+        "entry_ref": best.entry.ref[:64],
+        "matched_name": best.name[:200],
+        "score": best.score,
+        "candidates": len(found),
+        "inbound_transfer": row_id,
+    }
+    return risk_gate.Flag(SCREENING_RULE, SCREENING_VERSION, values, SCREENING_EXPLAIN)
+
+
 def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: str) -> Any:
-    row = _base(message, item, rail, answer, unit.now())
+    row = _base(unit, message, item, rail, answer)
     holder = creditor(unit, item.creditor.account if item.creditor else None)
     row["party_id"], row["wallet_id"] = holder.party_id, holder.wallet_id
     amount, currency = item.amount_minor or 0, item.currency or ""
@@ -251,7 +299,13 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
         return fx.php_equivalent(unit, value, holder.currency)
 
     movement.limit_incoming(unit, holder, to_php(credited), HOME)
-    applied = movement.book(unit, legs)
+    flag = _screened(item, holder.party_id, row["id"])
+    if flag is None:
+        applied = movement.book(unit, legs)
+    else:
+        log.info("inbound transfer %s held: the sender's name is on a list", item.uetr)
+        with risk_gate.flagged(flag):
+            applied = movement.book(unit, legs)
     movement.check_balance(holder, applied, holder.currency, to_php)
     emit(unit, "inbound_transfer.received", view(row), (holder.party_id,))
     return row
@@ -278,7 +332,7 @@ def _reject(
     seen = _seen(unit, item)
     if seen is not None:
         return seen
-    row = _base(message, item, rail, answer, unit.now())
+    row = _base(unit, message, item, rail, answer)
     row.update(status=InboundStatus.REJECTED.value, reason_code=reason)
     try:  # name the wallet when there is one (its owner sees what was refused)
         holder = creditor(unit, item.creditor.account if item.creditor else None)
