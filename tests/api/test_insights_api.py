@@ -22,7 +22,7 @@ def test_the_aggregates_for_the_operator_only(world: World) -> None:
     assert report["object"] == "merchant_aggregates" and report["k"] == 10
     assert report["period"]["days"] == 30
     assert report["total"]["merchants"] is None
-    assert report["total"]["withheld"] == ["merchants", "sales", "loans"]
+    assert report["total"]["withheld"] == ["merchants", "sales", "loans", "lessons"]
     for _ in range(12):
         body = {
             "kind": "merchant",
@@ -107,3 +107,47 @@ def test_costs_and_best_sellers_over_http(world: World) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "cost_minor"
     refused = api.get("/v1/insights/best_sellers", world.operator)
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"
+
+
+def test_lessons_over_http(world: World) -> None:
+    """A merchant reads a lesson, records a screen, fails and passes the quiz and gets the
+    certificate; bad answers, another's progress and a merchant writing a lesson are refused;
+    the operator's broken text is refused with the field and nothing saved (issue 26, item 5)."""
+    api, me = world.api, world.merchant.key
+    listed = api.ok(api.get("/v1/lessons", me, lang="ceb"))
+    assert listed["object"] == "lessons" and len(listed["data"]) == 8
+    assert listed["data"][0]["title"] == "Pagkuha og litrato sa produkto"
+    assert listed["next"] == {"slug": "credit-history", "from_your_data": True}  # no loan yet
+    whole = api.ok(api.get("/v1/lessons/eir", me, lang="fil"))
+    assert whole["screens"] == len(whole["screens_html"]) == 3
+    assert "answer" not in str(whole["questions"])  # the right answers are not given away
+    seen = api.ok(api.post("/v1/lessons/eir/progress", me, {"screen": 2, "lang": "fil"}))
+    assert seen["screen"] == 2 and seen["progress"]["screen"] == 2 and "<p>" in seen["html"]
+    wrong = api.ok(api.post("/v1/lessons/eir/answers", me, {"answers": [0, 0]}))
+    assert wrong["passed"] is False and wrong["right"] == [False, True]
+    early = api.get("/v1/lessons/eir/certificate", me)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "lesson_not_completed"
+    right = api.ok(api.post("/v1/lessons/eir/answers", me, {"answers": [1, 0]}))
+    assert right["passed"] is True
+    paper = api.ok(api.get("/v1/lessons/eir/certificate", me, lang="ceb"))
+    assert paper["title"] == "Unsa ang gipasabot sa EIR sa utang"
+    for bad in ({"answers": [1]}, {"answers": [1, 7]}, {"answers": ["1", 0]}):
+        refused = api.post("/v1/lessons/eir/answers", me, bad)
+        assert refused.status_code == 400, bad
+    assert api.get("/v1/lessons/nothing", me).status_code == 404
+    assert api.get("/v1/lessons", me, lang="es").status_code == 400
+    stranger = api.get("/v1/lessons", world.operator, merchant_id=world.buyer.id)
+    assert stranger.status_code == 404
+    text = {"lang": "en", "title": "EIR", "body": "![x](/lessons/pictures/gone.svg)",
+            "quiz": "? Q\n+ a\n- b"}  # fmt: skip
+    refused = api.post("/v1/lessons/eir/text", me, text)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
+    refused = api.post("/v1/lessons/eir/text", world.operator, text)
+    assert refused.status_code == 400
+    assert refused.json()["error"] | {"message": ""} == {
+        "type": "invalid_request_error", "code": "lesson_invalid", "param": "body", "message": "",
+    }  # fmt: skip
+    assert "gone.svg" in refused.json()["error"]["message"]
+    saved = api.post("/v1/lessons/eir/text", world.operator, text | {"body": "Fees count."})
+    assert api.ok(saved)["screens"] == 1
+    assert api.ok(api.get("/v1/lessons/eir", me))["title"] == "EIR"

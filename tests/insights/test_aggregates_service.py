@@ -33,6 +33,7 @@ from tindahan.services.platform.parties import NewParty
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.commerce_tables import orders
 from tindahan.store.lending_tables import loans
+from tindahan.store.lesson_tables import lesson_progress
 from tindahan.store.payment_tables import payments, wallets
 from tindahan.store.vault import Vault
 
@@ -139,6 +140,23 @@ def world(db, clock: Clock) -> dict[str, Any]:
         for merchant in made[("Cebu", "5812")]:
             number += 1
             _order(unit, number, merchant, store, buyer, week, 100_000)
+
+        # Lessons: Batangas 5411's ten each passed one in the period, Batangas 5812's ten two;
+        # a Cebu merchant passed one 40 days ago (before the period: not counted).
+        def passed(merchant: str, slug: str, at: int) -> None:
+            unit.conn.execute(
+                insert(lesson_progress).values(
+                    merchant_id=merchant, slug=slug, screen=3, score=2, questions=2, lang="fil",
+                    started_at_ns=at, updated_at_ns=at, completed_at_ns=at,
+                )
+            )  # fmt: skip
+
+        for merchant in made[("Batangas", "5411")]:
+            passed(merchant, "photos", week)
+        for merchant in made[("Batangas", "5812")]:
+            passed(merchant, "photos", first)
+            passed(merchant, "eir", yesterday)
+        passed(made[("Cebu", "5411")][0], "photos", day_start_ns(TODAY - timedelta(days=40)))
         # Never counted: a closed merchant's sale, a buyer.
         gone = NewParty(kind="merchant", name="Gone", mcc="5411", city="T", province="Cebu")
         closed = parties.create(unit, OPERATOR, gone)["id"]
@@ -188,7 +206,7 @@ def test_the_table_by_hand(world: dict[str, Any]) -> None:
         ("Cebu", "5812"),
     }
     for cell in cells.values():
-        assert cell["withheld"] == ["merchants", "sales", "loans"]
+        assert cell["withheld"] == ["merchants", "sales", "loans", "lessons"]
         assert {cell[name] for name in aggregates.FIGURES} == {None}
     provinces = {r["province"]: r for r in report["by_province"]}
     batangas, cebu = provinces["Batangas"], provinces["Cebu"]
@@ -216,6 +234,13 @@ def test_the_table_by_hand(world: dict[str, Any]) -> None:
     total = report["total"]
     assert (total["merchants"], total["active_merchants"]) == (33, 29)
     assert total["sales_minor"] == 118_000 + 320_000 and total["borrowers"] == 10
+    # Lessons: 20 learners in Batangas (30 lessons), none in the period in Cebu (zeros, shown:
+    # nobody's figure); by category 10 and 10; every cell withheld (as above).
+    assert (batangas["learners"], batangas["lessons_completed"]) == (20, 30)
+    assert (cebu["learners"], cebu["lessons_completed"]) == (0, 0)
+    assert (categories["5411"]["learners"], categories["5411"]["lessons_completed"]) == (10, 10)
+    assert (categories["5812"]["learners"], categories["5812"]["lessons_completed"]) == (10, 20)
+    assert (total["learners"], total["lessons_completed"]) == (20, 30)
 
 
 def cebu_loans_are_zeros(report: dict[str, Any]) -> bool:

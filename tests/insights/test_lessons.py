@@ -22,6 +22,7 @@ def test_every_shipped_lesson_is_written_in_every_language(lang):
         found = rules.shipped(slug, lang)
         assert found is not None and found.lang == lang
         assert 2 <= len(found.screens) <= 4 and found.summary
+        assert not set("*[]#") & set(found.summary)  # shown as plain text in the list
         source = english[slug]
         assert source is not None
         # the same shape in every language: screens, questions, the right answers, pictures

@@ -1,6 +1,8 @@
 """Insights over HTTP: for the operator, the aggregates across merchants by province and
 category (issue 26, item 6), as JSON and as a CSV to export; for a merchant, its sales mix
-(item 1: by hour, repeat buyers, average basket, channels).
+(item 1: by hour, repeat buyers, average basket, channels); and lessons (item 5): the
+catalogue with the next lesson, a whole lesson, screens seen, quiz answers, the certificate,
+and the operator's writing of a lesson's text.
 
 The aggregates are for operator keys only (a merchant's key is refused ``operator_only``);
 every figure about fewer than ten merchants is withheld, with the complementary withholding
@@ -10,9 +12,9 @@ sales mix is a merchant's own; another merchant's is "no such merchant" (404).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
@@ -20,7 +22,7 @@ from tindahan import limits
 from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
 from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
-from tindahan.services.insights import aggregates, mix, products
+from tindahan.services.insights import aggregates, lessons, mix, products
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -106,3 +108,117 @@ def best_sellers(
         raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
     found = read(request, lambda u: products.best_sellers(u, who, merchant, days))
     return {"object": "list", "data": found, "has_more": False}
+
+
+# --- lessons (item 5) ---------------------------------------------------------------------------
+Lang = Annotated[Literal["en", "fil", "ceb"], Query()]
+MerchantId = Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)]
+Slug = Annotated[str, Path(max_length=40)]
+
+
+def _whose(who: Any, merchant_id: str | None) -> str:
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    return str(merchant)
+
+
+@router.get("/lessons", response_model=Json, tags=["lessons"])
+def list_lessons(
+    request: Request, who: CallerDep, merchant_id: MerchantId = None, lang: Lang = "en"
+) -> Any:
+    """Every lesson in ``lang`` (English where not written in it: ``lang`` says) with the
+    merchant's progress, and ``next``: the lesson its own data points to first."""
+    merchant = _whose(who, merchant_id)
+    return read(request, lambda u: lessons.catalogue(u, who, merchant, lang))
+
+
+@router.get("/lessons/{slug}", response_model=Json, tags=["lessons"])
+def get_lesson(
+    request: Request, who: CallerDep, slug: Slug, merchant_id: MerchantId = None, lang: Lang = "en"
+) -> Any:
+    """A whole lesson: every screen as sanitised HTML, the quiz's questions (not their
+    answers) and the merchant's progress."""
+    merchant = _whose(who, merchant_id)
+    return read(request, lambda u: lessons.lesson(u, who, merchant, slug, lang))
+
+
+class ScreenSeen(Body):
+    merchant_id: Annotated[str | None, Field(max_length=limits.ID_MAX_LENGTH)] = None
+    screen: Annotated[int, Field(ge=1, le=limits.LESSON_MAX_SCREENS)]
+    lang: Literal["en", "fil", "ceb"] = "en"
+
+
+@router.post("/lessons/{slug}/progress", response_model=Json, tags=["lessons"])
+def screen_seen(
+    request: Request, who: CallerDep, key: IdempotencyKey, slug: Slug, payload: ScreenSeen
+) -> JSONResponse:
+    """Record that the merchant read a screen (the furthest one is kept); answers it."""
+    merchant = _whose(who, payload.merchant_id)
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: lessons.open_screen(u, who, merchant, slug, payload.screen, payload.lang),
+    )
+
+
+class QuizAnswers(Body):
+    merchant_id: Annotated[str | None, Field(max_length=limits.ID_MAX_LENGTH)] = None
+    #: The chosen answer's index (from 0) for each question, in order.
+    answers: Annotated[list[int], Field(min_length=1, max_length=limits.LESSON_MAX_QUESTIONS)]
+    lang: Literal["en", "fil", "ceb"] = "en"
+
+
+@router.post("/lessons/{slug}/answers", response_model=Json, tags=["lessons"])
+def answer_quiz(
+    request: Request, who: CallerDep, key: IdempotencyKey, slug: Slug, payload: QuizAnswers
+) -> JSONResponse:
+    """Grade the quiz: ``right`` per question; ``passed`` when all are (the first pass is the
+    lesson's completion and its certificate's date)."""
+    merchant = _whose(who, payload.merchant_id)
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: lessons.answer(u, who, merchant, slug, list(payload.answers), payload.lang),
+    )
+
+
+@router.get("/lessons/{slug}/certificate", response_model=Json, tags=["lessons"])
+def lesson_certificate(
+    request: Request, who: CallerDep, slug: Slug, merchant_id: MerchantId = None, lang: Lang = "en"
+) -> Any:
+    """The certificate of a completed lesson (409 ``lesson_not_completed`` before)."""
+    merchant = _whose(who, merchant_id)
+    return read(request, lambda u: lessons.certificate(u, who, merchant, slug, lang))
+
+
+class LessonText(Body):
+    lang: Literal["en", "fil", "ceb"]
+    title: Annotated[str, Field(min_length=1, max_length=limits.LESSON_TITLE_MAX_CHARS)]
+    summary: Annotated[str, Field(max_length=limits.LESSON_SUMMARY_MAX_CHARS)] = ""
+    #: Markdown; a line of only ``---`` starts a new screen.
+    body: Annotated[str, Field(min_length=1, max_length=limits.LESSON_BODY_MAX_CHARS)]
+    #: ``? question`` lines, each followed by ``+ right`` (one) and ``- wrong`` answers.
+    quiz: Annotated[str, Field(min_length=1, max_length=limits.LESSON_QUIZ_MAX_CHARS)]
+
+
+@router.post("/lessons/{slug}/text", response_model=Json, tags=["lessons"])
+def write_lesson(
+    request: Request, who: CallerDep, key: IdempotencyKey, slug: Slug, payload: LessonText
+) -> JSONResponse:
+    """Write or replace a lesson in one language (operator keys only), checked whole: unsafe
+    HTML, a picture that does not exist or a bad quiz is refused (``lesson_invalid``, the
+    field in ``param``) and nothing is saved."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: lessons.save(
+            u, who, slug, payload.lang, payload.title, payload.summary, payload.body, payload.quiz
+        ),
+    )

@@ -13,7 +13,9 @@ only be re-identified through the merchants *in* it, so each block counts those:
   contributors are the merchants who sold in either period (a cell of 40 merchants where 3
   sold says the 3's sales — so it is suppressed);
 * *loans* — borrowers (merchants with an active loan), their outstanding principal, PAR1 and
-  PAR30: contributors are the borrowers.
+  PAR30: contributors are the borrowers;
+* *lessons* (item 5) — merchants who completed a lesson in the period ("learners") and the
+  lessons they completed: contributors are the learners.
 
 **Primary suppression**: every block of a cell (or of a total) of fewer than ``k`` merchants
 is withheld (``None``) — the issue's rule — and so is a block with from 1 to ``k − 1``
@@ -47,7 +49,7 @@ from typing import Any
 
 #: A cell is ``(province, category)``; ``None`` in a place is the total over it.
 Key = tuple[str | None, str | None]
-BLOCKS = ("merchants", "sales", "loans")
+BLOCKS = ("merchants", "sales", "loans", "lessons")
 UNKNOWN = "unknown"
 
 
@@ -65,6 +67,7 @@ class Merchant:
     sold: bool = False
     sold_before: bool = False
     borrower: bool = False
+    lessons_completed: int = 0
 
 
 @dataclass
@@ -78,6 +81,8 @@ class _Sums:
     outstanding_minor: int = 0
     at_risk1_minor: int = 0
     at_risk30_minor: int = 0
+    learners: int = 0
+    lessons: int = 0
 
     def add(self, m: Merchant) -> None:
         self.merchants += 1
@@ -89,9 +94,16 @@ class _Sums:
         self.outstanding_minor += m.outstanding_minor
         self.at_risk1_minor += m.at_risk1_minor
         self.at_risk30_minor += m.at_risk30_minor
+        self.learners += m.lessons_completed > 0
+        self.lessons += m.lessons_completed
 
     def contributors(self, block: str) -> int:
-        return {"merchants": self.merchants, "sales": self.sellers, "loans": self.borrowers}[block]
+        return {
+            "merchants": self.merchants,
+            "sales": self.sellers,
+            "loans": self.borrowers,
+            "lessons": self.learners,
+        }[block]
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,8 @@ def _figures(s: _Sums, block: str) -> dict[str, Any]:
             "previous_sales_minor": s.previous_minor,
             "growth": growth,
         }
+    if block == "lessons":
+        return {"learners": s.learners, "lessons_completed": s.lessons}
     return {
         "borrowers": s.borrowers,
         "outstanding_minor": s.outstanding_minor,

@@ -10,7 +10,8 @@ as ``lending.delinquency``). The grouping and the suppression are the domain's
 (``services.payments.sales``): a QR or direct merchant payment that succeeded (refunded later
 or not) at its creation, and an online order at its payment, in PHP. **The period** is the
 ``days`` complete Manila days to yesterday (today is not over); "before" is the ``days`` days
-just before that. **Active** means at least one sale in the period.
+just before that. **Active** means at least one sale in the period. **Learners** are the
+merchants who passed a lesson's quiz for the first time in the period (``lesson_progress``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from tindahan.services.payments.sales import SALE_STATUSES, day_start_ns, today
 from tindahan.services.unit import Unit, iso
 from tindahan.store.commerce_tables import orders
 from tindahan.store.lending_tables import loans
+from tindahan.store.lesson_tables import lesson_progress
 from tindahan.store.payment_tables import parties, payments
 
 BLOCK_FIGURES = {
     "merchants": ("merchants", "active_merchants"),
     "sales": ("sales_minor", "previous_sales_minor", "growth"),
     "loans": ("borrowers", "outstanding_minor", "par1", "par30"),
+    "lessons": ("learners", "lessons_completed"),
 }
 FIGURES = tuple(name for block in aggregates.BLOCKS for name in BLOCK_FIGURES[block])
 #: What stands in the CSV for a withheld figure (a blank is a figure that does not apply:
@@ -118,6 +121,17 @@ def merchant_aggregates(
         for row in unit.conn.execute(_sales(start, middle, end))
     }
     lent = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in unit.conn.execute(_loans())}
+    learned = {
+        merchant: int(count)
+        for merchant, count in unit.conn.execute(
+            select(lesson_progress.c.merchant_id, func.count())
+            .where(
+                lesson_progress.c.completed_at_ns >= middle,
+                lesson_progress.c.completed_at_ns < end,
+            )
+            .group_by(lesson_progress.c.merchant_id)
+        )
+    }
     found = unit.conn.execute(
         select(parties.c.id, parties.c.province, parties.c.mcc).where(
             parties.c.kind == "merchant", parties.c.status != "closed"
@@ -139,6 +153,7 @@ def merchant_aggregates(
                 sold=count > 0,
                 sold_before=count_before > 0,
                 borrower=pid in lent,
+                lessons_completed=learned.get(pid, 0),
             )
         )
     built = aggregates.table(merchants, limits.INSIGHTS_MIN_CELL_MERCHANTS)

@@ -197,6 +197,15 @@ def _view(found: rules.Lesson, screen: int | None, row: Any) -> dict[str, Any]:
     return shown
 
 
+def lesson(unit: Unit, caller: Caller, merchant_id: str, slug: str, lang: str) -> dict[str, Any]:
+    """A whole lesson, every screen as safe HTML, with the merchant's progress (read only)."""
+    _merchant(unit, caller, merchant_id)
+    found = _lesson(unit, slug, lang)
+    shown = _view(found, None, _progress(unit, merchant_id).get(slug))
+    shown["screens_html"] = [rules.render(part) for part in found.screens]
+    return shown
+
+
 def open_screen(
     unit: Unit, caller: Caller, merchant_id: str, slug: str, screen: int, lang: str
 ) -> dict[str, Any]:
