@@ -170,6 +170,23 @@ ID_NUMBER_MAX_LENGTH: Final = 40
 #: more than PostgreSQL's default 100 across several processes would be refused.
 DB_POOL_SIZE: Final = 20
 DB_POOL_OVERFLOW: Final = 10
+#: PostgreSQL: libpq gives up on one host after this long and tries the next of a multi-host
+#: URL (``connect_timeout``; a URL that sets it wins). A dead machine's address often
+#: answers nothing at all, so without a bound a failover would wait on TCP's own minutes.
+DB_CONNECT_TIMEOUT_S: Final = 5
+
+# --- Database failover (README "Operating it") --------------------------------------------
+#: A request that met a failover (connection lost, a read-only standby, an admin shutdown)
+#: and is safe to run again (a read, or a POST under an Idempotency-Key) is run again inside
+#: the server for at most this long, backing off from the base up to the cap; then it is
+#: answered 503 with Retry-After so the client retries under its key. pg_auto_failover's
+#: defaults promote the standby in about 20-40 s; the server bridges a reconnect, the client
+#: bridges a promotion.
+FAILOVER_RETRY_WINDOW_S: Final = 10.0
+FAILOVER_BACKOFF_BASE_S: Final = 0.1
+FAILOVER_BACKOFF_CAP_S: Final = 1.0
+#: Retry-After on a 503 for a failover: long enough for a reconnect, short against a payment.
+FAILOVER_RETRY_AFTER_S: Final = 2
 
 # --- HTTP API --------------------------------------------------------------------------------
 #: Largest request body accepted (bytes); larger gets 413 before it is read.

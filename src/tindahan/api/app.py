@@ -39,6 +39,7 @@ from tindahan.api import (
 )
 from tindahan.api.deps import RateLimitedError, rate_limited_body
 from tindahan.api.description import DESCRIPTION
+from tindahan.api.failover import Failover
 from tindahan.api.hardening import DuplicateKeys, HardenedAPI, install_docs
 from tindahan.api.metrics import Measure
 from tindahan.api.origin import ClientOrigin
@@ -206,6 +207,8 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
 
     install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    # Innermost: a request that met a database failover is run again from the routes down.
+    app.add_middleware(Failover, discard=platform.db.discard_connections)
     app.add_middleware(ClientOrigin)  # the risk gate's device and IP (api/origin.py)
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it

@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 
 from tindahan import limits
+from tindahan.store.failover import driver_error_is_failover, is_failover
 
 DEFAULT_URL = "sqlite:///var/tindahan.db"
 T = TypeVar("T")
@@ -57,7 +58,13 @@ DEFAULT_FOLDER = Path("var")
 
 def normalize_url(raw: str) -> URL:
     """Accept ``sqlite:///path``, a path to a SQLite file (``./var/tindahan.db``),
-    ``postgresql+psycopg://…`` and plain ``postgresql://``."""
+    ``postgresql+psycopg://…`` and plain ``postgresql://``.
+
+    A PostgreSQL URL may name several hosts, as libpq does, for a primary and its standbys:
+    ``postgresql://u@a:5432,b:5432/db?target_session_attrs=read-write`` (hosts in the
+    address), or SQLAlchemy's ``…/db?host=a:5432&host=b:5432&…`` or ``?host=a,b&port=…``;
+    libpq tries them in order and keeps the first that takes writes."""
+    raw = _hosts_to_query(raw)
     if "://" not in raw and (raw.endswith(SQLITE_SUFFIXES) or "/" in raw or os.sep in raw):
         raw = f"sqlite:///{Path(raw).expanduser()}"
     try:
@@ -77,6 +84,27 @@ def normalize_url(raw: str) -> URL:
     raise DatabaseUrlError(
         f"unsupported database {backend!r}: use sqlite:///path.db or postgresql+psycopg://…"
     )
+
+
+def _hosts_to_query(raw: str) -> str:
+    """libpq's ``scheme://user@h1:p1,h2:p2/db?…`` as SQLAlchemy's ``?host=h1:p1&host=h2:p2``
+    (SQLAlchemy's URL parser takes one host in the address)."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep or not scheme.startswith(("postgresql", "postgres")):
+        return raw
+    address, slash, tail = rest.partition("/")
+    user, at, hosts = address.rpartition("@")
+    if "," not in hosts:
+        return raw
+    if any(not h or h.startswith("[") for h in hosts.split(",")):
+        raise DatabaseUrlError(
+            f"cannot read the hosts {hosts!r}: give host:port pairs separated by commas "
+            "(IPv6 addresses go in ?host=…&host=… instead)"
+        )
+    database, _, query = tail.partition("?")
+    given = "&".join(f"host={h}" for h in hosts.split(","))
+    query = f"{given}&{query}" if query else given
+    return f"{scheme}://{user}{at}/{database if slash else ''}?{query}"
 
 
 @dataclass
@@ -125,7 +153,13 @@ class Database:
             raw.commit()
         except dbapi_error as exc:
             _rollback(pooled, raw)
-            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+            failover = driver_error_is_failover(exc)
+            if failover:  # this path bypasses SQLAlchemy's own disconnect handling
+                pooled.invalidate()
+                self.discard_connections()
+            raise DBAPIError.instance(
+                None, None, exc, dbapi_error, connection_invalidated=failover
+            ) from exc
         except BaseException:
             _rollback(pooled, raw)
             raise
@@ -166,6 +200,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def discard_connections(self) -> None:
+        """After a failover: close the pool's idle connections and give every later checkout
+        a new one (connections lent out now are dropped when they come back), so no request
+        meets the old primary's dead or demoted sessions again."""
+        self.engine.dispose(close=True)
 
     def __enter__(self) -> Database:
         return self
@@ -263,16 +303,34 @@ def connect(
             _sqlite_folder(Path(path))
         engine = _sqlite_engine(url)
     else:
-        engine = create_engine(
-            url,
-            # No pre-ping: it costs a round trip per transaction; a dropped connection
-            # fails the statement and ``transact`` runs the transaction again.
-            isolation_level="READ COMMITTED",
-            pool_size=limits.DB_POOL_SIZE,
-            max_overflow=limits.DB_POOL_OVERFLOW,
-            connect_args={"options": f"-c lock_timeout={limits.POSTGRES_LOCK_TIMEOUT_MS}"},
-        )
+        engine = _postgres_engine(url)
     return Database(url, engine, clock or time.time_ns)
+
+
+def _postgres_engine(url: URL) -> Engine:
+    connect_args: dict[str, Any] = {"options": f"-c lock_timeout={limits.POSTGRES_LOCK_TIMEOUT_MS}"}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = limits.DB_CONNECT_TIMEOUT_S
+    engine = create_engine(
+        url,
+        # No pre-ping: it costs a round trip per transaction; a dropped connection fails
+        # the statement, and a failover is handled where it is met (``store.failover``).
+        isolation_level="READ COMMITTED",
+        pool_size=limits.DB_POOL_SIZE,
+        max_overflow=limits.DB_POOL_OVERFLOW,
+        connect_args=connect_args,
+    )
+
+    @event.listens_for(engine, "handle_error")
+    def _failover(context: Any) -> None:
+        # A demoted primary (read-only) or a shutting-down server is no better than a lost
+        # connection: mark it so, and SQLAlchemy invalidates every pooled connection made
+        # before it (``Pool._invalidate``), not only this one.
+        error = context.original_exception
+        if not context.is_disconnect and is_failover(error):
+            context.is_disconnect = True
+
+    return engine
 
 
 def _sqlite_folder(path: Path) -> None:
