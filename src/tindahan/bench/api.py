@@ -135,7 +135,8 @@ class Server:
     log: Path
 
     @classmethod
-    def start(cls, url: str, workers: int, scratch: Path) -> Server:
+    def start(cls, url: str, workers: int, scratch: Path, *, worker: bool = False) -> Server:
+        """``worker``: run serve's background worker too (it seals transfers)."""
         port = free_port()
         log = scratch / "server.log"
         with log.open("w") as sink:
@@ -151,7 +152,7 @@ class Server:
                     str(port),
                     "--workers",
                     str(workers),
-                    "--no-worker",
+                    *(() if worker else ("--no-worker",)),
                 ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
