@@ -15,19 +15,12 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tindahan import limits
-from tindahan import worker as worker_jobs
-from tindahan.anchor.config import Anchor
-from tindahan.anchor.keys import AnchorKey
-from tindahan.api.deps import timestamp_ns
-from tindahan.api.metrics import metrics_app
-from tindahan.api.server import WORKERS_ENV
 from tindahan.cli import (
     clearing,
     credit,
@@ -46,24 +39,6 @@ from tindahan.cli import (
     ussd,
 )
 from tindahan.cli.errors import fail, friendly
-from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller, parse_scopes
-from tindahan.observe import logs as observe_logs
-from tindahan.observe.metrics import MULTIPROC_ENV
-from tindahan.observe.metrics import use_folder as use_metrics_folder
-from tindahan.services.commerce import addresses
-from tindahan.services.credit import assessments as credit_service
-from tindahan.services.platform import chart, datakey, health
-from tindahan.services.platform import export as export_service
-from tindahan.services.platform import keys as key_service
-from tindahan.services.platform import webhooks as webhook_service
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.rails import participants
-from tindahan.services.seed import demo as demo_service
-from tindahan.services.unit import Platform
-from tindahan.services.ussd import channel as ussd_channel
-from tindahan.store import backup, migrate
-from tindahan.store.database import Database, connect, create_missing, default_url
-from tindahan.store.vault import Vault
 
 app = typer.Typer(
     help="Tindahan: payments, online selling and credit for Philippine MSMEs.",
@@ -96,12 +71,25 @@ app.command("simulate")(simulate.simulate)
 out = Console(highlight=False, soft_wrap=True)
 DbOption = ledger.DbOption
 
+if TYPE_CHECKING:
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import Database
+
 
 def _platform(database: Database) -> Platform:
+    from tindahan.anchor.config import Anchor
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+
     return Platform(database, open_vault(database), Anchor.from_environment())
 
 
 def _prepare(database: Database) -> Platform:
+    from tindahan.services.commerce import addresses
+    from tindahan.services.platform import chart
+    from tindahan.services.rails import participants
+    from tindahan.store import migrate
+
     migrate.upgrade(database)
     platform = _platform(database)
     chart.ensure_operator_accounts(platform)
@@ -117,6 +105,9 @@ def _prepare(database: Database) -> Platform:
 @friendly
 def db_upgrade(db: DbOption = None) -> None:
     """Create the database (a PostgreSQL one too) or migrate it to the newest schema."""
+    from tindahan.store import migrate
+    from tindahan.store.database import connect, create_missing
+
     create_missing(db)
     with connect(db) as database:
         _prepare(database)
@@ -135,6 +126,10 @@ def parties_export(
 ) -> None:
     """Everything held about one party, decrypted, as JSON (a Data Privacy Act access
     request). Recorded in the audit log."""
+    from tindahan.kernel.callers import SCOPES, Caller
+    from tindahan.services.platform import export as export_service
+    from tindahan.store.database import connect
+
     operator = Caller("cli", None, frozenset(SCOPES))
     with connect(db, create=False) as database:
         platform = _platform(database)
@@ -158,6 +153,9 @@ def db_backup(
     db: DbOption = None,
 ) -> None:
     """Back up the whole database: SQLite's online backup, or pg_dump's custom format."""
+    from tindahan.store import backup
+    from tindahan.store.database import default_url
+
     made = backup.backup(db or default_url(), out_path)
     out.print(f"{made.kind} backup written to {made.path} ({made.size_bytes:,} bytes)")
 
@@ -172,6 +170,9 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore a backup into an empty database (or, with --force, over one)."""
+    from tindahan.store import backup
+    from tindahan.store.database import default_url
+
     url = db or default_url()
     kind = backup.restore(url, source, force=force)
     out.print(f"{kind} backup {source} restored; check it with `tindahan ledger verify`")
@@ -181,6 +182,9 @@ def db_restore(
 @friendly
 def demo_seed(db: DbOption = None) -> None:
     """Load the demo barangay (shops, buyers, an agent, three weeks of sales) if empty."""
+    from tindahan.services.platform import keys as key_service
+    from tindahan.store.database import connect
+
     with connect(db) as database:
         platform = _prepare(database)
         key_service.set_environment(platform, "test")
@@ -199,6 +203,10 @@ def demo_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before wiping")] = False,
 ) -> None:
     """Wipe a demo database and load the demo again (test-environment databases only)."""
+    from tindahan.services.platform import keys as key_service
+    from tindahan.store import migrate
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         platform = _prepare(database)
         if key_service.environment_of(platform) != "test":
@@ -217,6 +225,9 @@ def demo_reset(
 def _load_demo(platform: Platform, url: str) -> None:
     """What ``serve --demo`` adds to a database: the barangay once, the credit model, the
     loan product and offers, the web sign-ins."""
+    from tindahan.services.platform import keys as key_service
+    from tindahan.services.seed import demo as demo_service
+
     key_service.set_environment(platform, "test")
     if demo_service.is_empty(platform):
         out.print("loading demo data: a barangay's shops, buyers and three weeks of sales…")
@@ -230,6 +241,10 @@ def _load_demo(platform: Platform, url: str) -> None:
 
 def _banner(platform: Platform) -> None:
     """The demo's sign-ins as a table, then its API keys one a line (whole, to copy)."""
+    from rich.table import Table
+
+    from tindahan.services.seed import demo as demo_service
+
     people = demo_service.seed_logins(platform)
     table = Table(title="Demo sign-ins (phone and PIN)", title_justify="left")
     for column in ("who", "name", "phone", "PIN"):
@@ -246,6 +261,8 @@ def _banner(platform: Platform) -> None:
 
 def _ussd_banner(platform: Platform, people: list[dict[str, str]]) -> None:
     """One demo phone and its PIN for the USSD menus, and a store's code to pay."""
+    from tindahan.services.ussd import channel as ussd_channel
+
     buyer = next((p for p in people if p["who"] == "buyer"), None)
     if buyer is None:
         return
@@ -262,6 +279,8 @@ def _ussd_banner(platform: Platform, people: list[dict[str, str]]) -> None:
 
 def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:
     """The barangay's three weeks, then shops with half a year of sales for credit."""
+    from tindahan.services.seed import demo as demo_service
+
     made = demo_service.seed_with_history(url, platform.vault)
     if not made:
         return 0, 0
@@ -271,6 +290,8 @@ def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:
 def _demo_model() -> None:
     """The merchant credit model the demo scores with: trained once, from a simulated
     population, into ``$TINDAHAN_CREDIT_MODEL`` (default ``var/models/merchant``)."""
+    from tindahan.services.credit import assessments as credit_service
+
     folder = credit_service.model_dir()
     found = folder / "metadata.json"
     if found.exists():
@@ -292,6 +313,10 @@ def keys_create(
     scopes: Annotated[str | None, typer.Option("--scopes", help="Comma-separated scopes")] = None,
 ) -> None:
     """Make an API key; it is printed once, alone on the last line."""
+    from tindahan.kernel.callers import DEFAULT_SCOPES, parse_scopes
+    from tindahan.services.platform import keys as key_service
+    from tindahan.store.database import connect
+
     if operator == (party is not None):
         raise typer.BadParameter("give exactly one of --operator and --party ID")
     wanted = parse_scopes(scopes) if scopes is not None else frozenset(DEFAULT_SCOPES)
@@ -310,6 +335,11 @@ def keys_create(
 def keys_rotate_data_key(db: DbOption = None) -> None:
     """Re-encrypt all personal data under the key in $TINDAHAN_NEW_DATA_KEY (one transaction;
     run it again if interrupted), then start everything with that key as TINDAHAN_DATA_KEY."""
+    from tindahan.services.platform import datakey
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.store.database import connect
+    from tindahan.store.vault import Vault
+
     with connect(db, create=False) as database:
         old = open_vault(database)
         new = Vault.configured(None, env=datakey.NEW_KEY_ENV)
@@ -339,6 +369,8 @@ def keys_data_key() -> None:
 def keys_anchor_key() -> None:
     """Print a new Ed25519 anchor key pair: the private key for TINDAHAN_ANCHOR_KEY (the
     sealer's secret store, never the database), the public key for auditors."""
+    from tindahan.anchor.keys import AnchorKey
+
     key = AnchorKey.generate()
     out.print(f"key id {key.verifier.key_id}")
     out.print(f"TINDAHAN_ANCHOR_PUBLIC_KEY={key.verifier.public_text}")
@@ -361,6 +393,10 @@ def webhooks_replay(
     ] = False,
 ) -> None:
     """Queue webhook deliveries again (the worker sends them on its next round)."""
+    from tindahan.api.deps import timestamp_ns
+    from tindahan.services.platform import webhooks as webhook_service
+    from tindahan.store.database import connect
+
     since_ns = None
     if since is not None:
         try:
@@ -386,6 +422,10 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
 ) -> None:
     """Expire holds, seal the ledger, deliver webhooks — continually."""
+    from tindahan import worker as worker_jobs
+    from tindahan.services.platform import health
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         platform = _platform(database)
         if once:
@@ -449,6 +489,12 @@ def serve(
     ] = None,
 ) -> None:
     """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
+    from tindahan import worker as worker_jobs
+    from tindahan.api.metrics import metrics_app
+    from tindahan.api.server import WORKERS_ENV
+    from tindahan.observe import logs as observe_logs
+    from tindahan.store.database import connect, create_missing, default_url
+
     sock = listen.bind(host, port)  # first: a taken port fails before anything else
     scrape = listen.bind(host, metrics_port) if metrics_port is not None else None
     url = db or default_url()
@@ -506,6 +552,9 @@ def serve(
 def _metrics_folder() -> Iterator[None]:
     """Prometheus's multiprocess mode in a fresh folder, set before any process counts
     anything, so /metrics sums every server process and the worker; gone at the end."""
+    from tindahan.observe.metrics import MULTIPROC_ENV
+    from tindahan.observe.metrics import use_folder as use_metrics_folder
+
     folder = Path(tempfile.mkdtemp(prefix="tindahan-metrics-"))
     before = os.environ.get(MULTIPROC_ENV)
     use_metrics_folder(folder)

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass
 
 from tindahan import limits
-from tindahan.worker import rails as worker_rails
 
 HOST = "127.0.0.1"
 #: ``tindahan rails switch``, through the rails commands alone: importing the whole CLI (every
@@ -53,6 +52,8 @@ class Switch:
 
 def configured() -> bool:
     """A switch is already named in the environment (the operator runs one)."""
+    from tindahan.worker import rails as worker_rails
+
     return bool(os.environ.get(worker_rails.URL_ENV) and os.environ.get(worker_rails.SECRET_ENV))
 
 
@@ -73,6 +74,8 @@ def start(database: str | None = None) -> Switch | None:
     """Start the switch and point this process's worker at it; None if it did not come up
     within ``limits.SWITCH_START_SECONDS`` (the demo then runs without bank transfers).
     ``database``: the switch's own SQLite file (its default, ``./var/switch.sqlite3``)."""
+    from tindahan.worker import rails as worker_rails
+
     port = free_port()
     secret = secrets.token_urlsafe(32)
     env = {**os.environ, worker_rails.SECRET_ENV: secret}

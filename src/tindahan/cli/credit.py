@@ -23,22 +23,13 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from tindahan import limits
 from tindahan.cli.errors import fail, friendly
-from tindahan.credit import artifact, card, dataset, drift, evaluate, features, model
-from tindahan.credit import protected as protected_words
-from tindahan.credit.errors import CreditError
-from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.services.credit import assessments as credit_service
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store.database import connect, default_url
 
 app = typer.Typer(help="Credit scoring: train, evaluate, score, drift.")
 out = Console(highlight=False, soft_wrap=True)
@@ -64,14 +55,24 @@ ProtectedOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 ModelDirOption = Annotated[Path, typer.Option("--model", help="A model folder from `train`.")]
 
+if TYPE_CHECKING:
+    from tindahan.credit import artifact
+
 
 def _kind(kind: str) -> str:
+    from tindahan.credit import model
+    from tindahan.credit.errors import CreditError
+
     if kind not in model.KINDS:
         raise CreditError(f"--model must be scorecard or gbm, not {kind!r}")
     return kind
 
 
 def _table(data: Path, target: str, positive: str | None, protected: str | None) -> Any:
+    from tindahan.credit import dataset
+    from tindahan.credit import protected as protected_words
+    from tindahan.credit.errors import CreditError
+
     if data.is_file() and data.stat().st_size > limits.CREDIT_MAX_CSV_BYTES:
         raise CreditError(f"{data} is larger than {limits.CREDIT_MAX_CSV_BYTES} bytes")
     table = dataset.load(data, target, positive, protected_words.parse(protected))
@@ -81,6 +82,8 @@ def _table(data: Path, target: str, positive: str | None, protected: str | None)
 
 
 def _directions(table: Any) -> dict[str, int]:
+    from tindahan.credit import features
+
     return {
         c.name: features.DIRECTIONS[c.name]
         for c in table.columns
@@ -101,6 +104,8 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train a model on a CSV and write its folder: model, metadata, card, plots."""
+    from tindahan.credit import artifact, card
+
     _kind(kind)
     artifact.check_out(out_dir)  # before the work, not after it
     table = _table(data, target, positive, protected)
@@ -133,6 +138,8 @@ def evaluate_command(
     as_json: JsonOption = False,
 ) -> None:
     """Stratified k-fold cross-validation: AUC, KS, Gini and Brier out of sample."""
+    from tindahan.credit import evaluate
+
     _kind(kind)
     evaluate.check_folds(folds)
     table = _table(data, target, positive, protected)
@@ -160,6 +167,9 @@ def score(
     as_json: JsonOption = False,
 ) -> None:
     """Probability of default, score points and reason codes."""
+    from tindahan.credit import artifact
+    from tindahan.store.database import default_url
+
     if (merchant is None) == (data is None):
         fail("give exactly one of --merchant ID or --data CSV")
     loaded = artifact.load(model_dir)
@@ -175,6 +185,8 @@ def score(
 
 
 def _score_csv(loaded: artifact.Loaded, data: Path) -> dict[str, Any]:
+    from tindahan.credit import dataset, features, model
+
     frame, _ = dataset.read_csv(data)
     rows, notes = dataset.for_scoring(frame, loaded.scorer.columns)
     for note in notes:
@@ -191,10 +203,19 @@ def _score_csv(loaded: artifact.Loaded, data: Path) -> dict[str, Any]:
 
 
 def _merchant_model(loaded: artifact.Loaded) -> bool:
+    from tindahan.credit import features
+
     return {c.name for c in loaded.scorer.columns} <= set(features.FEATURES)
 
 
 def _score_merchant(loaded: artifact.Loaded, merchant: str, url: str) -> dict[str, Any]:
+    from tindahan.credit.errors import CreditError
+    from tindahan.kernel.callers import SCOPES, Caller
+    from tindahan.services.credit import assessments as credit_service
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     if not _merchant_model(loaded):
         raise CreditError(
             f"{loaded.folder} was trained on other columns than the merchant features; "
@@ -210,6 +231,8 @@ def _score_merchant(loaded: artifact.Loaded, merchant: str, url: str) -> dict[st
 
 
 def _print_decisions(result: dict[str, Any]) -> None:
+    from rich.table import Table as RichTable
+
     decisions = result.get("decisions") or [result]
     grid = RichTable("row", "decision", "P(default)", "score", "reasons")
     for index, d in enumerate(decisions, start=1):
@@ -243,6 +266,9 @@ def drift_command(
     as_json: JsonOption = False,
 ) -> None:
     """Population stability (PSI) of the score and each feature against the training data."""
+    from tindahan.credit import artifact, dataset, drift, model
+    from tindahan.store.database import default_url
+
     if (data is None) == (db is None):
         fail("give exactly one of --data CSV or --db URL")
     loaded = artifact.load(model_dir)
@@ -265,6 +291,11 @@ def drift_command(
 
 
 def _platform_rows(loaded: artifact.Loaded, url: str, as_of: str | None) -> Any:
+    from tindahan.credit import features
+    from tindahan.credit.errors import CreditError
+    from tindahan.services.credit import assessments as credit_service
+    from tindahan.store.database import connect
+
     if not _merchant_model(loaded):
         raise CreditError(f"{loaded.folder} is not a merchant model; check it with --data")
     moment = time.time_ns()

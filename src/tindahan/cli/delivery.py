@@ -18,24 +18,14 @@ import csv
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.commerce import psgc
-from tindahan.delivery import history, promise, simulate
-from tindahan.delivery.traffic import NO_ADVISORIES, Advisories
-from tindahan.delivery.zones import zone_between
 from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.lending.calendar import philippine_regular_holidays
-from tindahan.services.delivery import couriers
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store import migrate
-from tindahan.store.database import connect
 
 app = typer.Typer(help="Delivery: couriers' rate cards and zones.")
 rates_app = typer.Typer(help="Couriers' rate cards (zone × weight tiers, window, COD fee).")
@@ -44,8 +34,16 @@ out = Console(highlight=False, soft_wrap=True)
 OPERATOR = Caller("cli", None, frozenset(SCOPES))
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
+if TYPE_CHECKING:
+    from tindahan.delivery.traffic import Advisories
+
 
 def _platform_run(db: str | None, work: Any, write: bool = True) -> Any:
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store import migrate
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         if migrate.current(database) != migrate.head():
             fail("the database is not set up; run `tindahan db upgrade`")
@@ -74,6 +72,8 @@ def set_card(
     as_json: JsonOption = False,
 ) -> None:
     """Create or replace a courier's rate card."""
+    from tindahan.services.delivery import couriers
+
     try:
         body = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -91,6 +91,8 @@ def set_card(
 @friendly
 def list_cards(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every courier's rate card."""
+    from tindahan.services.delivery import couriers
+
     cards = _platform_run(db, lambda u: couriers.list_cards(u, OPERATOR), write=False)
     if as_json:
         typer.echo(json.dumps(cards))
@@ -105,6 +107,8 @@ def list_cards(db: DbOption = None, as_json: JsonOption = False) -> None:
 @friendly
 def show_card(code: str, db: DbOption = None, as_json: JsonOption = False) -> None:
     """One courier's rate card."""
+    from tindahan.services.delivery import couriers
+
     card = _platform_run(db, lambda u: couriers.get_card(u, OPERATOR, code), write=False)
     if as_json:
         typer.echo(json.dumps(card))
@@ -116,6 +120,8 @@ def show_card(code: str, db: DbOption = None, as_json: JsonOption = False) -> No
 @friendly
 def retire(code: str, db: DbOption = None) -> None:
     """Stop offering a courier at checkout (shops keep it listed)."""
+    from tindahan.services.delivery import couriers
+
     card = _platform_run(db, lambda u: couriers.retire(u, OPERATOR, code))
     _print_card(card)
 
@@ -127,6 +133,9 @@ def zone(
     destination: Annotated[str, typer.Argument(help="The destination barangay's code")],
 ) -> None:
     """The delivery zone between two barangays."""
+    from tindahan.commerce import psgc
+    from tindahan.delivery.zones import zone_between
+
     places = []
     for name, code in (("origin", origin), ("destination", destination)):
         try:
@@ -153,6 +162,8 @@ def simulate_history(
     ] = None,
 ) -> None:
     """Simulate delivered shipments (couriers, Metro Manila traffic, holidays, a typhoon week)."""
+    from tindahan.delivery import history, simulate
+
     made = simulate.simulate(count, seed=seed, days=days)
     try:
         with out_file.open("w", encoding="utf-8", newline="") as f:
@@ -172,6 +183,8 @@ def simulate_history(
 
 
 def _advisories(path: Path) -> Advisories:
+    from tindahan.delivery.traffic import Advisories
+
     days: dict[str, set[date]] = {}
     try:
         with path.open(encoding="utf-8", newline="") as f:
@@ -207,6 +220,10 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """Train on the earliest 80% of the shipments by pickup, report on the latest 20%."""
+    from tindahan.delivery import history, promise
+    from tindahan.delivery.traffic import NO_ADVISORIES
+    from tindahan.lending.calendar import philippine_regular_holidays
+
     try:
         with events.open(encoding="utf-8", newline="") as f:
             shipments = history.read_csv(f)

@@ -9,28 +9,31 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import OperationalError, ProgrammingError
-
-from tindahan.anchor.sinks import AnchorError
-from tindahan.bench.ledger import BenchConfigError
-from tindahan.cli.listen import ListenError
-from tindahan.kernel.refusals import RefusalError
-from tindahan.services.ledger.transfers import BatchSizeError
-from tindahan.store.database import DatabaseUrlError, RetriesExhaustedError
-from tindahan.store.vault import VaultError
 
 P = ParamSpec("P")
 R = TypeVar("R")
 err = Console(stderr=True, soft_wrap=True)
-USAGE_ERRORS = (
-    AnchorError,
-    DatabaseUrlError,
-    BenchConfigError,
-    BatchSizeError,
-    VaultError,
-    ListenError,
-    ValueError,
-)
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The failures that are the user's input: imported when a command fails, not when the
+    command line starts (these modules pull in SQLAlchemy and the services)."""
+    from tindahan.anchor.sinks import AnchorError
+    from tindahan.bench.ledger import BenchConfigError
+    from tindahan.cli.listen import ListenError
+    from tindahan.services.ledger.transfers import BatchSizeError
+    from tindahan.store.database import DatabaseUrlError
+    from tindahan.store.vault import VaultError
+
+    return (
+        AnchorError,
+        DatabaseUrlError,
+        BenchConfigError,
+        BatchSizeError,
+        VaultError,
+        ListenError,
+        ValueError,
+    )
 
 
 def friendly(command: Callable[P, R]) -> Callable[P, R]:
@@ -40,29 +43,40 @@ def friendly(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except USAGE_ERRORS as exc:
-            _fail(str(exc))
-        except typer.BadParameter as exc:
-            _fail(exc.format_message())
-        except RefusalError as exc:
-            _fail(f"{exc.message} ({exc.code})")
-        except OperationalError as exc:
-            first = str(exc.orig).strip().splitlines()[0]
-            if "no such table" in first:
-                _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
-            _fail(f"cannot use the database: {first}")
-        except ProgrammingError as exc:
-            first = str(exc.orig).strip().splitlines()[0]
-            _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
-        except RetriesExhaustedError as exc:
-            _fail(f"the database stayed too busy: {exc}")
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
-        except Exception as exc:  # a bug: say so plainly, without a traceback
-            _fail(f"unexpected {type(exc).__name__}: {exc}", code=3)
+        except Exception as exc:
+            _explain(exc)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def _explain(exc: Exception) -> None:
+    """``error: …`` for a failure, by its kind, and exit (2 for input, 3 for a bug)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from tindahan.kernel.refusals import RefusalError
+    from tindahan.store.database import RetriesExhaustedError
+
+    if isinstance(exc, _usage_errors()):
+        _fail(str(exc))
+    if isinstance(exc, typer.BadParameter):
+        _fail(exc.format_message())
+    if isinstance(exc, RefusalError):
+        _fail(f"{exc.message} ({exc.code})")
+    if isinstance(exc, OperationalError):
+        first = str(exc.orig).strip().splitlines()[0]
+        if "no such table" in first:
+            _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
+        _fail(f"cannot use the database: {first}")
+    if isinstance(exc, ProgrammingError):
+        first = str(exc.orig).strip().splitlines()[0]
+        _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
+    if isinstance(exc, RetriesExhaustedError):
+        _fail(f"the database stayed too busy: {exc}")
+    # a bug: say so plainly, without a traceback
+    _fail(f"unexpected {type(exc).__name__}: {exc}", code=3)
 
 
 def fail(message: str, code: int = 2) -> None:

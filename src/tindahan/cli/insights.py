@@ -23,13 +23,6 @@ from rich.console import Console
 
 from tindahan.cli.errors import friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.insights import evaluate as evaluation
-from tindahan.insights import sales
-from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.services.insights import reorder as reorder_service
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store.database import connect
 
 app = typer.Typer(help="Sales insights: forecast evaluation, reorder advice.", no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -55,6 +48,9 @@ def evaluate(
     ] = None,
 ) -> None:
     """Hold out the last DAYS days, forecast them, and compare with seasonal-naive (WAPE)."""
+    from tindahan.insights import evaluate as evaluation
+    from tindahan.insights import sales
+
     evaluation.check_horizon(horizon)
     if predictions is not None:
         evaluation.check_output(predictions, sales_file)
@@ -96,6 +92,12 @@ def reorder(
 ) -> None:
     """A merchant's products with their stock, forecast and reorder advice, "reorder soon"
     first (from its paid orders of the last half-year)."""
+    from tindahan.kernel.callers import SCOPES, Caller
+    from tindahan.services.insights import reorder as reorder_service
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     operator = Caller("cli", None, frozenset(SCOPES))
     with connect(db, create=False) as database:
         platform = Platform(database, open_vault(database))

@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
-from tindahan.anchor.config import Anchor
-from tindahan.anchor.sinks import AnchorError, FileAnchor
-from tindahan.bench import ledger as bench_module
 from tindahan.cli.errors import friendly
-from tindahan.services.ledger import transfers as ledger_service
-from tindahan.services.ledger.anchoring import anchor_sealed
-from tindahan.services.ledger.seal import seal as seal_service
-from tindahan.services.ledger.verify import verify as verify_service
-from tindahan.store.database import connect
+
+if TYPE_CHECKING:
+    from tindahan.anchor.config import Anchor
+
+# The services, the store and the bench are imported inside each command, so that
+# `tindahan qr decode` and `tindahan --help` start without them (issue 18).
 
 app = typer.Typer(help="The double-entry ledger: verify, seal, anchor, expire holds, benchmark.")
 out = Console(highlight=False, soft_wrap=True)
@@ -37,6 +34,9 @@ AnchorOption = Annotated[
 
 def _anchor(path: Path | None) -> Anchor | None:
     """The anchor from the environment, its file replaced by ``--anchor`` when given."""
+    from tindahan.anchor.config import Anchor
+    from tindahan.anchor.sinks import FileAnchor
+
     anchor = Anchor.from_environment()
     if path is None:
         return anchor
@@ -52,6 +52,9 @@ def _anchor(path: Path | None) -> Anchor | None:
 def verify(db: DbOption = None, anchor: AnchorOption = None) -> None:
     """Recompute balances from transfers, check sums, limits, the hash chain, every business
     record against its transfers, and the chain against the signed anchor."""
+    from tindahan.services.ledger.verify import verify as verify_service
+    from tindahan.store.database import connect
+
     configured = _anchor(anchor)
     with connect(db, create=False) as database:
         report = verify_service(database, configured)
@@ -69,6 +72,9 @@ def verify(db: DbOption = None, anchor: AnchorOption = None) -> None:
 def seal(db: DbOption = None, anchor: AnchorOption = None) -> None:
     """Seal every committed transfer not yet in the hash chain, and anchor the new blocks
     when the anchor key is configured."""
+    from tindahan.services.ledger.seal import seal as seal_service
+    from tindahan.store.database import connect
+
     configured = _anchor(anchor)
     with connect(db, create=False) as database:
         report = seal_service(database, anchor=configured)
@@ -81,6 +87,10 @@ def seal(db: DbOption = None, anchor: AnchorOption = None) -> None:
 def anchor_head(db: DbOption = None, anchor: AnchorOption = None) -> None:
     """Anchor every sealed block not yet anchored, then print the newest signed head (one
     JSON line) for an auditor to keep."""
+    from tindahan.anchor.sinks import AnchorError
+    from tindahan.services.ledger.anchoring import anchor_sealed
+    from tindahan.store.database import connect
+
     configured = _anchor(anchor)
     if configured is None or configured.key is None:
         raise AnchorError("no anchor key: set TINDAHAN_ANCHOR_KEY or TINDAHAN_ANCHOR_KEY_FILE")
@@ -95,6 +105,9 @@ def anchor_head(db: DbOption = None, anchor: AnchorOption = None) -> None:
 @friendly
 def expire(db: DbOption = None) -> None:
     """Void every pending transfer whose timeout has passed."""
+    from tindahan.services.ledger import transfers as ledger_service
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         count = ledger_service.expire_pending(database)
     out.print(f"voided {count} expired pending transfers")
@@ -117,6 +130,10 @@ def bench(
 
     Without --db it uses a fresh SQLite file in a temporary folder.
     """
+    from rich.progress import Progress
+
+    from tindahan.bench import ledger as bench_module
+
     try:
         share = Decimal(hot)
     except InvalidOperation:

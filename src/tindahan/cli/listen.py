@@ -15,9 +15,6 @@ import socket
 import threading
 from typing import Any
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-
 from tindahan import limits
 
 
@@ -69,6 +66,9 @@ def is_loopback(host: str) -> bool:
 
 def serve(sock: socket.socket, app: str, *, workers: int, **options: Any) -> None:
     """Run the ASGI app factory ``app`` on the bound ``sock`` until a signal stops it."""
+    import uvicorn  # here, not at the top: every other command starts without it
+    from uvicorn.supervisors import Multiprocess
+
     config = uvicorn.Config(
         app,
         factory=True,
@@ -91,6 +91,8 @@ def serve(sock: socket.socket, app: str, *, workers: int, **options: Any) -> Non
 def serve_beside(sock: socket.socket, app: Any, stack: contextlib.ExitStack) -> None:
     """Serve the ASGI ``app`` on ``sock`` in a thread of this process (``/metrics`` on its
     own port), stopped when ``stack`` closes."""
+    import uvicorn
+
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(

@@ -30,22 +30,19 @@ from typing import Annotated, cast
 import typer
 import typer.core
 from rich.console import Console
-from rich.table import Table
 
 from tindahan import limits
 from tindahan.cli.errors import fail, friendly
-from tindahan.kernel.refusals import invalid
-from tindahan.lending import caps, eir
-from tindahan.lending.calendar import business_date
-from tindahan.lending.disclosure import Disclosure, disclose
-from tindahan.lending.terms import NOMINAL_DAYS, FeeMode, Frequency, Method, parse_percent
-from tindahan.money import Money, format_money
+from tindahan.lending.disclosure import Disclosure
+from tindahan.lending.terms import FeeMode, Frequency, Method
 
 app = typer.Typer(help="Loans: quote a schedule and its disclosure, run the daily close.")
 out = Console(highlight=False, soft_wrap=True)
 
 
 def business_today() -> date:
+    from tindahan.lending.calendar import business_date
+
     return business_date(time.time_ns())
 
 
@@ -53,6 +50,8 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _start(text: str | None) -> date:
+    from tindahan.kernel.refusals import invalid
+
     if text is None:
         return business_today()
     try:
@@ -84,6 +83,8 @@ class _OneLineUsage(typer.core.TyperCommand):
 
 
 def _positive(value: int, name: str, maximum: int) -> int:
+    from tindahan.kernel.refusals import invalid
+
     if not 0 < value <= maximum:
         raise invalid("amount_invalid", f"{name} is a whole number from 1 to {maximum}")
     return value
@@ -99,6 +100,10 @@ def quote_disclosure(
     fee_mode: FeeMode,
     start: date,
 ) -> Disclosure:
+    from tindahan.kernel.refusals import invalid
+    from tindahan.lending.disclosure import disclose
+    from tindahan.lending.terms import parse_percent
+
     _positive(principal, "--principal", limits.SMALL_LOAN_MAX_PRINCIPAL_MINOR * 10**6)
     _positive(term, "--term", limits.QUOTE_MAX_TERM)
     if fee < 0 or (fee >= principal and fee_mode == FeeMode.DEDUCTED):
@@ -140,6 +145,8 @@ def quote(
 
 
 def _ceilings(found: Disclosure, day: date) -> dict[str, object]:
+    from tindahan.lending import caps
+
     monthly = found.rate_per_period if found.frequency == Frequency.MONTHLY else None
     is_covered = caps.covered(found.principal_minor, day, found.last_due)
     breaches = []
@@ -162,14 +169,20 @@ def _ceilings(found: Disclosure, day: date) -> dict[str, object]:
 
 
 def _monthly_nominal(found: Disclosure) -> Decimal:
+    from tindahan.lending.terms import NOMINAL_DAYS
+
     return found.rate_per_period * 30 / NOMINAL_DAYS[found.frequency]
 
 
 def _peso(amount_minor: int) -> str:
+    from tindahan.money import Money, format_money
+
     return format_money(Money(amount_minor, "PHP"), "en_PH")
 
 
 def _print(found: Disclosure, result: dict[str, object]) -> None:
+    from rich.table import Table
+
     table = Table("#", "due", "principal", "interest", "fee", "total")
     for i in found.schedule:
         table.add_row(
@@ -198,4 +211,6 @@ def _print(found: Disclosure, result: dict[str, object]) -> None:
 def _percent(rate: Decimal) -> str:
     """A rate in percent to the hundredth, however large (30% a day is about 10^43% a year:
     ``caps.percent`` has no room for that many digits)."""
+    from tindahan.lending import eir
+
     return f"{eir.text(rate * 100, places=2)}%"

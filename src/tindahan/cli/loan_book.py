@@ -11,22 +11,19 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.lending.calendar import business_date
-from tindahan.services.lending import close as loan_close
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store import migrate
-from tindahan.store.database import connect
 
 out = Console(highlight=False, soft_wrap=True)
+
+if TYPE_CHECKING:
+    from tindahan.services.lending import close as loan_close
+    from tindahan.services.unit import Platform
 
 
 @friendly
@@ -39,6 +36,11 @@ def close(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per day.")] = False,
 ) -> None:
     """Close ended business days: accrue interest, apply reserves, penalise, age loans."""
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store import migrate
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         if migrate.current(database) != migrate.head():
             fail("the database is not set up; run `tindahan db upgrade`")
@@ -63,6 +65,9 @@ def close(
 
 
 def _days(platform: Platform, text: str | None) -> list[date]:
+    from tindahan.lending.calendar import business_date
+    from tindahan.services.lending import close as loan_close
+
     if text is None:
         return loan_close.due_days(platform)
     try:
@@ -75,6 +80,10 @@ def _days(platform: Platform, text: str | None) -> list[date]:
 
 
 def _run(platform: Platform, day: date, *, quiet: bool) -> loan_close.CloseReport:
+    from rich.progress import Progress
+
+    from tindahan.services.lending import close as loan_close
+
     if quiet:
         return loan_close.run(platform, day)
     with Progress(console=Console(stderr=True), transient=True) as bar:

@@ -10,10 +10,6 @@ from rich.console import Console
 
 from tindahan.cli.errors import friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.services.platform import logins as login_service
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store.database import connect
 
 app = typer.Typer(help="Web sign-ins: a phone number and a PIN or password.")
 out = Console(highlight=False, soft_wrap=True)
@@ -44,6 +40,11 @@ def create(
     ] = False,
 ) -> None:
     """Make a login; the PIN or password is asked twice, hidden (or read from stdin)."""
+    from tindahan.services.platform import logins as login_service
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     if operator == (party is not None):
         raise typer.BadParameter("give exactly one of --operator and --party ID")
     if operator and name is None:

@@ -19,18 +19,14 @@ from rich.console import Console
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.payments.periods import PHILIPPINE_TIME
-from tindahan.services.payouts import daily
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.unit import Platform
-from tindahan.store import migrate
-from tindahan.store.database import connect
 
 app = typer.Typer(help="Payouts: the automatic daily payouts.")
 out = Console(highlight=False, soft_wrap=True)
 
 
 def at_ns(text: str) -> int:
+    from tindahan.payments.periods import PHILIPPINE_TIME
+
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -56,6 +52,12 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Pay out every merchant whose automatic payout is due and not yet done today."""
+    from tindahan.services.payouts import daily
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store import migrate
+    from tindahan.store.database import connect
+
     when = None if at is None else at_ns(at)
     with connect(db, create=False) as database:
         if migrate.current(database) != migrate.head():

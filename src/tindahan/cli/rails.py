@@ -35,39 +35,24 @@ import sqlite3
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import httpx
 import typer
-import uvicorn
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Column, Table
 
 from tindahan import limits
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
 from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.money import from_minor
-from tindahan.rails import Message, MessageError, Transaction
-from tindahan.rails.reasons import reason_words, status_words
-from tindahan.rails.xml import read as read_message
-from tindahan.services.platform import fees
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.rails import participants, recalls, reconciliation
-from tindahan.services.rails.transfers import our_bic
-from tindahan.services.unit import Platform, Unit
-from tindahan.store.database import connect
-from tindahan.switch.app import create_app
-from tindahan.switch.clearing import PROFILES, ClearingHouse
 from tindahan.switch.journal import DEFAULT_PATH as DEFAULT_SWITCH_DB
-from tindahan.switch.journal import Journal
-from tindahan.switch.settlement import SettlementAccount
-from tindahan.worker import rails as worker_rails
 
 app = typer.Typer(help="Bank rails: InstaPay and PESONet messages (ISO 20022).")
 out = Console(highlight=False, soft_wrap=True)
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from tindahan.rails import Message, Transaction
+    from tindahan.services.unit import Unit
 
 
 def _load(path: Path) -> bytes:
@@ -80,6 +65,8 @@ def _load(path: Path) -> bytes:
 
 
 def _amount(item: Transaction) -> str | None:
+    from tindahan.money import from_minor
+
     if item.amount_minor is None or item.currency is None:
         return None
     return str(from_minor(item.amount_minor, item.currency))
@@ -94,6 +81,8 @@ def as_json(message: Message) -> dict[str, Any]:
 
 
 def _row(item: Transaction) -> dict[str, Any]:
+    from tindahan.rails.reasons import reason_words
+
     debtor, creditor = item.debtor, item.creditor
     return {
         "uetr": item.uetr,
@@ -116,6 +105,9 @@ def read(
     as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """Validate a pacs.008/002/028/004 or camt.053/054 message and print what it says."""
+    from tindahan.rails import MessageError
+    from tindahan.rails.xml import read as read_message
+
     try:
         message = read_message(_load(file))
     except MessageError as exc:
@@ -128,6 +120,10 @@ def read(
 
 
 def _print(message: Message) -> None:
+    from rich.markup import escape
+
+    from tindahan.rails.reasons import reason_words, status_words
+
     out.print(f"{message.message_type.value}  message id {escape(message.message_id)}")
     if message.account:
         out.print(f"account {escape(message.account)}")
@@ -156,11 +152,17 @@ OPERATOR = Caller("cli", None, frozenset(SCOPES))
 
 
 def _run(db: str | None, work: Callable[[Unit], T]) -> T:
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     with connect(db, create=False) as database:
         return Platform(database, open_vault(database)).run(work)
 
 
 def _print_participant(row: dict[str, Any]) -> None:
+    from rich.markup import escape
+
     rails = [name for name in ("instapay", "pesonet") if row[name]]
     state = "active" if row["active"] else "inactive"
     out.print(
@@ -176,6 +178,8 @@ def list_participants(
     as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """Every participant, by code."""
+    from tindahan.services.rails import participants
+
     result = _run(
         db,
         lambda u: participants.list_participants(u, OPERATOR, limits.MAX_PARTICIPANTS),
@@ -198,6 +202,8 @@ def add_participant(
     db: DbOption = None,
 ) -> None:
     """Add a participant to the directory."""
+    from tindahan.services.rails import participants
+
     new = participants.NewParticipant(code, bic, name, instapay, pesonet)
     _print_participant(_run(db, lambda u: participants.create(u, OPERATOR, new)))
 
@@ -214,6 +220,8 @@ def set_participant(
     db: DbOption = None,
 ) -> None:
     """Change a participant: BIC, name, memberships, or stop routing to it (--inactive)."""
+    from tindahan.services.rails import participants
+
     given = {"bic": bic, "name": name, "instapay": instapay, "pesonet": pesonet, "active": active}
     fields: dict[str, object] = {key: value for key, value in given.items() if value is not None}
     if not fields:
@@ -234,6 +242,9 @@ def rail_fees(
 ) -> None:
     """The flat fee per bank transfer, per rail and kind (a merchant's payout of its sales,
     or a send from a main wallet); with options, set them first (operator)."""
+    from tindahan.money import from_minor
+    from tindahan.services.platform import fees
+
     given = {
         "instapay_payout_fee_minor": instapay_payout,
         "instapay_send_fee_minor": instapay_send,
@@ -263,6 +274,10 @@ app.add_typer(recalls_app, name="recalls")
 
 
 def _print_recall(row: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    from tindahan.money import from_minor
+
     amount = from_minor(row["amount_minor"], row["currency"])
     reason = row["reason"]["code"] if row["reason"] else "-"
     said = f"  ({row['rejection']['code']}: {row['rejection']['en']})" if row["rejection"] else ""
@@ -282,6 +297,8 @@ def list_recalls(
     as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """The recalls, oldest first (--status pending: what waits for a decision)."""
+    from tindahan.services.rails import recalls
+
     result = _run(
         db,
         lambda u: recalls.list_recalls(u, OPERATOR, limits.MAX_PAGE_SIZE, status=status),
@@ -307,6 +324,8 @@ def decide_recall(
 ) -> None:
     """Accept (the money goes back if the wallet still has it, else rejected AM04) or reject.
     The worker sends the pacs.004 and camt.029 to the clearing switch."""
+    from tindahan.services.rails import recalls
+
     decision = "accept" if accept else "reject"
     _print_recall(_run(db, lambda u: recalls.decide(u, OPERATOR, recall_id, decision, reason)))
 
@@ -343,6 +362,16 @@ def switch(
     Requests must be signed with $TINDAHAN_RAILS_SECRET; Tindahan's worker reaches it when
     TINDAHAN_RAILS_SWITCH_URL and the same secret are set. What it knows is kept in its own
     SQLite file (--db, default ./var/switch.sqlite3); PESONet settles at the cut-offs."""
+    import uvicorn
+
+    from tindahan.services.rails import participants
+    from tindahan.services.rails.transfers import our_bic
+    from tindahan.switch.app import create_app
+    from tindahan.switch.clearing import PROFILES, ClearingHouse
+    from tindahan.switch.journal import Journal
+    from tindahan.switch.settlement import SettlementAccount
+    from tindahan.worker import rails as worker_rails
+
     secret = os.environ.get(worker_rails.SECRET_ENV)
     if not secret:
         fail(f"set {worker_rails.SECRET_ENV} (the secret Tindahan signs its requests with)")
@@ -403,6 +432,10 @@ def _day(text: str) -> date:
 
 
 def _statement(file: Path | None, day: date) -> bytes:
+    import httpx
+
+    from tindahan.worker import rails as worker_rails
+
     if file is not None:
         return _load(file)
     rail = worker_rails.from_environment()
@@ -430,6 +463,8 @@ def reconcile(
     as_object: Annotated[bool, typer.Option("--json", help="One JSON object")] = False,
 ) -> None:
     """Match a day's movements on the clearing accounts against the switch's statement."""
+    from tindahan.services.rails import reconciliation
+
     day = _day(day_text)
     message = reconciliation.read_statement(_statement(statement, day), day)
     result = _run(db, lambda u: reconciliation.run(u, OPERATOR, day, message))
@@ -441,6 +476,9 @@ def reconcile(
 
 
 def _print_reconciliation(result: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Column, Table
+
     breaks = result["breaks"]
     out.print(
         f"{result['date']}  statement {escape(result['statement_id'])}  "

@@ -36,24 +36,14 @@ import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.kernel.callers import SCOPES, Caller
-from tindahan.risk import events, lists, reports, ruleset, screening
-from tindahan.risk.engine import Engine, Verdict
-from tindahan.risk.errors import RiskInputError
-from tindahan.risk.movement import Decision
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.risk import backtest as backtest_service
-from tindahan.services.risk import holds
-from tindahan.services.risk import reports as reports_service
-from tindahan.services.unit import Platform
-from tindahan.store.database import connect
+from tindahan.risk import screening
 
 app = typer.Typer(help="Risk and compliance: AML and fraud rules, screening.")
 #: The CLI acts as the operator (it runs where the database is).
@@ -68,8 +58,14 @@ RulesOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
 
+if TYPE_CHECKING:
+    from tindahan.risk import ruleset
+    from tindahan.risk.engine import Verdict
+
 
 def rules_from(path: Path | None) -> ruleset.RuleSet:
+    from tindahan.risk import ruleset
+
     return ruleset.default() if path is None else ruleset.load(path)
 
 
@@ -79,6 +75,10 @@ def evaluate(
     events_file: EventsOption, rules: RulesOption = None, as_json: JsonOption = False
 ) -> None:
     """Run the rules over a CSV of movements: alerts, and the movements held or blocked."""
+    from tindahan.risk import events
+    from tindahan.risk.engine import Engine
+    from tindahan.risk.errors import RiskInputError
+
     try:
         rule_set = rules_from(rules)
         movements = events.load(events_file)
@@ -93,6 +93,8 @@ def evaluate(
 
 
 def report(verdicts: list[Verdict]) -> dict[str, object]:
+    from tindahan.risk.movement import Decision
+
     alerts = [
         {"id": a.movement_id, "rule": a.rule, "decision": a.decision.value}
         for v in verdicts
@@ -103,6 +105,10 @@ def report(verdicts: list[Verdict]) -> dict[str, object]:
 
 
 def _summary(verdicts: list[Verdict]) -> None:
+    from rich.table import Table
+
+    from tindahan.risk.movement import Decision
+
     per_rule = Counter(a.rule for v in verdicts for a in v.alerts)
     decisions = Counter(v.decision.value for v in verdicts)
     table = Table(title=f"{len(verdicts)} movements")
@@ -135,6 +141,11 @@ def screen(
     as_json: JsonOption = False,
 ) -> None:
     """Screen a name against the UN list and/or a watch list: candidates with their score."""
+    from rich.table import Table
+
+    from tindahan.risk import lists
+    from tindahan.risk.errors import RiskInputError
+
     if un is None and watchlist is None:
         fail("give a list to screen against: --un FILE and/or --watchlist FILE")
     try:
@@ -194,6 +205,14 @@ def backtest(
 ) -> None:
     """Replay the ledger's movements through a rule set: alerts per rule, parties hit, money
     that would have been held or blocked."""
+    from rich.table import Table
+
+    from tindahan.risk.errors import RiskInputError
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.risk import backtest as backtest_service
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     first, last = _day(start, "--from"), _day(end, "--to")
     try:
         rule_set = rules_from(rules)
@@ -233,6 +252,12 @@ def report_csv(
 ) -> None:
     """Covered or suspicious transaction reports as CSV, one row per transaction, with the
     deadline to file each (five working days)."""
+    from tindahan.risk import reports
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.risk import reports as reports_service
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     first, last = _day(start, "--from"), _day(end, "--to")
     with connect(db, create=False) as database:
         platform = Platform(database, open_vault(database))
@@ -272,6 +297,13 @@ def alerts(
     db: DbOption = None,
 ) -> None:
     """The alert queue: blocks and reviews first, newest first."""
+    from rich.table import Table
+
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.risk import holds
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     if status not in ("open", "released", "returned", "closed"):
         fail("--status is open, released, returned or closed")
     with connect(db, create=False) as database:
@@ -298,6 +330,11 @@ def approve(
     db: DbOption = None,
 ) -> None:
     """The first pair of eyes on a large hold (another operator then decides)."""
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.risk import holds
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     caller = _operator(operator)
     with connect(db, create=False) as database:
         platform = Platform(database, open_vault(database))
@@ -315,6 +352,11 @@ def decide(
     db: DbOption = None,
 ) -> None:
     """Release the held money to its receiver, or return it to its sender."""
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.risk import holds
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
     caller = _operator(operator)
     with connect(db, create=False) as database:
         platform = Platform(database, open_vault(database))

@@ -18,29 +18,22 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tindahan.cli.errors import fail, friendly
 from tindahan.cli.ledger import DbOption
-from tindahan.credit import events as credit_events
-from tindahan.credit import features
-from tindahan.credit import simulate as simulator
-from tindahan.payments.periods import PHILIPPINE_TIME
-from tindahan.services.platform import chart
-from tindahan.services.platform.datakey import open_vault
-from tindahan.services.seed import simulation
-from tindahan.services.unit import Platform
-from tindahan.store import migrate
-from tindahan.store.database import connect, default_url, normalize_url
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-DAY_NS = simulator.DAY_NS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from tindahan.credit import simulate as simulator
+    from tindahan.services.seed import simulation
 
 
 @dataclass(frozen=True)
@@ -91,6 +84,9 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate merchants (sales, refunds, cash-outs, a typhoon) and who would default."""
+    from tindahan.credit import simulate as simulator
+    from tindahan.store.database import default_url, normalize_url
+
     request = _request(merchants, months, horizon_days, seed, as_of, activity)
     url = None if memory_only else (db or default_url())
     if url is not None:
@@ -124,6 +120,8 @@ def simulate(
 def _request(
     merchants: int, months: int, horizon_days: int, seed: int, as_of: str | None, activity: float
 ) -> Request:
+    from tindahan.credit import simulate as simulator
+
     if not 1 <= merchants <= simulator.MAX_MERCHANTS:
         fail(f"--merchants must be 1 to {simulator.MAX_MERCHANTS}, not {merchants}")
     if not 1 <= months <= simulator.MAX_HISTORY_DAYS // 31:
@@ -149,6 +147,8 @@ def _request(
 
 
 def _as_of(text: str | None) -> date:
+    from tindahan.payments.periods import PHILIPPINE_TIME
+
     today = datetime.now(PHILIPPINE_TIME).date()
     if text is None:
         return today
@@ -168,12 +168,17 @@ def _months_before(day: date, months: int) -> date:
 
 
 def _manila_midnight(day: date) -> int:
+    from tindahan.payments.periods import PHILIPPINE_TIME
+
     moment = datetime(day.year, day.month, day.day, tzinfo=PHILIPPINE_TIME)
     return int(moment.timestamp()) * 10**9
 
 
 def _features_frame(population: simulator.Population) -> pd.DataFrame:
     """Features strictly from before as-of (``credit.features``), outcome from after it."""
+    from tindahan.credit import features
+    from tindahan.credit import simulate as simulator
+
     return simulator.labelled(population)[["merchant_id", *features.FEATURES, "defaulted"]]
 
 
@@ -186,6 +191,21 @@ def _check_outputs(truth: Path | None, events: Path | None) -> None:
 
 def _write(url: str, population: simulator.Population) -> simulation.Written:
     """Migrate the database as the other commands do, then write with a progress bar."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from tindahan.services.platform import chart
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.seed import simulation
+    from tindahan.services.unit import Platform
+    from tindahan.store import migrate
+    from tindahan.store.database import connect
+
     with connect(url) as database:
         migrate.upgrade(database)
         platform = Platform(database, open_vault(database))
@@ -207,6 +227,8 @@ def _write(url: str, population: simulator.Population) -> simulation.Written:
 
 
 def _save_events(population: simulator.Population, folder: Path) -> None:
+    from tindahan.credit import events as credit_events
+
     folder.mkdir(parents=True, exist_ok=True)
     for name in credit_events.SCHEMA:
         getattr(population.events, name).to_csv(folder / f"{name}.csv", index=False)

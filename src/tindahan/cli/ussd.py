@@ -16,12 +16,8 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-import httpx
 import typer
 from rich.console import Console
-from rich.panel import Panel
-
-from tindahan.webhooks.signature import sign
 
 out = Console(highlight=False)
 PHONE_WIDTH = 34  # a feature phone's screen is narrow; the text wraps as it would there
@@ -39,6 +35,11 @@ def session(
     ] = None,
 ) -> None:
     """Dial the USSD menu as a feature phone: answer each screen, Ctrl-D to hang up."""
+    import httpx
+    from rich.panel import Panel
+
+    from tindahan.webhooks.signature import sign
+
     session_id = "sim-" + secrets.token_hex(8)
     typed: list[str] = []
     out.print(f"Dialling {code} from {phone}…")
