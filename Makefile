@@ -18,7 +18,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd drill-failover drill-pitr messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd drill-failover drill-pitr messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -69,6 +69,11 @@ bench-qr: $(STAMP_DEV)
 # rows; BENCH_CREDIT_ARGS passes options through (e.g. --only batch --runs 7).
 bench-credit: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.credit $(BENCH_CREDIT_ARGS)
+
+# Starting the command line: `tindahan qr decode` and `tindahan --help` as fresh processes;
+# BENCH_CLI_ARGS passes options through (e.g. --compare ../main/.venv/bin/tindahan).
+bench-cli: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.cli $(BENCH_CLI_ARGS)
 
 # The loans' daily close for 100,000 active loans (target: under 2 minutes); BENCH_LOAN_ARGS
 # passes options through (e.g. --loans 10000 --runs 5 --check).
