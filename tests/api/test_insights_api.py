@@ -151,3 +151,20 @@ def test_lessons_over_http(world: World) -> None:
     saved = api.post("/v1/lessons/eir/text", world.operator, text | {"body": "Fees count."})
     assert api.ok(saved)["screens"] == 1
     assert api.ok(api.get("/v1/lessons/eir", me))["title"] == "EIR"
+
+
+def test_the_cash_flow_outlook_over_http(world: World) -> None:
+    api = world.api
+    mine = api.ok(api.get("/v1/insights/cash_flow", world.merchant.key, days=14))
+    assert mine["object"] == "cash_flow" and mine["days"] == 14 and len(mine["by_day"]) == 14
+    assert mine["net_minor"] == (
+        mine["sales_minor"] - mine["installments_minor"] - mine["cash_outs_minor"]
+    )
+    named = api.get("/v1/insights/cash_flow", world.operator, merchant_id=world.merchant.id)
+    assert api.ok(named)["merchant_id"] == world.merchant.id
+    refused = api.get("/v1/insights/cash_flow", world.operator)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"
+    refused = api.get("/v1/insights/cash_flow", world.merchant.key, days=93)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "days"
+    refused = api.get("/v1/insights/cash_flow", world.buyer.key, merchant_id=world.merchant.id)
+    assert refused.status_code == 404

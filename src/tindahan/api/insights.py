@@ -22,7 +22,7 @@ from tindahan import limits
 from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
 from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
-from tindahan.services.insights import aggregates, lessons, mix, products
+from tindahan.services.insights import aggregates, cashflow, lessons, mix, products
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -77,6 +77,23 @@ class ProductCost(Body):
     product_id: Annotated[str, Field(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     #: What one piece costs the merchant, in centavos; null forgets it.
     cost_minor: Annotated[int | None, Field(ge=0, le=limits.MAX_AMOUNT_MINOR)]
+
+
+@router.get("/insights/cash_flow", response_model=Json, tags=["insights"])
+def cash_flow(
+    request: Request,
+    who: CallerDep,
+    merchant_id: Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)] = None,
+    days: Annotated[int, Query(ge=1, le=cashflow.MAX_DAYS)] = 30,
+) -> Any:
+    """The next ``days`` days from today: expected sales (the forecast of the store's daily
+    sales × its average sale, rounded down), open loan installments on their due dates (one
+    past due on the first day), and regular outflows found in its history (kind, every how
+    many days, amount), day by day with the net and the lowest running total if negative."""
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    return read(request, lambda u: cashflow.cash_flow(u, who, merchant, days))
 
 
 @router.post("/insights/product_costs", response_model=Json, tags=["insights"])

@@ -7,7 +7,10 @@ last 28 days by units (``services.insights.products``), and the average sales of
 over the last 13 weeks (``services.payments.sales``, the dashboard's sales: QR, direct and
 online; ``insights.weekdays``). A fourth card, the sales mix of the last 28 days
 (``services.insights.mix``): sales by hour with the busiest said, the average sale,
-repeat buyers and their share, and the online / QR / payment-request split.
+repeat buyers and their share, and the online / QR / payment-request split. A fifth, the
+next 30 days (``services.insights.cashflow``): expected sales by week, what the loan's
+installments and the regular payments found in the merchant's history take, what is left,
+and the day money may run short.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi.responses import Response
 
 from tindahan import limits
 from tindahan.insights import weekdays
+from tindahan.services.insights import cashflow as cashflow_service
 from tindahan.services.insights import mix as mix_service
 from tindahan.services.insights import products as product_service
 from tindahan.services.insights import reorder as reorder_service
@@ -34,6 +38,7 @@ from tindahan.web.session import Merchant
 router = make_router()
 
 BEST_DAYS = 28
+OUTLOOK_DAYS = 30
 WEEKS = 13
 TOP = 8
 #: A Monday: weekday names are this day plus 0 to 6, in the page's language.
@@ -78,7 +83,14 @@ def insights_page(
         last = sales.today(unit) - timedelta(days=1)
         daily = sales.daily_sales(unit, caller, caller.party_id, 7 * WEEKS, last)
         sales_mix = mix_service.sales_mix(unit, caller, caller.party_id, BEST_DAYS)
-        return {"advice": advice, "sellers": sellers, "daily": daily, "mix": sales_mix}
+        outlook = cashflow_service.cash_flow(unit, caller, caller.party_id, OUTLOOK_DAYS)
+        return {
+            "advice": advice,
+            "sellers": sellers,
+            "daily": daily,
+            "mix": sales_mix,
+            "outlook": outlook,
+        }
 
     found = session.platform(request).run(work, write=False)
     advice, sellers = found["advice"], found["sellers"]
@@ -99,9 +111,17 @@ def insights_page(
         text=i18n.money,
         tick_every=3,
     )
+    outlook = found["outlook"]
+    weeks = [outlook["by_day"][i : i + 7] for i in range(0, len(outlook["by_day"]), 7)]
+    outlook_chart = charts.bars(
+        [(i18n.day(w[0]["day"], "d MMM"), sum(d["sales_minor"] for d in w)) for w in weeks],
+        text=i18n.money,
+    )
     return render.page(
         request,
         "merchant/insights.html",
+        outlook=outlook,
+        outlook_chart=outlook_chart,
         mix=sales_mix,
         margin_share=next(
             (Decimal(p["margin_share"]) for p in sold if p["margin_share"] is not None),
