@@ -19,7 +19,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan import limits
@@ -134,11 +135,25 @@ def _replaying(heard: list[Message], receive: Receive) -> Receive:
     return listen
 
 
+#: Where a face that is not the API (the web pages) leaves its own way of saying it: an
+#: ``async (Request, code) -> Response`` on ``app.state``, used for paths outside ``/v1``.
+PAGE_HOOK = "failover_page"
+API_PATHS = ("/v1/", "/metrics")
+
+
 async def refuse(code: str, scope: Scope, send: Send) -> None:
-    content = errors.body("api_error", code, MESSAGES[code])
     headers = {"Retry-After": str(limits.FAILOVER_RETRY_AFTER_S)}
 
     async def nothing() -> Message:
         return {"type": "http.disconnect"}
 
+    app = scope.get("app")
+    page = getattr(getattr(app, "state", None), PAGE_HOOK, None)
+    path = str(scope.get("path", ""))
+    if page is not None and path != "/v1" and not path.startswith(API_PATHS):
+        response: Response = await page(Request(scope), code)
+        response.headers["Retry-After"] = headers["Retry-After"]
+        await response(scope, nothing, send)
+        return
+    content = errors.body("api_error", code, MESSAGES[code])
     await JSONResponse(content, status_code=503, headers=headers)(scope, nothing, send)

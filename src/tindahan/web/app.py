@@ -67,6 +67,7 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
     for module in routes.MODULES:
         app.include_router(module.router)
     _install_errors(app)
+    app.state.failover_page = _failover_page  # api.failover.PAGE_HOOK
 
     @app.middleware("http")
     async def language(request: Request, call_next: Callable[[Request], Awaitable[Response]]):  # type: ignore[no-untyped-def]
@@ -149,6 +150,24 @@ async def _unexpected(request: Request, _exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     text = _("Something went wrong on our side. Nothing was changed; please try again.")
     return await error_page(request, 500, _("Sorry"), text)
+
+
+async def _failover_page(request: Request, code: str) -> Response:
+    """A page met a database failover (``api.failover``): said without touching the
+    database again (no session lookup, no badge), in the reader's language, as a 503."""
+    if code == "database_failover":  # a form that may have moved money: never sent again
+        text = _(
+            "The system is switching to its backup database. What you sent may or may not "
+            "have been saved: check before sending it again."
+        )
+    else:
+        text = _("The system is switching to its backup database. Please try again shortly.")
+    if not hasattr(request.state, "viewer"):
+        request.state.viewer = None
+    title = _("Please try again shortly")
+    return render.page(
+        request, "error.html", 503, unread_count=0, pin_needed=False, title=title, text=text
+    )
 
 
 async def _sign_in(_request: Request, exc: session.SignInRequiredError) -> Response:
