@@ -449,10 +449,10 @@ def report(found: dict[str, Any]) -> None:
 
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--payments", type=int, default=600, help="payments in all")
+    parser.add_argument("--payments", type=int, default=200, help="payments in all")
     parser.add_argument("--rate", type=float, default=8.0, help="payments started a second")
     parser.add_argument("--concurrency", type=int, default=8, help="payments in flight at most")
-    parser.add_argument("--kill-after", type=float, default=10.0, help="seconds into the load")
+    parser.add_argument("--kill-after", type=float, default=8.0, help="seconds into the load")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
