@@ -182,9 +182,9 @@ DB_CONNECT_TIMEOUT_S: Final = 5
 #: answered 503 with Retry-After so the client retries under its key. pg_auto_failover's
 #: defaults promote the standby in about 20-40 s; the server bridges a reconnect, the client
 #: bridges a promotion.
-FAILOVER_RETRY_WINDOW_S: Final = 10.0
-FAILOVER_BACKOFF_BASE_S: Final = 0.1
-FAILOVER_BACKOFF_CAP_S: Final = 1.0
+FAILOVER_RETRY_WINDOW_MS: Final = 10_000
+FAILOVER_BACKOFF_BASE_MS: Final = 100
+FAILOVER_BACKOFF_CAP_MS: Final = 1_000
 #: Retry-After on a 503 for a failover: long enough for a reconnect, short against a payment.
 FAILOVER_RETRY_AFTER_S: Final = 2
 

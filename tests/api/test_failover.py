@@ -61,13 +61,13 @@ class Client:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 0.0
+        self.now_ns = 0
 
-    def __call__(self) -> float:
-        return self.now
+    def __call__(self) -> int:
+        return self.now_ns
 
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
+    async def sleep(self, ms: int) -> None:
+        self.now_ns += ms * 1_000_000
 
 
 def _client(flaky: Flaky, discarded: list[int]) -> Client:
@@ -87,7 +87,7 @@ def _client(flaky: Flaky, discarded: list[int]) -> Client:
 
     clock = Clock()
     app.add_middleware(
-        Failover, discard=lambda: discarded.append(1), sleep=clock.sleep, clock=clock
+        Failover, discard=lambda: discarded.append(1), sleep_ms=clock.sleep, clock_ns=clock
     )
     return Client(app)
 

@@ -71,7 +71,7 @@ def _decide(
     method: str = "POST", *, keyed: bool = False, started: bool = False, attempt: int = 0
 ) -> Action:
     return decide(
-        method=method, keyed=keyed, answer_started=started, attempt=attempt, elapsed_s=0.0
+        method=method, keyed=keyed, answer_started=started, attempt=attempt, elapsed_ms=0
     ).action
 
 
@@ -84,7 +84,7 @@ def test_reads_and_keyed_requests_are_run_again() -> None:
 
 def test_a_write_without_a_key_is_never_run_again() -> None:
     for method in ("POST", "PUT", "PATCH", "DELETE"):
-        found = decide(method=method, keyed=False, answer_started=False, attempt=0, elapsed_s=0)
+        found = decide(method=method, keyed=False, answer_started=False, attempt=0, elapsed_ms=0)
         assert found.action is Action.REFUSE
         assert found.code == "database_failover"
 
@@ -96,18 +96,18 @@ def test_an_answer_already_begun_is_left_to_fail() -> None:
 
 def test_backoff_doubles_to_its_cap_and_the_window_ends_in_a_refusal() -> None:
     waits = [
-        decide(method="GET", keyed=False, answer_started=False, attempt=n, elapsed_s=0).wait_s
+        decide(method="GET", keyed=False, answer_started=False, attempt=n, elapsed_ms=0).wait_ms
         for n in range(12)
     ]
-    assert waits[0] == limits.FAILOVER_BACKOFF_BASE_S
+    assert waits[0] == limits.FAILOVER_BACKOFF_BASE_MS
     assert waits[1] == 2 * waits[0]
-    assert max(waits) == waits[-1] == limits.FAILOVER_BACKOFF_CAP_S
+    assert max(waits) == waits[-1] == limits.FAILOVER_BACKOFF_CAP_MS
     late = decide(
         method="POST",
         keyed=True,
         answer_started=False,
         attempt=3,
-        elapsed_s=limits.FAILOVER_RETRY_WINDOW_S,
+        elapsed_ms=limits.FAILOVER_RETRY_WINDOW_MS,
     )
     assert (late.action, late.code) == (Action.REFUSE, "database_unavailable")
 

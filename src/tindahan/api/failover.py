@@ -4,7 +4,7 @@
 failed over (``store.failover.is_failover``), it throws the pool's connections away and,
 where ``store.failover.decide`` says it is safe (a read, or a route that runs under an
 Idempotency-Key called with one), runs the whole request again with its body replayed,
-backing off, for up to ``limits.FAILOVER_RETRY_WINDOW_S``. Otherwise it answers 503 with
+backing off, for up to ``limits.FAILOVER_RETRY_WINDOW_MS``. Otherwise it answers 503 with
 ``Retry-After`` and the error object: ``database_failover`` for a request that may move
 money and carries no key (it is never run again here: whether it took effect before the
 connection broke is for the caller to find out), ``database_unavailable`` when the window
@@ -61,13 +61,13 @@ class Failover:
         self,
         app: ASGIApp,
         discard: Callable[[], None],
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        sleep_ms: Callable[[int], Awaitable[None]] | None = None,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
     ) -> None:
         self.app = app
         self.discard = discard  # throws the pool's connections away
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep_ms = sleep_ms or _sleep_ms
+        self.clock_ns = clock_ns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +75,7 @@ class Failover:
             return
         heard: list[Message] = []  # the body as the app read it, replayed on a retry
         started = False
-        began = self.clock()
+        began = self.clock_ns()
         keyed_header = IDEMPOTENCY_HEADER in dict(scope.get("headers") or [])
 
         async def send_once(message: Message) -> None:
@@ -101,7 +101,7 @@ class Failover:
                     keyed=keyed_header and takes_idempotency_key(tried.get("route")),
                     answer_started=started,
                     attempt=attempt,
-                    elapsed_s=self.clock() - began,
+                    elapsed_ms=(self.clock_ns() - began) // 1_000_000,
                 )
                 log.warning(
                     "database failover met on %s %s (attempt %d): %s",
@@ -116,8 +116,12 @@ class Failover:
                     scope.update(tried)
                     await refuse(decision.code or "database_failover", scope, send_once)
                     return
-                await self.sleep(decision.wait_s)
+                await self.sleep_ms(decision.wait_ms)
                 attempt += 1
+
+
+async def _sleep_ms(ms: int) -> None:
+    await asyncio.sleep(ms / 1000)
 
 
 def _replaying(heard: list[Message], receive: Receive) -> Receive:

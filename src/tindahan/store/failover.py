@@ -81,7 +81,7 @@ def is_failover(exc: BaseException) -> bool:
 
 
 class Action(Enum):
-    RETRY = "retry"  # run the whole request again, after ``Decision.wait_s``
+    RETRY = "retry"  # run the whole request again, after ``Decision.wait_ms``
     REFUSE = "refuse"  # answer 503 with Retry-After; nothing is run again
     RAISE = "raise"  # too late to answer differently (the answer has begun): let it fail
 
@@ -92,22 +92,22 @@ class Decision:
     #: The error code of a refusal: ``database_failover`` (not safe to run again),
     #: ``database_unavailable`` (safe, but the window ran out: retry under the same key).
     code: str | None = None
-    wait_s: float = 0.0
+    wait_ms: int = 0
 
 
 def decide(
-    *, method: str, keyed: bool, answer_started: bool, attempt: int, elapsed_s: float
+    *, method: str, keyed: bool, answer_started: bool, attempt: int, elapsed_ms: int
 ) -> Decision:
     """What to do with a request whose ``attempt``-th run (0 first) met a failover.
 
     ``keyed``: the route runs under an Idempotency-Key and the request carries one.
-    ``elapsed_s``: since the request's first run began.
+    ``elapsed_ms``: since the request's first run began.
     """
     if answer_started:
         return Decision(Action.RAISE)
     if method.upper() not in READS and not keyed:
         return Decision(Action.REFUSE, "database_failover")
-    wait_s = min(limits.FAILOVER_BACKOFF_CAP_S, limits.FAILOVER_BACKOFF_BASE_S * 2**attempt)
-    if elapsed_s + wait_s > limits.FAILOVER_RETRY_WINDOW_S:
+    wait_ms = min(limits.FAILOVER_BACKOFF_CAP_MS, limits.FAILOVER_BACKOFF_BASE_MS * 2**attempt)
+    if elapsed_ms + wait_ms > limits.FAILOVER_RETRY_WINDOW_MS:
         return Decision(Action.REFUSE, "database_unavailable")
-    return Decision(Action.RETRY, wait_s=wait_s)
+    return Decision(Action.RETRY, wait_ms=wait_ms)
