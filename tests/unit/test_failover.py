@@ -11,7 +11,7 @@ from psycopg import errors as pg
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tindahan import limits
-from tindahan.store.database import DatabaseUrlError, normalize_url
+from tindahan.store.database import DatabaseUrlError, libpq_conninfo, normalize_url
 from tindahan.store.failover import Action, decide, is_failover
 
 
@@ -143,3 +143,12 @@ def test_multi_host_urls(raw: str, hosts: str, ports: str) -> None:
 def test_a_bad_host_list_is_refused_clearly() -> None:
     with pytest.raises(DatabaseUrlError, match="host:port pairs"):
         normalize_url("postgresql://u@a:1,,b:2/tindahan")
+
+
+def test_libpq_tools_get_every_host_and_the_other_settings() -> None:
+    url = normalize_url("postgresql://u@a:1,b:2/tindahan?target_session_attrs=read-write")
+    conninfo = libpq_conninfo(url)
+    assert "host='a,b'" in conninfo and "port='1,2'" in conninfo
+    assert "target_session_attrs='read-write'" in conninfo and "dbname='tindahan'" in conninfo
+    quoted = libpq_conninfo(normalize_url("postgresql://u:it's@a:1/t"))
+    assert "password='it\\'s'" in quoted

@@ -31,7 +31,13 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
-from tindahan.store.database import DatabaseUrlError, connect, create_missing, normalize_url
+from tindahan.store.database import (
+    DatabaseUrlError,
+    connect,
+    create_missing,
+    libpq_conninfo,
+    normalize_url,
+)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_MAGIC = b"PGDMP"
@@ -177,7 +183,7 @@ def _run_pg_tool(tool: str, url: URL, args: list[str]) -> None:
     env = dict(os.environ)
     if url.password is not None:
         env["PGPASSWORD"] = str(url.password)
-    dbname = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    dbname = libpq_conninfo(url.set(password=None))  # a multi-host URL's hosts as libpq has them
     try:
         done = subprocess.run(
             [program, f"--dbname={dbname}", *args],

@@ -107,6 +107,23 @@ def _hosts_to_query(raw: str) -> str:
     return f"{scheme}://{user}{at}/{database if slash else ''}?{query}"
 
 
+def libpq_conninfo(url: URL) -> str:
+    """A PostgreSQL URL as libpq's own tools (``pg_dump``, ``psql``) read it: SQLAlchemy's
+    ``?host=a:1&host=b:2`` becomes ``host=a,b port=1,2`` (libpq takes no ``host:port``
+    pairs in a query), with the URL's other settings (``target_session_attrs``…) kept."""
+    from sqlalchemy.dialects.postgresql import psycopg as sqlalchemy_psycopg
+
+    kind: Any = sqlalchemy_psycopg.PGDialect_psycopg  # SQLAlchemy's own reading, untyped
+    _, params = kind().create_connect_args(url)
+    params.pop("context", None)
+    return " ".join(f"{k}={_libpq_value(str(v))}" for k, v in sorted(params.items()))
+
+
+def _libpq_value(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
 @dataclass
 class Database:
     """An engine plus what the ledger needs to know about it."""
