@@ -188,6 +188,16 @@ FAILOVER_BACKOFF_CAP_MS: Final = 1_000
 #: Retry-After on a 503 for a failover: long enough for a reconnect, short against a payment.
 FAILOVER_RETRY_AFTER_S: Final = 2
 
+# --- Group commit (services.platform.groupcommit) --------------------------------------------
+#: How long the committer waits for more requests once one is waiting (ms; ``0``: only what
+#: is already queued), and the bound an operator may set it to.
+GROUP_COMMIT_WINDOW_MS: Final = 1.0
+GROUP_COMMIT_WINDOW_MAX_MS: Final = 100.0
+#: Requests in one group at most (every member's row locks are held until the group's one
+#: COMMIT), and the bound an operator may raise it to.
+GROUP_COMMIT_MAX: Final = 64
+GROUP_COMMIT_MAX_BOUND: Final = 1000
+
 # --- HTTP API --------------------------------------------------------------------------------
 #: Largest request body accepted (bytes); larger gets 413 before it is read.
 MAX_REQUEST_BODY_BYTES: Final = 64 * 1024

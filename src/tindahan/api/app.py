@@ -45,6 +45,7 @@ from tindahan.api.metrics import Measure
 from tindahan.api.origin import ClientOrigin
 from tindahan.api.schemas import Error
 from tindahan.observe import traces
+from tindahan.services.platform import groupcommit
 from tindahan.services.platform import health as health_service
 from tindahan.services.unit import Platform
 
@@ -135,7 +136,9 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, bound: int) -> 
     )
 
 
-def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
+def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "off") -> FastAPI:
+    """The API app; ``group_commit`` is the default for ``TINDAHAN_GROUP_COMMIT`` when the
+    environment does not set it (``on`` in ``tindahan serve``'s workers, ``off`` here)."""
     app = HardenedAPI(
         title="Tindahan API",
         version="1",
@@ -145,6 +148,9 @@ def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
         redoc_url=None,
     )
     app.state.platform = platform
+    #: Payments grouped into shared transactions when TINDAHAN_GROUP_COMMIT=on (README,
+    #: "Group commit"); None when off.
+    app.state.committer = groupcommit.from_environment(platform, default=group_commit)
     app.state.rate_limiter = ratelimit.from_environment(
         limits.RATE_LIMIT_PER_SECOND, limits.RATE_LIMIT_BURST, processes
     )

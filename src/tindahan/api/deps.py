@@ -17,7 +17,7 @@ from tindahan.api.errors import body, refusal_response
 from tindahan.api.schemas import ID_PATTERN
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
-from tindahan.services.platform import idempotency, keys
+from tindahan.services.platform import groupcommit, idempotency, keys
 from tindahan.services.unit import Platform, Unit
 
 bearer = HTTPBearer(auto_error=False, description="Your API key: tk_live_… or tk_test_…")
@@ -92,8 +92,12 @@ def idempotent(
     work: Callable[[Unit], Mapping[str, Any]],
     *,
     shown_once: tuple[str, ...] = (),
+    grouped: bool = False,
 ) -> JSONResponse:
     """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
+
+    ``grouped``: a money movement the process's committer may commit together with others
+    (``services.platform.groupcommit``) when group commit is on; the same answers either way.
 
     ``shown_once`` names response fields (a new key's or endpoint's secret) that go to the
     first caller only: the stored response has them as null, so no secret rests in the
@@ -101,9 +105,10 @@ def idempotent(
     """
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
+    committer: groupcommit.Committer | None = getattr(request.app.state, "committer", None)
+    run = committer.submit if grouped and committer is not None else _alone(platform(request))
     try:
-        response = idempotency.run(
-            platform(request),
+        response = run(
             who.scope,
             key,
             fingerprint,
@@ -115,6 +120,13 @@ def idempotent(
         response = refusal_response(refusal)
     headers = {"Idempotent-Replayed": "true"} if response.replayed else None
     return JSONResponse(response.body, status_code=response.status_code, headers=headers)
+
+
+def _alone(made: Platform) -> Callable[..., idempotency.Response]:
+    def run(*args: Any) -> idempotency.Response:
+        return idempotency.run(made, *args)
+
+    return run
 
 
 def timestamp_ns(value: datetime | None, param: str) -> int | None:

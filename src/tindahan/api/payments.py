@@ -32,7 +32,7 @@ def create_payment(
 ) -> JSONResponse:
     """Pay a merchant (a merchant payment, with the merchant discount) or a person (P2P)."""
     new = payments.NewPayment(**payload.model_dump())
-    return idempotent(request, who, key, payload, lambda u: payments.pay(u, who, new))
+    return idempotent(request, who, key, payload, lambda u: payments.pay(u, who, new), grouped=True)
 
 
 @router.get("/payments", response_model=s.Page[s.Payment], tags=["payments"])

@@ -85,6 +85,7 @@ STOP_TIMEOUT_S = 30
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 ERROR_SAMPLES = 3  # error bodies kept per status
+GROUP_COMMIT_ENV = "TINDAHAN_GROUP_COMMIT"  # services.platform.groupcommit.ENV
 
 T = TypeVar("T")
 
@@ -115,8 +116,11 @@ def free_port() -> int:
         return port
 
 
-def server_env() -> dict[str, str]:
-    return {**os.environ, "TINDAHAN_DATA_KEY": DATA_KEY}
+def server_env(group_commit: str | None = None) -> dict[str, str]:
+    env = {**os.environ, "TINDAHAN_DATA_KEY": DATA_KEY}
+    if group_commit is not None:
+        env[GROUP_COMMIT_ENV] = group_commit
+    return env
 
 
 def tindahan(*args: str) -> str:
@@ -135,8 +139,17 @@ class Server:
     log: Path
 
     @classmethod
-    def start(cls, url: str, workers: int, scratch: Path, *, worker: bool = False) -> Server:
-        """``worker``: run serve's background worker too (it seals transfers)."""
+    def start(
+        cls,
+        url: str,
+        workers: int,
+        scratch: Path,
+        group_commit: str | None = None,
+        *,
+        worker: bool = False,
+    ) -> Server:
+        """``worker``: run serve's background worker too (it seals transfers);
+        ``group_commit``: TINDAHAN_GROUP_COMMIT for the server (None: serve's default)."""
         port = free_port()
         log = scratch / "server.log"
         with log.open("w") as sink:
@@ -156,7 +169,7 @@ class Server:
                 ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                env=server_env(),
+                env=server_env(group_commit),
                 start_new_session=True,  # its own group: a stuck worker can be killed with it
             )
         server = cls(process, f"http://127.0.0.1:{port}", log)
@@ -306,9 +319,10 @@ async def drive(
         rng = random.Random(f"{n}-{secrets.token_hex(4)}")
         sent = 0
         while time.perf_counter_ns() < window.end_ns:
+            hot = rng.random() < args.hot  # half to one merchant: a market-day rush
             body = json.dumps(
                 {
-                    "payee_id": payees[rng.randrange(len(payees))],
+                    "payee_id": payees[0 if hot else rng.randrange(len(payees))],
                     "amount_minor": rng.randint(MIN_AMOUNT_MINOR, MAX_AMOUNT_MINOR),
                     "currency": "PHP",
                 }
@@ -594,14 +608,16 @@ def ms(ns: int) -> float:
     return round(ns / NS_PER_MS, 2)
 
 
-def once(args: argparse.Namespace) -> dict[str, Any]:
+def once(args: argparse.Namespace, group_commit: str | None = None) -> dict[str, Any]:
     busy_before = machine_busy_now()
-    url = fresh_postgres()
+    scratch_dir = tempfile.TemporaryDirectory(prefix="tindahan-api-bench-")
+    scratch = scratch_dir.name
+    url = f"sqlite:///{scratch}/bench.db" if args.sqlite else fresh_postgres()
     try:
-        with tempfile.TemporaryDirectory(prefix="tindahan-api-bench-") as scratch:
+        with scratch_dir:
             tindahan("db", "upgrade", "--db", url)
             operator = tindahan("keys", "create", "--db", url, "--operator").splitlines()[-1]
-            server = Server.start(url, args.workers, Path(scratch))
+            server = Server.start(url, args.workers, Path(scratch), group_commit)
             try:
                 merchants, buyers = asyncio.run(
                     setup(server.base, operator, args.merchants, args.buyers, args.mdr_bps)
@@ -618,13 +634,15 @@ def once(args: argparse.Namespace) -> dict[str, Any]:
             if not (failed or worrying or server.process.returncode != 0):
                 tail = ""  # the start-up banner only
     finally:
-        drop_postgres(url)
+        if not args.sqlite:
+            drop_postgres(url)
     latencies = sorted(window.latencies_ns)
     window_ns = window.end_ns - window.start_ns
     served = max(1, len(latencies))
     cpu["server_cpu_ms_per_payment"] = round(1000 * cpu["server_cpu_s"] / served, 2)
     cpu["postgres_cpu_ms_per_payment"] = round(1000 * cpu["postgres_cpu_s"] / served, 2)
     return {
+        "group_commit": group_commit,
         "payments": len(latencies),
         "payments_per_s": len(latencies) * NS_PER_S // window_ns,
         "p50_ms": ms(percentile(latencies, 50)),
@@ -661,10 +679,17 @@ def command(args: argparse.Namespace) -> str:
     ]
     if args.mdr_bps is not None:
         options.append(f"--mdr-bps {args.mdr_bps}")
+    if args.hot:
+        options.append(f"--hot {args.hot}")
+    if args.sqlite:
+        options.append("--sqlite")
+    options.append(f"--group-commit {args.group_commit}")
     return shlex.join([".venv/bin/python", "-m", "tindahan.bench.api"]) + " " + " ".join(options)
 
 
-def summarize(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize(
+    args: argparse.Namespace, runs: list[dict[str, Any]], group_commit: str | None = None
+) -> dict[str, Any]:
     def median(name: str) -> Any:
         known = [r[name] for r in runs if r[name] is not None]
         return statistics.median(known) if known else None
@@ -683,6 +708,9 @@ def summarize(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str,
         "runs": args.runs,
         "client": args.client,
         "mdr_bps": args.mdr_bps,
+        "hot": args.hot,
+        "database": "SQLite" if args.sqlite else "PostgreSQL",
+        "group_commit": group_commit,
         "payments_per_s": int(median("payments_per_s")),
         "payments_per_s_range": [min(rates), max(rates)],
         "p50_ms": median("p50_ms"),
@@ -723,11 +751,14 @@ CPU_FIGURES = (
 def table(s: dict[str, Any]) -> str:
     low, high = s["payments_per_s_range"]
     label = (
-        f"`tindahan serve --workers {s['workers']}`, PostgreSQL, {s['concurrency']} in flight "
+        f"`tindahan serve --workers {s['workers']}`, {s['database']}, "
+        f"group commit {s['group_commit'] or 'as serve sets it'}, {s['concurrency']} in flight "
         f"({s['client']}), {s['buyers']} buyers → {s['merchants']} merchants"
     )
     if s["mdr_bps"] is not None:
         label += f", MDR {s['mdr_bps']} bps"
+    if s["hot"]:
+        label += f", {s['hot']:.0%} to one merchant"
     return "\n".join(
         [
             f"| configuration | payments/s (median of {s['runs']}) | range | p50 ms | p99 ms "
@@ -816,6 +847,23 @@ def parse() -> argparse.Namespace:
         default="httpx",
         help="httpx.AsyncClient, or a minimal hand-written HTTP/1.1 client (less CPU)",
     )
+    parser.add_argument(
+        "--hot",
+        type=float,
+        default=0.0,
+        help="share of the payments that go to the first merchant (0.5: half to one)",
+    )
+    parser.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="the embedded default: a SQLite file in a scratch folder instead of PostgreSQL",
+    )
+    parser.add_argument(
+        "--group-commit",
+        choices=("off", "on", "both"),
+        default="both",
+        help="TINDAHAN_GROUP_COMMIT for the server; both: each run once off, once on",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
     for name in ("workers", "concurrency", "merchants", "buyers", "duration", "runs"):
@@ -823,27 +871,34 @@ def parse() -> argparse.Namespace:
             parser.error(f"--{name} must be at least 1")
     if args.warmup < 0:
         parser.error("--warmup must not be negative")
+    if not 0 <= args.hot <= 1:
+        parser.error("--hot is a share from 0 to 1")
     return args
 
 
 def main() -> None:
     args = parse()
-    runs = []
+    modes = ["off", "on"] if args.group_commit == "both" else [args.group_commit]
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for n in range(args.runs):
-        runs.append(once(args))
-        if not args.json:
-            r = runs[-1]
-            print(
-                f"run {n + 1}/{args.runs}: {r['payments_per_s']:,} payments/s, "
-                f"p99 {r['p99_ms']} ms, {r['errors']} errors",
-                file=sys.stderr,
-                flush=True,
-            )
-    summary = summarize(args, runs)
+        for mode in modes:  # off and on interleaved: the same machine load for both
+            runs[mode].append(once(args, mode))
+            if not args.json:
+                r = runs[mode][-1]
+                print(
+                    f"run {n + 1}/{args.runs}, group commit {mode}: "
+                    f"{r['payments_per_s']:,} payments/s, "
+                    f"p99 {r['p99_ms']} ms, {r['errors']} errors",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    summaries = [summarize(args, runs[mode], mode) for mode in modes]
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
     else:
-        report(summary)
+        for summary in summaries:
+            report(summary)
+            print()
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ class Assets(StaticFiles):
         return response
 
 
-def create_app(platform: Platform, *, processes: int = 1) -> FastAPI:
-    app = create_api(platform, processes=processes)
+def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "off") -> FastAPI:
+    app = create_api(platform, processes=processes, group_commit=group_commit)
     app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) != "/"]
     app.mount("/static", Assets(directory=STATIC), name="static")
     for module in routes.MODULES:

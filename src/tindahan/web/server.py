@@ -17,4 +17,6 @@ from tindahan.web.app import create_app
 def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
-    return create_app(Platform(database, open_vault(database)), processes=processes)
+    platform = Platform(database, open_vault(database))
+    # Group commit is on in a server unless TINDAHAN_GROUP_COMMIT=off (README, "Group commit").
+    return create_app(platform, processes=processes, group_commit="on")

@@ -81,12 +81,12 @@ def run(
 ) -> Response:
     check_key(key)
     try:
-        return platform.run(lambda unit: _attempt(unit, scope, key, fingerprint, work, render))
+        return platform.run(lambda unit: attempt(unit, scope, key, fingerprint, work, render))
     except RefusalError as refusal:
         if refusal.category is Category.IDEMPOTENCY:
             raise
         response = render_refusal(refusal)
-        return platform.run(lambda unit: _store_refusal(unit, scope, key, fingerprint, response))
+        return platform.run(lambda unit: store_refusal(unit, scope, key, fingerprint, response))
 
 
 _LOOKUP = select(idempotency_keys).where(
@@ -111,7 +111,7 @@ def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | No
     return Response(row["status_code"], json.loads(row["response_body"]), replayed=True)
 
 
-def _attempt(
+def attempt(
     unit: Unit,
     scope: str,
     key: str,
@@ -152,7 +152,7 @@ def _forget(unit: Unit, scope: str, key: str) -> None:
     )
 
 
-def _store_refusal(
+def store_refusal(
     unit: Unit, scope: str, key: str, fingerprint: str, response: Response
 ) -> Response:
     found = _stored(unit, scope, key, fingerprint)

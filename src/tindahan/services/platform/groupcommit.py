@@ -1,0 +1,335 @@
+"""Group commit: concurrent money movements of one server process share one transaction.
+
+Why: a merchant payment alone pays its own ``BEGIN``, its own ``COMMIT`` and the fsync behind
+it, a connection checkout, and (on SQLite, one writer by nature) the write lock for all of
+that; on a busy merchant every payment also queues for the settlement account's row lock
+until the commit before it is on disk. Gathered, a group of payments pays those once.
+
+Where it sits (DESIGN.md's layers): a service, below the faces. ``api.deps.idempotent``
+hands a POST whose route opts in (``grouped=True``: merchant and P2P payments) to the
+process's ``Committer`` instead of ``idempotency.run``; nothing else changes, and with
+``TINDAHAN_GROUP_COMMIT=off`` (the default outside ``tindahan serve``) nothing is grouped.
+
+What it does: one committer thread per process takes the first request waiting, then what
+arrives within ``window_s`` more (until ``limit``), and runs them in ONE transaction, each
+request exactly as ``idempotency.run`` would run it alone (the key looked up, the use case,
+the response stored under the key) but inside its own SAVEPOINT:
+
+* a refusal by a rule (insufficient funds, a limit, a frozen wallet, a closed order…) rolls
+  back that request's savepoint only; its refusal is stored under its key (and the risk
+  gate's ``aftermath``, if any, kept) in another savepoint, and its batch-mates go on;
+* the group then commits once (one fsync); only after the commit does any request get its
+  answer, and only then run its ``after_commit`` steps;
+* a failure of the group as a whole (deadlock, serialization failure, lock timeout, a lost
+  connection, a failed COMMIT) rolls back or loses the whole transaction: every member is
+  then run again ALONE through ``idempotency.run``, the unbatched path with its own retries.
+  Since each member's idempotency record was in the same transaction as its money, a
+  member whose group did commit after all (a connection lost after the COMMIT reached the
+  server) finds its stored response and moves nothing twice: each is decided exactly once.
+* a member whose key insert collides with a twin outside the group (a unique violation in
+  its savepoint) is also run alone after the group, and so answers what the twin answered.
+
+Locks. Each member still locks what it touches in its own order (accounts in ascending id
+within its ledger batch), but a group holds every member's locks until its one COMMIT, so
+two groups could take the same rows in opposite orders. On PostgreSQL each group therefore
+first takes one transaction-level advisory lock (``GROUP_LOCK``): groups of all processes
+follow one another and never deadlock among themselves; against an ungrouped transaction a
+deadlock is still possible (PostgreSQL's detector or ``lock_timeout`` ends it), and the
+group is then rerun member by member as above. SQLite has a single writer anyway.
+
+Hot accounts: in a group every payment to a merchant takes the merchant's settlement row
+once for the whole group (the later members find it already locked by their own
+transaction), so a rush of buyers to one merchant no longer queues payment behind payment,
+each waiting for the last one's fsync; the balance check is unchanged, made per member
+on the balance the earlier members left.
+
+Tuning: ``TINDAHAN_GROUP_COMMIT_WINDOW_MS`` (default ``limits.GROUP_COMMIT_WINDOW_MS``) is
+how long the committer waits for more once one request is there: longer groups more under
+light load and adds up to that much latency; under load the window hardly matters, since
+requests gather while the previous group commits. ``TINDAHAN_GROUP_COMMIT_MAX`` bounds a
+group (``limits.GROUP_COMMIT_MAX``): the locks of the whole group are held until its commit.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tindahan import limits
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.platform import idempotency
+from tindahan.services.platform.idempotency import Response
+from tindahan.services.unit import Platform, Unit
+from tindahan.store.database import is_duplicate
+
+log = logging.getLogger(__name__)
+
+ENV = "TINDAHAN_GROUP_COMMIT"
+WINDOW_ENV = "TINDAHAN_GROUP_COMMIT_WINDOW_MS"
+MAX_ENV = "TINDAHAN_GROUP_COMMIT_MAX"
+#: The advisory lock key every group takes first on PostgreSQL ("TINDGRP1" as an int64).
+GROUP_LOCK = 0x54494E4447525031
+#: How long an idle committer thread waits before it ends (a new request starts another).
+IDLE_S = 5.0
+
+
+class GroupCommitSettingError(ValueError):
+    """A group-commit setting in the environment that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    enabled: bool
+    window_s: float = limits.GROUP_COMMIT_WINDOW_MS / 1000
+    limit: int = limits.GROUP_COMMIT_MAX
+
+
+def settings(environ: dict[str, str] | None = None, *, default: str = "off") -> Settings:
+    """From ``TINDAHAN_GROUP_COMMIT`` (``on``/``off``), ``…_WINDOW_MS`` and ``…_MAX``; a bad
+    value is refused with the setting named, never guessed at."""
+    env = dict(os.environ if environ is None else environ)
+    switch = (env.get(ENV) or default).strip().lower()
+    if switch not in ("on", "off"):
+        raise GroupCommitSettingError(f"{ENV} is 'on' or 'off', not {switch!r}")
+    window_ms = float(_number(env, WINDOW_ENV, str(limits.GROUP_COMMIT_WINDOW_MS), float))
+    if not 0 <= window_ms <= limits.GROUP_COMMIT_WINDOW_MAX_MS:
+        raise GroupCommitSettingError(
+            f"{WINDOW_ENV} is 0 to {limits.GROUP_COMMIT_WINDOW_MAX_MS} ms, not {window_ms}"
+        )
+    limit = int(_number(env, MAX_ENV, str(limits.GROUP_COMMIT_MAX), int))
+    if not 1 <= limit <= limits.GROUP_COMMIT_MAX_BOUND:
+        raise GroupCommitSettingError(
+            f"{MAX_ENV} is 1 to {limits.GROUP_COMMIT_MAX_BOUND}, not {limit}"
+        )
+    return Settings(switch == "on", window_ms / 1000, limit)
+
+
+def _number(
+    env: dict[str, str], name: str, default: str, kind: Callable[[str], float | int]
+) -> float | int:
+    raw = (env.get(name) or "").strip() or default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise GroupCommitSettingError(f"{name} must be a number, not {raw!r}") from None
+
+
+@dataclass
+class Request:
+    """One idempotent request waiting for its group: what ``idempotency.run`` takes."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    work: Callable[[Unit], Any]
+    render: Callable[[Any], Response]
+    render_refusal: Callable[[RefusalError], Response]
+    future: Future[Response] = field(default_factory=Future)
+    #: The request thread's context (its language, its log and trace fields): the work
+    #: runs in it on the committer's thread, as it would have run on the request's own.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
+    def alone(self, platform: Platform) -> None:
+        """The unbatched path, with its own retries: the answer this request gets."""
+        try:
+            self.future.set_result(
+                self.context.run(
+                    idempotency.run,
+                    platform,
+                    self.scope,
+                    self.key,
+                    self.fingerprint,
+                    self.work,
+                    self.render,
+                    self.render_refusal,
+                )
+            )
+        except BaseException as exc:  # the caller's thread raises it, as alone it would
+            self.future.set_exception(exc)
+
+
+@dataclass
+class _Decided:
+    request: Request
+    outcome: Response | BaseException
+    after_commit: list[Callable[[], None]]
+
+
+class Committer:
+    """The process's committer: ``submit`` blocks until the request's group committed."""
+
+    def __init__(self, platform: Platform, window_s: float, limit: int) -> None:
+        self.platform = platform
+        self.window_s = window_s
+        self.limit = limit
+        self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        #: Groups committed, members in them, and groups rerun member by member.
+        self.groups = 0
+        self.members = 0
+        self.split = 0
+
+    def submit(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        work: Callable[[Unit], Any],
+        render: Callable[[Any], Response],
+        render_refusal: Callable[[RefusalError], Response],
+    ) -> Response:
+        """Like ``idempotency.run``: the response, or the key's own refusal raised."""
+        idempotency.check_key(key)
+        request = Request(scope, key, fingerprint, work, render, render_refusal)
+        with self._lock:
+            self._queue.put(request)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="tindahan-group-commit", daemon=True
+                )
+                self._thread.start()
+        return request.future.result()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            group = self._gather(first)
+            try:
+                self.run_group(group)
+            except BaseException as exc:  # never leave a caller waiting for ever
+                log.exception("group commit failed outside a transaction")
+                for request in group:
+                    if not request.future.done():
+                        request.future.set_exception(exc)
+
+    def _gather(self, first: Request) -> list[Request]:
+        group = [first]
+        deadline = time.monotonic() + self.window_s
+        while len(group) < self.limit:
+            try:
+                group.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                group.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return group
+
+    def run_group(self, group: list[Request]) -> None:
+        """Decide every member of ``group``: together in one transaction if it commits,
+        else each alone. Each future gets its answer only once its money is committed."""
+        later: list[Request] = []
+        try:
+            with self.platform.db.begin() as conn:
+                decided = self._together(conn, group, later)
+        except Exception:
+            log.warning("a group of %d failed as a whole; run one by one", len(group))
+            self.split += 1
+            for request in group:
+                request.alone(self.platform)
+            return
+        self.groups += 1
+        self.members += len(decided)
+        for done in decided:
+            try:
+                for step in done.after_commit:
+                    done.request.context.run(step)
+            except Exception as exc:  # as ``Platform.run`` raises it to the caller
+                done.request.future.set_exception(exc)
+                continue
+            if isinstance(done.outcome, BaseException):
+                done.request.future.set_exception(done.outcome)
+            else:
+                done.request.future.set_result(done.outcome)
+        for request in later:
+            request.alone(self.platform)
+
+    def _together(
+        self, conn: Connection, group: list[Request], later: list[Request]
+    ) -> list[_Decided]:
+        if not self.platform.db.is_sqlite:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({GROUP_LOCK})")
+        decided: list[_Decided] = []
+        for request in group:
+            found = request.context.run(self._member, conn, request)
+            if found is None:
+                later.append(request)  # a twin outside the group: alone, after it
+            else:
+                decided.append(found)
+        return decided
+
+    def _member(self, conn: Connection, request: Request) -> _Decided | None:
+        """One request in its own savepoint: its answer, or None to run it alone later."""
+        unit = Unit(self.platform, conn)
+        try:
+            with conn.begin_nested():
+                response = idempotency.attempt(
+                    unit,
+                    request.scope,
+                    request.key,
+                    request.fingerprint,
+                    request.work,
+                    request.render,
+                )
+        except RefusalError as refusal:
+            return self._refused(conn, request, refusal)
+        except IntegrityError as exc:
+            if not is_duplicate(exc):
+                raise
+            return None
+        except DBAPIError:
+            raise  # the connection or the transaction: the group as a whole
+        except Exception as exc:  # a bug in one use case fails that request only
+            return _Decided(request, exc, [])
+        return _Decided(request, response, list(unit.after_commit))
+
+    def _refused(self, conn: Connection, request: Request, refusal: RefusalError) -> _Decided:
+        """As ``Platform.run`` and ``idempotency.run`` do after a refusal, in a savepoint:
+        the aftermath kept, the refusal stored under the key."""
+        if refusal.category is Category.IDEMPOTENCY:
+            return _Decided(request, refusal, [])
+        aftermath, refusal.aftermath = refusal.aftermath, None
+        response = request.render_refusal(refusal)
+        with conn.begin_nested():
+            if aftermath is not None:
+                aftermath(Unit(self.platform, conn))
+            stored = idempotency.store_refusal(
+                Unit(self.platform, conn),
+                request.scope,
+                request.key,
+                request.fingerprint,
+                response,
+            )
+        return _Decided(request, stored, [])
+
+
+def from_environment(platform: Platform, *, default: str = "off") -> Committer | None:
+    """The process's committer, or None when group commit is off."""
+    found = settings(default=default)
+    if not found.enabled:
+        return None
+    return Committer(platform, found.window_s, found.limit)
