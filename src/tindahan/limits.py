@@ -189,10 +189,10 @@ FAILOVER_BACKOFF_CAP_MS: Final = 1_000
 FAILOVER_RETRY_AFTER_S: Final = 2
 
 # --- Group commit (services.platform.groupcommit) --------------------------------------------
-#: How long the committer waits for more requests once one is waiting (ms; ``0``: only what
-#: is already queued), and the bound an operator may set it to.
-GROUP_COMMIT_WINDOW_MS: Final = 1.0
-GROUP_COMMIT_WINDOW_MAX_MS: Final = 100.0
+#: How long the committer waits for more requests once one is waiting (µs; ``0``: only what
+#: is already queued), and the bound an operator may set it to (0.1 s).
+GROUP_COMMIT_WINDOW_US: Final = 1_000
+GROUP_COMMIT_WINDOW_MAX_US: Final = 100_000
 #: Requests in one group at most (every member's row locks are held until the group's one
 #: COMMIT), and the bound an operator may raise it to.
 GROUP_COMMIT_MAX: Final = 64

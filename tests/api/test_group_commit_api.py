@@ -28,7 +28,7 @@ from tindahan.services.unit import Platform
 
 pytestmark = pytest.mark.postgres
 
-WINDOW_S = 0.005
+WINDOW_US = 5_000
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def db_url(postgres_url: str) -> str:
 
 @pytest.fixture
 def committer(platform: Platform) -> groupcommit.Committer:
-    return groupcommit.Committer(platform, WINDOW_S, 64)
+    return groupcommit.Committer(platform, WINDOW_US, 64)
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ class Terminating(groupcommit.Committer):
     """Ends its own backend from another connection once, right before the group's COMMIT."""
 
     def __init__(self, platform: Platform, admin: str) -> None:
-        super().__init__(platform, WINDOW_S, 64)
+        super().__init__(platform, WINDOW_US, 64)
         self.admin = admin
         self.terminated = 0
 

@@ -148,7 +148,7 @@ def _owned(unit: Unit, party_id: str) -> list[tuple[str, int]]:
 def test_groups_answer_as_one_at_a_time(platform, drawn, cuts):
     grouped_cast, alone_cast = _cast(platform), _cast(platform)
 
-    committer = groupcommit.Committer(platform, 0.0, limits.GROUP_COMMIT_MAX)
+    committer = groupcommit.Committer(platform, 0, limits.GROUP_COMMIT_MAX)
     made = [
         groupcommit.Request(*_request(d, *grouped_cast), _render, _render_refusal) for d in drawn
     ]
@@ -180,7 +180,7 @@ def test_groups_answer_as_one_at_a_time(platform, drawn, cuts):
 
 def test_a_refused_member_leaves_its_group_mates_committed(platform):
     (buyer, other, _), (merchant, _) = _cast(platform)
-    committer = groupcommit.Committer(platform, 0.0, 8)
+    committer = groupcommit.Committer(platform, 0, 8)
     drawn = [(0, ("m", 0), 10_000, 1), (0, ("m", 0), 70_000, 2), (1, ("m", 0), 5_000, 3)]
     cast = ([buyer, other, _], [merchant, merchant])
     made = [groupcommit.Request(*_request(d, *cast), _render, _render_refusal) for d in drawn]
@@ -203,7 +203,7 @@ def test_a_group_that_fails_whole_is_decided_one_by_one(platform, monkeypatch):
     once; none is lost and none moves money twice."""
     (buyer, other, _), (merchant, _) = _cast(platform)
     cast = ([buyer, other, buyer], [merchant, merchant])
-    committer = groupcommit.Committer(platform, 0.0, 8)
+    committer = groupcommit.Committer(platform, 0, 8)
     real = committer._together
 
     def broken(conn, group, later):
@@ -229,10 +229,11 @@ def test_a_group_that_fails_whole_is_decided_one_by_one(platform, monkeypatch):
     ("environ", "message"),
     [
         ({groupcommit.ENV: "maybe"}, "TINDAHAN_GROUP_COMMIT is 'on' or 'off'"),
-        ({groupcommit.WINDOW_ENV: "soon"}, "TINDAHAN_GROUP_COMMIT_WINDOW_MS must be a number"),
-        ({groupcommit.WINDOW_ENV: "-1"}, "TINDAHAN_GROUP_COMMIT_WINDOW_MS is 0 to"),
+        ({groupcommit.WINDOW_ENV: "soon"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US must be a whole"),
+        ({groupcommit.WINDOW_ENV: "-1"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US is 0 to"),
+        ({groupcommit.WINDOW_ENV: "1.5"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US must be a whole"),
         ({groupcommit.MAX_ENV: "0"}, "TINDAHAN_GROUP_COMMIT_MAX is 1 to"),
-        ({groupcommit.MAX_ENV: "2.5"}, "TINDAHAN_GROUP_COMMIT_MAX must be a number"),
+        ({groupcommit.MAX_ENV: "2.5"}, "TINDAHAN_GROUP_COMMIT_MAX must be a whole number"),
     ],
 )
 def test_bad_settings_are_named(environ, message):
@@ -244,6 +245,6 @@ def test_settings_default_off_and_read_on():
     assert groupcommit.settings({}) == groupcommit.Settings(False)
     assert groupcommit.settings({}, default="on").enabled
     found = groupcommit.settings(
-        {groupcommit.ENV: "ON", groupcommit.WINDOW_ENV: "2.5", groupcommit.MAX_ENV: "16"}
+        {groupcommit.ENV: "ON", groupcommit.WINDOW_ENV: "2500", groupcommit.MAX_ENV: "16"}
     )
-    assert found == groupcommit.Settings(True, 0.0025, 16)
+    assert found == groupcommit.Settings(True, 2500, 16)

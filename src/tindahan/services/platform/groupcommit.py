@@ -11,7 +11,7 @@ process's ``Committer`` instead of ``idempotency.run``; nothing else changes, an
 ``TINDAHAN_GROUP_COMMIT=off`` (the default outside ``tindahan serve``) nothing is grouped.
 
 What it does: one committer thread per process takes the first request waiting, then what
-arrives within ``window_s`` more (until ``limit``), and runs them in ONE transaction, each
+arrives within ``window_us`` more (until ``limit``), and runs them in ONE transaction, each
 request exactly as ``idempotency.run`` would run it alone (the key looked up, the use case,
 the response stored under the key) but inside its own SAVEPOINT:
 
@@ -43,7 +43,7 @@ transaction), so a rush of buyers to one merchant no longer queues payment behin
 each waiting for the last one's fsync; the balance check is unchanged, made per member
 on the balance the earlier members left.
 
-Tuning: ``TINDAHAN_GROUP_COMMIT_WINDOW_MS`` (default ``limits.GROUP_COMMIT_WINDOW_MS``) is
+Tuning: ``TINDAHAN_GROUP_COMMIT_WINDOW_US`` (µs; default ``limits.GROUP_COMMIT_WINDOW_US``) is
 how long the committer waits for more once one request is there: longer groups more under
 light load and adds up to that much latency; under load the window hardly matters, since
 requests gather while the previous group commits. ``TINDAHAN_GROUP_COMMIT_MAX`` bounds a
@@ -76,7 +76,7 @@ from tindahan.store.database import is_duplicate
 log = logging.getLogger(__name__)
 
 ENV = "TINDAHAN_GROUP_COMMIT"
-WINDOW_ENV = "TINDAHAN_GROUP_COMMIT_WINDOW_MS"
+WINDOW_ENV = "TINDAHAN_GROUP_COMMIT_WINDOW_US"
 MAX_ENV = "TINDAHAN_GROUP_COMMIT_MAX"
 #: The advisory lock key every group takes first on PostgreSQL ("TINDGRP1" as an int64).
 GROUP_LOCK = 0x54494E4447525031
@@ -91,38 +91,38 @@ class GroupCommitSettingError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     enabled: bool
-    window_s: float = limits.GROUP_COMMIT_WINDOW_MS / 1000
+    window_us: int = limits.GROUP_COMMIT_WINDOW_US
     limit: int = limits.GROUP_COMMIT_MAX
 
 
 def settings(environ: dict[str, str] | None = None, *, default: str = "off") -> Settings:
-    """From ``TINDAHAN_GROUP_COMMIT`` (``on``/``off``), ``…_WINDOW_MS`` and ``…_MAX``; a bad
+    """From ``TINDAHAN_GROUP_COMMIT`` (``on``/``off``), ``…_WINDOW_US`` and ``…_MAX``; a bad
     value is refused with the setting named, never guessed at."""
     env = dict(os.environ if environ is None else environ)
     switch = (env.get(ENV) or default).strip().lower()
     if switch not in ("on", "off"):
         raise GroupCommitSettingError(f"{ENV} is 'on' or 'off', not {switch!r}")
-    window_ms = float(_number(env, WINDOW_ENV, str(limits.GROUP_COMMIT_WINDOW_MS), float))
-    if not 0 <= window_ms <= limits.GROUP_COMMIT_WINDOW_MAX_MS:
+    window_us = _number(env, WINDOW_ENV, limits.GROUP_COMMIT_WINDOW_US)
+    if not 0 <= window_us <= limits.GROUP_COMMIT_WINDOW_MAX_US:
         raise GroupCommitSettingError(
-            f"{WINDOW_ENV} is 0 to {limits.GROUP_COMMIT_WINDOW_MAX_MS} ms, not {window_ms}"
+            f"{WINDOW_ENV} is 0 to {limits.GROUP_COMMIT_WINDOW_MAX_US} µs, not {window_us}"
         )
-    limit = int(_number(env, MAX_ENV, str(limits.GROUP_COMMIT_MAX), int))
+    limit = _number(env, MAX_ENV, limits.GROUP_COMMIT_MAX)
     if not 1 <= limit <= limits.GROUP_COMMIT_MAX_BOUND:
         raise GroupCommitSettingError(
             f"{MAX_ENV} is 1 to {limits.GROUP_COMMIT_MAX_BOUND}, not {limit}"
         )
-    return Settings(switch == "on", window_ms / 1000, limit)
+    return Settings(switch == "on", window_us, limit)
 
 
-def _number(
-    env: dict[str, str], name: str, default: str, kind: Callable[[str], float | int]
-) -> float | int:
-    raw = (env.get(name) or "").strip() or default
+def _number(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
     try:
-        return kind(raw)
+        return int(raw)
     except ValueError:
-        raise GroupCommitSettingError(f"{name} must be a number, not {raw!r}") from None
+        raise GroupCommitSettingError(f"{name} must be a whole number, not {raw!r}") from None
 
 
 @dataclass
@@ -169,9 +169,9 @@ class _Decided:
 class Committer:
     """The process's committer: ``submit`` blocks until the request's group committed."""
 
-    def __init__(self, platform: Platform, window_s: float, limit: int) -> None:
+    def __init__(self, platform: Platform, window_us: int, limit: int) -> None:
         self.platform = platform
-        self.window_s = window_s
+        self.window_us = window_us
         self.limit = limit
         self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -223,18 +223,18 @@ class Committer:
 
     def _gather(self, first: Request) -> list[Request]:
         group = [first]
-        deadline = time.monotonic() + self.window_s
+        deadline_ns = time.monotonic_ns() + self.window_us * 1000
         while len(group) < self.limit:
             try:
                 group.append(self._queue.get_nowait())
                 continue
             except queue.Empty:
                 pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            remaining_ns = deadline_ns - time.monotonic_ns()
+            if remaining_ns <= 0:
                 break
             try:
-                group.append(self._queue.get(timeout=remaining))
+                group.append(self._queue.get(timeout=remaining_ns / 1e9))
             except queue.Empty:
                 break
         return group
@@ -332,4 +332,4 @@ def from_environment(platform: Platform, *, default: str = "off") -> Committer |
     found = settings(default=default)
     if not found.enabled:
         return None
-    return Committer(platform, found.window_s, found.limit)
+    return Committer(platform, found.window_us, found.limit)
