@@ -228,7 +228,7 @@ def test_a_group_that_fails_whole_is_decided_one_by_one(platform, monkeypatch):
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({groupcommit.ENV: "maybe"}, "TINDAHAN_GROUP_COMMIT is 'on' or 'off'"),
+        ({groupcommit.ENV: "maybe"}, "TINDAHAN_GROUP_COMMIT is 'on', 'off' or 'auto'"),
         ({groupcommit.WINDOW_ENV: "soon"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US must be a whole"),
         ({groupcommit.WINDOW_ENV: "-1"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US is 0 to"),
         ({groupcommit.WINDOW_ENV: "1.5"}, "TINDAHAN_GROUP_COMMIT_WINDOW_US must be a whole"),
@@ -244,6 +244,9 @@ def test_bad_settings_are_named(environ, message):
 def test_settings_default_off_and_read_on():
     assert groupcommit.settings({}) == groupcommit.Settings(False)
     assert groupcommit.settings({}, default="on").enabled
+    assert groupcommit.settings({}, default="auto", sqlite=True).enabled
+    assert not groupcommit.settings({}, default="auto", sqlite=False).enabled
+    assert not groupcommit.settings({groupcommit.ENV: "off"}, default="auto", sqlite=True).enabled
     found = groupcommit.settings(
         {groupcommit.ENV: "ON", groupcommit.WINDOW_ENV: "2500", groupcommit.MAX_ENV: "16"}
     )

@@ -138,7 +138,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, bound: int) -> 
 
 def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "off") -> FastAPI:
     """The API app; ``group_commit`` is the default for ``TINDAHAN_GROUP_COMMIT`` when the
-    environment does not set it (``on`` in ``tindahan serve``'s workers, ``off`` here)."""
+    environment does not set it (``auto`` in ``tindahan serve``'s workers, ``off`` here)."""
     app = HardenedAPI(
         title="Tindahan API",
         version="1",

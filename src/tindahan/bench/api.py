@@ -24,6 +24,13 @@ keep-alive client on asyncio streams) is there to leave the cores to the server.
     .venv/bin/python -m tindahan.bench.api --duration 30 --runs 5 --json
     .venv/bin/python -m tindahan.bench.api --client raw          # a lighter load generator
     .venv/bin/python -m tindahan.bench.api --mdr-bps 0           # no fee: no hot fees account
+    .venv/bin/python -m tindahan.bench.api --hot 0.5             # half the payments to one merchant
+    .venv/bin/python -m tindahan.bench.api --sqlite              # the embedded SQLite default
+    .venv/bin/python -m tindahan.bench.api --group-commit on     # only with group commit on
+
+`--group-commit both` (the default) runs each run twice, group commit off then on
+(`TINDAHAN_GROUP_COMMIT` for the server; README, "Group commit on the payment path"), and
+reports both: the comparison is made under the same machine load.
 
 It also samples pg_stat_activity: backends waiting for a row lock show when payments queue
 on one hot account (every merchant payment's fee credits the operator's single fees account).

@@ -18,5 +18,6 @@ def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
     platform = Platform(database, open_vault(database))
-    # Group commit is on in a server unless TINDAHAN_GROUP_COMMIT=off (README, "Group commit").
-    return create_app(platform, processes=processes, group_commit="on")
+    # Group commit in a server: TINDAHAN_GROUP_COMMIT, by default ``auto`` (on for SQLite,
+    # off for PostgreSQL, as measured; README, "Group commit on the payment path").
+    return create_app(platform, processes=processes, group_commit="auto")
