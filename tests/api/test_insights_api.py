@@ -168,3 +168,17 @@ def test_the_cash_flow_outlook_over_http(world: World) -> None:
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "days"
     refused = api.get("/v1/insights/cash_flow", world.buyer.key, merchant_id=world.merchant.id)
     assert refused.status_code == 404
+
+
+def test_the_sales_calendar_over_http(world: World) -> None:
+    api = world.api
+    mine = api.ok(api.get("/v1/insights/sales_calendar", world.merchant.key, weeks=4))
+    assert mine["object"] == "sales_calendar" and mine["weeks"] == 4
+    assert mine["weekdays"][0]["weekday"] == "monday" and len(mine["weekdays"]) == 7
+    assert set(mine["effects"]) == {"payday", "holiday", "christmas"}
+    refused = api.get("/v1/insights/sales_calendar", world.merchant.key, weeks=53)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "weeks"
+    refused = api.get("/v1/insights/sales_calendar", world.operator)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"
+    refused = api.get("/v1/insights/sales_calendar", world.buyer.key, merchant_id=world.merchant.id)
+    assert refused.status_code == 404

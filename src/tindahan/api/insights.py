@@ -22,7 +22,7 @@ from tindahan import limits
 from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
 from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
-from tindahan.services.insights import aggregates, cashflow, lessons, mix, products
+from tindahan.services.insights import aggregates, calendar, cashflow, lessons, mix, products
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -77,6 +77,23 @@ class ProductCost(Body):
     product_id: Annotated[str, Field(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     #: What one piece costs the merchant, in centavos; null forgets it.
     cost_minor: Annotated[int | None, Field(ge=0, le=limits.MAX_AMOUNT_MINOR)]
+
+
+@router.get("/insights/sales_calendar", response_model=Json, tags=["insights"])
+def sales_calendar(
+    request: Request,
+    who: CallerDep,
+    merchant_id: Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)] = None,
+    weeks: Annotated[int, Query(ge=1, le=calendar.MAX_WEEKS)] = 13,
+) -> Any:
+    """The average sales of each weekday over the last ``weeks`` weeks (the best one and its
+    lift over the average day), and what paydays, holidays and the Christmas season do to the
+    store's sales over the last year: a factor against a usual day (2 places), ``more``,
+    ``less``, ``same`` (within 10 %) or ``unseen``, and the days of each seen."""
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    return read(request, lambda u: calendar.sales_calendar(u, who, merchant, weeks))
 
 
 @router.get("/insights/cash_flow", response_model=Json, tags=["insights"])

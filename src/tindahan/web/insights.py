@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from tindahan import limits
 from tindahan.insights import weekdays
+from tindahan.services.insights import calendar as calendar_service
 from tindahan.services.insights import cashflow as cashflow_service
 from tindahan.services.insights import mix as mix_service
 from tindahan.services.insights import products as product_service
@@ -67,6 +68,35 @@ def _lead_time(raw: str | None) -> tuple[int, str | None]:
     return int(text), None
 
 
+def _effect_sentence(name: str, effect: dict[str, Any]) -> str:
+    """What paydays or holidays do to this store, in one sentence."""
+    change = i18n.percent(abs(Decimal(effect["factor"]) - 1), 0)
+    return {
+        ("payday", "more"): _(
+            "On paydays (the 15th and 30th) you sell {percent} more than on a usual day: have "
+            "stock ready."
+        ),
+        ("payday", "less"): _("On paydays you sell {percent} less than on a usual day."),
+        ("payday", "same"): _("Paydays sell about the same as a usual day at your store."),
+        ("payday", "unseen"): _("No payday in your sales history yet."),
+        ("holiday", "more"): _("On holidays you sell {percent} more than on a usual day."),
+        ("holiday", "less"): _(
+            "On holidays you sell {percent} less than on a usual day: a good day to restock."
+        ),
+        ("holiday", "same"): _("Holidays sell about the same as a usual day at your store."),
+        ("holiday", "unseen"): _("No holiday in your sales history yet."),
+    }[(name, effect["verdict"])].format(percent=change)
+
+
+def _effects_chart(found: dict[str, dict[str, Any]]) -> charts.Chart:
+    """A usual day as 100, and each effect seen as sales on such a day against it."""
+    names = {"payday": _("Payday"), "holiday": _("Holiday"), "christmas": _("Christmas")}
+    points = [(_("Usual day"), 100)] + [
+        (names[n], int(Decimal(e["factor"]) * 100)) for n, e in found.items() if e["days_seen"]
+    ]
+    return charts.bars(points, text=lambda v: i18n.percent(Decimal(v) / 100, 0))
+
+
 @router.get("/m/insights")
 def insights_page(
     request: Request,
@@ -84,7 +114,9 @@ def insights_page(
         daily = sales.daily_sales(unit, caller, caller.party_id, 7 * WEEKS, last)
         sales_mix = mix_service.sales_mix(unit, caller, caller.party_id, BEST_DAYS)
         outlook = cashflow_service.cash_flow(unit, caller, caller.party_id, OUTLOOK_DAYS)
+        calendar = calendar_service.sales_calendar(unit, caller, caller.party_id, WEEKS)
         return {
+            "calendar": calendar,
             "advice": advice,
             "sellers": sellers,
             "daily": daily,
@@ -117,9 +149,13 @@ def insights_page(
         [(i18n.day(w[0]["day"], "d MMM"), sum(d["sales_minor"] for d in w)) for w in weeks],
         text=i18n.money,
     )
+    found_effects = found["calendar"]["effects"]
     return render.page(
         request,
         "merchant/insights.html",
+        effects_chart=_effects_chart(found_effects),
+        effects_sentences=[_effect_sentence(n, found_effects[n]) for n in ("payday", "holiday")],
+        effects_seen=any(e["verdict"] != "unseen" for e in found_effects.values()),
         outlook=outlook,
         outlook_chart=outlook_chart,
         mix=sales_mix,
