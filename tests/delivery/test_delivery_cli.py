@@ -54,3 +54,19 @@ def test_zone_between_two_barangays():
     assert found.output.startswith("metro_manila: Alicia, Quezon City")
     bad = runner.invoke(app, ["delivery", "zone", "1381300001", "0000000000"])
     assert bad.exit_code == 2 and "destination" in bad.output
+
+
+def test_history_imported_from_a_file_once(db, db_url: str, tmp_path: Path):
+    from tindahan.delivery import history, simulate
+
+    events = tmp_path / "events.csv"
+    with events.open("w", encoding="utf-8", newline="") as f:
+        history.write_csv(simulate.simulate(60, seed=2).shipments, f)
+    storms = tmp_path / "storms.csv"
+    storms.write_text("area_psgc,day\n0500500000,2025-10-11\n", encoding="utf-8")
+    args = ["delivery", "history", "import", "--events", str(events), "--db", db_url]
+    made = runner.invoke(app, [*args, "--advisories", str(storms)])
+    assert made.exit_code == 0, made.output
+    assert "60 shipments added" in made.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already in the history" in again.output

@@ -380,7 +380,9 @@ class OrderDelivery(BaseModel):
     zone: str
     min_days: int
     max_days: int
-    estimate: bool = Field(description="The rate card's window, not yet learned from deliveries.")
+    estimate: bool = Field(
+        description="True: the rate card's window; false: the 80% window learned from deliveries."
+    )
 
 
 class Order(BaseModel):

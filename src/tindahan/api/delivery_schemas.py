@@ -140,7 +140,9 @@ class Offer(BaseModel):
     max_days: int
     free: bool
     flat: bool
-    estimate: bool = Field(description="The rate card's window, not learned from deliveries.")
+    estimate: bool = Field(
+        description="True: the rate card's window; false: the 80% window learned from deliveries."
+    )
 
 
 class Problem(BaseModel):

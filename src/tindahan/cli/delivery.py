@@ -30,6 +30,8 @@ from tindahan.kernel.callers import SCOPES, Caller
 app = typer.Typer(help="Delivery: couriers' rate cards and zones.")
 rates_app = typer.Typer(help="Couriers' rate cards (zone × weight tiers, window, COD fee).")
 app.add_typer(rates_app, name="rates")
+history_app = typer.Typer(help="The shipment history delivery windows are learned from.")
+app.add_typer(history_app, name="history")
 out = Console(highlight=False, soft_wrap=True)
 OPERATOR = Caller("cli", None, frozenset(SCOPES))
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -261,3 +263,37 @@ def evaluate(
         f"{report['coverage_80']:.1%}, {report['mean_width_hours']} h wide on average\n"
         f"  baseline: MAE {report['baseline_mae_hours']} h (median per pair of regions)"
     )
+
+
+@history_app.command("import")
+@friendly
+def import_history(
+    events: Annotated[Path, typer.Option("--events", help="The shipments' CSV")],
+    db: DbOption = None,
+    advisories: Annotated[
+        Path | None,
+        typer.Option("--advisories", help="Also set typhoon advisories (area_psgc,day)"),
+    ] = None,
+) -> None:
+    """Store delivered shipments (the evaluate CSV) for checkouts' learned windows."""
+    from tindahan.delivery import history
+    from tindahan.delivery.traffic import NO_ADVISORIES
+    from tindahan.services.delivery import promises
+
+    try:
+        with events.open(encoding="utf-8", newline="") as f:
+            shipments = history.read_csv(f)
+    except OSError as exc:
+        fail(f"cannot read {events}: {exc.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{events} is not UTF-8 text")
+    storms = _advisories(advisories) if advisories else NO_ADVISORIES
+
+    def work(unit: Any) -> dict[str, Any]:
+        done = promises.import_history(unit, OPERATOR, shipments, "imported")
+        for area, days in storms.days.items():
+            promises.set_advisory(unit, OPERATOR, area, days)
+        return done
+
+    done = _platform_run(db, work)
+    out.print(f"{done['imported']:,} shipments added to the delivery history")

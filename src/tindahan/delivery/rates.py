@@ -234,6 +234,7 @@ class Offer:
     max_days: int
     free: bool  # free shipping over the merchant's amount
     flat: bool  # the merchant's flat fee
+    estimate: bool = True  # the card's window; False: learned from deliveries
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -247,7 +248,7 @@ class Offer:
             "max_days": self.max_days,
             "free": self.free,
             "flat": self.flat,
-            "estimate": True,
+            "estimate": self.estimate,
         }
 
 

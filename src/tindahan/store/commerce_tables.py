@@ -170,6 +170,8 @@ orders = Table(
     Column("delivery_zone", String(24)),
     Column("window_min_days", Integer),
     Column("window_max_days", Integer),
+    #: 1: the window is the rate card's (an estimate); 0: learned from deliveries (item 2).
+    Column("window_estimate", Integer),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint(_in("status", tuple(OrderStatus)), name="status"),
@@ -394,4 +396,34 @@ storefront_couriers = Table(
     Column("flat_fee_minor", BigInteger),
     Column("created_at_ns", BigInteger, nullable=False),
     CheckConstraint("flat_fee_minor IS NULL OR flat_fee_minor >= 0", name="flat_fee"),
+)
+
+
+#: Delivered shipments a delivery-time model learns from (issue 25, item 2): the platform's
+#: own, imported ones, or the simulator's (``source``). Times in ns since the epoch.
+shipment_history = Table(
+    "shipment_history",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("courier_code", String(limits.COURIER_CODE_MAX_LENGTH), nullable=False),
+    Column("origin_psgc", String(10), nullable=False),
+    Column("destination_psgc", String(10), nullable=False),
+    Column("zone", String(24), nullable=False),
+    Column("picked_up_at_ns", BigInteger, nullable=False, index=True),
+    Column("delivered_at_ns", BigInteger, nullable=False),
+    Column("weight_g", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    CheckConstraint("delivered_at_ns > picked_up_at_ns", name="delivered_after_pickup"),
+    CheckConstraint("weight_g BETWEEN 1 AND 50000", name="weight"),
+    CheckConstraint("source IN ('simulated', 'imported', 'platform')", name="source"),
+)
+
+#: Typhoon advisories the operator sets: a province (or independent city, or NCR's region
+#: code) under a storm signal on a Philippine day (ISO date).
+typhoon_advisories = Table(
+    "typhoon_advisories",
+    metadata,
+    Column("area_psgc", String(10), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("created_at_ns", BigInteger, nullable=False),
 )

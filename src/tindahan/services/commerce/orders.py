@@ -231,6 +231,7 @@ def _shipping(
         "delivery_zone": None,
         "window_min_days": None,
         "window_max_days": None,
+        "window_estimate": None,
     }
     if not couriers.ships_by_courier(unit, store["id"]) or address is None:
         if courier is not None:
@@ -250,6 +251,7 @@ def _shipping(
         "delivery_zone": offer.zone.value,
         "window_min_days": offer.min_days,
         "window_max_days": offer.max_days,
+        "window_estimate": int(offer.estimate),
     }
 
 
@@ -598,7 +600,7 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
             "zone": row["delivery_zone"],
             "min_days": row["window_min_days"],
             "max_days": row["window_max_days"],
-            "estimate": True,
+            "estimate": row["window_estimate"] != 0,
         },
         "total_minor": row["total_minor"],
         "escrow": {

@@ -45,9 +45,9 @@ class OrderDeliveryView(TypedDict):
     courier: str  # the courier's code (services.delivery.couriers)
     name: str  # its name, as its rate card says
     zone: str  # delivery.zones.Zone
-    min_days: int  # the window its rate card promised
+    min_days: int  # the window promised at checkout (the rate card's, or learned)
     max_days: int
-    estimate: bool  # the rate card's window, not yet learned from deliveries
+    estimate: bool  # the rate card's window (True), or learned from deliveries (False)
 
 
 class OrderView(TypedDict):

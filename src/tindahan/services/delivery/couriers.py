@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +26,7 @@ from tindahan.delivery import rates
 from tindahan.delivery.zones import Zone, zone_between
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, invalid, not_found
+from tindahan.services.delivery import promises
 from tindahan.services.unit import Unit, iso
 from tindahan.store.commerce_tables import rate_cards, storefront_couriers, storefronts
 
@@ -317,6 +318,13 @@ def offers(
             found.append(rates.offer(card, zone, weight_g, items_minor, terms))
         except RefusalError as refusal:
             unavailable[row["courier_code"]] = refusal.message
+    learned = promises.windows(unit, [o.courier for o in found], origin, destination, weight_g)
+    found = [
+        replace(o, min_days=learned[o.courier][0], max_days=learned[o.courier][1], estimate=False)
+        if o.courier in learned
+        else o
+        for o in found
+    ]
     found.sort(key=lambda o: (o.fee_minor, o.max_days, o.courier))
     if found:
         return Offers(zone, tuple(found), unavailable)

@@ -16,6 +16,9 @@ generator: the same demo every time.
 A few suspicious patterns (``typologies``) run among them, judged by the shipped risk rules,
 so the operator's alert queue is not empty.
 
+The three couriers' rate cards come with half a year of simulated deliveries (and a typhoon
+week's advisories), so checkouts show windows learned from them.
+
 Seeding runs only on a database with no parties (``seed`` returns 0 otherwise).
 """
 
@@ -28,14 +31,17 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
 
 from tindahan.credit import simulate as simulator
+from tindahan.delivery import simulate as delivery_simulator
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
+from tindahan.lending.calendar import business_date
 from tindahan.services.commerce import (
     addresses,
     catalog,
@@ -46,7 +52,7 @@ from tindahan.services.commerce import (
     shipments,
 )
 from tindahan.services.commerce import jobs as order_jobs
-from tindahan.services.delivery import couriers
+from tindahan.services.delivery import couriers, promises
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
 from tindahan.services.platform import keys, parties
@@ -249,10 +255,29 @@ def _courier_card(name: str, base: int, days: int) -> dict[str, Any]:
     return card
 
 
+#: Simulated shipments the demo's delivery windows are learned from (``delivery.simulate``).
+HISTORY_SHIPMENTS = 3_000
+
+
+def _delivery_history(demo: Demo) -> None:
+    """Half a year of the three couriers' simulated deliveries before the demo's weeks,
+    and the typhoon week's advisories: checkouts show learned windows."""
+    first = business_date(demo.platform.now()) - timedelta(days=190)
+    made = delivery_simulator.simulate(HISTORY_SHIPMENTS, seed=25, start=first, days=180)
+    demo.run(
+        partial(
+            promises.import_history, caller=OPERATOR, shipments=made.shipments, source="simulated"
+        )
+    )
+    for area, days in made.advisories.days.items():
+        demo.run(partial(promises.set_advisory, caller=OPERATOR, area=area, days=days))
+
+
 def _shops(demo: Demo) -> None:
     for code, (courier, base, days) in COURIERS.items():
         card = _courier_card(courier, base, days)
         demo.run(partial(couriers.set_card, caller=OPERATOR, code=code, body=card))
+    _delivery_history(demo)
     for code, rate in RATES.items():
         demo.run(
             partial(fx.put_rate, caller=OPERATOR, currency=code, mid_rate=rate, spread_bps=None)
