@@ -1,6 +1,7 @@
 """The insights page's 30-day outlook card (issue 26, item 3), over HTTP on SQLite and
 PostgreSQL: a shop with a day of sales behind it says what the service computes, in English
-and Filipino, and a shop with none says it has nothing to forecast from."""
+and Filipino; a shop with none says it has nothing to forecast from, and one whose first sale
+is days old that it is too soon."""
 
 from __future__ import annotations
 
@@ -16,12 +17,18 @@ def test_the_outlook_card(site: Site, browser, clock):
     none = browser.get("/m/insights").text
     assert "No sales in the last half-year to forecast from yet." in none
     _counter(site, 50_000)
+    clock.advance(86_400)
+    browser.sign_in(site.merchant)
+    young = browser.get("/m/insights").text
+    assert "Your first sale was less than 14 days ago: too soon to forecast your sales." in young
+    clock.advance(14 * 86_400)
     _counter(site, 30_000)
     clock.advance(86_400)
     found = site.platform.run(
         lambda u: cashflow.cash_flow(u, caller(site.merchant), site.merchant.party_id or "", 30),
         write=False,
     )
+    assert found["sales_forecast"] == "forecast"
     assert found["average_sale_minor"] == 40_000 and found["sales_minor"] > 0
     browser.sign_in(site.merchant)
     html = browser.get("/m/insights").text

@@ -158,6 +158,7 @@ def insights_page(
         effects_seen=any(e["verdict"] != "unseen" for e in found_effects.values()),
         outlook=outlook,
         outlook_chart=outlook_chart,
+        min_history=limits.INSIGHTS_MIN_HISTORY_DAYS,
         mix=sales_mix,
         margin_share=next(
             (Decimal(p["margin_share"]) for p in sold if p["margin_share"] is not None),

@@ -5,7 +5,10 @@ days to yesterday — counts for the forecast, money for the average sale; the o
 installments of its active PHP loans (the loan's current schedule version); and its
 outflows of the last ``OUTFLOW_DAYS`` days: payments it made (to a person, a store, an agent
 for cash) that succeeded, and payouts to its bank or e-wallet that succeeded. The outlook
-runs from today (not over yet, so forecast) for ``days`` days.
+runs from today (not over yet, so forecast) for ``days`` days. A store whose first sale is
+fewer than ``limits.INSIGHTS_MIN_HISTORY_DAYS`` days old gets no sales forecast (said in
+``sales_forecast``): the model's short-history fallback, a flat mean, would promise a
+month of one lucky day.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
+from tindahan import limits
 from tindahan.insights import cashflow, forecast
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid, not_found
@@ -109,8 +113,12 @@ def cash_flow(unit: Unit, caller: Caller, merchant_id: str, days: int = 30) -> d
     money = int(sum(amount for _d, amount, _c in history))
     average = money // sold if sold else 0
     started = next((i for i, (_d, _a, c) in enumerate(history) if c > 0), len(history))
-    fitted = forecast.fit(counts, np.array([started], dtype=np.int64), history[0][0])
-    expected = cashflow.expected_sales(list(fitted.predict(days)[0]), average)
+    young = len(history) - started < limits.INSIGHTS_MIN_HISTORY_DAYS
+    if young:  # a mean over a few days would promise too much (or nothing): none is made
+        expected = [0] * days
+    else:
+        fitted = forecast.fit(counts, np.array([started], dtype=np.int64), history[0][0])
+        expected = cashflow.expected_sales(list(fitted.predict(days)[0]), average)
     start_ns = day_start_ns(now - timedelta(days=OUTFLOW_DAYS))
     regular = cashflow.recurring(outflows(unit, merchant_id, start_ns), now)
     found = cashflow.outlook(now, expected, installments(unit, merchant_id), regular)
@@ -123,6 +131,9 @@ def cash_flow(unit: Unit, caller: Caller, merchant_id: str, days: int = 30) -> d
         "last_day": (now + timedelta(days=days - 1)).isoformat(),
         "days": days,
         "average_sale_minor": average,
+        #: ``forecast``; ``too_little_history`` (the first sale fewer than 14 days ago) and
+        #: ``no_sales`` expect no sales at all.
+        "sales_forecast": "no_sales" if not sold else "too_little_history" if young else "forecast",
         "history_sales": sold,
         "sales_minor": found.sales_minor,
         "installments_minor": found.installments_minor,
