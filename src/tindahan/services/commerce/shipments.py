@@ -6,7 +6,8 @@ number (``ship``: the order becomes ``shipped``). Status events come from the me
 signed with the courier's secret (``Tindahan-Signature``, as Tindahan signs its own
 webhooks: HMAC-SHA256 over ``"{t}.{body}"``, five minutes' tolerance). When every item is
 sent and every shipment delivered, the order becomes ``delivered`` and its auto-release
-clock starts (``escrow_auto_release_days``).
+clock starts (``escrow_auto_release_days``): from delivery, or for an order shipped by a
+courier chosen at checkout, from the end of its promised window when it came earlier.
 
 Promised and actual delivery times are kept on each shipment: later delivery-time
 estimates are learned from them.
@@ -236,6 +237,14 @@ def _unship(unit: Unit, shipment: dict[str, Any]) -> None:
         )
 
 
+def promised_at_ns(order: dict[str, Any]) -> int | None:
+    """The end of a courier order's delivery window: paid plus the window's last day (None:
+    a flat-fee order, or not paid)."""
+    if order.get("window_max_days") is None or order.get("paid_at_ns") is None:
+        return None
+    return int(order["paid_at_ns"]) + int(order["window_max_days"]) * DAY_NS
+
+
 def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
     """Move a shipped order to ``delivered`` once every item is sent and every parcel
     arrived; start its auto-release clock. Anything else (a dispute open): leave it."""
@@ -258,6 +267,9 @@ def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
         return False
     delivered = max(at for _, at in found)
     days = fee_settings(unit)["escrow_auto_release_days"]
+    # a courier's order: the buyer's days to complain count from the promised date when the
+    # parcel came before it (issue 25: escrow follows the window), else from delivery
+    start = max(unit.now(), promised_at_ns(order) or 0)
     role = (
         actor.role if actor.role in (Role.MERCHANT, Role.COURIER, Role.OPERATOR) else Role.OPERATOR
     )
@@ -267,7 +279,7 @@ def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
         Action.DELIVER,
         Actor(role, actor.actor_id),
         delivered_at_ns=delivered,
-        release_at_ns=unit.now() + days * DAY_NS,
+        release_at_ns=start + days * DAY_NS,
     )
     orders.announce(unit, order["id"], status, actor)
     return True
