@@ -44,6 +44,8 @@ EVENT_TYPES = (
     "inbound_transfer.recall_received",
     "inbound_transfer.returned",
     "inbound_transfer.recall_rejected",
+    "review.released",
+    "review.returned",
 )
 ALL = "*"
 

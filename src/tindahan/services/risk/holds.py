@@ -10,6 +10,11 @@ from the receiving account to ``op.risk.holds``. The analyst then
 Either above ``limits.RISK_FOUR_EYES_MINOR`` needs four eyes: one operator ``approve``s, and
 a *different* operator decides. Every step is one transaction and one audit-log entry;
 deciding an alert decides every open alert on the same hold. Operators only.
+
+Settling a hold announces it, in the same transaction, to both sides of the movement:
+``review.released`` or ``review.returned`` (``review_event``), naming the movement's ledger
+transfer (a payment's, an order's or a refund's ``transfer_ids``) and what was held —
+never the rule, which the customer does not read.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from tindahan.payments.model import TransferCode
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.risk_gate import HOLDS_ACCOUNT
 from tindahan.services.platform import audit
-from tindahan.services.unit import Unit
+from tindahan.services.platform.events import emit
+from tindahan.services.unit import Unit, iso
 from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import transfers
 
@@ -165,7 +171,23 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
         movement.book(unit, movement.linked([_post(hold_id), _payback(alert, held)]))
     status = "released" if decision == "release" else "returned"
     _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
+    data = review_event(alert, status, held_minor(unit, hold_id), unit.now())
+    emit(unit, f"review.{status}", data, (alert["party_id"], alert["counterparty"]))
     return hold_id
+
+
+def review_event(alert: dict[str, Any], status: str, held: int, now: int) -> dict[str, Any]:
+    """The payload of ``review.released`` / ``review.returned``."""
+    return {
+        "object": "review",
+        "id": alert["hold_id"],
+        "transfer_id": alert["transfer_id"],
+        "kind": alert["kind"],
+        "amount_minor": held,
+        "currency": alert["currency"],
+        "status": status,
+        "decided": iso(now),
+    }
 
 
 def _set(unit: Unit, hold_id: str, **values: Any) -> None:
