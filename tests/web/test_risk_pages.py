@@ -131,6 +131,44 @@ def test_a_return_is_asked_twice_and_moves_the_money_once(
     assert "Returned the money" in page and "Are you sure?" not in page
 
 
+def test_one_alerts_hold_is_settled_from_the_case_page_asked_twice(
+    browser: Browser, site: Site, rules_on: None
+) -> None:
+    """A case closed by a report keeps its money held; the alert's own line releases it."""
+    case = _hold(site)
+    site.platform.run(lambda u: cases.decide(u, OPERATOR, case["id"], "report", "filed"))
+    (alert,) = site.platform.run(lambda u: cases.get(u, OPERATOR, case["id"]), write=False)[
+        "alerts"
+    ]
+    before = _available(site)
+    browser.sign_in(site.operator)
+    path = f"/op/risk/cases/{case['id']}"
+    page = browser.get(path).text
+    assert f"{path}/alerts/{alert['id']}/settle" in page and "Release this" in page
+    settle = f"{path}/alerts/{alert['id']}/settle"
+    asked = browser.post(settle, {"decision": "release", "idempotency_key": browser.key(page)})
+    assert asked.status_code == 200 and "Yes, release it" in asked.text
+    assert _available(site) == before  # asking moved nothing
+    confirm = {"decision": "release", "confirm": "yes", "idempotency_key": browser.key(asked.text)}
+    unsure = browser.post(settle, {**confirm, "note": ""})
+    assert unsure.status_code == 400 and _available(site) == before  # a note is needed
+    done = browser.post(settle, {**confirm, "note": "a known customer"})
+    assert done.status_code == 303 and done.headers["location"].endswith("done=settled")
+    assert browser.post(settle, {**confirm, "note": "a known customer"}).status_code == 303
+    assert _available(site) == before + 500_000
+    entries = site.platform.run(
+        lambda u: audit.list_entries(u, OPERATOR, 10, object_id=alert["id"]), write=False
+    )["data"]
+    assert [(e["action"], e["note"]) for e in entries] == [("risk.release", "a known customer")]
+    page = browser.get(path).text
+    assert "Release this" not in page  # nothing left to settle
+    elsewhere = browser.post(
+        f"{path}/alerts/ra.nothing/settle", {**confirm, "idempotency_key": "z" * 20}
+    )
+    assert elsewhere.status_code == 404
+    assert verify.verify(site.platform.db).ok
+
+
 def test_a_rule_is_switched_to_shadow_and_audited(
     browser: Browser, site: Site, rules_on: None
 ) -> None:

@@ -10,7 +10,10 @@ runs once per form (``forms.run_submit``): a double submit decides once.
 * ``/op/risk/cases`` and ``/op/risk/cases/{id}``: the cases by status; one case with its
   evidence (each movement, the rule and its version, the values that tripped it), notes,
   assignment, and the decisions. Returning the money and freezing the party are asked
-  twice: the first press shows what will happen, and only the confirmation does it;
+  twice: the first press shows what will happen, and only the confirmation does it. Each
+  alert that still holds money is settled on its own from its line of the evidence (how the
+  money of a case closed by *freeze* or *report* is released or returned): *release* or
+  *return*, asked twice with the note on the confirmation, four eyes as for a case;
 * ``/op/risk/rules``: the rule set with each rule's version and mode, and the switch;
 * ``/op/risk/screening``: the open name-screening hits; confirming one (asked twice)
   freezes the party;
@@ -30,7 +33,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
-from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.kernel.refusals import Category, RefusalError, not_found
 from tindahan.lending.calendar import business_date
 from tindahan.risk import reports as report_layout
 from tindahan.services.platform import parties, screening
@@ -189,6 +192,7 @@ def _refusal_text(refusal: RefusalError) -> str:
         ),
         "case_closed": _("This case is already closed."),
         "case_holds_nothing": _("This case holds no money: there is nothing to approve."),
+        "alert_decided": _("This alert's money is already settled."),
         "assignee_invalid": _("Choose one of the operators."),
         "note_invalid": _("Write a note of at most 500 characters."),
     }
@@ -282,6 +286,70 @@ async def decide_case(request: Request, case_id: str, viewer: Operator) -> Respo
         return cases.decide(unit, viewer.caller, case_id, decision or "", note)
 
     return await _case_action(request, viewer, case_id, form, work, "decided")
+
+
+def _case_alert(context: dict[str, Any], alert_id: str) -> dict[str, Any]:
+    """The case's alert that holds (or held) money; the not-found page otherwise."""
+    for alert in context["case"]["alerts"]:
+        if alert["id"] == alert_id and alert["hold_id"]:
+            return dict(alert)
+    raise not_found("risk alert", "alert_id")
+
+
+@router.post("/op/risk/cases/{case_id}/alerts/{alert_id}/settle")
+async def settle_alert(request: Request, case_id: str, alert_id: str, viewer: Operator) -> Response:
+    """One alert's hold released or returned: the first press asks (with the note), only
+    the confirmation settles it."""
+    form = await forms.read(request)
+    decision = form.choice("decision", ["release", "return"])
+    context = await run_in_threadpool(_case_context, request, viewer, case_id)
+    alert = _case_alert(context, alert_id)
+    if form.values.get("confirm") != "yes":
+        if alert["status"] != "open":
+            form.fail(forms.FORM_ERROR, _("This alert's money is already settled."))
+        return render.page(
+            request,
+            "console/risk_case.html",
+            200 if form.ok else 400,
+            values={},
+            errors=form.errors,
+            done="",
+            confirm=None,
+            settling={"alert": alert, "decision": decision} if form.ok else None,
+            **context,
+        )
+    note = form.text("note", required=True, max_length=limits.AUDIT_NOTE_MAX_LENGTH)
+    if not form.ok:
+        return render.page(
+            request,
+            "console/risk_case.html",
+            400,
+            values=form.values,
+            errors=form.errors,
+            done="",
+            confirm=None,
+            settling={"alert": alert, "decision": decision},
+            **context,
+        )
+
+    def work(unit: Unit) -> dict[str, Any]:
+        return cases.decide_alert(unit, viewer.caller, alert_id, decision or "", note)
+
+    return await _case_action(request, viewer, case_id, form, work, "settled")
+
+
+@router.post("/op/risk/cases/{case_id}/alerts/{alert_id}/approve")
+async def approve_alert(
+    request: Request, case_id: str, alert_id: str, viewer: Operator
+) -> Response:
+    """The first pair of eyes on one large alert's hold."""
+    form = await forms.read(request)
+    _case_alert(await run_in_threadpool(_case_context, request, viewer, case_id), alert_id)
+
+    def work(unit: Unit) -> dict[str, Any]:
+        return cases.approve_alert(unit, viewer.caller, alert_id)
+
+    return await _case_action(request, viewer, case_id, form, work, "approved")
 
 
 # --- rules -------------------------------------------------------------------------------------
