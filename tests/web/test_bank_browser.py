@@ -65,3 +65,56 @@ def test_a_merchant_withdraws_to_a_bank_and_sees_it_credited(site, open_page, sw
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shots(page, "merchant-bank-transfer-credited")
     assert site.balance(site.merchant, "settlement") == 50_000
+
+
+def test_a_buyer_pays_another_banks_qr_code_and_sees_it_credited(
+    site,
+    open_page,  # noqa: F811
+    switch,
+    clock,
+    tmp_path,
+):
+    """Issue 19, item 3 in Chromium at 360 px: a photo of another e-wallet's QR Ph merchant
+    code scanned, the amount, the review with the InstaPay fee and total, the PIN, then the
+    transfer's page — sent through the real switch and credited."""
+    from tests.rails.test_qr_interbank import code
+    from tindahan import limits
+    from tindahan.services.platform import fees
+    from tindahan.services.qr import codes
+
+    participants.ensure_seeded(site.platform)
+    site.platform.run(
+        lambda u: fees.put_fee_settings(u, OPERATOR, {"instapay_send_fee_minor": 12_00})
+    )
+    picture = tmp_path / "gcash-poster.png"
+    picture.write_bytes(codes.png(code()))
+    page = open_page()
+    sign_in(page, site.buyer)
+    clock.advance(limits.PAY_FRESH_SIGNIN_S + 1)
+    go(page, "/b")
+    page.get_by_role("link", name="Scan QR").click()
+    page.wait_for_load_state()
+    page.get_by_label("A photo of the QR code").set_input_files(str(picture))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Pay Aling Nena Store").is_visible()
+    assert "G-Xchange" in page.locator("#scan-bank").inner_text()
+    page.get_by_label("Amount to pay, in pesos").fill("80")
+    page.get_by_role("button", name="Review").click()
+    page.wait_for_load_state()
+    assert page.locator("#confirm-fee").inner_text() == "₱12.00"
+    assert page.locator("#confirm-total").inner_text() == "₱92.00"
+    assert "•••• 6543" in page.locator("#confirm-to").inner_text()
+    page.get_by_label("Your PIN").fill(site.buyer.pin)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shots(page, "buyer-scan-bank-review")
+    page.get_by_role("button", name="Pay ₱92.00").click()
+    page.wait_for_url("**/b/transfers/btr_*")
+    assert site.balance(site.buyer) == 1_000_000  # held, not yet posted
+    rail = worker_rails.from_environment()
+    assert rail is not None and worker_rails.rails_round(site.platform, rail) == 1
+    page.reload()
+    assert page.locator("#transfer-status").inner_text() == "Credited"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shots(page, "buyer-scan-bank-credited")
+    assert site.balance(site.buyer) == 1_000_000 - 92_00
