@@ -24,6 +24,9 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     from tindahan.services.ledger.transfers import BatchSizeError
     from tindahan.store.database import DatabaseUrlError
     from tindahan.store.vault import VaultError
+    from tindahan.tigerbeetle.cluster import ClusterError
+    from tindahan.tigerbeetle.errors import TigerBeetleError
+    from tindahan.tigerbeetle.server import ServerBinaryError
 
     return (
         AnchorError,
@@ -32,6 +35,9 @@ def _usage_errors() -> tuple[type[Exception], ...]:
         BatchSizeError,
         VaultError,
         ListenError,
+        ClusterError,
+        ServerBinaryError,
+        TigerBeetleError,
         ValueError,
     )
 

@@ -1,4 +1,4 @@
-"""``tindahan ledger …``: verify, seal, anchor, expire, bench."""
+"""``tindahan ledger …``: verify, seal, anchor, expire, bench, and ``cluster`` (TigerBeetle)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from tindahan.cli import ledger_cluster
 from tindahan.cli.errors import friendly
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # `tindahan qr decode` and `tindahan --help` start without them (issue 18).
 
 app = typer.Typer(help="The double-entry ledger: verify, seal, anchor, expire holds, benchmark.")
+app.add_typer(ledger_cluster.app, name="cluster")
 out = Console(highlight=False, soft_wrap=True)
 DbOption = Annotated[
     str | None,
@@ -125,10 +127,18 @@ def bench(
     ] = "0",
     batch: Annotated[int, typer.Option(help="Transfers per ledger call")] = 1,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="A TigerBeetle cluster to bench instead: tigerbeetle://CLUSTER@ADDR,ADDR,…",
+        ),
+    ] = None,
 ) -> None:
     """Drive the real ledger with random transfers; report rate, latency and verify.
 
-    Without --db it uses a fresh SQLite file in a temporary folder.
+    Without --db it uses a fresh SQLite file in a temporary folder; with --ledger, the
+    TigerBeetle cluster at that URL (`tindahan ledger cluster up` prints one).
     """
     from rich.progress import Progress
 
@@ -140,7 +150,7 @@ def bench(
         raise bench_module.BenchConfigError(
             f"--hot must be a number from 0 to 1, not {hot!r}"
         ) from None
-    config = bench_module.BenchConfig(db, transfers, clients, accounts, share, batch)
+    config = bench_module.BenchConfig(db, transfers, clients, accounts, share, batch, ledger)
     config.check()
     if json:
         result = bench_module.run(config)
