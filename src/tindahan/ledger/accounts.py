@@ -65,6 +65,11 @@ def plan_accounts(
     return outcomes, list(created.values())
 
 
+def check_account(new: NewAccount) -> A | None:
+    """What can be judged of an account request alone (every store runs it first)."""
+    return _check_account(new)
+
+
 def _check_account(new: NewAccount) -> A | None:
     if not valid_id(new.id):
         return A.ID_INVALID

@@ -140,6 +140,10 @@ class CreateTransferResult(enum.StrEnum):
     OVERFLOWS_CREDITS = "overflows_credits"
     EXCEEDS_CREDITS = "exceeds_credits"
     EXCEEDS_DEBITS = "exceeds_debits"
+    #: TigerBeetle only (issue 22): this id failed before on a transient result (not enough
+    #: funds, a missing account or hold), and TigerBeetle keeps the failure: a retry gets
+    #: the same answer, never a different outcome. The SQL ledger lets the id be used again.
+    ID_ALREADY_FAILED = "id_already_failed"
 
 
 #: Plain-language explanations, shown with each error result.
@@ -216,6 +220,9 @@ TRANSFER_RESULT_MESSAGES: Mapping[CreateTransferResult, str] = {
     CreateTransferResult.OVERFLOWS_CREDITS: "the account's credits would overflow",
     CreateTransferResult.EXCEEDS_CREDITS: "the debit account has not enough funds",
     CreateTransferResult.EXCEEDS_DEBITS: "the credit account's debits do not cover it",
+    CreateTransferResult.ID_ALREADY_FAILED: (
+        "a transfer with this id failed before and the ledger keeps that answer: use a new id"
+    ),
 }
 
 
