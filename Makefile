@@ -18,7 +18,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd drill-failover drill-pitr messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -128,6 +128,11 @@ bench-screening: $(STAMP_DEV)
 
 bench-web: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.web --runs 5
+
+# The ledger bench on a fresh 3-replica TigerBeetle cluster on loopback (issue 22; README):
+# needs the server binary (`tindahan ledger cluster build`, about 4 minutes, cached).
+bench-tigerbeetle: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.tigerbeetle
 
 # USSD steps' latency under 200 concurrent sessions on PostgreSQL (issue 24; README).
 bench-ussd: $(STAMP_DEV)

@@ -7,6 +7,11 @@ batches of B, a share F of them crediting the hot account. Throughput counts tra
 the ledger accepted over wall time from the moment all clients start; latency is per
 ``create_transfers`` call. Afterwards the chain is sealed and ``verify`` must hold.
 
+With ``--ledger tigerbeetle://…`` (issue 22) the same transfers go to a TigerBeetle cluster
+through the ledger port's TigerBeetle adapter (ids hashed to 128 bits, results mapped back),
+and "verify" is TigerBeetle's: sums per ledger zero, no limit broken, and every bench
+account's balances equal to what its statement gives (nothing to seal there).
+
 Times are integer nanoseconds and rates ``Decimal``: the package has no binary fractions
 anywhere, so a grep can prove none reaches a money path.
 """
@@ -27,11 +32,15 @@ from typing import TypeVar
 
 from tindahan import limits
 from tindahan.ledger.model import AccountCode, AccountFlags, NewAccount, NewTransfer
-from tindahan.services.ledger import transfers as ledger_service
+from tindahan.ledger.port import LedgerPort
 from tindahan.services.ledger.seal import seal
+from tindahan.services.ledger.sql_port import SqlLedger
 from tindahan.services.ledger.verify import verify
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
+from tindahan.tigerbeetle.address import is_tigerbeetle
+from tindahan.tigerbeetle.address import parse as parse_ledger_url
+from tindahan.tigerbeetle.connect import connect as connect_tigerbeetle
 
 #: Minor units per wallet (₱10 billion): far above what the random transfers can move, and
 #: a million wallets' worth still fits the funding account's 64-bit debits.
@@ -57,6 +66,8 @@ class BenchConfig:
     accounts: int = 1_000
     hot: Decimal = Decimal(0)
     batch: int = 1
+    #: A TigerBeetle ledger URL; None benches the SQL ledger of ``url``.
+    ledger: str | None = None
 
     def check(self) -> None:
         if not 1 <= self.transfers <= limits.MAX_BENCH_TRANSFERS:
@@ -69,6 +80,12 @@ class BenchConfig:
             raise BenchConfigError("--hot is a share from 0 to 1")
         if not 1 <= self.batch <= limits.MAX_BATCH:
             raise BenchConfigError(f"--batch must be 1 to {limits.MAX_BATCH}")
+        if self.ledger is not None:
+            if self.url is not None:
+                raise BenchConfigError("give --db or --ledger, not both")
+            if not is_tigerbeetle(self.ledger):
+                raise BenchConfigError("--ledger takes a tigerbeetle://CLUSTER@ADDR,… URL")
+            parse_ledger_url(self.ledger)
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,8 @@ class _Plan:
 
 def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
     config.check()
+    if config.ledger is not None:
+        return _run_tigerbeetle(config, config.ledger, progress)
     with tempfile.TemporaryDirectory(prefix="tindahan-bench-") as scratch:
         url = config.url or f"sqlite:///{Path(scratch) / 'bench.db'}"
         db = connect(url)
@@ -147,6 +166,51 @@ def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
     )
 
 
+def _run_tigerbeetle(config: BenchConfig, url: str, progress: Progress | None) -> BenchResult:
+    plan = _Plan(url, secrets.token_hex(3), config.accounts, _ppm(config.hot), config.batch)
+    _setup(plan)
+    shares = [config.transfers // config.clients] * config.clients
+    shares[0] += config.transfers - sum(shares)
+    elapsed, results = _drive(plan, shares, progress)
+    from tindahan.tigerbeetle.verify import verify as verify_tigerbeetle  # needs the client
+
+    ledger = connect_tigerbeetle(url)
+    try:
+        ids = [f"b{plan.run}-fund", f"b{plan.run}-hot"]
+        ids += [_wallet(plan, n) for n in range(plan.accounts)]
+        report = verify_tigerbeetle(ledger, ids)
+    finally:
+        ledger.close()
+    latencies = sorted(ns for _, _, lat in results for ns in lat)
+    accepted = sum(a for a, _, _ in results)
+    return BenchResult(
+        database="tigerbeetle",
+        transfers=config.transfers,
+        accepted=accepted,
+        rejected=sum(r for _, r, _ in results),
+        clients=config.clients,
+        batch=config.batch,
+        accounts=config.accounts,
+        hot=config.hot,
+        elapsed_s=_seconds(elapsed),
+        transfers_per_s=accepted * NS_PER_S // max(elapsed, 1),
+        p50_ms=_ms(_percentile(latencies, 50)),
+        p99_ms=_ms(_percentile(latencies, 99)),
+        seal_s=Decimal("0.000"),
+        invariants_ok=report.ok,
+        verify_summary=report.summary() if report.ok else "; ".join(report.violations[:5]),
+    )
+
+
+def _open(url: str) -> tuple[LedgerPort, Callable[[], None]]:
+    """The ledger port for a bench URL, and how to let it go."""
+    if is_tigerbeetle(url):
+        ledger = connect_tigerbeetle(url)
+        return ledger, ledger.close
+    db = connect(url)
+    return SqlLedger(db), db.dispose
+
+
 def _ppm(share: Decimal) -> int:
     return int((share * PPM).to_integral_value(rounding=ROUND_HALF_EVEN))
 
@@ -172,7 +236,7 @@ def _wallet(plan: _Plan, n: int) -> str:
 
 
 def _setup(plan: _Plan) -> None:
-    db = connect(plan.url)
+    ledger, release = _open(plan.url)
     wallet = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
     opened = [NewAccount(f"b{plan.run}-fund", "PHP", AccountCode.CASH_IN_CLEARING)]
     opened.append(
@@ -193,13 +257,16 @@ def _setup(plan: _Plan) -> None:
         )
         for n in range(plan.accounts)
     ]
-    for accounts in _chunks(opened, limits.MAX_BATCH):
-        ledger_service.create_accounts(db, accounts)
-    for transfers in _chunks(funding, limits.MAX_BATCH):
-        refused = [o for o in ledger_service.create_transfers(db, transfers) if not o.ok]
-        if refused:
-            raise RuntimeError(f"bench set-up refused: {refused[0].id}: {refused[0].message}")
-    db.dispose()
+    try:
+        for accounts in _chunks(opened, limits.MAX_BATCH):
+            ledger.create_accounts(accounts)
+        for transfers in _chunks(funding, limits.MAX_BATCH):
+            refused = [o for o in ledger.create_transfers(transfers) if not o.ok]
+            if refused:
+                failed = refused[0]
+                raise RuntimeError(f"bench set-up refused: {failed.id}: {failed.message}")
+    finally:
+        release()
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
@@ -236,8 +303,8 @@ def _drive(
 
 
 def _client_process(plan: _Plan, client: int, count: int, barrier: object, queue: object) -> None:
-    db_ready = connect(plan.url)  # connect before the start line, as a warm API worker would
-    db_ready.dispose()
+    _, release = _open(plan.url)  # connect before the start line, as a warm API worker would
+    release()
     barrier.wait()  # type: ignore[attr-defined]
     queue.put(_client(plan, client, count, None))  # type: ignore[attr-defined]
 
@@ -245,7 +312,7 @@ def _client_process(plan: _Plan, client: int, count: int, barrier: object, queue
 def _client(
     plan: _Plan, client: int, count: int, progress: Progress | None
 ) -> tuple[int, int, list[int]]:
-    db = connect(plan.url)
+    ledger, release = _open(plan.url)
     rng = random.Random(f"{plan.run}-{client}")
     hot = f"b{plan.run}-hot"
     accepted = rejected = 0
@@ -273,7 +340,7 @@ def _client(
                 )
             )
         started = time.perf_counter_ns()
-        outcomes = ledger_service.create_transfers(db, batch)
+        outcomes = ledger.create_transfers(batch)
         latencies.append(time.perf_counter_ns() - started)
         ok = sum(1 for o in outcomes if o.ok)
         accepted += ok
@@ -281,5 +348,5 @@ def _client(
         sent += size
         if progress:
             progress(size)
-    db.dispose()
+    release()
     return accepted, rejected, latencies

@@ -29,6 +29,7 @@ then decides the rest. Holds expire inside TigerBeetle on their own (``expire_pe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
@@ -137,6 +138,25 @@ def id128(text: str) -> int:
     digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"tindahan-ids").digest()
     value = int.from_bytes(digest, "big")
     return value if 0 < value < _ID_MAX else 1
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def account_number(name: str) -> int:
+    """``id128`` of an account id, cached: accounts recur batch after batch."""
+    return id128(name)
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _tb_flags(flags: int) -> tb.TransferFlags:
+    return tb.TransferFlags(flags & _TRANSFER_FLAGS)
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def _our_flags(flags: int) -> TransferFlags:
+    return TransferFlags(flags & _TRANSFER_FLAGS)
+
+
+_NO_METADATA: Mapping[str, str] = MappingProxyType({})
 
 
 def number_of(name: str) -> int:
@@ -358,21 +378,22 @@ class TigerBeetleLedger:
             amount = 0
         else:  # a whole post, or a balancing transfer of as much as the account allows
             amount = tb.AMOUNT_MAX
-        metadata = _metadata_text(t.metadata)
-        digest = hash128(metadata)
-        if digest:
+        digest = 0
+        if t.metadata:
+            metadata = _metadata_text(t.metadata)
+            digest = hash128(metadata)
             self._strings[digest] = metadata
         return tb.Transfer(
             id=number,
-            debit_account_id=id128(t.debit_account_id) if t.debit_account_id else 0,
-            credit_account_id=id128(t.credit_account_id) if t.credit_account_id else 0,
+            debit_account_id=account_number(t.debit_account_id) if t.debit_account_id else 0,
+            credit_account_id=account_number(t.credit_account_id) if t.credit_account_id else 0,
             amount=amount,
             pending_id=id128(t.pending_id) if t.pending_id else 0,
             user_data_128=digest,
             timeout=t.timeout_seconds,
             ledger=ledger_number(t.ledger) if t.ledger else 0,
             code=t.code or 0,
-            flags=tb.TransferFlags(flags & _TRANSFER_FLAGS),
+            flags=_tb_flags(flags),
         )
 
     def _answer(
@@ -384,11 +405,10 @@ class TigerBeetleLedger:
     ) -> None:
         mapped: dict[int, R] = {}
         for index, result in results.items():
-            status = S(result.status)
-            code = _TRANSFER_RESULTS.get(status)
+            code = _TRANSFER_RESULTS.get(result.status)
             if code is None:
                 raise TigerBeetleError(
-                    f"TigerBeetle refused transfer {batch[index].id!r}: {status.name}"
+                    f"TigerBeetle refused transfer {batch[index].id!r}: {result.status.name}"
                 )
             mapped[index] = code
         # TigerBeetle fails a linked chain at its first ``exists``; the SQL ledger answers
@@ -432,11 +452,11 @@ class TigerBeetleLedger:
             amount=t.amount,
             ledger=t.ledger,
             code=int(t.code or 0),
-            flags=TransferFlags(int(t.flags)),
+            flags=_our_flags(int(t.flags)),
             pending_id=None,
             timeout_seconds=t.timeout_seconds,
             expires_at_ns=expires,
-            metadata=MappingProxyType(dict(t.metadata)),
+            metadata=MappingProxyType(dict(t.metadata)) if t.metadata else _NO_METADATA,
             timestamp=timestamp,
             created_at_ns=timestamp,
         )
