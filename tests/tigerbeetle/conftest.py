@@ -1,8 +1,8 @@
 """A TigerBeetle cluster for the tests that need one, or a skip naming how to build it.
 
-A cluster starts in seconds but formats about 1 GiB per replica, so each module shares one
-(``cluster`` fixture, one replica; ``cluster3`` for the three-replica tests), on free
-loopback ports in a temporary folder, stopped and deleted afterwards.
+A cluster starts in seconds but formats about 1 GiB per replica and holds about 2 GiB of
+memory each, so each module shares one (``cluster`` fixture, one replica), on free loopback
+ports in a temporary folder, stopped and deleted afterwards.
 """
 
 from __future__ import annotations
@@ -37,8 +37,3 @@ def _cluster(folder: Path, replicas: int) -> Iterator[ClusterAddress]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAddress]:
     yield from _cluster(tmp_path_factory.mktemp("tb1"), 1)
-
-
-@pytest.fixture(scope="module")
-def cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAddress]:
-    yield from _cluster(tmp_path_factory.mktemp("tb3"), 3)
