@@ -284,3 +284,15 @@ def test_verify_finds_a_balance_its_statement_does_not_give(tb_ledger, monkeypat
     report = tb_verify.verify(tb_ledger, [f"{p}b"])
     assert not report.ok
     assert f"account '{p}b'" in report.violations[0]
+
+
+def test_ledger_verify_checks_a_tigerbeetle_cluster(cluster, tb_ledger):
+    p = f"c{secrets.token_hex(3)}-"
+    tb_ledger.create_accounts([NewAccount(f"{p}a", "PHP", 510), NewAccount(f"{p}b", "PHP", 100)])
+    tb_ledger.create_transfers([NewTransfer(f"{p}t", f"{p}a", f"{p}b", 9, "PHP", 1)])
+    result = CliRunner().invoke(app, ["ledger", "verify", "--ledger", cluster.url])
+    assert result.exit_code == 0, result.output
+    assert "ledger OK" in result.output and "summing to zero" in result.output
+    refused = CliRunner().invoke(app, ["ledger", "verify", "--ledger", "tigerbeetle://0@1"])
+    assert refused.exit_code == 2
+    assert "no replica of tigerbeetle://0@127.0.0.1:1 answers" in refused.output

@@ -51,9 +51,26 @@ def _anchor(path: Path | None) -> Anchor | None:
 
 @app.command()
 @friendly
-def verify(db: DbOption = None, anchor: AnchorOption = None) -> None:
+def verify(
+    db: DbOption = None,
+    anchor: AnchorOption = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="Verify a TigerBeetle ledger instead: tigerbeetle://CLUSTER@ADDR,ADDR,…",
+        ),
+    ] = None,
+) -> None:
     """Recompute balances from transfers, check sums, limits, the hash chain, every business
-    record against its transfers, and the chain against the signed anchor."""
+    record against its transfers, and the chain against the signed anchor.
+
+    With --ledger, the TigerBeetle cluster's own checks: every currency ledger sums to zero,
+    no flagged account past its limit, each account's balances what its statement gives
+    (TigerBeetle's checksummed storage takes the place of the hash chain)."""
+    if ledger is not None:
+        _verify_tigerbeetle(ledger)
+        return
     from tindahan.services.ledger.verify import verify as verify_service
     from tindahan.store.database import connect
 
@@ -67,6 +84,25 @@ def verify(db: DbOption = None, anchor: AnchorOption = None) -> None:
         out.print(f"violation: {problem}")
     out.print(report.summary())
     raise typer.Exit(1)
+
+
+def _verify_tigerbeetle(url: str) -> None:
+    from tindahan.tigerbeetle.address import parse
+    from tindahan.tigerbeetle.connect import connect as connect_tigerbeetle
+
+    parse(url)  # a bad URL is refused before anything connects
+    ledger = connect_tigerbeetle(url)
+    try:
+        from tindahan.tigerbeetle.verify import verify as verify_tigerbeetle
+
+        report = verify_tigerbeetle(ledger)
+    finally:
+        ledger.close()
+    for problem in report.violations:
+        out.print(f"violation: {problem}")
+    out.print(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
