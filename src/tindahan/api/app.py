@@ -214,7 +214,8 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
     install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     # Innermost: a request that met a database failover is run again from the routes down.
-    app.add_middleware(Failover, discard=platform.db.discard_connections)
+    # (The pool is looked up when a failover happens: the OpenAPI document is built without one.)
+    app.add_middleware(Failover, discard=lambda: platform.db.discard_connections())
     app.add_middleware(ClientOrigin)  # the risk gate's device and IP (api/origin.py)
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it

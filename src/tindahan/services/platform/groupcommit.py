@@ -333,8 +333,11 @@ class Committer:
 
 
 def from_environment(platform: Platform, *, default: str = "off") -> Committer | None:
-    """The process's committer, or None when group commit is off."""
-    found = settings(default=default, sqlite=platform.db.is_sqlite)
+    """The process's committer, or None when group commit is off. The database is asked
+    whether it is SQLite only when ``auto`` needs it, so an app built without a platform
+    (the OpenAPI document's) starts with group commit off."""
+    auto = (os.environ.get(ENV) or default).strip().lower() == "auto"
+    found = settings(default=default, sqlite=auto and platform.db.is_sqlite)
     if not found.enabled:
         return None
     return Committer(platform, found.window_us, found.limit)
