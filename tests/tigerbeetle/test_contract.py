@@ -296,3 +296,48 @@ def test_ledger_verify_checks_a_tigerbeetle_cluster(cluster, tb_ledger):
     refused = CliRunner().invoke(app, ["ledger", "verify", "--ledger", "tigerbeetle://0@1"])
     assert refused.exit_code == 2
     assert "no replica of tigerbeetle://0@127.0.0.1:1 answers" in refused.output
+
+
+def test_migrate_moves_every_balance_to_the_centavo(db, cluster, tb_ledger):
+    p = f"g{secrets.token_hex(3)}-"
+    sql = SqlLedger(db)
+    sql.create_accounts(
+        [
+            NewAccount(f"{p}bank", "PHP", 510),
+            NewAccount(f"{p}w1", "PHP", 100, owner="o1", flags=WALLET),
+            NewAccount(f"{p}w2", "PHP", 100, flags=WALLET),
+            NewAccount(f"{p}idle", "PHP", 100, flags=WALLET),
+        ]
+    )
+    sql.create_transfers(
+        [
+            NewTransfer(f"{p}f", f"{p}bank", f"{p}w1", 12_345, "PHP", 1),
+            NewTransfer(f"{p}m", f"{p}w1", f"{p}w2", 2_001, "PHP", 2),
+        ]
+    )
+    url = str(db.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    dry = runner.invoke(
+        app, ["ledger", "migrate-to-tigerbeetle", "--db", url, "--ledger", cluster.url, "--dry-run"]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "would move" in dry.output
+    assert tb_ledger.lookup_accounts([f"{p}w1"]) == {}
+    done = runner.invoke(
+        app, ["ledger", "migrate-to-tigerbeetle", "--db", url, "--ledger", cluster.url]
+    )
+    assert done.exit_code == 0, done.output
+    assert "checked to the centavo" in done.output
+    moved = tb_ledger.lookup_accounts([f"{p}bank", f"{p}w1", f"{p}w2", f"{p}idle"])
+    assert {k.removeprefix(p): a.balance_posted for k, a in moved.items()} == {
+        "bank": -12_345,
+        "w1": 10_344,
+        "w2": 2_001,
+        "idle": 0,
+    }
+    assert moved[f"{p}w1"].flags == WALLET
+    again = runner.invoke(
+        app, ["ledger", "migrate-to-tigerbeetle", "--db", url, "--ledger", cluster.url]
+    )
+    assert again.exit_code == 0, again.output  # a rerun finds everything there: nothing twice
+    assert tb_ledger.lookup_accounts([f"{p}w1"])[f"{p}w1"].balance_posted == 10_344

@@ -105,6 +105,41 @@ def _verify_tigerbeetle(url: str) -> None:
         raise typer.Exit(1)
 
 
+@app.command("migrate-to-tigerbeetle")
+@friendly
+def migrate_to_tigerbeetle(
+    ledger: Annotated[
+        str, typer.Option("--ledger", help="The target cluster: tigerbeetle://CLUSTER@ADDR,…")
+    ],
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would move; write nothing")
+    ] = False,
+) -> None:
+    """Move the SQL ledger's accounts and posted balances into a fresh TigerBeetle cluster as
+    opening transfers from a migration account per currency, checked to the centavo."""
+    from tindahan.services.ledger.migration import migrate
+    from tindahan.store.database import connect
+    from tindahan.tigerbeetle.address import parse
+    from tindahan.tigerbeetle.connect import connect as connect_tigerbeetle
+
+    parse(ledger)  # a bad URL is refused before anything is read
+    with connect(db, create=False) as database:
+        if dry_run:
+            report = migrate(database, None, dry_run=True)
+        else:
+            target = connect_tigerbeetle(ledger)
+            try:
+                report = migrate(database, target, dry_run=False)
+            finally:
+                target.close()
+    for problem in report.problems:
+        out.print(f"violation: {problem}")
+    out.print(report.summary() + ("; checked to the centavo" if not report.problems else ""))
+    if report.problems:
+        raise typer.Exit(1)
+
+
 @app.command()
 @friendly
 def seal(db: DbOption = None, anchor: AnchorOption = None) -> None:
