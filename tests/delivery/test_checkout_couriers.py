@@ -179,6 +179,8 @@ def test_the_order_keeps_courier_zone_fee_and_window(platform, shop):
         "min_days": 4,
         "max_days": 8,
         "estimate": True,
+        "promised_at": None,  # not paid yet
+        "late": False,
     }
 
 

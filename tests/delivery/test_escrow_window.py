@@ -71,3 +71,19 @@ def test_a_late_parcel_counts_from_its_delivery(platform, shop, clock):  # noqa:
     row = platform.run(lambda u: orders.order_row(u, order_id), write=False)
     assert row["release_at_ns"] == clock.now + RELEASE
     assert clock.now > paid + 8 * DAY
+
+
+def test_a_parcel_past_its_window_is_flagged_until_delivered(platform, shop, clock):  # noqa: F811
+    order_id, parcel, _ = _shipped(platform, shop)
+
+    def delivery() -> dict[str, Any]:
+        return platform.run(lambda u: orders.get(u, OPERATOR, order_id), write=False)["delivery"]
+
+    assert delivery()["late"] is False
+    assert delivery()["promised_at"] is not None
+    clock.advance(8 * DAY_S)  # the window's last moment: not late yet
+    assert delivery()["late"] is False
+    clock.advance(60)
+    assert delivery()["late"] is True
+    _deliver(platform, shop, parcel)
+    assert delivery()["late"] is False

@@ -4,10 +4,13 @@ and a checkout without one refused beside the couriers."""
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from tests.web.conftest import OPERATOR
 from tests.web.test_buyer_pages import ADDRESS, SHOP, add, caller, get_order, product
 from tindahan.services.commerce import catalog
 from tindahan.services.delivery import couriers
+from tindahan.store.commerce_tables import orders as order_table
 
 CARD = {
     "name": "J&T Express",
@@ -92,3 +95,31 @@ def test_the_merchant_chooses_couriers_a_flat_fee_and_free_shipping(browser, sit
     assert shipping["free_shipping_over_minor"] == 100_000
     again = browser.get("/m/shipping")
     assert 'value="60.00"' in again.text and 'value="1000.00"' in again.text
+
+
+def test_an_order_past_its_window_is_flagged_on_both_order_pages(browser, second_browser, site):
+    ship_by_courier(site)
+    browser.sign_in(site.buyer)
+    add(browser, product(site, "Coffee")["id"], "1")
+    page = browser.get(f"{SHOP}/cart")
+    body = {**ADDRESS, "courier": "jnt", "idempotency_key": browser.key(page.text)}
+    placed = browser.post(f"{SHOP}/checkout", body)
+    assert placed.status_code == 303, placed.text
+    order_id = placed.headers["location"].removeprefix("/b/orders/")
+    flag = "Past its delivery window: not delivered by the promised day"
+    assert flag not in browser.get(placed.headers["location"]).text
+
+    def paid_three_days_ago(unit):  # the card's window is 1-2 days
+        three_days = 3 * 86_400 * 10**9
+        unit.conn.execute(
+            update(order_table)
+            .where(order_table.c.id == order_id)
+            .values(status="paid", paid_at_ns=unit.now() - three_days)
+        )
+
+    site.platform.run(paid_three_days_ago)
+    assert get_order(site, order_id)["delivery"]["late"] is True
+    assert flag in browser.get(placed.headers["location"]).text
+    second_browser.sign_in(site.merchant)
+    seller_page = second_browser.get(f"/m/orders/{order_id}")
+    assert seller_page.status_code == 200 and flag in seller_page.text

@@ -383,6 +383,10 @@ class OrderDelivery(BaseModel):
     estimate: bool = Field(
         description="True: the rate card's window; false: the 80% window learned from deliveries."
     )
+    promised_at: str | None = Field(
+        description="The end of the window: paid plus its last day (null until paid)."
+    )
+    late: bool = Field(description="Paid or shipped, not delivered, and past promised_at.")
 
 
 class Order(BaseModel):

@@ -550,6 +550,24 @@ def lines_of(unit: Unit, order_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in found]
 
 
+DAY_NS = 86_400 * 10**9
+
+
+def promised_at_ns(order: Any) -> int | None:
+    """The end of a courier order's delivery window: paid plus the window's last day (None:
+    a flat-fee order, or not paid)."""
+    if order["window_max_days"] is None or order["paid_at_ns"] is None:
+        return None
+    return int(order["paid_at_ns"]) + int(order["window_max_days"]) * DAY_NS
+
+
+def is_late(unit: Unit, order: Any) -> bool:
+    """A paid or shipped courier order past its promised date (not yet delivered)."""
+    promised = promised_at_ns(order)
+    waiting = order["status"] in (OrderStatus.PAID, OrderStatus.SHIPPED)
+    return promised is not None and waiting and unit.now() > promised
+
+
 def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
     """The order as its buyer, merchant or the operator sees it (``role`` None: an event)."""
     transfer_ids = movement.decode_ids(row["transfer_ids"])
@@ -601,6 +619,8 @@ def order_view(unit: Unit, row: Any, role: Role | None) -> OrderView:
             "min_days": row["window_min_days"],
             "max_days": row["window_max_days"],
             "estimate": row["window_estimate"] != 0,
+            "promised_at": iso(promised_at_ns(row)),
+            "late": is_late(unit, row),
         },
         "total_minor": row["total_minor"],
         "escrow": {

@@ -237,14 +237,6 @@ def _unship(unit: Unit, shipment: dict[str, Any]) -> None:
         )
 
 
-def promised_at_ns(order: dict[str, Any]) -> int | None:
-    """The end of a courier order's delivery window: paid plus the window's last day (None:
-    a flat-fee order, or not paid)."""
-    if order.get("window_max_days") is None or order.get("paid_at_ns") is None:
-        return None
-    return int(order["paid_at_ns"]) + int(order["window_max_days"]) * DAY_NS
-
-
 def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
     """Move a shipped order to ``delivered`` once every item is sent and every parcel
     arrived; start its auto-release clock. Anything else (a dispute open): leave it."""
@@ -269,7 +261,7 @@ def maybe_delivered(unit: Unit, order: dict[str, Any], actor: Actor) -> bool:
     days = fee_settings(unit)["escrow_auto_release_days"]
     # a courier's order: the buyer's days to complain count from the promised date when the
     # parcel came before it (issue 25: escrow follows the window), else from delivery
-    start = max(unit.now(), promised_at_ns(order) or 0)
+    start = max(unit.now(), orders.promised_at_ns(order) or 0)
     role = (
         actor.role if actor.role in (Role.MERCHANT, Role.COURIER, Role.OPERATOR) else Role.OPERATOR
     )

@@ -48,6 +48,8 @@ class OrderDeliveryView(TypedDict):
     min_days: int  # the window promised at checkout (the rate card's, or learned)
     max_days: int
     estimate: bool  # the rate card's window (True), or learned from deliveries (False)
+    promised_at: str | None  # paid + the window's last day (None until paid)
+    late: bool  # paid or shipped, not delivered, past promised_at
 
 
 class OrderView(TypedDict):
