@@ -88,6 +88,14 @@ STATISTICS_FILES = {
     "cli/simulate.py",
     "services/credit/assessments.py",
     "web/reasons.py",
+    # Delivery times are statistics too: hours between pickup and delivery, the model's
+    # quantiles, kilometres between PSGC centroids (latitude and longitude) and the
+    # simulator's speeds. No fee is computed in these files: the rate cards' fees stay
+    # integer centavos in delivery/rates.py.
+    "commerce/psgc.py",
+    "delivery/history.py",
+    "delivery/promise.py",
+    "delivery/simulate.py",
 }
 
 

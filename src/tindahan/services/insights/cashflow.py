@@ -108,7 +108,8 @@ def cash_flow(unit: Unit, caller: Caller, merchant_id: str, days: int = 30) -> d
         raise invalid("parameter_invalid", f"days must be from 1 to {MAX_DAYS}", "days")
     now = today(unit)
     history = sales.daily_sales(unit, caller, merchant_id, HISTORY_DAYS, now - timedelta(days=1))
-    counts = np.array([[float(count) for _day, _amount, count in history]])
+    # counts of sales (not money) as the forecast's real-valued series
+    counts = np.array([[count for _day, _amount, count in history]], dtype=np.float64)
     sold = int(sum(count for _d, _a, count in history))
     money = int(sum(amount for _d, amount, _c in history))
     average = money // sold if sold else 0
