@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY
@@ -234,11 +234,19 @@ def test_bench_json_has_the_promised_keys(db_url):
         "0.5",
         "--batch",
         "20",
+        "--raw",
         "--json",
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert {"transfers_per_s", "p50_ms", "p99_ms", "invariants_ok"} <= set(report)
+    # the raw-SQL loop ran on the same database and left nothing behind
+    assert report["raw_transfers_per_s"] > 0
+    ratio = report["transfers_per_s"] / report["raw_transfers_per_s"]
+    assert abs(report["vs_raw"] - ratio) <= 0.005
+    leftovers = connect(db_url)
+    assert not [n for n in inspect(leftovers.engine).get_table_names() if "bench_raw" in n]
+    leftovers.dispose()
     assert report["invariants_ok"] is True
     assert report["accepted"] + report["rejected"] == 600
     assert report["accepted"] > 500

@@ -7,6 +7,13 @@ batches of B, a share F of them crediting the hot account. Throughput counts tra
 the ledger accepted over wall time from the moment all clients start; latency is per
 ``create_transfers`` call. Afterwards the chain is sealed and ``verify`` must hold.
 
+With ``--raw`` (SQL ledger only) the same clients then run a minimal raw-SQL transfer loop
+on the same database (two scratch tables, dropped at the end): per transfer, debit one
+account if its balance covers the amount, credit the other, insert the transfer row — one
+transaction per batch, on the DBAPI connection, nothing else. The same random stream picks
+the same accounts and amounts, so ``vs_raw`` (the ledger's rate over the raw loop's) says
+what the ledger's own work costs over the floor of "two updates and an insert" (issue 18).
+
 With ``--ledger tigerbeetle://…`` (issue 22) the same transfers go to a TigerBeetle cluster
 through the ledger port's TigerBeetle adapter (ids hashed to 128 bits, results mapped back),
 and "verify" is TigerBeetle's: sums per ledger zero, no limit broken, and every bench
@@ -25,7 +32,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import TypeVar
@@ -68,6 +75,8 @@ class BenchConfig:
     batch: int = 1
     #: A TigerBeetle ledger URL; None benches the SQL ledger of ``url``.
     ledger: str | None = None
+    #: Also run the raw-SQL loop and report the ratio (SQL ledger only).
+    raw: bool = False
 
     def check(self) -> None:
         if not 1 <= self.transfers <= limits.MAX_BENCH_TRANSFERS:
@@ -86,6 +95,8 @@ class BenchConfig:
             if not is_tigerbeetle(self.ledger):
                 raise BenchConfigError("--ledger takes a tigerbeetle://CLUSTER@ADDR,… URL")
             parse_ledger_url(self.ledger)
+            if self.raw:
+                raise BenchConfigError("--raw compares against SQL: it needs --db, not --ledger")
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,8 @@ class BenchResult:
     seal_s: Decimal
     invariants_ok: bool
     verify_summary: str
+    raw_transfers_per_s: int | None = None  # the raw-SQL loop's rate (--raw)
+    vs_raw: Decimal | None = None  # transfers_per_s / raw_transfers_per_s
 
     def to_json(self) -> str:
         """One JSON object; Decimals are written as JSON numbers, exactly as they print."""
@@ -123,6 +136,7 @@ class _Plan:
     accounts: int
     hot_ppm: int
     batch: int
+    raw: bool = False
 
 
 def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
@@ -145,8 +159,10 @@ def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
         seal_ns = time.perf_counter_ns() - started
         report = verify(db)
         db.dispose()
+        raw_rate = _raw_rate(plan, shares) if config.raw else None
     latencies = sorted(ns for _, _, lat in results for ns in lat)
     accepted = sum(a for a, _, _ in results)
+    rate = accepted * NS_PER_S // max(elapsed, 1)
     return BenchResult(
         database=db.url.get_backend_name(),
         transfers=config.transfers,
@@ -157,13 +173,60 @@ def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
         accounts=config.accounts,
         hot=config.hot,
         elapsed_s=_seconds(elapsed),
-        transfers_per_s=accepted * NS_PER_S // max(elapsed, 1),
+        transfers_per_s=rate,
         p50_ms=_ms(_percentile(latencies, 50)),
         p99_ms=_ms(_percentile(latencies, 99)),
         seal_s=_seconds(seal_ns),
         invariants_ok=report.ok,
         verify_summary=report.summary() if report.ok else "; ".join(report.violations[:5]),
+        raw_transfers_per_s=raw_rate,
+        vs_raw=_ratio(rate, raw_rate) if raw_rate else None,
     )
+
+
+def _ratio(rate: int, floor: int) -> Decimal:
+    return (Decimal(rate) / Decimal(floor)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _raw_rate(plan: _Plan, shares: list[int]) -> int:
+    """The raw-SQL loop's accepted transfers a second, same clients and shares."""
+    raw_plan = replace(plan, raw=True)
+    _raw_tables(raw_plan, create=True)
+    try:
+        elapsed, results = _drive(raw_plan, shares, None)
+    finally:
+        _raw_tables(raw_plan, create=False)
+    return sum(a for a, _, _ in results) * NS_PER_S // max(elapsed, 1)
+
+
+def _raw_tables(plan: _Plan, *, create: bool) -> None:
+    """The raw loop's two scratch tables: made and funded, or dropped."""
+    db = connect(plan.url)
+    accounts, transfers = f"bench_raw_accounts_{plan.run}", f"bench_raw_transfers_{plan.run}"
+    with db.begin_raw() as raw:
+        cur = raw.cursor()
+        if not db.is_sqlite:
+            cur.execute("BEGIN")
+        if create:
+            cur.execute(
+                f"CREATE TABLE {accounts} (id BIGINT PRIMARY KEY, debits BIGINT NOT NULL, "
+                "credits BIGINT NOT NULL, CHECK (debits <= credits))"
+            )
+            cur.execute(
+                f"CREATE TABLE {transfers} (id VARCHAR(64) PRIMARY KEY, debit_id BIGINT NOT "
+                "NULL, credit_id BIGINT NOT NULL, amount BIGINT NOT NULL)"
+            )
+            mark = "?" if db.is_sqlite else "%s"
+            cur.executemany(
+                f"INSERT INTO {accounts} VALUES ({mark}, 0, {mark})",  # noqa: S608 (our names)
+                [(0, 0)] + [(n + 1, FUNDING_PER_WALLET) for n in range(plan.accounts)],
+            )
+        else:
+            cur.execute(f"DROP TABLE {transfers}")
+            cur.execute(f"DROP TABLE {accounts}")
+        if not db.is_sqlite:
+            cur.execute("COMMIT")
+    db.dispose()
 
 
 def _run_tigerbeetle(config: BenchConfig, url: str, progress: Progress | None) -> BenchResult:
@@ -293,7 +356,12 @@ def _drive(
     started = time.perf_counter_ns()
     results = []
     for _ in workers:
-        results.append(queue.get())
+        got = queue.get()
+        if isinstance(got, str):
+            for w in workers:
+                w.join()
+            raise RuntimeError(f"a bench client failed: {got}")
+        results.append(got)
         if progress:
             progress(results[-1][0] + results[-1][1])
     elapsed = time.perf_counter_ns() - started
@@ -306,12 +374,18 @@ def _client_process(plan: _Plan, client: int, count: int, barrier: object, queue
     _, release = _open(plan.url)  # connect before the start line, as a warm API worker would
     release()
     barrier.wait()  # type: ignore[attr-defined]
-    queue.put(_client(plan, client, count, None))  # type: ignore[attr-defined]
+    try:
+        result: tuple[int, int, list[int]] | str = _client(plan, client, count, None)
+    except Exception as exc:  # the parent waits for every client: tell it, do not vanish
+        result = f"{type(exc).__name__}: {exc}"
+    queue.put(result)  # type: ignore[attr-defined]
 
 
 def _client(
     plan: _Plan, client: int, count: int, progress: Progress | None
 ) -> tuple[int, int, list[int]]:
+    if plan.raw:
+        return _raw_client(plan, client, count)
     ledger, release = _open(plan.url)
     rng = random.Random(f"{plan.run}-{client}")
     hot = f"b{plan.run}-hot"
@@ -350,3 +424,74 @@ def _client(
             progress(size)
     release()
     return accepted, rejected, latencies
+
+
+def _picks(plan: _Plan, client: int, count: int) -> list[tuple[int, int | None, int]]:
+    """Each transfer's (debit wallet, credit wallet or None for the hot account, amount),
+    drawn from the random stream exactly as ``_client`` draws them."""
+    rng = random.Random(f"{plan.run}-{client}")
+    picks: list[tuple[int, int | None, int]] = []
+    for _ in range(count):
+        debit = rng.randrange(plan.accounts)
+        credit: int | None = None
+        if rng.randrange(PPM) >= plan.hot_ppm:
+            other = rng.randrange(plan.accounts - 1)
+            credit = other if other < debit else other + 1
+        picks.append((debit, credit, rng.randint(1, MAX_TRANSFER)))
+    return picks
+
+
+def _raw_client(plan: _Plan, client: int, count: int) -> tuple[int, int, list[int]]:
+    """The floor: per transfer a guarded debit, a credit and an insert, on the DBAPI
+    connection, one transaction per batch. The two rows of a transfer are updated in id
+    order (the hot account, id 0, first), and a batch's rows are locked in id order before
+    it starts, so clients never deadlock."""
+    db = connect(plan.url)
+    mark = "?" if db.is_sqlite else "%s"
+    accounts, transfers = f"bench_raw_accounts_{plan.run}", f"bench_raw_transfers_{plan.run}"
+    debit_sql = (
+        f"UPDATE {accounts} SET debits = debits + {mark} "  # noqa: S608 (our names)
+        f"WHERE id = {mark} AND credits - debits >= {mark}"
+    )
+    credit_sql = f"UPDATE {accounts} SET credits = credits + {mark} WHERE id = {mark}"  # noqa: S608
+    insert_sql = f"INSERT INTO {transfers} VALUES ({mark}, {mark}, {mark}, {mark})"  # noqa: S608
+    lock_sql = f"SELECT id FROM {accounts} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
+    picks = _picks(plan, client, count)
+    accepted = rejected = 0
+    latencies: list[int] = []
+    for start in range(0, count, plan.batch):
+        began = time.perf_counter_ns()
+        with db.begin_raw() as raw:
+            cur = raw.cursor()
+            if not db.is_sqlite:
+                cur.execute("BEGIN")
+                if plan.batch > 1:  # a batch's rows locked in id order first: no deadlocks
+                    cur.execute(lock_sql, (_raw_ids(picks[start : start + plan.batch]),))
+            for n in range(start, min(count, start + plan.batch)):
+                debit, credit, amount = picks[n]
+                debit_id, credit_id = debit + 1, 0 if credit is None else credit + 1
+                if credit_id < debit_id:
+                    cur.execute(credit_sql, (amount, credit_id))
+                    cur.execute(debit_sql, (amount, debit_id, amount))
+                    ok = cur.rowcount == 1
+                    if not ok:  # undo the credit: the transfer is refused
+                        cur.execute(credit_sql, (-amount, credit_id))
+                else:
+                    cur.execute(debit_sql, (amount, debit_id, amount))
+                    ok = cur.rowcount == 1
+                    if ok:
+                        cur.execute(credit_sql, (amount, credit_id))
+                if ok:
+                    cur.execute(insert_sql, (f"r{client}-{n}", debit_id, credit_id, amount))
+                accepted += ok
+                rejected += not ok
+            if not db.is_sqlite:
+                cur.execute("COMMIT")
+        latencies.append(time.perf_counter_ns() - began)
+    db.dispose()
+    return accepted, rejected, latencies
+
+
+def _raw_ids(picks: list[tuple[int, int | None, int]]) -> list[int]:
+    """The raw loop's account ids a batch touches (the hot account is 0, wallet n is n+1)."""
+    return sorted({d + 1 for d, _, _ in picks} | {0 if c is None else c + 1 for _, c, _ in picks})

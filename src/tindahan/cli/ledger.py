@@ -205,6 +205,10 @@ def bench(
             help="A TigerBeetle cluster to bench instead: tigerbeetle://CLUSTER@ADDR,ADDR,…",
         ),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Also run a minimal raw-SQL transfer loop; print the ratio"),
+    ] = False,
 ) -> None:
     """Drive the real ledger with random transfers; report rate, latency and verify.
 
@@ -221,7 +225,7 @@ def bench(
         raise bench_module.BenchConfigError(
             f"--hot must be a number from 0 to 1, not {hot!r}"
         ) from None
-    config = bench_module.BenchConfig(db, transfers, clients, accounts, share, batch, ledger)
+    config = bench_module.BenchConfig(db, transfers, clients, accounts, share, batch, ledger, raw)
     config.check()
     if json:
         result = bench_module.run(config)
@@ -237,5 +241,10 @@ def bench(
             f"p99 {result.p99_ms} ms; sealed in {result.seal_s} s; "
             f"invariants {'hold' if result.invariants_ok else 'BROKEN'}"
         )
+        if result.raw_transfers_per_s is not None:
+            out.print(
+                f"raw-SQL loop (same clients, same database): {result.raw_transfers_per_s} "
+                f"transfers/s; the ledger runs at {result.vs_raw}× of it"
+            )
     if not result.invariants_ok:
         raise typer.Exit(1)
