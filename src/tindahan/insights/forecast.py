@@ -201,7 +201,7 @@ def _tsb(
         out=np.zeros(n),
         where=seed_sales > 0,
     )
-    first = int(start.min()) if n else days
+    first = int(np.min(start)) if n else days
     # A series with no sale in its seed days takes its first sale's size as it comes (as
     # Croston's and TSB's usual start does), not a tenth of it.
     sized = seed_sales > 0

@@ -128,7 +128,7 @@ def _check_order(
     if not bad.size:
         return
     # The earliest offending line in the file.
-    at = min(bad, key=lambda k: int(order[k + 1]))
+    at = min((int(k) for k in bad), key=lambda k: int(order[k + 1]))
     here, before = int(order[at + 1]), int(order[at])
     who = f"merchant {frame['merchant_id'].iat[here]} product {frame['product_id'].iat[here]}"
     day = frame["day"].iat[here].strip()
