@@ -23,6 +23,7 @@ from tests.profiles import examples
 from tindahan import limits
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
+from tindahan.observe.metrics import metrics
 from tindahan.services.ledger import verify
 from tindahan.services.payments import cash, payments, wallets
 from tindahan.services.platform import chart, groupcommit, idempotency, parties
@@ -178,8 +179,18 @@ def test_groups_answer_as_one_at_a_time(platform, drawn, cuts):
     )
 
 
+def _grouped(outcome: str) -> float:
+    """Payments counted so far in the ``tindahan_group_commit_size`` histogram's sum."""
+    for family in metrics().group_commits.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_sum") and sample.labels.get("outcome") == outcome:
+                return float(sample.value)
+    return 0.0
+
+
 def test_a_refused_member_leaves_its_group_mates_committed(platform):
     (buyer, other, _), (merchant, _) = _cast(platform)
+    counted = _grouped("together")
     committer = groupcommit.Committer(platform, 0, 8)
     drawn = [(0, ("m", 0), 10_000, 1), (0, ("m", 0), 70_000, 2), (1, ("m", 0), 5_000, 3)]
     cast = ([buyer, other, _], [merchant, merchant])
@@ -195,6 +206,7 @@ def test_a_refused_member_leaves_its_group_mates_committed(platform):
         ("payments", 2),
     ]
     assert committer.groups == 1 and committer.members == 3
+    assert _grouped("together") - counted == 3  # the metric's batch size (issue 23, item 4)
     assert verify.verify(platform.db).ok
 
 
@@ -211,12 +223,14 @@ def test_a_group_that_fails_whole_is_decided_one_by_one(platform, monkeypatch):
         raise DBAPIError("COMMIT", None, OSError("server closed the connection"))
 
     monkeypatch.setattr(committer, "_together", broken)
+    counted = _grouped("split")
     drawn = [(0, ("m", 0), 10_000, 1), (1, ("m", 0), 90_000, 2), (1, ("m", 0), 5_000, 3)]
     made = [groupcommit.Request(*_request(d, *cast), _render, _render_refusal) for d in drawn]
     committer.run_group(made)
     answers = [_answer(r.future.result()) for r in made]
     assert [a[0] for a in answers] == [200, 400, 200]
     assert committer.split == 1 and committer.groups == 0
+    assert _grouped("split") - counted == 3
     assert _balances(platform, [buyer, other]) == [
         ("main", FUNDED - 10_000),
         ("payments", 2),

@@ -26,6 +26,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: A worker round: usually milliseconds, a loans' close or slow endpoints much longer.
 ROUND_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0)
+#: Payments in one group commit (README, "Group commit"): 1 when requests arrive alone, up
+#: to ``limits.GROUP_COMMIT_MAX`` in a rush.
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Metrics:
     latency: Any  # Histogram: method, route
     worker_rounds: Any  # Histogram: outcome (ok, failed)
     worker_jobs: Any  # Counter: job (what each round did, by kind)
+    group_commits: Any  # Histogram of payments per group: outcome (together, split)
 
 
 def use_folder(folder: Path) -> None:
@@ -82,6 +86,14 @@ def metrics() -> Metrics:
             "Work done by background rounds, by job (transfers sealed, holds expired, "
             "webhooks delivered, loan days closed, payouts, bank transfers, SMS sent...).",
             ["job"],
+            registry=own,
+        ),
+        group_commits=Histogram(
+            "tindahan_group_commit_size",
+            "Payments per group commit, by outcome: committed together in one transaction, "
+            "or split (the group failed as a whole and each ran alone).",
+            ["outcome"],
+            buckets=GROUP_BUCKETS,
             registry=own,
         ),
     )

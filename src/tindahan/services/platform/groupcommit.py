@@ -68,6 +68,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.observe.metrics import metrics
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.idempotency import Response
 from tindahan.services.unit import Platform, Unit
@@ -254,11 +255,13 @@ class Committer:
         except Exception:
             log.warning("a group of %d failed as a whole; run one by one", len(group))
             self.split += 1
+            metrics().group_commits.labels("split").observe(len(group))
             for request in group:
                 request.alone(self.platform)
             return
         self.groups += 1
         self.members += len(decided)
+        metrics().group_commits.labels("together").observe(len(decided))
         for done in decided:
             try:
                 for step in done.after_commit:
