@@ -4,7 +4,6 @@ the errors a failover raises)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from fastapi import FastAPI, Request
 from psycopg import errors as pg
 from sqlalchemy.exc import OperationalError
 
+from tests import aio
 from tindahan import limits
 from tindahan.api.app import create_app
 from tindahan.api.deps import IdempotencyKey
@@ -50,7 +50,7 @@ class Client:
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 return await client.request(method, path, **kwargs)
 
-        return asyncio.run(go())
+        return aio.run(go())
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)

@@ -7,7 +7,6 @@ again on fresh connections; the whole drill with pg_auto_failover is ``make dril
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import threading
@@ -19,6 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from tests import aio
 from tindahan.api.app import create_app
 from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
@@ -70,7 +70,7 @@ def _post(app: Any, path: str, key: str, body: dict[str, Any], idem: str) -> htt
             headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": idem}
             return await client.post(path, json=body, headers=headers)
 
-    return asyncio.run(go())
+    return aio.run(go())
 
 
 @pytest.mark.postgres

@@ -4,7 +4,6 @@ the reader's language, made without touching the database again; a form is never
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi import FastAPI, Request
 from psycopg import errors as pg
 from sqlalchemy.exc import OperationalError
 
+from tests import aio
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -51,7 +51,7 @@ def _request(app: FastAPI, method: str, path: str, lang: str) -> httpx.Response:
             headers: dict[str, Any] = {"Accept-Language": lang}
             return await client.request(method, path, headers=headers, data={"a": "1"})
 
-    answer = asyncio.run(go())
+    answer = aio.run(go())
     assert [path] == CALLS  # run once: never again without a key
     return answer
 
