@@ -78,10 +78,15 @@ class Failover:
         began = self.clock_ns()
         keyed_header = IDEMPOTENCY_HEADER in dict(scope.get("headers") or [])
 
+        tried: dict[str, Any] = dict(scope)
+
         async def send_once(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                # the matched route, for what names the request as its answer starts (the
+                # trace's span name in ``api.metrics``)
+                scope.update(tried)
             await send(message)
 
         attempt = 0
