@@ -13,20 +13,24 @@ from sqlalchemy import select
 from tests.lending.conftest import OPERATOR
 from tests.rails.test_inbound import BDO, NOW, answers
 from tindahan.kernel.callers import Caller
-from tindahan.rails import ClearingSystem, CreditTransfer, Party
+from tindahan.rails import ClearingSystem, CreditTransfer, MessageType, Party, RecallRequest
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.identifiers import new_reference, new_uetr
 from tindahan.services.ledger import risk_gate
 from tindahan.services.ledger import transfers as ledger
 from tindahan.services.ledger.verify import verify
 from tindahan.services.platform import screening
-from tindahan.services.rails import inbound
+from tindahan.services.rails import inbound, incoming, participants, recalls
 from tindahan.services.risk import holds
 from tindahan.services.unit import Platform
 from tindahan.store.rails_tables import inbound_transfers
 from tindahan.store.risk_tables import risk_alerts
+from tindahan.switch.app import create_app
+from tindahan.switch.clearing import ClearingHouse
+from tindahan.worker.rails import HttpRail, rails_round
 
 SECOND = Caller("op2", None, OPERATOR.scopes)
+SWITCH_SECRET = "inbound-screening-switch-secret"
 
 
 def pacs008(account: str, amount: int, debtor: str | None) -> bytes:
@@ -125,16 +129,56 @@ def test_without_lists_nothing_is_screened(platform, nena, monkeypatch) -> None:
 
 
 @pytest.mark.usefixtures("watched")
-def test_with_the_rules_on_the_hit_joins_their_alerts_and_a_return_gives_it_back(
-    platform, nena, monkeypatch
+def test_with_the_rules_on_the_hit_joins_their_alerts_and_a_return_goes_to_the_senders_bank(
+    platform, nena, monkeypatch, shared_server
 ) -> None:
+    """Returned after the review: the money leaves the wallet for the rail's clearing account,
+    the transfer is returned, and the worker's round hands the pacs.004 (reason ``MS03``) to
+    the clearing switch over signed HTTP, once; a later recall finds it already returned."""
     monkeypatch.setenv(risk_gate.RULES_ENV, "default")
-    inbound.receive(platform, pacs008(nena["id"], 3_000_00, "Pedro Penduko"))
+    message = pacs008(nena["id"], 3_000_00, "Pedro Penduko")
+    inbound.receive(platform, message)
     found = [(a["rule"], a["decision"]) for a in alerts(platform)]
     assert ("name_screening", "review") in found
     assert balance(platform, nena["account_id"]) == (3_000_00, 0)
+    clearing = balance(platform, "op.rail.instapay")
     held = next(a for a in alerts(platform) if a["rule"] == "name_screening")
     platform.run(lambda u: holds.decide(u, SECOND, held["id"], "return", "confirmed"))
+    assert balance(platform, nena["account_id"]) == (0, 0)
+    assert balance(platform, "op.rail.instapay")[0] == clearing[0] + 3_000_00
+    (row,) = rows(platform)
+    assert row["status"] == "returned" and row["returned_at_ns"] is not None
+    assert verify(platform.db).ok
+
+    house = ClearingHouse(participants.seed_rows(), "none")
+    with shared_server.serving(create_app(house, SWITCH_SECRET)) as base_url:
+        rail = HttpRail(base_url, SWITCH_SECRET)
+        assert rails_round(platform, rail) == 1
+        assert rails_round(platform, rail) == 0  # sent once
+    (returned,) = house.resolutions  # the switch read and validated it (the XSD)
+    assert returned.message_type is MessageType.PACS_004
+    sent = rails_xml.read(message)
+    (item,) = sent.transactions
+    assert [(t.uetr, t.end_to_end_id, t.amount_minor, t.reason) for t in returned.transactions] == [
+        (item.uetr, item.end_to_end_id, 3_000_00, "MS03")
+    ]
+    assert [(m.amount_minor, m.credit) for m in house.settlement.movements] == [(3_000_00, False)]
+    late = rails_xml.camt056(
+        message_id="RCL-LATE",
+        created_at=NOW,
+        assigner=BDO,
+        assignee="TNDHPHM1XXX",
+        case_id="CASE-LATE",
+        recalls=[
+            RecallRequest(
+                sent.message_id, item.uetr or "", item.end_to_end_id or "", 3_000_00, "PHP", "DUPL"
+            )
+        ],
+    )
+    incoming.receive(platform, late)
+    (recall,) = platform.run(lambda u: recalls.list_recalls(u, OPERATOR, 10), write=False)["data"]
+    decided = platform.run(lambda u: recalls.decide(u, OPERATOR, recall["id"], "accept"))
+    assert (decided["status"], decided["rejection"]["code"]) == ("rejected", "ARDT")
     assert balance(platform, nena["account_id"]) == (0, 0)
     assert verify(platform.db).ok
 

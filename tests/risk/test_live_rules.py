@@ -265,3 +265,72 @@ def test_refunds_out_of_escrow_count_as_the_merchants_against_its_escrow_sales(
     assert '"refunds": 4' in alert["evidence"] and '"sales_minor": 1000000' in alert["evidence"]
     assert alert["counterparty"] == buyer and alert["hold_id"] is not None
     assert verify.verify(platform.db).ok
+
+
+def test_open_disputes_count_as_refunds_until_resolved_and_a_refund_they_end_in_once(
+    platform: Platform,
+) -> None:
+    from sqlalchemy import select
+
+    from tindahan.kernel.callers import SCOPES, Caller
+    from tindahan.services.commerce import catalog, disputes, escrow, orders
+    from tindahan.services.commerce.catalog import NewProduct
+    from tindahan.services.commerce.orders import CartLine
+    from tindahan.store.risk_tables import risk_usage
+
+    buyer = _party(platform, "Buyer", 5_000_000)
+    new = parties.NewParty(
+        kind="merchant", name="Kakanin ni Nena", mcc="5411", city="Pasig", province="NCR"
+    )
+    shop: str = platform.run(lambda u: parties.create(u, OPERATOR, new))["id"]
+    store = platform.run(
+        lambda u: catalog.create_storefront(
+            u, OPERATOR, slug="kakanin-ni-nena", name="Kakanin", merchant_id=shop
+        )
+    )["id"]
+    item = platform.run(
+        lambda u: catalog.create_product(
+            u, OPERATOR, store, NewProduct("Bibingka", 500_000, stock=9)
+        )
+    )
+    as_buyer = Caller(f"key_{buyer}", buyer, frozenset(SCOPES))
+    as_shop = Caller(f"key_{shop}", shop, frozenset(SCOPES))
+
+    def order() -> str:
+        made = platform.run(
+            lambda u: orders.checkout(u, as_buyer, store, [CartLine(item["id"], 1, None)])
+        )
+        platform.run(lambda u: escrow.pay(u, as_buyer, made["id"], None))
+        return str(made["id"])
+
+    first, second, _, _, disputed = (order() for _ in range(5))  # ₱25,000 of sales
+
+    def refund(order_id: str, amount: int) -> None:
+        platform.run(lambda u: escrow.refund(u, as_shop, order_id, amount, [], None))
+
+    def open_disputes() -> tuple[int, int]:
+        d = risk_usage.c
+        query = select(d.count, d.amount_minor).where(d.party_id == shop, d.metric == "dispute")
+        rows = platform.run(lambda u: u.conn.execute(query).all(), write=False)
+        return sum(r[0] for r in rows), sum(r[1] for r in rows)
+
+    dispute = platform.run(lambda u: disputes.open_dispute(u, as_buyer, disputed, "sira"))
+    assert open_disputes() == (1, 500_000)  # a claim on ₱5,000, counted before it moves
+    refund(first, 100_000)
+    refund(first, 149_000)  # 2 refunds + 1 dispute, ₱7,490: just under 30 % of ₱25,000
+    assert _rules(platform) == []
+    refund(second, 1_000)  # ₱7,500: 30 % — without the open dispute it would be 10 %
+    (alert,) = _alerts(platform)
+    assert (alert["rule"], alert["party_id"]) == ("refund_spike", shop)
+    assert '"open_disputes": 1' in alert["evidence"] and '"refunds": 4' in alert["evidence"]
+    assert '"refund_minor": 750000' in alert["evidence"]
+
+    # resolved for the buyer: the dispute is taken off before its refund is judged, so the
+    # ₱5,000 is counted once (as the refund), not as a dispute and a refund
+    platform.run(lambda u: disputes.resolve(u, OPERATOR, dispute["id"], "refund", None, "ok"))
+    assert open_disputes() == (0, 0)
+    (last,) = (a for a in _alerts(platform) if a["amount_minor"] == 500_000)
+    assert last["rule"] == "refund_spike" and last["hold_id"] is not None
+    assert '"open_disputes": 0' in last["evidence"] and '"refunds": 4' in last["evidence"]
+    assert '"refund_minor": 750000' in last["evidence"]
+    assert verify.verify(platform.db).ok

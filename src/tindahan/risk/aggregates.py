@@ -132,6 +132,7 @@ class PartyState:
         "cash_day",
         "cash_total",
         "day",
+        "disputes",
         "fan_in",
         "hour",
         "last_seen",
@@ -156,6 +157,9 @@ class PartyState:
         self.outflow = Window(spans.mule)
         self.sales = Window(spans.refunds)
         self.refunds = Window(spans.refunds)
+        #: A merchant's open disputes by the day each opened (live only: a dispute is a
+        #: claim, not a movement; taken off when it is resolved, whatever the outcome).
+        self.disputes = Window(spans.refunds)
         self.payees: set[str] = set()
         #: payee → (when, amount) of the last payment to it, oldest first, bounded.
         self.recent_payees: dict[str, tuple[int, int]] = {}

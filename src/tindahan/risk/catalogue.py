@@ -44,7 +44,8 @@ Default thresholds and why (``default_rules.toml`` carries them; an operator tun
 * ``round_trip`` — money back at its origin through two or three wallets within 72 h, the
   returning leg at least 80% of the first, legs of ₱10,000 or more.
 * ``refund_spike`` — a merchant with five or more refunds in 7 days worth 30% or more of its
-  sales in those days.
+  sales in those days; live, its open disputes count as refunds of what escrow holds for
+  them (by the day each opened) until they are resolved.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ CATALOGUE: Mapping[str, RuleType] = {
         RuleType(
             "refund_spike",
             {"window_days": D, "min_refunds": C, "ratio_percent": P},
-            ("party", "refunds", "refund_minor", "sales_minor", "window_days"),
+            ("party", "refunds", "refund_minor", "sales_minor", "window_days", "open_disputes"),
         ),
     )
 }

@@ -217,13 +217,17 @@ def round_trip(p: Params, m: Movement, a: Aggregates) -> Values | None:
 
 
 def refund_spike(p: Params, m: Movement, a: Aggregates) -> Values | None:
+    """Refunds, with the open disputes (claims that may yet become refunds), against sales."""
     if m.kind is not Kind.REFUND:
         return None
     state = a.parties.get(m.sender)
-    refunds = 1 if state is None else state.refunds.trim(m.at).count + 1
+    disputes = 0 if state is None else state.disputes.trim(m.at).count
+    refunds = 1 + disputes + (0 if state is None else state.refunds.trim(m.at).count)
     if refunds < p["min_refunds"]:
         return None
-    refund_minor = m.amount_minor + (0 if state is None else state.refunds.total)
+    refund_minor = m.amount_minor
+    if state is not None:
+        refund_minor += state.refunds.total + state.disputes.total
     sales = 0 if state is None else state.sales.trim(m.at).total
     if refund_minor * 100 < p["ratio_percent"] * sales:
         return None
@@ -233,6 +237,7 @@ def refund_spike(p: Params, m: Movement, a: Aggregates) -> Values | None:
         "refund_minor": refund_minor,
         "sales_minor": sales,
         "window_days": p["window_days"],
+        "open_disputes": disputes,
     }
 
 

@@ -266,3 +266,20 @@ inbound_recalls = Table(
     UniqueConstraint("inbound_transfer_id", "case_id"),
 )
 Index("ix_inbound_recalls_status", inbound_recalls.c.status, inbound_recalls.c.id)
+
+#: Inbound credits an analyst returned after a review (``services.risk.holds``): each one's
+#: pacs.004 to the sender's bank (``return_id`` its message id), sent by the worker's round
+#: (``services.rails.recalls.dispatch``) and marked sent once the port took it.
+inbound_review_returns = Table(
+    "inbound_review_returns",
+    metadata,
+    Column(
+        "inbound_transfer_id", String(_ID), ForeignKey("inbound_transfers.id"), primary_key=True
+    ),
+    Column("hold_id", String(limits.SYSTEM_ID_MAX_LENGTH), nullable=False),
+    Column("return_id", String(35), nullable=False),
+    Column("reason_code", String(8), nullable=False),
+    Column("decided_at_ns", BigInteger, nullable=False),
+    Column("sent_at_ns", BigInteger),
+)
+Index("ix_inbound_transfers_transfer", inbound_transfers.c.transfer_id)

@@ -11,6 +11,10 @@ The operator resolves it, with a note that joins the audit trail (``order_events
 buyer), or ``split`` (``refund_minor`` to the buyer, the rest to the merchant less the fee),
 each one linked batch on the ledger.
 
+An open dispute counts against its merchant in the refund-spike rule (``risk_usage``'s
+``dispute`` bucket: raised at opening, taken off at resolution before any refund is booked,
+so a dispute that ends in a refund is counted once, as the refund).
+
 The operator's console lists them (``list_disputes``): the open ones first, newest first.
 """
 
@@ -27,6 +31,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
 from tindahan.services.commerce import escrow, orders
 from tindahan.services.commerce.orders import Actor
+from tindahan.services.ledger import risk_usage
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
 from tindahan.services.unit import Unit, iso, new_id
@@ -65,6 +70,7 @@ def open_dispute(unit: Unit, caller: Caller, order_id: str, reason: str) -> dict
         "resolved_at_ns": None,
     }
     unit.conn.execute(insert(disputes), row)
+    risk_usage.dispute_opened(unit, order["merchant_id"], now, order["held_minor"])
     orders.transition(unit, order, Action.DISPUTE, actor, note=text, release_at_ns=None)
     orders.announce(unit, order_id, OrderStatus.DISPUTED, actor)
     view = dispute_view(row)
@@ -94,6 +100,8 @@ def resolve(
     next_status(order["status"], action, actor.role)
     text = orders.note_text(note)
     held = order["held_minor"]
+    # off the merchant's open disputes before a refund it ends in is judged (counted once)
+    risk_usage.dispute_resolved(unit, order["merchant_id"], row["opened_at_ns"], held)
     if action is Action.RESOLVE_SPLIT:
         to_buyer, _ = split_rules.split(held, refund_minor)
     elif refund_minor is not None:

@@ -16,6 +16,8 @@ The buckets (``risk_usage``: party, counterparty, metric, bucket → count, amou
 * ``fanin`` — money in from a sender paying this party for the first time, per clock hour;
   ``out`` — money leaving the platform (cash-out, bank transfer), per clock hour (mules);
 * ``sale`` and ``refund`` — a merchant's sales and refunds per Manila day (refund spikes);
+  ``dispute`` — its open disputes, per Manila day of opening, raised when one opens and
+  taken off when it is resolved (``dispute_opened``, ``dispute_resolved``);
 * ``ohour`` and ``oday`` — what was spent through one device or one IP address per clock
   hour and per Manila day (velocity per origin), under the origin's key
   (``aggregates.origins``: ``device:``/``ip:`` and the keyed hash) in the party column;
@@ -158,6 +160,7 @@ def _rows(
     if m.kind is Kind.REFUND:
         rows[(m.sender, "", "refund", day)] = amount
         rows.setdefault((m.sender, "", "sale", day), 0)  # refund spikes: read with the refunds
+        rows.setdefault((m.sender, "", "dispute", day), 0)  # and the open disputes
     for origin, key in origins(m):  # velocity per device and per IP: one bucket each
         rows[(key, "", "ohour", hour)] = amount
         rows[(key, "", "oday", day)] = amount
@@ -182,6 +185,7 @@ _SPAN = (
     "CASE risk_usage.metric WHEN 'day' THEN :span_day WHEN 'near' THEN :span_near "
     "WHEN 'out' THEN :span_mule WHEN 'fanin' THEN :span_mule "
     "WHEN 'refund' THEN :span_refund WHEN 'sale' THEN :span_refund "
+    "WHEN 'dispute' THEN :span_refund "
     "WHEN 'dwallets' THEN :span_dwallets WHEN 'iwallets' THEN :span_iwallets ELSE 1 END"
 )
 
@@ -352,6 +356,39 @@ def _refunds(m: Movement, a: Aggregates, found: Found) -> None:
     merchant = a.party(m.sender)
     merchant.refunds = _whole(found[(m.sender, "", "refund")])
     merchant.sales = _whole(found[(m.sender, "", "sale")])
+    merchant.disputes = _whole(found[(m.sender, "", "dispute")])
+
+
+#: A merchant's open disputes, per Manila day of opening: raised when one opens, taken off
+#: when it is resolved (whatever the outcome: a refund it ends in counts as a refund, so the
+#: dispute must not count as well). Kept whether or not the rules are on, so turning them on
+#: finds the disputes already open; never below zero (a dispute opened before these buckets
+#: existed was not counted, so its resolution takes nothing off).
+_DISPUTE_OPENED = text(
+    "INSERT INTO risk_usage (party_id, counterparty, metric, bucket, count, amount_minor) "
+    "VALUES (:party, '', 'dispute', :bucket, 1, :amount) "
+    "ON CONFLICT (party_id, counterparty, metric, bucket) "
+    "DO UPDATE SET count = risk_usage.count + 1, "
+    "amount_minor = risk_usage.amount_minor + excluded.amount_minor"
+)
+_DISPUTE_RESOLVED = text(
+    "UPDATE risk_usage SET count = count - 1, amount_minor = amount_minor - :amount "
+    "WHERE party_id = :party AND counterparty = '' AND metric = 'dispute' "
+    "AND bucket = :bucket AND count >= 1 AND amount_minor >= :amount"
+)
+
+
+def dispute_opened(unit: Unit, merchant: str, opened_ns: int, amount_minor: int) -> None:
+    """Count a dispute opened against ``merchant`` over ``amount_minor`` (what escrow holds)."""
+    params = {"party": merchant, "bucket": manila_day(opened_ns // NS), "amount": amount_minor}
+    unit.conn.execute(_DISPUTE_OPENED, params)
+
+
+def dispute_resolved(unit: Unit, merchant: str, opened_ns: int, amount_minor: int) -> None:
+    """Take a dispute off its merchant's open ones: call it before the resolution's refund is
+    booked, in the same transaction, so the gate judging that refund counts it once."""
+    params = {"party": merchant, "bucket": manila_day(opened_ns // NS), "amount": amount_minor}
+    unit.conn.execute(_DISPUTE_RESOLVED, params)
 
 
 def _origins(m: Movement, a: Aggregates, found: Found, fresh: dict[str, bool]) -> None:

@@ -17,7 +17,9 @@
    the wallet racing the decision cannot spend the money being returned.
 3. ``dispatch``: each decided recall not yet sent goes to the clearing house through the
    ``RailPort``: the pacs.004 (an accepted one, reason ``FOCR``) and the camt.029 (``CNCL``
-   with ``ACCR``, or ``RJCR`` with the reason); marked sent after the port took them.
+   with ``ACCR``, or ``RJCR`` with the reason); marked sent after the port took them. So
+   does each inbound credit an analyst returned after a review (``services.risk.holds``):
+   its pacs.004, reason ``MS03`` (none given), with no camt.029 (no bank asked).
 """
 
 from __future__ import annotations
@@ -52,7 +54,11 @@ from tindahan.services.platform.listing import page
 from tindahan.services.rails import inbound
 from tindahan.services.rails.transfers import CLEARING_HOUSE_BIC, our_bic
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
-from tindahan.store.rails_tables import inbound_recalls, inbound_transfers
+from tindahan.store.rails_tables import (
+    inbound_recalls,
+    inbound_review_returns,
+    inbound_transfers,
+)
 from tindahan.store.tables import accounts
 
 log = logging.getLogger(__name__)
@@ -330,7 +336,57 @@ def dispatch(platform: Platform, port: RailPort) -> int:
             port.send(data)
         platform.run(partial(_mark_sent, recall_id=recall_id))
         sent += 1
+    return sent + _dispatch_review_returns(platform, port)
+
+
+# --- returns after a review ------------------------------------------------------------------
+def _dispatch_review_returns(platform: Platform, port: RailPort) -> int:
+    """Send the pacs.004 of each inbound credit an analyst returned after a review
+    (``services.risk.holds``), once; returns how many."""
+
+    def unsent(unit: Unit) -> list[str]:
+        r = inbound_review_returns.c
+        query = select(r.inbound_transfer_id).where(r.sent_at_ns.is_(None))
+        return list(unit.conn.execute(query.order_by(r.inbound_transfer_id)).scalars())
+
+    sent = 0
+    for transfer_id in platform.run(unsent, write=False):
+        port.send(platform.run(partial(review_return, transfer_id=transfer_id), write=False))
+        platform.run(partial(_mark_review_return_sent, transfer_id=transfer_id))
+        sent += 1
     return sent
+
+
+def review_return(unit: Unit, transfer_id: str) -> bytes:
+    """The pacs.004 sending an inbound credit back to the sender's bank after a review: the
+    amount as it came (in its currency), the reason ``MS03`` (none given)."""
+    r, t = inbound_review_returns, inbound_transfers
+    query = select(r, t).join(t, t.c.id == r.c.inbound_transfer_id)
+    row = unit.conn.execute(query.where(r.c.inbound_transfer_id == transfer_id)).one()._mapping
+    moment = datetime.fromtimestamp(row[r.c.decided_at_ns] / 10**9, UTC)
+    back = PaymentReturn(
+        row[t.c.message_id],
+        row[t.c.uetr],
+        row[t.c.end_to_end_id],
+        row[t.c.amount_minor],
+        row[t.c.currency],
+        row[r.c.reason_code],
+    )
+    return rails_xml.pacs004(
+        message_id=row[r.c.return_id],
+        created_at=moment,
+        settlement_date=moment.date(),
+        clearing_system=ClearingSystem(row[t.c.rail].upper()),
+        returns=[back],
+    )
+
+
+def _mark_review_return_sent(unit: Unit, transfer_id: str) -> None:
+    unit.conn.execute(
+        update(inbound_review_returns)
+        .where(inbound_review_returns.c.inbound_transfer_id == transfer_id)
+        .values(sent_at_ns=unit.now())
+    )
 
 
 def messages(unit: Unit, recall_id: str) -> list[bytes]:

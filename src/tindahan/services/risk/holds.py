@@ -5,7 +5,9 @@ from the receiving account to ``op.risk.holds``. The analyst then
 
 * **releases** it — the hold is voided; the receiver can spend the money;
 * **returns** it — the hold is posted (the money moves to ``op.risk.holds``) and, linked in
-  the same batch, paid back to the account it came from.
+  the same batch, paid back to the account it came from. An inbound bank transfer's credit
+  goes back to the sender's bank: the transfer is marked returned and its pacs.004 queued
+  (``inbound_review_returns``, sent by the worker's rails round).
 
 Either above ``limits.RISK_FOUR_EYES_MINOR`` needs four eyes: one operator ``approve``s, and
 a *different* operator decides. Every step is one transaction and one audit-log entry;
@@ -21,18 +23,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, not_found, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
 from tindahan.payments.model import TransferCode
+from tindahan.rails.identifiers import new_reference
+from tindahan.rails.inbound import InboundStatus
+from tindahan.risk.movement import Kind
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.risk_gate import HOLDS_ACCOUNT
 from tindahan.services.platform import audit
+from tindahan.services.platform.chart import fx_account, rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Unit, iso
+from tindahan.store.rails_tables import inbound_review_returns, inbound_transfers
 from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import transfers
 
@@ -168,12 +175,71 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
         movement.book(unit, [_void(hold_id)])
     else:
         held = held_minor(unit, hold_id)
-        movement.book(unit, movement.linked([_post(hold_id), _payback(alert, held)]))
+        inbound = _inbound_credit(unit, alert)
+        legs = [_post(hold_id), _payback(alert, held)]
+        if inbound is not None:
+            legs.extend(_to_the_senders_bank(unit, inbound, hold_id))
+        movement.book(unit, movement.linked(legs))
     status = "released" if decision == "release" else "returned"
     _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
     data = review_event(alert, status, held_minor(unit, hold_id), unit.now())
     emit(unit, f"review.{status}", data, (alert["party_id"], alert["counterparty"]))
     return hold_id
+
+
+#: The pacs.004's return reason for an inbound credit returned after a review: "no reason
+#: given" — the reason (a name on a list, a rule) is not the sender's bank's to read, as the
+#: ``ACSC`` that accepted the credit did not say it would be reviewed.
+REVIEW_RETURN_REASON = "MS03"
+
+
+def _inbound_credit(unit: Unit, alert: dict[str, Any]) -> Any | None:
+    """The inbound bank transfer this alert's movement credited, if it is one (still
+    credited: a recall accepted before would have taken the money out of the wallet)."""
+    if alert["kind"] != Kind.BANK_IN.value:
+        return None
+    query = select(inbound_transfers).where(
+        inbound_transfers.c.transfer_id == alert["transfer_id"],
+        inbound_transfers.c.status == InboundStatus.CREDITED.value,
+    )
+    return unit.conn.execute(query).mappings().first()
+
+
+def _to_the_senders_bank(unit: Unit, inbound: Any, hold_id: str) -> list[NewTransfer]:
+    """An inbound credit's return goes back to the sender's bank, as a recall's does: the
+    payback lands on the rail's clearing account (or, from abroad, the FX liquidity, and this
+    leg carries the foreign amount on to the foreign clearing account); the transfer is
+    marked returned and its pacs.004 queued for the worker's round (``services.rails.
+    recalls.dispatch``). The legs to add to the payback's batch."""
+    now = unit.now()
+    unit.conn.execute(
+        update(inbound_transfers)
+        .where(inbound_transfers.c.id == inbound["id"])
+        .values(status=InboundStatus.RETURNED.value, returned_at_ns=now)
+    )
+    row = {
+        "inbound_transfer_id": inbound["id"],
+        "hold_id": hold_id,
+        "return_id": new_reference("R"),
+        "reason_code": REVIEW_RETURN_REASON,
+        "decided_at_ns": now,
+        "sent_at_ns": None,
+    }
+    unit.conn.execute(insert(inbound_review_returns), row)
+    if inbound["mid_rate"] is None:
+        return []
+    rail, currency = inbound["rail"], inbound["currency"]
+    return [
+        NewTransfer(
+            id=f"{hold_id}.fx"[:80],
+            debit_account_id=fx_account(currency),
+            credit_account_id=rail_account(rail, currency),
+            amount=inbound["amount_minor"],
+            ledger=currency,
+            code=TransferCode.FX_OUT,
+            metadata={"inbound_transfer": inbound["id"], "uetr": inbound["uetr"]},
+        )
+    ]
 
 
 def review_event(alert: dict[str, Any], status: str, held: int, now: int) -> dict[str, Any]:
