@@ -591,6 +591,9 @@ RAILS_MONITOR_ROWS: Final = 50
 #: and how long it has to stop when asked before it is killed.
 SWITCH_START_SECONDS: Final = 60
 SWITCH_STOP_SECONDS: Final = 5
+#: The switch looks this often (seconds) for its banks' PESONet transfers to Tindahan wallets
+#: whose cut-off has come, and delivers them (``switch.app.deliver_due``).
+SWITCH_INBOUND_TICK_S: Final = 1.0
 
 # --- Risk and compliance, the live path (issue 20) --------------------------------------
 #: Releasing or returning held money above this needs a second operator (four eyes): one

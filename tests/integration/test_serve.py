@@ -102,3 +102,62 @@ def test_serve_takes_its_log_handler_away_when_it_stops(tmp_path, monkeypatch):
     assert runner.invoke(app, [*args, "--port", str(free_port())]).exit_code == 0
     assert seen == [1]  # installed while serving
     assert not [h for h in logger.handlers if getattr(h, "tindahan_json", False)]
+
+
+#: Run in each ``serve --workers`` child before uvicorn's answering thread exists: a worker
+#: that takes longer than uvicorn's default health-ping time-out (5 s) to get there, as on
+#: a machine under load, must still come up (README, "Speed of inbound transfers").
+SLOW_WORKER = """
+import os, pathlib, sys, time
+if "--multiprocessing-fork" in sys.argv:
+    (pathlib.Path(__file__).parent / f"worker-{os.getpid()}").touch()
+    time.sleep(7)
+"""
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_answers_even_when_its_workers_start_slowly(tmp_path):
+    """``serve --workers 2`` starts and answers (a real process, each worker slow to start),
+    and starts each worker once: with uvicorn's 5 s health ping, a worker was killed before
+    it could answer and started again, for ever when both were slow (the server then never
+    answered: on the loaded machine, importing the CLI alone took longer than 5 s)."""
+    import os
+    import signal
+    import sys
+    import time
+
+    import httpx
+
+    from tindahan import limits
+
+    assert limits.SERVER_WORKER_HEALTHCHECK_S > 7 * 5  # the slow start below, with room
+    (tmp_path / "sitecustomize.py").write_text(SLOW_WORKER)
+    port = free_port()
+    env = {
+        **os.environ,
+        "TINDAHAN_DATA_KEY": TEST_DATA_KEY,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [str(Path(sys.executable).with_name("tindahan")), "serve", "--no-worker"]
+    command += ["--db", f"sqlite:///{tmp_path / 'two.db'}", "--port", str(port), "--workers", "2"]
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline, answered = time.monotonic() + 150, None
+        while answered is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert answered is not None and answered.status_code == 200, log.read_text()
+        assert len(list(tmp_path.glob("worker-*"))) == 2  # none killed and started again
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

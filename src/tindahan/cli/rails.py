@@ -33,7 +33,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -351,7 +351,11 @@ def switch(
     ] = DEFAULT_SWITCH_DB,
     holidays: Annotated[
         list[str] | None,
-        typer.Option("--holiday", help="A day with no PESONet clearing, YYYY-MM-DD (repeat)"),
+        typer.Option(
+            "--holiday",
+            help="A day with no PESONet clearing, YYYY-MM-DD (repeat), besides the regular "
+            "Philippine holidays of the lending calendar",
+        ),
     ] = None,
     pesonet_at_once: Annotated[
         bool, typer.Option("--pesonet-at-once", help="Settle PESONet on arrival, no cut-offs")
@@ -361,9 +365,11 @@ def switch(
 
     Requests must be signed with $TINDAHAN_RAILS_SECRET; Tindahan's worker reaches it when
     TINDAHAN_RAILS_SWITCH_URL and the same secret are set. What it knows is kept in its own
-    SQLite file (--db, default ./var/switch.sqlite3); PESONet settles at the cut-offs."""
+    SQLite file (--db, default ./var/switch.sqlite3); PESONet settles at the cut-offs, and
+    its banks' PESONet transfers to Tindahan wallets are delivered at them."""
     import uvicorn
 
+    from tindahan.lending.calendar import philippine_regular_holidays
     from tindahan.services.rails import participants
     from tindahan.services.rails.transfers import our_bic
     from tindahan.switch.app import create_app
@@ -379,7 +385,11 @@ def switch(
     if faults not in PROFILES:
         fail(f"--faults is one of {', '.join(PROFILES)}")
         return
-    days = frozenset(_holiday(text) for text in holidays or ())
+    this_year = datetime.now(UTC).year  # and the next: a December wait crosses into it
+    regular = {
+        day for year in (this_year, this_year + 1) for day in philippine_regular_holidays(year)
+    }
+    days = frozenset(regular | {_holiday(text) for text in holidays or ()})
     try:
         journal = Journal(database)
     except (ValueError, sqlite3.Error) as exc:

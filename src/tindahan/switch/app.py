@@ -19,14 +19,22 @@ naming the problem.
   counterparty bank pays a Tindahan wallet; the switch delivers the pacs.008, signed, to
   Tindahan's ``POST /v1/rails/messages`` (at ``--tindahan URL``), twice under the
   ``duplicated`` profile and followed by a camt.056 recall under ``recalled``, and answers
-  ``{"uetr", "end_to_end_id", "answers": [{"status", "reason"}], "recall"}``.
+  ``{"uetr", "end_to_end_id", "rail", "answers": [{"status", "reason"}], "recall",
+  "delivers_at": null}``. A PESONet one (over ₱50,000, or a bank not on InstaPay) waits for
+  the first cut-off on a banking day (the switch's holidays): 202 with ``"answers": []``
+  and ``delivers_at`` (ISO time); the app delivers it then (``deliver_due``, every
+  ``limits.SWITCH_INBOUND_TICK_S`` while it runs).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -37,7 +45,7 @@ from tindahan.rails import MessageError
 from tindahan.rails import xml as rails_xml
 from tindahan.rails.directory import Participant
 from tindahan.switch.clearing import ClearingHouse
-from tindahan.switch.inbound import payment, recall
+from tindahan.switch.inbound import Payment, payment, recall
 from tindahan.webhooks.signature import SignatureError, sign, verify
 
 HEADER = "Tindahan-Signature"
@@ -45,6 +53,7 @@ XML = "application/xml"
 #: Where Tindahan takes other banks' messages (``api.inbound``).
 MESSAGES_PATH = "/v1/rails/messages"
 TIMEOUT_S = 10.0
+log = logging.getLogger(__name__)
 
 
 def create_app(house: ClearingHouse, secret: str, tindahan_url: str | None = None) -> FastAPI:
@@ -126,25 +135,110 @@ def create_app(house: ClearingHouse, secret: str, tindahan_url: str | None = Non
             made, data = payment(bank, account, amount_minor, currency)
         except (MessageError, ValueError) as exc:
             return _error(400, str(exc))
-        times = 2 if house.faults == "duplicated" else 1
+        held = house.hold_inbound(made, data)
+        if held is not None:  # PESONet: delivered at its cut-off (``deliver_due``)
+            return JSONResponse(
+                {
+                    "uetr": made.uetr,
+                    "end_to_end_id": made.end_to_end_id,
+                    "rail": made.rail.value,
+                    "answers": [],
+                    "recall": None,
+                    "delivers_at": _iso(held),
+                },
+                status_code=202,
+            )
         async with httpx.AsyncClient(base_url=tindahan_url, timeout=TIMEOUT_S) as client:
-            answers = [await _deliver(client, secret, data) for _ in range(times)]
-            credited = answers[0][0] == "ACSC"
-            if credited:
-                house.pay_in(made)
-            recalled = None
-            if credited and house.faults == "recalled":
-                recalled = (await _post(client, secret, recall(made))).status_code
+            answers, recalled = await _deliver_payment(client, house, secret, made, data)
         return JSONResponse(
             {
                 "uetr": made.uetr,
                 "end_to_end_id": made.end_to_end_id,
+                "rail": made.rail.value,
                 "answers": [{"status": status, "reason": reason} for status, reason in answers],
                 "recall": recalled,
+                "delivers_at": None,
             }
         )
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if tindahan_url is not None:
+            task = asyncio.create_task(_deliver_forever(house, secret, tindahan_url))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
     return app
+
+
+async def _deliver_payment(
+    client: httpx.AsyncClient,
+    house: ClearingHouse,
+    secret: str,
+    made: Payment,
+    data: bytes,
+    at_ns: int | None = None,
+) -> tuple[list[tuple[str | None, str | None]], int | None]:
+    """Deliver a bank's pacs.008 to Tindahan (twice under ``duplicated``), book it when
+    credited (at ``at_ns``, else now) and recall it under ``recalled``: the answers, and
+    the recall's HTTP status. ``httpx.HTTPError`` when Tindahan cannot be reached."""
+    times = 2 if house.faults == "duplicated" else 1
+    answers = [await _deliver(client, secret, data) for _ in range(times)]
+    credited = answers[0][0] == "ACSC"
+    if credited:
+        house.pay_in(made, at_ns)
+    recalled = None
+    if credited and house.faults == "recalled":
+        recalled = (await _post(client, secret, recall(made))).status_code
+    return answers, recalled
+
+
+async def deliver_due(
+    house: ClearingHouse, secret: str, tindahan_url: str
+) -> list[tuple[str, list[tuple[str | None, str | None]]]]:
+    """Deliver the banks' PESONet transfers whose cut-off has come: each UETR with
+    Tindahan's answers. One Tindahan did not answer (unreachable, a 5xx) stays held and is
+    delivered again next time; one it answered (credited or rejected) is done."""
+    delivered = []
+    due = house.due_inbound()
+    if not due:
+        return []
+    async with httpx.AsyncClient(base_url=tindahan_url, timeout=TIMEOUT_S) as client:
+        for held in due:
+            try:
+                answers, _ = await _deliver_payment(
+                    client, house, secret, held.payment, held.data, held.due_ns
+                )
+            except httpx.HTTPError as exc:
+                log.warning("inbound %s not delivered: %s", held.payment.uetr, exc)
+                break
+            if answers[0][0] is None and (answers[0][1] or "").startswith("HTTP 5"):
+                log.warning("inbound %s not delivered: %s", held.payment.uetr, answers[0][1])
+                break
+            house.inbound_delivered(held.payment.uetr)
+            delivered.append((held.payment.uetr, answers))
+    return delivered
+
+
+async def _deliver_forever(house: ClearingHouse, secret: str, tindahan_url: str) -> None:
+    """``deliver_due`` every ``limits.SWITCH_INBOUND_TICK_S`` (the app's life)."""
+    while True:
+        try:
+            await deliver_due(house, secret, tindahan_url)
+        except Exception:  # a bad round must not stop the next
+            log.exception("delivering the banks' held transfers failed")
+        await asyncio.sleep(limits.SWITCH_INBOUND_TICK_S)
+
+
+def _iso(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 10**9, UTC).isoformat().replace("+00:00", "Z")
 
 
 async def _post(client: httpx.AsyncClient, secret: str, data: bytes) -> httpx.Response:

@@ -29,6 +29,9 @@ switch``): a PESONet transaction is settled in the session of the cut-off it arr
 banking day — weekends and the ``holidays`` the switch is given — and is booked and
 answered then (``rails.batches.settles_at``). The schemes' rules (membership, a duplicate)
 still answer at once. In-process houses (tests) settle PESONet at once unless told.
+The counterparty banks' own PESONet transfers to Tindahan wallets (``hold_inbound``) leave
+at the first cut-off on a banking day at or after they were asked for, and are delivered to
+Tindahan then (``switch.app.deliver_due``); InstaPay ones are delivered at once.
 
 **State**: with a ``journal`` (``switch.journal``, its own SQLite file, ``--db``) every
 decision, queued answer, booked movement, notification and recall answer is written as it
@@ -44,6 +47,8 @@ camt.053 statement Tindahan reconciles against).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -62,7 +67,7 @@ from tindahan.rails import (
     Transaction,
 )
 from tindahan.rails import xml as rails_xml
-from tindahan.rails.batches import settles_at
+from tindahan.rails.batches import cutoff_after, settles_at
 from tindahan.rails.directory import Participant
 from tindahan.rails.identifiers import new_reference
 from tindahan.switch.inbound import Payment
@@ -102,6 +107,24 @@ class Decided:
         }
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A counterparty bank's PESONet transfer to a Tindahan wallet, waiting for its cut-off."""
+
+    payment: Payment
+    data: bytes
+    due_ns: int  # wall clock
+
+    def payment_text(self) -> str:
+        return json.dumps({**dataclasses.asdict(self.payment), "rail": self.payment.rail.value})
+
+    @classmethod
+    def of(cls, due_ns: int, text: str, data: bytes) -> Incoming:
+        fields = json.loads(text)
+        fields["rail"] = ClearingSystem(fields["rail"])
+        return cls(Payment(**fields), data, due_ns)
+
+
 @dataclass
 class ClearingHouse:
     participants: list[Participant]
@@ -120,6 +143,8 @@ class ClearingHouse:
     holidays: frozenset[date] = frozenset()
     #: PESONet transactions waiting for their cut-off: UETR → when they settle (wall ns)
     waiting: dict[str, int] = field(default_factory=dict)
+    #: The banks' PESONet transfers to Tindahan wallets waiting for their cut-off, by UETR
+    inbound_waiting: dict[str, Incoming] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.faults not in PROFILES:
@@ -148,6 +173,9 @@ class ClearingHouse:
         self.settlement.movements = [Booked(**row) for row in saved.movements]
         self.settlement.unsent = list(saved.notifications)
         self.resolutions = [rails_xml.read(data) for data in saved.resolutions]
+        for due_ns, text, data in saved.inbound_waiting:
+            held = Incoming.of(due_ns, text, data)
+            self.inbound_waiting[held.payment.uetr] = held
 
     def _now(self) -> int:
         return self.clock()
@@ -247,8 +275,9 @@ class ClearingHouse:
                     )
         return len(message.transactions)
 
-    def pay_in(self, payment: Payment) -> None:
-        """Book a counterparty bank's transfer Tindahan credited (``ACSC``): money in."""
+    def pay_in(self, payment: Payment, at_ns: int | None = None) -> None:
+        """Book a counterparty bank's transfer Tindahan credited (``ACSC``): money in, at
+        ``at_ns`` (a PESONet one's cut-off) or now."""
         with self.lock:
             self.settlement.book(
                 Booked(
@@ -258,9 +287,42 @@ class ClearingHouse:
                     payment.amount_minor,
                     payment.currency,
                     True,
-                    self.wall(),
+                    self.wall() if at_ns is None else at_ns,
                 )
             )
+
+    # --- the banks' own transfers to Tindahan wallets: PESONet waits for its cut-off -------
+    def hold_inbound(self, payment: Payment, data: bytes) -> int | None:
+        """When a bank's transfer to a Tindahan wallet is delivered: None for at once
+        (InstaPay, or PESONet without cut-offs or at a cut-off's very moment), else the
+        first PESONet cut-off on a banking day after now (wall ns), and it is kept until
+        then (``due_inbound``; in the journal, so the wait survives a restart)."""
+        if payment.rail is not ClearingSystem.PESONET or not self.pesonet_cutoffs:
+            return None
+        with self.lock:
+            now = self.wall()
+            due = cutoff_after(now, self.holidays)
+            if due <= now:
+                return None
+            held = Incoming(payment, data, due)
+            if self.journal is not None:
+                self.journal.inbound_held(payment.uetr, due, held.payment_text(), data)
+            self.inbound_waiting[payment.uetr] = held
+        return due
+
+    def due_inbound(self) -> list[Incoming]:
+        """The banks' held transfers whose cut-off has come, earliest first (still held
+        until ``inbound_delivered``: one Tindahan did not answer is delivered again)."""
+        with self.lock:
+            now = self.wall()
+            due = [held for held in self.inbound_waiting.values() if held.due_ns <= now]
+        return sorted(due, key=lambda held: held.due_ns)
+
+    def inbound_delivered(self, uetr: str) -> None:
+        """Tindahan answered the held transfer ``uetr`` (credited or rejected): done."""
+        with self.lock:
+            if self.inbound_waiting.pop(uetr, None) is not None and self.journal is not None:
+                self.journal.inbound_delivered(uetr)
 
     def _rule(self, rail: ClearingSystem, item: Transaction) -> tuple[str, str | None]:
         bic = (item.creditor_agent or "")[:8]

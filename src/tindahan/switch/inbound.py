@@ -2,7 +2,9 @@
 
 A counterparty bank (a member of the directory, BDO unless named) sends a pacs.008 to a
 Tindahan wallet — its number (``wal_…``) or a registered mobile number as the creditor
-account — over InstaPay (up to ₱50,000) or PESONet. ``payment`` builds it; ``recall``
+account — over InstaPay (up to ₱50,000; delivered at once, any day and any time) or PESONet
+(delivered at the first cut-off on a banking day at or after it was asked for:
+``ClearingHouse.hold_inbound``). ``payment`` builds it; ``recall``
 builds the camt.056 that bank sends when it wants the money back (reason ``DUPL``). The app
 (``switch.app``, ``POST /inbound``) delivers them to Tindahan and books what Tindahan
 credited on its settlement account (``ClearingHouse.pay_in``).
@@ -33,6 +35,7 @@ class Payment:
     amount_minor: int
     currency: str
     bank_bic: str
+    rail: ClearingSystem = ClearingSystem.INSTAPAY
 
 
 def payment(
@@ -45,7 +48,7 @@ def payment(
         else ClearingSystem.PESONET
     )
     made = Payment(
-        new_reference("M"), new_uetr(), new_reference("E"), amount_minor, currency, bank.bic
+        new_reference("M"), new_uetr(), new_reference("E"), amount_minor, currency, bank.bic, rail
     )
     now = datetime.now(UTC)
     transfer = CreditTransfer(

@@ -13,7 +13,10 @@ back when it starts:
   a monotonic clock does not survive a restart);
 * ``movements`` and ``notifications`` — Tindahan's settlement account (every booked
   movement, for the camt.053 statements) and the camt.054s not yet collected;
-* ``resolutions`` — Tindahan's answers to recalls (pacs.004, camt.029).
+* ``resolutions`` — Tindahan's answers to recalls (pacs.004, camt.029);
+* ``inbound_waiting`` — the counterparty banks' PESONet transfers to Tindahan wallets
+  waiting for their cut-off (the pacs.008 and when it is delivered), gone once Tindahan
+  answered it. (Added to version 1 files as they open: a table more, nothing changed.)
 
 Decided: the standard library's ``sqlite3``, not SQLAlchemy — the switch is a small separate
 program with five append-mostly tables, and keeping it apart from Tindahan's store keeps the
@@ -76,6 +79,12 @@ CREATE TABLE IF NOT EXISTS resolutions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     data BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inbound_waiting (
+    uetr TEXT PRIMARY KEY,
+    due_ns INTEGER NOT NULL,
+    payment TEXT NOT NULL,
+    data BLOB NOT NULL
+);
 """
 
 
@@ -99,6 +108,7 @@ class Saved:
     movements: list[dict[str, Any]]
     notifications: list[tuple[int, bytes]]
     resolutions: list[bytes]
+    inbound_waiting: list[tuple[int, str, bytes]]  # (due wall ns, the payment as JSON, pacs.008)
 
 
 class Journal:
@@ -189,6 +199,15 @@ class Journal:
     def resolution(self, data: bytes) -> None:
         self._write("INSERT INTO resolutions (data) VALUES (?)", (data,))
 
+    def inbound_held(self, uetr: str, due_ns: int, payment: str, data: bytes) -> None:
+        self._write(
+            "INSERT INTO inbound_waiting (uetr, due_ns, payment, data) VALUES (?, ?, ?, ?)",
+            (uetr, due_ns, payment, data),
+        )
+
+    def inbound_delivered(self, uetr: str) -> None:
+        self._write("DELETE FROM inbound_waiting WHERE uetr = ?", (uetr,))
+
     # --- reading it all back ---------------------------------------------------------------
     def load(self) -> Saved:
         self.conn.row_factory = sqlite3.Row
@@ -225,6 +244,10 @@ class Journal:
                 bytes(row["data"])
                 for row in self.conn.execute("SELECT data FROM resolutions ORDER BY id")
             ]
+            inbound_waiting = [
+                (row["due_ns"], row["payment"], bytes(row["data"]))
+                for row in self.conn.execute("SELECT * FROM inbound_waiting ORDER BY due_ns")
+            ]
         finally:
             self.conn.row_factory = None
-        return Saved(decided, answers, movements, notifications, resolutions)
+        return Saved(decided, answers, movements, notifications, resolutions, inbound_waiting)
