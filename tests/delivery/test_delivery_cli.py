@@ -70,3 +70,20 @@ def test_history_imported_from_a_file_once(db, db_url: str, tmp_path: Path):
     assert "60 shipments added" in made.output
     again = runner.invoke(app, args)
     assert again.exit_code == 2 and "already in the history" in again.output
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["history", "import"]])
+def test_an_unreadable_shipments_file_is_refused_by_both_commands(tmp_path: Path, command):
+    """`evaluate` and `history import` read the shipments' CSV through one helper: a missing
+    file and one that is not UTF-8 are each a one-line refusal, exit 2."""
+    missing = tmp_path / "no.csv"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("shipment_id\nPiñas\n".encode("latin-1"))
+    for path, message in ((missing, "cannot read"), (latin, "is not UTF-8 text")):
+        args = ["delivery", *command, "--events", str(path)]
+        if command != ["evaluate"]:
+            args += ["--db", f"sqlite:///{tmp_path / 'none.db'}"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+        assert "Traceback" not in result.output

@@ -37,6 +37,7 @@ OPERATOR = Caller("cli", None, frozenset(SCOPES))
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 if TYPE_CHECKING:
+    from tindahan.delivery.history import Shipment
     from tindahan.delivery.traffic import Advisories
 
 
@@ -206,6 +207,21 @@ def _advisories(path: Path) -> Advisories:
     return Advisories({area: frozenset(marked) for area, marked in days.items()})
 
 
+def _read_shipments(events: Path) -> list[Shipment]:
+    """The shipments' CSV of `evaluate` and `history import`, or a clear error."""
+    from tindahan.delivery import history
+
+    shipments: list[Shipment] = []
+    try:
+        with events.open(encoding="utf-8", newline="") as f:
+            shipments = history.read_csv(f)
+    except OSError as exc:
+        fail(f"cannot read {events}: {exc.strerror}")
+    except UnicodeDecodeError:
+        fail(f"{events} is not UTF-8 text")
+    return shipments
+
+
 @app.command("evaluate")
 @friendly
 def evaluate(
@@ -222,17 +238,11 @@ def evaluate(
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """Train on the earliest 80% of the shipments by pickup, report on the latest 20%."""
-    from tindahan.delivery import history, promise
+    from tindahan.delivery import promise
     from tindahan.delivery.traffic import NO_ADVISORIES
     from tindahan.lending.calendar import philippine_regular_holidays
 
-    try:
-        with events.open(encoding="utf-8", newline="") as f:
-            shipments = history.read_csv(f)
-    except OSError as exc:
-        fail(f"cannot read {events}: {exc.strerror}")
-    except UnicodeDecodeError:
-        fail(f"{events} is not UTF-8 text")
+    shipments = _read_shipments(events)
     if len(shipments) < 50:
         fail(f"{events}: {len(shipments)} shipments, at least 50 to train and test on")
     years = range(
@@ -276,17 +286,10 @@ def import_history(
     ] = None,
 ) -> None:
     """Store delivered shipments (the evaluate CSV) for checkouts' learned windows."""
-    from tindahan.delivery import history
     from tindahan.delivery.traffic import NO_ADVISORIES
     from tindahan.services.delivery import promises
 
-    try:
-        with events.open(encoding="utf-8", newline="") as f:
-            shipments = history.read_csv(f)
-    except OSError as exc:
-        fail(f"cannot read {events}: {exc.strerror}")
-    except UnicodeDecodeError:
-        fail(f"{events} is not UTF-8 text")
+    shipments = _read_shipments(events)
     storms = _advisories(advisories) if advisories else NO_ADVISORIES
 
     def work(unit: Any) -> dict[str, Any]:
