@@ -320,7 +320,8 @@ def _calendar(start_ns: int, as_of_ns: int, horizon_days: int) -> _Calendar:
     day0 = first * DAY_NS - MANILA_OFFSET_NS
     end = as_of_ns + horizon_days * DAY_NS
     days = -(-(end - day0) // DAY_NS)
-    dates = np.datetime64(int(first), "D") + np.arange(days)
+    one_day = np.timedelta64(1, "D")
+    dates = np.datetime64(int(first), "D") + np.arange(days) * one_day
     months = dates.astype("datetime64[M]")
     return _Calendar(
         day0_ns=day0,
@@ -332,7 +333,7 @@ def _calendar(start_ns: int, as_of_ns: int, horizon_days: int) -> _Calendar:
         dom=((dates - months).astype(np.int64) + 1),
         month=(months.astype(np.int64) % 12 + 1),
         weekday=((first + np.arange(days) + 3) % 7).astype(np.int64),
-        last=((dates + 1).astype("datetime64[M]") != months),
+        last=((dates + one_day).astype("datetime64[M]") != months),
     )
 
 
