@@ -93,6 +93,7 @@ def idempotent(
     *,
     shown_once: tuple[str, ...] = (),
     grouped: bool = False,
+    through: Callable[..., idempotency.Response] | None = None,
 ) -> JSONResponse:
     """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
 
@@ -102,11 +103,16 @@ def idempotent(
     ``shown_once`` names response fields (a new key's or endpoint's secret) that go to the
     first caller only: the stored response has them as null, so no secret rests in the
     idempotency table and a replay does not show it again.
+
+    ``through`` replaces the run (same arguments as ``idempotency.run`` after the platform):
+    a payment on a TigerBeetle ledger commits in several steps (``payments.two_store``).
     """
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
     committer: groupcommit.Committer | None = getattr(request.app.state, "committer", None)
     run = committer.submit if grouped and committer is not None else _alone(platform(request))
+    if through is not None:  # a use case that runs the key itself (``payments.two_store``)
+        run = through
     try:
         response = run(
             who.scope,

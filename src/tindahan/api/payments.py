@@ -18,9 +18,10 @@ from tindahan.api.deps import (
     PathId,
     QueryId,
     idempotent,
+    platform,
     read,
 )
-from tindahan.services.payments import cash, payments, refunds, requests, sends
+from tindahan.services.payments import cash, payments, refunds, requests, sends, two_store
 
 router = APIRouter(prefix="/v1")
 Id = PathId
@@ -32,6 +33,18 @@ def create_payment(
 ) -> JSONResponse:
     """Pay a merchant (a merchant payment, with the merchant discount) or a person (P2P)."""
     new = payments.NewPayment(**payload.model_dump())
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: payments.pay(u, who, new),
+            through=lambda scope, k, fp, _work, render, refuse: two_store.pay(
+                made, who, new, scope, k, fp, render, refuse
+            ),
+        )
     return idempotent(request, who, key, payload, lambda u: payments.pay(u, who, new), grouped=True)
 
 

@@ -12,6 +12,7 @@ import os
 from fastapi import FastAPI
 
 from tindahan.api.app import create_app
+from tindahan.services.ledger.backend import LedgerSettings
 from tindahan.services.platform.datakey import open_vault
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
@@ -22,7 +23,8 @@ WORKERS_ENV = "TINDAHAN_SERVER_WORKERS"
 def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
-    platform = Platform(database, open_vault(database))
+    ledger = LedgerSettings.from_environment().open()  # TINDAHAN_LEDGER_URL; unset: SQL
+    platform = Platform(database, open_vault(database), ledger=ledger)
     # Group commit in a server: TINDAHAN_GROUP_COMMIT, by default ``auto`` (on for SQLite,
     # off for PostgreSQL, as measured; README, "Group commit on the payment path").
     return create_app(platform, processes=processes, group_commit="auto")

@@ -72,26 +72,47 @@ out = Console(highlight=False, soft_wrap=True)
 DbOption = ledger.DbOption
 
 if TYPE_CHECKING:
+    from tindahan.ledger.port import LedgerPort
+    from tindahan.services.ledger.backend import LedgerSettings
     from tindahan.services.unit import Platform
     from tindahan.store.database import Database
 
 
-def _platform(database: Database) -> Platform:
+def _platform(database: Database, ledger: LedgerPort | None = None) -> Platform:
     from tindahan.anchor.config import Anchor
     from tindahan.services.platform.datakey import open_vault
     from tindahan.services.unit import Platform
 
-    return Platform(database, open_vault(database), Anchor.from_environment())
+    return Platform(database, open_vault(database), Anchor.from_environment(), ledger=ledger)
 
 
-def _prepare(database: Database) -> Platform:
+def _ledger_settings(given: str | None) -> LedgerSettings:
+    """``--ledger`` or ``$TINDAHAN_LEDGER_URL``, checked once; exported for child processes."""
+    from tindahan.services.ledger.backend import LedgerSettings
+
+    settings = LedgerSettings.from_environment(given)
+    settings.export()
+    return settings
+
+
+LedgerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="The ledger's TigerBeetle cluster, tigerbeetle://CLUSTER@ADDR,ADDR,… "
+        "(default: $TINDAHAN_LEDGER_URL; unset: the SQL ledger in the main database)",
+    ),
+]
+
+
+def _prepare(database: Database, ledger: LedgerPort | None = None) -> Platform:
     from tindahan.services.commerce import addresses
     from tindahan.services.platform import chart
     from tindahan.services.rails import participants
     from tindahan.store import migrate
 
     migrate.upgrade(database)
-    platform = _platform(database)
+    platform = _platform(database, ledger)
     chart.ensure_operator_accounts(platform)
     participants.ensure_seeded(platform)
     # delivery addresses stored before the PSGC check get their codes where they match
@@ -420,14 +441,16 @@ def webhooks_replay(
 def worker(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit")] = False,
+    ledger: LedgerOption = None,
 ) -> None:
     """Expire holds, seal the ledger, deliver webhooks — continually."""
+    settings = _ledger_settings(ledger)
     from tindahan import worker as worker_jobs
     from tindahan.services.platform import health
     from tindahan.store.database import connect
 
     with connect(db, create=False) as database:
-        platform = _platform(database)
+        platform = _platform(database, settings.open())
         if once:
             result = worker_jobs.tick(platform)
             health.beat(platform, health.worker_name(), platform.now(), ok=True)
@@ -487,8 +510,10 @@ def serve(
             "(default: $FORWARDED_ALLOW_IPS, else 127.0.0.1)",
         ),
     ] = None,
+    ledger: LedgerOption = None,
 ) -> None:
     """The platform: migrate, (with --demo) load demo data, serve the API, run the worker."""
+    settings = _ledger_settings(ledger)  # a bad URL fails before anything starts
     from tindahan import worker as worker_jobs
     from tindahan.api.metrics import metrics_app
     from tindahan.api.server import WORKERS_ENV
@@ -501,7 +526,7 @@ def serve(
     with sock, connect(url) as database, contextlib.ExitStack() as cleanup:
         cleanup.enter_context(_metrics_folder())
         create_missing(url)
-        platform = _prepare(database)
+        platform = _prepare(database, settings.open())
         if demo:
             _load_demo(platform, url)
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)

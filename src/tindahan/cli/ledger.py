@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,6 +16,7 @@ from tindahan.cli.errors import friendly
 
 if TYPE_CHECKING:
     from tindahan.anchor.config import Anchor
+    from tindahan.ledger.port import LedgerPort
 
 # The services, the store and the bench are imported inside each command, so that
 # `tindahan qr decode` and `tindahan --help` start without them (issue 18).
@@ -58,7 +60,8 @@ def verify(
         str | None,
         typer.Option(
             "--ledger",
-            help="Verify a TigerBeetle ledger instead: tigerbeetle://CLUSTER@ADDR,ADDR,…",
+            help="Verify a TigerBeetle ledger instead: tigerbeetle://CLUSTER@ADDR,ADDR,… "
+            "(default: $TINDAHAN_LEDGER_URL)",
         ),
     ] = None,
 ) -> None:
@@ -68,8 +71,11 @@ def verify(
     With --ledger, the TigerBeetle cluster's own checks: every currency ledger sums to zero,
     no flagged account past its limit, each account's balances what its statement gives
     (TigerBeetle's checksummed storage takes the place of the hash chain)."""
+    from tindahan.services.ledger.backend import LedgerSettings
+
+    ledger = LedgerSettings.from_environment(ledger).url
     if ledger is not None:
-        _verify_tigerbeetle(ledger)
+        _verify_tigerbeetle(ledger, db)
         return
     from tindahan.services.ledger.verify import verify as verify_service
     from tindahan.store.database import connect
@@ -86,23 +92,44 @@ def verify(
     raise typer.Exit(1)
 
 
-def _verify_tigerbeetle(url: str) -> None:
+def _verify_tigerbeetle(url: str, db: str | None) -> None:
+    """The cluster's own checks; then, with ``--db`` (or ``$TINDAHAN_DATABASE_URL``), the
+    payments in the database against their transfers in the cluster."""
     from tindahan.tigerbeetle.address import parse
     from tindahan.tigerbeetle.connect import connect as connect_tigerbeetle
 
     parse(url)  # a bad URL is refused before anything connects
     ledger = connect_tigerbeetle(url)
+    payments: list[str] | None = None
     try:
         from tindahan.tigerbeetle.verify import verify as verify_tigerbeetle
 
         report = verify_tigerbeetle(ledger)
+        if db is not None or os.environ.get("TINDAHAN_DATABASE_URL"):
+            payments = _verify_payments(ledger, db)
     finally:
         ledger.close()
-    for problem in report.violations:
+    for problem in [*report.violations, *(payments or [])]:
         out.print(f"violation: {problem}")
     out.print(report.summary())
-    if not report.ok:
+    if payments is not None:
+        out.print(
+            "payments match their transfers"
+            if not payments
+            else f"{len(payments)} payment violation(s)"
+        )
+    if not report.ok or payments:
         raise typer.Exit(1)
+
+
+def _verify_payments(ledger: LedgerPort, db: str | None) -> list[str]:
+    from tindahan.services.payments import two_store
+    from tindahan.services.platform.datakey import open_vault
+    from tindahan.services.unit import Platform
+    from tindahan.store.database import connect
+
+    with connect(db, create=False) as database:
+        return two_store.verify(Platform(database, open_vault(database), ledger=ledger))
 
 
 @app.command("migrate-to-tigerbeetle")

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 
 from tindahan.anchor.config import Anchor
 from tindahan.kernel.refusals import RefusalError
+from tindahan.ledger.port import LedgerPort
 from tindahan.observe import traces
 from tindahan.store.database import Database
 from tindahan.store.media import MediaStore, default_media, default_private_media
@@ -44,6 +45,9 @@ class Platform:
     media: MediaStore = field(default_factory=default_media)
     #: Where onboarding's ID images go, sealed (``store.media``): ``./var/private``.
     private_media: MediaStore = field(default_factory=default_private_media)
+    #: Where the ledger lives: None is the SQL ledger in ``db`` (the default); a TigerBeetle
+    #: port (``services.ledger.backend``, issue 22) takes merchant payments and P2P sends.
+    ledger: LedgerPort | None = None
 
     def now(self) -> int:
         return self.db.clock()

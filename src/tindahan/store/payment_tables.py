@@ -184,6 +184,31 @@ Index("ix_payments_payee", payments.c.payee_id, payments.c.id)
 Index("ix_payments_pending", payments.c.status, payments.c.expires_at_ns)
 Index("ix_payments_short_ref", payments.c.short_ref, unique=True)
 
+#: A payment whose legs live in a TigerBeetle cluster (issue 22): where it is in the two-store
+#: write order (``services.payments.two_store``). ``legs`` are the pending transfers as JSON
+#: (what recovery books again if the first attempt never reached the cluster); ``scope`` and
+#: ``idem_key`` name the idempotency record whose stored answer becomes the final one.
+two_store_payments = Table(
+    "two_store_payments",
+    metadata,
+    Column("payment_id", String(_ID), ForeignKey("payments.id"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("legs", Text, nullable=False),
+    Column("scope", String(_ID)),
+    Column("idem_key", String(limits.IDEMPOTENCY_KEY_MAX_LENGTH)),
+    Column("refusal_code", String(64)),
+    Column("refusal_message", String(200)),
+    Column("deadline_ns", BigInteger, nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    Column("updated_at_ns", BigInteger, nullable=False),
+    CheckConstraint(_in("state", ("reserving", "reserved", "settled", "refused")), name="state"),
+)
+Index(
+    "ix_two_store_payments_unfinished",
+    two_store_payments.c.state,
+    two_store_payments.c.created_at_ns,
+)
+
 refunds = Table(
     "refunds",
     metadata,

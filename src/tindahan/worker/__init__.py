@@ -31,7 +31,7 @@ from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
-from tindahan.services.payments import cash
+from tindahan.services.payments import cash, two_store
 from tindahan.services.payouts import daily as daily_payouts
 from tindahan.services.platform import (
     health,
@@ -67,6 +67,8 @@ class Tick:
     sms_sent: int = 0
     sms_failures: int = 0
     events_published: int = 0
+    #: Payments on a TigerBeetle ledger that recovery finished (``payments.two_store``).
+    payments_recovered: int = 0
 
 
 def tick(
@@ -77,6 +79,7 @@ def tick(
     stream: event_stream.EventStream | None = None,
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
+    recovered = two_store.recover(platform)  # a crash's unfinished payments first
     failed = cash.expire_cash_outs(platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
@@ -113,6 +116,7 @@ def tick(
         texted,
         text_failures,
         published,
+        recovered,
     )
 
 

@@ -28,12 +28,12 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 
 from tindahan import limits
-from tindahan.kernel.refusals import RefusalError, invalid, refused
+from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
 from tindahan.ledger.model import CreateTransferResult, NewTransfer, TransferFlags
 from tindahan.money import MoneyError, currency
 from tindahan.payments import parties as rules
 from tindahan.payments import tiers
-from tindahan.payments.model import PartyStatus, WalletKind
+from tindahan.payments.model import PartyStatus, TransferCode, WalletKind
 from tindahan.payments.periods import day_key, month_key
 from tindahan.payments.tiers import (
     LIMIT_NAMES,
@@ -176,6 +176,24 @@ def book(
     raise RuntimeError(f"the ledger refused {failure.id}: {failure.result}")
 
 
+def sql_ledger_only(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
+    """Refuse a movement that books on the SQL ledger when the deployment's ledger is a
+    TigerBeetle cluster (issue 22): booking it in the main database would split the ledger
+    in two. Only merchant payments and P2P sends are ported (``services.payments.two_store``);
+    the refusal names the movement by its first transfer's code."""
+    if unit.platform.ledger is None:
+        return
+    code = next((t.code for t in transfers if t.code is not None), None)
+    try:
+        name = TransferCode(code).name.lower() if code is not None else "movement"
+    except ValueError:
+        name = f"movement (code {code})"
+    raise conflict(
+        "ledger_not_supported",
+        f"this deployment keeps its ledger on TigerBeetle, where {name} is not supported yet",
+    )
+
+
 #: One statement for both dialects: SQLite (3.35+) and PostgreSQL share the upsert syntax.
 _RAISE_TOTALS = {
     count: text(
@@ -275,8 +293,24 @@ def release_outgoing(unit: Unit, holder: Holder, amount_minor: int, created_at_n
     )
 
 
+def release_incoming(unit: Unit, holder: Holder, amount_minor: int, created_at_ns: int) -> None:
+    """Give back what a failed payment counted against the receiving wallet's month."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    unit.conn.execute(
+        update(wallet_usage)
+        .where(
+            wallet_usage.c.account_id == holder.account_id,
+            wallet_usage.c.direction == "in",
+            wallet_usage.c.period == month_key(created_at_ns),
+        )
+        .values(total_minor=wallet_usage.c.total_minor - amount_minor)
+    )
+
+
 def apply_batch(unit: Unit, transfers: Sequence[NewTransfer]) -> AppliedBatch:
     """Book without raising: the caller reads ``first_failure`` itself."""
+    sql_ledger_only(unit, transfers)
     return apply_in_transaction(unit.db, unit.conn, transfers)
 
 

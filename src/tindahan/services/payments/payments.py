@@ -68,7 +68,26 @@ def payer_of(caller: Caller, payer_id: str | None, param: str = "payer_id") -> s
     return caller.party_id
 
 
-def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None) -> PaymentView:
+@dataclass(frozen=True)
+class Planned:
+    """A payment checked and priced, before anything is written: its parties' wallets, its
+    kind, fee and ledger legs (the same for either ledger store)."""
+
+    payment_id: str
+    kind: PaymentKind
+    source: Holder
+    destination: Holder
+    amount_minor: int
+    currency: str
+    fee_minor: int
+    transfers: list[NewTransfer]
+    reference: str | None
+    description: str | None
+
+
+def plan(unit: Unit, caller: Caller, new: NewPayment) -> Planned:
+    """Who pays whom, the fee and the legs; the per-transaction checks. Writes nothing but
+    what the loan set-aside records (rolled back with the caller's transaction)."""
     caller.require("payments:write")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     payer_id = payer_of(caller, new.payer_id)
@@ -123,25 +142,42 @@ def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = No
         ]
     movement.precheck(source, amount_minor, currency)
     movement.precheck(destination, amount_minor, currency)
-    movement.limit_outgoing(unit, source, amount_minor, currency)
-    movement.limit_incoming(unit, destination, amount_minor, currency)
-    row = record(
-        unit,
+    return Planned(
         payment_id,
         kind,
-        PaymentStatus.SUCCEEDED,
         source,
         destination,
         amount_minor,
         currency,
-        [t.id for t in transfers],
-        fee_minor=fee,
-        request_id=request_id,
-        reference=reference,
-        description=description,
+        fee,
+        transfers,
+        reference,
+        description,
     )
-    applied = movement.book(unit, transfers)  # see ``services.ledger.movement``
-    movement.check_balance(destination, applied, currency)
+
+
+def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None) -> PaymentView:
+    p = plan(unit, caller, new)
+    source, destination = p.source, p.destination
+    movement.limit_outgoing(unit, source, p.amount_minor, p.currency)
+    movement.limit_incoming(unit, destination, p.amount_minor, p.currency)
+    row = record(
+        unit,
+        p.payment_id,
+        p.kind,
+        PaymentStatus.SUCCEEDED,
+        source,
+        destination,
+        p.amount_minor,
+        p.currency,
+        [t.id for t in p.transfers],
+        fee_minor=p.fee_minor,
+        request_id=request_id,
+        reference=p.reference,
+        description=p.description,
+    )
+    applied = movement.book(unit, p.transfers)  # see ``services.ledger.movement``
+    movement.check_balance(destination, applied, p.currency)
     # The event after booking: the risk gate has decided by then whether the money is held,
     # and the event's payment says so (``under_review``) as the API's does.
     view = reviewed(unit, [payment_view(row)])[0]

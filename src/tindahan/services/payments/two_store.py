@@ -1,0 +1,632 @@
+"""Merchant payments and P2P sends on a TigerBeetle ledger: the two-store write order.
+
+With ``TINDAHAN_LEDGER_URL`` set, a payment's legs live in the cluster while its payment
+row, idempotency record, running totals and outbox event stay in the main database. No
+transaction spans both, so the writes go in this order (README, "Two stores, one payment"):
+
+1. **A** (database): the same checks as on the SQL ledger (``payments.plan``, the tier
+   limits, the live risk rules), the running totals raised, the payment row (``pending``)
+   with its idempotency record (answering ``pending``) and its ``two_store_payments`` row
+   (``reserving``, the legs to book). Commit.
+2. **holds** (cluster): the legs as *pending* transfers, linked, with a timeout
+   (``RESERVATION_TIMEOUT_S``); their ids are the payment's ledger ids, hashed to 128 bits by
+   the adapter, so a repeat answers ``exists``.
+3. **B** (database): ``reserved``.
+4. **posts** (cluster): each hold posted whole, linked; ids ``<leg>.post``.
+5. **C** (database): the payment ``succeeded``, ``settled``, its ``payment.succeeded`` event.
+   Then the answer, which replaces the idempotency record's ``pending`` one.
+
+A refusal by the cluster at step 2 (not enough money) or an expired hold at step 4 marks the
+payment ``failed`` / ``refused`` and gives back its running totals in one transaction; the
+client gets the same error as on the SQL ledger (``insufficient_funds``…). ``recover`` (a
+worker round, and any retry with the payment's Idempotency-Key) finishes what a crash left:
+it looks up every unfinished payment's derived ids in one batch and goes on from there.
+
+``crash_hook`` lets the tests raise after any step (``STEPS``), as a crash would.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import Category, RefusalError, conflict, refused
+from tindahan.ledger.model import (
+    CreateTransferResult,
+    NewAccount,
+    NewTransfer,
+    Transfer,
+    TransferFlags,
+    TransferOutcome,
+)
+from tindahan.ledger.port import LedgerPort
+from tindahan.payments import tiers
+from tindahan.payments.model import PaymentStatus, WalletKind
+from tindahan.services.ledger import movement, risk_gate
+from tindahan.services.payments.payments import NewPayment, payment_view, plan, record, reviewed
+from tindahan.services.payments.views import PaymentView
+from tindahan.services.platform import idempotency
+from tindahan.services.platform.events import emit
+from tindahan.services.unit import Platform, Unit
+from tindahan.store import ledger as ledger_rows
+from tindahan.store.payment_tables import idempotency_keys, payments, two_store_payments
+
+R = CreateTransferResult
+#: How long the cluster keeps a payment's holds before voiding them by itself.
+RESERVATION_TIMEOUT_S = 60
+#: Recovery leaves alone what is younger: the request that wrote it is still at work.
+RECOVER_AFTER_S = 5
+RECOVERY_BATCH = 200
+#: The crash points, in order (what ``crash_hook`` is called with after each): "inside A"
+#: is before A commits, so a crash there rolls A back.
+STEPS = ("inside A", "A", "holds", "B", "posts", "C")
+UNFINISHED = ("reserving", "reserved")
+_REFUSAL_PARAMS = {"insufficient_funds": "amount_minor"}
+
+
+def _no_crash(step: str) -> None:
+    """Production: nothing happens between the steps."""
+
+
+#: Called with each step's name once it is done; the crash-point tests make it raise.
+crash_hook: Callable[[str], None] = _no_crash
+
+
+def _step(name: str) -> None:
+    crash_hook(name)
+
+
+def applies(platform: Platform) -> bool:
+    """Do payments go through the two-store order here (a TigerBeetle ledger configured)?"""
+    return platform.ledger is not None
+
+
+def _ledger(platform: Platform) -> LedgerPort:
+    if platform.ledger is None:
+        raise RuntimeError("the two-store payment path needs a TigerBeetle ledger")
+    return platform.ledger
+
+
+# -- the request ------------------------------------------------------------------------
+
+
+def pay(
+    platform: Platform,
+    caller: Caller,
+    new: NewPayment,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Callable[[PaymentView], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """``POST /v1/payments`` on a TigerBeetle ledger: A under the Idempotency-Key, then the
+    rest of the order; a retry of an unfinished payment finishes it first."""
+    ledger = _ledger(platform)
+    first = idempotency.run(
+        platform,
+        scope,
+        key,
+        fingerprint,
+        lambda unit: reserve(unit, ledger, caller, new, scope, key),
+        render,
+        render_refusal,
+    )
+    payment_id = _payment_of(first)
+    if payment_id is None:  # refused in A (or its replay): nothing reached the cluster
+        return first
+    if not first.replayed:
+        _step("A")
+    advance(platform, payment_id)
+    return _answer(platform, payment_id, scope, key, render, render_refusal, first.replayed)
+
+
+def _payment_of(response: idempotency.Response) -> str | None:
+    body = response.body
+    if body.get("object") == "payment" and body.get("status") == PaymentStatus.PENDING:
+        return str(body["id"])
+    return None
+
+
+def reserve(
+    unit: Unit, ledger: LedgerPort, caller: Caller, new: NewPayment, scope: str, key: str
+) -> PaymentView:
+    """Transaction A: the checks, the running totals, the payment row and its place in the
+    order. Raises the same refusals as the SQL path for everything decided here."""
+    p = plan(unit, caller, new)
+    movement.limit_outgoing(unit, p.source, p.amount_minor, p.currency)
+    movement.limit_incoming(unit, p.destination, p.amount_minor, p.currency)
+    if len(p.transfers) > 1 + bool(p.fee_minor):
+        # a loan set-aside leg: loans still book on the SQL ledger
+        raise conflict(
+            "ledger_not_supported",
+            "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
+            "support yet",
+        )
+    judged = risk_gate.judge(unit, p.transfers)
+    if len(judged) != len(p.transfers):
+        raise conflict(
+            "ledger_not_supported",
+            "a risk hold on a payment is not supported on the TigerBeetle ledger yet",
+        )
+    _check_balance(ledger, p.destination, p.amount_minor, p.currency)
+    legs = holds(p.transfers)
+    row = record(
+        unit,
+        p.payment_id,
+        p.kind,
+        PaymentStatus.PENDING,
+        p.source,
+        p.destination,
+        p.amount_minor,
+        p.currency,
+        [t.id for t in legs],
+        fee_minor=p.fee_minor,
+        reference=p.reference,
+        description=p.description,
+    )
+    now = unit.now()
+    movement.insert_row(
+        unit,
+        two_store_payments,
+        {
+            "payment_id": p.payment_id,
+            "state": "reserving",
+            "legs": encode_legs(legs),
+            "scope": scope,
+            "idem_key": key,
+            "refusal_code": None,
+            "refusal_message": None,
+            "deadline_ns": now + RESERVATION_TIMEOUT_S * 10**9,
+            "created_at_ns": now,
+            "updated_at_ns": now,
+        },
+    )
+    _step("inside A")
+    return payment_view(row)
+
+
+def _check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code: str) -> None:
+    """The receiving main wallet's maximum balance, read from the cluster before booking
+    (holds included). Two payments racing to one wallet could pass it together: the SQL
+    ledger checks it on the booked balance, under its row lock."""
+    if holder.kind != WalletKind.MAIN:
+        return
+    account = ledger.lookup_accounts([holder.account_id]).get(holder.account_id)
+    now = (
+        0
+        if account is None
+        else account.credits_posted + account.credits_pending - account.debits_posted
+    )
+    tiers.check_balance(holder.tier, now + amount, code)
+
+
+# -- the legs -----------------------------------------------------------------------------
+
+
+def holds(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The payment's legs as pending transfers with the reservation's timeout (linked as the
+    SQL batch was)."""
+    return movement.linked(
+        [
+            replace(
+                t,
+                flags=(t.flags & ~TransferFlags.LINKED) | TransferFlags.PENDING,
+                timeout_seconds=RESERVATION_TIMEOUT_S,
+            )
+            for t in transfers
+        ]
+    )
+
+
+def posts(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """Each hold posted whole (``<leg>.post``), linked."""
+    return movement.linked(
+        [
+            NewTransfer(f"{t.id}.post", flags=TransferFlags.POST_PENDING, pending_id=t.id)
+            for t in legs
+        ]
+    )
+
+
+def voids(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    return movement.linked(
+        [
+            NewTransfer(f"{t.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=t.id)
+            for t in legs
+        ]
+    )
+
+
+def encode_legs(legs: Sequence[NewTransfer]) -> str:
+    return json.dumps(
+        [
+            {
+                "id": t.id,
+                "debit": t.debit_account_id,
+                "credit": t.credit_account_id,
+                "amount": t.amount,
+                "ledger": t.ledger,
+                "code": t.code,
+                "flags": int(t.flags),
+                "timeout": t.timeout_seconds,
+                "metadata": dict(t.metadata),
+            }
+            for t in legs
+        ]
+    )
+
+
+def decode_legs(text: str) -> list[NewTransfer]:
+    return [
+        NewTransfer(
+            leg["id"],
+            leg["debit"],
+            leg["credit"],
+            leg["amount"],
+            leg["ledger"],
+            leg["code"],
+            TransferFlags(leg["flags"]),
+            timeout_seconds=leg["timeout"],
+            metadata=leg["metadata"],
+        )
+        for leg in json.loads(text)
+    ]
+
+
+# -- the order after A ----------------------------------------------------------------------
+
+
+def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | None = None) -> None:
+    """Take an unfinished payment through the rest of the order. ``known``: what recovery's
+    look-up found of its derived ids (None: nothing looked up, book and see)."""
+    ledger = _ledger(platform)
+    row = platform.run(lambda unit: _place(unit, payment_id), write=False)
+    if row is None or row["state"] not in UNFINISHED:
+        return
+    legs = decode_legs(row["legs"])
+    posted = posts(legs)
+    if known is not None and all(t.id in known for t in posted):
+        _settle(platform, payment_id, legs)  # posted before a crash: only C is missing
+        _step("C")
+        return
+    booked = known is not None and all(t.id in known for t in legs)
+    if row["state"] == "reserving" and not booked:
+        if known is not None and platform.now() > row["deadline_ns"]:
+            # nothing reached the cluster, and the reservation's time is over: give up
+            _refuse(platform, payment_id, _expired())
+            return
+        _open_accounts(platform, ledger, legs)
+        failure = first_failure(ledger.create_transfers(legs))
+        if failure is not None:
+            _refuse(platform, payment_id, _refusal_for(failure.result))
+            return
+        _step("holds")
+    if row["state"] == "reserving":
+        if not _mark(platform, payment_id, "reserved"):
+            ledger.create_transfers(voids(legs))  # refused meanwhile: release the holds
+            return
+        _step("B")
+    failure = first_failure(ledger.create_transfers(posted))
+    if failure is not None:
+        # only an expired (voided by its timeout) or voided hold fails a post of it
+        _refuse(platform, payment_id, _expired())
+        return
+    _step("posts")
+    _settle(platform, payment_id, legs)
+    _step("C")
+
+
+def first_failure(outcomes: Iterable[TransferOutcome]) -> TransferOutcome | None:
+    for outcome in outcomes:
+        if not outcome.ok and outcome.result != R.LINKED_EVENT_FAILED:
+            return outcome
+    return None
+
+
+def _refusal_for(result: CreateTransferResult) -> RefusalError:
+    if result == R.EXCEEDS_CREDITS:
+        return refused(
+            "insufficient_funds", "the paying wallet's balance is too low", "amount_minor"
+        )
+    if result == R.ID_ALREADY_FAILED:  # an earlier attempt was refused; its reason is lost
+        return refused("ledger_refused", "the ledger refused this payment")
+    raise RuntimeError(f"the TigerBeetle ledger refused a payment's legs: {result}")
+
+
+def _expired() -> RefusalError:
+    return refused("reservation_expired", "the payment did not complete in time; no money moved")
+
+
+def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:
+    row = (
+        unit.conn.execute(
+            select(two_store_payments).where(two_store_payments.c.payment_id == payment_id)
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def _mark(platform: Platform, payment_id: str, state: str) -> bool:
+    """Transaction B: ``reserving`` → ``reserved``; False if the payment left ``reserving``."""
+
+    def work(unit: Unit) -> bool:
+        done = unit.conn.execute(
+            update(two_store_payments)
+            .where(
+                two_store_payments.c.payment_id == payment_id,
+                two_store_payments.c.state == "reserving",
+            )
+            .values(state=state, updated_at_ns=unit.now())
+        )
+        return bool(done.rowcount)
+
+    return platform.run(work)
+
+
+def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) -> None:
+    """Transaction C: the payment succeeded, its event in the outbox (once: the state moves
+    from unfinished to ``settled`` in the same statement that decides it)."""
+
+    def work(unit: Unit) -> None:
+        now = unit.now()
+        done = unit.conn.execute(
+            update(two_store_payments)
+            .where(
+                two_store_payments.c.payment_id == payment_id,
+                two_store_payments.c.state.in_(UNFINISHED),
+            )
+            .values(state="settled", updated_at_ns=now)
+        )
+        if not done.rowcount:
+            return
+        ids = [t.id for t in legs] + [t.id for t in posts(legs)]
+        unit.conn.execute(
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(
+                status=PaymentStatus.SUCCEEDED.value,
+                transfer_ids=movement.encode_ids(ids),
+                updated_at_ns=now,
+            )
+        )
+        row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
+        view = reviewed(unit, [payment_view(row.one())])[0]
+        emit(
+            unit, "payment.succeeded", view, [p for p in (view["payer_id"], view["payee_id"]) if p]
+        )
+
+    platform.run(work)
+
+
+def _refuse(platform: Platform, payment_id: str, refusal: RefusalError) -> None:
+    """The payment failed: ``refused`` with the reason, its running totals given back, one
+    transaction (nothing moved in the cluster, or its holds were voided by their timeout)."""
+
+    def work(unit: Unit) -> None:
+        now = unit.now()
+        done = unit.conn.execute(
+            update(two_store_payments)
+            .where(
+                two_store_payments.c.payment_id == payment_id,
+                two_store_payments.c.state.in_(UNFINISHED),
+            )
+            .values(
+                state="refused",
+                refusal_code=refusal.code,
+                refusal_message=refusal.message[:200],
+                updated_at_ns=now,
+            )
+        )
+        if not done.rowcount:
+            return
+        row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
+        payment = row.one()
+        unit.conn.execute(
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(status=PaymentStatus.FAILED.value, updated_at_ns=now)
+        )
+        source = movement.holder_of(unit, payment["source_wallet_id"])
+        destination = movement.holder_of(unit, payment["destination_wallet_id"])
+        amount, created = payment["amount_minor"], payment["created_at_ns"]
+        if source is not None:
+            movement.release_outgoing(unit, source, amount, created)
+        if destination is not None:
+            movement.release_incoming(unit, destination, amount, created)
+
+    platform.run(work)
+
+
+#: Accounts this process knows are open in each cluster (a wallet opened after the switch
+#: is opened there by the first payment that touches it).
+_OPENED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _open_accounts(platform: Platform, ledger: LedgerPort, legs: Sequence[NewTransfer]) -> None:
+    known = _OPENED.setdefault(ledger, set())
+    ids = {i for t in legs for i in (t.debit_account_id, t.credit_account_id) if i} - known
+    if not ids:
+        return
+    missing = ids - set(ledger.lookup_accounts(sorted(ids)))
+    if missing:
+        rows = platform.run(lambda unit: ledger_rows.load_accounts(unit.conn, missing), write=False)
+        opening = [NewAccount(a.id, a.ledger, a.code, a.owner, a.flags) for a in rows.values()]
+        for outcome in ledger.create_accounts(opening):
+            if outcome.result not in ("ok", "exists"):
+                raise RuntimeError(f"account {outcome.id} was refused: {outcome.result}")
+    known.update(ids)
+
+
+# -- the answer -------------------------------------------------------------------------------
+
+
+def _answer(
+    platform: Platform,
+    payment_id: str,
+    scope: str,
+    key: str,
+    render: Callable[[PaymentView], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+    replayed: bool,
+) -> idempotency.Response:
+    """The final answer once the payment is settled or refused (stored under the key in place
+    of the ``pending`` one, so every retry gets it); ``pending`` while it is unfinished."""
+
+    def work(unit: Unit) -> idempotency.Response:
+        place = _place(unit, payment_id)
+        stored = (
+            unit.conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                )
+            )
+            .mappings()
+            .one()
+        )
+        body = json.loads(stored["response_body"])
+        if place is None or place["state"] in UNFINISHED or body.get("status") != "pending":
+            return idempotency.Response(stored["status_code"], body, replayed=replayed)
+        if place["state"] == "settled":
+            row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
+            response = render(reviewed(unit, [payment_view(row.mappings().one())])[0])
+        else:
+            code = place["refusal_code"]
+            response = render_refusal(
+                RefusalError(
+                    Category.REFUSED, code, place["refusal_message"], _REFUSAL_PARAMS.get(code)
+                )
+            )
+        unit.conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            .values(status_code=response.status_code, response_body=response.stored_body())
+        )
+        return replace(response, replayed=replayed)
+
+    return platform.run(work)
+
+
+# -- recovery -------------------------------------------------------------------------------
+
+
+def recover(platform: Platform, older_than_s: float = RECOVER_AFTER_S) -> int:
+    """A worker round: every payment left in ``reserving``/``reserved`` for longer than
+    ``older_than_s``, its derived ids looked up in one batch, completed or refused as the
+    README's table says. Returns how many it finished."""
+    if platform.ledger is None:
+        return 0
+    ledger = platform.ledger
+    cutoff = platform.now() - int(older_than_s * 10**9)
+
+    def read(unit: Unit) -> list[dict[str, Any]]:
+        query = (
+            select(two_store_payments.c.payment_id, two_store_payments.c.legs)
+            .where(
+                two_store_payments.c.state.in_(UNFINISHED),
+                two_store_payments.c.created_at_ns <= cutoff,
+            )
+            .order_by(two_store_payments.c.created_at_ns)
+            .limit(RECOVERY_BATCH)
+        )
+        return [dict(r) for r in unit.conn.execute(query).mappings()]
+
+    rows = platform.run(read, write=False)
+    if not rows:
+        return 0
+    wanted: list[str] = []
+    for row in rows:
+        legs = decode_legs(row["legs"])
+        wanted += [t.id for t in legs] + [t.id for t in posts(legs)]
+    known = ledger.lookup_transfers(wanted)
+    for row in rows:
+        advance(platform, row["payment_id"], known)
+    return len(rows)
+
+
+def unfinished(platform: Platform) -> int:
+    def count(unit: Unit) -> int:
+        found = unit.conn.execute(
+            select(two_store_payments.c.payment_id).where(
+                two_store_payments.c.state.in_(UNFINISHED)
+            )
+        )
+        return len(found.all())
+
+    return platform.run(count, write=False)
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def verify(platform: Platform) -> list[str]:
+    """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
+    payment has exactly its holds and their posts in the cluster, between its accounts, with
+    its amounts; a refused one has no post; and no posted hold in the cluster lacks a settled
+    payment. (The cluster's own checks are ``tigerbeetle.verify``.)"""
+    from tindahan.tigerbeetle.ledger import TigerBeetleLedger, id128
+    from tindahan.tigerbeetle.verify import statement
+
+    ledger = _ledger(platform)
+    rows = platform.run(
+        lambda unit: [
+            dict(r)
+            for r in unit.conn.execute(
+                select(
+                    two_store_payments.c.payment_id,
+                    two_store_payments.c.state,
+                    two_store_payments.c.legs,
+                )
+            ).mappings()
+        ],
+        write=False,
+    )
+    problems: list[str] = []
+    expected_posts: set[str] = set()
+    plans = [(r["payment_id"], r["state"], decode_legs(r["legs"])) for r in rows]
+    wanted = [t.id for _, _, legs in plans for t in [*legs, *posts(legs)]]
+    found: dict[str, Transfer] = {}
+    for start in range(0, len(wanted), 8000):
+        found.update(ledger.lookup_transfers(wanted[start : start + 8000]))
+    for payment_id, state, legs in plans:
+        posted = posts(legs)
+        if state == "settled":
+            expected_posts.update(t.id for t in posted)
+            for leg, post in zip(legs, posted, strict=True):
+                hold, done = found.get(leg.id), found.get(post.id)
+                if hold is None or done is None:
+                    problems.append(f"payment {payment_id}: leg {leg.id} is not posted")
+                    continue
+                if (hold.debit_account_id, hold.credit_account_id) != (
+                    leg.debit_account_id,
+                    leg.credit_account_id,
+                ):
+                    problems.append(f"payment {payment_id}: leg {leg.id} has other accounts")
+                if hold.amount != leg.amount or done.amount != leg.amount:
+                    problems.append(
+                        f"payment {payment_id}: leg {leg.id} moved {done.amount}, not {leg.amount}"
+                    )
+        elif state == "refused":
+            problems += [
+                f"payment {payment_id} was refused but {t.id} is posted"
+                for t in posted
+                if t.id in found
+            ]
+    if isinstance(ledger, TigerBeetleLedger):
+        known = expected_posts | {f"tb:{id128(i):032x}" for i in expected_posts}
+        seen: set[str] = set()
+        for account in ledger.all_accounts():
+            for t in statement(ledger, account.id):
+                if t.flags & TransferFlags.POST_PENDING and t.id not in seen:
+                    seen.add(t.id)
+                    if t.id not in known:
+                        problems.append(f"posted transfer {t.id} belongs to no settled payment")
+    return problems
