@@ -518,14 +518,14 @@ def _answer(
 # -- recovery -------------------------------------------------------------------------------
 
 
-def recover(platform: Platform, older_than_s: float = RECOVER_AFTER_S) -> int:
+def recover(platform: Platform, older_than_s: int = RECOVER_AFTER_S) -> int:
     """A worker round: every payment left in ``reserving``/``reserved`` for longer than
     ``older_than_s``, its derived ids looked up in one batch, completed or refused as the
     README's table says. Returns how many it finished."""
     if platform.ledger is None:
         return 0
     ledger = platform.ledger
-    cutoff = platform.now() - int(older_than_s * 10**9)
+    cutoff = platform.now() - older_than_s * 10**9
 
     def read(unit: Unit) -> list[dict[str, Any]]:
         query = (
