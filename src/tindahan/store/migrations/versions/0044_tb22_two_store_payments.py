@@ -1,16 +1,16 @@
 """Payments on a TigerBeetle ledger (issue 22, item 2): each one's place in the two-store
 write order, for the recovery job.
 
-Revision ID: 0043_tb22_two_store_payments
-Revises: 0042_delivery_history
+Revision ID: 0044_tb22_two_store_payments
+Revises: 0043_risk20_review_returns
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0043_tb22_two_store_payments"
-down_revision = "0042_delivery_history"
+revision = "0044_tb22_two_store_payments"
+down_revision = "0043_risk20_review_returns"
 branch_labels = None
 depends_on = None
 
