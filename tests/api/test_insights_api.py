@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
+from typing import Any
+
+from PIL import Image
 
 from tests.api.conftest import World, make_party
 
@@ -151,6 +155,41 @@ def test_lessons_over_http(world: World) -> None:
     saved = api.post("/v1/lessons/eir/text", world.operator, text | {"body": "Fees count."})
     assert api.ok(saved)["screens"] == 1
     assert api.ok(api.get("/v1/lessons/eir", me))["title"] == "EIR"
+
+
+def _upload_picture(world: World, key: str, data: bytes, name: str = "p.jpg") -> Any:
+    headers = {"Idempotency-Key": str(uuid.uuid4()), "Authorization": f"Bearer {key}"}
+    files = {"file": (name, data, "image/jpeg")}
+    return world.api.http.post("/v1/lesson_images", headers=headers, files=files)
+
+
+def test_a_picture_for_lessons_over_http(world: World) -> None:
+    """The operator uploads a picture (re-encoded WebP, named for /media/), a lesson shows it;
+    a merchant's key, a file that is no image and a lesson naming an unknown picture are
+    refused with the error object (issue 26, item 5)."""
+    api, op, me = world.api, world.operator, world.merchant.key
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 150, 40)).save(out, "PNG")
+    made = api.ok(_upload_picture(world, op, out.getvalue(), "shelf.png"))
+    assert made["object"] == "lesson_image" and (made["width"], made["height"]) == (640, 480)
+    assert made["url"] == "/media/" + made["name"]  # served by the pages (tests/web)
+    assert api.ok(api.get("/v1/lesson_images", op))["data"] == [made]
+    refused = _upload_picture(world, me, out.getvalue())
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "operator_only"
+    assert api.get("/v1/lesson_images", me).status_code == 403
+    refused = _upload_picture(world, op, b"GIF89a not really", "x.jpg")
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "file"
+
+    quiz = "? Q\n+ a\n- b"
+    unknown = {"lang": "en", "title": "Shelves", "quiz": quiz,
+               "body": "![a shelf](/media/" + "f" * 64 + ".webp)"}  # fmt: skip
+    refused = api.post("/v1/lessons/shelves/text", op, unknown)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "lesson_invalid"
+    assert api.get("/v1/lessons/shelves", me).status_code == 404  # nothing saved
+    shown = unknown | {"body": f"Keep it tidy.\n\n![a tidy shelf]({made['url']})"}
+    assert api.ok(api.post("/v1/lessons/shelves/text", op, shown))["screens"] == 1
+    lesson = api.ok(api.get("/v1/lessons/shelves", me))
+    assert f'<img src="{made["url"]}" alt="a tidy shelf">' in lesson["screens_html"][0]
 
 
 def test_the_cash_flow_outlook_over_http(world: World) -> None:

@@ -209,7 +209,9 @@ def test_merchant_journey_offer_to_repayment_and_the_operators_book(lending: Len
     assert Decimal(shown["eir_annual"]) > 12 * Decimal(shown["eir_monthly"])  # compounded
     dues = [date.fromisoformat(i["due_date"]) for i in schedule]
     assert dues[0] > DAY0 and dues == sorted(dues)
-    assert api.ok(api.get(f"/v1/loan_offers/{offer['id']}", world.merchant.key)) == offer
+    seen = api.ok(api.get(f"/v1/loan_offers/{offer['id']}", world.merchant.key))
+    assert seen["fit"]["level"] == "unknown"  # no sale yet (the fit's own test below)
+    assert {k: v for k, v in seen.items() if k != "fit"} == offer
 
     # Acceptance: the net proceeds reach the main wallet.
     main_before = world.balance(world.merchant)
@@ -220,6 +222,7 @@ def test_merchant_journey_offer_to_repayment_and_the_operators_book(lending: Len
     assert world.balance(world.merchant) == main_before + 970_000
     accepted = api.ok(api.get(f"/v1/loan_offers/{offer['id']}", world.merchant.key))
     assert accepted["status"] == "accepted" and accepted["loan_id"] == loan_id
+    assert accepted["fit"] is None  # nothing left to decide
     assert loan["balance"]["principal_minor"] == 1_000_000
     assert loan["balance"]["reserve_minor"] == 0
     ledger_ok(lending.platform)
@@ -321,6 +324,42 @@ def test_merchant_journey_offer_to_repayment_and_the_operators_book(lending: Len
 
 
 # --- 2. idempotency --------------------------------------------------------------------------
+def test_the_open_offer_says_whether_its_installments_fit_the_sales(lending: Lending):
+    """Issue 26, item 3: the offer's view carries the loan-fit advice — the usual weekly
+    sales (the median of the 12 complete weeks to yesterday) over the largest installment,
+    rounded down to one place — for the merchant and the operator; advice, never a gate."""
+    api, world = lending.api, lending.world
+    world.fund(world.buyer, 1_000_000)
+    for _week in range(13):  # one ₱1,500 sale a week: every 7-day period has exactly one
+        lending.pay_merchant(150_000)
+        lending.clock.advance(7 * 86_400)
+    assess(lending.platform, world.merchant.id)
+    offer = lending.offer(term=16)
+    largest = max(row["total_minor"] for row in offer["disclosure"]["schedule"])
+    cover = (Decimal(150_000) / Decimal(largest)).quantize(Decimal("0.1"), "ROUND_DOWN")
+    assert Decimal("1.5") <= cover < 3  # ₱1,500 against about ₱700: "fits"
+    expected = {
+        "object": "loan_fit",
+        "level": "fits",
+        "cover": str(cover),
+        "usual_sales_minor": 150_000,
+        "installment_minor": largest,
+        "period_days": 7,
+        "periods": 12,
+        "days_compared": 90,
+        "advice_only": True,
+    }
+    path = f"/v1/loan_offers/{offer['id']}"
+    assert api.ok(api.get(path, world.merchant.key))["fit"] == expected
+    assert api.ok(api.get(path, lending.op))["fit"] == expected
+    # A key that may read loans but not payments reads the offer, without the advice.
+    body = {"party_id": world.merchant.id, "scopes": ["loans:read"]}
+    narrow = api.ok(api.post("/v1/api_keys", lending.op, body))["secret"]
+    assert api.ok(api.get(path, narrow))["fit"] is None
+    # Advice, not a gate: the offer is accepted as any other.
+    assert lending.accept(offer)["status"] == "active"
+
+
 def test_accepting_twice_with_one_key_disburses_once(lending: Lending):
     api, world = lending.api, lending.world
     offer = lending.offer()

@@ -85,6 +85,22 @@ def test_a_broken_picture_is_refused(source):
     assert "shows a picture that does not exist" in refused.value.message
 
 
+def test_an_uploaded_picture_is_shown_only_when_its_name_is_known():
+    name = "ab" * 32 + ".webp"
+    body = f"---\nLook: ![a cup of kape](/media/{name})"
+    found = rules.lesson("test", "en", "A title", "", body, QUIZ, frozenset({name}))
+    assert (
+        rules.render(found.screens[0])
+        == f'<p>Look: <img src="/media/{name}" alt="a cup of kape"></p>\n'
+    )
+    with pytest.raises(rules.LessonError) as refused:  # the same text, the name not uploaded
+        rules.lesson("test", "en", "A title", "", body, QUIZ, frozenset({"cd" * 32 + ".webp"}))
+    assert f"screen 1 shows a picture that does not exist: /media/{name}" in refused.value.message
+    with pytest.raises(rules.LessonError):  # not under /media/: the name alone is not enough
+        rules.lesson("test", "en", "A title", "", f"![x](/lessons/pictures/{name})", QUIZ,
+                     frozenset({name}))  # fmt: skip
+
+
 def test_the_shipped_pictures_are_served_and_nothing_else():
     found = rules.picture("parcel.svg")
     assert found is not None and found.startswith(b"<svg") and b"<script" not in found

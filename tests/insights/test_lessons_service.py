@@ -5,9 +5,12 @@ or unsafe HTML refused with nothing saved)."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from tests.conftest import Clock
@@ -168,3 +171,50 @@ def test_the_operator_edits_and_adds_lessons(shop):
         "slug": "payday", "title": "Selling on payday", "written": False, "saved": False,
         "completed": 0,
     }  # fmt: skip
+
+
+def _photo(color: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_the_operator_uploads_a_picture_and_a_lesson_shows_it(shop):
+    """Item 5's pictures: an upload checked and re-encoded as a product photo, kept under its
+    content hash, shown by a lesson that names it; an unknown ``/media/`` name, a product's
+    photo among them, is refused like a missing drawing and nothing is saved."""
+    nena, me = shop["nena"], owner(shop["nena"])
+    prepared = lessons.prepare_image(_photo())
+    made = _run(shop, lambda u: lessons.upload_image(u, OPERATOR, prepared))
+    assert made["object"] == "lesson_image" and made["width"] == 900 and made["height"] == 600
+    assert re.fullmatch(r"[0-9a-f]{64}\.webp", made["name"])
+    assert made["url"] == "/media/" + made["name"]
+    assert made["markdown"] == f"![what it shows]({made['url']})"
+    stored = shop["platform"].media.get(made["name"])
+    assert stored is not None and stored.startswith(b"RIFF") and stored[8:12] == b"WEBP"
+    again = _run(shop, lambda u: lessons.upload_image(u, OPERATOR, prepared))
+    assert again == made  # the same picture, the same name, one row
+    assert _run(shop, lambda u: lessons.images(u, OPERATOR)) == [made]
+    with pytest.raises(RefusalError) as refused:  # a merchant may not upload
+        _run(shop, lambda u: lessons.upload_image(u, me, prepared))
+    assert refused.value.code == "operator_only"
+    with pytest.raises(RefusalError) as refused:  # sniffed, not trusted: text is no picture
+        lessons.prepare_image(b"<svg onload='alert(1)'></svg>")
+    assert refused.value.param == "file"
+
+    quiz = "? What shows the product best?\n+ A clear photo\n- A blurry one"
+    unknown = "/media/" + "0" * 64 + ".webp"
+    for source in (unknown, "/media/" + made["name"].upper(), "/media/x.webp"):
+        body = f"Light matters.\n\n![Kape]({source})"
+        with pytest.raises(RefusalError) as refused:
+            _run(shop, lambda u, b=body: lessons.save(u, OPERATOR, "light", "en", "Light", "", b,
+                                                      quiz))  # fmt: skip
+        assert refused.value.code == "lesson_invalid" and refused.value.param == "body"
+        assert f"shows a picture that does not exist: {source}" in refused.value.message
+    count = select(func.count()).select_from(lesson_rows)
+    assert _run(shop, lambda u: u.conn.scalar(count)) == 0  # nothing half-saved
+
+    body = f"Light matters.\n\n![A cup of kape by the window]({made['url']})"
+    _run(shop, lambda u: lessons.save(u, OPERATOR, "light", "en", "Light", "", body, quiz))
+    shown = _run(shop, lambda u: lessons.open_screen(u, me, nena, "light", 1, "en"))
+    assert f'<img src="{made["url"]}" alt="A cup of kape by the window">' in shown["html"]

@@ -5,7 +5,11 @@ refusing a broken picture and unsafe HTML beside the field with nothing saved.""
 
 from __future__ import annotations
 
+import io
 import re
+
+import httpx
+from PIL import Image
 
 from tests.web.conftest import Site
 
@@ -95,3 +99,55 @@ def test_the_operator_edits_a_lesson(site: Site, browser):
     assert "Saved." in browser.get(saved.headers["location"]).text
     browser.sign_in(site.merchant)
     assert "Screen 1 of 2" in browser.get("/m/lessons/eir").text
+
+
+def _upload(browser, data: bytes, name: str = "shelf.jpg") -> httpx.Response:
+    html = browser.get("/op/lessons/eir/en").text
+    form = html[html.index('enctype="multipart/form-data"') :]
+    body = {"csrf_token": browser.token(form), "idempotency_key": browser.key(form)}
+    files = {"file": (name, data, "image/jpeg")}
+    return browser.http.post("/op/lessons/eir/en/images", data=body, files=files)
+
+
+def test_the_operator_uploads_a_picture_for_a_lesson(site: Site, browser):
+    """The editor's upload: a picture kept as WebP and served at /media/, the Markdown line to
+    paste said; a file that is no picture refused beside the field; a lesson naming a
+    /media/ picture never uploaded refused; a merchant cannot upload."""
+    browser.sign_in(site.merchant)
+    assert _denied(browser)
+    browser.sign_in(site.operator)
+    refused = _upload(browser, b"%PDF-1.4 not a photo", "menu.jpg")
+    assert refused.status_code == 400 and 'id="e-file"' in refused.text
+    out = io.BytesIO()
+    Image.new("RGB", (1000, 750), (90, 40, 160)).save(out, "JPEG")
+    done = _upload(browser, out.getvalue())
+    assert done.status_code == 303, done.text
+    page = browser.get(done.headers["location"]).text
+    line = re.search(r"<code>(!\[what it shows\]\((/media/[0-9a-f]{64}\.webp)\))</code>", page)
+    assert line and "Picture uploaded." in page
+    served = browser.http.get(line.group(2))
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(served.content)) as kept:
+        assert kept.format == "WEBP" and kept.size == (1000, 750) and not kept.info.get("exif")
+
+    quiz = "? What is EIR?\n+ The true cost\n- A fee"
+    made_up = "/media/" + "e" * 64 + ".webp"
+    sent = {"title": "EIR", "summary": "", "body": f"![x]({made_up})", "quiz": quiz}
+    editor = browser.get("/op/lessons/eir/en")
+    broken = browser.post("/op/lessons/eir/en", {**sent, "idempotency_key": _key(editor.text)})
+    assert broken.status_code == 400
+    assert f"shows a picture that does not exist: {made_up}" in broken.text
+    good = {**sent, "body": "Fees count.\n\n" + line.group(1).replace("what it shows", "A jar")}
+    editor = browser.get("/op/lessons/eir/en")
+    saved = browser.post("/op/lessons/eir/en", {**good, "idempotency_key": _key(editor.text)})
+    assert saved.status_code == 303, saved.text
+    browser.sign_in(site.merchant)
+    shown = browser.get("/m/lessons/eir").text
+    assert f'<img src="{line.group(2)}" alt="A jar">' in shown
+
+
+def _denied(browser) -> bool:
+    """A merchant reaches neither the editor nor its upload."""
+    return browser.get("/op/lessons/eir/en").status_code in (303, 403, 404) and (
+        browser.http.post("/op/lessons/eir/en/images", data={}).status_code in (303, 403, 404)
+    )

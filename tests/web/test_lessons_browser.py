@@ -1,9 +1,12 @@
 """Lessons in Chromium at 360 px (issue 26, item 5): a merchant opens them from the dashboard,
 follows the suggestion, reads the screens, fails the quiz, passes it and sees the
-certificate — then the list and a lesson in Filipino and Cebuano; nothing is wider than the
-phone, and every page passes the accessibility checks."""
+certificate — then the list and a lesson in Filipino and Cebuano; the operator uploads a
+picture in the console's editor and the lesson's last screen shows it; nothing is wider than
+the phone, and every page passes the accessibility checks."""
 
 from __future__ import annotations
+
+from PIL import Image
 
 from tests.web import test_browser as journeys
 from tests.web.test_browser import go, shots, sign_in
@@ -15,7 +18,7 @@ open_page = journeys.open_page
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
-def test_a_lesson_on_a_phone_in_three_languages(site, open_page):
+def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
     page = open_page()
     sign_in(page, site.merchant)
     go(page, "/m")
@@ -62,3 +65,30 @@ def test_a_lesson_on_a_phone_in_three_languages(site, open_page):
     assert page.get_by_role("heading", name="Paglikay sa scam").is_visible()
     assert page.evaluate(NO_SIDEWAYS)
     shots(page, "lesson-screen-ceb")
+
+    # The operator uploads a picture in the console's editor and shows it in a lesson; the
+    # merchant's screen loads it (served at /media/, allowed by the pages' CSP).
+    staff = open_page()
+    sign_in(staff, site.operator)
+    go(staff, "/op/lessons/scams/en")
+    photo = tmp_path / "shelf.jpg"
+    Image.new("RGB", (800, 600), (40, 140, 90)).save(photo, "JPEG")
+    staff.get_by_label("Picture", exact=True).set_input_files(str(photo))
+    staff.get_by_role("button", name="Upload the picture").click()
+    staff.wait_for_load_state()
+    line = staff.locator("#pictures .notice code").inner_text()
+    assert line.startswith("![what it shows](/media/") and line.endswith(".webp)")
+    assert staff.evaluate("document.querySelector('#pictures li img').naturalWidth") == 800
+    shots(staff, "lesson-editor-picture")
+    body = staff.get_by_label("Text, in Markdown")
+    shown_line = line.replace("what it shows", "A tidy shelf of goods")
+    body.fill(body.input_value() + "\n\n" + shown_line)  # on the last screen
+    staff.get_by_role("button", name="Save").click()
+    staff.wait_for_load_state()
+    assert staff.get_by_text("Saved.").is_visible()
+    page.context.add_cookies([{"name": "tdh_lang", "value": "en", "url": page.base}])
+    go(page, "/m/lessons/scams?screen=3")
+    shown = page.get_by_role("img", name="A tidy shelf of goods")
+    assert shown.is_visible()
+    assert shown.evaluate("img => img.naturalWidth") > 0
+    assert page.evaluate(NO_SIDEWAYS)

@@ -12,11 +12,13 @@ sales mix is a merchant's own; another merchant's is "no such merchant" (404).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.api.deps import CallerDep, IdempotencyKey, idempotent, read
@@ -27,6 +29,15 @@ from tindahan.services.insights import aggregates, calendar, cashflow, lessons, 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
 Days = Annotated[int, Query(ge=1, le=limits.INSIGHTS_MAX_AGGREGATE_DAYS)]
+
+
+def _whose(who: Any, merchant_id: str | None) -> str:
+    """The merchant a request is about: the one named (an operator must name one), else the
+    caller's own party. Whether the caller may read it is the service's check."""
+    merchant = merchant_id or who.party_id
+    if merchant is None:
+        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    return str(merchant)
 
 
 @router.get("/insights/merchant_aggregates", response_model=Json, tags=["insights"])
@@ -67,9 +78,7 @@ def sales_mix(
     """A merchant's sales by Manila hour, repeat buyers and their share, the average basket
     and the online / QR / payment-request split over the last ``days`` complete days. A
     merchant's key reads its own (``merchant_id`` may be left out); an operator's names one."""
-    merchant = merchant_id or who.party_id
-    if merchant is None:
-        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    merchant = _whose(who, merchant_id)
     return read(request, lambda u: mix.sales_mix(u, who, merchant, days))
 
 
@@ -90,9 +99,7 @@ def sales_calendar(
     lift over the average day), and what paydays, holidays and the Christmas season do to the
     store's sales over the last year: a factor against a usual day (2 places), ``more``,
     ``less``, ``same`` (within 10 %) or ``unseen``, and the days of each seen."""
-    merchant = merchant_id or who.party_id
-    if merchant is None:
-        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    merchant = _whose(who, merchant_id)
     return read(request, lambda u: calendar.sales_calendar(u, who, merchant, weeks))
 
 
@@ -107,9 +114,7 @@ def cash_flow(
     sales × its average sale, rounded down), open loan installments on their due dates (one
     past due on the first day), and regular outflows found in its history (kind, every how
     many days, amount), day by day with the net and the lowest running total if negative."""
-    merchant = merchant_id or who.party_id
-    if merchant is None:
-        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    merchant = _whose(who, merchant_id)
     return read(request, lambda u: cashflow.cash_flow(u, who, merchant, days))
 
 
@@ -137,9 +142,7 @@ def best_sellers(
 ) -> Any:
     """Each active product's units, revenue and, where its cost is recorded, margin over the
     last ``days`` complete days; best sellers first."""
-    merchant = merchant_id or who.party_id
-    if merchant is None:
-        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
+    merchant = _whose(who, merchant_id)
     found = read(request, lambda u: products.best_sellers(u, who, merchant, days))
     return {"object": "list", "data": found, "has_more": False}
 
@@ -148,13 +151,6 @@ def best_sellers(
 Lang = Annotated[Literal["en", "fil", "ceb"], Query()]
 MerchantId = Annotated[str | None, Query(max_length=limits.ID_MAX_LENGTH)]
 Slug = Annotated[str, Path(max_length=40)]
-
-
-def _whose(who: Any, merchant_id: str | None) -> str:
-    merchant = merchant_id or who.party_id
-    if merchant is None:
-        raise invalid("parameter_missing", "an operator names the merchant", "merchant_id")
-    return str(merchant)
 
 
 @router.get("/lessons", response_model=Json, tags=["lessons"])
@@ -256,3 +252,36 @@ def write_lesson(
             u, who, slug, payload.lang, payload.title, payload.summary, payload.body, payload.quiz
         ),
     )
+
+
+class _ImageSent(BaseModel):
+    """What an upload's idempotency fingerprint covers: the file's hash."""
+
+    sha256: str
+
+
+@router.post("/lesson_images", response_model=Json, tags=["lessons"])
+async def upload_lesson_image(
+    request: Request,
+    who: CallerDep,
+    key: IdempotencyKey,
+    file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB.")],
+) -> JSONResponse:
+    """Upload a picture for lessons (operator keys only; multipart/form-data): checked and
+    re-encoded as a product photo is (metadata stripped, WebP), served at ``url``; paste
+    ``markdown`` into a lesson's text. A lesson may show only pictures uploaded here or the
+    shipped drawings."""
+    who.require_operator()
+    data = await file.read(limits.PHOTO_MAX_BYTES + 1)
+    prepared = await run_in_threadpool(lessons.prepare_image, data)
+    sent = _ImageSent(sha256=hashlib.sha256(data).hexdigest())
+    return await run_in_threadpool(
+        idempotent, request, who, key, sent, lambda u: lessons.upload_image(u, who, prepared)
+    )
+
+
+@router.get("/lesson_images", response_model=Json, tags=["lessons"])
+def list_lesson_images(request: Request, who: CallerDep) -> Any:
+    """The pictures uploaded for lessons, newest first (operator keys only)."""
+    found = read(request, lambda u: lessons.images(u, who))
+    return {"object": "list", "data": found, "has_more": False}

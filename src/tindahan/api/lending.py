@@ -21,6 +21,7 @@ from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, rea
 from tindahan.api.schemas import ObjectId
 from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
+from tindahan.services.insights import loan_fit
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import holidays as loan_holidays
 from tindahan.services.lending import loans
@@ -144,7 +145,9 @@ def list_offers(request: Request, who: CallerDep, merchant_id: MerchantFilter = 
 
 @router.get("/loan_offers/{offer_id}", response_model=Json, tags=["loans"])
 def get_offer(request: Request, who: CallerDep, offer_id: PathId) -> Any:
-    return read(request, lambda u: loan_offers.get_offer(u, who, offer_id))
+    """The offer with its disclosure and, while it is open, ``fit``: how many times the
+    merchant's usual sales cover its largest installment (advice, never a gate)."""
+    return read(request, lambda u: loan_fit.offer_with_fit(u, who, offer_id))
 
 
 @router.post("/loan_offers/{offer_id}/accept", response_model=Json, tags=["loans"])

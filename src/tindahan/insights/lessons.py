@@ -11,6 +11,14 @@ HTML that nh3 would remove (a script, a style, an event handler, a frame) is *re
 the tags named rather than silently dropped, and so is a picture that does not exist — the
 lesson is then not saved at all.
 
+**Uploaded pictures.** The operator may also upload a photo for a lesson (the console
+editor, ``POST /v1/lesson_images``): it is checked and re-encoded exactly as a product photo
+(``commerce.photos``: JPEG, PNG or WebP sniffed from its bytes, size and pixel caps, decoded
+to the end, kept only as metadata-free WebP) and referenced as ``![what it shows](/media/
+NAME.webp)``. A ``/media/`` name is accepted only if it is one of the lesson pictures
+uploaded (``uploaded``, which the service reads); any other — a product's photo, a name
+made up, a typo — is refused like a missing drawing.
+
 **The quiz** is plain lines: ``? question`` starts a question, ``+ answer`` is the right
 choice (exactly one), ``- answer`` a wrong one (at least one). A quiz is passed when every
 answer is right; wrong ones are marked and the merchant may try again.
@@ -26,7 +34,7 @@ completed in the catalogue's order; none when all are done.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -50,6 +58,8 @@ SLUGS = (
 )
 LANGUAGES = ("en", "fil", "ceb")
 PICTURE_PREFIX = "/lessons/pictures/"
+#: Where an uploaded lesson picture is served (the product photos' route: content-hashed).
+UPLOAD_PREFIX = "/media/"
 SLUG_MAX_CHARS = 40
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _PICTURE = re.compile(r"^[a-z0-9-]{1,40}\.svg$")
@@ -159,7 +169,7 @@ def render(markdown: str) -> str:
     return _clean(_dirty(markdown))
 
 
-def _check_screen(markdown: str, number: int) -> None:
+def _check_screen(markdown: str, number: int, uploaded: Container[str]) -> None:
     dirty = _dirty(markdown)
     clean = _clean(dirty)
     removed = sorted(_tags(dirty).seen - _tags(clean).seen)
@@ -170,13 +180,15 @@ def _check_screen(markdown: str, number: int) -> None:
             "remove it and save again",
         )
     for source in _tags(clean).images:
+        if source.startswith(UPLOAD_PREFIX) and source[len(UPLOAD_PREFIX) :] in uploaded:
+            continue
         name = source[len(PICTURE_PREFIX) :] if source.startswith(PICTURE_PREFIX) else None
         if name is None or name not in _pictures():
             raise LessonError(
                 "body",
                 f"screen {number} shows a picture that does not exist: {source or '(empty)'} "
-                f"(pictures are {PICTURE_PREFIX}NAME.svg, one of: "
-                f"{', '.join(sorted(_pictures()))})",
+                f"(pictures are {UPLOAD_PREFIX}NAME.webp of a picture uploaded for lessons, "
+                f"or {PICTURE_PREFIX}NAME.svg, one of: {', '.join(sorted(_pictures()))})",
             )
 
 
@@ -242,8 +254,17 @@ def grade(questions: tuple[Question, ...], answers: Sequence[int | None]) -> lis
 
 
 # --- a whole lesson -------------------------------------------------------------------------
-def lesson(slug: str, lang: str, title: str, summary: str, body: str, quiz: str) -> Lesson:
-    """A lesson checked whole: every field, every screen's HTML and pictures, the quiz."""
+def lesson(
+    slug: str,
+    lang: str,
+    title: str,
+    summary: str,
+    body: str,
+    quiz: str,
+    uploaded: Container[str] = frozenset(),
+) -> Lesson:
+    """A lesson checked whole: every field, every screen's HTML and pictures (a shipped
+    drawing, or an uploaded picture whose name is in ``uploaded``), the quiz."""
     if not SLUG.match(slug) or len(slug) > SLUG_MAX_CHARS:
         raise LessonError(
             "slug", "the lesson's name is lowercase letters, digits and dashes (at most 40)"
@@ -269,7 +290,7 @@ def lesson(slug: str, lang: str, title: str, summary: str, body: str, quiz: str)
             "body", f"a lesson has at most {limits.LESSON_MAX_SCREENS} screens (--- lines)"
         )
     for number, part in enumerate(parts, start=1):
-        _check_screen(part, number)
+        _check_screen(part, number, uploaded)
     questions = parse_quiz(quiz)
     return Lesson(slug, lang, title, summary, body, quiz, parts, questions)
 

@@ -8,6 +8,11 @@ row is written and cleaned again every time they are shown.
 ``lesson_progress``: one row per merchant and lesson — the furthest screen seen, the last
 quiz's score, and when it was first passed (the certificate's date; kept when a later try
 fails). Counted, by province and category, in the operator's aggregates.
+
+``lesson_images``: the pictures the operator uploaded for lessons, one row per picture named
+by its widest rendition (the SHA-256 of its WebP bytes, as product photos are; the bytes in
+the ``MediaStore``). A lesson's Markdown may show ``/media/NAME`` only for a name here; rows
+are never deleted (a saved lesson may show it), so a product photo's removal keeps the files.
 """
 
 from __future__ import annotations
@@ -66,3 +71,15 @@ lesson_progress = Table(
     ),
 )
 Index("ix_lesson_progress_slug", lesson_progress.c.slug, lesson_progress.c.completed_at_ns)
+
+lesson_images = Table(
+    "lesson_images",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    #: Every rendition kept, as product photos' ``renditions``: ``[{w, h, name}]``.
+    Column("renditions", Text, nullable=False),
+    Column("uploaded_by", String(_ID), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+)

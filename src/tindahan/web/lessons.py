@@ -10,6 +10,9 @@ the operator's editor in the console; the lessons' drawings.
 * ``/m/lessons/{slug}/certificate``: the shop's name, the lesson, the date passed.
 * ``/op/lessons`` and ``/op/lessons/{slug}/{lang}``: the operator's list and editor (Markdown
   and the quiz; a refusal beside its field, nothing saved).
+* ``/op/lessons/{slug}/{lang}/images``: the editor's upload of a picture for lessons (checked
+  and re-encoded as a product photo; served at ``/media/NAME.webp`` like them); the editor
+  lists the pictures uploaded with the Markdown line that shows each.
 * ``/lessons/pictures/NAME.svg``: the shipped drawings (no one needs to be signed in).
 
 A lesson is read in the page's language; one the operator has not written in it yet is
@@ -18,12 +21,16 @@ shown in English, with a note.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
+from tindahan import limits
 from tindahan.insights import lessons as rules
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.insights import lessons
@@ -232,17 +239,78 @@ _LESSON_FIELDS = ("title", "summary", "body", "quiz")
 
 @router.get("/op/lessons/{slug}/{lang}")
 def console_lesson(
-    request: Request, slug: str, lang: str, viewer: Operator, saved: str = ""
+    request: Request, slug: str, lang: str, viewer: Operator, saved: str = "", uploaded: str = ""
 ) -> Response:
     found = _run(request, lambda u: lessons.source(u, viewer.caller, slug, lang))
+    return _editor(request, viewer, slug, lang, {k: found[k] for k in _LESSON_FIELDS},
+                   saved=saved == "1", uploaded=uploaded)  # fmt: skip
+
+
+def _editor(
+    request: Request,
+    viewer: Operator,
+    slug: str,
+    lang: str,
+    values: dict[str, str],
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    image_errors: dict[str, str] | None = None,
+    saved: bool = False,
+    uploaded: str = "",
+) -> Response:
+    pictures = _run(request, lambda u: lessons.images(u, viewer.caller))
+    just = next((p for p in pictures if p["name"] == uploaded), None)
     return render.page(
         request,
         "console/lesson.html",
+        status,
         slug=slug,
         lesson_lang=lang,
-        values={k: found[k] for k in _LESSON_FIELDS},
-        saved=saved == "1",
+        values=values,
+        errors=errors or {},
+        image_errors=image_errors or {},
+        saved=saved,
+        uploaded=just,
+        pictures=pictures,
         new=False,
+    )
+
+
+@router.post("/op/lessons/{slug}/{lang}/images")
+async def upload_image(request: Request, slug: str, lang: str, viewer: Operator) -> Response:
+    """A picture for lessons: refused beside the file field (not an image, too large, …),
+    else kept and the editor shows the Markdown line to paste."""
+    form = await forms.read(request)
+    parsed = await request.form()
+    try:
+        sent = parsed.get("file")
+        data: bytes | None = None
+        if not isinstance(sent, UploadFile) or not sent.filename:
+            form.fail("file", _("Choose a photo (JPEG, PNG or WebP)."))
+        else:
+            data = await sent.read(limits.PHOTO_MAX_BYTES + 1)
+    finally:
+        await parsed.close()
+    if form.ok and data is not None:
+        form.values["image_sha256"] = hashlib.sha256(data).hexdigest()  # the key's fingerprint
+        try:
+            prepared = await run_in_threadpool(lessons.prepare_image, data)
+
+            def work(u: Unit) -> dict[str, Any]:
+                return lessons.upload_image(u, viewer.caller, prepared)
+
+            done = await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            form.refusal(refusal, {"file": "file"})
+        else:
+            query = urlencode({"uploaded": done["name"]})
+            return RedirectResponse(f"/op/lessons/{slug}/{lang}?{query}", status_code=303)
+    found = await run_in_threadpool(
+        _run, request, lambda u: lessons.source(u, viewer.caller, slug, lang)
+    )
+    values = {k: found[k] for k in _LESSON_FIELDS}
+    return await run_in_threadpool(
+        lambda: _editor(request, viewer, slug, lang, values, 400, image_errors=form.errors)
     )
 
 
@@ -262,14 +330,6 @@ async def save_lesson(request: Request, slug: str, lang: str, viewer: Operator) 
         form.refusal(refusal, {p: p for p in (*_LESSON_FIELDS, "slug", "lang")})
     else:
         return RedirectResponse(f"/op/lessons/{slug}/{lang}?saved=1", status_code=303)
-    return render.page(
-        request,
-        "console/lesson.html",
-        400,
-        slug=slug,
-        lesson_lang=lang,
-        values=values,
-        errors=form.errors,
-        saved=False,
-        new=False,
+    return await run_in_threadpool(
+        lambda: _editor(request, viewer, slug, lang, values, 400, errors=form.errors)
     )

@@ -25,7 +25,7 @@ transaction; a refused offer is reported beside the check, never as its failure.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -34,15 +34,15 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from tindahan.insights import loan_fit
 from tindahan.insights import score as score_actions
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.credit import assessments as credit
+from tindahan.services.insights import loan_fit
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
-from tindahan.services.payments import sales, wallets
+from tindahan.services.payments import wallets
 from tindahan.services.unit import Unit
 from tindahan.web import charts, forms, i18n, messages, pin, reasons, render, session
 from tindahan.web.i18n import _
@@ -69,9 +69,7 @@ def _offers_data(unit: Unit, caller: Caller) -> dict[str, Any]:
     open_offers = [_with_share(o) for o in offers if o["status"] == "open"]
     daily: list[int] = []
     if open_offers and caller.party_id is not None:
-        last = sales.today(unit) - timedelta(days=1)
-        found = sales.daily_sales(unit, caller, caller.party_id, FIT_DAYS, last)
-        daily = [amount for _day, amount, _count in found]
+        daily = loan_fit.daily_sales(unit, caller, caller.party_id)
     return {
         "offers": [{**o, "fit": _fit(o, daily)} for o in open_offers],
         "active": [x for x in made if x["status"] == "active"],
@@ -83,17 +81,11 @@ def _offers_data(unit: Unit, caller: Caller) -> dict[str, Any]:
     }
 
 
-#: The days of sales an offer's installment is compared with (``insights.loan_fit``).
-FIT_DAYS = 90
-
-
 def _fit(offer: dict[str, Any], daily: list[int]) -> dict[str, Any] | None:
     """Whether the largest installment fits the merchant's usual sales: the advice's words."""
-    schedule = offer["disclosure"].get("schedule") or []
-    if not schedule:
+    found = loan_fit.advice(offer, daily)
+    if found is None:
         return None
-    largest = max(int(row["total_minor"]) for row in schedule)
-    found = loan_fit.fit(daily, largest, offer["frequency"])
     times = i18n.number(found.cover) if found.cover is not None else ""
     words = {
         "comfortable": _(

@@ -25,6 +25,7 @@ from tindahan.kernel.refusals import conflict, not_found
 from tindahan.services.commerce.catalog import get_product, photo_view, product_row
 from tindahan.services.unit import Unit, new_id
 from tindahan.store.commerce_tables import product_photos
+from tindahan.store.lesson_tables import lesson_images
 from tindahan.store.media import NAME
 
 
@@ -100,10 +101,14 @@ def remove(unit: Unit, caller: Caller, product_id: str, photo_id: str) -> dict[s
 
 def _forget(unit: Unit, names: list[str]) -> None:
     """Deletes the files of ``names`` that no photo's row names (read after the removal
-    committed: another photo of the same bytes keeps them)."""
+    committed: another photo of the same bytes keeps them, and so does a picture uploaded
+    for lessons of the same bytes)."""
     for name in names:
         shared = product_photos.c.renditions.contains(name)
-        if unit.conn.execute(select(product_photos.c.id).where(shared)).first() is None:
+        if unit.conn.execute(select(product_photos.c.id).where(shared)).first() is not None:
+            continue
+        lesson = lesson_images.c.renditions.contains(name)
+        if unit.conn.execute(select(lesson_images.c.name).where(lesson)).first() is None:
             unit.platform.media.delete(name)
 
 

@@ -11,11 +11,15 @@ failed try does not undo (the certificate stays).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
+from tindahan.commerce import photos as photo_rules
+from tindahan.commerce.photos import Prepared
 from tindahan.insights import lessons as rules
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
@@ -25,7 +29,8 @@ from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Unit, iso
 from tindahan.store.commerce_tables import orders, product_photos, products, storefronts
 from tindahan.store.lending_tables import loan_offers, loans
-from tindahan.store.lesson_tables import lesson_progress, lessons
+from tindahan.store.lesson_tables import lesson_images, lesson_progress, lessons
+from tindahan.store.media import NAME
 
 
 def _merchant(unit: Unit, caller: Caller, merchant_id: str) -> dict[str, Any]:
@@ -55,11 +60,19 @@ def _slugs(saved: dict[tuple[str, str], Any]) -> list[str]:
     return list(rules.SLUGS) + sorted(extra, key=lambda s: (extra[s], s))
 
 
+class _Stored:
+    """Any uploaded picture's name: a saved row's pictures were checked against
+    ``lesson_images`` when it was saved, and those rows are never deleted."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and NAME.fullmatch(name) is not None
+
+
 def _load(saved: dict[tuple[str, str], Any], slug: str, lang: str) -> rules.Lesson | None:
     for want in dict.fromkeys((lang, "en", *rules.LANGUAGES)):
         row = saved.get((slug, want))
         if row is not None:
-            return rules.lesson(slug, want, row.title, row.summary, row.body, row.quiz)
+            return rules.lesson(slug, want, row.title, row.summary, row.body, row.quiz, _Stored())
         found = rules.shipped(slug, want)
         if found is not None:
             return found
@@ -402,7 +415,7 @@ def save(
     unsafe HTML or a bad quiz is refused naming the field, and nothing is written."""
     caller.require_operator()
     try:
-        checked = rules.lesson(slug, lang, title, summary, body, quiz)
+        checked = rules.lesson(slug, lang, title, summary, body, quiz, _uploaded(unit, body))
     except rules.LessonError as error:
         raise invalid("lesson_invalid", error.message, error.field) from None
     saved = _saved(unit)
@@ -432,6 +445,73 @@ def save(
         "screens": len(checked.screens),
         "questions": len(checked.questions),
     }
+
+
+def _uploaded(unit: Unit, body: str) -> frozenset[str]:
+    """The uploaded pictures among the ``/media/`` names ``body`` mentions."""
+    names = {m for m in _MEDIA.findall(body)}
+    if not names:
+        return frozenset()
+    found = select(lesson_images.c.name).where(lesson_images.c.name.in_(sorted(names)))
+    return frozenset(unit.conn.execute(found).scalars())
+
+
+_MEDIA = re.compile(re.escape(rules.UPLOAD_PREFIX) + r"([0-9a-f]{64}\.webp)")
+
+
+def prepare_image(data: bytes) -> Prepared:
+    """An upload checked and re-encoded as a product photo is (no unit: call it before
+    opening one; a refusal, param ``file``, stores nothing)."""
+    return photo_rules.prepare(data)
+
+
+def upload_image(unit: Unit, caller: Caller, prepared: Prepared) -> dict[str, Any]:
+    """Keep a picture for lessons (operator only): its renditions in the media store, its
+    row named by the widest. The same picture uploaded again answers the same name."""
+    caller.require_operator()
+    widest = prepared.renditions[-1]
+    for rendition in prepared.renditions:
+        unit.platform.media.put(rendition.name, rendition.data)
+    row = unit.conn.execute(
+        select(lesson_images).where(lesson_images.c.name == widest.name)
+    ).first()
+    if row is None:
+        renditions = [{"w": r.width, "h": r.height, "name": r.name} for r in prepared.renditions]
+        unit.conn.execute(
+            insert(lesson_images).values(
+                name=widest.name,
+                width=prepared.width,
+                height=prepared.height,
+                renditions=json.dumps(renditions),
+                uploaded_by=caller.key_id,
+                created_at_ns=unit.now(),
+            )
+        )
+        digest = widest.name.removesuffix(".webp")  # the audit's subject fits 64 characters
+        audit.record(unit, caller.key_id, "lesson_image.uploaded", "lesson_image", digest)
+    return image_view(widest.name, prepared.width, prepared.height)
+
+
+def image_view(name: str, width: int, height: int) -> dict[str, Any]:
+    url = rules.UPLOAD_PREFIX + name
+    return {
+        "object": "lesson_image",
+        "name": name,
+        "url": url,
+        "width": width,
+        "height": height,
+        #: What to paste into a lesson's text (the words in brackets: what it shows).
+        "markdown": f"![what it shows]({url})",
+    }
+
+
+def images(unit: Unit, caller: Caller) -> list[dict[str, Any]]:
+    """The pictures uploaded for lessons, newest first (operator only)."""
+    caller.require_operator()
+    rows = unit.conn.execute(
+        select(lesson_images).order_by(lesson_images.c.created_at_ns.desc(), lesson_images.c.name)
+    )
+    return [image_view(r.name, r.width, r.height) for r in rows]
 
 
 def completions(unit: Unit) -> dict[str, int]:
