@@ -1,16 +1,16 @@
 """Pictures the operator uploads for lessons (issue 26, item 5): ``lesson_images``, one row
 per picture (its widest WebP rendition's content-hashed name; the bytes in the media store).
 
-Revision ID: 0043_insights26_lesson_images
-Revises: 0042_delivery_history
+Revision ID: 0045_insights26_lesson_images
+Revises: 0044_tb22_two_store_payments
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0043_insights26_lesson_images"
-down_revision = "0042_delivery_history"
+revision = "0045_insights26_lesson_images"
+down_revision = "0044_tb22_two_store_payments"
 branch_labels = None
 depends_on = None
 
