@@ -103,7 +103,7 @@ bench-rails: $(STAMP_DEV)
 # A day's camt.053 of 10,000 entries read and matched against our movements, on one core.
 # Inbound credit transfers end to end through the API on PostgreSQL (issue 19: >= 300/s).
 bench-inbound: $(STAMP_DEV)
-	$(BIN)/python -m tindahan.bench.inbound --runs 5
+	$(BIN)/python -m tindahan.bench.inbound --runs 3 --duration 10 --workers 2
 
 bench-reconcile: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.reconcile --runs 5

@@ -12,11 +12,15 @@ pacs.008, the wallet found, the tier's limits, the row (the exactly-once), the l
 transfer through the risk gate, the event, and the pacs.002 built and validated. A 200
 whose pacs.002 says ``ACSC`` counts; anything else is an error. After a warm-up, transfers
 that complete within the measured window count: transfers/s over the window, p50/p99
-latency (nearest rank). The messages are built before the clock starts (building one is
-the sender's work, not ours). ``--runs N`` repeats on fresh databases and reports the
-median of each figure.
+latency (nearest rank), and the server's CPU per credit: the CPU time of every process of
+the server (its workers) over the window, divided by the credits — steadier than
+transfers/s on a shared machine. The messages are built before the clock starts (building
+one is the sender's work, not ours). ``--runs N`` measures N windows, one after another, on
+the same database and server (started once: the start-up, not the credit, is what takes
+long on a loaded machine), each after its own warm-up, and reports the median of each
+figure; ``--fresh`` starts a fresh database and server for each run instead.
 
-    .venv/bin/python -m tindahan.bench.inbound                 # 3 runs of 10 s
+    .venv/bin/python -m tindahan.bench.inbound                 # 3 windows of 10 s, 2 workers
     .venv/bin/python -m tindahan.bench.inbound --runs 5 --duration 15 --json
 """
 
@@ -102,10 +106,39 @@ async def setup(base: str, operator: str, count: int) -> list[str]:
         return list(await asyncio.gather(*[one(n) for n in range(count)]))
 
 
-async def drive(base: str, ready: list[bytes], args: argparse.Namespace) -> dict[str, Any]:
+def group_cpu_s(group: int) -> float | None:
+    """CPU seconds (user + system) of every live process in process group ``group`` (the
+    server and its workers); None where ``/proc`` does not say."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+async def drive(
+    base: str, ready: list[bytes], args: argparse.Namespace, group: int | None = None
+) -> dict[str, Any]:
     """Closed loop: each task posts its next message when the last one was answered."""
     now = time.perf_counter_ns()
     start, end = now + args.warmup * NS_PER_S, now + (args.warmup + args.duration) * NS_PER_S
+    cpu_at: dict[str, float | None] = {}
+
+    async def mark() -> None:
+        for name, at in (("start", start), ("end", end)):
+            await asyncio.sleep(max(0.0, (at - time.perf_counter_ns()) / NS_PER_S))
+            cpu_at[name] = None if group is None else group_cpu_s(group)
+
     latencies: list[int] = []
     errors: dict[str, int] = {}
     queue = iter(ready)
@@ -132,8 +165,14 @@ async def drive(base: str, ready: list[bytes], args: argparse.Namespace) -> dict
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        await asyncio.gather(*[task(client) for _ in range(args.concurrency)])
+        await asyncio.gather(mark(), *[task(client) for _ in range(args.concurrency)])
     latencies.sort()
+    began_cpu, ended_cpu = cpu_at.get("start"), cpu_at.get("end")
+    cpu_ms = (
+        None
+        if began_cpu is None or ended_cpu is None or not latencies
+        else (ended_cpu - began_cpu) * 1000 / len(latencies)
+    )
 
     def rank(share: float) -> float:
         if not latencies:
@@ -146,11 +185,13 @@ async def drive(base: str, ready: list[bytes], args: argparse.Namespace) -> dict
         "errors": errors,
         "p50_ms": rank(0.50),
         "p99_ms": rank(0.99),
+        "server_cpu_ms_per_credit": cpu_ms,
         "ran_out": next(queue, None) is None,
     }
 
 
-def run_once(args: argparse.Namespace) -> dict[str, Any]:
+def run_windows(args: argparse.Namespace, windows: int) -> list[dict[str, Any]]:
+    """``windows`` measured windows on one fresh database and one server."""
     os.environ["TINDAHAN_RAILS_SECRET"] = SECRET
     api_bench.STARTUP_TIMEOUT_S = args.startup  # a loaded machine starts workers slowly
     url = fresh_postgres()
@@ -162,8 +203,12 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
             server = Server.start(url, args.workers, Path(scratch))
             wallets = asyncio.run(setup(server.base, operator, args.wallets))
             needed = int((args.warmup + args.duration) * args.budget_per_s)
-            ready = messages(wallets, needed)
-            return asyncio.run(drive(server.base, ready, args))
+            results = []
+            for window in range(windows):
+                ready = messages(wallets, needed, seed=19 + window)
+                group = server.process.pid  # its own session: the group of all its processes
+                results.append(asyncio.run(drive(server.base, ready, args, group)))
+            return results
     finally:
         if server is not None:
             server.stop()
@@ -182,14 +227,23 @@ def main() -> None:
         "--budget-per-s", type=int, default=800, help="messages built per second of the run"
     )
     parser.add_argument("--startup", type=int, default=180, help="seconds to wait for serve")
+    parser.add_argument(
+        "--fresh", action="store_true", help="a fresh database and server for each run"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    runs = [run_once(args) for _ in range(args.runs)]
+    if args.fresh:
+        runs = [run for _ in range(args.runs) for run in run_windows(args, 1)]
+    else:
+        runs = run_windows(args, args.runs)
+    cpus = [r["server_cpu_ms_per_credit"] for r in runs if r["server_cpu_ms_per_credit"]]
     summary = {
         "runs": runs,
         "median_per_s": statistics.median(r["per_s"] for r in runs),
         "median_p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "median_p99_ms": statistics.median(r["p99_ms"] for r in runs),
+        "median_server_cpu_ms_per_credit": statistics.median(cpus) if cpus else None,
+        "workers": args.workers,
         "target_per_s": TARGET_PER_S,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -201,7 +255,8 @@ def main() -> None:
     for number, run in enumerate(runs, start=1):
         print(
             f"run {number}: {run['per_s']:.0f} credited/s  p50 {run['p50_ms']:.1f} ms  "
-            f"p99 {run['p99_ms']:.1f} ms  errors {sum(run['errors'].values())}"
+            f"p99 {run['p99_ms']:.1f} ms  server CPU {_ms(run['server_cpu_ms_per_credit'])}/credit"
+            f"  errors {sum(run['errors'].values())}"
             + ("  (ran out of messages)" if run["ran_out"] else "")
         )
         for label, count in run["errors"].items():
@@ -209,9 +264,15 @@ def main() -> None:
     print(
         f"median of {len(runs)}: {summary['median_per_s']:.0f} inbound transfers/s "
         f"(target ≥ {TARGET_PER_S}), p50 {summary['median_p50_ms']:.1f} ms, "
-        f"p99 {summary['median_p99_ms']:.1f} ms; load average {os.getloadavg()[0]:.1f}"
+        f"p99 {summary['median_p99_ms']:.1f} ms, server CPU "
+        f"{_ms(summary['median_server_cpu_ms_per_credit'])}/credit; {args.workers} workers; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     sys.exit(0)
+
+
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f} ms"
 
 
 if __name__ == "__main__":

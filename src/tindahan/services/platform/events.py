@@ -47,23 +47,41 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
         "created": iso(now),
         "data": data,
     }
-    unit.conn.execute(
-        insert(events),
-        {
-            "id": event_id,
-            "type": event_type,
-            "data": json.dumps(body, separators=(",", ":")),
-            "created_at_ns": now,
-        },
-    )
-    params = {"party_ids": sorted(set(party_ids)), "pattern": "%," + event_type + ",%"}
-    endpoints = unit.conn.execute(_SUBSCRIBED, params).scalars()
+    data_text = json.dumps(body, separators=(",", ":"))
+    params: dict[str, Any] = {
+        "party_ids": sorted(set(party_ids)),
+        "pattern": "%," + event_type + ",%",
+    }
+    if unit.db.is_sqlite:  # no INSERT inside a WITH there: two statements
+        row = {"id": event_id, "type": event_type, "data": data_text, "created_at_ns": now}
+        unit.conn.execute(insert(events), row)
+        endpoints = unit.conn.execute(_SUBSCRIBED, params).scalars()
+    else:  # one round trip: the event's insert rides with the subscribers' read
+        row = {"event_id": event_id, "event_type": event_type, "event_data": data_text}
+        stored = {**params, **row, "at": now}
+        endpoints = unit.conn.execute(_STORED_AND_SUBSCRIBED, stored).scalars()
     rows = [_delivery(endpoint_id, event_id, now) for endpoint_id in endpoints]
     if rows:
         unit.conn.execute(insert(webhook_deliveries), rows)
     sms.queue_event(unit, event_id, event_type, data, params["party_ids"])
     notifications.record(unit, event_id, event_type, data)
     return event_id
+
+
+#: PostgreSQL: the event's insert as a data-modifying CTE of the subscribers' read, one
+#: statement (PostgreSQL runs such a CTE exactly once, referenced or not).
+_NEW_EVENT = (
+    insert(events)
+    .values(
+        id=bindparam("event_id"),
+        type=bindparam("event_type"),
+        data=bindparam("event_data"),
+        created_at_ns=bindparam("at"),
+    )
+    .returning(events.c.id)
+    .cte("new_event")
+)
+_STORED_AND_SUBSCRIBED = _SUBSCRIBED.add_cte(_NEW_EVENT)
 
 
 #: Every enabled endpoint of these parties or of the operator, with what it listens to.
