@@ -16,10 +16,12 @@ from tests.delivery.test_checkout_couriers import (  # noqa: F401  (fixtures)
     shop,
 )
 from tindahan import limits
-from tindahan.services.commerce import escrow, orders
+from tindahan.services.commerce import escrow, jobs, orders
 from tindahan.services.commerce import shipments as shipping
+from tindahan.services.delivery import reports
 from tindahan.services.payments import cash
-from tindahan.services.unit import Platform
+from tindahan.services.platform import notifications
+from tindahan.services.unit import Platform, iso
 from tindahan.store.payment_tables import wallets
 
 DAY_S = 86_400
@@ -87,3 +89,39 @@ def test_a_parcel_past_its_window_is_flagged_until_delivered(platform, shop, clo
     assert delivery()["late"] is True
     _deliver(platform, shop, parcel)
     assert delivery()["late"] is False
+
+
+def _notices(platform: Platform, party_id: str) -> dict[str, dict[str, Any]]:  # noqa: F811
+    found = platform.run(
+        lambda u: notifications.list_notifications(u, OPERATOR, 50, party_id=party_id),
+        write=False,
+    )["data"]
+    return {n["kind"]: n["facts"] for n in found}
+
+
+def test_the_buyer_is_told_the_window_and_both_are_told_once_when_late(
+    platform,  # noqa: F811
+    shop,  # noqa: F811
+    clock,
+):
+    _, parcel, paid = _shipped(platform, shop)
+    promised = orders.promised_at_ns({"window_max_days": 8, "paid_at_ns": paid})
+    buyer_id, merchant_id = shop["buyer"].party_id, shop["merchant"].party_id
+    told = _notices(platform, buyer_id)
+    assert told["order.confirmed"]["arrives_by"] == iso(promised)
+    assert told["order.shipped"]["arrives_by"] == iso(promised)
+    assert "order.confirmed" not in _notices(platform, merchant_id)
+    assert jobs.flag_late_orders(platform) == 0  # within its window
+    clock.advance(8 * DAY_S + 60)
+    assert jobs.flag_late_orders(platform) == 1
+    assert jobs.flag_late_orders(platform) == 0  # told once
+    assert _notices(platform, buyer_id)["order.late"]["role"] == "buyer"
+    assert _notices(platform, merchant_id)["order.late"]["role"] == "merchant"
+    _deliver(platform, shop, parcel)
+    (jnt,) = platform.run(lambda u: reports.on_time(u, OPERATOR), write=False)
+    assert (jnt["courier"], jnt["zone"], jnt["delivered"], jnt["on_time"]) == (
+        "jnt",
+        "island_crossing",
+        1,
+        0,
+    )

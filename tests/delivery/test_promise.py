@@ -246,3 +246,25 @@ def test_the_conformal_step_widens_the_band_to_80_percent(simulated: simulate.Si
     _, low, high = model.predict(tail, calendar)
     bare = sum(lo <= y <= hi for y, lo, hi in zip(actual, low, high, strict=True))
     assert bare != inside
+
+
+def test_the_traffic_picture_shows_what_the_model_learned(simulated: simulate.Simulation):
+    """A week by hour of Metro Manila trips: seven days of 24 hours, in an ordinary week,
+    slower for a parcel picked up in the weekday evening rush than at weekday noon."""
+    calendar = promise.Calendar(simulated.holidays, simulated.advisories)
+    model = promise.fit(simulated.shipments, calendar, rounds=40)
+    trips = [
+        (s.origin, s.destination)
+        for s in simulated.shipments
+        if model.zone_of(s) is Zone.METRO_MANILA
+    ][:6]
+    monday = traffic.ordinary_week(date(2025, 12, 20), calendar.holidays)
+    assert monday == date(2026, 1, 19)  # past Christmas (to 6 January) and the 15th-16th
+    hours = promise.traffic_picture(model, calendar, trips, ["jnt", "lbc"], monday)
+    assert len(hours) == 7 and all(len(day) == 24 for day in hours)
+    weekdays = range(5)
+    evening = statistics.mean(hours[d][h] for d in weekdays for h in (17, 18, 19))
+    noon = statistics.mean(hours[d][h] for d in weekdays for h in (11, 12, 13))
+    assert evening > noon
+    with pytest.raises(ValueError):
+        promise.traffic_picture(model, calendar, [], ["jnt"], monday)

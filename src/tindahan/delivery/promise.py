@@ -35,7 +35,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import lightgbm as lgb
@@ -49,6 +49,7 @@ from tindahan.delivery.history import Shipment
 from tindahan.delivery.simulate import area_of, distance_km
 from tindahan.delivery.traffic import NO_ADVISORIES, Advisories
 from tindahan.delivery.zones import Zone, is_remote, island_group, zone_between
+from tindahan.lending.calendar import PH_TIME
 
 COVERAGE = 0.8
 QUANTILES = (0.1, 0.5, 0.9)
@@ -336,3 +337,34 @@ def evaluate(
         low=low,
         high=high,
     )
+
+
+def traffic_picture(
+    model: PromiseModel,
+    calendar: Calendar,
+    trips: Sequence[tuple[str, str]],
+    couriers: Sequence[str],
+    monday: date,
+) -> list[list[float]]:
+    """Metro Manila's traffic as the model learned it: the median hours it predicts for a
+    parcel picked up at each hour (Philippine time) of the week starting ``monday``,
+    averaged over ``trips`` (origin and destination PSGC codes) and ``couriers``. Seven
+    rows (Monday first) of 24 hours; the caller picks an ordinary week
+    (``traffic.ordinary_week``) so that paydays and holidays do not colour it."""
+    if not trips or not couriers:
+        raise ValueError("the traffic picture needs at least one trip and one courier")
+    moments = [
+        datetime.combine(monday, datetime.min.time(), PH_TIME).replace(hour=hour)
+        + timedelta(days=day)
+        for day in range(7)
+        for hour in range(24)
+    ]
+    parcels = [
+        Parcel(courier, origin, destination, moment, 1_000)
+        for moment in moments
+        for courier in couriers
+        for origin, destination in trips
+    ]
+    median, _, _ = model.predict(parcels, calendar)
+    per_slot = median.reshape(len(moments), len(couriers) * len(trips)).mean(axis=1)
+    return [[float(v) for v in per_slot[day * 24 : day * 24 + 24]] for day in range(7)]

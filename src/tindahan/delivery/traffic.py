@@ -91,3 +91,15 @@ class Advisories:
 
 
 NO_ADVISORIES = Advisories({})
+
+
+def ordinary_week(after: date, holidays: Collection[date] = ()) -> date:
+    """The Monday of the first week from ``after`` on with no payday, no Christmas season
+    and no holiday in it (nor in the days its last pickups look ahead to): the week the
+    traffic picture is drawn for, so that what it shows is the hours and weekdays alone."""
+    monday = after + timedelta(days=(7 - after.weekday()) % 7)
+    while True:
+        days = [monday + timedelta(days=i) for i in range(7 + LOOKAHEAD_DAYS)]
+        if not any(is_payday(d) or is_christmas_season(d) or d in holidays for d in days):
+            return monday
+        monday += timedelta(days=7)

@@ -62,6 +62,9 @@ def sentence(item: dict[str, Any]) -> str:
     }
     if kind == "shipment.updated":
         return _shipment_text(facts.get("status"), ref)
+    by = facts.get("arrives_by")
+    if kind in ("order.confirmed", "order.shipped", "order.late") and by:
+        return _window_text(kind, facts, ref, amount, i18n.day(str(by)))
     text = texts.get(kind)
     if text is None:
         return str(kind)
@@ -70,8 +73,28 @@ def sentence(item: dict[str, Any]) -> str:
     )
 
 
+def _window_text(kind: str, facts: dict[str, Any], ref: str, amount: str, day: str) -> str:
+    """A courier order's notice with the day it should arrive by (its window's end)."""
+    if kind == "order.confirmed":
+        text = _("Your order {ref} is paid: {amount}. It should arrive by {day}.")
+    elif kind == "order.shipped":
+        text = _("Your order {ref} was shipped. It should arrive by {day}.")
+    elif facts.get("role") == "merchant":
+        text = _(
+            "Order {ref} is past its delivery window: it was due by {day}. Check with the courier."
+        )
+    else:
+        text = _(
+            "Your order {ref} is past its delivery window: it was due by {day}. The shop has"
+            " been told."
+        )
+    return text.format(ref=ref, amount=amount, day=day)
+
+
 def link(item: dict[str, Any], viewer: Viewer) -> str | None:
     kind, subject = item["kind"], item["subject_id"]
+    if kind == "order.late" and item["facts"].get("role") == "merchant":
+        return f"/m/orders/{subject}"
     if kind in ("order.paid", "order.disputed"):
         return f"/m/orders/{subject}"
     if kind.startswith(("order.", "shipment.")):

@@ -23,6 +23,7 @@ EVENT_TYPES = (
     "order.refunded",
     "order.partially_refunded",
     "order.disputed",
+    "order.late",
     "shipment.updated",
     "dispute.opened",
     "dispute.resolved",

@@ -5,8 +5,13 @@ Each event that concerns someone at a phone becomes one *notice* for one party, 
 the same transaction as the event (``services.platform.notifications``), so a notice exists
 exactly when its event does. The rule, per event type:
 
-* ``order.paid`` → the **merchant**: a new paid order to pack;
-* ``order.shipped`` and every ``shipment.updated`` → the **buyer**: where the parcel is;
+* ``order.paid`` → the **merchant**: a new paid order to pack; and, for an order sent by
+  a courier the buyer chose, the **buyer** (``order.confirmed``): paid, and the day it
+  should arrive by (the end of its delivery window, issue 25);
+* ``order.shipped`` and every ``shipment.updated`` → the **buyer**: where the parcel is (the
+  shipped notice with the day it should arrive by, when the order has a window);
+* ``order.late`` → the **merchant and the buyer**: a courier order past its window, not
+  delivered (``facts.role`` says which of them a notice is for);
 * ``order.refunded`` → the buyer; ``order.disputed`` → the merchant;
 * ``mobile_transfer.succeeded`` → the **recipient** (the sender saw the receipt);
 * ``cash_in.succeeded`` → the customer (the agent saw it at the counter);
@@ -33,7 +38,9 @@ Fact = str | int | None
 #: recipient's side of ``mobile_transfer.succeeded``).
 KINDS = (
     "order.paid",
+    "order.confirmed",
     "order.shipped",
+    "order.late",
     "order.refunded",
     "shipment.updated",
     "order.disputed",
@@ -59,6 +66,14 @@ def _money(data: Mapping[str, Any], key: str = "amount_minor") -> dict[str, Fact
     return {"amount_minor": data.get(key), "currency": data.get("currency")}
 
 
+def _arrives_by(data: Mapping[str, Any]) -> dict[str, Fact]:
+    """The end of a courier order's window (ISO time), when it has one."""
+    delivery = data.get("delivery")
+    if not isinstance(delivery, Mapping) or not delivery.get("promised_at"):
+        return {}
+    return {"arrives_by": delivery["promised_at"], "courier": delivery.get("name")}
+
+
 def notices_of(
     event_type: str, data: Mapping[str, Any], context: Mapping[str, Fact]
 ) -> list[Notice]:
@@ -68,10 +83,22 @@ def notices_of(
     facts: dict[str, Fact]
     if event_type in ("order.paid", "order.disputed"):
         facts = {"short_ref": data.get("short_ref"), **_money(data, "total_minor")}
-        return [Notice(data["merchant_id"], event_type, data["id"], facts)]
+        told = [Notice(data["merchant_id"], event_type, data["id"], facts)]
+        window = _arrives_by(data)
+        if event_type == "order.paid" and window:
+            told.append(Notice(data["buyer_id"], "order.confirmed", data["id"], facts | window))
+        return told
     if event_type in ("order.shipped", "order.refunded"):
         facts = {"short_ref": data.get("short_ref"), **_money(data, "total_minor")}
+        if event_type == "order.shipped":
+            facts |= _arrives_by(data)
         return [Notice(data["buyer_id"], event_type, data["id"], facts)]
+    if event_type == "order.late":
+        facts = {"short_ref": data.get("short_ref"), **_arrives_by(data)}
+        return [
+            Notice(data["merchant_id"], event_type, data["id"], facts | {"role": "merchant"}),
+            Notice(data["buyer_id"], event_type, data["id"], facts | {"role": "buyer"}),
+        ]
     if event_type == "shipment.updated":
         buyer = context.get("buyer_id")
         if not isinstance(buyer, str):

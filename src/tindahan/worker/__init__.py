@@ -69,6 +69,7 @@ class Tick:
     events_published: int = 0
     #: Payments on a TigerBeetle ledger that recovery finished (``payments.two_store``).
     payments_recovered: int = 0
+    orders_late: int = 0
 
 
 def tick(
@@ -83,6 +84,7 @@ def tick(
     failed = cash.expire_cash_outs(platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
+    late = order_jobs.flag_late_orders(platform)  # past their delivery window: tell both
     loan_days = loan_close.close_due(platform)  # the nightly close of every ended day
     paid_out = daily_payouts.run_due(platform)  # after the close: a loan's dues come first
     moved = rails.rails_round(platform, rail) if rail is not None else 0
@@ -117,6 +119,7 @@ def tick(
         text_failures,
         published,
         recovered,
+        late,
     )
 
 

@@ -1,4 +1,5 @@
-"""The worker's commerce jobs: cancel unpaid orders, release escrow of delivered ones.
+"""The worker's commerce jobs: cancel unpaid orders, release escrow of delivered ones, and
+tell the merchant and the buyer of a courier order past its delivery window (once).
 
 Each order is its own transaction, like the cash-out expiry: one order that cannot be
 released (its merchant's wallet frozen, say) is logged and left for the next round, and
@@ -27,6 +28,18 @@ def expire_orders(platform: Platform) -> int:
 
 def release_orders(platform: Platform) -> int:
     return _each(platform, OrderStatus.DELIVERED, "release_at_ns", escrow.auto_release)
+
+
+def flag_late_orders(platform: Platform) -> int:
+    now = platform.now()
+    found = platform.run(lambda unit: orders.late_due(unit, now, limits.SWEEP_BATCH), write=False)
+    done = 0
+    for order_id in found:
+        try:
+            done += platform.run(partial(orders.flag_late, order_id=order_id))
+        except RefusalError as refusal:
+            log.warning("order %s left for the next round: %s", order_id, refusal.message)
+    return done
 
 
 def _each(platform: Platform, status: OrderStatus, column: str, job: Callable[..., bool]) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import BigInteger, cast, func, insert, literal, or_, select, update
 
 from tindahan import limits
 from tindahan.commerce import catalog as rules
@@ -49,6 +49,7 @@ from tindahan.store.commerce_tables import (
     shipments,
     variants,
 )
+from tindahan.store.payment_tables import notifications
 
 EVENT_OF = {
     OrderStatus.PENDING_PAYMENT: "order.created",
@@ -559,6 +560,42 @@ def promised_at_ns(order: Any) -> int | None:
     if order["window_max_days"] is None or order["paid_at_ns"] is None:
         return None
     return int(order["paid_at_ns"]) + int(order["window_max_days"]) * DAY_NS
+
+
+def late_due(unit: Unit, now: int, batch: int) -> list[str]:
+    """Paid or shipped courier orders past their promised date that nobody was told of yet
+    (no ``order.late`` notice: it is written with the event, so it marks the order told)."""
+    days = cast(orders.c.window_max_days, BigInteger)
+    promised = orders.c.paid_at_ns + days * literal(DAY_NS, BigInteger)
+    told = (
+        select(notifications.c.id)
+        .where(notifications.c.kind == "order.late", notifications.c.subject_id == orders.c.id)
+        .exists()
+    )
+    query = select(orders.c.id).where(
+        orders.c.status.in_((OrderStatus.PAID.value, OrderStatus.SHIPPED.value)),
+        orders.c.window_max_days.is_not(None),
+        orders.c.paid_at_ns.is_not(None),
+        promised < now,
+        ~told,
+    )
+    return list(unit.conn.execute(query.order_by(promised).limit(batch)).scalars())
+
+
+def flag_late(unit: Unit, order_id: str) -> bool:
+    """Tell the merchant and the buyer that an order is past its delivery window (the
+    ``order.late`` event, its webhooks and notices): once, re-checked under the order's lock.
+    """
+    row = order_row(unit, order_id, lock=True)
+    told = unit.conn.execute(
+        select(notifications.c.id).where(
+            notifications.c.kind == "order.late", notifications.c.subject_id == order_id
+        )
+    ).first()
+    if told is not None or not is_late(unit, row):
+        return False
+    emit(unit, "order.late", order_view(unit, row, None), (row["buyer_id"], row["merchant_id"]))
+    return True
 
 
 def is_late(unit: Unit, order: Any) -> bool:

@@ -27,21 +27,28 @@ from tindahan.delivery.zones import Zone, zone_between
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, invalid, not_found
 from tindahan.services.delivery import promises
+from tindahan.services.platform import audit
 from tindahan.services.unit import Unit, iso
 from tindahan.store.commerce_tables import rate_cards, storefront_couriers, storefronts
 
 
 # --- rate cards (operator) -----------------------------------------------------------------
-def set_card(unit: Unit, caller: Caller, code: str, body: object) -> dict[str, Any]:
+def set_card(
+    unit: Unit, caller: Caller, code: str, body: object, note: str | None = None
+) -> dict[str, Any]:
     """Create or replace a courier's rate card (the whole card: what the operator sees is
-    what is priced)."""
+    what is priced). The audit log keeps the card before and after, in the same
+    transaction (``courier.rates_set``), with the operator's note."""
     caller.require_operator()
     card = rates.parse_card(code, body)
     now = unit.now()
     stored = json.dumps(card.as_dict(), sort_keys=True)
     found = unit.conn.execute(
-        select(rate_cards.c.code).where(rate_cards.c.code == card.code)
+        select(rate_cards.c.code, rate_cards.c.card).where(rate_cards.c.code == card.code)
     ).first()
+    before = None if found is None else json.loads(found[1])
+    details = {"before": before, "after": card.as_dict()}
+    audit.record(unit, caller.key_id, "courier.rates_set", "courier", card.code, note, details)
     if found is None:
         unit.conn.execute(
             insert(rate_cards).values(
@@ -67,6 +74,7 @@ def retire(unit: Unit, caller: Caller, code: str) -> dict[str, Any]:
     caller.require_operator()
     _row(unit, code)
     now = unit.now()
+    audit.record(unit, caller.key_id, "courier.retired", "courier", code)
     unit.conn.execute(
         update(rate_cards).where(rate_cards.c.code == code).values(active=0, updated_at_ns=now)
     )

@@ -38,6 +38,7 @@ _TOLD = frozenset(
     {
         "order.paid",
         "order.shipped",
+        "order.late",
         "order.refunded",
         "order.disputed",
         "shipment.updated",
