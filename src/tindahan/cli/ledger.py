@@ -124,12 +124,10 @@ def _verify_tigerbeetle(url: str, db: str | None) -> None:
 
 def _verify_payments(ledger: LedgerPort, db: str | None) -> list[str]:
     from tindahan.services.payments import two_store
-    from tindahan.services.platform.datakey import open_vault
-    from tindahan.services.unit import Platform
     from tindahan.store.database import connect
 
     with connect(db, create=False) as database:
-        return two_store.verify(Platform(database, open_vault(database), ledger=ledger))
+        return two_store.verify(database, ledger)
 
 
 @app.command("migrate-to-tigerbeetle")

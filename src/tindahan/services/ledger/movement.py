@@ -161,6 +161,7 @@ def book(
 ) -> AppliedBatch:
     """Judge the movement by the live risk rules (``risk_gate``: it may add a hold leg, or
     refuse), then book the linked batch, or raise the refusal its first failure maps to."""
+    sql_ledger_only(unit, transfers)
     transfers = risk_gate.judge(unit, transfers)
     applied = apply_in_transaction(unit.db, unit.conn, transfers)
     failure = applied.first_failure

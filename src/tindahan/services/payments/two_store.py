@@ -55,6 +55,7 @@ from tindahan.services.platform import idempotency
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Platform, Unit
 from tindahan.store import ledger as ledger_rows
+from tindahan.store.database import Database
 from tindahan.store.payment_tables import idempotency_keys, payments, two_store_payments
 
 R = CreateTransferResult
@@ -68,6 +69,13 @@ RECOVERY_BATCH = 200
 STEPS = ("inside A", "A", "holds", "B", "posts", "C")
 UNFINISHED = ("reserving", "reserved")
 _REFUSAL_PARAMS = {"insufficient_funds": "amount_minor"}
+#: A post of a hold fails so only when the hold is gone: voided by its timeout, or by B's guard.
+_HOLD_GONE = (
+    R.PENDING_TRANSFER_EXPIRED,
+    R.PENDING_TRANSFER_ALREADY_VOIDED,
+    R.PENDING_TRANSFER_NOT_FOUND,
+    R.ID_ALREADY_FAILED,
+)
 
 
 def _no_crash(step: str) -> None:
@@ -156,7 +164,7 @@ def reserve(
             "a risk hold on a payment is not supported on the TigerBeetle ledger yet",
         )
     _check_balance(ledger, p.destination, p.amount_minor, p.currency)
-    legs = holds(p.transfers)
+    legs = unlinked(p.transfers)
     row = record(
         unit,
         p.payment_id,
@@ -166,7 +174,7 @@ def reserve(
         p.destination,
         p.amount_minor,
         p.currency,
-        [t.id for t in legs],
+        [t.id for t in holds(legs)],
         fee_minor=p.fee_minor,
         reference=p.reference,
         description=p.description,
@@ -189,7 +197,7 @@ def reserve(
         },
     )
     _step("inside A")
-    return payment_view(row)
+    return reviewed(unit, [payment_view(row)])[0]
 
 
 def _check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code: str) -> None:
@@ -210,38 +218,30 @@ def _check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, cod
 # -- the legs -----------------------------------------------------------------------------
 
 
-def holds(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
-    """The payment's legs as pending transfers with the reservation's timeout (linked as the
-    SQL batch was)."""
-    return movement.linked(
-        [
-            replace(
-                t,
-                flags=(t.flags & ~TransferFlags.LINKED) | TransferFlags.PENDING,
-                timeout_seconds=RESERVATION_TIMEOUT_S,
-            )
-            for t in transfers
-        ]
-    )
+def unlinked(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The legs as the SQL ledger would book them, their chain flag left to each step."""
+    return [replace(t, flags=t.flags & ~TransferFlags.LINKED) for t in transfers]
+
+
+def holds(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The reservation: the payer's leg (the first) as a pending transfer with the timeout.
+    Only it needs the payer's money; the legs after it (the merchant discount out of the
+    settlement wallet) are booked with the post, in its chain, once the credit they spend is
+    posted — a pending credit cannot fund a debit in TigerBeetle (nor on the SQL ledger)."""
+    first = legs[0]
+    return [replace(first, flags=TransferFlags.PENDING, timeout_seconds=RESERVATION_TIMEOUT_S)]
 
 
 def posts(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    """Each hold posted whole (``<leg>.post``), linked."""
-    return movement.linked(
-        [
-            NewTransfer(f"{t.id}.post", flags=TransferFlags.POST_PENDING, pending_id=t.id)
-            for t in legs
-        ]
-    )
+    """The hold posted whole (``<leg>.post``), then the other legs, as one linked chain."""
+    first = legs[0]
+    post = NewTransfer(f"{first.id}.post", flags=TransferFlags.POST_PENDING, pending_id=first.id)
+    return movement.linked([post, *legs[1:]])
 
 
 def voids(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    return movement.linked(
-        [
-            NewTransfer(f"{t.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=t.id)
-            for t in legs
-        ]
-    )
+    first = legs[0]
+    return [NewTransfer(f"{first.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=first.id)]
 
 
 def encode_legs(legs: Sequence[NewTransfer]) -> str:
@@ -296,14 +296,15 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
         _settle(platform, payment_id, legs)  # posted before a crash: only C is missing
         _step("C")
         return
-    booked = known is not None and all(t.id in known for t in legs)
+    held = holds(legs)
+    booked = known is not None and all(t.id in known for t in held)
     if row["state"] == "reserving" and not booked:
         if known is not None and platform.now() > row["deadline_ns"]:
             # nothing reached the cluster, and the reservation's time is over: give up
             _refuse(platform, payment_id, _expired())
             return
         _open_accounts(platform, ledger, legs)
-        failure = first_failure(ledger.create_transfers(legs))
+        failure = first_failure(ledger.create_transfers(held))
         if failure is not None:
             _refuse(platform, payment_id, _refusal_for(failure.result))
             return
@@ -315,8 +316,9 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
         _step("B")
     failure = first_failure(ledger.create_transfers(posted))
     if failure is not None:
-        # only an expired (voided by its timeout) or voided hold fails a post of it
-        _refuse(platform, payment_id, _expired())
+        if failure.index != 0 or failure.result not in _HOLD_GONE:
+            raise RuntimeError(f"the TigerBeetle ledger refused {failure.id}: {failure.result}")
+        _refuse(platform, payment_id, _expired())  # the hold expired (or was voided)
         return
     _step("posts")
     _settle(platform, payment_id, legs)
@@ -388,7 +390,7 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
         )
         if not done.rowcount:
             return
-        ids = [t.id for t in legs] + [t.id for t in posts(legs)]
+        ids = [t.id for t in holds(legs)] + [t.id for t in posts(legs)]
         unit.conn.execute(
             update(payments)
             .where(payments.c.id == payment_id)
@@ -545,7 +547,7 @@ def recover(platform: Platform, older_than_s: int = RECOVER_AFTER_S) -> int:
     wanted: list[str] = []
     for row in rows:
         legs = decode_legs(row["legs"])
-        wanted += [t.id for t in legs] + [t.id for t in posts(legs)]
+        wanted += [t.id for t in holds(legs)] + [t.id for t in posts(legs)]
     known = ledger.lookup_transfers(wanted)
     for row in rows:
         advance(platform, row["payment_id"], known)
@@ -567,32 +569,26 @@ def unfinished(platform: Platform) -> int:
 # -- verify ---------------------------------------------------------------------------------
 
 
-def verify(platform: Platform) -> list[str]:
+def verify(db: Database, ledger: LedgerPort) -> list[str]:
     """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
     payment has exactly its holds and their posts in the cluster, between its accounts, with
     its amounts; a refused one has no post; and no posted hold in the cluster lacks a settled
-    payment. (The cluster's own checks are ``tigerbeetle.verify``.)"""
+    payment. (The cluster's own checks are ``tigerbeetle.verify``.) Reads only: no vault."""
     from tindahan.tigerbeetle.ledger import TigerBeetleLedger, id128
     from tindahan.tigerbeetle.verify import statement
 
-    ledger = _ledger(platform)
-    rows = platform.run(
-        lambda unit: [
-            dict(r)
-            for r in unit.conn.execute(
-                select(
-                    two_store_payments.c.payment_id,
-                    two_store_payments.c.state,
-                    two_store_payments.c.legs,
-                )
-            ).mappings()
-        ],
-        write=False,
+    def _same(found: str | None, expected: str | None) -> bool:
+        """A client that never saw a name shows its id as ``tb:<hex>``."""
+        return found == expected or (expected is not None and found == f"tb:{id128(expected):032x}")
+
+    query = select(
+        two_store_payments.c.payment_id, two_store_payments.c.state, two_store_payments.c.legs
     )
+    rows = db.transact(lambda conn: [dict(r) for r in conn.execute(query).mappings()], write=False)
     problems: list[str] = []
     expected_posts: set[str] = set()
     plans = [(r["payment_id"], r["state"], decode_legs(r["legs"])) for r in rows]
-    wanted = [t.id for _, _, legs in plans for t in [*legs, *posts(legs)]]
+    wanted = [t.id for _, _, legs in plans for t in [*holds(legs), *posts(legs)]]
     found: dict[str, Transfer] = {}
     for start in range(0, len(wanted), 8000):
         found.update(ledger.lookup_transfers(wanted[start : start + 8000]))
@@ -600,19 +596,23 @@ def verify(platform: Platform) -> list[str]:
         posted = posts(legs)
         if state == "settled":
             expected_posts.update(t.id for t in posted)
-            for leg, post in zip(legs, posted, strict=True):
-                hold, done = found.get(leg.id), found.get(post.id)
-                if hold is None or done is None:
-                    problems.append(f"payment {payment_id}: leg {leg.id} is not posted")
+            hold = found.get(holds(legs)[0].id)
+            if hold is None:
+                problems.append(f"payment {payment_id}: its hold {legs[0].id} is missing")
+            # the post moves the hold's amount between the hold's accounts; the rest as booked
+            for leg, done in zip(legs, posted, strict=True):
+                there = found.get(done.id)
+                if there is None:
+                    problems.append(f"payment {payment_id}: {done.id} is missing")
                     continue
-                if (hold.debit_account_id, hold.credit_account_id) != (
-                    leg.debit_account_id,
-                    leg.credit_account_id,
+                if not (
+                    _same(there.debit_account_id, leg.debit_account_id)
+                    and _same(there.credit_account_id, leg.credit_account_id)
                 ):
-                    problems.append(f"payment {payment_id}: leg {leg.id} has other accounts")
-                if hold.amount != leg.amount or done.amount != leg.amount:
+                    problems.append(f"payment {payment_id}: {done.id} has other accounts")
+                if there.amount != leg.amount:
                     problems.append(
-                        f"payment {payment_id}: leg {leg.id} moved {done.amount}, not {leg.amount}"
+                        f"payment {payment_id}: {done.id} moved {there.amount}, not {leg.amount}"
                     )
         elif state == "refused":
             problems += [

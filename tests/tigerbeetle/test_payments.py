@@ -1,0 +1,285 @@
+"""Merchant payments and P2P sends through the API with the ledger on a real TigerBeetle
+cluster (issue 22): the two-store write order, a crash after each of its steps, recovery,
+refusals, movements not ported yet, and verify.
+
+One deployment per database kind for the whole module (a one-replica cluster, a small
+barangay funded on the SQL ledger and moved over with the migration, as a deployment would
+switch), so the tests compare balances before and after rather than from zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, build_world
+from tests.conftest import PG_URL, postgres_available
+from tests.tigerbeetle.conftest import _cluster
+from tindahan.api.app import create_app
+from tindahan.cli.app import app as cli
+from tindahan.ledger.model import Account
+from tindahan.services.ledger import migration, movement
+from tindahan.services.payments import two_store
+from tindahan.services.platform import chart, keys
+from tindahan.services.unit import Platform
+from tindahan.store.database import Database, connect
+from tindahan.store.migrate import upgrade
+from tindahan.store.payment_tables import two_store_payments, wallet_usage
+from tindahan.store.vault import Vault
+from tindahan.tigerbeetle.ledger import TigerBeetleLedger
+from tindahan.tigerbeetle.verify import verify as verify_cluster
+
+#: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module.
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
+
+
+class Crash(Exception):
+    """What the hook raises: the process dies after that step."""
+
+
+@dataclass
+class Deployment:
+    db: Database
+    url: str
+    platform: Platform
+    ledger: TigerBeetleLedger
+    cluster_url: str
+    api: Api
+    world: World
+
+    def accounts(self, *wallets: tuple[Party, str]) -> list[Account]:
+        def ids(unit: Any) -> list[str]:
+            found = movement.holders(unit, [p.id for p, _ in wallets])
+            return [found[(p.id, kind)].account_id for p, kind in wallets]
+
+        wanted = self.platform.run(ids, write=False)
+        got = self.ledger.lookup_accounts(wanted)
+        return [got[i] for i in wanted]
+
+    def balances(self) -> tuple[int, int, int]:
+        w = self.world
+        rows = self.accounts((w.buyer, "main"), (w.merchant, "settlement"), (w.other_buyer, "main"))
+        assert all(a.debits_pending == a.credits_pending == 0 for a in rows)
+        return rows[0].balance_posted, rows[1].balance_posted, rows[2].balance_posted
+
+    def pay(self, payee: Party, amount: int, key: str, payer: Party | None = None) -> Any:
+        body = {"payee_id": payee.id, "amount_minor": amount, "currency": "PHP"}
+        return self.api.post("/v1/payments", (payer or self.world.buyer).key, body, idem=key)
+
+
+def _database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), folder / "tindahan.db")
+        yield f"sqlite:///{folder / 'tindahan.db'}"
+        return
+    reason = postgres_available()
+    if reason:
+        pytest.skip(reason)
+    pools = request.getfixturevalue("postgres_pools")
+    pool = pools[True]  # a copy of the migrated template
+    name = pool.take()
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        pool.give(name)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def deployment(request, tmp_path_factory, shared_server) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("tbpay")
+    databases = _database(request, folder)
+    url = next(databases)
+    clusters = _cluster(folder / "cluster", 1)
+    address = next(clusters)
+    db = connect(url)
+    upgrade(db)
+    sql = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
+    chart.ensure_operator_accounts(sql)
+    keys.set_environment(sql, "test")
+    operator = sql.run(lambda u: keys.create(u, None, party_id=None))[1]
+    tb = TigerBeetleLedger.connect(address.url)
+    try:
+        with shared_server.serving(create_app(sql)) as base:
+            api = Api(base)
+            world = build_world(api, operator)  # funded on the SQL ledger…
+            moved = migration.migrate(db, tb, dry_run=False)  # …and moved to the cluster
+            assert not moved.problems
+            platform = replace(sql, ledger=tb)
+            shared_server.app = create_app(platform)
+            yield Deployment(db, url, platform, tb, address.url, api, world)
+            api.http.close()
+    finally:
+        tb.close()
+        db.dispose()
+        for rest in (clusters, databases):
+            for _ in rest:
+                pass
+
+
+def _dies(d: Deployment, send: Callable[[], httpx.Response]) -> None:
+    """The request dies with the process: a 500, or the connection dropped. The client then
+    connects afresh, as a client would to the restarted server."""
+    try:
+        response = send()
+    except httpx.TransportError:
+        response = None
+    base = d.api.http.base_url
+    d.api.http.close()
+    d.api.http = httpx.Client(base_url=base, timeout=30)
+    assert response is None or response.status_code == 500, response.text
+
+
+@pytest.fixture
+def crash_after(monkeypatch) -> Any:
+    def arm(step: str | None) -> None:
+        def hook(done: str) -> None:
+            if done == step:
+                raise Crash(step)
+
+        monkeypatch.setattr(two_store, "crash_hook", hook)
+
+    return arm
+
+
+def test_a_merchant_payment_books_in_the_cluster_and_answers_once(deployment):
+    d = deployment
+    buyer, settlement, _ = d.balances()
+    key = str(uuid.uuid4())
+    paid = d.api.ok(d.pay(d.world.merchant, 25_000, key))
+    assert paid["status"] == "succeeded" and paid["kind"] == "merchant"
+    fee = paid["fee_minor"]
+    assert fee > 0  # the merchant discount, as on the SQL ledger
+    assert d.balances()[:2] == (buyer - 25_000, settlement + 25_000 - fee)
+    transfers = {t.removeprefix(paid["id"].replace("_", ".")) for t in paid["transfer_ids"]}
+    assert transfers == {"", ".post", ".fee"}
+    again = d.pay(d.world.merchant, 25_000, key)
+    assert again.json() == paid and again.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[:2] == (buyer - 25_000, settlement + 25_000 - fee)
+
+
+def test_a_p2p_send_books_in_the_cluster(deployment):
+    d = deployment
+    buyer, _, other = d.balances()
+    sent = d.api.ok(d.pay(d.world.other_buyer, 1_234, str(uuid.uuid4())))
+    assert sent["kind"] == "p2p" and sent["status"] == "succeeded"
+    assert (d.balances()[0], d.balances()[2]) == (buyer - 1_234, other + 1_234)
+
+
+def _usage(d: Deployment) -> int:
+    def read(unit: Any) -> int:
+        account = movement.holders(unit, [d.world.buyer.id])[(d.world.buyer.id, "main")]
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == account.account_id,
+                wallet_usage.c.direction == "out",
+            )
+        )
+        return sum(rows.scalars())
+
+    return d.platform.run(read, write=False)
+
+
+def test_not_enough_money_is_refused_as_on_sql_and_gives_the_totals_back(deployment):
+    d = deployment
+    before, used = d.balances(), _usage(d)
+    key = str(uuid.uuid4())
+    # within the buyer's tier limits (full KYC), above its balance
+    refused = d.pay(d.world.other_buyer, before[0] + 1, key)
+    assert refused.status_code == 402, refused.text
+    assert refused.json()["error"]["code"] == "insufficient_funds"
+    assert d.balances() == before
+    assert _usage(d) == used  # the running totals A raised are back where they were
+    again = d.pay(d.world.other_buyer, before[0] + 1, key)
+    assert again.status_code == 402 and again.json() == refused.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_moves_the_money_once(deployment, crash_after, step):
+    """The README's table, row by row: the process dies after ``step``; the recovery round
+    finishes what was begun; the client's retry gets the one answer; money moved once."""
+    d = deployment
+    buyer, settlement, _ = d.balances()
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: d.pay(d.world.merchant, 10_000, key))
+    crash_after(None)
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(d.pay(d.world.merchant, 10_000, key))
+    assert answer["status"] == "succeeded"
+    fee = answer["fee_minor"]
+    assert d.balances()[:2] == (buyer - 10_000, settlement + 10_000 - fee)
+    replay = d.pay(d.world.merchant, 10_000, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[:2] == (buyer - 10_000, settlement + 10_000 - fee)
+    got = d.api.ok(d.api.get(f"/v1/payments/{answer['id']}", d.world.buyer.key))
+    assert got["status"] == "succeeded"
+
+
+def test_a_retry_finishes_an_unfinished_payment_itself(deployment, crash_after):
+    """No worker round needed: the client's retry with its key goes on from where it was."""
+    d = deployment
+    buyer, _, other = d.balances()
+    key = str(uuid.uuid4())
+    crash_after("B")
+    _dies(d, lambda: d.pay(d.world.other_buyer, 777, key))
+    crash_after(None)
+    assert d.api.ok(d.pay(d.world.other_buyer, 777, key))["status"] == "succeeded"
+    assert (d.balances()[0], d.balances()[2]) == (buyer - 777, other + 777)
+
+
+def test_movements_not_ported_are_refused_not_booked_on_sql(deployment):
+    d = deployment
+    body = {"wallet_id": d.world.buyer.wallets["main"], "amount_minor": 100, "currency": "PHP"}
+    refused = d.api.post("/v1/fundings", d.world.operator, body)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "ledger_not_supported" and "funding" in error["message"]
+
+
+def test_verify_checks_every_payment_against_its_transfers(deployment):
+    d = deployment
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
+    result = CliRunner().invoke(
+        cli, ["ledger", "verify", "--db", d.url], env={"TINDAHAN_LEDGER_URL": d.cluster_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "payments match their transfers" in result.output
+    # a settled payment whose legs never reached the cluster is named
+    paid = d.api.ok(d.pay(d.world.other_buyer, 5, str(uuid.uuid4())))
+
+    def forge(unit: Any, legs: str) -> None:
+        unit.conn.execute(
+            two_store_payments.update()
+            .where(two_store_payments.c.payment_id == paid["id"])
+            .values(legs=legs)
+        )
+
+    real = d.platform.run(
+        lambda u: u.conn.execute(
+            select(two_store_payments.c.legs).where(two_store_payments.c.payment_id == paid["id"])
+        ).scalar_one()
+    )
+    forged = real.replace('"amount": 5', '"amount": 6')
+    d.platform.run(lambda u: forge(u, forged))
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert len(problems) == 1 and "moved 5, not 6" in problems[0], problems
+    finally:
+        d.platform.run(lambda u: forge(u, real))
