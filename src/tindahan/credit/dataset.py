@@ -58,6 +58,26 @@ class Column:
     categories: tuple[str, ...] = ()
 
 
+class Columns:
+    """Rows as numpy arrays by column name, for a model to score without a data frame (one
+    merchant's decision: building a frame cost more than the scorecard's lookups). Read by
+    the models exactly as a frame is: ``x[name]`` and ``len(x)``."""
+
+    def __init__(self, data: dict[str, np.ndarray]) -> None:
+        self.data = data
+        self.rows = len(next(iter(data.values()))) if data else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.data[name]
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+#: What a model scores: a data frame, or ``Columns``.
+Rows = pd.DataFrame | Columns
+
+
 @dataclass
 class Table:
     """Features (numeric as float64, categorical as ``object`` strings with NaN for missing)

@@ -28,7 +28,7 @@ understands.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -77,30 +77,37 @@ FEATURES = tuple(DIRECTIONS)
 CONTEXT = ("merchant_id", "as_of_ns", "sales_count_90d")
 
 
-@dataclass(frozen=True)
-class _Codes:
-    ids: pd.Index
-    n: int
-
-    def of(self, merchant_ids: pd.Series) -> np.ndarray:
-        found: np.ndarray = self.ids.get_indexer(merchant_ids)
-        return found
+#: One kind of event as numpy arrays by column (``events.SCHEMA``'s columns).
+Arrays = dict[str, np.ndarray]
+#: Each row's merchant as an index into the merchants asked about (-1: not asked about).
+CodeOf = Callable[[Arrays], np.ndarray]
 
 
 def _before(frame: pd.DataFrame, as_of_ns: int, column: str = "at_ns") -> pd.DataFrame:
     return frame[frame[column].to_numpy() < as_of_ns]
 
 
+def _arrays(frame: pd.DataFrame) -> Arrays:
+    return {name: frame[name].to_numpy() for name in frame.columns}
+
+
+def _cut(rows: Arrays, keep: np.ndarray) -> Arrays:
+    return {name: values[keep] for name, values in rows.items()}
+
+
+def _since(rows: Arrays, as_of_ns: int, start_ns: int, column: str = "at_ns") -> Arrays:
+    at = rows[column]
+    return _cut(rows, (at < as_of_ns) & (at >= start_ns))
+
+
 class _Rows(dict[str, np.ndarray]):
-    """One event frame cut to ``[as_of - days, as_of)`` once, as numpy arrays, with each
+    """One event kind cut to ``[as_of - days, as_of)`` once, as numpy arrays, with each
     row's merchant ``code`` (-1 for merchants not asked about) and ``age`` in whole days."""
 
 
-def _window(frame: pd.DataFrame, as_of_ns: int, days: int, codes: _Codes) -> _Rows:
-    at = frame["at_ns"].to_numpy()
-    keep = (at < as_of_ns) & (at >= as_of_ns - days * DAY_NS)
-    rows = _Rows({name: frame[name].to_numpy()[keep] for name in frame.columns})
-    rows["code"] = codes.of(pd.Series(rows["merchant_id"], dtype=object))
+def _window(frame: Arrays, as_of_ns: int, days: int, code_of: CodeOf) -> _Rows:
+    rows = _Rows(_since(frame, as_of_ns, as_of_ns - days * DAY_NS))
+    rows["code"] = code_of(rows)
     rows["age"] = (as_of_ns - rows["at_ns"]) // DAY_NS
     return rows
 
@@ -123,33 +130,65 @@ def compute(events: Events, as_of_ns: int) -> pd.DataFrame:
     """One row per merchant opened before ``as_of_ns``, indexed in the order of
     ``events.merchants``: ``merchant_id``, ``as_of_ns``, ``sales_count_90d`` and ``FEATURES``."""
     merchants = _before(events.merchants, as_of_ns, "opened_at_ns")
-    codes = _Codes(pd.Index(merchants["merchant_id"].to_numpy()), len(merchants))
-    opened = merchants["opened_at_ns"].to_numpy(dtype=np.int64)
-    days_open = (as_of_ns - opened) / DAY_NS
-    out: dict[str, Any] = {
-        "merchant_id": merchants["merchant_id"].to_numpy(),
-        "as_of_ns": np.full(codes.n, as_of_ns, dtype=np.int64),
-        "tenure_days": np.floor(days_open),
-    }
-    sales = _window(events.sales, as_of_ns, 2 * RECENT_DAYS, codes)
-    out.update(_sales(sales, codes, days_open))
-    out.update(_buyers(sales, codes))
-    out.update(_refunds_disputes(events, sales, as_of_ns, codes, out))
-    out.update(_balances(events, as_of_ns, codes, opened))
-    daily_sales = out["sales_month_avg"] / MONTH_DAYS
-    out["balance_cover_days"] = _ratio(out["balance_avg"], daily_sales)
-    out["balance_min_cover_days"] = _ratio(out["balance_min"], daily_sales)
-    out.update(_loans(events, as_of_ns, codes))
+    ids = pd.Index(merchants["merchant_id"].to_numpy())
+
+    def code_of(rows: Arrays) -> np.ndarray:
+        found: np.ndarray = ids.get_indexer(rows["merchant_id"])
+        return found
+
+    tables = {name: _arrays(getattr(events, name)) for name in TABLES}
+    out = _features(merchants["opened_at_ns"].to_numpy(dtype=np.int64), tables, as_of_ns, code_of)
+    out["merchant_id"] = merchants["merchant_id"].to_numpy()
+    out["as_of_ns"] = np.full(len(ids), as_of_ns, dtype=np.int64)
     frame = pd.DataFrame(out)
     return frame[["merchant_id", "as_of_ns", "sales_count_90d", *FEATURES]]
 
 
-def _sales(sales: _Rows, codes: _Codes, days_open: np.ndarray) -> dict[str, np.ndarray]:
+#: The event kinds the features read (``events.SCHEMA`` without ``merchants``).
+TABLES = ("sales", "refunds", "disputes", "cash_outs", "postings", "installments")
+
+
+def _mine(rows: Arrays) -> np.ndarray:
+    return np.zeros(len(next(iter(rows.values()))), dtype=np.intp)
+
+
+def compute_one(opened_at_ns: int, tables: dict[str, Arrays], as_of_ns: int) -> dict[str, float]:
+    """``compute`` for one merchant opened at ``opened_at_ns`` (before ``as_of_ns``), from
+    numpy arrays of that merchant's rows only (``merchant_id`` columns are not read): no
+    data frames, the same arithmetic in the same order, so the same figures to the bit
+    (``tests/credit/test_single_decision.py`` holds it). ``tables`` maps each of ``TABLES``
+    to its columns; each may hold rows outside the windows, which are cut here as there."""
+    if opened_at_ns >= as_of_ns:
+        raise ValueError("the merchant opened at or after the as-of time")
+    opened = np.array([opened_at_ns], dtype=np.int64)
+    out = _features(opened, tables, as_of_ns, _mine)
+    return {name: float(values[0]) for name, values in out.items()}
+
+
+def _features(
+    opened: np.ndarray, tables: dict[str, Arrays], as_of_ns: int, code_of: CodeOf
+) -> dict[str, np.ndarray]:
+    """The features of ``len(opened)`` merchants, ``code_of`` placing each row's merchant."""
+    n = len(opened)
+    days_open = (as_of_ns - opened) / DAY_NS
+    out: dict[str, Any] = {"tenure_days": np.floor(days_open)}
+    sales = _window(tables["sales"], as_of_ns, 2 * RECENT_DAYS, code_of)
+    out.update(_sales(sales, n, days_open))
+    out.update(_buyers(sales, n))
+    out.update(_refunds_disputes(tables, sales, as_of_ns, n, code_of, out))
+    out.update(_balances(tables["postings"], as_of_ns, n, code_of, opened))
+    daily_sales = out["sales_month_avg"] / MONTH_DAYS
+    out["balance_cover_days"] = _ratio(out["balance_avg"], daily_sales)
+    out["balance_min_cover_days"] = _ratio(out["balance_min"], daily_sales)
+    out.update(_loans(tables["installments"], as_of_ns, n, code_of))
+    return out
+
+
+def _sales(sales: _Rows, n: int, days_open: np.ndarray) -> dict[str, np.ndarray]:
     code, age = sales["code"], sales["age"]
     amount = sales["amount_minor"].astype(float)
     recent = age < RECENT_DAYS
     before = (age >= RECENT_DAYS) & (age < 2 * RECENT_DAYS)
-    n = codes.n
     recent_sum = _sum(code[recent], amount[recent], n)
     recent_count = _count(code[recent], n)
     recent_days = np.clip(days_open, 1, RECENT_DAYS)
@@ -189,11 +228,10 @@ def _masked_cv(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where((count >= 2) & (mean > 0), cv, np.nan)
 
 
-def _buyers(sales: _Rows, codes: _Codes) -> dict[str, np.ndarray]:
+def _buyers(sales: _Rows, n: int) -> dict[str, np.ndarray]:
     known = sales["buyer_id"] != ""
     code, age = sales["code"][known], sales["age"][known]
     buyer, _ = pd.factorize(sales["buyer_id"][known])
-    n = codes.n
     mine = code >= 0
     # One pass over (merchant, buyer) pairs of the last 180 days: how often each bought and
     # how recently; a buyer of the last 90 days is "repeat" with two purchases or more.
@@ -210,21 +248,22 @@ def _buyers(sales: _Rows, codes: _Codes) -> dict[str, np.ndarray]:
 
 
 def _refunds_disputes(
-    events: Events, sales: _Rows, as_of_ns: int, codes: _Codes, out: dict[str, Any]
+    tables: dict[str, Arrays],
+    sales: _Rows,
+    as_of_ns: int,
+    n: int,
+    code_of: CodeOf,
+    out: dict[str, Any],
 ) -> dict[str, np.ndarray]:
-    n = codes.n
     horizon = as_of_ns - 2 * RECENT_DAYS * DAY_NS
     sold = _sum(sales["code"], sales["amount_minor"], n)
     orders = _count(sales["code"][sales["channel"] == "order"], n)
-    refunds = _before(events.refunds, as_of_ns)
-    refunds = refunds[refunds["at_ns"].to_numpy() >= horizon]
-    refunded = _sum(codes.of(refunds["merchant_id"]), refunds["amount_minor"], n)
-    disputes = _before(events.disputes, as_of_ns)
-    disputes = disputes[disputes["at_ns"].to_numpy() >= horizon]
-    disputed = _count(codes.of(disputes["merchant_id"]), n)
-    cash = _before(events.cash_outs, as_of_ns)
-    cash = cash[cash["at_ns"].to_numpy() >= as_of_ns - RECENT_DAYS * DAY_NS]
-    cashed = _sum(codes.of(cash["merchant_id"]), cash["amount_minor"], n)
+    refunds = _since(tables["refunds"], as_of_ns, horizon)
+    refunded = _sum(code_of(refunds), refunds["amount_minor"], n)
+    disputes = _since(tables["disputes"], as_of_ns, horizon)
+    disputed = _count(code_of(disputes), n)
+    cash = _since(tables["cash_outs"], as_of_ns, as_of_ns - RECENT_DAYS * DAY_NS)
+    cashed = _sum(code_of(cash), cash["amount_minor"], n)
     recent_sales = out["sales_month_avg"] * np.clip(out["tenure_days"], 1, RECENT_DAYS) / MONTH_DAYS
     return {
         "refund_rate": np.where(sold > 0, _ratio(refunded, sold), 0.0),
@@ -234,14 +273,13 @@ def _refunds_disputes(
 
 
 def _balances(
-    events: Events, as_of_ns: int, codes: _Codes, opened: np.ndarray
+    postings: Arrays, as_of_ns: int, n: int, code_of: CodeOf, opened: np.ndarray
 ) -> dict[str, np.ndarray]:
     """End-of-day wallet balances over the recent window (days since opening only)."""
-    n = codes.n
-    postings = _before(events.postings, as_of_ns)
-    code = codes.of(postings["merchant_id"])
-    delta = postings["delta_minor"].to_numpy(dtype=float)
-    age = (as_of_ns - postings["at_ns"].to_numpy()) // DAY_NS
+    postings = _cut(postings, postings["at_ns"] < as_of_ns)
+    code = code_of(postings)
+    delta = postings["delta_minor"].astype(float)
+    age = (as_of_ns - postings["at_ns"]) // DAY_NS
     older = (age >= RECENT_DAYS) & (code >= 0)
     opening = _sum(code[older], delta[older], n)
     daily = np.zeros((n, RECENT_DAYS))
@@ -256,12 +294,11 @@ def _balances(
     return {"balance_avg": average, "balance_min": minimum}
 
 
-def _loans(events: Events, as_of_ns: int, codes: _Codes) -> dict[str, np.ndarray]:
-    n = codes.n
-    due = _before(events.installments, as_of_ns, "due_at_ns")
-    code = codes.of(due["merchant_id"])
-    paid_at = due["paid_at_ns"].to_numpy()
-    due_at = due["due_at_ns"].to_numpy()
+def _loans(installments: Arrays, as_of_ns: int, n: int, code_of: CodeOf) -> dict[str, np.ndarray]:
+    due = _cut(installments, installments["due_at_ns"] < as_of_ns)
+    code = code_of(due)
+    paid_at = due["paid_at_ns"]
+    due_at = due["due_at_ns"]
     paid = (paid_at >= 0) & (paid_at < as_of_ns)
     late_until = np.where(paid, paid_at, as_of_ns)
     dpd = np.maximum(late_until - due_at, 0) // DAY_NS
@@ -276,7 +313,7 @@ def _loans(events: Events, as_of_ns: int, codes: _Codes) -> dict[str, np.ndarray
     }
 
 
-def insufficient(row: pd.Series) -> list[str]:
+def insufficient(row: Mapping[str, Any] | pd.Series) -> list[str]:
     """Why a merchant cannot be scored yet (empty when they can)."""
     reasons = []
     tenure = int(row["tenure_days"])

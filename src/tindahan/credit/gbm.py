@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from tindahan.credit.dataset import Column
+from tindahan.credit.dataset import Column, Rows
 
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -68,14 +68,14 @@ class Gbm:
     def features(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def _frame(self, x: pd.DataFrame) -> pd.DataFrame:
+    def _frame(self, x: Rows) -> pd.DataFrame:
         data = {}
         for c in self.columns:
             if c.kind == "numeric":
-                data[c.name] = x[c.name].to_numpy(dtype=float)
+                data[c.name] = np.asarray(x[c.name], dtype=float)
             else:
                 data[c.name] = pd.Categorical(x[c.name], categories=list(c.categories))
-        return pd.DataFrame(data, index=x.index)
+        return pd.DataFrame(data, index=x.index if isinstance(x, pd.DataFrame) else None)
 
     def _params(self, seed: int, directions: dict[str, int]) -> dict[str, Any]:
         signs = [
@@ -120,10 +120,10 @@ class Gbm:
             raise RuntimeError("the model is not fitted")
         return self.booster
 
-    def raw(self, x: pd.DataFrame) -> np.ndarray:
+    def raw(self, x: Rows) -> np.ndarray:
         return np.asarray(self._booster().predict(self._frame(x), raw_score=True), dtype=float)
 
-    def contributions(self, x: pd.DataFrame) -> np.ndarray:
+    def contributions(self, x: Rows) -> np.ndarray:
         contrib = self._booster().predict(self._frame(x), pred_contrib=True)
         return np.asarray(contrib, dtype=float)[:, :-1]
 

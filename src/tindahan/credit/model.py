@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from tindahan.credit.dataset import Column
+from tindahan.credit.dataset import Column, Rows
 from tindahan.credit.errors import CreditError
 from tindahan.credit.gbm import Gbm
 from tindahan.credit.scorecard import Scorecard
@@ -62,9 +62,9 @@ class Learner(Protocol):
         directions: dict[str, int] | None = None,
     ) -> None: ...
 
-    def raw(self, x: pd.DataFrame) -> np.ndarray: ...
+    def raw(self, x: Rows) -> np.ndarray: ...
 
-    def contributions(self, x: pd.DataFrame) -> np.ndarray: ...
+    def contributions(self, x: Rows) -> np.ndarray: ...
 
     def state(self) -> dict[str, Any]: ...
 
@@ -150,15 +150,15 @@ class Scorer:
         slope, intercept = float(platt.coef_[0][0]), float(platt.intercept_[0])
         return cls(kind, list(columns), model, slope, intercept, hints)
 
-    def probability(self, x: pd.DataFrame) -> np.ndarray:
+    def probability(self, x: Rows) -> np.ndarray:
         z = self.slope * self.model.raw(x) + self.intercept
         return 1 / (1 + np.exp(-z))
 
-    def points_lost(self, x: pd.DataFrame) -> np.ndarray:
+    def points_lost(self, x: Rows) -> np.ndarray:
         return self.model.contributions(x) * self.slope * FACTOR
 
     def decide(
-        self, x: pd.DataFrame, describe: Describe = describe_generic, reasons: bool = True
+        self, x: Rows, describe: Describe = describe_generic, reasons: bool = True
     ) -> list[Decision]:
         p = self.probability(x)
         points = to_points(p)
@@ -166,7 +166,7 @@ class Scorer:
             return [Decision(float(pi), half_up(si)) for pi, si in zip(p, points, strict=True)]
         lost = self.points_lost(x)
         names = self.model.features
-        columns = [x[name].to_numpy() for name in names]
+        columns = [np.asarray(x[name]) for name in names]
         order = np.argsort(-lost, axis=1, kind="stable")[:, :MAX_REASONS]
         decisions = []
         for i in range(len(x)):

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from tindahan.credit.dataset import Column
+from tindahan.credit.dataset import Column, Rows
 
 #: A direction meaning "safest somewhere in the middle, riskier towards both ends" (sales
 #: momentum: a fall is risky, and so is a loan sized on a sudden peak): bins whose event
@@ -53,15 +53,15 @@ class Binned:
     iv: float
     coef: float = 0.0
 
-    def index(self, values: pd.Series) -> np.ndarray:
+    def index(self, values: pd.Series | np.ndarray) -> np.ndarray:
         missing = len(self.woe) - 1
         if self.kind == "numeric":
-            x = values.to_numpy(dtype=float)
+            x = np.asarray(values, dtype=float)
             idx = np.searchsorted(np.asarray(self.splits, dtype=float), x, side="right")
             found: np.ndarray = np.where(np.isnan(x), missing, idx)
             return found
         lookup = {cat: i for i, group in enumerate(self.groups) for cat in group}
-        mapped: np.ndarray = values.map(lookup).fillna(missing).to_numpy(dtype=np.int64)
+        mapped: np.ndarray = pd.Series(values).map(lookup).fillna(missing).to_numpy(dtype=np.int64)
         return mapped
 
     def labels(self) -> list[str]:
@@ -150,23 +150,23 @@ class Scorecard:
         self.bins, self.intercept = chosen, float(model.intercept_[0])
 
     @staticmethod
-    def _woe(x: pd.DataFrame, bins: list[Binned]) -> np.ndarray:
+    def _woe(x: Rows, bins: list[Binned]) -> np.ndarray:
         out = np.empty((len(x), len(bins)))
         for j, b in enumerate(bins):
             out[:, j] = np.asarray(b.woe)[b.index(x[b.name])]
         return out
 
-    def raw(self, x: pd.DataFrame) -> np.ndarray:
+    def raw(self, x: Rows) -> np.ndarray:
         """The log-odds of the event."""
         raw: np.ndarray = self.intercept + self._terms(x).sum(axis=1)
         return raw
 
-    def _terms(self, x: pd.DataFrame) -> np.ndarray:
+    def _terms(self, x: Rows) -> np.ndarray:
         coefs = np.array([b.coef for b in self.bins])
         terms: np.ndarray = self._woe(x, self.bins) * coefs
         return terms
 
-    def contributions(self, x: pd.DataFrame) -> np.ndarray:
+    def contributions(self, x: Rows) -> np.ndarray:
         """Log-odds each feature adds above its safest bin (never negative): the points a
         merchant lost on it, before scaling."""
         best = np.array([min(np.asarray(b.woe) * b.coef) for b in self.bins])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -41,14 +42,19 @@ from sqlalchemy import (
     Connection,
     Integer,
     String,
+    bindparam,
+    cast,
+    func,
     insert,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
 
 from tindahan.credit import events, features, simulate
+from tindahan.credit.dataset import Columns
 from tindahan.credit.errors import CreditError
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
@@ -294,6 +300,251 @@ def _history(ids: list[str], before: int) -> Any:
     return union_all(*parts)
 
 
+# --- one merchant: the same history, as plain arrays ----------------------------------------
+
+#: The windows ``features`` reads (``features.compute``): sales, refunds and disputes 180
+#: days back, cash-outs 90, postings by day over the last 90 and as one sum before that.
+SALES_DAYS = 2 * features.RECENT_DAYS
+
+
+def _one_history() -> Any:
+    """``_history`` for one merchant (``:merchant``), cut to the windows the features read
+    and to ``:before``, only the columns they need: ``(kind, buyer, at, amount)`` rows, kinds
+    as in ``KINDS``. Two differences, neither changing a feature: the postings come summed
+    per day of age (kinds 7 and 8, ``at`` holding the age in days: features only add them
+    up by day) and the older ones as one sum (kinds 9 and 10); and kind 0 is the merchant's
+    own row (``at``: when the party was created), so a score reads one statement."""
+    # Values here only so that the compiled statement knows each parameter's name and type.
+    merchant = bindparam("merchant", "", type_=String)
+    before = bindparam("before", 0, type_=BigInteger)
+    sales_from = bindparam("sales_from", 0, type_=BigInteger)
+    cash_from = bindparam("cash_from", 0, type_=BigInteger)
+    recent_from = bindparam("recent_from", 0, type_=BigInteger)
+    day = bindparam("day", features.DAY_NS, type_=BigInteger)
+    no_buyer = null().cast(String)
+    no_at = null().cast(BigInteger)
+    no_amount = null().cast(BigInteger)
+    php_wallets = (
+        select(wallets.c.account_id)
+        .where(wallets.c.party_id == merchant, wallets.c.currency == "PHP")
+        .subquery()
+    )
+    posted = transfers.c.flags.op("&")(int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)) == 0
+    parts: list[Any] = [
+        select(kind(0), no_buyer, parties.c.created_at_ns, no_amount).where(
+            parties.c.id == merchant, parties.c.kind == "merchant"
+        ),
+        select(
+            kind(1), payments.c.payer_id, payments.c.created_at_ns, payments.c.amount_minor
+        ).where(
+            payments.c.payee_id == merchant,
+            payments.c.kind == "merchant",
+            payments.c.currency == "PHP",
+            or_(*(payments.c.status == status for status in SALE_STATUSES)),
+            payments.c.created_at_ns >= sales_from,
+            payments.c.created_at_ns < before,
+        ),
+        select(kind(2), orders.c.buyer_id, orders.c.paid_at_ns, orders.c.total_minor).where(
+            orders.c.merchant_id == merchant,
+            orders.c.paid_at_ns.is_not(None),
+            orders.c.paid_at_ns >= sales_from,
+            orders.c.paid_at_ns < before,
+        ),
+        select(kind(3), no_buyer, refunds.c.created_at_ns, refunds.c.amount_minor)
+        .join(payments, payments.c.id == refunds.c.payment_id)
+        .where(
+            payments.c.payee_id == merchant,
+            payments.c.kind == "merchant",
+            refunds.c.created_at_ns >= sales_from,
+            refunds.c.created_at_ns < before,
+        ),
+        select(kind(4), no_buyer, orders.c.updated_at_ns, orders.c.refunded_minor).where(
+            orders.c.merchant_id == merchant,
+            orders.c.refunded_minor > 0,
+            orders.c.updated_at_ns >= sales_from,
+            orders.c.updated_at_ns < before,
+        ),
+        select(kind(5), no_buyer, disputes.c.opened_at_ns, no_amount)
+        .join(orders, orders.c.id == disputes.c.order_id)
+        .where(
+            orders.c.merchant_id == merchant,
+            disputes.c.opened_at_ns >= sales_from,
+            disputes.c.opened_at_ns < before,
+        ),
+        select(kind(6), no_buyer, payments.c.updated_at_ns, payments.c.amount_minor).where(
+            payments.c.payer_id == merchant,
+            payments.c.kind == "cash_out",
+            payments.c.status == "succeeded",
+            payments.c.updated_at_ns >= cash_from,
+            payments.c.updated_at_ns < before,
+        ),
+    ]
+    for number, column, sign in (
+        (7, transfers.c.credit_account_id, 1),
+        (8, transfers.c.debit_account_id, -1),
+    ):
+        joined = transfers.join(php_wallets, php_wallets.c.account_id == column)
+        # Positive and below the ranges where division rounds differently: whole days.
+        age = (before - transfers.c.created_at_ns).self_group().op("/")(day).label("age")
+        recent = (
+            select(age, transfers.c.amount)
+            .select_from(joined)
+            .where(posted, transfers.c.created_at_ns >= recent_from)
+            .where(transfers.c.created_at_ns < before)
+            .subquery()
+        )
+        parts.append(
+            select(
+                kind(number),
+                no_buyer,
+                recent.c.age,
+                cast(sign * func.sum(recent.c.amount), BigInteger),
+            ).group_by(recent.c.age)
+        )
+        parts.append(
+            select(
+                kind(number + 2),
+                no_buyer,
+                no_at,
+                cast(sign * func.sum(transfers.c.amount), BigInteger),
+            )
+            .select_from(joined)
+            .where(posted, transfers.c.created_at_ns < recent_from)
+        )
+    return union_all(*parts)
+
+
+def _one_installments() -> Any:
+    """``_installments`` for one merchant (``:merchant``, due before ``:cut_day``)."""
+    merchant = bindparam("merchant", "", type_=String)
+    cut_day = bindparam("cut_day", "", type_=String)
+    return (
+        select(
+            loan_installments.c.due_date,
+            loan_installments.c.paid_date,
+            loan_installments.c.principal_minor
+            + loan_installments.c.interest_minor
+            + loan_installments.c.fee_minor,
+        )
+        .join(loans, loans.c.id == loan_installments.c.loan_id)
+        .where(loans.c.merchant_id == merchant, loan_installments.c.due_date < cut_day)
+    )
+
+
+class _Statement:
+    """A statement compiled once for a dialect, run on the driver's cursor: its SQL, the
+    order of its parameters (positional drivers, SQLite's ``?``) and their fixed values."""
+
+    def __init__(self, statement: Any, dialect: Any) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.fixed: dict[str, Any] = compiled.construct_params()
+
+    def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
+        params = {**self.fixed, **values}
+        args: Any = params if self.order is None else tuple(params[k] for k in self.order)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, args)
+            found: list[tuple[Any, ...]] = cursor.fetchall()
+        finally:
+            cursor.close()
+        return found
+
+
+_STATEMENTS: dict[tuple[str, str], _Statement] = {}
+_STATEMENTS_LOCK = threading.Lock()
+_BUILDERS = {"history": _one_history, "installments": _one_installments}
+
+
+def _statement(conn: Connection, name: str) -> _Statement:
+    key = (conn.dialect.name, name)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        with _STATEMENTS_LOCK:
+            found = _STATEMENTS[key] = _Statement(_BUILDERS[name](), conn.dialect)
+    return found
+
+
+def load_one(conn: Connection, merchant_id: str, before_ns: int) -> tuple[int, dict[str, Any]]:
+    """When the merchant opened (``not_found`` if ``merchant_id`` is no merchant) and their
+    history strictly before ``before_ns`` as ``features.compute_one`` reads it: one
+    statement on the driver's cursor for the events (plain tuples: no result objects, no
+    data frames), one for the installments. Within the windows the features read these are
+    ``load_events``'s rows, except the postings, which come summed by day (balances only add
+    them up by day, so the features are the same)."""
+    day = features.DAY_NS
+    recent_from = before_ns - features.RECENT_DAYS * day + 1
+    rows = _statement(conn, "history").rows(
+        conn,
+        merchant=merchant_id,
+        before=before_ns,
+        sales_from=before_ns - SALES_DAYS * day,
+        cash_from=before_ns - features.RECENT_DAYS * day,
+        recent_from=recent_from,
+    )
+    opened: int | None = None
+    sales: list[tuple[Any, ...]] = []
+    refunded: list[tuple[int, int]] = []
+    disputed: list[int] = []
+    cashed: list[tuple[int, int]] = []
+    posted: list[tuple[int, int]] = []
+    for number, buyer, at, amount in rows:
+        if number == 0:
+            opened = at
+        elif number <= 2:
+            sales.append((buyer or "", at, amount, "order" if number == 2 else "qr"))
+        elif number <= 4:
+            refunded.append((at, amount))
+        elif number == 5:
+            disputed.append(at)
+        elif number == 6:
+            cashed.append((at, amount))
+        elif number <= 8:  # a day's postings: ``at`` is their age in whole days
+            posted.append((before_ns - int(at) * day - 1, int(amount)))
+        elif amount is not None:  # the older postings' sum, at the window's edge
+            posted.append((recent_from - 1, int(amount)))
+    if opened is None:
+        raise not_found("merchant", "merchant_id")
+    cut_day = business_date(before_ns).isoformat()
+    installments = []
+    for due, paid, amount in _statement(conn, "installments").rows(
+        conn, merchant=merchant_id, cut_day=cut_day
+    ):
+        due_ns = day_start_ns(date.fromisoformat(due))
+        paid_ns = day_start_ns(date.fromisoformat(paid)) if paid else -1
+        if due_ns < before_ns:  # as ``_installments``
+            installments.append((due_ns, paid_ns if 0 <= paid_ns < before_ns else -1, amount))
+    return int(opened), {
+        "sales": _columns(sales, ("buyer_id", "at_ns", "amount_minor", "channel"), "OiiO"),
+        "refunds": _columns(refunded, ("at_ns", "amount_minor"), "ii"),
+        "disputes": {"at_ns": np.array(disputed, dtype=np.int64)},
+        "cash_outs": _columns(cashed, ("at_ns", "amount_minor"), "ii"),
+        "postings": _columns(posted, ("at_ns", "delta_minor"), "ii"),
+        "installments": _columns(installments, ("due_at_ns", "paid_at_ns", "amount_minor"), "iii"),
+    }
+
+
+def _columns(rows: list[Any], names: tuple[str, ...], kinds: str) -> features.Arrays:
+    data = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return {
+        name: np.array(values, dtype=object if k == "O" else np.int64)
+        for name, values, k in zip(names, data, kinds, strict=True)
+    }
+
+
+def features_one(conn: Connection, merchant_id: str, cut: int) -> dict[str, Any]:
+    """``features.compute``'s row for one merchant, by the single path; ``not_found`` for
+    anyone who is not a merchant, ``merchant_not_open`` for one created at ``cut`` or after."""
+    opened, tables = load_one(conn, merchant_id, cut)
+    if opened >= cut:
+        raise conflict("merchant_not_open", "the merchant was created after this moment")
+    row: dict[str, Any] = features.compute_one(opened, tables, cut)
+    row.update(merchant_id=merchant_id, as_of_ns=cut)
+    return row
+
+
 def platform_features(conn: Connection, as_of_ns: int) -> pd.DataFrame:
     """Every merchant's features as of a moment, in one batch (for drift checks and
     portfolio scoring): the scorable ones only."""
@@ -319,8 +570,8 @@ def probability_text(p: float) -> str:
     return str(Decimal(repr(float(p))).quantize(PROBABILITY_PLACES, rounding=ROUND_HALF_UP))
 
 
-def decide(model: artifact.Loaded, row: pd.Series) -> dict[str, Any]:
-    """The decision for one row of ``features.compute``'s output."""
+def decide(model: artifact.Loaded, row: Mapping[str, Any] | pd.Series) -> dict[str, Any]:
+    """The decision for one row of ``features.compute``'s output (or ``features_one``'s)."""
     missing = features.insufficient(row)
     if missing:
         return {
@@ -332,8 +583,8 @@ def decide(model: artifact.Loaded, row: pd.Series) -> dict[str, Any]:
                 {"code": "insufficient_history", "points_lost": None, "text": t} for t in missing
             ],
         }
-    frame = row.to_frame().T[list(features.FEATURES)].astype(float)
-    decision = model.scorer.decide(frame, features.describe)[0]
+    rows = Columns({name: np.array([float(row[name])]) for name in features.FEATURES})
+    decision = model.scorer.decide(rows, features.describe)[0]
     return {
         "decision": "scored",
         "model_version": model.metadata["version"],
@@ -358,8 +609,7 @@ def assess(
     now = unit.now()
     # Everything that had happened when the assessment is made counts, this instant too.
     cut = now + 1
-    frame = features.compute(load_events(unit.conn, [merchant_id], cut), cut)
-    row = frame.iloc[0]
+    row = features_one(unit.conn, merchant_id, cut)
     result = decide(loaded, row)
     values = {k: _plain(row[k]) for k in ("tenure_days", "sales_count_90d", *features.FEATURES)}
     record = {
