@@ -119,6 +119,20 @@ class Scorecard:
     def __init__(self) -> None:
         self.bins: list[Binned] = []
         self.intercept = 0.0
+        self._tables: tuple[list[Binned], list[tuple[np.ndarray, np.ndarray]], np.ndarray] | None
+        self._tables = None
+
+    def _lookup(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+        """Each bin's splits and points (WoE times the coefficient) as arrays, and the
+        safest bin's points per feature: built once per fitted or loaded card, not per row
+        scored (one merchant's decision reads them for every feature)."""
+        if self._tables is None or self._tables[0] is not self.bins:
+            arrays = [
+                (np.asarray(b.splits, dtype=float), np.asarray(b.woe) * b.coef) for b in self.bins
+            ]
+            best = np.array([min(np.asarray(b.woe) * b.coef) for b in self.bins])
+            self._tables = (self.bins, arrays, best)
+        return self._tables[1], self._tables[2]
 
     @property
     def features(self) -> list[str]:
@@ -162,14 +176,23 @@ class Scorecard:
         return raw
 
     def _terms(self, x: Rows) -> np.ndarray:
-        coefs = np.array([b.coef for b in self.bins])
-        terms: np.ndarray = self._woe(x, self.bins) * coefs
-        return terms
+        if any(b.kind != "numeric" for b in self.bins):
+            coefs = np.array([b.coef for b in self.bins])
+            terms: np.ndarray = self._woe(x, self.bins) * coefs
+            return terms
+        # All numeric (the merchant card): the same lookup, from the cached arrays.
+        arrays, _ = self._lookup()
+        out = np.empty((len(x), len(self.bins)))
+        for j, (b, (splits, points)) in enumerate(zip(self.bins, arrays, strict=True)):
+            values = np.asarray(x[b.name], dtype=float)
+            idx = np.searchsorted(splits, values, side="right")
+            out[:, j] = points[np.where(np.isnan(values), len(points) - 1, idx)]
+        return out
 
     def contributions(self, x: Rows) -> np.ndarray:
         """Log-odds each feature adds above its safest bin (never negative): the points a
         merchant lost on it, before scaling."""
-        best = np.array([min(np.asarray(b.woe) * b.coef) for b in self.bins])
+        _, best = self._lookup()
         lost: np.ndarray = self._terms(x) - best
         return lost
 
