@@ -163,6 +163,11 @@ def test_a_merchant_payment_books_in_the_cluster_and_answers_once(deployment):
     fee = paid["fee_minor"]
     assert fee > 0  # the merchant discount, as on the SQL ledger
     assert d.balances()[:2] == (buyer - 25_000, settlement + 25_000 - fee)
+    # the API shows the cluster's balances, not what the SQL accounts held at the switch
+    assert d.world.balance(d.world.buyer) == buyer - 25_000
+    assert d.world.balance(d.world.merchant, "settlement") == settlement + 25_000 - fee
+    listed = d.api.ok(d.api.get("/v1/wallets", d.world.buyer.key))["data"]
+    assert [w["balance_minor"] for w in listed if w["kind"] == "main"] == [buyer - 25_000]
     transfers = {t.removeprefix(paid["id"].replace("_", ".")) for t in paid["transfer_ids"]}
     assert transfers == {"", ".post", ".fee"}
     again = d.pay(d.world.merchant, 25_000, key)
