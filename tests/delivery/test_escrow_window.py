@@ -20,7 +20,7 @@ from tindahan.services.commerce import escrow, jobs, orders
 from tindahan.services.commerce import shipments as shipping
 from tindahan.services.delivery import reports
 from tindahan.services.payments import cash
-from tindahan.services.platform import notifications
+from tindahan.services.platform import notifications, sms
 from tindahan.services.unit import Platform, iso
 from tindahan.store.payment_tables import wallets
 
@@ -117,6 +117,10 @@ def test_the_buyer_is_told_the_window_and_both_are_told_once_when_late(
     assert jobs.flag_late_orders(platform) == 0  # told once
     assert _notices(platform, buyer_id)["order.late"]["role"] == "buyer"
     assert _notices(platform, merchant_id)["order.late"]["role"] == "merchant"
+    texts = platform.run(lambda u: sms.list_messages(u, OPERATOR, 50), write=False)["data"]
+    texted = {(m["kind"], m["party_id"]) for m in texts}
+    assert ("order_shipped_by", buyer_id) in texted and ("order_shipped", buyer_id) not in texted
+    assert {("order_late", buyer_id), ("order_late_shop", merchant_id)} <= texted
     _deliver(platform, shop, parcel)
     (jnt,) = platform.run(lambda u: reports.on_time(u, OPERATOR), write=False)
     assert (jnt["courier"], jnt["zone"], jnt["delivered"], jnt["on_time"]) == (

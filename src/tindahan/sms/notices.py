@@ -10,7 +10,11 @@ event                       message                      to
 ``loan.payment_due``        ``loan_due``                 the borrower, *only without an app*
 ``loan.overdue``            ``loan_overdue``             the borrower, *only without an app*
 ``order.paid``              ``order_paid``               the merchant (an order to pack)
-``order.shipped``           ``order_shipped``            the buyer
+``order.shipped``           ``order_shipped``            the buyer (``order_shipped_by``,
+                                                         with the day it should arrive by,
+                                                         for a courier order)
+``order.late``              ``order_late``               the buyer
+                            ``order_late_shop``          the merchant
 ``shipment.updated``        ``parcel_<status>``          the buyer, for ``out_for_delivery``,
                                                          ``delivered``, ``failed_attempt``
                                                          and ``returned`` only
@@ -36,7 +40,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from tindahan import limits
+
+PH_TIME = timezone(timedelta(hours=limits.BUSINESS_UTC_OFFSET_HOURS))
 
 #: Sent only to a person without an app (no web login, no webhook endpoint of their own).
 REMINDER_KINDS = frozenset({"loan_due", "loan_overdue"})
@@ -61,11 +70,21 @@ _NEEDS = {
     "loan.overdue": ("days_past_due",),
     "order.paid": ("total_minor", "currency", "merchant_id"),
     "order.shipped": ("buyer_id", "merchant_id"),
+    "order.late": ("buyer_id", "merchant_id"),
     # The shipment's view names no buyer: ``services.platform.sms`` adds the order's.
     "shipment.updated": ("status", "buyer_id"),
 }
 #: The parcel statuses texted to the buyer (see the module's table).
 PARCEL_TEXTED = frozenset({"out_for_delivery", "delivered", "failed_attempt", "returned"})
+
+
+def _due(data: Mapping[str, Any]) -> str | None:
+    """A courier order's promised day (Philippine time, ISO), or None."""
+    delivery = data.get("delivery")
+    if not isinstance(delivery, Mapping) or not delivery.get("promised_at"):
+        return None
+    moment = datetime.fromisoformat(str(delivery["promised_at"]).replace("Z", "+00:00"))
+    return moment.astimezone(PH_TIME).date().isoformat()
 
 
 def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]) -> list[Notice]:
@@ -114,7 +133,19 @@ def for_event(event_type: str, data: Mapping[str, Any], party_ids: Iterable[str]
         return [Notice(data["merchant_id"], "order_paid", paid)]
     if event_type == "order.shipped":
         shipped = {"ref": data.get("short_ref") or "", "other": data["merchant_id"]}
+        promised = _due(data)
+        if promised is not None:
+            return [Notice(data["buyer_id"], "order_shipped_by", {**shipped, "due": promised})]
         return [Notice(data["buyer_id"], "order_shipped", shipped)]
+    if event_type == "order.late":
+        promised = _due(data)
+        if promised is None:
+            return []
+        late = {"ref": data.get("short_ref") or "", "due": promised}
+        return [
+            Notice(data["buyer_id"], "order_late", late),
+            Notice(data["merchant_id"], "order_late_shop", late),
+        ]
     if event_type == "shipment.updated":
         if data["status"] not in PARCEL_TEXTED:
             return []

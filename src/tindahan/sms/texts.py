@@ -38,6 +38,9 @@ KINDS = (
     "signin_throttled",
     "order_paid",
     "order_shipped",
+    "order_shipped_by",
+    "order_late",
+    "order_late_shop",
     "parcel_out_for_delivery",
     "parcel_delivered",
     "parcel_failed_attempt",
@@ -164,6 +167,44 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "ceb": (
             "Tindahan: Napadala na ang imong order {ref} gikan sa {name}. Sunda "
             "kini sa imong orders page."
+        ),
+    },
+    "order_shipped_by": {
+        "en": (
+            "Tindahan: Your order {ref} from {name} has been shipped. It should arrive by {date}."
+        ),
+        "fil": (
+            "Tindahan: Naipadala na ang order mo {ref} mula sa {name}. Darating ito hanggang "
+            "{date}."
+        ),
+        "ceb": (
+            "Tindahan: Napadala na ang imong order {ref} gikan sa {name}. Moabot kini hangtod "
+            "{date}."
+        ),
+    },
+    "order_late": {
+        "en": "Tindahan: Your order {ref} is late: it was due by {date}. The shop has been told.",
+        "fil": (
+            "Tindahan: Huli na ang order mo {ref}: dapat dumating ito hanggang {date}. "
+            "Nasabihan na ang tindahan."
+        ),
+        "ceb": (
+            "Tindahan: Ulahi na ang imong order {ref}: kinahanglan miabot kini hangtod {date}. "
+            "Gisultihan na ang tindahan."
+        ),
+    },
+    "order_late_shop": {
+        "en": (
+            "Tindahan: Order {ref} is late: it was due by {date} and is not delivered. "
+            "Check with the courier."
+        ),
+        "fil": (
+            "Tindahan: Huli na ang order {ref}: dapat dumating ito hanggang {date} at hindi pa "
+            "naihahatid. Alamin sa courier."
+        ),
+        "ceb": (
+            "Tindahan: Ulahi na ang order {ref}: kinahanglan miabot kini hangtod {date} ug wala "
+            "pa mahatud. Pangutan-a ang courier."
         ),
     },
     "parcel_out_for_delivery": {
