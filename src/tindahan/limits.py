@@ -743,3 +743,15 @@ MAX_SHIPMENT_HISTORY_ROWS: Final = 1_000_000
 #: Delivered shipments of one courier in one zone before its learned window replaces the
 #: card's (the rule-based prior, shown as an estimate, until then).
 MIN_ZONE_HISTORY: Final = 30
+
+#: Argon2 hashes and verifications run on this many threads per server process
+#: (``services.platform.logins``): a PIN's hash (64 MiB, three passes, four lanes) already
+#: keeps two cores busy, so more at once would only share them and hold more memory.
+PIN_HASH_THREADS: Final = 2
+#: How much lower (nice) those threads run than the rest of the process: when the CPU is
+#: short, the menus and pages go first and the PIN's hash waits (it gets about a tenth of a
+#: contended core at +10, never nothing).
+PIN_HASH_NICE: Final = 10
+#: Threads per server process for the USSD steps that may hash a PIN (``api.ussd``): their
+#: own lane, so that the menu steps never wait for a thread behind them.
+USSD_PIN_LANE_THREADS: Final = 8

@@ -4,14 +4,19 @@ timeouts, resends, wrong PINs and bad input, each answered in words with nothing
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import func, select
 
 from tests.ussd.conftest import BUYER_PHONE, OPERATOR, PIN, Barangay, Phone
 from tindahan import limits
 from tindahan.services.payments import requests
-from tindahan.services.unit import Unit
+from tindahan.services.unit import Platform, Unit
 from tindahan.store.payment_tables import parties, payments
 from tindahan.ussd import codes
+
+T = TypeVar("T")
 
 
 def _count_payments(barangay: Barangay) -> int:
@@ -409,3 +414,32 @@ def test_later_steps_read_the_session_and_write_nothing(
     assert phone.dial("3").startswith("CON Pay a store")
     assert phone.dial("3", barangay.merchant_code).startswith("CON Pay Aling Nena")
     assert row() == first
+
+
+def test_a_look_up_screen_is_one_read_only_transaction(
+    phone: Phone, barangay: Barangay, monkeypatch
+) -> None:
+    """A later step reads the person, the session and what its screen shows (the store's
+    name, the confirmation, the balance) in one read-only transaction, not two."""
+    runs: list[bool] = []
+    real = Platform.run
+
+    def counted(self: Platform, work: Callable[[Unit], T], *, write: bool = True) -> T:
+        runs.append(write)
+        return real(self, work, write=write)
+
+    phone.dial()
+    monkeypatch.setattr(Platform, "run", counted)
+    steps = [
+        (("3", barangay.merchant_code), "CON Pay Aling Nena"),
+        (("3", barangay.merchant_code, "25"), "CON Pay P25.00 to Aling Nena"),
+    ]
+    for typed, shown in steps:
+        runs.clear()
+        assert phone.dial(*typed).startswith(shown)
+        assert runs == [False], typed
+    runs.clear()
+    assert phone.new_session().dial().startswith("CON ")  # a first step: the session's write
+    runs.clear()
+    assert phone.dial("1").startswith("END Balance")
+    assert runs == [False]

@@ -12,18 +12,28 @@ Which service codes are served: ``TINDAHAN_USSD_CODES`` (comma-separated, defaul
 of ``t.body`` under the secret, the scheme of the webhooks and the clearing switch), else
 401; aggregators that cannot sign are put behind the operator's own allow-listed proxy,
 which signs. Left out of the OpenAPI document: it is not for API keys.
+
+Two lanes of threads: a step that may hash a PIN (``channel.hashes``: Argon2id, hundreds of
+milliseconds of CPU) runs under its own limiter of ``limits.USSD_PIN_LANE_THREADS``
+threads per process; every other step under the default one. Without it, a burst of PIN
+steps waiting for the hashing threads (``logins``) held every thread of the default pool and
+the menu steps of every other session queued behind them (``make bench-ussd``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+import weakref
 from typing import Annotated
 from urllib.parse import parse_qs
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import APIRouter, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
+from tindahan import limits
 from tindahan.api.deps import platform
 from tindahan.services.ussd import channel
 from tindahan.ussd import catalog
@@ -42,6 +52,20 @@ PLAIN = "text/plain; charset=utf-8"
 def service_codes() -> frozenset[str]:
     raw = os.environ.get(CODES_ENV, DEFAULT_CODES)
     return frozenset(code.strip() for code in raw.split(",") if code.strip())
+
+
+_PIN_LANES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _pin_lane() -> CapacityLimiter:
+    """The PIN steps' limiter, one per event loop (a limiter belongs to its loop)."""
+    loop = asyncio.get_running_loop()
+    lane = _PIN_LANES.get(loop)
+    if lane is None:
+        lane = _PIN_LANES[loop] = CapacityLimiter(limits.USSD_PIN_LANE_THREADS)
+    return lane
 
 
 def _plain(text: str, status: int = 200) -> Response:
@@ -67,5 +91,8 @@ async def ussd(
     if any(len(form.get(name, ())) != 1 for name in FIELDS):
         return _plain(catalog.screen("The request could not be read.", end=True), 400)
     dial = channel.Dial(*(form[name][0] for name in FIELDS))
-    screen = await run_in_threadpool(channel.answer, platform(request), dial, service_codes())
+    lane = _pin_lane() if channel.hashes(dial.text) else None
+    screen = await anyio.to_thread.run_sync(
+        channel.answer, platform(request), dial, service_codes(), limiter=lane
+    )
     return _plain(screen)

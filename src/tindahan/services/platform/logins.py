@@ -24,6 +24,14 @@ Why it is built this way:
 * **One message for a wrong phone or a wrong PIN**, so nobody can learn which numbers have a
   login; when the number is unknown a dummy hash is verified anyway, so both take as long,
   and the same goes for a closed party's login and for throttled answers.
+* **Argon2 runs on its own few threads, at a lower priority** (``_hashing``): every hash
+  and verification goes to a pool of ``limits.PIN_HASH_THREADS`` threads per process whose
+  nice value is ``limits.PIN_HASH_NICE`` above the caller's. argon2-cffi releases the GIL,
+  so a hash never blocks the event loop or another request's Python; the pool bounds the
+  memory (64 MiB a hash in flight) and, when the CPU is short, a PIN's hash waits for the
+  cheap steps (menus, pages) rather than they for it (issue 24: USSD menu steps stuck
+  behind other sessions' PIN hashes). The parameters, and so each guess's cost, are
+  unchanged.
 """
 
 from __future__ import annotations
@@ -31,9 +39,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -54,6 +66,36 @@ OPERATOR_KIND = "operator"
 _hasher = PasswordHasher()
 _CLI = Caller("cli", None, frozenset(DEFAULT_SCOPES))
 _SECOND = 10**9
+_T = TypeVar("_T")
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    """Run this thread (and the lanes libargon2 starts from it, which inherit it) at a
+    lower priority; where the system refuses, at the same."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + limits.PIN_HASH_NICE
+        )
+    except (OSError, AttributeError):  # not Linux-like, or not allowed: no harm
+        pass
+
+
+def _hashing(work: Callable[[], _T]) -> _T:
+    """Run ``work`` (an Argon2 hash or verification) on this process's hashing threads and
+    wait for it. The pool is made per process (a forked server worker gets its own)."""
+    global _pool
+    pid = os.getpid()
+    with _pool_lock:
+        if _pool is None or _pool[0] != pid:
+            pool = ThreadPoolExecutor(
+                limits.PIN_HASH_THREADS, "argon2", initializer=_lower_priority
+            )
+            _pool = (pid, pool)
+        executor = _pool[1]
+    return executor.submit(work).result()
 
 
 @dataclass(frozen=True)
@@ -109,18 +151,21 @@ def check_secret(secret: str) -> str:
 @functools.cache
 def _dummy_hash() -> str:
     """Verified when the phone number is unknown, so that answer takes as long as a wrong PIN."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return hash_secret(secrets.token_urlsafe(16))
 
 
 def hash_secret(secret: str) -> str:
-    return _hasher.hash(secret)
+    return _hashing(lambda: _hasher.hash(secret))
 
 
 def verify(encoded: str, secret: str) -> bool:
-    try:
-        return _hasher.verify(encoded, secret)
-    except (VerificationError, InvalidHashError):
-        return False
+    def check() -> bool:
+        try:
+            return _hasher.verify(encoded, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return _hashing(check)
 
 
 def digest(session_secret: str) -> str:
@@ -168,7 +213,7 @@ def create(
         "phone_index": index,
         "phone_cipher": unit.vault.seal(number, f"login_phone:{login_id}"),
         "phone_last4": number[-4:],
-        "secret_hash": _hasher.hash(secret),
+        "secret_hash": hash_secret(secret),
         "failed_attempts": 0,
         "locked_until_ns": None,
         "created_at_ns": unit.now(),
@@ -321,7 +366,7 @@ def _open_session(
     throttles.give_back(unit, buckets)
     changes: dict[str, Any] = {"last_signed_in_ns": now}
     if _hasher.check_needs_rehash(row["secret_hash"]):
-        changes["secret_hash"] = _hasher.hash(secret)
+        changes["secret_hash"] = hash_secret(secret)
     unit.conn.execute(update(logins).where(logins.c.id == row["id"]).values(**changes))
     session_secret = secrets.token_urlsafe(32)
     session_id = new_id("ses")

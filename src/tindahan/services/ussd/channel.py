@@ -114,10 +114,20 @@ class _Context:
     session: sessions.Session
     typed: Sequence[str]
     person: Person | None
+    #: What this step's screen reads (``_LOOKUPS``), read in the step's first transaction;
+    #: ``None`` when that transaction did not read it (the handler reads it then).
+    looked: _Looked | None = None
 
     @property
     def lang(self) -> str:
         return self.person.language if self.person else catalog.DEFAULT
+
+
+@dataclass(frozen=True)
+class _Looked:
+    """A look-up's result, or the refusal it raised."""
+
+    value: Any
 
 
 def _end(lang: str, msgid: str, params: dict[str, Any] | None = None) -> str:
@@ -153,15 +163,18 @@ def answer(platform: Platform, dial: Dial, service_codes: Collection[str]) -> st
         session = sessions.step(unit, sid, index, len(typed), signup)
         return session, person, wallet_without_login
 
-    def read(unit: Unit) -> tuple[sessions.Session | None, Person | None, bool]:
+    def read(unit: Unit) -> tuple[sessions.Session | None, Person | None, bool, _Looked | None]:
         person, wallet_without_login = _person(unit, index)
-        return sessions.find(unit, sid, index), person, wallet_without_login
+        session = sessions.find(unit, sid, index)
+        return session, person, wallet_without_login, _look_up(unit, person, session, typed)
 
     # The first step begins the session (one write); every later one is one read-only
-    # transaction (a later step whose row is missing begins it then).
+    # transaction (a later step whose row is missing begins it then), which also reads what
+    # the step's screen shows (the balance, the store's name, …): one transaction a step.
     found: sessions.Session | None = None
+    looked: _Looked | None = None
     if typed:
-        found, person, no_login = platform.run(read, write=False)
+        found, person, no_login, looked = platform.run(read, write=False)
     if found is None:
         found, person, no_login = platform.run(begin)
     session = found
@@ -174,7 +187,7 @@ def answer(platform: Platform, dial: Dial, service_codes: Collection[str]) -> st
         return _end(lang, N_("Your number has a wallet but no PIN. Ask the operator for one."))
     if person is None and not session.signup:
         return _end(lang, N_("The session could not be read. Dial again."))
-    context = _Context(platform, dial, phone, index, session, typed, person)
+    context = _Context(platform, dial, phone, index, session, typed, person, looked)
     step = menu.route(typed, signup=session.signup)
     if isinstance(step, Prompt) and step.msgid == menu.MAIN:
         text = menu.main_screen(lambda msgid: say(context.lang, msgid))
@@ -184,6 +197,48 @@ def answer(platform: Platform, dial: Dial, service_codes: Collection[str]) -> st
     if isinstance(step, Refusal):
         return _end(context.lang, step.msgid, dict(step.params))
     return _HANDLERS[(step.flow, step.stage)](context, step)
+
+
+def _look_up(
+    unit: Unit, person: Person | None, session: sessions.Session | None, typed: Sequence[str]
+) -> _Looked | None:
+    """In the step's read transaction, what its screen will read (None: nothing to read,
+    or the step will not get that far)."""
+    if person is None or session is None or session.other_phone or session.timed_out:
+        return None
+    step = menu.route(typed, signup=session.signup)
+    if not isinstance(step, Stage):
+        return None
+    read = _LOOKUPS.get((step.flow, step.stage))
+    if read is None:
+        return None
+    return _Looked(read(unit, person, step))
+
+
+def _looked_up(context: _Context, step: Stage) -> Any:
+    """What this step's screen reads: from the step's first transaction, or read now."""
+    if context.looked is not None:
+        return context.looked.value
+    person = context.person
+    assert person is not None
+    read = _LOOKUPS[(step.flow, step.stage)]
+    return context.platform.run(lambda unit: read(unit, person, step), write=False)
+
+
+def hashes(text: str) -> bool:
+    """Whether the step with this session text may run Argon2 (the last step of paying,
+    sending, cashing out, repaying, changing or resetting the PIN, or signing up): the HTTP
+    adapter gives such steps their own lane of threads, so the menus never queue behind a
+    PIN's hash. Read both ways (as a sign-up and not): a step either could be counts."""
+    try:
+        typed = menu.inputs(text)
+    except menu.MalformedTextError:
+        return False
+    for as_signup in (False, True):
+        step = menu.route(typed, signup=as_signup)
+        if isinstance(step, Stage) and step.stage == "do" and step.pin:
+            return True
+    return False
 
 
 def _person(unit: Unit, index: str) -> tuple[Person | None, bool]:
@@ -259,18 +314,19 @@ def _pin_refused(context: _Context, pin: str) -> str | None:
     platform, person, lang = context.platform, context.person, context.lang
     assert person is not None
     buckets = _buckets(context.index)
-    taken = platform.run(lambda unit: throttles.take(unit, buckets))
+
+    def take(unit: Unit) -> tuple[throttles.Taken, Any]:
+        """The try counted, and the PIN's hash read, in one transaction."""
+        query = select(login_table.c.secret_hash, login_table.c.pay_pin_hash)
+        taken = throttles.take(unit, buckets)
+        return taken, unit.conn.execute(query.where(login_table.c.id == person.login_id)).one()
+
+    taken, row = platform.run(take)
     if taken.wait_s:
         minutes = -(-taken.wait_s // 60)
         return _end(
             lang, N_("Your PIN is locked. Try again in {minutes} min."), {"minutes": minutes}
         )
-
-    def hashes(unit: Unit) -> Any:
-        query = select(login_table.c.secret_hash, login_table.c.pay_pin_hash)
-        return unit.conn.execute(query.where(login_table.c.id == person.login_id)).one()
-
-    row = platform.run(hashes, write=False)
     if logins.verify(row.pay_pin_hash or row.secret_hash, pin):
         platform.run(lambda unit: throttles.give_back(unit, buckets))
         return None
@@ -355,26 +411,25 @@ def _signup(context: _Context, step: Stage) -> str:
 
 # --- balance -----------------------------------------------------------------------------------
 def _balance(context: _Context, step: Stage) -> str:
-    person = context.person
-    assert person is not None
-    lang = context.lang
+    return catalog.screen(str(_looked_up(context, step)), end=True)
 
-    def read(unit: Unit) -> str:
-        found = wallets.list_wallets(unit, person.caller, 10, None, None)["data"]
-        by_kind = {w["kind"]: w for w in found}
-        lines = [
-            say(lang, N_("Balance {amount}"), {"amount": pesos(by_kind["main"]["available_minor"])})
-        ]
-        if "settlement" in by_kind:
-            amount = pesos(by_kind["settlement"]["available_minor"])
-            lines.append(say(lang, N_("Sales {amount}"), {"amount": amount}))
-        if "float" in by_kind:
-            amount = pesos(by_kind["float"]["available_minor"])
-            lines.append(say(lang, N_("Float {amount}"), {"amount": amount}))
-        lines.extend(_movements(unit, person.party_id, lang))
-        return "\n".join(lines)
 
-    return catalog.screen(context.platform.run(read, write=False), end=True)
+def _balance_text(unit: Unit, person: Person, step: Stage) -> str:
+    """The balance screen: the wallets' balances and the last five movements."""
+    lang = person.language
+    found = wallets.list_wallets(unit, person.caller, 10, None, None)["data"]
+    by_kind = {w["kind"]: w for w in found}
+    lines = [
+        say(lang, N_("Balance {amount}"), {"amount": pesos(by_kind["main"]["available_minor"])})
+    ]
+    if "settlement" in by_kind:
+        amount = pesos(by_kind["settlement"]["available_minor"])
+        lines.append(say(lang, N_("Sales {amount}"), {"amount": amount}))
+    if "float" in by_kind:
+        amount = pesos(by_kind["float"]["available_minor"])
+        lines.append(say(lang, N_("Float {amount}"), {"amount": amount}))
+    lines.extend(_movements(unit, person.party_id, lang))
+    return "\n".join(lines)
 
 
 def _movements(unit: Unit, party_id: str, lang: str) -> list[str]:
@@ -449,7 +504,7 @@ _UNKNOWN_CODE = {
 def _coded(kind: PartyKind, ask: str, confirm: str) -> Callable[[_Context, Stage], str]:
     def handler(context: _Context, step: Stage) -> str:
         code = step.values["code"]
-        found = context.platform.run(lambda unit: _by_code(unit, code, kind), write=False)
+        found = _looked_up(context, step)
         if found is None:
             return _end(context.lang, _UNKNOWN_CODE[kind], {"code": code})
         params = {"name": found.name[:40]}
@@ -519,16 +574,21 @@ def _send_to(context: _Context, step: Stage) -> str:
     person = context.person
     assert person is not None
     lang, mobile = context.lang, step.values["mobile"]
-    try:
-        found = context.platform.run(
-            lambda unit: sends.recipient(unit, person.caller, mobile), write=False
-        )
-    except RefusalError as refusal:
-        return catalog.screen(refusal_text(lang, refusal), end=True)
+    found = _looked_up(context, step)
+    if isinstance(found, RefusalError):
+        return catalog.screen(refusal_text(lang, found), end=True)
     if step.stage == "payee":
         return _con(lang, N_("Send to {name}\nEnter the amount in pesos:"), {"name": found["name"]})
     params = {"amount": pesos(step.values["amount_minor"]), "name": found["name"], "mobile": mobile}
     return _con(lang, N_("Send {amount} to {name} ({mobile})?\nEnter your PIN:"), params)
+
+
+def _recipient(unit: Unit, person: Person, step: Stage) -> Any:
+    """Whom the number reaches, or the refusal (the same as a send's)."""
+    try:
+        return sends.recipient(unit, person.caller, step.values["mobile"])
+    except RefusalError as refusal:
+        return refusal
 
 
 def _send(context: _Context, step: Stage) -> str:
@@ -564,7 +624,7 @@ def _request_row(unit: Unit, ref: str) -> Any:
 
 def _request_confirm(context: _Context, step: Stage) -> str:
     lang, ref = context.lang, step.values["ref"]
-    row = context.platform.run(lambda unit: _request_row(unit, ref), write=False)
+    row = _looked_up(context, step)
     if row is None:
         return _end(lang, N_("No request has reference {ref}."), {"ref": ref})
     if row["status"] == RequestStatus.PAID:
@@ -614,7 +674,7 @@ def _loan_show(context: _Context, step: Stage) -> str:
     person = context.person
     assert person is not None
     lang = context.lang
-    loan = context.platform.run(lambda unit: _open_loan(unit, person), write=False)
+    loan = _looked_up(context, step)
     if loan is None:
         return _end(lang, N_("You have no loan to repay."))
     lines = []
@@ -803,6 +863,28 @@ _AT_AGENT = _coded(
     N_("Cash out at {name}.\nEnter the amount in pesos:"),
     N_("Cash out {amount} at {name}?\nEnter your PIN:"),
 )
+
+#: What a step's screen reads, by flow and stage: read in the step's first (read-only)
+#: transaction with the person and the session, so a look-up screen is one transaction.
+_LOOKUPS: dict[tuple[Flow, str], Callable[[Unit, Person, Stage], Any]] = {
+    (Flow.BALANCE, "show"): _balance_text,
+    (Flow.SEND, "payee"): _recipient,
+    (Flow.SEND, "confirm"): _recipient,
+    (Flow.MERCHANT, "payee"): lambda unit, _p, step: _by_code(
+        unit, step.values["code"], PartyKind.MERCHANT
+    ),
+    (Flow.MERCHANT, "confirm"): lambda unit, _p, step: _by_code(
+        unit, step.values["code"], PartyKind.MERCHANT
+    ),
+    (Flow.CASH_OUT, "payee"): lambda unit, _p, step: _by_code(
+        unit, step.values["code"], PartyKind.AGENT
+    ),
+    (Flow.CASH_OUT, "confirm"): lambda unit, _p, step: _by_code(
+        unit, step.values["code"], PartyKind.AGENT
+    ),
+    (Flow.REQUEST, "confirm"): lambda unit, _p, step: _request_row(unit, step.values["ref"]),
+    (Flow.LOAN, "show"): lambda unit, person, _s: _open_loan(unit, person),
+}
 
 _HANDLERS: dict[tuple[Flow, str], Callable[[_Context, Stage], str]] = {
     (Flow.SIGNUP, "pin_chosen"): _signup_pin,
