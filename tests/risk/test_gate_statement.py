@@ -5,13 +5,23 @@ device and an IP address, to a new payee, both sides watched."""
 
 from __future__ import annotations
 
-from psycopg import _queries
+from collections.abc import Sequence
 
+import pytest
+from psycopg import _queries
+from sqlalchemy import event
+
+from tests.risk.test_live import OPERATOR, _alerts, _party, _pay, live, platform
+from tindahan.ledger.model import NewTransfer
 from tindahan.risk import ruleset
 from tindahan.risk.aggregates import Aggregates
 from tindahan.risk.engine import spans_of
 from tindahan.risk.movement import Kind, Movement
-from tindahan.services.ledger import risk_usage
+from tindahan.services.ledger import risk_gate, risk_usage
+from tindahan.services.risk import rules
+from tindahan.services.unit import Platform, Unit
+
+__all__ = ["live", "platform"]  # the fixtures, shared with test_live
 
 
 def test_the_largest_statement_and_its_parameters_are_cached_by_psycopg() -> None:
@@ -26,3 +36,42 @@ def test_the_largest_statement_and_its_parameters_are_cached_by_psycopg() -> Non
         assert len(str(statement)) <= _queries.MAX_CACHED_STATEMENT_LENGTH, kind
         assert len(bound) <= _queries.MAX_CACHED_STATEMENT_PARAMS, kind
         assert rows, kind  # however many buckets: one parameter per column
+
+
+@pytest.mark.usefixtures("live")
+def test_the_gate_is_one_round_trip_on_postgresql_once_the_owners_are_known_and_switches_apply(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owners of accounts a movement used before are known in the process; the
+    operator's switches come back with the buckets, so a switch still applies to the very
+    next movement. On SQLite (in process) the read stays its own statement."""
+    ana, ben = _party(platform, "Ana", 5_000_000), _party(platform, "Ben")
+    statements: list[int] = []
+    judge = risk_gate.judge
+
+    def counted(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+        seen = [0]
+
+        def count(*_: object) -> None:
+            seen[0] += 1
+
+        event.listen(unit.conn, "before_cursor_execute", count)
+        try:
+            return judge(unit, transfers)
+        finally:
+            event.remove(unit.conn, "before_cursor_execute", count)
+            statements.append(seen[0])
+
+    monkeypatch.setattr(risk_gate, "judge", counted)
+    _pay(platform, ana, ben, 10_000)  # the owners read
+    _pay(platform, ana, ben, 10_000)  # known: the velocity limit is 2 an hour
+    assert _alerts(platform) == []
+    _pay(platform, ana, ben, 10_000)  # the third in the hour: held
+    assert [a["rule"] for a in _alerts(platform)] == ["velocity"]
+    platform.run(lambda u: rules.set_mode(u, OPERATOR, "velocity", "off", "tuning"))
+    _pay(platform, ana, ben, 10_000)  # switched off: no alert, though the owners are known
+    assert len(_alerts(platform)) == 1
+    if platform.db.is_sqlite:  # the owners and switches, the pair, the buckets, last seen
+        assert statements == [4, 4, 6, 4]  # (6: the alert's case and the alert)
+    else:  # the owners and switches read once; then everything in one statement
+        assert statements == [2, 1, 3, 1]

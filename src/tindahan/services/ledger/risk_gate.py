@@ -24,8 +24,10 @@ Every rule of the rule set runs live — covered cash, structuring, velocity, mu
 first large payments to new payees, round trips, refund spikes — over aggregates the
 database keeps (``risk_usage``: bucketed windows, pairs, last activity). The operator
 switches a rule's mode (on, shadow, off) over the file's (``services.risk.rules``): the
-switches are read per movement (one small read) and the rule set with them is made once per
-combination.
+switches are read per movement and the rule set with them is made once per combination. The
+accounts' owners and the switches are one read before the buckets; on PostgreSQL, once the
+process knows both accounts' owners (they never change: ``_OWNERS``), the switches come back
+in the buckets' one statement instead, so the gate is one round trip.
 
 Every open alert (a review) joins its party's case (``services.risk.cases``): the party's
 one unclosed case, made by the same statement if there is none.
@@ -77,7 +79,7 @@ from tindahan.risk.engine import Alert, Verdict, checks_of, spans_of
 from tindahan.risk.engine import judge as judge_movement
 from tindahan.risk.movement import OUTFLOW_KINDS, Decision, Kind, Movement
 from tindahan.risk.ruleset import Mode
-from tindahan.services.ledger.risk_usage import Trips, raise_aggregates
+from tindahan.services.ledger.risk_usage import Modes, Trips, raise_aggregates, trace
 from tindahan.services.unit import Unit, new_id
 from tindahan.store.commerce_tables import orders
 from tindahan.store.risk_tables import risk_alerts, risk_rule_modes
@@ -114,9 +116,6 @@ class Live:
     checks: list[tuple[ruleset.Rule, Check]]
     #: What round trips need traced, when that rule is on or in shadow.
     trips: Trips | None
-
-
-Modes = tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=16)
@@ -250,12 +249,21 @@ def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     ruled = bool(setting) and principal.ledger == _rules(setting).rules.currency
     if not ruled and flag is None:
         return list(transfers)
-    owners, modes = _owners_and_modes(unit, principal)
+    # PostgreSQL: owners known in this process, the switches come with the buckets (one
+    # round trip for the gate); else both read first (one more; SQLite: in process)
+    owners = _known_owners(unit, principal) if ruled and not unit.db.is_sqlite else None
+    modes: Modes | None = None
+    if owners is None:
+        owners, modes = _owners_and_modes(unit, principal)
     m = _movement(unit, principal, owners)
     verdict = Verdict(m.id, Decision.ALLOW, ())
     if ruled:
+        spans = _rules(setting).spans  # the switches change modes only, never windows
+        aggregates, read = raise_aggregates(unit, m, spans, read_modes=modes is None)
+        if modes is None:
+            modes = read if read is not None else rule_modes(unit)
         live = _rules(setting, modes)
-        aggregates = raise_aggregates(unit, m, live.spans, live.trips)
+        trace(unit, m, aggregates, live.trips)
         verdict = judge_movement(live.checks, m, aggregates)
     if flag is not None:
         verdict = _with_flag(verdict, m, flag)
@@ -337,7 +345,35 @@ def _owners_and_modes(unit: Unit, t: NewTransfer) -> tuple[dict[str, str], Modes
             owners[key] = value or key
         else:
             modes.append((key, value))
+    _remember(unit, owners)
     return owners, tuple(sorted(modes))
+
+
+#: The party each account is, as read (per database): an account's owner never changes, nor
+#: an escrow account's order's merchant, so a second movement on the same accounts needs no
+#: read of them. Bounded: emptied when full (a read refills it).
+_OWNERS: dict[tuple[int, str], str] = {}
+_OWNERS_MAX = 100_000
+
+
+def _remember(unit: Unit, owners: Mapping[str, str]) -> None:
+    if len(_OWNERS) + len(owners) > _OWNERS_MAX:
+        _OWNERS.clear()
+    database = id(unit.db)
+    for account, party in owners.items():
+        _OWNERS[(database, account)] = party
+
+
+def _known_owners(unit: Unit, t: NewTransfer) -> dict[str, str] | None:
+    """Both accounts' parties if this process has read them before, else None."""
+    database = id(unit.db)
+    found = {}
+    for account in (t.debit_account_id, t.credit_account_id):
+        party = _OWNERS.get((database, account or ""))
+        if party is None:
+            return None
+        found[account or ""] = party
+    return found
 
 
 def _movement(unit: Unit, t: NewTransfer, owners: dict[str, str]) -> Movement:

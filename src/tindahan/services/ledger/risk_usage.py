@@ -88,12 +88,21 @@ class Trips:
     max_hops: int
 
 
-def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None) -> Aggregates:
+#: The operator's switches of rules' modes, by rule id (``risk_gate.rule_modes``).
+Modes = tuple[tuple[str, str], ...]
+
+
+def raise_aggregates(
+    unit: Unit, m: Movement, spans: Spans, *, read_modes: bool = False
+) -> tuple[Aggregates, Modes | None]:
     """The buckets this movement adds to, raised; the domain's view of them before it (and
-    where it was asked from recorded, ``risk_origins``, when known)."""
+    where it was asked from recorded, ``risk_origins``, when known). With ``read_modes``, on
+    PostgreSQL, the operator's switches come back from the same statement (None: not read).
+    The legs of round trips are ``trace``'s, once the rule's mode is known."""
     aggregates = Aggregates(spans)
+    modes: Modes | None = None
     if unit.conn.dialect.name == "postgresql":
-        found, fresh = _together(unit, m, aggregates, spans)
+        found, fresh, modes = _together(unit, m, aggregates, spans, read_modes)
     else:
         new_payee = _payees(unit, m, aggregates)
         fresh = _fresh_wallets(unit, m, spans)
@@ -107,9 +116,14 @@ def raise_aggregates(unit: Unit, m: Movement, spans: Spans, trips: Trips | None)
     _mules(m, aggregates, found)
     _refunds(m, aggregates, found)
     _origins(m, aggregates, found, fresh)
+    return aggregates, modes
+
+
+def trace(unit: Unit, m: Movement, aggregates: Aggregates, trips: Trips | None) -> None:
+    """The legs a round trip back could have taken, when the rule is on or in shadow and the
+    movement is one it could flag (its kinds, at least its ``min_minor``)."""
     if trips is not None and m.kind in trips.kinds and m.amount_minor >= trips.min_minor:
         _legs(unit, m, aggregates, trips)
-    return aggregates
 
 
 #: A bucket this movement adds to, or only reads (the amount 0: touched, so the statement
@@ -583,6 +597,7 @@ def _together_sql(
     usage: bool,
     origin: bool = False,
     wallets: tuple[str, ...] = (),
+    modes: bool = False,
 ) -> TextClause:
     """The pair, the last-seen moments, the wallets at the origins and the buckets in one
     statement (PostgreSQL's data-modifying CTEs): one round trip where SQLite, in process,
@@ -609,6 +624,11 @@ def _together_sql(
     if usage:
         parts.append(f"usage AS ({_usage_pg(payee, wallets)})")
         selects.append(_USAGE_ROWS)
+    if modes:  # the operator's switches, read with the buckets: no round trip of their own
+        selects.append(
+            "SELECT 'mode', rule, mode, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), "
+            "NULL::numeric, NULL::numeric FROM risk_rule_modes"
+        )
     if origin:  # a data-modifying CTE runs whether or not it is read
         parts.append(f"origin AS ({_ORIGIN_SQL})")
     return text(f"WITH {', '.join(parts)} {' UNION ALL '.join(selects)}")
@@ -658,10 +678,10 @@ def _together_params(
 
 
 def _together(
-    unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans
-) -> tuple[Found, dict[str, bool]]:
+    unit: Unit, m: Movement, aggregates: Aggregates, spans: Spans, read_modes: bool = False
+) -> tuple[Found, dict[str, bool], Modes | None]:
     """``_payees``, ``_fresh_wallets``, ``_bump`` and ``_last_seen`` in one round trip
-    (PostgreSQL)."""
+    (PostgreSQL), with the operator's switches if asked."""
     payee = m.kind not in SENDER_IS_INSTITUTION
     watched = _watched(m)
     rows = _rows(m, aggregates, None if payee else False)
@@ -670,12 +690,13 @@ def _together(
     if not (payee or watched or rows):
         if origin:
             unit.conn.execute(_ORIGIN, _origin_params(m))
-        return {}, {}
+        return {}, {}, None
     wallets = tuple(o for o, _key in origins(m))
-    statement = _together_sql(payee, len(watched), bool(rows), origin, wallets)
+    statement = _together_sql(payee, len(watched), bool(rows), origin, wallets, read_modes)
     new_payee = False
     fresh: dict[str, bool] = {}
     returned: list[Returned] = []
+    modes: list[tuple[str, str]] = []
     for what, party, other, count, amount, earlier_count, earlier_total in unit.conn.execute(
         statement, params
     ):
@@ -685,10 +706,13 @@ def _together(
             _seen(aggregates, party, count)
         elif what == "fresh":
             fresh[party] = count == 1
+        elif what == "mode":
+            modes.append((party, other))
         else:
             metric = what.removeprefix("usage:")
             returned.append((party, other, metric, count, amount, earlier_count, earlier_total))
-    return _found(m, rows, returned, new_payee, fresh), fresh
+    found = _found(m, rows, returned, new_payee, fresh)
+    return found, fresh, (tuple(sorted(modes)) if read_modes else None)
 
 
 def _legs(unit: Unit, m: Movement, aggregates: Aggregates, trips: Trips) -> None:
