@@ -18,7 +18,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-insights bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -125,6 +125,11 @@ bench-risk-gate: $(STAMP_DEV)
 
 bench-screening: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.screening
+
+# A merchant's insights page with a year of sales on a fresh PostgreSQL database (issue 26):
+# p50/p99 of GET /m/insights and CPU per GET; BENCH_INSIGHTS_ARGS passes options through.
+bench-insights: $(STAMP_DEV)
+	$(BIN)/python -W ignore::DeprecationWarning -m tindahan.bench.insights $(BENCH_INSIGHTS_ARGS)
 
 bench-web: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.web --runs 5

@@ -111,6 +111,18 @@ def test_costs_and_best_sellers_over_http(world: World) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "cost_minor"
     refused = api.get("/v1/insights/best_sellers", world.operator)
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "merchant_id"
+    missing = api.post(
+        "/v1/insights/product_lead_times", world.merchant.key,
+        {"product_id": "prd_x", "lead_time_days": 5},
+    )  # fmt: skip
+    assert missing.status_code == 404
+    for bad in (-1, 61, "5"):
+        refused = api.post(
+            "/v1/insights/product_lead_times", world.merchant.key,
+            {"product_id": "prd_x", "lead_time_days": bad},
+        )  # fmt: skip
+        assert refused.status_code == 400, bad
+        assert refused.json()["error"]["param"] == "lead_time_days"
 
 
 def test_lessons_over_http(world: World) -> None:

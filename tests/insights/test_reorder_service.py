@@ -22,7 +22,7 @@ from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.services.commerce import catalog
 from tindahan.services.commerce.catalog import NewProduct
-from tindahan.services.insights import reorder
+from tindahan.services.insights import products, reorder
 from tindahan.services.payments.sales import day_start_ns
 from tindahan.services.platform import chart, parties
 from tindahan.services.platform.parties import NewParty
@@ -144,6 +144,31 @@ def test_a_longer_lead_time_raises_the_point(shop: dict[str, Any]) -> None:
     asukal = next(p for p in result["products"] if p["title"] == "Asukal")
     # 24 expected over 6 days: the 95 % quantity is 32 > 30 in stock.
     assert asukal["reorder_point"] == 32 and asukal["reorder_soon"]
+
+
+def test_a_lead_time_kept_per_product_replaces_the_default(shop: dict[str, Any]) -> None:
+    """Asukal's supplier takes 6 days (kept on the product): its point is 32 as above, while
+    Kape keeps the list's 3 days (18); forgetting it goes back to the default; another
+    merchant and a bad figure are refused and change nothing."""
+    platform: Platform = shop["platform"]
+    me, asukal = owner(shop["merchant"]), shop["goods"]["Asukal"]["id"]
+    kept = platform.run(lambda u: products.record_lead_time(u, me, asukal, 6))
+    assert kept == {"object": "product_lead_time", "product_id": asukal, "lead_time_days": 6}
+    by_title = {p["title"]: p for p in _list(shop, me)["products"]}
+    assert (by_title["Asukal"]["lead_time_days"], by_title["Asukal"]["lead_time_kept"]) == (6, True)
+    assert by_title["Asukal"]["reorder_point"] == 32 and by_title["Asukal"]["reorder_soon"]
+    assert (by_title["Kape"]["lead_time_days"], by_title["Kape"]["lead_time_kept"]) == (3, False)
+    assert by_title["Kape"]["reorder_point"] == 18
+    for who, days, code in ((owner(shop["other"]), 2, "resource_missing"),
+                            (me, 61, "parameter_invalid"), (me, -1, "parameter_invalid"),
+                            (me, True, "parameter_invalid")):  # fmt: skip
+        with pytest.raises(RefusalError) as refused:
+            platform.run(lambda u, w=who, d=days: products.record_lead_time(u, w, asukal, d))
+        assert refused.value.code == code
+    assert platform.run(lambda u: products.lead_time_of(u, me, asukal), write=False) == 6
+    platform.run(lambda u: products.record_lead_time(u, me, asukal, None))
+    asukal_row = next(p for p in _list(shop, me)["products"] if p["title"] == "Asukal")
+    assert asukal_row["reorder_point"] < 32 and not asukal_row["lead_time_kept"]
 
 
 def test_another_merchant_and_bad_options_are_refused(shop: dict[str, Any]) -> None:

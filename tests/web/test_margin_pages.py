@@ -50,3 +50,42 @@ def test_another_merchant_cannot_set_it(site, browser):
         from_page="/m",
     )
     assert refused.status_code == 404
+
+
+def test_a_lead_time_kept_on_the_product_is_used_by_the_reorder_list(site, browser, clock):
+    """Issue 26: the supplier's lead time kept per product (the product's page), shown and
+    used on the insights page instead of the page's default; a bad figure refused beside the
+    field, empty forgets it; another merchant's product is not found."""
+    coffee = site.products[0]
+    buy(site, 3)
+    clock.advance(86_400)
+    browser.sign_in(site.merchant)
+    page = f"/m/products/{coffee['id']}"
+    assert 'name="lead_time"' in browser.get(page).text
+    for bad in ("61", "two", "-1"):
+        refused = browser.post(
+            f"{page}/lead_time", {"lead_time": bad, "idempotency_key": str(uuid.uuid4())},
+            from_page=page,
+        )  # fmt: skip
+        assert (
+            refused.status_code == 400 and "Write a whole number of days, 0 to 60." in refused.text
+        )
+    saved = browser.post(
+        f"{page}/lead_time", {"lead_time": "9", "idempotency_key": str(uuid.uuid4())},
+        from_page=page,
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    assert 'value="9"' in browser.get(page).text
+    assert "Its supplier: 9 days" in browser.get("/m/insights").text
+    forgot = browser.post(
+        f"{page}/lead_time", {"lead_time": "", "idempotency_key": str(uuid.uuid4())},
+        from_page=page,
+    )  # fmt: skip
+    assert forgot.status_code == 303
+    assert "Its supplier:" not in browser.get("/m/insights").text
+    browser.sign_in(site.other_merchant)
+    other = browser.post(
+        f"{page}/lead_time", {"lead_time": "2", "idempotency_key": str(uuid.uuid4())},
+        from_page="/m",
+    )  # fmt: skip
+    assert other.status_code == 404

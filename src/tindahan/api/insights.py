@@ -133,6 +133,27 @@ def record_cost(
     )
 
 
+class ProductLeadTime(Body):
+    product_id: Annotated[str, Field(min_length=1, max_length=limits.ID_MAX_LENGTH)]
+    #: Days the supplier takes to deliver it (0 to 60); null forgets it (the default is used).
+    lead_time_days: Annotated[int | None, Field(ge=0, le=limits.INSIGHTS_MAX_LEAD_TIME_DAYS)]
+
+
+@router.post("/insights/product_lead_times", response_model=Json, tags=["insights"])
+def record_lead_time(
+    request: Request, who: CallerDep, key: IdempotencyKey, payload: ProductLeadTime
+) -> JSONResponse:
+    """Keep how many days the merchant's supplier takes to deliver a product: its reorder
+    advice uses it instead of the reorder list's default lead time."""
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: products.record_lead_time(u, who, payload.product_id, payload.lead_time_days),
+    )
+
+
 @router.get("/insights/best_sellers", response_model=Json, tags=["insights"])
 def best_sellers(
     request: Request,

@@ -76,6 +76,9 @@ products = Table(
     #: What one piece costs the merchant, in the product's currency (null: not recorded);
     #: the merchant's own figure, for its margins, never shown to buyers (0037).
     Column("cost_minor", BigInteger),
+    #: Days the merchant's supplier takes to deliver it (null: the reorder list's default);
+    #: 0 to 60, the reorder advice's lead time for this product (0046).
+    Column("lead_time_days", Integer),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
     CheckConstraint("price_minor > 0", name="price_positive"),

@@ -407,6 +407,9 @@ def _product_page(
     if "cost_values" not in context:
         cost = _read(request, lambda u: product_costs.cost_of(u, viewer.caller, product["id"]))
         context["cost_values"] = {"cost": "" if cost is None else pesos(cost)}
+    if "lead_values" not in context:
+        lead = _read(request, lambda u: product_costs.lead_time_of(u, viewer.caller, product["id"]))
+        context["lead_values"] = {"lead_time": "" if lead is None else str(lead)}
     return render.page(
         request,
         "selling/product.html",
@@ -485,6 +488,43 @@ async def cost_save(request: Request, viewer: Merchant, product_id: str) -> Resp
         400,
         values=product_values(product),
         cost_values=form.values,
+        errors=form.errors,
+    )
+
+
+@router.post("/m/products/{product_id}/lead_time")
+async def lead_time_save(request: Request, viewer: Merchant, product_id: str) -> Response:
+    """How many days the supplier takes to deliver the product: its reorder advice on the
+    insights page uses it. Empty forgets it (the page's lead time is used)."""
+    form = await forms.read(request)
+    product = await run_in_threadpool(own_product, request, viewer, product_id)
+    raw = form.values.get("lead_time", "").strip()
+    days: int | None = None
+    high = limits.INSIGHTS_MAX_LEAD_TIME_DAYS
+    if raw:
+        if raw.isdigit() and int(raw) <= high:
+            days = int(raw)
+        else:
+            form.fail(
+                "lead_time", _("Write a whole number of days, 0 to {high}.").format(high=high)
+            )
+    if form.ok:
+
+        def work(u: Unit) -> dict[str, Any]:
+            return product_costs.record_lead_time(u, viewer.caller, product_id, days)
+
+        try:
+            await forms.run_submit(request, viewer, form, work)
+        except RefusalError as refusal:
+            form.refusal(refusal, {"lead_time_days": "lead_time"})
+        else:
+            return _see(f"/m/products/{product_id}?saved=lead_time")
+    return _product_page(
+        request,
+        product,
+        400,
+        values=product_values(product),
+        lead_values=form.values,
         errors=form.errors,
     )
 

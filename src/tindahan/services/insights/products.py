@@ -124,3 +124,43 @@ def cost_of(unit: Unit, caller: Caller, product_id: str) -> int | None:
     if not caller.reaches(row["merchant_id"]):
         raise not_found("product", "id")
     return None if row["cost_minor"] is None else int(row["cost_minor"])
+
+
+def record_lead_time(
+    unit: Unit, caller: Caller, product_id: str, lead_time_days: int | None
+) -> dict[str, Any]:
+    """Keep (or, with ``None``, forget) how many days the caller's supplier takes to deliver
+    this product: the reorder advice uses it instead of the list's default lead time."""
+    caller.require("catalog:write")
+    row = product_row(unit, product_id, caller=caller)
+    if not caller.reaches(row["merchant_id"]):
+        raise not_found("product", "id")
+    high = limits.INSIGHTS_MAX_LEAD_TIME_DAYS
+    if lead_time_days is not None and (
+        isinstance(lead_time_days, bool)
+        or not isinstance(lead_time_days, int)
+        or not 0 <= lead_time_days <= high
+    ):
+        raise invalid(
+            "parameter_invalid", f"lead_time_days is a whole number of days, 0 to {high}",
+            "lead_time_days",
+        )  # fmt: skip
+    unit.conn.execute(
+        update(products)
+        .where(products.c.id == product_id)
+        .values(lead_time_days=lead_time_days, updated_at_ns=unit.now())
+    )
+    return {
+        "object": "product_lead_time",
+        "product_id": product_id,
+        "lead_time_days": lead_time_days,
+    }
+
+
+def lead_time_of(unit: Unit, caller: Caller, product_id: str) -> int | None:
+    """The lead time kept for the caller's product (``None``: the default is used)."""
+    caller.require("catalog:write")
+    row = product_row(unit, product_id, caller=caller)
+    if not caller.reaches(row["merchant_id"]):
+        raise not_found("product", "id")
+    return None if row["lead_time_days"] is None else int(row["lead_time_days"])

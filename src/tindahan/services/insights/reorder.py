@@ -65,14 +65,19 @@ def reorder_list(
     ):
         if product_id in index:
             units[index[product_id], int(day) - (first - EPOCH).days] = float(sold)
-    horizon = lead + review
+    # A product's own lead time when the merchant keeps one, else the list's.
+    leads = [
+        lead if row["lead_time_days"] is None else int(row["lead_time_days"]) for row in catalog
+    ]
+    horizon = max([lead, *leads]) + review
     predicted = np.zeros((len(catalog), horizon))
     if catalog:
         fitted = forecast.fit(units, np.zeros(len(catalog), np.int64), first)
         predicted = fitted.predict(horizon)
     items = []
     for i, row in enumerate(catalog):
-        advice = reorder.advise(predicted[i], int(row["stock"]), lead, review)
+        mine = leads[i]
+        advice = reorder.advise(predicted[i][: mine + review], int(row["stock"]), mine, review)
         items.append(
             {
                 "product_id": row["id"],
@@ -84,6 +89,8 @@ def reorder_list(
                 "reorder_point": advice.reorder_point,
                 "order_quantity": advice.quantity,
                 "days_of_cover": advice.days_of_cover,
+                "lead_time_days": mine,
+                "lead_time_kept": row["lead_time_days"] is not None,
             }
         )
     items.sort(key=lambda item: (not item["reorder_soon"], item["days_of_cover"], item["title"]))
@@ -99,14 +106,14 @@ def reorder_list(
 def _products(unit: Unit, merchant_id: str) -> list[Any]:
     stock = func.coalesce(func.sum(variants.c.stock), 0).label("stock")
     query = (
-        select(products.c.id, products.c.title, stock)
+        select(products.c.id, products.c.title, products.c.lead_time_days, stock)
         .select_from(
             products.join(storefronts, storefronts.c.id == products.c.storefront_id).outerjoin(
                 variants, variants.c.product_id == products.c.id
             )
         )
         .where(storefronts.c.merchant_id == merchant_id, products.c.active == 1)
-        .group_by(products.c.id, products.c.title)
+        .group_by(products.c.id, products.c.title, products.c.lead_time_days)
         .order_by(products.c.id)
     )
     return list(unit.conn.execute(query).mappings())
