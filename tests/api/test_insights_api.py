@@ -116,13 +116,14 @@ def test_costs_and_best_sellers_over_http(world: World) -> None:
         {"product_id": "prd_x", "lead_time_days": 5},
     )  # fmt: skip
     assert missing.status_code == 404
-    for bad in (-1, 61, "5"):
-        refused = api.post(
+    bad_days: tuple[object, ...] = (-1, 61, "5")
+    for wrong in bad_days:
+        answer = api.post(
             "/v1/insights/product_lead_times", world.merchant.key,
-            {"product_id": "prd_x", "lead_time_days": bad},
+            {"product_id": "prd_x", "lead_time_days": wrong},
         )  # fmt: skip
-        assert refused.status_code == 400, bad
-        assert refused.json()["error"]["param"] == "lead_time_days"
+        assert answer.status_code == 400, wrong
+        assert answer.json()["error"]["param"] == "lead_time_days"
 
 
 def test_lessons_over_http(world: World) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -159,11 +160,16 @@ def test_a_lead_time_kept_per_product_replaces_the_default(shop: dict[str, Any])
     assert by_title["Asukal"]["reorder_point"] == 32 and by_title["Asukal"]["reorder_soon"]
     assert (by_title["Kape"]["lead_time_days"], by_title["Kape"]["lead_time_kept"]) == (3, False)
     assert by_title["Kape"]["reorder_point"] == 18
-    for who, days, code in ((owner(shop["other"]), 2, "resource_missing"),
-                            (me, 61, "parameter_invalid"), (me, -1, "parameter_invalid"),
-                            (me, True, "parameter_invalid")):  # fmt: skip
+    bad: list[tuple[Caller, Any, str]] = [
+        (owner(shop["other"]), 2, "resource_missing"),
+        (me, 61, "parameter_invalid"),
+        (me, -1, "parameter_invalid"),
+        (me, True, "parameter_invalid"),
+    ]
+    for who, days, code in bad:
         with pytest.raises(RefusalError) as refused:
-            platform.run(lambda u, w=who, d=days: products.record_lead_time(u, w, asukal, d))
+            platform.run(partial(products.record_lead_time, caller=who, product_id=asukal,
+                                 lead_time_days=days))  # fmt: skip
         assert refused.value.code == code
     assert platform.run(lambda u: products.lead_time_of(u, me, asukal), write=False) == 6
     platform.run(lambda u: products.record_lead_time(u, me, asukal, None))
