@@ -7,13 +7,15 @@ end), migrates it and seeds, through the services, on a clock walking through th
 one sari-sari store with ``--products`` products (a cost recorded for each), ``--buyers``
 buyers, and for each of ``--days`` days about ``--sales`` QR payments (more on Fridays and
 Saturdays and around paydays, between 06:00 and 22:00) and ``--orders`` paid online orders.
-Then, in the same process, the web app (``create_app``, no network: Starlette's test client)
-signed in as the merchant is asked for the page: ``--warmup`` requests, then ``--runs``
-runs of ``--requests`` requests. Reported per run: p50 and p99 (nearest rank) of the wall
-time of a GET, and the process's CPU time per GET (the app and the client; PostgreSQL's own
-CPU is another process and not in it); then the median of each over the runs, and the load
-average, since the machine is shared. ``--profile FILE`` writes a cProfile of one more run
-of requests (``python -m pstats FILE``) and prints its top functions by cumulative time.
+Then ``tindahan serve`` (one worker, no background worker) serves it on loopback, and an
+httpx client signed in as the merchant asks for the page: ``--warmup`` requests, then
+``--runs`` runs of ``--requests`` requests, one at a time. Reported per run: p50 and p99
+(nearest rank) of the wall time of a GET as the client sees it, and the CPU per GET of the
+server's process and of the PostgreSQL backends serving it (/proc, in jiffies); then the
+median of each over the runs, and the load average, since the machine is shared.
+``--profile FILE`` runs, in this process, what the page reads (the services behind its six
+cards, ``--requests`` times) under cProfile, writes it (``python -m pstats FILE``) and prints
+the top functions by cumulative time.
 
     .venv/bin/python -m tindahan.bench.insights                 # make bench-insights
     .venv/bin/python -m tindahan.bench.insights --days 365 --runs 5 --requests 40 --json
@@ -23,6 +25,7 @@ of requests (``python -m pstats FILE``) and prints its top functions by cumulati
 from __future__ import annotations
 
 import argparse
+import base64
 import cProfile
 import io
 import json
@@ -34,29 +37,35 @@ import re
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import httpx
 import psycopg
-from starlette.testclient import TestClient
 
+from tindahan.bench.api import CLK_TCK, DATA_KEY, Server
+from tindahan.bench.api import CpuWatcher as Watch
 from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.lending.calendar import day_start_ns
 from tindahan.services.commerce import catalog, escrow, orders
+from tindahan.services.insights import calendar, cashflow, mix, reorder
 from tindahan.services.insights import products as product_costs
-from tindahan.services.payments import cash, payments
+from tindahan.services.payments import cash, payments, sales
 from tindahan.services.payments import wallets as wallet_service
 from tindahan.services.platform import chart, logins, parties
 from tindahan.services.unit import Platform, SettableClock, Unit
 from tindahan.store import migrate
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
-from tindahan.web.app import create_app
 
+MANILA = ZoneInfo("Asia/Manila")
 PG = os.environ.get(
     "TINDAHAN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -207,35 +216,84 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
-def sign_in(client: TestClient) -> None:
+def sign_in(client: httpx.Client) -> dict[str, str]:
+    """The session's cookies, sent by hand: they are ``Secure`` and this is loopback HTTP."""
     page = client.get("/signin")
     token = _CSRF.search(page.text)
-    assert token, "no CSRF token on /signin"
+    if token is None:
+        raise RuntimeError("no CSRF token on /signin")
+    cookies = dict(page.cookies)
     done = client.post(
         "/signin",
         data={"csrf_token": token.group(1), "phone": PHONE, "secret": PIN},
-        follow_redirects=False,
+        headers=_cookie_header(cookies),
     )
     if done.status_code != 303:
         raise RuntimeError(f"sign-in failed: {done.status_code}")
+    cookies.update(done.cookies)
+    return cookies
 
 
-def timed(client: TestClient, requests: int) -> tuple[list[float], float]:
-    """Wall seconds of each GET, and the process's CPU seconds over them all."""
+def _cookie_header(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+def timed(
+    client: httpx.Client, cookies: dict[str, str], requests: int, watch: Watch | None
+) -> tuple[list[float], dict[str, float]]:
+    """Wall seconds of each GET, and CPU milliseconds per GET of the server and of its
+    PostgreSQL backends."""
     walls = []
-    cpu = time.process_time()
+    headers = _cookie_header(cookies)
+    before = watch.snapshot() if watch else None
     for _ in range(requests):
         started = time.perf_counter()
-        answer = client.get("/m/insights")
+        answer = client.get("/m/insights", headers=headers)
         walls.append(time.perf_counter() - started)
         if answer.status_code != 200:
             raise RuntimeError(f"GET /m/insights answered {answer.status_code}")
-    return walls, time.process_time() - cpu
+    cpu: dict[str, float] = {}
+    if watch and before:
+        after = watch.snapshot()
+        per = 1000 / CLK_TCK / requests
+        server = sum(after.server.values()) - sum(before.server.values())
+        grown = [t - before.postgres.get(pid, 0) for pid, t in after.postgres.items()]
+        cpu = {
+            "server_cpu_ms": round(server * per, 1),
+            "postgres_cpu_ms": round(sum(grown) * per, 1),
+        }
+    return walls, cpu
 
 
 def nearest_rank(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def profile(platform: Platform, merchant_id: str, times: int, out: str) -> str:
+    """What the page reads (``web.insights``' six cards' services), ``times`` times, under
+    cProfile; the top functions by cumulative time."""
+    me = _as(merchant_id)
+
+    def page(unit: Unit) -> None:
+        yesterday = sales.today(unit) - timedelta(days=1)
+        reorder.reorder_list(unit, me, merchant_id)
+        product_costs.best_sellers(unit, me, merchant_id, 28)
+        sales.daily_sales(unit, me, merchant_id, 7 * 13, yesterday)
+        mix.sales_mix(unit, me, merchant_id, 28)
+        cashflow.cash_flow(unit, me, merchant_id, 30)
+        calendar.sales_calendar(unit, me, merchant_id, 13)
+
+    platform.run(page, write=False)  # warm
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(times):
+        platform.run(page, write=False)
+    profiler.disable()
+    profiler.dump_stats(out)
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
+    return text.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -252,41 +310,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="write a cProfile of one more run here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    args.today = date(2026, 12, 7)
+    args.today = datetime.now(MANILA).date()
     url = fresh_postgres()
     clock = SettableClock()
     clock.set(day_start_ns(args.today))
+    scratch = Path(tempfile.mkdtemp(prefix="tindahan-insights-bench-"))
+    top = ""
     try:
         with connect(url, clock=clock) as db:
             migrate.upgrade(db)
-            platform = Platform(db, Vault(b"\0" * 32))
+            platform = Platform(db, Vault(base64.urlsafe_b64decode(DATA_KEY)))
             started = time.perf_counter()
             seeded = seed(platform, clock, args)
             seed_s = time.perf_counter() - started
-            with TestClient(create_app(platform), base_url="https://testserver") as client:
-                sign_in(client)
-                timed(client, args.warmup)
+            clock.set(None)  # the wall clock again: the server's
+            if args.profile:
+                top = profile(platform, seeded["merchant_id"], args.requests, args.profile)
+        server = Server.start(url, 1, scratch)
+        try:
+            watch = Watch(server.process.pid, url)
+            with httpx.Client(base_url=server.base, timeout=60) as client:
+                cookies = sign_in(client)
+                timed(client, cookies, args.warmup, None)
                 runs = []
                 for _ in range(args.runs):
-                    walls, cpu = timed(client, args.requests)
+                    walls, cpu = timed(client, cookies, args.requests, watch)
                     runs.append(
                         {
                             "p50_ms": round(statistics.median(walls) * 1000, 1),
                             "p99_ms": round(nearest_rank(walls, 0.99) * 1000, 1),
                             "max_ms": round(max(walls) * 1000, 1),
-                            "cpu_ms_per_get": round(cpu / len(walls) * 1000, 1),
+                            **cpu,
                         }
                     )
-                top = ""
-                if args.profile:
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    timed(client, args.requests)
-                    profiler.disable()
-                    profiler.dump_stats(args.profile)
-                    out = io.StringIO()
-                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
-                    top = out.getvalue()
+            watch.conn.close()
+        finally:
+            server.stop()
     finally:
         drop_postgres(url)
     report = {
@@ -299,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "median_p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "median_p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "median_cpu_ms_per_get": statistics.median(r["cpu_ms_per_get"] for r in runs),
+        "median_server_cpu_ms_per_get": statistics.median(r["server_cpu_ms"] for r in runs),
+        "median_postgres_cpu_ms_per_get": statistics.median(r["postgres_cpu_ms"] for r in runs),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:
