@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,21 @@ class Period:
     preaccrued_minor: int = 0
 
 
-def earned_through(day: date, periods: Iterable[Period], *, daily: bool) -> int:
+class Accruing(Protocol):
+    """What ``earned_through`` reads: a ``Period``, or a loan's line as it stands (the daily
+    close passes its lines as they are rather than a ``Period`` made from each)."""
+
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def interest_minor(self) -> int: ...
+    @property
+    def preaccrued_minor(self) -> int: ...
+
+
+def earned_through(day: date, periods: Iterable[Accruing], *, daily: bool) -> int:
     """Interest of ``periods`` earned by the end of ``day`` (not counting ``preaccrued``)."""
     total = 0
     for p in periods:
