@@ -123,3 +123,28 @@ def test_an_order_past_its_window_is_flagged_on_both_order_pages(browser, second
     second_browser.sign_in(site.merchant)
     seller_page = second_browser.get(f"/m/orders/{order_id}")
     assert seller_page.status_code == 200 and flag in seller_page.text
+
+
+def test_the_merchant_weighs_a_product_on_its_page(browser, site):
+    coffee = product(site, "Coffee")
+    browser.sign_in(site.merchant)
+    page = browser.get(f"/m/products/{coffee['id']}")
+    assert 'name="weight_g"' in page.text
+    form = {"title": coffee["title"], "price": "65.00", "active": "1", "category_id": ""}
+    bad = browser.post(
+        f"/m/products/{coffee['id']}",
+        {**form, "weight_g": "200g", "idempotency_key": browser.key(page.text)},
+    )
+    assert bad.status_code == 400 and "Enter a whole number." in bad.text
+    saved = browser.post(
+        f"/m/products/{coffee['id']}",
+        {**form, "weight_g": "250", "idempotency_key": browser.key(bad.text)},
+    )
+    assert saved.status_code == 303, saved.text
+    merchant = caller(site.merchant)
+    stored = site.platform.run(
+        lambda u: catalog.get_own_product(u, merchant, coffee["id"]), write=False
+    )
+    assert stored["weight_g"] == 250
+    shown = browser.get(f"/m/products/{coffee['id']}").text
+    assert 'name="weight_g" type="text" value="250"' in shown

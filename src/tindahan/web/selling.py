@@ -70,6 +70,7 @@ PRODUCT_FIELDS = {
     "description": "description",
     "price_minor": "price",
     "category_id": "category_id",
+    "weight_g": "weight_g",
 }
 
 
@@ -331,6 +332,7 @@ def _new_product(form: forms.Form) -> catalog.NewProduct | None:
         "description", required=False, max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH
     )
     price = form.money("price")
+    weight = _weight(form)
     options = _options(form)
     stock = None
     has_options = options or any(f.startswith("option_") for f in form.errors)
@@ -340,7 +342,14 @@ def _new_product(form: forms.Form) -> catalog.NewProduct | None:
         form.fail("stock", _("With options, give each option its own stock instead."))
     if not form.ok or title is None or price is None:
         return None
-    return catalog.NewProduct(title, price, description, stock=stock, variants=options)
+    return catalog.NewProduct(
+        title, price, description, stock=stock, variants=options, weight_g=weight
+    )
+
+
+def _weight(form: forms.Form) -> int | None:
+    """The packed weight in grams couriers price by (empty: none given)."""
+    return form.whole("weight_g", low=1, high=limits.MAX_PARCEL_WEIGHT_G, required=False)
 
 
 def _product_fields() -> dict[str, str]:
@@ -385,6 +394,7 @@ def product_values(product: dict[str, Any]) -> dict[str, str]:
         "price": pesos(product["price_minor"]),
         "active": "1" if product["active"] else "",
         "category_id": product["category_id"] or "",
+        "weight_g": "" if product.get("weight_g") is None else str(product["weight_g"]),
     }
 
 
@@ -443,11 +453,13 @@ async def product_save(request: Request, viewer: Merchant, product_id: str) -> R
         "description", required=False, max_length=limits.PRODUCT_DESCRIPTION_MAX_LENGTH
     )
     price = form.money("price")
+    weight = _weight(form)
     if form.ok:
         changes = {
             "title": title,
             "description": description,
             "price_minor": price,
+            "weight_g": weight,
             "active": form.values.get("active") == "1",
             "category_id": form.values.get("category_id") or None,
         }

@@ -645,9 +645,9 @@ OPERATOR_STAFF = "Operator (demo)"
 #: The shop with the open loan offer gets a storefront too, so the web demo of that merchant
 #: can sell online as well as borrow: (title, price in centavos, stock).
 OFFER_SHOP_PRODUCTS = [
-    ("Bigas, dinorado 5 kg", 32_500, 40),
-    ("Kape 3-in-1, 30 sachets", 18_900, 60),
-    ("Mantika, 1 L", 9_800, 50),
+    ("Bigas, dinorado 5 kg", 32_500, 40, 5_000),
+    ("Kape 3-in-1, 30 sachets", 18_900, 60, 600),
+    ("Mantika, 1 L", 9_800, 50, 950),
 ]
 OFFER_SHOP_FUNDING = 200_000  # ₱2,000
 BUYER_FUNDING = 500_000  # ₱5,000
@@ -754,7 +754,8 @@ def _existing_logins(unit: Unit) -> list[dict[str, str]]:
 
 
 def _offer_shop(platform: Platform, merchant_id: str) -> None:
-    """A storefront, three products and ₱2,000 for the merchant with the loan offer."""
+    """A storefront shipping by courier, three products and ₱2,000 for the merchant with
+    the loan offer."""
     from tindahan.store.commerce_tables import storefronts
 
     has_store = platform.run(
@@ -776,12 +777,24 @@ def _offer_shop(platform: Platform, merchant_id: str) -> None:
                 shipping_fee_minor=5_000,
             )
         )
-        for title, price, stock in OFFER_SHOP_PRODUCTS:
-            new = catalog.NewProduct(title, price, stock=stock)
+        for title, price, stock, grams in OFFER_SHOP_PRODUCTS:
+            new = catalog.NewProduct(title, price, stock=stock, weight_g=grams)
             made = platform.run(
                 partial(catalog.create_product, caller=owner, storefront_id=store["id"], new=new)
             )
             _photo(platform, owner, made["id"], title)
+        # It ships with the three couriers: its cart shows each one's fee and the window
+        # learned from the demo's delivery history.
+        choices = [couriers.Choice(code) for code in COURIERS]
+        platform.run(
+            partial(
+                couriers.set_shipping,
+                caller=owner,
+                storefront_id=store["id"],
+                choices=choices,
+                free_over_minor=None,
+            )
+        )
     _fund_main(platform, merchant_id, OFFER_SHOP_FUNDING, "DEMO-WEB-SHOP")
 
 
