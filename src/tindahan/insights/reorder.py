@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import poisson
+from scipy.special import pdtr, pdtrik
 
 from tindahan.insights.errors import InsightsError
 
@@ -47,9 +47,19 @@ class Advice:
 
 
 def _quantile(mean: float, level: float) -> int:
+    """The smallest whole ``k`` with P(Poisson(mean) ≤ k) ≥ ``level`` — what
+    ``scipy.stats.poisson.ppf`` answers, from the two special functions it is built on
+    (``pdtrik`` inverts the CDF over real ``k``; ``pdtr`` is the CDF). Called directly, a
+    quantile costs microseconds instead of ppf's ~0.3 ms of argument checking: the insights
+    page asks two per product (``make bench-insights``' profile)."""
     if mean <= 0:
         return 0
-    return int(poisson.ppf(level, mean))
+    k = max(int(np.ceil(pdtrik(level, mean))) - 1, 0)
+    while pdtr(k, mean) < level:
+        k += 1
+    while k > 0 and pdtr(k - 1, mean) >= level:
+        k -= 1
+    return k
 
 
 def advise(
