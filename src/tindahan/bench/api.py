@@ -123,6 +123,12 @@ def free_port() -> int:
         return port
 
 
+#: ``--tigerbeetle``'s second mode: group commit off, the ledger on a fresh one-replica
+#: TigerBeetle cluster (issue 22), the world funded on PostgreSQL first and migrated there.
+TIGERBEETLE_MODE = "tigerbeetle"
+LEDGER_ENV = "TINDAHAN_LEDGER_URL"
+
+
 def server_env(group_commit: str | None = None) -> dict[str, str]:
     env = {**os.environ, "TINDAHAN_DATA_KEY": DATA_KEY}
     if group_commit is not None:
@@ -154,6 +160,7 @@ class Server:
         group_commit: str | None = None,
         *,
         worker: bool = False,
+        ledger: str | None = None,
     ) -> Server:
         """``worker``: run serve's background worker too (it seals transfers);
         ``group_commit``: TINDAHAN_GROUP_COMMIT for the server (None: serve's default)."""
@@ -176,7 +183,7 @@ class Server:
                 ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
-                env=server_env(group_commit),
+                env={**server_env(group_commit), **({LEDGER_ENV: ledger} if ledger else {})},
                 start_new_session=True,  # its own group: a stuck worker can be killed with it
             )
         server = cls(process, f"http://127.0.0.1:{port}", log)
@@ -624,16 +631,32 @@ def once(args: argparse.Namespace, group_commit: str | None = None) -> dict[str,
         with scratch_dir:
             tindahan("db", "upgrade", "--db", url)
             operator = tindahan("keys", "create", "--db", url, "--operator").splitlines()[-1]
-            server = Server.start(url, args.workers, Path(scratch), group_commit)
+            on_cluster = group_commit == TIGERBEETLE_MODE
+            mode = "off" if on_cluster else group_commit
+            server = Server.start(url, args.workers, Path(scratch), mode)
+            cluster_dir = f"{scratch}/tigerbeetle"
             try:
                 merchants, buyers = asyncio.run(
                     setup(server.base, operator, args.merchants, args.buyers, args.mdr_bps)
                 )
+                if on_cluster:  # the funded world moved to a fresh cluster, served from it
+                    server.stop()
+                    up = ("ledger", "cluster", "up", "--replicas", "1", "--dir", cluster_dir)
+                    ledger = tindahan(*up, "--cache-grid", "64MiB").splitlines()[-1]
+                    tindahan("ledger", "migrate-to-tigerbeetle", "--db", url, "--ledger", ledger)
+                    server = Server.start(url, args.workers, Path(scratch), mode, ledger=ledger)
                 window, cpu = run_loop(drive(server, url, merchants, buyers, args))
             except BaseException:
                 server.stop()
                 print(f"server log (tail):\n{server.tail()}", file=sys.stderr)
                 raise
+            finally:
+                if on_cluster and Path(cluster_dir).exists():  # before the folder goes
+                    subprocess.run(
+                        [TINDAHAN, "ledger", "cluster", "down", "--dir", cluster_dir, "--purge"],
+                        capture_output=True,
+                        check=False,
+                    )
             server.stop()
             failed = sum(n for s, n in window.statuses.items() if s != "200")
             tail = server.tail()
@@ -871,6 +894,12 @@ def parse() -> argparse.Namespace:
         default="both",
         help="TINDAHAN_GROUP_COMMIT for the server; both: each run once off, once on",
     )
+    parser.add_argument(
+        "--tigerbeetle",
+        action="store_true",
+        help="compare the ledger on a fresh one-replica TigerBeetle cluster with the SQL "
+        "ledger alone, group commit off, in the same runs (issue 22)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
     for name in ("workers", "concurrency", "merchants", "buyers", "duration", "runs"):
@@ -886,6 +915,8 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     args = parse()
     modes = ["off", "on"] if args.group_commit == "both" else [args.group_commit]
+    if args.tigerbeetle:
+        modes = ["off", TIGERBEETLE_MODE]
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for n in range(args.runs):
         for mode in modes:  # off and on interleaved: the same machine load for both
