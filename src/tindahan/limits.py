@@ -744,9 +744,20 @@ MAX_SHIPMENT_HISTORY_ROWS: Final = 1_000_000
 #: card's (the rule-based prior, shown as an estimate, until then).
 MIN_ZONE_HISTORY: Final = 30
 
+#: Argon2id's cost for PINs and passwords (``services.platform.logins``): OWASP's Password
+#: Storage Cheat Sheet's first configuration for Argon2id — 19 MiB of memory, two passes, one
+#: lane. Why not argon2-cffi's default (RFC 9106's second profile: 64 MiB, three passes,
+#: four lanes, about 7 times the CPU): what protects a six-digit PIN is the throttles and the
+#: lock-out, on line; off line, a million guesses fall under either cost (hours of one core,
+#: not years), so the larger cost bought little and made every PIN step of a USSD session
+#: (issue 24: p99 ≤ 50 ms) and every sign-in wait for it. Hashes made under other parameters
+#: are redone at the next successful sign-in (``check_needs_rehash``).
+PIN_HASH_MEMORY_KIB: Final = 19_456
+PIN_HASH_PASSES: Final = 2
+PIN_HASH_LANES: Final = 1
 #: Argon2 hashes and verifications run on this many threads per server process
-#: (``services.platform.logins``): a PIN's hash (64 MiB, three passes, four lanes) already
-#: keeps two cores busy, so more at once would only share them and hold more memory.
+#: (``services.platform.logins``): one a core, so more at once would only share the cores
+#: and hold more memory (19 MiB a hash in flight).
 PIN_HASH_THREADS: Final = 2
 #: How much lower (nice) those threads run than the rest of the process: when the CPU is
 #: short, the menus and pages go first and the PIN's hash waits (it gets about a tenth of a

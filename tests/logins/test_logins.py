@@ -193,15 +193,26 @@ def test_the_phone_is_stored_encrypted_and_the_pin_only_as_argon2id(platform, pe
     assert row["secret_hash"].startswith("$argon2id$")
     assert PIN not in row["secret_hash"]
     assert PasswordHasher().verify(row["secret_hash"], PIN)
+    cost = (limits.PIN_HASH_MEMORY_KIB, limits.PIN_HASH_PASSES, limits.PIN_HASH_LANES)
+    assert "$m={},t={},p={}$".format(*cost) in row["secret_hash"]
 
 
-def test_a_hash_with_old_parameters_is_redone_at_sign_in(platform: Platform, people: People):
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PIN)
+@pytest.mark.parametrize(
+    "old",
+    [
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),  # weaker
+        PasswordHasher(),  # RFC 9106's profile, the cost before issue 24's measurement
+    ],
+)
+def test_a_hash_with_old_parameters_is_redone_at_sign_in(
+    platform: Platform, people: People, old: PasswordHasher
+):
+    weak = old.hash(PIN)
     change = update(login_table).where(login_table.c.id == people.login).values(secret_hash=weak)
     platform.run(lambda u: u.conn.execute(change))
     logins.sign_in(platform, PHONE, PIN)
     renewed = login_row(platform, people.login)["secret_hash"]
-    assert renewed != weak and not PasswordHasher().check_needs_rehash(renewed)
+    assert renewed != weak and not logins._hasher.check_needs_rehash(renewed)
     logins.sign_in(platform, PHONE, PIN)
 
 
