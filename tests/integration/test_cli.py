@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -409,15 +411,31 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
         stderr=subprocess.PIPE,
         text=True,
     )
+    # Lines read in threads, so the deadline holds even when the server prints nothing more
+    # (a bare readline() would wait for ever and hang the suite). Generous: a guard against a
+    # hang on a loaded machine, not a measure of start-up time.
+    lines: queue.Queue[str] = queue.Queue()
+    errors: list[str] = []
+
+    def read_lines() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+
+    readers = [
+        threading.Thread(target=read_lines, daemon=True),
+        threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
         seen = ""
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300
         while "Press Ctrl-C" not in seen and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+            try:
+                seen += lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 break
-            seen += line
-        assert "Press Ctrl-C" in seen, seen + proc.stderr.read()
+        assert "Press Ctrl-C" in seen, seen + "".join(errors)
         assert f"http://127.0.0.1:{port}" in seen and f"http://127.0.0.1:{port}/docs" in seen
         key = seen.split("demo API key (operator): ")[1].split()[0]
         assert "Demo sign-ins" in seen and "+639170000002" in seen and "{" not in seen
@@ -437,11 +455,16 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
         assert httpx.post(switch_url + "/answers", timeout=5).status_code == 401
         time.sleep(1.5)  # one worker round seals the demo transfers
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
+            proc.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0, "".join(errors)
     assert "demo data ready" in seen
     assert "training the demo credit model" not in seen
     with pytest.raises(httpx.TransportError):  # and stopped with it
