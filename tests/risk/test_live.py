@@ -155,6 +155,33 @@ def test_a_review_holds_the_money_until_an_analyst_releases_it(
     assert verify.verify(platform.db).ok
 
 
+def test_one_payment_tripping_a_review_and_an_alert_only_rule_stores_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: Platform
+) -> None:
+    """An open alert (it goes to a case) and a closed one (alert only) from one payment are
+    stored together; they once failed the payment's whole transaction (found by the gate's
+    benchmark: a velocity review and a device's alert-only rule at once)."""
+    path = tmp_path / "rules.toml"
+    text = RULES.replace("DECISION", "allow").replace("min_minor = 3000000", "min_minor = 1000")
+    path.write_text(text)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(path))
+    ana, ben, cy = (
+        _party(platform, "Ana", 10_000_000),
+        _party(platform, "Ben"),
+        _party(platform, "Cy"),
+    )
+    _pay(platform, ana, ben, 100_000)
+    _pay(platform, ana, ben, 100_000)
+    _pay(platform, ana, cy, 100_000)  # the hour's third (review) and a new payee (alert only)
+    last = [a for a in _alerts(platform) if a["counterparty"] == cy]
+    assert sorted((a["rule"], a["status"], a["case_id"] is None) for a in last) == [
+        ("new_payee", "closed", True),
+        ("velocity", "open", False),
+    ]
+    assert _balance(platform, cy) == (100_000, 0)  # held for review, not lost
+    assert verify.verify(platform.db).ok
+
+
 def test_a_return_pays_the_sender_back_with_four_eyes(
     live: Path, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -435,9 +435,9 @@ def _store(
         }
         for a in verdict.alerts
     ]
-    for row in rows:
-        if row["status"] == "open":
-            row["case_id"] = _case_of(unit, str(row["party_id"]))
+    for row in rows:  # every row names case_id: one statement takes them all, same keys
+        open_ = row["status"] == "open"
+        row["case_id"] = _case_of(unit, str(row["party_id"])) if open_ else None
     if rows:
         unit.conn.execute(insert(risk_alerts), rows)
 
