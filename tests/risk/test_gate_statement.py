@@ -6,10 +6,11 @@ device and an IP address, to a new payee, both sides watched."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from psycopg import _queries
-from sqlalchemy import event
+from sqlalchemy import Connection, TextClause, event
 
 from tests.risk.test_live import OPERATOR, _alerts, _party, _pay, live, platform
 from tindahan.ledger.model import NewTransfer
@@ -20,6 +21,7 @@ from tindahan.risk.movement import Kind, Movement
 from tindahan.services.ledger import risk_gate, risk_usage
 from tindahan.services.risk import rules
 from tindahan.services.unit import Platform, Unit
+from tindahan.store import hotpath
 
 __all__ = ["live", "platform"]  # the fixtures, shared with test_live
 
@@ -47,14 +49,14 @@ def test_the_gate_is_one_round_trip_on_postgresql_once_the_owners_are_known_and_
     next movement. On SQLite (in process) the read stays its own statement."""
     ana, ben = _party(platform, "Ana", 5_000_000), _party(platform, "Ben")
     statements: list[int] = []
-    judge = risk_gate.judge
+    seen = [0]
+    judge, fetch_named = risk_gate.judge, hotpath.fetch_named
+
+    def count(*_: object) -> None:
+        seen[0] += 1
 
     def counted(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
-        seen = [0]
-
-        def count(*_: object) -> None:
-            seen[0] += 1
-
+        seen[0] = 0
         event.listen(unit.conn, "before_cursor_execute", count)
         try:
             return judge(unit, transfers)
@@ -62,7 +64,12 @@ def test_the_gate_is_one_round_trip_on_postgresql_once_the_owners_are_known_and_
             event.remove(unit.conn, "before_cursor_execute", count)
             statements.append(seen[0])
 
+    def fetch_counted(conn: Connection, statement: TextClause, params: Any) -> list[Any]:
+        count()  # the buckets' statement runs on the driver connection: one round trip
+        return fetch_named(conn, statement, params)
+
     monkeypatch.setattr(risk_gate, "judge", counted)
+    monkeypatch.setattr(risk_usage, "fetch_named", fetch_counted)
     _pay(platform, ana, ben, 10_000)  # the owners read
     _pay(platform, ana, ben, 10_000)  # known: the velocity limit is 2 an hour
     assert _alerts(platform) == []

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import psycopg
+from sqlalchemy.exc import DBAPIError
 
 from tindahan import limits
 from tindahan.ledger.model import Account, Transfer, TransferFlags
@@ -283,3 +285,27 @@ def _transfer_rows(created: Sequence[Transfer]) -> list[tuple[Any, ...]]:
         )
         for t in created
     ]
+
+
+def fetch_named(conn: Any, statement: Any, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a ``text()`` statement run on the DBAPI connection under ``conn`` (a
+    SQLAlchemy ``Connection`` with its transaction open), inside that transaction: without
+    SQLAlchemy's per-statement work (profiled: a third of the risk gate's client CPU on
+    PostgreSQL, past psycopg itself). The statement is compiled for the dialect once
+    (``_compiled``); a driver error comes out as SQLAlchemy's ``DBAPIError`` subclass, so
+    ``transact`` retries a conflict exactly as if SQLAlchemy had run the statement."""
+    sql = _compiled(statement, conn.dialect)
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+    except dbapi_error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+    finally:
+        cur.close()
+
+
+@lru_cache(maxsize=256)
+def _compiled(statement: Any, dialect: Any) -> str:
+    return str(statement.compile(dialect=dialect))

@@ -71,6 +71,7 @@ from tindahan.risk.aggregates import (
 )
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Kind, Movement
 from tindahan.services.unit import Unit
+from tindahan.store.hotpath import fetch_named
 from tindahan.store.risk_tables import risk_payees
 
 NS = 10**9
@@ -697,8 +698,8 @@ def _together(
     fresh: dict[str, bool] = {}
     returned: list[Returned] = []
     modes: list[tuple[str, str]] = []
-    for what, party, other, count, amount, earlier_count, earlier_total in unit.conn.execute(
-        statement, params
+    for what, party, other, count, amount, earlier_count, earlier_total in fetch_named(
+        unit.conn, statement, params
     ):
         if what == "payee":
             new_payee = _payee(aggregates, m, count)
