@@ -20,12 +20,13 @@ Why this order:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import TextClause, bindparam, insert, select, text, update
 
 from tindahan import limits
 from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
@@ -257,6 +258,61 @@ def limit_incoming(unit: Unit, holder: Holder, amount_minor: int, currency_code:
     month = month_key(unit.now())
     totals = _add_usage(unit, holder.account_id, "in", amount_minor, (month,))
     check_incoming_total(holder.tier, totals[month], currency_code)
+
+
+#: The month's incoming usage raised for the row a data-modifying CTE ``claimed`` inserted
+#: (PostgreSQL; ``limit_incoming_claimed``): nothing when it inserted nothing.
+_RAISE_CLAIMED = (
+    "raised AS (INSERT INTO wallet_usage (account_id, period, direction, total_minor) "
+    "SELECT CAST(:usage_account AS VARCHAR), CAST(:usage_period AS VARCHAR), 'in', "
+    "CAST(:usage_amount AS BIGINT) FROM claimed "
+    "ON CONFLICT (account_id, period, direction) DO UPDATE "
+    "SET total_minor = wallet_usage.total_minor + excluded.total_minor "
+    "RETURNING total_minor) SELECT total_minor FROM raised"
+)
+
+
+@functools.cache
+def _claimed_statement(claim: TextClause) -> TextClause:
+    return text(f"WITH claimed AS ({claim.text}), {_RAISE_CLAIMED}").bindparams(
+        *claim._bindparams.values()
+    )
+
+
+def limit_incoming_claimed(
+    unit: Unit,
+    holder: Holder,
+    amount_minor: int,
+    currency_code: str,
+    claim: TextClause,
+    params: Mapping[str, Any],
+) -> bool:
+    """``limit_incoming`` together with the insert of the row the money arrives for:
+    ``claim`` is an ``INSERT … ON CONFLICT DO NOTHING RETURNING …`` (a constant statement;
+    ``params`` its values). The month's usage is raised only when ``claim`` inserted its row
+    — a duplicate counts nothing — and whether it did is returned. On PostgreSQL the two are
+    one statement (the usage's upsert selects from the insert's ``RETURNING`` in a
+    data-modifying CTE): one round trip fewer; on SQLite, two. The per-transaction maximum
+    is checked first, before anything is written; a month's total over the tier's raises
+    after both were written, and the caller's transaction rolls them back."""
+    if holder.kind != WalletKind.MAIN:
+        return unit.conn.execute(claim, params).first() is not None
+    check_amount(holder.tier, amount_minor, currency_code)
+    month = month_key(unit.now())
+    if unit.db.is_sqlite:
+        if unit.conn.execute(claim, params).first() is None:
+            return False
+        total = _add_usage(unit, holder.account_id, "in", amount_minor, (month,))[month]
+    else:
+        usage = {"usage_account": holder.account_id, "usage_period": month}
+        found = unit.conn.execute(
+            _claimed_statement(claim), {**params, **usage, "usage_amount": amount_minor}
+        ).first()
+        if found is None:
+            return False
+        total = found[0]
+    check_incoming_total(holder.tier, total, currency_code)
+    return True
 
 
 def check_balance(

@@ -42,9 +42,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, select, text
 
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, invalid, not_found, refused
@@ -292,13 +290,14 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
     )
     legs.append(principal)
     row["credited_minor"], row["transfer_id"] = credited, principal.id
-    if not _claim(unit, row):  # the exactly-once: see the docstring
-        return _seen(unit, item)
 
     def to_php(value: int) -> int:
         return fx.php_equivalent(unit, value, holder.currency)
 
-    movement.limit_incoming(unit, holder, to_php(credited), HOME)
+    # the exactly-once (see the docstring), with the tier's usage counted in the same
+    # statement on PostgreSQL: a duplicate inserts nothing and counts nothing
+    if not movement.limit_incoming_claimed(unit, holder, to_php(credited), HOME, _CLAIM, row):
+        return _seen(unit, item)
     flag = _screened(item, holder.party_id, row["id"])
     if flag is None:
         applied = movement.book(unit, legs)
@@ -311,19 +310,18 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
     return row
 
 
-def _claim(unit: Unit, row: dict[str, Any]) -> bool:
-    """Insert the row unless its ``(uetr, end_to_end_id)`` is there; whether it was inserted.
-    A delivery racing another waits on the unique index until the first commits, then
-    inserts nothing (and reads the first's row, committed by then). Nothing was written
-    before it, so a duplicate returns having changed nothing; and a fresh transfer needs no
-    read first (one round trip fewer on every credit)."""
-    dialect_insert = sqlite_insert if unit.db.is_sqlite else postgresql_insert
-    statement = (
-        dialect_insert(inbound_transfers)
-        .on_conflict_do_nothing(index_elements=["uetr", "end_to_end_id"])
-        .returning(inbound_transfers.c.id)
-    )
-    return unit.conn.execute(statement, row).first() is not None
+#: The row's insert unless its ``(uetr, end_to_end_id)`` is there, returning its id when it
+#: was inserted (the same text on SQLite and PostgreSQL). A delivery racing another waits on
+#: the unique index until the first commits, then inserts nothing (and reads the first's
+#: row, committed by then). Nothing was written before it, so a duplicate returns having
+#: changed nothing; and a fresh transfer needs no read first (one round trip fewer on every
+#: credit). A constant: SQLAlchemy builds and keys no statement per credit.
+_COLUMNS = [column.name for column in inbound_transfers.c]
+_CLAIM = text(
+    f"INSERT INTO inbound_transfers ({', '.join(_COLUMNS)}) "  # noqa: S608 (the table's own columns)
+    f"VALUES ({', '.join(f':{name}' for name in _COLUMNS)}) "
+    "ON CONFLICT (uetr, end_to_end_id) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(column.name, type_=column.type) for column in inbound_transfers.c))
 
 
 def _reject(
