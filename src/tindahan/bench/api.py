@@ -104,8 +104,9 @@ def _libpq(url: str) -> str:
     return "postgresql://" + rest if scheme.startswith("postgresql") else url
 
 
-def fresh_postgres() -> str:
-    name = f"tindahan_api_bench_{secrets.token_hex(3)}"
+def fresh_postgres(prefix: str = "tindahan_api_bench") -> str:
+    """A new, empty database on the bench's server, named ``prefix`` and a random suffix."""
+    name = f"{prefix}_{secrets.token_hex(3)}"
     with psycopg.connect(_libpq(PG), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     return PG.rsplit("/", 1)[0] + "/" + name

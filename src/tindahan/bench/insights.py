@@ -34,7 +34,6 @@ import os
 import pstats
 import random
 import re
-import secrets
 import statistics
 import sys
 import tempfile
@@ -47,9 +46,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 
-from tindahan.bench.api import CLK_TCK, DATA_KEY, Server
+from tindahan.bench.api import CLK_TCK, DATA_KEY, Server, drop_postgres, fresh_postgres
 from tindahan.bench.api import CpuWatcher as Watch
 from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
@@ -66,9 +64,6 @@ from tindahan.store.database import connect
 from tindahan.store.vault import Vault
 
 MANILA = ZoneInfo("Asia/Manila")
-PG = os.environ.get(
-    "TINDAHAN_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 OPERATOR = Caller("bench", None, frozenset(SCOPES))
 HOUR_NS = 3_600 * 10**9
 DAY_NS = 24 * HOUR_NS
@@ -77,23 +72,6 @@ PHONE, PIN = "09171110000", "482916"
 WEEKDAY = (0.85, 0.9, 0.95, 0.95, 1.1, 1.25, 1.0)
 PAYDAY = 1.4
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _libpq(url: str) -> str:
-    scheme, rest = url.split("://", 1)
-    return "postgresql://" + rest if scheme.startswith("postgresql") else url
-
-
-def fresh_postgres() -> str:
-    name = f"tindahan_insights_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(_libpq(PG), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return PG.rsplit("/", 1)[0] + "/" + name
-
-
-def drop_postgres(url: str) -> None:
-    with psycopg.connect(_libpq(PG), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def _as(party_id: str) -> Caller:
@@ -311,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     args.today = datetime.now(MANILA).date()
-    url = fresh_postgres()
+    url = fresh_postgres("tindahan_insights_bench")
     clock = SettableClock()
     clock.set(day_start_ns(args.today))
     scratch = Path(tempfile.mkdtemp(prefix="tindahan-insights-bench-"))

@@ -483,25 +483,11 @@ async def cost_save(request: Request, viewer: Merchant, product_id: str) -> Resp
     form = await forms.read(request)
     product = await run_in_threadpool(own_product, request, viewer, product_id)
     cost = form.money("cost", required=False, allow_zero=True)
-    if form.ok:
 
-        def work(u: Unit) -> dict[str, Any]:
-            return product_costs.record_cost(u, viewer.caller, product_id, cost)
+    def work(u: Unit) -> dict[str, Any]:
+        return product_costs.record_cost(u, viewer.caller, product_id, cost)
 
-        try:
-            await forms.run_submit(request, viewer, form, work)
-        except RefusalError as refusal:
-            form.refusal(refusal, {"cost_minor": "cost"})
-        else:
-            return _see(f"/m/products/{product_id}?saved=cost")
-    return _product_page(
-        request,
-        product,
-        400,
-        values=product_values(product),
-        cost_values=form.values,
-        errors=form.errors,
-    )
+    return await _save_setting(request, viewer, product, form, work, ("cost_minor", "cost"))
 
 
 @router.post("/m/products/{product_id}/lead_time")
@@ -520,24 +506,36 @@ async def lead_time_save(request: Request, viewer: Merchant, product_id: str) ->
             form.fail(
                 "lead_time", _("Write a whole number of days, 0 to {high}.").format(high=high)
             )
+
+    def work(u: Unit) -> dict[str, Any]:
+        return product_costs.record_lead_time(u, viewer.caller, product_id, days)
+
+    field = ("lead_time_days", "lead_time")
+    return await _save_setting(request, viewer, product, form, work, field, "lead_values")
+
+
+async def _save_setting(
+    request: Request,
+    viewer: Viewer,
+    product: dict[str, Any],
+    form: forms.Form,
+    work: Callable[[Unit], dict[str, Any]],
+    field: tuple[str, str],
+    values_as: str = "cost_values",
+) -> Response:
+    """Store one of a product's merchant-only settings (its cost, its lead time) when the form
+    is good, then back to the product's page with ``?saved=<the form's field>``; else the page
+    again, 400, the field's error beside it (``field``: the refusal's name, the form's)."""
     if form.ok:
-
-        def work(u: Unit) -> dict[str, Any]:
-            return product_costs.record_lead_time(u, viewer.caller, product_id, days)
-
         try:
             await forms.run_submit(request, viewer, form, work)
         except RefusalError as refusal:
-            form.refusal(refusal, {"lead_time_days": "lead_time"})
+            form.refusal(refusal, dict([field]))
         else:
-            return _see(f"/m/products/{product_id}?saved=lead_time")
+            return _see(f"/m/products/{product['id']}?saved={field[1]}")
+    values = {values_as: form.values}
     return _product_page(
-        request,
-        product,
-        400,
-        values=product_values(product),
-        lead_values=form.values,
-        errors=form.errors,
+        request, product, 400, values=product_values(product), errors=form.errors, **values
     )
 
 
