@@ -166,8 +166,9 @@ def test_a_payment_request_paid_by_a_buyer_in_a_second_browser(site, open_page):
     buyer.wait_for_load_state()
     assert site.balance(site.buyer) == 1_000_000 - 15_075
 
-    merchant.reload()
-    assert merchant.get_by_text("Paid").first.is_visible()
+    # The open request's page reloads itself (a meta refresh every few seconds): wait for it
+    # to show the payment, rather than reload it ourselves and race the page's own reload.
+    merchant.get_by_text("Paid").first.wait_for(state="visible", timeout=30_000)
     made = site.platform.run(lambda u: requests.get(u, OPERATOR, request_id), write=False)
     assert made["status"] == "paid"
 
