@@ -78,7 +78,11 @@ def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
     staff.wait_for_load_state()
     line = staff.locator("#pictures .notice code").inner_text()
     assert line.startswith("![what it shows](/media/") and line.endswith(".webp)")
-    assert staff.evaluate("document.querySelector('#pictures li img').naturalWidth") == 800
+    # The answer page may still be loading its picture when the notice is read: wait for the
+    # picture itself, then read its size.
+    picture = "document.querySelector('#pictures li img')"
+    staff.wait_for_function(f"() => {picture} !== null && {picture}.complete")
+    assert staff.evaluate(f"{picture}.naturalWidth") == 800
     shots(staff, "lesson-editor-picture")
     body = staff.get_by_label("Text, in Markdown")
     shown_line = line.replace("what it shows", "A tidy shelf of goods")
@@ -90,5 +94,6 @@ def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
     go(page, "/m/lessons/scams?screen=3")
     shown = page.get_by_role("img", name="A tidy shelf of goods")
     assert shown.is_visible()
+    shown.evaluate("img => img.complete || new Promise(done => img.addEventListener('load', done))")
     assert shown.evaluate("img => img.naturalWidth") > 0
     assert page.evaluate(NO_SIDEWAYS)
