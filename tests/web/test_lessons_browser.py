@@ -16,6 +16,8 @@ live = journeys.live
 open_page = journeys.open_page
 
 NO_SIDEWAYS = "document.documentElement.scrollWidth <= window.innerWidth"
+#: Resolves once an <img> has finished loading (or failing): read its size after it.
+LOADED = "img => img.complete || new Promise(done => img.addEventListener('load', done))"
 
 
 def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
@@ -30,8 +32,9 @@ def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Taking product photos").is_visible()
     picture = page.get_by_role("img", name="A product on a plain sheet beside a window")
-    assert picture.is_visible()
-    assert page.evaluate("document.querySelector('#lesson-screen img').naturalWidth") > 0
+    picture.wait_for(state="visible")
+    picture.evaluate(LOADED)
+    assert picture.evaluate("img => img.naturalWidth") > 0
     assert page.evaluate(NO_SIDEWAYS)
     shots(page, "lesson-screen")
     for _ in range(2):
@@ -94,6 +97,6 @@ def test_a_lesson_on_a_phone_in_three_languages(site, open_page, tmp_path):
     go(page, "/m/lessons/scams?screen=3")
     shown = page.get_by_role("img", name="A tidy shelf of goods")
     assert shown.is_visible()
-    shown.evaluate("img => img.complete || new Promise(done => img.addEventListener('load', done))")
+    shown.evaluate(LOADED)
     assert shown.evaluate("img => img.naturalWidth") > 0
     assert page.evaluate(NO_SIDEWAYS)
