@@ -30,7 +30,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-insights bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-insights bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr drill-killnine messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -163,6 +163,12 @@ bench-api: $(STAMP_DEV)
 # with apt-get when missing (as root). `make drill-failover DRILL_ARGS="--payments 400 --json"`.
 drill-failover: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.failover_drill $(DRILL_ARGS)
+
+# kill -9 of server processes (one HTTP worker, then the whole `serve --workers 2`, restarted)
+# under a group-committed payment load on PostgreSQL (issue 18; README, "Group commit").
+# `make drill-killnine DRILL_ARGS="--payments 3000 --rate 200 --json"`.
+drill-killnine: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.killnine_drill $(DRILL_ARGS)
 
 # Restores PostgreSQL to a moment between two batches of payments from a base backup and the
 # WAL archive, on a cluster it makes under a temporary folder (README, "Operating it").

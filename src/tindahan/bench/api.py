@@ -162,10 +162,12 @@ class Server:
         *,
         worker: bool = False,
         ledger: str | None = None,
+        port: int | None = None,
     ) -> Server:
         """``worker``: run serve's background worker too (it seals transfers);
-        ``group_commit``: TINDAHAN_GROUP_COMMIT for the server (None: serve's default)."""
-        port = free_port()
+        ``group_commit``: TINDAHAN_GROUP_COMMIT for the server (None: serve's default);
+        ``port``: a given one (a restarted server keeps its address), else a free one."""
+        port = port or free_port()
         log = scratch / "server.log"
         with log.open("w") as sink:
             process = subprocess.Popen(
