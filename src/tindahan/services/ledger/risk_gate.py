@@ -82,6 +82,8 @@ from tindahan.risk.ruleset import Mode
 from tindahan.services.ledger.risk_usage import Modes, Trips, raise_aggregates, trace
 from tindahan.services.unit import Unit, new_id
 from tindahan.store.commerce_tables import orders
+from tindahan.store.hotpath import fetch_named
+from tindahan.store.pgarray import bool_array, int_array, text_array
 from tindahan.store.risk_tables import risk_alerts, risk_rule_modes
 from tindahan.store.tables import accounts
 
@@ -338,15 +340,28 @@ _OWNERS_AND_MODES = union_all(
 
 def _owners_and_modes(unit: Unit, t: NewTransfer) -> tuple[dict[str, str], Modes]:
     params = {"debit": t.debit_account_id, "credit": t.credit_account_id}
+    if unit.conn.dialect.name == "postgresql":  # on the driver: no per-statement work
+        params.update(_constants(unit.conn.dialect))
+        found = fetch_named(unit.conn, _OWNERS_AND_MODES, params)
+    else:
+        found = list(unit.conn.execute(_OWNERS_AND_MODES, params))
     owners: dict[str, str] = {}
     modes: list[tuple[str, str]] = []
-    for what, key, value in unit.conn.execute(_OWNERS_AND_MODES, params):
+    for what, key, value in found:
         if what == "account":
             owners[key] = value or key
         else:
             modes.append((key, value))
     _remember(unit, owners)
     return owners, tuple(sorted(modes))
+
+
+@lru_cache(maxsize=4)
+def _constants(dialect: Any) -> dict[str, Any]:
+    """``_OWNERS_AND_MODES``' own bound values (its tags, the escrow code), which the
+    driver must be given with the accounts' ids."""
+    bound = _OWNERS_AND_MODES.compile(dialect=dialect).params
+    return {name: value for name, value in bound.items() if name not in ("debit", "credit")}
 
 
 #: The party each account is, as read (per database): an account's owner never changes, nor
@@ -413,7 +428,26 @@ def _held_amount(transfers: Sequence[NewTransfer], principal: NewTransfer) -> in
 def _store(
     unit: Unit, m: Movement, principal: NewTransfer, verdict: Verdict, hold_id: str | None
 ) -> None:
-    rows = [
+    """The verdict's alerts, each open one (a review) joined to its party's case (made if
+    there is none). PostgreSQL: the cases and the alerts in one statement on the driver
+    (``_STORE_PG``); SQLite: each party's case, then the alerts' one insert."""
+    rows = _alert_rows(unit, m, principal, verdict, hold_id)
+    if not rows:
+        return
+    if unit.conn.dialect.name == "postgresql":
+        fetch_named(unit.conn, _STORE_PG, _store_params(rows))
+        return
+    cases = {party: _case_of(unit, party) for party in _open_parties(rows)}
+    for row in rows:  # every row names case_id: one statement takes them all, same keys
+        row["case_id"] = cases.get(str(row["party_id"])) if row["status"] == "open" else None
+    unit.conn.execute(insert(risk_alerts), rows)
+
+
+def _alert_rows(
+    unit: Unit, m: Movement, principal: NewTransfer, verdict: Verdict, hold_id: str | None
+) -> list[dict[str, Any]]:
+    now = unit.now()
+    return [
         {
             "id": f"ra.{principal.id}.{a.rule}",
             "transfer_id": principal.id,
@@ -431,15 +465,16 @@ def _store(
             "hold_id": hold_id if a.decision is Decision.REVIEW else None,
             "sender_account_id": principal.debit_account_id or "",
             "status": "open" if a.decision is not Decision.ALLOW else "closed",
-            "created_at_ns": unit.now(),
+            "created_at_ns": now,
         }
         for a in verdict.alerts
     ]
-    for row in rows:  # every row names case_id: one statement takes them all, same keys
-        open_ = row["status"] == "open"
-        row["case_id"] = _case_of(unit, str(row["party_id"])) if open_ else None
-    if rows:
-        unit.conn.execute(insert(risk_alerts), rows)
+
+
+def _open_parties(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The parties with an open alert, each once, in order (racing movements lock their
+    cases in one order)."""
+    return sorted({str(row["party_id"]) for row in rows if row["status"] == "open"})
 
 
 #: The party's case that is not closed, made if there is none, in one statement: the partial
@@ -456,3 +491,60 @@ _CASE = text(
 def _case_of(unit: Unit, party_id: str) -> str:
     params = {"id": new_id("case"), "party": party_id, "now": unit.now()}
     return str(unit.conn.execute(_CASE, params).scalar_one())
+
+
+#: PostgreSQL: a review's writes in one round trip — each open alert's party's case (``_CASE``
+#: for every such party at once, a data-modifying CTE), then every alert, an open one naming
+#: its case. The alerts' columns go as arrays (array literals, ``store.pgarray``), the
+#: movement's as scalars: one statement text whatever the verdict, parsed once by psycopg.
+_STORE_PG = text(
+    "WITH c AS (INSERT INTO risk_cases (id, party_id, status, created_at_ns, updated_at_ns) "
+    "SELECT n.i, n.p, 'open', CAST(:now AS BIGINT), CAST(:now AS BIGINT) "
+    "FROM unnest(CAST(:case_ids AS text[]), CAST(:case_parties AS text[])) "
+    "WITH ORDINALITY AS n(i, p, o) ORDER BY n.o "
+    "ON CONFLICT (party_id) WHERE status <> 'closed' "
+    "DO UPDATE SET updated_at_ns = excluded.updated_at_ns RETURNING id, party_id), "
+    "a AS (INSERT INTO risk_alerts (id, transfer_id, party_id, counterparty, kind, "
+    "amount_minor, currency, rule, version, decision, shadow, evidence, explanation, hold_id, "
+    "sender_account_id, status, created_at_ns, case_id) "
+    "SELECT r.id, :transfer_id, r.party, r.other, :kind, CAST(:amount AS BIGINT), :currency, "
+    "r.rule, r.version, r.decision, r.shadow, r.evidence, r.explanation, r.hold, :sender, "
+    "r.status, CAST(:now AS BIGINT), c.id "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:parties AS text[]), CAST(:others AS text[]), "
+    "CAST(:rules AS text[]), CAST(:versions AS int[]), CAST(:decisions AS text[]), "
+    "CAST(:shadows AS boolean[]), CAST(:evidence AS text[]), CAST(:explanations AS text[]), "
+    "CAST(:holds AS text[]), CAST(:statuses AS text[])) "
+    "AS r(id, party, other, rule, version, decision, shadow, evidence, explanation, hold, status) "
+    "LEFT JOIN c ON r.status = 'open' AND c.party_id = r.party RETURNING 1) "
+    "SELECT count(*) FROM a"
+)
+
+
+def _store_params(rows: Sequence[Mapping[str, Any]]) -> dict[str, object]:
+    first = rows[0]  # the movement's columns are the same in every row
+    parties = _open_parties(rows)
+
+    def column(name: str) -> list[Any]:
+        return [row[name] for row in rows]
+
+    return {
+        "case_ids": text_array([new_id("case") for _ in parties]),
+        "case_parties": text_array(parties),
+        "now": first["created_at_ns"],
+        "transfer_id": first["transfer_id"],
+        "kind": first["kind"],
+        "amount": first["amount_minor"],
+        "currency": first["currency"],
+        "sender": first["sender_account_id"],
+        "ids": text_array(column("id")),
+        "parties": text_array(column("party_id")),
+        "others": text_array(column("counterparty")),
+        "rules": text_array(column("rule")),
+        "versions": int_array(column("version")),
+        "decisions": text_array(column("decision")),
+        "shadows": bool_array(column("shadow")),
+        "evidence": text_array(column("evidence")),
+        "explanations": text_array(column("explanation")),
+        "holds": text_array(column("hold_id")),
+        "statuses": text_array(column("status")),
+    }

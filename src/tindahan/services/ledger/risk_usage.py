@@ -72,6 +72,7 @@ from tindahan.risk.aggregates import (
 from tindahan.risk.movement import CASH_KINDS, OUTFLOW_KINDS, Kind, Movement
 from tindahan.services.unit import Unit
 from tindahan.store.hotpath import fetch_named
+from tindahan.store.pgarray import int_array, text_array
 from tindahan.store.risk_tables import risk_payees
 
 NS = 10**9
@@ -251,12 +252,10 @@ Found = dict[tuple[str, str, str], tuple[Window, Window | None]]
 Returned = tuple[str, str, str, int, int, int | None, int | None]
 
 
-def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, object]:
-    """The buckets' parameters, in key order (so racing movements lock them in the same
-    order), and how many buckets each window reads back."""
+def _window_spans(m: Movement, spans: Spans) -> dict[str, int]:
+    """How many buckets each metric's window reads back for this movement (1: none)."""
     outflow, refund = m.kind in OUTFLOW_KINDS, m.kind is Kind.REFUND
-    params: dict[str, object] = {
-        "amount": m.amount_minor,
+    return {
         "span_day": 30 if m.kind in SPENDING else 1,
         "span_near": spans.near // HOUR,
         "span_mule": spans.mule // HOUR if outflow else 1,
@@ -264,6 +263,12 @@ def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, o
         "span_dwallets": spans.device_wallets // HOUR,
         "span_iwallets": spans.ip_wallets // HOUR,
     }
+
+
+def _usage_params(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, object]:
+    """The buckets' parameters, in key order (so racing movements lock them in the same
+    order), and how many buckets each window reads back."""
+    params: dict[str, object] = {"amount": m.amount_minor, **_window_spans(m, spans)}
     for i, ((party, other, metric, bucket), amount) in enumerate(rows):
         params.update(
             {
@@ -534,6 +539,7 @@ def _origin_params(m: Movement) -> dict[str, object]:
 
 #: The metrics whose buckets come back with their window (``_usage_params``' spans).
 _WINDOWED = ("day", "near", "out", "fanin", "refund", "sale", "dispute", "dwallets", "iwallets")
+_WINDOWED_ARRAY = text_array(_WINDOWED)
 _SPAN_PARAM = {
     "day": "span_day",
     "near": "span_near",
@@ -648,17 +654,17 @@ def _usage_arrays(m: Movement, rows: Sequence[Row], spans: Spans) -> dict[str, o
             counts.append(1 if amount > 0 or amount == FRESH else 0)
             amounts.append(max(amount, 0))
             marks.append(0)
-    windows = _usage_params(m, [], spans)
-    return {
-        "up": [key[0] for key, _ in rows],
-        "uc": [key[1] for key, _ in rows],
-        "um": [key[2] for key, _ in rows],
-        "ub": [key[3] for key, _ in rows],
-        "un": counts,
-        "ua": amounts,
-        "uk": marks,
-        "sm": list(_WINDOWED),
-        "ss": [windows[_SPAN_PARAM[metric]] for metric in _WINDOWED],
+    windows = _window_spans(m, spans)
+    return {  # array literals, not lists: psycopg's list dumper was a fifth of the gate's CPU
+        "up": text_array([key[0] for key, _ in rows]),
+        "uc": text_array([key[1] for key, _ in rows]),
+        "um": text_array([key[2] for key, _ in rows]),
+        "ub": int_array([key[3] for key, _ in rows]),
+        "un": int_array(counts),
+        "ua": int_array(amounts),
+        "uk": int_array(marks),
+        "sm": _WINDOWED_ARRAY,
+        "ss": int_array([windows[_SPAN_PARAM[metric]] for metric in _WINDOWED]),
         "amount": m.amount_minor,
     }
 
