@@ -1,6 +1,6 @@
-"""Merchant payments and P2P sends through the API with the ledger on a real TigerBeetle
-cluster (issue 22): the two-store write order, a crash after each of its steps, recovery,
-refusals, movements not ported yet, and verify.
+"""Merchant payments, P2P sends and cash-ins through the API with the ledger on a real
+TigerBeetle cluster (issue 22): the two-store write order, a crash after each of its steps,
+recovery, refusals, movements not ported yet, and verify.
 
 One deployment per database kind for the whole module (a one-replica cluster, a small
 barangay funded on the SQL ledger and moved over with the migration, as a deployment would
@@ -10,6 +10,7 @@ switch), so the tests compare balances before and after rather than from zero.
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, build_world
+from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, build_world, make_party
 from tests.conftest import PG_URL, postgres_available
 from tests.tigerbeetle.conftest import _cluster
 from tindahan.api.app import create_app
@@ -35,7 +36,7 @@ from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
-from tindahan.store.payment_tables import two_store_payments, wallet_usage
+from tindahan.store.payment_tables import events, two_store_payments, wallet_usage
 from tindahan.store.vault import Vault
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 from tindahan.tigerbeetle.verify import verify as verify_cluster
@@ -288,3 +289,135 @@ def test_verify_checks_every_payment_against_its_transfers(deployment):
         assert len(problems) == 1 and "moved 5, not 6" in problems[0], problems
     finally:
         d.platform.run(lambda u: forge(u, real))
+
+
+# -- cash-ins: the same order (``cash.cash_in_on_cluster``) ---------------------------------
+
+
+def _cash_balances(d: Deployment) -> tuple[int, int, int]:
+    """The agent's float, the customer's (the buyer's) wallet, the agent's main wallet."""
+    w = d.world
+    rows = d.accounts((w.agent, "float"), (w.buyer, "main"), (w.agent, "main"))
+    assert all(a.debits_pending == a.credits_pending == 0 for a in rows)
+    return rows[0].balance_posted, rows[1].balance_posted, rows[2].balance_posted
+
+
+def _cash_in(d: Deployment, amount: int, key: str, agent: Party | None = None) -> Any:
+    body = {"customer_id": d.world.buyer.id, "amount_minor": amount, "currency": "PHP"}
+    return d.api.post("/v1/cash_ins", (agent or d.world.agent).key, body, idem=key)
+
+
+def _incoming(d: Deployment) -> int:
+    """The buyer's running total of money in (what a cash-in counts against its month)."""
+
+    def read(unit: Any) -> int:
+        account = movement.holders(unit, [d.world.buyer.id])[(d.world.buyer.id, "main")]
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == account.account_id,
+                wallet_usage.c.direction == "in",
+            )
+        )
+        return sum(rows.scalars())
+
+    return d.platform.run(read, write=False)
+
+
+def _announced(d: Deployment, event_type: str, payment_id: str) -> int:
+    """How many ``event_type`` events in the outbox are about this payment."""
+    rows = d.platform.run(
+        lambda u: list(u.conn.execute(select(events.c.data).where(events.c.type == event_type))),
+        write=False,
+    )
+    return sum(json.loads(data)["data"]["id"] == payment_id for (data,) in rows)
+
+
+def test_a_cash_in_books_in_the_cluster_and_answers_once(deployment):
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    incoming = _incoming(d)
+    key = str(uuid.uuid4())
+    cashed = d.api.ok(_cash_in(d, 20_000, key))
+    assert cashed["kind"] == "cash_in" and cashed["status"] == "succeeded"
+    commission = cashed["commission_minor"]
+    assert commission == 100  # 0.5 % of ₱200, as on the SQL ledger
+    assert _cash_balances(d) == (float_ - 20_000, buyer + 20_000, agent_main + commission)
+    assert _incoming(d) == incoming + 20_000
+    transfers = {t.removeprefix(cashed["id"].replace("_", ".")) for t in cashed["transfer_ids"]}
+    assert transfers == {"", ".post", ".commission"}
+    assert _announced(d, "cash_in.succeeded", cashed["id"]) == 1
+    again = _cash_in(d, 20_000, key)
+    assert again.json() == cashed and again.headers["Idempotent-Replayed"] == "true"
+    assert _cash_balances(d) == (float_ - 20_000, buyer + 20_000, agent_main + commission)
+    assert _announced(d, "cash_in.succeeded", cashed["id"]) == 1
+    got = d.api.ok(d.api.get(f"/v1/payments/{cashed['id']}", d.world.buyer.key))
+    assert got["status"] == "succeeded" and got["kind"] == "cash_in"
+
+
+def test_a_cash_in_beyond_the_float_is_refused_as_on_sql(deployment):
+    """An agent opened after the switch, with no float: the hold is refused by the cluster,
+    ``402 insufficient_float`` (the SQL path's code), the customer's monthly total back."""
+    d = deployment
+    agent = make_party(d.api, d.world.operator, {"kind": "agent", "name": "Walang Float"})
+    _, buyer, _ = _cash_balances(d)
+    incoming = _incoming(d)
+    key = str(uuid.uuid4())
+    refused = _cash_in(d, 5_000, key, agent)
+    assert refused.status_code == 402, refused.text
+    assert refused.json()["error"]["code"] == "insufficient_float"
+    assert refused.json()["error"]["param"] == "amount_minor"
+    assert _cash_balances(d)[1] == buyer and _incoming(d) == incoming
+    again = _cash_in(d, 5_000, key, agent)
+    assert again.status_code == 402 and again.json() == refused.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert two_store.unfinished(d.platform) == 0
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_cash_in_moves_the_money_once(deployment, crash_after, step):
+    """The README's table for a cash-in: the process dies after ``step``; recovery (or the
+    retry) finishes it; the float, the customer and the agent's commission moved once, and
+    ``cash_in.succeeded`` is in the outbox once."""
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _cash_in(d, 30_000, key))
+    crash_after(None)
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(_cash_in(d, 30_000, key))
+    assert answer["status"] == "succeeded" and answer["kind"] == "cash_in"
+    moved = (float_ - 30_000, buyer + 30_000, agent_main + answer["commission_minor"])
+    assert _cash_balances(d) == moved
+    replay = _cash_in(d, 30_000, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert _cash_balances(d) == moved
+    assert _announced(d, "cash_in.succeeded", answer["id"]) == 1
+
+
+def test_verify_checks_every_cash_in_against_its_transfers(deployment):
+    d = deployment
+    cashed = d.api.ok(_cash_in(d, 40_000, str(uuid.uuid4())))
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
+
+    def legs(unit: Any, value: str | None = None) -> str:
+        where = two_store_payments.c.payment_id == cashed["id"]
+        if value is not None:
+            unit.conn.execute(two_store_payments.update().where(where).values(legs=value))
+        return str(unit.conn.execute(select(two_store_payments.c.legs).where(where)).scalar_one())
+
+    real = d.platform.run(legs)
+    commission = cashed["commission_minor"]
+    forged = real.replace(f'"amount": {commission}', f'"amount": {commission + 1}')
+    d.platform.run(lambda u: legs(u, forged))
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert len(problems) == 1, problems
+        assert ".commission" in problems[0]
+        assert f"moved {commission}, not {commission + 1}" in problems[0]
+    finally:
+        d.platform.run(lambda u: legs(u, real))
+    assert two_store.verify(d.db, d.ledger) == []

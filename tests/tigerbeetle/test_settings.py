@@ -47,11 +47,11 @@ def test_serve_and_worker_refuse_a_bad_ledger_url_before_starting(command, monke
 
 def test_a_movement_not_ported_is_refused_on_a_tigerbeetle_deployment():
     on_cluster: Any = SimpleNamespace(platform=SimpleNamespace(ledger=object()))
-    cash_in = NewTransfer("ci.x", "op.cash", "w", 100, "PHP", TransferCode.CASH_IN)
+    cash_out = NewTransfer("co.x", "w", "op.cash", 100, "PHP", TransferCode.CASH_OUT)
     with pytest.raises(RefusalError) as refused:
-        movement.sql_ledger_only(on_cluster, [cash_in])
+        movement.sql_ledger_only(on_cluster, [cash_out])
     assert refused.value.category is Category.CONFLICT
     assert refused.value.code == "ledger_not_supported"
-    assert "cash_in" in refused.value.message
+    assert "cash_out" in refused.value.message
     on_sql: Any = SimpleNamespace(platform=SimpleNamespace(ledger=None))
-    movement.sql_ledger_only(on_sql, [cash_in])  # the SQL ledger: unchanged, nothing raised
+    movement.sql_ledger_only(on_sql, [cash_out])  # the SQL ledger: unchanged, nothing raised

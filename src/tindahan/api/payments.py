@@ -188,15 +188,20 @@ def create_cash_in(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.CashInCreate
 ) -> JSONResponse:
     """The agent took cash from the customer: e-money moves from the agent's float."""
-    return idempotent(
-        request,
-        who,
-        key,
-        payload,
-        lambda u: cash.cash_in(
-            u, who, payload.customer_id, payload.amount_minor, payload.currency, payload.agent_id
-        ),
-    )
+    args = (payload.customer_id, payload.amount_minor, payload.currency, payload.agent_id)
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: cash.cash_in(u, who, *args),
+            through=lambda scope, k, fp, _work, render, refuse: cash.cash_in_on_cluster(
+                made, who, *args, scope, k, fp, render, refuse
+            ),
+        )
+    return idempotent(request, who, key, payload, lambda u: cash.cash_in(u, who, *args))
 
 
 @router.post("/cash_outs", response_model=s.Payment, tags=["cash"], summary="Ask for a cash-out")

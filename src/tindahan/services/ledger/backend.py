@@ -3,8 +3,8 @@
 
 Unset (or empty) means the SQL ledger in the main database, exactly as before issue 22: the
 platform's ``ledger`` is None and every movement books through ``services.ledger.movement``
-inside its own transaction. A ``tigerbeetle://CLUSTER@ADDR,…`` URL puts merchant payments
-and P2P sends on that TigerBeetle cluster (``services.payments.two_store``); movements not
+inside its own transaction. A ``tigerbeetle://CLUSTER@ADDR,…`` URL puts merchant payments,
+P2P sends and cash-ins on that TigerBeetle cluster (``services.payments.two_store``); movements not
 yet ported are refused there rather than booked on the SQL ledger (``movement.book``).
 """
 

@@ -181,7 +181,7 @@ def book(
 def sql_ledger_only(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
     """Refuse a movement that books on the SQL ledger when the deployment's ledger is a
     TigerBeetle cluster (issue 22): booking it in the main database would split the ledger
-    in two. Only merchant payments and P2P sends are ported (``services.payments.two_store``);
+    in two. Only merchant payments, P2P sends and cash-ins are ported (``payments.two_store``);
     the refusal names the movement by its first transfer's code."""
     if unit.platform.ledger is None:
         return

@@ -2,7 +2,8 @@
 
 * **Cash-in** (the agent takes cash, the customer gets e-money): the agent's float wallet
   pays the customer's main wallet; the operator pays the agent a commission from
-  ``op.commissions`` into the agent's main wallet. One linked batch; done at once.
+  ``op.commissions`` into the agent's main wallet. One linked batch; done at once. On a
+  TigerBeetle ledger, through the two-store order instead (``cash_in_on_cluster``).
 * **Cash-out** is two-phase, because the cash changes hands after the request. The customer
   asks (``pending``): the ledger *holds* the amount in their wallet (a pending transfer to
   the agent's float). The agent hands over the cash and confirms: the hold is posted and
@@ -16,6 +17,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,11 +28,12 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, conflict, invalid, not_found, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.port import LedgerPort
 from tindahan.money import Money
 from tindahan.payments.fees import agent_commission
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, TransferCode, WalletKind
 from tindahan.services.ledger import movement
-from tindahan.services.payments import fx
+from tindahan.services.payments import fx, two_store
 from tindahan.services.payments.payments import (
     payer_of,
     payment_row,
@@ -39,6 +43,7 @@ from tindahan.services.payments.payments import (
     set_status,
 )
 from tindahan.services.payments.views import PaymentView
+from tindahan.services.platform import idempotency
 from tindahan.services.platform.chart import bank_account, commission_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -85,14 +90,28 @@ def _commission_transfer(
     )
 
 
-def cash_in(
+@dataclass(frozen=True, slots=True)
+class _CashIn:
+    """A cash-in as decided before anything is written (both ledgers book these legs)."""
+
+    payment_id: str
+    float_wallet: movement.Holder
+    customer: movement.Holder
+    amount_minor: int
+    currency: str
+    commission: int
+    transfers: list[NewTransfer]
+
+
+def _plan_cash_in(
     unit: Unit,
     caller: Caller,
     customer_id: str,
     amount_minor: int,
     currency: str,
     agent_id: str | None,
-) -> PaymentView:
+) -> _CashIn:
+    """The parties, the commission and the legs; the customer's per-transaction maximum."""
     caller.require("payments:write")
     agent_id = payer_of(caller, agent_id, "agent_id")
     amount_minor, currency = movement.amount(amount_minor, currency)
@@ -114,26 +133,79 @@ def cash_in(
     if commission:
         transfers.append(_commission_transfer(payment_id, agent_main, commission, currency))
     movement.precheck(customer, amount_minor, currency)
-    movement.limit_incoming(unit, customer, amount_minor, currency)
-    row = record(
-        unit,
-        payment_id,
-        PaymentKind.CASH_IN,
-        PaymentStatus.SUCCEEDED,
-        float_wallet,
-        customer,
-        amount_minor,
-        currency,
-        [t.id for t in transfers],
-        commission_minor=commission,
+    return _CashIn(
+        payment_id, float_wallet, customer, amount_minor, currency, commission, transfers
     )
+
+
+def _record_cash_in(
+    unit: Unit, c: _CashIn, status: PaymentStatus, transfer_ids: list[str]
+) -> dict[str, Any]:
+    return record(
+        unit,
+        c.payment_id,
+        PaymentKind.CASH_IN,
+        status,
+        c.float_wallet,
+        c.customer,
+        c.amount_minor,
+        c.currency,
+        transfer_ids,
+        commission_minor=c.commission,
+    )
+
+
+def cash_in(
+    unit: Unit,
+    caller: Caller,
+    customer_id: str,
+    amount_minor: int,
+    currency: str,
+    agent_id: str | None,
+) -> PaymentView:
+    """A cash-in on the SQL ledger: one transaction, done at once."""
+    c = _plan_cash_in(unit, caller, customer_id, amount_minor, currency, agent_id)
+    movement.limit_incoming(unit, c.customer, c.amount_minor, c.currency)
+    row = _record_cash_in(unit, c, PaymentStatus.SUCCEEDED, [t.id for t in c.transfers])
     low_float = refused("insufficient_float", "the agent's float is too low", "amount_minor")
-    applied = movement.book(unit, transfers, {"exceeds_credits": low_float})
-    movement.check_balance(customer, applied, currency)
+    applied = movement.book(unit, c.transfers, {"exceeds_credits": low_float})
+    movement.check_balance(c.customer, applied, c.currency)
     # the event after booking, with ``under_review`` as the API's payment has it
     view = reviewed(unit, [payment_view(row)])[0]
-    emit(unit, "cash_in.succeeded", view, (agent_id, customer_id))
+    emit(unit, "cash_in.succeeded", view, (c.float_wallet.party_id, c.customer.party_id))
     return view
+
+
+def cash_in_on_cluster(
+    platform: Platform,
+    caller: Caller,
+    customer_id: str,
+    amount_minor: int,
+    currency: str,
+    agent_id: str | None,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Callable[[PaymentView], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """``POST /v1/cash_ins`` on a TigerBeetle ledger: the two-store order
+    (``two_store.run``). A: the same checks and running totals as above, the customer's
+    maximum balance against the cluster, the payment ``pending``; then the agent's float
+    held for the amount (a low float: ``insufficient_float``, as on SQL), the hold posted
+    with the commission leg in one chain, and ``cash_in.succeeded`` with the final state."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        c = _plan_cash_in(unit, caller, customer_id, amount_minor, currency, agent_id)
+        movement.limit_incoming(unit, c.customer, c.amount_minor, c.currency)
+        two_store.require_no_risk_hold(unit, c.transfers)
+        two_store.check_balance(ledger, c.customer, c.amount_minor, c.currency)
+        legs = two_store.unlinked(c.transfers)
+        held = [t.id for t in two_store.holds(legs)]
+        row = _record_cash_in(unit, c, PaymentStatus.PENDING, held)
+        return reviewed(unit, [payment_view(row)])[0], legs
+
+    return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
 
 
 def cash_out(

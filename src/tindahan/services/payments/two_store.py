@@ -1,7 +1,9 @@
-"""Merchant payments and P2P sends on a TigerBeetle ledger: the two-store write order.
+"""Merchant payments, P2P sends and cash-ins on a TigerBeetle ledger: the two-store order.
 
 With ``TINDAHAN_LEDGER_URL`` set, a payment's legs live in the cluster while its payment
-row, idempotency record, running totals and outbox event stay in the main database. No
+row, idempotency record, running totals and outbox event stay in the main database (a
+cash-in is a payment row of kind ``cash_in``, and goes the same way: ``run`` takes each
+movement's own part of A, ``Reserve``; the rest of the order is shared). No
 transaction spans both, so the writes go in this order (README, "Two stores, one payment"):
 
 1. **A** (database): the same checks as on the SQL ledger (``payments.plan``, the tier
@@ -13,7 +15,8 @@ transaction spans both, so the writes go in this order (README, "Two stores, one
    the adapter, so a repeat answers ``exists``.
 3. **B** (database): ``reserved``.
 4. **posts** (cluster): each hold posted whole, linked; ids ``<leg>.post``.
-5. **C** (database): the payment ``succeeded``, ``settled``, its ``payment.succeeded`` event.
+5. **C** (database): the payment ``succeeded``, ``settled``, its event (``payment.succeeded``;
+   ``cash_in.succeeded`` for a cash-in).
    Then the answer, which replaces the idempotency record's ``pending`` one.
 
 A refusal by the cluster at step 2 (not enough money) or an expired hold at step 4 marks the
@@ -47,7 +50,7 @@ from tindahan.ledger.model import (
 )
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments import tiers
-from tindahan.payments.model import PaymentStatus, WalletKind
+from tindahan.payments.model import PaymentKind, PaymentStatus, WalletKind
 from tindahan.services.ledger import movement, risk_gate
 from tindahan.services.payments.payments import NewPayment, payment_view, plan, record, reviewed
 from tindahan.services.payments.views import PaymentView
@@ -68,7 +71,12 @@ RECOVERY_BATCH = 200
 #: is before A commits, so a crash there rolls A back.
 STEPS = ("inside A", "A", "holds", "B", "posts", "C")
 UNFINISHED = ("reserving", "reserved")
-_REFUSAL_PARAMS = {"insufficient_funds": "amount_minor"}
+_REFUSAL_PARAMS = {"insufficient_funds": "amount_minor", "insufficient_float": "amount_minor"}
+#: What the cluster's "not enough money" for the hold means, per kind of movement (the SQL
+#: path's answer for it); a payment or send: ``insufficient_funds``.
+_LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low")}
+#: The event C writes to the outbox, per kind (a payment or send: ``payment.succeeded``).
+_EVENTS = {PaymentKind.CASH_IN.value: "cash_in.succeeded"}
 #: A post of a hold fails so only when the hold is gone: voided by its timeout, or by B's guard.
 _HOLD_GONE = (
     R.PENDING_TRANSFER_EXPIRED,
@@ -104,6 +112,12 @@ def _ledger(platform: Platform) -> LedgerPort:
 # -- the request ------------------------------------------------------------------------
 
 
+#: A movement's own part of transaction A: its checks and running totals, its payment row
+#: (``pending``, its ``transfer_ids`` the hold's), returning the row's view and the legs to
+#: book (``unlinked``); ``run`` adds its place in the order. Given the unit and the cluster.
+Reserve = Callable[[Unit, LedgerPort], tuple[PaymentView, list[NewTransfer]]]
+
+
 def pay(
     platform: Platform,
     caller: Caller,
@@ -114,18 +128,34 @@ def pay(
     render: Callable[[PaymentView], idempotency.Response],
     render_refusal: Callable[[RefusalError], idempotency.Response],
 ) -> idempotency.Response:
-    """``POST /v1/payments`` on a TigerBeetle ledger: A under the Idempotency-Key, then the
-    rest of the order; a retry of an unfinished payment finishes it first."""
+    """``POST /v1/payments`` on a TigerBeetle ledger (``run`` with the payment's A)."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        return reserve_payment(unit, ledger, caller, new)
+
+    return run(platform, scope, key, fingerprint, reserve, render, render_refusal)
+
+
+def run(
+    platform: Platform,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    reserve: Reserve,
+    render: Callable[[PaymentView], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """A movement through the two-store order: A (``reserve`` and the movement's place in
+    the order) under the Idempotency-Key, then the rest; a retry of an unfinished one
+    finishes it first. Merchant payments, P2P sends and cash-ins share it."""
     ledger = _ledger(platform)
-    first = idempotency.run(
-        platform,
-        scope,
-        key,
-        fingerprint,
-        lambda unit: reserve(unit, ledger, caller, new, scope, key),
-        render,
-        render_refusal,
-    )
+
+    def work(unit: Unit) -> PaymentView:
+        view, legs = reserve(unit, ledger)
+        begin(unit, view["id"], legs, scope, key)
+        return view
+
+    first = idempotency.run(platform, scope, key, fingerprint, work, render, render_refusal)
     payment_id = _payment_of(first)
     if payment_id is None:  # refused in A (or its replay): nothing reached the cluster
         return first
@@ -142,11 +172,11 @@ def _payment_of(response: idempotency.Response) -> str | None:
     return None
 
 
-def reserve(
-    unit: Unit, ledger: LedgerPort, caller: Caller, new: NewPayment, scope: str, key: str
-) -> PaymentView:
-    """Transaction A: the checks, the running totals, the payment row and its place in the
-    order. Raises the same refusals as the SQL path for everything decided here."""
+def reserve_payment(
+    unit: Unit, ledger: LedgerPort, caller: Caller, new: NewPayment
+) -> tuple[PaymentView, list[NewTransfer]]:
+    """A merchant payment's or P2P send's part of A. Raises the same refusals as the SQL
+    path for everything decided here."""
     p = plan(unit, caller, new)
     movement.limit_outgoing(unit, p.source, p.amount_minor, p.currency)
     movement.limit_incoming(unit, p.destination, p.amount_minor, p.currency)
@@ -157,13 +187,8 @@ def reserve(
             "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
             "support yet",
         )
-    judged = risk_gate.judge(unit, p.transfers)
-    if len(judged) != len(p.transfers):
-        raise conflict(
-            "ledger_not_supported",
-            "a risk hold on a payment is not supported on the TigerBeetle ledger yet",
-        )
-    _check_balance(ledger, p.destination, p.amount_minor, p.currency)
+    require_no_risk_hold(unit, p.transfers)
+    check_balance(ledger, p.destination, p.amount_minor, p.currency)
     legs = unlinked(p.transfers)
     row = record(
         unit,
@@ -179,12 +204,28 @@ def reserve(
         reference=p.reference,
         description=p.description,
     )
+    return reviewed(unit, [payment_view(row)])[0], legs
+
+
+def require_no_risk_hold(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
+    """The live risk rules, as the SQL path's ``movement.book`` runs them (they may refuse);
+    a movement they would put on hold is refused: risk holds are not on the cluster yet."""
+    judged = risk_gate.judge(unit, transfers)
+    if len(judged) != len(transfers):
+        raise conflict(
+            "ledger_not_supported",
+            "a risk hold on a payment is not supported on the TigerBeetle ledger yet",
+        )
+
+
+def begin(unit: Unit, payment_id: str, legs: Sequence[NewTransfer], scope: str, key: str) -> None:
+    """The movement's place in the order (``reserving``, the legs to book, the key), in A."""
     now = unit.now()
     movement.insert_row(
         unit,
         two_store_payments,
         {
-            "payment_id": p.payment_id,
+            "payment_id": payment_id,
             "state": "reserving",
             "legs": encode_legs(legs),
             "scope": scope,
@@ -197,10 +238,9 @@ def reserve(
         },
     )
     _step("inside A")
-    return reviewed(unit, [payment_view(row)])[0]
 
 
-def _check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code: str) -> None:
+def check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code: str) -> None:
     """The receiving main wallet's maximum balance, read from the cluster before booking
     (holds included). Two payments racing to one wallet could pass it together: the SQL
     ledger checks it on the booked balance, under its row lock."""
@@ -306,7 +346,7 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
         _open_accounts(platform, ledger, legs)
         failure = first_failure(ledger.create_transfers(held))
         if failure is not None:
-            _refuse(platform, payment_id, _refusal_for(failure.result))
+            _refuse(platform, payment_id, _refusal_for(failure.result, row["kind"]))
             return
         _step("holds")
     if row["state"] == "reserving":
@@ -332,11 +372,12 @@ def first_failure(outcomes: Iterable[TransferOutcome]) -> TransferOutcome | None
     return None
 
 
-def _refusal_for(result: CreateTransferResult) -> RefusalError:
+def _refusal_for(result: CreateTransferResult, kind: str) -> RefusalError:
     if result == R.EXCEEDS_CREDITS:
-        return refused(
-            "insufficient_funds", "the paying wallet's balance is too low", "amount_minor"
+        code, message = _LOW_BALANCE.get(
+            kind, ("insufficient_funds", "the paying wallet's balance is too low")
         )
+        return refused(code, message, "amount_minor")
     if result == R.ID_ALREADY_FAILED:  # an earlier attempt was refused; its reason is lost
         return refused("ledger_refused", "the ledger refused this payment")
     raise RuntimeError(f"the TigerBeetle ledger refused a payment's legs: {result}")
@@ -347,9 +388,12 @@ def _expired() -> RefusalError:
 
 
 def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:
+    """The movement's place in the order, with its payment's kind."""
     row = (
         unit.conn.execute(
-            select(two_store_payments).where(two_store_payments.c.payment_id == payment_id)
+            select(two_store_payments, payments.c.kind)
+            .join(payments, payments.c.id == two_store_payments.c.payment_id)
+            .where(two_store_payments.c.payment_id == payment_id)
         )
         .mappings()
         .first()
@@ -401,10 +445,10 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
             )
         )
         row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
-        view = reviewed(unit, [payment_view(row.one())])[0]
-        emit(
-            unit, "payment.succeeded", view, [p for p in (view["payer_id"], view["payee_id"]) if p]
-        )
+        payment = row.one()
+        view = reviewed(unit, [payment_view(payment)])[0]
+        event = _EVENTS.get(payment["kind"], "payment.succeeded")
+        emit(unit, event, view, [p for p in (view["payer_id"], view["payee_id"]) if p])
 
     platform.run(work)
 
