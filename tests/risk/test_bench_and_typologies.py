@@ -38,3 +38,6 @@ def test_the_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     # the gate itself was timed on each gate-on payment, and only there
     assert 0 < result["gate_p50_ms"] <= result["gate_p99_ms"] <= result["on_p99_ms"]
     assert 0 <= result["gate_cpu_p50_ms"] <= result["gate_cpu_p99_ms"]
+    # and its statements counted (SQLite: the owners and switches, the pair, the buckets and
+    # last seen, at least, on each gate-on payment)
+    assert 4 <= result["gate_statements_mean"] <= result["gate_statements_max"]

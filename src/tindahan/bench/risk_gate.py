@@ -16,7 +16,9 @@ The difference of two busy halves is noisy on a shared machine, so the gate itse
 too: each gate-on payment's time inside ``risk_gate.judge`` (``gate_*``: wall clock, and
 ``gate_cpu_*``: this thread's CPU time, which leaves out the wait for a core and, on
 PostgreSQL, the server's side of each round trip). What the gate adds beyond that is the
-commit's extra rows.
+commit's extra rows. And its statements are counted (``gate_statements_*``: per gate-on
+payment, the mean and the most; SQLAlchemy's and those on the driver, ``fetch_named``): on
+PostgreSQL each is a round trip, so they are what a load-free figure is made of.
 
     .venv/bin/python -m tindahan.bench.risk_gate
     .venv/bin/python -m tindahan.bench.risk_gate --db postgresql+psycopg://HOST/DB --json
@@ -36,13 +38,17 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
 
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.ledger.model import NewTransfer
-from tindahan.services.ledger import risk_gate
+from tindahan.services.ledger import risk_gate, risk_usage
 from tindahan.services.payments import cash, payments, wallets
 from tindahan.services.platform import chart, parties
 from tindahan.services.unit import Platform, Unit
+from tindahan.store import hotpath
 from tindahan.store.database import connect
 from tindahan.store.migrate import upgrade
 from tindahan.store.vault import Vault
@@ -142,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         f"| {result['gate_p50_ms']} / {result['gate_p99_ms']} "
         f"| {result['gate_cpu_p50_ms']} / {result['gate_cpu_p99_ms']} |"
     )
+    print()
+    print(
+        f"The gate's statements per gate-on payment: {result['gate_statements_mean']} on "
+        f"average, {result['gate_statements_max']} at most"
+    )
     return 0
 
 
@@ -152,19 +163,26 @@ def _timed(
     timings: dict[bool, list[float]] = {False: [], True: []}
     inside: list[float] = []
     cpu: list[float] = []
+    statements: list[int] = []
     saved = os.environ.get(risk_gate.RULES_ENV)
     judge = risk_gate.judge
+    counted = _Counted()
 
     def timed_judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
         start, start_cpu = time.perf_counter(), time.thread_time()
+        counted.count = 0
+        counted.inside = True
         try:
             return judge(unit, transfers)
         finally:
+            counted.inside = False
             if os.environ.get(risk_gate.RULES_ENV):
                 inside.append((time.perf_counter() - start) * 1000)
                 cpu.append((time.thread_time() - start_cpu) * 1000)
+                statements.append(counted.count)
 
     risk_gate.judge = timed_judge  # movement.book calls it by name
+    counted.attach(platform)
     try:
         for n in range(count):
             gate = n % 2 == 1
@@ -187,6 +205,7 @@ def _timed(
             timings[gate].append((time.perf_counter() - start) * 1000)
     finally:
         risk_gate.judge = judge
+        counted.detach(platform)
         if saved is None:
             os.environ.pop(risk_gate.RULES_ENV, None)
         else:
@@ -202,9 +221,39 @@ def _timed(
         "gate_cpu_p50_ms": _percentile(cpu, 0.5),
         "gate_cpu_p99_ms": _percentile(cpu, 0.99),
     }
+    result["gate_statements_mean"] = statistics.fmean(statements)
+    result["gate_statements_max"] = max(statements)
     result["added_p50_ms"] = result["on_p50_ms"] - result["off_p50_ms"]
     result["added_p99_ms"] = result["on_p99_ms"] - result["off_p99_ms"]
     return {k: round(v, 3) for k, v in result.items()}
+
+
+class _Counted:
+    """Counts the statements run inside the gate: SQLAlchemy's (an engine event) and those
+    on the driver (``fetch_named``, which the gate's modules call by name)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.inside = False
+        self._fetch = hotpath.fetch_named
+
+    def _statement(self, *_: object) -> None:
+        if self.inside:
+            self.count += 1
+
+    def _fetch_counted(self, conn: Any, statement: Any, params: Any) -> list[Any]:
+        self._statement()
+        return self._fetch(conn, statement, params)
+
+    def attach(self, platform: Platform) -> None:
+        event.listen(platform.db.engine, "before_cursor_execute", self._statement)
+        for module in (risk_usage, risk_gate):
+            module.__dict__["fetch_named"] = self._fetch_counted
+
+    def detach(self, platform: Platform) -> None:
+        event.remove(platform.db.engine, "before_cursor_execute", self._statement)
+        for module in (risk_usage, risk_gate):
+            module.__dict__["fetch_named"] = self._fetch
 
 
 if __name__ == "__main__":
