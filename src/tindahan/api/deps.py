@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -93,12 +94,14 @@ def idempotent(
     *,
     shown_once: tuple[str, ...] = (),
     grouped: bool = False,
+    locks: groupcommit.Locks | None = None,
     through: Callable[..., idempotency.Response] | None = None,
 ) -> JSONResponse:
     """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
 
     ``grouped``: a money movement the process's committer may commit together with others
     (``services.platform.groupcommit``) when group commit is on; the same answers either way.
+    ``locks``: what it will lock, for its group to lock first and in order.
 
     ``shown_once`` names response fields (a new key's or endpoint's secret) that go to the
     first caller only: the stored response has them as null, so no secret rests in the
@@ -110,7 +113,10 @@ def idempotent(
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
     committer: groupcommit.Committer | None = getattr(request.app.state, "committer", None)
-    run = committer.submit if grouped and committer is not None else _alone(platform(request))
+    if grouped and committer is not None:
+        run: Callable[..., idempotency.Response] = partial(committer.submit, locks=locks)
+    else:
+        run = _alone(platform(request))
     if through is not None:  # a use case that runs the key itself (``payments.two_store``)
         run = through
     try:

@@ -22,6 +22,7 @@ from tindahan.api.deps import (
     read,
 )
 from tindahan.services.payments import cash, payments, refunds, requests, sends, two_store
+from tindahan.services.unit import new_id
 
 router = APIRouter(prefix="/v1")
 Id = PathId
@@ -45,7 +46,17 @@ def create_payment(
                 made, who, new, scope, k, fp, render, refuse
             ),
         )
-    return idempotent(request, who, key, payload, lambda u: payments.pay(u, who, new), grouped=True)
+    # The id chosen now, so the group this payment may join can lock its fee shard first.
+    payment_id = new_id("pay")
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: payments.pay(u, who, new, payment_id=payment_id),
+        grouped=True,
+        locks=payments.group_locks(who, new, payment_id),
+    )
 
 
 @router.get("/payments", response_model=s.Page[s.Payment], tags=["payments"])

@@ -287,6 +287,22 @@ def _transfer_rows(created: Sequence[Transfer]) -> list[tuple[Any, ...]]:
     ]
 
 
+#: A group's first statement (``services.platform.groupcommit``): every account of these
+#: parties' wallets and these named accounts, locked in ascending id order as the ledger
+#: locks (PostgreSQL locks the rows as the sort hands them over).
+LOCK_WALLETS_AND_ACCOUNTS = (
+    "SELECT id FROM ledger_accounts WHERE id IN "
+    "(SELECT account_id FROM wallets WHERE party_id = ANY(%s)) OR id = ANY(%s) "
+    "ORDER BY id FOR UPDATE"
+)
+
+
+def lock_wallets_and_accounts(conn: Any, parties: Sequence[str], accounts: Sequence[str]) -> None:
+    """Lock, on PostgreSQL, inside ``conn``'s open transaction (a SQLAlchemy ``Connection``;
+    a driver error comes out as ``DBAPIError``, a group's failure as a whole)."""
+    conn.exec_driver_sql(LOCK_WALLETS_AND_ACCOUNTS, (list(parties), list(accounts))).fetchall()
+
+
 def fetch_named(conn: Any, statement: Any, params: Mapping[str, Any]) -> list[Any]:
     """The rows of a ``text()`` statement run on the DBAPI connection under ``conn`` (a
     SQLAlchemy ``Connection`` with its transaction open), inside that transaction: without

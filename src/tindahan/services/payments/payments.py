@@ -33,7 +33,7 @@ from tindahan.services.ledger import movement
 from tindahan.services.ledger.movement import Holder
 from tindahan.services.payments import settlement
 from tindahan.services.payments.views import LedgerTransferView, PaymentView
-from tindahan.services.platform import shortrefs
+from tindahan.services.platform import groupcommit, shortrefs
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -85,9 +85,10 @@ class Planned:
     description: str | None
 
 
-def plan(unit: Unit, caller: Caller, new: NewPayment) -> Planned:
+def plan(unit: Unit, caller: Caller, new: NewPayment, payment_id: str | None = None) -> Planned:
     """Who pays whom, the fee and the legs; the per-transaction checks. Writes nothing but
-    what the loan set-aside records (rolled back with the caller's transaction)."""
+    what the loan set-aside records (rolled back with the caller's transaction).
+    ``payment_id``: one chosen beforehand (``group_locks`` named its fee shard)."""
     caller.require("payments:write")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     payer_id = payer_of(caller, new.payer_id)
@@ -106,7 +107,7 @@ def plan(unit: Unit, caller: Caller, new: NewPayment) -> Planned:
     description = movement.optional_text(
         new.description, "description", limits.DESCRIPTION_MAX_LENGTH
     )
-    payment_id = new_id("pay")
+    payment_id = payment_id or new_id("pay")
     if payee_main.party_kind == PartyKind.MERCHANT:
         destination = found[(new.payee_id, WalletKind.SETTLEMENT)]
         bps = fee_settings(unit)["merchant_discount_bps"]
@@ -156,8 +157,14 @@ def plan(unit: Unit, caller: Caller, new: NewPayment) -> Planned:
     )
 
 
-def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = None) -> PaymentView:
-    p = plan(unit, caller, new)
+def pay(
+    unit: Unit,
+    caller: Caller,
+    new: NewPayment,
+    request_id: str | None = None,
+    payment_id: str | None = None,
+) -> PaymentView:
+    p = plan(unit, caller, new, payment_id)
     source, destination = p.source, p.destination
     movement.limit_outgoing(unit, source, p.amount_minor, p.currency)
     movement.limit_incoming(unit, destination, p.amount_minor, p.currency)
@@ -183,6 +190,16 @@ def pay(unit: Unit, caller: Caller, new: NewPayment, request_id: str | None = No
     view = reviewed(unit, [payment_view(row)])[0]
     emit(unit, "payment.succeeded", view, (source.party_id, destination.party_id))
     return view
+
+
+def group_locks(caller: Caller, new: NewPayment, payment_id: str) -> groupcommit.Locks:
+    """What ``pay`` with ``payment_id`` will lock, for its group to lock first and in order
+    (``services.platform.groupcommit``): the payer's and the payee's wallets, and the fee
+    shard a merchant payment's discount goes to. Declaring more than it locks is harmless;
+    an unknown or refused party is simply found locking nothing."""
+    payer = new.payer_id if caller.operator else caller.party_id
+    parties = tuple(p for p in (payer, new.payee_id) if p)
+    return groupcommit.Locks(parties, (fee_account(payment_id),))
 
 
 def _transfer(

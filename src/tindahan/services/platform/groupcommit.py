@@ -29,13 +29,17 @@ the response stored under the key) but inside its own SAVEPOINT:
 * a member whose key insert collides with a twin outside the group (a unique violation in
   its savepoint) is also run alone after the group, and so answers what the twin answered.
 
-Locks. Each member still locks what it touches in its own order (accounts in ascending id
-within its ledger batch), but a group holds every member's locks until its one COMMIT, so
-two groups could take the same rows in opposite orders. On PostgreSQL each group therefore
-first takes one transaction-level advisory lock (``GROUP_LOCK``): groups of all processes
-follow one another and never deadlock among themselves; against an ungrouped transaction a
-deadlock is still possible (PostgreSQL's detector or ``lock_timeout`` ends it), and the
-group is then rerun member by member as above. SQLite has a single writer anyway.
+Locks. A group holds every member's row locks until its one COMMIT, so two groups taking
+the same rows in opposite orders would deadlock. So on PostgreSQL a group first locks, in
+ONE statement and in ascending id order (the order the ledger itself locks in), every
+ledger account its members declared (``Locks``: their parties' wallets and named accounts,
+such as a merchant payment's fee shard); the members then find those rows already theirs.
+Two processes' groups on disjoint accounts run side by side; on shared accounts the later
+one waits at its first statement, holding nothing, so groups never deadlock among
+themselves. An account a member locks without having declared it (a loan set-aside's, a
+risk hold's) is locked then, out of that order: a deadlock stays possible there (and
+against an ungrouped transaction); PostgreSQL's detector or ``lock_timeout`` ends it, and
+the group is rerun member by member as above. SQLite has a single writer anyway.
 
 Hot accounts: in a group every payment to a merchant takes the merchant's settlement row
 once for the whole group (the later members find it already locked by their own
@@ -72,6 +76,7 @@ from tindahan.observe.metrics import metrics
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.idempotency import Response
 from tindahan.services.unit import Platform, Unit
+from tindahan.store import hotpath
 from tindahan.store.database import is_duplicate
 
 log = logging.getLogger(__name__)
@@ -79,8 +84,6 @@ log = logging.getLogger(__name__)
 ENV = "TINDAHAN_GROUP_COMMIT"
 WINDOW_ENV = "TINDAHAN_GROUP_COMMIT_WINDOW_US"
 MAX_ENV = "TINDAHAN_GROUP_COMMIT_MAX"
-#: The advisory lock key every group takes first on PostgreSQL ("TINDGRP1" as an int64).
-GROUP_LOCK = 0x54494E4447525031
 #: How long an idle committer thread waits before it ends (a new request starts another).
 IDLE_S = 5.0
 
@@ -131,6 +134,15 @@ def _number(env: dict[str, str], name: str, default: int) -> int:
         raise GroupCommitSettingError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+@dataclass(frozen=True)
+class Locks:
+    """What a member will lock, declared up front so its group can lock it first, in order:
+    every wallet of ``parties``, and the ledger ``accounts`` named."""
+
+    parties: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+
+
 @dataclass
 class Request:
     """One idempotent request waiting for its group: what ``idempotency.run`` takes."""
@@ -141,6 +153,8 @@ class Request:
     work: Callable[[Unit], Any]
     render: Callable[[Any], Response]
     render_refusal: Callable[[RefusalError], Response]
+    #: What it will lock (``Locks``); None: nothing declared, it locks as it goes.
+    locks: Locks | None = None
     future: Future[Response] = field(default_factory=Future)
     #: The request thread's context (its language, its log and trace fields): the work
     #: runs in it on the committer's thread, as it would have run on the request's own.
@@ -195,10 +209,11 @@ class Committer:
         work: Callable[[Unit], Any],
         render: Callable[[Any], Response],
         render_refusal: Callable[[RefusalError], Response],
+        locks: Locks | None = None,
     ) -> Response:
         """Like ``idempotency.run``: the response, or the key's own refusal raised."""
         idempotency.check_key(key)
-        request = Request(scope, key, fingerprint, work, render, render_refusal)
+        request = Request(scope, key, fingerprint, work, render, render_refusal, locks)
         with self._lock:
             self._queue.put(request)
             if self._thread is None:
@@ -280,7 +295,7 @@ class Committer:
         self, conn: Connection, group: list[Request], later: list[Request]
     ) -> list[_Decided]:
         if not self.platform.db.is_sqlite:
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({GROUP_LOCK})")
+            lock_first(conn, [r.locks for r in group if r.locks is not None])
         decided: list[_Decided] = []
         for request in group:
             found = request.context.run(self._member, conn, request)
@@ -333,6 +348,14 @@ class Committer:
                 response,
             )
         return _Decided(request, stored, [])
+
+
+def lock_first(conn: Connection, declared: list[Locks]) -> None:
+    """Lock every account the group's members declared, in one statement, ascending."""
+    parties = sorted({p for locks in declared for p in locks.parties})
+    accounts = sorted({a for locks in declared for a in locks.accounts})
+    if parties or accounts:
+        hotpath.lock_wallets_and_accounts(conn, parties, accounts)
 
 
 def from_environment(platform: Platform, *, default: str = "off") -> Committer | None:
