@@ -423,8 +423,9 @@ MAX_AUTO_DEDUCT_BPS: Final = 5000
 #: Grace days before penalties run, at most; reminders this many days before a due date.
 MAX_GRACE_DAYS: Final = 30
 LOAN_REMINDER_DAYS: Final = 3
-#: Loans processed per transaction by the daily close (ledger batches stay under
-#: MAX_BATCH: a loan books at most 4 transfers a day in a close).
+#: Loans processed per transaction by the daily close (a loan books at most 6 transfers a
+#: day; the close splits a chunk's postings into ledger batches of at most MAX_BATCH, never
+#: splitting a loan's chain).
 LOAN_CLOSE_CHUNK: Final = 2000
 #: Days the worker catches up at once when it was stopped over several days.
 LOAN_CLOSE_MAX_CATCH_UP_DAYS: Final = 366

@@ -32,21 +32,34 @@ def update_many(
     carry the same columns)."""
     if not rows:
         return
-    columns = list(rows[0])
-    values = [c for c in columns if c not in keys]
+    values = [c for c in rows[0] if c not in keys]
+    # One C-level getter per row (a generator per row was most of building them).
+    pick = itemgetter(*values, *keys)
+    update_rows(conn, table, keys, values, [pick(r) for r in rows])
+
+
+def update_rows(
+    conn: Connection,
+    table: Table,
+    keys: Sequence[str],
+    values: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """``update_many`` for rows already made: each a tuple of the ``values`` columns, then
+    the ``keys`` (the daily close builds its rows as tuples)."""
+    if not rows:
+        return
     name = table.name
+    columns = [*values, *keys]
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:  # only the table's own column names are ever put into the SQL
+        raise KeyError(f"{name} has no column {unknown[0]!r}")
     if conn.dialect.name != "postgresql":
-        unknown = [c for c in columns if c not in table.c]
-        if unknown:  # only the table's own column names are ever put into the SQL
-            raise KeyError(f"{name} has no column {unknown[0]!r}")
-        order = [*values, *keys]
         sql = (
             f"UPDATE {name} SET {', '.join(f'{c} = ?' for c in values)} "  # noqa: S608 (names from the table, values bound)
             f"WHERE {' AND '.join(f'{k} = ?' for k in keys)}"
         )
-        # One C-level getter per row (a generator per row was most of building them).
-        pick = itemgetter(*order)
-        conn.exec_driver_sql(sql, [pick(r) for r in rows])
+        conn.exec_driver_sql(sql, list(rows))
         return
     arrays = ", ".join(f"CAST(:{c} AS {_array_type(table, c)})" for c in columns)
     sets = ", ".join(f"{c} = v.{c}" for c in values)
@@ -55,5 +68,5 @@ def update_many(
         f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}) "  # noqa: S608 (names from the table, values bound)
         f"WHERE {match}"
     )
-    params = {c: [r[c] for r in rows] for c in columns}
+    params = {c: list(column) for c, column in zip(columns, zip(*rows, strict=True), strict=True)}
     conn.execute(text(sql), params)

@@ -223,15 +223,22 @@ class HotPath:
         PostgreSQL: one statement whatever the batch size (a data-modifying CTE over
         ``unnest``ed arrays). Elsewhere: one ``executemany`` per table.
         """
+        self.write_rows(_transfer_rows(created), deltas)
+
+    def write_rows(
+        self, created: Sequence[tuple[Any, ...]], deltas: Mapping[str, tuple[int, int, int, int]]
+    ) -> None:
+        """``write`` for transfers already in ``ledger_transfers`` column order (the loans'
+        daily close builds its rows directly: ``ledger.posted``)."""
         changes = [(k, *d) for k, d in sorted(deltas.items())]
         if self.postgres:
             if created and changes:
-                self._write_postgres(_transfer_rows(created), changes)
+                self._write_postgres(list(created), changes)
         else:
             cur = self.raw.cursor()
             if created:
-                cur.executemany(INSERT_TRANSFER, _transfer_rows(created))
-                cur.executemany(INSERT_SEAL, [(t.timestamp,) for t in created])
+                cur.executemany(INSERT_TRANSFER, created)
+                cur.executemany(INSERT_SEAL, [(t[0],) for t in created])
             if changes:
                 cur.executemany(ADD_BALANCES, [(*c[1:], c[0]) for c in changes])
 

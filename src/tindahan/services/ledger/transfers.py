@@ -29,6 +29,7 @@ from tindahan.ledger.model import (
     TransferOutcome,
     expired_void_id,
 )
+from tindahan.ledger.posted import Posting, plan_postings
 from tindahan.store import ledger as repo
 from tindahan.store.database import Database, is_duplicate
 from tindahan.store.hotpath import HotPath
@@ -165,6 +166,22 @@ def apply_in_transaction(
         for account_id, account in reads.accounts.items()
     }
     return AppliedBatch(plan.outcomes, after)
+
+
+def book_postings(db: Database, conn: Connection, postings: Sequence[Posting]) -> None:
+    """Book plain posted transfers a service built itself (``ledger.posted``) inside the
+    caller's open transaction, without committing: the accounts are locked and read as
+    ``apply_in_transaction`` does, the postings planned in one pass, and the whole batch
+    written with the ledger's batch write (one statement on PostgreSQL). A broken rule
+    raises ``PostingError`` and the caller's transaction rolls back whole."""
+    _check_size(postings)
+    path = HotPath(conn.connection.driver_connection, postgres=not db.is_sqlite, begun=True)
+    touched = {p.debit_account_id for p in postings} | {p.credit_account_id for p in postings}
+    reads = path.read_for_batch(touched, (), (), len(postings))
+    rows, deltas = plan_postings(
+        postings, reads.accounts, first_timestamp=reads.first_timestamp, now_ns=db.clock()
+    )
+    path.write_rows(rows, deltas)
 
 
 def open_accounts_in_transaction(

@@ -8,33 +8,46 @@ Resumable and idempotent: each loan records the last day it was closed for
 derived from the loan and the day — a close that stopped half-way runs again from where
 it stopped, and a second worker running the same day skips what the first one did (rows
 are taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Loans are closed in chunks of
-``limits.LOAN_CLOSE_CHUNK``, one transaction and a few ledger batches each; the day is
-marked done (``loan_closes``) when no loan is left behind.
+``limits.LOAN_CLOSE_CHUNK``, one transaction each; the day is marked done (``loan_closes``)
+when no loan is left behind.
+
+Set-based (issue 18): a chunk is two reads (its loans, then their lines as plain rows with
+days as ordinals), the rules over all of them at once (``lending.day_close``, checked
+against the one-loan ``lending.book.close_day``), one multi-row statement per table for
+what changed (``store.bulk.update_rows``), and the ledger transfers as one batch of
+postings (``ledger.posted``, written by the ledger's own batch write).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from tindahan import limits
-from tindahan.ledger.model import NewTransfer
-from tindahan.lending import book as rules
+from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.posted import Posting
+from tindahan.lending import day_close
+from tindahan.lending.allocation import COMPONENTS, parse_order
 from tindahan.lending.calendar import business_date
 from tindahan.lending.delinquency import BUCKETS
 from tindahan.lending.terms import Frequency
+from tindahan.payments.model import TransferCode
 from tindahan.services.ledger import movement
+from tindahan.services.ledger.transfers import book_postings
 from tindahan.services.lending import loans
 from tindahan.services.platform.events import emit_many
-from tindahan.services.unit import Platform, Unit, ledger_id
-from tindahan.store.bulk import update_many
+from tindahan.services.unit import Platform, Unit
+from tindahan.store.bulk import update_rows
+from tindahan.store.ledger import encode_metadata
 from tindahan.store.lending_tables import loan_closes, loan_installments
 from tindahan.store.lending_tables import loans as loan_table
 
@@ -67,146 +80,300 @@ class CloseReport:
         }
 
 
-def _chunk(unit: Unit, day: str) -> list[Any]:
-    query = (
-        select(loan_table)
-        .where(
-            loan_table.c.status == "active",
-            loan_table.c.closed_through < day,
-            loan_table.c.start_date <= day,
-        )
-        .order_by(loan_table.c.id)
-        .limit(limits.LOAN_CLOSE_CHUNK)
-    )
-    if not unit.db.is_sqlite:
-        query = query.with_for_update(skip_locked=True)
-    return list(unit.conn.execute(query).mappings())
-
-
-#: The current version's lines of the chunk's loans (older versions are history), in the
-#: order ``loans.line_from_tuple`` reads them. Sent on the DBAPI cursor as plain SQL: the
-#: close reads about ten lines a loan, and SQLAlchemy's per-row result processing cost more
-#: than the query (profile in README, "The loans' daily close").
-_LINE_COLUMNS = ", ".join(f"i.{name}" for name in loans.LINE_TUPLE_COLUMNS)
+#: What the close reads of a chunk's loans, in this order (``_loan_day`` and the writes).
+_LOAN_COLUMNS = (
+    "id",
+    "merchant_id",
+    "version",
+    "frequency",
+    "principal_minor",
+    "fee_minor",
+    "accrual",
+    "penalty_rate",
+    "grace_days",
+    "allocation_order",
+    "covered",
+    "principal_paid_minor",
+    "interest_accrued_minor",
+    "interest_paid_minor",
+    "fee_paid_minor",
+    "penalty_minor",
+    "penalty_paid_minor",
+    "reserve_minor",
+    "accrual_base_minor",
+    "dpd",
+    "max_dpd",
+    "bucket",
+)
+_LOANS_SQL = (
+    f"SELECT {', '.join(_LOAN_COLUMNS)} FROM loans "  # noqa: S608 (names only)
+    "WHERE status = 'active' AND closed_through < {mark} AND start_date <= {mark} "
+    "ORDER BY id LIMIT {limit}"
+)
+#: A stored ISO day as ``date.toordinal()``, computed by the database (julianday of
+#: 0001-01-01 is 1721425.5, its ordinal 1).
+_ORDINAL = {
+    "sqlite": "CAST(julianday({c}) - 1721424.5 AS INTEGER)",
+    "postgresql": "(CAST({c} AS date) - DATE '0001-01-01' + 1)",
+}
+#: The current version's lines of the chunk's loans (older versions are history), in
+#: ``day_close.LINE_FIELDS`` order.
+_LINE_COLUMNS = (
+    "seq",
+    "{start}",
+    "{due}",
+    "principal_minor",
+    "interest_minor",
+    "fee_minor",
+    "penalty_minor",
+    "preaccrued_minor",
+    "principal_paid_minor",
+    "interest_paid_minor",
+    "fee_paid_minor",
+    "penalty_paid_minor",
+    "status",
+)
 _LINES_SQL = (
-    f"SELECT i.loan_id, {_LINE_COLUMNS} FROM loan_installments i "  # noqa: S608 (names only)
+    "SELECT i.loan_id, "  # noqa: S608 (names only)
+    + ", ".join(c if c.startswith("{") else f"i.{c}" for c in _LINE_COLUMNS)
+    + " FROM loan_installments i "
     "JOIN loans l ON l.id = i.loan_id AND l.version = i.version "
     "WHERE i.loan_id IN ({marks}) ORDER BY i.loan_id, i.seq"
 )
+_LOAN_WRITES = (
+    "principal_paid_minor",
+    "interest_accrued_minor",
+    "interest_paid_minor",
+    "fee_paid_minor",
+    "penalty_minor",
+    "penalty_paid_minor",
+    "reserve_minor",
+    "dpd",
+    "max_dpd",
+    "bucket",
+    "closed_through",
+    "status",
+    "closed_at_ns",
+    "updated_at_ns",
+)
+_LINE_KEYS = ("loan_id", "version", "seq")
+_PAID_LINE_WRITES = (
+    "penalty_minor",
+    "principal_paid_minor",
+    "interest_paid_minor",
+    "fee_paid_minor",
+    "penalty_paid_minor",
+    "status",
+    "paid_date",
+)
 
 
-def _lines_by_loan(unit: Unit, rows: list[Any]) -> dict[str, list[rules.Line]]:
-    found: dict[str, list[rules.Line]] = {r["id"]: [] for r in rows}
+def _fetch(unit: Unit, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    """Rows of plain SQL on the driver's own cursor, in one fetchall: the close reads
+    thousands of loans and about ten lines each, and SQLAlchemy's per-row result
+    processing cost more than the queries (issue 18's profiles)."""
     mark = "?" if unit.db.is_sqlite else "%s"
-    sql = _LINES_SQL.format(marks=", ".join([mark] * len(found)))
-    line = loans.line_from_tuple
-    # The driver's own cursor and one fetchall: SQLAlchemy's row-at-a-time iteration over
-    # about ten lines a loan was a tenth of reading them (issue 18's profile).
     cursor = unit.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, tuple(found))
-        records = cursor.fetchall()
+        cursor.execute(sql.replace("?", mark), params)
+        return list(cursor.fetchall())
     finally:
         cursor.close()
-    for record in records:
-        found[record[0]].append(line(record, 1))
+
+
+def _chunk(unit: Unit, day: str) -> list[Any]:
+    sql = _LOANS_SQL.format(mark="?", limit=int(limits.LOAN_CLOSE_CHUNK))
+    if not unit.db.is_sqlite:
+        sql += " FOR UPDATE SKIP LOCKED"
+    return _fetch(unit, sql, (day, day))
+
+
+def _lines_by_loan(unit: Unit, ids: list[str]) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {loan_id: [] for loan_id in ids}
+    ordinal = _ORDINAL["sqlite" if unit.db.is_sqlite else "postgresql"]
+    sql = _LINES_SQL.format(
+        start=ordinal.format(c="i.start_date"),
+        due=ordinal.format(c="i.due_date"),
+        marks=", ".join(["?"] * len(ids)),
+    )
+    for record in _fetch(unit, sql, tuple(ids)):
+        found[record[0]].append(record)
     return found
 
 
+@functools.lru_cache(maxsize=1024)
+def _rules(
+    accrual: str, penalty_rate: str, grace_days: int, order: str, covered: int
+) -> day_close.Rules:
+    """A product's close rules, parsed once per distinct one."""
+    return day_close.Rules(
+        accrual == "daily", Decimal(penalty_rate), grace_days, parse_order(order), bool(covered)
+    )
+
+
+def _loan_day(row: Any, lines: list[Any]) -> day_close.LoanDay:
+    return day_close.LoanDay(
+        _rules(row[6], row[7], row[8], row[9], row[10]),
+        row[4],
+        row[5],
+        day_close.Totals(*row[11:19]),
+        lines,
+        row[3] != Frequency.DAILY,
+    )
+
+
 def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
-    """Close the next chunk of loans for ``day``; returns how many it closed."""
+    """Close the next chunk of loans for ``day``; returns how many it closed.
+
+    Set-based: the chunk's loans and lines are read in two queries, the rules run over all
+    of them (``lending.day_close``), and what changed is written with one multi-row
+    statement per table, the ledger's transfers as one batch of postings."""
     text = day.isoformat()
     rows = _chunk(unit, text)
     if not rows:
         return 0
-    lines = _lines_by_loan(unit, rows)
-    remind_on = day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)
-    batch: list[NewTransfer] = []
-    loan_updates, line_updates = [], []
-    notices: list[Notice] = []
-    stamp = "c" + day.strftime("%Y%m%d")
-    for row in rows:
-        before = loans.book_with(row, tuple(lines[row["id"]]))
-        remind = None if row["frequency"] == Frequency.DAILY else remind_on
-        result = rules.close_day(before, day, remind)
-        book = result.plan.book
-        move = result.plan.movement
-        reserve = (
-            [(loans.account(row["id"], "reserve"), move.paid)]
-            if result.applied_from_reserve
-            else []
+    lines = _lines_by_loan(unit, [r[0] for r in rows])
+    remind_on = (day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)).toordinal()
+    results = day_close.close_many(
+        [_loan_day(r, lines[r[0]]) for r in rows], day.toordinal(), remind_on
+    )
+    now = unit.now()
+    loan_updates, penalised, paid_lines, notices = [], [], [], []
+    for row, result in zip(rows, results, strict=True):
+        loan_id, version = row[0], row[2]
+        t = result.totals
+        loan_updates.append(
+            (
+                t.principal_paid,
+                t.interest_accrued,
+                t.interest_paid,
+                t.fee_paid,
+                t.penalty,
+                t.penalty_paid,
+                t.reserve,
+                result.dpd,
+                max(row[20], result.dpd),
+                result.bucket,
+                text,
+                "closed" if result.closed else "active",
+                now if result.closed else None,
+                now,
+                loan_id,
+            )
         )
-        batch.extend(
-            movement.linked(loans.legs(row["id"], ledger_id(row["id"], stamp), move, reserve))
-            if _moves(move)
-            else []
-        )
-        old = {line.seq: line for line in before.lines}
-        for line in book.lines:
-            if old[line.seq] != line:
-                values = loans.line_values(row["id"], before.version, line)
-                line_updates.append(values)
-        closed = not book.open_lines and book.principal_outstanding == 0
-        values = {
-            "id": row["id"],
-            **loans.totals_values(book.totals),
-            "dpd": result.dpd,
-            "max_dpd": max(row["max_dpd"], result.dpd),
-            "bucket": result.bucket,
-            "closed_through": text,
-            "status": "closed" if closed else "active",
-            "closed_at_ns": unit.now() if closed else None,
-            "updated_at_ns": unit.now(),
-        }
-        loan_updates.append(values)
-        notices += _announce(row, result, closed, report)
-        report.loans += 1
-        report.interest_minor += move.accrue_interest
-        report.penalty_minor += move.penalty
-        report.from_reserve_minor += result.applied_from_reserve
-        report.buckets[result.bucket] += 1
-        report.delinquent += result.dpd > 0
-    update_many(unit.conn, loan_installments, ("loan_id", "version", "seq"), line_updates)
-    update_many(unit.conn, loan_table, ("id",), loan_updates)
+        penalised += [(penalty, loan_id, version, seq) for seq, penalty in result.penalised]
+        paid_lines += [_paid_line(line, text, version) for line in result.paid_lines]
+        notices += _announce(row, result, report)
+        _count(report, result)
+    update_rows(unit.conn, loan_installments, _LINE_KEYS, ("penalty_minor",), penalised)
+    update_rows(unit.conn, loan_installments, _LINE_KEYS, _PAID_LINE_WRITES, paid_lines)
+    update_rows(unit.conn, loan_table, ("id",), _LOAN_WRITES, loan_updates)
     emit_many(unit, notices)
-    for start in range(0, len(batch), limits.MAX_BATCH):
-        part = _whole_chains(batch, start)
-        if part:
-            movement.book(unit, part)
+    _book(unit, [postings(r[0], stamp(day), res) for r, res in zip(rows, results, strict=True)])
     return len(rows)
 
 
-def _moves(move: rules.Movement) -> bool:
-    return bool(move.accrue_interest or move.penalty or move.paid_total)
+def _paid_line(line: list[Any], day: str, version: int) -> tuple[Any, ...]:
+    paid = line[day_close.STATUS] == day_close.PAID
+    return (
+        line[day_close.PENALTY],
+        line[day_close.PRINCIPAL_PAID],
+        line[day_close.INTEREST_PAID],
+        line[day_close.FEE_PAID],
+        line[day_close.PENALTY_PAID],
+        line[day_close.STATUS],
+        day if paid else None,
+        line[0],
+        version,
+        line[day_close.SEQ],
+    )
 
 
-def _whole_chains(batch: list[NewTransfer], start: int) -> list[NewTransfer]:
-    """``batch[start:start + MAX_BATCH]``; chains are at most a few transfers and chunks are
-    sized so a chain never crosses a boundary (each loan books at most 7 transfers a day,
-    LOAN_CLOSE_CHUNK × 7 < MAX_BATCH)."""
-    return batch[start : start + limits.MAX_BATCH]
+def _count(report: CloseReport, result: day_close.DayResult) -> None:
+    report.loans += 1
+    report.interest_minor += result.accrued
+    report.penalty_minor += result.penalty
+    report.from_reserve_minor += result.applied
+    report.buckets[result.bucket] += 1
+    report.delinquent += result.dpd > 0
+
+
+def stamp(day: date) -> str:
+    """The part of a close's ledger ids that names its day."""
+    return "c" + day.strftime("%Y%m%d")
+
+
+def postings(loan_id: str, day_stamp: str, result: day_close.DayResult) -> list[Posting]:
+    """The transfers of one loan's day, as ``loans.legs`` makes them (bookings first, then
+    the reserve's payment component by component), linked into one chain."""
+    base = loan_id.replace("_", ".")  # ledger_id
+    tag = f"{base}.{day_stamp}"
+    # encode_metadata's JSON, spelt out for the usual id (json.dumps was a tenth of this)
+    plain = loan_id.replace("_", "").isalnum() and loan_id.isascii()
+    meta = f'{{"loan":"{loan_id}"}}' if plain else encode_metadata({"loan": loan_id})
+    reserve = f"{base}.reserve"
+    made = []
+    if result.accrued:
+        made.append(
+            (f"{tag}.accrue", f"{base}.interest", loans.OP_INTEREST, result.accrued, _INTEREST)
+        )
+    if result.penalty:
+        made.append(
+            (f"{tag}.penalty", f"{base}.penalty", loans.OP_PENALTY, result.penalty, _PENALTY)
+        )
+    for component, amount in zip(COMPONENTS, result.paid, strict=True):
+        if amount:
+            made.append((f"{tag}.{component}0", reserve, f"{base}.{component}", amount, _REPAY))
+    last = len(made) - 1
+    return [
+        Posting(tid, debit, credit, amount, loans.CURRENCY, code, 0 if i == last else LINKED, meta)
+        for i, (tid, debit, credit, amount, code) in enumerate(made)
+    ]
+
+
+_INTEREST = int(TransferCode.LOAN_INTEREST)
+_PENALTY = int(TransferCode.LOAN_PENALTY)
+_REPAY = int(TransferCode.LOAN_REPAYMENT)
+LINKED = int(TransferFlags.LINKED)
+
+
+def _book(unit: Unit, chains: list[list[Posting]]) -> None:
+    """The chunk's postings in as few ledger batches as fit (``MAX_BATCH`` each, a loan's
+    chain never split), each one write (``transfers.book_postings``)."""
+    chains = [c for c in chains if c]
+    if not chains:
+        return
+    first = chains[0][0]
+    movement.sql_ledger_only(unit, [NewTransfer(first.id, first.debit_account_id, code=first.code)])
+    batch: list[Posting] = []
+    for chain in chains:
+        if len(batch) + len(chain) > limits.MAX_BATCH:
+            book_postings(unit.db, unit.conn, batch)
+            batch = []
+        batch += chain
+    book_postings(unit.db, unit.conn, batch)
 
 
 Notice = tuple[str, dict[str, Any], tuple[str, ...]]
 
 
-def _announce(row: Any, result: rules.Close, closed: bool, report: CloseReport) -> list[Notice]:
+def _announce(row: Any, result: day_close.DayResult, report: CloseReport) -> list[Notice]:
     """The events one loan's close announces (sent for the whole chunk at once)."""
-    parties = (row["merchant_id"],)
+    loan_id, parties = row[0], (row[1],)
     found: list[Notice] = []
-    for line in result.reminders:
+    for due, owed in result.reminders:
         data = {
-            "loan_id": row["id"],
-            "due_date": line.due_date.isoformat(),
-            "amount_minor": line.owed().total,
+            "loan_id": loan_id,
+            "due_date": date.fromordinal(due).isoformat(),
+            "amount_minor": owed,
         }
         found.append(("loan.payment_due", data, parties))
         report.reminders += 1
-    if result.bucket != row["bucket"] and result.dpd > row["dpd"]:
-        data = {"loan_id": row["id"], "days_past_due": result.dpd, "bucket": result.bucket}
+    if result.bucket != row[21] and result.dpd > row[19]:
+        data = {"loan_id": loan_id, "days_past_due": result.dpd, "bucket": result.bucket}
         found.append(("loan.overdue", data, parties))
-    if closed:
-        found.append(("loan.closed", {"loan_id": row["id"]}, parties))
+    if result.closed:
+        found.append(("loan.closed", {"loan_id": loan_id}, parties))
     return found
 
 
