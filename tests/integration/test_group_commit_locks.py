@@ -79,9 +79,9 @@ def _meeting(committer: groupcommit.Committer, barrier: threading.Barrier) -> li
     return met
 
 
-def _both(groups: list[list[groupcommit.Request]], platform: Any) -> tuple[list[Any], list[bool]]:
+def _both(groups: list[list[groupcommit.Request]], made: Any) -> tuple[list[Any], list[bool]]:
     barrier = threading.Barrier(len(groups))
-    committers = [groupcommit.Committer(platform, 0, 8) for _ in groups]
+    committers = [groupcommit.Committer(made, 0, 8) for _ in groups]
     meetings = [_meeting(c, barrier) for c in committers]
     threads = [
         threading.Thread(target=c.run_group, args=(g,))
