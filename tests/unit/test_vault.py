@@ -148,6 +148,16 @@ def test_index_does_not_reveal_the_value_or_use_the_sealing_key_directly() -> No
     assert index != hmac.new(KEY, PHONE.encode(), hashlib.sha256).hexdigest()
 
 
+def test_index_is_the_stored_derivation_whatever_the_call() -> None:
+    """Indexes already in databases stay valid: HMAC-SHA256 under the key derived from the
+    data key, the same on a vault's first call and later ones (the derived key is kept)."""
+    derived = hmac.new(KEY, b"tindahan blind index v1", hashlib.sha256).digest()
+    expected = hmac.new(derived, PHONE.encode(), hashlib.sha256).hexdigest()
+    vault = Vault(KEY)
+    assert vault.index(PHONE) == expected == vault.index(PHONE)
+    assert Vault(OTHER_KEY).index(PHONE) != expected
+
+
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_index_equal_exactly_when_values_equal(a: str, b: str) -> None:
     vault = Vault(KEY)
