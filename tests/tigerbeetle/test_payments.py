@@ -1,6 +1,6 @@
-"""Merchant payments, P2P sends and cash-ins through the API with the ledger on a real
-TigerBeetle cluster (issue 22): the two-store write order, a crash after each of its steps,
-recovery, refusals, movements not ported yet, and verify.
+"""Merchant payments, P2P sends, cash-ins and fundings through the API with the ledger on a
+real TigerBeetle cluster (issue 22): the two-store write order, a crash after each of its
+steps, recovery, refusals, movements not ported yet, and verify.
 
 One deployment per database kind for the whole module (a one-replica cluster, a small
 barangay funded on the SQL ledger and moved over with the migration, as a deployment would
@@ -251,11 +251,11 @@ def test_a_retry_finishes_an_unfinished_payment_itself(deployment, crash_after):
 
 def test_movements_not_ported_are_refused_not_booked_on_sql(deployment):
     d = deployment
-    body = {"wallet_id": d.world.buyer.wallets["main"], "amount_minor": 100, "currency": "PHP"}
-    refused = d.api.post("/v1/fundings", d.world.operator, body)
+    body = {"agent_id": d.world.agent.id, "amount_minor": 100, "currency": "PHP"}
+    refused = d.api.post("/v1/cash_outs", d.world.buyer.key, body)
     assert refused.status_code == 409, refused.text
     error = refused.json()["error"]
-    assert error["code"] == "ledger_not_supported" and "funding" in error["message"]
+    assert error["code"] == "ledger_not_supported" and "cash_out" in error["message"]
 
 
 def test_verify_checks_every_payment_against_its_transfers(deployment):
@@ -421,3 +421,61 @@ def test_verify_checks_every_cash_in_against_its_transfers(deployment):
     finally:
         d.platform.run(lambda u: legs(u, real))
     assert two_store.verify(d.db, d.ledger) == []
+
+
+# -- operator fundings: the same order (``cash.fund_on_cluster``) ---------------------------
+
+
+def _fund(d: Deployment, party: Party, amount: int, key: str, currency: str = "PHP") -> Any:
+    body = {"wallet_id": party.wallets["main"], "amount_minor": amount, "currency": currency}
+    return d.api.post("/v1/fundings", d.world.operator, body, idem=key)
+
+
+def test_a_funding_books_in_the_cluster_and_answers_once(deployment):
+    d = deployment
+    _, buyer, _ = _cash_balances(d)
+    incoming = _incoming(d)
+    key = str(uuid.uuid4())
+    funded = d.api.ok(_fund(d, d.world.buyer, 12_345, key))
+    assert funded["kind"] == "funding" and funded["status"] == "succeeded"
+    assert _cash_balances(d)[1] == buyer + 12_345
+    assert _incoming(d) == incoming + 12_345
+    transfers = {t.removeprefix(funded["id"].replace("_", ".")) for t in funded["transfer_ids"]}
+    assert transfers == {"", ".post"}
+    assert _announced(d, "funding.succeeded", funded["id"]) == 1
+    again = _fund(d, d.world.buyer, 12_345, key)
+    assert again.json() == funded and again.headers["Idempotent-Replayed"] == "true"
+    assert _cash_balances(d)[1] == buyer + 12_345
+    assert _announced(d, "funding.succeeded", funded["id"]) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_funding_in_another_currency_is_refused_on_the_cluster(deployment):
+    d = deployment
+    body = {"kind": "customer", "name": "Tita Baby", "currency": "USD", "tier": "full"}
+    abroad = make_party(d.api, d.world.operator, body)
+    refused = _fund(d, abroad, 500, str(uuid.uuid4()), "USD")
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "ledger_not_supported" and "USD" in error["message"]
+    assert two_store.unfinished(d.platform) == 0
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_funding_moves_the_money_once(deployment, crash_after, step):
+    d = deployment
+    _, buyer, _ = _cash_balances(d)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _fund(d, d.world.buyer, 4_321, key))
+    crash_after(None)
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(_fund(d, d.world.buyer, 4_321, key))
+    assert answer["status"] == "succeeded" and answer["kind"] == "funding"
+    assert _cash_balances(d)[1] == buyer + 4_321
+    replay = _fund(d, d.world.buyer, 4_321, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert _cash_balances(d)[1] == buyer + 4_321
+    assert _announced(d, "funding.succeeded", answer["id"]) == 1

@@ -253,12 +253,17 @@ def create_funding(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.FundingCreate
 ) -> JSONResponse:
     """Book money received in the operator's bank account into a wallet (e.g. agent float)."""
-    return idempotent(
-        request,
-        who,
-        key,
-        payload,
-        lambda u: cash.fund(
-            u, who, payload.wallet_id, payload.amount_minor, payload.currency, payload.reference
-        ),
-    )
+    args = (payload.wallet_id, payload.amount_minor, payload.currency, payload.reference)
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: cash.fund(u, who, *args),
+            through=lambda scope, k, fp, _work, render, refuse: cash.fund_on_cluster(
+                made, who, *args, scope, k, fp, render, refuse
+            ),
+        )
+    return idempotent(request, who, key, payload, lambda u: cash.fund(u, who, *args))

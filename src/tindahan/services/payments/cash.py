@@ -371,15 +371,19 @@ def _expire_one(unit: Unit, payment_id: str) -> int:
     return 1
 
 
-def fund(
-    unit: Unit,
-    caller: Caller,
-    wallet_id: str,
-    amount_minor: int,
-    currency: str,
-    reference: str | None,
-) -> PaymentView:
-    """Operator: credit a wallet with money received in the operator's bank account."""
+@dataclass(frozen=True, slots=True)
+class _Funding:
+    payment_id: str
+    holder: movement.Holder
+    amount_minor: int
+    currency: str
+    transfer: NewTransfer
+
+
+def _plan_funding(
+    unit: Unit, caller: Caller, wallet_id: str, amount_minor: int, currency: str
+) -> _Funding:
+    """The operator's right, the wallet, the leg from ``op.bank``."""
     caller.require("payments:write")
     caller.require_operator()
     amount_minor, currency = movement.amount(amount_minor, currency, movement.WALLET_CURRENCIES)
@@ -403,25 +407,81 @@ def fund(
         metadata=movement.metadata(payment_id),
     )
     movement.require_currency(holder, currency)
+    return _Funding(payment_id, holder, amount_minor, currency, transfer)
 
-    def to_php(value: int) -> int:  # KYC limits are PHP figures (``services.payments.fx``)
-        return fx.php_equivalent(unit, value, currency)
 
-    movement.limit_incoming(unit, holder, to_php(amount_minor), "PHP")
-    row = record(
+def _record_funding(
+    unit: Unit, f: _Funding, status: PaymentStatus, reference: str | None, ids: list[str]
+) -> dict[str, Any]:
+    return record(
         unit,
-        payment_id,
+        f.payment_id,
         PaymentKind.FUNDING,
-        PaymentStatus.SUCCEEDED,
+        status,
         None,
-        holder,
-        amount_minor,
-        currency,
-        [transfer.id],
+        f.holder,
+        f.amount_minor,
+        f.currency,
+        ids,
         reference=movement.optional_text(reference, "reference", limits.REFERENCE_MAX_LENGTH),
     )
+
+
+def fund(
+    unit: Unit,
+    caller: Caller,
+    wallet_id: str,
+    amount_minor: int,
+    currency: str,
+    reference: str | None,
+) -> PaymentView:
+    """Operator: credit a wallet with money received in the operator's bank account."""
+    f = _plan_funding(unit, caller, wallet_id, amount_minor, currency)
+
+    def to_php(value: int) -> int:  # KYC limits are PHP figures (``services.payments.fx``)
+        return fx.php_equivalent(unit, value, f.currency)
+
+    movement.limit_incoming(unit, f.holder, to_php(f.amount_minor), "PHP")
+    row = _record_funding(unit, f, PaymentStatus.SUCCEEDED, reference, [f.transfer.id])
     view = payment_view(row)
-    emit(unit, "funding.succeeded", view, (party_id,))
-    applied = movement.book(unit, [transfer])
-    movement.check_balance(holder, applied, currency, None if currency == "PHP" else to_php)
+    emit(unit, "funding.succeeded", view, (f.holder.party_id,))
+    applied = movement.book(unit, [f.transfer])
+    movement.check_balance(f.holder, applied, f.currency, None if f.currency == "PHP" else to_php)
     return view
+
+
+def fund_on_cluster(
+    platform: Platform,
+    caller: Caller,
+    wallet_id: str,
+    amount_minor: int,
+    currency: str,
+    reference: str | None,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Callable[[PaymentView], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """``POST /v1/fundings`` on a TigerBeetle ledger: the two-store order, as a cash-in, with
+    one leg (``op.bank`` → the wallet, held then posted) and ``funding.succeeded`` at C. In
+    PHP only: a refused or expired funding gives its running total back by its amount,
+    which for a wallet in another currency is a PHP figure at the day's rate, not kept."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        f = _plan_funding(unit, caller, wallet_id, amount_minor, currency)
+        if f.currency != "PHP":
+            raise conflict(
+                "ledger_not_supported",
+                "this deployment keeps its ledger on TigerBeetle, where a funding in "
+                f"{f.currency} is not supported yet",
+            )
+        movement.limit_incoming(unit, f.holder, f.amount_minor, f.currency)
+        two_store.require_no_risk_hold(unit, [f.transfer])
+        two_store.check_balance(ledger, f.holder, f.amount_minor, f.currency)
+        legs = [f.transfer]
+        held = [t.id for t in two_store.holds(legs)]
+        row = _record_funding(unit, f, PaymentStatus.PENDING, reference, held)
+        return payment_view(row), legs
+
+    return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)

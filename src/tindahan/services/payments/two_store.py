@@ -1,9 +1,9 @@
-"""Merchant payments, P2P sends and cash-ins on a TigerBeetle ledger: the two-store order.
+"""Payments, sends, cash-ins and fundings on a TigerBeetle ledger: the two-store order.
 
 With ``TINDAHAN_LEDGER_URL`` set, a payment's legs live in the cluster while its payment
 row, idempotency record, running totals and outbox event stay in the main database (a
-cash-in is a payment row of kind ``cash_in``, and goes the same way: ``run`` takes each
-movement's own part of A, ``Reserve``; the rest of the order is shared). No
+cash-in or an operator's funding is a payment row of its kind, and goes the same way: ``run``
+takes each movement's own part of A, ``Reserve``; the rest of the order is shared). No
 transaction spans both, so the writes go in this order (README, "Two stores, one payment"):
 
 1. **A** (database): the same checks as on the SQL ledger (``payments.plan``, the tier
@@ -16,7 +16,7 @@ transaction spans both, so the writes go in this order (README, "Two stores, one
 3. **B** (database): ``reserved``.
 4. **posts** (cluster): each hold posted whole, linked; ids ``<leg>.post``.
 5. **C** (database): the payment ``succeeded``, ``settled``, its event (``payment.succeeded``;
-   ``cash_in.succeeded`` for a cash-in).
+   ``cash_in.succeeded``, ``funding.succeeded``).
    Then the answer, which replaces the idempotency record's ``pending`` one.
 
 A refusal by the cluster at step 2 (not enough money) or an expired hold at step 4 marks the
@@ -76,7 +76,10 @@ _REFUSAL_PARAMS = {"insufficient_funds": "amount_minor", "insufficient_float": "
 #: path's answer for it); a payment or send: ``insufficient_funds``.
 _LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low")}
 #: The event C writes to the outbox, per kind (a payment or send: ``payment.succeeded``).
-_EVENTS = {PaymentKind.CASH_IN.value: "cash_in.succeeded"}
+_EVENTS = {
+    PaymentKind.CASH_IN.value: "cash_in.succeeded",
+    PaymentKind.FUNDING.value: "funding.succeeded",
+}
 #: A post of a hold fails so only when the hold is gone: voided by its timeout, or by B's guard.
 _HOLD_GONE = (
     R.PENDING_TRANSFER_EXPIRED,
@@ -147,7 +150,7 @@ def run(
 ) -> idempotency.Response:
     """A movement through the two-store order: A (``reserve`` and the movement's place in
     the order) under the Idempotency-Key, then the rest; a retry of an unfinished one
-    finishes it first. Merchant payments, P2P sends and cash-ins share it."""
+    finishes it first. Merchant payments, P2P sends, cash-ins and fundings share it."""
     ledger = _ledger(platform)
 
     def work(unit: Unit) -> PaymentView:
