@@ -30,7 +30,7 @@ UNIT_TESTS := tests/unit tests/commerce/test_commerce_rules.py tests/commerce/te
 # pytest exits 5 when it collects nothing: not a failure here.
 PYTEST_RC = rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
-.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-insights bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr drill-killnine messages clean
+.PHONY: run test test-deep check unit lint typecheck layers bench bench-api bench-qr bench-credit bench-cli bench-loans bench-rails bench-inbound bench-reconcile bench-risk bench-risk-gate bench-screening bench-web bench-forecast bench-insights bench-sms bench-delivery bench-ussd bench-tigerbeetle drill-failover drill-pitr drill-killnine drill-tigerbeetle messages clean
 
 # `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere (see README, "The command line").
 HOST ?= 127.0.0.1
@@ -174,6 +174,13 @@ drill-killnine: $(STAMP_DEV)
 # WAL archive, on a cluster it makes under a temporary folder (README, "Operating it").
 drill-pitr: $(STAMP_DEV)
 	$(BIN)/python -m tindahan.bench.pitr_drill $(DRILL_ARGS)
+
+# Loses TigerBeetle replicas (one, then two of three) and the Tindahan server (kill -9) under a
+# payment load, on a 3-replica cluster and a fresh PostgreSQL database it makes and drops
+# (README, "The ledger on TigerBeetle"); needs `tindahan ledger cluster build` first.
+# `make drill-tigerbeetle DRILL_ARGS="--phases server --json"`.
+drill-tigerbeetle: $(STAMP_DEV)
+	$(BIN)/python -m tindahan.bench.tigerbeetle_drill $(DRILL_ARGS)
 
 $(VENV_MADE):
 	@test -n "$(PYTHON_VERSION)" || { echo "error: $(PYTHON) does not run; set PYTHON=" >&2; exit 2; }

@@ -158,6 +158,27 @@ def kill_replica(folder: Path, replica: int) -> None:
     (folder / f"replica_{replica}.pid").unlink(missing_ok=True)
 
 
+def start_replica(folder: Path, replica: int, *, cache_grid: str = DEFAULT_CACHE_GRID) -> None:
+    """Start one stopped replica again on its data file (after ``kill_replica``), while the
+    others run, and wait until it listens: ``up`` starts only a wholly stopped cluster."""
+    folder = folder.resolve()
+    address = address_of(folder)
+    if not 0 <= replica < len(address.addresses):
+        raise ClusterError(f"{folder} has no replica {replica}")
+    pid = _pid(folder / f"replica_{replica}.pid")
+    if pid is not None and _ours(pid, folder, address.cluster_id, replica):
+        raise ClusterError(f"replica {replica} of {folder} is running already")
+    _start(require_binary(), folder, address, replica, cache_grid)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not _listening(address.addresses[replica]):
+        started = _pid(folder / f"replica_{replica}.pid")
+        if started is None or not _alive(started) or time.monotonic() > deadline:
+            log = folder / f"replica_{replica}.log"
+            tail = _tail(log.read_text(errors="replace")) if log.is_file() else ""
+            raise ClusterError(f"replica {replica} did not start again: {tail}")
+        time.sleep(0.1)
+
+
 # -- helpers ---------------------------------------------------------------------------
 
 
