@@ -2,8 +2,10 @@
 
 Refusals from the rules map to a status by category; FastAPI's validation errors (malformed
 JSON, wrong types, unknown or missing fields) become 400s with a specific code and the
-offending field as ``param``; anything unexpected is a 500 with no detail (the traceback
-goes to the server log, never to the caller).
+offending field as ``param``; a ledger store that does not answer within its bound (a
+TigerBeetle cluster without a quorum) is a 503 ``ledger_unavailable`` with Retry-After;
+anything unexpected is a 500 with no detail (the traceback goes to the server log, never to
+the caller).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
+from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.services.platform.idempotency import Response
 
 log = logging.getLogger("tindahan.api")
@@ -37,6 +41,12 @@ _HTTP_CODES = {
     413: ("invalid_request_error", "body_too_large", "the request body is too large"),
     415: ("invalid_request_error", "content_type_invalid", "send JSON (application/json)"),
 }
+
+
+LEDGER_UNAVAILABLE = (
+    "the ledger did not answer in time; send the same request again with the same "
+    "Idempotency-Key after Retry-After seconds (it moves money at most once)"
+)
 
 
 def body(kind: str, code: str, message: str, param: str | None = None) -> dict[str, Any]:
@@ -132,6 +142,15 @@ def install(app: FastAPI) -> None:
             exc.status_code, ("invalid_request_error", "request_invalid", str(exc.detail))
         )
         return error_json(exc.status_code, body(kind, code, message), headers_of(request, exc))
+
+    @app.exception_handler(LedgerUnavailableError)
+    async def ledger_unavailable(request: Request, exc: LedgerUnavailableError) -> JSONResponse:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_json(
+            503,
+            body("api_error", "ledger_unavailable", LEDGER_UNAVAILABLE),
+            {"Retry-After": str(limits.LEDGER_RETRY_AFTER_S)},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

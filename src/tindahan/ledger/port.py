@@ -28,6 +28,12 @@ from tindahan.ledger.model import (
 )
 
 
+class LedgerUnavailableError(RuntimeError):
+    """The ledger store did not answer within its bound (a TigerBeetle cluster without a
+    quorum). What was asked may still happen once it answers: every write has an id derived
+    from the business record's, so asking again under the same id moves money at most once."""
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     """An account's four balances just after the transfer stamped ``timestamp``."""

@@ -67,6 +67,7 @@ from tindahan.ledger.validation import (
 )
 from tindahan.money.currency import CURRENCIES
 from tindahan.tigerbeetle.address import ClusterAddress, parse
+from tindahan.tigerbeetle.bounded import BoundedClient
 from tindahan.tigerbeetle.errors import TigerBeetleError
 
 R = CreateTransferResult
@@ -232,20 +233,27 @@ class TigerBeetleLedger:
 
     kind = "tigerbeetle"
 
-    def __init__(self, address: ClusterAddress, *, probe: bool = True) -> None:
+    def __init__(
+        self, address: ClusterAddress, *, probe: bool = True, timeout_s: float | None = None
+    ) -> None:
+        """``timeout_s``: each request gives up after it with ``LedgerUnavailableError``
+        (``tigerbeetle.bounded``); None waits for the cluster as long as it takes."""
         if probe:
             _probe(address)
         self.address = address
-        self.client = tb.ClientSync(
-            cluster_id=address.cluster_id, replica_addresses=address.replica_addresses
+        cluster, replicas = address.cluster_id, address.replica_addresses
+        self.client = (
+            tb.ClientSync(cluster_id=cluster, replica_addresses=replicas)
+            if timeout_s is None
+            else BoundedClient(cluster, replicas, timeout_s)
         )
         self._accounts: dict[int, str] = {}
         self._transfers: dict[int, str] = {}
         self._strings: dict[int, str] = {}  # hash128 → the owner or metadata it hashes
 
     @classmethod
-    def connect(cls, url: str) -> TigerBeetleLedger:
-        return cls(parse(url))
+    def connect(cls, url: str, timeout_s: float | None = None) -> TigerBeetleLedger:
+        return cls(parse(url), timeout_s=timeout_s)
 
     def close(self) -> None:
         self.client.close()

@@ -7,6 +7,7 @@ import os
 
 from fastapi import FastAPI
 
+from tindahan import limits
 from tindahan.api.server import WORKERS_ENV
 from tindahan.services.ledger.backend import LedgerSettings
 from tindahan.services.platform.datakey import open_vault
@@ -18,7 +19,8 @@ from tindahan.web.app import create_app
 def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
-    ledger = LedgerSettings.from_environment().open()  # TINDAHAN_LEDGER_URL; unset: SQL
+    # TINDAHAN_LEDGER_URL (unset: SQL); a cluster that does not answer is a 503, not a wait
+    ledger = LedgerSettings.from_environment().open(limits.LEDGER_REQUEST_TIMEOUT_S)
     platform = Platform(database, open_vault(database), ledger=ledger)
     # Group commit in a server: TINDAHAN_GROUP_COMMIT, by default ``auto`` (on for SQLite,
     # off for PostgreSQL, as measured; README, "Group commit on the payment path").

@@ -35,13 +35,15 @@ class LedgerSettings:
             parse(url)
         return cls(url)
 
-    def open(self) -> LedgerPort | None:
-        """The TigerBeetle ledger port, or None for the SQL ledger."""
+    def open(self, timeout_s: float | None = None) -> LedgerPort | None:
+        """The TigerBeetle ledger port, or None for the SQL ledger. ``timeout_s``: each
+        request to the cluster gives up after it with ``LedgerUnavailableError`` (the API's
+        processes; None, for the worker and the tools, waits as long as it takes)."""
         if self.url is None:
             return None
         from tindahan.tigerbeetle.connect import connect
 
-        return connect(self.url)
+        return connect(self.url, timeout_s)
 
     def export(self) -> None:
         """Hand the choice to child processes (uvicorn's workers build their app from the
