@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -108,7 +110,7 @@ _LOAN_COLUMNS = (
 _LOANS_SQL = (
     f"SELECT {', '.join(_LOAN_COLUMNS)} FROM loans "  # noqa: S608 (names only)
     "WHERE status = 'active' AND closed_through < {mark} AND start_date <= {mark} "
-    "ORDER BY id LIMIT {limit}"
+    "AND id > {mark} ORDER BY id LIMIT {limit}"
 )
 #: A stored ISO day as ``date.toordinal()``, computed by the database (julianday of
 #: 0001-01-01 is 1721425.5, its ordinal 1).
@@ -152,10 +154,11 @@ _LOAN_WRITES = (
     "max_dpd",
     "bucket",
     "closed_through",
-    "status",
-    "closed_at_ns",
     "updated_at_ns",
 )
+#: Only for the loans the day closed: ``status`` is indexed, and naming it in every row's
+#: UPDATE made SQLite rewrite two index entries per loan for an unchanged value.
+_CLOSED_WRITES = ("status", "closed_at_ns")
 _LINE_KEYS = ("loan_id", "version", "seq")
 _PAID_LINE_WRITES = (
     "penalty_minor",
@@ -181,11 +184,12 @@ def _fetch(unit: Unit, sql: str, params: tuple[Any, ...]) -> list[Any]:
         cursor.close()
 
 
-def _chunk(unit: Unit, day: str) -> list[Any]:
+def _chunk(unit: Unit, day: str, after: str) -> list[Any]:
+    """The next loans to close, from the one after ``after`` (ids in order)."""
     sql = _LOANS_SQL.format(mark="?", limit=int(limits.LOAN_CLOSE_CHUNK))
     if not unit.db.is_sqlite:
         sql += " FOR UPDATE SKIP LOCKED"
-    return _fetch(unit, sql, (day, day))
+    return _fetch(unit, sql, (day, day, after))
 
 
 def _lines_by_loan(unit: Unit, ids: list[str]) -> dict[str, list[Any]]:
@@ -196,8 +200,9 @@ def _lines_by_loan(unit: Unit, ids: list[str]) -> dict[str, list[Any]]:
         due=ordinal.format(c="i.due_date"),
         marks=", ".join(["?"] * len(ids)),
     )
-    for record in _fetch(unit, sql, tuple(ids)):
-        found[record[0]].append(record)
+    # ordered by loan: grouped in C (an append per line was a tenth of reading them)
+    for loan_id, group in groupby(_fetch(unit, sql, tuple(ids)), itemgetter(0)):
+        found[loan_id] = list(group)
     return found
 
 
@@ -223,22 +228,28 @@ def _loan_day(row: Any, lines: list[Any]) -> day_close.LoanDay:
 
 
 def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
-    """Close the next chunk of loans for ``day``; returns how many it closed.
+    """Close the next chunk of loans for ``day``; returns how many it closed."""
+    return close_after(unit, day, report, "")[0]
+
+
+def close_after(unit: Unit, day: date, report: CloseReport, after: str) -> tuple[int, str]:
+    """Close the next chunk of loans for ``day`` whose ids come after ``after``; how many it
+    closed, and the last one's id.
 
     Set-based: the chunk's loans and lines are read in two queries, the rules run over all
     of them (``lending.day_close``), and what changed is written with one multi-row
     statement per table, the ledger's transfers as one batch of postings."""
     text = day.isoformat()
-    rows = _chunk(unit, text)
+    rows = _chunk(unit, text, after)
     if not rows:
-        return 0
+        return 0, after
     lines = _lines_by_loan(unit, [r[0] for r in rows])
     remind_on = (day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)).toordinal()
     results = day_close.close_many(
         [_loan_day(r, lines[r[0]]) for r in rows], day.toordinal(), remind_on
     )
     now = unit.now()
-    loan_updates, penalised, paid_lines, notices = [], [], [], []
+    loan_updates, closed, penalised, paid_lines, notices = [], [], [], [], []
     for row, result in zip(rows, results, strict=True):
         loan_id, version = row[0], row[2]
         t = result.totals
@@ -255,12 +266,12 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
                 max(row[20], result.dpd),
                 result.bucket,
                 text,
-                "closed" if result.closed else "active",
-                now if result.closed else None,
                 now,
                 loan_id,
             )
         )
+        if result.closed:
+            closed.append(("closed", now, loan_id))
         penalised += [(penalty, loan_id, version, seq) for seq, penalty in result.penalised]
         paid_lines += [_paid_line(line, text, version) for line in result.paid_lines]
         notices += _announce(row, result, report)
@@ -268,9 +279,11 @@ def close_chunk(unit: Unit, day: date, report: CloseReport) -> int:
     update_rows(unit.conn, loan_installments, _LINE_KEYS, ("penalty_minor",), penalised)
     update_rows(unit.conn, loan_installments, _LINE_KEYS, _PAID_LINE_WRITES, paid_lines)
     update_rows(unit.conn, loan_table, ("id",), _LOAN_WRITES, loan_updates)
+    update_rows(unit.conn, loan_table, ("id",), _CLOSED_WRITES, closed)
     emit_many(unit, notices)
-    _book(unit, [postings(r[0], stamp(day), res) for r, res in zip(rows, results, strict=True)])
-    return len(rows)
+    tag = stamp(day)
+    _book(unit, [postings(r[0], tag, res) for r, res in zip(rows, results, strict=True)])
+    return len(rows), rows[-1][0]
 
 
 def _paid_line(line: list[Any], day: str, version: int) -> tuple[Any, ...]:
@@ -402,10 +415,19 @@ def run(
         return report
     started = time.perf_counter_ns()
     started_ns = platform.now()
+    # Each chunk starts after the last one's ids: the chunk's query no longer walks past
+    # every loan closed before it (at 100,000 loans, 50 chunks read 2.5 million index
+    # entries that way). When none is left after, one pass from the start takes what another
+    # worker held or left behind, and the day ends only when that pass finds nothing.
+    after = ""
     while True:
-        count, partial = platform.run(lambda unit: _attempt(unit, day))
+        count, partial, last = platform.run(functools.partial(_attempt, day=day, after=after))
         if count == 0:
-            break
+            if not after:
+                break
+            after = ""
+            continue
+        after = last
         _merge(report, partial)
         if progress is not None:
             progress(count)
@@ -431,10 +453,11 @@ def run(
     return report
 
 
-def _attempt(unit: Unit, day: date) -> tuple[int, CloseReport]:
+def _attempt(unit: Unit, day: date, after: str) -> tuple[int, CloseReport, str]:
     """One chunk, with a report of its own (a retried transaction starts a fresh one)."""
     partial = CloseReport(day.isoformat())
-    return close_chunk(unit, day, partial), partial
+    count, last = close_after(unit, day, partial, after)
+    return count, partial, last
 
 
 def _merge(total: CloseReport, part: CloseReport) -> None:
