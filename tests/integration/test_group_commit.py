@@ -111,6 +111,16 @@ def _request(
     return caller.scope, f"k{slot}", fingerprint, lambda u: payments.pay(u, caller, new)
 
 
+def _locks(
+    drawn: tuple[int, tuple[str, int], int, int], buyers: list[str], merchants: list[str]
+) -> groupcommit.Locks:
+    """What the request declares (its payer's and payee's wallets): on PostgreSQL its group
+    locks them first and sums the members' changes to them into one update."""
+    payer, (kind, index), _, _ = drawn
+    payee = merchants[index] if kind == "m" else buyers[index] if kind == "b" else "party_x"
+    return groupcommit.Locks((buyers[payer], payee))
+
+
 def _answer(outcome: idempotency.Response | BaseException) -> Any:
     """What must agree: the status and the error, or the payment's own figures."""
     if isinstance(outcome, RefusalError):
@@ -151,7 +161,10 @@ def test_groups_answer_as_one_at_a_time(platform, drawn, cuts):
 
     committer = groupcommit.Committer(platform, 0, limits.GROUP_COMMIT_MAX)
     made = [
-        groupcommit.Request(*_request(d, *grouped_cast), _render, _render_refusal) for d in drawn
+        groupcommit.Request(
+            *_request(d, *grouped_cast), _render, _render_refusal, _locks(d, *grouped_cast)
+        )
+        for d in drawn
     ]
     bounds = sorted({0, len(made), *(c for c in cuts if c < len(made))})
     for start, end in itertools.pairwise(bounds):

@@ -7,6 +7,8 @@ processes would have, each on its own thread with its own group.
   deadlock, and PostgreSQL would end one group, which would then be split).
 * Groups on disjoint accounts run at the same time (no lock of the whole server, as the
   advisory lock before this was).
+* A group's changes to the accounts it locked first are summed into one update (a hot
+  merchant's settlement account updated once a group), with every balance check kept.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 from tests.integration.test_group_commit import (
     ALL,
     FUNDED,
+    OPERATOR,
     _balances,
     _cast,
     _render,
@@ -26,10 +29,11 @@ from tests.integration.test_group_commit import (
     platform,  # noqa: F401 (the fixture)
 )
 from tindahan.kernel.callers import Caller
-from tindahan.services.ledger import verify
-from tindahan.services.payments import payments
+from tindahan.services.ledger import movement, verify
+from tindahan.services.payments import payments, wallets
 from tindahan.services.platform import chart, groupcommit, idempotency
 from tindahan.services.unit import new_id
+from tindahan.store import hotpath
 
 pytestmark = pytest.mark.postgres
 
@@ -122,3 +126,74 @@ def test_groups_on_disjoint_accounts_run_at_once(platform):  # noqa: F811
     _, met = _both(groups, platform)
     assert met == [True, True], "one group waited for the other"
     assert [g[0].future.result().status_code for g in groups] == [200, 200]
+
+
+def test_a_hot_account_is_updated_once_a_group_with_its_checks_kept(platform, monkeypatch):  # noqa: F811
+    """Five payments to one merchant in one group: its settlement account (and every other
+    declared account) gets one update for the whole group, before the COMMIT — none from
+    the members — and each member's funds check still sees what the earlier ones spent:
+    the buyer's third ₱250 payment is refused though no update was written yet."""
+    (b0, b1, b2), (m0, _) = _cast(platform)
+    group = [
+        _payment(b0, m0, 25_000, "h1"),
+        _payment(b0, m0, 25_000, "h2"),
+        _payment(b0, m0, 25_000, "h3"),  # ₱100 left: refused
+        _payment(b1, m0, 5_000, "h4"),
+        _payment(b2, m0, 45_000, "h5"),
+    ]
+    flushed: list[tuple[int, dict[str, tuple[int, int, int, int]], int]] = []
+    locked_at: list[int] = []
+    real_lock, real_add = hotpath.lock_wallets_and_accounts, hotpath.add_balances
+
+    def lock(conn: Any, parties: Any, accounts: Any) -> Any:
+        found = real_lock(conn, parties, accounts)
+        locked_at.append(_updates(conn))
+        return found
+
+    def add(conn: Any, deltas: dict[str, tuple[int, int, int, int]]) -> None:
+        before = _updates(conn)
+        real_add(conn, deltas)
+        flushed.append((before, dict(deltas), _updates(conn)))
+
+    monkeypatch.setattr(hotpath, "lock_wallets_and_accounts", lock)
+    monkeypatch.setattr(hotpath, "add_balances", add)
+    committer = groupcommit.Committer(platform, 0, 8)
+    committer.run_group(group)
+    answers = [r.future.result() for r in group]
+    assert [a.status_code for a in answers] == [200, 200, 400, 200, 200]
+    assert answers[2].body["error"]["code"] == "insufficient_funds"
+    assert committer.groups == 1 and committer.split == 0
+
+    [(before, deltas, after)] = flushed
+    settlement = _wallet_account(platform, m0, "settlement")
+    assert before == locked_at[0], "a member updated a declared account itself"
+    assert after - before == len(deltas)  # one row update per account, the hot one included
+    assert deltas[settlement][3] == 25_000 * 2 + 5_000 + 45_000  # its credits, summed
+    fees = sum(a.body["fee_minor"] for a in answers if a.status_code == 200)
+    assert _balances(platform, [b0, m0]) == [
+        ("main", FUNDED - 50_000),
+        ("payments", 3),
+        ("main", 0),
+        ("settlement", 100_000 - fees),
+        ("payments", 4),
+    ]
+    assert verify.verify(platform.db).ok
+
+
+def _updates(conn: Any) -> int:
+    """Rows of ``ledger_accounts`` updated by this backend and not yet in its statistics
+    (PostgreSQL 15 counts the current transaction's and earlier ones' not yet flushed), so
+    only differences within one transaction are read."""
+    found = conn.exec_driver_sql(
+        "SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_xact_user_tables "
+        "WHERE relname = 'ledger_accounts'"
+    ).scalar()
+    return int(found)
+
+
+def _wallet_account(made: Any, party_id: str, kind: str) -> str:
+    found = made.run(
+        lambda u: wallets.list_wallets(u, OPERATOR, 10, None, party_id=party_id), write=False
+    )
+    wallet_id = next(w["id"] for w in found["data"] if w["kind"] == kind)
+    return str(made.run(lambda u: movement.holder_of(u, wallet_id), write=False).account_id)

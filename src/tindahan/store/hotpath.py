@@ -102,6 +102,12 @@ WRITE_POSTGRES_VALUES = (
     "FROM (VALUES (@changes)) AS d(id, dp, dpo, cp, cpo) WHERE a.id = d.id) "
     "SELECT count(*) FROM t"
 )
+#: Transfers and their seal-queue rows without balance changes (a group sums those).
+WRITE_TRANSFERS_POSTGRES = (
+    "WITH t AS (INSERT INTO ledger_transfers (" + _names(transfers.columns) + ") "  # noqa: S608
+    "VALUES (@transfers) RETURNING timestamp) "
+    "INSERT INTO ledger_seals (transfer_timestamp, block_no) SELECT timestamp, NULL FROM t"
+)
 ADD_BALANCES = (
     "UPDATE ledger_accounts SET debits_pending = debits_pending + ?, "
     "debits_posted = debits_posted + ?, credits_pending = credits_pending + ?, "
@@ -234,6 +240,8 @@ class HotPath:
         if self.postgres:
             if created and changes:
                 self._write_postgres(list(created), changes)
+            elif created:  # every account's change kept for its group's one update
+                self._write_postgres_transfers(list(created))
         else:
             cur = self.raw.cursor()
             if created:
@@ -260,6 +268,12 @@ class HotPath:
         # server CPU prepared and committed apart, against 500 µs planned every time with
         # COMMIT in the same string, and less wall time despite the extra round trip.
         self.raw.cursor().execute(sql, params, prepare=True)
+
+    def _write_postgres_transfers(self, rows: list[tuple[Any, ...]]) -> None:
+        sql = WRITE_TRANSFERS_POSTGRES.replace(
+            "(@transfers)", ", ".join([TRANSFER_MARKS] * len(rows))
+        )
+        self.raw.cursor().execute(sql, [v for row in rows for v in row], prepare=True)
 
     def insert_accounts(self, new: Sequence[Account]) -> None:
         if new:
@@ -296,18 +310,37 @@ def _transfer_rows(created: Sequence[Transfer]) -> list[tuple[Any, ...]]:
 
 #: A group's first statement (``services.platform.groupcommit``): every account of these
 #: parties' wallets and these named accounts, locked in ascending id order as the ledger
-#: locks (PostgreSQL locks the rows as the sort hands them over).
+#: locks (PostgreSQL locks the rows as the sort hands them over), and read.
 LOCK_WALLETS_AND_ACCOUNTS = (
-    "SELECT id FROM ledger_accounts WHERE id IN "
+    "SELECT " + _names(rows._ACCOUNT_COLUMNS) + " FROM ledger_accounts WHERE id IN "  # noqa: S608
     "(SELECT account_id FROM wallets WHERE party_id = ANY(%s)) OR id = ANY(%s) "
     "ORDER BY id FOR UPDATE"
 )
+#: A group's balance changes to the accounts it locked first, summed: one statement.
+ADD_BALANCES_POSTGRES = (
+    "UPDATE ledger_accounts AS a SET debits_pending = a.debits_pending + d.dp, "
+    "debits_posted = a.debits_posted + d.dpo, credits_pending = a.credits_pending + d.cp, "
+    "credits_posted = a.credits_posted + d.cpo "
+    "FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    "AS d(id, dp, dpo, cp, cpo) WHERE a.id = d.id"
+)
 
 
-def lock_wallets_and_accounts(conn: Any, parties: Sequence[str], accounts: Sequence[str]) -> None:
-    """Lock, on PostgreSQL, inside ``conn``'s open transaction (a SQLAlchemy ``Connection``;
-    a driver error comes out as ``DBAPIError``, a group's failure as a whole)."""
-    conn.exec_driver_sql(LOCK_WALLETS_AND_ACCOUNTS, (list(parties), list(accounts))).fetchall()
+def lock_wallets_and_accounts(
+    conn: Any, parties: Sequence[str], accounts: Sequence[str]
+) -> dict[str, Account]:
+    """Lock and read, on PostgreSQL, inside ``conn``'s open transaction (a SQLAlchemy
+    ``Connection``; a driver error comes out as ``DBAPIError``, the group's failure)."""
+    found = conn.exec_driver_sql(LOCK_WALLETS_AND_ACCOUNTS, (list(parties), list(accounts)))
+    return {r[0]: rows.account_from_row(r) for r in found.fetchall()}
+
+
+def add_balances(conn: Any, deltas: Mapping[str, tuple[int, int, int, int]]) -> None:
+    """Apply summed balance changes (PostgreSQL; the rows are locked already), one statement."""
+    changes = [(k, *d) for k, d in sorted(deltas.items()) if any(d)]
+    if changes:
+        columns = [list(c) for c in zip(*changes, strict=True)]
+        conn.exec_driver_sql(ADD_BALANCES_POSTGRES, tuple(columns))
 
 
 def fetch_named(conn: Any, statement: Any, params: Mapping[str, Any]) -> list[Any]:

@@ -130,6 +130,59 @@ class AppliedBatch:
         return None
 
 
+#: Where a group's ``GroupBalances`` sits in its connection's ``info`` while it runs.
+GROUP_BALANCES = "tindahan_group_balances"
+
+
+def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
+class GroupBalances:
+    """The accounts a group locked first (``services.platform.groupcommit``) and the balance
+    changes its members made to them, summed, written in one update before its COMMIT.
+
+    Why: in a group, a busy merchant's settlement account (or any account several members
+    touch) would otherwise be updated once per member — a new row version each time. Here a
+    member's transfers are inserted as usual, but its changes to these accounts are kept;
+    each later member is planned on the balances the earlier ones left (the rows read under
+    the group's lock plus what was kept), so every balance check (funds, limits) is made
+    exactly as if each change had been written. A member's changes are ``pending`` until its
+    savepoint is released (``keep``) or rolled back (``drop``)."""
+
+    def __init__(self, locked: dict[str, Account]) -> None:
+        self.locked = locked
+        self.kept: dict[str, tuple[int, int, int, int]] = {}
+        self.pending: dict[str, tuple[int, int, int, int]] = {}
+
+    def current(self, account_id: str) -> Account:
+        base = self.locked[account_id]
+        change = _add(self.kept.get(account_id, _ZERO), self.pending.get(account_id, _ZERO))
+        return _changed(base, change)
+
+    def add(self, deltas: dict[str, tuple[int, int, int, int]]) -> None:
+        for account_id, change in deltas.items():
+            self.pending[account_id] = _add(self.pending.get(account_id, _ZERO), change)
+
+    def keep(self) -> None:
+        for account_id, change in self.pending.items():
+            self.kept[account_id] = _add(self.kept.get(account_id, _ZERO), change)
+        self.pending = {}
+
+    def drop(self) -> None:
+        self.pending = {}
+
+
+def _changed(account: Account, change: tuple[int, int, int, int]) -> Account:
+    return replace(
+        account,
+        debits_pending=account.debits_pending + change[0],
+        debits_posted=account.debits_posted + change[1],
+        credits_pending=account.credits_pending + change[2],
+        credits_posted=account.credits_posted + change[3],
+    )
+
+
 def apply_in_transaction(
     db: Database, conn: Connection, batch: Sequence[NewTransfer]
 ) -> AppliedBatch:
@@ -147,24 +200,22 @@ def apply_in_transaction(
     # The callers book transfers with fresh random ids, so their ids are not looked up
     # first: a duplicate would trip the unique index and the caller's transaction would run
     # again, with new ids. (Holds named by posts and voids are read, and locked, as usual.)
-    reads = path.read_for_batch(accounts_to_load(batch, holds), (), pending_ids, len(batch))
+    group: GroupBalances | None = conn.info.get(GROUP_BALANCES)
+    wanted = accounts_to_load(batch, holds)
+    held = {a: group.current(a) for a in wanted if a in group.locked} if group else {}
+    reads = path.read_for_batch([a for a in wanted if a not in held], (), pending_ids, len(batch))
+    accounts = {**reads.accounts, **held}
     # Holds never change once written; what may (whether they were resolved) was read
     # under the locks.
-    view = BatchView(reads.accounts, holds, reads.resolved)
+    view = BatchView(accounts, holds, reads.resolved)
     plan = _plan(batch, view, now_ns=db.clock(), first_timestamp=reads.first_timestamp)
     if not all(o.ok for o in plan.outcomes):
-        return AppliedBatch(plan.outcomes, dict(reads.accounts))
-    path.write(plan.created, plan.deltas)
-    after = {
-        account_id: replace(
-            account,
-            debits_pending=account.debits_pending + plan.deltas.get(account_id, _ZERO)[0],
-            debits_posted=account.debits_posted + plan.deltas.get(account_id, _ZERO)[1],
-            credits_pending=account.credits_pending + plan.deltas.get(account_id, _ZERO)[2],
-            credits_posted=account.credits_posted + plan.deltas.get(account_id, _ZERO)[3],
-        )
-        for account_id, account in reads.accounts.items()
-    }
+        return AppliedBatch(plan.outcomes, accounts)
+    deltas = dict(plan.deltas)
+    if group is not None:  # the group's accounts: kept, summed, written once per group
+        group.add({a: deltas.pop(a) for a in list(deltas) if a in held})
+    path.write(plan.created, deltas)
+    after = {a: _changed(account, plan.deltas.get(a, _ZERO)) for a, account in accounts.items()}
     return AppliedBatch(plan.outcomes, after)
 
 

@@ -62,8 +62,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.observe.metrics import metrics
+from tindahan.services.ledger.transfers import GROUP_BALANCES, GroupBalances
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.idempotency import Response
 from tindahan.services.unit import Platform, Unit
@@ -294,22 +296,29 @@ class Committer:
     def _together(
         self, conn: Connection, group: list[Request], later: list[Request]
     ) -> list[_Decided]:
+        balances = None
         if not self.platform.db.is_sqlite:
-            lock_first(conn, [r.locks for r in group if r.locks is not None])
-        decided: list[_Decided] = []
-        for request in group:
-            found = request.context.run(self._member, conn, request)
-            if found is None:
-                later.append(request)  # a twin outside the group: alone, after it
-            else:
-                decided.append(found)
+            balances = lock_first(conn, [r.locks for r in group if r.locks is not None])
+            conn.info[GROUP_BALANCES] = balances
+        try:
+            decided: list[_Decided] = []
+            for request in group:
+                found = request.context.run(self._member, conn, request)
+                if found is None:
+                    later.append(request)  # a twin outside the group: alone, after it
+                else:
+                    decided.append(found)
+            if balances is not None:  # the summed changes, in one update, before COMMIT
+                hotpath.add_balances(conn, balances.kept)
+        finally:
+            conn.info.pop(GROUP_BALANCES, None)  # the connection goes back to the pool
         return decided
 
     def _member(self, conn: Connection, request: Request) -> _Decided | None:
         """One request in its own savepoint: its answer, or None to run it alone later."""
         unit = Unit(self.platform, conn)
         try:
-            with conn.begin_nested():
+            with _kept_if_released(conn), conn.begin_nested():
                 response = idempotency.attempt(
                     unit,
                     request.scope,
@@ -337,7 +346,7 @@ class Committer:
             return _Decided(request, refusal, [])
         aftermath, refusal.aftermath = refusal.aftermath, None
         response = request.render_refusal(refusal)
-        with conn.begin_nested():
+        with _kept_if_released(conn), conn.begin_nested():
             if aftermath is not None:
                 aftermath(Unit(self.platform, conn))
             stored = idempotency.store_refusal(
@@ -350,12 +359,28 @@ class Committer:
         return _Decided(request, stored, [])
 
 
-def lock_first(conn: Connection, declared: list[Locks]) -> None:
-    """Lock every account the group's members declared, in one statement, ascending."""
+def lock_first(conn: Connection, declared: list[Locks]) -> GroupBalances:
+    """Lock every account the group's members declared, in one statement, ascending; the
+    rows read, for the members' balance changes to them to be summed (``GroupBalances``)."""
     parties = sorted({p for locks in declared for p in locks.parties})
     accounts = sorted({a for locks in declared for a in locks.accounts})
-    if parties or accounts:
-        hotpath.lock_wallets_and_accounts(conn, parties, accounts)
+    locked = hotpath.lock_wallets_and_accounts(conn, parties, accounts) if declared else {}
+    return GroupBalances(locked)
+
+
+@contextmanager
+def _kept_if_released(conn: Connection) -> Iterator[None]:
+    """A member's balance changes to the group's accounts count once its savepoint is
+    released, and are forgotten if it is rolled back."""
+    balances: GroupBalances | None = conn.info.get(GROUP_BALANCES)
+    try:
+        yield
+    except BaseException:
+        if balances is not None:
+            balances.drop()
+        raise
+    if balances is not None:
+        balances.keep()
 
 
 def from_environment(platform: Platform, *, default: str = "off") -> Committer | None:
