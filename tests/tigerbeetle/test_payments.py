@@ -479,3 +479,33 @@ def test_a_crash_after_each_step_of_a_funding_moves_the_money_once(deployment, c
     assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
     assert _cash_balances(d)[1] == buyer + 4_321
     assert _announced(d, "funding.succeeded", answer["id"]) == 1
+
+
+def test_another_process_shows_the_names_not_tb_hex(deployment):
+    """A second adapter (as a restarted or another process would open) names the accounts,
+    transfers and metadata of a payment booked by the first, from the name table; without
+    the table it could only show ``tb:<hex>``."""
+    d = deployment
+    paid = d.api.ok(d.pay(d.world.merchant, 4_321, str(uuid.uuid4())))
+    buyer = d.accounts((d.world.buyer, "main"))[0].id
+    fresh, bare = TigerBeetleLedger.connect(d.cluster_url), TigerBeetleLedger.connect(d.cluster_url)
+    try:
+        replace(d.platform, ledger=fresh)  # the platform hands it the database's name table
+        newest = fresh.account_transfers(buyer, limit=5)
+        ids = [t.id for t in newest]
+        assert set(paid["transfer_ids"]) & set(ids), ids
+        for t in newest:
+            names = [t.id, t.debit_account_id, t.credit_account_id, t.pending_id or ""]
+            assert not any(n.startswith("tb:") for n in names), names
+            assert "tigerbeetle_user_data_128" not in t.metadata
+        hold = next(t for t in newest if t.id == paid["transfer_ids"][0])
+        assert hold.metadata.get("payment") == paid["id"]
+        post = fresh.lookup_transfers([paid["transfer_ids"][1]])[paid["transfer_ids"][1]]
+        assert post.pending_id == paid["transfer_ids"][0]
+        # every account of the cluster, the migration's included, has its name
+        assert not [a.id for a in fresh.all_accounts() if a.id.startswith("tb:")]
+        # the same reads without the table: the numbers only
+        assert all(t.id.startswith("tb:") for t in bare.account_transfers(buyer, limit=5))
+    finally:
+        fresh.close()
+        bare.close()

@@ -29,6 +29,7 @@ from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.port import LedgerPort
 from tindahan.observe import traces
 from tindahan.store.database import Database
+from tindahan.store.ledger_names import StoredNames
 from tindahan.store.media import MediaStore, default_media, default_private_media
 from tindahan.store.vault import Vault
 
@@ -48,6 +49,13 @@ class Platform:
     #: Where the ledger lives: None is the SQL ledger in ``db`` (the default); a TigerBeetle
     #: port (``services.ledger.backend``, issue 22) takes merchant payments and P2P sends.
     ledger: LedgerPort | None = None
+
+    def __post_init__(self) -> None:
+        # A TigerBeetle ledger names the numbers it meets from this database's name table
+        # (``store.ledger_names``), so any process shows what another booked.
+        use_names = getattr(self.ledger, "use_names", None)
+        if use_names is not None:
+            use_names(StoredNames(self.db))
 
     def now(self) -> int:
         return self.db.clock()

@@ -168,3 +168,15 @@ clock = Table(
     Column("value", BigInteger, nullable=False),
     CheckConstraint("id = 1", name="single_row"),
 )
+
+#: The Tindahan names behind a TigerBeetle cluster's 128-bit numbers (issue 22; written
+#: and read by ``store.ledger_names``). ``number`` is the 32-digit hex of the id (or of the
+#: string's digest, for ``data``): one number names one text, so a retry writes nothing.
+tigerbeetle_names = Table(
+    "tigerbeetle_names",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("name", Text, nullable=False),
+    CheckConstraint("kind IN ('account', 'transfer', 'data')", name="kind"),
+)

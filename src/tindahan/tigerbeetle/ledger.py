@@ -5,9 +5,11 @@ Tindahan's ledger was modelled on TigerBeetle's, so most of the mapping is one t
 * **ids** — Tindahan's are strings; TigerBeetle's are 128-bit integers. Each id maps to the
   first 16 bytes of BLAKE2b over the string (personalised ``tindahan-ids``): deterministic,
   so a retry after a crash names the same transfer and gets ``exists``, never a second
-  movement; 0 and 2**128-1 (reserved by TigerBeetle) are never produced. The hash cannot
-  be read back, so the adapter remembers the strings it has seen (accounts opened or looked
-  up, transfers made) to name them in answers; an id it never saw is shown as ``tb:<hex>``.
+  movement; 0 and 2**128-1 (reserved by TigerBeetle) are never produced (``ids``). The hash
+  cannot be read back, so the adapter remembers the strings it has seen (accounts opened or
+  looked up, transfers made) and asks its *name book* (``use_names``: the name table in the
+  main database, which the services write before the cluster sees a name) for the numbers
+  it meets without one, in one call per answer; a number neither knows is ``tb:<hex>``.
 * **ledgers** — a currency's ISO 4217 numeric code (PHP → 608); a three-letter code with
   none gets 1000 + its letters in base 26.
 * **flags** — the same bits on both sides (linked, pending, post, void, balancing debit and
@@ -16,7 +18,7 @@ Tindahan's ledger was modelled on TigerBeetle's, so most of the mapping is one t
 * **metadata and owner** — TigerBeetle keeps no strings: a 128-bit hash of the transfer's
   metadata (of the account's owner) goes into ``user_data_128``, so a retry with other
   metadata is ``exists_with_different_fields`` as on the SQL ledger; the strings themselves
-  are kept in PostgreSQL with the business records (and remembered in this process).
+  are kept in the name table with the business records (and remembered in this process).
 * **amounts** — posting a hold's whole amount (``amount=None``) sends ``AMOUNT_MAX``; a void
   sends 0; a balancing transfer without an amount sends ``AMOUNT_MAX``.
 * **timestamps** — TigerBeetle's cluster time (nanoseconds since the epoch, unique and
@@ -30,13 +32,12 @@ then decides the rest. Holds expire inside TigerBeetle on their own (``expire_pe
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import tigerbeetle as tb
 from tindahan.ledger import audit
@@ -69,6 +70,7 @@ from tindahan.money.currency import CURRENCIES
 from tindahan.tigerbeetle.address import ClusterAddress, parse
 from tindahan.tigerbeetle.bounded import BoundedClient
 from tindahan.tigerbeetle.errors import TigerBeetleError
+from tindahan.tigerbeetle.ids import hash128, id128, metadata_text
 
 R = CreateTransferResult
 A = CreateAccountResult
@@ -77,7 +79,6 @@ AS = tb.CreateAccountStatus
 #: TigerBeetle's largest request: a 1 MiB message of 128-byte events, less its header.
 TB_BATCH = 8189
 NS_PER_S = 1_000_000_000
-_ID_MAX = 2**128 - 1
 _ACCOUNT_FLAGS = int(
     AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
 )
@@ -134,13 +135,6 @@ for _account_status in AS:
         _ACCOUNT_RESULTS[_account_status] = A.EXISTS_WITH_DIFFERENT_FIELDS
 
 
-def id128(text: str) -> int:
-    """The 128-bit TigerBeetle id of a Tindahan id (deterministic; never 0 nor 2**128-1)."""
-    digest = hashlib.blake2b(text.encode(), digest_size=16, person=b"tindahan-ids").digest()
-    value = int.from_bytes(digest, "big")
-    return value if 0 < value < _ID_MAX else 1
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def account_number(name: str) -> int:
     """``id128`` of an account id, cached: accounts recur batch after batch."""
@@ -170,14 +164,6 @@ def number_of(name: str) -> int:
     return id128(name)
 
 
-def hash128(value: str) -> int:
-    """A 128-bit digest of a string kept outside TigerBeetle (owner, metadata); 0 for ""."""
-    if not value:
-        return 0
-    digest = hashlib.blake2b(value.encode(), digest_size=16, person=b"tindahan-data").digest()
-    return int.from_bytes(digest, "big")
-
-
 _BY_NUMERIC = {int(c.numeric): code for code, c in CURRENCIES.items()}
 
 
@@ -202,12 +188,6 @@ def ledger_code(number: int) -> str:
     return "".join(reversed(letters))
 
 
-def _metadata_text(metadata: Mapping[str, str]) -> str:
-    if not metadata:
-        return ""
-    return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"))
-
-
 @dataclass
 class _Chain:
     first: int
@@ -225,6 +205,19 @@ def _chains(batch: Sequence[NewTransfer], flags: list[int]) -> list[_Chain]:
     if start < len(batch):
         chains.append(_Chain(start, len(batch) - 1, (len(batch) - 1, R.LINKED_EVENT_CHAIN_OPEN)))
     return chains
+
+
+class NameBook(Protocol):
+    """Where the names behind the numbers are kept (``store.ledger_names.StoredNames``)."""
+
+    def names(self, numbers: Collection[int]) -> dict[int, str]:
+        """The names found for ``numbers`` (absent ones are left out)."""
+        ...
+
+
+#: Numbers the name book did not know, remembered so as not to ask again: a name is written
+#: before what it names reaches the cluster, so a number seen there without one has none.
+_NAMELESS_MAX = 1 << 16
 
 
 class TigerBeetleLedger:
@@ -250,6 +243,8 @@ class TigerBeetleLedger:
         self._accounts: dict[int, str] = {}
         self._transfers: dict[int, str] = {}
         self._strings: dict[int, str] = {}  # hash128 → the owner or metadata it hashes
+        self._book: NameBook | None = None
+        self._nameless: set[int] = set()
 
     @classmethod
     def connect(cls, url: str, timeout_s: float | None = None) -> TigerBeetleLedger:
@@ -257,6 +252,42 @@ class TigerBeetleLedger:
 
     def close(self) -> None:
         self.client.close()
+
+    def use_names(self, book: NameBook | None) -> None:
+        """Ask ``book`` for the names this process has not met (None: memory only)."""
+        self._book = book
+
+    def _learn(self, transfers: Sequence[Any] = (), accounts: Sequence[Any] = ()) -> None:
+        """Before an answer is built: the numbers in it this process cannot name, asked of
+        the name book in one call (nothing asked when all are known or there is no book)."""
+        if self._book is None:
+            return
+        wanted: dict[int, dict[int, str]] = {}
+        for t in transfers:
+            for number, names in (
+                (t.id, self._transfers),
+                (t.pending_id, self._transfers),
+                (t.debit_account_id, self._accounts),
+                (t.credit_account_id, self._accounts),
+                (t.user_data_128, self._strings),
+            ):
+                if number and number not in names and number not in self._nameless:
+                    wanted[number] = names
+        for a in accounts:
+            for number, names in ((a.id, self._accounts), (a.user_data_128, self._strings)):
+                if number and number not in names and number not in self._nameless:
+                    wanted[number] = names
+        if not wanted:
+            return
+        found = self._book.names(list(wanted))
+        for number, names in wanted.items():
+            name = found.get(number)
+            if name is not None:
+                names[number] = name
+            else:
+                if len(self._nameless) >= _NAMELESS_MAX:
+                    self._nameless.clear()
+                self._nameless.add(number)
 
     # -- accounts -------------------------------------------------------------------
     def create_accounts(self, batch: Sequence[NewAccount]) -> list[AccountOutcome]:
@@ -325,11 +356,12 @@ class TigerBeetleLedger:
         wanted = {number_of(i): i for i in ids if isinstance(i, str)}
         found: dict[str, Account] = {}
         numbers = list(wanted)
+        _remember(self._accounts, wanted)
         for part in _parts(numbers, TB_BATCH):
-            for a in self.client.lookup_accounts(part):
-                name = wanted[a.id]
-                self._accounts[a.id] = name
-                found[name] = self._account(a, name)
+            page = self.client.lookup_accounts(part)
+            self._learn(accounts=page)
+            for a in page:
+                found[wanted[a.id]] = self._account(a, self._name(self._accounts, a.id))
         return found
 
     def _account(self, a: Any, name: str) -> Account:
@@ -380,6 +412,12 @@ class TigerBeetleLedger:
         flags = int(t.flags)
         number = id128(t.id)
         self._transfers[number] = t.id
+        debit = account_number(t.debit_account_id) if t.debit_account_id else 0
+        credit = account_number(t.credit_account_id) if t.credit_account_id else 0
+        if debit:
+            self._accounts[debit] = t.debit_account_id or ""
+        if credit:
+            self._accounts[credit] = t.credit_account_id or ""
         if t.amount is not None:
             amount = t.amount
         elif flags & VOID:
@@ -388,13 +426,13 @@ class TigerBeetleLedger:
             amount = tb.AMOUNT_MAX
         digest = 0
         if t.metadata:
-            metadata = _metadata_text(t.metadata)
+            metadata = metadata_text(t.metadata)
             digest = hash128(metadata)
             self._strings[digest] = metadata
         return tb.Transfer(
             id=number,
-            debit_account_id=account_number(t.debit_account_id) if t.debit_account_id else 0,
-            credit_account_id=account_number(t.credit_account_id) if t.credit_account_id else 0,
+            debit_account_id=debit,
+            credit_account_id=credit,
             amount=amount,
             pending_id=id128(t.pending_id) if t.pending_id else 0,
             user_data_128=digest,
@@ -472,9 +510,11 @@ class TigerBeetleLedger:
     def lookup_transfers(self, ids: Sequence[str]) -> dict[str, Transfer]:
         wanted = {number_of(i): i for i in ids if isinstance(i, str)}
         found: dict[str, Transfer] = {}
+        _remember(self._transfers, wanted)
         for part in _parts(list(wanted), TB_BATCH):
-            for t in self.client.lookup_transfers(part):
-                self._transfers[t.id] = wanted[t.id]
+            page = self.client.lookup_transfers(part)
+            self._learn(page)
+            for t in page:
                 found[wanted[t.id]] = self._transfer(t)
         return found
 
@@ -516,7 +556,7 @@ class TigerBeetleLedger:
         self, account_id: str, *, limit: int, before_timestamp: int | None = None
     ) -> list[Transfer]:
         number = number_of(account_id)
-        self._accounts.setdefault(number, account_id)
+        _remember(self._accounts, {number: account_id})
         query = tb.AccountFilter(
             account_id=number,
             user_data_128=0,
@@ -530,7 +570,9 @@ class TigerBeetleLedger:
             | tb.AccountFilterFlags.CREDITS
             | tb.AccountFilterFlags.REVERSED,
         )
-        return [self._transfer(t) for t in self.client.get_account_transfers(query)]
+        found = self.client.get_account_transfers(query)
+        self._learn(found)
+        return [self._transfer(t) for t in found]
 
     def balance_at(self, account_id: str, timestamp: int) -> Balance | None:
         query = tb.AccountFilter(
@@ -576,6 +618,7 @@ class TigerBeetleLedger:
                 flags=tb.QueryFilterFlags.NONE,
             )
             page = self.client.query_accounts(query)
+            self._learn(accounts=page)
             for a in page:
                 yield self._account(a, self._name(self._accounts, a.id))
             if len(page) < TB_BATCH:
@@ -588,6 +631,14 @@ class TigerBeetleLedger:
     def expire_pending(self) -> int:
         """TigerBeetle voids expired holds itself."""
         return 0
+
+
+def _remember(names: dict[int, str], asked: dict[int, str]) -> None:
+    """The names a caller asked by (each is its number's name: the number is its hash); a
+    ``tb:<hex>`` name is no name, so the name book is asked for those."""
+    for number, name in asked.items():
+        if not name.startswith("tb:"):
+            names.setdefault(number, name)
 
 
 def _parts(items: list[Any], size: int) -> list[list[Any]]:

@@ -13,6 +13,7 @@ from tindahan import limits
 from tindahan.ledger.migration import MigrationPlan, migration_account, plan_migration
 from tindahan.ledger.port import LedgerPort
 from tindahan.store import ledger as repo
+from tindahan.store import ledger_names
 from tindahan.store.database import Database
 
 
@@ -60,6 +61,8 @@ def migrate(db: Database, target: LedgerPort | None, *, dry_run: bool) -> Migrat
     report = MigrationReport(len(moving.accounts), len(moving.transfers), moved, dry_run)
     if dry_run or target is None:
         return report
+    if target.kind == "tigerbeetle":  # its names first, before the cluster holds them
+        _record_names(db, moving)
     size = limits.MAX_BATCH - 1
     for start in range(0, len(moving.accounts), size):
         for opened in target.create_accounts(moving.accounts[start : start + size]):
@@ -73,6 +76,15 @@ def migrate(db: Database, target: LedgerPort | None, *, dry_run: bool) -> Migrat
                 )
     report.problems = check(moving, target)
     return report
+
+
+def _record_names(db: Database, moving: MigrationPlan) -> None:
+    """The accounts' ids and owners and the opening transfers' ids, in the name table."""
+    from tindahan.tigerbeetle.ids import account_names, names_of
+
+    owners = [a.owner for a in moving.accounts if a.owner]
+    rows = account_names(a.id for a in moving.accounts) + names_of(moving.transfers, owners)
+    db.transact(lambda conn: ledger_names.record(conn, rows))
 
 
 def check(moving: MigrationPlan, target: LedgerPort) -> list[str]:

@@ -9,7 +9,8 @@ transaction spans both, so the writes go in this order (README, "Two stores, one
 1. **A** (database): the same checks as on the SQL ledger (``payments.plan``, the tier
    limits, the live risk rules), the running totals raised, the payment row (``pending``)
    with its idempotency record (answering ``pending``) and its ``two_store_payments`` row
-   (``reserving``, the legs to book). Commit.
+   (``reserving``, the legs to book), and the names behind every number the cluster will
+   hold for it (``store.ledger_names``: ids, accounts, metadata). Commit.
 2. **holds** (cluster): the legs as *pending* transfers, linked, with a timeout
    (``RESERVATION_TIMEOUT_S``); their ids are the payment's ledger ids, hashed to 128 bits by
    the adapter, so a repeat answers ``exists``.
@@ -58,8 +59,10 @@ from tindahan.services.platform import idempotency
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Platform, Unit
 from tindahan.store import ledger as ledger_rows
+from tindahan.store import ledger_names
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import idempotency_keys, payments, two_store_payments
+from tindahan.tigerbeetle.ids import names_of
 
 R = CreateTransferResult
 #: How long the cluster keeps a payment's holds before voiding them by itself.
@@ -240,6 +243,8 @@ def begin(unit: Unit, payment_id: str, legs: Sequence[NewTransfer], scope: str, 
             "updated_at_ns": now,
         },
     )
+    # the names behind the cluster's numbers, before any of them can be seen there
+    ledger_names.record(unit.conn, names_of([*holds(legs), *posts(legs), *voids(legs)]))
     _step("inside A")
 
 
@@ -621,7 +626,8 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
     payment has exactly its holds and their posts in the cluster, between its accounts, with
     its amounts; a refused one has no post; and no posted hold in the cluster lacks a settled
     payment. (The cluster's own checks are ``tigerbeetle.verify``.) Reads only: no vault."""
-    from tindahan.tigerbeetle.ledger import TigerBeetleLedger, id128
+    from tindahan.tigerbeetle.ids import id128
+    from tindahan.tigerbeetle.ledger import TigerBeetleLedger
     from tindahan.tigerbeetle.verify import statement
 
     def _same(found: str | None, expected: str | None) -> bool:
