@@ -29,9 +29,10 @@ from tests.conftest import PG_URL, postgres_available
 from tests.tigerbeetle.conftest import _cluster
 from tindahan.api.app import create_app
 from tindahan.cli.app import app as cli
+from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.ledger.model import Account
 from tindahan.services.ledger import migration, movement
-from tindahan.services.payments import two_store
+from tindahan.services.payments import two_store, wallets
 from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
 from tindahan.store.database import Database, connect
@@ -509,3 +510,75 @@ def test_another_process_shows_the_names_not_tb_hex(deployment):
     finally:
         fresh.close()
         bare.close()
+
+
+def test_the_statement_and_the_payment_s_transfers_read_the_cluster(deployment):
+    """A wallet's statement (``GET /v1/wallets/{id}/transactions``) and
+    ``GET /v1/payments/{id}/transfers`` show what the cluster booked: the SQL ledger's tables
+    never saw this payment."""
+    d = deployment
+    wallet = d.world.buyer.wallets["main"]
+    paid = d.api.ok(d.pay(d.world.merchant, 2_500, str(uuid.uuid4())))
+    hold, post, fee = paid["transfer_ids"]
+    path = f"/v1/wallets/{wallet}/transactions"
+    newest = d.api.ok(d.api.get(path, d.world.buyer.key, limit=2))
+    assert newest["has_more"] is True
+    assert [(e["id"], e["phase"], e["signed_amount_minor"]) for e in newest["data"]] == [
+        (post, "posted_hold", -2_500),
+        (hold, "pending", -2_500),
+    ]
+    assert {e["payment_id"] for e in newest["data"]} == {paid["id"]}
+    assert (
+        newest["data"][0]["counterparty_account_id"]
+        == d.accounts((d.world.merchant, "settlement"))[0].id
+    )
+    # the next page starts after the cursor; a date bound ends it
+    older = d.api.ok(d.api.get(path, d.world.buyer.key, limit=100, starting_after=hold))
+    assert older["data"] and hold not in [e["id"] for e in older["data"]]
+    since = d.api.ok(d.api.get(path, d.world.buyer.key, limit=100, created_gte=paid["created"]))
+    assert [e["id"] for e in since["data"]] == [post, hold]
+    bad = d.api.get(path, d.world.buyer.key, starting_after="pay.nothing")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "cursor_invalid"
+    # the payment's transfers, from the cluster, with the merchant discount as its own leg
+    legs = d.api.ok(d.api.get(f"/v1/payments/{paid['id']}/transfers", d.world.buyer.key))
+    got = {t["id"]: t for t in legs["data"]}
+    assert set(got) == {hold, post, fee}
+    assert got[hold]["flags"] == ["pending"] and got[post]["pending_id"] == hold
+    assert got[post]["amount_minor"] == 2_500 and got[fee]["amount_minor"] == paid["fee_minor"]
+
+
+def test_the_statement_s_running_balance_starts_from_the_cluster_s_balance(deployment):
+    """What the merchant's statement page and its CSV compute: the posted balance before a
+    moment (``balance_before``, from the cluster's balance history) plus the entries after
+    it is the wallet's balance now."""
+    d = deployment
+    wallet = d.world.merchant.wallets["settlement"]
+    start = d.platform.now()
+    paid = d.api.ok(d.pay(d.world.merchant, 3_000, str(uuid.uuid4())))
+    operator = Caller("test", None, frozenset(DEFAULT_SCOPES))
+
+    def read(unit: Any) -> tuple[int, list[dict[str, Any]], int]:
+        opening = wallets.balance_before(unit, operator, wallet, start)
+        entries = wallets.statement(unit, operator, wallet, 100, None, start, None)["data"]
+        return opening, entries, wallets.balance_before(unit, operator, wallet, d.platform.now())
+
+    opening, entries, closing = d.platform.run(read, write=False)
+    moved = sum(e["signed_amount_minor"] for e in entries if e["phase"] != "pending")
+    now = d.world.balance(d.world.merchant, "settlement")
+    assert moved == 3_000 - paid["fee_minor"]
+    assert opening + moved == now == closing
+    assert opening == now - 3_000 + paid["fee_minor"]
+
+
+def test_a_party_whose_money_is_in_the_cluster_cannot_be_closed(deployment):
+    """Closing a party asks for empty wallets: the cluster's balances, not what the SQL
+    accounts held at the switch (a wallet opened since is at zero there)."""
+    d = deployment
+    body = {"kind": "customer", "name": "Rosa", "tier": "full"}
+    paid_to, empty = (make_party(d.api, d.world.operator, body) for _ in range(2))
+    d.api.ok(d.pay(paid_to, 500, str(uuid.uuid4())))
+    refused = d.api.post(f"/v1/parties/{paid_to.id}", d.world.operator, {"status": "closed"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "wallet_not_empty"
+    closed = d.api.post(f"/v1/parties/{empty.id}", d.world.operator, {"status": "closed"})
+    assert d.api.ok(closed)["status"] == "closed"

@@ -390,7 +390,13 @@ def transfers(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
     caller.require("payments:read")
     row = payment_row(unit, caller, payment_id)
     ids = movement.decode_ids(row["transfer_ids"]) + refund_transfer_ids(unit, payment_id)
-    found = ledger_rows.load_transfers(unit.conn, ids)
+    ledger = unit.platform.ledger
+    # On a TigerBeetle deployment the cluster holds what was booked since the switch; what
+    # is not there (booked before it) is read from the SQL tables, as everywhere else.
+    found = {} if ledger is None else ledger.lookup_transfers(ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(ledger_rows.load_transfers(unit.conn, missing))
     ordered = sorted(found.values(), key=lambda t: t.timestamp)
     return page([transfer_view(t) for t in ordered], False)
 

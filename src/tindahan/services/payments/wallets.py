@@ -14,7 +14,8 @@ from sqlalchemy import case, func, or_, select
 
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid, not_found
-from tindahan.ledger.model import TransferFlags
+from tindahan.ledger.model import Transfer, TransferFlags
+from tindahan.ledger.port import LedgerPort
 from tindahan.services.payments.views import WalletView
 from tindahan.services.platform.listing import page
 from tindahan.services.risk import holds
@@ -126,6 +127,12 @@ def statement(
 ) -> dict[str, Any]:
     caller.require("wallets:read")
     account_id = _row(unit, caller, wallet_id)["account_id"]
+    ledger = unit.platform.ledger
+    if ledger is not None:
+        bounds = (starting_after, created_gte_ns, created_lt_ns)
+        found = _cluster_statement(ledger, account_id, limit, *bounds)
+        entries = [_entry(t, account_id, wallet_id) for t in found[:limit]]
+        return page(entries, len(found) > limit)
     query = (
         select(*ledger_rows._TRANSFER_COLUMNS)
         .where(
@@ -156,6 +163,35 @@ def statement(
     found = [ledger_rows.transfer_from_row(r) for r in unit.conn.execute(query.limit(limit + 1))]
     entries = [_entry(t, account_id, wallet_id) for t in found[:limit]]
     return page(entries, len(found) > limit)
+
+
+def _cluster_statement(
+    ledger: LedgerPort,
+    account_id: str,
+    limit: int,
+    starting_after: str | None,
+    created_gte_ns: int | None,
+    created_lt_ns: int | None,
+) -> list[Transfer]:
+    """On a TigerBeetle deployment (issue 22): at most ``limit + 1`` of the account's
+    transfers in the cluster, newest first (``get_account_transfers``), with the same cursor
+    and bounds as the SQL statement (a transfer's creation is its cluster timestamp). The
+    history from before the switch stays in the SQL tables; the cluster's statement starts
+    with the migration's opening balance."""
+    before = created_lt_ns
+    if starting_after:
+        cursor = ledger.lookup_transfers([starting_after]).get(starting_after)
+        if cursor is None or account_id not in (cursor.debit_account_id, cursor.credit_account_id):
+            raise invalid(
+                "cursor_invalid",
+                "starting_after is not an entry of this statement",
+                "starting_after",
+            )
+        before = cursor.timestamp if before is None else min(before, cursor.timestamp)
+    found = ledger.account_transfers(account_id, limit=limit + 1, before_timestamp=before)
+    if created_gte_ns is not None:  # newest first: what is older than the bound ends it
+        found = [t for t in found if t.created_at_ns >= created_gte_ns]
+    return found
 
 
 def _entry(t: Any, account_id: str, wallet_id: str) -> dict[str, Any]:
@@ -206,6 +242,12 @@ def balance_before(unit: Unit, caller: Caller, wallet_id: str, before_ns: int) -
     post is its own transfer and counts at its own time."""
     caller.require("wallets:read")
     account_id = _row(unit, caller, wallet_id)["account_id"]
+    ledger = unit.platform.ledger
+    if ledger is not None:  # the cluster's balance at that moment (its ``history`` flag)
+        if before_ns <= 1:
+            return 0
+        at = ledger.balance_at(account_id, before_ns - 1)
+        return 0 if at is None else at.balance_posted
     posted = transfers.c.flags.op("&")(int(TransferFlags.PENDING | TransferFlags.VOID_PENDING)) == 0
     signed = case(
         (transfers.c.credit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount

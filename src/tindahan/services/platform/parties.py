@@ -286,15 +286,23 @@ def update_party(
 
 
 def _require_empty_wallets(unit: Unit, party_id: str) -> None:
-    held = unit.conn.execute(
-        select(func.count())
+    query = (
+        select(accounts.c.id)
         .select_from(wallets.join(accounts, accounts.c.id == wallets.c.account_id))
         .where(wallets.c.party_id == party_id)
-        .where(
+    )
+    ledger = unit.platform.ledger
+    if ledger is not None:  # issue 22: the cluster's balances, not the SQL accounts' old ones
+        found = ledger.lookup_accounts(list(unit.conn.execute(query).scalars()))
+        if any(a.balance_posted or a.debits_pending or a.credits_pending for a in found.values()):
+            raise conflict("wallet_not_empty", "empty the party's wallets before closing it")
+        query = query.where(accounts.c.id.not_in(list(found)))  # never opened in the cluster
+    held = unit.conn.execute(
+        query.where(
             (accounts.c.credits_posted != accounts.c.debits_posted)
             | (accounts.c.debits_pending != 0)
             | (accounts.c.credits_pending != 0)
         )
-    ).scalar_one()
+    ).first()
     if held:
         raise conflict("wallet_not_empty", "empty the party's wallets before closing it")
