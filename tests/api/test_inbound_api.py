@@ -22,6 +22,7 @@ from tindahan.switch.clearing import ClearingHouse
 from tindahan.webhooks.signature import sign
 
 SECRET = "inbound-api-test-secret"
+XML = "application/xml"
 
 
 class HouseDoor:
@@ -167,3 +168,32 @@ def test_the_switch_s_banks_pay_a_wallet_duplicated_then_recalled(platform, worl
     kinds = [message.message_type for message in house.resolutions]
     assert kinds == [MessageType.PACS_004, MessageType.CAMT_029]
     assert [m.credit for m in house.settlement.movements] == [True, True, False]
+
+
+def test_the_door_past_the_router_answers_as_the_route_would(world, rails_secret):
+    """``api.inbound.RailsDoor`` answers signed messages without the router: a streamed body
+    over the bound is still the API's 413, a signature header too long goes on to the
+    route (its 400), and the answers are counted under the route's template."""
+    from tests.api.test_metrics import _count, _scrape
+
+    api, buyer = world.api, world.buyer
+    before = world.balance(buyer)
+    _, counted = _scrape(world)
+    message = pacs008((buyer.wallets["main"], 100_00, "PHP"))
+    assert answers(post(api, message).content) == [("ACSC", None)]
+    chunk = b" " * (1024 * 1024)
+    headers = {"Tindahan-Signature": sign(SECRET, int(time.time()), b""), "Content-Type": XML}
+    streamed = api.http.post(
+        "/v1/rails/messages", content=iter([b"<a/>", *[chunk] * 20]), headers=headers
+    )
+    assert streamed.status_code == 413
+    assert streamed.json()["error"]["code"] == "body_too_large"
+    long_header = {"Tindahan-Signature": "t=1,v1=" + "0" * 600, "Content-Type": XML}
+    too_long = api.http.post("/v1/rails/messages", content=message, headers=long_header)
+    assert too_long.status_code == 400
+    _, found = _scrape(world)
+    route, name = "/v1/rails/messages", "tindahan_http_requests"
+    for status, times in (("200", 1), ("413", 1), ("400", 1)):
+        seen = _count(found, name, method="POST", route=route, status=status)
+        assert seen - _count(counted, name, method="POST", route=route, status=status) == times
+    assert world.balance(buyer) == before + 100_00

@@ -213,7 +213,9 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
 
     install_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # Innermost: a request that met a database failover is run again from the routes down.
+    # Innermost: the clearing switch's door, answered without the router (api/inbound.py).
+    app.add_middleware(inbound.RailsDoor)
+    # Then: a request that met a database failover is run again from the routes down.
     # (The pool is looked up when a failover happens: the OpenAPI document is built without one.)
     app.add_middleware(Failover, discard=lambda: platform.db.discard_connections())
     app.add_middleware(ClientOrigin)  # the risk gate's device and IP (api/origin.py)

@@ -19,7 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.types import Scope
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tindahan.api.app import create_app as create_api
 from tindahan.api.errors import allowed_methods
@@ -69,15 +70,28 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
     _install_errors(app)
     app.state.failover_page = _failover_page  # api.failover.PAGE_HOOK
 
-    @app.middleware("http")
-    async def language(request: Request, call_next: Callable[[Request], Awaitable[Response]]):  # type: ignore[no-untyped-def]
-        chosen = i18n.choose(
-            request.cookies.get(session.LANG), request.headers.get("accept-language")
-        )
-        with i18n.using(chosen):
-            return await call_next(request)
-
+    app.add_middleware(Language)
     return app
+
+
+class Language:
+    """Every request runs in the reader's language (``i18n.choose``: the cookie, then
+    Accept-Language). A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs
+    each request in a task of its own with the body passed through streams, which cost about
+    0.8 ms of CPU on every request, API calls included (README, "Speed of inbound
+    transfers")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        asked = HTTPConnection(scope)
+        chosen = i18n.choose(asked.cookies.get(session.LANG), asked.headers.get("accept-language"))
+        with i18n.using(chosen):
+            await self.app(scope, receive, send)
 
 
 def is_api(request: Request) -> bool:
