@@ -1,6 +1,6 @@
-"""Merchant payments, P2P sends, cash-ins and fundings through the API with the ledger on a
-real TigerBeetle cluster (issue 22): the two-store write order, a crash after each of its
-steps, recovery, refusals, movements not ported yet, and verify.
+"""Merchant payments, P2P sends, cash-ins, fundings and cash-outs through the API with the
+ledger on a real TigerBeetle cluster (issue 22): the two-store write order, a crash after each
+of its steps, recovery, refusals, movements not ported yet, and verify.
 
 One deployment per database kind for the whole module (a one-replica cluster, a small
 barangay funded on the SQL ledger and moved over with the migration, as a deployment would
@@ -32,13 +32,15 @@ from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.ledger.model import Account
 from tindahan.services.ledger import migration, movement
-from tindahan.services.payments import two_store, wallets
+from tindahan.services.payments import cash, two_store, wallets
 from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
+from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
-from tindahan.store.payment_tables import events, two_store_payments, wallet_usage
+from tindahan.store.payment_tables import events, payments, two_store_payments, wallet_usage
 from tindahan.store.vault import Vault
+from tindahan.tigerbeetle.ids import id128
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
@@ -252,11 +254,12 @@ def test_a_retry_finishes_an_unfinished_payment_itself(deployment, crash_after):
 
 def test_movements_not_ported_are_refused_not_booked_on_sql(deployment):
     d = deployment
-    body = {"agent_id": d.world.agent.id, "amount_minor": 100, "currency": "PHP"}
-    refused = d.api.post("/v1/cash_outs", d.world.buyer.key, body)
+    paid = d.api.ok(d.pay(d.world.merchant, 300, str(uuid.uuid4())))
+    body = {"payment_id": paid["id"], "amount_minor": 100}
+    refused = d.api.post("/v1/refunds", d.world.merchant.key, body)
     assert refused.status_code == 409, refused.text
     error = refused.json()["error"]
-    assert error["code"] == "ledger_not_supported" and "cash_out" in error["message"]
+    assert error["code"] == "ledger_not_supported" and "refund" in error["message"]
 
 
 def test_verify_checks_every_payment_against_its_transfers(deployment):
@@ -582,3 +585,148 @@ def test_a_party_whose_money_is_in_the_cluster_cannot_be_closed(deployment):
     assert refused.json()["error"]["code"] == "wallet_not_empty"
     closed = d.api.post(f"/v1/parties/{empty.id}", d.world.operator, {"status": "closed"})
     assert d.api.ok(closed)["status"] == "closed"
+
+
+# -- cash-outs: held, then confirmed, canceled or expired (``cash.*_on_cluster``) -----------
+
+
+def _cash_out(d: Deployment, amount: int, key: str | None = None) -> Any:
+    body = {"agent_id": d.world.agent.id, "amount_minor": amount, "currency": "PHP"}
+    return d.api.post("/v1/cash_outs", d.world.buyer.key, body, idem=key)
+
+
+def _then(d: Deployment, payment_id: str, what: str, key: str | None = None) -> Any:
+    """``confirm`` (by the agent) or ``cancel`` (by the customer) a cash-out."""
+    who = d.world.agent if what == "confirm" else d.world.buyer
+    return d.api.post(f"/v1/cash_outs/{payment_id}/{what}", who.key, {}, idem=key)
+
+
+def _held(d: Deployment) -> tuple[int, int]:
+    """What the cluster holds out of the buyer's wallet and into the agent's float."""
+    buyer, float_ = d.accounts((d.world.buyer, "main"), (d.world.agent, "float"))
+    return buyer.debits_pending, float_.credits_pending
+
+
+def test_a_cash_out_is_held_then_posted_when_the_agent_confirms(deployment):
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    used = _usage(d)
+    key = str(uuid.uuid4())
+    asked = d.api.ok(_cash_out(d, 15_000, key))
+    assert asked["kind"] == "cash_out" and asked["status"] == "pending"
+    assert _held(d) == (15_000, 15_000)
+    assert _usage(d) == used + 2 * 15_000  # the day's and the month's running totals
+    assert _announced(d, "cash_out.pending", asked["id"]) == 1
+    again = _cash_out(d, 15_000, key)
+    assert again.json() == asked and again.headers["Idempotent-Replayed"] == "true"
+    assert _held(d) == (15_000, 15_000)
+    confirm_key = str(uuid.uuid4())
+    done = d.api.ok(_then(d, asked["id"], "confirm", confirm_key))
+    assert done["status"] == "succeeded" and done["commission_minor"] == 75  # 0.5 %
+    assert _cash_balances(d) == (float_ + 15_000, buyer - 15_000, agent_main + 75)
+    transfers = {t.removeprefix(done["id"].replace("_", ".")) for t in done["transfer_ids"]}
+    assert transfers == {"", ".post", ".commission"}
+    assert _announced(d, "cash_out.succeeded", asked["id"]) == 1
+    # the commission leg, added by the confirmation, has its name in the table too
+    commission = done["transfer_ids"][-1]
+    number = id128(commission)
+    named = d.platform.run(lambda u: ledger_names.load(u.conn, [number]), write=False)
+    assert named == {number: commission}
+    replay = _then(d, asked["id"], "confirm", confirm_key)
+    assert replay.json() == done and replay.headers["Idempotent-Replayed"] == "true"
+    assert _cash_out(d, 15_000, key).json() == asked  # the request's answer stays pending
+    late = _then(d, asked["id"], "cancel")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "cash_out_not_pending"
+    assert _cash_balances(d) == (float_ + 15_000, buyer - 15_000, agent_main + 75)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_canceled_cash_out_voids_its_hold_and_gives_the_totals_back(deployment):
+    d = deployment
+    before, used = _cash_balances(d), _usage(d)
+    asked = d.api.ok(_cash_out(d, 6_000))
+    assert _held(d) == (6_000, 6_000)
+    key = str(uuid.uuid4())
+    canceled = d.api.ok(_then(d, asked["id"], "cancel", key))
+    assert canceled["status"] == "failed"
+    assert canceled["transfer_ids"][-1].endswith(".void")
+    assert _cash_balances(d) == before and _usage(d) == used
+    assert _announced(d, "cash_out.failed", asked["id"]) == 1
+    replay = _then(d, asked["id"], "cancel", key)
+    assert replay.json() == canceled and replay.headers["Idempotent-Replayed"] == "true"
+    late = _then(d, asked["id"], "confirm")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "cash_out_not_pending"
+    assert _cash_balances(d) == before
+
+
+def test_an_expired_cash_out_is_voided_by_the_sweep(deployment):
+    d = deployment
+    before, used = _cash_balances(d), _usage(d)
+    asked = d.api.ok(_cash_out(d, 2_500))
+    d.platform.run(
+        lambda u: u.conn.execute(
+            payments.update().where(payments.c.id == asked["id"]).values(expires_at_ns=1)
+        )
+    )
+    assert cash.expire_cash_outs(d.platform) == 1
+    assert _cash_balances(d) == before and _usage(d) == used
+    got = d.api.ok(d.api.get(f"/v1/payments/{asked['id']}", d.world.buyer.key))
+    assert got["status"] == "failed"
+    assert _announced(d, "cash_out.failed", asked["id"]) == 1
+    assert cash.expire_cash_outs(d.platform) == 0
+
+
+@pytest.mark.parametrize("step", two_store.CASH_OUT_STEPS["request"])
+def test_a_crash_in_a_cash_out_request_holds_the_money_once(deployment, crash_after, step):
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _cash_out(d, 7_000, key))
+    crash_after(None)
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (1 if step in ("A", "holds") else 0)
+    assert two_store.unfinished(d.platform) == 0
+    asked = d.api.ok(_cash_out(d, 7_000, key))
+    assert asked["status"] == "pending"
+    assert _held(d) == (7_000, 7_000)
+    assert _announced(d, "cash_out.pending", asked["id"]) == 1
+    done = d.api.ok(_then(d, asked["id"], "confirm"))
+    fee = done["commission_minor"]
+    assert _cash_balances(d) == (float_ + 7_000, buyer - 7_000, agent_main + fee)
+
+
+@pytest.mark.parametrize("step", two_store.CASH_OUT_STEPS["confirm"])
+def test_a_crash_in_a_cash_out_confirmation_pays_once(deployment, crash_after, step):
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    asked = d.api.ok(_cash_out(d, 8_000))
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _then(d, asked["id"], "confirm", key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step == "C" else 1)
+    done = d.api.ok(_then(d, asked["id"], "confirm", key))
+    assert done["status"] == "succeeded"
+    fee = done["commission_minor"]
+    assert _cash_balances(d) == (float_ + 8_000, buyer - 8_000, agent_main + fee)
+    replay = _then(d, asked["id"], "confirm", key)
+    assert replay.json() == done and replay.headers["Idempotent-Replayed"] == "true"
+    assert _announced(d, "cash_out.succeeded", asked["id"]) == 1
+
+
+@pytest.mark.parametrize("step", two_store.CASH_OUT_STEPS["cancel"])
+def test_a_crash_in_a_cash_out_cancel_releases_once(deployment, crash_after, step):
+    d = deployment
+    before, used = _cash_balances(d), _usage(d)
+    asked = d.api.ok(_cash_out(d, 9_000))
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _then(d, asked["id"], "cancel", key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert two_store.unfinished(d.platform) == 0
+    canceled = d.api.ok(_then(d, asked["id"], "cancel", key))
+    assert canceled["status"] == "failed"
+    assert _cash_balances(d) == before and _usage(d) == used
+    assert _announced(d, "cash_out.failed", asked["id"]) == 1

@@ -220,15 +220,20 @@ def create_cash_out(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.CashOutCreate
 ) -> JSONResponse:
     """Holds the amount until the agent confirms handing over the cash."""
-    return idempotent(
-        request,
-        who,
-        key,
-        payload,
-        lambda u: cash.cash_out(
-            u, who, payload.agent_id, payload.amount_minor, payload.currency, payload.customer_id
-        ),
-    )
+    args = (payload.agent_id, payload.amount_minor, payload.currency, payload.customer_id)
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: cash.cash_out(u, who, *args),
+            through=lambda scope, k, fp, _work, render, refuse: cash.cash_out_on_cluster(
+                made, who, *args, scope, k, fp, render, refuse
+            ),
+        )
+    return idempotent(request, who, key, payload, lambda u: cash.cash_out(u, who, *args))
 
 
 @router.post("/cash_outs/{payment_id}/confirm", response_model=s.Payment, tags=["cash"])
@@ -236,6 +241,18 @@ def confirm_cash_out(
     request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
 ) -> JSONResponse:
     """The agent handed over the cash."""
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: cash.confirm(u, who, payment_id),
+            through=lambda scope, k, fp, _work, render, refuse: cash.confirm_on_cluster(
+                made, who, payment_id, scope, k, fp, render, refuse
+            ),
+        )
     return idempotent(request, who, key, payload, lambda u: cash.confirm(u, who, payment_id))
 
 
@@ -243,6 +260,18 @@ def confirm_cash_out(
 def cancel_cash_out(
     request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
 ) -> JSONResponse:
+    made = platform(request)
+    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: cash.cancel(u, who, payment_id),
+            through=lambda scope, k, fp, _work, render, refuse: cash.cancel_on_cluster(
+                made, who, payment_id, scope, k, fp, render, refuse
+            ),
+        )
     return idempotent(request, who, key, payload, lambda u: cash.cancel(u, who, payment_id))
 
 

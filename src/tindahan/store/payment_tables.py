@@ -201,7 +201,10 @@ two_store_payments = Table(
     Column("deadline_ns", BigInteger, nullable=False),
     Column("created_at_ns", BigInteger, nullable=False),
     Column("updated_at_ns", BigInteger, nullable=False),
-    CheckConstraint(_in("state", ("reserving", "reserved", "settled", "refused")), name="state"),
+    CheckConstraint(
+        _in("state", ("reserving", "reserved", "held", "voiding", "settled", "refused")),
+        name="state",
+    ),
 )
 Index(
     "ix_two_store_payments_unfinished",

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -217,6 +217,34 @@ def cash_out(
     customer_id: str | None,
 ) -> PaymentView:
     """The customer asks to take cash from an agent: hold the amount, wait for the agent."""
+    c = _plan_cash_out(unit, caller, agent_id, amount_minor, currency, customer_id)
+    movement.limit_outgoing(unit, c.customer, c.amount_minor, c.currency)
+    movement.book(unit, [c.hold])
+    row = _record_cash_out(unit, c)
+    view = payment_view(row)
+    emit(unit, "cash_out.pending", view, (c.float_wallet.party_id, c.customer.party_id))
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class _CashOut:
+    payment_id: str
+    hold: NewTransfer
+    customer: movement.Holder
+    float_wallet: movement.Holder
+    amount_minor: int
+    currency: str
+
+
+def _plan_cash_out(
+    unit: Unit,
+    caller: Caller,
+    agent_id: str,
+    amount_minor: int,
+    currency: str,
+    customer_id: str | None,
+) -> _CashOut:
+    """The parties and the hold (the customer's wallet → the agent's float, pending)."""
     caller.require("payments:write")
     customer_id = payer_of(caller, customer_id, "customer_id")
     amount_minor, currency = movement.amount(amount_minor, currency)
@@ -234,24 +262,22 @@ def cash_out(
         metadata=movement.metadata(payment_id),
     )
     movement.precheck(customer, amount_minor, currency)
-    movement.limit_outgoing(unit, customer, amount_minor, currency)
-    movement.book(unit, [hold])
-    expires = unit.now() + limits.CASH_OUT_CONFIRM_SECONDS * 10**9
-    row = record(
+    return _CashOut(payment_id, hold, customer, float_wallet, amount_minor, currency)
+
+
+def _record_cash_out(unit: Unit, c: _CashOut) -> dict[str, Any]:
+    return record(
         unit,
-        payment_id,
+        c.payment_id,
         PaymentKind.CASH_OUT,
         PaymentStatus.PENDING,
-        customer,
-        float_wallet,
-        amount_minor,
-        currency,
-        [hold.id],
-        expires_at_ns=expires,
+        c.customer,
+        c.float_wallet,
+        c.amount_minor,
+        c.currency,
+        [c.hold.id],
+        expires_at_ns=unit.now() + limits.CASH_OUT_CONFIRM_SECONDS * 10**9,
     )
-    view = payment_view(row)
-    emit(unit, "cash_out.pending", view, (agent_id, customer_id))
-    return view
 
 
 def _pending_cash_out(unit: Unit, caller: Caller, payment_id: str) -> dict[str, Any]:
@@ -265,17 +291,7 @@ def _pending_cash_out(unit: Unit, caller: Caller, payment_id: str) -> dict[str, 
 
 def confirm(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     """The agent has handed over the cash: post the hold, pay the commission."""
-    caller.require("payments:write")
-    row = _pending_cash_out(unit, caller, payment_id)
-    if not caller.reaches(row["payee_id"]):
-        message = "only the agent paying out the cash confirms it"
-        raise RefusalError(Category.PERMISSION, "not_agent", message, "id")
-    if row["expires_at_ns"] <= unit.now():
-        raise conflict("cash_out_expired", "the cash-out expired before it was confirmed", "id")
-    found = movement.holders(unit, (row["payee_id"],))
-    agent_main = found[(row["payee_id"], WalletKind.MAIN)]
-    movement.require_active(agent_main, "agent")
-    commission = _commission(unit, row["amount_minor"], row["currency"])
+    row, agent_main, commission = _confirmable(unit, caller, payment_id)
     post = NewTransfer(
         ledger_id(payment_id, "post"),
         pending_id=ledger_id(payment_id),
@@ -298,6 +314,24 @@ def confirm(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
     view = payment_view(payment_row(unit, caller, payment_id))
     emit(unit, "cash_out.succeeded", view, (row["payer_id"], row["payee_id"]))
     return view
+
+
+def _confirmable(
+    unit: Unit, caller: Caller, payment_id: str
+) -> tuple[dict[str, Any], movement.Holder, int]:
+    """The pending cash-out, confirmed by its agent in time: its row, the agent's main
+    wallet and the commission."""
+    caller.require("payments:write")
+    row = _pending_cash_out(unit, caller, payment_id)
+    if not caller.reaches(row["payee_id"]):
+        message = "only the agent paying out the cash confirms it"
+        raise RefusalError(Category.PERMISSION, "not_agent", message, "id")
+    if row["expires_at_ns"] <= unit.now():
+        raise conflict("cash_out_expired", "the cash-out expired before it was confirmed", "id")
+    found = movement.holders(unit, (row["payee_id"],))
+    agent_main = found[(row["payee_id"], WalletKind.MAIN)]
+    movement.require_active(agent_main, "agent")
+    return row, agent_main, _commission(unit, row["amount_minor"], row["currency"])
 
 
 def cancel(unit: Unit, caller: Caller, payment_id: str) -> PaymentView:
@@ -341,7 +375,8 @@ def _fail(unit: Unit, row: dict[str, Any], reason: str) -> PaymentView:
 
 
 def expire_cash_outs(platform: Platform) -> int:
-    """Fail every pending cash-out past its confirmation time (the worker runs this)."""
+    """Fail every pending cash-out past its confirmation time (the worker runs this); on a
+    TigerBeetle ledger through the two-store order (``two_store.release``)."""
     now = platform.now()
     due = platform.run(
         lambda unit: list(
@@ -356,7 +391,10 @@ def expire_cash_outs(platform: Platform) -> int:
     )
     done = 0
     for payment_id in due:
-        done += platform.run(partial(_expire_one, payment_id=payment_id))
+        if two_store.applies(platform):
+            done += _expire_on_cluster(platform, payment_id)
+        else:
+            done += platform.run(partial(_expire_one, payment_id=payment_id))
     return done
 
 
@@ -368,6 +406,109 @@ def _expire_one(unit: Unit, payment_id: str) -> int:
     if row is None or row["status"] != PaymentStatus.PENDING or row["expires_at_ns"] > unit.now():
         return 0
     _fail(unit, dict(row), "expired")
+    return 1
+
+
+# -- cash-outs on a TigerBeetle ledger --------------------------------------------------------
+
+Respond = Callable[[PaymentView], idempotency.Response]
+RespondRefusal = Callable[[RefusalError], idempotency.Response]
+
+
+def cash_out_on_cluster(
+    platform: Platform,
+    caller: Caller,
+    agent_id: str,
+    amount_minor: int,
+    currency: str,
+    customer_id: str | None,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Respond,
+    render_refusal: RespondRefusal,
+) -> idempotency.Response:
+    """``POST /v1/cash_outs`` on a TigerBeetle ledger: A (the SQL path's checks, the
+    customer's day and month raised, the payment ``pending``), the hold in the cluster with
+    the cash-out's own timeout, then B: ``held`` and ``cash_out.pending``. The answer is
+    that ``pending`` payment, as on SQL; the rest waits for the agent."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        c = _plan_cash_out(unit, caller, agent_id, amount_minor, currency, customer_id)
+        movement.limit_outgoing(unit, c.customer, c.amount_minor, c.currency)
+        two_store.require_no_risk_hold(unit, [c.hold])
+        row = _record_cash_out(unit, c)
+        return payment_view(row), [replace(c.hold, flags=TransferFlags.NONE)]
+
+    return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
+
+
+def _not_waiting() -> RefusalError:
+    return conflict("cash_out_not_pending", "the cash-out is not waiting for its agent", "id")
+
+
+def confirm_on_cluster(
+    platform: Platform,
+    caller: Caller,
+    payment_id: str,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Respond,
+    render_refusal: RespondRefusal,
+) -> idempotency.Response:
+    """The agent confirms on a TigerBeetle ledger: A (the SQL path's checks; ``held`` →
+    ``reserved`` with the commission leg added), then the post chain (the hold posted, the
+    commission) and C (``succeeded``, ``cash_out.succeeded``), as a payment's."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, None]:
+        row, agent_main, commission = _confirmable(unit, caller, payment_id)
+        legs = two_store.legs_of(unit, payment_id)
+        if commission:
+            legs.append(_commission_transfer(payment_id, agent_main, commission, row["currency"]))
+        if not two_store.confirm(unit, payment_id, legs):
+            raise _not_waiting()
+        set_status(unit, payment_id, PaymentStatus.PENDING, commission_minor=commission)
+        return payment_view(payment_row(unit, caller, payment_id)), None
+
+    return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
+
+
+def cancel_on_cluster(
+    platform: Platform,
+    caller: Caller,
+    payment_id: str,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Respond,
+    render_refusal: RespondRefusal,
+) -> idempotency.Response:
+    """Either side cancels on a TigerBeetle ledger: A (``held`` → ``voiding``), then the hold
+    voided in the cluster, then the cash-out ``failed``, its totals back, ``cash_out.failed``;
+    answered with the failed payment, as on SQL."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, None]:
+        caller.require("payments:write")
+        row = _pending_cash_out(unit, caller, payment_id)
+        if not two_store.release(unit, payment_id, "canceled"):
+            raise _not_waiting()
+        return payment_view(row), None
+
+    return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
+
+
+def _expire_on_cluster(platform: Platform, payment_id: str) -> int:
+    def start(unit: Unit) -> bool:
+        row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
+        found = row.mappings().first()
+        if found is None or found["expires_at_ns"] > unit.now():
+            return False
+        return two_store.release(unit, payment_id, "expired")
+
+    if not platform.run(start):
+        return 0
+    two_store.advance(platform, payment_id)
     return 1
 
 

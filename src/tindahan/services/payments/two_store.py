@@ -73,8 +73,33 @@ RECOVERY_BATCH = 200
 #: The crash points, in order (what ``crash_hook`` is called with after each): "inside A"
 #: is before A commits, so a crash there rolls A back.
 STEPS = ("inside A", "A", "holds", "B", "posts", "C")
-UNFINISHED = ("reserving", "reserved")
-_REFUSAL_PARAMS = {"insufficient_funds": "amount_minor", "insufficient_float": "amount_minor"}
+#: A cash-out's: its request stops after B (``held``); its confirmation goes on from A to
+#: the posts and C; its cancel (or expiry) from A to the void (``void``) and the failure.
+CASH_OUT_STEPS = {
+    "request": ("inside A", "A", "holds", "B"),
+    "confirm": ("A", "posts", "C"),
+    "cancel": ("A", "void"),
+}
+#: What recovery finishes (``voiding``: a cash-out canceled or expired, its hold being voided).
+UNFINISHED = ("reserving", "reserved", "voiding")
+#: What may still settle (a ``voiding`` cash-out never does).
+_SETTLING = ("reserving", "reserved")
+_REFUSAL_PARAMS = {
+    "insufficient_funds": "amount_minor",
+    "insufficient_float": "amount_minor",
+    "cash_out_expired": "id",
+}
+#: Refusals answered as conflicts (409), as the SQL path answers them; the rest are 402.
+_CONFLICTS = ("cash_out_expired",)
+#: Kinds whose order stops after B at ``held``, waiting for someone (a cash-out: the agent
+#: confirms, ``confirm``, or it is canceled or expires, ``release``), with the event B
+#: writes. Their request's answer is the ``pending`` one once held.
+_WAITS = {PaymentKind.CASH_OUT.value: "cash_out.pending"}
+#: The event a failure after ``held`` writes (the SQL path's), per kind.
+_FAILED_EVENTS = {PaymentKind.CASH_OUT.value: "cash_out.failed"}
+#: How a waiting movement ended without settling (``release``): answered with its failed
+#: view (200), as the SQL path's cancel is, not as a refusal.
+ENDED = ("canceled", "expired")
 #: What the cluster's "not enough money" for the hold means, per kind of movement (the SQL
 #: path's answer for it); a payment or send: ``insufficient_funds``.
 _LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low")}
@@ -82,6 +107,7 @@ _LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's f
 _EVENTS = {
     PaymentKind.CASH_IN.value: "cash_in.succeeded",
     PaymentKind.FUNDING.value: "funding.succeeded",
+    PaymentKind.CASH_OUT.value: "cash_out.succeeded",
 }
 #: A post of a hold fails so only when the hold is gone: voided by its timeout, or by B's guard.
 _HOLD_GONE = (
@@ -121,7 +147,9 @@ def _ledger(platform: Platform) -> LedgerPort:
 #: A movement's own part of transaction A: its checks and running totals, its payment row
 #: (``pending``, its ``transfer_ids`` the hold's), returning the row's view and the legs to
 #: book (``unlinked``); ``run`` adds its place in the order. Given the unit and the cluster.
-Reserve = Callable[[Unit, LedgerPort], tuple[PaymentView, list[NewTransfer]]]
+#: No legs: the movement has its place already and A moved it on (a cash-out's confirmation
+#: or cancel, ``confirm``/``release``).
+Reserve = Callable[[Unit, LedgerPort], tuple[PaymentView, list[NewTransfer] | None]]
 
 
 def pay(
@@ -158,7 +186,8 @@ def run(
 
     def work(unit: Unit) -> PaymentView:
         view, legs = reserve(unit, ledger)
-        begin(unit, view["id"], legs, scope, key)
+        if legs is not None:
+            begin(unit, view["id"], legs, scope, key)
         return view
 
     first = idempotency.run(platform, scope, key, fingerprint, work, render, render_refusal)
@@ -277,7 +306,8 @@ def holds(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     settlement wallet) are booked with the post, in its chain, once the credit they spend is
     posted — a pending credit cannot fund a debit in TigerBeetle (nor on the SQL ledger)."""
     first = legs[0]
-    return [replace(first, flags=TransferFlags.PENDING, timeout_seconds=RESERVATION_TIMEOUT_S)]
+    timeout = first.timeout_seconds or RESERVATION_TIMEOUT_S  # a cash-out's: its own
+    return [replace(first, flags=TransferFlags.PENDING, timeout_seconds=timeout)]
 
 
 def posts(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
@@ -339,6 +369,9 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
     if row is None or row["state"] not in UNFINISHED:
         return
     legs = decode_legs(row["legs"])
+    if row["state"] == "voiding":
+        _void(platform, ledger, payment_id, legs, row["refusal_code"])
+        return
     posted = posts(legs)
     if known is not None and all(t.id in known for t in posted):
         _settle(platform, payment_id, legs)  # posted before a crash: only C is missing
@@ -358,15 +391,20 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
             return
         _step("holds")
     if row["state"] == "reserving":
-        if not _mark(platform, payment_id, "reserved"):
+        waits = _WAITS.get(row["kind"])
+        if not _mark(platform, payment_id, "held" if waits else "reserved", waits):
             ledger.create_transfers(voids(legs))  # refused meanwhile: release the holds
             return
         _step("B")
+        if waits:
+            return  # held: the rest waits for the agent (``confirm``) or ``release``
     failure = first_failure(ledger.create_transfers(posted))
     if failure is not None:
         if failure.index != 0 or failure.result not in _HOLD_GONE:
             raise RuntimeError(f"the TigerBeetle ledger refused {failure.id}: {failure.result}")
-        _refuse(platform, payment_id, _expired())  # the hold expired (or was voided)
+        # the hold expired (or was voided)
+        late = _late(row["kind"])
+        _refuse(platform, payment_id, late, _FAILED_EVENTS.get(row["kind"]))
         return
     _step("posts")
     _settle(platform, payment_id, legs)
@@ -395,6 +433,13 @@ def _expired() -> RefusalError:
     return refused("reservation_expired", "the payment did not complete in time; no money moved")
 
 
+def _late(kind: str) -> RefusalError:
+    """A post refused because the hold is gone: a cash-out's, as the SQL path's confirm says."""
+    if kind == PaymentKind.CASH_OUT:
+        return conflict("cash_out_expired", "the cash-out's hold has expired", "id")
+    return _expired()
+
+
 def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:
     """The movement's place in the order, with its payment's kind."""
     row = (
@@ -409,8 +454,9 @@ def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row)
 
 
-def _mark(platform: Platform, payment_id: str, state: str) -> bool:
-    """Transaction B: ``reserving`` → ``reserved``; False if the payment left ``reserving``."""
+def _mark(platform: Platform, payment_id: str, state: str, event: str | None = None) -> bool:
+    """Transaction B: ``reserving`` → ``reserved`` (or ``held``, writing ``event``); False if
+    the payment left ``reserving``."""
 
     def work(unit: Unit) -> bool:
         done = unit.conn.execute(
@@ -421,6 +467,8 @@ def _mark(platform: Platform, payment_id: str, state: str) -> bool:
             )
             .values(state=state, updated_at_ns=unit.now())
         )
+        if done.rowcount and event is not None:
+            _announce(unit, payment_id, event)
         return bool(done.rowcount)
 
     return platform.run(work)
@@ -436,7 +484,7 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
             update(two_store_payments)
             .where(
                 two_store_payments.c.payment_id == payment_id,
-                two_store_payments.c.state.in_(UNFINISHED),
+                two_store_payments.c.state.in_(_SETTLING),
             )
             .values(state="settled", updated_at_ns=now)
         )
@@ -452,18 +500,30 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
                 updated_at_ns=now,
             )
         )
-        row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
-        payment = row.one()
-        view = reviewed(unit, [payment_view(payment)])[0]
-        event = _EVENTS.get(payment["kind"], "payment.succeeded")
-        emit(unit, event, view, [p for p in (view["payer_id"], view["payee_id"]) if p])
+        _announce(unit, payment_id)
 
     platform.run(work)
 
 
-def _refuse(platform: Platform, payment_id: str, refusal: RefusalError) -> None:
+def _announce(unit: Unit, payment_id: str, event: str | None = None) -> None:
+    """The payment's event (by default its kind's at C) to its payer and payee."""
+    row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
+    payment = row.one()
+    view = reviewed(unit, [payment_view(payment)])[0]
+    event = event or _EVENTS.get(payment["kind"], "payment.succeeded")
+    emit(unit, event, view, [p for p in (view["payer_id"], view["payee_id"]) if p])
+
+
+def _refuse(
+    platform: Platform,
+    payment_id: str,
+    refusal: RefusalError,
+    event: str | None = None,
+    more_ids: Sequence[str] = (),
+) -> None:
     """The payment failed: ``refused`` with the reason, its running totals given back, one
-    transaction (nothing moved in the cluster, or its holds were voided by their timeout)."""
+    transaction (nothing moved in the cluster, or its holds were voided by their timeout or
+    by ``_void``, whose id is in ``more_ids``); ``event`` when its pending was announced."""
 
     def work(unit: Unit) -> None:
         now = unit.now()
@@ -484,10 +544,15 @@ def _refuse(platform: Platform, payment_id: str, refusal: RefusalError) -> None:
             return
         row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
         payment = row.one()
+        ids = movement.decode_ids(payment["transfer_ids"]) + list(more_ids)
         unit.conn.execute(
             update(payments)
             .where(payments.c.id == payment_id)
-            .values(status=PaymentStatus.FAILED.value, updated_at_ns=now)
+            .values(
+                status=PaymentStatus.FAILED.value,
+                transfer_ids=movement.encode_ids(ids),
+                updated_at_ns=now,
+            )
         )
         source = movement.holder_of(unit, payment["source_wallet_id"])
         destination = movement.holder_of(unit, payment["destination_wallet_id"])
@@ -496,8 +561,73 @@ def _refuse(platform: Platform, payment_id: str, refusal: RefusalError) -> None:
             movement.release_outgoing(unit, source, amount, created)
         if destination is not None:
             movement.release_incoming(unit, destination, amount, created)
+        if event is not None:
+            _announce(unit, payment_id, event)
 
     platform.run(work)
+
+
+# -- a movement that waits (a cash-out) --------------------------------------------------------
+
+
+def confirm(unit: Unit, payment_id: str, legs: Sequence[NewTransfer]) -> bool:
+    """In the confirmation's A: ``held`` → ``reserved`` with the legs to post (the hold's
+    and what the confirmation adds, the commission); False if it was not ``held``."""
+    done = unit.conn.execute(
+        update(two_store_payments)
+        .where(
+            two_store_payments.c.payment_id == payment_id,
+            two_store_payments.c.state == "held",
+        )
+        .values(state="reserved", legs=encode_legs(legs), updated_at_ns=unit.now())
+    )
+    if done.rowcount:  # the names of what the confirmation adds (the commission leg)
+        ledger_names.record(unit.conn, names_of(posts(legs)))
+    return bool(done.rowcount)
+
+
+def release(unit: Unit, payment_id: str, reason: str) -> bool:
+    """In a cancel's (or the expiry sweep's) A: ``held`` → ``voiding``, ``reason`` one of
+    ``ENDED``; False if it was not ``held``. ``advance`` then voids the hold."""
+    done = unit.conn.execute(
+        update(two_store_payments)
+        .where(
+            two_store_payments.c.payment_id == payment_id,
+            two_store_payments.c.state == "held",
+        )
+        .values(state="voiding", refusal_code=reason, updated_at_ns=unit.now())
+    )
+    return bool(done.rowcount)
+
+
+def legs_of(unit: Unit, payment_id: str) -> list[NewTransfer]:
+    place = _place(unit, payment_id)
+    return [] if place is None else decode_legs(place["legs"])
+
+
+def state_of(unit: Unit, payment_id: str) -> str | None:
+    place = _place(unit, payment_id)
+    return None if place is None else str(place["state"])
+
+
+def _void(
+    platform: Platform,
+    ledger: LedgerPort,
+    payment_id: str,
+    legs: Sequence[NewTransfer],
+    reason: str,
+) -> None:
+    """A ``voiding`` movement: its hold voided (``<hold>.void``; a repeat answers ``exists``,
+    a hold already gone by its timeout is fine), then failed with ``reason``, its totals back
+    and its failure announced."""
+    (outcome,) = ledger.create_transfers(voids(legs))
+    if not outcome.ok and outcome.result not in _HOLD_GONE:
+        raise RuntimeError(f"the TigerBeetle ledger refused {outcome.id}: {outcome.result}")
+    _step("void")
+    kind = platform.run(lambda unit: _place(unit, payment_id), write=False)
+    ended = RefusalError(Category.REFUSED, reason, f"the cash-out was {reason}")
+    more = [outcome.id] if outcome.ok else []
+    _refuse(platform, payment_id, ended, _FAILED_EVENTS.get(kind["kind"] if kind else ""), more)
 
 
 #: Accounts this process knows are open in each cluster (a wallet opened after the switch
@@ -547,17 +677,21 @@ def _answer(
             .one()
         )
         body = json.loads(stored["response_body"])
-        if place is None or place["state"] in UNFINISHED or body.get("status") != "pending":
+        if (
+            place is None
+            or place["state"] in (*UNFINISHED, "held")
+            or body.get("status") != "pending"
+            or _answered_at_hold(place, scope, key)
+        ):
             return idempotency.Response(stored["status_code"], body, replayed=replayed)
-        if place["state"] == "settled":
+        code = place["refusal_code"]
+        if place["state"] == "settled" or code in ENDED:
             row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
             response = render(reviewed(unit, [payment_view(row.mappings().one())])[0])
         else:
-            code = place["refusal_code"]
+            category = Category.CONFLICT if code in _CONFLICTS else Category.REFUSED
             response = render_refusal(
-                RefusalError(
-                    Category.REFUSED, code, place["refusal_message"], _REFUSAL_PARAMS.get(code)
-                )
+                RefusalError(category, code, place["refusal_message"], _REFUSAL_PARAMS.get(code))
             )
         unit.conn.execute(
             update(idempotency_keys)
@@ -567,6 +701,16 @@ def _answer(
         return replace(response, replayed=replayed)
 
     return platform.run(work)
+
+
+def _answered_at_hold(place: dict[str, Any], scope: str, key: str) -> bool:
+    """A waiting movement's own request (its key is the one in its place) was answered once
+    its hold was booked (``pending``): what follows the wait (the agent's confirmation, a
+    cancel, expiry) answers those requests, not this one. A refusal before the hold still
+    answers it."""
+    if place["kind"] not in _WAITS or (place["scope"], place["idem_key"]) != (scope, key):
+        return False
+    return place["state"] == "settled" or place["refusal_code"] in (*ENDED, *_CONFLICTS)
 
 
 # -- recovery -------------------------------------------------------------------------------
