@@ -42,10 +42,12 @@ against an ungrouped transaction); PostgreSQL's detector or ``lock_timeout`` end
 the group is rerun member by member as above. SQLite has a single writer anyway.
 
 Hot accounts: in a group every payment to a merchant takes the merchant's settlement row
-once for the whole group (the later members find it already locked by their own
-transaction), so a rush of buyers to one merchant no longer queues payment behind payment,
-each waiting for the last one's fsync; the balance check is unchanged, made per member
-on the balance the earlier members left.
+once for the whole group, so a rush of buyers to one merchant no longer queues payment
+behind payment, each waiting for the last one's fsync. On PostgreSQL the members' balance
+changes to the accounts locked first are kept and summed (``ledger.transfers.GroupBalances``)
+and written in one UPDATE before the COMMIT: one row version a group for a hot account, not
+one a payment. The balance checks are unchanged, made per member on the locked rows plus
+what the earlier members kept.
 
 Tuning: ``TINDAHAN_GROUP_COMMIT_WINDOW_US`` (µs; default ``limits.GROUP_COMMIT_WINDOW_US``) is
 how long the committer waits for more once one request is there: longer groups more under
