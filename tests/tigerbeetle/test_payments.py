@@ -39,6 +39,7 @@ from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
 from tindahan.store.payment_tables import events, payments, two_store_payments, wallet_usage
+from tindahan.store.tables import tigerbeetle_names
 from tindahan.store.vault import Vault
 from tindahan.tigerbeetle.ids import id128
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
@@ -730,3 +731,30 @@ def test_a_crash_in_a_cash_out_cancel_releases_once(deployment, crash_after, ste
     assert canceled["status"] == "failed"
     assert _cash_balances(d) == before and _usage(d) == used
     assert _announced(d, "cash_out.failed", asked["id"]) == 1
+
+
+def test_backfill_names_what_was_booked_before_the_name_table(deployment):
+    """A deployment switched before migration 0047: its numbers have no names (emptied here)
+    until ``ledger backfill-names`` derives them from the accounts and the two-store legs."""
+    d = deployment
+    paid = d.api.ok(d.pay(d.world.merchant, 1_111, str(uuid.uuid4())))
+    buyer = d.accounts((d.world.buyer, "main"))[0].id
+    d.platform.run(lambda u: u.conn.execute(tigerbeetle_names.delete()))
+
+    def newest() -> list[str]:
+        fresh = TigerBeetleLedger.connect(d.cluster_url)
+        try:
+            replace(d.platform, ledger=fresh)
+            found = fresh.account_transfers(buyer, limit=3)
+            return [n for t in found for n in (t.id, t.debit_account_id, t.credit_account_id)]
+        finally:
+            fresh.close()
+
+    assert all(n.startswith("tb:") or n == buyer for n in newest())
+    result = CliRunner().invoke(cli, ["ledger", "backfill-names", "--db", d.url])
+    assert result.exit_code == 0, result.output
+    assert "named the accounts" in result.output
+    names = newest()
+    assert paid["transfer_ids"][0] in names and not [n for n in names if n.startswith("tb:")]
+    again = CliRunner().invoke(cli, ["ledger", "backfill-names", "--db", d.url])
+    assert again.exit_code == 0, again.output

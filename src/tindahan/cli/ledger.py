@@ -165,6 +165,19 @@ def migrate_to_tigerbeetle(
         raise typer.Exit(1)
 
 
+@app.command("backfill-names")
+@friendly
+def backfill_names(db: DbOption = None) -> None:
+    """Write the names behind a TigerBeetle deployment's numbers that predate the name table
+    (migration 0047): accounts, opening balances, two-store payments. Safe to rerun."""
+    from tindahan.services.payments.names import backfill
+    from tindahan.store.database import connect
+
+    with connect(db, create=False) as database:
+        count = backfill(database)
+    out.print(f"named the accounts, the opening balances and {count} two-store payments")
+
+
 @app.command()
 @friendly
 def seal(db: DbOption = None, anchor: AnchorOption = None) -> None:

@@ -62,7 +62,7 @@ def migrate(db: Database, target: LedgerPort | None, *, dry_run: bool) -> Migrat
     if dry_run or target is None:
         return report
     if target.kind == "tigerbeetle":  # its names first, before the cluster holds them
-        _record_names(db, moving)
+        record_names(db, moving)
     size = limits.MAX_BATCH - 1
     for start in range(0, len(moving.accounts), size):
         for opened in target.create_accounts(moving.accounts[start : start + size]):
@@ -78,7 +78,7 @@ def migrate(db: Database, target: LedgerPort | None, *, dry_run: bool) -> Migrat
     return report
 
 
-def _record_names(db: Database, moving: MigrationPlan) -> None:
+def record_names(db: Database, moving: MigrationPlan) -> None:
     """The accounts' ids and owners and the opening transfers' ids, in the name table."""
     from tindahan.tigerbeetle.ids import account_names, names_of
 
