@@ -18,7 +18,7 @@ from tests.lending.test_book_properties import FREQUENCIES, METHODS, ORDERS, new
 from tests.profiles import examples
 from tindahan.kernel.refusals import RefusalError
 from tindahan.lending import book as rules
-from tindahan.lending import day_close
+from tindahan.lending import day_close, delinquency
 from tindahan.lending.allocation import COMPONENTS
 from tindahan.lending.terms import Frequency
 
@@ -197,3 +197,28 @@ def test_a_day_with_nothing_due_changes_only_the_accrual() -> None:
     assert new.accrued > 0 and new.penalty == 0 and new.applied == 0
     assert new.penalised == [] and new.paid_lines == [] and new.reminders == []
     assert (new.dpd, new.bucket, new.closed) == (0, "current", False)
+
+
+@settings(max_examples=examples(2000))
+@given(
+    amount=st.one_of(
+        st.integers(0, day_close.EXACT_BELOW - 1),
+        st.integers(0, 10**7),
+        st.just(day_close.EXACT_BELOW - 1),
+    ),
+    rate=st.decimals(min_value=0, max_value=D("0.9999999999"), places=10),
+    places=st.integers(0, 10),
+)
+def test_the_integer_penalty_equals_the_decimal_one(amount: int, rate: D, places: int) -> None:
+    """``day_close``'s integer form of the day's penalty equals ``delinquency``'s."""
+    rate = rate.quantize(D(1).scaleb(-places)) if rate.as_tuple().exponent != -places else rate
+    if rate >= 1:
+        return
+    ratio = day_close._per_day(rate)
+    assert ratio is not None
+    assert amount * ratio[0] // ratio[1] == delinquency.daily_penalty(amount, rate)
+
+
+def test_rates_the_integer_penalty_does_not_take() -> None:
+    for rate in (D("0.12345678901"), D(1), D("1.5"), D(-1), D("NaN"), D("Infinity")):
+        assert day_close._per_day(rate) is None

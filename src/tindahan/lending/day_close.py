@@ -19,6 +19,7 @@ touches, the totals, the ledger amounts. The rules are ``close_day``'s, in its o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -246,6 +247,7 @@ def _penalise(
         return 0, []
     room = loan.principal - _total_cost(loan) if rules.covered else None
     last_due = day - rules.grace_days  # late: open, and due on or before this day
+    per_day = _per_day(rate)
     total = 0
     penalised: list[tuple[int, int]] = []
     for i, row in enumerate(lines):
@@ -259,7 +261,10 @@ def _penalise(
             + row[FEE]
             - row[FEE_PAID]
         )
-        amount = delinquency.daily_penalty(unpaid, rate)
+        if per_day is not None and 0 <= unpaid < EXACT_BELOW:
+            amount = unpaid * per_day[0] // per_day[1]
+        else:
+            amount = delinquency.daily_penalty(unpaid, rate)
         if room is not None:
             amount = max(0, min(amount, room - total))
         if not amount:
@@ -270,6 +275,28 @@ def _penalise(
         else:
             penalised.append((row[SEQ], row[PENALTY] + amount))
     return total, penalised
+
+
+#: Amounts below this get the integer form of the daily penalty (``_per_day``).
+EXACT_BELOW = 10**15
+
+
+@functools.lru_cache(maxsize=256)
+def _per_day(rate: Decimal) -> tuple[int, int] | None:
+    """``rate / 30`` as an exact fraction, when ``amount × numerator // denominator``
+    equals ``delinquency.daily_penalty(amount, rate)`` for every amount in
+    ``[0, EXACT_BELOW)``: a rate in [0, 1) with at most 10 decimal places. Then
+    ``amount × rate`` has at most 25 digits and ``Decimal``'s 28 hold it exactly, and its
+    division by 30 either ends within 28 digits or repeats 3s or 6s after at least 13
+    places, which rounding at the 28th digit never carries into a whole centavo. (The
+    ``Decimal`` form was 6% of a 100,000-loan close: 494,000 late lines.)"""
+    if not rate.is_finite() or not 0 <= rate < 1:
+        return None
+    exponent = rate.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -10:
+        return None
+    numerator, denominator = rate.as_integer_ratio()
+    return numerator, denominator * 30
 
 
 def _total_cost(loan: LoanDay) -> int:
