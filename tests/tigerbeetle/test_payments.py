@@ -33,7 +33,7 @@ from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.ledger.model import Account
 from tindahan.services.ledger import migration, movement
 from tindahan.services.payments import cash, two_store, wallets
-from tindahan.services.platform import chart, keys
+from tindahan.services.platform import books, chart, keys
 from tindahan.services.unit import Platform
 from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
@@ -758,3 +758,22 @@ def test_backfill_names_what_was_booked_before_the_name_table(deployment):
     assert paid["transfer_ids"][0] in names and not [n for n in names if n.startswith("tb:")]
     again = CliRunner().invoke(cli, ["ledger", "backfill-names", "--db", d.url])
     assert again.exit_code == 0, again.output
+
+
+def test_the_trial_balance_reads_the_cluster(deployment):
+    """The operator's trial balance (``/op``) sums the cluster's balances: a payment's fee
+    shows in the fees, and every currency ledger still balances (the migration's account,
+    which only the cluster has, included)."""
+    d = deployment
+    operator = Caller("test", None, frozenset(DEFAULT_SCOPES))
+
+    def fees() -> tuple[int, bool]:
+        book = d.platform.run(lambda u: books.trial_balance(u, operator), write=False)
+        php = next(b for b in book["ledgers"] if b["currency"] == "PHP")
+        group = next(g for g in php["groups"] if g["group"] == "fees")
+        return group["credit_balance_minor"], php["balanced"]
+
+    before, balanced = fees()
+    assert balanced
+    paid = d.api.ok(d.pay(d.world.merchant, 7_000, str(uuid.uuid4())))
+    assert fees() == (before + paid["fee_minor"], True)
