@@ -191,7 +191,7 @@ FAILOVER_RETRY_AFTER_S: Final = 2
 #: ``ledger_unavailable`` with Retry-After: a quorum lost to a replica's restart comes back in
 #: seconds; a batch of 8,000 transfers took under 1.5 s on this loaded machine. The worker
 #: and the tools wait as long as it takes.
-LEDGER_REQUEST_TIMEOUT_S: Final = 10.0
+LEDGER_REQUEST_TIMEOUT_MS: Final = 10_000
 LEDGER_RETRY_AFTER_S: Final = 2
 
 # --- Group commit (services.platform.groupcommit) --------------------------------------------

@@ -25,7 +25,7 @@ def app_from_environment() -> FastAPI:
     database = connect(None, create=False)
     processes = int(os.environ.get(WORKERS_ENV, "1"))
     # TINDAHAN_LEDGER_URL (unset: SQL); a cluster that does not answer is a 503, not a wait
-    ledger = LedgerSettings.from_environment().open(limits.LEDGER_REQUEST_TIMEOUT_S)
+    ledger = LedgerSettings.from_environment().open(limits.LEDGER_REQUEST_TIMEOUT_MS)
     platform = Platform(database, open_vault(database), ledger=ledger)
     # Group commit in a server: TINDAHAN_GROUP_COMMIT, by default ``auto`` (on for SQLite,
     # off for PostgreSQL, as measured; README, "Group commit on the payment path").

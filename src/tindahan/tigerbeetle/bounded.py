@@ -4,7 +4,7 @@
 ``_submit`` waits on an event with no timeout, and the client resends by itself until the
 cluster is back. A payment request would hold its server thread and its caller that long.
 ``BoundedClient`` is that ``_submit`` (release 0.17.8, the pinned one) with the wait
-bounded: past ``timeout_s`` it raises ``LedgerUnavailableError`` (the API answers ``503
+bounded: past ``timeout_ms`` it raises ``LedgerUnavailableError`` (the API answers ``503
 ledger_unavailable`` with Retry-After) and leaves the request queued in the client, which
 still sends it when the cluster answers again. That is harmless by design: every write has
 an id derived from the payment's, so it moves money at most once, and the payment left
@@ -26,11 +26,11 @@ from tindahan.ledger.port import LedgerUnavailableError
 
 
 class BoundedClient(tb.ClientSync):
-    """``ClientSync`` whose requests give up waiting after ``timeout_s`` seconds."""
+    """``ClientSync`` whose requests give up waiting after ``timeout_ms`` milliseconds."""
 
-    def __init__(self, cluster_id: int, replica_addresses: str, timeout_s: float) -> None:
+    def __init__(self, cluster_id: int, replica_addresses: str, timeout_ms: int) -> None:
         super().__init__(cluster_id=cluster_id, replica_addresses=replica_addresses)
-        self.timeout_s = timeout_s
+        self.timeout_ms = timeout_ms
         self._lock = threading.Lock()
         self._abandoned: set[int] = set()
 
@@ -44,12 +44,12 @@ class BoundedClient(tb.ClientSync):
         packet.on_completion = self._completed
         packet.on_completion_context = CompletionContextSync(event=done)
         state = bindings.tb_client_submit(ctypes.byref(self._client), ctypes.byref(packet.packet))
-        if state == bindings.ClientStatus.OK and not done.wait(self.timeout_s):
+        if state == bindings.ClientStatus.OK and not done.wait(self.timeout_ms / 1000):
             with self._lock:
                 if not done.is_set():  # still out: forgotten when the client completes it
                     self._abandoned.add(key)
                     raise LedgerUnavailableError(
-                        f"the TigerBeetle cluster did not answer within {self.timeout_s:g} s"
+                        f"the TigerBeetle cluster did not answer within {self.timeout_ms} ms"
                     )
         del self._inflight_packets[key]
         if state == bindings.ClientStatus.INVALID:

@@ -11,13 +11,13 @@ if TYPE_CHECKING:
     from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
 
-def connect(url: str, timeout_s: float | None = None) -> TigerBeetleLedger:
+def connect(url: str, timeout_ms: int | None = None) -> TigerBeetleLedger:
     """The ledger port on the cluster at ``url`` (``tigerbeetle://CLUSTER@ADDR,…``); with
-    ``timeout_s``, each request gives up after it (``LedgerUnavailableError``)."""
+    ``timeout_ms`` milliseconds, each request gives up after it (``LedgerUnavailableError``)."""
     try:
         from tindahan.tigerbeetle.ledger import TigerBeetleLedger
     except ModuleNotFoundError as exc:
         if exc.name != "tigerbeetle":
             raise
         raise TigerBeetleError(CLIENT_MISSING) from None
-    return TigerBeetleLedger.connect(url, timeout_s)
+    return TigerBeetleLedger.connect(url, timeout_ms)

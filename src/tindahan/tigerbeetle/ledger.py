@@ -227,9 +227,9 @@ class TigerBeetleLedger:
     kind = "tigerbeetle"
 
     def __init__(
-        self, address: ClusterAddress, *, probe: bool = True, timeout_s: float | None = None
+        self, address: ClusterAddress, *, probe: bool = True, timeout_ms: int | None = None
     ) -> None:
-        """``timeout_s``: each request gives up after it with ``LedgerUnavailableError``
+        """``timeout_ms``: each request gives up after it with ``LedgerUnavailableError``
         (``tigerbeetle.bounded``); None waits for the cluster as long as it takes."""
         if probe:
             _probe(address)
@@ -237,8 +237,8 @@ class TigerBeetleLedger:
         cluster, replicas = address.cluster_id, address.replica_addresses
         self.client = (
             tb.ClientSync(cluster_id=cluster, replica_addresses=replicas)
-            if timeout_s is None
-            else BoundedClient(cluster, replicas, timeout_s)
+            if timeout_ms is None
+            else BoundedClient(cluster, replicas, timeout_ms)
         )
         self._accounts: dict[int, str] = {}
         self._transfers: dict[int, str] = {}
@@ -247,8 +247,8 @@ class TigerBeetleLedger:
         self._nameless: set[int] = set()
 
     @classmethod
-    def connect(cls, url: str, timeout_s: float | None = None) -> TigerBeetleLedger:
-        return cls(parse(url), timeout_s=timeout_s)
+    def connect(cls, url: str, timeout_ms: int | None = None) -> TigerBeetleLedger:
+        return cls(parse(url), timeout_ms=timeout_ms)
 
     def close(self) -> None:
         self.client.close()

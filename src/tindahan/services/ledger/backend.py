@@ -35,15 +35,15 @@ class LedgerSettings:
             parse(url)
         return cls(url)
 
-    def open(self, timeout_s: float | None = None) -> LedgerPort | None:
-        """The TigerBeetle ledger port, or None for the SQL ledger. ``timeout_s``: each
+    def open(self, timeout_ms: int | None = None) -> LedgerPort | None:
+        """The TigerBeetle ledger port, or None for the SQL ledger. ``timeout_ms``: each
         request to the cluster gives up after it with ``LedgerUnavailableError`` (the API's
         processes; None, for the worker and the tools, waits as long as it takes)."""
         if self.url is None:
             return None
         from tindahan.tigerbeetle.connect import connect
 
-        return connect(self.url, timeout_s)
+        return connect(self.url, timeout_ms)
 
     def export(self) -> None:
         """Hand the choice to child processes (uvicorn's workers build their app from the
