@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from tindahan import limits
 from tindahan.api import schemas as s
@@ -21,8 +23,10 @@ from tindahan.api.deps import (
     platform,
     read,
 )
+from tindahan.kernel.callers import Caller
 from tindahan.services.payments import cash, payments, refunds, requests, sends, two_store
-from tindahan.services.unit import new_id
+from tindahan.services.platform.idempotency import Response
+from tindahan.services.unit import Unit, new_id
 
 router = APIRouter(prefix="/v1")
 Id = PathId
@@ -200,19 +204,14 @@ def create_cash_in(
 ) -> JSONResponse:
     """The agent took cash from the customer: e-money moves from the agent's float."""
     args = (payload.customer_id, payload.amount_minor, payload.currency, payload.agent_id)
-    made = platform(request)
-    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
-        return idempotent(
-            request,
-            who,
-            key,
-            payload,
-            lambda u: cash.cash_in(u, who, *args),
-            through=lambda scope, k, fp, _work, render, refuse: cash.cash_in_on_cluster(
-                made, who, *args, scope, k, fp, render, refuse
-            ),
-        )
-    return idempotent(request, who, key, payload, lambda u: cash.cash_in(u, who, *args))
+    return _cash(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.cash_in(u, who, *args),
+        lambda made, *step: cash.cash_in_on_cluster(made, who, *args, *step),
+    )
 
 
 @router.post("/cash_outs", response_model=s.Payment, tags=["cash"], summary="Ask for a cash-out")
@@ -221,19 +220,14 @@ def create_cash_out(
 ) -> JSONResponse:
     """Holds the amount until the agent confirms handing over the cash."""
     args = (payload.agent_id, payload.amount_minor, payload.currency, payload.customer_id)
-    made = platform(request)
-    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
-        return idempotent(
-            request,
-            who,
-            key,
-            payload,
-            lambda u: cash.cash_out(u, who, *args),
-            through=lambda scope, k, fp, _work, render, refuse: cash.cash_out_on_cluster(
-                made, who, *args, scope, k, fp, render, refuse
-            ),
-        )
-    return idempotent(request, who, key, payload, lambda u: cash.cash_out(u, who, *args))
+    return _cash(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.cash_out(u, who, *args),
+        lambda made, *step: cash.cash_out_on_cluster(made, who, *args, *step),
+    )
 
 
 @router.post("/cash_outs/{payment_id}/confirm", response_model=s.Payment, tags=["cash"])
@@ -241,38 +235,28 @@ def confirm_cash_out(
     request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
 ) -> JSONResponse:
     """The agent handed over the cash."""
-    made = platform(request)
-    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
-        return idempotent(
-            request,
-            who,
-            key,
-            payload,
-            lambda u: cash.confirm(u, who, payment_id),
-            through=lambda scope, k, fp, _work, render, refuse: cash.confirm_on_cluster(
-                made, who, payment_id, scope, k, fp, render, refuse
-            ),
-        )
-    return idempotent(request, who, key, payload, lambda u: cash.confirm(u, who, payment_id))
+    return _cash(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.confirm(u, who, payment_id),
+        lambda made, *step: cash.confirm_on_cluster(made, who, payment_id, *step),
+    )
 
 
 @router.post("/cash_outs/{payment_id}/cancel", response_model=s.Payment, tags=["cash"])
 def cancel_cash_out(
     request: Request, who: CallerDep, key: IdempotencyKey, payment_id: Id, payload: s.Empty
 ) -> JSONResponse:
-    made = platform(request)
-    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
-        return idempotent(
-            request,
-            who,
-            key,
-            payload,
-            lambda u: cash.cancel(u, who, payment_id),
-            through=lambda scope, k, fp, _work, render, refuse: cash.cancel_on_cluster(
-                made, who, payment_id, scope, k, fp, render, refuse
-            ),
-        )
-    return idempotent(request, who, key, payload, lambda u: cash.cancel(u, who, payment_id))
+    return _cash(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.cancel(u, who, payment_id),
+        lambda made, *step: cash.cancel_on_cluster(made, who, payment_id, *step),
+    )
 
 
 @router.post(
@@ -283,16 +267,37 @@ def create_funding(
 ) -> JSONResponse:
     """Book money received in the operator's bank account into a wallet (e.g. agent float)."""
     args = (payload.wallet_id, payload.amount_minor, payload.currency, payload.reference)
+    return _cash(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: cash.fund(u, who, *args),
+        lambda made, *step: cash.fund_on_cluster(made, who, *args, *step),
+    )
+
+
+def _cash(
+    request: Request,
+    who: Caller,
+    key: str,
+    payload: BaseModel,
+    work: Callable[[Unit], Mapping[str, Any]],
+    on_cluster: Callable[..., Response],
+) -> JSONResponse:
+    """A cash movement once per key: ``work`` on the SQL ledger, or on a TigerBeetle ledger
+    ``on_cluster(platform, scope, key, fingerprint, render, refuse)`` in the two-store write
+    order (``payments.two_store``)."""
     made = platform(request)
-    if two_store.applies(made):  # the ledger on TigerBeetle: the two-store write order
-        return idempotent(
-            request,
-            who,
-            key,
-            payload,
-            lambda u: cash.fund(u, who, *args),
-            through=lambda scope, k, fp, _work, render, refuse: cash.fund_on_cluster(
-                made, who, *args, scope, k, fp, render, refuse
-            ),
-        )
-    return idempotent(request, who, key, payload, lambda u: cash.fund(u, who, *args))
+    if not two_store.applies(made):
+        return idempotent(request, who, key, payload, work)
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        work,
+        through=lambda scope, k, fp, _work, render, refuse: on_cluster(
+            made, scope, k, fp, render, refuse
+        ),
+    )
