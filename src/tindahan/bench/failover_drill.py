@@ -49,7 +49,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import psycopg
@@ -275,21 +275,37 @@ async def pay(client: httpx.AsyncClient, payment: Payment, secret: str, give_up:
             payment.trouble[type(exc).__name__] += 1
             await asyncio.sleep(RETRY_PAUSE_S)
             continue
-        if answer.status_code == 429 or answer.status_code >= 500:
-            code = _code(answer)
-            payment.trouble[f"{answer.status_code} {code}"] += 1
-            await asyncio.sleep(float(answer.headers.get("Retry-After", RETRY_PAUSE_S)))
-            continue
-        payment.answered = time.monotonic()
-        payment.status = answer.status_code
-        if answer.status_code == 200:
-            payment.payment_id = answer.json()["id"]
-        else:
-            payment.trouble[f"{answer.status_code} {_code(answer)}"] += 1
-        return
+        if await settle(payment, answer):
+            return
 
 
-def _code(answer: httpx.Response) -> str:
+class Answered(Protocol):
+    """What a drill's payment records of the server's answer (every drill's ``Payment``)."""
+
+    answered: float | None
+    status: int | None
+    payment_id: str | None
+    trouble: Counter[str]
+
+
+async def settle(payment: Answered, answer: httpx.Response) -> bool:
+    """Record ``answer`` on ``payment``; False, after the pause the server asks for, when the
+    same request is worth sending again (a 429 or a 5xx: a failover, a cluster without quorum)."""
+    if answer.status_code == 429 or answer.status_code >= 500:
+        payment.trouble[f"{answer.status_code} {error_code(answer)}"] += 1
+        await asyncio.sleep(float(answer.headers.get("Retry-After", RETRY_PAUSE_S)))
+        return False
+    payment.answered = time.monotonic()
+    payment.status = answer.status_code
+    if answer.status_code == 200:
+        payment.payment_id = answer.json()["id"]
+    else:
+        payment.trouble[f"{answer.status_code} {error_code(answer)}"] += 1
+    return True
+
+
+def error_code(answer: httpx.Response) -> str:
+    """The error object's code, or ``-`` for an answer without one."""
     try:
         return str(answer.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):

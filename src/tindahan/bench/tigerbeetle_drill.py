@@ -71,6 +71,7 @@ from tindahan.bench.api import (
     setup,
     tindahan,
 )
+from tindahan.bench.failover_drill import settle
 from tindahan.services.payments import two_store
 from tindahan.tigerbeetle import cluster as cluster_module
 from tindahan.tigerbeetle.connect import connect as connect_ledger
@@ -142,24 +143,8 @@ async def pay(client: httpx.AsyncClient, target: Target, payment: Payment, secre
                 return
             await asyncio.sleep(RETRY_PAUSE_S)
             continue
-        if answer.status_code == 429 or answer.status_code >= 500:
-            payment.trouble[f"{answer.status_code} {_code(answer)}"] += 1
-            await asyncio.sleep(float(answer.headers.get("Retry-After", RETRY_PAUSE_S)))
-            continue
-        payment.answered = time.monotonic()
-        payment.status = answer.status_code
-        if answer.status_code == 200:
-            payment.payment_id = answer.json()["id"]
-        else:
-            payment.trouble[f"{answer.status_code} {_code(answer)}"] += 1
-        return
-
-
-def _code(answer: httpx.Response) -> str:
-    try:
-        return str(answer.json()["error"]["code"])
-    except (ValueError, KeyError, TypeError):
-        return "-"
+        if await settle(payment, answer):
+            return
 
 
 @dataclass
