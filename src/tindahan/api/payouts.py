@@ -23,11 +23,13 @@ from tindahan.api.deps import (
     PathId,
     QueryId,
     idempotent,
+    platform,
     read,
 )
 from tindahan.api.schemas import ObjectId, Page
 from tindahan.api.schemas import Request as Body
-from tindahan.services.payouts import payouts, settings
+from tindahan.services.payments import two_store
+from tindahan.services.payouts import cluster, payouts, settings
 
 router = APIRouter(prefix="/v1")
 Minor = Annotated[int, Field(strict=True, gt=0, le=limits.MAX_AMOUNT_MINOR)]
@@ -68,7 +70,7 @@ class Payout(BaseModel):
     destination: Literal["wallet"]
     source_wallet_id: str
     destination_wallet_id: str
-    status: Literal["succeeded", "failed"]
+    status: Literal["succeeded", "failed", "pending"]
     automatic: bool
     transfer_id: str | None
     failure: Failure | None
@@ -108,7 +110,19 @@ def create_payout(
     """Pay out from the settlement wallet to the main wallet, at once. Refused (402
     ``payout_exceeds_available``) above what is available: see ``GET /v1/payouts/available``."""
     new = payouts.NewPayout(**payload.model_dump())
-    return idempotent(request, who, key, payload, lambda u: payouts.create(u, who, new))
+    made = platform(request)
+    if not two_store.applies(made):
+        return idempotent(request, who, key, payload, lambda u: payouts.create(u, who, new))
+    return idempotent(  # a TigerBeetle ledger: the two-store order (``payouts.cluster``)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: payouts.create(u, who, new),
+        through=lambda scope, k, fp, _work, render, refuse: cluster.create(
+            made, who, new, scope, k, fp, render, refuse
+        ),
+    )
 
 
 @router.get("/payouts", response_model=Page[Payout], tags=["payouts"])

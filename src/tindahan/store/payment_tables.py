@@ -191,8 +191,12 @@ Index("ix_payments_short_ref", payments.c.short_ref, unique=True)
 two_store_payments = Table(
     "two_store_payments",
     metadata,
-    Column("payment_id", String(_ID), ForeignKey("payments.id"), primary_key=True),
+    #: The movement's id: a payment's, or a payout's (``record``); no foreign key, as it
+    #: names a row of one table or the other (written with it, in its transaction A).
+    Column("payment_id", String(_ID), primary_key=True),
     Column("state", String(16), nullable=False),
+    #: Whose place it is: ``payment`` (``payments``) or ``payout`` (``payouts``).
+    Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
     Column("idem_key", String(limits.IDEMPOTENCY_KEY_MAX_LENGTH)),
@@ -205,6 +209,7 @@ two_store_payments = Table(
         _in("state", ("reserving", "reserved", "held", "voiding", "settled", "refused")),
         name="state",
     ),
+    CheckConstraint(_in("record", ("payment", "payout")), name="record"),
 )
 Index(
     "ix_two_store_payments_unfinished",

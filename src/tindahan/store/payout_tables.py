@@ -35,7 +35,9 @@ DESTINATIONS = ("wallet",)
 #: Where the automatic daily payout goes: the main wallet, or on to a bank account (a payout
 #: to the main wallet and a transfer from there: ``services.payouts.banks``).
 SETTING_DESTINATIONS = ("wallet", "bank_account")
-STATUSES = ("succeeded", "failed")
+#: ``pending``: on a TigerBeetle ledger, between its transaction A and its hold's post (the
+#: two-store order, ``services.payouts.cluster``); never on the SQL ledger.
+STATUSES = ("succeeded", "failed", "pending")
 OUTCOMES = ("paid", "nothing", "failed")
 
 payouts = Table(
@@ -60,7 +62,7 @@ payouts = Table(
     CheckConstraint(_in("status", STATUSES), name="status"),
     CheckConstraint(_in("destination", DESTINATIONS), name="destination"),
     CheckConstraint(
-        "(status = 'succeeded') = (transfer_id IS NOT NULL AND failure_code IS NULL)",
+        "(status IN ('succeeded', 'pending')) = (transfer_id IS NOT NULL AND failure_code IS NULL)",
         name="outcome_recorded",
     ),
 )

@@ -181,7 +181,8 @@ def book(
 def sql_ledger_only(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
     """Refuse a movement that books on the SQL ledger when the deployment's ledger is a
     TigerBeetle cluster (issue 22): booking it in the main database would split the ledger
-    in two. Only merchant payments, P2P sends and cash-ins are ported (``payments.two_store``);
+    in two. What is ported books through ``payments.two_store`` instead (payments, sends,
+    cash-ins and -outs, fundings, payouts to the main wallet: ``payouts.cluster``);
     the refusal names the movement by its first transfer's code."""
     if unit.platform.ledger is None:
         return

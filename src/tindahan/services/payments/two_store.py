@@ -27,15 +27,21 @@ worker round, and any retry with the payment's Idempotency-Key) finishes what a 
 it looks up every unfinished payment's derived ids in one batch and goes on from there.
 
 ``crash_hook`` lets the tests raise after any step (``STEPS``), as a crash would.
+
+**Records.** The order's place (``two_store_payments``) belongs to a payment row, or to
+another movement's own record (a payout, ``services.payouts.cluster``): its ``record``
+names which, and ``RECORDS`` what C and a failure write to it, and how it is shown. A
+capability above payments registers its ``Record`` when its module is imported (the worker,
+which runs recovery, imports every one that books on the cluster).
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 
@@ -118,6 +124,32 @@ _HOLD_GONE = (
 )
 
 
+V = TypeVar("V", bound=Mapping[str, Any])
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the order writes to a movement's own record: ``view`` (its API object, for the
+    answer), ``settled`` (in C, with the transfer ids booked: its status, its event) and
+    ``failed`` (in the failure's transaction, with the refusal, the transfer ids to add and
+    the event to write instead of its own: its status, its running totals given back)."""
+
+    view: Callable[[Unit, str], Any]
+    settled: Callable[[Unit, str, list[str]], None]
+    failed: Callable[[Unit, str, RefusalError, list[str], str | None], None]
+
+
+#: Every record kind's ``Record`` (``payment`` below; others registered by their module).
+RECORDS: dict[str, Record] = {}
+
+
+def _record(name: str) -> Record:
+    try:
+        return RECORDS[name]
+    except KeyError:
+        raise RuntimeError(f"no two-store record {name!r} registered (import its module)") from None
+
+
 def _no_crash(step: str) -> None:
     """Production: nothing happens between the steps."""
 
@@ -149,7 +181,7 @@ def _ledger(platform: Platform) -> LedgerPort:
 #: book (``unlinked``); ``run`` adds its place in the order. Given the unit and the cluster.
 #: No legs: the movement has its place already and A moved it on (a cash-out's confirmation
 #: or cancel, ``confirm``/``release``).
-Reserve = Callable[[Unit, LedgerPort], tuple[PaymentView, list[NewTransfer] | None]]
+Reserve = Callable[[Unit, LedgerPort], tuple[V, list[NewTransfer] | None]]
 
 
 def pay(
@@ -175,19 +207,21 @@ def run(
     scope: str,
     key: str,
     fingerprint: str,
-    reserve: Reserve,
-    render: Callable[[PaymentView], idempotency.Response],
+    reserve: Reserve[V],
+    render: Callable[[V], idempotency.Response],
     render_refusal: Callable[[RefusalError], idempotency.Response],
+    record: str = "payment",
 ) -> idempotency.Response:
     """A movement through the two-store order: A (``reserve`` and the movement's place in
     the order) under the Idempotency-Key, then the rest; a retry of an unfinished one
-    finishes it first. Merchant payments, P2P sends, cash-ins and fundings share it."""
+    finishes it first. Merchant payments, P2P sends, cash-ins, fundings and payouts share it
+    (``record``: whose record the view is, ``RECORDS``)."""
     ledger = _ledger(platform)
 
-    def work(unit: Unit) -> PaymentView:
+    def work(unit: Unit) -> V:
         view, legs = reserve(unit, ledger)
         if legs is not None:
-            begin(unit, view["id"], legs, scope, key)
+            begin(unit, view["id"], legs, scope, key, record)
         return view
 
     first = idempotency.run(platform, scope, key, fingerprint, work, render, render_refusal)
@@ -202,7 +236,7 @@ def run(
 
 def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
-    if body.get("object") == "payment" and body.get("status") == PaymentStatus.PENDING:
+    if body.get("object") in ("payment", "payout") and body.get("status") == "pending":
         return str(body["id"])
     return None
 
@@ -253,8 +287,16 @@ def require_no_risk_hold(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
         )
 
 
-def begin(unit: Unit, payment_id: str, legs: Sequence[NewTransfer], scope: str, key: str) -> None:
-    """The movement's place in the order (``reserving``, the legs to book, the key), in A."""
+def begin(
+    unit: Unit,
+    payment_id: str,
+    legs: Sequence[NewTransfer],
+    scope: str | None,
+    key: str | None,
+    record: str = "payment",
+) -> None:
+    """The movement's place in the order (``reserving``, the legs to book, the key), in A.
+    No key: a movement no request waits for (the daily payout); recovery finishes it."""
     now = unit.now()
     movement.insert_row(
         unit,
@@ -262,6 +304,7 @@ def begin(unit: Unit, payment_id: str, legs: Sequence[NewTransfer], scope: str, 
         {
             "payment_id": payment_id,
             "state": "reserving",
+            "record": record,
             "legs": encode_legs(legs),
             "scope": scope,
             "idem_key": key,
@@ -290,6 +333,29 @@ def check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code
         else account.credits_posted + account.credits_pending - account.debits_posted
     )
     tiers.check_balance(holder.tier, now + amount, code)
+
+
+def debit_figures(unit: Unit, ledger: LedgerPort, account_id: str) -> tuple[int, int]:
+    """An account's posted balance (credits − debits) and pending debits in the cluster, the
+    pending ones with the holds on it whose movement's A committed but which may not be
+    booked yet (places still ``reserving``, read in the caller's transaction): so a payout
+    whose A waited on another's lock of the same wallet sees the first before its hold
+    reaches the cluster. A hold booked but not yet past B counts twice for that moment: the
+    figure may err low, never high."""
+    account = ledger.lookup_accounts([account_id]).get(account_id)
+    posted = 0 if account is None else account.credits_posted - account.debits_posted
+    pending = 0 if account is None else account.debits_pending
+    found = unit.conn.execute(
+        select(two_store_payments.c.legs).where(
+            two_store_payments.c.state == "reserving",
+            two_store_payments.c.legs.contains(account_id, autoescape=True),
+        )
+    )
+    for (legs,) in found:
+        first = decode_legs(legs)[0]
+        if first.debit_account_id == account_id:
+            pending += first.amount or 0
+    return posted, pending
 
 
 # -- the legs -----------------------------------------------------------------------------
@@ -441,17 +507,22 @@ def _late(kind: str) -> RefusalError:
 
 
 def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:
-    """The movement's place in the order, with its payment's kind."""
+    """The movement's place in the order, with its kind (a payment's kind, else its record's
+    name: ``payout``)."""
     row = (
         unit.conn.execute(
             select(two_store_payments, payments.c.kind)
-            .join(payments, payments.c.id == two_store_payments.c.payment_id)
+            .outerjoin(payments, payments.c.id == two_store_payments.c.payment_id)
             .where(two_store_payments.c.payment_id == payment_id)
         )
         .mappings()
         .first()
     )
-    return None if row is None else dict(row)
+    if row is None:
+        return None
+    place = dict(row)
+    place["kind"] = place["kind"] or place["record"]
+    return place
 
 
 def _mark(platform: Platform, payment_id: str, state: str, event: str | None = None) -> bool:
@@ -491,18 +562,30 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
         if not done.rowcount:
             return
         ids = [t.id for t in holds(legs)] + [t.id for t in posts(legs)]
-        unit.conn.execute(
-            update(payments)
-            .where(payments.c.id == payment_id)
-            .values(
-                status=PaymentStatus.SUCCEEDED.value,
-                transfer_ids=movement.encode_ids(ids),
-                updated_at_ns=now,
-            )
-        )
-        _announce(unit, payment_id)
+        _record(_record_of(unit, payment_id)).settled(unit, payment_id, ids)
 
     platform.run(work)
+
+
+def _record_of(unit: Unit, payment_id: str) -> str:
+    found = unit.conn.execute(
+        select(two_store_payments.c.record).where(two_store_payments.c.payment_id == payment_id)
+    ).scalar_one()
+    return str(found)
+
+
+def _payment_settled(unit: Unit, payment_id: str, ids: list[str]) -> None:
+    """A payment's C: ``succeeded`` with every id booked, its kind's event."""
+    unit.conn.execute(
+        update(payments)
+        .where(payments.c.id == payment_id)
+        .values(
+            status=PaymentStatus.SUCCEEDED.value,
+            transfer_ids=movement.encode_ids(ids),
+            updated_at_ns=unit.now(),
+        )
+    )
+    _announce(unit, payment_id)
 
 
 def _announce(unit: Unit, payment_id: str, event: str | None = None) -> None:
@@ -542,29 +625,46 @@ def _refuse(
         )
         if not done.rowcount:
             return
-        row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
-        payment = row.one()
-        ids = movement.decode_ids(payment["transfer_ids"]) + list(more_ids)
-        unit.conn.execute(
-            update(payments)
-            .where(payments.c.id == payment_id)
-            .values(
-                status=PaymentStatus.FAILED.value,
-                transfer_ids=movement.encode_ids(ids),
-                updated_at_ns=now,
-            )
-        )
-        source = movement.holder_of(unit, payment["source_wallet_id"])
-        destination = movement.holder_of(unit, payment["destination_wallet_id"])
-        amount, created = payment["amount_minor"], payment["created_at_ns"]
-        if source is not None:
-            movement.release_outgoing(unit, source, amount, created)
-        if destination is not None:
-            movement.release_incoming(unit, destination, amount, created)
-        if event is not None:
-            _announce(unit, payment_id, event)
+        record = _record(_record_of(unit, payment_id))
+        record.failed(unit, payment_id, refusal, list(more_ids), event)
 
     platform.run(work)
+
+
+def _payment_failed(
+    unit: Unit, payment_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
+) -> None:
+    """A payment's failure: ``failed`` (the void's id added), its running totals given back,
+    ``event`` when its pending was announced."""
+    row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
+    payment = row.one()
+    ids = movement.decode_ids(payment["transfer_ids"]) + more_ids
+    unit.conn.execute(
+        update(payments)
+        .where(payments.c.id == payment_id)
+        .values(
+            status=PaymentStatus.FAILED.value,
+            transfer_ids=movement.encode_ids(ids),
+            updated_at_ns=unit.now(),
+        )
+    )
+    source = movement.holder_of(unit, payment["source_wallet_id"])
+    destination = movement.holder_of(unit, payment["destination_wallet_id"])
+    amount, created = payment["amount_minor"], payment["created_at_ns"]
+    if source is not None:
+        movement.release_outgoing(unit, source, amount, created)
+    if destination is not None:
+        movement.release_incoming(unit, destination, amount, created)
+    if event is not None:
+        _announce(unit, payment_id, event)
+
+
+def _payment_view(unit: Unit, payment_id: str) -> PaymentView:
+    row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
+    return reviewed(unit, [payment_view(row.mappings().one())])[0]
+
+
+RECORDS["payment"] = Record(_payment_view, _payment_settled, _payment_failed)
 
 
 # -- a movement that waits (a cash-out) --------------------------------------------------------
@@ -658,7 +758,7 @@ def _answer(
     payment_id: str,
     scope: str,
     key: str,
-    render: Callable[[PaymentView], idempotency.Response],
+    render: Callable[[V], idempotency.Response],
     render_refusal: Callable[[RefusalError], idempotency.Response],
     replayed: bool,
 ) -> idempotency.Response:
@@ -686,8 +786,7 @@ def _answer(
             return idempotency.Response(stored["status_code"], body, replayed=replayed)
         code = place["refusal_code"]
         if place["state"] == "settled" or code in ENDED:
-            row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
-            response = render(reviewed(unit, [payment_view(row.mappings().one())])[0])
+            response = render(_record(place["record"]).view(unit, payment_id))
         else:
             category = Category.CONFLICT if code in _CONFLICTS else Category.REFUSED
             response = render_refusal(

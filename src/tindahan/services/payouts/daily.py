@@ -22,6 +22,13 @@ day's payout takes that money with it. **To a bank account** (the destination
 ``bank_account``): the payout and, in the same transaction, a transfer of its amount from
 the main wallet to the account (``banks.send_on``); a refusal of the transfer (the account
 removed since, no rail for the amount) fails the payout as above, nothing moved.
+
+**On a TigerBeetle ledger** (``cluster``): the run's transaction is the payout's A (its row
+``pending``, its place in the two-store order, the run row ``paid``); after the commit the
+order goes on (hold, post, ``succeeded``), and a refusal by the cluster then makes the
+payout and the day's run ``failed``. A crash after A leaves the payout to the recovery
+round; the run row already says the day is done, so no runner pays it twice. To a bank
+account: refused there (``ledger_not_supported``), recorded as that day's failed payout.
 """
 
 from __future__ import annotations
@@ -34,10 +41,10 @@ from typing import Any
 from sqlalchemy import and_, insert, select
 
 from tindahan import limits
-from tindahan.kernel.refusals import RefusalError
+from tindahan.kernel.refusals import RefusalError, conflict
 from tindahan.payments import payouts as rules
 from tindahan.services.ledger import movement
-from tindahan.services.payouts import banks, payouts
+from tindahan.services.payouts import banks, cluster, payouts
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.payout_tables import payout_runs, payout_settings
 
@@ -138,9 +145,18 @@ def _attempt(unit: Unit, merchant_id: str, day: str, minute: int) -> tuple[str, 
         movement.require_active(found.settlement, "merchant")
         to_bank = setting["destination"] == "bank_account"
         description = banks.DESCRIPTION if to_bank else None
-        made = payouts.book(
-            unit, merchant_id, found, amount, automatic=True, description=description
-        )
+        if unit.platform.ledger is not None:
+            if to_bank:
+                raise conflict(
+                    "ledger_not_supported",
+                    "this deployment keeps its ledger on TigerBeetle, where a payout to a "
+                    "bank account is not supported yet",
+                )
+            made = cluster.begin_daily(unit, merchant_id, found, amount)
+        else:
+            made = payouts.book(
+                unit, merchant_id, found, amount, automatic=True, description=description
+            )
         if to_bank:
             banks.send_on(unit, found, made, setting["bank_account_id"])
     except RefusalError as refusal:
@@ -162,10 +178,14 @@ def run_one(platform: Platform, merchant_id: str, day: str, minute: int) -> tupl
     """One merchant's payout for ``day``: ``paid``, ``nothing``, ``failed``, ``already`` (done
     before, by this runner or another) or ``off``."""
     try:
-        return platform.run(lambda u: _attempt(u, merchant_id, day, minute))
+        outcome, made = platform.run(lambda u: _attempt(u, merchant_id, day, minute))
     except _RefusedError as refused:
         failure = refused
-    return platform.run(lambda u: _fail(u, merchant_id, day, failure))
+        return platform.run(lambda u: _fail(u, merchant_id, day, failure))
+    if outcome == "paid" and made["status"] == "pending":  # on the cluster: the rest
+        made = cluster.finish(platform, made["id"])
+        outcome = "paid" if made["status"] == "succeeded" else made["status"]
+    return outcome, made
 
 
 def run_due(platform: Platform, at_ns: int | None = None) -> RunReport:

@@ -29,6 +29,7 @@ from tindahan.payments import payouts as rules
 from tindahan.payments.model import PartyKind, PaymentKind, TransferCode, WalletKind
 from tindahan.services.ledger import movement
 from tindahan.services.lending.loans import payout_hold
+from tindahan.services.payments import two_store
 from tindahan.services.payments.refunds import REFUNDABLE
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
@@ -110,16 +111,22 @@ def availability(
     unit: Unit, merchant_id: str, settlement: str, *, lock: bool
 ) -> rules.Availability:
     """The settlement wallet's figures and what stays behind; ``lock`` takes the wallet's
-    ledger row first (PostgreSQL), so nothing else pays out of it until the commit."""
+    ledger row first (PostgreSQL), so nothing else pays out of it until the commit. On a
+    TigerBeetle ledger the figures are the cluster's (``two_store.debit_figures``: holds not
+    booked yet counted as pending), and the SQL row, still locked, is what payouts from one
+    wallet take turns on (its balances are those of the switch, not read)."""
     query = select(
         accounts.c.credits_posted, accounts.c.debits_posted, accounts.c.debits_pending
     ).where(accounts.c.id == settlement)
     if lock and not unit.db.is_sqlite:
         query = query.with_for_update()
     row = unit.conn.execute(query).one()
+    balance, pending = row.credits_posted - row.debits_posted, row.debits_pending
+    if unit.platform.ledger is not None:
+        balance, pending = two_store.debit_figures(unit, unit.platform.ledger, settlement)
     return rules.Availability(
-        balance_minor=row.credits_posted - row.debits_posted,
-        pending_out_minor=row.debits_pending,
+        balance_minor=balance,
+        pending_out_minor=pending,
         refund_hold_minor=refund_hold(unit, merchant_id),
         loan_hold_minor=payout_hold(unit, merchant_id),
     )
@@ -147,7 +154,19 @@ def available(unit: Unit, caller: Caller, merchant_id: str | None = None) -> dic
     return availability_view(who, availability(unit, who, settlement.account_id, lock=False))
 
 
-def create(unit: Unit, caller: Caller, new: NewPayout) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Checked:
+    """A payout asked for, past every check before booking (``check``)."""
+
+    merchant_id: str
+    wallets: Wallets
+    amount_minor: int
+    description: str | None
+
+
+def check(unit: Unit, caller: Caller, new: NewPayout) -> Checked:
+    """The request's checks, the settlement wallet locked and what is available: the same on
+    either ledger (``create`` books on the SQL one, ``cluster.create`` on TigerBeetle)."""
     caller.require("payments:write")
     amount_minor, _ = movement.amount(new.amount_minor, new.currency)
     if new.destination != "wallet":
@@ -161,7 +180,60 @@ def create(unit: Unit, caller: Caller, new: NewPayout) -> dict[str, Any]:
     movement.require_active(found.settlement, "merchant")
     figures = availability(unit, who, found.settlement.account_id, lock=True)
     rules.check_amount(amount_minor, figures)
-    return book(unit, who, found, amount_minor, automatic=False, description=description)
+    return Checked(who, found, amount_minor, description)
+
+
+def create(unit: Unit, caller: Caller, new: NewPayout) -> dict[str, Any]:
+    c = check(unit, caller, new)
+    return book(
+        unit, c.merchant_id, c.wallets, c.amount_minor, automatic=False, description=c.description
+    )
+
+
+def transfer_for(payout_id: str, found: Wallets, amount_minor: int) -> NewTransfer:
+    """The payout's one ledger transfer: settlement → main, ``PAYOUT``."""
+    return NewTransfer(
+        ledger_id(payout_id),
+        found.settlement.account_id,
+        found.main.account_id,
+        amount_minor,
+        CURRENCY,
+        TransferCode.PAYOUT,
+        metadata={"payout": payout_id},
+    )
+
+
+def new_row(
+    unit: Unit,
+    payout_id: str,
+    merchant_id: str,
+    found: Wallets,
+    amount_minor: int,
+    transfer_id: str,
+    *,
+    status: str,
+    automatic: bool,
+    description: str | None,
+) -> dict[str, Any]:
+    """The payout's row as it is inserted (a failure's is ``record_failure``'s)."""
+    row = {
+        "id": payout_id,
+        "merchant_id": merchant_id,
+        "amount_minor": amount_minor,
+        "currency": CURRENCY,
+        "destination": "wallet",
+        "source_wallet_id": found.settlement.wallet_id,
+        "destination_wallet_id": found.main.wallet_id,
+        "status": status,
+        "automatic": automatic,
+        "transfer_id": transfer_id,
+        "failure_code": None,
+        "failure_message": None,
+        "description": description,
+        "created_at_ns": unit.now(),
+    }
+    movement.insert_row(unit, payouts, row)
+    return row
 
 
 def book(
@@ -176,33 +248,19 @@ def book(
     """Record the payout, announce it and book its one transfer (last: see
     ``services.ledger.movement``); any refusal rolls all of it back."""
     payout_id = new_id("po")
-    transfer = NewTransfer(
-        ledger_id(payout_id),
-        found.settlement.account_id,
-        found.main.account_id,
-        amount_minor,
-        CURRENCY,
-        TransferCode.PAYOUT,
-        metadata={"payout": payout_id},
-    )
+    transfer = transfer_for(payout_id, found, amount_minor)
     movement.limit_incoming(unit, found.main, amount_minor, CURRENCY)
-    row = {
-        "id": payout_id,
-        "merchant_id": merchant_id,
-        "amount_minor": amount_minor,
-        "currency": CURRENCY,
-        "destination": "wallet",
-        "source_wallet_id": found.settlement.wallet_id,
-        "destination_wallet_id": found.main.wallet_id,
-        "status": "succeeded",
-        "automatic": automatic,
-        "transfer_id": transfer.id,
-        "failure_code": None,
-        "failure_message": None,
-        "description": description,
-        "created_at_ns": unit.now(),
-    }
-    movement.insert_row(unit, payouts, row)
+    row = new_row(
+        unit,
+        payout_id,
+        merchant_id,
+        found,
+        amount_minor,
+        transfer.id,
+        status="succeeded",
+        automatic=automatic,
+        description=description,
+    )
     shown = view(row)
     emit(unit, "payout.succeeded", shown, (merchant_id,))
     low = RefusalError(
