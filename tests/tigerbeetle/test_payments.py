@@ -30,10 +30,11 @@ from tests.tigerbeetle.conftest import _cluster
 from tindahan.api.app import create_app
 from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
-from tindahan.ledger.model import Account
+from tindahan.ledger.model import Account, NewTransfer
 from tindahan.services.ledger import migration, movement
 from tindahan.services.payments import cash, two_store, wallets
 from tindahan.services.platform import books, chart, keys
+from tindahan.services.platform.chart import bank_account
 from tindahan.services.unit import Platform
 from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
@@ -42,7 +43,7 @@ from tindahan.store.payment_tables import events, payments, two_store_payments, 
 from tindahan.store.tables import tigerbeetle_names
 from tindahan.store.vault import Vault
 from tindahan.tigerbeetle.ids import id128
-from tindahan.tigerbeetle.ledger import TigerBeetleLedger
+from tindahan.tigerbeetle.ledger import TigerBeetleLedger, ledger_number
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
 #: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module.
@@ -455,15 +456,134 @@ def test_a_funding_books_in_the_cluster_and_answers_once(deployment):
     assert two_store.verify(d.db, d.ledger) == []
 
 
-def test_a_funding_in_another_currency_is_refused_on_the_cluster(deployment):
-    d = deployment
+def _abroad(d: Deployment, mid_rate: str = "58.25") -> Party:
+    """A customer whose wallet holds USD, and the operator's USD rate for the day."""
+    d.api.ok(d.api.post("/v1/fx_rates/USD", d.world.operator, {"mid_rate": mid_rate}))
     body = {"kind": "customer", "name": "Tita Baby", "currency": "USD", "tier": "full"}
-    abroad = make_party(d.api, d.world.operator, body)
-    refused = _fund(d, abroad, 500, str(uuid.uuid4()), "USD")
-    assert refused.status_code == 409, refused.text
-    error = refused.json()["error"]
-    assert error["code"] == "ledger_not_supported" and "USD" in error["message"]
+    return make_party(d.api, d.world.operator, body)
+
+
+def _incoming_of(d: Deployment, party: Party) -> int:
+    """The party's main wallet's running total of money in (PHP figures)."""
+
+    def read(unit: Any) -> int:
+        account = movement.holders(unit, [party.id])[(party.id, "main")]
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == account.account_id,
+                wallet_usage.c.direction == "in",
+            )
+        )
+        return sum(rows.scalars())
+
+    return d.platform.run(read, write=False)
+
+
+def _usd(d: Deployment, party: Party) -> tuple[Account, Account]:
+    """The party's USD wallet and the operator's USD bank account, from the cluster."""
+    (wallet,) = d.accounts((party, "main"))
+    bank = d.ledger.lookup_accounts([bank_account("USD")])[bank_account("USD")]
+    return wallet, bank
+
+
+def test_a_funding_in_another_currency_books_on_its_own_ledger(deployment):
+    """USD on the cluster's USD ledger (840), never mixed with PHP's (608): the wallet and
+    ``op.bank.USD`` are there, the per-ledger sums stay zero, and the cluster refuses a
+    transfer between a USD and a PHP account. The month counts the PHP figure, as on SQL."""
+    d = deployment
+    abroad = _abroad(d)
+    key = str(uuid.uuid4())
+    funded = d.api.ok(_fund(d, abroad, 10_000, key, "USD"))  # US$100.00 at 58.25
+    assert (funded["status"], funded["currency"]) == ("succeeded", "USD")
+    wallet, bank = _usd(d, abroad)
+    assert wallet.ledger == bank.ledger == "USD" and ledger_number("USD") == 840
+    assert wallet.balance_posted == 10_000
+    assert _incoming_of(d, abroad) == 582_500
+    again = _fund(d, abroad, 10_000, key, "USD")
+    assert again.json() == funded and again.headers["Idempotent-Replayed"] == "true"
+    assert _usd(d, abroad)[0].balance_posted == 10_000
+    totals = {t.ledger: t for t in d.ledger.totals()}
+    usd, php = totals["USD"], totals["PHP"]
+    assert usd.debits_posted == usd.credits_posted and usd.debits_pending == usd.credits_pending
+    assert php.debits_posted == php.credits_posted
+    # a transfer across the two ledgers is refused by the cluster itself
+    php_wallet = d.accounts((d.world.buyer, "main"))[0]
+    mixed = NewTransfer(f"mix.{uuid.uuid4().hex}", wallet.id, php_wallet.id, 1, "USD")
+    (outcome,) = d.ledger.create_transfers([mixed])
+    assert not outcome.ok, outcome
+    assert _usd(d, abroad)[0].balance_posted == 10_000
+    assert d.accounts((d.world.buyer, "main"))[0].balance_posted == php_wallet.balance_posted
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_a_funding_in_another_currency_moves_it_once(deployment, crash_after, step):
+    d = deployment
+    abroad = _abroad(d)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _fund(d, abroad, 2_500, key, "USD"))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
     assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(_fund(d, abroad, 2_500, key, "USD"))
+    assert (answer["status"], answer["currency"]) == ("succeeded", "USD")
+    replay = _fund(d, abroad, 2_500, key, "USD")
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert _usd(d, abroad)[0].balance_posted == 2_500
+    assert _incoming_of(d, abroad) == 145_625  # US$25.00 at 58.25, once
+    assert _announced(d, "funding.succeeded", answer["id"]) == 1
+
+
+def test_a_funding_refused_after_the_rate_changed_gives_back_what_it_counted(
+    deployment, crash_after
+):
+    """A crash after A, the reservation's time over before recovery, and the day's rate
+    changed meanwhile: the refusal gives back the PHP figure A counted (kept with its legs),
+    not today's."""
+    d = deployment
+    abroad = _abroad(d)
+    key = str(uuid.uuid4())
+    crash_after("A")
+    _dies(d, lambda: _fund(d, abroad, 2_500, key, "USD"))
+    crash_after(None)
+    assert _incoming_of(d, abroad) == 145_625
+
+    def past_deadline(unit: Any) -> None:
+        unfinished = two_store_payments.c.state == "reserving"
+        unit.conn.execute(two_store_payments.update().where(unfinished).values(deadline_ns=0))
+
+    d.platform.run(past_deadline)
+    d.api.ok(d.api.post("/v1/fx_rates/USD", d.world.operator, {"mid_rate": "61.00"}))
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert _incoming_of(d, abroad) == 0
+    wallet = d.platform.run(lambda u: movement.holders(u, [abroad.id])[(abroad.id, "main")])
+    assert d.ledger.lookup_accounts([wallet.account_id]) == {}  # nothing reached the cluster
+    answer = _fund(d, abroad, 2_500, key, "USD")
+    assert answer.status_code == 402, answer.text
+    assert answer.json()["error"]["code"] == "reservation_expired"
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_verify_names_a_funding_on_another_ledger_than_its_currency_s(deployment):
+    d = deployment
+    abroad = _abroad(d)
+    funded = d.api.ok(_fund(d, abroad, 700, str(uuid.uuid4()), "USD"))
+
+    def legs(unit: Any, text: str | None = None) -> str:
+        where = two_store_payments.c.payment_id == funded["id"]
+        if text is not None:
+            unit.conn.execute(two_store_payments.update().where(where).values(legs=text))
+        return str(unit.conn.execute(select(two_store_payments.c.legs).where(where)).scalar_one())
+
+    real = d.platform.run(legs)
+    d.platform.run(lambda u: legs(u, real.replace('"ledger": "USD"', '"ledger": "PHP"')))
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert len(problems) == 1 and "on the USD ledger, not PHP" in problems[0], problems
+    finally:
+        d.platform.run(lambda u: legs(u, real))
 
 
 @pytest.mark.parametrize("step", two_store.STEPS)

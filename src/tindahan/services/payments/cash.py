@@ -605,22 +605,31 @@ def fund_on_cluster(
     render_refusal: Callable[[RefusalError], idempotency.Response],
 ) -> idempotency.Response:
     """``POST /v1/fundings`` on a TigerBeetle ledger: the two-store order, as a cash-in, with
-    one leg (``op.bank`` → the wallet, held then posted) and ``funding.succeeded`` at C. In
-    PHP only: a refused or expired funding gives its running total back by its amount,
-    which for a wallet in another currency is a PHP figure at the day's rate, not kept."""
+    one leg (``op.bank.<CUR>`` → the wallet, held then posted) and ``funding.succeeded`` at C.
+
+    A wallet held in another currency (USD, EUR, CNY) is funded on that currency's own
+    ledger in the cluster (its ISO 4217 number: USD 840; ``op.bank.USD`` and the wallet are
+    both there, and TigerBeetle refuses a transfer between accounts of two ledgers, so the
+    currencies never mix). Its KYC figures are PHP ones at the day's mid rate, as on SQL
+    (``fx.php_equivalent``); the PHP figure counted against the wallet's month is kept in the
+    leg's metadata (``php_minor``, in the legs of its place in the order) so that a funding
+    refused later (its reservation over, after a crash) gives back exactly what it counted,
+    whatever the rate is by then (``two_store.counted_php``)."""
 
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
         f = _plan_funding(unit, caller, wallet_id, amount_minor, currency)
+        php = fx.php_equivalent(unit, f.amount_minor, f.currency)
+        leg = f.transfer
         if f.currency != "PHP":
-            raise conflict(
-                "ledger_not_supported",
-                "this deployment keeps its ledger on TigerBeetle, where a funding in "
-                f"{f.currency} is not supported yet",
-            )
-        movement.limit_incoming(unit, f.holder, f.amount_minor, f.currency)
-        two_store.require_no_risk_hold(unit, [f.transfer])
-        two_store.check_balance(ledger, f.holder, f.amount_minor, f.currency)
-        legs = [f.transfer]
+            leg = replace(leg, metadata={**leg.metadata, two_store.PHP_COUNTED: str(php)})
+
+        def to_php(value: int) -> int:
+            return fx.php_equivalent(unit, value, f.currency)
+
+        movement.limit_incoming(unit, f.holder, php, "PHP")
+        two_store.require_no_risk_hold(unit, [leg])
+        two_store.check_balance(ledger, f.holder, f.amount_minor, f.currency, to_php)
+        legs = [leg]
         held = [t.id for t in two_store.holds(legs)]
         row = _record_funding(unit, f, PaymentStatus.PENDING, reference, held)
         return payment_view(row), legs

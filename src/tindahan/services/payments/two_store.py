@@ -124,6 +124,10 @@ _HOLD_GONE = (
 )
 
 
+#: The first leg's metadata key for the PHP figure a movement in another currency counted
+#: against the receiving wallet's running total (a funding of a USD wallet: at A's rate).
+PHP_COUNTED = "php_minor"
+
 V = TypeVar("V", bound=Mapping[str, Any])
 
 
@@ -320,10 +324,18 @@ def begin(
     _step("inside A")
 
 
-def check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code: str) -> None:
+def check_balance(
+    ledger: LedgerPort,
+    holder: movement.Holder,
+    amount: int,
+    code: str,
+    to_php: Callable[[int], int] | None = None,
+) -> None:
     """The receiving main wallet's maximum balance, read from the cluster before booking
-    (holds included). Two payments racing to one wallet could pass it together: the SQL
-    ledger checks it on the booked balance, under its row lock."""
+    (holds included); a wallet in another currency is counted in PHP by ``to_php`` (tier
+    limits are PHP figures), as ``movement.check_balance`` does. Two payments racing to one
+    wallet could pass it together: the SQL ledger checks it on the booked balance, under its
+    row lock."""
     if holder.kind != WalletKind.MAIN:
         return
     account = ledger.lookup_accounts([holder.account_id]).get(holder.account_id)
@@ -332,7 +344,10 @@ def check_balance(ledger: LedgerPort, holder: movement.Holder, amount: int, code
         if account is None
         else account.credits_posted + account.credits_pending - account.debits_posted
     )
-    tiers.check_balance(holder.tier, now + amount, code)
+    balance = now + amount
+    if to_php is not None:
+        balance, code = to_php(balance), "PHP"
+    tiers.check_balance(holder.tier, balance, code)
 
 
 def debit_figures(unit: Unit, ledger: LedgerPort, account_id: str) -> tuple[int, int]:
@@ -386,6 +401,14 @@ def posts(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
 def voids(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     first = legs[0]
     return [NewTransfer(f"{first.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=first.id)]
+
+
+def counted_php(legs: Sequence[NewTransfer], amount: int) -> int:
+    """What A counted against the running totals: the amount, or for a movement in another
+    currency the PHP figure it kept (``PHP_COUNTED``), so a failure gives back exactly that
+    whatever today's rate is."""
+    kept = legs[0].metadata.get(PHP_COUNTED) if legs else None
+    return amount if kept is None else int(kept)
 
 
 def encode_legs(legs: Sequence[NewTransfer]) -> str:
@@ -654,7 +677,8 @@ def _payment_failed(
     if source is not None:
         movement.release_outgoing(unit, source, amount, created)
     if destination is not None:
-        movement.release_incoming(unit, destination, amount, created)
+        counted = counted_php(legs_of(unit, payment_id), amount)
+        movement.release_incoming(unit, destination, counted, created)
     if event is not None:
         _announce(unit, payment_id, event)
 
@@ -909,6 +933,11 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
                 if there.amount != leg.amount:
                     problems.append(
                         f"payment {payment_id}: {done.id} moved {there.amount}, not {leg.amount}"
+                    )
+                if leg.ledger is not None and there.ledger != leg.ledger:
+                    problems.append(
+                        f"payment {payment_id}: {done.id} is on the {there.ledger} ledger, "
+                        f"not {leg.ledger}"
                     )
         elif state == "refused":
             problems += [
