@@ -19,10 +19,13 @@ from tindahan.api.deps import (
     PartyFilter,
     PathId,
     idempotent,
+    platform,
     read,
 )
 from tindahan.api.schemas import Page
+from tindahan.services.payments import two_store
 from tindahan.services.rails import bank_accounts, participants, quotes, transfers
+from tindahan.services.rails import cluster as rails_cluster
 
 router = APIRouter(prefix="/v1")
 ParticipantCode = Annotated[
@@ -132,7 +135,19 @@ def create_bank_transfer(
     ₱50,000 to a member bank, else PESONet at its next cut-off. The amount is held at once
     and leaves with the next worker round; the status follows the clearing house's answer."""
     new = transfers.NewBankTransfer(payload.bank_account_id, payload.amount_minor, payload.currency)
-    return idempotent(request, who, key, payload, lambda u: transfers.create(u, who, new))
+    made = platform(request)
+    if not two_store.applies(made):
+        return idempotent(request, who, key, payload, lambda u: transfers.create(u, who, new))
+    return idempotent(  # a TigerBeetle ledger: the two-store order (``rails.cluster``)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: transfers.create(u, who, new),
+        through=lambda scope, k, fp, _work, render, refuse: rails_cluster.create(
+            made, who, new, scope, k, fp, render, refuse
+        ),
+    )
 
 
 @router.get("/bank_transfers", response_model=Page[s.BankTransfer], tags=["bank transfers"])

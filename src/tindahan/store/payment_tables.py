@@ -195,7 +195,8 @@ two_store_payments = Table(
     #: names a row of one table or the other (written with it, in its transaction A).
     Column("payment_id", String(_ID), primary_key=True),
     Column("state", String(16), nullable=False),
-    #: Whose place it is: ``payment`` (``payments``) or ``payout`` (``payouts``).
+    #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``) or
+    #: ``bank_transfer`` (``bank_transfers``).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -209,7 +210,7 @@ two_store_payments = Table(
         _in("state", ("reserving", "reserved", "held", "voiding", "settled", "refused")),
         name="state",
     ),
-    CheckConstraint(_in("record", ("payment", "payout")), name="record"),
+    CheckConstraint(_in("record", ("payment", "payout", "bank_transfer")), name="record"),
 )
 Index(
     "ix_two_store_payments_unfinished",

@@ -42,6 +42,7 @@ from tindahan.services.platform import (
     webhooks,
 )
 from tindahan.services.platform import sms as outbox
+from tindahan.services.rails import cluster as rails_cluster
 from tindahan.services.unit import Platform
 from tindahan.services.ussd import sessions as ussd_sessions
 from tindahan.sms.port import SmsProvider
@@ -80,7 +81,10 @@ def tick(
     stream: event_stream.EventStream | None = None,
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
-    recovered = two_store.recover(platform)  # a crash's unfinished payments first
+    # a crash's unfinished movements first (every record registered: ``rails_cluster``'s
+    # bank transfers and the daily payout's module import theirs)
+    assert rails_cluster.RECORD in two_store.RECORDS
+    recovered = two_store.recover(platform)
     failed = cash.expire_cash_outs(platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)

@@ -98,14 +98,25 @@ _REFUSAL_PARAMS = {
 #: Refusals answered as conflicts (409), as the SQL path answers them; the rest are 402.
 _CONFLICTS = ("cash_out_expired",)
 #: Kinds whose order stops after B at ``held``, waiting for someone (a cash-out: the agent
-#: confirms, ``confirm``, or it is canceled or expires, ``release``), with the event B
-#: writes. Their request's answer is the ``pending`` one once held.
-_WAITS = {PaymentKind.CASH_OUT.value: "cash_out.pending"}
+#: confirms, ``confirm``, or it is canceled or expires, ``release``; a bank transfer: the
+#: clearing house's answer), with the event B writes (None: none). Their request's answer
+#: is the ``pending`` one once held.
+_WAITS: dict[str, str | None] = {
+    PaymentKind.CASH_OUT.value: "cash_out.pending",
+    "bank_transfer": None,
+}
+#: Records whose holds never expire in the cluster (``timeout`` 0): a bank transfer's money
+#: may leave at the clearing house at any moment after its pacs.008 is sent, however late
+#: the answer comes, so only the answer (a rejection voids it) may release it. Recovery
+#: never gives such a movement up at its deadline before its hold is booked: it books the
+#: hold itself, which fixes that id's fate in the cluster (booked, or failed for ever:
+#: ``id_already_failed``), so no late request can hold the money after a refusal.
+NEVER_EXPIRE = ("bank_transfer",)
 #: The event a failure after ``held`` writes (the SQL path's), per kind.
 _FAILED_EVENTS = {PaymentKind.CASH_OUT.value: "cash_out.failed"}
 #: How a waiting movement ended without settling (``release``): answered with its failed
 #: view (200), as the SQL path's cancel is, not as a refusal.
-ENDED = ("canceled", "expired")
+ENDED = ("canceled", "expired", "rejected")
 #: What the cluster's "not enough money" for the hold means, per kind of movement (the SQL
 #: path's answer for it); a payment or send: ``insufficient_funds``.
 _LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low")}
@@ -240,7 +251,10 @@ def run(
 
 def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
-    if body.get("object") in ("payment", "payout") and body.get("status") == "pending":
+    if (
+        body.get("object") in ("payment", "payout", "bank_transfer")
+        and body.get("status") == "pending"
+    ):
         return str(body["id"])
     return None
 
@@ -381,26 +395,46 @@ def unlinked(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     return [replace(t, flags=t.flags & ~TransferFlags.LINKED) for t in transfers]
 
 
-def holds(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    """The reservation: the payer's leg (the first) as a pending transfer with the timeout.
-    Only it needs the payer's money; the legs after it (the merchant discount out of the
+def _held(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The legs held: the first, and any other the movement flags ``PENDING`` itself (a bank
+    transfer's fee, which needs the payer's money too)."""
+    return [legs[0], *(t for t in legs[1:] if t.flags & TransferFlags.PENDING)]
+
+
+def _rest(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    return [t for t in legs[1:] if not t.flags & TransferFlags.PENDING]
+
+
+def holds(legs: Sequence[NewTransfer], *, expires: bool = True) -> list[NewTransfer]:
+    """The reservation: the payer's leg (the first) as a pending transfer with the timeout
+    (``expires`` False: none, ``NEVER_EXPIRE``), linked with any other held leg. Only the
+    payer's legs need the payer's money; the legs after it (the merchant discount out of the
     settlement wallet) are booked with the post, in its chain, once the credit they spend is
     posted — a pending credit cannot fund a debit in TigerBeetle (nor on the SQL ledger)."""
-    first = legs[0]
-    timeout = first.timeout_seconds or RESERVATION_TIMEOUT_S  # a cash-out's: its own
-    return [replace(first, flags=TransferFlags.PENDING, timeout_seconds=timeout)]
+    timeout = (legs[0].timeout_seconds or RESERVATION_TIMEOUT_S) if expires else 0
+    held = _held(legs)
+    return movement.linked(
+        [replace(t, flags=TransferFlags.PENDING, timeout_seconds=timeout) for t in held]
+    )
 
 
 def posts(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    """The hold posted whole (``<leg>.post``), then the other legs, as one linked chain."""
-    first = legs[0]
-    post = NewTransfer(f"{first.id}.post", flags=TransferFlags.POST_PENDING, pending_id=first.id)
-    return movement.linked([post, *legs[1:]])
+    """Each hold posted whole (``<leg>.post``), then the other legs, as one linked chain."""
+    done = [
+        NewTransfer(f"{t.id}.post", flags=TransferFlags.POST_PENDING, pending_id=t.id)
+        for t in _held(legs)
+    ]
+    return movement.linked([*done, *_rest(legs)])
 
 
 def voids(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    first = legs[0]
-    return [NewTransfer(f"{first.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=first.id)]
+    """Each hold voided (``<leg>.void``), linked."""
+    return movement.linked(
+        [
+            NewTransfer(f"{t.id}.void", flags=TransferFlags.VOID_PENDING, pending_id=t.id)
+            for t in _held(legs)
+        ]
+    )
 
 
 def counted_php(legs: Sequence[NewTransfer], amount: int) -> int:
@@ -466,10 +500,11 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
         _settle(platform, payment_id, legs)  # posted before a crash: only C is missing
         _step("C")
         return
-    held = holds(legs)
+    expires = row["record"] not in NEVER_EXPIRE
+    held = holds(legs, expires=expires)
     booked = known is not None and all(t.id in known for t in held)
     if row["state"] == "reserving" and not booked:
-        if known is not None and platform.now() > row["deadline_ns"]:
+        if expires and known is not None and platform.now() > row["deadline_ns"]:
             # nothing reached the cluster, and the reservation's time is over: give up
             _refuse(platform, payment_id, _expired())
             return
@@ -480,8 +515,9 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
             return
         _step("holds")
     if row["state"] == "reserving":
-        waits = _WAITS.get(row["kind"])
-        if not _mark(platform, payment_id, "held" if waits else "reserved", waits):
+        waits = row["kind"] in _WAITS
+        event = _WAITS.get(row["kind"])
+        if not _mark(platform, payment_id, "held" if waits else "reserved", event):
             ledger.create_transfers(voids(legs))  # refused meanwhile: release the holds
             return
         _step("B")
@@ -744,14 +780,34 @@ def _void(
     """A ``voiding`` movement: its hold voided (``<hold>.void``; a repeat answers ``exists``,
     a hold already gone by its timeout is fine), then failed with ``reason``, its totals back
     and its failure announced."""
-    (outcome,) = ledger.create_transfers(voids(legs))
-    if not outcome.ok and outcome.result not in _HOLD_GONE:
-        raise RuntimeError(f"the TigerBeetle ledger refused {outcome.id}: {outcome.result}")
+    outcomes = ledger.create_transfers(voids(legs))
+    failure = first_failure(outcomes)
+    if failure is not None and failure.result not in _HOLD_GONE:
+        raise RuntimeError(f"the TigerBeetle ledger refused {failure.id}: {failure.result}")
     _step("void")
     kind = platform.run(lambda unit: _place(unit, payment_id), write=False)
-    ended = RefusalError(Category.REFUSED, reason, f"the cash-out was {reason}")
-    more = [outcome.id] if outcome.ok else []
+    ended = RefusalError(Category.REFUSED, reason, f"it was {reason}")
+    more = [o.id for o in outcomes] if failure is None else []
     _refuse(platform, payment_id, ended, _FAILED_EVENTS.get(kind["kind"] if kind else ""), more)
+
+
+def book_within(unit: Unit, ledger: LedgerPort, legs: Sequence[NewTransfer]) -> None:
+    """Posted legs booked in the cluster from inside the caller's transaction, as one linked
+    chain with their derived ids (a repeat answers ``exists``), their names written first in
+    that transaction. For money that comes back, decided under a row lock (a bank transfer's
+    return): if the transaction then fails, the same answer delivered again books nothing
+    twice and commits it. A refusal raises, and the transaction rolls back."""
+    chain = movement.linked(unlinked(legs))
+    ledger_names.record(unit.conn, names_of(chain))
+    _open_accounts(unit.platform, ledger, chain)
+    failure = first_failure(ledger.create_transfers(chain))
+    if failure is not None:
+        raise RuntimeError(f"the TigerBeetle ledger refused {failure.id}: {failure.result}")
+
+
+def step(name: str) -> None:
+    """A step of the order done outside this module (a rail's answer committed)."""
+    _step(name)
 
 
 #: Accounts this process knows are open in each cluster (a wallet opened after the switch

@@ -57,12 +57,14 @@ from tindahan.rails.reasons import reason_words, status_words
 from tindahan.rails.transfers import Action, TransferStatus, may_return, on_status
 from tindahan.services.ledger import movement
 from tindahan.services.lending.holidays import holiday_set
+from tindahan.services.payments import two_store
 from tindahan.services.platform.chart import fee_account, rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
 from tindahan.services.platform.listing import page
 from tindahan.services.rails import bank_accounts, participants
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
+from tindahan.store.payment_tables import two_store_payments
 from tindahan.store.rails_tables import bank_transfers
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,13 @@ def view(row: Any) -> dict[str, Any]:
 # --- 1. create -------------------------------------------------------------------------------
 def create(unit: Unit, caller: Caller, new: NewBankTransfer) -> dict[str, Any]:
     """Hold the money and record the transfer; ``dispatch`` sends it."""
+    return start(unit, *check(unit, caller, new))
+
+
+def check(
+    unit: Unit, caller: Caller, new: NewBankTransfer
+) -> tuple[movement.Holder, bank_accounts.Destination, int, str, FeeKind]:
+    """The request's checks (either ledger): the wallet, the account, the amount."""
     caller.require("payments:write")
     if not isinstance(new.bank_account_id, str):
         raise invalid("parameter_invalid", "bank_account_id is an id", "bank_account_id")
@@ -142,7 +151,7 @@ def create(unit: Unit, caller: Caller, new: NewBankTransfer) -> dict[str, Any]:
         raise not_found("bank_account", "bank_account_id")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     wallet = movement.holders(unit, (target.party_id,))[(target.party_id, WalletKind.MAIN)]
-    return start(unit, wallet, target, amount_minor, currency, new.kind)
+    return wallet, target, amount_minor, currency, new.kind
 
 
 def fee_for(unit: Unit, amount_minor: int, target: bank_accounts.Destination, kind: FeeKind) -> int:
@@ -159,6 +168,23 @@ def start(
     kind: FeeKind = FeeKind.SEND,
 ) -> dict[str, Any]:
     """Route, hold and record (for ``create`` and for payouts to a bank account)."""
+    row, legs = plan(unit, wallet, target, amount_minor, currency, kind)
+    movement.book(unit, movement.linked(legs))
+    unit.conn.execute(insert(bank_transfers).values(**row))
+    return view(row)
+
+
+def plan(
+    unit: Unit,
+    wallet: movement.Holder,
+    target: bank_accounts.Destination,
+    amount_minor: int,
+    currency: str,
+    kind: FeeKind = FeeKind.SEND,
+) -> tuple[dict[str, Any], list[NewTransfer]]:
+    """Route, check the tier's outgoing limits (raised) and build the row and the legs (the
+    amount's hold and the fee's, both pending, not linked yet): ``start`` books them on the
+    SQL ledger, ``cluster.create`` through the two-store order."""
     rail = route(amount_minor, target.bank).value.lower()
     movement.require_active(wallet, "wallet")
     transfer_id = new_id("btr")
@@ -189,7 +215,6 @@ def start(
         )
     movement.precheck(wallet, amount_minor, currency)
     movement.limit_outgoing(unit, wallet, amount_minor, currency)
-    movement.book(unit, movement.linked(legs))
     sealed = target.id is None  # a QR Ph merchant's account: kept on the transfer, sealed
     row = {
         "id": transfer_id,
@@ -221,8 +246,7 @@ def start(
         "asked_at_ns": None,
         "finished_at_ns": None,
     }
-    unit.conn.execute(insert(bank_transfers).values(**row))
-    return view(row)
+    return row, legs
 
 
 def _row(unit: Unit, transfer_id: str, *, lock: bool = False) -> Any:
@@ -284,18 +308,31 @@ def dispatch(platform: Platform, port: RailPort) -> int:
 
 
 def _unsent(unit: Unit) -> tuple[list[Any], frozenset[Any]]:
-    rows = (
-        unit.conn.execute(
-            select(bank_transfers.c.id, bank_transfers.c.rail, bank_transfers.c.created_at_ns)
-            .where(bank_transfers.c.sent_at_ns.is_(None))
-            .where(bank_transfers.c.status == TransferStatus.PENDING.value)
-            .order_by(bank_transfers.c.id)
-            .limit(limits.RAIL_SWEEP_BATCH)
-        )
-        .mappings()
-        .all()
+    query = (
+        select(bank_transfers.c.id, bank_transfers.c.rail, bank_transfers.c.created_at_ns)
+        .where(bank_transfers.c.sent_at_ns.is_(None))
+        .where(bank_transfers.c.status == TransferStatus.PENDING.value)
+        .order_by(bank_transfers.c.id)
+        .limit(limits.RAIL_SWEEP_BATCH)
     )
+    if unit.platform.ledger is not None:
+        # on a TigerBeetle ledger, only once its hold is in the cluster (``held``): money
+        # never leaves at the clearing house before it is held here
+        query = query.where(held_in_cluster(bank_transfers.c.id))
+    rows = unit.conn.execute(query).mappings().all()
     return list(rows), holiday_set(unit)
+
+
+def held_in_cluster(transfer_id: Any) -> Any:
+    """The transfer's place in the two-store order is ``held`` (its hold booked)."""
+    return (
+        select(two_store_payments.c.payment_id)
+        .where(
+            two_store_payments.c.payment_id == transfer_id,
+            two_store_payments.c.state == "held",
+        )
+        .exists()
+    )
 
 
 def _send(platform: Platform, port: RailPort, transfer_ids: list[str]) -> None:
@@ -408,6 +445,9 @@ def receive(platform: Platform, data: bytes) -> Receipt:
     for item in message.transactions:
         applied = platform.run(partial(_answer, item=item, returning=returning))
         (receipt.applied if applied else receipt.ignored).append(item.uetr or "?")
+        if applied and platform.ledger is not None:  # the rest of the two-store order
+            two_store.step("A")
+            two_store.advance(platform, applied)
     return receipt
 
 
@@ -424,25 +464,44 @@ def _find(unit: Unit, item: Transaction) -> Any:
     return None if found is None else _row(unit, found, lock=True)
 
 
-def _answer(unit: Unit, item: Transaction, *, returning: bool) -> bool:
+def _answer(unit: Unit, item: Transaction, *, returning: bool) -> str | None:
+    """Apply one answer; the transfer's id if it changed anything."""
     row = _find(unit, item)
     if row is None:
         log.warning("an answer for a transfer we never sent (UETR %s) changed nothing", item.uetr)
-        return False
+        return None
     current = TransferStatus(row["status"])
     if returning:
-        return _return(unit, row, current, item)
+        return row["id"] if _return(unit, row, current, item) else None
     action = on_status(current, item.status or "")
+    on_cluster = unit.platform.ledger is not None
     if action is Action.POST:
-        _settle(unit, row)
+        legs = two_store.legs_of(unit, row["id"]) if on_cluster else []
+        if on_cluster and not two_store.confirm(unit, row["id"], legs):
+            return None  # answered already: the order is on its way
+        if not on_cluster:
+            _settle(unit, row)
     elif action is Action.VOID:
-        _reject(unit, row, item.reason or "NARR")
+        reason = item.reason or "NARR"
+        if on_cluster:
+            if not two_store.release(unit, row["id"], "rejected"):
+                return None
+            _keep_reason(unit, row["id"], reason)
+        else:
+            _reject(unit, row, reason)
     elif action is Action.NOTHING and item.status:
         log.info("late or duplicated %s for %s changed nothing", item.status, row["id"])
-    return action in (Action.POST, Action.VOID)
+    return row["id"] if action in (Action.POST, Action.VOID) else None
 
 
-def _finish(unit: Unit, row: Any, status: TransferStatus, event: str, **values: Any) -> None:
+def _keep_reason(unit: Unit, transfer_id: str, reason: str) -> None:
+    """A rejection's reason, kept while the cluster voids the hold (``cluster.failed``)."""
+    unit.conn.execute(
+        update(bank_transfers).where(bank_transfers.c.id == transfer_id).values(reason_code=reason)
+    )
+
+
+def finish(unit: Unit, row: Any, status: TransferStatus, event: str, **values: Any) -> None:
     unit.conn.execute(
         update(bank_transfers)
         .where(bank_transfers.c.id == row["id"])
@@ -462,14 +521,14 @@ def _ends(row: Any, end: str, flags: TransferFlags) -> list[NewTransfer]:
 
 def _settle(unit: Unit, row: Any) -> None:
     movement.book(unit, _ends(row, "post", TransferFlags.POST_PENDING))
-    _finish(unit, row, TransferStatus.SETTLED, "bank_transfer.succeeded")
+    finish(unit, row, TransferStatus.SETTLED, "bank_transfer.succeeded")
 
 
 def _reject(unit: Unit, row: Any, reason: str) -> None:
     movement.book(unit, _ends(row, "void", TransferFlags.VOID_PENDING))
     wallet = _wallet(unit, row)
     movement.release_outgoing(unit, wallet, row["amount_minor"], row["created_at_ns"])
-    _finish(
+    finish(
         unit,
         row,
         TransferStatus.REJECTED,
@@ -510,8 +569,11 @@ def _return(unit: Unit, row: Any, current: TransferStatus, item: Transaction) ->
                 metadata={"bank_transfer": row["id"]},
             )
         )
-    movement.book(unit, movement.linked(legs))
-    _finish(
+    if unit.platform.ledger is not None:
+        two_store.book_within(unit, unit.platform.ledger, legs)
+    else:
+        movement.book(unit, movement.linked(legs))
+    finish(
         unit,
         row,
         TransferStatus.RETURNED,
