@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
 from tindahan import limits
-from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
+from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, platform, read
 from tindahan.api.schemas import ObjectId
 from tindahan.api.schemas import Request as Body
 from tindahan.kernel.refusals import invalid
@@ -27,6 +27,7 @@ from tindahan.services.lending import holidays as loan_holidays
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
+from tindahan.services.payments import loan_cluster, two_store
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -155,7 +156,19 @@ def accept_offer(
     request: Request, who: CallerDep, key: IdempotencyKey, offer_id: PathId
 ) -> JSONResponse:
     """The merchant accepts: the loan is booked and the net proceeds reach the wallet."""
-    return idempotent(request, who, key, None, lambda u: loan_offers.accept(u, who, offer_id))
+    made = platform(request)
+    if not two_store.applies(made):
+        return idempotent(request, who, key, None, lambda u: loan_offers.accept(u, who, offer_id))
+    return idempotent(  # a TigerBeetle ledger: the two-store order (``payments.loan_cluster``)
+        request,
+        who,
+        key,
+        None,
+        lambda u: loan_offers.accept(u, who, offer_id),
+        through=lambda scope, k, fp, _work, render, refuse: loan_cluster.accept(
+            made, who, offer_id, scope, k, fp, render, refuse
+        ),
+    )
 
 
 # --- loans ---------------------------------------------------------------------------------

@@ -191,12 +191,13 @@ Index("ix_payments_short_ref", payments.c.short_ref, unique=True)
 two_store_payments = Table(
     "two_store_payments",
     metadata,
-    #: The movement's id: a payment's, or a payout's (``record``); no foreign key, as it
-    #: names a row of one table or the other (written with it, in its transaction A).
+    #: The movement's id: a payment's, a payout's or a loan's (``record``); no foreign key,
+    #: as it names a row of one table or another (written with it, in its transaction A).
     Column("payment_id", String(_ID), primary_key=True),
     Column("state", String(16), nullable=False),
-    #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``) or
-    #: ``bank_transfer`` (``bank_transfers``).
+    #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
+    #: ``bank_transfer`` (``bank_transfers``) or ``loan`` (``loans``: its disbursement,
+    #: ``services.payments.loan_cluster``).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -210,7 +211,7 @@ two_store_payments = Table(
         _in("state", ("reserving", "reserved", "held", "voiding", "settled", "refused")),
         name="state",
     ),
-    CheckConstraint(_in("record", ("payment", "payout", "bank_transfer")), name="record"),
+    CheckConstraint(_in("record", ("payment", "payout", "bank_transfer", "loan")), name="record"),
 )
 Index(
     "ix_two_store_payments_unfinished",

@@ -31,7 +31,11 @@ from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
-from tindahan.services.payments import cash, two_store
+from tindahan.services.payments import (
+    cash,
+    loan_cluster,  # noqa: F401 (registers the loan record recovery finishes)
+    two_store,
+)
 from tindahan.services.payouts import daily as daily_payouts
 from tindahan.services.platform import (
     health,

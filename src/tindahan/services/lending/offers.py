@@ -537,6 +537,23 @@ def list_offers(unit: Unit, caller: Caller, merchant_id: str | None = None) -> d
 # --- acceptance and disbursement ---------------------------------------------------------------
 def accept(unit: Unit, caller: Caller, offer_id: str) -> LoanView:
     """The merchant accepts: the loan is booked and the net proceeds reach the wallet."""
+    loan = _accepting(unit, caller, offer_id)
+    emit(unit, "loan.disbursed", loan.view, (loan.wallet.party_id,))
+    applied = movement.book(unit, movement.linked(loan.batch))
+    movement.check_balance(loan.wallet, applied, "PHP")
+    return loan.view
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A loan stored by its acceptance, its disbursement's legs not booked yet."""
+
+    view: LoanView
+    batch: list[NewTransfer]
+    wallet: movement.Holder
+
+
+def _accepting(unit: Unit, caller: Caller, offer_id: str) -> Accepted:
     caller.require("loans:write")
     row = _offer_row(unit, caller, offer_id, lock=True)
     if caller.operator:
@@ -572,6 +589,13 @@ def accept(unit: Unit, caller: Caller, offer_id: str) -> LoanView:
     return _disburse(unit, row, product, found, wallet, day)
 
 
+def accepted(unit: Unit, caller: Caller, offer_id: str) -> Accepted:
+    """Every check of an acceptance, then the loan stored (``_disburse``) with its legs
+    not booked: ``accept`` books them on the SQL ledger, ``payments.loan_cluster`` through the
+    two-store order on TigerBeetle."""
+    return _accepting(unit, caller, offer_id)
+
+
 def _amounts(disclosure: dict[str, Any]) -> list[tuple[int, int, int]]:
     return [
         (i["principal_minor"], i["interest_minor"], i["fee_minor"]) for i in disclosure["schedule"]
@@ -594,8 +618,8 @@ _PRODUCT_TERMS = (
 
 def _disburse(
     unit: Unit, offer: Any, product: Any, found: Disclosure, wallet: movement.Holder, day: date
-) -> LoanView:
-    """Store the loan as ``lending.disbursement.plan`` opens it and book its legs."""
+) -> Accepted:
+    """Store the loan as ``lending.disbursement.plan`` opens it, its legs not booked."""
     plan = disbursement.plan(found, day)
     loan_id = new_id("loan")
     now = unit.now()
@@ -672,7 +696,4 @@ def _disburse(
         unit,
         unit.conn.execute(select(loan_table).where(loan_table.c.id == loan_id)).mappings().one(),
     )
-    emit(unit, "loan.disbursed", view, (merchant_id,))
-    applied = movement.book(unit, movement.linked(batch))
-    movement.check_balance(wallet, applied, "PHP")
-    return view
+    return Accepted(view, batch, wallet)

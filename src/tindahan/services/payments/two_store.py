@@ -252,7 +252,7 @@ def run(
 def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
     if (
-        body.get("object") in ("payment", "payout", "bank_transfer")
+        body.get("object") in ("payment", "payout", "bank_transfer", "loan")
         and body.get("status") == "pending"
     ):
         return str(body["id"])

@@ -1,0 +1,179 @@
+"""Loan disbursements through the API with the ledger on a real TigerBeetle cluster (issue
+22): the acceptance through the two-store order (``payments.loan_cluster``), a crash after each of
+its steps and recovery, a disbursement undone when its time ran out, and verify.
+
+The deployment is ``test_payments``'s (a one-replica cluster per database, the barangay moved
+over with the migration); each test takes a new merchant, as a merchant has one loan at a
+time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.conftest import Party, make_party
+from tests.lending.conftest import assess
+from tests.tigerbeetle import test_payments
+from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _incoming_of
+from tindahan.services.ledger import movement
+from tindahan.services.lending import loans
+from tindahan.services.payments import two_store
+from tindahan.store.lending_tables import loan_installments, loan_offers, loan_transactions
+from tindahan.store.lending_tables import loans as loan_rows
+from tindahan.store.payment_tables import two_store_payments
+from tindahan.tigerbeetle.verify import verify as verify_cluster
+
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
+
+#: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
+deployment = test_payments.deployment
+crash_after = test_payments.crash_after
+
+PRODUCT = {
+    "name": "Puhunan",
+    "min_principal_minor": 100_000,
+    "max_principal_minor": 1_000_000,
+    "frequency": "weekly",
+    "min_term": 4,
+    "max_term": 16,
+    "rate_min": "2",
+    "rate_max": "4",
+    "fee_bps": 300,
+    "penalty_rate": "3",
+    "grace_days": 2,
+    "auto_deduct_bps": 2000,
+}
+STORE = {"kind": "merchant", "mcc": "5411", "city": "Calamba", "province": "Laguna"}
+
+
+def _offer(d: Deployment) -> tuple[Party, dict[str, Any]]:
+    """A new merchant, assessed, with an open offer of ₱5,000 over 8 weeks (a 3% fee)."""
+    product = d.api.ok(d.api.post("/v1/loan_products", d.world.operator, PRODUCT))
+    merchant = make_party(d.api, d.world.operator, {**STORE, "name": f"Tindahan {uuid.uuid4()}"})
+    assess(d.platform, merchant.id)
+    body = {"product_id": product["id"], "principal_minor": 500_000, "term": 8}
+    return merchant, d.api.ok(d.api.post("/v1/loan_offers", merchant.key, body))
+
+
+def _accept(d: Deployment, merchant: Party, offer: dict[str, Any], key: str) -> Any:
+    return d.api.post(f"/v1/loan_offers/{offer['id']}/accept", merchant.key, idem=key)
+
+
+def _wallet(d: Deployment, merchant: Party) -> int:
+    """The merchant's main wallet in the cluster (0 when the cluster has not opened it)."""
+    account = d.platform.run(lambda u: _account(u, merchant), write=False)
+    found = d.ledger.lookup_accounts([account]).get(account)
+    assert found is None or found.debits_pending == found.credits_pending == 0
+    return 0 if found is None else found.balance_posted
+
+
+def _account(unit: Any, merchant: Party) -> str:
+    return movement.holders(unit, [merchant.id])[(merchant.id, "main")].account_id
+
+
+def _principal(d: Deployment, loan_id: str) -> int:
+    """The loan's principal receivable in the cluster (debits less credits)."""
+    account = loans.account(loan_id, "principal")
+    found = d.ledger.lookup_accounts([account])[account]
+    return found.debits_posted - found.credits_posted
+
+
+def _fees(d: Deployment) -> int:
+    found = d.ledger.lookup_accounts([loans.OP_FEES])[loans.OP_FEES]
+    return found.credits_posted - found.debits_posted
+
+
+def test_an_acceptance_disburses_in_the_cluster_and_answers_once(deployment):
+    d = deployment
+    merchant, offer = _offer(d)
+    net, fee = offer["disclosure"]["net_proceeds_minor"], offer["disclosure"]["fee_minor"]
+    fees = _fees(d)
+    key = str(uuid.uuid4())
+    loan = d.api.ok(_accept(d, merchant, offer, key))
+    assert loan["object"] == "loan" and loan["status"] == "active"
+    assert _wallet(d, merchant) == net == 500_000 - fee
+    assert _principal(d, loan["id"]) == 500_000  # the fee deducted: net + fee
+    assert _fees(d) == fees + fee
+    assert _incoming_of(d, merchant) == net
+    assert _announced(d, "loan.disbursed", loan["id"]) == 1
+    entries = d.api.ok(d.api.get(f"/v1/loans/{loan['id']}/transactions", merchant.key))["data"]
+    (entry,) = entries
+    tail = {t.removeprefix(loan["id"].replace("_", ".")) for t in entry["transfer_ids"]}
+    assert tail == {".disburse", ".disburse.post", ".fee"}
+    again = _accept(d, merchant, offer, key)
+    assert again.json() == loan and again.headers["Idempotent-Replayed"] == "true"
+    other = _accept(d, merchant, offer, str(uuid.uuid4()))
+    assert other.status_code == 409 and other.json()["error"]["code"] == "offer_already_accepted"
+    assert _wallet(d, merchant) == net
+    assert _announced(d, "loan.disbursed", loan["id"]) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_disbursement_pays_it_once(deployment, crash_after, step):
+    d = deployment
+    merchant, offer = _offer(d)
+    net = offer["disclosure"]["net_proceeds_minor"]
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _accept(d, merchant, offer, key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    assert two_store.unfinished(d.platform) == 0
+    loan = d.api.ok(_accept(d, merchant, offer, key))
+    assert loan["status"] == "active"
+    replay = _accept(d, merchant, offer, key)
+    assert replay.json() == loan and replay.headers["Idempotent-Replayed"] == "true"
+    assert _wallet(d, merchant) == net
+    assert _principal(d, loan["id"]) == 500_000
+    assert _incoming_of(d, merchant) == net
+    assert _announced(d, "loan.disbursed", loan["id"]) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def _count(d: Deployment, table: Any, column: Any, value: str) -> int:
+    query = select(func.count()).select_from(table).where(column == value)
+    return int(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def test_a_disbursement_past_its_time_is_undone_and_the_offer_is_open_again(
+    deployment, crash_after
+):
+    d = deployment
+    merchant, offer = _offer(d)
+    key = str(uuid.uuid4())
+    crash_after("A")
+    _dies(d, lambda: _accept(d, merchant, offer, key))
+    crash_after(None)
+    loan_id = d.platform.run(
+        lambda u: u.conn.execute(
+            select(loan_offers.c.loan_id).where(loan_offers.c.id == offer["id"])
+        ).scalar_one(),
+        write=False,
+    )
+    assert loan_id is not None and _incoming_of(d, merchant) > 0
+
+    def past_deadline(unit: Any) -> None:
+        place = two_store_payments.c.payment_id == loan_id
+        unit.conn.execute(two_store_payments.update().where(place).values(deadline_ns=0))
+
+    d.platform.run(past_deadline)
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    answer = _accept(d, merchant, offer, key)
+    assert answer.status_code == 402, answer.text
+    assert answer.json()["error"]["code"] == "reservation_expired"
+    assert _wallet(d, merchant) == 0 and _incoming_of(d, merchant) == 0
+    assert _count(d, loan_rows, loan_rows.c.id, loan_id) == 0
+    assert _count(d, loan_installments, loan_installments.c.loan_id, loan_id) == 0
+    assert _count(d, loan_transactions, loan_transactions.c.loan_id, loan_id) == 0
+    assert _announced(d, "loan.disbursed", loan_id) == 0
+    # the offer is open again: a new acceptance disburses
+    loan = d.api.ok(_accept(d, merchant, offer, str(uuid.uuid4())))
+    assert _wallet(d, merchant) == offer["disclosure"]["net_proceeds_minor"]
+    assert loan["id"] != loan_id
+    assert two_store.verify(d.db, d.ledger) == []
