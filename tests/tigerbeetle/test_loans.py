@@ -10,6 +10,7 @@ time.
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from tests.lending.conftest import assess
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _incoming_of
 from tindahan.services.ledger import movement
-from tindahan.services.lending import loans
+from tindahan.services.lending import close, loans
 from tindahan.services.payments import two_store
 from tindahan.store.lending_tables import loan_installments, loan_offers, loan_transactions
 from tindahan.store.lending_tables import loans as loan_rows
@@ -177,3 +178,78 @@ def test_a_disbursement_past_its_time_is_undone_and_the_offer_is_open_again(
     assert _wallet(d, merchant) == offer["disclosure"]["net_proceeds_minor"]
     assert loan["id"] != loan_id
     assert two_store.verify(d.db, d.ledger) == []
+
+
+# -- the daily close's postings (``lending.close_cluster``) ------------------------------------
+
+
+class Crash(Exception):
+    """The close's process dies after the cluster booked a chunk, before its commit."""
+
+
+def _receivables(d: Deployment, loan_id: str) -> tuple[int, int]:
+    """The loan's interest and penalty receivables in the cluster (0 if never opened)."""
+    ids = [loans.account(loan_id, "interest"), loans.account(loan_id, "penalty")]
+    found = d.ledger.lookup_accounts(ids)
+    return tuple(  # type: ignore[return-value]
+        0 if i not in found else found[i].debits_posted - found[i].credits_posted for i in ids
+    )
+
+
+def _row(d: Deployment, loan_id: str) -> Any:
+    query = select(loan_rows).where(loan_rows.c.id == loan_id)
+    return d.platform.run(lambda u: u.conn.execute(query).mappings().one(), write=False)
+
+
+def test_the_daily_close_books_its_postings_in_the_cluster_once(deployment, monkeypatch):
+    """Twelve days closed one by one: interest accrues daily and, past the first due date
+    and its grace, a penalty — in the cluster, equal to the loan's row; a crash after the
+    cluster booked a chunk and before its commit, then the rerun: nothing twice."""
+    d = deployment
+    merchant, offer = _offer(d)
+    loan = d.api.ok(_accept(d, merchant, offer, str(uuid.uuid4())))
+    start = date.fromisoformat(_row(d, loan["id"])["closed_through"])
+    interest = d.ledger.lookup_accounts([loans.OP_INTEREST]).get(loans.OP_INTEREST)
+    income = 0 if interest is None else interest.credits_posted
+    real = close.close_after
+
+    def dies(unit: Any, day: date, report: Any, after: str) -> Any:
+        done = real(unit, day, report, after)
+        if done[0]:
+            raise Crash(day)
+        return done
+
+    for n in range(1, 13):
+        day = start + timedelta(days=n)
+        if n == 6:
+            monkeypatch.setattr(close, "close_after", dies)
+            with pytest.raises(Crash):
+                close.run(d.platform, day)
+            monkeypatch.setattr(close, "close_after", real)
+            assert _row(d, loan["id"])["closed_through"] == (day - timedelta(days=1)).isoformat()
+        report = close.run(d.platform, day)
+        assert not report.already
+        row = _row(d, loan["id"])
+        assert row["closed_through"] == day.isoformat()
+        assert _receivables(d, loan["id"]) == (row["interest_accrued_minor"], row["penalty_minor"])
+    assert row["interest_accrued_minor"] > 0 and row["penalty_minor"] > 0
+    again = close.run(d.platform, day)
+    assert again.already
+    assert _receivables(d, loan["id"]) == (row["interest_accrued_minor"], row["penalty_minor"])
+    after = d.ledger.lookup_accounts([loans.OP_INTEREST])[loans.OP_INTEREST].credits_posted
+    assert after - income >= row["interest_accrued_minor"]
+    assert verify_cluster(d.ledger).ok
+    assert two_store.verify(d.db, d.ledger) == []
+    # verify compares each loan's accounts in the cluster with its row
+    where = loan_rows.c.id == loan["id"]
+
+    def forge(unit: Any, value: int) -> None:
+        unit.conn.execute(loan_rows.update().where(where).values(interest_accrued_minor=value))
+
+    booked = row["interest_accrued_minor"]
+    d.platform.run(lambda u: forge(u, booked + 1))
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert len(problems) == 1 and "the interest account holds" in problems[0], problems
+    finally:
+        d.platform.run(lambda u: forge(u, booked))

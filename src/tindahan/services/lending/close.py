@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from tindahan import limits
-from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.model import TransferFlags
 from tindahan.ledger.posted import Posting
 from tindahan.lending import day_close
 from tindahan.lending.allocation import COMPONENTS, parse_order
@@ -43,9 +43,8 @@ from tindahan.lending.calendar import business_date
 from tindahan.lending.delinquency import BUCKETS
 from tindahan.lending.terms import Frequency
 from tindahan.payments.model import TransferCode
-from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import book_postings
-from tindahan.services.lending import loans
+from tindahan.services.lending import close_cluster, loans
 from tindahan.services.platform.events import emit_many
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.bulk import update_rows
@@ -352,12 +351,14 @@ LINKED = int(TransferFlags.LINKED)
 
 def _book(unit: Unit, chains: list[list[Posting]]) -> None:
     """The chunk's postings in as few ledger batches as fit (``MAX_BATCH`` each, a loan's
-    chain never split), each one write (``transfers.book_postings``)."""
+    chain never split), each one write (``transfers.book_postings``); on a TigerBeetle
+    deployment, in the cluster before the chunk commits (``close_cluster``)."""
     chains = [c for c in chains if c]
     if not chains:
         return
-    first = chains[0][0]
-    movement.sql_ledger_only(unit, [NewTransfer(first.id, first.debit_account_id, code=first.code)])
+    if unit.platform.ledger is not None:  # a TigerBeetle deployment: the cluster books them
+        close_cluster.book(unit, unit.platform.ledger, chains)
+        return
     batch: list[Posting] = []
     for chain in chains:
         if len(batch) + len(chain) > limits.MAX_BATCH:

@@ -59,6 +59,7 @@ from tindahan.ledger.port import LedgerPort
 from tindahan.payments import tiers
 from tindahan.payments.model import PaymentKind, PaymentStatus, WalletKind
 from tindahan.services.ledger import movement, risk_gate
+from tindahan.services.ledger.verify import loan_violations_in_cluster
 from tindahan.services.payments.payments import NewPayment, payment_view, plan, record, reviewed
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import idempotency
@@ -947,8 +948,10 @@ def unfinished(platform: Platform) -> int:
 def verify(db: Database, ledger: LedgerPort) -> list[str]:
     """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
     payment has exactly its holds and their posts in the cluster, between its accounts, with
-    its amounts; a refused one has no post; and no posted hold in the cluster lacks a settled
-    payment. (The cluster's own checks are ``tigerbeetle.verify``.) Reads only: no vault."""
+    its amounts; a refused one has no post; no posted hold in the cluster lacks a settled
+    payment; and each loan's accounts there hold what its row says (the daily close books
+    on them; a loan still being disbursed is left to its place's check). (The cluster's own
+    checks are ``tigerbeetle.verify``.) Reads only: no vault."""
     from tindahan.tigerbeetle.ids import id128
     from tindahan.tigerbeetle.ledger import TigerBeetleLedger
     from tindahan.tigerbeetle.verify import statement
@@ -1001,6 +1004,10 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
                 for t in posted
                 if t.id in found
             ]
+    unfinished_loans = {p for p, state, _ in plans if state != "settled"}
+    problems += db.transact(
+        lambda conn: loan_violations_in_cluster(conn, ledger, unfinished_loans), write=False
+    )
     if isinstance(ledger, TigerBeetleLedger):
         known = expected_posts | {f"tb:{id128(i):032x}" for i in expected_posts}
         seen: set[str] = set()
