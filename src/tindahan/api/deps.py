@@ -18,6 +18,7 @@ from tindahan.api.errors import body, refusal_response
 from tindahan.api.schemas import ID_PATTERN
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.payments import two_store
 from tindahan.services.platform import groupcommit, idempotency, keys
 from tindahan.services.unit import Platform, Unit
 
@@ -96,6 +97,7 @@ def idempotent(
     grouped: bool = False,
     locks: groupcommit.Locks | None = None,
     through: Callable[..., idempotency.Response] | None = None,
+    reserve: two_store.Reserve[Any] | None = None,
 ) -> JSONResponse:
     """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
 
@@ -109,14 +111,22 @@ def idempotent(
 
     ``through`` replaces the run (same arguments as ``idempotency.run`` after the platform):
     a payment on a TigerBeetle ledger commits in several steps (``payments.two_store``).
+
+    ``reserve``: the use case's part of transaction A on a TigerBeetle ledger (the payment
+    row and the legs to book): there the key runs through ``two_store.run`` with it, so a
+    route that pays gains the cluster path by naming its reserve, not by a copy; on the SQL
+    ledger it is ignored and ``work`` runs as always.
     """
+    made = platform(request)
+    if through is None and reserve is not None and two_store.applies(made):
+        through = _on_cluster(made, reserve)
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
     committer: groupcommit.Committer | None = getattr(request.app.state, "committer", None)
     if grouped and committer is not None:
         run: Callable[..., idempotency.Response] = partial(committer.submit, locks=locks)
     else:
-        run = _alone(platform(request))
+        run = _alone(made)
     if through is not None:  # a use case that runs the key itself (``payments.two_store``)
         run = through
     try:
@@ -132,6 +142,24 @@ def idempotent(
         response = refusal_response(refusal)
     headers = {"Idempotent-Replayed": "true"} if response.replayed else None
     return JSONResponse(response.body, status_code=response.status_code, headers=headers)
+
+
+def _on_cluster(
+    made: Platform, reserve: two_store.Reserve[Any]
+) -> Callable[..., idempotency.Response]:
+    """``idempotency.run``'s place taken by the two-store order with the use case's A."""
+
+    def run(
+        scope: str,
+        key: str,
+        fingerprint: str,
+        _work: Any,
+        render: Callable[[Any], idempotency.Response],
+        refuse: Callable[[RefusalError], idempotency.Response],
+    ) -> idempotency.Response:
+        return two_store.run(made, scope, key, fingerprint, reserve, render, refuse)
+
+    return run
 
 
 def _alone(made: Platform) -> Callable[..., idempotency.Response]:

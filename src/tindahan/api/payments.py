@@ -142,8 +142,14 @@ def pay_request(
     payload: s.PaymentRequestPay,
 ) -> JSONResponse:
     """Pay a request, exactly once."""
+    payer_id = payload.payer_id
     return idempotent(
-        request, who, key, payload, lambda u: requests.pay(u, who, request_id, payload.payer_id)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: requests.pay(u, who, request_id, payer_id),
+        reserve=lambda u, ledger: requests.reserve(u, ledger, who, request_id, payer_id),
     )
 
 

@@ -55,12 +55,14 @@ def pay_qr(
     """Pay a merchant's QR Ph code: static (give amount_minor) or dynamic (the code's
     amount, paid once). Codes of other institutions are refused with ``qr_off_us``: a
     merchant's code of another bank or e-wallet is paid with ``POST /v1/qr/bank_transfers``."""
+    args = (payload.payload, payload.amount_minor, payload.payer_id)
     return idempotent(
         request,
         who,
         key,
         payload,
-        lambda u: qrpay.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+        lambda u: qrpay.pay(u, who, *args),
+        reserve=lambda u, ledger: qrpay.reserve(u, ledger, who, *args),
     )
 
 

@@ -26,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PaymentKind
 from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
 from tindahan.services.payments import payments, requests, wallets
@@ -239,8 +241,11 @@ async def pay_request(request: Request, viewer: Customer, request_id: str) -> Re
     def work(unit: Unit) -> PaymentView:
         return requests.pay(unit, viewer.caller, request_id, None)
 
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        return requests.reserve(unit, ledger, viewer.caller, request_id, None)
+
     try:
-        await forms.run_submit(request, viewer, form, work)
+        await forms.run_submit(request, viewer, form, work, reserve)
     except RefusalError as refusal:
         if refusal.category is Category.NOT_FOUND:
             raise

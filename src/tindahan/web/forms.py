@@ -22,6 +22,7 @@ from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.money.errors import MoneyError
 from tindahan.money.text import parse_money
+from tindahan.services.payments import two_store
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Unit
@@ -120,10 +121,17 @@ async def read(request: Request) -> Form:
 
 
 def submit(
-    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], Mapping[str, Any]]
+    request: Request,
+    viewer: Viewer,
+    form: Form,
+    work: Callable[[Unit], Mapping[str, Any]],
+    reserve: two_store.Reserve[Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``work`` once for the form's idempotency key (in a worker thread's call: this is
-    blocking). A refusal comes back as ``RefusalError`` — the first time and on a replay."""
+    blocking). A refusal comes back as ``RefusalError`` — the first time and on a replay.
+    ``reserve``: a payment's part of transaction A on a TigerBeetle ledger; there the key
+    runs through the two-store order with it (``two_store.run``, as the API's routes do),
+    so a form pays on the cluster by the same service, not a copy."""
     key = form.values.get(KEY_FIELD, "")
     if not _KEY.match(key):
         raise RefusalError(
@@ -131,19 +139,21 @@ def submit(
         )
     sent = {k: v for k, v in sorted(form.values.items()) if k != KEY_FIELD}
     fingerprint = idempotency.request_hash("POST", request.url.path, sent)
-    response = idempotency.run(
-        platform(request),
-        viewer.caller.scope,
-        "web:" + key,
-        fingerprint,
-        work,
-        lambda result: idempotency.Response(200, dict(result)),
-        _stored_refusal,
-    )
+    made = platform(request)
+    args = (viewer.caller.scope, "web:" + key, fingerprint)
+    render = _stored_answer
+    if reserve is not None and two_store.applies(made):
+        response = two_store.run(made, *args, reserve, render, _stored_refusal)
+    else:
+        response = idempotency.run(made, *args, work, render, _stored_refusal)
     if response.status_code != 200:
         error = response.body["error"]
         raise RefusalError(Category(error["type"]), error["code"], error["message"], error["param"])
     return response.body
+
+
+def _stored_answer(result: Mapping[str, Any]) -> idempotency.Response:
+    return idempotency.Response(200, dict(result))
 
 
 def _stored_refusal(refusal: RefusalError) -> idempotency.Response:
@@ -159,9 +169,13 @@ def _stored_refusal(refusal: RefusalError) -> idempotency.Response:
 
 
 async def run_submit(
-    request: Request, viewer: Viewer, form: Form, work: Callable[[Unit], Mapping[str, Any]]
+    request: Request,
+    viewer: Viewer,
+    form: Form,
+    work: Callable[[Unit], Mapping[str, Any]],
+    reserve: two_store.Reserve[Any] | None = None,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(submit, request, viewer, form, work)
+    return await run_in_threadpool(submit, request, viewer, form, work, reserve)
 
 
 def dumps(value: Any) -> str:

@@ -27,12 +27,15 @@ from starlette.datastructures import UploadFile
 
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PaymentKind
 from tindahan.payments.sends import masked_name
 from tindahan.qr.image import QrImageError
 from tindahan.qr.image import read as read_image
 from tindahan.services.commerce import catalog
 from tindahan.services.payments import payments
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.qr import interbank
 from tindahan.services.qr import pay as qrpay
 from tindahan.services.unit import Unit
@@ -260,14 +263,20 @@ async def pay_scanned(request: Request, viewer: Customer) -> Response:
     if form.ok and await pin.confirmed(request, viewer, form):
         caller = viewer.caller
 
+        typed = None if code["amount_minor"] is not None else amount
+
         def work(unit: Unit) -> dict[str, Any]:
             if code["order_id"]:
                 return dict(qrpay.pay_order(unit, caller, payload))
-            typed = None if code["amount_minor"] is not None else amount
             return dict(qrpay.pay(unit, caller, payload, typed, None))
 
+        def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+            return qrpay.reserve(unit, ledger, caller, payload, typed, None)
+
+        # an order's code pays into escrow, on the SQL ledger only for now
+        on_cluster = None if code["order_id"] else reserve
         try:
-            done = await forms.run_submit(request, viewer, form, work)
+            done = await forms.run_submit(request, viewer, form, work, on_cluster)
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
                 raise

@@ -34,6 +34,7 @@ from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import (
     cash,
     loan_cluster,  # noqa: F401 (registers the loan record recovery finishes)
+    requests,  # noqa: F401 (registers a payment request's follower recovery runs)
     two_store,
 )
 from tindahan.services.payouts import daily as daily_payouts

@@ -12,6 +12,7 @@ one payment per request (UNIQUE ``payments.request_id``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,9 +20,12 @@ from sqlalchemy import select, update
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, invalid, not_found
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PartyKind, RequestStatus
 from tindahan.services.ledger import movement
 from tindahan.services.payments import payments as payment_service
+from tindahan.services.payments import two_store
 from tindahan.services.payments.payments import NewPayment, payer_of
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import shortrefs
@@ -142,6 +146,33 @@ def get(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:
 def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> PaymentView:
     """Pay a request; returns the payment."""
     caller.require("payments:write")
+    row = _payable(unit, request_id)
+    payment = payment_service.pay(unit, caller, _payment_of(row, payer_id), request_id=request_id)
+    _announce(unit, _mark_paid(unit, row, payment["id"]), payment["payer_id"])
+    return payment
+
+
+def reserve(
+    unit: Unit, ledger: LedgerPort, caller: Caller, request_id: str, payer_id: str | None
+) -> tuple[PaymentView, list[NewTransfer]]:
+    """Paying a request on a TigerBeetle ledger: its part of the two-store order's A
+    (``two_store.run``). The same checks as ``pay`` under the request's row lock, the
+    payment reserved as any payment is, and the request marked ``paid`` by it in this same
+    A: a second payer is refused ``payment_request_paid`` while the first is still in
+    flight, as on the SQL ledger. Decided so (not ``paid`` only at C): a request left open
+    until C could be paid twice. C announces ``payment_request.paid``; a payment that fails
+    instead (the cluster refuses it, its hold expires) opens the request again for another
+    try (``_settled`` / ``_failed``, followers of the payment's record)."""
+    caller.require("payments:write")
+    row = _payable(unit, request_id)
+    new = _payment_of(row, payer_id)
+    view, legs = two_store.reserve_payment(unit, ledger, caller, new, request_id=request_id)
+    _mark_paid(unit, row, view["id"])
+    return view, legs
+
+
+def _payable(unit: Unit, request_id: str) -> dict[str, Any]:
+    """The request under its row lock, refused unless it is open and in time."""
     row = _row(unit, request_id, lock=True)
     if row["status"] == RequestStatus.PAID:
         raise conflict("payment_request_paid", "this request has already been paid", "id")
@@ -149,7 +180,11 @@ def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> Pa
         raise conflict("payment_request_canceled", "the merchant canceled this request", "id")
     if row["expires_at_ns"] <= unit.now():
         raise conflict("payment_request_expired", "this request has expired", "id")
-    new = NewPayment(
+    return row
+
+
+def _payment_of(row: dict[str, Any], payer_id: str | None) -> NewPayment:
+    return NewPayment(
         row["merchant_id"],
         row["amount_minor"],
         row["currency"],
@@ -157,18 +192,50 @@ def pay(unit: Unit, caller: Caller, request_id: str, payer_id: str | None) -> Pa
         reference=row["reference"],
         description=row["description"],
     )
-    payment = payment_service.pay(unit, caller, new, request_id=request_id)
+
+
+def _mark_paid(unit: Unit, row: dict[str, Any], payment_id: str) -> dict[str, Any]:
     unit.conn.execute(
         update(payment_requests)
-        .where(payment_requests.c.id == request_id)
-        .values(status=RequestStatus.PAID.value, payment_id=payment["id"])
+        .where(payment_requests.c.id == row["id"])
+        .values(status=RequestStatus.PAID.value, payment_id=payment_id)
     )
-    paid = view(
-        {**row, "status": RequestStatus.PAID.value, "payment_id": payment["id"]}, unit.now()
-    )
-    parties = [p for p in (row["merchant_id"], payment["payer_id"]) if p is not None]
+    return {**row, "status": RequestStatus.PAID.value, "payment_id": payment_id}
+
+
+def _announce(unit: Unit, row: dict[str, Any], payer_id: str | None) -> None:
+    paid = view(row, unit.now())
+    parties = [p for p in (row["merchant_id"], payer_id) if p is not None]
     emit(unit, "payment_request.paid", paid, parties)
-    return payment
+
+
+def _settled(unit: Unit, payment: Mapping[str, Any]) -> None:
+    """A request's payment settled on the cluster (its C): the request's event."""
+    if payment["request_id"]:
+        _announce(unit, _row(unit, payment["request_id"]), payment["payer_id"])
+
+
+def _failed(unit: Unit, payment: Mapping[str, Any]) -> None:
+    """A request's payment failed on the cluster: the request open again, and the failed
+    payment no longer its payment (``payments.request_id`` is unique: one payment per
+    request, the one that succeeds)."""
+    request_id = payment["request_id"]
+    if not request_id:
+        return
+    unit.conn.execute(
+        update(payments).where(payments.c.id == payment["id"]).values(request_id=None)
+    )
+    unit.conn.execute(
+        update(payment_requests)
+        .where(
+            payment_requests.c.id == request_id,
+            payment_requests.c.payment_id == payment["id"],
+        )
+        .values(status=RequestStatus.OPEN.value, payment_id=None)
+    )
+
+
+two_store.FOLLOWERS.append(two_store.Follower(_settled, _failed))
 
 
 def cancel(unit: Unit, caller: Caller, request_id: str) -> dict[str, Any]:

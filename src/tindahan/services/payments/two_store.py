@@ -159,6 +159,20 @@ class Record:
 RECORDS: dict[str, Record] = {}
 
 
+@dataclass(frozen=True)
+class Follower:
+    """What a record tied to a payment does in the payment's C (``settled``) and in its
+    failure's transaction (``failed``), given the payment's row: a payment request announces
+    itself paid, or opens again (``services.payments.requests`` registers it on import)."""
+
+    settled: Callable[[Unit, Mapping[str, Any]], None]
+    failed: Callable[[Unit, Mapping[str, Any]], None]
+
+
+#: The followers of every payment's record, called in order.
+FOLLOWERS: list[Follower] = []
+
+
 def _record(name: str) -> Record:
     try:
         return RECORDS[name]
@@ -261,10 +275,11 @@ def _payment_of(response: idempotency.Response) -> str | None:
 
 
 def reserve_payment(
-    unit: Unit, ledger: LedgerPort, caller: Caller, new: NewPayment
+    unit: Unit, ledger: LedgerPort, caller: Caller, new: NewPayment, request_id: str | None = None
 ) -> tuple[PaymentView, list[NewTransfer]]:
-    """A merchant payment's or P2P send's part of A. Raises the same refusals as the SQL
-    path for everything decided here."""
+    """A merchant payment's or P2P send's part of A (``request_id``: the payment request it
+    pays, recorded on the row as the SQL path records it). Raises the same refusals as the
+    SQL path for everything decided here."""
     p = plan(unit, caller, new)
     movement.limit_outgoing(unit, p.source, p.amount_minor, p.currency)
     movement.limit_incoming(unit, p.destination, p.amount_minor, p.currency)
@@ -289,6 +304,7 @@ def reserve_payment(
         p.currency,
         [t.id for t in holds(legs)],
         fee_minor=p.fee_minor,
+        request_id=request_id,
         reference=p.reference,
         description=p.description,
     )
@@ -646,6 +662,10 @@ def _payment_settled(unit: Unit, payment_id: str, ids: list[str]) -> None:
         )
     )
     _announce(unit, payment_id)
+    row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
+    payment = row.one()
+    for follower in FOLLOWERS:
+        follower.settled(unit, dict(payment))
 
 
 def _announce(unit: Unit, payment_id: str, event: str | None = None) -> None:
@@ -718,6 +738,8 @@ def _payment_failed(
         movement.release_incoming(unit, destination, counted, created)
     if event is not None:
         _announce(unit, payment_id, event)
+    for follower in FOLLOWERS:
+        follower.failed(unit, dict(payment))
 
 
 def _payment_view(unit: Unit, payment_id: str) -> PaymentView:

@@ -27,12 +27,15 @@ from tindahan import qr
 from tindahan.commerce.orders import OrderStatus
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PartyKind
 from tindahan.services.commerce import escrow
 from tindahan.services.commerce import orders as order_service
 from tindahan.services.commerce.views import OrderView
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments import requests as request_service
+from tindahan.services.payments import two_store
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.parties import party_row
 from tindahan.services.unit import Unit
@@ -135,6 +138,33 @@ def pay(
     unit: Unit, caller: Caller, payload: str, amount_minor: int | None, payer_id: str | None
 ) -> PaymentView:
     """Pay a scanned code; returns the payment."""
+    target = _target(unit, caller, payload, amount_minor, payer_id)
+    if isinstance(target, str):
+        return request_service.pay(unit, caller, target, payer_id)
+    return payment_service.pay(unit, caller, target)
+
+
+def reserve(
+    unit: Unit,
+    ledger: LedgerPort,
+    caller: Caller,
+    payload: str,
+    amount_minor: int | None,
+    payer_id: str | None,
+) -> tuple[PaymentView, list[NewTransfer]]:
+    """``pay`` on a TigerBeetle ledger: the same code read the same way, then the payment's
+    (or the request's) part of the two-store order's A (``two_store.run`` runs the rest)."""
+    target = _target(unit, caller, payload, amount_minor, payer_id)
+    if isinstance(target, str):
+        return request_service.reserve(unit, ledger, caller, target, payer_id)
+    return two_store.reserve_payment(unit, ledger, caller, target)
+
+
+def _target(
+    unit: Unit, caller: Caller, payload: str, amount_minor: int | None, payer_id: str | None
+) -> payment_service.NewPayment | str:
+    """What a scanned code pays: a merchant payment (a static code and its typed amount) or
+    a payment request's id (a dynamic code)."""
     caller.require("payments:write")
     summary = _on_us(payload)
     if _order_reference(summary):
@@ -146,8 +176,7 @@ def pay(
             raise invalid(
                 "amount_required", "a static code needs the amount to pay", "amount_minor"
             )
-        new = payment_service.NewPayment(merchant_id, amount_minor, "PHP", payer_id=payer_id)
-        return payment_service.pay(unit, caller, new)
+        return payment_service.NewPayment(merchant_id, amount_minor, "PHP", payer_id=payer_id)
     if amount_minor is not None and amount_minor != summary.amount_minor:
         raise invalid(
             "amount_mismatch", "this code fixes the amount; leave amount_minor out", "amount_minor"
@@ -162,7 +191,7 @@ def pay(
         or found["amount_minor"] != summary.amount_minor
     ):
         raise invalid("qr_invalid", "this code does not match a payment request here", "payload")
-    return request_service.pay(unit, caller, request_id, payer_id)
+    return request_id
 
 
 def describe(unit: Unit, caller: Caller, payload: str) -> dict[str, Any]:
