@@ -189,10 +189,16 @@ FAILOVER_BACKOFF_CAP_MS: Final = 1_000
 FAILOVER_RETRY_AFTER_S: Final = 2
 #: How long an API request waits for the TigerBeetle cluster (issue 22) before answering 503
 #: ``ledger_unavailable`` with Retry-After: a quorum lost to a replica's restart comes back in
-#: seconds; a batch of 8,000 transfers took under 1.5 s on this loaded machine. The worker
-#: and the tools wait as long as it takes.
+#: seconds; a batch of 8,000 transfers took under 1.5 s on this loaded machine.
 LEDGER_REQUEST_TIMEOUT_MS: Final = 10_000
 LEDGER_RETRY_AFTER_S: Final = 2
+#: The worker's bound per cluster request: past it, its round logs the cluster as not
+#: answering and goes on with the jobs that need only the database; recovery tries again
+#: next round (``WORKER_INTERVAL_S`` later). Longer than the API's: no client waits on it.
+LEDGER_WORKER_TIMEOUT_MS: Final = 30_000
+#: The tools' (``ledger verify``, ``ledger migrate-to-tigerbeetle``) bound per cluster
+#: request (each at most 8,000 events): past it they stop with exit 2 naming the cluster.
+LEDGER_TOOL_TIMEOUT_MS: Final = 60_000
 
 # --- Group commit (services.platform.groupcommit) --------------------------------------------
 #: How long the committer waits for more requests once one is waiting (µs; ``0``: only what

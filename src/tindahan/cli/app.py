@@ -450,7 +450,7 @@ def worker(
     from tindahan.store.database import connect
 
     with connect(db, create=False) as database:
-        platform = _platform(database, settings.open())
+        platform = _platform(database, settings.open(limits.LEDGER_WORKER_TIMEOUT_MS))
         if once:
             result = worker_jobs.tick(platform)
             health.beat(platform, health.worker_name(), platform.now(), ok=True)
@@ -526,7 +526,7 @@ def serve(
     with sock, connect(url) as database, contextlib.ExitStack() as cleanup:
         cleanup.enter_context(_metrics_folder())
         create_missing(url)
-        platform = _prepare(database, settings.open())
+        platform = _prepare(database, settings.open(limits.LEDGER_WORKER_TIMEOUT_MS))
         if demo:
             _load_demo(platform, url)
         os.environ["TINDAHAN_DATABASE_URL"] = database.url.render_as_string(hide_password=False)

@@ -63,6 +63,7 @@ def _explain(exc: Exception) -> None:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from tindahan.kernel.refusals import RefusalError
+    from tindahan.ledger.port import LedgerUnavailableError
     from tindahan.store.database import RetriesExhaustedError
 
     if isinstance(exc, _usage_errors()):
@@ -81,6 +82,8 @@ def _explain(exc: Exception) -> None:
         _fail(f"the database is not set up ({first}); run `tindahan db upgrade`")
     if isinstance(exc, RetriesExhaustedError):
         _fail(f"the database stayed too busy: {exc}")
+    if isinstance(exc, LedgerUnavailableError):  # no quorum answered within the tool's bound
+        _fail(f"{exc}: check that a quorum of its replicas runs, then run this again (safe)")
     # a bug: say so plainly, without a traceback
     _fail(f"unexpected {type(exc).__name__}: {exc}", code=3)
 

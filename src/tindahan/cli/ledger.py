@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from tindahan import limits
 from tindahan.cli import ledger_cluster
 from tindahan.cli.errors import friendly
 
@@ -99,7 +100,7 @@ def _verify_tigerbeetle(url: str, db: str | None) -> None:
     from tindahan.tigerbeetle.connect import connect as connect_tigerbeetle
 
     parse(url)  # a bad URL is refused before anything connects
-    ledger = connect_tigerbeetle(url)
+    ledger = connect_tigerbeetle(url, limits.LEDGER_TOOL_TIMEOUT_MS)
     payments: list[str] | None = None
     try:
         from tindahan.tigerbeetle.verify import verify as verify_tigerbeetle
@@ -153,7 +154,7 @@ def migrate_to_tigerbeetle(
         if dry_run:
             report = migrate(database, None, dry_run=True)
         else:
-            target = connect_tigerbeetle(ledger)
+            target = connect_tigerbeetle(ledger, limits.LEDGER_TOOL_TIMEOUT_MS)
             try:
                 report = migrate(database, target, dry_run=False)
             finally:

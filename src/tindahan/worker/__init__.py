@@ -24,6 +24,7 @@ import httpx
 
 from tindahan import limits
 from tindahan.anchor.sinks import AnchorError
+from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.observe.metrics import metrics
 from tindahan.rails.port import RailPort
 from tindahan.services.commerce import jobs as order_jobs
@@ -89,8 +90,8 @@ def tick(
     # a crash's unfinished movements first (every record registered: ``rails_cluster``'s
     # bank transfers and the daily payout's module import theirs)
     assert rails_cluster.RECORD in two_store.RECORDS
-    recovered = two_store.recover(platform)
-    failed = cash.expire_cash_outs(platform)
+    recovered = _on_cluster(two_store.recover, platform)
+    failed = _on_cluster(cash.expire_cash_outs, platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
     late = order_jobs.flag_late_orders(platform)  # past their delivery window: tell both
@@ -130,6 +131,19 @@ def tick(
         recovered,
         late,
     )
+
+
+def _on_cluster(job: Callable[[Platform], int], platform: Platform) -> int:
+    """A job that talks to the TigerBeetle cluster. The worker opens it with a bound
+    (``limits.LEDGER_WORKER_TIMEOUT_MS``): a cluster that does not answer within it is logged
+    as an error and the round goes on with the jobs that need only the database; what the
+    job left unfinished stays so in the database, and the next round tries again (every
+    cluster write has a derived id, so a request the client still sends later is harmless)."""
+    try:
+        return job(platform)
+    except LedgerUnavailableError as exc:
+        log.error("ledger cluster: %s; %s waits for the next round", exc, job.__name__)
+        return 0
 
 
 def _stream_round(

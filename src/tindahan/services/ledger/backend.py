@@ -38,7 +38,8 @@ class LedgerSettings:
     def open(self, timeout_ms: int | None = None) -> LedgerPort | None:
         """The TigerBeetle ledger port, or None for the SQL ledger. ``timeout_ms``: each
         request to the cluster gives up after it with ``LedgerUnavailableError`` (the API's
-        processes; None, for the worker and the tools, waits as long as it takes)."""
+        processes, the worker and the tools, each with its bound in ``limits``; None waits as
+        long as it takes)."""
         if self.url is None:
             return None
         from tindahan.tigerbeetle.connect import connect
