@@ -180,7 +180,8 @@ def measure(args: argparse.Namespace, url: str) -> None:
     for round_no in range(args.rounds):
         ready = inbound_bench.messages(wallets, args.warmup + args.credits, seed=19 + round_no)
         asyncio.run(credit_all(app, ready[: args.warmup]))
-        profiler = cProfile.Profile() if args.profile else None
+        timer = time.process_time if args.cpu else time.perf_counter
+        profiler = cProfile.Profile(timer) if args.profile else None
         with counting(engine) as statements:
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler is not None:
@@ -197,6 +198,8 @@ def measure(args: argparse.Namespace, url: str) -> None:
         )
         if profiler is not None:
             report(profiler, args.top)
+            if args.dump:
+                profiler.dump_stats(args.dump)
 
 
 def report(profiler: cProfile.Profile, top: int) -> None:
@@ -214,6 +217,10 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument("--dump", help="also write the profile's stats to this file")
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile by the process's CPU time, not the wall's"
+    )
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument(
         "--api-only", action="store_true", help="the API's app without the pages around it"

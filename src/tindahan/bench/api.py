@@ -426,6 +426,11 @@ class RawPost:
     async def __call__(
         self, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, str | None]:
+        code, answer = await self.send(path, body, headers)
+        return code, None if code == 200 else answer.decode(errors="replace")
+
+    async def send(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """The status code and the body's bytes, whatever the status."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -445,7 +450,7 @@ class RawPost:
         except BaseException:
             self.close()
             raise
-        return code, None if code == 200 else answer.decode(errors="replace")
+        return code, answer
 
     def close(self) -> None:
         if self.writer is not None:

@@ -44,11 +44,16 @@ import httpx
 
 from tindahan.bench import api as api_bench
 from tindahan.bench.api import (
+    CpuWatcher,
+    RawPost,
     Server,
+    Snapshot,
+    cpu_spent,
     drop_postgres,
     fresh_postgres,
     make_party,
     post,
+    run_loop,
     tindahan,
 )
 from tindahan.rails import ClearingSystem, CreditTransfer, Party
@@ -106,44 +111,37 @@ async def setup(base: str, operator: str, count: int) -> list[str]:
         return list(await asyncio.gather(*[one(n) for n in range(count)]))
 
 
-def group_cpu_s(group: int) -> float | None:
-    """CPU seconds (user + system) of every live process in process group ``group`` (the
-    server and its workers); None where ``/proc`` does not say."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ...
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+class HttpxSend:
+    """``--client httpx``: one httpx.AsyncClient for every task (about 2 ms of the shared
+    cores' CPU a request here: the load generator competing with the server it measures)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        response = await self.client.post(path, content=body, headers=headers)
+        return response.status_code, response.content
 
 
 async def drive(
-    base: str, ready: list[bytes], args: argparse.Namespace, group: int | None = None
+    base: str, ready: list[bytes], args: argparse.Namespace, watcher: CpuWatcher | None = None
 ) -> dict[str, Any]:
     """Closed loop: each task posts its next message when the last one was answered."""
     now = time.perf_counter_ns()
     start, end = now + args.warmup * NS_PER_S, now + (args.warmup + args.duration) * NS_PER_S
-    cpu_at: dict[str, float | None] = {}
+    snapshots: list[Snapshot] = []
 
     async def mark() -> None:
-        for name, at in (("start", start), ("end", end)):
+        for at in (start, end):
             await asyncio.sleep(max(0.0, (at - time.perf_counter_ns()) / NS_PER_S))
-            cpu_at[name] = None if group is None else group_cpu_s(group)
+            if watcher is not None:
+                snapshots.append(await asyncio.to_thread(watcher.snapshot))
 
     latencies: list[int] = []
     errors: dict[str, int] = {}
     queue = iter(ready)
 
-    async def task(client: httpx.AsyncClient) -> None:
+    async def task(sender: HttpxSend | RawPost) -> None:
         while time.perf_counter_ns() < end:
             data = next(queue, None)
             if data is None:
@@ -153,26 +151,30 @@ async def drive(
                 "Content-Type": "application/xml",
             }
             began = time.perf_counter_ns()
-            response = await client.post("/v1/rails/messages", content=data, headers=headers)
+            code, answer = await sender.send("/v1/rails/messages", data, headers)
             done = time.perf_counter_ns()
             if not start <= done <= end:
                 continue
-            if response.status_code == 200 and b"<TxSts>ACSC</TxSts>" in response.content:
+            if code == 200 and b"<TxSts>ACSC</TxSts>" in answer:
                 latencies.append(done - began)
             else:
-                label = f"{response.status_code} {response.text[:200]}"
+                label = f"{code} {answer[:200].decode(errors='replace')}"
                 errors[label] = errors.get(label, 0) + 1
 
-    limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        await asyncio.gather(mark(), *[task(client) for _ in range(args.concurrency)])
+    if args.client == "httpx":
+        limits = httpx.Limits(max_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+            sender = HttpxSend(client)
+            await asyncio.gather(mark(), *[task(sender) for _ in range(args.concurrency)])
+    else:
+        raws = [RawPost(base) for _ in range(args.concurrency)]
+        try:
+            await asyncio.gather(mark(), *[task(raw) for raw in raws])
+        finally:
+            for raw in raws:
+                raw.close()
     latencies.sort()
-    began_cpu, ended_cpu = cpu_at.get("start"), cpu_at.get("end")
-    cpu_ms = (
-        None
-        if began_cpu is None or ended_cpu is None or not latencies
-        else (ended_cpu - began_cpu) * 1000 / len(latencies)
-    )
+    cpu = _cpu(snapshots, end - start, len(latencies))
 
     def rank(share: float) -> float:
         if not latencies:
@@ -185,8 +187,28 @@ async def drive(
         "errors": errors,
         "p50_ms": rank(0.50),
         "p99_ms": rank(0.99),
-        "server_cpu_ms_per_credit": cpu_ms,
+        **cpu,
         "ran_out": next(queue, None) is None,
+    }
+
+
+def _cpu(snapshots: list[Snapshot], window_ns: int, credited: int) -> dict[str, Any]:
+    """CPU a credit over the window: the server's processes (its workers), PostgreSQL's
+    backends for the bench database, and the load generator (this process); the machine's
+    busy share. None where ``/proc`` does not say."""
+    if len(snapshots) != 2 or not credited:
+        return {
+            "server_cpu_ms_per_credit": None,
+            "postgres_cpu_ms_per_credit": None,
+            "loadgen_cpu_ms_per_credit": None,
+            "machine_busy_pct": None,
+        }
+    spent = cpu_spent(snapshots[0], snapshots[1], window_ns)
+    return {
+        "server_cpu_ms_per_credit": spent["server_cpu_s"] * 1000 / credited or None,
+        "postgres_cpu_ms_per_credit": spent["postgres_cpu_s"] * 1000 / credited,
+        "loadgen_cpu_ms_per_credit": spent["loadgen_cpu_s"] * 1000 / credited,
+        "machine_busy_pct": spent["machine_busy_pct"],
     }
 
 
@@ -204,10 +226,14 @@ def run_windows(args: argparse.Namespace, windows: int) -> list[dict[str, Any]]:
             wallets = asyncio.run(setup(server.base, operator, args.wallets))
             needed = int((args.warmup + args.duration) * args.budget_per_s)
             results = []
-            for window in range(windows):
-                ready = messages(wallets, needed, seed=19 + window)
-                group = server.process.pid  # its own session: the group of all its processes
-                results.append(asyncio.run(drive(server.base, ready, args, group)))
+            # the server runs in its own session: the session of all its processes
+            watcher = CpuWatcher(server.process.pid, url)
+            try:
+                for window in range(windows):
+                    ready = messages(wallets, needed, seed=19 + window)
+                    results.append(run_loop(drive(server.base, ready, args, watcher)))
+            finally:
+                watcher.close()
             return results
     finally:
         if server is not None:
@@ -230,19 +256,32 @@ def main() -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="a fresh database and server for each run"
     )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="the load generator: hand-written HTTP/1.1 (light) or httpx (~2 ms CPU a request)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.fresh:
         runs = [run for _ in range(args.runs) for run in run_windows(args, 1)]
     else:
         runs = run_windows(args, args.runs)
-    cpus = [r["server_cpu_ms_per_credit"] for r in runs if r["server_cpu_ms_per_credit"]]
+
+    def median_of(name: str) -> float | None:
+        found = [r[name] for r in runs if r[name] is not None]
+        return statistics.median(found) if found else None
+
     summary = {
         "runs": runs,
         "median_per_s": statistics.median(r["per_s"] for r in runs),
         "median_p50_ms": statistics.median(r["p50_ms"] for r in runs),
         "median_p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "median_server_cpu_ms_per_credit": statistics.median(cpus) if cpus else None,
+        "median_server_cpu_ms_per_credit": median_of("server_cpu_ms_per_credit"),
+        "median_postgres_cpu_ms_per_credit": median_of("postgres_cpu_ms_per_credit"),
+        "median_loadgen_cpu_ms_per_credit": median_of("loadgen_cpu_ms_per_credit"),
+        "client": args.client,
         "workers": args.workers,
         "target_per_s": TARGET_PER_S,
         "python": platform.python_version(),
@@ -255,8 +294,11 @@ def main() -> None:
     for number, run in enumerate(runs, start=1):
         print(
             f"run {number}: {run['per_s']:.0f} credited/s  p50 {run['p50_ms']:.1f} ms  "
-            f"p99 {run['p99_ms']:.1f} ms  server CPU {_ms(run['server_cpu_ms_per_credit'])}/credit"
-            f"  errors {sum(run['errors'].values())}"
+            f"p99 {run['p99_ms']:.1f} ms  CPU a credit: server "
+            f"{_ms(run['server_cpu_ms_per_credit'])}"
+            f", PostgreSQL {_ms(run['postgres_cpu_ms_per_credit'])}"
+            f", load generator {_ms(run['loadgen_cpu_ms_per_credit'])}"
+            f"  machine busy {run['machine_busy_pct']} %  errors {sum(run['errors'].values())}"
             + ("  (ran out of messages)" if run["ran_out"] else "")
         )
         for label, count in run["errors"].items():
@@ -265,7 +307,10 @@ def main() -> None:
         f"median of {len(runs)}: {summary['median_per_s']:.0f} inbound transfers/s "
         f"(target ≥ {TARGET_PER_S}), p50 {summary['median_p50_ms']:.1f} ms, "
         f"p99 {summary['median_p99_ms']:.1f} ms, server CPU "
-        f"{_ms(summary['median_server_cpu_ms_per_credit'])}/credit; {args.workers} workers; "
+        f"{_ms(summary['median_server_cpu_ms_per_credit'])}/credit, PostgreSQL "
+        f"{_ms(summary['median_postgres_cpu_ms_per_credit'])}, load generator "
+        f"{_ms(summary['median_loadgen_cpu_ms_per_credit'])} ({args.client}); "
+        f"{args.workers} workers; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     sys.exit(0)
