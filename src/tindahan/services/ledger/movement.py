@@ -47,6 +47,7 @@ from tindahan.payments.tiers import (
 from tindahan.services.ledger import risk_gate
 from tindahan.services.ledger.transfers import AppliedBatch, apply_in_transaction
 from tindahan.services.unit import Unit
+from tindahan.store.hotpath import fetch_named
 from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
 
 SUPPORTED_CURRENCIES = ("PHP",)
@@ -92,10 +93,20 @@ _HOLDERS = _HOLDER.where(wallets.c.party_id.in_(bindparam("party_ids", expanding
 _HOLDER_BY_WALLET = _HOLDER.where(wallets.c.id == bindparam("wallet_id"))
 
 
+_HOLDER_KEYS = tuple(_HOLDER_BY_WALLET.selected_columns.keys())
+
+
 def holder_of(unit: Unit, wallet_id: str) -> Holder | None:
     """The wallet ``wallet_id`` with what the payment path needs of its party, in one round
-    trip (an inbound credit names the wallet, not its party); None when there is none."""
-    row = unit.conn.execute(_HOLDER_BY_WALLET, {"wallet_id": wallet_id}).mappings().first()
+    trip (an inbound credit names the wallet, not its party); None when there is none. On
+    PostgreSQL on the driver (``fetch_named``: a third of the statement's client CPU was
+    SQLAlchemy's own per-statement work; every column is a string or an integer, which
+    SQLAlchemy would not process anyway)."""
+    params = {"wallet_id": wallet_id}
+    if unit.conn.dialect.name == "postgresql":
+        found = fetch_named(unit.conn, _HOLDER_BY_WALLET, params)
+        return _holder(dict(zip(_HOLDER_KEYS, found[0], strict=True))) if found else None
+    row = unit.conn.execute(_HOLDER_BY_WALLET, params).mappings().first()
     return None if row is None else _holder(row)
 
 
@@ -306,12 +317,14 @@ def limit_incoming_claimed(
         total = _add_usage(unit, holder.account_id, "in", amount_minor, (month,))[month]
     else:
         usage = {"usage_account": holder.account_id, "usage_period": month}
-        found = unit.conn.execute(
-            _claimed_statement(claim), {**params, **usage, "usage_amount": amount_minor}
-        ).first()
-        if found is None:
+        # on the driver (``fetch_named``): a constant text() with every bind typed, so the
+        # compiled statement casts each value as SQLAlchemy would have sent it
+        found = fetch_named(
+            unit.conn, _claimed_statement(claim), {**params, **usage, "usage_amount": amount_minor}
+        )
+        if not found:
             return False
-        total = found[0]
+        total = found[0][0]
     check_incoming_total(holder.tier, total, currency_code)
     return True
 
