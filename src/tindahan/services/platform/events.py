@@ -57,7 +57,7 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
     if unit.db.is_sqlite:  # no INSERT inside a WITH there: two statements
         row = {"id": event_id, "type": event_type, "data": data_text, "created_at_ns": now}
         unit.conn.execute(insert(events), row)
-        endpoints = unit.conn.execute(_SUBSCRIBED, params).scalars()
+        endpoints: list[str] = list(unit.conn.execute(_SUBSCRIBED, params).scalars())
     else:  # one round trip: the event's insert rides with the subscribers' read
         stored = {
             "event_id": event_id,
@@ -67,7 +67,7 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
             "party_ids": text_array(params["party_ids"]),
             "pattern": params["pattern"],
         }
-        endpoints = (row[0] for row in fetch_named(unit.conn, _STORED_AND_SUBSCRIBED, stored))
+        endpoints = [row[0] for row in fetch_named(unit.conn, _STORED_AND_SUBSCRIBED, stored)]
     rows = [_delivery(endpoint_id, event_id, now) for endpoint_id in endpoints]
     if rows:
         unit.conn.execute(insert(webhook_deliveries), rows)
