@@ -4,21 +4,26 @@ at least 300 a second).
 Each run gets a fresh PostgreSQL database (``tindahan db upgrade``), an operator key, and
 ``tindahan serve --workers 2 --no-worker`` as a subprocess with ``TINDAHAN_RAILS_SECRET``
 set, as the clearing switch's door needs. Through the API it makes an unlimited KYC tier
-and ``--wallets`` customers on it; then ``--concurrency`` asyncio tasks post, one after
-another, signed pacs.008 messages (one InstaPay transfer each, a fresh UETR, to a random
-wallet, ₱1 to ₱1,000) to ``POST /v1/rails/messages``, as a clearing house would. Each
-request is the whole path: signature check, hardened parse and XSD validation of the
-pacs.008, the wallet found, the tier's limits, the row (the exactly-once), the ledger
-transfer through the risk gate, the event, and the pacs.002 built and validated. A 200
-whose pacs.002 says ``ACSC`` counts; anything else is an error. After a warm-up, transfers
-that complete within the measured window count: transfers/s over the window, p50/p99
-latency (nearest rank), and the server's CPU per credit: the CPU time of every process of
-the server (its workers) over the window, divided by the credits — steadier than
-transfers/s on a shared machine. The messages are built before the clock starts (building
-one is the sender's work, not ours). ``--runs N`` measures N windows, one after another, on
-the same database and server (started once: the start-up, not the credit, is what takes
-long on a loaded machine), each after its own warm-up, and reports the median of each
-figure; ``--fresh`` starts a fresh database and server for each run instead.
+and ``--wallets`` customers on it; then ``--concurrency`` asyncio tasks (on uvloop when it
+is there) post, one after another, signed pacs.008 messages (one InstaPay transfer each, a
+fresh UETR, to a random wallet, ₱1 to ₱1,000) to ``POST /v1/rails/messages``, as a clearing
+house would. Each request is the whole path: signature check, hardened parse and XSD
+validation of the pacs.008, the wallet found, the tier's limits, the row (the
+exactly-once), the ledger transfer through the risk gate, the event, and the pacs.002 built
+and validated. A 200 whose pacs.002 says ``ACSC`` counts; anything else is an error. After
+a warm-up, transfers that complete within the measured window count: transfers/s over the
+window, p50/p99 latency (nearest rank), and the server's CPU per credit: the CPU time of
+every process of the server (its workers) over the window, divided by the credits —
+steadier than transfers/s on a shared machine — and beside it PostgreSQL's backends' and
+the load generator's own CPU a credit, and how busy the machine was. The load generator is
+by default a hand-written HTTP/1.1 keep-alive client (``bench.api.RawPost``, a connection
+per task): the switch is another machine in life, and httpx (``--client httpx``, the client
+until 2026-12-07) cost about 2 ms of the same two cores a request. The messages are built
+before the clock starts (building one is the sender's work, not ours). ``--runs N``
+measures N windows, one after another, on the same database and server (started once: the
+start-up, not the credit, is what takes long on a loaded machine), each after its own
+warm-up, and reports the median of each figure; ``--fresh`` starts a fresh database and
+server for each run instead.
 
     .venv/bin/python -m tindahan.bench.inbound                 # 3 windows of 10 s, 2 workers
     .venv/bin/python -m tindahan.bench.inbound --runs 5 --duration 15 --json
