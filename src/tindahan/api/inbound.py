@@ -38,6 +38,7 @@ from tindahan.api.deps import (
 from tindahan.api.errors import body, refusal_response
 from tindahan.api.schemas import Page
 from tindahan.kernel.refusals import RefusalError
+from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.rails import MessageError
 from tindahan.services.rails import inbound, incoming, recalls
 from tindahan.webhooks.signature import SignatureError, verify
@@ -90,6 +91,10 @@ async def answer_message(request: Request, signature: str | None) -> Response:
     except RefusalError as exc:
         refused = refusal_response(exc)
         return JSONResponse(refused.body, status_code=refused.status_code)
+    except LedgerUnavailableError as exc:  # the cluster's answer not final yet: send it again
+        response = _error(503, "ledger_unavailable", str(exc))
+        response.headers["Retry-After"] = str(limits.LEDGER_RETRY_AFTER_S)
+        return response
     if answer is None:  # a recall waits for the operator; the camt.029 follows
         return Response(status_code=202)
     return Response(answer, media_type=XML)

@@ -196,8 +196,8 @@ two_store_payments = Table(
     Column("payment_id", String(_ID), primary_key=True),
     Column("state", String(16), nullable=False),
     #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
-    #: ``bank_transfer`` (``bank_transfers``) or ``loan`` (``loans``: its disbursement,
-    #: ``services.payments.loan_cluster``).
+    #: ``bank_transfer`` (``bank_transfers``), ``loan`` (``loans``: its disbursement,
+    #: ``services.payments.loan_cluster``) or ``inbound`` (``inbound_transfers``).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -211,7 +211,9 @@ two_store_payments = Table(
         _in("state", ("reserving", "reserved", "held", "voiding", "settled", "refused")),
         name="state",
     ),
-    CheckConstraint(_in("record", ("payment", "payout", "bank_transfer", "loan")), name="record"),
+    CheckConstraint(
+        _in("record", ("payment", "payout", "bank_transfer", "loan", "inbound")), name="record"
+    ),
 )
 Index(
     "ix_two_store_payments_unfinished",

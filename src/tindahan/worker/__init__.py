@@ -49,6 +49,7 @@ from tindahan.services.platform import (
 )
 from tindahan.services.platform import sms as outbox
 from tindahan.services.rails import cluster as rails_cluster
+from tindahan.services.rails import inbound as rails_inbound
 from tindahan.services.unit import Platform
 from tindahan.services.ussd import sessions as ussd_sessions
 from tindahan.sms.port import SmsProvider
@@ -88,8 +89,8 @@ def tick(
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     # a crash's unfinished movements first (every record registered: ``rails_cluster``'s
-    # bank transfers and the daily payout's module import theirs)
-    assert rails_cluster.RECORD in two_store.RECORDS
+    # bank transfers, ``rails_inbound``'s credits and the daily payout's module import theirs)
+    assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
     recovered = _on_cluster(two_store.recover, platform)
     failed = _on_cluster(cash.expire_cash_outs, platform)
     orders_expired = order_jobs.expire_orders(platform)

@@ -535,7 +535,10 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
         waits = row["kind"] in _WAITS
         event = _WAITS.get(row["kind"])
         if not _mark(platform, payment_id, "held" if waits else "reserved", event):
-            ledger.create_transfers(voids(legs))  # refused meanwhile: release the holds
+            # refused meanwhile (recovery at its deadline): release the holds; moved on by
+            # another request or round that booked the same holds: it finishes the order
+            if state_of_place(platform, payment_id) == "refused":
+                ledger.create_transfers(voids(legs))
             return
         _step("B")
         if waits:
@@ -580,6 +583,16 @@ def _late(kind: str) -> RefusalError:
     if kind == PaymentKind.CASH_OUT:
         return conflict("cash_out_expired", "the cash-out's hold has expired", "id")
     return _expired()
+
+
+def state_of_place(platform: Platform, payment_id: str) -> str | None:
+    place = platform.run(lambda unit: _place(unit, payment_id), write=False)
+    return None if place is None else str(place["state"])
+
+
+def place_of(unit: Unit, payment_id: str) -> dict[str, Any] | None:
+    """The movement's place in the order (its ``state``, ``created_at_ns``…), or None."""
+    return _place(unit, payment_id)
 
 
 def _place(unit: Unit, payment_id: str) -> dict[str, Any] | None:

@@ -33,6 +33,19 @@ answered ``ACSC``: the money was accepted, and is held on our side.
 A refusal anywhere in 1–4 rolls that transaction back; a second one records the rejection
 with its ISO reason (``rails.inbound.reason_for``), so a retried delivery of a rejected
 transfer is answered ``RJCT`` again.
+
+**On a TigerBeetle ledger** (issue 22) step 4 is the two-store order (record ``inbound``):
+the transaction above is its A (the row, the tier's usage, the risk rules, the maximum
+balance against the cluster, the place ``reserving``); then the hold (the clearing account
+→ the wallet, 60 s), B, the post, and C: ``inbound_transfer.received``. The bank is
+answered only once the order has ended: ``ACSC`` when posted, ``RJCT`` when the cluster
+refused it or its hold expired first (the row then ``rejected``, ``AM05``… see
+``_failed``). A crash before the answer leaves no answer: the clearing house delivers the
+message again, and the delivery (or the recovery round, first) finishes the order; a
+delivery that finds it still under way by another request (younger than
+``two_store.RECOVER_AFTER_S``) is answered ``503`` and sent again later, never told a
+status that could still change. Not there yet: a credit in another currency, and one the
+sender's name screening would hold for review (both rejected, ``NARR``).
 """
 
 from __future__ import annotations
@@ -45,8 +58,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import RefusalError, invalid, not_found, refused
+from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.port import LedgerPort, LedgerUnavailableError
 from tindahan.money import from_minor
 from tindahan.payments import parties as party_rules
 from tindahan.payments.model import TransferCode, WalletKind
@@ -56,7 +70,7 @@ from tindahan.rails.identifiers import new_reference
 from tindahan.rails.inbound import ANSWER, InboundStatus, creditor_kind, reason_for
 from tindahan.rails.reasons import reason_words
 from tindahan.services.ledger import movement, risk_gate
-from tindahan.services.payments import fx
+from tindahan.services.payments import fx, two_store
 from tindahan.services.platform.chart import fx_account, rail_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
@@ -64,6 +78,8 @@ from tindahan.services.platform.screening import screen_name
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import parties
 from tindahan.store.rails_tables import inbound_transfers
+
+RECORD = "inbound"
 
 log = logging.getLogger(__name__)
 HOME = "PHP"
@@ -161,15 +177,40 @@ def answer(platform: Platform, message: Message) -> bytes:
 def _one(platform: Platform, message: Message, item: Transaction, rail: str, answer_id: str) -> Any:
     """The transaction's row: found, credited, or rejected (each in its own transaction)."""
     try:
-        return platform.run(
+        row = platform.run(
             partial(_credit, message=message, item=item, rail=rail, answer=answer_id)
         )
+        return row if platform.ledger is None else _booked(platform, row, answer_id)
     except RefusalError as exc:
         reason = reason_for(exc)
         log.info("inbound transfer %s rejected %s: %s", item.uetr, reason, exc.message)
         return platform.run(
             partial(_reject, message=message, item=item, rail=rail, answer=answer_id, reason=reason)
         )
+
+
+def _booked(platform: Platform, row: Any, answer_id: str) -> Any:
+    """On a TigerBeetle ledger: the rest of the two-store order, then the row as it ended.
+    A duplicate delivery that finds it under way by another request (younger than
+    ``two_store.RECOVER_AFTER_S``): ``LedgerUnavailableError``, the door's 503 (sent again
+    later), so the bank is never told a status that could still change."""
+    mine = row["answer_id"] == answer_id  # this delivery wrote it: its A just committed
+    if mine:
+        two_store.step("A")
+    place = platform.run(lambda unit: two_store.place_of(unit, row["id"]), write=False)
+    if place is not None and place["state"] in two_store.UNFINISHED:
+        age = platform.now() - place["created_at_ns"]
+        if not mine and age < two_store.RECOVER_AFTER_S * 10**9:
+            raise LedgerUnavailableError("this credit is being booked: send it again")
+        two_store.advance(platform, row["id"])
+        if two_store.state_of_place(platform, row["id"]) in two_store.UNFINISHED:
+            raise LedgerUnavailableError("this credit is being booked: send it again")
+    return platform.run(lambda unit: _by_id(unit, row["id"]), write=False)
+
+
+def _by_id(unit: Unit, row_id: str) -> Any:
+    query = select(inbound_transfers).where(inbound_transfers.c.id == row_id)
+    return unit.conn.execute(query).mappings().one()
 
 
 def _seen(unit: Unit, item: Transaction) -> Any:
@@ -299,6 +340,8 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
     if not movement.limit_incoming_claimed(unit, holder, to_php(credited), HOME, _CLAIM, row):
         return _seen(unit, item)
     flag = _screened(item, holder.party_id, row["id"])
+    if unit.platform.ledger is not None:
+        return _begin_on_cluster(unit, unit.platform.ledger, row, holder, legs, flag)
     if flag is None:
         applied = movement.book(unit, legs)
     else:
@@ -308,6 +351,58 @@ def _credit(unit: Unit, message: Message, item: Transaction, rail: str, answer: 
     movement.check_balance(holder, applied, holder.currency, to_php)
     emit(unit, "inbound_transfer.received", view(row), (holder.party_id,))
     return row
+
+
+def _begin_on_cluster(
+    unit: Unit,
+    ledger: LedgerPort,
+    row: dict[str, Any],
+    holder: movement.Holder,
+    legs: list[NewTransfer],
+    flag: risk_gate.Flag | None,
+) -> dict[str, Any]:
+    """Step 4 on a TigerBeetle ledger: the rest of the two-store order's A (its event waits
+    for C). A credit from abroad (two legs through the FX liquidity) and one the name
+    screening would hold are not ported yet: refused, so rejected ``NARR``."""
+    if len(legs) > 1 or flag is not None:
+        what = "a credit in another currency" if len(legs) > 1 else "a credit held for review"
+        raise conflict(
+            "ledger_not_supported",
+            f"this deployment keeps its ledger on TigerBeetle, where {what} is not supported yet",
+        )
+    two_store.require_no_risk_hold(unit, legs)
+    two_store.check_balance(ledger, holder, row["credited_minor"], holder.currency)
+    two_store.begin(unit, row["id"], legs, None, None, RECORD)
+    return row
+
+
+def _view_of(unit: Unit, row_id: str) -> dict[str, Any]:
+    return view(_by_id(unit, row_id))
+
+
+def _settled(unit: Unit, row_id: str, ids: list[str]) -> None:
+    """C: the credit is in the wallet; announced to its owner."""
+    row = _by_id(unit, row_id)
+    emit(unit, "inbound_transfer.received", view(row), (row["party_id"],))
+
+
+def _failed(
+    unit: Unit, row_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
+) -> None:
+    """The cluster refused the credit, or its hold expired before the post: ``rejected``
+    (the bank is answered so), the month's incoming total given back."""
+    row = _by_id(unit, row_id)
+    holder = movement.holder_of(unit, row["wallet_id"])
+    if holder is not None:
+        movement.release_incoming(unit, holder, row["credited_minor"], row["received_at_ns"])
+    unit.conn.execute(
+        inbound_transfers.update()
+        .where(inbound_transfers.c.id == row_id)
+        .values(status=InboundStatus.REJECTED.value, reason_code=reason_for(refusal))
+    )
+
+
+two_store.RECORDS[RECORD] = two_store.Record(_view_of, _settled, _failed)
 
 
 #: The row's insert unless its ``(uetr, end_to_end_id)`` is there, returning its id when it

@@ -1,0 +1,32 @@
+"""Inbound credits on a TigerBeetle ledger (issue 22): a place in the two-store order may
+belong to an inbound transfer (``record`` ``inbound``).
+
+Revision ID: 0052_tb22p_inbound_places
+Revises: 0051_tb22l_loan_record
+Create Date: 2026-12-07
+"""
+
+from alembic import op
+
+revision = "0052_tb22p_inbound_places"
+down_revision = "0051_tb22l_loan_record"
+branch_labels = None
+depends_on = None
+
+_BEFORE = "record IN ('payment', 'payout', 'bank_transfer', 'loan')"
+_AFTER = "record IN ('payment', 'payout', 'bank_transfer', 'loan', 'inbound')"
+
+
+def _records(check: str) -> None:
+    with op.batch_alter_table("two_store_payments") as batch:
+        batch.drop_constraint(op.f("ck_two_store_payments_record"), type_="check")
+        batch.create_check_constraint(op.f("ck_two_store_payments_record"), check)
+
+
+def upgrade() -> None:
+    _records(_AFTER)
+
+
+def downgrade() -> None:
+    # an inbound transfer's place makes the old CHECK fail: drop those first
+    _records(_BEFORE)

@@ -1,0 +1,167 @@
+"""Inbound credits from another bank on a real TigerBeetle cluster (issue 22): another
+bank's pacs.008 credited through the two-store order (record ``inbound``), answered only
+once the order has ended; a crash after each step, the clearing house's redelivery and
+recovery, a duplicate under way answered 503, a hold past its deadline rejected, and what
+is not ported yet (a credit in another currency) rejected with nothing moved.
+
+The deployment is ``test_payments``'s; the messages are ``tests.rails.test_inbound``'s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.rails.test_inbound import answers, pacs008
+from tests.tigerbeetle import test_payments
+from tests.tigerbeetle.test_payments import Deployment, _dies
+from tindahan.ledger.port import LedgerUnavailableError
+from tindahan.services.ledger import movement
+from tindahan.services.payments import two_store
+from tindahan.services.rails import inbound
+from tindahan.store.payment_tables import events, wallet_usage
+from tindahan.webhooks.signature import sign
+
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
+
+#: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
+deployment = test_payments.deployment
+crash_after = test_payments.crash_after
+
+
+def _wallet(d: Deployment) -> int:
+    (account,) = d.accounts((d.world.other_buyer, "main"))
+    assert account.credits_pending == 0
+    return account.balance_posted
+
+
+def _incoming(d: Deployment) -> int:
+    def read(unit: Any) -> int:
+        who = d.world.other_buyer.id
+        main = movement.holders(unit, [who])[(who, "main")]
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == main.account_id, wallet_usage.c.direction == "in"
+            )
+        )
+        return sum(rows.scalars())
+
+    return d.platform.run(read, write=False)
+
+
+def _received(d: Deployment, wallet_id: str) -> int:
+    """``inbound_transfer.received`` events about credits to this wallet."""
+    rows = d.platform.run(
+        lambda u: list(
+            u.conn.execute(
+                select(events.c.data).where(events.c.type == "inbound_transfer.received")
+            )
+        ),
+        write=False,
+    )
+    return sum(json.loads(data)["data"]["wallet_id"] == wallet_id for (data,) in rows)
+
+
+def test_a_credit_books_in_the_cluster_and_a_duplicate_gets_the_same_answer(deployment):
+    d = deployment
+    wallet = d.world.other_buyer.wallets["main"]
+    before, events_before = _wallet(d), _received(d, wallet)
+    message = pacs008((wallet, 12_345, "PHP"))
+    first = inbound.receive(d.platform, message)
+    assert answers(first) == [("ACSC", None)]
+    assert _wallet(d) == before + 12_345
+    assert inbound.receive(d.platform, message) == first  # byte for byte, moved once
+    assert _wallet(d) == before + 12_345
+    assert _received(d, wallet) == events_before + 1
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_is_finished_by_the_redelivery(deployment, crash_after, step):
+    d = deployment
+    wallet = d.world.other_buyer.wallets["main"]
+    before, incoming, events_before = _wallet(d), _incoming(d), _received(d, wallet)
+    message = pacs008((wallet, 2_500, "PHP"))
+    crash_after(step)
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    # the bank had no answer: the clearing house delivers the message again
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    assert _wallet(d) == before + 2_500
+    assert _incoming(d) == incoming + 2_500
+    assert _received(d, wallet) == events_before + 1
+
+
+def test_a_duplicate_while_the_first_is_under_way_is_answered_later(deployment, crash_after):
+    d = deployment
+    wallet = d.world.other_buyer.wallets["main"]
+    before = _wallet(d)
+    message = pacs008((wallet, 700, "PHP"))
+    crash_after("A")  # the first delivery's request is still at work (or died just now)
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    with pytest.raises(LedgerUnavailableError):  # the door's 503: not a status yet
+        inbound.receive(d.platform, message)
+    assert _wallet(d) == before
+    two_store.recover(d.platform, older_than_s=0)
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    assert _wallet(d) == before + 700
+
+
+def test_a_credit_whose_hold_is_too_late_is_rejected_with_nothing_moved(
+    deployment, crash_after, monkeypatch
+):
+    d = deployment
+    wallet = d.world.other_buyer.wallets["main"]
+    before, incoming = _wallet(d), _incoming(d)
+    monkeypatch.setattr(two_store, "RESERVATION_TIMEOUT_S", 0)  # its deadline at once
+    message = pacs008((wallet, 900, "PHP"))
+    crash_after("A")
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert answers(inbound.receive(d.platform, message)) == [("RJCT", "NARR")]
+    assert (_wallet(d), _incoming(d)) == (before, incoming)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_credit_in_another_currency_is_rejected_there_for_now(deployment):
+    d = deployment
+    wallet = d.world.other_buyer.wallets["main"]
+    before = _wallet(d)
+    got = inbound.receive(d.platform, pacs008((wallet, 1_000, "USD")))
+    assert answers(got)[0][0] == "RJCT"
+    assert _wallet(d) == before
+
+
+def test_the_door_answers_503_for_a_credit_under_way(deployment, crash_after, monkeypatch):
+    """Through the API: the signed door answers a duplicate under way ``503`` with
+    ``Retry-After``, and the pacs.002 once it is done."""
+    d = deployment
+    monkeypatch.setenv("TINDAHAN_RAILS_SECRET", "s3cret")
+    wallet = d.world.other_buyer.wallets["main"]
+    message = pacs008((wallet, 333, "PHP"))
+
+    def post() -> Any:
+        signature = sign("s3cret", int(time.time()), message)
+        headers = {"Tindahan-Signature": signature, "Content-Type": "application/xml"}
+        return d.api.http.post("/v1/rails/messages", content=message, headers=headers)
+
+    crash_after("A")
+    _dies(d, post)
+    crash_after(None)
+    busy = post()
+    assert busy.status_code == 503 and busy.headers["Retry-After"], busy.text
+    two_store.recover(d.platform, older_than_s=0)
+    done = post()
+    assert done.status_code == 200 and answers(done.content) == [("ACSC", None)]
