@@ -71,6 +71,9 @@ def test_the_gate_is_one_round_trip_on_postgresql_once_the_owners_are_known_and_
     monkeypatch.setattr(risk_gate, "judge", counted)
     monkeypatch.setattr(risk_usage, "fetch_named", fetch_counted)
     monkeypatch.setattr(risk_gate, "fetch_named", fetch_counted)
+    # the gate's own read of owners: what the payment's wallet reads would teach it, unlearnt
+    monkeypatch.setattr(risk_gate, "learn_owners", lambda *_: None)
+    risk_gate._OWNERS.clear()
     _pay(platform, ana, ben, 10_000)  # the owners read
     _pay(platform, ana, ben, 10_000)  # known: the velocity limit is 2 an hour
     assert _alerts(platform) == []
@@ -83,3 +86,41 @@ def test_the_gate_is_one_round_trip_on_postgresql_once_the_owners_are_known_and_
         assert statements == [4, 4, 6, 4]  # (6: the alert's case and the alert)
     else:  # the owners and switches read once; then everything in one statement, and a
         assert statements == [2, 1, 2, 1]  # review's case and alert in one more
+
+
+@pytest.mark.usefixtures("live")
+def test_a_payments_wallet_reads_teach_the_gate_their_owners_as_its_own_read_finds_them(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The payment's wallets, read by the service (``movement.holders``), tell the gate
+    their accounts' parties: on PostgreSQL the first payment between two wallets the
+    process never met is one round trip, not two. What it learnt is what its own read of
+    the accounts' owners finds (``_owners_and_modes``)."""
+    ana, ben = _party(platform, "Ana", 5_000_000), _party(platform, "Ben")
+    risk_gate._OWNERS.clear()
+    statements: list[int] = []
+    judge, fetch_named = risk_gate.judge, hotpath.fetch_named
+    learnt: dict[str, str] = {}
+
+    def fetch_counted(conn: Connection, statement: TextClause, params: Any) -> list[Any]:
+        if statements:  # the gate's, not the check's own read below
+            statements[-1] += 1
+        return fetch_named(conn, statement, params)
+
+    def counted(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+        principal = transfers[0]
+        known = risk_gate._known_owners(unit, principal)
+        assert known is not None  # learnt from the wallets, before the gate
+        learnt.update(known)
+        read, _modes = risk_gate._owners_and_modes(unit, principal)
+        assert read == known
+        statements.append(0)
+        return judge(unit, transfers)
+
+    monkeypatch.setattr(risk_gate, "judge", counted)
+    monkeypatch.setattr(risk_usage, "fetch_named", fetch_counted)
+    monkeypatch.setattr(risk_gate, "fetch_named", fetch_counted)
+    _pay(platform, ana, ben, 10_000)
+    assert sorted(learnt.values()) == sorted([ana, ben])
+    if not platform.db.is_sqlite:  # SQLite reads in process, learnt or not
+        assert statements == [1]

@@ -103,11 +103,17 @@ def holder_of(unit: Unit, wallet_id: str) -> Holder | None:
     SQLAlchemy's own per-statement work; every column is a string or an integer, which
     SQLAlchemy would not process anyway)."""
     params = {"wallet_id": wallet_id}
+    holder = None
     if unit.conn.dialect.name == "postgresql":
         found = fetch_named(unit.conn, _HOLDER_BY_WALLET, params)
-        return _holder(dict(zip(_HOLDER_KEYS, found[0], strict=True))) if found else None
-    row = unit.conn.execute(_HOLDER_BY_WALLET, params).mappings().first()
-    return None if row is None else _holder(row)
+        if found:
+            holder = _holder(dict(zip(_HOLDER_KEYS, found[0], strict=True)))
+    else:
+        row = unit.conn.execute(_HOLDER_BY_WALLET, params).mappings().first()
+        holder = None if row is None else _holder(row)
+    if holder is not None:  # the gate's owners read, saved for the movement to come
+        risk_gate.learn_owners(unit, ((holder.account_id, holder.party_id),))
+    return holder
 
 
 def _holder(row: Any) -> Holder:
@@ -132,6 +138,8 @@ def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holde
     found: dict[tuple[str, str], Holder] = {}
     for row in unit.conn.execute(query, {"party_ids": wanted}).mappings():
         found[(row["party_id"], row["kind"])] = _holder(row)
+    # the gate's owners read, saved for the movement these wallets are about to make
+    risk_gate.learn_owners(unit, ((h.account_id, h.party_id) for h in found.values()))
     return found
 
 

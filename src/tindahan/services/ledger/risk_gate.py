@@ -26,8 +26,9 @@ database keeps (``risk_usage``: bucketed windows, pairs, last activity). The ope
 switches a rule's mode (on, shadow, off) over the file's (``services.risk.rules``): the
 switches are read per movement and the rule set with them is made once per combination. The
 accounts' owners and the switches are one read before the buckets; on PostgreSQL, once the
-process knows both accounts' owners (they never change: ``_OWNERS``), the switches come back
-in the buckets' one statement instead, so the gate is one round trip.
+process knows both accounts' owners (they never change: ``_OWNERS``; read by the gate, or
+learnt from the wallets the movement's service read, ``learn_owners``), the switches come
+back in the buckets' one statement instead, so the gate is one round trip.
 
 Every open alert (a review) joins its party's case (``services.risk.cases``): the party's
 one unclosed case, made by the same statement if there is none.
@@ -58,7 +59,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -377,6 +378,19 @@ def _remember(unit: Unit, owners: Mapping[str, str]) -> None:
     database = id(unit.db)
     for account, party in owners.items():
         _OWNERS[(database, account)] = party
+
+
+def learn_owners(unit: Unit, wallets: Iterable[tuple[str, str]]) -> None:
+    """Remember wallets' accounts' parties as a service read them (``movement.holders``:
+    the wallet's ``account_id`` and ``party_id``), so the gate judging the movement those
+    wallets are about to make needs no read of its own (PostgreSQL: one round trip, not
+    two, the first time the process meets an account). Safe because it is the same fact
+    the gate's read gives: a wallet's ledger account is opened with its party as the owner
+    in the transaction that makes the wallet (``parties._open_wallets``), neither is ever
+    changed, a wallet's account is never an escrow account (the one kind ``party_of`` maps
+    elsewhere), and account ids are fresh random ids, never reused — so a pair read in a
+    transaction that then rolls back is still never wrong."""
+    _remember(unit, dict(wallets))
 
 
 def _known_owners(unit: Unit, t: NewTransfer) -> dict[str, str] | None:
