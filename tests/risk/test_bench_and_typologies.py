@@ -41,3 +41,9 @@ def test_the_gate_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     # and its statements counted (SQLite: the owners and switches, the pair, the buckets and
     # last seen, at least, on each gate-on payment)
     assert 4 <= result["gate_statements_mean"] <= result["gate_statements_max"]
+    # the runs' spread of each p99 around its median
+    assert len(result["runs"]) == 5
+    for name in ("added_p99", "gate_p99", "off_p99", "on_p99"):
+        each = sorted(run[f"{name}_ms"] for run in result["runs"])
+        assert result[f"{name}_min_ms"] == each[0] and result[f"{name}_max_ms"] == each[-1]
+        assert result[f"{name}_ms"] == each[2]  # the median of five
