@@ -297,13 +297,37 @@ def merchant_model(tmp_path_factory, worker_id):
 
 
 @pytest.fixture(scope="session")
-def seeded_demo(tmp_path_factory) -> Iterator[Any]:
-    """``demo seed`` once per worker and store; ``seeded_demo.copy_to(url)`` gives a test
-    its own seeded database (``tests/seeded_demo.py``)."""
-    from tests.seeded_demo import SeededDemo
+def seeded_demo(tmp_path_factory, worker_id, media_folder) -> Iterator[Any]:
+    """``demo seed`` once per run and store, shared by the xdist workers under a file lock;
+    ``seeded_demo.copy_to(url)`` gives a test its own seeded database
+    (``tests/seeded_demo.py``)."""
+    from tests.seeded_demo import SeededDemo, worker_media
 
-    made = SeededDemo(tmp_path_factory.mktemp("seeded-demo"))
+    alone = worker_id == "master"  # not under xdist: this process drops what it seeded
+    shared = (
+        tmp_path_factory.mktemp("seeded-demo")
+        if alone
+        else tmp_path_factory.getbasetemp().parent / SHARED_DEMO
+    )
+    made = SeededDemo(shared, *worker_media(), drops_shared=alone)
     try:
         yield made
     finally:
         made.drop()
+
+
+#: The folder of the run's shared demo seed, beside the xdist workers' own folders.
+SHARED_DEMO = "seeded-demo"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller, once every worker has ended, drops the PostgreSQL databases
+    the workers' shared demo seed made (``tests/seeded_demo.py``)."""
+    config = session.config
+    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
+        return  # a worker, or no workers: the session fixture dropped its own
+    from tests.seeded_demo import drop_shared
+
+    # the workers' basetemps are folders of the controller's (pytest-xdist's workermanage)
+    runs: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+    drop_shared(runs.getbasetemp() / SHARED_DEMO)
