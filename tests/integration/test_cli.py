@@ -26,6 +26,9 @@ from tindahan.ledger import NewTransfer
 from tindahan.services.credit import assessments as credit_service
 from tindahan.services.ledger import transfers as service
 from tindahan.services.platform import keys as key_service
+from tindahan.services.platform import parties
+from tindahan.services.seed import demo as demo_service
+from tindahan.services.seed.demo import OPERATOR
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -395,11 +398,42 @@ def test_demo_model_is_trained_once_into_the_model_folder(tmp_path, monkeypatch,
         assert trained == ([folder] if again else []), source
 
 
-def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, merchant_model):
+def test_serve_demo_loads_the_seed_into_an_empty_database_only(db, merchant_model, monkeypatch):
+    """``serve --demo``'s loading step (``_load_demo``) runs the demo seed (``_seed_demo``,
+    what ``demo seed`` runs: checked through ``seeded_demo``) on an empty database and not on
+    one that has data; the loan product comes either way. The subprocess test
+    below starts on an already-seeded copy, so the seed is not paid twice in the suite."""
+    monkeypatch.setenv(credit_service.MODEL_ENV, str(merchant_model.folder))
+    url = db.url.render_as_string(hide_password=False)
+    platform = cli_app._prepare(db)
+    seeds: list[str] = []
+
+    def seed(given: str, into: Platform) -> tuple[int, int]:
+        assert into is platform
+        seeds.append(given)
+        return 7, 3
+
+    monkeypatch.setattr(cli_app, "_seed_demo", seed)
+    cli_app._load_demo(platform, url)
+    assert seeds == [url] and key_service.environment_of(platform) == "test"
+    assert credit_service.model_dir() == merchant_model.folder  # no second model trained
+    assert demo_service.seed_lending(platform) == {}  # the loan product is there already
+    platform.run(lambda u: parties.create(u, OPERATOR, parties.NewParty("customer", "Stray")))
+    cli_app._load_demo(platform, url)  # not empty now: no seed again
+    assert seeds == [url]
+
+
+def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(
+    tmp_path, merchant_model, seeded_demo
+):
     # A model already trained (the session's, read only): the first start need not train one.
+    # The database is a copy of the run's seeded demo (``seeded_demo``): what an empty one
+    # adds, the seed itself, is the test above's and ``demo seed``'s.
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    seeded_demo.copy_to(database)
     env = {
         **os.environ,
-        "TINDAHAN_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "TINDAHAN_DATABASE_URL": database,
         credit_service.MODEL_ENV: str(merchant_model.folder),
     }
     port = free_port()
@@ -465,7 +499,8 @@ def test_serve_demo_prints_url_docs_and_key_serves_and_stops_cleanly(tmp_path, m
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == 0, "".join(errors)
-    assert "demo data ready" in seen
+    assert "loading demo data" not in seen  # already seeded: not seeded again
+    assert "demo lending ready" in seen  # but the loan product and offers come with serve
     assert "training the demo credit model" not in seen
     with pytest.raises(httpx.TransportError):  # and stopped with it
         httpx.post(switch_url + "/answers", timeout=5)
