@@ -201,7 +201,14 @@ def create_mobile_transfer(
     a store by its QR code), `phone_invalid` (400), `limit_exceeded`, `insufficient_funds`.
     Announced as `mobile_transfer.succeeded` to both parties."""
     new = sends.MobileSend(**payload.model_dump())
-    return idempotent(request, who, key, payload, lambda u: sends.send_to_mobile(u, who, new))
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: sends.send_to_mobile(u, who, new),
+        reserve=lambda u, ledger: sends.reserve_mobile(u, ledger, who, new),
+    )
 
 
 @router.post("/cash_ins", response_model=s.Payment, tags=["cash"], summary="Cash-in at an agent")

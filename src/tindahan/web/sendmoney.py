@@ -3,8 +3,9 @@
 Three steps, as GCash and Maya have taught people: the number, the amount and a note; then
 a confirmation page that says whom the number reaches (``services.payments.sends.recipient``:
 first name and initials) and asks for the PIN (``web.pin``, as paying does); then the send,
-once per idempotency key (``forms.run_submit``: a double tap or a resent page sends once),
-and its receipt. Every rule — who may receive, self-sends, the KYC tiers' limits, the risk
+once per idempotency key (``forms.run_submit``: a double tap or a resent page sends once;
+on a TigerBeetle ledger through the two-store order with ``sends.reserve_mobile``), and its
+receipt. Every rule — who may receive, self-sends, the KYC tiers' limits, the risk
 gate — is the service's; a refusal lands beside the field it names, and nothing moves.
 """
 
@@ -18,7 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.services.payments import sends
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.unit import Unit
 from tindahan.web import forms, pin, render, session
 from tindahan.web.router import router as make_router
@@ -79,8 +83,11 @@ async def send(request: Request, viewer: Customer) -> Response:
         def work(unit: Unit) -> dict[str, Any]:
             return dict(sends.send_to_mobile(unit, viewer.caller, new))
 
+        def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+            return sends.reserve_mobile(unit, ledger, viewer.caller, new)
+
         try:
-            done = await forms.run_submit(request, viewer, form, work)
+            done = await forms.run_submit(request, viewer, form, work, reserve)
         except RefusalError as refusal:
             if refusal.category is Category.IDEMPOTENCY:
                 raise

@@ -18,6 +18,10 @@ The send is stored as a payment of kind ``p2p`` (``GET /v1/payments/{id}`` and b
 payment lists show it; both wallets' statements show the ledger transfer) and announced as
 ``mobile_transfer.succeeded`` to both parties, written in the same transaction.
 
+On a TigerBeetle ledger (issue 22) the routes name ``reserve_mobile`` as their part of
+transaction A of the two-store order (``two_store.run``): the same checks, the payment
+``pending``, the legs booked in the cluster after it, ``mobile_transfer.succeeded`` at C.
+
 Idempotency: ``send_once(platform, caller, key, send)`` runs it once per ``(caller, key)``
 (``services.platform.idempotency``, the API's table and rules): a retry with the same key and
 the same send answers the first result (or the first refusal) and moves nothing more; the
@@ -39,7 +43,7 @@ PIN is asked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import select
 
@@ -47,10 +51,12 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, invalid, not_found
 from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments import parties as party_rules
 from tindahan.payments import sends as rules
 from tindahan.payments.model import PaymentKind, PaymentStatus, TransferCode, WalletKind
 from tindahan.services.ledger import movement
+from tindahan.services.payments import two_store
 from tindahan.services.payments.payments import payer_of, payment_view, record, reviewed
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import idempotency
@@ -59,7 +65,7 @@ from tindahan.services.unit import Platform, Unit, ledger_id, new_id
 from tindahan.store.payment_tables import parties
 from tindahan.store.web_tables import logins
 
-EVENT = "mobile_transfer.succeeded"
+EVENT = two_store.MOBILE_SEND_EVENT
 #: The idempotency keys of ``send_once`` live beside the API's, under their own prefix.
 KEY_PREFIX = "send:"
 
@@ -124,9 +130,22 @@ def _sender_side(unit: Unit, party_id: str) -> rules.Side:
     return rules.Side(party_id, kind)
 
 
-def send_to_mobile(unit: Unit, caller: Caller, new: MobileSend) -> PaymentView:
-    """Send ``new.amount_minor`` to the wallet registered to ``new.mobile`` (in ``unit``'s
-    transaction; the caller commits). Returns the payment (kind ``p2p``)."""
+@dataclass(frozen=True)
+class _Planned:
+    """A send checked and ready to book: its id, both wallets and its one transfer."""
+
+    payment_id: str
+    source: movement.Holder
+    destination: movement.Holder
+    amount_minor: int
+    currency: str
+    transfer: NewTransfer
+    note: str | None
+
+
+def _plan(unit: Unit, caller: Caller, new: MobileSend) -> _Planned:
+    """Every check both ledgers share, the running totals raised (in ``unit``'s
+    transaction): the recipient, the domain's rule, active wallets, the tiers' limits."""
     caller.require("payments:write")
     amount_minor, currency = movement.amount(new.amount_minor, new.currency)
     sender_party = payer_of(caller, new.sender_id, "sender_id")
@@ -161,23 +180,51 @@ def send_to_mobile(unit: Unit, caller: Caller, new: MobileSend) -> PaymentView:
     movement.precheck(destination, amount_minor, currency)
     movement.limit_outgoing(unit, source, amount_minor, currency)
     movement.limit_incoming(unit, destination, amount_minor, currency)
-    row = record(
+    return _Planned(payment_id, source, destination, amount_minor, currency, transfer, note)
+
+
+def _record(unit: Unit, p: _Planned, status: PaymentStatus, ids: list[str]) -> Any:
+    """The send's payment row (kind ``p2p``); its view is read once the risk gate judged."""
+    return record(
         unit,
-        payment_id,
+        p.payment_id,
         PaymentKind.P2P,
-        PaymentStatus.SUCCEEDED,
-        source,
-        destination,
-        amount_minor,
-        currency,
-        [transfer.id],
-        description=note,
+        status,
+        p.source,
+        p.destination,
+        p.amount_minor,
+        p.currency,
+        ids,
+        description=p.note,
     )
-    applied = movement.book(unit, [transfer])  # the risk gate judges it here
-    movement.check_balance(destination, applied, currency)
+
+
+def send_to_mobile(unit: Unit, caller: Caller, new: MobileSend) -> PaymentView:
+    """Send ``new.amount_minor`` to the wallet registered to ``new.mobile`` (in ``unit``'s
+    transaction; the caller commits). Returns the payment (kind ``p2p``)."""
+    p = _plan(unit, caller, new)
+    row = _record(unit, p, PaymentStatus.SUCCEEDED, [p.transfer.id])
+    applied = movement.book(unit, [p.transfer])  # the risk gate judges it here
+    movement.check_balance(p.destination, applied, p.currency)
     view = reviewed(unit, [payment_view(row)])[0]
-    emit(unit, EVENT, view, (source.party_id, destination.party_id))
+    emit(unit, EVENT, view, (p.source.party_id, p.destination.party_id))
     return view
+
+
+def reserve_mobile(
+    unit: Unit, ledger: LedgerPort, caller: Caller, new: MobileSend
+) -> tuple[PaymentView, list[NewTransfer]]:
+    """A send's part of transaction A on a TigerBeetle ledger (``two_store.run``): the same
+    checks and refusals as ``send_to_mobile``, the receiving wallet's maximum balance read
+    from the cluster, the payment ``pending``. C announces it ``mobile_transfer.succeeded``
+    (``two_store`` tells it by its leg's ``channel``). A send the risk rules would hold for
+    review is refused ``ledger_not_supported``, as a payment is there."""
+    p = _plan(unit, caller, new)
+    two_store.require_no_risk_hold(unit, [p.transfer])
+    two_store.check_balance(ledger, p.destination, p.amount_minor, p.currency)
+    legs = two_store.unlinked([p.transfer])
+    row = _record(unit, p, PaymentStatus.PENDING, [t.id for t in two_store.holds(legs)])
+    return reviewed(unit, [payment_view(row)])[0], legs
 
 
 def send_once(platform: Platform, caller: Caller, key: str, new: MobileSend) -> PaymentView:

@@ -17,7 +17,8 @@ transaction spans both, so the writes go in this order (README, "Two stores, one
 3. **B** (database): ``reserved``.
 4. **posts** (cluster): each hold posted whole, linked; ids ``<leg>.post``.
 5. **C** (database): the payment ``succeeded``, ``settled``, its event (``payment.succeeded``;
-   ``cash_in.succeeded``, ``funding.succeeded``).
+   ``cash_in.succeeded``, ``funding.succeeded``; a send to a mobile number's
+   ``mobile_transfer.succeeded``, told by its leg's channel).
    Then the answer, which replaces the idempotency record's ``pending`` one.
 
 A refusal by the cluster at step 2 (not enough money) or an expired hold at step 4 marks the
@@ -127,6 +128,13 @@ _EVENTS = {
     PaymentKind.FUNDING.value: "funding.succeeded",
     PaymentKind.CASH_OUT.value: "cash_out.succeeded",
 }
+#: The event C writes for a movement whose first leg names its ``channel`` in its metadata,
+#: where the kind alone does not tell it (a send to a mobile number is a ``p2p`` payment
+#: like any other, announced ``mobile_transfer.succeeded`` as on the SQL path). The legs are
+#: stored with the movement's place (``two_store_payments.legs``), so recovery finds the
+#: channel without a column of its own; ``services.payments.sends`` uses this name too.
+MOBILE_SEND_EVENT = "mobile_transfer.succeeded"
+_CHANNEL_EVENTS = {"mobile": MOBILE_SEND_EVENT}
 #: A post of a hold fails so only when the hold is gone: voided by its timeout, or by B's guard.
 _HOLD_GONE = (
     R.PENDING_TRANSFER_EXPIRED,
@@ -686,8 +694,18 @@ def _announce(unit: Unit, payment_id: str, event: str | None = None) -> None:
     row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
     payment = row.one()
     view = reviewed(unit, [payment_view(payment)])[0]
-    event = event or _EVENTS.get(payment["kind"], "payment.succeeded")
+    event = event or _event_at_c(unit, payment["kind"], payment_id)
     emit(unit, event, view, [p for p in (view["payer_id"], view["payee_id"]) if p])
+
+
+def _event_at_c(unit: Unit, kind: str, payment_id: str) -> str:
+    """A payment's event at C: its kind's, else its channel's (``_CHANNEL_EVENTS``), else
+    ``payment.succeeded``."""
+    if kind in _EVENTS:
+        return _EVENTS[kind]
+    legs = legs_of(unit, payment_id)
+    channel = legs[0].metadata.get("channel") if legs else None
+    return _CHANNEL_EVENTS.get(str(channel), "payment.succeeded")
 
 
 def _refuse(
