@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import snapshots
+from tests import apps, snapshots
 from tindahan.api.app import create_app
 from tindahan.services.platform import chart, keys
 from tindahan.services.unit import Platform
@@ -48,7 +48,7 @@ def platform(db, vault) -> Platform:
 
 @pytest.fixture
 def server(platform, shared_server) -> Iterator[str]:
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.api_app(platform)) as base_url:
         yield base_url
 
 
@@ -174,6 +174,7 @@ class SavedWorld:
 def _snapshot_world(db: Database, fixture: Callable[[str], Any]) -> SavedWorld:
     platform = _platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
     operator = _new_operator_key(platform)
+    # An app of its own: the worker's shared one (tests/apps.py) may be bound to a test's.
     with fixture("shared_server").serving(create_app(platform)) as base_url:
         api = Api(base_url)
         try:

@@ -31,6 +31,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi import checks as openapi_checks
 from sqlalchemy import insert
 
+from tests import apps
 from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
 from tests.conftest import Clock
 from tests.profiles import examples
@@ -134,7 +135,7 @@ def platform(db) -> Platform:
 
 @pytest.fixture
 def server(platform: Platform, shared_server: Shared) -> Iterator[str]:
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.api_app(platform)) as base_url:
         yield base_url
 
 

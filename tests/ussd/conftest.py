@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tindahan.api.app import create_app
+from tests import apps
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.payments import cash
 from tindahan.services.platform import chart, logins, parties
@@ -33,7 +33,7 @@ def platform(db) -> Platform:
 
 @pytest.fixture
 def server(platform, shared_server) -> Iterator[str]:
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.api_app(platform)) as base_url:
         yield base_url
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import snapshots
+from tests import apps, snapshots
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.services.commerce import catalog
 from tindahan.services.payments import cash, wallets
@@ -30,7 +30,6 @@ from tindahan.services.platform import chart, keys, logins, parties
 from tindahan.services.unit import Platform
 from tindahan.store.database import Database
 from tindahan.store.vault import Vault
-from tindahan.web.app import create_app
 
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"w" * 32).decode()
 OPERATOR = Caller("test", None, frozenset(DEFAULT_SCOPES))
@@ -72,7 +71,7 @@ def platform(db, vault) -> Platform:
 def web(platform, shared_server, monkeypatch) -> Iterator[str]:
     """The base URL of the app, pages and API, for this test's platform."""
     monkeypatch.setenv("TINDAHAN_WEB_INSECURE_COOKIES", "1")
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.web_app(platform)) as base_url:
         yield base_url
 
 

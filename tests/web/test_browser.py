@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests import apps
 from tests.web import loans_fixture
 from tests.web.conftest import OPERATOR, SHOTS, Pages, Person, screenshot, sign_in_page
 from tindahan import limits
@@ -26,7 +27,6 @@ from tindahan.services.commerce import escrow, orders
 from tindahan.services.payments import cash, requests
 from tindahan.services.qr import codes
 from tindahan.services.qr import pay as qrpay
-from tindahan.web.app import create_app
 
 PAGE_BUDGET_BYTES = 200_000
 #: The element's right edge within the viewport (no part of it off-screen at 360 px).
@@ -76,7 +76,7 @@ def db_url(sqlite_url) -> str:
 @pytest.fixture
 def live(platform, shared_server) -> Iterator[str]:
     """The app with its real cookie settings (Secure: Chromium keeps them on 127.0.0.1)."""
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.web_app(platform)) as base_url:
         yield base_url
 
 

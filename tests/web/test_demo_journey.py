@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests import apps
 from tests.api.conftest import TEST_DATA_KEY
 from tests.web.conftest import Pages, sign_in_page
 from tests.web.test_browser import go, shots
@@ -28,7 +29,6 @@ from tindahan.services.seed import demo
 from tindahan.services.unit import Platform
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
-from tindahan.web.app import create_app
 
 OPERATOR = Caller("test", None, frozenset(DEFAULT_SCOPES))
 
@@ -49,7 +49,7 @@ def demo_world(
 @pytest.fixture
 def demo_pages(chromium, demo_world, shared_server) -> Iterator[Pages]:
     platform, _ = demo_world
-    with shared_server.serving(create_app(platform)) as base_url:
+    with shared_server.serving(apps.web_app(platform)) as base_url:
         pages = Pages(chromium, base_url)
         yield pages
         pages.close()

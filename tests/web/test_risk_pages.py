@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests import apps
 from tests.web.conftest import OPERATOR, Browser, Site
 from tindahan.services.ledger import risk_gate, verify
 from tindahan.services.payments import payments
 from tindahan.services.platform import audit
 from tindahan.services.risk import cases
-from tindahan.web.app import create_app
 
 RULES = """
 [[rule]]
@@ -238,7 +238,7 @@ def test_the_payee_reads_under_review_in_english_and_filipino(
 # --- in Chromium, at a phone's width -----------------------------------------------------------
 @pytest.fixture
 def live(site: Site, shared_server: Any) -> Iterator[str]:
-    with shared_server.serving(create_app(site.platform)) as base_url:
+    with shared_server.serving(apps.web_app(site.platform)) as base_url:
         yield base_url
 
 

@@ -147,13 +147,7 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
         docs_url=None,  # served from the package by ``install_docs``, not from a CDN
         redoc_url=None,
     )
-    app.state.platform = platform
-    #: Payments grouped into shared transactions when TINDAHAN_GROUP_COMMIT=on (README,
-    #: "Group commit"); None when off.
-    app.state.committer = groupcommit.from_environment(platform, default=group_commit)
-    app.state.rate_limiter = ratelimit.from_environment(
-        limits.RATE_LIMIT_PER_SECOND, limits.RATE_LIMIT_BURST, processes
-    )
+    bind(app, platform, processes=processes, group_commit=group_commit)
     errors.install(app)
 
     @app.exception_handler(RateLimitedError)
@@ -217,13 +211,34 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
     app.add_middleware(inbound.RailsDoor)
     # Then: a request that met a database failover is run again from the routes down.
     # (The pool is looked up when a failover happens: the OpenAPI document is built without one.)
-    app.add_middleware(Failover, discard=lambda: platform.db.discard_connections())
+    app.add_middleware(Failover, discard=lambda: app.state.platform.db.discard_connections())
     app.add_middleware(ClientOrigin)  # the risk gate's device and IP (api/origin.py)
     app.add_middleware(DuplicateKeys)
     app.add_middleware(BodyLimit)  # outside: a body is bounded before anything reads it
     app.add_middleware(Measure)  # outermost: every answer is counted, refusals included
     traces.instrument(app, lambda: platform.db.engine)  # when OTEL_EXPORTER_OTLP_ENDPOINT is set
     return app
+
+
+def bind(
+    app: FastAPI, platform: Platform, *, processes: int = 1, group_commit: str = "off"
+) -> None:
+    """Everything the app holds for one platform, on ``app.state``: the platform itself, a
+    fresh rate limiter and the group committer (both read from the environment now). The
+    routes, handlers and middleware hold none of it: they read ``app.state`` per request.
+
+    ``create_app`` calls it once. The tests bind one app per worker to each test's platform
+    (tests/apps.py): FastAPI builds an included router's routes on an app's first request
+    that reaches it, about 0.8 s of CPU for this app's routes, which every test paid when
+    each built its own app. Tracing's SQL hooks (``traces.instrument``) stay on the engine
+    the app was created with, so a traced app is not rebound."""
+    app.state.platform = platform
+    #: Payments grouped into shared transactions when TINDAHAN_GROUP_COMMIT=on (README,
+    #: "Group commit"); None when off.
+    app.state.committer = groupcommit.from_environment(platform, default=group_commit)
+    app.state.rate_limiter = ratelimit.from_environment(
+        limits.RATE_LIMIT_PER_SECOND, limits.RATE_LIMIT_BURST, processes
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

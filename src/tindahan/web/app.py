@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tindahan.api.app import bind as bind_api
 from tindahan.api.app import create_app as create_api
 from tindahan.api.errors import allowed_methods
 from tindahan.kernel.refusals import Category, RefusalError
@@ -72,6 +73,15 @@ def create_app(platform: Platform, *, processes: int = 1, group_commit: str = "o
 
     app.add_middleware(Language)
     return app
+
+
+def bind(
+    app: FastAPI, platform: Platform, *, processes: int = 1, group_commit: str = "off"
+) -> None:
+    """The app made by ``create_app`` bound to another platform (``api.app.bind``), its
+    CSRF key, derived from the platform's vault on first use, forgotten with the old one."""
+    bind_api(app, platform, processes=processes, group_commit=group_commit)
+    app.state.csrf_key = None
 
 
 class Language:
