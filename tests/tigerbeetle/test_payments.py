@@ -30,9 +30,10 @@ from tests.tigerbeetle.conftest import _cluster
 from tindahan.api.app import create_app
 from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import Account, NewTransfer
 from tindahan.services.ledger import migration, movement
-from tindahan.services.payments import cash, two_store, wallets
+from tindahan.services.payments import cash, refunds, two_store, wallets
 from tindahan.services.platform import books, chart, keys
 from tindahan.services.platform.chart import bank_account
 from tindahan.services.unit import Platform
@@ -255,13 +256,17 @@ def test_a_retry_finishes_an_unfinished_payment_itself(deployment, crash_after):
 
 
 def test_movements_not_ported_are_refused_not_booked_on_sql(deployment):
+    """A SQL-ledger path reached on a TigerBeetle deployment (the API routes refunds through
+    the two-store order, but the demo seed calls ``refunds.create`` itself) is refused at
+    ``movement.book``, not booked in the main database beside the cluster."""
     d = deployment
     paid = d.api.ok(d.pay(d.world.merchant, 300, str(uuid.uuid4())))
-    body = {"payment_id": paid["id"], "amount_minor": 100}
-    refused = d.api.post("/v1/refunds", d.world.merchant.key, body)
-    assert refused.status_code == 409, refused.text
-    error = refused.json()["error"]
-    assert error["code"] == "ledger_not_supported" and "refund" in error["message"]
+    merchant = Caller("test", d.world.merchant.id, frozenset(DEFAULT_SCOPES))
+    with pytest.raises(RefusalError) as refused:
+        d.platform.run(lambda u: refunds.create(u, merchant, paid["id"], 100, None))
+    assert refused.value.code == "ledger_not_supported" and "refund" in refused.value.message
+    got = d.api.ok(d.api.get(f"/v1/payments/{paid['id']}", d.world.merchant.key))
+    assert got["refunded_minor"] == 0 and got["status"] == "succeeded"
 
 
 def test_verify_checks_every_payment_against_its_transfers(deployment):

@@ -171,12 +171,14 @@ def create_refund(
     request: Request, who: CallerDep, key: IdempotencyKey, payload: s.RefundCreate
 ) -> JSONResponse:
     """Full (leave out amount_minor) or partial; never above what is left of the payment."""
-    return idempotent(
+    args = (payload.payment_id, payload.amount_minor, payload.reason)
+    return _cash(
         request,
         who,
         key,
         payload,
-        lambda u: refunds.create(u, who, payload.payment_id, payload.amount_minor, payload.reason),
+        lambda u: refunds.create(u, who, *args),
+        lambda made, *step: refunds.create_on_cluster(made, who, *args, *step),
     )
 
 
@@ -298,9 +300,9 @@ def _cash(
     work: Callable[[Unit], Mapping[str, Any]],
     on_cluster: Callable[..., Response],
 ) -> JSONResponse:
-    """A cash movement once per key: ``work`` on the SQL ledger, or on a TigerBeetle ledger
-    ``on_cluster(platform, scope, key, fingerprint, render, refuse)`` in the two-store write
-    order (``payments.two_store``)."""
+    """A cash movement (or a refund) once per key: ``work`` on the SQL ledger, or on a
+    TigerBeetle ledger ``on_cluster(platform, scope, key, fingerprint, render, refuse)`` in
+    the two-store write order (``payments.two_store``)."""
     made = platform(request)
     if not two_store.applies(made):
         return idempotent(request, who, key, payload, work)

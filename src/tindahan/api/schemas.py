@@ -451,7 +451,10 @@ class Refund(BaseModel):
     currency: str
     fee_returned_minor: int
     reason: str | None
-    status: Literal["succeeded"]
+    status: Literal["succeeded", "pending", "failed"] = Field(
+        description="`pending` and `failed` only on a TigerBeetle ledger: a refund being "
+        "booked, or one the cluster refused (too little in the settlement wallet)."
+    )
     transfer_ids: list[str]
     under_review: bool = Field(
         False,

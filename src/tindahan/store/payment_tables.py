@@ -197,7 +197,8 @@ two_store_payments = Table(
     Column("state", String(16), nullable=False),
     #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
     #: ``bank_transfer`` (``bank_transfers``), ``loan`` (``loans``: its disbursement,
-    #: ``services.payments.loan_cluster``) or ``inbound`` (``inbound_transfers``).
+    #: ``services.payments.loan_cluster``), ``inbound`` (``inbound_transfers``) or
+    #: ``refund`` (``refunds``).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -212,7 +213,8 @@ two_store_payments = Table(
         name="state",
     ),
     CheckConstraint(
-        _in("record", ("payment", "payout", "bank_transfer", "loan", "inbound")), name="record"
+        _in("record", ("payment", "payout", "bank_transfer", "loan", "inbound", "refund")),
+        name="record",
     ),
 )
 Index(

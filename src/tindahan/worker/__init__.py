@@ -35,6 +35,7 @@ from tindahan.services.lending import close as loan_close
 from tindahan.services.payments import (
     cash,
     loan_cluster,  # noqa: F401 (registers the loan record recovery finishes)
+    refunds,
     requests,  # noqa: F401 (registers a payment request's follower recovery runs)
     two_store,
 )
@@ -89,8 +90,10 @@ def tick(
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     # a crash's unfinished movements first (every record registered: ``rails_cluster``'s
-    # bank transfers, ``rails_inbound``'s credits and the daily payout's module import theirs)
+    # bank transfers, ``rails_inbound``'s credits, ``refunds``' and the daily payout's module
+    # import theirs)
     assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
+    assert refunds.RECORD in two_store.RECORDS
     recovered = _on_cluster(two_store.recover, platform)
     failed = _on_cluster(cash.expire_cash_outs, platform)
     orders_expired = order_jobs.expire_orders(platform)

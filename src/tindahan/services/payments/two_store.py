@@ -121,7 +121,10 @@ _FAILED_EVENTS = {PaymentKind.CASH_OUT.value: "cash_out.failed"}
 ENDED = ("canceled", "expired", "rejected")
 #: What the cluster's "not enough money" for the hold means, per kind of movement (the SQL
 #: path's answer for it); a payment or send: ``insufficient_funds``.
-_LOW_BALANCE = {PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low")}
+_LOW_BALANCE = {
+    PaymentKind.CASH_IN.value: ("insufficient_float", "the agent's float is too low"),
+    "refund": ("insufficient_funds", "the merchant's settlement wallet is too low"),
+}
 #: The event C writes to the outbox, per kind (a payment or send: ``payment.succeeded``).
 _EVENTS = {
     PaymentKind.CASH_IN.value: "cash_in.succeeded",
@@ -275,7 +278,7 @@ def run(
 def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
     if (
-        body.get("object") in ("payment", "payout", "bank_transfer", "loan")
+        body.get("object") in ("payment", "payout", "bank_transfer", "loan", "refund")
         and body.get("status") == "pending"
     ):
         return str(body["id"])
