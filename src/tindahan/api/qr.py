@@ -11,10 +11,12 @@ from fastapi.responses import JSONResponse, Response
 from tindahan.api import commerce_schemas as c
 from tindahan.api import rails_schemas as r
 from tindahan.api import schemas as s
-from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, read
+from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, platform, read
+from tindahan.services.payments import two_store
 from tindahan.services.qr import codes as qrcodes
 from tindahan.services.qr import interbank
 from tindahan.services.qr import pay as qrpay
+from tindahan.services.rails import cluster as rails_cluster
 
 router = APIRouter(prefix="/v1")
 Id = PathId
@@ -103,12 +105,19 @@ def pay_interbank_qr(
     The amount and the InstaPay send fee are held at once; the worker sends the pacs.008 and
     the status follows the clearing house's answer, as ``POST /v1/bank_transfers``. Our own
     codes are refused with ``qr_on_us`` (``POST /v1/qr/payments`` pays them)."""
-    return idempotent(
+    args = (payload.payload, payload.amount_minor, payload.payer_id)
+    made = platform(request)
+    if not two_store.applies(made):
+        return idempotent(request, who, key, payload, lambda u: interbank.pay(u, who, *args))
+    return idempotent(  # a TigerBeetle ledger: the outbound transfers' order (``rails.cluster``)
         request,
         who,
         key,
         payload,
-        lambda u: interbank.pay(u, who, payload.payload, payload.amount_minor, payload.payer_id),
+        lambda u: interbank.pay(u, who, *args),
+        through=lambda scope, k, fp, _work, render, refuse: rails_cluster.start(
+            made, lambda u: interbank.checked(u, who, *args), scope, k, fp, render, refuse
+        ),
     )
 
 

@@ -17,7 +17,10 @@ When the acquirer is not us (``services.qr.pay`` pays our own codes), the code i
 * it leaves the payer's **main** wallet through the outbound transfer machinery
   (``services.rails.transfers.start``): the amount and the InstaPay send fee held as one
   linked batch (the live risk gate judges it there, the tier's outgoing limits count it),
-  then the worker sends the pacs.008 and the clearing house's answer posts or voids it;
+  then the worker sends the pacs.008 and the clearing house's answer posts or voids it. On a
+  TigerBeetle ledger (issue 22) ``POST /v1/qr/bank_transfers`` takes the outbound transfers'
+  cluster path instead (``rails.cluster.start`` with ``checked``: held with no timeout, sent
+  once held, posted or voided by the answer); the web scan page still books on the SQL path;
 * ``quote`` says the same — merchant, bank, amount, fee, total — before the person confirms.
 
 Person-to-person InstaPay codes (``com.p2pqrpay``) and other countries' schemes stay refused
@@ -154,15 +157,24 @@ def quote(
     }
 
 
-def pay(
+def checked(
     unit: Unit, caller: Caller, payload: str, amount_minor: object, payer_id: str | None = None
-) -> dict[str, Any]:
-    """Hold the amount and the fee on the payer's main wallet and record the InstaPay
-    transfer (``transfers.start``); the worker sends it. Returns the bank transfer."""
+) -> tuple[movement.Holder, bank_accounts.Destination, int, str, FeeKind]:
+    """The payment's checks (either ledger): the payer's main wallet, the code's merchant
+    at its acquirer, the amount, in pesos, the send fee's kind."""
     caller.require("payments:write")
     summary = read(payload)
     payer = owner_id(unit, caller, payer_id)
     target = _destination(unit, summary, payer)
     amount = _amount(summary, amount_minor)
     wallet = movement.holders(unit, (payer,))[(payer, WalletKind.MAIN)]
-    return transfers.start(unit, wallet, target, amount, "PHP", FeeKind.SEND)
+    return wallet, target, amount, "PHP", FeeKind.SEND
+
+
+def pay(
+    unit: Unit, caller: Caller, payload: str, amount_minor: object, payer_id: str | None = None
+) -> dict[str, Any]:
+    """Hold the amount and the fee on the payer's main wallet and record the InstaPay
+    transfer (``transfers.start``); the worker sends it. Returns the bank transfer. On a
+    TigerBeetle ledger the API gives ``checked`` to ``rails.cluster.start`` instead."""
+    return transfers.start(unit, *checked(unit, caller, payload, amount_minor, payer_id))

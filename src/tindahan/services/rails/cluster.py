@@ -1,9 +1,10 @@
 """Outbound bank transfers on a TigerBeetle ledger (issue 22): the two-store order, waiting
 for the clearing house as a cash-out waits for its agent.
 
-* **The request** (``create``): A makes the SQL path's checks (``transfers.check`` and
-  ``plan``: the account, the route, the wallet active, the tier's outgoing limits raised;
-  the live risk rules), the transfer row ``pending`` and its place (``record``
+* **The request** (``create``; ``start`` for any outbound transfer, also paying another
+  institution's QR Ph code, ``qr.interbank``): A makes the SQL path's checks (its checks
+  and ``transfers.plan``: the account, the route, the wallet active, the tier's outgoing
+  limits raised; the live risk rules), the transfer row ``pending`` and its place (``record``
   ``bank_transfer``); then the holds — the amount (wallet → the rail's clearing account)
   and the fee (wallet → fees), linked, **with no timeout** (``two_store.NEVER_EXPIRE``);
   then B: ``held``. Only a ``held`` transfer is sent (``transfers.dispatch``), so no
@@ -43,18 +44,20 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
-from tindahan.rails.fees import fee_refunded
+from tindahan.rails.fees import FeeKind, fee_refunded
 from tindahan.rails.transfers import TransferStatus
 from tindahan.services.ledger import movement
 from tindahan.services.payments import two_store
 from tindahan.services.platform import idempotency
-from tindahan.services.rails import transfers
+from tindahan.services.rails import bank_accounts, transfers
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.rails_tables import bank_transfers
 
 RECORD = "bank_transfer"
 #: The reason kept on a transfer the cluster refused at its hold (ISO: insufficient funds).
 NO_FUNDS = "AM04"
+#: What a transfer's checks give ``transfers.plan``: the wallet, where to, amount, currency, fee.
+Checked = tuple[movement.Holder, bank_accounts.Destination, int, str, FeeKind]
 
 
 def create(
@@ -69,8 +72,27 @@ def create(
 ) -> idempotency.Response:
     """``POST /v1/bank_transfers`` on a TigerBeetle ledger: answered ``pending`` once held."""
 
+    def checked(unit: Unit) -> Checked:
+        return transfers.check(unit, caller, new)
+
+    return start(platform, checked, scope, key, fingerprint, render, render_refusal)
+
+
+def start(
+    platform: Platform,
+    checked: Callable[[Unit], Checked],
+    scope: str,
+    key: str,
+    fingerprint: str,
+    render: Callable[[dict[str, Any]], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """Any outbound transfer on a TigerBeetle ledger, from its checks (run in A): a transfer
+    to a registered account (``create``) or a QR Ph code of another institution
+    (``qr.interbank.checked``), the cluster's counterpart of ``transfers.start``."""
+
     def work(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer]]:
-        row, legs = transfers.plan(unit, *transfers.check(unit, caller, new))
+        row, legs = transfers.plan(unit, *checked(unit))
         two_store.require_no_risk_hold(unit, legs)
         movement.insert_row(unit, bank_transfers, row)
         return transfers.view(row), legs
