@@ -2,7 +2,8 @@
 ``POST /v1/qr/bank_transfers`` takes the outbound transfers' two-store order
 (``rails.cluster.start`` with ``qr.interbank.checked``): held with no timeout, sent only once
 held, posted on ACSC, voided on RJCT; a crash after each step of the request, recovery, the
-code's refusals and the want of money holding nothing, and ``ledger verify``.
+code's refusals and the want of money holding nothing, ``ledger verify``; and the web scan
+page's pay step, through the same order (``rails.cluster.reserve``), once per form key.
 
 The deployment is ``test_payments``'s; the buyer pays a GCash merchant's code, the operator's
 InstaPay send fee ₱10.00 (``test_bank_transfers``'s helpers read the wallet and the rail).
@@ -19,7 +20,9 @@ from tests.rails.fake_rail import FakeRail
 from tests.rails.test_qr_interbank import code
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_bank_transfers import FEE, _buyer, _clearing, _get, _outgoing
+from tests.tigerbeetle.test_mobile_sends import browser
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies
+from tests.tigerbeetle.test_requests_qr import PIN
 from tindahan import limits
 from tindahan.services.payments import two_store
 from tindahan.services.rails import participants, transfers
@@ -28,6 +31,7 @@ pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after
+__all__ = ["browser"]  # the web app on the deployment, the buyer signed in (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -151,4 +155,31 @@ def test_a_crash_in_a_payment_holds_the_money_once_and_sends_it_once(seeded, cra
     assert after.balance_posted == before.balance_posted - 3_000 - FEE
     assert after.debits_pending == before.debits_pending
     assert _announced(d, "bank_transfer.succeeded", made["id"]) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_the_web_scan_page_pays_a_code_on_the_cluster_once(seeded, browser: Any):
+    d = seeded
+    page, _mobile = browser
+    rail = FakeRail()
+    before = _buyer(d)
+    payload = code()
+    page.get("/b/scan")
+    review = page.post("/b/scan/bank/review", {"payload": payload, "amount": "80"})
+    assert review.status_code == 200 and "₱90.00" in review.text, review.text  # with the fee
+    key = page.field("idempotency_key")
+    sent = {"payload": payload, "amount": "80", "pin": PIN, "idempotency_key": key}
+    paid = page.post("/b/scan/bank/pay", sent)
+    assert paid.status_code == 303, paid.text
+    assert paid.headers["location"].startswith("/b/transfers/btr_")
+    again = page.post("/b/scan/bank/pay", sent)  # a double tap: the same transfer
+    assert again.headers["location"] == paid.headers["location"]
+    transfer_id = paid.headers["location"].removeprefix("/b/transfers/")
+    assert _buyer(d).debits_pending == before.debits_pending + 8_000 + FEE
+    assert transfers.dispatch(d.platform, rail) == 1
+    uetr = _get(d, transfer_id)["uetr"]
+    transfers.receive(d.platform, rail.status(uetr, "ACSC"))
+    assert _get(d, transfer_id)["status"] == "settled"
+    assert _buyer(d).balance_posted == before.balance_posted - 8_000 - FEE
+    assert _announced(d, "bank_transfer.succeeded", transfer_id) == 1
     assert two_store.verify(d.db, d.ledger) == []

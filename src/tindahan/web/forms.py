@@ -126,12 +126,14 @@ def submit(
     form: Form,
     work: Callable[[Unit], Mapping[str, Any]],
     reserve: two_store.Reserve[Any] | None = None,
+    record: str = "payment",
 ) -> dict[str, Any]:
     """Run ``work`` once for the form's idempotency key (in a worker thread's call: this is
     blocking). A refusal comes back as ``RefusalError`` — the first time and on a replay.
     ``reserve``: a payment's part of transaction A on a TigerBeetle ledger; there the key
     runs through the two-store order with it (``two_store.run``, as the API's routes do),
-    so a form pays on the cluster by the same service, not a copy."""
+    so a form pays on the cluster by the same service, not a copy; ``record``: whose record
+    the reserved view is (``two_store.RECORDS``; a bank transfer's for the scan page)."""
     key = form.values.get(KEY_FIELD, "")
     if not _KEY.match(key):
         raise RefusalError(
@@ -143,7 +145,7 @@ def submit(
     args = (viewer.caller.scope, "web:" + key, fingerprint)
     render = _stored_answer
     if reserve is not None and two_store.applies(made):
-        response = two_store.run(made, *args, reserve, render, _stored_refusal)
+        response = two_store.run(made, *args, reserve, render, _stored_refusal, record)
     else:
         response = idempotency.run(made, *args, work, render, _stored_refusal)
     if response.status_code != 200:
@@ -174,8 +176,9 @@ async def run_submit(
     form: Form,
     work: Callable[[Unit], Mapping[str, Any]],
     reserve: two_store.Reserve[Any] | None = None,
+    record: str = "payment",
 ) -> dict[str, Any]:
-    return await run_in_threadpool(submit, request, viewer, form, work, reserve)
+    return await run_in_threadpool(submit, request, viewer, form, work, reserve, record)
 
 
 def dumps(value: Any) -> str:

@@ -38,6 +38,7 @@ from tindahan.services.payments import payments
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.qr import interbank
 from tindahan.services.qr import pay as qrpay
+from tindahan.services.rails import cluster as rails_cluster
 from tindahan.services.unit import Unit
 from tindahan.web import forms, pin, render, session
 from tindahan.web.i18n import _
@@ -238,8 +239,14 @@ async def bank_pay(request: Request, viewer: Customer) -> Response:
     def work(unit: Unit) -> dict[str, Any]:
         return {"id": interbank.pay(unit, caller, payload, amount)["id"]}
 
+    def checked(unit: Unit) -> rails_cluster.Checked:
+        return interbank.checked(unit, caller, payload, amount)
+
+    reserve = rails_cluster.reserve(checked)  # a TigerBeetle ledger: the transfers' order
     try:
-        made = await forms.run_submit(request, viewer, form, work)
+        made = await forms.run_submit(
+            request, viewer, form, work, reserve, record=rails_cluster.RECORD
+        )
     except RefusalError as refusal:
         if refusal.category is Category.NOT_FOUND:
             raise

@@ -20,7 +20,8 @@ When the acquirer is not us (``services.qr.pay`` pays our own codes), the code i
   then the worker sends the pacs.008 and the clearing house's answer posts or voids it. On a
   TigerBeetle ledger (issue 22) ``POST /v1/qr/bank_transfers`` takes the outbound transfers'
   cluster path instead (``rails.cluster.start`` with ``checked``: held with no timeout, sent
-  once held, posted or voided by the answer); the web scan page still books on the SQL path;
+  once held, posted or voided by the answer), and so does the web scan page's pay step
+  (``rails.cluster.reserve`` given to ``forms.submit``);
 * ``quote`` says the same — merchant, bank, amount, fee, total — before the person confirms.
 
 Person-to-person InstaPay codes (``com.p2pqrpay``) and other countries' schemes stay refused
@@ -176,5 +177,5 @@ def pay(
 ) -> dict[str, Any]:
     """Hold the amount and the fee on the payer's main wallet and record the InstaPay
     transfer (``transfers.start``); the worker sends it. Returns the bank transfer. On a
-    TigerBeetle ledger the API gives ``checked`` to ``rails.cluster.start`` instead."""
+    TigerBeetle ledger the API and the scan page give ``checked`` to ``rails.cluster``."""
     return transfers.start(unit, *checked(unit, caller, payload, amount_minor, payer_id))

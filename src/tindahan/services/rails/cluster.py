@@ -90,6 +90,15 @@ def start(
     """Any outbound transfer on a TigerBeetle ledger, from its checks (run in A): a transfer
     to a registered account (``create``) or a QR Ph code of another institution
     (``qr.interbank.checked``), the cluster's counterpart of ``transfers.start``."""
+    work = reserve(checked)
+    return two_store.run(
+        platform, scope, key, fingerprint, work, render, render_refusal, record=RECORD
+    )
+
+
+def reserve(checked: Callable[[Unit], Checked]) -> two_store.Reserve[dict[str, Any]]:
+    """A transfer's part of A (for ``start`` and for a web form's ``forms.submit`` with
+    ``record=RECORD``): its checks, the plan, the risk rules, the row ``pending``."""
 
     def work(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer]]:
         row, legs = transfers.plan(unit, *checked(unit))
@@ -97,9 +106,7 @@ def start(
         movement.insert_row(unit, bank_transfers, row)
         return transfers.view(row), legs
 
-    return two_store.run(
-        platform, scope, key, fingerprint, work, render, render_refusal, record=RECORD
-    )
+    return work
 
 
 def _row(unit: Unit, transfer_id: str) -> Any:
