@@ -34,7 +34,7 @@ ID and raises it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +42,16 @@ from sqlalchemy import delete, or_, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
-from tindahan.kernel.refusals import RefusalError
+from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments import parties as party_rules
+from tindahan.payments import sends as send_rules
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, RequestStatus
 from tindahan.services.lending import loans
-from tindahan.services.payments import cash, requests, sends, wallets
+from tindahan.services.payments import cash, requests, sends, two_store, wallets
 from tindahan.services.payments import payments as payment_service
+from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import (
     audit,
     codes,
@@ -266,6 +270,8 @@ def _person(unit: Unit, index: str) -> tuple[Person | None, bool]:
     return None, taken is not None
 
 
+UNKNOWN_MERCHANT = "merchant_code_unknown"
+
 # --- refusals in words -------------------------------------------------------------------------
 _REFUSALS = {
     "insufficient_funds": N_("Your balance is too low. Nothing moved."),
@@ -275,6 +281,8 @@ _REFUSALS = {
     "risk_blocked": N_("This payment is not allowed. Nothing moved."),
     "risk_review": N_("This payment is held for review. Nothing moved."),
     "payee_is_payer": N_("You cannot pay yourself."),
+    #: Raised in A on a TigerBeetle ledger (where the step answers a refusal, not text).
+    UNKNOWN_MERCHANT: N_("No store has merchant code {code}. Nothing moved."),
     "recipient_is_sender": N_("You cannot send money to yourself."),
     "recipient_not_found": N_("No wallet has this number. Nothing moved."),
     "recipient_is_business": N_("This number is a store's. Pay it by its merchant code."),
@@ -292,13 +300,14 @@ _REFUSALS = {
 }
 
 
-def refusal_text(lang: str, refusal: RefusalError) -> str:
+def refusal_text(lang: str, refusal: RefusalError, values: Mapping[str, Any] | None = None) -> str:
+    """The refusal in words; ``values``: what the step typed (a code a message names)."""
     msgid = _REFUSALS.get(refusal.code)
     if msgid is None:
         return say(
             lang, N_("It could not be done ({code}). Nothing moved."), {"code": refusal.code}
         )
-    return say(lang, msgid, {"digits": limits.PAY_PIN_DIGITS})
+    return say(lang, msgid, {**(values or {}), "digits": limits.PAY_PIN_DIGITS})
 
 
 # --- the PIN -----------------------------------------------------------------------------------
@@ -345,8 +354,31 @@ def _pin_refused(context: _Context, pin: str) -> str | None:
     return _end(lang, N_("Wrong PIN. {left} tries left. Nothing was done."), {"left": left})
 
 
-def _once(context: _Context, step: Stage, work: Callable[[Unit], str]) -> str:
-    """Run the last step's ``work`` once per session and step: a resend answers the same."""
+@dataclass(frozen=True)
+class _OnCluster:
+    """A money step's way on a TigerBeetle ledger (issue 22): its part of transaction A
+    (``reserve``: the use case's own reserve, the checks the SQL path makes, and the audit
+    row), and the menu text for the payment it answers with (``said``: settled, or still
+    ``pending`` when another request is finishing it).
+
+    Why the view and not the text is stored under the session's key: the two-store runner
+    reads the stored answer to find the payment (``two_store._payment_of``) and replaces it
+    with the settled one at C; the text is made from it at every answer, so a resend of the
+    step reads the same screen."""
+
+    reserve: two_store.Reserve[Any]
+    said: Callable[[Platform, Mapping[str, Any]], str]
+
+
+def _once(
+    context: _Context,
+    step: Stage,
+    work: Callable[[Unit], str],
+    cluster: _OnCluster | None = None,
+) -> str:
+    """Run the last step's ``work`` once per session and step: a resend answers the same.
+    On a TigerBeetle ledger a step with ``cluster`` goes through the two-store order instead
+    (``two_store.run`` under the same key); one without is refused there by its use case."""
     person = context.person
     assert person is not None
     pin_refused = _pin_refused(context, step.pin)
@@ -355,23 +387,35 @@ def _once(context: _Context, step: Stage, work: Callable[[Unit], str]) -> str:
     key = f"ussd:{context.session.key[:40]}:{len(context.typed)}"
     what = {k: v for k, v in step.values.items() if k != "new"}
     fingerprint = idempotency.request_hash("USSD", str(step.flow), what)
+    lang, platform = context.lang, context.platform
 
     def refused(refusal: RefusalError) -> idempotency.Response:
-        return idempotency.Response(400, {"text": refusal_text(context.lang, refusal)})
+        return idempotency.Response(400, {"text": refusal_text(lang, refusal, step.values)})
 
+    args = (person.caller.scope, key, fingerprint)
     try:
-        response = idempotency.run(
-            context.platform,
-            person.caller.scope,
-            key,
-            fingerprint,
-            work,
-            lambda text: idempotency.Response(200, {"text": text}),
-            refused,
-        )
+        if cluster is not None and two_store.applies(platform):
+            response = two_store.run(
+                platform,
+                *args,
+                cluster.reserve,
+                lambda view: idempotency.Response(200, dict(view)),
+                refused,
+            )
+        else:
+            response = idempotency.run(
+                platform,
+                *args,
+                work,
+                lambda text: idempotency.Response(200, {"text": text}),
+                refused,
+            )
     except RefusalError as refusal:  # the same step sent again with other values
-        return catalog.screen(refusal_text(context.lang, refusal), end=True)
-    return catalog.screen(str(response.body["text"]), end=True)
+        return catalog.screen(refusal_text(lang, refusal), end=True)
+    body = response.body
+    if "text" not in body and cluster is not None:
+        return catalog.screen(cluster.said(platform, body), end=True)
+    return catalog.screen(str(body["text"]), end=True)
 
 
 # --- sign-up -----------------------------------------------------------------------------------
@@ -538,7 +582,43 @@ def _pay_merchant(context: _Context, step: Stage) -> str:
         }
         return say(lang, message, params)
 
-    return _once(context, step, work)
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        found = _by_code(unit, code, PartyKind.MERCHANT)
+        if found is None:
+            message = f"no store has merchant code {code}"
+            raise RefusalError(Category.NOT_FOUND, UNKNOWN_MERCHANT, message, "code")
+        new = payment_service.NewPayment(found.id, amount, CURRENCY, reference="USSD")
+        view, legs = two_store.reserve_payment(unit, ledger, person.caller, new)
+        _audit(unit, person, "ussd.payment", "payment", view["id"])
+        return view, legs
+
+    paid = _said(lang, N_("Paid {amount} to {name}. Ref {ref}."), lambda name: name[:40])
+    return _once(context, step, work, _OnCluster(reserve, paid))
+
+
+def _said(
+    lang: str, done: str, shown: Callable[[str], str]
+) -> Callable[[Platform, Mapping[str, Any]], str]:
+    """A payment on the cluster in words (``_OnCluster.said``): ``done`` once settled, with
+    the payee's name as ``shown`` writes it; or still being finished (its order under way in
+    another request; the worker's recovery finishes it)."""
+
+    def said(platform: Platform, view: Mapping[str, Any]) -> str:
+        query = select(party_table.c.name).where(party_table.c.id == view["payee_id"])
+        name = platform.run(lambda unit: unit.conn.execute(query).scalar_one(), write=False)
+        params = {
+            "amount": pesos(view["amount_minor"]),
+            "name": shown(str(name)),
+            "ref": shortrefs.shown(view["short_ref"]),
+        }
+        if view["status"] == PaymentStatus.PENDING:
+            return say(lang, _STILL_MOVING, params)
+        return say(lang, done, params)
+
+    return said
+
+
+_STILL_MOVING = N_("Still moving {amount} to {name}, ref {ref}. Check your balance soon.")
 
 
 def _cash_out(context: _Context, step: Stage) -> str:
@@ -606,7 +686,14 @@ def _send(context: _Context, step: Stage) -> str:
         ref = shortrefs.shown(sent["short_ref"])
         return say(lang, message, {"amount": pesos(amount), "name": name, "ref": ref})
 
-    return _once(context, step, work)
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        new = sends.MobileSend(mobile, amount)
+        view, legs = sends.reserve_mobile(unit, ledger, person.caller, new)
+        _audit(unit, person, "ussd.send", "payment", view["id"])
+        return view, legs
+
+    sent = _said(lang, N_("Sent {amount} to {name}, ref {ref}."), send_rules.masked_name)
+    return _once(context, step, work, _OnCluster(reserve, sent))
 
 
 # --- paying a request --------------------------------------------------------------------------
