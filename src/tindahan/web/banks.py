@@ -6,7 +6,8 @@
 * ``/send``: money from the main wallet to one of them. Two steps, like the Withdraw page:
   the account and amount are checked and shown back with the rail that will carry it, its
   fee and when it arrives (``services.rails.quotes``), and only "Confirm" sends it — once
-  per form, by its idempotency key.
+  per form, by its idempotency key. On a TigerBeetle ledger it runs the API route's own A
+  (``rails.cluster.reserve``) through the two-store order.
 * ``/transfers/{id}``: one transfer's status in words — waiting to be sent, sent, credited,
   rejected (the bank's reason, in the reader's language) or returned.
 
@@ -29,6 +30,7 @@ from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.payments import wallets
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.rails import bank_accounts, participants, quotes, transfers
+from tindahan.services.rails import cluster as rails_cluster
 from tindahan.services.unit import Unit
 from tindahan.web import forms, i18n, pin, render, session
 from tindahan.web.i18n import _
@@ -375,7 +377,12 @@ async def send(request: Request, viewer: Holder) -> Response:
             return {"id": transfers.create(unit, viewer.caller, new)["id"]}
 
         try:
-            made = await forms.run_submit(request, viewer, form, work)
+            on_cluster = rails_cluster.reserve(  # a TigerBeetle ledger: the API's A
+                lambda u: transfers.check(u, viewer.caller, new)
+            )
+            made = await forms.run_submit(
+                request, viewer, form, work, on_cluster, rails_cluster.RECORD
+            )
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
                 raise

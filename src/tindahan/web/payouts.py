@@ -12,6 +12,10 @@ second form on the same page.
 bank accounts: the review shows the rail, fee and arrival (``web.banks``' confirmation
 page), and "Confirm" makes the payout and the transfer together
 (``services.payouts.banks``); the merchant lands on the transfer's status page.
+
+On a TigerBeetle ledger "Confirm" runs the API route's own A (``payouts.cluster.reserving``)
+through the two-store order (``forms.submit``'s ``reserve``/``record``); "To a bank account"
+is refused there (a payout to a bank is not on the cluster yet).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.payouts import banks as bank_payouts
-from tindahan.services.payouts import payouts, settings
+from tindahan.services.payouts import cluster, payouts, settings
 from tindahan.services.unit import Unit
 from tindahan.web import banks, forms, i18n, messages, pin, render, session
 from tindahan.web.i18n import _
@@ -227,7 +231,12 @@ async def confirm(request: Request, viewer: Merchant) -> Response:
         new = payouts.NewPayout(amount)
         try:
             made = await forms.run_submit(
-                request, viewer, form, lambda u: payouts.create(u, caller, new)
+                request,
+                viewer,
+                form,
+                lambda u: payouts.create(u, caller, new),
+                cluster.reserving(caller, new),  # a TigerBeetle ledger: the API's A
+                cluster.RECORD,
             )
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:

@@ -56,14 +56,21 @@ def create(
 ) -> idempotency.Response:
     """``POST /v1/payouts`` on a TigerBeetle ledger: the same checks and answers as
     ``payouts.create``, booked through the two-store order."""
+    work = reserving(caller, new)
+    return two_store.run(
+        platform, scope, key, fingerprint, work, render, render_refusal, record=RECORD
+    )
+
+
+def reserving(caller: Caller, new: payouts.NewPayout) -> two_store.Reserve[dict[str, Any]]:
+    """A payout's A (``payouts.check``, then ``reserve``) as the two-store runner takes it:
+    the API route and the web Withdraw form both run it (``record=RECORD``)."""
 
     def work(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer]]:
         c = payouts.check(unit, caller, new)
         return reserve(unit, ledger, c.merchant_id, c.wallets, c.amount_minor, False, c.description)
 
-    return two_store.run(
-        platform, scope, key, fingerprint, work, render, render_refusal, record=RECORD
-    )
+    return work
 
 
 def reserve(
