@@ -3,8 +3,8 @@
 payment's own part of A (``two_store.reserve_payment``, ``sends.reserve_mobile``) under the
 session's idempotency key, and answers in menu text; a resent step reads the same screen and
 moves nothing more; a crash after each step moves the money once; refusals decided in A or
-by the cluster are said in words and move nothing. The menu's other money steps (cash-out,
-paying a request, the loan) are still refused there.
+by the cluster are said in words and move nothing. Paying a request by its reference the same
+way (``requests.reserve``). The menu's cash-out and loan repayment are still refused there.
 
 The deployment is ``test_payments``'s (one per database kind, one replica). The buyer's
 registered mobile number is ``+639171234567`` (``tests.api.conftest``'s barangay); a login
@@ -56,11 +56,13 @@ def _merchant_code(d: Deployment) -> str:
     return str(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
 
 
-def _ussd_payments(d: Deployment) -> list[Any]:
-    """The buyer's payments made over USSD (reference ``USSD``), oldest first."""
+def _ussd_payments(d: Deployment, request: bool = False) -> list[Any]:
+    """The buyer's payments made over USSD to a store (reference ``USSD``), or of a request
+    (``request``), oldest first."""
+    made = payments.c.request_id.is_not(None) if request else payments.c.reference == "USSD"
     query = (
         select(payments.c.id, payments.c.status, payments.c.amount_minor)
-        .where(payments.c.payer_id == d.world.buyer.id, payments.c.reference == "USSD")
+        .where(payments.c.payer_id == d.world.buyer.id, made)
         .order_by(payments.c.created_at_ns)
     )
     return d.platform.run(lambda u: list(u.conn.execute(query)), write=False)
@@ -176,14 +178,18 @@ def _last_send(d: Deployment) -> str:
     return str(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
 
 
-@pytest.mark.parametrize("flow", ["pay", "send"])
+@pytest.mark.parametrize("flow", ["pay", "send", "request"])
 @pytest.mark.parametrize("step", two_store.STEPS)
 def test_a_crash_after_each_step_of_a_ussd_payment_moves_the_money_once(
     deployment, crash_after, step, flow
 ):
     d = deployment
     phone = _phone(d)
-    typed = ("3", _merchant_code(d), "12") if flow == "pay" else ("2", _recipient(d), "12")
+    typed = {
+        "pay": lambda: ("3", _merchant_code(d), "12"),
+        "send": lambda: ("2", _recipient(d), "12"),
+        "request": lambda: ("5", _ask(d, 1_200)["short_ref"]),
+    }[flow]()
     buyer, _, _ = d.balances()
     phone.run(*typed)
     crash_after(step)
@@ -194,15 +200,61 @@ def test_a_crash_after_each_step_of_a_ussd_payment_moves_the_money_once(
     assert two_store.unfinished(d.platform) == 0
     phone.http = d.api.http  # the client reconnects, as the aggregator would
     answer = phone.dial(*typed, PIN)
-    assert answer.startswith("END Paid P12.00 to " if flow == "pay" else "END Sent P12.00 to ")
+    assert answer.startswith("END Sent P12.00 to " if flow == "send" else "END Paid P12.00 to ")
     assert d.balances()[0] == buyer - 1_200
     if flow == "pay":
         payment_id, event, action = _ussd_payments(d)[-1].id, "payment.succeeded", "ussd.payment"
+    elif flow == "request":
+        payment_id = _ussd_payments(d, request=True)[-1].id
+        event, action = "payment.succeeded", "ussd.payment"
+        assert _announced(d, "payment_request.paid", _request_of(d, payment_id)) == 1
     else:
         payment_id, event, action = _last_send(d), "mobile_transfer.succeeded", "ussd.send"
     assert _announced(d, event, payment_id) == 1
     assert _audited(d, payment_id, action) == 1
     assert two_store.verify(d.db, d.ledger) == []
+
+
+def _ask(d: Deployment, amount: int) -> Any:
+    body = {"amount_minor": amount, "currency": "PHP", "description": "2 kilos rice"}
+    return d.api.ok(d.api.post("/v1/payment_requests", d.world.merchant.key, body))
+
+
+def _request_of(d: Deployment, payment_id: str) -> str:
+    query = select(payments.c.request_id).where(payments.c.id == payment_id)
+    return str(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def test_paying_a_request_by_its_reference_books_in_the_cluster_once(deployment):
+    d = deployment
+    phone = _phone(d)
+    asked = _ask(d, 4_200)
+    ref = asked["short_ref"]
+    buyer = d.balances()[0]
+    assert phone.run("5", ref).startswith("CON Pay P42.00 to ")
+    paid = phone.dial("5", ref, PIN)
+    assert paid.startswith("END Paid P42.00 to "), paid
+    assert phone.dial("5", ref, PIN) == paid  # a resend: once
+    assert d.balances()[0] == buyer - 4_200
+    shown = d.api.ok(d.api.get(f"/v1/payment_requests/{asked['id']}", d.world.merchant.key))
+    assert shown["status"] == "paid"
+    payment_id = _ussd_payments(d, request=True)[-1].id
+    assert two_store.state_of_place(d.platform, payment_id) == "settled"
+    assert _announced(d, "payment_request.paid", asked["id"]) == 1
+    assert _audited(d, payment_id) == 1
+    # paid already: refused in words (the confirm screen), and at the last step (A) too
+    assert phone.run("5", ref) == "END This request is already paid."
+    assert phone.new_session().dial("5", ref, PIN) == "END This request is already paid."
+    assert d.balances()[0] == buyer - 4_200
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_an_unknown_request_reference_at_the_last_step_moves_nothing(deployment):
+    d = deployment
+    before = d.balances()
+    answer = _phone(d).new_session().dial("5", "ZZZZZZZZ", PIN)
+    assert answer == "END No request has reference ZZZZZZZZ."
+    assert d.balances() == before
 
 
 def test_a_cash_out_over_ussd_is_still_refused_on_the_cluster(deployment):

@@ -271,6 +271,7 @@ def _person(unit: Unit, index: str) -> tuple[Person | None, bool]:
 
 
 UNKNOWN_MERCHANT = "merchant_code_unknown"
+UNKNOWN_REQUEST = "payment_request_ref_unknown"
 
 # --- refusals in words -------------------------------------------------------------------------
 _REFUSALS = {
@@ -283,6 +284,7 @@ _REFUSALS = {
     "payee_is_payer": N_("You cannot pay yourself."),
     #: Raised in A on a TigerBeetle ledger (where the step answers a refusal, not text).
     UNKNOWN_MERCHANT: N_("No store has merchant code {code}. Nothing moved."),
+    UNKNOWN_REQUEST: N_("No request has reference {ref}."),
     "recipient_is_sender": N_("You cannot send money to yourself."),
     "recipient_not_found": N_("No wallet has this number. Nothing moved."),
     "recipient_is_business": N_("This number is a store's. Pay it by its merchant code."),
@@ -746,7 +748,17 @@ def _request_pay(context: _Context, step: Stage) -> str:
         }
         return say(lang, N_("Paid {amount} to {name}. Ref {ref}."), params)
 
-    return _once(context, step, work)
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        row = _request_row(unit, ref)
+        if row is None:
+            message = f"no request has reference {ref}"
+            raise RefusalError(Category.NOT_FOUND, UNKNOWN_REQUEST, message, "ref")
+        view, legs = requests.reserve(unit, ledger, person.caller, row["id"], None)
+        _audit(unit, person, "ussd.payment", "payment", view["id"])
+        return view, legs
+
+    paid = _said(lang, N_("Paid {amount} to {name}. Ref {ref}."), lambda name: name[:40])
+    return _once(context, step, work, _OnCluster(reserve, paid))
 
 
 # --- the loan ----------------------------------------------------------------------------------
