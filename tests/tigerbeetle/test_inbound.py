@@ -2,7 +2,7 @@
 bank's pacs.008 credited through the two-store order (record ``inbound``), answered only
 once the order has ended; a crash after each step, the clearing house's redelivery and
 recovery, a duplicate under way answered 503, a hold past its deadline rejected, and what
-is not ported yet (a credit in another currency) rejected with nothing moved.
+a credit from abroad (both legs held and posted together), each step crashed.
 
 The deployment is ``test_payments``'s; the messages are ``tests.rails.test_inbound``'s.
 """
@@ -16,14 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.lending.conftest import OPERATOR
 from tests.rails.test_inbound import answers, pacs008
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _dies
 from tindahan.ledger.port import LedgerUnavailableError
+from tindahan.rails import xml as rails_xml
 from tindahan.services.ledger import movement
-from tindahan.services.payments import two_store
+from tindahan.services.payments import fx, two_store
 from tindahan.services.rails import inbound
 from tindahan.store.payment_tables import events, wallet_usage
+from tindahan.store.rails_tables import inbound_transfers
 from tindahan.webhooks.signature import sign
 
 pytestmark = pytest.mark.xdist_group("tigerbeetle")
@@ -135,13 +138,71 @@ def test_a_credit_whose_hold_is_too_late_is_rejected_with_nothing_moved(
     assert two_store.verify(d.db, d.ledger) == []
 
 
-def test_a_credit_in_another_currency_is_rejected_there_for_now(deployment):
+def _posted(d: Deployment, *account_ids: str) -> list[int]:
+    found = d.ledger.lookup_accounts(list(account_ids))
+    assert all(found[i].debits_pending == found[i].credits_pending == 0 for i in account_ids)
+    return [found[i].balance_posted for i in account_ids]
+
+
+#: A credit from abroad moves these: the foreign clearing account, the FX liquidity in that
+#: currency and in pesos.
+_FX_ACCOUNTS = ("op.rail.instapay.USD", "op.fx.USD", "op.fx.PHP")
+
+
+def _credited(d: Deployment, message: bytes) -> int:
+    (item,) = rails_xml.read(message).transactions
+    query = select(inbound_transfers.c.credited_minor).where(inbound_transfers.c.uetr == item.uetr)
+    return int(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def _dollar_rate(d: Deployment) -> None:
+    """The operator's USD rate for the day: 58.25, less 1.50 % for a customer."""
+    d.platform.run(lambda u: fx.put_rate(u, OPERATOR, "USD", "58.25", 150))
+
+
+def test_a_credit_from_abroad_books_both_legs_in_the_cluster_once(deployment):
+    """US$100.00 into a peso wallet: the dollars into the FX liquidity on the USD ledger and
+    the pesos out of it into the wallet, held together and posted together; the duplicate
+    gets the same answer and moves nothing; verify and the per-ledger sums clean."""
     d = deployment
+    _dollar_rate(d)
     wallet = d.world.other_buyer.wallets["main"]
-    before = _wallet(d)
-    got = inbound.receive(d.platform, pacs008((wallet, 1_000, "USD")))
-    assert answers(got)[0][0] == "RJCT"
-    assert _wallet(d) == before
+    before, fx_before = _wallet(d), _posted(d, *_FX_ACCOUNTS)
+    message = pacs008((wallet, 100_00, "USD"))
+    first = inbound.receive(d.platform, message)
+    assert answers(first) == [("ACSC", None)]
+    pesos = _credited(d, message)
+    assert pesos == 5_737_62  # 100.00 USD at 58.25 less 1.50 % = 57.37625 (DOWN), as on SQL
+    assert _wallet(d) == before + pesos
+    rail, usd, php = fx_before
+    assert _posted(d, *_FX_ACCOUNTS) == [rail - 100_00, usd + 100_00, php - pesos]
+    assert inbound.receive(d.platform, message) == first  # byte for byte, moved once
+    assert _wallet(d) == before + pesos
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+    totals = {t.ledger: t for t in d.ledger.totals()}
+    assert all(t.debits_posted == t.credits_posted for t in totals.values())
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_a_credit_from_abroad_is_finished_once(deployment, crash_after, step):
+    d = deployment
+    _dollar_rate(d)
+    wallet = d.world.other_buyer.wallets["main"]
+    before, incoming, fx_before = _wallet(d), _incoming(d), _posted(d, *_FX_ACCOUNTS)
+    message = pacs008((wallet, 20_00, "USD"))
+    crash_after(step)
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    pesos = _credited(d, message)
+    assert _wallet(d) == before + pesos
+    assert _incoming(d) == incoming + pesos
+    rail, usd, php = fx_before
+    assert _posted(d, *_FX_ACCOUNTS) == [rail - 20_00, usd + 20_00, php - pesos]
 
 
 def test_the_door_answers_503_for_a_credit_under_way(deployment, crash_after, monkeypatch):

@@ -44,13 +44,16 @@ refused it or its hold expired first (the row then ``rejected``, ``AM05``… see
 message again, and the delivery (or the recovery round, first) finishes the order; a
 delivery that finds it still under way by another request (younger than
 ``two_store.RECOVER_AFTER_S``) is answered ``503`` and sent again later, never told a
-status that could still change. Not there yet: a credit in another currency, and one the
-sender's name screening would hold for review (both rejected, ``NARR``).
+status that could still change. A credit from abroad holds both its legs (the pesos to
+the wallet first, then the foreign amount into the FX liquidity, ``PENDING``-flagged) and
+posts them in one chain. Not there yet: one the sender's name screening would hold for
+review (rejected, ``NARR``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -362,14 +365,20 @@ def _begin_on_cluster(
     flag: risk_gate.Flag | None,
 ) -> dict[str, Any]:
     """Step 4 on a TigerBeetle ledger: the rest of the two-store order's A (its event waits
-    for C). A credit from abroad (two legs through the FX liquidity) and one the name
-    screening would hold are not ported yet: refused, so rejected ``NARR``."""
-    if len(legs) > 1 or flag is not None:
-        what = "a credit in another currency" if len(legs) > 1 else "a credit held for review"
+    for C). One the name screening would hold is not ported yet: refused, so rejected
+    ``NARR``. A credit from abroad (``legs``: the foreign amount into the FX liquidity, then
+    the pesos to the wallet) is held whole: the pesos' leg first (the order's hold, as for a
+    credit in pesos) and the foreign leg flagged ``PENDING`` (held with it, linked), so both
+    are posted, or voided, together."""
+    if flag is not None:
         raise conflict(
             "ledger_not_supported",
-            f"this deployment keeps its ledger on TigerBeetle, where {what} is not supported yet",
+            "this deployment keeps its ledger on TigerBeetle, where a credit held for review "
+            "is not supported yet",
         )
+    if len(legs) > 1:
+        *foreign, principal = two_store.unlinked(legs)
+        legs = [principal, *(replace(t, flags=TransferFlags.PENDING) for t in foreign)]
     two_store.require_no_risk_hold(unit, legs)
     two_store.check_balance(ledger, holder, row["credited_minor"], holder.currency)
     two_store.begin(unit, row["id"], legs, None, None, RECORD)
