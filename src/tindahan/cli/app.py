@@ -201,16 +201,23 @@ def db_restore(
 
 @demo_app.command("seed")
 @friendly
-def demo_seed(db: DbOption = None) -> None:
-    """Load the demo barangay (shops, buyers, an agent, three weeks of sales) if empty."""
+def demo_seed(db: DbOption = None, ledger: LedgerOption = None) -> None:
+    """Load the demo barangay (shops, buyers, an agent, three weeks of sales) if empty, on
+    the deployment's ledger (a TigerBeetle cluster with --ledger or $TINDAHAN_LEDGER_URL)."""
     from tindahan.services.platform import keys as key_service
     from tindahan.store.database import connect
 
-    with connect(db) as database:
-        platform = _prepare(database)
-        key_service.set_environment(platform, "test")
-        url = database.url.render_as_string(hide_password=False)
-        made, history = _seed_demo(url, platform)
+    settings = _ledger_settings(ledger)
+    port = settings.open(limits.LEDGER_TOOL_TIMEOUT_MS)
+    try:
+        with connect(db) as database:
+            platform = _prepare(database, port)
+            key_service.set_environment(platform, "test")
+            url = database.url.render_as_string(hide_password=False)
+            made, history = _seed_demo(url, platform)
+    finally:
+        if port is not None:
+            port.close()
     if not made:
         out.print("demo data: already there")
         return
@@ -299,13 +306,23 @@ def _ussd_banner(platform: Platform, people: list[dict[str, str]]) -> None:
 
 
 def _seed_demo(url: str, platform: Platform) -> tuple[int, int]:
-    """The barangay's three weeks, then shops with half a year of sales for credit."""
+    """The barangay's three weeks, then shops with half a year of sales for credit, on the
+    platform's ledger; on a TigerBeetle cluster, says what it left out (``seed.booking``)."""
     from tindahan.services.seed import demo as demo_service
+    from tindahan.services.seed.booking import Skipped
 
-    made = demo_service.seed_with_history(url, platform.vault)
+    skipped = Skipped()
+    made = demo_service.seed_with_history(url, platform.vault, platform.ledger, skipped)
     if not made:
         return 0, 0
-    return made, demo_service.seed_credit_history(url, platform.vault)
+    history = demo_service.seed_credit_history(
+        url, platform.vault, ledger=platform.ledger, skipped=skipped
+    )
+    if skipped:
+        out.print("on the TigerBeetle ledger the demo left out what it does not take yet:")
+        for line in skipped.lines():
+            out.print(f"  skipped {line}", markup=False)
+    return made, history
 
 
 def _demo_model() -> None:

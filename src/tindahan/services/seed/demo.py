@@ -41,6 +41,7 @@ from tindahan.credit import simulate as simulator
 from tindahan.delivery import simulate as delivery_simulator
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
+from tindahan.ledger.port import LedgerPort
 from tindahan.lending.calendar import business_date
 from tindahan.services.commerce import (
     addresses,
@@ -53,16 +54,21 @@ from tindahan.services.commerce import (
 )
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.delivery import couriers, promises
-from tindahan.services.lending.views import LoanView, OfferView
-from tindahan.services.payments import cash, fx, payments, refunds, requests, wallets
+from tindahan.services.lending.views import OfferView
+from tindahan.services.payments import fx, payments, requests, wallets
 from tindahan.services.platform import keys, parties
-from tindahan.services.seed import pictures, simulation, typologies
+from tindahan.services.seed import booking, pictures, simulation, typologies
+from tindahan.services.seed.booking import Skipped
 from tindahan.services.unit import Platform, SettableClock, Unit
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import api_keys
 from tindahan.store.payment_tables import parties as party_table
 
 DAYS = 21
+#: What the seed counts an online order's escrow payment under when the ledger skips it.
+ORDER_PAYMENT = "online order paid into escrow (and its shipping, delivery, release)"
+#: … and a simulated shop's cash-out (its settlement-to-main sweep books on SQL only).
+SIMULATED_CASH_OUT = "cash-out of a shop with months of history (its sweep)"
 OPERATOR = Caller("demo", None, frozenset(DEFAULT_SCOPES))
 MERCHANTS = [
     ("Aling Nena's Sari-Sari Store", "5411", (1_500, 35_000), 14),
@@ -109,15 +115,23 @@ class Demo:
     open_orders: list[dict[str, Any]] = field(default_factory=list)
     disputed: bool = False
     made: int = 0
+    #: What a TigerBeetle ledger does not take yet, left out (``booking.Skipped``).
+    skipped: booking.Skipped = field(default_factory=booking.Skipped)
 
     def run(self, work: Callable[[Unit], Any]) -> Any:
         return self.platform.run(work)
 
-    def try_run(self, work: Callable[[Unit], Any]) -> Any:
-        """A demo buyer may run short or hit a limit, as real ones do: skip that sale."""
+    def try_run(self, work: Callable[[Unit], Any], what: str = "") -> Any:
+        """A demo buyer may run short or hit a limit, as real ones do: skip that sale (and
+        count it under ``what`` when the TigerBeetle ledger does not take it yet)."""
+        return self.try_book(lambda: self.run(work), what)
+
+    def try_book(self, book: Callable[[], Any], what: str = "") -> Any:
+        """``try_run`` for a movement made through ``booking`` (either ledger's path)."""
         try:
-            result = self.run(work)
-        except RefusalError:
+            result = book()
+        except RefusalError as refusal:
+            self.skipped.note(what or refusal.message, refusal)
             return None
         self.made += 1
         return result
@@ -131,33 +145,37 @@ def is_empty(platform: Platform) -> bool:
     return count == 0
 
 
-def seed_with_history(db_url: str, vault: Any) -> int:
-    """Seed through a database handle whose clock walks through the past weeks."""
+def seed_with_history(
+    db_url: str, vault: Any, ledger: LedgerPort | None = None, skipped: Skipped | None = None
+) -> int:
+    """Seed through a database handle whose clock walks through the past weeks; ``ledger``:
+    the deployment's TigerBeetle cluster, if it has one (``booking``), and ``skipped``
+    gathers what it does not take yet."""
     clock = SettableClock()
     with connect(db_url, clock=clock) as database:
-        return seed(Platform(database, vault), clock.set)
+        return seed(Platform(database, vault, ledger=ledger), clock.set, skipped)
 
 
-def seed(platform: Platform, clock: Callable[[int], None]) -> int:
+def seed(platform: Platform, clock: Callable[[int], None], skipped: Skipped | None = None) -> int:
     """Create the demo; ``clock(ns)`` sets the time the platform's services see."""
     if not is_empty(platform):
         return 0
     rng = random.Random(1055)
-    demo = Demo(platform)
+    demo = Demo(platform, skipped=skipped if skipped is not None else Skipped())
     now = platform.now()
     start = now - DAYS * 86_400 * 10**9
     dormant = typologies.dormant_start(platform, clock, start)
     clock(start)
     _people(demo)
     float_wallet = _wallet(demo, demo.agent, "float")
-    demo.run(lambda u: cash.fund(u, OPERATOR, float_wallet, 20_000_000, "PHP", "BDO-DEP-0001"))
+    booking.fund(platform, OPERATOR, float_wallet, 20_000_000, "PHP", "BDO-DEP-0001")
     _shops(demo)
     for day in range(DAYS):
         midnight = start + day * 86_400 * 10**9
         _day(demo, rng, midnight, clock)
         _online(demo, rng, midnight, clock, last=day == DAYS - 1)
     who = {"agent": demo.agent, "hardware": demo.merchants[2], "dormant": dormant}
-    demo.made += typologies.seed(platform, clock, now - 45 * 60 * 10**9, who)
+    demo.made += typologies.seed(platform, clock, now - 45 * 60 * 10**9, who, demo.skipped)
     clock(now)
     return demo.made
 
@@ -308,7 +326,7 @@ def _shops(demo: Demo) -> None:
             picks = [(made["id"], v["id"]) for v in made["variants"]]
             demo.products.setdefault(store["id"], []).extend(picks)
     usd = _wallet(demo, demo.abroad, "main")
-    demo.run(lambda u: cash.fund(u, OPERATOR, usd, 30_000, "USD", "WISE-0001"))
+    booking.fund(demo.platform, OPERATOR, usd, 30_000, "USD", "WISE-0001")
 
 
 def _online(
@@ -347,7 +365,8 @@ def _buy(demo: Demo, buyer: str, store_id: str, line: orders.CartLine, in_dollar
     if in_dollars:
         quote = demo.run(partial(escrow.quote, caller=who, order_id=made["id"], currency=None))
         quote_id = quote["id"]
-    paid = demo.try_run(partial(escrow.pay, caller=who, order_id=made["id"], quote_id=quote_id))
+    pay = partial(escrow.pay, caller=who, order_id=made["id"], quote_id=quote_id)
+    paid = demo.try_run(pay, ORDER_PAYMENT)
     if paid and not in_dollars:
         demo.open_orders.append({**made, "stage": 0})
 
@@ -406,12 +425,14 @@ def _as(party_id: str) -> Caller:
 
 def _day(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int], None]) -> None:
     hour = 3_600 * 10**9
-    events: list[tuple[int, Callable[[Unit], Any]]] = []
+    events: list[tuple[int, Callable[[], Any]]] = []
+    platform = demo.platform
     for buyer in demo.buyers:
         if rng.random() < 0.3:  # cash-in at Ben's, ₱500 to ₱3,000 in ₱100s
             amount = rng.randrange(5, 31) * 10_000
             cash_in = partial(
-                cash.cash_in,
+                booking.cash_in,
+                platform,
                 caller=_as(demo.agent),
                 customer_id=buyer,
                 amount_minor=amount,
@@ -424,17 +445,17 @@ def _day(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int], N
             buyer = rng.choice(demo.buyers)
             amount = rng.randrange(low // 25, high // 25 + 1) * 25  # prices end in 25 centavos
             new = payments.NewPayment(merchant, amount, "PHP")
-            events.append((rng.randrange(6, 22), partial(payments.pay, caller=_as(buyer), new=new)))
+            events.append((rng.randrange(6, 22), partial(booking.pay, platform, _as(buyer), new)))
     if rng.random() < 0.5:
         sender, receiver = rng.sample(demo.buyers, 2)
         new = payments.NewPayment(
             receiver, rng.randrange(1, 11) * 10_000, "PHP", description="padala"
         )
-        events.append((rng.randrange(8, 21), partial(payments.pay, caller=_as(sender), new=new)))
+        events.append((rng.randrange(8, 21), partial(booking.pay, platform, _as(sender), new)))
     events.sort(key=lambda e: e[0])
-    for at, work in events:
+    for at, book in events:
         clock(midnight + at * hour + rng.randrange(0, hour))
-        demo.try_run(work)
+        demo.try_book(book)
     _extras(demo, rng, midnight, clock)
 
 
@@ -456,26 +477,29 @@ def _extras(demo: Demo, rng: random.Random, midnight: int, clock: Callable[[int]
         )
         if made:
             buyer = rng.choice(demo.buyers)
-            demo.try_run(lambda u: requests.pay(u, _as(buyer), made["id"], None))
+            demo.try_book(lambda: booking.pay_request(demo.platform, _as(buyer), made["id"]))
     if rng.random() < 0.15:
         sold = demo.run(
             lambda u: payments.list_payments(u, _as(demo.merchants[0]), 5, None, "merchant")
         )["data"]
         if sold:
-            demo.try_run(
-                lambda u: refunds.create(
-                    u, _as(demo.merchants[0]), sold[0]["id"], None, "expired item returned"
+            demo.try_book(
+                lambda: booking.refund(
+                    demo.platform,
+                    _as(demo.merchants[0]),
+                    sold[0]["id"],
+                    None,
+                    "expired item returned",
                 )
             )
     if rng.random() < 0.2:
         buyer = rng.choice(demo.buyers)
-        out = demo.try_run(
-            lambda u: cash.cash_out(
-                u, _as(buyer), demo.agent, rng.randrange(2, 11) * 10_000, "PHP", None
-            )
+        amount = rng.randrange(2, 11) * 10_000
+        out = demo.try_book(
+            lambda: booking.cash_out(demo.platform, _as(buyer), demo.agent, amount, "PHP", None)
         )
         if out:
-            demo.try_run(lambda u: cash.confirm(u, _as(demo.agent), out["id"]))
+            demo.try_book(lambda: booking.confirm(demo.platform, _as(demo.agent), out["id"]))
 
 
 #: The demo people who get an API key printed at each start (who, as in ``DEMO_LOGINS``).
@@ -523,9 +547,16 @@ CREDIT_SEED = 11
 NAMES = [name for name, *_ in MERCHANTS]
 
 
-def seed_credit_history(db_url: str, vault: Any, now_ns: int | None = None) -> int:
+def seed_credit_history(
+    db_url: str,
+    vault: Any,
+    now_ns: int | None = None,
+    ledger: LedgerPort | None = None,
+    skipped: Skipped | None = None,
+) -> int:
     """Merchants with half a year of sales, so the demo can show scores, not only
-    "insufficient history". Returns the number of sales written."""
+    "insufficient history". Returns the number of sales written; on a TigerBeetle ledger
+    ``skipped`` counts the cash-outs left out (``simulation``'s docstring)."""
     now = now_ns if now_ns is not None else time.time_ns()
     population = simulator.recent(
         CREDIT_SHOPS,
@@ -535,7 +566,11 @@ def seed_credit_history(db_url: str, vault: Any, now_ns: int | None = None) -> i
         activity=CREDIT_ACTIVITY,
         horizon_days=30,
     )
-    return simulation.write_with_history(db_url, vault, population).sales
+    written = simulation.write_with_history(db_url, vault, population, ledger=ledger)
+    left_out = written.refused.get(booking.NOT_PORTED, 0)
+    if skipped is not None and left_out:
+        skipped[SIMULATED_CASH_OUT] += left_out
+    return written.sales
 
 
 # --- lending (issue 7) -----------------------------------------------------------------------
@@ -625,10 +660,7 @@ def _lend_to(
         return False
     me = Caller("demo", shop, frozenset(DEFAULT_SCOPES))
 
-    def accept(unit: Unit) -> LoanView:
-        return loan_offers.accept(unit, me, made_offer["id"])
-
-    made["loan"] = platform.run(accept)["id"]
+    made["loan"] = booking.accept_offer(platform, me, made_offer["id"])["id"]
     return True
 
 
@@ -825,4 +857,4 @@ def _fund_main(platform: Platform, party_id: str, amount_minor: int, reference: 
         lambda u: wallets.list_wallets(u, OPERATOR, 10, None, party_id), write=False
     )["data"]
     main = next(w for w in found if w["kind"] == "main" and w["currency"] == "PHP")
-    platform.run(lambda u: cash.fund(u, OPERATOR, main["id"], amount_minor, "PHP", reference))
+    booking.fund(platform, OPERATOR, main["id"], amount_minor, "PHP", reference)

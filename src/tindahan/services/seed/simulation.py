@@ -35,6 +35,11 @@ Where the database differs from the in-memory events, and why:
   metadata ``{"simulation": "sweep"}``): the merchant's total over both wallets is then
   exactly the in-memory running balance, and ``ledger verify`` stays clean. A reader of
   the merchant's postings sees the move as a pair that sums to zero.
+* **on a TigerBeetle ledger** (issue 22) the sales, fundings, refunds and the agents'
+  confirmations go through the cluster's paths (``seed.booking``: the two-store order);
+  the sweep is a raw ledger move with no such path, so it is refused there
+  (``ledger_not_supported``, counted in ``Written.refused`` by that code) and with it the
+  cash-out it was for: a simulated merchant's money stays in its settlement wallet.
 
 Each call adds a new population (new parties); it does not look for an earlier one.
 
@@ -64,11 +69,13 @@ from tindahan.credit.simulate import Population
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError, refused
 from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import WalletKind
 from tindahan.services.ledger import movement
-from tindahan.services.payments import cash, payments, refunds
+from tindahan.services.payments import cash, payments
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import chart, parties
+from tindahan.services.seed import booking
 from tindahan.services.unit import Platform, SettableClock, Unit, ledger_id, new_id
 from tindahan.store.database import connect
 from tindahan.store.vault import Vault
@@ -186,11 +193,13 @@ def write_with_history(
     *,
     cut_ns: int | None = None,
     progress: Progress | None = None,
+    ledger: LedgerPort | None = None,
 ) -> Written:
-    """Write through a database handle whose clock follows the simulated times."""
+    """Write through a database handle whose clock follows the simulated times (``ledger``:
+    the deployment's TigerBeetle cluster, if it has one: see the module docstring)."""
     clock = SettableClock()
     with connect(db_url, clock=clock) as database:
-        platform = Platform(database, vault)
+        platform = Platform(database, vault, ledger=ledger)
         chart.ensure_operator_accounts(platform)
         return write(platform, clock.set, population, cut_ns=cut_ns, progress=progress)
 
@@ -251,8 +260,12 @@ class _Writer:
     # --- running a use case ----------------------------------------------------------------
     def attempt(self, work: Callable[[Unit], T]) -> T | None:
         """Run one use case in its own transaction; a refusal is counted, not raised."""
+        return self.attempt_book(lambda: self.platform.run(work))
+
+    def attempt_book(self, book: Callable[[], T]) -> T | None:
+        """``attempt`` for a movement made through ``seed.booking`` (either ledger's path)."""
         try:
-            return self.platform.run(work)
+            return book()
         except RefusalError as refusal:
             self.written.refused[refusal.code] = self.written.refused.get(refusal.code, 0) + 1
             return None
@@ -290,7 +303,7 @@ class _Writer:
         number = self.todo.buyer[row]
         buyer_id = self.buyer(number, amount)
         new = payments.NewPayment(payee, amount, "PHP", description="simulated sale")
-        made = self.attempt(partial(payments.pay, caller=_as(buyer_id), new=new))
+        made = self.attempt_book(partial(booking.pay, self.platform, _as(buyer_id), new))
         if made is None:
             return
         self.balances[number] -= amount
@@ -314,14 +327,9 @@ class _Writer:
         short = amount - self.balances[number]
         if short > 0:
             topup = max(TOPUP_MINOR, short)
-            funded = self.attempt(
+            funded = self.attempt_book(
                 partial(
-                    cash.fund,
-                    caller=OPERATOR,
-                    wallet_id=wallet_id,
-                    amount_minor=topup,
-                    currency="PHP",
-                    reference="SIM-FUNDING",
+                    booking.fund, self.platform, OPERATOR, wallet_id, topup, "PHP", "SIM-FUNDING"
                 )
             )
             if funded is not None:
@@ -337,14 +345,8 @@ class _Writer:
         payment_id, number = self.paid[sale]
         merchant = self.written.party_ids[str(self.events.sales.merchant_id.iat[sale])]
         amount = int(self.events.refunds.amount_minor.iat[row])
-        made = self.attempt(
-            partial(
-                refunds.create,
-                caller=_as(merchant),
-                payment_id=payment_id,
-                amount_minor=amount,
-                reason="returned",
-            )
+        made = self.attempt_book(
+            partial(booking.refund, self.platform, _as(merchant), payment_id, amount, "returned")
         )
         if made is not None:
             self.balances[number] += amount
@@ -360,7 +362,9 @@ class _Writer:
         )
         if held is None:
             return
-        done = self.attempt(partial(cash.confirm, caller=_as(agent), payment_id=str(held["id"])))
+        done = self.attempt_book(
+            partial(booking.confirm, self.platform, _as(agent), str(held["id"]))
+        )
         if done is not None:
             self.written.cash_outs += 1
 
