@@ -22,10 +22,16 @@ from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _incoming_of
 from tindahan.services.ledger import movement
 from tindahan.services.lending import close, loans
+from tindahan.services.lending import close_cluster as close_cluster_module
 from tindahan.services.payments import two_store
-from tindahan.store.lending_tables import loan_installments, loan_offers, loan_transactions
+from tindahan.store.lending_tables import (
+    loan_closes,
+    loan_installments,
+    loan_offers,
+    loan_transactions,
+)
 from tindahan.store.lending_tables import loans as loan_rows
-from tindahan.store.payment_tables import two_store_payments
+from tindahan.store.payment_tables import two_store_payments, wallet_usage
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
 pytestmark = pytest.mark.xdist_group("tigerbeetle")
@@ -253,3 +259,195 @@ def test_the_daily_close_books_its_postings_in_the_cluster_once(deployment, monk
         assert len(problems) == 1 and "the interest account holds" in problems[0], problems
     finally:
         d.platform.run(lambda u: forge(u, booked))
+
+
+# -- repayments from a wallet (``payments.repayment_cluster``) and the close's hold -----------
+
+
+def _loan(d: Deployment) -> tuple[Party, dict[str, Any]]:
+    merchant, offer = _offer(d)
+    return merchant, d.api.ok(_accept(d, merchant, offer, str(uuid.uuid4())))
+
+
+def _repay(d: Deployment, merchant: Party, loan_id: str, amount: int, key: str) -> Any:
+    body = {"amount_minor": amount, "source": "main"}
+    return d.api.post(f"/v1/loans/{loan_id}/repayments", merchant.key, body, idem=key)
+
+
+def _outgoing_of(d: Deployment, merchant: Party) -> int:
+    def read(unit: Any) -> int:
+        account = _account(unit, merchant)
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == account, wallet_usage.c.direction == "out"
+            )
+        )
+        return max(rows.scalars(), default=0)  # the day's and the month's: the same here
+
+    return d.platform.run(read, write=False)
+
+
+_TOTALS = (
+    "principal_paid_minor",
+    "interest_accrued_minor",
+    "interest_paid_minor",
+    "fee_paid_minor",
+    "penalty_minor",
+    "penalty_paid_minor",
+    "reserve_minor",
+    "closed_through",
+    "status",
+    "ledger_hold",
+)
+
+
+def _books(d: Deployment, loan_id: str) -> tuple[Any, ...]:
+    """The loan's totals and its lines' payments, and its five accounts in the cluster."""
+    row = _row(d, loan_id)
+    lines = d.api.ok(d.api.get(f"/v1/loans/{loan_id}/schedule", d.world.operator))
+    ids = [loans.account(loan_id, role) for role in ("principal", "interest", "fee", "reserve")]
+    found = d.ledger.lookup_accounts(ids)
+    balances = [
+        0 if i not in found else found[i].debits_posted - found[i].credits_posted for i in ids
+    ]
+    return tuple(row[c] for c in _TOTALS), lines["data"], balances
+
+
+def _paid(row: Any) -> int:
+    return int(row["principal_paid_minor"] + row["interest_paid_minor"] + row["fee_paid_minor"])
+
+
+def _clean(d: Deployment) -> None:
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
+
+
+def test_a_repayment_from_the_wallet_books_in_the_cluster_and_answers_once(deployment):
+    d = deployment
+    merchant, loan = _loan(d)
+    wallet, principal = _wallet(d, merchant), _principal(d, loan["id"])
+    key = str(uuid.uuid4())
+    paid = d.api.ok(_repay(d, merchant, loan["id"], 30_000, key))
+    assert paid["object"] == "loan" and paid["id"] == loan["id"] and paid["status"] == "active"
+    assert _wallet(d, merchant) == wallet - 30_000
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None
+    assert _principal(d, loan["id"]) == principal - row["principal_paid_minor"]
+    assert _paid(row) == 30_000
+    assert _outgoing_of(d, merchant) == 30_000
+    assert _announced(d, "loan.repaid", loan["id"]) == 1
+    entries = d.api.ok(d.api.get(f"/v1/loans/{loan['id']}/transactions", merchant.key))["data"]
+    (entry,) = [e for e in entries if e["kind"] == "repayment"]
+    assert entry["amount_minor"] == 30_000 and any(
+        t.endswith(".wallet") for t in entry["transfer_ids"]
+    )
+    again = _repay(d, merchant, loan["id"], 30_000, key)
+    assert again.json() == paid and again.headers["Idempotent-Replayed"] == "true"
+    assert _wallet(d, merchant) == wallet - 30_000
+    # refused in A, nothing moved: more than is owed; more than the wallet holds (the
+    # cluster's hold refused: 402, the outgoing total given back, the loan untouched)
+    over = _repay(d, merchant, loan["id"], 10_000_000, str(uuid.uuid4()))
+    assert over.status_code == 400 and over.json()["error"]["code"] == "overpayment"
+    before = _books(d, loan["id"])
+    low = _repay(d, merchant, loan["id"], wallet - 30_000 + 1, str(uuid.uuid4()))
+    assert low.status_code == 402 and low.json()["error"]["code"] == "insufficient_funds"
+    assert _books(d, loan["id"]) == before
+    assert _wallet(d, merchant) == wallet - 30_000 and _outgoing_of(d, merchant) == 30_000
+    assert _announced(d, "loan.repaid", loan["id"]) == 1
+    _clean(d)
+
+
+#: One loan per deployment that the crash tests repay from, in turn (a loan costs a second).
+_REPAYING: dict[int, tuple[Party, dict[str, Any]]] = {}
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_repayment_repays_once(deployment, crash_after, step):
+    d = deployment
+    merchant, loan = _REPAYING.get(id(d)) or _REPAYING.setdefault(id(d), _loan(d))
+    wallet, out, paid = _wallet(d, merchant), _outgoing_of(d, merchant), _paid(_row(d, loan["id"]))
+    told = _announced(d, "loan.repaid", loan["id"])
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _repay(d, merchant, loan["id"], 25_000, key))
+    crash_after(None)
+    held = _row(d, loan["id"])["ledger_hold"]
+    assert (held is None) == (step in ("inside A", "C"))
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    answer = d.api.ok(_repay(d, merchant, loan["id"], 25_000, key))
+    assert answer["id"] == loan["id"]
+    assert _wallet(d, merchant) == wallet - 25_000
+    assert _outgoing_of(d, merchant) == out + 25_000
+    assert _announced(d, "loan.repaid", loan["id"]) == told + 1
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None and _paid(row) == paid + 25_000
+    _clean(d)
+
+
+def _reopen(d: Deployment, day: date) -> None:
+    """The day's close forgotten, so ``close.run`` closes for it the loans still behind."""
+    d.platform.run(
+        lambda u: u.conn.execute(
+            loan_closes.delete().where(loan_closes.c.business_date == day.isoformat())
+        )
+    )
+
+
+def test_a_repayment_between_a_crashed_close_and_its_rerun_waits_and_books_once(
+    deployment, monkeypatch
+):
+    """Twin loans: one closed for a day and repaid; the other's close crashes after the
+    cluster accepted its chunk, a repayment then (refused: the loan is held), the rerun, the
+    same repayment. Both end with the same rows, lines and accounts; verify clean."""
+    d = deployment
+    plain, twin = _loan(d)
+    day = date.fromisoformat(_row(d, twin["id"])["closed_through"]) + timedelta(days=1)
+    _reopen(d, day)
+    assert not close.run(d.platform, day).blocked
+    assert _row(d, twin["id"])["closed_through"] == day.isoformat()
+    crashed, other = _loan(d)  # disbursed the same day: the same schedule
+    # the twin's close crashes after the cluster accepted it (its row read back as before)
+    monkeypatch.setattr(close_cluster_module, "book", _crashing(close_cluster_module.book))
+    _reopen(d, day)
+    assert _row(d, other["id"])["closed_through"] < day.isoformat()
+    with pytest.raises(Crash):
+        close.run(d.platform, day)
+    monkeypatch.undo()
+    assert _row(d, other["id"])["ledger_hold"] == f"close:{day.isoformat()}"
+    busy = _repay(d, crashed, other["id"], 20_000, str(uuid.uuid4()))
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "loan_busy"
+    rerun = close.run(d.platform, day)
+    assert rerun.loans >= 1 and not rerun.blocked
+    d.api.ok(_repay(d, plain, twin["id"], 20_000, str(uuid.uuid4())))
+    d.api.ok(_repay(d, crashed, other["id"], 20_000, str(uuid.uuid4())))
+    mine, theirs = _books(d, twin["id"]), _books(d, other["id"])
+    assert mine == theirs and mine[0][1] > 0  # interest accrued for the day, once
+    _clean(d)
+
+
+def test_a_close_waits_for_a_repayment_between_its_stores(deployment, crash_after):
+    d = deployment
+    merchant, loan = _loan(d)
+    day = date.fromisoformat(_row(d, loan["id"])["closed_through"]) + timedelta(days=1)
+    crash_after("holds")
+    _dies(d, lambda: _repay(d, merchant, loan["id"], 15_000, str(uuid.uuid4())))
+    crash_after(None)
+    _reopen(d, day)
+    report = close.run(d.platform, day)
+    assert report.blocked == 1 and not report.already
+    assert _row(d, loan["id"])["closed_through"] < day.isoformat()
+    assert _count(d, loan_closes, loan_closes.c.business_date, day.isoformat()) == 0
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    done = close.run(d.platform, day)
+    assert not done.blocked and _row(d, loan["id"])["closed_through"] == day.isoformat()
+    assert _count(d, loan_closes, loan_closes.c.business_date, day.isoformat()) == 1
+    _clean(d)
+
+
+def _crashing(real: Any) -> Any:
+    def book(unit: Any, ledger: Any, chains: Any) -> None:
+        real(unit, ledger, chains)
+        raise Crash("after the cluster accepted the chunk")
+
+    return book

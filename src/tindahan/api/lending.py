@@ -27,7 +27,7 @@ from tindahan.services.lending import holidays as loan_holidays
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
-from tindahan.services.payments import loan_cluster, two_store
+from tindahan.services.payments import loan_cluster, repayment_cluster, two_store
 
 router = APIRouter(prefix="/v1")
 Json = dict[str, Any]
@@ -198,8 +198,22 @@ def repay(
     request: Request, who: CallerDep, key: IdempotencyKey, loan_id: PathId, payload: Repayment
 ) -> JSONResponse:
     amount, source = payload.amount_minor, payload.source
+    made = platform(request)
+    through = None
+    if two_store.applies(made):  # the two-store order (``payments.repayment_cluster``)
+
+        def through(scope, k, fp, _work, render, refuse):  # type: ignore[no-untyped-def]
+            return repayment_cluster.repay(
+                made, who, loan_id, amount, source, scope, k, fp, render, refuse
+            )
+
     return idempotent(
-        request, who, key, payload, lambda u: loans.repay(u, who, loan_id, amount, source)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: loans.repay(u, who, loan_id, amount, source),
+        through=through,
     )
 
 

@@ -183,6 +183,11 @@ loans = Table(
     Column("disbursed_at_ns", BigInteger, nullable=False),
     Column("closed_at_ns", BigInteger),
     Column("updated_at_ns", BigInteger, nullable=False),
+    #: On a TigerBeetle deployment, who has the loan between the two stores (0054): the
+    #: daily close's ``close:<day>`` from before its chunk's transfers reach the cluster
+    #: until its rows commit, or a repayment's id (``loan_moves``) from its A to its C or
+    #: failure. Nothing else books on a held loan (``services.lending.hold``).
+    Column("ledger_hold", String(_ID)),
     CheckConstraint(
         "principal_paid_minor >= 0 AND principal_paid_minor <= principal_minor", name="principal"
     ),
@@ -268,6 +273,23 @@ loan_transactions = Table(
     CheckConstraint("amount_minor >= 0", name="amount"),
 )
 Index("ix_loan_transactions_loan", loan_transactions.c.loan_id, loan_transactions.c.created_at_ns)
+
+#: A repayment on a TigerBeetle deployment between its A and its C (0054): what A decided
+#: (the amount, the wallet, the business day), from which C books the loan's rows once the
+#: cluster has the money (``services.payments.repayment_cluster``). The row stays as history.
+loan_moves = Table(
+    "loan_moves",
+    metadata,
+    Column("id", String(_ID), primary_key=True),  # the loan transaction's id (``ltx_``)
+    Column("loan_id", String(_ID), ForeignKey("loans.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("business_date", String(_DATE), nullable=False),
+    Column("created_at_ns", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount"),
+    CheckConstraint(_in("kind", ("repayment",)), name="kind"),
+)
 
 loan_holidays = Table(
     "loan_holidays",

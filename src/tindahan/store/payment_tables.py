@@ -198,7 +198,7 @@ two_store_payments = Table(
     #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
     #: ``bank_transfer`` (``bank_transfers``), ``loan`` (``loans``: its disbursement,
     #: ``services.payments.loan_cluster``), ``inbound`` (``inbound_transfers``) or
-    #: ``refund`` (``refunds``).
+    #: ``refund`` (``refunds``) or ``loan_repayment`` (``loan_moves``).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -213,7 +213,10 @@ two_store_payments = Table(
         name="state",
     ),
     CheckConstraint(
-        _in("record", ("payment", "payout", "bank_transfer", "loan", "inbound", "refund")),
+        _in(
+            "record",
+            ("payment", "payout", "bank_transfer", "loan", "inbound", "refund", "loan_repayment"),
+        ),
         name="record",
     ),
 )

@@ -36,6 +36,7 @@ from tindahan.services.payments import (
     cash,
     loan_cluster,  # noqa: F401 (registers the loan record recovery finishes)
     refunds,
+    repayment_cluster,  # noqa: F401 (registers the loan repayment record recovery finishes)
     requests,  # noqa: F401 (registers a payment request's follower recovery runs)
     two_store,
 )

@@ -253,7 +253,13 @@ def loan_violations_in_cluster(
     """On a TigerBeetle deployment: each loan's five accounts in the cluster hold what its
     row says, as ``verify`` checks them on SQL; an account the cluster has not opened yet
     (it is opened by the first transfer touching it) holds nothing. ``skip``: loans whose
-    disbursement is still in the two-store order (checked there)."""
+    disbursement is still in the two-store order (checked there). A loan a movement holds
+    between the two stores (``loans.ledger_hold``: a repayment before its C, a daily close's
+    chunk that crashed before its commit) is left out too: its rows catch up with the cluster
+    when that movement ends (recovery, the close's rerun)."""
+    rows = conn.execute(select(loans.c.id, loans.c.ledger_hold))
+    held = {loan_id for loan_id, hold in rows if hold is not None}
+    skip = {*skip, *held}
     ids = [
         ledger_id(loan_id, role)
         for (loan_id,) in conn.execute(select(loans.c.id))

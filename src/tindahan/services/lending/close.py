@@ -65,6 +65,9 @@ class CloseReport:
     buckets: Counter[str] = field(default_factory=Counter)
     milliseconds: int = 0  # wall time of the close
     already: bool = False
+    #: Loans the day could not close yet: a repayment has them between the two stores (a
+    #: TigerBeetle deployment, ``close_cluster``); the day stays open and a later run ends it.
+    blocked: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -183,12 +186,17 @@ def _fetch(unit: Unit, sql: str, params: tuple[Any, ...]) -> list[Any]:
         cursor.close()
 
 
-def _chunk(unit: Unit, day: str, after: str) -> list[Any]:
-    """The next loans to close, from the one after ``after`` (ids in order)."""
+def _chunk(unit: Unit, day: str, after: str, hold: str | None = None) -> list[Any]:
+    """The next loans to close, from the one after ``after`` (ids in order); on a
+    TigerBeetle deployment only those the close holds (``hold``, ``close_cluster.claim``)."""
     sql = _LOANS_SQL.format(mark="?", limit=int(limits.LOAN_CLOSE_CHUNK))
+    params: tuple[str, ...] = (day, day, after)
+    if hold is not None:
+        sql = sql.replace(" ORDER BY", " AND ledger_hold = ? ORDER BY")
+        params += (hold,)
     if not unit.db.is_sqlite:
         sql += " FOR UPDATE SKIP LOCKED"
-    return _fetch(unit, sql, (day, day, after))
+    return _fetch(unit, sql, params)
 
 
 def _lines_by_loan(unit: Unit, ids: list[str]) -> dict[str, list[Any]]:
@@ -239,7 +247,8 @@ def close_after(unit: Unit, day: date, report: CloseReport, after: str) -> tuple
     of them (``lending.day_close``), and what changed is written with one multi-row
     statement per table, the ledger's transfers as one batch of postings."""
     text = day.isoformat()
-    rows = _chunk(unit, text, after)
+    cluster = unit.platform.ledger is not None
+    rows = _chunk(unit, text, after, close_cluster.hold_of(day) if cluster else None)
     if not rows:
         return 0, after
     lines = _lines_by_loan(unit, [r[0] for r in rows])
@@ -282,6 +291,8 @@ def close_after(unit: Unit, day: date, report: CloseReport, after: str) -> tuple
     emit_many(unit, notices)
     tag = stamp(day)
     _book(unit, [postings(r[0], tag, res) for r, res in zip(rows, results, strict=True)])
+    if cluster:
+        close_cluster.release(unit, day, [r[0] for r in rows])
     return len(rows), rows[-1][0]
 
 
@@ -421,8 +432,13 @@ def run(
     # entries that way). When none is left after, one pass from the start takes what another
     # worker held or left behind, and the day ends only when that pass finds nothing.
     after = ""
+    cluster = platform.ledger is not None
     while True:
-        count, partial, last = platform.run(functools.partial(_attempt, day=day, after=after))
+        claim = functools.partial(close_cluster.claim, day=day, after=after)
+        if cluster and not platform.run(claim):
+            count, partial, last = 0, CloseReport(text), after
+        else:
+            count, partial, last = platform.run(functools.partial(_attempt, day=day, after=after))
         if count == 0:
             if not after:
                 break
@@ -433,6 +449,10 @@ def run(
         if progress is not None:
             progress(count)
     report.milliseconds = (time.perf_counter_ns() - started) // 10**6
+    if cluster:
+        report.blocked = platform.run(functools.partial(close_cluster.blocked, day=day))
+        if report.blocked:  # the day stays open: a later run closes those loans and ends it
+            return report
 
     def finish(unit: Unit) -> None:
         exists = unit.conn.execute(
@@ -509,6 +529,7 @@ def due_days(platform: Platform) -> list[date]:
 def close_due(platform: Platform) -> int:
     """Run every close that is due (the worker's job); returns the days closed."""
     days = due_days(platform)
-    for day in days:
-        run(platform, day)
+    for n, day in enumerate(days):
+        if run(platform, day).blocked:  # a loan not closed for this day holds the next ones
+            return n
     return len(days)

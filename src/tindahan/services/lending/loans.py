@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -577,11 +577,11 @@ def _wallet(unit: Unit, merchant_id: str, kind: str) -> movement.Holder:
     return found
 
 
-def repay(
-    unit: Unit, caller: Caller, loan_id: str, amount_minor: object, source: str = "main"
-) -> LoanView:
-    """The merchant repays from a wallet. What the reserve holds is used first, so a
-    merchant never pays from the wallet what sales already set aside."""
+def repayable(
+    unit: Unit, caller: Caller, loan_id: str, amount_minor: object, source: str
+) -> tuple[Any, movement.Holder, int]:
+    """A repayment's checks before its figures, on either ledger: the loan's row (locked),
+    the paying wallet and the amount."""
     caller.require("loans:write")
     amount, _ = movement.amount(amount_minor, CURRENCY)
     if source not in (WalletKind.MAIN, WalletKind.SETTLEMENT):
@@ -593,10 +593,44 @@ def repay(
         raise conflict("loan_closed", "this loan is repaid and closed", "id")
     wallet = _wallet(unit, row["merchant_id"], source)
     movement.require_currency(wallet, CURRENCY)
-    if row["status"] == "written_off":
-        return _recover(unit, row, wallet, amount)
+    return row, wallet, amount
+
+
+def require_unheld(row: Any) -> None:
+    """Nothing books on a loan another movement holds between the two stores of a
+    TigerBeetle deployment (``loans.ledger_hold``: the daily close's chunk, a repayment)."""
+    if row["ledger_hold"] is not None:
+        raise conflict(
+            "loan_busy",
+            "this loan's daily close or last repayment is still being booked; try again shortly",
+            "id",
+        )
+
+
+@dataclass(frozen=True)
+class Repayment:
+    """What a repayment decides (``plan_repayment``): the loan before and after, the
+    transfers (not linked) and the parts the reserve and the wallet pay."""
+
+    row: Any
+    wallet: movement.Holder
+    amount: int
+    source: str
+    day: date
+    txn: str
+    before: rules.Book
+    plan: rules.Plan
+    final: rules.Plan
+    batch: list[NewTransfer]
+
+
+def plan_repayment(
+    unit: Unit, row: Any, wallet: movement.Holder, amount: int, source: str, day: date, txn: str
+) -> Repayment:
+    """A repayment's figures from the loan as it stands: the reserve is used first, so a
+    merchant never pays from the wallet what sales already set aside. The same inputs give
+    the same repayment (the TigerBeetle path decides in A and books the rows in C)."""
     before = book_of(row, line_rows(unit, row["id"], row["version"]))
-    day = today(unit)
     reserve = before.totals.reserve
     owed = rules.payoff(before, day)
     used = min(reserve, owed)
@@ -605,7 +639,6 @@ def repay(
         raise invalid("overpayment", message, "amount_minor")
     plan = rules.pay(before, used + amount, day)
     left = reserve - used
-    txn = new_id("ltx")
     tag = ledger_id(txn)
     from_reserve, from_wallet = split_paid(plan.movement.paid, used, before.terms.order)
     payers = [(account(row["id"], "reserve"), from_reserve), (wallet.account_id, from_wallet)]
@@ -614,14 +647,34 @@ def repay(
         batch.append(_return_reserve(row["id"], tag, wallet.account_id, left))
         left = 0
     final = replace(plan, book=replace(plan.book, totals=replace(plan.book.totals, reserve=left)))
-    movement.limit_outgoing(unit, wallet, amount, CURRENCY)
-    save(unit, row, before, final)
-    ids = [t.id for t in batch]
-    record(unit, row["id"], "repayment", plan.movement.paid, source, day, ids, txn_id=txn)
+    return Repayment(row, wallet, amount, source, day, txn, before, plan, final, batch)
+
+
+def apply_repayment(unit: Unit, r: Repayment, transfer_ids: Sequence[str]) -> LoanView:
+    """A repayment's rows: the loan and its lines, its entry (naming ``transfer_ids``) and
+    its event (``loan.repaid``, or ``loan.closed`` when it paid the loan off)."""
+    row = r.row
+    save(unit, row, r.before, r.final)
+    paid = r.plan.movement.paid
+    record(unit, row["id"], "repayment", paid, r.source, r.day, transfer_ids, txn_id=r.txn)
     fresh = view(unit, _reload(unit, row["id"]))
     kind = "loan.closed" if fresh["status"] == "closed" else "loan.repaid"
     emit(unit, kind, fresh, (row["merchant_id"],))
-    movement.book(unit, movement.linked(batch))
+    return fresh
+
+
+def repay(
+    unit: Unit, caller: Caller, loan_id: str, amount_minor: object, source: str = "main"
+) -> LoanView:
+    """The merchant repays from a wallet (``plan_repayment``), one transaction and one
+    linked batch on the SQL ledger."""
+    row, wallet, amount = repayable(unit, caller, loan_id, amount_minor, source)
+    if row["status"] == "written_off":
+        return _recover(unit, row, wallet, amount)
+    r = plan_repayment(unit, row, wallet, amount, source, today(unit), new_id("ltx"))
+    movement.limit_outgoing(unit, wallet, amount, CURRENCY)
+    fresh = apply_repayment(unit, r, [t.id for t in r.batch])
+    movement.book(unit, movement.linked(r.batch))
     return fresh
 
 

@@ -278,7 +278,8 @@ def run(
 def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
     if (
-        body.get("object") in ("payment", "payout", "bank_transfer", "loan", "refund")
+        body.get("object")
+        in ("payment", "payout", "bank_transfer", "loan", "refund", "loan_repayment")
         and body.get("status") == "pending"
     ):
         return str(body["id"])
