@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import Party, make_party
 from tests.lending.conftest import assess
-from tests.tigerbeetle import test_payments
+from tests.tigerbeetle import test_payments, test_web_withdraw_send
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _incoming_of
+from tests.tigerbeetle.test_requests_qr import PIN
 from tindahan.services.ledger import movement
 from tindahan.services.lending import close, loans
 from tindahan.services.lending import close_cluster as close_cluster_module
@@ -451,3 +452,38 @@ def _crashing(real: Any) -> Any:
         raise Crash("after the cluster accepted the chunk")
 
     return book
+
+
+# -- the web Loans pages on the cluster (``loan_cluster.reserving``, ``repayment_cluster``) ----
+
+sign_in = test_web_withdraw_send.sign_in
+
+
+def test_the_web_loan_pages_accept_and_repay_on_the_cluster_once(deployment, sign_in):
+    d = deployment
+    merchant, offer = _offer(d)
+    net = offer["disclosure"]["net_proceeds_minor"]
+    page = sign_in(merchant)
+    page.get("/m/loans")
+    path = f"/m/loans/offers/{offer['id']}/accept"
+    sent = {"idempotency_key": page.field("idempotency_key"), "confirm": "yes", "pin": PIN}
+    first = page.post(path, sent)
+    assert first.status_code == 303, first.text
+    again = page.post(path, sent)  # a double tap: the same key
+    assert again.headers["location"] == first.headers["location"]
+    loan_id = first.headers["location"].removeprefix("/m/loans/").split("?")[0]
+    assert _wallet(d, merchant) == net and _principal(d, loan_id) == 500_000
+    assert _announced(d, "loan.disbursed", loan_id) == 1
+    page.get(f"/m/loans/{loan_id}")
+    sent = {"idempotency_key": page.field("idempotency_key"), "amount": "300.00", "pin": PIN}
+    done = page.post(f"/m/loans/{loan_id}/repayments", sent)
+    assert done.status_code == 303, done.text
+    assert page.post(f"/m/loans/{loan_id}/repayments", sent).status_code == 303
+    assert _wallet(d, merchant) == net - 30_000 and _paid(_row(d, loan_id)) == 30_000
+    assert _announced(d, "loan.repaid", loan_id) == 1
+    # the cluster's refusal beside the amount, nothing moved
+    page.get(f"/m/loans/{loan_id}")
+    sent = {"idempotency_key": page.field("idempotency_key"), "amount": "4900.00", "pin": PIN}
+    low = page.post(f"/m/loans/{loan_id}/repayments", sent)
+    assert low.status_code == 400 and _wallet(d, merchant) == net - 30_000
+    _clean(d)

@@ -5,8 +5,10 @@ Every figure shown is the services' own (``loan_offers``, ``loans``, ``loan_repo
 the page formats centavos and rates, it computes none. The offer page shows the whole
 Truth-in-Lending disclosure (RA 3765, BSP Circular 730) next to a form that needs a tick
 in "I have read the disclosure"; accepting and repaying move money, so both run once per
-idempotency key (``forms.run_submit``). Another merchant's offer or loan is "not found"
-because the services say so for the viewer's caller, not because the page checks.
+idempotency key (``forms.run_submit``); on a TigerBeetle deployment both hand the API
+route's own A (``loan_cluster.reserving``, ``repayment_cluster.reserving``) with its record
+to the two-store order. Another merchant's offer or loan is "not found" because the services
+say so for the viewer's caller, not because the page checks.
 
 **The merchant's own credit check.** The Data Privacy Act (RA 10173) lets a person see the
 reasons for an automated decision about them, and credit scoring is one: the loans page shows
@@ -42,7 +44,7 @@ from tindahan.services.insights import loan_fit
 from tindahan.services.lending import loans
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
-from tindahan.services.payments import wallets
+from tindahan.services.payments import loan_cluster, repayment_cluster, wallets
 from tindahan.services.unit import Unit
 from tindahan.web import charts, forms, i18n, messages, pin, reasons, render, session
 from tindahan.web.i18n import _
@@ -235,7 +237,12 @@ async def accept_offer(request: Request, viewer: Merchant, offer_id: str) -> Res
     if form.ok and await pin.confirmed(request, viewer, form):
         try:
             loan = await forms.run_submit(
-                request, viewer, form, lambda u: loan_offers.accept(u, caller, offer_id)
+                request,
+                viewer,
+                form,
+                lambda u: loan_offers.accept(u, caller, offer_id),
+                loan_cluster.reserving(caller, offer_id),  # on a TigerBeetle ledger
+                loan_cluster.RECORD,
             )
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
@@ -309,7 +316,12 @@ async def repay(request: Request, viewer: Merchant, loan_id: str) -> Response:
     if form.ok and amount is not None:
         try:
             await forms.run_submit(
-                request, viewer, form, lambda u: loans.repay(u, caller, loan_id, amount)
+                request,
+                viewer,
+                form,
+                lambda u: loans.repay(u, caller, loan_id, amount),
+                repayment_cluster.reserving(caller, loan_id, amount),  # on a TigerBeetle ledger
+                repayment_cluster.RECORD,
             )
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:

@@ -62,6 +62,14 @@ def accept(
 ) -> idempotency.Response:
     """``POST /v1/loan_offers/{id}/accept`` on a TigerBeetle ledger: the SQL path's checks
     and answers, the disbursement booked through the two-store order."""
+    reserve = reserving(caller, offer_id)
+    return two_store.run(
+        platform, scope, key, fingerprint, reserve, render, render_refusal, record=RECORD
+    )
+
+
+def reserving(caller: Caller, offer_id: str) -> two_store.Reserve[LoanView]:
+    """An acceptance's A (the API route's and the web Loans page's, with ``RECORD``)."""
 
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[LoanView, list[NewTransfer]]:
         loan = offers.accepted(unit, caller, offer_id)
@@ -71,9 +79,7 @@ def accept(
         pending: LoanView = {**loan.view, "status": "pending"}
         return pending, two_store.unlinked(loan.batch)
 
-    return two_store.run(
-        platform, scope, key, fingerprint, reserve, render, render_refusal, record=RECORD
-    )
+    return reserve
 
 
 def _row(unit: Unit, loan_id: str) -> Any:

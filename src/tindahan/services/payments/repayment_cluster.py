@@ -68,6 +68,17 @@ def repay(
     render_refusal: Callable[[RefusalError], idempotency.Response],
 ) -> idempotency.Response:
     """``POST /v1/loans/{id}/repayments`` on a TigerBeetle ledger (the module's order)."""
+    reserve = reserving(caller, loan_id, amount_minor, source)
+    return two_store.run(
+        platform, scope, key, fingerprint, reserve, render, render_refusal, record=RECORD
+    )
+
+
+def reserving(
+    caller: Caller, loan_id: str, amount_minor: object, source: str = "main"
+) -> two_store.Reserve[dict[str, Any]]:
+    """A repayment's A (the API route's, the web loan page's and the USSD menu's, with
+    ``RECORD``)."""
 
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer]]:
         row, wallet, amount = loans.repayable(unit, caller, loan_id, amount_minor, source)
@@ -108,9 +119,7 @@ def repay(
         }
         return pending, legs
 
-    return two_store.run(
-        platform, scope, key, fingerprint, reserve, render, render_refusal, record=RECORD
-    )
+    return reserve
 
 
 def cluster_legs(r: loans.Repayment) -> list[NewTransfer]:
