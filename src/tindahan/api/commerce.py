@@ -41,6 +41,7 @@ from tindahan.services.commerce import (
     categories,
     disputes,
     escrow,
+    escrow_cluster,
     orders,
     photos,
     shipments,
@@ -430,7 +431,13 @@ def pay_order(
     """Pay the order into escrow from your wallet, exactly once (with ``quote_id`` when the
     wallet is in another currency)."""
     return idempotent(
-        request, who, key, payload, lambda u: escrow.pay(u, who, order_id, payload.quote_id)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: escrow.pay(u, who, order_id, payload.quote_id),
+        reserve=lambda u, _: escrow_cluster.reserve_pay(u, who, order_id, payload.quote_id),
+        record=escrow_cluster.RECORD,
     )
 
 
@@ -449,7 +456,15 @@ def confirm_order(
     request: Request, who: CallerDep, key: IdempotencyKey, order_id: Id, payload: s.Empty
 ) -> JSONResponse:
     """The buyer confirms receipt: escrow is released to the merchant now."""
-    return idempotent(request, who, key, payload, lambda u: escrow.confirm(u, who, order_id))
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: escrow.confirm(u, who, order_id),
+        reserve=lambda u, _: escrow_cluster.reserve_confirm(u, who, order_id),
+        record=escrow_cluster.RECORD,
+    )
 
 
 @router.post("/orders/{order_id}/refunds", response_model=c.Order, tags=["orders"])

@@ -98,6 +98,7 @@ def idempotent(
     locks: groupcommit.Locks | None = None,
     through: Callable[..., idempotency.Response] | None = None,
     reserve: two_store.Reserve[Any] | None = None,
+    record: str = "payment",
 ) -> JSONResponse:
     """Run a POST's use case once per ``Idempotency-Key`` (``services.platform.idempotency``).
 
@@ -115,11 +116,12 @@ def idempotent(
     ``reserve``: the use case's part of transaction A on a TigerBeetle ledger (the payment
     row and the legs to book): there the key runs through ``two_store.run`` with it, so a
     route that pays gains the cluster path by naming its reserve, not by a copy; on the SQL
-    ledger it is ignored and ``work`` runs as always.
+    ledger it is ignored and ``work`` runs as always; ``record``: whose record the reserved
+    view is (``two_store.RECORDS``; an order's escrow movement's for the orders' routes).
     """
     made = platform(request)
     if through is None and reserve is not None and two_store.applies(made):
-        through = _on_cluster(made, reserve)
+        through = _on_cluster(made, reserve, record)
     sent = payload.model_dump(mode="json", exclude_unset=True) if payload is not None else None
     fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
     committer: groupcommit.Committer | None = getattr(request.app.state, "committer", None)
@@ -145,7 +147,7 @@ def idempotent(
 
 
 def _on_cluster(
-    made: Platform, reserve: two_store.Reserve[Any]
+    made: Platform, reserve: two_store.Reserve[Any], record: str = "payment"
 ) -> Callable[..., idempotency.Response]:
     """``idempotency.run``'s place taken by the two-store order with the use case's A."""
 
@@ -157,7 +159,7 @@ def _on_cluster(
         render: Callable[[Any], idempotency.Response],
         refuse: Callable[[RefusalError], idempotency.Response],
     ) -> idempotency.Response:
-        return two_store.run(made, scope, key, fingerprint, reserve, render, refuse)
+        return two_store.run(made, scope, key, fingerprint, reserve, render, refuse, record)
 
     return run
 

@@ -12,6 +12,7 @@ from tindahan.api import commerce_schemas as c
 from tindahan.api import rails_schemas as r
 from tindahan.api import schemas as s
 from tindahan.api.deps import CallerDep, IdempotencyKey, PathId, idempotent, platform, read
+from tindahan.services.commerce import escrow_cluster
 from tindahan.services.payments import two_store
 from tindahan.services.qr import codes as qrcodes
 from tindahan.services.qr import interbank
@@ -133,5 +134,11 @@ def pay_order_qr(
 ) -> JSONResponse:
     """Pay an order's scanned code: the money goes into the order's escrow."""
     return idempotent(
-        request, who, key, payload, lambda u: qrpay.pay_order(u, who, payload.payload)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: qrpay.pay_order(u, who, payload.payload),
+        reserve=lambda u, _: qrpay.reserve_order(u, who, payload.payload),
+        record=escrow_cluster.RECORD,
     )

@@ -124,11 +124,12 @@ def _verify_tigerbeetle(url: str, db: str | None) -> None:
 
 
 def _verify_payments(ledger: LedgerPort, db: str | None) -> list[str]:
+    from tindahan.services.commerce import escrow_cluster
     from tindahan.services.payments import two_store
     from tindahan.store.database import connect
 
     with connect(db, create=False) as database:
-        return two_store.verify(database, ledger)
+        return [*two_store.verify(database, ledger), *escrow_cluster.verify(database, ledger)]
 
 
 @app.command("migrate-to-tigerbeetle")

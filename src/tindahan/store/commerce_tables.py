@@ -231,6 +231,22 @@ order_events = Table(
     Column("at_ns", BigInteger, nullable=False),
 )
 
+#: An order's escrow movement on a TigerBeetle ledger (issue 22): who asked for what, kept
+#: with its place in the two-store order (``two_store_payments``, record ``order``, the same
+#: id) so that C, in this request or in recovery's, makes the order's step as that actor
+#: (``services.commerce.escrow_cluster``).
+order_places = Table(
+    "order_places",
+    metadata,
+    Column("id", String(_ID), primary_key=True),
+    Column("order_id", String(_ID), ForeignKey("orders.id"), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("actor_id", String(_ID)),
+    Column("created_at_ns", BigInteger, nullable=False),
+)
+Index("ix_order_places_order_id", order_places.c.order_id)
+
 shipments = Table(
     "shipments",
     metadata,

@@ -197,8 +197,9 @@ two_store_payments = Table(
     Column("state", String(16), nullable=False),
     #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
     #: ``bank_transfer`` (``bank_transfers``), ``loan`` (``loans``: its disbursement,
-    #: ``services.payments.loan_cluster``), ``inbound`` (``inbound_transfers``) or
-    #: ``refund`` (``refunds``) or ``loan_repayment`` (``loan_moves``).
+    #: ``services.payments.loan_cluster``), ``inbound`` (``inbound_transfers``),
+    #: ``refund`` (``refunds``), ``loan_repayment`` (``loan_moves``) or ``order``
+    #: (``order_places``: an order's escrow movement).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -215,7 +216,16 @@ two_store_payments = Table(
     CheckConstraint(
         _in(
             "record",
-            ("payment", "payout", "bank_transfer", "loan", "inbound", "refund", "loan_repayment"),
+            (
+                "payment",
+                "payout",
+                "bank_transfer",
+                "loan",
+                "inbound",
+                "refund",
+                "loan_repayment",
+                "order",
+            ),
         ),
         name="record",
     ),

@@ -29,7 +29,7 @@ from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PaymentKind
-from tindahan.services.commerce import catalog, disputes, escrow, orders, shipments
+from tindahan.services.commerce import catalog, disputes, escrow, escrow_cluster, orders, shipments
 from tindahan.services.payments import payments, requests, wallets
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform.logins import Viewer
@@ -152,11 +152,18 @@ async def order_qr(request: Request, viewer: Customer, order_id: str) -> Respons
 
 
 async def _act(
-    request: Request, viewer: Customer, order_id: str, slot: str, work: Any, form: forms.Form
+    request: Request,
+    viewer: Customer,
+    order_id: str,
+    slot: str,
+    work: Any,
+    form: forms.Form,
+    reserve: Any = None,
 ) -> Response:
-    """Run an order action once per form; a refusal is shown on the order page, in ``slot``."""
+    """Run an order action once per form; a refusal is shown on the order page, in ``slot``.
+    ``reserve``: an escrow movement's A on a TigerBeetle ledger (``escrow_cluster``)."""
     try:
-        await forms.run_submit(request, viewer, form, work)
+        await forms.run_submit(request, viewer, form, work, reserve, escrow_cluster.RECORD)
     except RefusalError as refusal:
         if refusal.category is Category.NOT_FOUND:
             raise
@@ -177,6 +184,7 @@ async def pay_order(request: Request, viewer: Customer, order_id: str) -> Respon
         "pay",
         lambda u: escrow.pay(u, viewer.caller, order_id, None),
         form,
+        lambda u, _: escrow_cluster.reserve_pay(u, viewer.caller, order_id, None),
     )
 
 
@@ -190,6 +198,7 @@ async def confirm_order(request: Request, viewer: Customer, order_id: str) -> Re
         "confirm",
         lambda u: escrow.confirm(u, viewer.caller, order_id),
         form,
+        lambda u, _: escrow_cluster.reserve_confirm(u, viewer.caller, order_id),
     )
 
 

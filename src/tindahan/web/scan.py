@@ -33,7 +33,7 @@ from tindahan.payments.model import PaymentKind
 from tindahan.payments.sends import masked_name
 from tindahan.qr.image import QrImageError
 from tindahan.qr.image import read as read_image
-from tindahan.services.commerce import catalog
+from tindahan.services.commerce import catalog, escrow_cluster
 from tindahan.services.payments import payments
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.qr import interbank
@@ -280,10 +280,14 @@ async def pay_scanned(request: Request, viewer: Customer) -> Response:
         def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
             return qrpay.reserve(unit, ledger, caller, payload, typed, None)
 
-        # an order's code pays into escrow, on the SQL ledger only for now
-        on_cluster = None if code["order_id"] else reserve
+        def into_escrow(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], Any]:
+            return qrpay.reserve_order(unit, caller, payload)
+
+        # an order's code pays into its escrow (``escrow_cluster``'s record on a cluster)
+        on_cluster: Any = into_escrow if code["order_id"] else reserve
+        record = escrow_cluster.RECORD if code["order_id"] else "payment"
         try:
-            done = await forms.run_submit(request, viewer, form, work, on_cluster)
+            done = await forms.run_submit(request, viewer, form, work, on_cluster, record)
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
                 raise

@@ -91,8 +91,8 @@ def tick(
 ) -> Tick:
     """One round of every job. Expiry first, so its voids are sealed in the same round."""
     # a crash's unfinished movements first (every record registered: ``rails_cluster``'s
-    # bank transfers, ``rails_inbound``'s credits, ``refunds``' and the daily payout's module
-    # import theirs)
+    # bank transfers, ``rails_inbound``'s credits, ``refunds``', the orders' jobs'
+    # (``escrow_cluster``) and the daily payout's module import theirs)
     assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
     assert refunds.RECORD in two_store.RECORDS
     recovered = _on_cluster(two_store.recover, platform)

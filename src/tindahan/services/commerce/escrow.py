@@ -68,8 +68,11 @@ def _append_ids(order: dict[str, Any], legs: Sequence[NewTransfer]) -> str:
 
 
 # --- pay -------------------------------------------------------------------------------------
-def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> OrderView:
-    """The buyer pays the order's total into its escrow account, exactly once."""
+def payable(
+    unit: Unit, caller: Caller, order_id: str
+) -> tuple[dict[str, Any], Actor, movement.Holder]:
+    """The checks before paying, on either ledger: the order (locked), the buyer's role and
+    main wallet (active), the payment window, the shop open."""
     order, actor = orders.acting(unit, caller, order_id)
     next_status(order["status"], Action.PAY, actor.role)
     if order["expires_at_ns"] is not None and unit.now() >= order["expires_at_ns"]:
@@ -77,6 +80,23 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> Orde
     buyer = movement.holders(unit, (order["buyer_id"],))[(order["buyer_id"], WalletKind.MAIN)]
     movement.require_active(buyer, "buyer")
     orders.require_open_shop(unit, order["merchant_id"])
+    return order, actor, buyer
+
+
+def escrow_account(order_id: str) -> NewAccount:
+    """The order's own escrow account (PHP; its debits never above its credits)."""
+    return NewAccount(
+        ledger_id(order_id, "escrow"),
+        CURRENCY,
+        AccountCode.ESCROW,
+        order_id,
+        AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )
+
+
+def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> OrderView:
+    """The buyer pays the order's total into its escrow account, exactly once."""
+    order, actor, buyer = payable(unit, caller, order_id)
     php = order["total_minor"]
     escrow_id = ledger_id(order_id, "escrow")
     if buyer.currency == CURRENCY:
@@ -126,19 +146,7 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> Orde
             ]
         )
     movement.limit_outgoing(unit, buyer, php, CURRENCY)  # KYC limits count the PHP value
-    opened = open_accounts_in_transaction(
-        unit.db,
-        unit.conn,
-        [
-            NewAccount(
-                escrow_id,
-                CURRENCY,
-                AccountCode.ESCROW,
-                order_id,
-                AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-            )
-        ],
-    )
+    opened = open_accounts_in_transaction(unit.db, unit.conn, [escrow_account(order_id)])
     assert opened[0].result == "ok", opened
     now = unit.now()
     status = orders.transition(
@@ -165,8 +173,11 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> Orde
 
 # --- release ---------------------------------------------------------------------------------
 def release_legs(
-    unit: Unit, order: dict[str, Any], amount_minor: int
+    unit: Unit, order: dict[str, Any], amount_minor: int, base: str | None = None
 ) -> tuple[list[NewTransfer], split_rules.Release]:
+    """Escrow to the merchant's settlement wallet less the marketplace fee, and the fee;
+    ``base``: the object the transfer ids are derived from (the order's, or on a TigerBeetle
+    ledger the release's own place, ``escrow_cluster``)."""
     merchant = movement.holders(unit, (order["merchant_id"],))[
         (order["merchant_id"], WalletKind.SETTLEMENT)
     ]
@@ -174,11 +185,12 @@ def release_legs(
     bps = fee_settings(unit)["marketplace_fee_bps"]
     parts = split_rules.release(amount_minor, CURRENCY, bps)
     oid = order["id"]
+    base = base or oid
     legs = []
     if parts.merchant_minor:
         legs.append(
             _leg(
-                ledger_id(oid, "release"),
+                ledger_id(base, "release"),
                 order["escrow_account_id"],
                 merchant.account_id,
                 parts.merchant_minor,
@@ -190,7 +202,7 @@ def release_legs(
     if parts.fee_minor:
         legs.append(
             _leg(
-                ledger_id(oid, "release", "fee"),
+                ledger_id(base, "release", "fee"),
                 order["escrow_account_id"],
                 fee_account(oid),
                 parts.fee_minor,
@@ -206,7 +218,7 @@ def release_legs(
         merchant.account_id,
         amount_minor,
         parts.merchant_minor,
-        ledger_id(oid, "release"),
+        ledger_id(base, "release"),
         order_id=oid,
     )
     return settlement.credit_sale(unit, sale, movement.linked(legs)), parts

@@ -16,7 +16,7 @@ from functools import partial
 from tindahan import limits
 from tindahan.commerce.orders import OrderStatus
 from tindahan.kernel.refusals import RefusalError
-from tindahan.services.commerce import escrow, orders
+from tindahan.services.commerce import escrow, escrow_cluster, orders
 from tindahan.services.unit import Platform
 
 log = logging.getLogger("tindahan.worker")
@@ -27,6 +27,10 @@ def expire_orders(platform: Platform) -> int:
 
 
 def release_orders(platform: Platform) -> int:
+    """On a TigerBeetle ledger each release goes through the two-store order
+    (``escrow_cluster.auto_release``: A, then the cluster, then C, not one transaction)."""
+    if platform.ledger is not None:
+        return _each_alone(platform, escrow_cluster.auto_release)
     return _each(platform, OrderStatus.DELIVERED, "release_at_ns", escrow.auto_release)
 
 
@@ -51,6 +55,24 @@ def _each(platform: Platform, status: OrderStatus, column: str, job: Callable[..
     for order_id in found:
         try:
             done += platform.run(partial(job, order_id=order_id))
+        except RefusalError as refusal:
+            log.warning("order %s left for the next round: %s", order_id, refusal.message)
+    return done
+
+
+def _each_alone(platform: Platform, job: Callable[..., bool]) -> int:
+    """``_each`` for a job that runs its own transactions (given the platform)."""
+    now = platform.now()
+    found = platform.run(
+        lambda unit: orders.due(
+            unit, OrderStatus.DELIVERED, "release_at_ns", now, limits.SWEEP_BATCH
+        ),
+        write=False,
+    )
+    done = 0
+    for order_id in found:
+        try:
+            done += job(platform, order_id=order_id)
         except RefusalError as refusal:
             log.warning("order %s left for the next round: %s", order_id, refusal.message)
     return done

@@ -12,6 +12,12 @@ webhook event, all in the caller's transaction. The order row is locked first (`
 UPDATE`` on PostgreSQL; SQLite serializes writers), so two actions on one order take turns.
 
 Tenancy: the buyer and the merchant of an order see it; anyone else gets 404.
+
+On a TigerBeetle ledger an order's escrow movement (its payment, its release) goes through
+the two-store order (``services.commerce.escrow_cluster``) and the order's step is made only
+at its C; until then every other action on the order is refused ``409
+order_movement_pending`` (``acting``), and the worker leaves it alone (``expire``), so the
+order C finds is the order A checked.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from tindahan.services.commerce.views import OrderEventView, OrderView
 from tindahan.services.delivery import couriers
 from tindahan.services.ledger import movement
 from tindahan.services.payments.payments import payer_of
+from tindahan.services.payments.two_store import UNFINISHED
 from tindahan.services.platform import shortrefs
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
@@ -44,12 +51,13 @@ from tindahan.store.commerce_tables import (
     disputes,
     order_events,
     order_lines,
+    order_places,
     orders,
     products,
     shipments,
     variants,
 )
-from tindahan.store.payment_tables import notifications
+from tindahan.store.payment_tables import notifications, two_store_payments
 
 EVENT_OF = {
     OrderStatus.PENDING_PAYMENT: "order.created",
@@ -372,7 +380,24 @@ def acting(
     """The order, locked, and the caller's role on it (404 for strangers)."""
     caller.require(scope)
     order = order_row(unit, order_id, lock=True)
-    return order, actor_of(caller, order)
+    actor = actor_of(caller, order)
+    if moving(unit, order_id):
+        message = "the order's money is still moving in the ledger; try again in a moment"
+        raise conflict("order_movement_pending", message, "id")
+    return order, actor
+
+
+def moving(unit: Unit, order_id: str) -> bool:
+    """On a TigerBeetle ledger: is one of the order's escrow movements still in the two-store
+    order (its place unfinished)? Always False on the SQL ledger (no places)."""
+    if unit.platform.ledger is None:
+        return False
+    query = (
+        select(order_places.c.id)
+        .join(two_store_payments, two_store_payments.c.payment_id == order_places.c.id)
+        .where(order_places.c.order_id == order_id, two_store_payments.c.state.in_(UNFINISHED))
+    )
+    return unit.conn.execute(query.limit(1)).first() is not None
 
 
 def transition(
@@ -464,6 +489,8 @@ def expire(unit: Unit, *, order_id: str) -> bool:
     """Worker: cancel an unpaid order past its payment window, returning its stock."""
     order = order_row(unit, order_id, lock=True)
     if order["status"] != OrderStatus.PENDING_PAYMENT or order["expires_at_ns"] > unit.now():
+        return False
+    if moving(unit, order_id):  # its payment is under way: C (or recovery) decides
         return False
     restock_unshipped(unit, order_id)
     transition(unit, order, Action.EXPIRE, WORKER, expires_at_ns=None)

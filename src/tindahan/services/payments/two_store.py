@@ -147,6 +147,9 @@ _HOLD_GONE = (
 )
 
 
+#: What an order's escrow movement answers while under way (``commerce.escrow_cluster``).
+ORDER = "order_movement"
+
 #: The first leg's metadata key for the PHP figure a movement in another currency counted
 #: against the receiving wallet's running total (a funding of a USD wallet: at A's rate).
 PHP_COUNTED = "php_minor"
@@ -279,7 +282,7 @@ def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
     if (
         body.get("object")
-        in ("payment", "payout", "bank_transfer", "loan", "refund", "loan_repayment")
+        in ("payment", "payout", "bank_transfer", "loan", "refund", "loan_repayment", ORDER)
         and body.get("status") == "pending"
     ):
         return str(body["id"])

@@ -30,7 +30,7 @@ from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import PartyKind
-from tindahan.services.commerce import escrow
+from tindahan.services.commerce import escrow, escrow_cluster
 from tindahan.services.commerce import orders as order_service
 from tindahan.services.commerce.views import OrderView
 from tindahan.services.payments import payments as payment_service
@@ -248,6 +248,19 @@ def _order_reference(summary: qr.QrPhSummary) -> str | None:
 
 def pay_order(unit: Unit, caller: Caller, payload: str) -> OrderView:
     """Pay an order's scanned dynamic code: into its escrow, as ``POST /orders/{id}/pay``."""
+    return escrow.pay(unit, caller, _order_of(unit, caller, payload), None)
+
+
+def reserve_order(
+    unit: Unit, caller: Caller, payload: str
+) -> tuple[dict[str, Any], list[NewTransfer]]:
+    """``pay_order``'s A on a TigerBeetle ledger: the code read as ``pay_order`` reads it,
+    then the order's payment into escrow through the two-store order (``escrow_cluster``)."""
+    return escrow_cluster.reserve_pay(unit, caller, _order_of(unit, caller, payload), None)
+
+
+def _order_of(unit: Unit, caller: Caller, payload: str) -> str:
+    """The order a scanned dynamic code pays, checked against the order's merchant and total."""
     caller.require("orders:write")
     summary = _on_us(payload)
     order_id = _order_reference(summary)
@@ -256,4 +269,4 @@ def pay_order(unit: Unit, caller: Caller, payload: str) -> OrderView:
     found = order_service.get(unit, caller, order_id)
     if (found["merchant_id"], found["total_minor"]) != (summary.merchant_id, summary.amount_minor):
         raise invalid("qr_invalid", "this code does not match the order", "payload")
-    return escrow.pay(unit, caller, order_id, None)
+    return order_id

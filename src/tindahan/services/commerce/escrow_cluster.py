@@ -1,0 +1,337 @@
+"""Orders' escrow on a TigerBeetle ledger (issue 22): paying into escrow and the release.
+
+On the SQL ledger an order's step and its transfers are one transaction (``escrow``). With
+the ledger in a cluster they go through the two-store order (``payments.two_store``) with
+their own record (``order``; the place's id is the movement's, kept in ``order_places`` with
+who asked for it), and the order's step itself is made **only at C**:
+
+* **A**: the SQL path's checks under the order's row lock (``escrow.payable``; the release's
+  status rule), no other movement of the order under way (``orders.acting``: ``409
+  order_movement_pending``), the legs the SQL path books with ids derived from the place (a
+  refused or expired attempt's ids are spent in the cluster, so the next attempt needs its
+  own), and for a payment the buyer's day and month raised and the escrow account opened in
+  the main database (the cluster's is opened from it before the hold). The order is left as
+  it was: the answer while under way is the place (``object`` ``order_movement``,
+  ``status`` ``pending``).
+* **hold, B, post**: the payments' steps: the first leg held (the buyer's wallet → escrow;
+  escrow → the merchant's settlement), the post chain its post and the rest (the
+  marketplace fee out of escrow).
+* **C**: the order's transition as the SQL path writes it (``paid`` with its escrow
+  figures; ``completed`` with what was released and the fee), read from the legs booked,
+  and its event (``order.paid``, ``order.completed``); the answer is the order's view.
+* **a refusal** (the buyer's wallet too low: ``402 insufficient_funds``; a hold expired
+  after a crash: ``402 reservation_expired``): the order untouched, a payment's running
+  totals given back.
+
+Decisions: the order waits in its state while its money moves (a cancel, a shipment, a
+dispute or another payment in that time is refused ``409 order_movement_pending``; the
+worker's expiry and automatic release skip it), so C finds the order A checked. Not on the
+cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``, or here):
+paying from a wallet in another currency (the FX legs and the quote), refunds out of escrow
+(the merchant's refund, a paid order's cancel, a dispute decided for the buyer or split),
+and the release of a merchant that repays a loan from sales (the set-aside leg).
+Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from tindahan.commerce.orders import Action, OrderStatus, Role, next_status
+from tindahan.kernel.callers import Caller
+from tindahan.kernel.refusals import RefusalError, conflict, invalid
+from tindahan.ledger.model import NewTransfer
+from tindahan.ledger.port import LedgerPort
+from tindahan.payments.model import TransferCode, WalletKind
+from tindahan.services.commerce import escrow, orders
+from tindahan.services.commerce.orders import Actor
+from tindahan.services.ledger import movement
+from tindahan.services.ledger.transfers import open_accounts_in_transaction
+from tindahan.services.payments import two_store
+from tindahan.services.platform.chart import CURRENCY
+from tindahan.services.unit import Platform, Unit, ledger_id, new_id
+from tindahan.store.commerce_tables import order_places
+from tindahan.store.commerce_tables import orders as orders_table
+from tindahan.store.database import Database
+from tindahan.store.payment_tables import two_store_payments
+
+#: An order's escrow movement's place in the two-store order (``two_store_payments.record``).
+RECORD = "order"
+#: What the answer says while the movement is under way (``two_store.run`` finds its place).
+PENDING_OBJECT = two_store.ORDER
+
+View = dict[str, Any]
+
+
+# -- paying into escrow -------------------------------------------------------------------------
+
+
+def reserve_pay(
+    unit: Unit, caller: Caller, order_id: str, quote_id: str | None
+) -> tuple[View, list[NewTransfer]]:
+    """The payment's A: the SQL path's checks, the buyer's running totals, the escrow account
+    in the main database, the order's place; the order itself left ``pending_payment``."""
+    order, actor, buyer = escrow.payable(unit, caller, order_id)
+    if buyer.currency != CURRENCY:
+        raise conflict(
+            "ledger_not_supported",
+            "paying an order from a wallet in another currency is not supported on the "
+            "TigerBeetle ledger yet",
+        )
+    if quote_id is not None:
+        message = "the wallet holds PHP: no FX quote is needed"
+        raise invalid("fx_quote_not_needed", message, "quote_id")
+    php = order["total_minor"]
+    place_id = new_id("orm")
+    account = escrow.escrow_account(order_id)
+    leg = NewTransfer(
+        ledger_id(place_id),
+        buyer.account_id,
+        account.id,
+        php,
+        CURRENCY,
+        TransferCode.ESCROW_IN,
+        metadata={"order": order_id},
+    )
+    movement.limit_outgoing(unit, buyer, php, CURRENCY)  # KYC limits count the PHP value
+    opened = open_accounts_in_transaction(unit.db, unit.conn, [account])
+    # "exists": an earlier attempt opened it (then refused by the cluster, or expired)
+    assert opened[0].result in ("ok", "exists"), opened
+    two_store.require_no_risk_hold(unit, [leg])
+    return _place(unit, place_id, order, Action.PAY, actor), [leg]
+
+
+# -- the release --------------------------------------------------------------------------------
+
+
+def reserve_confirm(
+    unit: Unit, caller: Caller, order_id: str
+) -> tuple[View, list[NewTransfer] | None]:
+    """The buyer's confirmation of receipt, its A: escrow is released to the merchant."""
+    order, actor = orders.acting(unit, caller, order_id)
+    next_status(order["status"], Action.CONFIRM, actor.role)
+    return reserve_release(unit, order, Action.CONFIRM, actor)
+
+
+def reserve_release(
+    unit: Unit, order: dict[str, Any], action: Action, actor: Actor
+) -> tuple[View, list[NewTransfer] | None]:
+    """The release's A (the order locked and its step checked by the caller): the SQL path's
+    legs with ids from the place. Nothing left in escrow: the order completes at once, as
+    on SQL (no legs, no place: the answer is the order)."""
+    held = order["held_minor"]
+    if not held:
+        return dict(escrow.complete(unit, order, action, actor)), None
+    place_id = new_id("orm")
+    legs, _ = escrow.release_legs(unit, order, held, base=place_id)
+    if len([t for t in legs if t.code != TransferCode.MARKETPLACE_FEE]) > 1:
+        raise conflict(
+            "ledger_not_supported",
+            "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
+            "support yet",
+        )
+    legs = two_store.unlinked(legs)
+    two_store.require_no_risk_hold(unit, legs)
+    return _place(unit, place_id, order, action, actor), legs
+
+
+def auto_release(platform: Platform, *, order_id: str) -> bool:
+    """The worker's release of a delivered order past its day (``commerce.jobs``) on a
+    TigerBeetle ledger: A in one transaction (re-checked under the order's lock; an order
+    whose movement is under way is left alone), then the rest of the order at once; a
+    crash leaves it to recovery. True when the order completed."""
+
+    def reserve(unit: Unit) -> str | None:
+        order = orders.order_row(unit, order_id, lock=True)
+        if order["status"] != OrderStatus.DELIVERED or order["release_at_ns"] > unit.now():
+            return None
+        if orders.moving(unit, order_id):
+            return None
+        view, legs = reserve_release(unit, order, Action.AUTO_RELEASE, orders.WORKER)
+        if legs is None:
+            return order_id  # nothing was held: completed in this transaction
+        two_store.begin(unit, view["id"], legs, None, None, RECORD)
+        return str(view["id"])
+
+    place_id = platform.run(reserve)
+    if place_id is None:
+        return False
+    if place_id != order_id:
+        two_store.step("A")
+        two_store.advance(platform, place_id)
+    done = platform.run(lambda u: orders.order_row(u, order_id)["status"], write=False)
+    return bool(done == OrderStatus.COMPLETED)
+
+
+# -- the record ---------------------------------------------------------------------------------
+
+
+def _place(unit: Unit, place_id: str, order: dict[str, Any], action: Action, actor: Actor) -> View:
+    """The movement's row (who asked for what), and the answer while it is under way."""
+    movement.insert_row(
+        unit,
+        order_places,
+        {
+            "id": place_id,
+            "order_id": order["id"],
+            "action": action.value,
+            "actor_role": actor.role.value,
+            "actor_id": actor.actor_id,
+            "created_at_ns": unit.now(),
+        },
+    )
+    return {
+        "object": PENDING_OBJECT,
+        "id": place_id,
+        "status": "pending",
+        "order_id": order["id"],
+        "action": action.value,
+    }
+
+
+def _row(unit: Unit, place_id: str) -> dict[str, Any]:
+    found = unit.conn.execute(select(order_places).where(order_places.c.id == place_id))
+    return dict(found.mappings().one())
+
+
+def _actor(place: dict[str, Any]) -> Actor:
+    return Actor(Role(place["actor_role"]), place["actor_id"])
+
+
+def _view(unit: Unit, place_id: str) -> View:
+    """The order's view for whoever asked (the final answer)."""
+    place = _row(unit, place_id)
+    order = orders.order_row(unit, place["order_id"])
+    return dict(orders.order_view(unit, order, _actor(place).role))
+
+
+def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
+    """C: the order's step as the SQL path writes it, from the legs booked, and its event."""
+    place = _row(unit, place_id)
+    order = orders.order_row(unit, place["order_id"], lock=True)
+    actor, action = _actor(place), Action(place["action"])
+    legs = two_store.legs_of(unit, place_id)
+    ids = movement.encode_ids(movement.decode_ids(order["transfer_ids"]) + transfer_ids)
+    now = unit.now()
+    if action is Action.PAY:
+        php = legs[0].amount or 0
+        status = orders.transition(
+            unit,
+            order,
+            action,
+            actor,
+            amount_minor=php,
+            escrow_account_id=legs[0].credit_account_id,
+            paid_in_minor=php,
+            held_minor=php,
+            buyer_paid_minor=php,
+            quote_id=None,
+            paid_at_ns=now,
+            expires_at_ns=None,
+            transfer_ids=ids,
+        )
+    else:
+        released = sum(t.amount or 0 for t in legs)
+        fee = sum(t.amount or 0 for t in legs if t.code == TransferCode.MARKETPLACE_FEE)
+        status = orders.transition(
+            unit,
+            order,
+            action,
+            actor,
+            amount_minor=released,
+            held_minor=order["held_minor"] - released,
+            released_minor=order["released_minor"] + released,
+            fee_minor=order["fee_minor"] + fee,
+            completed_at_ns=now,
+            release_at_ns=None,
+            transfer_ids=ids,
+        )
+    orders.announce(unit, order["id"], status, actor)
+
+
+def _failed(
+    unit: Unit, place_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
+) -> None:
+    """Refused by the cluster, or its hold gone: the order was left as it was; a payment's
+    running totals (the buyer's day and month) are given back."""
+    place = _row(unit, place_id)
+    if place["action"] != Action.PAY.value:
+        return
+    legs = two_store.legs_of(unit, place_id)
+    order = orders.order_row(unit, place["order_id"])
+    buyer = movement.holders(unit, (order["buyer_id"],))[(order["buyer_id"], WalletKind.MAIN)]
+    movement.release_outgoing(unit, buyer, legs[0].amount or 0, place["created_at_ns"])
+
+
+two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+
+def verify(db: Database, ledger: LedgerPort) -> list[str]:
+    """``ledger verify`` on a TigerBeetle deployment, the orders' part (each movement's
+    transfers against its legs are ``two_store.verify``'s, as every place's): what each
+    order's escrow account holds in the cluster is the order's ``held_minor``, nothing
+    pending on it, and every transfer id the order names booked since the switch (its
+    places') is in the cluster. An order whose movement is under way is left out. Reads
+    only."""
+
+    def read(conn: Any) -> tuple[list[dict[str, Any]], dict[str, list[str]], set[str]]:
+        found = conn.execute(
+            select(orders_table.c.id, orders_table.c.escrow_account_id, orders_table.c.held_minor)
+            .where(orders_table.c.escrow_account_id.is_not(None))
+            .order_by(orders_table.c.id)
+        )
+        places = conn.execute(
+            select(
+                order_places.c.order_id, two_store_payments.c.state, two_store_payments.c.legs
+            ).join(two_store_payments, two_store_payments.c.payment_id == order_places.c.id)
+        )
+        booked: dict[str, list[str]] = {}
+        busy: set[str] = set()
+        for order_id, state, legs in places:
+            if state in two_store.UNFINISHED:
+                busy.add(order_id)
+            elif state == "settled":
+                done = two_store.decode_legs(legs)
+                ids = [t.id for t in [*two_store.holds(done), *two_store.posts(done)]]
+                booked.setdefault(order_id, []).extend(ids)
+        return [dict(r) for r in found.mappings()], booked, busy
+
+    rows, booked, busy = db.transact(read, write=False)
+    rows = [r for r in rows if r["id"] not in busy]
+    problems: list[str] = []
+    accounts = ledger.lookup_accounts([r["escrow_account_id"] for r in rows])
+    for row in rows:
+        account = accounts.get(row["escrow_account_id"])
+        held = 0 if account is None else account.credits_posted - account.debits_posted
+        if held != row["held_minor"]:
+            problems.append(
+                f"order {row['id']}: escrow holds {held} in the cluster, the order "
+                f"{row['held_minor']}"
+            )
+        if account is not None and (account.debits_pending or account.credits_pending):
+            problems.append(f"order {row['id']}: escrow has pending transfers")
+    for order_id, ids in booked.items():
+        found = ledger.lookup_transfers(ids)
+        problems += [f"order {order_id}: {i} is not in the cluster" for i in ids if i not in found]
+    named = db.transact(
+        lambda conn: {
+            r["id"]: movement.decode_ids(r["transfer_ids"])
+            for r in conn.execute(
+                select(orders_table.c.id, orders_table.c.transfer_ids).where(
+                    orders_table.c.id.in_(list(booked))
+                )
+            ).mappings()
+        },
+        write=False,
+    )
+    for order_id, ids in booked.items():
+        missing = sorted(set(ids) - set(named.get(order_id, [])))
+        problems += [
+            f"order {order_id}: {i} is booked but the order does not name it" for i in missing
+        ]
+    return problems
