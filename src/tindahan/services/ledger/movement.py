@@ -26,7 +26,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, insert, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Text,
+    TextClause,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 
 from tindahan import limits
 from tindahan.kernel.refusals import RefusalError, conflict, invalid, refused
@@ -48,7 +62,9 @@ from tindahan.services.ledger import risk_gate
 from tindahan.services.ledger.transfers import AppliedBatch, apply_in_transaction
 from tindahan.services.unit import Unit
 from tindahan.store.hotpath import fetch_named
+from tindahan.store.lending_tables import loans
 from tindahan.store.payment_tables import kyc_tiers, parties, wallet_usage, wallets
+from tindahan.store.pgarray import text_array
 
 SUPPORTED_CURRENCIES = ("PHP",)
 #: What wallets may hold: buyers abroad hold one of ``limits.FX_CURRENCIES`` and use it for
@@ -69,6 +85,11 @@ class Holder:
     party_status: str
     party_name: str
     tier: TierLimits
+    #: The party had an active loan repaid from its sales when this wallet was read (one
+    #: ``EXISTS`` in the same statement): a sale to it must look its loan up
+    #: (``lending.loans.set_aside``); False lets a sale skip that round trip (see
+    #: ``payments.settlement.Sale.may_set_aside`` for why reading it here is as good).
+    sets_aside: bool = True
 
 
 #: Built once: constructing a statement costs more than running it from the cache.
@@ -83,12 +104,28 @@ _HOLDER = select(
     parties.c.name,
     kyc_tiers.c.name.label("tier_name"),
     *(kyc_tiers.c[name] for name in LIMIT_NAMES),
+    exists()
+    .where(
+        and_(
+            loans.c.merchant_id == parties.c.id,
+            # constants in the text: the statement runs on the driver with the caller's
+            # parameters only (``fetch_named``)
+            loans.c.status == literal_column("'active'"),
+            loans.c.auto_deduct_bps > literal_column("0"),
+        )
+    )
+    .label("sets_aside"),
 ).select_from(
     wallets.join(parties, parties.c.id == wallets.c.party_id).join(
         kyc_tiers, kyc_tiers.c.name == parties.c.tier
     )
 )
 _HOLDERS = _HOLDER.where(wallets.c.party_id.in_(bindparam("party_ids", expanding=True)))
+#: The same on PostgreSQL, the parties as one ``text[]`` (``store.pgarray``): a constant
+#: statement, run on the driver (``fetch_named``).
+_HOLDERS_PG = _HOLDER.where(
+    wallets.c.party_id == any_(cast(bindparam("party_ids", type_=Text()), ARRAY(Text())))
+)
 #: One wallet by its id, with its party and tier (``holder_of``).
 _HOLDER_BY_WALLET = _HOLDER.where(wallets.c.id == bindparam("wallet_id"))
 
@@ -128,15 +165,20 @@ def _holder(row: Any) -> Holder:
         row["status"],
         row["name"],
         tier,
+        bool(row["sets_aside"]),
     )
 
 
 def holders(unit: Unit, party_ids: Iterable[str]) -> dict[tuple[str, str], Holder]:
     """Every wallet of these parties, keyed ``(party_id, wallet kind)``: one query."""
     wanted = sorted(set(party_ids))
-    query = _HOLDERS
     found: dict[tuple[str, str], Holder] = {}
-    for row in unit.conn.execute(query, {"party_ids": wanted}).mappings():
+    if unit.conn.dialect.name == "postgresql":  # on the driver, as ``holder_of``
+        read = fetch_named(unit.conn, _HOLDERS_PG, {"party_ids": text_array(wanted)})
+        rows: Iterable[Any] = (dict(zip(_HOLDER_KEYS, r, strict=True)) for r in read)
+    else:
+        rows = unit.conn.execute(_HOLDERS, {"party_ids": wanted}).mappings()
+    for row in rows:
         found[(row["party_id"], row["kind"])] = _holder(row)
     # the gate's owners read, saved for the movement these wallets are about to make
     risk_gate.learn_owners(unit, ((h.account_id, h.party_id) for h in found.values()))
@@ -217,6 +259,8 @@ def sql_ledger_only(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
 
 
 #: One statement for both dialects: SQLite (3.35+) and PostgreSQL share the upsert syntax.
+#: Every bind typed, so on PostgreSQL it runs on the driver (``fetch_named``) with each
+#: value cast as SQLAlchemy would have sent it.
 _RAISE_TOTALS = {
     count: text(
         "INSERT INTO wallet_usage (account_id, period, direction, total_minor) VALUES "  # noqa: S608 (placeholders only)
@@ -224,6 +268,11 @@ _RAISE_TOTALS = {
         + " ON CONFLICT (account_id, period, direction) DO UPDATE "
         "SET total_minor = wallet_usage.total_minor + excluded.total_minor "
         "RETURNING period, total_minor"
+    ).bindparams(
+        bindparam("account_id", type_=wallet_usage.c.account_id.type),
+        bindparam("direction", type_=wallet_usage.c.direction.type),
+        bindparam("amount", type_=wallet_usage.c.total_minor.type),
+        *(bindparam(f"period{i}", type_=wallet_usage.c.period.type) for i in range(count)),
     )
     for count in (1, 2)
 }
@@ -239,8 +288,10 @@ def _add_usage(
         "amount": amount_minor,
     }
     params.update({f"period{i}": period for i, period in enumerate(periods)})
-    found = unit.conn.execute(_RAISE_TOTALS[len(periods)], params)
-    return {row[0]: row[1] for row in found}
+    statement = _RAISE_TOTALS[len(periods)]
+    if unit.conn.dialect.name == "postgresql":
+        return {row[0]: row[1] for row in fetch_named(unit.conn, statement, params)}
+    return {row[0]: row[1] for row in unit.conn.execute(statement, params)}
 
 
 def precheck(holder: Holder, amount_minor: int, currency_code: str) -> None:

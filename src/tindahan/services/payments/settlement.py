@@ -50,6 +50,13 @@ class Sale:
     transfer_id: str
     payment_id: str | None = None
     order_id: str | None = None
+    #: False when the merchant's settlement wallet, read earlier in this transaction
+    #: (``movement.Holder.sets_aside``), showed no active loan repaid from sales: then the
+    #: loan's look-up is skipped (a round trip on every merchant payment). As good as
+    #: looking: a loan that turns active between that read and this step committed after
+    #: the read, as it could as well have committed after this step's own read — the sale
+    #: is then simply one made before the loan began, as it would be either way.
+    may_set_aside: bool = True
 
     def __post_init__(self) -> None:
         if (self.payment_id is None) == (self.order_id is None):
@@ -61,6 +68,8 @@ class Sale:
 def credit_sale(unit: Unit, sale: Sale, legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The sale's own transfers (the credit to the settlement wallet first, its fee after),
     then the loan set-aside if the merchant repays from sales, as one linked batch."""
+    if not sale.may_set_aside:
+        return list(legs)
     aside = loans.set_aside(
         unit,
         sale.merchant_id,
