@@ -349,13 +349,14 @@ def fetch_named(conn: Any, statement: Any, params: Mapping[str, Any]) -> list[An
     SQLAlchemy's per-statement work (profiled: a third of the risk gate's client CPU on
     PostgreSQL, past psycopg itself). The statement is compiled for the dialect once
     (``_compiled``); a driver error comes out as SQLAlchemy's ``DBAPIError`` subclass, so
-    ``transact`` retries a conflict exactly as if SQLAlchemy had run the statement."""
+    ``transact`` retries a conflict exactly as if SQLAlchemy had run the statement. A
+    statement that returns no rows (an ``INSERT`` without ``RETURNING``) gives ``[]``."""
     sql = _compiled(statement, conn.dialect)
     dbapi_error = conn.dialect.loaded_dbapi.Error
     cur = conn.connection.driver_connection.cursor()
     try:
         cur.execute(sql, params)
-        return list(cur.fetchall())
+        return list(cur.fetchall()) if cur.description is not None else []
     except dbapi_error as exc:
         raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     finally:

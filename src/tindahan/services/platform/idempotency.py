@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.unit import Platform, Unit
+from tindahan.store.hotpath import fetch_named
 from tindahan.store.payment_tables import idempotency_keys
 
 T = TypeVar("T")
@@ -94,8 +95,19 @@ _LOOKUP = select(idempotency_keys).where(
 )
 
 
+_LOOKUP_KEYS = tuple(_LOOKUP.selected_columns.keys())
+#: Every column named: the statement runs on the driver with the row as its parameters.
+_INSERT = insert(idempotency_keys)
+
+
 def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | None:
-    row = unit.conn.execute(_LOOKUP, {"scope": scope, "key": key}).mappings().first()
+    params = {"scope": scope, "key": key}
+    row: Any
+    if unit.conn.dialect.name == "postgresql":  # on the driver (``store.hotpath``)
+        found = fetch_named(unit.conn, _LOOKUP, params)
+        row = dict(zip(_LOOKUP_KEYS, found[0], strict=True)) if found else None
+    else:
+        row = unit.conn.execute(_LOOKUP, params).mappings().first()
     if row is None:
         return None
     if row["created_at_ns"] <= unit.now() - limits.IDEMPOTENCY_TTL_SECONDS * 10**9:
@@ -130,18 +142,20 @@ def attempt(
 def _insert(unit: Unit, scope: str, key: str, fingerprint: str, response: Response) -> None:
     """Store the response under the key. A twin request that got here first makes this a
     unique violation: the whole transaction rolls back and runs again, finding the twin's
-    response (``Database.transact`` retries duplicates)."""
-    unit.conn.execute(
-        insert(idempotency_keys),
-        {
-            "scope": scope,
-            "key": key,
-            "request_hash": fingerprint,
-            "status_code": response.status_code,
-            "response_body": response.stored_body(),
-            "created_at_ns": unit.now(),
-        },
-    )
+    response (``Database.transact`` retries duplicates: ``fetch_named`` raises the same
+    ``IntegrityError`` SQLAlchemy would)."""
+    row = {
+        "scope": scope,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": response.status_code,
+        "response_body": response.stored_body(),
+        "created_at_ns": unit.now(),
+    }
+    if unit.conn.dialect.name == "postgresql":
+        fetch_named(unit.conn, _INSERT, row)
+    else:
+        unit.conn.execute(_INSERT, row)
 
 
 def _forget(unit: Unit, scope: str, key: str) -> None:

@@ -22,11 +22,12 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,6 +36,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import invalid
 from tindahan.services.unit import Unit
 from tindahan.store.commerce_tables import orders
+from tindahan.store.hotpath import fetch_named
 from tindahan.store.payment_tables import payment_requests, payments
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -60,18 +62,34 @@ def shown(ref: str) -> str:
 
 
 def insert(unit: Unit, table: Table, row: Mapping[str, Any]) -> str:
-    """Insert ``row`` into ``table`` with a new, unique ``short_ref``; returns it."""
-    dialect = pg_insert if unit.conn.dialect.name == "postgresql" else sqlite_insert
-    statement = (
+    """Insert ``row`` into ``table`` with a new, unique ``short_ref``; returns it. The
+    statement is built once per table, dialect and set of columns (building it cost more
+    than running it: every payment makes one); on PostgreSQL it runs on the driver
+    (``fetch_named``), every value cast as SQLAlchemy would have sent it."""
+    postgres = unit.conn.dialect.name == "postgresql"
+    statement = _statement(table, postgres, tuple(row.keys()))
+    for _ in range(limits.SHORT_REF_TRIES):
+        values = {**row, "short_ref": new()}
+        if postgres:
+            taken = not fetch_named(unit.conn, statement, values)
+        else:
+            taken = unit.conn.execute(statement, values).first() is None
+        if not taken:
+            return str(values["short_ref"])
+    raise RuntimeError(f"no free short reference after {limits.SHORT_REF_TRIES} draws")
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(table: Table, postgres: bool, columns: tuple[str, ...]) -> Any:
+    """The insert of these columns and ``short_ref``, nothing when the reference is taken."""
+    named = dict.fromkeys((*columns, "short_ref"))
+    dialect = pg_insert if postgres else sqlite_insert
+    return (
         dialect(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in named})
         .on_conflict_do_nothing(index_elements=["short_ref"])
         .returning(table.c.short_ref)  # no row back: the reference was taken
     )
-    for _ in range(limits.SHORT_REF_TRIES):
-        ref = new()
-        if unit.conn.execute(statement, {**row, "short_ref": ref}).first() is not None:
-            return ref
-    raise RuntimeError(f"no free short reference after {limits.SHORT_REF_TRIES} draws")
 
 
 class Found(NamedTuple):
