@@ -58,7 +58,7 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
         row = {"id": event_id, "type": event_type, "data": data_text, "created_at_ns": now}
         unit.conn.execute(insert(events), row)
         endpoints: list[str] = list(unit.conn.execute(_SUBSCRIBED, params).scalars())
-    else:  # one round trip: the event's insert rides with the subscribers' read
+    else:  # one round trip: the event's insert (and its SMS) ride with the subscribers' read
         stored = {
             "event_id": event_id,
             "event_type": event_type,
@@ -67,11 +67,17 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
             "party_ids": text_array(params["party_ids"]),
             "pattern": params["pattern"],
         }
-        endpoints = [row[0] for row in fetch_named(unit.conn, _STORED_AND_SUBSCRIBED, stored)]
+        texts = sms.event_rows(unit, event_id, event_type, data, params["party_ids"])
+        statement = _STORED_AND_SUBSCRIBED
+        if texts:
+            statement = _STORED_TEXTED_AND_SUBSCRIBED
+            stored.update(sms.array_params(texts))
+        endpoints = [row[0] for row in fetch_named(unit.conn, statement, stored)]
     rows = [_delivery(endpoint_id, event_id, now) for endpoint_id in endpoints]
     if rows:
         unit.conn.execute(insert(webhook_deliveries), rows)
-    sms.queue_event(unit, event_id, event_type, data, params["party_ids"])
+    if unit.db.is_sqlite:
+        sms.queue_event(unit, event_id, event_type, data, params["party_ids"])
     notifications.record(unit, event_id, event_type, data)
     return event_id
 
@@ -95,6 +101,16 @@ _STORED_AND_SUBSCRIBED = text(
     bindparam("at", type_=events.c.created_at_ns.type),
     bindparam("party_ids", type_=Text()),
     bindparam("pattern", type_=Text()),
+)
+#: The same with the event's SMS (``sms.event_rows``) inserted in a second data-modifying
+#: CTE (``sms.FROM_ARRAYS``): the messages cost no round trip of their own.
+_STORED_TEXTED_AND_SUBSCRIBED = text(
+    _STORED_AND_SUBSCRIBED.text.replace(
+        "RETURNING id) ", "RETURNING id), new_texts AS (" + sms.FROM_ARRAYS + ") ", 1
+    )
+).bindparams(
+    *_STORED_AND_SUBSCRIBED._bindparams.values(),
+    *(bindparam(name, type_=Text()) for name in sms.ARRAY_PARAMS),
 )
 
 

@@ -49,6 +49,7 @@ from tindahan.sms.notices import REMINDER_KINDS, Notice, for_event
 from tindahan.sms.port import Outcome, SmsProvider
 from tindahan.store.commerce_tables import orders
 from tindahan.store.payment_tables import parties, sms_messages, webhook_endpoints
+from tindahan.store.pgarray import int_array, text_array
 from tindahan.store.web_tables import logins
 from tindahan.webhooks.schedule import next_delay_seconds
 
@@ -107,24 +108,77 @@ def with_app(unit: Unit, party_ids: Iterable[str]) -> set[str]:
 def queue_notices(unit: Unit, found: Sequence[tuple[str, Notice]]) -> int:
     """Store the messages of (event id, notice) pairs; reminders only for parties without
     an app. Returns how many were queued."""
-    reminded = {n.party_id for _, n in found if n.kind in REMINDER_KINDS}
-    has_app = with_app(unit, reminded) if reminded else set()
-    rows = [
-        _row(unit, n.kind, n.data, party_id=n.party_id, event_id=event_id)
-        for event_id, n in found
-        if not (n.kind in REMINDER_KINDS and n.party_id in has_app)
-    ]
+    rows = notice_rows(unit, found)
     if rows:
         unit.conn.execute(insert(sms_messages), rows)
     return len(rows)
 
 
+def notice_rows(unit: Unit, found: Sequence[tuple[str, Notice]]) -> list[dict[str, Any]]:
+    """The rows ``queue_notices`` stores, not yet stored."""
+    reminded = {n.party_id for _, n in found if n.kind in REMINDER_KINDS}
+    has_app = with_app(unit, reminded) if reminded else set()
+    return [
+        _row(unit, n.kind, n.data, party_id=n.party_id, event_id=event_id)
+        for event_id, n in found
+        if not (n.kind in REMINDER_KINDS and n.party_id in has_app)
+    ]
+
+
 def queue_event(unit: Unit, event_id: str, event_type: str, data: Any, party_ids: Any) -> int:
     """The messages one event becomes (``sms.notices``), queued with it."""
+    rows = event_rows(unit, event_id, event_type, data, party_ids)
+    if rows:
+        unit.conn.execute(insert(sms_messages), rows)
+    return len(rows)
+
+
+def event_rows(
+    unit: Unit, event_id: str, event_type: str, data: Any, party_ids: Any
+) -> list[dict[str, Any]]:
+    """The rows ``queue_event`` stores, not yet stored (on PostgreSQL ``events.emit`` writes
+    them in the event's own statement, with ``FROM_ARRAYS``)."""
     if event_type == "shipment.updated" and isinstance(data, Mapping):
         data = {**data, **_order_of(unit, data.get("order_id"))}
     found = for_event(event_type, data, party_ids)
-    return queue_notices(unit, [(event_id, n) for n in found]) if found else 0
+    return notice_rows(unit, [(event_id, n) for n in found]) if found else []
+
+
+#: PostgreSQL: the insert of ``event_rows``' messages from one array per column (each a
+#: string literal, ``store.pgarray``), for a data-modifying CTE; ``array_params`` its values.
+#: Its text and parameters are fixed whatever the number of messages.
+_ARRAY_COLUMNS = (
+    ("id", "text"),
+    ("party_id", "text"),
+    ("to_cipher", "text"),
+    ("language", "text"),
+    ("kind", "text"),
+    ("data_cipher", "text"),
+    ("event_id", "text"),
+    ("status", "text"),
+    ("attempts", "int"),
+    ("next_attempt_at_ns", "bigint"),
+    ("locked_until_ns", "bigint"),
+    ("to_last4", "text"),
+    ("created_at_ns", "bigint"),
+)
+FROM_ARRAYS = (
+    "INSERT INTO sms_messages ("  # noqa: S608 (column names and placeholders only)
+    + ", ".join(name for name, _ in _ARRAY_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:sms_{name} AS {kind}[])" for name, kind in _ARRAY_COLUMNS)
+    + ")"
+)
+ARRAY_PARAMS = tuple(f"sms_{name}" for name, _ in _ARRAY_COLUMNS)
+
+
+def array_params(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """``FROM_ARRAYS``' values for these rows (``_row``'s)."""
+    params = {}
+    for name, kind in _ARRAY_COLUMNS:
+        column = [row[name] for row in rows]
+        params[f"sms_{name}"] = text_array(column) if kind == "text" else int_array(column)
+    return params
 
 
 def _order_of(unit: Unit, order_id: Any) -> dict[str, Any]:
