@@ -439,6 +439,10 @@ LOAN_REMINDER_DAYS: Final = 3
 #: day; the close splits a chunk's postings into ledger batches of at most MAX_BATCH, never
 #: splitting a loan's chain).
 LOAN_CLOSE_CHUNK: Final = 2000
+#: Threads the worker's daily close runs on PostgreSQL, each closing its own chunks (rows
+#: taken with SKIP LOCKED): while one waits on the server, another runs the rules
+#: (README, "The loans' daily close", close18b). SQLite has one writer: there it is 1.
+LOAN_CLOSE_WORKERS: Final = 2
 #: Days the worker catches up at once when it was stopped over several days.
 LOAN_CLOSE_MAX_CATCH_UP_DAYS: Final = 366
 #: The business day is the Philippine one (UTC+8, no daylight saving).

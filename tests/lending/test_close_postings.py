@@ -160,3 +160,43 @@ def test_postings_keep_the_ledgers_rules_or_refuse_the_batch() -> None:
         with pytest.raises(posted.PostingError) as refused:
             plan(*items)
         assert refused.value.result == result
+
+
+def test_the_close_on_two_threads_books_what_one_does(
+    platform: Platform, clock: BusinessClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``workers=2`` (the worker's close on PostgreSQL; SQLite runs it on one): chunks of
+    5 loans taken by two threads at once book the one-loan path's transfers, count every
+    loan once, and a failure on one thread is raised, leaving whole chunks for the next
+    run."""
+    _start(platform, clock, 30)
+    monkeypatch.setattr(limits, "LOAN_CLOSE_CHUNK", 5)
+    day = FIRST + timedelta(days=1)
+    clock.set(day_start_ns(day + timedelta(days=1)) + HOUR)
+    expected = platform.run(partial(_expected_legs, day=day), write=False)
+    seen: list[int] = []
+    report = loan_close.run(platform, day, seen.append, workers=2)
+    assert report.loans == sum(seen) == 30
+    assert platform.run(partial(_booked, day=day), write=False) == expected
+    day = FIRST + timedelta(days=2)
+    clock.set(day_start_ns(day + timedelta(days=1)) + HOUR)
+    expected = platform.run(partial(_expected_legs, day=day), write=False)
+    real, calls = ledger_transfers.book_postings, []
+
+    def failing_third_chunk(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the worker died")
+        real(*args)
+
+    monkeypatch.setattr(loan_close, "book_postings", failing_third_chunk)
+    with pytest.raises(RuntimeError):
+        loan_close.run(platform, day, workers=2)
+    text = day.isoformat()
+    closed = platform.run(lambda u: [r["closed_through"] == text for r in _books(u).values()])
+    assert sum(closed) % 5 == 0 and sum(closed) < 30  # whole chunks, the failed one not
+    monkeypatch.setattr(loan_close, "book_postings", real)
+    again = loan_close.run(platform, day, workers=2)
+    assert again.loans == 30 - sum(closed)
+    assert platform.run(partial(_booked, day=day), write=False) == expected
+    assert verify.verify(platform.db).ok

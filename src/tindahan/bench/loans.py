@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--check", action="store_true", help="ledger verify at the end")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--workers", type=int, help="threads of the close (default: the worker's, 2 on PostgreSQL)"
+    )
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="tindahan-loan-bench-")
     url = args.db or f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -69,13 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         print(file=sys.stderr)
         setup = time.perf_counter() - started
         clock.set(day_start_ns(FIRST + timedelta(days=1)) + 3600 * 10**9)
-        warm = loan_close.run(platform, FIRST)
+        workers = args.workers or loan_close.workers_for(platform)
+        warm = loan_close.run(platform, FIRST, workers=workers)
         runs, cpu = [], []
         for k in range(1, args.runs + 1):
             day = FIRST + timedelta(days=k)
             clock.set(day_start_ns(day + timedelta(days=1)) + 3600 * 10**9)
             cpu_before = time.process_time()
-            report = loan_close.run(platform, day)
+            report = loan_close.run(platform, day, workers=workers)
             cpu.append(round(time.process_time() - cpu_before, 2))
             runs.append(report.as_dict())
             print(
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         # the other processes' turns (on PostgreSQL the server's CPU is not in it)
         "runs_cpu_seconds": cpu,
         "median_cpu_seconds": statistics.median(cpu) if cpu else None,
+        "workers": workers,
         "target_seconds": 120,
         "last_run": runs[-1] if runs else None,
         "verify_ok": checked,

@@ -7,6 +7,19 @@ statement (measured on the close: about half of its time on PostgreSQL was those
 trips). SQLite runs in-process, where ``executemany`` is already cheap, so it keeps it —
 on the DBAPI cursor with plain tuples: SQLAlchemy's per-row parameter processing cost about
 as much as SQLite's own work (issue 18's profile of the close).
+
+``keyed_plans`` is for a PostgreSQL transaction whose every statement names its rows by key
+(the close's chunk: its loans by id, their lines by loan, the accounts its transfers
+touch). PostgreSQL's planner costs an index probe as a random read of disk
+(``random_page_cost`` 4) and, without fresh statistics (a book written in one go, before
+any ANALYZE), guesses row counts badly; close18b's plans (``auto_explain``, 20,000 loans)
+showed every chunk scanning whole tables instead: the lines read by a parallel sequential
+scan of all 361,196 lines to return 36,000, the penalty update by a hash join over all of
+them to change 8,358, the accounts locked and updated by scans of all 100,086 accounts,
+the chunk's loans by a bitmap scan and a sort (spilled to disk) of every active loan — a
+chunk's cost grew with the book, not with the chunk. Turning sequential and bitmap scans
+and hash and merge joins off for the transaction leaves the planner the plans the
+statements are written for: one index probe per named row.
 """
 
 from __future__ import annotations
@@ -23,6 +36,23 @@ _ARRAY: dict[type, str] = {BigInteger: "bigint[]", Integer: "integer[]"}
 def _array_type(table: Table, name: str) -> str:
     kind = type(table.c[name].type)
     return _ARRAY.get(kind, "text[]")
+
+
+#: The planner's choices off for the rest of the transaction (``set_config(…, true)``:
+#: local to it, back to the server's settings at commit or rollback).
+_KEYED_PLANS = (
+    "SELECT set_config('enable_seqscan', 'off', true), "
+    "set_config('enable_bitmapscan', 'off', true), "
+    "set_config('enable_hashjoin', 'off', true), "
+    "set_config('enable_mergejoin', 'off', true)"
+)
+
+
+def keyed_plans(conn: Connection) -> None:
+    """On PostgreSQL, plan the rest of this transaction's statements as index probes by key
+    (see the module's docstring); elsewhere nothing."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_KEYED_PLANS)
 
 
 def update_many(
