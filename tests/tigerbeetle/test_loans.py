@@ -21,10 +21,13 @@ from tests.lending.conftest import assess
 from tests.tigerbeetle import test_payments, test_web_withdraw_send
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _incoming_of
 from tests.tigerbeetle.test_requests_qr import PIN
+from tests.ussd.conftest import PIN as USSD_PIN
+from tests.ussd.conftest import Phone
 from tindahan.services.ledger import movement
 from tindahan.services.lending import close, loans
 from tindahan.services.lending import close_cluster as close_cluster_module
 from tindahan.services.payments import two_store
+from tindahan.services.platform import logins
 from tindahan.store.lending_tables import (
     loan_closes,
     loan_installments,
@@ -33,6 +36,7 @@ from tindahan.store.lending_tables import (
 )
 from tindahan.store.lending_tables import loans as loan_rows
 from tindahan.store.payment_tables import two_store_payments, wallet_usage
+from tindahan.store.web_tables import audit_log
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
 pytestmark = pytest.mark.xdist_group("tigerbeetle")
@@ -486,4 +490,40 @@ def test_the_web_loan_pages_accept_and_repay_on_the_cluster_once(deployment, sig
     sent = {"idempotency_key": page.field("idempotency_key"), "amount": "4900.00", "pin": PIN}
     low = page.post(f"/m/loans/{loan_id}/repayments", sent)
     assert low.status_code == 400 and _wallet(d, merchant) == net - 30_000
+    _clean(d)
+
+
+# -- the USSD menu's loan repayment on the cluster (``channel._once`` with an ``_OnCluster``) --
+
+
+def test_the_ussd_menu_repays_a_loan_on_the_cluster_once(deployment, crash_after):
+    """A crash after B, recovery, the network's resend: one repayment, the same screen; the
+    cluster's refusal in words."""
+    d = deployment
+    merchant, loan = _loan(d)
+    number = "+63918" + str(uuid.uuid4().int)[:7]
+    d.platform.run(
+        lambda u: logins.create(u, None, party_id=merchant.id, phone=number, secret=USSD_PIN)
+    )
+    phone = Phone(d.api.http, number)
+    wallet = _wallet(d, merchant)
+    typed = ("6", "1", "100")
+    assert phone.run(*typed) == "CON Repay P100.00 on your loan?\nEnter your PIN:"
+    crash_after("B")
+    _dies(d, lambda: phone.post("*".join((*typed, USSD_PIN))))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    phone.http = d.api.http  # the client reconnects, as the aggregator would
+    answer = phone.dial(*typed, USSD_PIN)
+    assert answer.startswith("END Repaid P100.00. Still to pay P"), answer
+    assert phone.dial(*typed, USSD_PIN) == answer
+    assert _wallet(d, merchant) == wallet - 10_000 and _paid(_row(d, loan["id"])) == 10_000
+    assert _announced(d, "loan.repaid", loan["id"]) == 1
+    audited = select(func.count()).where(
+        audit_log.c.action == "ussd.loan_repaid", audit_log.c.object_id == loan["id"]
+    )
+    assert d.platform.run(lambda u: u.conn.execute(audited).scalar_one(), write=False) == 1
+    low = phone.new_session().dial("6", "1", str(wallet // 100), USSD_PIN)
+    assert low == "END Your balance is too low. Nothing moved.", low
+    assert _wallet(d, merchant) == wallet - 10_000
     _clean(d)

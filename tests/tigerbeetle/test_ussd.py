@@ -4,7 +4,8 @@ payment's own part of A (``two_store.reserve_payment``, ``sends.reserve_mobile``
 session's idempotency key, and answers in menu text; a resent step reads the same screen and
 moves nothing more; a crash after each step moves the money once; refusals decided in A or
 by the cluster are said in words and move nothing. Paying a request by its reference the same
-way (``requests.reserve``). The menu's cash-out and loan repayment are still refused there.
+way (``requests.reserve``). The menu's cash-out is still refused there (the loan
+repayment's test is ``test_loans``', on its loans).
 
 The deployment is ``test_payments``'s (one per database kind, one replica). The buyer's
 registered mobile number is ``+639171234567`` (``tests.api.conftest``'s barangay); a login

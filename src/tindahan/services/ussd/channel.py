@@ -16,7 +16,9 @@ How a step runs:
    the session and the step (``ussd:<sha256 of sessionId>:<inputs>``), so the network
    resending the last step gets the first answer again and moves nothing more; the
    request's fingerprint leaves the PIN out (a six-digit PIN under a fast hash would be
-   read back in a second).
+   read back in a second). On a TigerBeetle ledger a step with an ``_OnCluster`` (the
+   payment, the send, the request payment, the loan repayment) runs its use case's A
+   through the two-store order under that key instead.
 
 The PIN is the login's payment PIN if one was set on the web, else its sign-in PIN (what a
 USSD sign-up chose). Wrong PINs count in a USSD bucket that locks the PIN after
@@ -49,7 +51,7 @@ from tindahan.payments import parties as party_rules
 from tindahan.payments import sends as send_rules
 from tindahan.payments.model import PartyKind, PaymentKind, PaymentStatus, RequestStatus
 from tindahan.services.lending import loans
-from tindahan.services.payments import cash, requests, sends, two_store, wallets
+from tindahan.services.payments import cash, repayment_cluster, requests, sends, two_store, wallets
 from tindahan.services.payments import payments as payment_service
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import (
@@ -272,6 +274,7 @@ def _person(unit: Unit, index: str) -> tuple[Person | None, bool]:
 
 UNKNOWN_MERCHANT = "merchant_code_unknown"
 UNKNOWN_REQUEST = "payment_request_ref_unknown"
+NO_LOAN = "loan_none"
 
 # --- refusals in words -------------------------------------------------------------------------
 _REFUSALS = {
@@ -294,6 +297,8 @@ _REFUSALS = {
     "payment_request_expired": N_("This request has expired."),
     "overpayment": N_("That is more than you owe today. Nothing moved."),
     "loan_closed": N_("Your loan is already repaid."),
+    NO_LOAN: N_("You have no loan to repay."),
+    "loan_busy": N_("Your loan is being updated. Try again in a minute."),
     "pin_weak": N_("This PIN is too easy to guess. Choose another."),
     "pin_invalid": N_("A PIN is {digits} digits."),
     "code_wrong": N_(
@@ -370,6 +375,8 @@ class _OnCluster:
 
     reserve: two_store.Reserve[Any]
     said: Callable[[Platform, Mapping[str, Any]], str]
+    #: Whose record the reserved view is (``two_store.RECORDS``): a loan repayment's.
+    record: str = "payment"
 
 
 def _once(
@@ -403,6 +410,7 @@ def _once(
                 cluster.reserve,
                 lambda view: idempotency.Response(200, dict(view)),
                 refused,
+                cluster.record,
             )
         else:
             response = idempotency.run(
@@ -810,16 +818,36 @@ def _loan_repay(context: _Context, step: Stage) -> str:
             return say(lang, N_("You have no loan to repay."))
         fresh = loans.repay(unit, person.caller, loan["id"], amount, "main")
         _audit(unit, person, "ussd.loan_repaid", "loan", loan["id"])
-        if fresh["status"] == "closed":
-            return say(lang, N_("Repaid {amount}. Your loan is closed."), {"amount": pesos(amount)})
-        left = pesos(fresh["balance"]["payoff_minor"])
-        return say(
-            lang,
-            N_("Repaid {amount}. Still to pay {left}."),
-            {"amount": pesos(amount), "left": left},
-        )
+        return _repaid(lang, amount, fresh)
 
-    return _once(context, step, work)
+    def reserve(
+        unit: Unit, ledger: LedgerPort
+    ) -> tuple[Mapping[str, Any], list[NewTransfer] | None]:
+        loan = _open_loan(unit, person)
+        if loan is None:
+            raise RefusalError(Category.NOT_FOUND, NO_LOAN, "no loan to repay", "id")
+        repaying = repayment_cluster.reserving(person.caller, loan["id"], amount, "main")
+        view, legs = repaying(unit, ledger)
+        _audit(unit, person, "ussd.loan_repaid", "loan", loan["id"])
+        return view, legs
+
+    def said(platform: Platform, view: Mapping[str, Any]) -> str:
+        if view["object"] == repayment_cluster.RECORD:  # still being finished elsewhere
+            still = N_("Still paying {amount} on your loan. Check it soon.")
+            return say(lang, still, {"amount": pesos(amount)})
+        return _repaid(lang, amount, view)
+
+    return _once(context, step, work, _OnCluster(reserve, said, repayment_cluster.RECORD))
+
+
+def _repaid(lang: str, amount: int, loan: Mapping[str, Any]) -> str:
+    """A repayment done, in words: the loan closed, or what is still to pay."""
+    if loan["status"] == "closed":
+        return say(lang, N_("Repaid {amount}. Your loan is closed."), {"amount": pesos(amount)})
+    left = pesos(loan["balance"]["payoff_minor"])
+    return say(
+        lang, N_("Repaid {amount}. Still to pay {left}."), {"amount": pesos(amount), "left": left}
+    )
 
 
 # --- the PIN and the language ------------------------------------------------------------------
