@@ -304,18 +304,82 @@ def test_an_order_s_qr_code_pays_into_escrow_on_the_cluster(deployment, shop):
     _clean(d)
 
 
-def test_refunds_out_of_escrow_are_refused_not_booked_on_sql(deployment, shop):
-    """Not ported yet: a paid order's cancel (its refund) is refused ``ledger_not_supported``
-    and changes nothing."""
+def _stock(d: Deployment, shop: dict[str, Any]) -> int:
+    found = d.api.ok(d.api.get(f"/v1/products/{shop['coffee']['id']}", d.world.merchant.key))
+    return int(found["variants"][0]["stock"])
+
+
+def _refund(d: Deployment, order_id: str, body: dict[str, Any], key: str | None = None) -> Any:
+    path = f"/v1/orders/{order_id}/refunds"
+    return d.api.post(path, d.world.merchant.key, {"reason": "wala nang stock", **body}, idem=key)
+
+
+def test_a_paid_order_s_cancel_gives_the_money_back_once(deployment, shop):
+    """The buyer cancels a paid order: escrow back to the buyer through the two-store order,
+    the stock back on the shelf at C, ``order.cancelled`` once; the replay answers the same."""
+    d = deployment
+    stock = _stock(d, shop)
+    order = _order(d, shop)
+    d.api.ok(_pay(d, order["id"]))
+    buyer = d.balances()[0]
+    key = str(uuid.uuid4())
+    path = f"/v1/orders/{order['id']}/cancel"
+    cancelled = d.api.ok(d.api.post(path, d.world.buyer.key, {"reason": "nagbago isip"}, idem=key))
+    assert cancelled["status"] == "cancelled" and cancelled["escrow"]["refunded_minor"] == TOTAL
+    assert cancelled["history"][-1]["note"] == "nagbago isip"
+    again = d.api.post(path, d.world.buyer.key, {"reason": "nagbago isip"}, idem=key)
+    assert again.json() == cancelled and again.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[0] == buyer + TOTAL and _escrow(d, order["id"]) == 0
+    assert _stock(d, shop) == stock
+    assert _events(d, "order.cancelled", order["id"]) == 1
+    _clean(d)
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_refund_out_of_escrow_refunds_once(
+    deployment, shop, crash_after, step
+):
+    """The merchant's partial refund (by amount): the process dies after ``step``; recovery
+    (or the retry) finishes it; the buyer gets it once, escrow gives it once, the order
+    counts it once, ``order.partially_refunded`` once; the rest then refunds it whole."""
     d = deployment
     order = _order(d, shop)
     d.api.ok(_pay(d, order["id"]))
-    before = d.balances()
-    cancel = d.api.post(f"/v1/orders/{order['id']}/cancel", d.world.buyer.key, {})
-    assert cancel.status_code == 409, cancel.text
-    assert cancel.json()["error"]["code"] == "ledger_not_supported"
+    buyer = d.balances()[0]
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _refund(d, order["id"], {"amount_minor": 3_000}, key))
+    crash_after(None)
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    answer = d.api.ok(_refund(d, order["id"], {"amount_minor": 3_000}, key))
+    assert answer["status"] == "paid" and answer["escrow"]["refunded_minor"] == 3_000
+    replay = _refund(d, order["id"], {"amount_minor": 3_000}, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[0] == buyer + 3_000 and _escrow(d, order["id"]) == TOTAL - 3_000
+    assert _events(d, "order.partially_refunded", order["id"]) == 1
+    rest = d.api.ok(_refund(d, order["id"], {"amount_minor": TOTAL - 3_000}))
+    assert rest["status"] == "refunded" and rest["escrow"]["held_minor"] == 0
+    assert d.balances()[0] == buyer + TOTAL and _escrow(d, order["id"]) == 0
+    _clean(d)
+
+
+def test_what_is_not_ported_is_refused_not_booked_on_sql(deployment, shop):
+    """Not ported yet: a refund by lines (their stock returned in A) is refused
+    ``ledger_not_supported`` and changes nothing; too much is the SQL path's refusal."""
+    d = deployment
+    order = _order(d, shop)
+    d.api.ok(_pay(d, order["id"]))
+    before, stock = d.balances(), _stock(d, shop)
+    by_lines = _refund(d, order["id"], {"lines": [{"line_no": 1, "quantity": 1}]})
+    assert by_lines.status_code == 409, by_lines.text
+    assert by_lines.json()["error"]["code"] == "ledger_not_supported"
+    too_much = _refund(d, order["id"], {"amount_minor": TOTAL + 1})
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["code"] == "refund_exceeds_escrow"
     assert _get(d, order["id"])["status"] == "paid" and d.balances() == before
-    assert _escrow(d, order["id"]) == TOTAL
+    assert _escrow(d, order["id"]) == TOTAL and _stock(d, shop) == stock
+    _clean(d)
 
 
 def test_verify_names_an_order_whose_escrow_differs_from_the_cluster(deployment, shop):

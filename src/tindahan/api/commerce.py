@@ -447,7 +447,13 @@ def cancel_order(
 ) -> JSONResponse:
     """Before shipping: the stock comes back and, if paid, the money from escrow."""
     return idempotent(
-        request, who, key, payload, lambda u: escrow.cancel(u, who, order_id, payload.reason)
+        request,
+        who,
+        key,
+        payload,
+        lambda u: escrow.cancel(u, who, order_id, payload.reason),
+        reserve=lambda u, _: escrow_cluster.reserve_cancel(u, who, order_id, payload.reason),
+        record=escrow_cluster.RECORD,
     )
 
 
@@ -479,6 +485,10 @@ def refund_order(
         key,
         payload,
         lambda u: escrow.refund(u, who, order_id, payload.amount_minor, lines, payload.reason),
+        reserve=lambda u, _: escrow_cluster.reserve_refund(
+            u, who, order_id, payload.amount_minor, lines, payload.reason
+        ),
+        record=escrow_cluster.RECORD,
     )
 
 

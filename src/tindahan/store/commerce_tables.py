@@ -244,6 +244,8 @@ order_places = Table(
     Column("actor_role", String(16), nullable=False),
     Column("actor_id", String(_ID)),
     Column("created_at_ns", BigInteger, nullable=False),
+    #: A refund's or cancel's reason, for the order's step at C.
+    Column("note", String(limits.DESCRIPTION_MAX_LENGTH)),
 )
 Index("ix_order_places_order_id", order_places.c.order_id)
 

@@ -436,10 +436,15 @@ def cancel(unit: Unit, caller: Caller, order_id: str, reason: str | None) -> Ord
     note = orders.note_text(reason, "reason")
     next_status(order["status"], Action.CANCEL, actor.role)
     if order["status"] == OrderStatus.PENDING_PAYMENT:
-        orders.restock_unshipped(unit, order_id)
-        status = orders.transition(unit, order, Action.CANCEL, actor, note=note, expires_at_ns=None)
-        return orders.announce(unit, order_id, status, actor)
+        return cancel_unpaid(unit, order, actor, note)
     return _refund(unit, order, Action.CANCEL, actor, order["held_minor"], note, restock=True)
+
+
+def cancel_unpaid(unit: Unit, order: dict[str, Any], actor: Actor, note: str | None) -> OrderView:
+    """An unpaid order cancelled: its stock back, no money to move (either ledger)."""
+    orders.restock_unshipped(unit, order["id"])
+    status = orders.transition(unit, order, Action.CANCEL, actor, note=note, expires_at_ns=None)
+    return orders.announce(unit, order["id"], status, actor)
 
 
 # --- quotes ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Orders' escrow on a TigerBeetle ledger (issue 22): paying into escrow and the release.
+"""Orders' escrow on a TigerBeetle ledger (issue 22): paying in, the release, refunds.
 
 On the SQL ledger an order's step and its transfers are one transaction (``escrow``). With
 the ledger in a cluster they go through the two-store order (``payments.two_store``) with
@@ -14,11 +14,12 @@ who asked for it), and the order's step itself is made **only at C**:
   it was: the answer while under way is the place (``object`` ``order_movement``,
   ``status`` ``pending``).
 * **hold, B, post**: the payments' steps: the first leg held (the buyer's wallet → escrow;
-  escrow → the merchant's settlement), the post chain its post and the rest (the
-  marketplace fee out of escrow).
+  escrow → the merchant's settlement; escrow → the buyer), the post chain its post and the
+  rest (the marketplace fee out of escrow).
 * **C**: the order's transition as the SQL path writes it (``paid`` with its escrow
-  figures; ``completed`` with what was released and the fee), read from the legs booked,
-  and its event (``order.paid``, ``order.completed``); the answer is the order's view.
+  figures; ``completed`` with what was released and the fee; a refund's figures, the stock
+  back for a cancel or a full refund, the reason kept with the place), read from the legs
+  booked, and its event; the answer is the order's view.
 * **a refusal** (the buyer's wallet too low: ``402 insufficient_funds``; a hold expired
   after a crash: ``402 reservation_expired``): the order untouched, a payment's running
   totals given back.
@@ -27,14 +28,16 @@ Decisions: the order waits in its state while its money moves (a cancel, a shipm
 dispute or another payment in that time is refused ``409 order_movement_pending``; the
 worker's expiry and automatic release skip it), so C finds the order A checked. Not on the
 cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``, or here):
-paying from a wallet in another currency (the FX legs and the quote), refunds out of escrow
-(the merchant's refund, a paid order's cancel, a dispute decided for the buyer or split),
-and the release of a merchant that repays a loan from sales (the set-aside leg).
+paying from or refunding to a wallet in another currency (the FX legs and the quote), a
+refund by lines (their stock is returned in A, which a refusal would have to undo), the
+disputes' decisions (the dispute must be resolved at C), and the release of a merchant that
+repays a loan from sales (the set-aside leg).
 Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -45,7 +48,7 @@ from tindahan.kernel.refusals import RefusalError, conflict, invalid
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode, WalletKind
-from tindahan.services.commerce import escrow, orders
+from tindahan.services.commerce import escrow, orders, shipments
 from tindahan.services.commerce.orders import Actor
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
@@ -165,10 +168,83 @@ def auto_release(platform: Platform, *, order_id: str) -> bool:
     return bool(done == OrderStatus.COMPLETED)
 
 
+# -- refunds out of escrow ------------------------------------------------------------------------
+
+#: The refunds' actions whose order step puts back what was not shipped (as on SQL).
+_RESTOCKS = (Action.CANCEL, Action.REFUND_FULL)
+_REFUNDS = (*_RESTOCKS, Action.REFUND_PARTIAL)
+
+
+def reserve_cancel(
+    unit: Unit, caller: Caller, order_id: str, reason: str | None
+) -> tuple[View, list[NewTransfer] | None]:
+    """``POST /v1/orders/{id}/cancel``'s A: an unpaid order is cancelled at once (no money
+    moves: the answer is the order); a paid one gives everything escrow holds back to the
+    buyer through the two-store order, its stock back at C."""
+    order, actor = orders.acting(unit, caller, order_id)
+    note = orders.note_text(reason, "reason")
+    next_status(order["status"], Action.CANCEL, actor.role)
+    if order["status"] == OrderStatus.PENDING_PAYMENT:
+        return dict(escrow.cancel_unpaid(unit, order, actor, note)), None
+    return _reserve_refund(unit, order, Action.CANCEL, actor, order["held_minor"], note)
+
+
+def reserve_refund(
+    unit: Unit,
+    caller: Caller,
+    order_id: str,
+    amount_minor: int | None,
+    lines: Sequence[escrow.LineCancel],
+    reason: str | None,
+) -> tuple[View, list[NewTransfer] | None]:
+    """``POST /v1/orders/{id}/refunds``'s A, by amount: the SQL path's checks (the merchant's
+    step, at most what escrow holds), then the refund's place; all of it: ``refunded`` at
+    C. By lines (their stock returned in A) it is not on the cluster yet."""
+    if lines:
+        raise conflict(
+            "ledger_not_supported",
+            "refunding an order by its lines is not supported on the TigerBeetle ledger yet: "
+            "give amount_minor",
+        )
+    order, actor = orders.acting(unit, caller, order_id)
+    note = orders.note_text(reason, "reason")
+    if amount_minor is None:
+        raise invalid("parameter_missing", "give amount_minor or lines to refund", "amount_minor")
+    movement.amount(amount_minor, CURRENCY)
+    held = order["held_minor"]
+    action = Action.REFUND_FULL if amount_minor == held else Action.REFUND_PARTIAL
+    next_status(order["status"], action, actor.role)
+    if amount_minor > held:
+        message = f"at most {held} is left in escrow to refund"
+        raise invalid("refund_exceeds_escrow", message, "amount_minor")
+    return _reserve_refund(unit, order, action, actor, amount_minor, note)
+
+
+def _reserve_refund(
+    unit: Unit, order: dict[str, Any], action: Action, actor: Actor, amount: int, note: str | None
+) -> tuple[View, list[NewTransfer]]:
+    """Escrow → the buyer's wallet (the SQL path's leg: a closed wallet refused), its place."""
+    if order["buyer_currency"] != CURRENCY:
+        raise conflict(
+            "ledger_not_supported",
+            "refunding a buyer abroad is not supported on the TigerBeetle ledger yet",
+        )
+    legs = two_store.unlinked(escrow.refund_legs(unit, order, amount))
+    two_store.require_no_risk_hold(unit, legs)
+    return _place(unit, new_id("orm"), order, action, actor, note), legs
+
+
 # -- the record ---------------------------------------------------------------------------------
 
 
-def _place(unit: Unit, place_id: str, order: dict[str, Any], action: Action, actor: Actor) -> View:
+def _place(
+    unit: Unit,
+    place_id: str,
+    order: dict[str, Any],
+    action: Action,
+    actor: Actor,
+    note: str | None = None,
+) -> View:
     """The movement's row (who asked for what), and the answer while it is under way."""
     movement.insert_row(
         unit,
@@ -180,6 +256,7 @@ def _place(unit: Unit, place_id: str, order: dict[str, Any], action: Action, act
             "actor_role": actor.role.value,
             "actor_id": actor.actor_id,
             "created_at_ns": unit.now(),
+            "note": note,
         },
     )
     return {
@@ -215,6 +292,9 @@ def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
     legs = two_store.legs_of(unit, place_id)
     ids = movement.encode_ids(movement.decode_ids(order["transfer_ids"]) + transfer_ids)
     now = unit.now()
+    if action in _REFUNDS:
+        _refunded(unit, order, action, actor, place["note"], legs, ids)
+        return
     if action is Action.PAY:
         php = legs[0].amount or 0
         status = orders.transition(
@@ -249,6 +329,40 @@ def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
             transfer_ids=ids,
         )
     orders.announce(unit, order["id"], status, actor)
+
+
+def _refunded(
+    unit: Unit,
+    order: dict[str, Any],
+    action: Action,
+    actor: Actor,
+    note: str | None,
+    legs: list[NewTransfer],
+    ids: str,
+) -> None:
+    """A refund's C, as the SQL path's ``escrow._refund`` and ``escrow.refund`` write it:
+    what was not shipped back on the shelf (a cancel, a full refund), the order's figures,
+    its event, and a partial refund of a shipped order that leaves nothing to deliver
+    makes it delivered."""
+    amount = legs[0].amount or 0
+    shipped = order["status"] == OrderStatus.SHIPPED
+    if action in _RESTOCKS:
+        orders.restock_unshipped(unit, order["id"])
+    status = orders.transition(
+        unit,
+        order,
+        action,
+        actor,
+        amount_minor=amount,
+        note=note,
+        held_minor=order["held_minor"] - amount,
+        refunded_minor=order["refunded_minor"] + amount,
+        buyer_refunded_minor=order["buyer_refunded_minor"] + amount,
+        transfer_ids=ids,
+    )
+    orders.announce(unit, order["id"], status, actor)
+    if action is Action.REFUND_PARTIAL and shipped:
+        shipments.maybe_delivered(unit, order, actor)
 
 
 def _failed(
