@@ -225,6 +225,7 @@ two_store_payments = Table(
                 "refund",
                 "loan_repayment",
                 "order",
+                "bank_payout",
             ),
         ),
         name="record",

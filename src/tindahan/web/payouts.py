@@ -15,7 +15,7 @@ page), and "Confirm" makes the payout and the transfer together
 
 On a TigerBeetle ledger "Confirm" runs the API route's own A (``payouts.cluster.reserving``)
 through the two-store order (``forms.submit``'s ``reserve``/``record``); "To a bank account"
-is refused there (a payout to a bank is not on the cluster yet).
+runs ``bank_cluster.reserving`` (the payout and the transfer as one movement).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError
+from tindahan.services.payouts import bank_cluster, cluster, payouts, settings
 from tindahan.services.payouts import banks as bank_payouts
-from tindahan.services.payouts import cluster, payouts, settings
 from tindahan.services.unit import Unit
 from tindahan.web import banks, forms, i18n, messages, pin, render, session
 from tindahan.web.i18n import _
@@ -211,8 +211,15 @@ async def bank_confirm(request: Request, viewer: Merchant) -> Response:
             made = bank_payouts.create(unit, viewer.caller, new)
             return {"id": made["bank_transfer"]["id"]}
 
-        try:
-            made = await forms.run_submit(request, viewer, form, work)
+        try:  # a TigerBeetle ledger: one two-store movement (``bank_cluster``)
+            made = await forms.run_submit(
+                request,
+                viewer,
+                form,
+                work,
+                bank_cluster.reserving(viewer.caller, new),
+                bank_cluster.RECORD,
+            )
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
                 raise

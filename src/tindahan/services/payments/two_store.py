@@ -106,6 +106,7 @@ _CONFLICTS = ("cash_out_expired",)
 _WAITS: dict[str, str | None] = {
     PaymentKind.CASH_OUT.value: "cash_out.pending",
     "bank_transfer": None,
+    "bank_payout": None,
 }
 #: Records whose holds never expire in the cluster (``timeout`` 0): a bank transfer's money
 #: may leave at the clearing house at any moment after its pacs.008 is sent, however late
@@ -113,7 +114,13 @@ _WAITS: dict[str, str | None] = {
 #: never gives such a movement up at its deadline before its hold is booked: it books the
 #: hold itself, which fixes that id's fate in the cluster (booked, or failed for ever:
 #: ``id_already_failed``), so no late request can hold the money after a refusal.
-NEVER_EXPIRE = ("bank_transfer",)
+NEVER_EXPIRE = ("bank_transfer", "bank_payout")
+#: A leg's metadata key marking it booked *posted* at the head of the holds' chain (value
+#: "1"), not held: a payout to a bank account's settlement → main leg, which funds the
+#: transfer's holds from the main wallet in the same linked batch, so the cluster books the
+#: payout and holds the transfer all or nothing (``services.payouts.bank_cluster``). Such
+#: legs are stored after the others (the first leg stays the hold).
+UPFRONT = "with_holds"
 #: The event a failure after ``held`` writes (the SQL path's), per kind.
 _FAILED_EVENTS = {PaymentKind.CASH_OUT.value: "cash_out.failed"}
 #: How a waiting movement ended without settling (``release``): answered with its failed
@@ -167,6 +174,9 @@ class Record:
     view: Callable[[Unit, str], Any]
     settled: Callable[[Unit, str, list[str]], None]
     failed: Callable[[Unit, str, RefusalError, list[str], str | None], None]
+    #: In B of a movement that waits (``held``), what its record writes then (a payout to a
+    #: bank account: the payout ``succeeded``, its upfront leg being posted by then).
+    held: Callable[[Unit, str], None] | None = None
 
 
 #: Every record kind's ``Record`` (``payment`` below; others registered by their module).
@@ -413,9 +423,10 @@ def debit_figures(unit: Unit, ledger: LedgerPort, account_id: str) -> tuple[int,
         )
     )
     for (legs,) in found:
-        first = decode_legs(legs)[0]
-        if first.debit_account_id == account_id:
-            pending += first.amount or 0
+        decoded = decode_legs(legs)
+        for leg in [decoded[0], *upfront(decoded)]:
+            if leg.debit_account_id == account_id:
+                pending += leg.amount or 0
     return posted, pending
 
 
@@ -427,14 +438,24 @@ def unlinked(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     return [replace(t, flags=t.flags & ~TransferFlags.LINKED) for t in transfers]
 
 
+def upfront(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The legs booked posted at the head of the holds' chain (``UPFRONT``)."""
+    return [t for t in legs if t.metadata.get(UPFRONT)]
+
+
+def _own(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    return [t for t in legs if not t.metadata.get(UPFRONT)]
+
+
 def _held(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The legs held: the first, and any other the movement flags ``PENDING`` itself (a bank
     transfer's fee, which needs the payer's money too)."""
-    return [legs[0], *(t for t in legs[1:] if t.flags & TransferFlags.PENDING)]
+    own = _own(legs)
+    return [own[0], *(t for t in own[1:] if t.flags & TransferFlags.PENDING)]
 
 
 def _rest(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    return [t for t in legs[1:] if not t.flags & TransferFlags.PENDING]
+    return [t for t in _own(legs)[1:] if not t.flags & TransferFlags.PENDING]
 
 
 def holds(legs: Sequence[NewTransfer], *, expires: bool = True) -> list[NewTransfer]:
@@ -442,11 +463,14 @@ def holds(legs: Sequence[NewTransfer], *, expires: bool = True) -> list[NewTrans
     (``expires`` False: none, ``NEVER_EXPIRE``), linked with any other held leg. Only the
     payer's legs need the payer's money; the legs after it (the merchant discount out of the
     settlement wallet) are booked with the post, in its chain, once the credit they spend is
-    posted — a pending credit cannot fund a debit in TigerBeetle (nor on the SQL ledger)."""
+    posted — a pending credit cannot fund a debit in TigerBeetle (nor on the SQL ledger).
+    The ``UPFRONT`` legs come first, posted (no timeout), in the same chain: what funds the
+    holds (a payout to a bank account's settlement → main)."""
     timeout = (legs[0].timeout_seconds or RESERVATION_TIMEOUT_S) if expires else 0
     held = _held(legs)
+    first = [replace(t, flags=TransferFlags(0), timeout_seconds=0) for t in upfront(legs)]
     return movement.linked(
-        [replace(t, flags=TransferFlags.PENDING, timeout_seconds=timeout) for t in held]
+        [*first, *(replace(t, flags=TransferFlags.PENDING, timeout_seconds=timeout) for t in held)]
     )
 
 
@@ -644,6 +668,10 @@ def _mark(platform: Platform, payment_id: str, state: str, event: str | None = N
         )
         if done.rowcount and event is not None:
             _announce(unit, payment_id, event)
+        if done.rowcount and state == "held":
+            on_hold = _record(_record_of(unit, payment_id)).held
+            if on_hold is not None:
+                on_hold(unit, payment_id)
         return bool(done.rowcount)
 
     return platform.run(work)
@@ -1021,43 +1049,58 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
         return found == expected or (expected is not None and found == f"tb:{id128(expected):032x}")
 
     query = select(
-        two_store_payments.c.payment_id, two_store_payments.c.state, two_store_payments.c.legs
+        two_store_payments.c.payment_id,
+        two_store_payments.c.state,
+        two_store_payments.c.legs,
+        two_store_payments.c.refusal_code,
     )
     rows = db.transact(lambda conn: [dict(r) for r in conn.execute(query).mappings()], write=False)
     problems: list[str] = []
     expected_posts: set[str] = set()
     plans = [(r["payment_id"], r["state"], decode_legs(r["legs"])) for r in rows]
+    ended = {r["payment_id"] for r in rows if r["refusal_code"] in ENDED}
     wanted = [t.id for _, _, legs in plans for t in [*holds(legs), *posts(legs)]]
     found: dict[str, Transfer] = {}
     for start in range(0, len(wanted), 8000):
         found.update(ledger.lookup_transfers(wanted[start : start + 8000]))
+
+    def compare(payment_id: str, leg: NewTransfer, done_id: str) -> None:
+        there = found.get(done_id)
+        if there is None:
+            problems.append(f"payment {payment_id}: {done_id} is missing")
+            return
+        if not (
+            _same(there.debit_account_id, leg.debit_account_id)
+            and _same(there.credit_account_id, leg.credit_account_id)
+        ):
+            problems.append(f"payment {payment_id}: {done_id} has other accounts")
+        if there.amount != leg.amount:
+            problems.append(
+                f"payment {payment_id}: {done_id} moved {there.amount}, not {leg.amount}"
+            )
+        if leg.ledger is not None and there.ledger != leg.ledger:
+            problems.append(
+                f"payment {payment_id}: {done_id} is on the {there.ledger} ledger, not {leg.ledger}"
+            )
+
     for payment_id, state, legs in plans:
         posted = posts(legs)
+        # an upfront leg is booked with the holds: there from ``held`` on, even when the
+        # movement then ended (a rejected transfer), and never after a refusal of the holds
+        booked = state in ("held", "reserved", "settled", "voiding") or payment_id in ended
+        for leg in upfront(legs):
+            if booked:
+                compare(payment_id, leg, leg.id)
+            elif state == "refused" and leg.id in found:
+                problems.append(f"payment {payment_id} was refused but {leg.id} is booked")
         if state == "settled":
             expected_posts.update(t.id for t in posted)
-            hold = found.get(holds(legs)[0].id)
+            hold = found.get(_held(legs)[0].id)
             if hold is None:
-                problems.append(f"payment {payment_id}: its hold {legs[0].id} is missing")
+                problems.append(f"payment {payment_id}: its hold {_held(legs)[0].id} is missing")
             # the post moves the hold's amount between the hold's accounts; the rest as booked
-            for leg, done in zip(legs, posted, strict=True):
-                there = found.get(done.id)
-                if there is None:
-                    problems.append(f"payment {payment_id}: {done.id} is missing")
-                    continue
-                if not (
-                    _same(there.debit_account_id, leg.debit_account_id)
-                    and _same(there.credit_account_id, leg.credit_account_id)
-                ):
-                    problems.append(f"payment {payment_id}: {done.id} has other accounts")
-                if there.amount != leg.amount:
-                    problems.append(
-                        f"payment {payment_id}: {done.id} moved {there.amount}, not {leg.amount}"
-                    )
-                if leg.ledger is not None and there.ledger != leg.ledger:
-                    problems.append(
-                        f"payment {payment_id}: {done.id} is on the {there.ledger} ledger, "
-                        f"not {leg.ledger}"
-                    )
+            for leg, done in zip([*_held(legs), *_rest(legs)], posted, strict=True):
+                compare(payment_id, leg, done.id)
         elif state == "refused":
             problems += [
                 f"payment {payment_id} was refused but {t.id} is posted"

@@ -81,7 +81,13 @@ def send_on(
     payout's amount from the main wallet to the account (removed since: refused, and the
     daily run records the payout as failed, nothing moved)."""
     target = bank_accounts.payable(unit, bank_account_id)
-    total = payout["amount_minor"]
+    amount = sent_amount(unit, target, payout["amount_minor"])
+    return transfers.start(unit, found.main, target, amount, payout["currency"], FeeKind.PAYOUT)
+
+
+def sent_amount(unit: Unit, target: bank_accounts.Destination, total: int) -> int:
+    """What an automatic payout of ``total`` sends to ``target``: ``total`` less the fee
+    (``fee_exceeds_payout`` when nothing is left); the TigerBeetle path uses it too."""
     amount = total - transfers.fee_for(unit, total, target, FeeKind.PAYOUT)
     if amount > 0:
         # Below the InstaPay cap the fee may be another rail's: take that one instead.
@@ -92,4 +98,4 @@ def send_on(
             "the payout is not more than the bank transfer's fee",
             "amount_minor",
         )
-    return transfers.start(unit, found.main, target, amount, payout["currency"], FeeKind.PAYOUT)
+    return amount

@@ -17,8 +17,8 @@ payout ``Record`` (the worker imports it through the daily payout).
 
 The daily payout (``daily``) books its A in its run's transaction (the run row ``paid``
 with it), with no Idempotency-Key: the run row is what makes it once a day, and recovery
-what finishes it after a crash. To a bank account it is refused on the cluster
-(``ledger_not_supported``) until the rails book there.
+what finishes it after a crash. To a bank account it is one movement with the transfer
+(``bank_cluster``).
 """
 
 from __future__ import annotations
@@ -114,10 +114,11 @@ def begin_daily(
     return view
 
 
-def finish(platform: Platform, payout_id: str) -> dict[str, Any]:
-    """The rest of the order after A's commit; the payout as it ended."""
-    two_store.advance(platform, payout_id)
-    return platform.run(lambda unit: _view(unit, payout_id), write=False)
+def finish(platform: Platform, payout_id: str, place: str | None = None) -> dict[str, Any]:
+    """The rest of the order after A's commit; the payout as it ended (``place``: the
+    movement's id when it is not the payout's, a payout to a bank account's)."""
+    two_store.advance(platform, place or payout_id)
+    return platform.run(lambda unit: view_of(unit, payout_id), write=False)
 
 
 def _row(unit: Unit, payout_id: str) -> Any:
@@ -125,11 +126,11 @@ def _row(unit: Unit, payout_id: str) -> Any:
     return found.mappings().one()
 
 
-def _view(unit: Unit, payout_id: str) -> dict[str, Any]:
+def view_of(unit: Unit, payout_id: str) -> dict[str, Any]:
     return payouts.view(_row(unit, payout_id))
 
 
-def _settled(unit: Unit, payout_id: str, ids: list[str]) -> None:
+def settled(unit: Unit, payout_id: str, ids: list[str]) -> None:
     """C: ``succeeded`` (its ``transfer_id`` stays the hold's: the post is ``<id>.post``)."""
     unit.conn.execute(
         update(payout_rows).where(payout_rows.c.id == payout_id).values(status="succeeded")
@@ -138,7 +139,7 @@ def _settled(unit: Unit, payout_id: str, ids: list[str]) -> None:
     emit(unit, "payout.succeeded", payouts.view(row), (row["merchant_id"],))
 
 
-def _failed(
+def failed(
     unit: Unit, payout_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
 ) -> None:
     """``failed`` with the reason, the main wallet's incoming total given back,
@@ -163,4 +164,4 @@ def _failed(
     emit(unit, "payout.failed", payouts.view(row), (row["merchant_id"],))
 
 
-two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)
+two_store.RECORDS[RECORD] = two_store.Record(view_of, settled, failed)

@@ -28,7 +28,9 @@ removed since, no rail for the amount) fails the payout as above, nothing moved.
 order goes on (hold, post, ``succeeded``), and a refusal by the cluster then makes the
 payout and the day's run ``failed``. A crash after A leaves the payout to the recovery
 round; the run row already says the day is done, so no runner pays it twice. To a bank
-account: refused there (``ledger_not_supported``), recorded as that day's failed payout.
+account: the payout and the transfer are one movement of that order
+(``bank_cluster.begin_daily``, in the run's transaction), the payout ``succeeded`` once
+the cluster booked it with the transfer's holds.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ from typing import Any
 from sqlalchemy import and_, insert, select
 
 from tindahan import limits
-from tindahan.kernel.refusals import RefusalError, conflict
+from tindahan.kernel.refusals import RefusalError
 from tindahan.payments import payouts as rules
 from tindahan.services.ledger import movement
-from tindahan.services.payouts import banks, cluster, payouts
+from tindahan.services.payouts import bank_cluster, banks, cluster, payouts
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.payout_tables import payout_runs, payout_settings
 
@@ -70,6 +72,11 @@ class RunReport:
             "already": self.already,
             "payout_ids": self.payout_ids,
         }
+
+
+#: On the cluster, the key of a payout to a bank account's movement id (its transfer's) in
+#: what ``_attempt`` returns, for ``cluster.finish``.
+PLACE = "_place"
 
 
 class _RefusedError(Exception):
@@ -145,20 +152,19 @@ def _attempt(unit: Unit, merchant_id: str, day: str, minute: int) -> tuple[str, 
         movement.require_active(found.settlement, "merchant")
         to_bank = setting["destination"] == "bank_account"
         description = banks.DESCRIPTION if to_bank else None
-        if unit.platform.ledger is not None:
-            if to_bank:
-                raise conflict(
-                    "ledger_not_supported",
-                    "this deployment keeps its ledger on TigerBeetle, where a payout to a "
-                    "bank account is not supported yet",
-                )
+        if unit.platform.ledger is not None and to_bank:
+            made, place = bank_cluster.begin_daily(
+                unit, merchant_id, found, amount, setting["bank_account_id"]
+            )
+            made = made | {PLACE: place}
+        elif unit.platform.ledger is not None:
             made = cluster.begin_daily(unit, merchant_id, found, amount)
         else:
             made = payouts.book(
                 unit, merchant_id, found, amount, automatic=True, description=description
             )
-        if to_bank:
-            banks.send_on(unit, found, made, setting["bank_account_id"])
+            if to_bank:
+                banks.send_on(unit, found, made, setting["bank_account_id"])
     except RefusalError as refusal:
         raise _RefusedError(amount, refusal) from refusal
     _mark(unit, merchant_id, day, "paid", made["id"])
@@ -183,7 +189,7 @@ def run_one(platform: Platform, merchant_id: str, day: str, minute: int) -> tupl
         failure = refused
         return platform.run(lambda u: _fail(u, merchant_id, day, failure))
     if outcome == "paid" and made["status"] == "pending":  # on the cluster: the rest
-        made = cluster.finish(platform, made["id"])
+        made = cluster.finish(platform, made["id"], made.get(PLACE))
         outcome = "paid" if made["status"] == "succeeded" else made["status"]
     return outcome, made
 

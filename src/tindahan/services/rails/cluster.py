@@ -114,16 +114,16 @@ def _row(unit: Unit, transfer_id: str) -> Any:
     return unit.conn.execute(query).mappings().one()
 
 
-def _view(unit: Unit, transfer_id: str) -> dict[str, Any]:
+def view_of(unit: Unit, transfer_id: str) -> dict[str, Any]:
     return transfers.view(_row(unit, transfer_id))
 
 
-def _settled(unit: Unit, transfer_id: str, ids: list[str]) -> None:
+def settled(unit: Unit, transfer_id: str, ids: list[str]) -> None:
     row = _row(unit, transfer_id)
     transfers.finish(unit, row, TransferStatus.SETTLED, "bank_transfer.succeeded")
 
 
-def _failed(
+def failed(
     unit: Unit, transfer_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
 ) -> None:
     """Rejected by the clearing house (its reason kept at the answer), or refused by the
@@ -156,4 +156,4 @@ def _failed(
     )
 
 
-two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)
+two_store.RECORDS[RECORD] = two_store.Record(view_of, settled, failed)
