@@ -4,8 +4,8 @@ payment's own part of A (``two_store.reserve_payment``, ``sends.reserve_mobile``
 session's idempotency key, and answers in menu text; a resent step reads the same screen and
 moves nothing more; a crash after each step moves the money once; refusals decided in A or
 by the cluster are said in words and move nothing. Paying a request by its reference the same
-way (``requests.reserve``). The menu's cash-out is still refused there (the loan
-repayment's test is ``test_loans``', on its loans).
+way (``requests.reserve``); the menu's cash-out by the API's (``cash.reserve_cash_out``),
+its code said to show the agent (the loan repayment's test is ``test_loans``', on its loans).
 
 The deployment is ``test_payments``'s (one per database kind, one replica). The buyer's
 registered mobile number is ``+639171234567`` (``tests.api.conftest``'s barangay); a login
@@ -258,13 +258,84 @@ def test_an_unknown_request_reference_at_the_last_step_moves_nothing(deployment)
     assert d.balances() == before
 
 
-def test_a_cash_out_over_ussd_is_still_refused_on_the_cluster(deployment):
-    """Not built yet: the menu's cash-out calls the SQL path, refused with nothing moved."""
+def _agent_code(d: Deployment) -> str:
+    query = select(parties.c.short_code).where(parties.c.id == d.world.agent.id)
+    return str(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def _last_cash_out(d: Deployment) -> str:
+    query = (
+        select(payments.c.id)
+        .where(payments.c.payer_id == d.world.buyer.id, payments.c.kind == "cash_out")
+        .order_by(payments.c.created_at_ns.desc())
+        .limit(1)
+    )
+    return str(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def _ready_screen(answer: str, amount: str) -> bool:
+    return answer.startswith(f"END Cash-out of {amount} at ") and answer.endswith(
+        " to the agent within 15 min."
+    )
+
+
+def _pending(d: Deployment) -> int:
+    return d.accounts((d.world.buyer, "main"))[0].debits_pending
+
+
+def test_a_cash_out_over_ussd_holds_in_the_cluster_once(deployment):
+    """The menu's cash-out names ``cash.reserve_cash_out`` (the API's A): held once, its code
+    said to show the agent, the same screen on a resend — also after the agent confirmed."""
     d = deployment
     phone = _phone(d)
-    query = select(parties.c.short_code).where(parties.c.id == d.world.agent.id)
-    code = d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False)
+    code = _agent_code(d)
+    before, held = d.balances(), _pending(d)
+    assert phone.run("4", code, "5").startswith("CON ")
+    answer = phone.dial("4", code, "5", PIN)
+    assert _ready_screen(answer, "P5.00"), answer
+    assert phone.dial("4", code, "5", PIN) == answer  # a resend: once
+    payment_id = _last_cash_out(d)
+    assert two_store.state_of_place(d.platform, payment_id) == "held"
+    assert _pending(d) == held + 500
+    assert _announced(d, "cash_out.pending", payment_id) == 1
+    assert _audited(d, payment_id, "ussd.cash_out") == 1
+    confirm = f"/v1/cash_outs/{payment_id}/confirm"
+    d.api.ok(d.api.post(confirm, d.world.agent.key, {}, idem=str(uuid.uuid4())))
+    assert phone.dial("4", code, "5", PIN) == answer
+    assert d.balances()[0] == before[0] - 500
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_an_unknown_agent_code_at_the_last_step_is_said_and_moves_nothing(deployment):
+    d = deployment
+    code = _agent_code(d)
+    unknown = next(c for c in (codes.new() for _ in range(50)) if c != code)
     before = d.balances()
-    answer = phone.new_session().dial("4", code, "5", PIN)
-    assert answer == "END It could not be done (ledger_not_supported). Nothing moved.", answer
+    answer = _phone(d).new_session().dial("4", unknown, "5", PIN)
+    assert answer == f"END No agent has code {unknown}. Nothing moved."
     assert d.balances() == before
+
+
+@pytest.mark.parametrize("step", two_store.CASH_OUT_STEPS["request"])
+def test_a_crash_in_a_ussd_cash_out_holds_the_money_once(deployment, crash_after, step):
+    d = deployment
+    phone = _phone(d)
+    typed = ("4", _agent_code(d), "7")
+    held = _pending(d)
+    phone.run(*typed)
+    crash_after(step)
+    _dies(d, lambda: phone.post("*".join((*typed, PIN))))
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    phone.http = d.api.http  # the client reconnects, as the aggregator would
+    answer = phone.dial(*typed, PIN)
+    assert _ready_screen(answer, "P7.00"), answer
+    payment_id = _last_cash_out(d)
+    assert _pending(d) == held + 700
+    assert _announced(d, "cash_out.pending", payment_id) == 1
+    assert _audited(d, payment_id, "ussd.cash_out") == 1
+    cancel = f"/v1/cash_outs/{payment_id}/cancel"  # the money back: nothing left pending
+    d.api.ok(d.api.post(cancel, d.world.buyer.key, {}, idem=str(uuid.uuid4())))
+    assert _pending(d) == held
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []

@@ -434,13 +434,27 @@ def cash_out_on_cluster(
     that ``pending`` payment, as on SQL; the rest waits for the agent."""
 
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
-        c = _plan_cash_out(unit, caller, agent_id, amount_minor, currency, customer_id)
-        movement.limit_outgoing(unit, c.customer, c.amount_minor, c.currency)
-        two_store.require_no_risk_hold(unit, [c.hold])
-        row = _record_cash_out(unit, c)
-        return payment_view(row), [replace(c.hold, flags=TransferFlags.NONE)]
+        return reserve_cash_out(unit, caller, agent_id, amount_minor, currency, customer_id)
 
     return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
+
+
+def reserve_cash_out(
+    unit: Unit,
+    caller: Caller,
+    agent_id: str,
+    amount_minor: int,
+    currency: str,
+    customer_id: str | None,
+) -> tuple[PaymentView, list[NewTransfer]]:
+    """A cash-out request's part of A on a TigerBeetle ledger (the API's and the USSD
+    menu's): the SQL path's checks, the customer's day and month raised, the risk rules, the
+    payment ``pending``; the leg to hold."""
+    c = _plan_cash_out(unit, caller, agent_id, amount_minor, currency, customer_id)
+    movement.limit_outgoing(unit, c.customer, c.amount_minor, c.currency)
+    two_store.require_no_risk_hold(unit, [c.hold])
+    row = _record_cash_out(unit, c)
+    return payment_view(row), [replace(c.hold, flags=TransferFlags.NONE)]
 
 
 def _not_waiting() -> RefusalError:

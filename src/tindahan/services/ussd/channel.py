@@ -275,6 +275,7 @@ def _person(unit: Unit, index: str) -> tuple[Person | None, bool]:
 UNKNOWN_MERCHANT = "merchant_code_unknown"
 UNKNOWN_REQUEST = "payment_request_ref_unknown"
 NO_LOAN = "loan_none"
+UNKNOWN_AGENT = "agent_code_unknown"
 
 # --- refusals in words -------------------------------------------------------------------------
 _REFUSALS = {
@@ -288,6 +289,7 @@ _REFUSALS = {
     #: Raised in A on a TigerBeetle ledger (where the step answers a refusal, not text).
     UNKNOWN_MERCHANT: N_("No store has merchant code {code}. Nothing moved."),
     UNKNOWN_REQUEST: N_("No request has reference {ref}."),
+    UNKNOWN_AGENT: N_("No agent has code {code}. Nothing moved."),
     "recipient_is_sender": N_("You cannot send money to yourself."),
     "recipient_not_found": N_("No wallet has this number. Nothing moved."),
     "recipient_is_business": N_("This number is a store's. Pay it by its merchant code."),
@@ -642,10 +644,7 @@ def _cash_out(context: _Context, step: Stage) -> str:
             return say(lang, _UNKNOWN_CODE[PartyKind.AGENT], {"code": code})
         made = cash.cash_out(unit, person.caller, found.id, amount, CURRENCY, None)
         _audit(unit, person, "ussd.cash_out", "payment", made["id"])
-        message = N_(
-            "Cash-out of {amount} at {name} is ready. Show ref {ref} to the agent within "
-            "{minutes} min."
-        )
+        message = _CASH_OUT_READY
         params = {
             "amount": pesos(amount),
             "name": found.name[:30],
@@ -654,7 +653,46 @@ def _cash_out(context: _Context, step: Stage) -> str:
         }
         return say(lang, message, params)
 
-    return _once(context, step, work)
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
+        found = _by_code(unit, code, PartyKind.AGENT)
+        if found is None:
+            message = f"no agent has code {code}"
+            raise RefusalError(Category.NOT_FOUND, UNKNOWN_AGENT, message, "code")
+        view, legs = cash.reserve_cash_out(unit, person.caller, found.id, amount, CURRENCY, None)
+        _audit(unit, person, "ussd.cash_out", "payment", view["id"])
+        return view, legs
+
+    return _once(context, step, work, _OnCluster(reserve, _ready(lang)))
+
+
+def _ready(lang: str) -> Callable[[Platform, Mapping[str, Any]], str]:
+    """A cash-out on the cluster in words (``_OnCluster.said``): its answer is the payment
+    ``pending`` whatever follows, so the words come from its place in the order — held in
+    the cluster (or past it: confirmed, canceled, expired), the code to show the agent, the
+    same screen on a resend; not held yet (another request finishing it), still moving."""
+
+    def said(platform: Platform, view: Mapping[str, Any]) -> str:
+        def read(unit: Unit) -> tuple[str, str | None]:
+            query = select(party_table.c.name).where(party_table.c.id == view["payee_id"])
+            return unit.conn.execute(query).scalar_one(), two_store.state_of(unit, view["id"])
+
+        name, state = platform.run(read, write=False)
+        params = {
+            "amount": pesos(view["amount_minor"]),
+            "name": str(name)[:30],
+            "ref": shortrefs.shown(view["short_ref"]),
+            "minutes": limits.CASH_OUT_CONFIRM_SECONDS // 60,
+        }
+        if state in ("reserving", None):
+            return say(lang, _STILL_MOVING, params)
+        return say(lang, _CASH_OUT_READY, params)
+
+    return said
+
+
+_CASH_OUT_READY = N_(
+    "Cash-out of {amount} at {name} is ready. Show ref {ref} to the agent within {minutes} min."
+)
 
 
 # --- sending to a mobile number ------------------------------------------------------------------
