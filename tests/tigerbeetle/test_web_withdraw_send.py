@@ -27,6 +27,7 @@ pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 deployment = test_payments.deployment
 banked = test_bank_transfers.banked
+merchant_banked = test_bank_transfers.merchant_banked
 
 
 @pytest.fixture
@@ -127,4 +128,37 @@ def test_the_web_bank_send_form_holds_on_the_cluster_once(banked, sign_in):
     assert held.debits_pending == before.debits_pending + 3_000 + FEE
     assert held.balance_posted == before.balance_posted
     assert test_bank_transfers._get(d, transfer_id)["status"] == "pending"
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_the_web_withdraw_to_a_bank_form_pays_out_and_holds_once(merchant_banked, sign_in):
+    """ "Withdraw to a bank account": ``bank_cluster.reserving`` through ``forms.submit``
+    (record ``bank_payout``): one movement, a double tap moving nothing more."""
+    d, account = merchant_banked
+    merchant = d.world.merchant
+    settlement, main = d.accounts((merchant, "settlement"), (merchant, "main"))
+    page = sign_in(merchant)
+    page.get("/m/withdraw")
+    shown = page.post("/m/withdraw/bank/review", {"account": account, "bank_amount": "40.00"})
+    assert shown.status_code == 200, shown.text
+    sent = {
+        "account": account,
+        "amount": "40.00",
+        "pin": PIN,
+        "idempotency_key": page.field("idempotency_key"),
+    }
+    done = page.post("/m/withdraw/bank", sent)
+    assert done.status_code == 303, done.text
+    assert done.headers["location"].startswith("/m/transfers/")
+    transfer_id = done.headers["location"].removeprefix("/m/transfers/")
+    assert _state(d, transfer_id) == "held"
+    again = page.post("/m/withdraw/bank", sent)  # a double tap
+    assert again.headers["location"] == done.headers["location"]
+    total = 4_000 + test_bank_transfers.PAYOUT_FEE
+    s, m = d.accounts((merchant, "settlement"), (merchant, "main"))
+    assert s.balance_posted == settlement.balance_posted - total
+    assert (m.balance_posted, m.debits_pending) == (
+        main.balance_posted + total,
+        main.debits_pending + total,
+    )
     assert two_store.verify(d.db, d.ledger) == []
