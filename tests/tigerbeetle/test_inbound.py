@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -18,13 +19,17 @@ from sqlalchemy import select
 
 from tests.lending.conftest import OPERATOR
 from tests.rails.test_inbound import answers, pacs008
+from tests.rails.test_recalls import Port
+from tests.rails.test_recalls import camt056 as recall_message
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _dies
+from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.rails import xml as rails_xml
 from tindahan.services.ledger import movement
 from tindahan.services.payments import fx, two_store
-from tindahan.services.rails import inbound
+from tindahan.services.platform.chart import rail_account
+from tindahan.services.rails import inbound, incoming, recalls
 from tindahan.store.payment_tables import events, wallet_usage
 from tindahan.store.rails_tables import inbound_transfers
 from tindahan.webhooks.signature import sign
@@ -226,3 +231,119 @@ def test_the_door_answers_503_for_a_credit_under_way(deployment, crash_after, mo
     two_store.recover(d.platform, older_than_s=0)
     done = post()
     assert done.status_code == 200 and answers(done.content) == [("ACSC", None)]
+
+
+# -- a recall's money sent back (``rails.recall_cluster``, record ``recall``) -----------------
+
+
+def _recalled(d: Deployment, amount: int, case: str) -> tuple[str, Any]:
+    """A credit to the other buyer, then a bank's camt.056 for it: the pending recall's id."""
+    message = pacs008((d.world.other_buyer.wallets["main"], amount, "PHP"))
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    parsed = rails_xml.read(message)
+    sent = {"message_id": parsed.message_id, "item": parsed.transactions[0]}
+    assert incoming.receive(d.platform, recall_message(sent, case)) is None
+    listed = d.api.ok(
+        d.api.get("/v1/inbound_recalls", d.world.operator, params={"status": "pending"})
+    )
+    (recall,) = [r for r in listed["data"] if r["case_id"] == case]
+    return recall["id"], sent["item"]
+
+
+def _decide(d: Deployment, recall_id: str, key: str, decision: str = "accept") -> Any:
+    path = f"/v1/inbound_recalls/{recall_id}/decide"
+    return d.api.post(path, d.world.operator, {"decision": decision}, idem=key)
+
+
+def _clearing(d: Deployment) -> int:
+    account = rail_account("instapay")
+    return d.ledger.lookup_accounts([account])[account].balance_posted
+
+
+def _events(d: Deployment, event_type: str, recall_or_transfer: str) -> int:
+    rows = d.platform.run(
+        lambda u: list(u.conn.execute(select(events.c.data).where(events.c.type == event_type))),
+        write=False,
+    )
+    return sum(recall_or_transfer in data for (data,) in rows)
+
+
+def test_an_accepted_recall_sends_the_money_back_once(deployment):
+    d = deployment
+    recall_id, item = _recalled(d, 4_200, f"CASE-{uuid.uuid4().hex[:8]}")
+    before, clearing = _wallet(d), _clearing(d)
+    key = str(uuid.uuid4())
+    decided = d.api.ok(_decide(d, recall_id, key))
+    assert (decided["status"], decided["rejection"]) == ("accepted", None)
+    assert (_wallet(d), _clearing(d)) == (before - 4_200, clearing + 4_200)
+    replay = _decide(d, recall_id, key)
+    assert replay.json() == decided and replay.headers["Idempotent-Replayed"] == "true"
+    again = _decide(d, recall_id, str(uuid.uuid4()))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "recall_decided"
+    port = Port()
+    assert recalls.dispatch(d.platform, port) == 1 and recalls.dispatch(d.platform, port) == 0
+    returned = rails_xml.read(port.sent[0])
+    assert [(t.uetr, t.amount_minor) for t in returned.transactions] == [(item.uetr, 4_200)]
+    assert _wallet(d) == before - 4_200
+    assert _events(d, "inbound_transfer.returned", item.uetr) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_send_back_moves_it_once(deployment, crash_after, step):
+    d = deployment
+    recall_id, item = _recalled(d, 1_100, f"CASE-{uuid.uuid4().hex[:8]}")
+    before = _wallet(d)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _decide(d, recall_id, key))
+    crash_after(None)
+    if step != "C":  # still pending: nothing is sent to the bank before the money is back
+        assert recalls.dispatch(d.platform, Port()) == 0
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    decided = d.api.ok(_decide(d, recall_id, key))
+    assert decided["status"] == "accepted"
+    assert _wallet(d) == before - 1_100
+    assert recalls.dispatch(d.platform, Port()) == 1
+    assert _events(d, "inbound_transfer.returned", item.uetr) == 1
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_send_back_the_cluster_refuses_rejects_the_recall_with_nothing_moved(
+    deployment, crash_after
+):
+    """A crash after A, then the money spent from under it (straight in the cluster, as a
+    racing payment would): the hold is refused, the recall ``rejected`` ``AM04``, answered so;
+    and an accept with the money already gone is rejected so in A."""
+    d = deployment
+    recall_id, _ = _recalled(d, 800, f"CASE-{uuid.uuid4().hex[:8]}")
+    key = str(uuid.uuid4())
+    crash_after("A")
+    _dies(d, lambda: _decide(d, recall_id, key))
+    crash_after(None)
+    (wallet,) = d.accounts((d.world.other_buyer, "main"))
+    (away,) = d.accounts((d.world.buyer, "main"))
+    drained = wallet.balance_posted - wallet.debits_pending
+    _shift(d, wallet.id, away.id, drained)
+    try:
+        two_store.recover(d.platform, older_than_s=0)
+        late_id, _ = _recalled(d, 300, f"CASE-{uuid.uuid4().hex[:8]}")
+        _shift(d, wallet.id, away.id, 300)  # that credit spent too
+        gone = d.api.ok(_decide(d, late_id, str(uuid.uuid4())))
+        assert (gone["status"], gone["rejection"]["code"]) == ("rejected", "AM04")
+    finally:
+        _shift(d, away.id, wallet.id, drained + 300)
+    before = _wallet(d)
+    decided = d.api.ok(_decide(d, recall_id, key))
+    assert (decided["status"], decided["rejection"]["code"]) == ("rejected", "AM04")
+    assert _wallet(d) == before
+    assert recalls.dispatch(d.platform, Port()) == 2  # two camt.029s, no pacs.004
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def _shift(d: Deployment, debit: str, credit: str, amount: int) -> None:
+    moved = d.ledger.create_transfers(
+        [NewTransfer(f"test.shift.{uuid.uuid4().hex}", debit, credit, amount, "PHP", 1)]
+    )
+    assert all(o.ok for o in moved), moved

@@ -40,7 +40,8 @@ from tindahan.api.schemas import Page
 from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.rails import MessageError
-from tindahan.services.rails import inbound, incoming, recalls
+from tindahan.services.payments import two_store
+from tindahan.services.rails import inbound, incoming, recall_cluster, recalls
 from tindahan.webhooks.signature import SignatureError, verify
 
 router = APIRouter(prefix="/v1")
@@ -191,10 +192,23 @@ def decide_inbound_recall(
 ) -> JSONResponse:
     """Accept: the money goes back to the sending bank (pacs.004) if the wallet still has
     it, else the recall is rejected AM04; reject: kept, with the reason (camt.029)."""
-    return idempotent(
+    made = platform(request)
+    decision, reason = payload.decision, payload.reason
+    if not two_store.applies(made):
+        return idempotent(
+            request,
+            who,
+            key,
+            payload,
+            lambda u: recalls.decide(u, who, recall_id, decision, reason),
+        )
+    return idempotent(  # a TigerBeetle ledger: the two-store order (``recall_cluster``)
         request,
         who,
         key,
         payload,
-        lambda u: recalls.decide(u, who, recall_id, payload.decision, payload.reason),
+        lambda u: recalls.decide(u, who, recall_id, decision, reason),
+        through=lambda scope, k, fp, _work, render, refuse: recall_cluster.decide(
+            made, who, recall_id, decision, reason, scope, k, fp, render, refuse
+        ),
     )

@@ -226,6 +226,7 @@ two_store_payments = Table(
                 "loan_repayment",
                 "order",
                 "bank_payout",
+                "recall",
             ),
         ),
         name="record",

@@ -52,6 +52,7 @@ from tindahan.services.platform import (
 from tindahan.services.platform import sms as outbox
 from tindahan.services.rails import cluster as rails_cluster
 from tindahan.services.rails import inbound as rails_inbound
+from tindahan.services.rails import recall_cluster
 from tindahan.services.unit import Platform
 from tindahan.services.ussd import sessions as ussd_sessions
 from tindahan.sms.port import SmsProvider
@@ -94,7 +95,7 @@ def tick(
     # bank transfers, ``rails_inbound``'s credits, ``refunds``', the orders' jobs'
     # (``escrow_cluster``) and the daily payout's module import theirs)
     assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
-    assert refunds.RECORD in two_store.RECORDS
+    assert refunds.RECORD in two_store.RECORDS and recall_cluster.RECORD in two_store.RECORDS
     recovered = _on_cluster(two_store.recover, platform)
     failed = _on_cluster(cash.expire_cash_outs, platform)
     orders_expired = order_jobs.expire_orders(platform)

@@ -177,6 +177,9 @@ class Record:
     #: In B of a movement that waits (``held``), what its record writes then (a payout to a
     #: bank account: the payout ``succeeded``, its upfront leg being posted by then).
     held: Callable[[Unit, str], None] | None = None
+    #: A failure answered with the record's view (200), not as a refusal: a recall whose
+    #: send-back the cluster refused is a decided ``rejected`` recall, as on the SQL path.
+    failure_answers_view: bool = False
 
 
 #: Every record kind's ``Record`` (``payment`` below; others registered by their module).
@@ -292,7 +295,16 @@ def _payment_of(response: idempotency.Response) -> str | None:
     body = response.body
     if (
         body.get("object")
-        in ("payment", "payout", "bank_transfer", "loan", "refund", "loan_repayment", ORDER)
+        in (
+            "payment",
+            "payout",
+            "bank_transfer",
+            "loan",
+            "refund",
+            "loan_repayment",
+            ORDER,
+            "inbound_recall",
+        )
         and body.get("status") == "pending"
     ):
         return str(body["id"])
@@ -954,7 +966,8 @@ def _answer(
         ):
             return idempotency.Response(stored["status_code"], body, replayed=replayed)
         code = place["refusal_code"]
-        if place["state"] == "settled" or code in ENDED:
+        viewed = _record(place["record"]).failure_answers_view
+        if place["state"] == "settled" or code in ENDED or viewed:
             response = render(_record(place["record"]).view(unit, payment_id))
         else:
             category = Category.CONFLICT if code in _CONFLICTS else Category.REFUSED

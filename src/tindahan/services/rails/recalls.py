@@ -184,6 +184,24 @@ def decide(
     unit: Unit, caller: Caller, recall_id: str, decision: object, reason: object = None
 ) -> dict[str, Any]:
     """The operator accepts (the money goes back, if it is still there) or rejects."""
+    row, transfer = undecided(unit, caller, recall_id, decision, reason)
+    if decision == "reject":
+        return finish(unit, row, transfer, str(reason or "CUST"))
+    available = _available(unit, transfer)
+    why_not = may_recall(
+        InboundStatus(transfer["status"]), available, transfer["credited_minor"] or 0
+    )
+    if why_not is not None:
+        return finish(unit, row, transfer, why_not)
+    movement.book(unit, send_back_legs(unit, transfer, row["id"]))
+    return returned(unit, row, transfer)
+
+
+def undecided(
+    unit: Unit, caller: Caller, recall_id: str, decision: object, reason: object
+) -> tuple[Any, Any]:
+    """A decision's checks (either ledger): the operator, the decision and reason, the
+    recall still ``pending`` (its row locked); the recall and its inbound transfer."""
     caller.require_operator()
     if decision not in ("accept", "reject"):
         raise invalid("decision_invalid", "decision is accept or reject", "decision")
@@ -193,15 +211,12 @@ def decide(
     row, transfer = _rows(unit, recall_id, lock=True)
     if row["status"] != RecallStatus.PENDING:
         raise conflict("recall_decided", f"this recall was already {row['status']}", "id")
-    if decision == "reject":
-        return _finish(unit, row, transfer, str(reason or "CUST"))
-    available = _available(unit, transfer)
-    why_not = may_recall(
-        InboundStatus(transfer["status"]), available, transfer["credited_minor"] or 0
-    )
-    if why_not is not None:
-        return _finish(unit, row, transfer, why_not)
-    _send_back(unit, transfer, row["id"])
+    return row, transfer
+
+
+def returned(unit: Unit, row: Any, transfer: Any) -> dict[str, Any]:
+    """The money is back with the sending bank's clearing account: the inbound transfer
+    ``returned``, the recall ``accepted`` (its pacs.004 and camt.029 then sent)."""
     unit.conn.execute(
         update(inbound_transfers)
         .where(inbound_transfers.c.id == transfer["id"])
@@ -209,7 +224,7 @@ def decide(
     )
     returned = dict(transfer, status=InboundStatus.RETURNED.value, returned_at_ns=unit.now())
     emit(unit, "inbound_transfer.returned", inbound.view(returned), (transfer["party_id"],))
-    return _finish(unit, row, transfer, None)
+    return finish(unit, row, transfer, None)
 
 
 def _available(unit: Unit, transfer: Any) -> int:
@@ -229,7 +244,9 @@ def _wallet(unit: Unit, transfer: Any) -> movement.Holder:
     return next(holder for holder in found if holder.wallet_id == transfer["wallet_id"])
 
 
-def _send_back(unit: Unit, transfer: Any, recall_id: str) -> None:
+def send_back_legs(unit: Unit, transfer: Any, recall_id: str) -> list[NewTransfer]:
+    """The money going back: the wallet → the rail's clearing account (from abroad, through
+    the FX liquidity: two legs, linked)."""
     wallet = _wallet(unit, transfer)
     rail, currency = transfer["rail"], transfer["currency"]
     names = {
@@ -261,10 +278,18 @@ def _send_back(unit: Unit, transfer: Any, recall_id: str) -> None:
                 metadata=names,
             )
         )
-    movement.book(unit, legs)
+    return legs
 
 
-def _finish(unit: Unit, row: Any, transfer: Any, rejection: str | None) -> dict[str, Any]:
+def wallet_of(unit: Unit, transfer: Any) -> movement.Holder:
+    return _wallet(unit, transfer)
+
+
+def rows(unit: Unit, recall_id: str) -> tuple[Any, Any]:
+    return _rows(unit, recall_id)
+
+
+def finish(unit: Unit, row: Any, transfer: Any, rejection: str | None) -> dict[str, Any]:
     values = {
         "status": (RecallStatus.REJECTED if rejection else RecallStatus.ACCEPTED).value,
         "rejection_code": rejection,
