@@ -430,14 +430,18 @@ def pay_order(
 ) -> JSONResponse:
     """Pay the order into escrow from your wallet, exactly once (with ``quote_id`` when the
     wallet is in another currency)."""
+    quote_id = payload.quote_id
     return idempotent(
         request,
         who,
         key,
         payload,
-        lambda u: escrow.pay(u, who, order_id, payload.quote_id),
-        reserve=lambda u, _: escrow_cluster.reserve_pay(u, who, order_id, payload.quote_id),
+        lambda u: escrow.pay(u, who, order_id, quote_id),
+        reserve=lambda u, _: escrow_cluster.reserve_pay(u, who, order_id, quote_id),
         record=escrow_cluster.RECORD,
+        # grouped on the SQL ledger only: on TigerBeetle the reserve's two-store order runs
+        grouped=True,
+        locks=escrow.pay_locks(order_id, quote_id),
     )
 
 

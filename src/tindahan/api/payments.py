@@ -25,6 +25,7 @@ from tindahan.api.deps import (
 )
 from tindahan.kernel.callers import Caller
 from tindahan.services.payments import cash, payments, refunds, requests, sends, two_store
+from tindahan.services.platform import groupcommit
 from tindahan.services.platform.idempotency import Response
 from tindahan.services.unit import Unit, new_id
 
@@ -179,6 +180,7 @@ def create_refund(
         payload,
         lambda u: refunds.create(u, who, *args),
         lambda made, *step: refunds.create_on_cluster(made, who, *args, *step),
+        locks=refunds.group_locks(payload.payment_id),
     )
 
 
@@ -242,6 +244,7 @@ def create_cash_out(
         payload,
         lambda u: cash.cash_out(u, who, *args),
         lambda made, *step: cash.cash_out_on_cluster(made, who, *args, *step),
+        locks=cash.cash_out_locks(who, payload.agent_id, payload.customer_id),
     )
 
 
@@ -299,13 +302,17 @@ def _cash(
     payload: BaseModel,
     work: Callable[[Unit], Mapping[str, Any]],
     on_cluster: Callable[..., Response],
+    locks: groupcommit.Locks | None = None,
 ) -> JSONResponse:
     """A cash movement (or a refund) once per key: ``work`` on the SQL ledger, or on a
     TigerBeetle ledger ``on_cluster(platform, scope, key, fingerprint, render, refuse)`` in
-    the two-store write order (``payments.two_store``)."""
+    the two-store write order (``payments.two_store``). With ``locks`` (what it will lock)
+    the SQL ledger's run may join a group (``services.platform.groupcommit``); the
+    two-store order is never grouped, as for payments."""
     made = platform(request)
     if not two_store.applies(made):
-        return idempotent(request, who, key, payload, work)
+        grouped = locks is not None
+        return idempotent(request, who, key, payload, work, grouped=grouped, locks=locks)
     return idempotent(
         request,
         who,

@@ -326,6 +326,25 @@ ADD_BALANCES_POSTGRES = (
 )
 
 
+#: A group's own rows (``services.platform.groupcommit``): orders, then payments, each in
+#: ascending id order, locked before any ledger account; their parties, whose wallets the
+#: group then locks with its accounts.
+LOCK_ORDERS = "SELECT buyer_id FROM orders WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+LOCK_PAYMENTS = "SELECT payer_id, payee_id FROM payments WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+
+
+def lock_rows_of(conn: Any, orders: Sequence[str], payments: Sequence[str]) -> set[str]:
+    """Lock the orders, then the payments, named (PostgreSQL, in ``conn``'s open transaction,
+    ascending ids): the parties on them (an order's buyer, a payment's payer and payee)."""
+    found: set[str] = set()
+    if orders:
+        found.update(r[0] for r in conn.exec_driver_sql(LOCK_ORDERS, (list(orders),)))
+    if payments:
+        for payer, payee in conn.exec_driver_sql(LOCK_PAYMENTS, (list(payments),)):
+            found.update(p for p in (payer, payee) if p)
+    return found
+
+
 def lock_wallets_and_accounts(
     conn: Any, parties: Sequence[str], accounts: Sequence[str]
 ) -> dict[str, Account]:

@@ -43,6 +43,7 @@ from tindahan.services.commerce.views import OrderView
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.payments import fx, settlement
+from tindahan.services.platform import groupcommit
 from tindahan.services.platform.chart import CURRENCY, fee_account, fx_account
 from tindahan.services.platform.fees import fee_settings
 from tindahan.services.unit import Unit, ledger_id, new_id
@@ -169,6 +170,16 @@ def pay(unit: Unit, caller: Caller, order_id: str, quote_id: str | None) -> Orde
     # order's view and event say so (``under_review``)
     view = orders.announce(unit, order_id, status, actor)
     return view
+
+
+def pay_locks(order_id: str, quote_id: str | None) -> groupcommit.Locks:
+    """What ``pay`` will lock, for its group to lock first and in order
+    (``services.platform.groupcommit``): the order's row (and so its buyer's wallets, read
+    from it under that lock) and, paying at an FX quote, the PHP side's FX account. The
+    order's escrow account is opened by the payment, so there is nothing of it to lock yet;
+    the buyer's currency's FX account is locked when reached (README, group commit)."""
+    accounts = (fx_account(CURRENCY),) if quote_id is not None else ()
+    return groupcommit.Locks(accounts=accounts, orders=(order_id,))
 
 
 # --- release ---------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from tindahan.services.payments.payments import (
     set_status,
 )
 from tindahan.services.payments.views import PaymentView
-from tindahan.services.platform import idempotency
+from tindahan.services.platform import groupcommit, idempotency
 from tindahan.services.platform.chart import bank_account, commission_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.fees import fee_settings
@@ -224,6 +224,15 @@ def cash_out(
     view = payment_view(row)
     emit(unit, "cash_out.pending", view, (c.float_wallet.party_id, c.customer.party_id))
     return view
+
+
+def cash_out_locks(caller: Caller, agent_id: str, customer_id: str | None) -> groupcommit.Locks:
+    """What ``cash_out`` will lock, for its group to lock first and in order
+    (``services.platform.groupcommit``): the customer's and the agent's wallets (the hold
+    goes from the one's main wallet to the other's float). Declaring more than it locks is
+    harmless; an unknown party is found locking nothing, and refused as alone."""
+    customer = customer_id if caller.operator else caller.party_id
+    return groupcommit.Locks(tuple(p for p in (customer, agent_id) if p))
 
 
 @dataclass(frozen=True, slots=True)

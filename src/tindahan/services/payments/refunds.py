@@ -43,7 +43,7 @@ from tindahan.payments.model import (
 from tindahan.services.ledger import movement
 from tindahan.services.payments import two_store
 from tindahan.services.payments.payments import payment_row, payment_view, set_status
-from tindahan.services.platform import idempotency
+from tindahan.services.platform import groupcommit, idempotency
 from tindahan.services.platform.chart import fee_account
 from tindahan.services.platform.events import emit
 from tindahan.services.platform.listing import page
@@ -154,6 +154,14 @@ def create(
     updated = payment_view(payment_row(unit, caller, payment_id))
     emit(unit, f"payment.{status.value}", updated, parties)
     return view
+
+
+def group_locks(payment_id: str) -> groupcommit.Locks:
+    """What ``create`` will lock, for its group to lock first and in order
+    (``services.platform.groupcommit``): the payment's row (and so its payer's and payee's
+    wallets, read from it under that lock) and the fee shard its fee share comes back from.
+    An unknown payment, or another merchant's, is locked for nothing and refused as alone."""
+    return groupcommit.Locks(accounts=(fee_account(payment_id),), payments=(payment_id,))
 
 
 def create_on_cluster(

@@ -141,10 +141,14 @@ def _number(env: dict[str, str], name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Locks:
     """What a member will lock, declared up front so its group can lock it first, in order:
-    every wallet of ``parties``, and the ledger ``accounts`` named."""
+    the ``orders`` and ``payments`` rows named (a refund locks its payment, an order's
+    payment its order) and every wallet of the parties on them, every wallet of
+    ``parties``, and the ledger ``accounts`` named."""
 
     parties: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
+    payments: tuple[str, ...] = ()
+    orders: tuple[str, ...] = ()
 
 
 @dataclass
@@ -362,12 +366,19 @@ class Committer:
 
 
 def lock_first(conn: Connection, declared: list[Locks]) -> GroupBalances:
-    """Lock every account the group's members declared, in one statement, ascending; the
-    rows read, for the members' balance changes to them to be summed (``GroupBalances``)."""
-    parties = sorted({p for locks in declared for p in locks.parties})
+    """Lock what the group's members declared: their orders' rows, then their payments'
+    (each ascending; the order every ungrouped use case takes its own row in, before any
+    account), then every account, in one statement, ascending — the declared parties'
+    wallets and those of the parties on the rows just locked. The accounts' rows read, for
+    the members' balance changes to them to be summed (``GroupBalances``)."""
+    if not declared:
+        return GroupBalances({})
+    orders = sorted({o for locks in declared for o in locks.orders})
+    payments = sorted({p for locks in declared for p in locks.payments})
+    on_rows = hotpath.lock_rows_of(conn, orders, payments) if orders or payments else set()
+    parties = sorted({p for locks in declared for p in locks.parties} | on_rows)
     accounts = sorted({a for locks in declared for a in locks.accounts})
-    locked = hotpath.lock_wallets_and_accounts(conn, parties, accounts) if declared else {}
-    return GroupBalances(locked)
+    return GroupBalances(hotpath.lock_wallets_and_accounts(conn, parties, accounts))
 
 
 @contextmanager
