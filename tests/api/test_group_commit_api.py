@@ -4,6 +4,8 @@ committer (``services.platform.groupcommit``), released together by a barrier.
 * 64 requests with one Idempotency-Key move money once and all answer the same payment;
 * a wallet drained by 50 payments at once never goes below zero, and every refusal is
   ``insufficient_funds``;
+* refunds, cash-outs and order payments sent at once are decided in groups too, each
+  refusal alone;
 * a group whose backend is terminated before its COMMIT (``pg_terminate_backend``) leaves
   every request committed once or refused, never both, and a retry with the same key
   answers the same.
@@ -101,6 +103,56 @@ def test_a_wallet_drained_at_once_never_goes_negative(world, server, platform):
     assert len(paid) == 10
     assert {a.json()["error"]["code"] for a in refused} == {"insufficient_funds"}
     assert world.balance(world.buyer) == balance - 10 * share >= 0
+    assert verify(platform.db).ok
+
+
+def test_refunds_cash_outs_and_order_payments_join_the_committer(
+    world, server, committer, platform
+):
+    """Sent at once over HTTP, a refund, a refund above what is left, a cash-out, one above
+    the balance and two payments of one order are each decided in a group (none alone,
+    none split), and a refused one fails alone."""
+    api, merchant, buyer = world.api, world.merchant, world.buyer
+    paid = api.ok(_pay(world, str(uuid.uuid4()), 20_000)(api.http, 0))
+    store = api.ok(api.post("/v1/storefronts", merchant.key, {"slug": "gc-shop", "name": "GC"}))
+    product = api.ok(
+        api.post(
+            f"/v1/storefronts/{store['id']}/products",
+            merchant.key,
+            {"title": "Ube halaya 350 g", "price_minor": 15_000, "stock": 5},
+        )
+    )
+    lines = [{"product_id": product["id"], "quantity": 1}]
+    order = api.ok(
+        api.post("/v1/orders", buyer.key, {"storefront_id": store["id"], "lines": lines})
+    )
+    sent = [
+        ("/v1/refunds", merchant, {"payment_id": paid["id"], "amount_minor": 5_000}),
+        ("/v1/refunds", merchant, {"payment_id": paid["id"], "amount_minor": 25_000}),
+        ("/v1/cash_outs", buyer, {"agent_id": world.agent.id, "amount_minor": 2_500}),
+        ("/v1/cash_outs", buyer, {"agent_id": world.agent.id, "amount_minor": 990_000}),
+        (f"/v1/orders/{order['id']}/pay", buyer, {}),
+        (f"/v1/orders/{order['id']}/pay", buyer, {}),
+    ]
+    for _, _, body in sent[2:4]:
+        body["currency"] = "PHP"
+    members, split = committer.members, committer.split
+
+    def one(client: httpx.Client, n: int) -> httpx.Response:
+        path, who, body = sent[n]
+        headers = {"Authorization": f"Bearer {who.key}", "Idempotency-Key": str(uuid.uuid4())}
+        return client.post(path, json=body, headers=headers)
+
+    answers = _at_once(server, len(sent), one)
+    codes = [(a.status_code, a.json().get("error", {}).get("code")) for a in answers]
+    assert codes[:4] == [
+        (200, None),
+        (400, "refund_exceeds_payment"),
+        (200, None),
+        (402, "insufficient_funds"),
+    ]
+    assert sorted(codes[4:]) == [(200, None), (409, "order_transition_invalid")]
+    assert committer.members - members == len(sent) and committer.split == split
     assert verify(platform.db).ok
 
 

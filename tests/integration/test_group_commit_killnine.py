@@ -25,6 +25,7 @@ import pytest
 from tests.api.conftest import TEST_DATA_KEY
 from tests.integration.test_group_commit import (
     FUNDED,
+    Cast,
     _balances,
     _cast,
     _render,
@@ -42,7 +43,11 @@ pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]
 START_NS = 1_700_000_000 * 10**9  # the tests' settable clock starts there (tests/conftest.py)
 READY_TIMEOUT_S = 120
-DRAWN = [(0, ("m", 0), 10_000, 1), (1, ("m", 0), 5_000, 2), (2, ("m", 1), 2_500, 3)]
+DRAWN = [
+    ("pay", 0, ("m", 0), 10_000, 1),
+    ("pay", 1, ("m", 0), 5_000, 2),
+    ("pay", 2, ("m", 1), 2_500, 3),
+]
 
 #: The child: the same requests, one group, a stop (``READY`` on stdout) before or after the
 #: group's COMMIT; the test kills it there.
@@ -50,13 +55,14 @@ CHILD = textwrap.dedent(
     """
     import base64, contextlib, json, sys, time
     from tests.api.conftest import TEST_DATA_KEY
-    from tests.integration.test_group_commit import _render, _render_refusal, _request
+    from tests.integration.test_group_commit import Cast, _render, _render_refusal, _request
     from tindahan.services.platform import groupcommit
     from tindahan.services.unit import Platform
     from tindahan.store.database import connect
     from tindahan.store.vault import Vault
 
-    url, when, cast, drawn = json.loads(sys.argv[1])
+    url, when, (buyers, merchants, agent), drawn = json.loads(sys.argv[1])
+    cast = Cast(buyers, merchants, agent, [], [])
     db = connect(url, clock=lambda: START_NS)
     platform = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
 
@@ -82,7 +88,7 @@ CHILD = textwrap.dedent(
 
     db.begin = begin
     made = [
-        groupcommit.Request(*_request(tuple(d), *cast), _render, _render_refusal)
+        groupcommit.Request(*_request(tuple(d), cast)[:4], _render, _render_refusal)
         for d in drawn
     ]
     Stopping(platform, 0, 8).run_group(made)
@@ -102,10 +108,11 @@ def platform(db) -> Platform:
     return made
 
 
-def _killed_in_its_group(url: str, when: str, cast: tuple[list[str], list[str]]) -> None:
+def _killed_in_its_group(url: str, when: str, cast: Cast) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+    people = [cast.buyers, cast.merchants, cast.agent]
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps([url, when, cast, DRAWN])],
+        [sys.executable, "-c", CHILD, json.dumps([url, when, people, DRAWN])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,
@@ -129,11 +136,11 @@ def _killed_in_its_group(url: str, when: str, cast: tuple[list[str], list[str]])
 
 @pytest.mark.parametrize(("when", "replayed"), [("before_commit", False), ("after_commit", True)])
 def test_a_group_killed_mid_commit_is_decided_once_on_retry(platform, db, when, replayed):
-    (b0, b1, b2), (m0, m1) = _cast(platform)
-    cast = ([b0, b1, b2], [m0, m1])
+    cast = _cast(platform, people_only=True)
+    b0, b1, b2 = cast.buyers
     _killed_in_its_group(db.url.render_as_string(hide_password=False), when, cast)
 
-    retried = [groupcommit.Request(*_request(d, *cast), _render, _render_refusal) for d in DRAWN]
+    retried = [groupcommit.Request(*_request(d, cast)[:4], _render, _render_refusal) for d in DRAWN]
     groupcommit.Committer(platform, 0, limits.GROUP_COMMIT_MAX).run_group(retried)
     answers = [r.future.result() for r in retried]
     assert [(a.status_code, a.replayed) for a in answers] == [(200, replayed)] * len(DRAWN)

@@ -5,6 +5,9 @@ processes would have, each on its own thread with its own group.
   group locks every declared account first, in one ascending order, so the later group
   waits at its first statement holding nothing (without that order this interleaving is a
   deadlock, and PostgreSQL would end one group, which would then be split).
+* So do groups of refunds and order payments, which lock their payment's or order's row
+  (as alone, before any account): a group locks its members' orders, then payments, then
+  accounts, each in ascending order.
 * Groups on disjoint accounts run at the same time (no lock of the whole server, as the
   advisory lock before this was).
 * A group's changes to the accounts it locked first are summed into one update (a hot
@@ -13,6 +16,7 @@ processes would have, each on its own thread with its own group.
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -26,11 +30,13 @@ from tests.integration.test_group_commit import (
     _cast,
     _render,
     _render_refusal,
+    _request,
     platform,  # noqa: F401 (the fixture)
 )
 from tindahan.kernel.callers import Caller
 from tindahan.services.ledger import movement, verify
 from tindahan.services.payments import payments, wallets
+from tindahan.services.payments.payments import payment_row
 from tindahan.services.platform import chart, groupcommit, idempotency
 from tindahan.services.unit import new_id
 from tindahan.store import hotpath
@@ -43,6 +49,11 @@ MEET_S = 3.0  # how long a group waits, after its first member, for the other gr
 @pytest.fixture
 def db_url(postgres_url: str) -> str:
     return postgres_url
+
+
+def _people(made: Any) -> tuple[list[str], list[str]]:
+    cast = _cast(made, people_only=True)
+    return cast.buyers, cast.merchants
 
 
 def _payment(
@@ -101,7 +112,7 @@ def _both(groups: list[list[groupcommit.Request]], made: Any) -> tuple[list[Any]
 
 
 def test_groups_in_opposite_orders_do_not_deadlock(platform):  # noqa: F811
-    (b0, b1, _), (m0, m1) = _cast(platform)
+    (b0, b1, _), (m0, m1) = _people(platform)
     first = [_payment(b0, m0, 10_000, "a1"), _payment(b1, m1, 5_000, "a2")]
     second = [_payment(b1, m1, 2_500, "b1"), _payment(b0, m0, 1_000, "b2")]
     _both([first, second], platform)
@@ -116,8 +127,36 @@ def test_groups_in_opposite_orders_do_not_deadlock(platform):  # noqa: F811
     assert verify.verify(platform.db).ok
 
 
+def test_refunds_and_order_payments_in_opposite_orders_do_not_deadlock(platform, monkeypatch):  # noqa: F811
+    """Two groups: refunds of two payments and an order's payment, in opposite orders.
+    Without the rows declared (``locks=None``) the first group holds payment 0's row and
+    its buyer's wallet, the second the order's row and waits for that wallet, then the
+    first waits for the order: a deadlock, and a split group."""
+    monkeypatch.setattr(sys.modules[__name__], "MEET_S", 1.0)  # a deadlock meets sooner
+    cast = _cast(platform)
+
+    def member(drawn: tuple[Any, ...]) -> groupcommit.Request:
+        scope, key, fingerprint, work, locks = _request(drawn, cast)
+        return groupcommit.Request(scope, key, fingerprint, work, _render, _render_refusal, locks)
+
+    first = [member(("refund", 0, 2_500, 1)), member(("refund", 1, 2_500, 2))]
+    first.append(member(("order", 0, 3)))
+    second = [member(("order", 0, 4)), member(("refund", 1, 1_000, 5))]
+    second.append(member(("refund", 0, 1_000, 6)))
+    _both([first, second], platform)
+    codes = [r.future.result().status_code for r in first + second]
+    assert codes[:2] + codes[4:] == [200] * 4
+    assert sorted([codes[2], codes[3]]) == [200, 400]  # the order is paid once
+    refunded = platform.run(
+        lambda u: [payment_row(u, OPERATOR, p)["refunded_minor"] for p in cast.paid],
+        write=False,
+    )
+    assert refunded == [3_500, 3_500]
+    assert verify.verify(platform.db).ok
+
+
 def test_groups_on_disjoint_accounts_run_at_once(platform):  # noqa: F811
-    (b0, b1, _), (m0, m1) = _cast(platform)
+    (b0, b1, _), (m0, m1) = _people(platform)
     one = new_id("pay")
     other = new_id("pay")
     while chart.fee_account(other) == chart.fee_account(one):  # fee shards differ too
@@ -133,7 +172,7 @@ def test_a_hot_account_is_updated_once_a_group_with_its_checks_kept(platform, mo
     declared account) gets one update for the whole group, before the COMMIT — none from
     the members — and each member's funds check still sees what the earlier ones spent:
     the buyer's third ₱250 payment is refused though no update was written yet."""
-    (b0, b1, b2), (m0, _) = _cast(platform)
+    (b0, b1, b2), (m0, _) = _people(platform)
     group = [
         _payment(b0, m0, 25_000, "h1"),
         _payment(b0, m0, 25_000, "h2"),
