@@ -60,37 +60,51 @@ def behind_tls_proxy() -> bool:
 
 
 class SecurityHeaders:
-    """Adds the headers above to every response that does not set them itself."""
+    """Adds the headers above to every response that does not set them itself.
+
+    The headers a response may get are worked out once, here, as bytes (four sets: the docs
+    page or not, HSTS or not): per request only the response's own header names are looked
+    at (issue 18: this runs on every request)."""
 
     def __init__(self, app: ASGIApp, *, tls_proxy: bool | None = None) -> None:
         self.app = app
         self.tls_proxy = behind_tls_proxy() if tls_proxy is None else tls_proxy
+        self._wanted = {
+            (docs, hsts): _wanted(docs, hsts) for docs in (False, True) for hsts in (False, True)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = dict(_BASE)
-        path = scope.get("path", "")
-        wanted[b"content-security-policy"] = (
-            DOCS_CSP.encode() if path == "/docs" else JSON_CSP.encode()
-        )
-        if self.tls_proxy or scope.get("scheme") == "https":
-            wanted[b"strict-transport-security"] = HSTS.encode()
+        docs = scope.get("path", "") == "/docs"
+        wanted = self._wanted[docs, self.tls_proxy or scope.get("scheme") == "https"]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _value in headers}
-                is_page = _is_html(headers) and path != "/docs"
-                for name, value in wanted.items():
-                    if name in present or (is_page and name == b"content-security-policy"):
+                is_page = not docs and _is_html(headers)
+                for name, value in wanted:
+                    if name in present or (is_page and name == CSP_HEADER):
                         continue  # a page sets its own policy (``web.render``)
                     headers.append((name, value))
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+CSP_HEADER = b"content-security-policy"
+
+
+def _wanted(docs: bool, hsts: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers ``SecurityHeaders`` adds, in the order it adds them."""
+    wanted = dict(_BASE)
+    wanted[CSP_HEADER] = DOCS_CSP.encode() if docs else JSON_CSP.encode()
+    if hsts:
+        wanted[b"strict-transport-security"] = HSTS.encode()
+    return tuple(wanted.items())
 
 
 def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -10,6 +10,7 @@ same page without a key, for ``tindahan serve --metrics-port`` on a private netw
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tindahan.api.deps import CallerDep
 from tindahan.observe import logs, traces
-from tindahan.observe.metrics import metrics, render
+from tindahan.observe.metrics import Metrics, metrics, render
 from tindahan.services.platform import gauges
 from tindahan.services.unit import Platform
 
@@ -69,9 +70,9 @@ class Measure:
     def _record(scope: Scope, status: int, elapsed_ns: int) -> None:
         route = getattr(scope.get("route"), "path", None) or "unmatched"
         method = scope["method"]
-        found = metrics()
-        found.requests.labels(method, route, str(status)).inc()
-        found.latency.labels(method, route).observe(elapsed_ns / NS)
+        counted, timed = _children(metrics(), method, route, status)
+        counted.inc()
+        timed.observe(elapsed_ns / NS)
         access.info(
             "request",
             extra={
@@ -82,6 +83,16 @@ class Measure:
                 "key_id": scope.get("state", {}).get("key_id"),
             },
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _children(found: Metrics, method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The request counter's and the latency histogram's children for these labels.
+
+    prometheus-client's ``labels()`` takes a lock and checks every value on each call; its
+    children live as long as the metric, so each is looked up once per label set (the
+    bound keeps an odd method name from growing this beyond prometheus's own table)."""
+    return found.requests.labels(method, route, str(status)), found.latency.labels(method, route)
 
 
 class FromDatabase:

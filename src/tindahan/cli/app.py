@@ -579,6 +579,10 @@ def serve(
                 workers=workers,
                 forwarded_allow_ips=forwarded_allow_ips,
                 log_level="warning",
+                # uvicorn's access line is below "warning", so never written, yet with the
+                # log on it formats its arguments (client, quoted path) on every answer;
+                # each request's line is ``api.metrics.Measure``'s (issue 18)
+                access_log=False,
                 timeout_graceful_shutdown=10,
             )
         finally:

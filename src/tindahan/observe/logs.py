@@ -80,11 +80,18 @@ def request_id(header: str | None) -> str:
 
 @contextmanager
 def bind_request(**fields: Any) -> Iterator[None]:
-    """Every line logged inside carries ``fields`` (the request id, method, route...)."""
-    import structlog
+    """Every line logged inside carries ``fields`` (the request id, method, route...).
 
-    with structlog.contextvars.bound_contextvars(**fields):
+    Set and reset by token rather than with structlog's ``bound_contextvars``, which first
+    copies the whole context to save what it overwrites (about 20 µs on every request;
+    issue 18): a token puts back exactly what was there, a value or nothing."""
+    from structlog.contextvars import bind_contextvars, reset_contextvars
+
+    tokens = bind_contextvars(**fields)
+    try:
         yield
+    finally:
+        reset_contextvars(**tokens)
 
 
 def configure(
