@@ -10,7 +10,9 @@ function the API's route calls there (``two_store.pay``, ``cash.fund_on_cluster`
 movement's transfers there. The answer is the movement's view; a refusal is raised as it
 is on the SQL path (the seed's callers skip a refused sale, as a real buyer would).
 
-A movement the cluster does not take yet (orders' escrow, a loan's repayment, a raw sweep)
+An order's payment into escrow and its release go the same way (``escrow_cluster``'s A
+through ``two_store.run`` with the order's record). A movement the cluster does not take
+yet (an order paid in dollars, a loan's repayment from sales, a raw sweep)
 still calls its SQL path, which refuses it there with ``409 ledger_not_supported``; the
 seed counts those by name (``Skipped``) and says what it skipped instead of failing.
 """
@@ -26,6 +28,7 @@ from typing import Any, NoReturn
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.port import LedgerPort
+from tindahan.services.commerce import escrow, escrow_cluster
 from tindahan.services.payments import cash, payments, refunds, requests, two_store
 from tindahan.services.platform import idempotency
 from tindahan.services.unit import Platform, Unit
@@ -178,4 +181,32 @@ def accept_offer(platform: Platform, caller: Caller, offer_id: str) -> dict[str,
         platform,
         lambda u: offers.accept(u, caller, offer_id),
         partial(loan_cluster.accept, platform, caller, offer_id),
+    )
+
+
+def pay_order(
+    platform: Platform, caller: Caller, order_id: str, quote_id: str | None
+) -> dict[str, Any]:
+    """An order paid into its escrow by its buyer (``quote_id``: a wallet in dollars)."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> Any:
+        return escrow_cluster.reserve_pay(unit, caller, order_id, quote_id)
+
+    return _either(
+        platform,
+        lambda u: escrow.pay(u, caller, order_id, quote_id),
+        partial(two_store.run, platform, reserve=reserve, record=escrow_cluster.RECORD),
+    )
+
+
+def confirm_order(platform: Platform, caller: Caller, order_id: str) -> dict[str, Any]:
+    """The buyer confirms receipt: escrow released to the merchant."""
+
+    def reserve(unit: Unit, ledger: LedgerPort) -> Any:
+        return escrow_cluster.reserve_confirm(unit, caller, order_id)
+
+    return _either(
+        platform,
+        lambda u: escrow.confirm(u, caller, order_id),
+        partial(two_store.run, platform, reserve=reserve, record=escrow_cluster.RECORD),
     )

@@ -365,8 +365,8 @@ def _buy(demo: Demo, buyer: str, store_id: str, line: orders.CartLine, in_dollar
     if in_dollars:
         quote = demo.run(partial(escrow.quote, caller=who, order_id=made["id"], currency=None))
         quote_id = quote["id"]
-    pay = partial(escrow.pay, caller=who, order_id=made["id"], quote_id=quote_id)
-    paid = demo.try_run(pay, ORDER_PAYMENT)
+    pay = partial(booking.pay_order, demo.platform, who, made["id"], quote_id)
+    paid = demo.try_book(pay, ORDER_PAYMENT)
     if paid and not in_dollars:
         demo.open_orders.append({**made, "stage": 0})
 
@@ -405,7 +405,7 @@ def _advance(demo: Demo, rng: random.Random, order: dict[str, Any], last: bool) 
             demo.try_run(partial(disputes.open_dispute, caller=buyer, order_id=oid, reason=reason))
             demo.disputed = True
         else:
-            demo.try_run(partial(escrow.confirm, caller=buyer, order_id=oid))
+            demo.try_book(partial(booking.confirm_order, demo.platform, buyer, oid))
         demo.open_orders.remove(order)
 
 
