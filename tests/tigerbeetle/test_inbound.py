@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from tests.lending.conftest import OPERATOR
 from tests.rails.test_inbound import answers, pacs008
+from tests.rails.test_inbound_screening import pacs008 as screened_pacs008
+from tests.rails.test_inbound_screening import watched
 from tests.rails.test_recalls import Port
 from tests.rails.test_recalls import camt056 as recall_message
 from tests.tigerbeetle import test_payments
@@ -30,8 +32,10 @@ from tindahan.services.ledger import movement
 from tindahan.services.payments import fx, two_store
 from tindahan.services.platform.chart import rail_account
 from tindahan.services.rails import inbound, incoming, recalls
+from tindahan.services.risk import holds as risk_holds
 from tindahan.store.payment_tables import events, wallet_usage
-from tindahan.store.rails_tables import inbound_transfers
+from tindahan.store.rails_tables import inbound_review_returns, inbound_transfers
+from tindahan.store.risk_tables import risk_alerts
 from tindahan.webhooks.signature import sign
 
 pytestmark = pytest.mark.xdist_group("tigerbeetle")
@@ -39,6 +43,8 @@ pytestmark = pytest.mark.xdist_group("tigerbeetle")
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after
+#: The screening tests' watch list ("Maria Santos"…), the rules off.
+watched = watched
 
 
 def _wallet(d: Deployment) -> int:
@@ -141,6 +147,11 @@ def test_a_credit_whose_hold_is_too_late_is_rejected_with_nothing_moved(
     assert answers(inbound.receive(d.platform, message)) == [("RJCT", "NARR")]
     assert (_wallet(d), _incoming(d)) == (before, incoming)
     assert two_store.verify(d.db, d.ledger) == []
+
+
+def _posted_pending(d: Deployment, account_id: str) -> tuple[int, int]:
+    found = d.ledger.lookup_accounts([account_id]).get(account_id)
+    return (0, 0) if found is None else (found.balance_posted, found.credits_pending)
 
 
 def _posted(d: Deployment, *account_ids: str) -> list[int]:
@@ -347,3 +358,115 @@ def _shift(d: Deployment, debit: str, credit: str, amount: int) -> None:
         [NewTransfer(f"test.shift.{uuid.uuid4().hex}", debit, credit, amount, "PHP", 1)]
     )
     assert all(o.ok for o in moved), moved
+
+
+# --- a credit the name screening holds for review ----------------------------------------------
+def _held(d: Deployment) -> tuple[int, int]:
+    """The wallet's (posted, held for review: its pending debits) in the cluster."""
+    (account,) = d.accounts((d.world.other_buyer, "main"))
+    return account.balance_posted, account.debits_pending
+
+
+def _open_alerts(d: Deployment) -> list[dict[str, Any]]:
+    query = select(risk_alerts).where(risk_alerts.c.status == "open")
+    return [
+        dict(r) for r in d.platform.run(lambda u: u.conn.execute(query).mappings(), write=False)
+    ]
+
+
+def _listed(d: Deployment, amount: int) -> bytes:
+    """A credit to the other buyer from a sender on the watch list (``watched``)."""
+    return screened_pacs008(d.world.other_buyer.wallets["main"], amount, "SANTOS, MA.")
+
+
+@pytest.mark.usefixtures("watched")
+def test_a_credit_held_for_review_is_credited_held_and_released_in_the_cluster(deployment):
+    """Accepted (``ACSC``) and held, as on SQL: the review's hold (the wallet →
+    ``op.risk.holds``, pending, no timeout) booked with the post chain, its alert stored in A;
+    the analyst's release voids it in the cluster; verify clean throughout."""
+    d = deployment
+    (posted, held), holds_before = _held(d), _posted_pending(d, "op.risk.holds")
+    message = _listed(d, 1_500_00)
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    assert _held(d) == (posted + 1_500_00, held + 1_500_00)
+    (alert,) = _open_alerts(d)
+    assert (alert["rule"], alert["amount_minor"], alert["kind"]) == (
+        "name_screening",
+        1_500_00,
+        "bank_in",
+    )
+    hold = d.ledger.lookup_transfers([alert["hold_id"]])[alert["hold_id"]]
+    assert hold.timeout_seconds == 0 and hold.amount == 1_500_00
+    assert _posted_pending(d, "op.risk.holds") == (holds_before[0], holds_before[1] + 1_500_00)
+    assert two_store.verify(d.db, d.ledger) == []
+    assert inbound.receive(d.platform, message) == inbound.receive(d.platform, message)
+    d.platform.run(lambda u: risk_holds.decide(u, OPERATOR, alert["id"], "release", "namesake"))
+    assert _held(d) == (posted + 1_500_00, held)
+    assert _posted_pending(d, "op.risk.holds") == holds_before
+    assert _open_alerts(d) == []
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("watched")
+def test_a_credit_held_for_review_is_returned_to_the_senders_bank_from_the_cluster(deployment):
+    """The analyst returns it: the hold posted and paid back to the rail's clearing account in
+    one chain in the cluster, the transfer ``returned`` with its pacs.004 queued; verify
+    knows the returned hold's post."""
+    d = deployment
+    (posted, held), rail = _held(d), _posted(d, "op.rail.instapay")
+    assert answers(inbound.receive(d.platform, _listed(d, 800_00))) == [("ACSC", None)]
+    assert _posted(d, "op.rail.instapay") == [rail[0] - 800_00]
+    (alert,) = _open_alerts(d)
+    d.platform.run(lambda u: risk_holds.decide(u, OPERATOR, alert["id"], "return", "listed"))
+    assert _held(d) == (posted, held)
+    assert _posted(d, "op.rail.instapay") == rail
+    query = select(inbound_transfers.c.status).where(
+        inbound_transfers.c.transfer_id == alert["transfer_id"]
+    )
+    assert d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False) == "returned"
+    queued = select(inbound_review_returns.c.hold_id)
+    assert alert["hold_id"] in d.platform.run(
+        lambda u: list(u.conn.execute(queued).scalars()), write=False
+    )
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("watched")
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_a_credit_held_for_review_holds_it_once(deployment, crash_after, step):
+    d = deployment
+    posted, held = _held(d)
+    message = _listed(d, 300_00)
+    crash_after(step)
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
+    assert _held(d) == (posted + 300_00, held + 300_00)  # credited once, held once
+    (alert,) = _open_alerts(d)  # one alert (a crash inside A rolled the first back)
+    d.platform.run(lambda u: risk_holds.decide(u, OPERATOR, alert["id"], "release", None))
+    assert _held(d) == (posted + 300_00, held)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("watched")
+def test_a_credit_held_for_review_given_up_at_its_deadline_closes_its_alert(
+    deployment, crash_after, monkeypatch
+):
+    """Rejected (``NARR``) with nothing moved: the alert A stored holds nothing, so it is
+    closed (with no hold to release or return)."""
+    d = deployment
+    before = _held(d)
+    monkeypatch.setattr(two_store, "RESERVATION_TIMEOUT_S", 0)
+    message = _listed(d, 400_00)
+    crash_after("A")
+    with pytest.raises(test_payments.Crash):
+        inbound.receive(d.platform, message)
+    crash_after(None)
+    assert len(_open_alerts(d)) == 1
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert answers(inbound.receive(d.platform, message)) == [("RJCT", "NARR")]
+    assert _held(d) == before and _open_alerts(d) == []
+    assert two_store.verify(d.db, d.ledger) == []

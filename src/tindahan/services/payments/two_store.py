@@ -70,6 +70,7 @@ from tindahan.store import ledger as ledger_rows
 from tindahan.store import ledger_names
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import idempotency_keys, payments, two_store_payments
+from tindahan.store.risk_tables import risk_alerts
 from tindahan.tigerbeetle.ids import names_of
 
 R = CreateTransferResult
@@ -459,15 +460,28 @@ def _own(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     return [t for t in legs if not t.metadata.get(UPFRONT)]
 
 
+#: The metadata key of a review's hold (``risk_gate``: the receiver's money held for an
+#: analyst, a pending transfer with no timeout). Such a leg is not one of the order's holds:
+#: it needs the credit it holds posted first (a pending credit cannot fund a pending debit),
+#: so it is booked *in the post chain*, still pending, after the credit's post; the analyst's
+#: release voids it and a return posts it (``services.risk.holds``).
+REVIEW_HOLD = "risk_hold"
+
+
+def _order_holds(t: NewTransfer) -> bool:
+    return bool(t.flags & TransferFlags.PENDING) and REVIEW_HOLD not in t.metadata
+
+
 def _held(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The legs held: the first, and any other the movement flags ``PENDING`` itself (a bank
-    transfer's fee, which needs the payer's money too)."""
+    transfer's fee, which needs the payer's money too; not a review's hold)."""
     own = _own(legs)
-    return [own[0], *(t for t in own[1:] if t.flags & TransferFlags.PENDING)]
+    return [own[0], *(t for t in own[1:] if _order_holds(t))]
 
 
 def _rest(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
-    return [t for t in _own(legs)[1:] if not t.flags & TransferFlags.PENDING]
+    """The legs booked with the post chain, as they are (a review's hold stays pending)."""
+    return [t for t in _own(legs)[1:] if not _order_holds(t)]
 
 
 def holds(legs: Sequence[NewTransfer], *, expires: bool = True) -> list[NewTransfer]:
@@ -1046,6 +1060,15 @@ def unfinished(platform: Platform) -> int:
 # -- verify ---------------------------------------------------------------------------------
 
 
+def _returned_reviews(conn: Any) -> set[str]:
+    """The posts of the review holds an analyst returned (``services.risk.holds``): posted
+    holds that belong to no payment's order, but to the alert's decision."""
+    query = select(risk_alerts.c.hold_id).where(
+        risk_alerts.c.status == "returned", risk_alerts.c.hold_id.is_not(None)
+    )
+    return {f"{hold}.post"[:80] for hold in conn.execute(query).scalars()}
+
+
 def verify(db: Database, ledger: LedgerPort) -> list[str]:
     """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
     payment has exactly its holds and their posts in the cluster, between its accounts, with
@@ -1125,6 +1148,7 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
         lambda conn: loan_violations_in_cluster(conn, ledger, unfinished_loans), write=False
     )
     if isinstance(ledger, TigerBeetleLedger):
+        expected_posts |= db.transact(_returned_reviews, write=False)
         known = expected_posts | {f"tb:{id128(i):032x}" for i in expected_posts}
         seen: set[str] = set()
         for account in ledger.all_accounts():

@@ -46,8 +46,10 @@ delivery that finds it still under way by another request (younger than
 ``two_store.RECOVER_AFTER_S``) is answered ``503`` and sent again later, never told a
 status that could still change. A credit from abroad holds both its legs (the pesos to
 the wallet first, then the foreign amount into the FX liquidity, ``PENDING``-flagged) and
-posts them in one chain. Not there yet: one the sender's name screening would hold for
-review (rejected, ``NARR``).
+posts them in one chain. One the sender's name screening (or the rules) would hold for
+review is held on the cluster too: its review hold is booked with the post chain, the bank
+answered ``ACSC``, and the analyst's release or return books in the cluster
+(``services.risk.holds``).
 """
 
 from __future__ import annotations
@@ -58,10 +60,10 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select, text, update
 
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found, refused
+from tindahan.kernel.refusals import RefusalError, invalid, not_found, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
 from tindahan.ledger.port import LedgerPort, LedgerUnavailableError
 from tindahan.money import from_minor
@@ -81,6 +83,7 @@ from tindahan.services.platform.screening import screen_name
 from tindahan.services.unit import Platform, Unit, iso, ledger_id, new_id
 from tindahan.store.payment_tables import parties
 from tindahan.store.rails_tables import inbound_transfers
+from tindahan.store.risk_tables import risk_alerts
 
 RECORD = "inbound"
 
@@ -365,21 +368,26 @@ def _begin_on_cluster(
     flag: risk_gate.Flag | None,
 ) -> dict[str, Any]:
     """Step 4 on a TigerBeetle ledger: the rest of the two-store order's A (its event waits
-    for C). One the name screening would hold is not ported yet: refused, so rejected
-    ``NARR``. A credit from abroad (``legs``: the foreign amount into the FX liquidity, then
+    for C). A credit from abroad (``legs``: the foreign amount into the FX liquidity, then
     the pesos to the wallet) is held whole: the pesos' leg first (the order's hold, as for a
     credit in pesos) and the foreign leg flagged ``PENDING`` (held with it, linked), so both
-    are posted, or voided, together."""
-    if flag is not None:
-        raise conflict(
-            "ledger_not_supported",
-            "this deployment keeps its ledger on TigerBeetle, where a credit held for review "
-            "is not supported yet",
-        )
+    are posted, or voided, together.
+
+    The risk gate judges it here, as ``movement.book`` does on SQL, with the screening's
+    ``flag`` if any: a review (the sender's name on a list, or the rules) adds its hold leg
+    (the wallet → ``op.risk.holds``, pending, no timeout) and stores the alert naming it, in
+    this A; the order books that leg in its post chain, after the credit's post
+    (``two_store.REVIEW_HOLD``), so the credit is answered ``ACSC`` and held, as on SQL."""
     if len(legs) > 1:
         *foreign, principal = two_store.unlinked(legs)
         legs = [principal, *(replace(t, flags=TransferFlags.PENDING) for t in foreign)]
-    two_store.require_no_risk_hold(unit, legs)
+    if flag is None:
+        judged = risk_gate.judge(unit, legs)
+    else:
+        log.info("inbound transfer %s held: the sender's name is on a list", row["uetr"])
+        with risk_gate.flagged(flag):
+            judged = risk_gate.judge(unit, legs)
+    legs = two_store.unlinked(judged)
     two_store.check_balance(ledger, holder, row["credited_minor"], holder.currency)
     two_store.begin(unit, row["id"], legs, None, None, RECORD)
     return row
@@ -408,6 +416,12 @@ def _failed(
         inbound_transfers.update()
         .where(inbound_transfers.c.id == row_id)
         .values(status=InboundStatus.REJECTED.value, reason_code=reason_for(refusal))
+    )
+    # a review's alert stored in A holds nothing now: the credit never reached the wallet
+    unit.conn.execute(
+        update(risk_alerts)
+        .where(risk_alerts.c.transfer_id == row["transfer_id"], risk_alerts.c.status == "open")
+        .values(status="closed", hold_id=None, decided_at_ns=unit.now())
     )
 
 

@@ -162,24 +162,47 @@ def decide(
 
 
 def held_minor(unit: Unit, hold_id: str) -> int:
-    """What a hold holds (the pending transfer's amount)."""
+    """What a hold holds (the pending transfer's amount; on a TigerBeetle ledger, read from
+    the cluster: 0 while the movement that books it is still under way)."""
+    ledger = unit.platform.ledger
+    if ledger is not None:
+        found = ledger.lookup_transfers([hold_id]).get(hold_id)
+        return 0 if found is None or found.amount is None else int(found.amount)
     query = select(transfers.c.amount).where(transfers.c.id == hold_id)
     return int(unit.conn.execute(query).scalar_one())
 
 
 def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> str:
     """Release (void) or return (post, and pay back) the hold of this open alert, and mark
-    every open alert on it; the caller checks four eyes and writes the audit entry."""
+    every open alert on it; the caller checks four eyes and writes the audit entry.
+
+    On a TigerBeetle ledger (issue 22: an inbound credit held for review) the same legs are
+    booked in the cluster from inside this transaction (``two_store.book_within``: derived
+    ids, their names first), before the decision commits: a crash between the two leaves
+    the alert open with its legs in the cluster, and the analyst's same decision again
+    books nothing twice (``exists``) and commits it. The other decision then is refused by
+    the cluster (the hold already voided or posted) and fails; said in the README. A hold
+    whose movement is still being booked is refused ``hold_not_booked``."""
     hold_id: str = alert["hold_id"]
+    ledger = unit.platform.ledger
+    if ledger is not None and not held_minor(unit, hold_id):
+        message = "the held money is still being booked; try again in a moment"
+        raise conflict("hold_not_booked", message, "alert_id")
     if decision == "release":
-        movement.book(unit, [_void(hold_id)])
+        legs = [_void(hold_id)]
     else:
         held = held_minor(unit, hold_id)
         inbound = _inbound_credit(unit, alert)
         legs = [_post(hold_id), _payback(alert, held)]
         if inbound is not None:
             legs.extend(_to_the_senders_bank(unit, inbound, hold_id))
+    if ledger is None:
         movement.book(unit, movement.linked(legs))
+    else:
+        # here, not at the top: the payments import this module (their views' "under review")
+        from tindahan.services.payments import two_store
+
+        two_store.book_within(unit, ledger, legs)
     status = "released" if decision == "release" else "returned"
     _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
     data = review_event(alert, status, held_minor(unit, hold_id), unit.now())
