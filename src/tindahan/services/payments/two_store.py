@@ -39,8 +39,7 @@ which runs recovery, imports every one that books on the cluster).
 from __future__ import annotations
 
 import json
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -50,23 +49,26 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import Category, RefusalError, conflict, refused
 from tindahan.ledger.model import (
     CreateTransferResult,
-    NewAccount,
     NewTransfer,
     Transfer,
     TransferFlags,
-    TransferOutcome,
 )
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments import tiers
 from tindahan.payments.model import PaymentKind, PaymentStatus, WalletKind
 from tindahan.services.ledger import movement, risk_gate
+
+# Re-exported: the capabilities that book on the cluster name them through this module.
+from tindahan.services.ledger.cluster_booking import book_within as book_within
+from tindahan.services.ledger.cluster_booking import first_failure as first_failure
+from tindahan.services.ledger.cluster_booking import open_accounts as _open_accounts
+from tindahan.services.ledger.cluster_booking import unlinked as unlinked
 from tindahan.services.ledger.verify import loan_violations_in_cluster
 from tindahan.services.payments.payments import NewPayment, payment_view, plan, record
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.events import emit
 from tindahan.services.unit import Platform, Unit
-from tindahan.store import ledger as ledger_rows
 from tindahan.store import ledger_names
 from tindahan.store.database import Database
 from tindahan.store.payment_tables import idempotency_keys, payments, two_store_payments
@@ -454,11 +456,6 @@ def debit_figures(unit: Unit, ledger: LedgerPort, account_id: str) -> tuple[int,
 # -- the legs -----------------------------------------------------------------------------
 
 
-def unlinked(transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
-    """The legs as the SQL ledger would book them, their chain flag left to each step."""
-    return [replace(t, flags=t.flags & ~TransferFlags.LINKED) for t in transfers]
-
-
 def upfront(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     """The legs booked posted at the head of the holds' chain (``UPFRONT``)."""
     return [t for t in legs if t.metadata.get(UPFRONT)]
@@ -627,13 +624,6 @@ def advance(platform: Platform, payment_id: str, known: dict[str, Transfer] | No
     _step("posts")
     _settle(platform, payment_id, legs)
     _step("C")
-
-
-def first_failure(outcomes: Iterable[TransferOutcome]) -> TransferOutcome | None:
-    for outcome in outcomes:
-        if not outcome.ok and outcome.result != R.LINKED_EVENT_FAILED:
-            return outcome
-    return None
 
 
 def _refusal_for(result: CreateTransferResult, kind: str) -> RefusalError:
@@ -914,43 +904,9 @@ def _void(
     _refuse(platform, payment_id, ended, _FAILED_EVENTS.get(kind["kind"] if kind else ""), more)
 
 
-def book_within(unit: Unit, ledger: LedgerPort, legs: Sequence[NewTransfer]) -> None:
-    """Posted legs booked in the cluster from inside the caller's transaction, as one linked
-    chain with their derived ids (a repeat answers ``exists``), their names written first in
-    that transaction. For money that comes back, decided under a row lock (a bank transfer's
-    return): if the transaction then fails, the same answer delivered again books nothing
-    twice and commits it. A refusal raises, and the transaction rolls back."""
-    chain = movement.linked(unlinked(legs))
-    ledger_names.record(unit.conn, names_of(chain))
-    _open_accounts(unit.platform, ledger, chain)
-    failure = first_failure(ledger.create_transfers(chain))
-    if failure is not None:
-        raise RuntimeError(f"the TigerBeetle ledger refused {failure.id}: {failure.result}")
-
-
 def step(name: str) -> None:
     """A step of the order done outside this module (a rail's answer committed)."""
     _step(name)
-
-
-#: Accounts this process knows are open in each cluster (a wallet opened after the switch
-#: is opened there by the first payment that touches it).
-_OPENED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-
-
-def _open_accounts(platform: Platform, ledger: LedgerPort, legs: Sequence[NewTransfer]) -> None:
-    known = _OPENED.setdefault(ledger, set())
-    ids = {i for t in legs for i in (t.debit_account_id, t.credit_account_id) if i} - known
-    if not ids:
-        return
-    missing = ids - set(ledger.lookup_accounts(sorted(ids)))
-    if missing:
-        rows = platform.run(lambda unit: ledger_rows.load_accounts(unit.conn, missing), write=False)
-        opening = [NewAccount(a.id, a.ledger, a.code, a.owner, a.flags) for a in rows.values()]
-        for outcome in ledger.create_accounts(opening):
-            if outcome.result not in ("ok", "exists"):
-                raise RuntimeError(f"account {outcome.id} was refused: {outcome.result}")
-    known.update(ids)
 
 
 # -- the answer -------------------------------------------------------------------------------

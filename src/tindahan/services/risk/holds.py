@@ -33,7 +33,7 @@ from tindahan.payments.model import TransferCode
 from tindahan.rails.identifiers import new_reference
 from tindahan.rails.inbound import InboundStatus
 from tindahan.risk.movement import Kind
-from tindahan.services.ledger import movement
+from tindahan.services.ledger import cluster_booking, movement
 from tindahan.services.ledger.risk_gate import HOLDS_ACCOUNT
 from tindahan.services.platform import audit
 from tindahan.services.platform.chart import fx_account, rail_account
@@ -177,7 +177,7 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     every open alert on it; the caller checks four eyes and writes the audit entry.
 
     On a TigerBeetle ledger (issue 22: an inbound credit held for review) the same legs are
-    booked in the cluster from inside this transaction (``two_store.book_within``: derived
+    booked in the cluster from inside this transaction (``cluster_booking.book_within``: derived
     ids, their names first), before the decision commits: a crash between the two leaves
     the alert open with its legs in the cluster, and the analyst's same decision again
     books nothing twice (``exists``) and commits it. The other decision then is refused by
@@ -199,10 +199,7 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     if ledger is None:
         movement.book(unit, movement.linked(legs))
     else:
-        # here, not at the top: the payments import this module (their views' "under review")
-        from tindahan.services.payments import two_store
-
-        two_store.book_within(unit, ledger, legs)
+        cluster_booking.book_within(unit, ledger, legs)
     status = "released" if decision == "release" else "returned"
     _set(unit, hold_id, status=status, decided_by=caller.key_id, decided_at_ns=unit.now())
     data = review_event(alert, status, held_minor(unit, hold_id), unit.now())
