@@ -18,7 +18,7 @@ from tests.conftest import PG_URL, postgres_available
 from tests.tigerbeetle.conftest import need_binary
 from tindahan.bench import tigerbeetle_drill
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-drill")
 
 
 @pytest.fixture
