@@ -2,11 +2,7 @@
 
 A cluster starts in seconds but formats about 1 GiB per replica and holds about 2 GiB of
 memory each, so each module shares one (``cluster`` fixture, one replica), on free loopback
-ports in a temporary folder, stopped and deleted afterwards. Each module is its own xdist
-group (``tigerbeetle-<module>``): one worker builds a module's cluster and deployments once,
-and the two workers share the modules, so at most two clusters run at a time (the drill's
-three replicas among them). One group for all of them made the TigerBeetle tests one
-worker's serial tail of the suite.
+ports in a temporary folder, stopped and deleted afterwards.
 """
 
 from __future__ import annotations

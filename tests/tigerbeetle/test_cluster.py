@@ -14,8 +14,8 @@ from tindahan.cli.app import app
 from tindahan.tigerbeetle import address as ledger_address
 from tindahan.tigerbeetle import server
 
-#: One worker runs each TigerBeetle module (make test, xdist): its cluster is built once.
-pytestmark = pytest.mark.xdist_group("tigerbeetle-cluster")
+#: One worker runs the TigerBeetle tests (make test, xdist), as for the contract tests.
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 runner = CliRunner()
 

@@ -27,8 +27,8 @@ from tindahan.services.ledger.sql_port import SqlLedger
 from tindahan.tigerbeetle import verify as tb_verify
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
-#: One worker runs each TigerBeetle module (make test, xdist): one cluster per module.
-pytestmark = pytest.mark.xdist_group("tigerbeetle-contract")
+#: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module, not per worker.
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 R = CreateTransferResult
 A = CreateAccountResult

@@ -18,7 +18,7 @@ from tests.conftest import PG_URL, postgres_available
 from tests.tigerbeetle.conftest import need_binary
 from tindahan.bench import tigerbeetle_drill
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-drill")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from tindahan.store.payment_tables import two_store_payments, wallet_usage
 from tindahan.store.web_tables import audit_log
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-loans")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
 deployment = test_payments.deployment

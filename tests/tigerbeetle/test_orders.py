@@ -28,7 +28,7 @@ from tindahan.store.commerce_tables import orders
 from tindahan.store.payment_tables import events, wallet_usage
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-orders")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 #: The payments module's fixtures: this module gets its own deployment from them.
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

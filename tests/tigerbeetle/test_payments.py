@@ -47,8 +47,8 @@ from tindahan.tigerbeetle.ids import id128
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger, ledger_number
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-#: One worker runs each TigerBeetle module (make test, xdist): one cluster per module.
-pytestmark = pytest.mark.xdist_group("tigerbeetle-payments")
+#: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module.
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 
 class Crash(Exception):

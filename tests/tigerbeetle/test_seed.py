@@ -31,7 +31,7 @@ from tindahan.store.payment_tables import payments
 from tindahan.store.tables import transfers
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-seed")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 
 @pytest.fixture(params=["sqlite"])

@@ -30,7 +30,7 @@ from tindahan.store.payment_tables import parties, payments
 from tindahan.store.web_tables import audit_log
 from tindahan.ussd import codes
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-ussd")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

@@ -23,7 +23,7 @@ from tindahan.services.payments import two_store
 from tindahan.services.platform import logins
 from tindahan.web.app import create_app as create_web_app
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle-web_withdraw_send")
+pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 deployment = test_payments.deployment
 banked = test_bank_transfers.banked
