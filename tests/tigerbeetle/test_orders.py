@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from tests.api.conftest import Party, make_party
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _dies
 from tests.tigerbeetle.test_requests_qr import PIN
@@ -106,9 +107,9 @@ def _events(d: Deployment, event_type: str, order_id: str) -> int:
     return sum(json.loads(data)["data"]["id"] == order_id for (data,) in rows)
 
 
-def _out_today(d: Deployment) -> int:
+def _out_today(d: Deployment, buyer: Party | None = None) -> int:
     """The buyer's running outgoing total (day and month rows together)."""
-    account = d.accounts((d.world.buyer, "main"))[0].id
+    account = d.accounts((buyer or d.world.buyer, "main"))[0].id
 
     def read(unit: Any) -> int:
         found = unit.conn.execute(
@@ -427,4 +428,142 @@ def test_the_web_order_page_pays_and_confirms_on_the_cluster_once(deployment, sh
     assert _get(d, order["id"])["status"] == "completed"
     assert d.balances()[:2] == (buyer - TOTAL, settlement + TOTAL - FEE)
     assert _events(d, "order.paid", order["id"]) == _events(d, "order.completed", order["id"]) == 1
+    _clean(d)
+
+
+# -- a buyer abroad: paying from and refunded to a wallet in dollars ----------------------------
+
+#: The buyer abroad's FX legs move these (the FX liquidity in dollars and in pesos).
+_FX = ("op.fx.USD", "op.fx.PHP")
+#: ₱230.00 at 58.25 less 1.50 % (57.37625 a dollar): US$4.01, rounded up so it buys the total.
+DOLLARS = 401
+
+
+@pytest.fixture(scope="module")
+def abroad(deployment: Deployment) -> Party:
+    """Tita Baby in Daly City: a USD wallet funded with US$100.00 on the cluster (too little
+    for the dear cart), and the operator's rate for the day."""
+    api, operator = deployment.api, deployment.world.operator
+    body = {"kind": "customer", "name": "Tita Baby (Daly City)", "currency": "USD", "tier": "full"}
+    party = make_party(api, operator, body)
+    api.ok(api.post("/v1/fx_rates/USD", operator, {"mid_rate": "58.25", "spread_bps": 150}))
+    funding = {"wallet_id": party.wallets["main"], "amount_minor": 100_00, "currency": "USD"}
+    api.ok(api.post("/v1/fundings", operator, funding))
+    return party
+
+
+def _abroad_order(
+    d: Deployment, shop: dict[str, Any], abroad: Party, product: str = "coffee"
+) -> dict[str, Any]:
+    lines = [{"product_id": shop[product]["id"], "quantity": 1}]
+    body = {"storefront_id": shop["store"]["id"], "lines": lines}
+    return d.api.ok(d.api.post("/v1/orders", abroad.key, body))
+
+
+def _pay_in_dollars(d: Deployment, abroad: Party, order_id: str, key: str | None = None) -> Any:
+    """A quote for the order, then the payment at it (the key for the payment)."""
+    quote = d.api.ok(d.api.post(f"/v1/orders/{order_id}/fx_quotes", abroad.key, {}))
+    body = {"quote_id": quote["id"]}
+    return d.api.post(f"/v1/orders/{order_id}/pay", abroad.key, body, idem=key), quote
+
+
+def _dollars(d: Deployment, abroad: Party) -> int:
+    (account,) = d.accounts((abroad, "main"))
+    assert account.debits_pending == account.credits_pending == 0
+    return account.balance_posted
+
+
+def _fx(d: Deployment) -> list[int]:
+    found = d.ledger.lookup_accounts(list(_FX))
+    assert all(found[i].debits_pending == found[i].credits_pending == 0 for i in _FX)
+    return [found[i].balance_posted for i in _FX]
+
+
+def _sums_per_ledger_zero(d: Deployment) -> None:
+    totals = d.ledger.totals()
+    assert {t.ledger for t in totals} >= {"PHP", "USD"}
+    assert all(t.debits_posted == t.credits_posted for t in totals)
+
+
+def test_a_buyer_abroad_pays_in_dollars_and_is_refunded_on_the_cluster(deployment, shop, abroad):
+    """The SQL path's answers and legs: no quote refused, the quote's dollars out of the
+    wallet into the FX liquidity and the pesos from it into escrow, held and posted
+    together; the replay; a cart too dear refused ``insufficient_funds`` with nothing moved
+    and the running total given back; a partial refund then the rest, the dollars back to
+    the cent (the cumulative floor), verify and the per-ledger sums clean."""
+    d = deployment
+    order = _abroad_order(d, shop, abroad)
+    assert order["buyer_currency"] == "USD"
+    need = d.api.post(f"/v1/orders/{order['id']}/pay", abroad.key, {})
+    assert need.status_code == 400 and need.json()["error"]["code"] == "fx_quote_required"
+    dollars, (usd, php) = _dollars(d, abroad), _fx(d)
+    key = str(uuid.uuid4())
+    answer, quote = _pay_in_dollars(d, abroad, order["id"], key)
+    paid = d.api.ok(answer)
+    assert quote["buyer_minor"] == DOLLARS and quote["customer_rate"] == "57.37625"
+    assert (paid["status"], paid["buyer_paid_minor"]) == ("paid", DOLLARS)
+    assert paid["escrow"]["held_minor"] == TOTAL
+    replay = d.api.post(f"/v1/orders/{order['id']}/pay", abroad.key, {"quote_id": quote["id"]})
+    assert replay.status_code == 409  # a second key: the SQL path's refusal, decided in A
+    again = d.api.post(
+        f"/v1/orders/{order['id']}/pay", abroad.key, {"quote_id": quote["id"]}, idem=key
+    )
+    assert again.json() == paid and again.headers["Idempotent-Replayed"] == "true"
+    assert _dollars(d, abroad) == dollars - DOLLARS and _escrow(d, order["id"]) == TOTAL
+    assert _fx(d) == [usd + DOLLARS, php - TOTAL]
+    assert _events(d, "order.paid", order["id"]) == 1
+
+    dear = _abroad_order(d, shop, abroad, "dear")
+    out = _out_today(d, abroad)
+    low, _ = _pay_in_dollars(d, abroad, dear["id"])
+    assert low.status_code == 402 and low.json()["error"]["code"] == "insufficient_funds"
+    assert _dollars(d, abroad) == dollars - DOLLARS and _out_today(d, abroad) == out
+    got = d.api.ok(d.api.get(f"/v1/orders/{dear['id']}", abroad.key))
+    assert got["status"] == "pending_payment"
+
+    part = d.api.ok(_refund(d, order["id"], {"amount_minor": 3_000}))
+    back = part["buyer_refunded_minor"]
+    assert 0 < back < DOLLARS and _dollars(d, abroad) == dollars - DOLLARS + back
+    rest = d.api.ok(_refund(d, order["id"], {"amount_minor": TOTAL - 3_000}))
+    assert rest["status"] == "refunded" and rest["buyer_refunded_minor"] == DOLLARS
+    assert _dollars(d, abroad) == dollars and _escrow(d, order["id"]) == 0
+    assert _fx(d) == [usd, php]  # what the spread kept stays nowhere: all of it went back
+    _clean(d, whole=True)
+    _sums_per_ledger_zero(d)
+    assert verify_cluster(d.ledger).ok
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_paying_and_refunding_in_dollars_moves_them_once(
+    deployment, shop, abroad, crash_after, step
+):
+    """The payments' table for a buyer abroad: the payment dies after ``step``, recovery
+    (or the retry with the same key) books the quote's figures once; then the cancel's
+    refund dies after the same step and is finished once: the dollars back to the cent,
+    each FX liquidity back where it was, one ``order.paid``, one ``order.cancelled``."""
+    d = deployment
+    order = _abroad_order(d, shop, abroad)
+    dollars, (usd, php) = _dollars(d, abroad), _fx(d)
+    quote = d.api.ok(d.api.post(f"/v1/orders/{order['id']}/fx_quotes", abroad.key, {}))
+    path, body = f"/v1/orders/{order['id']}/pay", {"quote_id": quote["id"]}
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: d.api.post(path, abroad.key, body, idem=key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    paid = d.api.ok(d.api.post(path, abroad.key, body, idem=key))
+    assert (paid["status"], paid["buyer_paid_minor"]) == ("paid", DOLLARS)
+    assert _dollars(d, abroad) == dollars - DOLLARS
+    assert _fx(d) == [usd + DOLLARS, php - TOTAL] and _escrow(d, order["id"]) == TOTAL
+
+    path, key = f"/v1/orders/{order['id']}/cancel", str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: d.api.post(path, abroad.key, {}, idem=key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    cancelled = d.api.ok(d.api.post(path, abroad.key, {}, idem=key))
+    assert cancelled["status"] == "cancelled" and cancelled["buyer_refunded_minor"] == DOLLARS
+    assert _dollars(d, abroad) == dollars and _fx(d) == [usd, php]
+    assert _escrow(d, order["id"]) == 0
+    assert _events(d, "order.paid", order["id"]) == _events(d, "order.cancelled", order["id"]) == 1
     _clean(d)

@@ -26,12 +26,25 @@ who asked for it), and the order's step itself is made **only at C**:
 
 Decisions: the order waits in its state while its money moves (a cancel, a shipment, a
 dispute or another payment in that time is refused ``409 order_movement_pending``; the
-worker's expiry and automatic release skip it), so C finds the order A checked. Not on the
-cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``, or here):
-paying from or refunding to a wallet in another currency (the FX legs and the quote), a
-refund by lines (their stock is returned in A, which a refusal would have to undo), the
-disputes' decisions (the dispute must be resolved at C), and the release of a merchant that
-repays a loan from sales (the set-aside leg).
+worker's expiry and automatic release skip it), so C finds the order A checked.
+
+**A buyer abroad** (a wallet in another currency) pays and is refunded through the FX
+liquidity, with the SQL path's legs, held in one linked chain and posted together
+(``two_store.held_together``): paying, the buyer's wallet → ``op.fx.<its currency>`` (the
+hold, first) and ``op.fx.PHP`` → escrow; a refund, escrow → ``op.fx.PHP`` (the hold) and
+``op.fx.<its currency>`` → the buyer, its share of what it paid (``commerce.fx``'s
+cumulative floor, worked out in A from the order's figures, which stay still while the
+money moves). Each currency is its own ledger in the cluster, so each leg balances on its
+own. The quote is checked and its rate fixed in A (``fx.locked_quote``): the figures go
+into the legs kept with the place, and the first leg names the quote (``QUOTE``), so
+recovery books A's figures even after the quote has expired, and C writes the order's
+``buyer_paid_minor`` and ``quote_id`` from the legs booked. The running totals count the
+PHP value, as on SQL, and a refusal gives back that figure.
+
+Not on the cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``,
+or here): a refund by lines (their stock is returned in A, which a refusal would have to
+undo), the disputes' decisions (the dispute must be resolved at C), and the release of a
+merchant that repays a loan from sales (the set-aside leg).
 Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
 """
 
@@ -52,8 +65,8 @@ from tindahan.services.commerce import escrow, orders, shipments
 from tindahan.services.commerce.orders import Actor
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
-from tindahan.services.payments import two_store
-from tindahan.services.platform.chart import CURRENCY
+from tindahan.services.payments import fx, two_store
+from tindahan.services.platform.chart import CURRENCY, fx_account
 from tindahan.services.unit import Platform, Unit, ledger_id, new_id
 from tindahan.store.commerce_tables import order_places
 from tindahan.store.commerce_tables import orders as orders_table
@@ -64,6 +77,8 @@ from tindahan.store.payment_tables import two_store_payments
 RECORD = "order"
 #: What the answer says while the movement is under way (``two_store.run`` finds its place).
 PENDING_OBJECT = two_store.ORDER
+#: The metadata key naming the FX quote a buyer abroad paid at (its first leg's), for C.
+QUOTE = "quote"
 
 View = dict[str, Any]
 
@@ -77,33 +92,74 @@ def reserve_pay(
     """The payment's A: the SQL path's checks, the buyer's running totals, the escrow account
     in the main database, the order's place; the order itself left ``pending_payment``."""
     order, actor, buyer = escrow.payable(unit, caller, order_id)
-    if buyer.currency != CURRENCY:
-        raise conflict(
-            "ledger_not_supported",
-            "paying an order from a wallet in another currency is not supported on the "
-            "TigerBeetle ledger yet",
-        )
-    if quote_id is not None:
-        message = "the wallet holds PHP: no FX quote is needed"
-        raise invalid("fx_quote_not_needed", message, "quote_id")
     php = order["total_minor"]
     place_id = new_id("orm")
     account = escrow.escrow_account(order_id)
-    leg = NewTransfer(
-        ledger_id(place_id),
-        buyer.account_id,
-        account.id,
-        php,
-        CURRENCY,
-        TransferCode.ESCROW_IN,
-        metadata={"order": order_id},
-    )
+    if buyer.currency != CURRENCY:
+        legs = _abroad_pay_legs(unit, order, buyer, quote_id, place_id, account.id)
+    else:
+        if quote_id is not None:
+            message = "the wallet holds PHP: no FX quote is needed"
+            raise invalid("fx_quote_not_needed", message, "quote_id")
+        legs = [
+            NewTransfer(
+                ledger_id(place_id),
+                buyer.account_id,
+                account.id,
+                php,
+                CURRENCY,
+                TransferCode.ESCROW_IN,
+                metadata={"order": order_id},
+            )
+        ]
     movement.limit_outgoing(unit, buyer, php, CURRENCY)  # KYC limits count the PHP value
     opened = open_accounts_in_transaction(unit.db, unit.conn, [account])
     # "exists": an earlier attempt opened it (then refused by the cluster, or expired)
     assert opened[0].result in ("ok", "exists"), opened
-    two_store.require_no_risk_hold(unit, [leg])
-    return _place(unit, place_id, order, Action.PAY, actor), [leg]
+    two_store.require_no_risk_hold(unit, legs)
+    return _place(unit, place_id, order, Action.PAY, actor), legs
+
+
+def _abroad_pay_legs(
+    unit: Unit,
+    order: dict[str, Any],
+    buyer: movement.Holder,
+    quote_id: str | None,
+    place_id: str,
+    escrow_id: str,
+) -> list[NewTransfer]:
+    """A buyer abroad's payment, the SQL path's two legs at the quote locked in A (its
+    checks: ``fx.locked_quote``): the buyer's wallet → the FX liquidity in its currency (on
+    that ledger; first: the payer's hold, its metadata naming the quote for C), then the
+    PHP liquidity → escrow, held with it (``two_store.held_together``). The figures are the
+    quote's, kept in the legs with the place, so recovery books what A decided whatever the
+    rate or the quote's expiry does meanwhile."""
+    if quote_id is None:
+        message = f"the wallet holds {buyer.currency}: ask for an FX quote and pay with it"
+        raise invalid("fx_quote_required", message, "quote_id")
+    quote = fx.locked_quote(unit, quote_id, order, buyer.currency)
+    names = {"order": order["id"]}
+    legs = [
+        NewTransfer(
+            ledger_id(place_id, "fx"),
+            buyer.account_id,
+            fx_account(buyer.currency),
+            quote["buyer_minor"],
+            buyer.currency,
+            TransferCode.FX_IN,
+            metadata={**names, QUOTE: quote_id},
+        ),
+        NewTransfer(
+            ledger_id(place_id),
+            fx_account(CURRENCY),
+            escrow_id,
+            order["total_minor"],
+            CURRENCY,
+            TransferCode.ESCROW_IN,
+            metadata=names,
+        ),
+    ]
+    return two_store.held_together(legs)
 
 
 # -- the release --------------------------------------------------------------------------------
@@ -224,12 +280,9 @@ def _reserve_refund(
     unit: Unit, order: dict[str, Any], action: Action, actor: Actor, amount: int, note: str | None
 ) -> tuple[View, list[NewTransfer]]:
     """Escrow → the buyer's wallet (the SQL path's leg: a closed wallet refused), its place."""
-    if order["buyer_currency"] != CURRENCY:
-        raise conflict(
-            "ledger_not_supported",
-            "refunding a buyer abroad is not supported on the TigerBeetle ledger yet",
-        )
-    legs = two_store.unlinked(escrow.refund_legs(unit, order, amount))
+    # a buyer abroad: escrow → the PHP liquidity first (escrow pays: the hold), then the
+    # buyer's share of what it paid out of its currency's liquidity, held with it
+    legs = two_store.held_together(two_store.unlinked(escrow.refund_legs(unit, order, amount)))
     two_store.require_no_risk_hold(unit, legs)
     return _place(unit, new_id("orm"), order, action, actor, note), legs
 
@@ -296,18 +349,19 @@ def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
         _refunded(unit, order, action, actor, place["note"], legs, ids)
         return
     if action is Action.PAY:
-        php = legs[0].amount or 0
+        into = _escrow_in(legs)
+        php = into.amount or 0
         status = orders.transition(
             unit,
             order,
             action,
             actor,
             amount_minor=php,
-            escrow_account_id=legs[0].credit_account_id,
+            escrow_account_id=into.credit_account_id,
             paid_in_minor=php,
             held_minor=php,
-            buyer_paid_minor=php,
-            quote_id=None,
+            buyer_paid_minor=legs[0].amount or 0,  # a buyer abroad's: in its currency
+            quote_id=legs[0].metadata.get(QUOTE),
             paid_at_ns=now,
             expires_at_ns=None,
             transfer_ids=ids,
@@ -346,6 +400,9 @@ def _refunded(
     makes it delivered."""
     amount = legs[0].amount or 0
     shipped = order["status"] == OrderStatus.SHIPPED
+    back = amount  # a buyer abroad: its currency's leg (none when its share rounds to 0)
+    if order["buyer_currency"] != CURRENCY:
+        back = sum(t.amount or 0 for t in legs[1:] if t.code == TransferCode.FX_OUT)
     if action in _RESTOCKS:
         orders.restock_unshipped(unit, order["id"])
     status = orders.transition(
@@ -357,7 +414,7 @@ def _refunded(
         note=note,
         held_minor=order["held_minor"] - amount,
         refunded_minor=order["refunded_minor"] + amount,
-        buyer_refunded_minor=order["buyer_refunded_minor"] + amount,
+        buyer_refunded_minor=order["buyer_refunded_minor"] + back,
         transfer_ids=ids,
     )
     orders.announce(unit, order["id"], status, actor)
@@ -376,7 +433,14 @@ def _failed(
     legs = two_store.legs_of(unit, place_id)
     order = orders.order_row(unit, place["order_id"])
     buyer = movement.holders(unit, (order["buyer_id"],))[(order["buyer_id"], WalletKind.MAIN)]
-    movement.release_outgoing(unit, buyer, legs[0].amount or 0, place["created_at_ns"])
+    php = _escrow_in(legs).amount or 0  # what A counted (in PHP, a buyer abroad's too)
+    movement.release_outgoing(unit, buyer, php, place["created_at_ns"])
+
+
+def _escrow_in(legs: list[NewTransfer]) -> NewTransfer:
+    """A payment's leg into escrow (its first; a buyer abroad's second, from the PHP
+    liquidity): the order's figure in PHP."""
+    return next(t for t in legs if t.code == TransferCode.ESCROW_IN)
 
 
 two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)

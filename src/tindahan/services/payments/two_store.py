@@ -489,6 +489,16 @@ def _rest(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
     return [t for t in _own(legs)[1:] if not _order_holds(t)]
 
 
+def held_together(legs: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """A conversion's legs (``unlinked``; the payer's first) with every leg after the first
+    flagged ``PENDING``: the order then holds them in one linked chain with the first and
+    posts (or voids) them together, so money crossing currencies moves on both ledgers or
+    on neither (an order paid from or refunded to a wallet in another currency, a recalled
+    credit from abroad sent back: the two legs through the FX liquidity)."""
+    first, *rest = legs
+    return [first, *(replace(t, flags=t.flags | TransferFlags.PENDING) for t in rest)]
+
+
 def holds(legs: Sequence[NewTransfer], *, expires: bool = True) -> list[NewTransfer]:
     """The reservation: the payer's leg (the first) as a pending transfer with the timeout
     (``expires`` False: none, ``NEVER_EXPIRE``), linked with any other held leg. Only the
