@@ -167,7 +167,12 @@ _FX_ACCOUNTS = ("op.rail.instapay.USD", "op.fx.USD", "op.fx.PHP")
 
 def _credited(d: Deployment, message: bytes) -> int:
     (item,) = rails_xml.read(message).transactions
-    query = select(inbound_transfers.c.credited_minor).where(inbound_transfers.c.uetr == item.uetr)
+    return _credited_to(d, item.uetr)
+
+
+def _credited_to(d: Deployment, uetr: str | None) -> int:
+    """The pesos a credit (by its UETR) put in the wallet."""
+    query = select(inbound_transfers.c.credited_minor).where(inbound_transfers.c.uetr == uetr)
     return int(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
 
 
@@ -247,9 +252,9 @@ def test_the_door_answers_503_for_a_credit_under_way(deployment, crash_after, mo
 # -- a recall's money sent back (``rails.recall_cluster``, record ``recall``) -----------------
 
 
-def _recalled(d: Deployment, amount: int, case: str) -> tuple[str, Any]:
+def _recalled(d: Deployment, amount: int, case: str, currency: str = "PHP") -> tuple[str, Any]:
     """A credit to the other buyer, then a bank's camt.056 for it: the pending recall's id."""
-    message = pacs008((d.world.other_buyer.wallets["main"], amount, "PHP"))
+    message = pacs008((d.world.other_buyer.wallets["main"], amount, currency))
     assert answers(inbound.receive(d.platform, message)) == [("ACSC", None)]
     parsed = rails_xml.read(message)
     sent = {"message_id": parsed.message_id, "item": parsed.transactions[0]}
@@ -351,6 +356,59 @@ def test_a_send_back_the_cluster_refuses_rejects_the_recall_with_nothing_moved(
     assert _wallet(d) == before
     assert recalls.dispatch(d.platform, Port()) == 2  # two camt.029s, no pacs.004
     assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_recalled_credit_from_abroad_goes_back_through_the_fx_liquidity_once(deployment):
+    """US$30.00 credited, then recalled and accepted: the pesos credited out of the wallet
+    into the PHP liquidity and the dollars from the USD liquidity to the foreign clearing
+    account, held and posted together, the credit's own figures; the replay; one pacs.004
+    for the dollars; verify and the per-ledger sums clean."""
+    d = deployment
+    _dollar_rate(d)
+    recall_id, item = _recalled(d, 30_00, f"CASE-{uuid.uuid4().hex[:8]}", "USD")
+    pesos = _credited_to(d, item.uetr)
+    before, (rail, usd, php) = _wallet(d), _posted(d, *_FX_ACCOUNTS)
+    key = str(uuid.uuid4())
+    decided = d.api.ok(_decide(d, recall_id, key))
+    assert (decided["status"], decided["rejection"]) == ("accepted", None)
+    assert _wallet(d) == before - pesos
+    assert _posted(d, *_FX_ACCOUNTS) == [rail + 30_00, usd - 30_00, php + pesos]
+    replay = _decide(d, recall_id, key)
+    assert replay.json() == decided and replay.headers["Idempotent-Replayed"] == "true"
+    port = Port()
+    assert recalls.dispatch(d.platform, port) == 1
+    returned = rails_xml.read(port.sent[0])
+    assert [(t.uetr, t.amount_minor, t.currency) for t in returned.transactions] == [
+        (item.uetr, 30_00, "USD")
+    ]
+    assert _events(d, "inbound_transfer.returned", item.uetr) == 1
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+    totals = d.ledger.totals()
+    assert {t.ledger for t in totals} >= {"PHP", "USD"}
+    assert all(t.debits_posted == t.credits_posted for t in totals)
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_sending_back_a_credit_from_abroad_moves_it_once(deployment, crash_after, step):
+    d = deployment
+    _dollar_rate(d)
+    recall_id, item = _recalled(d, 7_00, f"CASE-{uuid.uuid4().hex[:8]}", "USD")
+    pesos = _credited_to(d, item.uetr)
+    before, (rail, usd, php) = _wallet(d), _posted(d, *_FX_ACCOUNTS)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _decide(d, recall_id, key))
+    crash_after(None)
+    if step != "C":  # still pending: nothing is sent to the bank before the money is back
+        assert recalls.dispatch(d.platform, Port()) == 0
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    assert d.api.ok(_decide(d, recall_id, key))["status"] == "accepted"
+    assert _wallet(d) == before - pesos
+    assert _posted(d, *_FX_ACCOUNTS) == [rail + 7_00, usd - 7_00, php + pesos]
+    assert recalls.dispatch(d.platform, Port()) == 1
+    assert _events(d, "inbound_transfer.returned", item.uetr) == 1
 
 
 def _shift(d: Deployment, debit: str, credit: str, amount: int) -> None:

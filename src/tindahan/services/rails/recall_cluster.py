@@ -25,8 +25,10 @@ is the recall's):
 
 A second recall of the same transfer accepted while the first is being sent back is refused
 ``409 return_under_way`` in A (the first may still fail). A credit converted from another
-currency (two legs through the FX liquidity) is refused ``ledger_not_supported``: such
-credits are not booked on the cluster yet. Importing this module registers the record.
+currency goes back through the FX liquidity, as on SQL, both legs held in one chain and
+posted together (``_send_back``): the pesos credited out of the wallet and the foreign
+amount to the rail's clearing account in that currency, the figures the credit's own.
+Importing this module registers the record.
 """
 
 from __future__ import annotations
@@ -80,12 +82,6 @@ def reserving(
         if decision == "reject":
             return recalls.finish(unit, row, transfer, str(reason or "CUST")), None
         transfer = _locked(unit, transfer["id"])
-        if transfer["mid_rate"] is not None:
-            raise conflict(
-                "ledger_not_supported",
-                "sending back a credit converted from another currency is not supported on "
-                "the TigerBeetle ledger yet",
-            )
         if _under_way(unit, transfer["id"]):
             raise conflict(
                 "return_under_way",
@@ -99,10 +95,21 @@ def reserving(
         why_not = may_recall(InboundStatus(transfer["status"]), available, credited)
         if why_not is not None:
             return recalls.finish(unit, row, transfer, why_not), None
-        legs = two_store.unlinked(recalls.send_back_legs(unit, transfer, recall_id))
-        return recalls.view(row, transfer), legs
+        return recalls.view(row, transfer), _send_back(unit, transfer, recall_id)
 
     return work
+
+
+def _send_back(unit: Unit, transfer: Any, recall_id: str) -> list[NewTransfer]:
+    """The SQL path's legs (``recalls.send_back_legs``): the wallet → the rail's clearing
+    account; for a credit from abroad the wallet → the PHP liquidity (the pesos credited:
+    the hold, first) and the foreign amount from that currency's liquidity → the rail's
+    clearing account in it, held with it (``two_store.held_together``), so both ledgers
+    move back together or neither does. Its figures are the credit's own, fixed when it
+    arrived (no rate is read again)."""
+    return two_store.held_together(
+        two_store.unlinked(recalls.send_back_legs(unit, transfer, recall_id))
+    )
 
 
 def _locked(unit: Unit, transfer_id: str) -> Any:
