@@ -25,7 +25,7 @@ from tests.tigerbeetle.conftest import _cluster
 from tindahan.cli import app as cli_app
 from tindahan.services.payments import two_store
 from tindahan.services.seed import demo
-from tindahan.store.commerce_tables import order_places
+from tindahan.store.commerce_tables import order_places, orders
 from tindahan.store.database import connect
 from tindahan.store.payment_tables import payments
 from tindahan.store.tables import transfers
@@ -52,6 +52,16 @@ def _count(platform: Any, table: Any) -> int:
     return int(platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
 
 
+def _paid_in_dollars(platform: Any) -> int:
+    """Orders paid at an FX quote whose payment went through the cluster (a place)."""
+    query = (
+        select(func.count())
+        .select_from(orders.join(order_places, order_places.c.order_id == orders.c.id))
+        .where(orders.c.quote_id.is_not(None), orders.c.status == "paid")
+    )
+    return int(platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
 def test_a_demo_seeded_on_a_cluster_passes_ledger_verify(empty, media_folder, monkeypatch, capsys):
     url, ledger_url = empty
     monkeypatch.setenv("TINDAHAN_DATA_KEY", TEST_DATA_KEY)
@@ -69,10 +79,11 @@ def test_a_demo_seeded_on_a_cluster_passes_ledger_verify(empty, media_folder, mo
             people = demo.seed_logins(platform)
             assert made > 10 and history > 0 and people
             said = capsys.readouterr().out
-            # an order paid in dollars is not on the cluster yet: left out, and said so;
-            # the others are paid into escrow through the cluster
-            assert "skipped" in said and demo.ORDER_PAYMENT in said
+            # what the cluster does not take yet is left out and said so; every order is
+            # paid into escrow through the cluster, the buyer abroad's in dollars too
+            assert "skipped" in said and demo.ORDER_PAYMENT not in said
             assert _count(platform, order_places) > 0
+            assert _paid_in_dollars(platform) == 1
             # every movement went through the cluster: nothing on the SQL ledger
             assert _count(platform, transfers) == 0
             assert _count(platform, payments) > made // 2

@@ -10,9 +10,10 @@ function the API's route calls there (``two_store.pay``, ``cash.fund_on_cluster`
 movement's transfers there. The answer is the movement's view; a refusal is raised as it
 is on the SQL path (the seed's callers skip a refused sale, as a real buyer would).
 
-An order's payment into escrow and its release go the same way (``escrow_cluster``'s A
-through ``two_store.run`` with the order's record). A movement the cluster does not take
-yet (an order paid in dollars, a loan's repayment from sales, a raw sweep)
+An order's payment into escrow (the buyer abroad's in dollars too, at its quote) and its
+release go the same way (``escrow_cluster``'s A through ``two_store.run`` with the order's
+record). A movement the cluster does not take yet (a loan's repayment from sales, a raw
+sweep)
 still calls its SQL path, which refuses it there with ``409 ledger_not_supported``; the
 seed counts those by name (``Skipped``) and says what it skipped instead of failing.
 """
