@@ -530,7 +530,6 @@ def test_a_buyer_abroad_pays_in_dollars_and_is_refunded_on_the_cluster(deploymen
     assert _fx(d) == [usd, php]  # what the spread kept stays nowhere: all of it went back
     _clean(d, whole=True)
     _sums_per_ledger_zero(d)
-    assert verify_cluster(d.ledger).ok
 
 
 @pytest.mark.parametrize("step", two_store.STEPS)
