@@ -25,7 +25,7 @@ from tests.tigerbeetle.test_requests_qr import browser as browser  # the signed-
 from tindahan.services.commerce import escrow_cluster
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.payments import two_store
-from tindahan.store.commerce_tables import orders
+from tindahan.store.commerce_tables import fx_quotes, orders
 from tindahan.store.payment_tables import events, wallet_usage
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
@@ -479,6 +479,16 @@ def _fx(d: Deployment) -> list[int]:
     return [found[i].balance_posted for i in _FX]
 
 
+def _rate(d: Deployment, mid: str) -> None:
+    body = {"mid_rate": mid, "spread_bps": 150}
+    d.api.ok(d.api.post("/v1/fx_rates/USD", d.world.operator, body))
+
+
+def _expire(d: Deployment, quote_id: str) -> None:
+    where = fx_quotes.c.id == quote_id
+    d.platform.run(lambda u: u.conn.execute(update(fx_quotes).where(where).values(expires_at_ns=0)))
+
+
 def _sums_per_ledger_zero(d: Deployment) -> None:
     totals = d.ledger.totals()
     assert {t.ledger for t in totals} >= {"PHP", "USD"}
@@ -537,7 +547,8 @@ def test_a_crash_after_each_step_of_paying_and_refunding_in_dollars_moves_them_o
     deployment, shop, abroad, crash_after, step
 ):
     """The payments' table for a buyer abroad: the payment dies after ``step``, recovery
-    (or the retry with the same key) books the quote's figures once; then the cancel's
+    (or the retry with the same key) books the quote's figures once, even with the rate
+    moved and the quote expired after A; then the cancel's
     refund dies after the same step and is finished once: the dollars back to the cent,
     each FX liquidity back where it was, one ``order.paid``, one ``order.cancelled``."""
     d = deployment
@@ -549,8 +560,15 @@ def test_a_crash_after_each_step_of_paying_and_refunding_in_dollars_moves_them_o
     crash_after(step)
     _dies(d, lambda: d.api.post(path, abroad.key, body, idem=key))
     crash_after(None)
-    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
-    paid = d.api.ok(d.api.post(path, abroad.key, body, idem=key))
+    if step != "inside A":  # A committed: the quote's figures are the place's from now on
+        _rate(d, "61.00")  # so neither a new rate nor the quote's expiry changes them
+        _expire(d, quote["id"])
+    try:
+        recovered = two_store.recover(d.platform, older_than_s=0)
+        assert recovered == (0 if step in ("inside A", "C") else 1)
+        paid = d.api.ok(d.api.post(path, abroad.key, body, idem=key))
+    finally:
+        _rate(d, "58.25")
     assert (paid["status"], paid["buyer_paid_minor"]) == ("paid", DOLLARS)
     assert _dollars(d, abroad) == dollars - DOLLARS
     assert _fx(d) == [usd + DOLLARS, php - TOTAL] and _escrow(d, order["id"]) == TOTAL
