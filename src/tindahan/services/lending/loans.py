@@ -696,33 +696,55 @@ def _reload(unit: Unit, loan_id: str) -> Any:
 
 def _recover(unit: Unit, row: Any, wallet: movement.Holder, amount: int) -> LoanView:
     """A payment on a written-off loan: income, up to what was written off."""
+    require_recoverable(row, amount)
+    movement.limit_outgoing(unit, wallet, amount, CURRENCY)
+    txn = new_id("ltx")
+    transfer = recovery_leg(row["id"], txn, wallet.account_id, amount)
+    fresh = apply_recovery(unit, row, amount, wallet.kind, today(unit), txn, [transfer.id])
+    movement.book(unit, [transfer])
+    return fresh
+
+
+def require_recoverable(row: Any, amount: int) -> None:
+    """A recovery's own check: no more than what was written off and not yet recovered."""
     left = row["written_off_minor"] - row["recovered_minor"]
     if amount > left:
         message = f"at most {left} centavos of this written-off loan is still owed"
         raise invalid("overpayment", message, "amount_minor")
-    movement.limit_outgoing(unit, wallet, amount, CURRENCY)
-    txn = new_id("ltx")
-    tid = ledger_id(txn, "recovery")
-    transfer = NewTransfer(
-        tid,
-        wallet.account_id,
+
+
+def recovery_leg(loan_id: str, txn: str, wallet_account: str, amount: int) -> NewTransfer:
+    """A recovery's one transfer: the paying wallet → ``op.loan.recoveries``."""
+    return NewTransfer(
+        ledger_id(txn, "recovery"),
+        wallet_account,
         OP_RECOVERIES,
         amount,
         CURRENCY,
         TransferCode.LOAN_RECOVERY,
-        metadata={"loan": row["id"]},
+        metadata={"loan": loan_id},
     )
+
+
+def apply_recovery(
+    unit: Unit,
+    row: Any,
+    amount: int,
+    source: str,
+    day: date,
+    txn: str,
+    transfer_ids: Sequence[str],
+) -> LoanView:
+    """A recovery's rows: the loan's ``recovered_minor``, its entry (naming
+    ``transfer_ids``) and ``loan.recovered``."""
     unit.conn.execute(
         update(loans)
         .where(loans.c.id == row["id"])
         .values(recovered_minor=row["recovered_minor"] + amount, updated_at_ns=unit.now())
     )
-    record(
-        unit, row["id"], "recovery", {}, wallet.kind, today(unit), [tid], amount=amount, txn_id=txn
-    )
+    record(unit, row["id"], "recovery", {}, source, day, transfer_ids, amount=amount, txn_id=txn)
     fresh = view(unit, _reload(unit, row["id"]))
     emit(unit, "loan.recovered", fresh, (row["merchant_id"],))
-    movement.book(unit, [transfer])
     return fresh
 
 
@@ -814,6 +836,43 @@ def restructure(
 ) -> LoanView:
     """A new schedule for what is owed, from today (the old lines kept, as history). The
     rate may only fall; a covered loan stays within its total-cost ceiling."""
+    r = decide_restructure(unit, caller, loan_id, term, rate_monthly, waive_penalties, note)
+    fresh = apply_restructure(unit, r)
+    if r.batch:
+        movement.book(unit, movement.linked(r.batch))
+    return fresh
+
+
+@dataclass(frozen=True)
+class Restructuring:
+    """What a restructuring decides (``plan_restructure``): its inputs, kept so the same
+    inputs on the same loan give the same plan (the TigerBeetle path decides once, commits
+    the inputs and books from them), and the loan before and after, with its transfers."""
+
+    row: Any
+    term: int
+    monthly: Decimal
+    waive: bool
+    note: str | None
+    day: date
+    dates: tuple[date, ...]
+    tag: str
+    before: rules.Book
+    plan: rules.Plan
+    batch: list[NewTransfer]
+
+
+def decide_restructure(
+    unit: Unit,
+    caller: Caller,
+    loan_id: str,
+    term: object,
+    rate_monthly: str | None,
+    waive_penalties: bool,
+    note: str | None,
+) -> Restructuring:
+    """A restructuring's checks and figures (every refusal of the SQL path), on either
+    ledger: the loan's row locked, the schedule's dates from today."""
     from tindahan.lending import calendar as holidays
     from tindahan.lending.terms import due_dates, parse_percent
 
@@ -828,44 +887,67 @@ def restructure(
     monthly = Decimal(row["rate"])
     if rate_monthly is not None:
         monthly = parse_percent(rate_monthly, "rate_monthly", Decimal(row["rate"]) * 100)
-    before = book_of(row, line_rows(unit, row["id"], row["version"]))
     day = today(unit)
     dates = holidays.shifted(due_dates(day, frequency, term), holiday_set(unit))
-    rate = periodic_rate(monthly, frequency, DayCount(row["day_count"]))
-    try:
-        plan = rules.restructure(before, day, rate, dates, waive_penalties=waive_penalties)
-    except RefusalError as exc:
-        raise conflict(exc.code, exc.message, exc.param) from None
-    if not rules.restructured_total_cost_ok(plan.book):
-        message = "the new schedule would cost more than the principal (BSP Circular 1133)"
-        raise invalid("legal_cap_exceeded", message, "term")
-    tag = new_id("ltx")
-    batch = legs(row["id"], ledger_id(tag), plan.movement)
-    # The new schedule starts today: nothing of it is late, so the loan is current again
-    # (``max_dpd`` keeps how late it was).
-    values = {"term": term, "rate": f"{monthly.normalize():f}", "dpd": 0, "bucket": "current"}
-    save(unit, row, before, plan, **values)
+    r = plan_restructure(
+        unit, row, term, monthly, waive_penalties, day, tuple(dates), new_id("ltx"), None
+    )
     text = (
         note
         if note is None
         else movement.optional_text(note, "note", limits.DESCRIPTION_MAX_LENGTH)
     )
+    return replace(r, note=text)
+
+
+def plan_restructure(
+    unit: Unit,
+    row: Any,
+    term: int,
+    monthly: Decimal,
+    waive: bool,
+    day: date,
+    dates: tuple[date, ...],
+    tag: str,
+    note: str | None,
+) -> Restructuring:
+    """The restructuring's figures from its inputs and the loan as it stands."""
+    before = book_of(row, line_rows(unit, row["id"], row["version"]))
+    rate = periodic_rate(monthly, Frequency(row["frequency"]), DayCount(row["day_count"]))
+    try:
+        plan = rules.restructure(before, day, rate, dates, waive_penalties=waive)
+    except RefusalError as exc:
+        raise conflict(exc.code, exc.message, exc.param) from None
+    if not rules.restructured_total_cost_ok(plan.book):
+        message = "the new schedule would cost more than the principal (BSP Circular 1133)"
+        raise invalid("legal_cap_exceeded", message, "term")
+    batch = legs(row["id"], ledger_id(tag), plan.movement)
+    return Restructuring(row, term, monthly, waive, note, day, dates, tag, before, plan, batch)
+
+
+def apply_restructure(unit: Unit, r: Restructuring) -> LoanView:
+    """A restructuring's rows: the loan, its old lines ended and its new ones, its entry
+    (naming its transfers) and ``loan.restructured``."""
+    row = r.row
+    # The new schedule starts today: nothing of it is late, so the loan is current again
+    # (``max_dpd`` keeps how late it was).
+    rate = f"{r.monthly.normalize():f}"
+    values = {"term": r.term, "rate": rate, "dpd": 0, "bucket": "current"}
+    save(unit, row, r.before, r.plan, **values)
     record(
         unit,
         row["id"],
         "restructure",
         {},
         "operator",
-        day,
-        [t.id for t in batch],
-        amount=plan.movement.waive_penalty,
-        note=text,
-        txn_id=tag,
+        r.day,
+        [t.id for t in r.batch],
+        amount=r.plan.movement.waive_penalty,
+        note=r.note,
+        txn_id=r.tag,
     )
     fresh = view(unit, _reload(unit, row["id"]))
     emit(unit, "loan.restructured", fresh, (row["merchant_id"],))
-    if batch:
-        movement.book(unit, movement.linked(batch))
     return fresh
 
 
@@ -873,10 +955,39 @@ def write_off(unit: Unit, caller: Caller, loan_id: str, note: str | None = None)
     """Take a loan off the books as a loss: every receivable against loan losses; what the
     reserve held goes back to the merchant's settlement wallet. Later payments are
     recoveries."""
+    w = decide_write_off(unit, caller, loan_id, note)
+    fresh = apply_write_off(unit, w)
+    if w.batch:
+        movement.book(unit, movement.linked(w.batch))
+    return fresh
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """What a write-off decides (``plan_write_off``): what is written off of each part, its
+    transfers (not linked) and its day, id and note."""
+
+    row: Any
+    parts: dict[str, int]
+    batch: list[NewTransfer]
+    day: date
+    tag: str
+    note: str | None
+
+
+def decide_write_off(unit: Unit, caller: Caller, loan_id: str, note: str | None) -> WriteOff:
+    """A write-off's checks and figures (every refusal of the SQL path), on either ledger."""
     caller.require_operator()
     row = loan_row(unit, caller, loan_id, lock=True)
     if row["status"] != "active":
         raise conflict("loan_not_active", f"this loan is {row['status']}", "id")
+    w = plan_write_off(unit, row, today(unit), new_id("ltx"), None)
+    text = movement.optional_text(note, "note", limits.DESCRIPTION_MAX_LENGTH)
+    return replace(w, note=text)
+
+
+def plan_write_off(unit: Unit, row: Any, day: date, tag: str, note: str | None) -> WriteOff:
+    """The write-off's figures from the loan as it stands."""
     loan = book_of(row, line_rows(unit, row["id"], row["version"]))
     t = loan.totals
     parts = {
@@ -885,38 +996,29 @@ def write_off(unit: Unit, caller: Caller, loan_id: str, note: str | None = None)
         "fee": t.fee_booked - t.fee_paid,
         "penalty": t.penalty - t.penalty_paid,
     }
-    tag = new_id("ltx")
     batch = legs(row["id"], ledger_id(tag), rules.Movement(), [(OP_LOSSES, parts)])
     if t.reserve:
         settlement = _wallet(unit, row["merchant_id"], WalletKind.SETTLEMENT)
         batch.append(_return_reserve(row["id"], ledger_id(tag), settlement.account_id, t.reserve))
-    total = sum(parts.values())
-    day = today(unit)
+    return WriteOff(row, parts, batch, day, tag, note)
+
+
+def apply_write_off(unit: Unit, w: WriteOff) -> LoanView:
+    """A write-off's rows: the loan ``written_off``, its entry and ``loan.written_off``."""
+    row = w.row
     unit.conn.execute(
         update(loans)
         .where(loans.c.id == row["id"])
         .values(
             status="written_off",
-            written_off_minor=total,
+            written_off_minor=sum(w.parts.values()),
             reserve_minor=0,
             closed_at_ns=unit.now(),
             updated_at_ns=unit.now(),
         )
     )
-    text = movement.optional_text(note, "note", limits.DESCRIPTION_MAX_LENGTH)
-    record(
-        unit,
-        row["id"],
-        "write_off",
-        parts,
-        "operator",
-        day,
-        [b.id for b in batch],
-        note=text,
-        txn_id=tag,
-    )
+    ids = [b.id for b in w.batch]
+    record(unit, row["id"], "write_off", w.parts, "operator", w.day, ids, note=w.note, txn_id=w.tag)
     fresh = view(unit, _reload(unit, row["id"]))
     emit(unit, "loan.written_off", fresh, (row["merchant_id"],))
-    if batch:
-        movement.book(unit, movement.linked(batch))
     return fresh
