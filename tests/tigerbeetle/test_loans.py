@@ -9,6 +9,7 @@ time.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -23,8 +24,9 @@ from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _inco
 from tests.tigerbeetle.test_requests_qr import PIN
 from tests.ussd.conftest import PIN as USSD_PIN
 from tests.ussd.conftest import Phone
+from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.services.ledger import movement
-from tindahan.services.lending import close, loans
+from tindahan.services.lending import close, loans, operator_cluster
 from tindahan.services.lending import close_cluster as close_cluster_module
 from tindahan.services.payments import two_store
 from tindahan.services.platform import logins
@@ -35,7 +37,7 @@ from tindahan.store.lending_tables import (
     loan_transactions,
 )
 from tindahan.store.lending_tables import loans as loan_rows
-from tindahan.store.payment_tables import two_store_payments, wallet_usage
+from tindahan.store.payment_tables import events, two_store_payments, wallet_usage
 from tindahan.store.web_tables import audit_log
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
@@ -523,3 +525,258 @@ def test_the_ussd_menu_repays_a_loan_on_the_cluster_once(deployment, crash_after
     assert low == "END Your balance is too low. Nothing moved.", low
     assert _wallet(d, merchant) == wallet - 10_000
     assert two_store.verify(d.db, d.ledger) == []  # the cluster's own checks: above
+
+
+# -- restructuring, write-off and recovery on the cluster (``lending.operator_cluster``,
+# ``payments.recovery_cluster``), each against its SQL-ledger twin ----------------------------
+
+OPERATOR = Caller("op", None, frozenset(SCOPES))
+
+
+class _Undone(Exception):
+    """The SQL-ledger twin's transaction, rolled back on purpose."""
+
+
+def _sql_twin(d: Deployment, work: Any) -> dict[str, Any]:
+    """The SQL path's use case on the same loan, in a transaction rolled back: its answer,
+    its lines, its event and the batch it gives the SQL ledger (``movement.book`` captured:
+    this database's SQL ledger never saw the loan) — what the cluster's must equal."""
+    seen: dict[str, Any] = {}
+
+    def run(unit: Any) -> None:
+        seen["view"] = work(unit)
+        seen["lines"] = loans.schedule(unit, OPERATOR, seen["view"]["id"])["data"]
+        raise _Undone
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(movement, "book", lambda unit, batch, *a, **k: seen.update(batch=batch))
+        patch.setattr(loans, "emit", lambda unit, kind, data, to: seen.update(event=(kind, data)))
+        with pytest.raises(_Undone):
+            d.platform.run(run)
+    return seen
+
+
+def _shape(view: dict[str, Any]) -> dict[str, Any]:
+    """A loan's view without its moment of closing (the twin's is another instant)."""
+    return {k: v for k, v in view.items() if k != "closed"}
+
+
+def _legs_of(transfers: Any) -> list[tuple[Any, ...]]:
+    """Transfers as (what follows the entry's id, accounts, amount, code), in id order."""
+    return sorted(
+        (t.id.split(".", 2)[-1], t.debit_account_id, t.credit_account_id, t.amount, t.code)
+        for t in transfers
+    )
+
+
+def _event(d: Deployment, kind: str, loan_id: str) -> dict[str, Any]:
+    rows = d.platform.run(
+        lambda u: list(u.conn.execute(select(events.c.data).where(events.c.type == kind))),
+        write=False,
+    )
+    (found,) = [json.loads(x)["data"] for (x,) in rows if json.loads(x)["data"]["id"] == loan_id]
+    return found
+
+
+def _entry(d: Deployment, loan_id: str, kind: str) -> dict[str, Any]:
+    entries = d.api.ok(d.api.get(f"/v1/loans/{loan_id}/transactions", d.world.operator))["data"]
+    (entry,) = [e for e in entries if e["kind"] == kind]
+    return entry
+
+
+def _same_as_twin(
+    d: Deployment, twin: dict[str, Any], answer: dict[str, Any], kind: str, event: str
+) -> None:
+    """The cluster's answer, lines, event and booked transfers are the SQL twin's."""
+    loan_id = answer["id"]
+    assert _shape(answer) == _shape(twin["view"])
+    lines = d.api.ok(d.api.get(f"/v1/loans/{loan_id}/schedule", d.world.operator))["data"]
+    assert lines == twin["lines"]
+    assert twin["event"][0] == event and _shape(_event(d, event, loan_id)) == _shape(answer)
+    ids = _entry(d, loan_id, kind)["transfer_ids"]
+    booked = d.ledger.lookup_transfers(ids)
+    assert sorted(booked) == sorted(ids)
+    held = [t for t in booked.values() if not t.id.endswith(".post")]  # a recovery's hold
+    assert _legs_of(held) == _legs_of(twin.get("batch", []))
+
+
+def _operate(d: Deployment, loan_id: str, action: str, body: dict[str, Any], key: str) -> Any:
+    return d.api.post(f"/v1/loans/{loan_id}/{action}", d.world.operator, body, idem=key)
+
+
+def _late(d: Deployment, loan_id: str) -> None:
+    """The loan closed through a day past its first due date and grace: interest accrued and
+    a penalty booked, in the cluster."""
+    day = date.fromisoformat(_row(d, loan_id)["closed_through"]) + timedelta(days=12)
+    _reopen(d, day)
+    assert not close.run(d.platform, day).blocked
+    assert _row(d, loan_id)["penalty_minor"] > 0
+
+
+def test_a_restructure_a_write_off_and_a_recovery_answer_as_on_the_sql_ledger(deployment):
+    d = deployment
+    merchant, loan = _loan(d)
+    loan_id = loan["id"]
+    _late(d, loan_id)
+    penalty = _row(d, loan_id)["penalty_minor"]
+    # a restructuring that forgives the penalty: the waiver booked in the cluster
+    body = {"term": 6, "rate_monthly": "2.5", "waive_penalties": True, "note": "typhoon"}
+    twin = _sql_twin(
+        d, lambda u: loans.restructure(u, OPERATOR, loan_id, 6, "2.5", True, "typhoon")
+    )
+    key = str(uuid.uuid4())
+    done = d.api.ok(_operate(d, loan_id, "restructure", body, key))
+    _same_as_twin(d, twin, done, "restructure", "loan.restructured")
+    assert done["waived_minor"] == penalty and _receivables(d, loan_id)[1] == 0
+    again = _operate(d, loan_id, "restructure", body, key)
+    assert again.json() == done and again.headers["Idempotent-Replayed"] == "true"
+    assert _announced(d, "loan.restructured", loan_id) == 1
+    # refused in the claim as on SQL, nothing held
+    for bad, code in (({"term": 999}, "term_out_of_range"), ({"term": 6, "rate_monthly": "9"}, "")):
+        refused = _operate(d, loan_id, "restructure", bad, str(uuid.uuid4()))
+        assert refused.status_code in (400, 422) and (not code or code in refused.text)
+    assert _row(d, loan_id)["ledger_hold"] is None
+    # the write-off: every receivable against losses, in the cluster
+    twin = _sql_twin(d, lambda u: loans.write_off(u, OPERATOR, loan_id, "gone"))
+    key = str(uuid.uuid4())
+    gone = d.api.ok(_operate(d, loan_id, "write_off", {"note": "gone"}, key))
+    _same_as_twin(d, twin, gone, "write_off", "loan.written_off")
+    assert gone["status"] == "written_off" and gone["written_off_minor"] > 0
+    assert _principal(d, loan_id) == 0 and _receivables(d, loan_id) == (0, 0)
+    again = _operate(d, loan_id, "write_off", {"note": "gone"}, key)
+    assert again.json() == gone and again.headers["Idempotent-Replayed"] == "true"
+    twice = _operate(d, loan_id, "write_off", {}, str(uuid.uuid4()))
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "loan_not_active"
+    # a payment on the written-off loan: a recovery, through the two-store order
+    wallet, out = _wallet(d, merchant), _outgoing_of(d, merchant)
+    caller = Caller("m", merchant.id, frozenset(SCOPES))
+    twin = _sql_twin(d, lambda u: loans.repay(u, caller, loan_id, 40_000, "main"))
+    key = str(uuid.uuid4())
+    back = d.api.ok(_repay(d, merchant, loan_id, 40_000, key))
+    _same_as_twin(d, twin, back, "recovery", "loan.recovered")
+    assert back["recovered_minor"] == 40_000 and _wallet(d, merchant) == wallet - 40_000
+    assert _outgoing_of(d, merchant) == out + 40_000
+    again = _repay(d, merchant, loan_id, 40_000, key)
+    assert again.json() == back and again.headers["Idempotent-Replayed"] == "true"
+    left = gone["written_off_minor"] - 40_000
+    over = _repay(d, merchant, loan_id, left + 1, str(uuid.uuid4()))
+    assert over.status_code == 400 and over.json()["error"]["code"] == "overpayment"
+    low = _repay(d, merchant, loan_id, min(left, wallet - 40_000 + 1), str(uuid.uuid4()))
+    assert low.status_code == 402 and low.json()["error"]["code"] == "insufficient_funds"
+    row = _row(d, loan_id)
+    assert row["ledger_hold"] is None and row["recovered_minor"] == 40_000
+    assert _outgoing_of(d, merchant) == out + 40_000
+    assert _announced(d, "loan.recovered", loan_id) == 1
+    _clean(d)
+    assert operator_cluster.recover(d.platform, older_than_s=0) == 0  # nothing left held
+
+
+@pytest.fixture
+def crash_op(monkeypatch) -> Any:
+    """Make ``operator_cluster`` crash after a step (None: no more)."""
+
+    def arm(step: str | None) -> None:
+        def hook(done: str) -> None:
+            if done == step:
+                raise Crash(step)
+
+        monkeypatch.setattr(operator_cluster, "crash_hook", hook)
+
+    return arm
+
+
+#: One loan per deployment that the restructure crash tests reschedule, in turn.
+_RESCHEDULING: dict[int, tuple[Party, dict[str, Any]]] = {}
+
+
+#: The crash points and the action crashed there. Both actions share the claim, the book and
+#: the answer (only the figures differ): a write-off at the claim (recovery books it) and
+#: inside the book after the cluster took its chain (the resend alone finishes it), a
+#: restructuring inside the book (no legs: the rows rolled back) and after the commit.
+_OPERATOR_CRASHES = [
+    ("claim", "write_off"),
+    ("booked", "write_off"),
+    ("booked", "restructure"),
+    ("C", "restructure"),
+]
+
+
+@pytest.mark.parametrize(("step", "action"), _OPERATOR_CRASHES)
+def test_a_crash_after_a_step_of_a_restructure_or_write_off_books_once(
+    deployment, crash_op, step, action
+):
+    """A crash after the claim (the loan held: a repayment waits), inside the book's
+    transaction after the cluster took the chain, after its commit; then recovery (or, for
+    the crash inside the book, the resend alone) finishes it, and the resend answers."""
+    d = deployment
+    if action == "restructure":
+        merchant, loan = _RESCHEDULING.get(id(d)) or _RESCHEDULING.setdefault(id(d), _loan(d))
+        body: dict[str, Any] = {"term": 5}
+    else:
+        (merchant, loan), body = _loan(d), {"note": "gone"}
+    loan_id = loan["id"]
+    kind = "loan.restructured" if action == "restructure" else "loan.written_off"
+    told, version = _announced(d, kind, loan_id), _row(d, loan_id)["version"]
+    key = str(uuid.uuid4())
+    crash_op(step)
+    _dies(d, lambda: _operate(d, loan_id, action, body, key))
+    crash_op(None)
+    held = _row(d, loan_id)["ledger_hold"]
+    assert (held is None) == (step == "C")
+    if (step, action) == ("booked", "write_off"):  # the cluster has what no row names yet
+        assert _principal(d, loan_id) == 0 and _row(d, loan_id)["status"] == "active"
+    if held is not None:
+        busy = _repay(d, merchant, loan_id, 10_000, str(uuid.uuid4()))
+        assert busy.status_code == 409 and busy.json()["error"]["code"] == "loan_busy"
+    if step != "booked":  # the resend alone finishes the crash inside the book
+        assert operator_cluster.recover(d.platform, older_than_s=0) == (0 if step == "C" else 1)
+    answer = d.api.ok(_operate(d, loan_id, action, body, key))
+    replay = _operate(d, loan_id, action, body, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    row = _row(d, loan_id)
+    assert row["ledger_hold"] is None and _announced(d, kind, loan_id) == told + 1
+    if action == "restructure":
+        assert answer["term"] == 5 and row["version"] == version + 1
+    else:
+        assert answer["status"] == "written_off" and _principal(d, loan_id) == 0
+        assert answer["written_off_minor"] == 500_000  # the principal, its fee deducted
+    assert operator_cluster.recover(d.platform, older_than_s=0) == 0
+    assert two_store.verify(d.db, d.ledger) == []  # (the cluster's own checks: above)
+
+
+#: One written-off loan per deployment that the recovery crash tests recover from, in turn.
+_RECOVERING: dict[int, tuple[Party, dict[str, Any]]] = {}
+
+
+def _written_off(d: Deployment) -> tuple[Party, dict[str, Any]]:
+    merchant, loan = _loan(d)
+    d.api.ok(_operate(d, loan["id"], "write_off", {}, str(uuid.uuid4())))
+    return merchant, loan
+
+
+@pytest.mark.parametrize("step", ["A", "posts", "C"])
+def test_a_crash_after_a_step_of_a_recovery_recovers_once(deployment, crash_after, step):
+    """A crash with the loan held and nothing booked (recovery books the whole order), with
+    only C missing, and after C. The rest of the order is the repayments' (above)."""
+    d = deployment
+    merchant, loan = _RECOVERING.get(id(d)) or _RECOVERING.setdefault(id(d), _written_off(d))
+    wallet, out = _wallet(d, merchant), _outgoing_of(d, merchant)
+    recovered, told = (
+        _row(d, loan["id"])["recovered_minor"],
+        _announced(d, "loan.recovered", loan["id"]),
+    )
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _repay(d, merchant, loan["id"], 5_000, key))
+    crash_after(None)
+    held = _row(d, loan["id"])["ledger_hold"]
+    assert (held is None) == (step == "C")
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step == "C" else 1)
+    answer = d.api.ok(_repay(d, merchant, loan["id"], 5_000, key))
+    assert answer["id"] == loan["id"] and answer["status"] == "written_off"
+    assert _wallet(d, merchant) == wallet - 5_000 and _outgoing_of(d, merchant) == out + 5_000
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None and row["recovered_minor"] == recovered + 5_000
+    assert _announced(d, "loan.recovered", loan["id"]) == told + 1
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []

@@ -24,7 +24,7 @@ from tindahan.kernel.refusals import invalid
 from tindahan.services.insights import loan_fit
 from tindahan.services.lending import close as loan_close
 from tindahan.services.lending import holidays as loan_holidays
-from tindahan.services.lending import loans
+from tindahan.services.lending import loans, operator_cluster
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending import reports as loan_reports
 from tindahan.services.payments import loan_cluster, repayment_cluster, two_store
@@ -222,6 +222,21 @@ def restructure(
     request: Request, who: CallerDep, key: IdempotencyKey, loan_id: PathId, payload: Restructure
 ) -> JSONResponse:
     p = payload
+    made = platform(request)
+    through = None
+    if two_store.applies(made):  # claimed, then booked (``lending.operator_cluster``)
+        inputs = {
+            "term": p.term,
+            "rate_monthly": p.rate_monthly,
+            "waive_penalties": p.waive_penalties,
+            "note": p.note,
+        }
+
+        def through(scope, k, fp, _work, render, refuse):  # type: ignore[no-untyped-def]
+            return operator_cluster.restructure(
+                made, who, loan_id, inputs, scope, k, fp, render, refuse
+            )
+
     return idempotent(
         request,
         who,
@@ -230,6 +245,7 @@ def restructure(
         lambda u: loans.restructure(
             u, who, loan_id, p.term, p.rate_monthly, p.waive_penalties, p.note
         ),
+        through=through,
     )
 
 
@@ -238,7 +254,23 @@ def write_off(
     request: Request, who: CallerDep, key: IdempotencyKey, loan_id: PathId, payload: WriteOff
 ) -> JSONResponse:
     note = payload.note
-    return idempotent(request, who, key, payload, lambda u: loans.write_off(u, who, loan_id, note))
+    made = platform(request)
+    through = None
+    if two_store.applies(made):  # claimed, then booked (``lending.operator_cluster``)
+
+        def through(scope, k, fp, _work, render, refuse):  # type: ignore[no-untyped-def]
+            return operator_cluster.write_off(
+                made, who, loan_id, note, scope, k, fp, render, refuse
+            )
+
+    return idempotent(
+        request,
+        who,
+        key,
+        payload,
+        lambda u: loans.write_off(u, who, loan_id, note),
+        through=through,
+    )
 
 
 # --- the book ------------------------------------------------------------------------------

@@ -287,8 +287,12 @@ loan_moves = Table(
     Column("source", String(16), nullable=False),
     Column("business_date", String(_DATE), nullable=False),
     Column("created_at_ns", BigInteger, nullable=False),
-    CheckConstraint("amount_minor > 0", name="amount"),
-    CheckConstraint(_in("kind", ("repayment",)), name="kind"),
+    #: A restructuring's or write-off's inputs, JSON (``services.lending.operator_cluster``).
+    Column("params", Text),
+    CheckConstraint("amount_minor >= 0", name="amount"),
+    CheckConstraint(
+        _in("kind", ("repayment", "recovery", "restructure", "write_off")), name="kind"
+    ),
 )
 
 loan_holidays = Table(

@@ -198,8 +198,8 @@ two_store_payments = Table(
     #: Whose place it is: ``payment`` (``payments``), ``payout`` (``payouts``),
     #: ``bank_transfer`` (``bank_transfers``), ``loan`` (``loans``: its disbursement,
     #: ``services.payments.loan_cluster``), ``inbound`` (``inbound_transfers``),
-    #: ``refund`` (``refunds``), ``loan_repayment`` (``loan_moves``) or ``order``
-    #: (``order_places``: an order's escrow movement).
+    #: ``refund`` (``refunds``), ``loan_repayment`` or ``loan_recovery`` (``loan_moves``)
+    #: or ``order`` (``order_places``: an order's escrow movement).
     Column("record", String(16), nullable=False, server_default="payment"),
     Column("legs", Text, nullable=False),
     Column("scope", String(_ID)),
@@ -227,6 +227,7 @@ two_store_payments = Table(
                 "order",
                 "bank_payout",
                 "recall",
+                "loan_recovery",
             ),
         ),
         name="record",

@@ -32,9 +32,11 @@ from tindahan.services.ledger.anchoring import anchor_sealed
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.transfers import expire_pending
 from tindahan.services.lending import close as loan_close
+from tindahan.services.lending import operator_cluster
 from tindahan.services.payments import (
     cash,
     loan_cluster,  # noqa: F401 (registers the loan record recovery finishes)
+    recovery_cluster,  # noqa: F401 (registers the loan recovery record recovery finishes)
     refunds,
     repayment_cluster,  # noqa: F401 (registers the loan repayment record recovery finishes)
     requests,  # noqa: F401 (registers a payment request's follower recovery runs)
@@ -97,6 +99,7 @@ def tick(
     assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
     assert refunds.RECORD in two_store.RECORDS and recall_cluster.RECORD in two_store.RECORDS
     recovered = _on_cluster(two_store.recover, platform)
+    recovered += _on_cluster(operator_cluster.recover, platform)  # restructures, write-offs
     failed = _on_cluster(cash.expire_cash_outs, platform)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)

@@ -6,8 +6,8 @@ total, and *holds the loan* (``loans.ledger_hold`` = the repayment's id) with wh
 (``loan_moves``: amount, wallet, business day) and its place (``record`` ``loan_repayment``,
 keyed by the repayment's id). It writes none of the loan's rows. A loan already held — the
 daily close's chunk between its claim and its commit, another repayment before its C — is
-refused ``409 loan_busy`` ("try again shortly"), as is a repayment of a written-off loan
-(a recovery: not on the cluster yet, ``ledger_not_supported``).
+refused ``409 loan_busy`` ("try again shortly"). A payment on a written-off loan is a
+recovery: its A is ``recovery_cluster.reserve``.
 
 The **hold** (cluster) is one pending transfer of the wallet's part, wallet → the loan's
 reserve (``<txn>.wallet``, 60 s). Decision: the wallet pays through the loan's reserve on the
@@ -39,14 +39,14 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import RefusalError, conflict
+from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode
 from tindahan.services.ledger import movement
 from tindahan.services.lending import loans
 from tindahan.services.lending.views import LoanView
-from tindahan.services.payments import two_store
+from tindahan.services.payments import recovery_cluster, two_store
 from tindahan.services.platform import idempotency
 from tindahan.services.unit import Platform, Unit, ledger_id, new_id
 from tindahan.store.lending_tables import loan_moves
@@ -80,14 +80,10 @@ def reserving(
     """A repayment's A (the API route's, the web loan page's and the USSD menu's, with
     ``RECORD``)."""
 
-    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer]]:
+    def reserve(unit: Unit, ledger: LedgerPort) -> tuple[dict[str, Any], list[NewTransfer] | None]:
         row, wallet, amount = loans.repayable(unit, caller, loan_id, amount_minor, source)
-        if row["status"] == "written_off":
-            raise conflict(
-                "ledger_not_supported",
-                "a payment on a written-off loan (a recovery) is not supported on the "
-                "TigerBeetle ledger yet",
-            )
+        if row["status"] == "written_off":  # a recovery, placed under its own record
+            return recovery_cluster.reserve(unit, row, wallet, amount, source)
         loans.require_unheld(row)
         txn = new_id("ltx")
         r = loans.plan_repayment(unit, row, wallet, amount, source, loans.today(unit), txn)
