@@ -754,10 +754,11 @@ def _written_off(d: Deployment) -> tuple[Party, dict[str, Any]]:
     return merchant, loan
 
 
-@pytest.mark.parametrize("step", ["A", "posts", "C"])
+@pytest.mark.parametrize("step", ["A", "posts"])
 def test_a_crash_after_a_step_of_a_recovery_recovers_once(deployment, crash_after, step):
-    """A crash with the loan held and nothing booked (recovery books the whole order), with
-    only C missing, and after C. The rest of the order is the repayments' (above)."""
+    """A crash with the loan held and nothing booked (recovery books the whole order, its
+    A's and C's own writes), and with only C missing. The other steps are the order's, as
+    the repayments' crash test (above) injects them; nothing there is the recovery's own."""
     d = deployment
     merchant, loan = _RECOVERING.get(id(d)) or _RECOVERING.setdefault(id(d), _written_off(d))
     wallet, out = _wallet(d, merchant), _outgoing_of(d, merchant)
