@@ -270,6 +270,7 @@ def test_a_withdrawal_to_a_bank_is_one_movement_sent_and_settled_once(merchant_b
     payout_id = view["payout"]["id"]
     paid = _payout_of(d, payout_id)
     assert paid["status"] == "succeeded" and paid["amount_minor"] == 20_000 + PAYOUT_FEE
+    assert view["payout"]["status"] == "succeeded"  # the answer as of B, not A's pending
     # one batch booked the payout and held the transfer: sales down, main holding it all
     s, m = _merchant(d)
     assert s.balance_posted == settlement.balance_posted - 20_000 - PAYOUT_FEE
@@ -283,6 +284,8 @@ def test_a_withdrawal_to_a_bank_is_one_movement_sent_and_settled_once(merchant_b
     assert (m.balance_posted, m.debits_pending) == (main.balance_posted, main.debits_pending)
     assert s.balance_posted == settlement.balance_posted - 20_000 - PAYOUT_FEE
     assert _clearing(d) == clearing + 20_000
+    settled = _withdraw(d, account, 20_000, key).body  # the resend: the current state
+    assert (settled["status"], settled["payout"]) == ("settled", view["payout"])
     assert _announced(d, "payout.succeeded", payout_id) == 1
     assert _announced(d, "bank_transfer.succeeded", view["id"]) == 1
     assert two_store.verify(d.db, d.ledger) == []
@@ -349,7 +352,8 @@ def test_a_crash_in_a_withdrawal_to_a_bank_pays_out_and_holds_once(
     two_store.recover(d.platform, older_than_s=0)
     made = _withdraw(d, account, 3_000, key).body
     assert made["status"] == "pending"
-    assert _payout_of(d, made["payout"]["id"])["status"] == "succeeded"
+    assert made["payout"] == _payout_of(d, made["payout"]["id"])  # succeeded, as GET says
+    assert made["payout"]["status"] == "succeeded"
     assert transfers.dispatch(d.platform, rail) == 1
     assert transfers.dispatch(d.platform, rail) == 0
     transfers.receive(d.platform, rail.status(made["uetr"], "ACSC"))

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.xdist_group("tigerbeetle")
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after
+reviewing = test_payments.reviewing
 
 BUYER_MOBILE = "0917 123 4567"
 
@@ -67,6 +68,23 @@ def test_a_send_to_a_mobile_number_books_in_the_cluster_once(deployment):
     assert ("mobile_transfer.received", 2_500) in [
         (n["kind"], n["facts"]["amount_minor"]) for n in listed
     ]
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("reviewing")
+def test_a_send_held_for_review_is_held_in_the_cluster_and_released(deployment):
+    """``reserve_mobile`` judges the send as a payment is judged: held (the answer and the
+    event say ``under_review``), the analyst's release frees it."""
+    d = deployment
+    buyer, settlement, other = d.balances()
+    sent = d.api.ok(_send(d, 900, str(uuid.uuid4())))
+    assert (sent["status"], sent["under_review"]) == ("succeeded", True)
+    (account,) = d.accounts((d.world.buyer, "main"))
+    assert (account.balance_posted, account.debits_pending) == (buyer + 900, 900)
+    assert _announced(d, "mobile_transfer.succeeded", sent["id"]) == 1
+    alert = test_payments._alert_of(d, sent["transfer_ids"][0])
+    test_payments._decide(d, alert["id"], "release")
+    assert d.balances() == (buyer + 900, settlement, other - 900)
     assert two_store.verify(d.db, d.ledger) == []
 
 

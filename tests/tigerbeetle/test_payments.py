@@ -26,21 +26,24 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, build_world, make_party
 from tests.conftest import PG_URL, postgres_available
+from tests.lending.conftest import OPERATOR
 from tests.tigerbeetle.conftest import _cluster
 from tindahan.api.app import create_app
 from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import Account, NewTransfer
-from tindahan.services.ledger import migration, movement
+from tindahan.services.ledger import cluster_booking, migration, movement, risk_gate
 from tindahan.services.payments import cash, refunds, two_store, wallets
 from tindahan.services.platform import books, chart, keys
 from tindahan.services.platform.chart import bank_account
+from tindahan.services.risk import holds as risk_holds
 from tindahan.services.unit import Platform
 from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
 from tindahan.store.migrate import upgrade
 from tindahan.store.payment_tables import events, payments, two_store_payments, wallet_usage
+from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import tigerbeetle_names
 from tindahan.store.vault import Vault
 from tindahan.tigerbeetle.ids import id128
@@ -902,3 +905,233 @@ def test_the_trial_balance_reads_the_cluster(deployment):
     assert balanced
     paid = d.api.ok(d.pay(d.world.merchant, 7_000, str(uuid.uuid4())))
     assert fees() == (before + paid["fee_minor"], True)
+
+
+# -- held for review: payments, sends and cash-ins (``two_store.judged``) ----------------------
+
+#: Every payment and send (velocity: any amount in an hour) and every cash-in (covered cash
+#: over nothing) held for review.
+REVIEW_ALL = """
+[[rule]]
+id = "velocity"
+version = 1
+decision = "review"
+[rule.params]
+hour_max_count = 1000000
+hour_max_minor = 0
+day_max_count = 1000000
+day_max_minor = 1000000000000
+month_max_count = 1000000
+month_max_minor = 1000000000000
+pair_day_max_count = 1000000
+
+[[rule]]
+id = "covered_cash"
+version = 1
+decision = "review"
+[rule.params]
+threshold_minor = 0
+"""
+
+
+@pytest.fixture
+def reviewing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(REVIEW_ALL)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(rules))
+
+
+def _alert_of(d: Deployment, transfer_id: str) -> dict[str, Any]:
+    """The movement's one alert (its principal transfer's)."""
+    query = select(risk_alerts).where(risk_alerts.c.transfer_id == transfer_id)
+    (alert,) = d.platform.run(lambda u: list(u.conn.execute(query).mappings()), write=False)
+    return dict(alert)
+
+
+def _decide(d: Deployment, alert_id: str, decision: str) -> dict[str, Any]:
+    return d.platform.run(lambda u: risk_holds.decide(u, OPERATOR, alert_id, decision, None))
+
+
+def _wallet(d: Deployment, party: Party, kind: str = "main") -> tuple[int, int]:
+    """(posted, held: pending debits) of a wallet in the cluster."""
+    (account,) = d.accounts((party, kind))
+    return account.balance_posted, account.debits_pending
+
+
+def _reviewed(d: Deployment, payment_id: str, key: str) -> bool:
+    got = d.api.ok(d.api.get(f"/v1/payments/{payment_id}", key))
+    return bool(got["under_review"])
+
+
+@pytest.mark.usefixtures("reviewing")
+def test_a_payment_held_for_review_is_held_in_the_cluster_and_released(deployment):
+    """Succeeded and held, as on SQL: the answer, the event and ``GET`` say ``under_review``;
+    the hold (settlement wallet → ``op.risk.holds``, the net, pending, no timeout) booked in
+    the post chain; the analyst's release voids it; verify checks the hold against its alert."""
+    d = deployment
+    buyer, settlement, other = d.balances()
+    key = str(uuid.uuid4())
+    paid = d.api.ok(d.pay(d.world.merchant, 5_000, key))
+    net = 5_000 - paid["fee_minor"]
+    assert (paid["status"], paid["under_review"]) == ("succeeded", True)
+    assert _wallet(d, d.world.merchant, "settlement") == (settlement + net, net)
+    alert = _alert_of(d, paid["transfer_ids"][0])
+    assert (alert["status"], alert["rule"], alert["hold_id"] in paid["transfer_ids"]) == (
+        "open",
+        "velocity",
+        True,
+    )
+    hold = d.ledger.lookup_transfers([alert["hold_id"]])[alert["hold_id"]]
+    assert (hold.amount, hold.timeout_seconds) == (net, 0)
+    assert _reviewed(d, paid["id"], d.world.merchant.key)
+    (event,) = [
+        json.loads(data)["data"]
+        for (data,) in d.platform.run(
+            lambda u: list(
+                u.conn.execute(select(events.c.data).where(events.c.type == "payment.succeeded"))
+            ),
+            write=False,
+        )
+        if json.loads(data)["data"]["id"] == paid["id"]
+    ]
+    assert event["under_review"] is True
+    assert d.pay(d.world.merchant, 5_000, key).json() == paid
+    assert two_store.verify(d.db, d.ledger) == []
+    _decide(d, alert["id"], "release")
+    assert d.balances() == (buyer - 5_000, settlement + net, other)
+    assert not _reviewed(d, paid["id"], d.world.buyer.key)
+    assert two_store.verify(d.db, d.ledger) == []
+    # an alert that says open while the cluster voided its hold is named
+    where = risk_alerts.c.id == alert["id"]
+    d.platform.run(
+        lambda u: u.conn.execute(risk_alerts.update().where(where).values(status="open"))
+    )
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert problems == [
+            f"payment {paid['id']}: its review hold {alert['hold_id']} is open, not so in the "
+            "cluster"
+        ]
+    finally:
+        d.platform.run(
+            lambda u: u.conn.execute(risk_alerts.update().where(where).values(status="released"))
+        )
+
+
+@pytest.mark.usefixtures("reviewing")
+def test_a_send_held_for_review_is_returned_to_the_payer_in_the_cluster(deployment):
+    d = deployment
+    before = d.balances()
+    sent = d.api.ok(d.pay(d.world.other_buyer, 700, str(uuid.uuid4())))
+    assert (sent["kind"], sent["under_review"]) == ("p2p", True)
+    assert _wallet(d, d.world.other_buyer) == (before[2] + 700, 700)
+    alert = _alert_of(d, sent["transfer_ids"][0])
+    assert _decide(d, alert["id"], "return")["status"] == "returned"
+    assert d.balances() == before  # posted to op.risk.holds and paid back to the buyer
+    assert not _reviewed(d, sent["id"], d.world.other_buyer.key)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("reviewing")
+def test_a_cash_in_held_for_review_is_held_in_the_cluster_and_released(deployment):
+    d = deployment
+    float_, buyer, agent_main = _cash_balances(d)
+    cashed = d.api.ok(_cash_in(d, 3_000, str(uuid.uuid4())))
+    assert (cashed["status"], cashed["under_review"]) == ("succeeded", True)
+    assert _wallet(d, d.world.buyer) == (buyer + 3_000, 3_000)
+    alert = _alert_of(d, cashed["transfer_ids"][0])
+    assert alert["rule"] == "covered_cash"
+    _decide(d, alert["id"], "release")
+    commission = cashed["commission_minor"]
+    assert _cash_balances(d) == (float_ - 3_000, buyer + 3_000, agent_main + commission)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("reviewing")
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_a_payment_held_for_review_holds_it_once(deployment, crash_after, step):
+    d = deployment
+    buyer, settlement, other = d.balances()
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: d.pay(d.world.other_buyer, 400, key))
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(d.pay(d.world.other_buyer, 400, key))
+    assert (answer["status"], answer["under_review"]) == ("succeeded", True)
+    assert _wallet(d, d.world.other_buyer) == (other + 400, 400)  # moved once, held once
+    alert = _alert_of(d, answer["transfer_ids"][0])  # one alert
+    _decide(d, alert["id"], "release")
+    assert d.balances() == (buyer - 400, settlement, other + 400)
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("reviewing")
+def test_a_payment_held_for_review_given_up_at_its_deadline_closes_its_alert(
+    deployment, crash_after, monkeypatch
+):
+    """Refused with nothing moved: the alert A stored holds nothing, so it is closed."""
+    d = deployment
+    before = d.balances()
+    monkeypatch.setattr(two_store, "RESERVATION_TIMEOUT_S", 0)
+    key = str(uuid.uuid4())
+    crash_after("A")
+    _dies(d, lambda: d.pay(d.world.other_buyer, 300, key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    refused = d.pay(d.world.other_buyer, 300, key)
+    assert refused.json()["error"]["code"] == "reservation_expired", refused.text
+    payment_id = d.platform.run(
+        lambda u: u.conn.execute(
+            select(two_store_payments.c.payment_id).where(two_store_payments.c.idem_key == key)
+        ).scalar_one(),
+        write=False,
+    )
+    principal = f"{payment_id.replace('_', '.')}"
+    alert = _alert_of(d, principal)
+    assert (alert["status"], alert["hold_id"]) == ("closed", None)
+    assert d.balances() == before
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.usefixtures("reviewing")
+@pytest.mark.parametrize("decision", ["release", "return"])
+def test_a_decision_that_died_after_the_cluster_refuses_the_other_then_finishes(
+    deployment, monkeypatch, decision
+):
+    """The analyst's decision booked in the cluster, its transaction dead before its commit
+    (the alert still open): the other decision is refused ``alert_decided_in_ledger`` with
+    nothing changed (the money moved as the first said, and cannot be moved back); the same
+    decision again books nothing twice and records it."""
+    d = deployment
+    buyer, settlement, other = d.balances()
+    sent = d.api.ok(d.pay(d.world.other_buyer, 600, str(uuid.uuid4())))
+    alert = _alert_of(d, sent["transfer_ids"][0])
+    book = cluster_booking.book_within
+
+    def dies(*args: Any) -> None:
+        book(*args)
+        raise Crash("after the cluster")
+
+    monkeypatch.setattr(cluster_booking, "book_within", dies)
+    with pytest.raises(Crash):
+        _decide(d, alert["id"], decision)
+    monkeypatch.setattr(cluster_booking, "book_within", book)
+    assert _alert_of(d, sent["transfer_ids"][0])["status"] == "open"
+    moved = (
+        (buyer - 600, settlement, other + 600)
+        if decision == "release"
+        else (buyer, settlement, other)
+    )
+    assert d.balances() == moved  # the cluster holds the first decision
+    opposite = "return" if decision == "release" else "release"
+    with pytest.raises(RefusalError) as refused:
+        _decide(d, alert["id"], opposite)
+    assert refused.value.code == "alert_decided_in_ledger", refused.value
+    assert f"{decision} it to record" in refused.value.message
+    assert _alert_of(d, sent["transfer_ids"][0])["status"] == "open" and d.balances() == moved
+    decided = _decide(d, alert["id"], decision)
+    assert decided["status"] == ("released" if decision == "release" else "returned")
+    assert d.balances() == moved
+    assert two_store.verify(d.db, d.ledger) == []

@@ -282,7 +282,7 @@ def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
         _store(unit, m, principal, verdict, None)
         return list(transfers)
     hold = NewTransfer(
-        id=f"hold.{principal.id}"[:80],
+        id=hold_id(principal.id),
         debit_account_id=principal.credit_account_id,
         credit_account_id=HOLDS_ACCOUNT,
         amount=held,
@@ -295,6 +295,11 @@ def judge(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     chain = list(transfers)
     chain[-1] = replace(chain[-1], flags=chain[-1].flags | TransferFlags.LINKED)
     return [*chain, hold]
+
+
+def hold_id(transfer_id: str) -> str:
+    """The id of the review's hold on the movement whose principal transfer is this one."""
+    return f"hold.{transfer_id}"[:80]
 
 
 def _with_flag(verdict: Verdict, m: Movement, flag: Flag) -> Verdict:

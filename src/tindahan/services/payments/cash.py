@@ -198,12 +198,11 @@ def cash_in_on_cluster(
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
         c = _plan_cash_in(unit, caller, customer_id, amount_minor, currency, agent_id)
         movement.limit_incoming(unit, c.customer, c.amount_minor, c.currency)
-        two_store.require_no_risk_hold(unit, c.transfers)
+        legs = two_store.judged(unit, c.transfers)
         two_store.check_balance(ledger, c.customer, c.amount_minor, c.currency)
-        legs = two_store.unlinked(c.transfers)
         held = [t.id for t in two_store.holds(legs)]
         row = _record_cash_in(unit, c, PaymentStatus.PENDING, held)
-        return reviewed(unit, [payment_view(row)])[0], legs
+        return two_store.view_of(unit, row, legs), legs
 
     return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)
 
@@ -650,11 +649,10 @@ def fund_on_cluster(
             return fx.php_equivalent(unit, value, f.currency)
 
         movement.limit_incoming(unit, f.holder, php, "PHP")
-        two_store.require_no_risk_hold(unit, [leg])
+        legs = two_store.judged(unit, [leg])
         two_store.check_balance(ledger, f.holder, f.amount_minor, f.currency, to_php)
-        legs = [leg]
         held = [t.id for t in two_store.holds(legs)]
         row = _record_funding(unit, f, PaymentStatus.PENDING, reference, held)
-        return payment_view(row), legs
+        return two_store.view_of(unit, row, legs), legs
 
     return two_store.run(platform, scope, key, fingerprint, reserve, render, render_refusal)

@@ -218,13 +218,13 @@ def reserve_mobile(
     checks and refusals as ``send_to_mobile``, the receiving wallet's maximum balance read
     from the cluster, the payment ``pending``. C announces it ``mobile_transfer.succeeded``
     (``two_store`` tells it by its leg's ``channel``). A send the risk rules would hold for
-    review is refused ``ledger_not_supported``, as a payment is there."""
+    review is held as a payment is there (``two_store.judged``: the review's hold booked with
+    the post chain; the view says ``under_review``)."""
     p = _plan(unit, caller, new)
-    two_store.require_no_risk_hold(unit, [p.transfer])
+    legs = two_store.judged(unit, [p.transfer])
     two_store.check_balance(ledger, p.destination, p.amount_minor, p.currency)
-    legs = two_store.unlinked([p.transfer])
     row = _record(unit, p, PaymentStatus.PENDING, [t.id for t in two_store.holds(legs)])
-    return reviewed(unit, [payment_view(row)])[0], legs
+    return two_store.view_of(unit, row, legs), legs
 
 
 def send_once(platform: Platform, caller: Caller, key: str, new: MobileSend) -> PaymentView:

@@ -64,10 +64,17 @@ from tindahan.services.ledger.cluster_booking import first_failure as first_fail
 from tindahan.services.ledger.cluster_booking import open_accounts as _open_accounts
 from tindahan.services.ledger.cluster_booking import unlinked as unlinked
 from tindahan.services.ledger.verify import loan_violations_in_cluster
-from tindahan.services.payments.payments import NewPayment, payment_view, plan, record
+from tindahan.services.payments.payments import (
+    NewPayment,
+    payment_view,
+    plan,
+    record,
+    reviewed,
+)
 from tindahan.services.payments.views import PaymentView
 from tindahan.services.platform import idempotency
 from tindahan.services.platform.events import emit
+from tindahan.services.risk import holds as risk_holds
 from tindahan.services.unit import Platform, Unit
 from tindahan.store import ledger_names
 from tindahan.store.database import Database
@@ -330,9 +337,8 @@ def reserve_payment(
             "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
             "support yet",
         )
-    require_no_risk_hold(unit, p.transfers)
+    legs = judged(unit, p.transfers)
     check_balance(ledger, p.destination, p.amount_minor, p.currency)
-    legs = unlinked(p.transfers)
     row = record(
         unit,
         p.payment_id,
@@ -348,20 +354,44 @@ def reserve_payment(
         reference=p.reference,
         description=p.description,
     )
-    return view_of(row), legs
+    return view_of(unit, row, legs), legs
 
 
-def view_of(row: Any) -> PaymentView:
-    """A payment's view on the cluster, ``under_review`` False with no read: nothing the
-    two-store order books for a payment row is ever held for review (``require_no_risk_hold``
-    refuses it in A), so ``payments.reviewed``'s look-up of open alerts — three a payment, in
-    A, C's event and the answer — would always find none (the profile in the README)."""
-    return {**payment_view(row), "under_review": False}
+def view_of(unit: Unit, row: Any, legs: Sequence[NewTransfer] | None = None) -> PaymentView:
+    """A payment's (send's, cash-in's, funding's) view on the cluster. Its ``under_review``
+    needs the open alerts read (``payments.reviewed``, as on SQL) only for a movement the
+    risk rules held: in A, one whose ``legs`` carry the review's hold (``REVIEW_HOLD``); once
+    booked, one whose ``transfer_ids`` name that hold (C records every leg's id, the hold's
+    among them; a failed one never names it). Every other payment is ``under_review`` False
+    with no read: the hold's id is the only way its money can be held, so the look-up —
+    three a payment, in A, C's event and the answer — would find nothing (the profile in
+    the README). A held one is read, so an analyst's release or return shows at once."""
+    view = payment_view(row)
+    if legs is not None:
+        return {**view, "under_review": any(REVIEW_HOLD in t.metadata for t in legs)}
+    ids = view["transfer_ids"]
+    if ids and risk_gate.hold_id(ids[0]) in ids:
+        return reviewed(unit, [view])[0]
+    return {**view, "under_review": False}
+
+
+def judged(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
+    """The live risk rules, as the SQL path's ``movement.book`` runs them (they may refuse,
+    and store their alerts): the legs to book, unlinked, with the review's hold leg when they
+    hold the movement for review (the receiver's wallet → ``op.risk.holds``, pending, no
+    timeout, metadata ``REVIEW_HOLD``; its alert names it). The order books that leg in the
+    post chain after the credit it holds (``_rest``), so the money lands held or not at all;
+    the analyst's release voids it and a return posts it (``services.risk.holds``). For the
+    movements whose record is a payment row (payments, sends, cash-ins, fundings): their
+    views say ``under_review`` (``view_of``) and a failure closes the alert (``_refuse``)."""
+    return unlinked(risk_gate.judge(unit, transfers))
 
 
 def require_no_risk_hold(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
     """The live risk rules, as the SQL path's ``movement.book`` runs them (they may refuse);
-    a movement they would put on hold is refused: risk holds are not on the cluster yet."""
+    a movement they would put on hold is refused: for the movements with their own records
+    (refunds, orders' escrow, loans), a risk hold is not on the cluster yet (``judged``
+    holds the payments')."""
     judged = risk_gate.judge(unit, transfers)
     if len(judged) != len(transfers):
         raise conflict(
@@ -762,7 +792,7 @@ def _announce(unit: Unit, payment_id: str, event: str | None = None) -> None:
     """The payment's event (by default its kind's at C) to its payer and payee."""
     row = unit.conn.execute(select(payments).where(payments.c.id == payment_id)).mappings()
     payment = row.one()
-    view = view_of(payment)
+    view = view_of(unit, payment)
     event = event or _event_at_c(unit, payment["kind"], payment_id)
     emit(unit, event, view, [p for p in (view["payer_id"], view["payee_id"]) if p])
 
@@ -807,8 +837,22 @@ def _refuse(
             return
         record = _record(_record_of(unit, payment_id))
         record.failed(unit, payment_id, refusal, list(more_ids), event)
+        _close_reviews(unit, payment_id)
 
     platform.run(work)
+
+
+def _close_reviews(unit: Unit, payment_id: str) -> None:
+    """A review's alert stored in A holds nothing once its movement failed (its hold is a
+    leg of the post chain, never booked): closed, with no hold to release or return, as a
+    refused movement's kept alert is."""
+    review = [t.id for t in legs_of(unit, payment_id) if REVIEW_HOLD in t.metadata]
+    if review:
+        unit.conn.execute(
+            update(risk_alerts)
+            .where(risk_alerts.c.hold_id.in_(review), risk_alerts.c.status == "open")
+            .values(status="closed", hold_id=None, decided_at_ns=unit.now())
+        )
 
 
 def _payment_failed(
@@ -844,7 +888,7 @@ def _payment_failed(
 
 def _payment_view(unit: Unit, payment_id: str) -> PaymentView:
     row = unit.conn.execute(select(payments).where(payments.c.id == payment_id))
-    return view_of(row.mappings().one())
+    return view_of(unit, row.mappings().one())
 
 
 RECORDS["payment"] = Record(_payment_view, _payment_settled, _payment_failed)
@@ -946,22 +990,17 @@ def _answer(
             .one()
         )
         body = json.loads(stored["response_body"])
-        if (
+        if place is not None and _changed_at_hold(place, body, scope, key):
+            response = render(_record(place["record"]).view(unit, payment_id))
+        elif (
             place is None
             or place["state"] in (*UNFINISHED, "held")
             or body.get("status") != "pending"
             or _answered_at_hold(place, scope, key)
         ):
             return idempotency.Response(stored["status_code"], body, replayed=replayed)
-        code = place["refusal_code"]
-        viewed = _record(place["record"]).failure_answers_view
-        if place["state"] == "settled" or code in ENDED or viewed:
-            response = render(_record(place["record"]).view(unit, payment_id))
         else:
-            category = Category.CONFLICT if code in _CONFLICTS else Category.REFUSED
-            response = render_refusal(
-                RefusalError(category, code, place["refusal_message"], _REFUSAL_PARAMS.get(code))
-            )
+            response = _final(unit, place, payment_id, render, render_refusal)
         unit.conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
@@ -970,6 +1009,38 @@ def _answer(
         return replace(response, replayed=replayed)
 
     return platform.run(work)
+
+
+def _final(
+    unit: Unit,
+    place: dict[str, Any],
+    payment_id: str,
+    render: Callable[[V], idempotency.Response],
+    render_refusal: Callable[[RefusalError], idempotency.Response],
+) -> idempotency.Response:
+    """The answer of a movement that ended: its view, or its refusal."""
+    code = place["refusal_code"]
+    viewed = _record(place["record"]).failure_answers_view
+    if place["state"] == "settled" or code in ENDED or viewed:
+        return render(_record(place["record"]).view(unit, payment_id))
+    category = Category.CONFLICT if code in _CONFLICTS else Category.REFUSED
+    return render_refusal(
+        RefusalError(category, code, place["refusal_message"], _REFUSAL_PARAMS.get(code))
+    )
+
+
+def _changed_at_hold(place: dict[str, Any], body: Mapping[str, Any], scope: str, key: str) -> bool:
+    """A waiting movement whose B writes to its own record (``Record.held``: a payout to a
+    bank account, its payout ``succeeded`` at B) answers its own request, once past B, with
+    its view as it is then, not as A stored it (the payout ``pending``): the first answer
+    after B (or the first resend after a crash) stores it, and a resend while the transfer
+    is still ``pending`` answers the current state again, as every other movement's resend
+    does until it ends."""
+    if _record(place["record"]).held is None:
+        return False
+    past_b = place["state"] in ("held", "settled") or place["refusal_code"] in ENDED
+    own = (place["scope"], place["idem_key"]) == (scope, key)
+    return past_b and own and body.get("status") == "pending"
 
 
 def _answered_at_hold(place: dict[str, Any], scope: str, key: str) -> bool:
@@ -1043,6 +1114,35 @@ def _returned_reviews(conn: Any) -> set[str]:
     return {f"{hold}.post"[:80] for hold in conn.execute(query).scalars()}
 
 
+#: What the cluster holds of a review's hold, per its alert's status: (voided, posted).
+_REVIEWED = {"open": (False, False), "released": (True, False), "returned": (False, True)}
+
+
+def _review_violations(
+    conn: Any, reviews: Mapping[str, str], found: Mapping[str, Transfer]
+) -> list[str]:
+    """Each settled movement's review hold (``reviews``: hold → movement) as its alert says:
+    still pending while the alert is open, voided once released, posted once returned."""
+    if not reviews:
+        return []
+    query = select(risk_alerts.c.hold_id, risk_alerts.c.status).where(
+        risk_alerts.c.hold_id.in_(sorted(reviews))
+    )
+    statuses = {str(hold): str(status) for hold, status in conn.execute(query)}
+    problems = []
+    for hold, payment_id in reviews.items():
+        status = statuses.get(hold)
+        if status not in _REVIEWED:
+            problems.append(f"payment {payment_id}: its review hold {hold} has no alert")
+            continue
+        void, post = risk_holds.decision_ids(hold)
+        if (void in found, post in found) != _REVIEWED[status]:
+            problems.append(
+                f"payment {payment_id}: its review hold {hold} is {status}, not so in the cluster"
+            )
+    return problems
+
+
 def verify(db: Database, ledger: LedgerPort) -> list[str]:
     """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
     payment has exactly its holds and their posts in the cluster, between its accounts, with
@@ -1069,7 +1169,15 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
     expected_posts: set[str] = set()
     plans = [(r["payment_id"], r["state"], decode_legs(r["legs"])) for r in rows]
     ended = {r["payment_id"] for r in rows if r["refusal_code"] in ENDED}
+    reviews = {
+        t.id: payment_id
+        for payment_id, state, legs in plans
+        if state == "settled"
+        for t in legs
+        if REVIEW_HOLD in t.metadata
+    }
     wanted = [t.id for _, _, legs in plans for t in [*holds(legs), *posts(legs)]]
+    wanted += [i for hold in reviews for i in risk_holds.decision_ids(hold)]
     found: dict[str, Transfer] = {}
     for start in range(0, len(wanted), 8000):
         found.update(ledger.lookup_transfers(wanted[start : start + 8000]))
@@ -1117,6 +1225,7 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
                 for t in posted
                 if t.id in found
             ]
+    problems += db.transact(lambda conn: _review_violations(conn, reviews, found), write=False)
     unfinished_loans = {p for p, state, _ in plans if state != "settled"}
     problems += db.transact(
         lambda conn: loan_violations_in_cluster(conn, ledger, unfinished_loans), write=False

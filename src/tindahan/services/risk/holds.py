@@ -29,6 +29,7 @@ from tindahan import limits
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import conflict, not_found, refused
 from tindahan.ledger.model import NewTransfer, TransferFlags
+from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode
 from tindahan.rails.identifiers import new_reference
 from tindahan.rails.inbound import InboundStatus
@@ -176,18 +177,17 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     """Release (void) or return (post, and pay back) the hold of this open alert, and mark
     every open alert on it; the caller checks four eyes and writes the audit entry.
 
-    On a TigerBeetle ledger (issue 22: an inbound credit held for review) the same legs are
-    booked in the cluster from inside this transaction (``cluster_booking.book_within``: derived
-    ids, their names first), before the decision commits: a crash between the two leaves
-    the alert open with its legs in the cluster, and the analyst's same decision again
-    books nothing twice (``exists``) and commits it. The other decision then is refused by
-    the cluster (the hold already voided or posted) and fails; said in the README. A hold
-    whose movement is still being booked is refused ``hold_not_booked``."""
+    On a TigerBeetle ledger (issue 22: an inbound credit, a payment, a send, a cash-in or a
+    funding held for review) the same legs are booked in the cluster from inside this
+    transaction (``cluster_booking.book_within``: derived ids, their names first), before
+    the decision commits: a crash between the two leaves the alert open with its legs in the
+    cluster, and the analyst's same decision again books nothing twice (``exists``) and
+    commits it. The other decision is refused first (``in_the_cluster``). A hold whose
+    movement is still being booked is refused ``hold_not_booked``."""
     hold_id: str = alert["hold_id"]
     ledger = unit.platform.ledger
-    if ledger is not None and not held_minor(unit, hold_id):
-        message = "the held money is still being booked; try again in a moment"
-        raise conflict("hold_not_booked", message, "alert_id")
+    if ledger is not None:
+        in_the_cluster(ledger, hold_id, decision)
     if decision == "release":
         legs = [_void(hold_id)]
     else:
@@ -205,6 +205,38 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     data = review_event(alert, status, held_minor(unit, hold_id), unit.now())
     emit(unit, f"review.{status}", data, (alert["party_id"], alert["counterparty"]))
     return hold_id
+
+
+def decision_ids(hold_id: str) -> tuple[str, str]:
+    """The ids of a hold's release (its void) and of its return (its post)."""
+    return _void(hold_id).id, _post(hold_id).id
+
+
+def in_the_cluster(ledger: LedgerPort, hold_id: str, decision: str) -> None:
+    """Before a decision books on a TigerBeetle ledger: the hold, its void and its post
+    looked up in one request. Not booked yet: ``hold_not_booked``. Already decided the
+    *other* way in the cluster — a decision whose transaction died after the cluster booked
+    it (the alert still open) — refused ``alert_decided_in_ledger`` (409), naming the
+    decision the ledger holds, with nothing changed.
+
+    Why refused and not finished as the ledger has it: the money already moved as the
+    first decision said (released: the receiver's to spend; returned: paid back to the
+    sender), and the cluster cannot undo either, so this analyst's decision cannot be
+    carried out; recording the other one under this analyst's name, note and audit entry
+    would say they decided what they did not. The refusal tells them what the ledger
+    holds; making that decision records it (it books nothing twice: ``exists``)."""
+    void, post = decision_ids(hold_id)
+    found = ledger.lookup_transfers([hold_id, void, post])
+    if hold_id not in found:
+        message = "the held money is still being booked; try again in a moment"
+        raise conflict("hold_not_booked", message, "alert_id")
+    other, done = (post, "return") if decision == "release" else (void, "release")
+    if other in found:
+        message = (
+            f"the ledger already holds a {done} of this money, from a decision that did not "
+            f"finish: it cannot be undone; {done} it to record that decision"
+        )
+        raise conflict("alert_decided_in_ledger", message, "decision")
 
 
 #: The pacs.004's return reason for an inbound credit returned after a review: "no reason

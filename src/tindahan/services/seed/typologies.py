@@ -40,8 +40,9 @@ OPERATOR = Caller("demo", None, frozenset(DEFAULT_SCOPES))
 STEP_NS = 300 * 10**9
 #: Long enough before the demo's first day to be dormant under the shipped 90 days.
 DORMANT_DAYS = 120
-#: What the seed counts a pattern's movement under when a TigerBeetle ledger refuses it for
-#: the review its rules would put it on (risk holds are not on the cluster yet).
+#: What the seed counts a pattern's movement under when the rules refuse it (a review of
+#: money leaving; on a TigerBeetle ledger, a review of a movement whose hold is not on the
+#: cluster yet: a refund, an order's, a loan's).
 UNDER_REVIEW = "movement the risk rules would hold for review"
 
 
