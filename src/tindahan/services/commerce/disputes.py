@@ -20,6 +20,7 @@ The operator's console lists them (``list_disputes``): the open ones first, newe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -78,6 +79,20 @@ def open_dispute(unit: Unit, caller: Caller, order_id: str, reason: str) -> dict
     return view
 
 
+@dataclass(frozen=True)
+class Decision:
+    """An operator's decision on an open dispute, checked (``decide``): the dispute's and
+    its order's rows (the order locked), the order's step, who decides, the note, and what
+    goes back to the buyer (the rest of what escrow holds goes to the merchant)."""
+
+    dispute: dict[str, Any]
+    order: dict[str, Any]
+    action: Action
+    actor: Actor
+    note: str | None
+    to_buyer: int
+
+
 def resolve(
     unit: Unit,
     caller: Caller,
@@ -87,6 +102,26 @@ def resolve(
     note: str | None,
 ) -> dict[str, Any]:
     """Operator: settle the dispute on the ledger."""
+    d = decide(unit, caller, dispute_id, resolution, refund_minor, note)
+    held = d.order["held_minor"]
+    if d.action is Action.RESOLVE_REFUND:
+        escrow.refund_all(unit, d.order, d.action, d.actor, d.note)
+    else:
+        legs = escrow.refund_legs(unit, d.order, d.to_buyer) if d.to_buyer else []
+        escrow.complete(unit, d.order, d.action, d.actor, d.note, refund=(d.to_buyer, legs))
+    return close(unit, d, held - d.to_buyer)
+
+
+def decide(
+    unit: Unit,
+    caller: Caller,
+    dispute_id: str,
+    resolution: str,
+    refund_minor: int | None,
+    note: str | None,
+) -> Decision:
+    """The decision's checks, on either ledger; the dispute taken off its merchant's open
+    ones (``risk_usage``), before the refund it may end in is judged."""
     caller.require("orders:write")
     caller.require_operator()
     row = _row(unit, dispute_id)
@@ -108,24 +143,43 @@ def resolve(
         raise invalid("parameter_invalid", "refund_minor is for a split", "refund_minor")
     else:
         to_buyer = held if action is Action.RESOLVE_REFUND else 0
-    if action is Action.RESOLVE_REFUND:
-        escrow.refund_all(unit, order, action, actor, text)
-    else:
-        legs = escrow.refund_legs(unit, order, to_buyer) if to_buyer else []
-        escrow.complete(unit, order, action, actor, text, refund=(to_buyer, legs))
+    return Decision(row, order, action, actor, text, to_buyer)
+
+
+def close(unit: Unit, decided: Decision, to_merchant: int) -> dict[str, Any]:
+    """The dispute resolved as ``decided`` once its money moved (on a TigerBeetle ledger at
+    the decision's C), and ``dispute.resolved``; returns its view."""
+    d = decided
     values = {
         "status": "resolved",
-        "resolution": resolution,
-        "refund_minor": to_buyer,
-        "release_minor": held - to_buyer,
-        "resolved_by": caller.key_id,
-        "note": text,
+        "resolution": next(name for name, a in RESOLUTIONS.items() if a is d.action),
+        "refund_minor": d.to_buyer,
+        "release_minor": to_merchant,
+        "resolved_by": d.actor.actor_id,
+        "note": d.note,
         "resolved_at_ns": unit.now(),
     }
-    unit.conn.execute(update(disputes).where(disputes.c.id == dispute_id).values(**values))
-    view = dispute_view({**row, **values})
-    emit(unit, "dispute.resolved", view, (order["buyer_id"], order["merchant_id"]))
+    where = disputes.c.id == d.dispute["id"]
+    unit.conn.execute(update(disputes).where(where).values(**values))
+    view = dispute_view({**d.dispute, **values})
+    emit(unit, "dispute.resolved", view, (d.order["buyer_id"], d.order["merchant_id"]))
     return view
+
+
+def of_order(unit: Unit, order_id: str) -> dict[str, Any]:
+    """The order's dispute: an order has one at most (``disputed`` is left only for a
+    resolution's end state, from which no dispute opens)."""
+    found = unit.conn.execute(select(disputes).where(disputes.c.order_id == order_id))
+    return dict(found.mappings().one())
+
+
+def reopened(unit: Unit, order: dict[str, Any]) -> None:
+    """A decision whose money the ledger refused (on a TigerBeetle ledger, after its A): the
+    dispute stayed open, so it counts against its merchant again, as ``decide`` took off."""
+    dispute = of_order(unit, order["id"])
+    risk_usage.dispute_opened(
+        unit, order["merchant_id"], dispute["opened_at_ns"], order["held_minor"]
+    )
 
 
 def _row(unit: Unit, dispute_id: str) -> dict[str, Any]:

@@ -417,6 +417,15 @@ def _cancel_lines(unit: Unit, order: dict[str, Any], lines: Sequence[LineCancel]
     """Mark unshipped quantities cancelled and restock them; returns their price."""
     if not lines:
         return 0
+    value = lines_value(unit, order, lines)
+    cancel_lines(unit, order["id"], lines)
+    return value
+
+
+def lines_value(unit: Unit, order: dict[str, Any], lines: Sequence[LineCancel]) -> int:
+    """The lines to cancel checked against what is neither shipped nor cancelled (a line
+    named twice counts both), changing nothing; returns their price. On a TigerBeetle
+    ledger the refund's A checks them so and its C cancels them (``escrow_cluster``)."""
     current = {line["line_no"]: line for line in orders.lines_of(unit, order["id"])}
     value = 0
     for i, wanted in enumerate(lines):
@@ -430,15 +439,23 @@ def _cancel_lines(unit: Unit, order: dict[str, Any], lines: Sequence[LineCancel]
             message = f"line {wanted.line_no} has {left} not shipped or cancelled"
             raise invalid("quantity_invalid", message, f"lines.{i}.quantity")
         line["cancelled_quantity"] += wanted.quantity
+        value += line["unit_price_minor"] * wanted.quantity
+    return value
+
+
+def cancel_lines(unit: Unit, order_id: str, lines: Sequence[LineCancel]) -> None:
+    """Cancel the lines' quantities (checked by ``lines_value``) and put their stock back."""
+    current = {line["line_no"]: line for line in orders.lines_of(unit, order_id)}
+    for wanted in lines:
+        line = current[wanted.line_no]
+        line["cancelled_quantity"] += wanted.quantity
         unit.conn.execute(
             update(order_lines)
-            .where(order_lines.c.order_id == order["id"])
+            .where(order_lines.c.order_id == order_id)
             .where(order_lines.c.line_no == wanted.line_no)
             .values(cancelled_quantity=line["cancelled_quantity"])
         )
         catalog.return_stock(unit, line["variant_id"], wanted.quantity)
-        value += line["unit_price_minor"] * wanted.quantity
-    return value
 
 
 def cancel(unit: Unit, caller: Caller, order_id: str, reason: str | None) -> OrderView:

@@ -381,10 +381,16 @@ def acting(
     caller.require(scope)
     order = order_row(unit, order_id, lock=True)
     actor = actor_of(caller, order)
+    require_still(unit, order_id)
+    return order, actor
+
+
+def require_still(unit: Unit, order_id: str) -> None:
+    """No escrow movement of the order under way (``moving``), else ``409
+    order_movement_pending``: the order waits for its C."""
     if moving(unit, order_id):
         message = "the order's money is still moving in the ledger; try again in a moment"
         raise conflict("order_movement_pending", message, "id")
-    return order, actor
 
 
 def moving(unit: Unit, order_id: str) -> bool:
