@@ -635,6 +635,10 @@ def resolve_dispute(
         lambda u: disputes.resolve(
             u, who, dispute_id, payload.resolution, payload.refund_minor, payload.note
         ),
+        reserve=lambda u, _: escrow_cluster.reserve_resolve(
+            u, who, dispute_id, payload.resolution, payload.refund_minor, payload.note
+        ),
+        record=escrow_cluster.RECORD,
     )
 
 

@@ -246,6 +246,8 @@ order_places = Table(
     Column("created_at_ns", BigInteger, nullable=False),
     #: A refund's or cancel's reason, for the order's step at C.
     Column("note", String(limits.DESCRIPTION_MAX_LENGTH)),
+    #: A refund by lines: the lines to cancel at C (JSON: [[line_no, quantity], ...]).
+    Column("lines", Text),
 )
 Index("ix_order_places_order_id", order_places.c.order_id)
 

@@ -50,6 +50,7 @@ Importing this module registers the ``Record`` (the worker, which runs recovery,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,13 +62,14 @@ from tindahan.kernel.refusals import RefusalError, conflict, invalid
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode, WalletKind
-from tindahan.services.commerce import escrow, orders, shipments
+from tindahan.services.commerce import disputes, escrow, orders, shipments
 from tindahan.services.commerce.orders import Actor
 from tindahan.services.ledger import movement
 from tindahan.services.ledger.transfers import open_accounts_in_transaction
 from tindahan.services.payments import fx, two_store
 from tindahan.services.platform.chart import CURRENCY, fx_account
 from tindahan.services.unit import Platform, Unit, ledger_id, new_id
+from tindahan.store.commerce_tables import disputes as dispute_rows
 from tindahan.store.commerce_tables import order_places
 from tindahan.store.commerce_tables import orders as orders_table
 from tindahan.store.database import Database
@@ -226,9 +228,10 @@ def auto_release(platform: Platform, *, order_id: str) -> bool:
 
 # -- refunds out of escrow ------------------------------------------------------------------------
 
-#: The refunds' actions whose order step puts back what was not shipped (as on SQL).
-_RESTOCKS = (Action.CANCEL, Action.REFUND_FULL)
-_REFUNDS = (*_RESTOCKS, Action.REFUND_PARTIAL)
+#: The refunds' actions whose order step puts back what was not shipped (as on SQL; a
+#: dispute decided for the buyer too, ``_resolved``).
+_RESTOCKS = (Action.CANCEL, Action.REFUND_FULL, Action.RESOLVE_REFUND)
+_REFUNDS = (Action.CANCEL, Action.REFUND_FULL, Action.REFUND_PARTIAL)
 
 
 def reserve_cancel(
@@ -253,38 +256,146 @@ def reserve_refund(
     lines: Sequence[escrow.LineCancel],
     reason: str | None,
 ) -> tuple[View, list[NewTransfer] | None]:
-    """``POST /v1/orders/{id}/refunds``'s A, by amount: the SQL path's checks (the merchant's
-    step, at most what escrow holds), then the refund's place; all of it: ``refunded`` at
-    C. By lines (their stock returned in A) it is not on the cluster yet."""
-    if lines:
-        raise conflict(
-            "ledger_not_supported",
-            "refunding an order by its lines is not supported on the TigerBeetle ledger yet: "
-            "give amount_minor",
-        )
+    """``POST /v1/orders/{id}/refunds``'s A: the SQL path's checks in its order (the lines
+    against what is neither shipped nor cancelled, the amount, the merchant's step, at most
+    what escrow holds), then the refund's place; all of it: ``refunded`` at C. By lines:
+    their price is the default amount, and the lines are kept with the place, cancelled and
+    their stock returned at C (``escrow.lines_value`` here, ``escrow.cancel_lines`` there),
+    so a refusal by the cluster has nothing to undo."""
     order, actor = orders.acting(unit, caller, order_id)
     note = orders.note_text(reason, "reason")
-    if amount_minor is None:
-        raise invalid("parameter_missing", "give amount_minor or lines to refund", "amount_minor")
-    movement.amount(amount_minor, CURRENCY)
     held = order["held_minor"]
-    action = Action.REFUND_FULL if amount_minor == held else Action.REFUND_PARTIAL
+    value = escrow.lines_value(unit, order, lines) if lines else 0
+    amount = value if amount_minor is None else amount_minor
+    if amount_minor is not None:
+        movement.amount(amount_minor, CURRENCY)
+    if not amount:
+        raise invalid("parameter_missing", "give amount_minor or lines to refund", "amount_minor")
+    action = Action.REFUND_FULL if amount == held else Action.REFUND_PARTIAL
     next_status(order["status"], action, actor.role)
-    if amount_minor > held:
+    if amount > held:
         message = f"at most {held} is left in escrow to refund"
         raise invalid("refund_exceeds_escrow", message, "amount_minor")
-    return _reserve_refund(unit, order, action, actor, amount_minor, note)
+    return _reserve_refund(unit, order, action, actor, amount, note, lines)
 
 
 def _reserve_refund(
-    unit: Unit, order: dict[str, Any], action: Action, actor: Actor, amount: int, note: str | None
+    unit: Unit,
+    order: dict[str, Any],
+    action: Action,
+    actor: Actor,
+    amount: int,
+    note: str | None,
+    lines: Sequence[escrow.LineCancel] = (),
 ) -> tuple[View, list[NewTransfer]]:
     """Escrow → the buyer's wallet (the SQL path's leg: a closed wallet refused), its place."""
     # a buyer abroad: escrow → the PHP liquidity first (escrow pays: the hold), then the
     # buyer's share of what it paid out of its currency's liquidity, held with it
     legs = two_store.held_together(two_store.unlinked(escrow.refund_legs(unit, order, amount)))
     two_store.require_no_risk_hold(unit, legs)
-    return _place(unit, new_id("orm"), order, action, actor, note), legs
+    return _place(unit, new_id("orm"), order, action, actor, note, lines), legs
+
+
+# -- the disputes' decisions ----------------------------------------------------------------
+
+#: The operator's decisions on a dispute (``disputes.RESOLUTIONS``): their C resolves it.
+_RESOLVES = tuple(disputes.RESOLUTIONS.values())
+
+
+def reserve_resolve(
+    unit: Unit,
+    caller: Caller,
+    dispute_id: str,
+    resolution: str,
+    refund_minor: int | None,
+    note: str | None,
+) -> tuple[View, list[NewTransfer] | None]:
+    """``POST /v1/disputes/{id}/resolve``'s A (and the console's form): ``disputes.decide``'s
+    checks (the dispute taken off its merchant's open ones), the order held still (``409
+    order_movement_pending`` while another decision of it is under way), then the legs the
+    SQL path books with ids from the place: the buyer's share escrow → the buyer (the hold),
+    the rest escrow → the merchant's settlement wallet and the fee (in the post chain). The
+    dispute stays open and the order ``disputed`` until C resolves both."""
+    d = disputes.decide(unit, caller, dispute_id, resolution, refund_minor, note)
+    order = d.order
+    orders.require_still(unit, order["id"])
+    place_id = new_id("orm")
+    legs = _decision_legs(unit, order, d.to_buyer, place_id)
+    if not legs:  # nothing held (as on SQL: nothing to book): resolved in A
+        escrow.complete(unit, order, d.action, d.actor, d.note)
+        return disputes.close(unit, d, 0), None
+    two_store.require_no_risk_hold(unit, legs)
+    return _place(unit, place_id, order, d.action, d.actor, d.note), legs
+
+
+def _decision_legs(
+    unit: Unit, order: dict[str, Any], to_buyer: int, place_id: str
+) -> list[NewTransfer]:
+    """The buyer's share (``escrow.refund_legs``), then the rest released as the SQL path's
+    ``escrow.complete`` does (``escrow.release_legs``), unlinked."""
+    legs: list[NewTransfer] = []
+    if to_buyer:
+        if order["buyer_currency"] != CURRENCY:
+            raise conflict(
+                "ledger_not_supported",
+                "refunding a buyer abroad is not supported on the TigerBeetle ledger yet",
+            )
+        legs += escrow.refund_legs(unit, order, to_buyer)
+    rest = order["held_minor"] - to_buyer
+    if rest:
+        released, _ = escrow.release_legs(unit, order, rest, base=place_id)
+        if len([t for t in released if t.code != TransferCode.MARKETPLACE_FEE]) > 1:
+            raise conflict(
+                "ledger_not_supported",
+                "this merchant repays a loan from sales, which the TigerBeetle ledger does "
+                "not support yet",
+            )
+        legs += released
+    return two_store.unlinked(legs)
+
+
+def _resolved(
+    unit: Unit,
+    order: dict[str, Any],
+    action: Action,
+    actor: Actor,
+    note: str | None,
+    legs: list[NewTransfer],
+    ids: str,
+) -> None:
+    """A decision's C, as the SQL path's ``disputes.resolve`` writes it, from the legs
+    booked: for the buyer, the refund's step (``_refunded``: the stock back,
+    ``order.refunded``); else ``escrow.complete``'s (the buyer's share refunded, the rest
+    released less the fee, ``order.completed``); then the dispute resolved with those
+    figures and ``dispute.resolved``."""
+    held = order["held_minor"]
+    to_buyer = sum(t.amount or 0 for t in legs if t.code == TransferCode.ESCROW_REFUND)
+    decided = disputes.Decision(
+        disputes.of_order(unit, order["id"]), order, action, actor, note, to_buyer
+    )
+    if action is Action.RESOLVE_REFUND:
+        _refunded(unit, order, action, actor, note, legs, ids)
+    else:
+        released = sum(t.amount or 0 for t in legs) - to_buyer
+        fee = sum(t.amount or 0 for t in legs if t.code == TransferCode.MARKETPLACE_FEE)
+        status = orders.transition(
+            unit,
+            order,
+            action,
+            actor,
+            amount_minor=released,
+            note=note,
+            held_minor=held - to_buyer - released,
+            released_minor=order["released_minor"] + released,
+            fee_minor=order["fee_minor"] + fee,
+            refunded_minor=order["refunded_minor"] + to_buyer,
+            buyer_refunded_minor=order["buyer_refunded_minor"] + to_buyer,
+            completed_at_ns=unit.now(),
+            release_at_ns=None,
+            transfer_ids=ids,
+        )
+        orders.announce(unit, order["id"], status, actor)
+    disputes.close(unit, decided, held - to_buyer)
 
 
 # -- the record ---------------------------------------------------------------------------------
@@ -297,8 +408,10 @@ def _place(
     action: Action,
     actor: Actor,
     note: str | None = None,
+    lines: Sequence[escrow.LineCancel] = (),
 ) -> View:
-    """The movement's row (who asked for what), and the answer while it is under way."""
+    """The movement's row (who asked for what; a refund's lines to cancel at C), and the
+    answer while it is under way."""
     movement.insert_row(
         unit,
         order_places,
@@ -310,6 +423,7 @@ def _place(
             "actor_id": actor.actor_id,
             "created_at_ns": unit.now(),
             "note": note,
+            "lines": json.dumps([[x.line_no, x.quantity] for x in lines]) if lines else None,
         },
     )
     return {
@@ -333,6 +447,8 @@ def _actor(place: dict[str, Any]) -> Actor:
 def _view(unit: Unit, place_id: str) -> View:
     """The order's view for whoever asked (the final answer)."""
     place = _row(unit, place_id)
+    if Action(place["action"]) in _RESOLVES:  # a decision answers with its dispute
+        return disputes.dispute_view(disputes.of_order(unit, place["order_id"]))
     order = orders.order_row(unit, place["order_id"])
     return dict(orders.order_view(unit, order, _actor(place).role))
 
@@ -345,7 +461,13 @@ def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
     legs = two_store.legs_of(unit, place_id)
     ids = movement.encode_ids(movement.decode_ids(order["transfer_ids"]) + transfer_ids)
     now = unit.now()
+    if action in _RESOLVES:
+        _resolved(unit, order, action, actor, place["note"], legs, ids)
+        return
     if action in _REFUNDS:
+        if place["lines"]:  # a refund by lines: cancelled, their stock back, only now
+            kept = [escrow.LineCancel(n, q) for n, q in json.loads(place["lines"])]
+            escrow.cancel_lines(unit, order["id"], kept)
         _refunded(unit, order, action, actor, place["note"], legs, ids)
         return
     if action is Action.PAY:
@@ -426,8 +548,12 @@ def _failed(
     unit: Unit, place_id: str, refusal: RefusalError, more_ids: list[str], event: str | None
 ) -> None:
     """Refused by the cluster, or its hold gone: the order was left as it was; a payment's
-    running totals (the buyer's day and month) are given back."""
+    running totals (the buyer's day and month) are given back, a dispute left open by its
+    decision counts against its merchant again."""
     place = _row(unit, place_id)
+    if Action(place["action"]) in _RESOLVES:
+        disputes.reopened(unit, orders.order_row(unit, place["order_id"]))
+        return
     if place["action"] != Action.PAY.value:
         return
     legs = two_store.legs_of(unit, place_id)
@@ -512,4 +638,37 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
         problems += [
             f"order {order_id}: {i} is booked but the order does not name it" for i in missing
         ]
+    return problems + db.transact(_decisions, write=False)
+
+
+def _decisions(conn: Any) -> list[str]:
+    """Every settled decision's dispute is resolved with what the decision booked: its
+    buyer's part the legs' refund to the buyer, the rest the legs to the merchant and the
+    fee (each leg against the cluster is ``two_store.verify``'s)."""
+    query = (
+        select(
+            dispute_rows.c.id,
+            dispute_rows.c.status,
+            dispute_rows.c.refund_minor,
+            dispute_rows.c.release_minor,
+            two_store_payments.c.legs,
+        )
+        .join(order_places, order_places.c.order_id == dispute_rows.c.order_id)
+        .join(two_store_payments, two_store_payments.c.payment_id == order_places.c.id)
+        .where(
+            order_places.c.action.in_([a.value for a in _RESOLVES]),
+            two_store_payments.c.state == "settled",
+        )
+    )
+    problems = []
+    for row in conn.execute(query).mappings():
+        legs = two_store.decode_legs(row["legs"])
+        to_buyer = sum(t.amount or 0 for t in legs if t.code == TransferCode.ESCROW_REFUND)
+        rest = sum(t.amount or 0 for t in legs) - to_buyer
+        said = (row["status"], row["refund_minor"], row["release_minor"])
+        if said != ("resolved", to_buyer, rest):
+            problems.append(
+                f"dispute {row['id']}: {said[0]}, {said[1]} to the buyer and {said[2]} to the "
+                f"merchant, but its decision booked {to_buyer} and {rest}"
+            )
     return problems
