@@ -20,13 +20,17 @@ from sqlalchemy import select, update
 from tests.api.conftest import Party, make_party
 from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _dies
-from tests.tigerbeetle.test_requests_qr import PIN
+from tests.tigerbeetle.test_requests_qr import PIN, _Browser
 from tests.tigerbeetle.test_requests_qr import browser as browser  # the signed-in buyer
+from tests.tigerbeetle.test_web_withdraw_send import sign_in as sign_in  # anyone signed in
 from tindahan.services.commerce import escrow_cluster
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.payments import two_store
+from tindahan.services.platform import logins
+from tindahan.store.commerce_tables import disputes as dispute_rows
 from tindahan.store.commerce_tables import fx_quotes, orders
-from tindahan.store.payment_tables import events, wallet_usage
+from tindahan.store.payment_tables import events, two_store_payments, wallet_usage
+from tindahan.store.risk_tables import risk_usage
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
 pytestmark = pytest.mark.xdist_group("tigerbeetle")
@@ -67,8 +71,10 @@ def shop(deployment: Deployment) -> dict[str, Any]:
     return {"store": store, "coffee": coffee, "dear": dear}
 
 
-def _order(d: Deployment, shop: dict[str, Any], product: str = "coffee") -> dict[str, Any]:
-    lines = [{"product_id": shop[product]["id"], "quantity": 1}]
+def _order(
+    d: Deployment, shop: dict[str, Any], product: str = "coffee", quantity: int = 1
+) -> dict[str, Any]:
+    lines = [{"product_id": shop[product]["id"], "quantity": quantity}]
     body = {"storefront_id": shop["store"]["id"], "lines": lines}
     return d.api.ok(d.api.post("/v1/orders", d.world.buyer.key, body))
 
@@ -365,20 +371,23 @@ def test_a_crash_after_each_step_of_a_refund_out_of_escrow_refunds_once(
     _clean(d)
 
 
-def test_what_is_not_ported_is_refused_not_booked_on_sql(deployment, shop):
-    """Not ported yet: a refund by lines (their stock returned in A) is refused
-    ``ledger_not_supported`` and changes nothing; too much is the SQL path's refusal."""
+def test_a_refund_s_bad_lines_and_too_much_are_refused_and_change_nothing(deployment, shop):
+    """The SQL path's refusals, decided in A: a line the order lacks, more of a line than is
+    left, more than escrow holds; nothing moved, no line cancelled, no stock back."""
     d = deployment
     order = _order(d, shop)
     d.api.ok(_pay(d, order["id"]))
     before, stock = d.balances(), _stock(d, shop)
-    by_lines = _refund(d, order["id"], {"lines": [{"line_no": 1, "quantity": 1}]})
-    assert by_lines.status_code == 409, by_lines.text
-    assert by_lines.json()["error"]["code"] == "ledger_not_supported"
+    for lines, code in (([(2, 1)], "line_invalid"), ([(1, 1), (1, 1)], "quantity_invalid")):
+        body = {"lines": [{"line_no": n, "quantity": q} for n, q in lines]}
+        bad = _refund(d, order["id"], body)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == code, bad.text
     too_much = _refund(d, order["id"], {"amount_minor": TOTAL + 1})
     assert too_much.status_code == 400
     assert too_much.json()["error"]["code"] == "refund_exceeds_escrow"
-    assert _get(d, order["id"])["status"] == "paid" and d.balances() == before
+    got = _get(d, order["id"])
+    assert got["status"] == "paid" and got["lines"][0]["cancelled_quantity"] == 0
+    assert d.balances() == before
     assert _escrow(d, order["id"]) == TOTAL and _stock(d, shop) == stock
     _clean(d)
 
@@ -584,3 +593,271 @@ def test_a_crash_after_each_step_of_paying_and_refunding_in_dollars_moves_them_o
     assert _escrow(d, order["id"]) == 0
     assert _events(d, "order.paid", order["id"]) == _events(d, "order.cancelled", order["id"]) == 1
     _clean(d)
+
+
+# -- a refund by lines, the disputes' decisions, the merchant's and the console's forms --------
+
+LINES = {"lines": [{"line_no": 1, "quantity": 1}]}  # one bag of coffee back
+SPLIT = 3_000  # a split's part for the buyer; the merchant's ₱200.00 pays a fee of ₱4.00
+SPLIT_FEE = 400
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_refund_by_lines_refunds_and_restocks_once(
+    deployment, shop, crash_after, step
+):
+    """One of two bags refunded by its line: the process dies after ``step``; until C the
+    line is not cancelled and its stock not back (the lines wait with the place); recovery
+    (or the retry) finishes it: the bag's price back to the buyer once, the bag back on the
+    shelf once, ``order.partially_refunded`` once, and the replay answers the same."""
+    d = deployment
+    order = _order(d, shop, quantity=2)
+    d.api.ok(_pay(d, order["id"]))
+    buyer, stock = d.balances()[0], _stock(d, shop)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _refund(d, order["id"], LINES, key))
+    crash_after(None)
+    if step != "C":
+        assert _get(d, order["id"])["lines"][0]["cancelled_quantity"] == 0
+        assert _stock(d, shop) == stock
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    answer = d.api.ok(_refund(d, order["id"], LINES, key))
+    assert answer["status"] == "paid" and answer["escrow"]["refunded_minor"] == PRICE
+    assert answer["lines"][0]["cancelled_quantity"] == 1
+    assert answer["history"][-1]["note"] == "wala nang stock"
+    replay = _refund(d, order["id"], LINES, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[0] == buyer + PRICE and _escrow(d, order["id"]) == PRICE + SHIPPING
+    assert _stock(d, shop) == stock + 1
+    assert _events(d, "order.partially_refunded", order["id"]) == 1
+    _clean(d)
+
+
+def _disputed(d: Deployment, shop: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A paid order, and the dispute its buyer opened on it."""
+    order = _order(d, shop)
+    d.api.ok(_pay(d, order["id"]))
+    path = f"/v1/orders/{order['id']}/disputes"
+    opened = d.api.ok(d.api.post(path, d.world.buyer.key, {"reason": "basag ang dating"}))
+    return order, str(opened["id"])
+
+
+def _resolve(d: Deployment, dispute_id: str, body: dict[str, Any], key: str | None = None) -> Any:
+    path = f"/v1/disputes/{dispute_id}/resolve"
+    return d.api.post(path, d.world.operator, {"note": "nakita sa video", **body}, idem=key)
+
+
+def _dispute(d: Deployment, dispute_id: str) -> dict[str, Any]:
+    return dict(d.api.ok(d.api.get(f"/v1/disputes/{dispute_id}", d.world.operator)))
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_dispute_split_pays_each_side_once(
+    deployment, shop, crash_after, step
+):
+    """The operator splits a dispute: the process dies after ``step``; until C the dispute
+    is open and the order ``disputed``; recovery (or the retry) finishes it: the buyer's
+    part to the buyer once, the rest less the fee to the merchant once, escrow empty, the
+    order ``completed`` with those figures, ``order.completed`` and ``dispute.resolved``
+    once, and the answer (the resolved dispute, as on SQL) replayed."""
+    d = deployment
+    order, dispute_id = _disputed(d, shop)
+    buyer, settlement, _ = d.balances()
+    key = str(uuid.uuid4())
+    body = {"resolution": "split", "refund_minor": SPLIT}
+    crash_after(step)
+    _dies(d, lambda: _resolve(d, dispute_id, body, key))
+    crash_after(None)
+    if step != "C":
+        assert _dispute(d, dispute_id)["status"] == "open"
+        assert _get(d, order["id"])["status"] == "disputed"
+    recovered = two_store.recover(d.platform, older_than_s=0)
+    assert recovered == (0 if step in ("inside A", "C") else 1)
+    answer = d.api.ok(_resolve(d, dispute_id, body, key))
+    assert answer["object"] == "dispute" and answer["status"] == "resolved"
+    assert (answer["resolution"], answer["note"]) == ("split", "nakita sa video")
+    assert (answer["refund_minor"], answer["release_minor"]) == (SPLIT, TOTAL - SPLIT)
+    assert answer == _dispute(d, dispute_id)
+    replay = _resolve(d, dispute_id, body, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[:2] == (buyer + SPLIT, settlement + TOTAL - SPLIT - SPLIT_FEE)
+    assert _escrow(d, order["id"]) == 0
+    done = _get(d, order["id"])
+    assert done["status"] == "completed" and done["history"][-1]["action"] == "resolve_split"
+    figures = ("refunded_minor", "released_minor", "fee_minor", "held_minor")
+    assert [done["escrow"][f] for f in figures] == [SPLIT, TOTAL - SPLIT, SPLIT_FEE, 0]
+    assert _events(d, "order.completed", order["id"]) == 1
+    assert _events(d, "dispute.resolved", dispute_id) == 1
+    _clean(d)
+
+
+def test_disputes_decided_for_the_buyer_and_for_the_merchant_book_in_the_cluster(deployment, shop):
+    """For the buyer: all of escrow back, the bag back on the shelf, ``refunded``; for the
+    merchant: all of it less the fee, ``completed``; a second decision (another key) is the
+    SQL path's ``409 dispute_resolved``. ``ledger verify`` checks each decided dispute's
+    figures against what its decision booked: a forged one is named."""
+    d = deployment
+    stock = _stock(d, shop)
+    (for_buyer, first), (for_merchant, second) = _disputed(d, shop), _disputed(d, shop)
+    buyer, settlement, _ = d.balances()
+    key = str(uuid.uuid4())
+    refunded = d.api.ok(_resolve(d, first, {"resolution": "refund"}, key))
+    assert (refunded["resolution"], refunded["refund_minor"]) == ("refund", TOTAL)
+    assert refunded["release_minor"] == 0
+    again = _resolve(d, first, {"resolution": "refund"}, key)
+    assert again.json() == refunded and again.headers["Idempotent-Replayed"] == "true"
+    released = d.api.ok(_resolve(d, second, {"resolution": "release"}))
+    assert (released["refund_minor"], released["release_minor"]) == (0, TOTAL)
+    later = _resolve(d, second, {"resolution": "refund"})
+    assert later.status_code == 409 and later.json()["error"]["code"] == "dispute_resolved"
+    assert d.balances()[:2] == (buyer + TOTAL, settlement + TOTAL - FEE)
+    assert _get(d, for_buyer["id"])["status"] == "refunded"
+    assert _get(d, for_merchant["id"])["escrow"]["fee_minor"] == FEE
+    assert _stock(d, shop) == stock - 1  # the refunded order's bag is back; the other sold
+    assert _events(d, "order.refunded", for_buyer["id"]) == 1
+    assert _events(d, "order.completed", for_merchant["id"]) == 1
+    assert _events(d, "dispute.resolved", first) == _events(d, "dispute.resolved", second) == 1
+    _clean(d, whole=True)
+
+    def forge(unit: Any, by: int) -> None:
+        where = dispute_rows.c.id == second
+        row = unit.conn.execute(select(dispute_rows).where(where)).mappings().one()
+        moved = {
+            "refund_minor": row["refund_minor"] + by,
+            "release_minor": row["release_minor"] - by,
+        }
+        unit.conn.execute(update(dispute_rows).where(where).values(**moved))
+
+    d.platform.run(lambda u: forge(u, 1))
+    try:
+        problems = escrow_cluster.verify(d.db, d.ledger)
+        assert len(problems) == 1 and second in problems[0], problems
+    finally:
+        d.platform.run(lambda u: forge(u, -1))
+    _clean(d)
+
+
+def _disputes_counted(d: Deployment) -> int:
+    """The merchant's open disputes in the risk rules' usage (``risk_usage``)."""
+    query = select(risk_usage.c.count).where(
+        risk_usage.c.party_id == d.world.merchant.id, risk_usage.c.metric == "dispute"
+    )
+    return d.platform.run(lambda u: sum(u.conn.execute(query).scalars()), write=False)
+
+
+def test_a_decision_under_way_holds_the_order_and_one_given_up_changes_nothing(
+    deployment, shop, crash_after
+):
+    """Left ``reserving`` by a crash, a dispute's decision holds its order still: another
+    decision (another key) is refused ``409 order_movement_pending``. Its reservation's time
+    over, recovery gives it up, and its retry answers ``402 reservation_expired``: the
+    dispute still open and counted against the merchant again, the order ``disputed``,
+    nothing moved. A refund by lines given up so leaves its line and stock as they were.
+    Another key then decides the dispute."""
+    d = deployment
+    order, dispute_id = _disputed(d, shop)
+    lined = _order(d, shop, quantity=2)
+    d.api.ok(_pay(d, lined["id"]))
+    before, stock, counted = d.balances(), _stock(d, shop), _disputes_counted(d)
+    key, lines_key = str(uuid.uuid4()), str(uuid.uuid4())
+    crash_after("A")
+    _dies(d, lambda: _resolve(d, dispute_id, {"resolution": "refund"}, key))
+    _dies(d, lambda: _refund(d, lined["id"], LINES, lines_key))
+    crash_after(None)
+    other = _resolve(d, dispute_id, {"resolution": "release"})
+    assert other.status_code == 409, other.text
+    assert other.json()["error"]["code"] == "order_movement_pending"
+    assert _disputes_counted(d) == counted - 1  # taken off in A, as on SQL
+
+    def past_deadline(unit: Any) -> None:
+        where = two_store_payments.c.state == "reserving"
+        unit.conn.execute(update(two_store_payments).where(where).values(deadline_ns=0))
+
+    d.platform.run(past_deadline)
+    assert two_store.recover(d.platform, older_than_s=0) == 2
+    for late in (
+        _resolve(d, dispute_id, {"resolution": "refund"}, key),
+        _refund(d, lined["id"], LINES, lines_key),
+    ):
+        assert late.status_code == 402, late.text
+        assert late.json()["error"]["code"] == "reservation_expired"
+    assert _dispute(d, dispute_id)["status"] == "open"
+    assert _get(d, order["id"])["status"] == "disputed"
+    assert _get(d, lined["id"])["lines"][0]["cancelled_quantity"] == 0
+    assert d.balances() == before and _stock(d, shop) == stock
+    assert _disputes_counted(d) == counted
+    assert _escrow(d, order["id"]) == _escrow(d, lined["id"]) - PRICE == TOTAL
+    done = d.api.ok(_resolve(d, dispute_id, {"resolution": "release"}))
+    assert done["status"] == "resolved" and _get(d, order["id"])["status"] == "completed"
+    _clean(d)
+
+
+def test_the_merchant_s_and_the_console_s_forms_move_escrow_on_the_cluster_once(
+    deployment, shop, sign_in
+):
+    """The merchant's Refund and Cancel forms and the console's dispute decision take the
+    API's own A (``escrow_cluster``) through the two-store order: after the question, the
+    confirmation and a double tap of it move the money once."""
+    d = deployment
+    refunded, cancelled = _order(d, shop), _order(d, shop)
+    for order in (refunded, cancelled):
+        d.api.ok(_pay(d, order["id"]))
+    split, dispute_id = _disputed(d, shop)
+    buyer, settlement, _ = d.balances()
+    stock = _stock(d, shop)
+    page = sign_in(d.world.merchant)
+    forms = (
+        (refunded, "refund", {"refund_amount": "30.00", "refund_reason": "kulang ang laman"}),
+        (cancelled, "cancel", {"cancel_reason": "ubos na"}),
+    )
+    for order, action, fields in forms:
+        page.get(f"/m/orders/{order['id']}")
+        sent = {**fields, "idempotency_key": page.field("idempotency_key")}
+        path = f"/m/orders/{order['id']}/{action}"
+        asked = page.post(path, sent)
+        assert asked.status_code == 200 and 'name="confirmed"' in asked.text, asked.text
+        for _ in range(2):  # the confirmation, and a double tap of it
+            done = page.post(path, {**sent, "confirmed": "yes"})
+            assert done.status_code == 303, done.text
+    staff = _staff(d)
+    staff.get(f"/op/disputes/{dispute_id}")
+    sent = {
+        "resolution": "split",
+        "split_amount": "30.00",
+        "split_note": "kalahati",
+        "idempotency_key": staff.field("idempotency_key"),
+    }
+    for _ in range(2):
+        decided = staff.post(f"/op/disputes/{dispute_id}/resolve", sent)
+        assert decided.status_code == 303, decided.text
+    staff.http.close()
+    assert _get(d, refunded["id"])["escrow"]["refunded_minor"] == 3_000
+    assert _get(d, cancelled["id"])["status"] == "cancelled"
+    assert _dispute(d, dispute_id)["refund_minor"] == SPLIT
+    assert d.balances()[:2] == (
+        buyer + 3_000 + TOTAL + SPLIT,
+        settlement + TOTAL - SPLIT - SPLIT_FEE,
+    )
+    assert _escrow(d, refunded["id"]) == TOTAL - 3_000 and _escrow(d, cancelled["id"]) == 0
+    assert _escrow(d, split["id"]) == 0 and _stock(d, shop) == stock + 1
+    assert _events(d, "order.partially_refunded", refunded["id"]) == 1
+    assert _events(d, "order.cancelled", cancelled["id"]) == 1
+    assert _events(d, "dispute.resolved", dispute_id) == 1
+    _clean(d)
+
+
+def _staff(d: Deployment) -> _Browser:
+    """A browser signed in to the console as operator staff (the login made once)."""
+    phones: dict[str | None, str] = d.__dict__.setdefault("web_phones", {})
+    if None not in phones:
+        phone = phones[None] = "+63918" + str(uuid.uuid4().int)[:7]
+        d.platform.run(
+            lambda u: logins.create(u, None, party_id=None, phone=phone, secret=PIN, name="Ops")
+        )
+    made = _Browser(d.api.http.base_url)
+    made.get("/signin")
+    done = made.post("/signin", {"phone": phones[None], "secret": PIN})
+    assert done.status_code == 303, done.text
+    return made

@@ -18,7 +18,9 @@ with the staff login's own ``Caller``, which the services check too (``require_o
   parcels, history) and its three resolutions — release to the merchant, refund the buyer
   everything held, or split — each with a required note and run once per form
   (``forms.run_submit``), so a double submit moves the money once. The amounts and the fee
-  are the service's (``services.commerce.disputes.resolve``); the page only says what it did.
+  are the service's (``services.commerce.disputes.resolve``; on a TigerBeetle ledger the API's
+  A, ``escrow_cluster.reserve_resolve``, through the two-store order); the page only says
+  what it did.
 * ``/op/rails``: the rails monitor — bank transfers in flight, rejected and returned (with
   the reason in the viewer's language), the PESONet batches and what waits for the next
   cut-off, inbound transfers and their recalls, and the last reconciled days with their
@@ -45,7 +47,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
-from tindahan.services.commerce import disputes, orders, shipments
+from tindahan.services.commerce import disputes, escrow_cluster, orders, shipments
 from tindahan.services.insights import aggregates
 from tindahan.services.payments import wallets
 from tindahan.services.platform import (
@@ -420,8 +422,12 @@ async def resolve_dispute(request: Request, dispute_id: str, viewer: Operator) -
         def work(unit: Unit) -> dict[str, Any]:
             return disputes.resolve(unit, viewer.caller, dispute_id, resolution, refund, note)
 
+        def reserve(unit: Unit, _: Any) -> tuple[dict[str, Any], Any]:
+            who = viewer.caller  # on a TigerBeetle ledger: the API's A, two-store order
+            return escrow_cluster.reserve_resolve(unit, who, dispute_id, resolution, refund, note)
+
         try:
-            await forms.run_submit(request, viewer, form, work)
+            await forms.run_submit(request, viewer, form, work, reserve, escrow_cluster.RECORD)
         except RefusalError as refusal:
             if refusal.category is Category.NOT_FOUND:
                 raise

@@ -6,12 +6,16 @@ through ``orders.get`` — another merchant's id is the services' "not found", w
 shows as the 404 page. An order page offers exactly the actions the order view lists in
 ``allowed_actions`` for the merchant (the state machine lives in ``commerce.orders``), and
 every form that changes something runs once per idempotency key (``forms.run_submit``), so
-a double tap on "Ship" ships once. Amounts are typed in pesos and kept as centavos.
+a double tap on "Ship" ships once. Amounts are typed in pesos and kept as centavos. On a
+TigerBeetle ledger the cancel and refund forms take the API's own A (``escrow_cluster``)
+through the two-store order with the order's record (``_Moving``), as the buyer's Pay and
+Confirm buttons do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -22,10 +26,18 @@ from tindahan import limits
 from tindahan.commerce.orders import OrderStatus
 from tindahan.commerce.shipments import REPORTABLE
 from tindahan.kernel.refusals import RefusalError, not_found
-from tindahan.services.commerce import catalog, categories, escrow, orders, shipments
+from tindahan.services.commerce import (
+    catalog,
+    categories,
+    escrow,
+    escrow_cluster,
+    orders,
+    shipments,
+)
 from tindahan.services.commerce.views import OrderView
 from tindahan.services.delivery import couriers
 from tindahan.services.insights import products as product_costs
+from tindahan.services.payments import two_store
 from tindahan.services.platform import fees
 from tindahan.services.platform.logins import Viewer
 from tindahan.services.unit import Unit
@@ -657,11 +669,23 @@ def order_page(request: Request, viewer: Merchant, order_id: str) -> Response:
     return _order_page(request, data)
 
 
+Work = Callable[[Unit], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Moving:
+    """An action that moves escrow: its work on the SQL ledger and, on a TigerBeetle ledger,
+    its A (``escrow_cluster``'s, the API route's own) for the two-store order."""
+
+    work: Work
+    reserve: two_store.Reserve[Any]
+
+
 async def _act(
     request: Request,
     viewer: Viewer,
     order_id: str,
-    check: Callable[[forms.Form, dict[str, Any]], Callable[[Unit], Mapping[str, Any]] | None],
+    check: Callable[[forms.Form, dict[str, Any]], Work | _Moving | None],
     fields: dict[str, str],
     confirm: Callable[[forms.Form, dict[str, Any]], tuple[str, str] | None] | None = None,
 ) -> Response:
@@ -683,8 +707,9 @@ async def _act(
         asking = {"action": request.url.path, "message": message, "button": button}
         return _order_page(request, data, confirming={**asking, "fields": kept})
     if form.ok and work is not None:
+        plain, reserve = (work.work, work.reserve) if isinstance(work, _Moving) else (work, None)
         try:
-            await forms.run_submit(request, viewer, form, work)
+            await forms.run_submit(request, viewer, form, plain, reserve, escrow_cluster.RECORD)
         except RefusalError as refusal:
             form.refusal(refusal, fields)
         else:
@@ -731,13 +756,14 @@ async def parcel_event(
 
 @router.post("/m/orders/{order_id}/cancel")
 async def cancel(request: Request, viewer: Merchant, order_id: str) -> Response:
-    def check(
-        form: forms.Form, _data: dict[str, Any]
-    ) -> Callable[[Unit], Mapping[str, Any]] | None:
+    def check(form: forms.Form, _data: dict[str, Any]) -> _Moving:
         reason = form.text(
             "cancel_reason", required=False, max_length=limits.DESCRIPTION_MAX_LENGTH
         )
-        return lambda u: escrow.cancel(u, viewer.caller, order_id, reason)
+        return _Moving(
+            lambda u: escrow.cancel(u, viewer.caller, order_id, reason),
+            lambda u, _: escrow_cluster.reserve_cancel(u, viewer.caller, order_id, reason),
+        )
 
     def confirm(_form: forms.Form, _data: dict[str, Any]) -> tuple[str, str] | None:
         return (
@@ -754,20 +780,24 @@ async def cancel(request: Request, viewer: Merchant, order_id: str) -> Response:
 
 @router.post("/m/orders/{order_id}/refund")
 async def refund(request: Request, viewer: Merchant, order_id: str) -> Response:
-    def check(
-        form: forms.Form, _data: dict[str, Any]
-    ) -> Callable[[Unit], Mapping[str, Any]] | None:
+    def check(form: forms.Form, _data: dict[str, Any]) -> _Moving:
         amount = form.money("refund_amount", required=False)
         reason = form.text(
             "refund_reason", required=False, max_length=limits.DESCRIPTION_MAX_LENGTH
         )
 
-        def work(u: Unit) -> OrderView:
-            held = orders.get(u, viewer.caller, order_id)["escrow"]["held_minor"]
-            wanted = held if amount is None else amount  # empty: everything still held
-            return escrow.refund(u, viewer.caller, order_id, wanted, [], reason)
+        def wanted(u: Unit) -> int:  # empty: everything still held
+            held = int(orders.get(u, viewer.caller, order_id)["escrow"]["held_minor"])
+            return held if amount is None else amount
 
-        return work
+        def work(u: Unit) -> OrderView:
+            return escrow.refund(u, viewer.caller, order_id, wanted(u), [], reason)
+
+        def reserve(u: Unit, _: Any) -> tuple[dict[str, Any], Any]:
+            caller = viewer.caller
+            return escrow_cluster.reserve_refund(u, caller, order_id, wanted(u), [], reason)
+
+        return _Moving(work, reserve)
 
     def confirm(form: forms.Form, data: dict[str, Any]) -> tuple[str, str] | None:
         amount = form.money("refund_amount", required=False)
