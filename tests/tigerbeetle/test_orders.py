@@ -371,27 +371,6 @@ def test_a_crash_after_each_step_of_a_refund_out_of_escrow_refunds_once(
     _clean(d)
 
 
-def test_a_refund_s_bad_lines_and_too_much_are_refused_and_change_nothing(deployment, shop):
-    """The SQL path's refusals, decided in A: a line the order lacks, more of a line than is
-    left, more than escrow holds; nothing moved, no line cancelled, no stock back."""
-    d = deployment
-    order = _order(d, shop)
-    d.api.ok(_pay(d, order["id"]))
-    before, stock = d.balances(), _stock(d, shop)
-    for lines, code in (([(2, 1)], "line_invalid"), ([(1, 1), (1, 1)], "quantity_invalid")):
-        body = {"lines": [{"line_no": n, "quantity": q} for n, q in lines]}
-        bad = _refund(d, order["id"], body)
-        assert bad.status_code == 400 and bad.json()["error"]["code"] == code, bad.text
-    too_much = _refund(d, order["id"], {"amount_minor": TOTAL + 1})
-    assert too_much.status_code == 400
-    assert too_much.json()["error"]["code"] == "refund_exceeds_escrow"
-    got = _get(d, order["id"])
-    assert got["status"] == "paid" and got["lines"][0]["cancelled_quantity"] == 0
-    assert d.balances() == before
-    assert _escrow(d, order["id"]) == TOTAL and _stock(d, shop) == stock
-    _clean(d)
-
-
 def test_verify_names_an_order_whose_escrow_differs_from_the_cluster(deployment, shop):
     d = deployment
     order = _order(d, shop)
@@ -602,46 +581,17 @@ SPLIT = 3_000  # a split's part for the buyer; the merchant's ₱200.00 pays a f
 SPLIT_FEE = 400
 
 
-@pytest.mark.parametrize("step", two_store.STEPS)
-def test_a_crash_after_each_step_of_a_refund_by_lines_refunds_and_restocks_once(
-    deployment, shop, crash_after, step
-):
-    """One of two bags refunded by its line: the process dies after ``step``; until C the
-    line is not cancelled and its stock not back (the lines wait with the place); recovery
-    (or the retry) finishes it: the bag's price back to the buyer once, the bag back on the
-    shelf once, ``order.partially_refunded`` once, and the replay answers the same."""
-    d = deployment
-    order = _order(d, shop, quantity=2)
-    d.api.ok(_pay(d, order["id"]))
-    buyer, stock = d.balances()[0], _stock(d, shop)
-    key = str(uuid.uuid4())
-    crash_after(step)
-    _dies(d, lambda: _refund(d, order["id"], LINES, key))
-    crash_after(None)
-    if step != "C":
-        assert _get(d, order["id"])["lines"][0]["cancelled_quantity"] == 0
-        assert _stock(d, shop) == stock
-    recovered = two_store.recover(d.platform, older_than_s=0)
-    assert recovered == (0 if step in ("inside A", "C") else 1)
-    answer = d.api.ok(_refund(d, order["id"], LINES, key))
-    assert answer["status"] == "paid" and answer["escrow"]["refunded_minor"] == PRICE
-    assert answer["lines"][0]["cancelled_quantity"] == 1
-    assert answer["history"][-1]["note"] == "wala nang stock"
-    replay = _refund(d, order["id"], LINES, key)
-    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
-    assert d.balances()[0] == buyer + PRICE and _escrow(d, order["id"]) == PRICE + SHIPPING
-    assert _stock(d, shop) == stock + 1
-    assert _events(d, "order.partially_refunded", order["id"]) == 1
-    _clean(d)
-
-
 def _disputed(d: Deployment, shop: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """A paid order, and the dispute its buyer opened on it."""
     order = _order(d, shop)
     d.api.ok(_pay(d, order["id"]))
-    path = f"/v1/orders/{order['id']}/disputes"
+    return order, _dispute_on(d, order["id"])
+
+
+def _dispute_on(d: Deployment, order_id: str) -> str:
+    path = f"/v1/orders/{order_id}/disputes"
     opened = d.api.ok(d.api.post(path, d.world.buyer.key, {"reason": "basag ang dating"}))
-    return order, str(opened["id"])
+    return str(opened["id"])
 
 
 def _resolve(d: Deployment, dispute_id: str, body: dict[str, Any], key: str | None = None) -> Any:
@@ -654,27 +604,55 @@ def _dispute(d: Deployment, dispute_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("step", two_store.STEPS)
-def test_a_crash_after_each_step_of_a_dispute_split_pays_each_side_once(
+def test_a_crash_after_each_step_of_a_refund_by_lines_and_of_a_split_moves_each_once(
     deployment, shop, crash_after, step
 ):
-    """The operator splits a dispute: the process dies after ``step``; until C the dispute
-    is open and the order ``disputed``; recovery (or the retry) finishes it: the buyer's
-    part to the buyer once, the rest less the fee to the merchant once, escrow empty, the
-    order ``completed`` with those figures, ``order.completed`` and ``dispute.resolved``
-    once, and the answer (the resolved dispute, as on SQL) replayed."""
+    """One order, two movements, each cut after ``step``, recovered (or retried), replayed.
+    One of two bags refunded by its line: until C the line is not cancelled and its stock
+    not back (the lines wait with the place); then the bag's price back to the buyer once,
+    the bag back on the shelf once, ``order.partially_refunded`` once. Then the buyer's
+    dispute split by the operator: until C the dispute is open and the order ``disputed``;
+    then the buyer's part to the buyer once, the rest less the fee to the merchant once,
+    escrow empty, the order ``completed`` with those figures, ``order.completed`` and
+    ``dispute.resolved`` once, the answer the resolved dispute (as on SQL)."""
     d = deployment
-    order, dispute_id = _disputed(d, shop)
+    order = _order(d, shop, quantity=2)
+    d.api.ok(_pay(d, order["id"]))
     buyer, settlement, _ = d.balances()
+    stock = _stock(d, shop)
+
+    def cut(send: Any) -> None:
+        crash_after(step)
+        _dies(d, send)
+        crash_after(None)
+
+    def recovered() -> None:
+        assert two_store.recover(d.platform, older_than_s=0) == (step not in ("inside A", "C"))
+
+    key = str(uuid.uuid4())
+    cut(lambda: _refund(d, order["id"], LINES, key))
+    if step != "C":
+        assert _get(d, order["id"])["lines"][0]["cancelled_quantity"] == 0
+        assert _stock(d, shop) == stock
+    recovered()
+    answer = d.api.ok(_refund(d, order["id"], LINES, key))
+    assert answer["status"] == "paid" and answer["escrow"]["refunded_minor"] == PRICE
+    assert answer["lines"][0]["cancelled_quantity"] == 1
+    assert answer["history"][-1]["note"] == "wala nang stock"
+    replay = _refund(d, order["id"], LINES, key)
+    assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
+    assert d.balances()[0] == buyer + PRICE and _escrow(d, order["id"]) == TOTAL
+    assert _stock(d, shop) == stock + 1
+    assert _events(d, "order.partially_refunded", order["id"]) == 1
+
+    dispute_id = _dispute_on(d, order["id"])
     key = str(uuid.uuid4())
     body = {"resolution": "split", "refund_minor": SPLIT}
-    crash_after(step)
-    _dies(d, lambda: _resolve(d, dispute_id, body, key))
-    crash_after(None)
+    cut(lambda: _resolve(d, dispute_id, body, key))
     if step != "C":
         assert _dispute(d, dispute_id)["status"] == "open"
         assert _get(d, order["id"])["status"] == "disputed"
-    recovered = two_store.recover(d.platform, older_than_s=0)
-    assert recovered == (0 if step in ("inside A", "C") else 1)
+    recovered()
     answer = d.api.ok(_resolve(d, dispute_id, body, key))
     assert answer["object"] == "dispute" and answer["status"] == "resolved"
     assert (answer["resolution"], answer["note"]) == ("split", "nakita sa video")
@@ -682,12 +660,13 @@ def test_a_crash_after_each_step_of_a_dispute_split_pays_each_side_once(
     assert answer == _dispute(d, dispute_id)
     replay = _resolve(d, dispute_id, body, key)
     assert replay.json() == answer and replay.headers["Idempotent-Replayed"] == "true"
-    assert d.balances()[:2] == (buyer + SPLIT, settlement + TOTAL - SPLIT - SPLIT_FEE)
+    back = PRICE + SPLIT
+    assert d.balances()[:2] == (buyer + back, settlement + TOTAL - SPLIT - SPLIT_FEE)
     assert _escrow(d, order["id"]) == 0
     done = _get(d, order["id"])
     assert done["status"] == "completed" and done["history"][-1]["action"] == "resolve_split"
     figures = ("refunded_minor", "released_minor", "fee_minor", "held_minor")
-    assert [done["escrow"][f] for f in figures] == [SPLIT, TOTAL - SPLIT, SPLIT_FEE, 0]
+    assert [done["escrow"][f] for f in figures] == [back, TOTAL - SPLIT, SPLIT_FEE, 0]
     assert _events(d, "order.completed", order["id"]) == 1
     assert _events(d, "dispute.resolved", dispute_id) == 1
     _clean(d)
@@ -747,20 +726,28 @@ def _disputes_counted(d: Deployment) -> int:
     return d.platform.run(lambda u: sum(u.conn.execute(query).scalars()), write=False)
 
 
-def test_a_decision_under_way_holds_the_order_and_one_given_up_changes_nothing(
+def test_refused_or_given_up_refunds_by_lines_and_decisions_change_nothing(
     deployment, shop, crash_after
 ):
-    """Left ``reserving`` by a crash, a dispute's decision holds its order still: another
-    decision (another key) is refused ``409 order_movement_pending``. Its reservation's time
-    over, recovery gives it up, and its retry answers ``402 reservation_expired``: the
-    dispute still open and counted against the merchant again, the order ``disputed``,
-    nothing moved. A refund by lines given up so leaves its line and stock as they were.
-    Another key then decides the dispute."""
+    """A refund's bad lines and too much are the SQL path's refusals, decided in A. Left
+    ``reserving`` by a crash, a dispute's decision holds its order still: another decision
+    (another key) is refused ``409 order_movement_pending``. Its reservation's time over,
+    recovery gives it up, and its retry answers ``402 reservation_expired``: the dispute
+    still open and counted against the merchant again, the order ``disputed``, nothing
+    moved. A refund by lines given up so leaves its line and stock as they were. Another
+    key then decides the dispute."""
     d = deployment
     order, dispute_id = _disputed(d, shop)
     lined = _order(d, shop, quantity=2)
     d.api.ok(_pay(d, lined["id"]))
     before, stock, counted = d.balances(), _stock(d, shop), _disputes_counted(d)
+    for lines, code in (([(2, 1)], "line_invalid"), ([(1, 2), (1, 1)], "quantity_invalid")):
+        body = {"lines": [{"line_no": n, "quantity": q} for n, q in lines]}
+        bad = _refund(d, lined["id"], body)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == code, bad.text
+    too_much = _refund(d, lined["id"], {"amount_minor": TOTAL + PRICE + 1})
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["code"] == "refund_exceeds_escrow"
     key, lines_key = str(uuid.uuid4()), str(uuid.uuid4())
     crash_after("A")
     _dies(d, lambda: _resolve(d, dispute_id, {"resolution": "refund"}, key))

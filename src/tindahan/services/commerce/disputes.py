@@ -15,6 +15,10 @@ An open dispute counts against its merchant in the refund-spike rule (``risk_usa
 ``dispute`` bucket: raised at opening, taken off at resolution before any refund is booked,
 so a dispute that ends in a refund is counted once, as the refund).
 
+On a TigerBeetle ledger a decision goes through the two-store order
+(``escrow_cluster.reserve_resolve``): ``decide`` is its A's checks, and ``close`` resolves
+the dispute at its C, once the money moved; until then the dispute stays open.
+
 The operator's console lists them (``list_disputes``): the open ones first, newest first.
 """
 

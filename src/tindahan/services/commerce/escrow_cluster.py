@@ -1,4 +1,5 @@
-"""Orders' escrow on a TigerBeetle ledger (issue 22): paying in, the release, refunds.
+"""Orders' escrow on a TigerBeetle ledger (issue 22): paying in, the release, refunds,
+disputes' decisions.
 
 On the SQL ledger an order's step and its transfers are one transaction (``escrow``). With
 the ledger in a cluster they go through the two-store order (``payments.two_store``) with
@@ -6,27 +7,32 @@ their own record (``order``; the place's id is the movement's, kept in ``order_p
 who asked for it), and the order's step itself is made **only at C**:
 
 * **A**: the SQL path's checks under the order's row lock (``escrow.payable``; the release's
-  status rule), no other movement of the order under way (``orders.acting``: ``409
-  order_movement_pending``), the legs the SQL path books with ids derived from the place (a
-  refused or expired attempt's ids are spent in the cluster, so the next attempt needs its
-  own), and for a payment the buyer's day and month raised and the escrow account opened in
-  the main database (the cluster's is opened from it before the hold). The order is left as
-  it was: the answer while under way is the place (``object`` ``order_movement``,
-  ``status`` ``pending``).
+  status rule; a refund's lines, ``escrow.lines_value``; a dispute's decision,
+  ``disputes.decide``), no other movement of the order under way (``orders.acting``,
+  ``orders.require_still``: ``409 order_movement_pending``), the legs the SQL path books
+  with ids derived from the place (a refused or expired attempt's ids are spent in the
+  cluster, so the next attempt needs its own), and for a payment the buyer's day and month
+  raised and the escrow account opened in the main database (the cluster's is opened from
+  it before the hold). The order is left as it was: the answer while under way is the
+  place (``object`` ``order_movement``, ``status`` ``pending``).
 * **hold, B, post**: the payments' steps: the first leg held (the buyer's wallet → escrow;
-  escrow → the merchant's settlement; escrow → the buyer), the post chain its post and the
-  rest (the marketplace fee out of escrow).
+  escrow → the merchant's settlement; escrow → the buyer, a decision's buyer's share
+  included), the post chain its post and the rest (the marketplace fee out of escrow; a
+  decision's release to the merchant and its fee).
 * **C**: the order's transition as the SQL path writes it (``paid`` with its escrow
   figures; ``completed`` with what was released and the fee; a refund's figures, the stock
-  back for a cancel or a full refund, the reason kept with the place), read from the legs
-  booked, and its event; the answer is the order's view.
+  back for a cancel, a full refund or a decision for the buyer, the reason kept with the
+  place; a refund by lines' lines cancelled and their stock back; a decision's dispute
+  resolved, ``dispute.resolved``), read from the legs booked, and its event; the answer is
+  the order's view (a decision's: the dispute's, as on SQL).
 * **a refusal** (the buyer's wallet too low: ``402 insufficient_funds``; a hold expired
   after a crash: ``402 reservation_expired``): the order untouched, a payment's running
-  totals given back.
+  totals given back, a decision's dispute (still open) counted against its merchant again.
 
 Decisions: the order waits in its state while its money moves (a cancel, a shipment, a
-dispute or another payment in that time is refused ``409 order_movement_pending``; the
-worker's expiry and automatic release skip it), so C finds the order A checked.
+dispute, another decision or another payment in that time is refused ``409
+order_movement_pending``; the worker's expiry and automatic release skip it), so C finds
+the order A checked.
 
 **A buyer abroad** (a wallet in another currency) pays and is refunded through the FX
 liquidity, with the SQL path's legs, held in one linked chain and posted together
@@ -41,10 +47,19 @@ recovery books A's figures even after the quote has expired, and C writes the or
 ``buyer_paid_minor`` and ``quote_id`` from the legs booked. The running totals count the
 PHP value, as on SQL, and a refusal gives back that figure.
 
+**A refund by lines** is checked in A (the lines against what is neither shipped nor
+cancelled, a line named twice counted twice) and its lines are kept with the place
+(``order_places.lines``); they are cancelled and their stock returned only at C, with the
+refund's figures: until then the stock stays reserved to the order, and a refusal has
+nothing to undo (returning the stock in A, as the SQL path's one transaction does, would
+let another buyer take it before a refusal had to take it back). **A dispute's decision**
+takes the dispute off its merchant's open ones in A (before the risk rules judge its
+refund, as on SQL) and resolves it at C; the dispute of an order is found by the order (an
+order has one at most).
+
 Not on the cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``,
-or here): a refund by lines (their stock is returned in A, which a refusal would have to
-undo), the disputes' decisions (the dispute must be resolved at C), and the release of a
-merchant that repays a loan from sales (the set-aside leg).
+or here): the release of a merchant that repays a loan from sales (the set-aside leg; a
+decision's release too).
 Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
 """
 

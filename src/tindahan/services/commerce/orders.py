@@ -13,11 +13,11 @@ UPDATE`` on PostgreSQL; SQLite serializes writers), so two actions on one order 
 
 Tenancy: the buyer and the merchant of an order see it; anyone else gets 404.
 
-On a TigerBeetle ledger an order's escrow movement (its payment, its release) goes through
-the two-store order (``services.commerce.escrow_cluster``) and the order's step is made only
-at its C; until then every other action on the order is refused ``409
-order_movement_pending`` (``acting``), and the worker leaves it alone (``expire``), so the
-order C finds is the order A checked.
+On a TigerBeetle ledger an order's escrow movement (its payment, its release, a refund, a
+dispute's decision) goes through the two-store order (``services.commerce.escrow_cluster``)
+and the order's step is made only at its C; until then every other action on the order is
+refused ``409 order_movement_pending`` (``acting``, ``require_still``), and the worker
+leaves it alone (``expire``), so the order C finds is the order A checked.
 """
 
 from __future__ import annotations
