@@ -2,16 +2,16 @@
 the lines to cancel, checked in A, for the order's step at C (their stock is returned there,
 so a refusal by the cluster has nothing to undo).
 
-Revision ID: 0059_tb22lines_place_lines
-Revises: 0058_tb22bank_recall_record
+Revision ID: 0060_tb22lines_place_lines
+Revises: 0059_tb22loanops_loan_move_kinds
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0059_tb22lines_place_lines"
-down_revision = "0058_tb22bank_recall_record"
+revision = "0060_tb22lines_place_lines"
+down_revision = "0059_tb22loanops_loan_move_kinds"
 branch_labels = None
 depends_on = None
 
