@@ -23,6 +23,7 @@ from tests.tigerbeetle.test_payments import Deployment, _dies
 from tests.tigerbeetle.test_requests_qr import PIN, _Browser
 from tests.tigerbeetle.test_requests_qr import browser as browser  # the signed-in buyer
 from tests.tigerbeetle.test_web_withdraw_send import sign_in as sign_in  # anyone signed in
+from tindahan.commerce.fx import refund_share
 from tindahan.services.commerce import escrow_cluster
 from tindahan.services.commerce import jobs as order_jobs
 from tindahan.services.payments import two_store
@@ -670,6 +671,28 @@ def test_a_crash_after_each_step_of_a_refund_by_lines_and_of_a_split_moves_each_
     assert _events(d, "order.completed", order["id"]) == 1
     assert _events(d, "dispute.resolved", dispute_id) == 1
     _clean(d)
+
+
+def test_a_buyer_abroad_s_dispute_split_gives_its_share_back_in_dollars(deployment, shop, abroad):
+    """A split for a buyer abroad: its part back through the FX liquidity (a refund's two
+    legs, held together), its share of the dollars it paid (the cumulative floor, as on
+    SQL), the rest to the merchant less the fee; the per-ledger sums zero."""
+    d = deployment
+    order = _abroad_order(d, shop, abroad)
+    d.api.ok(_pay_in_dollars(d, abroad, order["id"])[0])
+    dollars, (usd, php), settlement = _dollars(d, abroad), _fx(d), d.balances()[1]
+    path = f"/v1/orders/{order['id']}/disputes"
+    opened = d.api.ok(d.api.post(path, abroad.key, {"reason": "hindi dumating"}))
+    decided = d.api.ok(_resolve(d, opened["id"], {"resolution": "split", "refund_minor": SPLIT}))
+    assert (decided["refund_minor"], decided["release_minor"]) == (SPLIT, TOTAL - SPLIT)
+    done = d.api.ok(d.api.get(f"/v1/orders/{order['id']}", abroad.key))
+    back = refund_share(DOLLARS, TOTAL, 0, SPLIT)
+    assert done["status"] == "completed" and done["buyer_refunded_minor"] == back > 0
+    assert _dollars(d, abroad) == dollars + back and _fx(d) == [usd - back, php + SPLIT]
+    assert d.balances()[1] == settlement + TOTAL - SPLIT - SPLIT_FEE
+    assert _escrow(d, order["id"]) == 0
+    _clean(d)
+    _sums_per_ledger_zero(d)
 
 
 def test_disputes_decided_for_the_buyer_and_for_the_merchant_book_in_the_cluster(deployment, shop):

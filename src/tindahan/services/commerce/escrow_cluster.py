@@ -346,16 +346,13 @@ def reserve_resolve(
 def _decision_legs(
     unit: Unit, order: dict[str, Any], to_buyer: int, place_id: str
 ) -> list[NewTransfer]:
-    """The buyer's share (``escrow.refund_legs``), then the rest released as the SQL path's
-    ``escrow.complete`` does (``escrow.release_legs``), unlinked."""
+    """The buyer's share (``escrow.refund_legs``: a buyer abroad's two legs through the FX
+    liquidity held together, as a refund's), then the rest released as the SQL path's
+    ``escrow.complete`` does (``escrow.release_legs``, in the post chain), unlinked."""
     legs: list[NewTransfer] = []
     if to_buyer:
-        if order["buyer_currency"] != CURRENCY:
-            raise conflict(
-                "ledger_not_supported",
-                "refunding a buyer abroad is not supported on the TigerBeetle ledger yet",
-            )
-        legs += escrow.refund_legs(unit, order, to_buyer)
+        refund = two_store.unlinked(escrow.refund_legs(unit, order, to_buyer))
+        legs += two_store.held_together(refund)
     rest = order["held_minor"] - to_buyer
     if rest:
         released, _ = escrow.release_legs(unit, order, rest, base=place_id)
@@ -365,8 +362,8 @@ def _decision_legs(
                 "this merchant repays a loan from sales, which the TigerBeetle ledger does "
                 "not support yet",
             )
-        legs += released
-    return two_store.unlinked(legs)
+        legs += two_store.unlinked(released)
+    return legs
 
 
 def _resolved(
@@ -384,15 +381,17 @@ def _resolved(
     released less the fee, ``order.completed``); then the dispute resolved with those
     figures and ``dispute.resolved``."""
     held = order["held_minor"]
-    to_buyer = sum(t.amount or 0 for t in legs if t.code == TransferCode.ESCROW_REFUND)
+    to_buyer, released = _parts(legs)
     decided = disputes.Decision(
         disputes.of_order(unit, order["id"]), order, action, actor, note, to_buyer
     )
     if action is Action.RESOLVE_REFUND:
         _refunded(unit, order, action, actor, note, legs, ids)
     else:
-        released = sum(t.amount or 0 for t in legs) - to_buyer
         fee = sum(t.amount or 0 for t in legs if t.code == TransferCode.MARKETPLACE_FEE)
+        back = to_buyer  # a buyer abroad: its currency's leg (none when its share rounds to 0)
+        if order["buyer_currency"] != CURRENCY:
+            back = sum(t.amount or 0 for t in legs if t.code == TransferCode.FX_OUT)
         status = orders.transition(
             unit,
             order,
@@ -404,13 +403,21 @@ def _resolved(
             released_minor=order["released_minor"] + released,
             fee_minor=order["fee_minor"] + fee,
             refunded_minor=order["refunded_minor"] + to_buyer,
-            buyer_refunded_minor=order["buyer_refunded_minor"] + to_buyer,
+            buyer_refunded_minor=order["buyer_refunded_minor"] + back,
             completed_at_ns=unit.now(),
             release_at_ns=None,
             transfer_ids=ids,
         )
         orders.announce(unit, order["id"], status, actor)
     disputes.close(unit, decided, held - to_buyer)
+
+
+def _parts(legs: list[NewTransfer]) -> tuple[int, int]:
+    """A decision's legs' figures in PHP: out of escrow to the buyer (the refund leg), and
+    to the merchant (the release and the fee)."""
+    to_buyer = sum(t.amount or 0 for t in legs if t.code == TransferCode.ESCROW_REFUND)
+    codes = (TransferCode.ESCROW_RELEASE, TransferCode.MARKETPLACE_FEE)
+    return to_buyer, sum(t.amount or 0 for t in legs if t.code in codes)
 
 
 # -- the record ---------------------------------------------------------------------------------
@@ -677,9 +684,7 @@ def _decisions(conn: Any) -> list[str]:
     )
     problems = []
     for row in conn.execute(query).mappings():
-        legs = two_store.decode_legs(row["legs"])
-        to_buyer = sum(t.amount or 0 for t in legs if t.code == TransferCode.ESCROW_REFUND)
-        rest = sum(t.amount or 0 for t in legs) - to_buyer
+        to_buyer, rest = _parts(two_store.decode_legs(row["legs"]))
         said = (row["status"], row["refund_minor"], row["release_minor"])
         if said != ("resolved", to_buyer, rest):
             problems.append(
