@@ -1,8 +1,23 @@
 """A TigerBeetle cluster for the tests that need one, or a skip naming how to build it.
 
-A cluster starts in seconds but formats about 1 GiB per replica and holds about 2 GiB of
-memory each, so each module shares one (``cluster`` fixture, one replica), on free loopback
-ports in a temporary folder, stopped and deleted afterwards.
+A cluster formats about 1 GiB per replica (0.1 s: the file is allocated, not written) and
+locks about 1.8 GiB of memory each, so each module shares one (``cluster`` fixture, one
+replica), on free loopback ports in a temporary folder, stopped and deleted afterwards. Test
+clusters start light (``cluster.LIGHT_OPTIONS``: TigerBeetle's development caches, production's
+request size): a default replica locks 2.1 GB at start, 5–8 s of CPU each, and the suite
+starts about thirty.
+
+A journey through a channel (web pages, the USSD menu) on a cluster is marked
+``one_database`` and runs on SQLite only: what differs between the databases is in the
+services' two-store order, whose own tests here run on both; the journey adds the channel's
+pages and sessions, which are the same Python on either. Each PostgreSQL run of a journey
+cost the TigerBeetle worker's serial share seconds (the USSD module's 30 alone a minute).
+
+The modules sharing a cluster per module, or a deployment, carry the xdist group
+"tigerbeetle": one worker runs them one after another (two clusters at once cost more than
+they saved, README "Testing"), and xdist hands that group out first (the largest unit). A
+module whose cluster is its own test's (the drill, the seed, the CLI's ``up``) stays out of
+the group, so the other worker takes it while the group runs.
 """
 
 from __future__ import annotations
@@ -20,6 +35,23 @@ from tindahan.tigerbeetle.server import HOW_TO_BUILD, find_binary
 TEST_CACHE_GRID = "64MiB"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL runs of the ``one_database`` journeys (deselected, counted)."""
+    left_out = [item for item in items if _postgres_journey(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _postgres_journey(item)]
+
+
+def _postgres_journey(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return (
+        item.get_closest_marker("one_database") is not None
+        and callspec is not None
+        and callspec.params.get("deployment") == "postgres"
+    )
+
+
 def need_binary() -> None:
     if find_binary() is None:
         pytest.skip(f"no tigerbeetle server binary: {HOW_TO_BUILD}")
@@ -27,7 +59,7 @@ def need_binary() -> None:
 
 def _cluster(folder: Path, replicas: int) -> Iterator[ClusterAddress]:
     need_binary()
-    address = cluster_module.up(folder, replicas=replicas, cache_grid=TEST_CACHE_GRID)
+    address = cluster_module.up(folder, replicas=replicas, cache_grid=TEST_CACHE_GRID, light=True)
     try:
         yield address
     finally:

@@ -14,8 +14,9 @@ from tindahan.cli.app import app
 from tindahan.tigerbeetle import address as ledger_address
 from tindahan.tigerbeetle import server
 
-#: One worker runs the TigerBeetle tests (make test, xdist), as for the contract tests.
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+#: Not in the "tigerbeetle" xdist group: its cluster is its own test's, not a module's, so it
+#: can run on the other worker while the group's modules run theirs (the group is one worker's
+#: serial share of the suite; tests/tigerbeetle/conftest.py).
 
 runner = CliRunner()
 
@@ -28,7 +29,7 @@ def test_up_prints_the_url_last_and_down_stops_exactly_its_processes(tmp_path):
     need_binary()
     folder = tmp_path / "c"
     result = invoke(
-        "ledger", "cluster", "up", "--dir", str(folder), "--cache-grid", TEST_CACHE_GRID
+        "ledger", "cluster", "up", "--dir", str(folder), "--cache-grid", TEST_CACHE_GRID, "--light"
     )
     try:
         assert result.exit_code == 0, result.output
@@ -37,6 +38,8 @@ def test_up_prints_the_url_last_and_down_stops_exactly_its_processes(tmp_path):
         assert parsed.cluster_id == 0 and len(parsed.addresses) == 1
         pid = int((folder / "replica_0.pid").read_text())
         assert Path(f"/proc/{pid}").exists()
+        started = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert b"--development" in started and b"--limit-request=1MiB" in started  # --light
         status = invoke("ledger", "cluster", "status", "--dir", str(folder))
         assert status.exit_code == 0, status.output
         assert "listening" in status.stdout and status.stdout.strip().endswith(url)

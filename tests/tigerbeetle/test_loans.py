@@ -466,6 +466,7 @@ def _crashing(real: Any) -> Any:
 sign_in = test_web_withdraw_send.sign_in
 
 
+@pytest.mark.one_database
 def test_the_web_loan_pages_accept_and_repay_on_the_cluster_once(deployment, sign_in):
     d = deployment
     merchant, offer = _offer(d)
@@ -494,6 +495,7 @@ def test_the_web_loan_pages_accept_and_repay_on_the_cluster_once(deployment, sig
 # -- the USSD menu's loan repayment on the cluster (``channel._once`` with an ``_OnCluster``) --
 
 
+@pytest.mark.one_database
 def test_the_ussd_menu_repays_a_loan_on_the_cluster_once(deployment, crash_after):
     """A crash after B, recovery, the network's resend: one repayment, the same screen; the
     cluster's refusal in words."""

@@ -185,6 +185,7 @@ def browser(deployment, shared_server, monkeypatch) -> Iterator[tuple[_Browser, 
         shared_server.app = api_app
 
 
+@pytest.mark.one_database
 def test_the_web_send_page_sends_on_the_cluster_once(deployment, browser: Any):
     d = deployment
     page, mobile = browser

@@ -394,6 +394,7 @@ def test_verify_names_an_order_whose_escrow_differs_from_the_cluster(deployment,
     _clean(d, whole=True)
 
 
+@pytest.mark.one_database
 def test_the_web_order_page_pays_and_confirms_on_the_cluster_once(deployment, shop, browser):
     """The order page's Pay (with the PIN) and Confirm buttons take the API's own A
     (``escrow_cluster``) through the two-store order: a double tap moves the money once."""

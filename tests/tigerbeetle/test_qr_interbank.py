@@ -158,6 +158,7 @@ def test_a_crash_in_a_payment_holds_the_money_once_and_sends_it_once(seeded, cra
     assert two_store.verify(d.db, d.ledger) == []
 
 
+@pytest.mark.one_database
 def test_the_web_scan_page_pays_a_code_on_the_cluster_once(seeded, browser: Any):
     d = seeded
     page, _mobile = browser

@@ -206,6 +206,7 @@ def browser(deployment, shared_server, monkeypatch) -> Iterator[_Browser]:
         shared_server.app = api_app
 
 
+@pytest.mark.one_database
 def test_the_web_scan_form_pays_on_the_cluster_once(deployment, browser):
     d = deployment
     buyer, settlement, _ = d.balances()
@@ -229,6 +230,7 @@ def test_the_web_scan_form_pays_on_the_cluster_once(deployment, browser):
     assert d.balances()[:2] == (buyer - 1_200, settlement + 1_200 - fee)
 
 
+@pytest.mark.one_database
 def test_the_web_request_form_pays_on_the_cluster_once(deployment, browser):
     d = deployment
     buyer = d.balances()[0]

@@ -31,7 +31,9 @@ from tindahan.store.payment_tables import payments
 from tindahan.store.tables import transfers
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+#: Not in the "tigerbeetle" xdist group: its cluster is its own test's, not a module's, so it
+#: can run on the other worker while the group's modules run theirs (the group is one worker's
+#: serial share of the suite; tests/tigerbeetle/conftest.py).
 
 
 @pytest.fixture(params=["sqlite"])

@@ -30,7 +30,8 @@ from tindahan.store.payment_tables import parties, payments
 from tindahan.store.web_tables import audit_log
 from tindahan.ussd import codes
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+#: Journeys through a channel: on SQLite only (``one_database``, tests/tigerbeetle/conftest.py).
+pytestmark = [pytest.mark.xdist_group("tigerbeetle"), pytest.mark.one_database]
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

@@ -23,7 +23,8 @@ from tindahan.services.payments import two_store
 from tindahan.services.platform import logins
 from tindahan.web.app import create_app as create_web_app
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+#: Journeys through a channel: on SQLite only (``one_database``, tests/tigerbeetle/conftest.py).
+pytestmark = [pytest.mark.xdist_group("tigerbeetle"), pytest.mark.one_database]
 
 deployment = test_payments.deployment
 banked = test_bank_transfers.banked

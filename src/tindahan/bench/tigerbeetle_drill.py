@@ -190,6 +190,7 @@ class Deployment:
     cluster_dir: Path
     ledger_url: str
     cache_grid: str
+    light: bool = False
     target: Target | None = None
     starts: int = 0
 
@@ -203,7 +204,9 @@ class Deployment:
         cluster_module.kill_replica(self.cluster_dir, replica)
 
     def revive(self, replica: int) -> None:
-        cluster_module.start_replica(self.cluster_dir, replica, cache_grid=self.cache_grid)
+        cluster_module.start_replica(
+            self.cluster_dir, replica, cache_grid=self.cache_grid, light=self.light
+        )
 
     def whole(self) -> None:
         """Every replica running again (those a phase left down started)."""
@@ -240,7 +243,9 @@ class World:
     buyers: list[dict[str, str]]  # id, secret (API key), wallet
 
 
-def build(root: Path, db_url: str, cache_grid: str) -> tuple[Deployment, World]:
+def build(
+    root: Path, db_url: str, cache_grid: str, light: bool = False
+) -> tuple[Deployment, World]:
     """The world made on the SQL ledger, moved to a fresh 3-replica cluster, served there."""
     _say("migrating the database")
     tindahan("db", "upgrade", "--db", db_url)
@@ -253,10 +258,10 @@ def build(root: Path, db_url: str, cache_grid: str) -> tuple[Deployment, World]:
         server.stop()
     _say("the world made through the API; formatting and starting the cluster")
     cluster_dir = root / "cluster"
-    address = cluster_module.up(cluster_dir, replicas=REPLICAS, cache_grid=cache_grid)
+    address = cluster_module.up(cluster_dir, replicas=REPLICAS, cache_grid=cache_grid, light=light)
     _say("moving the ledger to the cluster")
     tindahan("ledger", "migrate-to-tigerbeetle", "--db", db_url, "--ledger", address.url)
-    deployment = Deployment(root, db_url, cluster_dir, address.url, cache_grid)
+    deployment = Deployment(root, db_url, cluster_dir, address.url, cache_grid, light)
     server = deployment.start_server()
     deployment.target = Target(server.base, server)
     _say(f"deployment ready: {address.url}, server {server.base}")
@@ -486,7 +491,7 @@ def drill(args: argparse.Namespace) -> dict[str, Any]:
     deployment: Deployment | None = None
     started = time.monotonic()
     try:
-        deployment, world = build(root, db_url, args.cache_grid)
+        deployment, world = build(root, db_url, args.cache_grid, args.light)
         built_s = round(time.monotonic() - started, 1)
         run = secrets.token_hex(3)
         everything: list[Payment] = []
@@ -554,6 +559,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fault-at", type=float, default=5.0, help="seconds into the load")
     parser.add_argument("--down", type=float, default=8.0, help="seconds a replica stays down")
     parser.add_argument("--cache-grid", default=CACHE_GRID, help="each replica's grid cache")
+    parser.add_argument(
+        "--light",
+        action="store_true",
+        help="replicas started light (small caches, quick to start: tests only)",
+    )
     parser.add_argument("--db", help="an empty PostgreSQL database to use (default: a fresh one)")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the folder and data files")

@@ -56,12 +56,21 @@ def up(
     build_first: Annotated[
         bool, typer.Option("--build", help="Build the server first if none is found")
     ] = False,
+    light: Annotated[
+        bool,
+        typer.Option(
+            "--light",
+            help="Small caches, quick to start (TigerBeetle's --development): tests only",
+        ),
+    ] = False,
 ) -> None:
     """Format (if new) and start the cluster in the background; print its ledger URL."""
     try:
         if build_first and server.find_binary() is None:
             server.build(say=_say)
-        address = cluster_module.up(folder, replicas=replicas, port=port, cache_grid=cache_grid)
+        address = cluster_module.up(
+            folder, replicas=replicas, port=port, cache_grid=cache_grid, light=light
+        )
     except (server.ServerBinaryError, cluster_module.ClusterError) as exc:
         fail(str(exc))
         return
