@@ -805,6 +805,7 @@ def test_refused_or_given_up_refunds_by_lines_and_decisions_change_nothing(
     _clean(d)
 
 
+@pytest.mark.one_database
 def test_the_merchant_s_and_the_console_s_forms_move_escrow_on_the_cluster_once(
     deployment, shop, sign_in
 ):
