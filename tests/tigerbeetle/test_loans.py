@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,15 +26,18 @@ from tests.tigerbeetle.test_payments import Deployment, _announced, _dies, _inco
 from tests.tigerbeetle.test_requests_qr import PIN
 from tests.ussd.conftest import PIN as USSD_PIN
 from tests.ussd.conftest import Phone
-from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller
+from tindahan.services.commerce import escrow, escrow_cluster, orders
 from tindahan.services.ledger import movement
 from tindahan.services.lending import close, loans, operator_cluster
 from tindahan.services.lending import close_cluster as close_cluster_module
-from tindahan.services.payments import two_store
+from tindahan.services.payments import payments, two_store
+from tindahan.services.payments.payments import NewPayment
 from tindahan.services.platform import logins
 from tindahan.store.lending_tables import (
     loan_closes,
     loan_installments,
+    loan_moves,
     loan_offers,
     loan_transactions,
 )
@@ -783,3 +788,287 @@ def test_a_crash_after_a_step_of_a_recovery_recovers_once(deployment, crash_afte
     assert _announced(d, "loan.recovered", loan["id"]) == told + 1
     assert two_store.unfinished(d.platform) == 0
     assert two_store.verify(d.db, d.ledger) == []
+
+
+# -- repaid from sales: the set-aside in a sale and in a release (``lending.set_aside_cluster``) --
+
+
+class _Rolled(Exception):
+    """Carries the SQL path's figures out of its rolled-back transaction."""
+
+
+def _buyer(d: Deployment) -> Party:
+    """A new buyer with ₱20,000.00 in the cluster (the operator's funding on the cluster)."""
+    body = {"kind": "customer", "name": f"Juan {uuid.uuid4()}", "tier": "full"}
+    buyer = make_party(d.api, d.world.operator, body)
+    d.world.fund(buyer, 2_000_000)
+    return buyer
+
+
+def _sale(d: Deployment, buyer: Party, merchant: Party, amount: int, key: str) -> Any:
+    return d.pay(merchant, amount, key, payer=buyer)
+
+
+def _sql_sales_twin(
+    d: Deployment, loan_id: str, sales: Callable[[Any], None]
+) -> tuple[int, list[int]]:
+    """The SQL ledger's figures for the same sales on the loan as it stands: its own path
+    (``payments.plan`` / ``escrow.release_legs``, which set aside as a SQL-ledger sale does,
+    through ``settlement.credit_sale`` and ``loans.set_aside``) on a platform with no cluster,
+    in a transaction rolled back. The loan's reserve after, and each set-aside."""
+    sql = replace(d.platform, ledger=None)
+    query = select(loan_transactions.c.id, loan_transactions.c.amount_minor).where(
+        loan_transactions.c.loan_id == loan_id, loan_transactions.c.kind == "set_aside"
+    )
+
+    def work(unit: Any) -> None:
+        before = {i for i, _ in unit.conn.execute(query)}
+        sales(unit)
+        row = unit.conn.execute(select(loan_rows).where(loan_rows.c.id == loan_id)).mappings()
+        made = [a for i, a in unit.conn.execute(query) if i not in before]
+        raise _Rolled(row.one()["reserve_minor"], made)
+
+    with pytest.raises(_Rolled) as got:
+        sql.run(work)
+    return got.value.args[0], got.value.args[1]
+
+
+def _planned(buyer: Party, merchant: Party, *amounts: int) -> Callable[[Any], None]:
+    caller = Caller("test", buyer.id, frozenset(DEFAULT_SCOPES))
+
+    def sales(unit: Any) -> None:
+        for amount in amounts:
+            payments.plan(unit, caller, NewPayment(merchant.id, amount, "PHP"))
+
+    return sales
+
+
+def _set_asides(d: Deployment, loan_id: str) -> dict[str | None, int]:
+    """The loan's set-aside entries by the payment (or order) they came from."""
+    query = select(
+        loan_transactions.c.payment_id,
+        loan_transactions.c.order_id,
+        loan_transactions.c.amount_minor,
+    ).where(loan_transactions.c.loan_id == loan_id, loan_transactions.c.kind == "set_aside")
+    rows = d.platform.run(lambda u: list(u.conn.execute(query)), write=False)
+    return {p or o: a for p, o, a in rows}
+
+
+def _reserve(d: Deployment, loan_id: str) -> int:
+    """The loan's reserve in the cluster (its credits: the merchant's money set aside)."""
+    account = loans.account(loan_id, "reserve")
+    found = d.ledger.lookup_accounts([account]).get(account)
+    return 0 if found is None else found.credits_posted - found.debits_posted
+
+
+def _settlement(d: Deployment, merchant: Party) -> int:
+    """The merchant's settlement wallet in the cluster (0 before the cluster opened it)."""
+    wanted = d.platform.run(
+        lambda u: movement.holders(u, [merchant.id])[(merchant.id, "settlement")].account_id,
+        write=False,
+    )
+    account = d.ledger.lookup_accounts([wanted]).get(wanted)
+    if account is None:
+        return 0
+    assert account.debits_pending == account.credits_pending == 0
+    return account.balance_posted
+
+
+def _repayment_moves(d: Deployment, loan_id: str) -> int:
+    query = select(func.count()).where(
+        loan_moves.c.loan_id == loan_id, loan_moves.c.kind == "repayment"
+    )
+    return int(d.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False))
+
+
+def test_sales_in_flight_together_set_aside_as_the_sql_ledger_does(deployment, crash_after):
+    """Two sales of ₱3,000.00 to a merchant repaying 20% of each sale: the first stopped
+    after its holds (its set-aside under way, the loan held by sales: a repayment waits),
+    the second made whole meanwhile, then recovery. The figures are the SQL path's for the
+    two sales one after the other: the second counted the first's set-aside still under
+    way, so it set aside only what the installment still needed."""
+    d = deployment
+    merchant, loan = _loan(d)
+    buyer = _buyer(d)
+    reserve, (first, second) = _sql_sales_twin(
+        d, loan["id"], _planned(buyer, merchant, 300_000, 300_000)
+    )
+    assert first == 60_000 and 0 < second < 60_000  # the need capped the second
+    settled, key = _settlement(d, merchant), str(uuid.uuid4())
+    crash_after("holds")
+    _dies(d, lambda: _sale(d, buyer, merchant, 300_000, key))
+    crash_after(None)
+    assert _row(d, loan["id"])["ledger_hold"] == "sales"
+    busy = _repay(d, merchant, loan["id"], 10_000, str(uuid.uuid4()))
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "loan_busy"
+    other = d.api.ok(_sale(d, buyer, merchant, 300_000, str(uuid.uuid4())))
+    assert _row(d, loan["id"])["ledger_hold"] == "sales"  # the first still under way
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    paid = d.api.ok(_sale(d, buyer, merchant, 300_000, key))
+    again = _sale(d, buyer, merchant, 300_000, key)
+    assert again.json() == paid and again.headers["Idempotent-Replayed"] == "true"
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None and row["reserve_minor"] == reserve == first + second
+    assert _reserve(d, loan["id"]) == reserve
+    assert _set_asides(d, loan["id"]) == {paid["id"]: first, other["id"]: second}
+    fees = paid["fee_minor"] + other["fee_minor"]
+    assert _settlement(d, merchant) == settled + 600_000 - fees - reserve
+    assert _repayment_moves(d, loan["id"]) == 0
+    assert _count(d, loan_moves, loan_moves.c.loan_id, loan["id"]) == 0
+    _clean(d)
+    # verify names an entry that says another figure than the cluster's leg
+    entry = loan_transactions.c.payment_id == paid["id"]
+
+    def forge(unit: Any, value: int) -> None:
+        unit.conn.execute(loan_transactions.update().where(entry).values(amount_minor=value))
+
+    d.platform.run(lambda u: forge(u, first + 1))
+    try:
+        problems = two_store.verify(d.db, d.ledger)
+        assert any("the loan's entry says" in p for p in problems), problems
+    finally:
+        d.platform.run(lambda u: forge(u, first))
+
+
+#: One loan per deployment that the sales' crash tests sell to, in turn.
+_SELLING: dict[int, tuple[Party, dict[str, Any], Party]] = {}
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_sale_sets_aside_once(deployment, crash_after, step):
+    d = deployment
+    if id(d) not in _SELLING:
+        _SELLING[id(d)] = (*_loan(d), _buyer(d))
+    merchant, loan, buyer = _SELLING[id(d)]
+    reserve, (aside,) = _sql_sales_twin(d, loan["id"], _planned(buyer, merchant, 40_000))
+    assert aside == 8_000
+    settled, key = _settlement(d, merchant), str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _sale(d, buyer, merchant, 40_000, key))
+    crash_after(None)
+    assert (_row(d, loan["id"])["ledger_hold"] is None) == (step in ("inside A", "C"))
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    paid = d.api.ok(_sale(d, buyer, merchant, 40_000, key))
+    assert paid["status"] == "succeeded"
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None and row["reserve_minor"] == reserve
+    assert _reserve(d, loan["id"]) == reserve
+    assert _set_asides(d, loan["id"])[paid["id"]] == aside
+    assert _settlement(d, merchant) == settled + 40_000 - paid["fee_minor"] - aside
+    assert _announced(d, "payment.succeeded", paid["id"]) == 1
+    assert _count(d, loan_moves, loan_moves.c.loan_id, loan["id"]) == 0
+    assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def _shop(d: Deployment, merchant: Party) -> dict[str, Any]:
+    api = d.api
+    body = {"slug": f"sa-{uuid.uuid4().hex[:12]}", "name": "Utang Store", "shipping_fee_minor": 0}
+    store = api.ok(api.post("/v1/storefronts", merchant.key, body))
+    body = {"title": "Bigas 1 kg", "price_minor": 40_000, "stock": 100}
+    product = api.ok(api.post(f"/v1/storefronts/{store['id']}/products", merchant.key, body))
+    return {"store": store, "product": product}
+
+
+def _delivered(d: Deployment, shop: dict[str, Any], merchant: Party, buyer: Party) -> str:
+    """An order of ₱400.00 paid into escrow (on the cluster), shipped and delivered."""
+    api = d.api
+    lines = [{"product_id": shop["product"]["id"], "quantity": 1}]
+    body = {"storefront_id": shop["store"]["id"], "lines": lines}
+    order = api.ok(api.post("/v1/orders", buyer.key, body))
+    api.ok(api.post(f"/v1/orders/{order['id']}/pay", buyer.key, {}, idem=str(uuid.uuid4())))
+    body = {"courier": "LBC", "tracking_number": f"LBC{uuid.uuid4().hex[:8]}"}
+    shipment = api.ok(api.post(f"/v1/orders/{order['id']}/shipments", merchant.key, body))
+    api.ok(
+        api.post(f"/v1/shipments/{shipment['id']}/events", merchant.key, {"status": "delivered"})
+    )
+    return str(order["id"])
+
+
+def _released(d: Deployment, order_id: str) -> Callable[[Any], None]:
+    def release(unit: Any) -> None:
+        order = orders.order_row(unit, order_id)
+        escrow.release_legs(unit, order, order["held_minor"])
+
+    return release
+
+
+#: One loan and shop per deployment that the releases' crash tests sell through, in turn.
+_SHOPS: dict[int, tuple[Party, dict[str, Any], Party, dict[str, Any]]] = {}
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_after_each_step_of_a_release_sets_aside_once(deployment, crash_after, step):
+    """The buyer confirms an order of a merchant repaying from sales: the release carries
+    the set-aside of the merchant's part (the SQL path's figure), once whatever the crash."""
+    d = deployment
+    if id(d) not in _SHOPS:
+        merchant, loan = _loan(d)
+        _SHOPS[id(d)] = (merchant, loan, _buyer(d), _shop(d, merchant))
+    merchant, loan, buyer, shop = _SHOPS[id(d)]
+    order_id = _delivered(d, shop, merchant, buyer)
+    reserve, (aside,) = _sql_sales_twin(d, loan["id"], _released(d, order_id))
+    assert aside == 8_000  # 20% of ₱400.00
+    settled, key = _settlement(d, merchant), str(uuid.uuid4())
+    confirm = f"/v1/orders/{order_id}/confirm"
+    crash_after(step)
+    _dies(d, lambda: d.api.post(confirm, buyer.key, {}, idem=key))
+    crash_after(None)
+    assert two_store.recover(d.platform, older_than_s=0) == (0 if step in ("inside A", "C") else 1)
+    done = d.api.ok(d.api.post(confirm, buyer.key, {}, idem=key))
+    assert done["status"] == "completed"
+    order = d.api.ok(d.api.get(f"/v1/orders/{order_id}", buyer.key))
+    assert order["escrow"]["released_minor"] == 40_000 and order["escrow"]["held_minor"] == 0
+    fee = order["escrow"]["fee_minor"]
+    assert _settlement(d, merchant) == settled + 40_000 - fee - aside
+    row = _row(d, loan["id"])
+    assert row["ledger_hold"] is None and row["reserve_minor"] == reserve
+    assert _reserve(d, loan["id"]) == reserve
+    assert _set_asides(d, loan["id"])[order_id] == aside
+    assert two_store.unfinished(d.platform) == 0
+    assert escrow_cluster.verify(d.db, d.ledger) == []
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+def test_a_close_between_a_sale_s_a_and_c_waits_and_the_loan_ends_as_its_twin(
+    deployment, crash_after, monkeypatch
+):
+    """Twin loans, each sold ₱2,000.00 and closed for a day: one in that order; the other's
+    sale stopped after its posts (the cluster has its set-aside, the loan's rows not yet),
+    so its close is blocked until recovery finishes the sale, and then closes it. Both end
+    with the same rows, lines and accounts. Then a close's crashed chunk holds the loans:
+    a sale meanwhile sets nothing aside (decided), and the rerun books the chunk once."""
+    d = deployment
+    (plain, twin), buyer = _loan(d), _buyer(d)
+    day = date.fromisoformat(_row(d, twin["id"])["closed_through"]) + timedelta(days=1)
+    d.api.ok(_sale(d, buyer, plain, 200_000, str(uuid.uuid4())))
+    _reopen(d, day)
+    assert not close.run(d.platform, day).blocked
+    crashed, other = _loan(d)  # disbursed the same day: the same schedule
+    crash_after("posts")
+    _dies(d, lambda: _sale(d, buyer, crashed, 200_000, str(uuid.uuid4())))
+    crash_after(None)
+    _reopen(d, day)
+    report = close.run(d.platform, day)
+    assert report.blocked == 1 and _row(d, other["id"])["closed_through"] < day.isoformat()
+    assert _reserve(d, other["id"]) == 40_000 and _row(d, other["id"])["reserve_minor"] == 0
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert not close.run(d.platform, day).blocked
+    mine, theirs = _books(d, twin["id"]), _books(d, other["id"])
+    assert mine == theirs and mine[0][6] == 40_000  # the reserve, once
+    _clean(d)
+    # a close's chunk crashed after the cluster accepted it: the loans stay held by it
+    following = day + timedelta(days=1)
+    monkeypatch.setattr(close_cluster_module, "book", _crashing(close_cluster_module.book))
+    with pytest.raises(Crash):
+        close.run(d.platform, following)
+    monkeypatch.undo()
+    assert _row(d, other["id"])["ledger_hold"] == f"close:{following.isoformat()}"
+    settled = _settlement(d, crashed)
+    sold = d.api.ok(_sale(d, buyer, crashed, 100_000, str(uuid.uuid4())))
+    assert _settlement(d, crashed) == settled + 100_000 - sold["fee_minor"]  # nothing aside
+    assert sold["id"] not in _set_asides(d, other["id"])
+    assert not close.run(d.platform, following).blocked
+    assert _row(d, other["id"])["ledger_hold"] is None
+    assert _books(d, twin["id"]) == _books(d, other["id"])
+    _clean(d)

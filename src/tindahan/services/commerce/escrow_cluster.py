@@ -57,9 +57,10 @@ takes the dispute off its merchant's open ones in A (before the risk rules judge
 refund, as on SQL) and resolves it at C; the dispute of an order is found by the order (an
 order has one at most).
 
-Not on the cluster yet, refused ``409 ledger_not_supported`` (``movement.sql_ledger_only``,
-or here): the release of a merchant that repays a loan from sales (the set-aside leg; a
-decision's release too).
+The release of a merchant that repays a loan from sales carries its set-aside leg in the
+post chain (``lending.set_aside_cluster``). Not on the cluster yet, refused ``409
+ledger_not_supported`` (here): a dispute decision's release for such a merchant (its C
+reads the decision's legs; not tried with a set-aside among them).
 Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
 """
 
@@ -201,13 +202,9 @@ def reserve_release(
     if not held:
         return dict(escrow.complete(unit, order, action, actor)), None
     place_id = new_id("orm")
+    # a merchant repaying a loan from sales: its set-aside leg last, in the post chain
+    # (``lending.set_aside_cluster``: its figure kept from A to C)
     legs, _ = escrow.release_legs(unit, order, held, base=place_id)
-    if len([t for t in legs if t.code != TransferCode.MARKETPLACE_FEE]) > 1:
-        raise conflict(
-            "ledger_not_supported",
-            "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
-            "support yet",
-        )
     legs = two_store.unlinked(legs)
     two_store.require_no_risk_hold(unit, legs)
     return _place(unit, place_id, order, action, actor), legs
@@ -511,8 +508,10 @@ def _settled(unit: Unit, place_id: str, transfer_ids: list[str]) -> None:
             transfer_ids=ids,
         )
     else:
-        released = sum(t.amount or 0 for t in legs)
-        fee = sum(t.amount or 0 for t in legs if t.code == TransferCode.MARKETPLACE_FEE)
+        # escrow's legs (the set-aside is out of the settlement wallet, not escrow)
+        out = [t for t in legs if t.debit_account_id == order["escrow_account_id"]]
+        released = sum(t.amount or 0 for t in out)
+        fee = sum(t.amount or 0 for t in out if t.code == TransferCode.MARKETPLACE_FEE)
         status = orders.transition(
             unit,
             order,

@@ -19,6 +19,9 @@ Decisions:
   credit to the settlement wallet; the sale and its set-aside are booked together or not at
   all. Its ledger id is the sale's with ``.loan`` added (``pay.x.loan``,
   ``ord.x.release.loan``), so a retry cannot book it twice.
+* **On a TigerBeetle ledger** the set-aside's figure is decided in the sale's A and its
+  loan rows written at its C (``services.lending.set_aside_cluster``); the leg rides the
+  sale's post chain.
 
 Layers: payments may use lending (the named edge in ``pyproject.toml``); commerce sits above
 payments and calls this, so no import goes up or round.
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 
 from tindahan.ledger.model import NewTransfer
 from tindahan.services.ledger import movement
-from tindahan.services.lending import loans
+from tindahan.services.lending import loans, set_aside_cluster
 from tindahan.services.unit import Unit, ledger_id
 
 
@@ -70,7 +73,10 @@ def credit_sale(unit: Unit, sale: Sale, legs: Sequence[NewTransfer]) -> list[New
     then the loan set-aside if the merchant repays from sales, as one linked batch."""
     if not sale.may_set_aside:
         return list(legs)
-    aside = loans.set_aside(
+    # on a TigerBeetle deployment the set-aside goes through the two-store order with the
+    # sale: its figure kept from A to C, the loan held by sales meanwhile
+    on_cluster = unit.platform.ledger is not None
+    aside = (set_aside_cluster.reserve if on_cluster else loans.set_aside)(
         unit,
         sale.merchant_id,
         sale.settlement_account,

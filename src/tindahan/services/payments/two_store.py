@@ -64,6 +64,7 @@ from tindahan.services.ledger.cluster_booking import first_failure as first_fail
 from tindahan.services.ledger.cluster_booking import open_accounts as _open_accounts
 from tindahan.services.ledger.cluster_booking import unlinked as unlinked
 from tindahan.services.ledger.verify import loan_violations_in_cluster
+from tindahan.services.lending import set_aside_cluster
 from tindahan.services.payments.payments import (
     NewPayment,
     payment_view,
@@ -330,13 +331,8 @@ def reserve_payment(
     p = plan(unit, caller, new)
     movement.limit_outgoing(unit, p.source, p.amount_minor, p.currency)
     movement.limit_incoming(unit, p.destination, p.amount_minor, p.currency)
-    if len(p.transfers) > 1 + bool(p.fee_minor):
-        # a loan set-aside leg: loans still book on the SQL ledger
-        raise conflict(
-            "ledger_not_supported",
-            "this merchant repays a loan from sales, which the TigerBeetle ledger does not "
-            "support yet",
-        )
+    # a loan set-aside leg (``plan`` through ``settlement.credit_sale``) rides the post
+    # chain; its figure waits in ``loan_moves`` for C (``lending.set_aside_cluster``)
     legs = judged(unit, p.transfers)
     check_balance(ledger, p.destination, p.amount_minor, p.currency)
     row = record(
@@ -759,6 +755,7 @@ def _settle(platform: Platform, payment_id: str, legs: Sequence[NewTransfer]) ->
             return
         ids = [t.id for t in holds(legs)] + [t.id for t in posts(legs)]
         _record(_record_of(unit, payment_id)).settled(unit, payment_id, ids)
+        set_aside_cluster.settled(unit, legs)  # a sale's loan set-aside, if it has one
 
     platform.run(work)
 
@@ -838,6 +835,7 @@ def _refuse(
         record = _record(_record_of(unit, payment_id))
         record.failed(unit, payment_id, refusal, list(more_ids), event)
         _close_reviews(unit, payment_id)
+        set_aside_cluster.failed(unit, legs_of(unit, payment_id))
 
     platform.run(work)
 
@@ -1147,7 +1145,8 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
     """``ledger verify`` on a TigerBeetle deployment, the payments' part: every settled
     payment has exactly its holds and their posts in the cluster, between its accounts, with
     its amounts; a refused one has no post; no posted hold in the cluster lacks a settled
-    payment; and each loan's accounts there hold what its row says (the daily close books
+    payment; a sale's loan set-aside has its loan entry (a refused one none); and each
+    loan's accounts there hold what its row says (the daily close books
     on them; a loan still being disbursed is left to its place's check). (The cluster's own
     checks are ``tigerbeetle.verify``.) Reads only: no vault."""
     from tindahan.tigerbeetle.ids import id128
@@ -1226,6 +1225,11 @@ def verify(db: Database, ledger: LedgerPort) -> list[str]:
                 if t.id in found
             ]
     problems += db.transact(lambda conn: _review_violations(conn, reviews, found), write=False)
+    settled_legs = [t for _, state, legs in plans if state == "settled" for t in legs]
+    refused_legs = [t for _, state, legs in plans if state == "refused" for t in legs]
+    problems += db.transact(
+        lambda conn: set_aside_cluster.violations(conn, settled_legs, refused_legs), write=False
+    )
     unfinished_loans = {p for p, state, _ in plans if state != "settled"}
     problems += db.transact(
         lambda conn: loan_violations_in_cluster(conn, ledger, unfinished_loans), write=False

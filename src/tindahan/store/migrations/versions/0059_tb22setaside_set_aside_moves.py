@@ -1,0 +1,30 @@
+"""Loans repaid from sales on a TigerBeetle ledger (issue 22): a sale's set-aside between
+its A and its C is kept in ``loan_moves`` (``kind`` ``set_aside``) beside a repayment's
+(``services.lending.set_aside_cluster``).
+
+Revision ID: 0059_tb22setaside_set_aside_moves
+Revises: 0058_tb22bank_recall_record
+Create Date: 2026-12-07
+"""
+
+from alembic import op
+
+revision = "0059_tb22setaside_set_aside_moves"
+down_revision = "0058_tb22bank_recall_record"
+branch_labels = None
+depends_on = None
+
+
+def _kinds(check: str) -> None:
+    with op.batch_alter_table("loan_moves") as batch:
+        batch.drop_constraint(op.f("ck_loan_moves_kind"), type_="check")
+        batch.create_check_constraint(op.f("ck_loan_moves_kind"), check)
+
+
+def upgrade() -> None:
+    _kinds("kind IN ('repayment', 'set_aside')")
+
+
+def downgrade() -> None:
+    # a set-aside under way makes the old CHECK fail: finish the sales first
+    _kinds("kind IN ('repayment')")
