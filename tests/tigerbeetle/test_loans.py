@@ -1,6 +1,8 @@
 """Loan disbursements through the API with the ledger on a real TigerBeetle cluster (issue
 22): the acceptance through the two-store order (``payments.loan_cluster``), a crash after each of
-its steps and recovery, a disbursement undone when its time ran out, and verify.
+its steps and recovery, a disbursement undone when its time ran out, and verify; the daily
+close, repayments from a wallet and from sales (the set-aside in a sale and in an order's
+release, each against the SQL path's figures for the same sales).
 
 The deployment is ``test_payments``'s (a one-replica cluster per database, the barangay moved
 over with the migration); each test takes a new merchant, as a merchant has one loan at a
@@ -958,7 +960,8 @@ def test_a_crash_after_each_step_of_a_sale_sets_aside_once(deployment, crash_aft
     assert _announced(d, "payment.succeeded", paid["id"]) == 1
     assert _count(d, loan_moves, loan_moves.c.loan_id, loan["id"]) == 0
     assert two_store.unfinished(d.platform) == 0
-    assert two_store.verify(d.db, d.ledger) == []
+    if step == two_store.STEPS[-1]:  # the last: every step's sale verified at once
+        assert two_store.verify(d.db, d.ledger) == []
 
 
 def _shop(d: Deployment, merchant: Party) -> dict[str, Any]:
@@ -1027,7 +1030,8 @@ def test_a_crash_after_each_step_of_a_release_sets_aside_once(deployment, crash_
     assert _set_asides(d, loan["id"])[order_id] == aside
     assert two_store.unfinished(d.platform) == 0
     assert escrow_cluster.verify(d.db, d.ledger) == []
-    assert two_store.verify(d.db, d.ledger) == []
+    if step == two_store.STEPS[-1]:  # the last: every step's release verified at once
+        assert two_store.verify(d.db, d.ledger) == []
 
 
 def test_a_close_between_a_sale_s_a_and_c_waits_and_the_loan_ends_as_its_twin(
@@ -1059,6 +1063,7 @@ def test_a_close_between_a_sale_s_a_and_c_waits_and_the_loan_ends_as_its_twin(
     _clean(d)
     # a close's chunk crashed after the cluster accepted it: the loans stay held by it
     following = day + timedelta(days=1)
+    _reopen(d, following)
     monkeypatch.setattr(close_cluster_module, "book", _crashing(close_cluster_module.book))
     with pytest.raises(Crash):
         close.run(d.platform, following)

@@ -12,8 +12,7 @@ is on the SQL path (the seed's callers skip a refused sale, as a real buyer woul
 
 An order's payment into escrow (the buyer abroad's in dollars too, at its quote) and its
 release go the same way (``escrow_cluster``'s A through ``two_store.run`` with the order's
-record). A movement the cluster does not take yet (a loan's repayment from sales, a raw
-sweep)
+record). A movement the cluster does not take yet (a raw sweep)
 still calls its SQL path, which refuses it there with ``409 ledger_not_supported``; the
 seed counts those by name (``Skipped``) and says what it skipped instead of failing.
 """

@@ -2,14 +2,14 @@
 its A and its C is kept in ``loan_moves`` (``kind`` ``set_aside``) beside a repayment's
 (``services.lending.set_aside_cluster``).
 
-Revision ID: 0059_tb22setaside_set_aside_moves
+Revision ID: 0059_tb22setaside_moves
 Revises: 0058_tb22bank_recall_record
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0059_tb22setaside_set_aside_moves"
+revision = "0059_tb22setaside_moves"
 down_revision = "0058_tb22bank_recall_record"
 branch_labels = None
 depends_on = None
