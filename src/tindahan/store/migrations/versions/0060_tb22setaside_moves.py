@@ -2,17 +2,20 @@
 its A and its C is kept in ``loan_moves`` (``kind`` ``set_aside``) beside a repayment's
 (``services.lending.set_aside_cluster``).
 
-Revision ID: 0059_tb22setaside_moves
-Revises: 0058_tb22bank_recall_record
+Revision ID: 0060_tb22setaside_moves
+Revises: 0059_tb22loanops_loan_move_kinds
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0059_tb22setaside_moves"
-down_revision = "0058_tb22bank_recall_record"
+revision = "0060_tb22setaside_moves"
+down_revision = "0059_tb22loanops_loan_move_kinds"
 branch_labels = None
 depends_on = None
+
+_BEFORE = "kind IN ('repayment', 'recovery', 'restructure', 'write_off')"
+_AFTER = "kind IN ('repayment', 'recovery', 'restructure', 'write_off', 'set_aside')"
 
 
 def _kinds(check: str) -> None:
@@ -22,9 +25,9 @@ def _kinds(check: str) -> None:
 
 
 def upgrade() -> None:
-    _kinds("kind IN ('repayment', 'set_aside')")
+    _kinds(_AFTER)
 
 
 def downgrade() -> None:
     # a set-aside under way makes the old CHECK fail: finish the sales first
-    _kinds("kind IN ('repayment')")
+    _kinds(_BEFORE)
