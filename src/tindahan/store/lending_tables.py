@@ -277,7 +277,7 @@ Index("ix_loan_transactions_loan", loan_transactions.c.loan_id, loan_transaction
 #: A repayment on a TigerBeetle deployment between its A and its C (0054): what A decided
 #: (the amount, the wallet, the business day), from which C books the loan's rows once the
 #: cluster has the money (``services.payments.repayment_cluster``). The row stays as history.
-#: A sale's set-aside between its A and its C (0060, ``kind`` ``set_aside``,
+#: A sale's set-aside between its A and its C (0061, ``kind`` ``set_aside``,
 #: ``services.lending.set_aside_cluster``): deleted at its C or failure, so the rows of a
 #: loan are the set-asides still under way.
 loan_moves = Table(

@@ -2,15 +2,15 @@
 its A and its C is kept in ``loan_moves`` (``kind`` ``set_aside``) beside a repayment's
 (``services.lending.set_aside_cluster``).
 
-Revision ID: 0060_tb22setaside_moves
-Revises: 0059_tb22loanops_loan_move_kinds
+Revision ID: 0061_tb22setaside_moves
+Revises: 0060_tb22lines_place_lines
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0060_tb22setaside_moves"
-down_revision = "0059_tb22loanops_loan_move_kinds"
+revision = "0061_tb22setaside_moves"
+down_revision = "0060_tb22lines_place_lines"
 branch_labels = None
 depends_on = None
 
