@@ -140,7 +140,7 @@ def _account(account_id: str, flags: AccountFlags, debits: int, credits: int) ->
 def test_postings_keep_the_ledgers_rules_or_refuse_the_batch() -> None:
     reserve = _account("r", AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS, 0, 500)
     owed = _account("p", AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS, 300, 0)
-    accounts = {"r": reserve, "p": owed}
+    accounts = {"r": posted.balances_of(reserve), "p": posted.balances_of(owed)}
 
     def plan(*items: tuple[str, str, str, int, int]) -> Any:
         made = [posted.Posting(i, d, c, a, "PHP", 1, f, "{}") for i, d, c, a, f in items]

@@ -62,6 +62,15 @@ SELECT_ACCOUNTS_CLOCKED = SELECT_ACCOUNTS.replace(
     " FROM ", ", (SELECT nextval('ledger_clock_seq')) FROM ", 1
 )
 LOCK_SUFFIX = " ORDER BY id FOR UPDATE"
+#: What planning plain postings reads of an account (``ledger.posted.Balances``' order,
+#: after the id): no ``Account`` made per row.
+SELECT_BALANCES = (
+    "SELECT id, ledger, flags, debits_pending, debits_posted, credits_pending, credits_posted "
+    "FROM ledger_accounts WHERE id IN (@)"
+)
+SELECT_BALANCES_CLOCKED = SELECT_BALANCES.replace(
+    " FROM ", ", (SELECT nextval('ledger_clock_seq')) FROM ", 1
+)
 NEXT_TIMESTAMP_POSTGRES = "SELECT nextval('ledger_clock_seq')"
 NEXT_TIMESTAMP_SQLITE = "UPDATE ledger_clock SET value = value + ? WHERE id = 1 RETURNING value"
 INSERT_TRANSFER = (
@@ -195,6 +204,25 @@ class HotPath:
             return {r[0]: rows.account_from_row(r) for r in found}, clock
         found = self._fetch(self._sql(SELECT_ACCOUNTS, len(ids)), ids)
         return {r[0]: rows.account_from_row(r) for r in found}, None
+
+    def lock_balances(
+        self, account_ids: Iterable[str], count: int
+    ) -> tuple[dict[str, tuple[Any, ...]], int]:
+        """``read_for_batch`` for plain postings: the accounts locked in id order as it
+        locks them, each read as ``(ledger, flags, debits pending, debits posted, credits
+        pending, credits posted)``, and the batch's first timestamp."""
+        ids = sorted(set(account_ids))
+        clock_value = None
+        found: list[Any] = []
+        if ids and self.postgres:
+            sql = self._sql(SELECT_BALANCES_CLOCKED, len(ids)) + LOCK_SUFFIX
+            found = self._fetch(sql, ids)
+            clock_value = int(found[0][-1]) if found else None
+        elif ids:
+            found = self._fetch(self._sql(SELECT_BALANCES, len(ids)), ids)
+        if clock_value is None:
+            clock_value = self._clock(count)
+        return {r[0]: r[1:7] for r in found}, self._first_timestamp(clock_value, count)
 
     def existing_accounts(self, ids: Iterable[str], count: int) -> tuple[dict[str, Account], int]:
         reads = self.read_for_batch(ids, (), (), count)

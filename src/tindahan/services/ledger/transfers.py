@@ -228,10 +228,8 @@ def book_postings(db: Database, conn: Connection, postings: Sequence[Posting]) -
     _check_size(postings)
     path = HotPath(conn.connection.driver_connection, postgres=not db.is_sqlite, begun=True)
     touched = {p.debit_account_id for p in postings} | {p.credit_account_id for p in postings}
-    reads = path.read_for_batch(touched, (), (), len(postings))
-    rows, deltas = plan_postings(
-        postings, reads.accounts, first_timestamp=reads.first_timestamp, now_ns=db.clock()
-    )
+    balances, first = path.lock_balances(touched, len(postings))
+    rows, deltas = plan_postings(postings, balances, first_timestamp=first, now_ns=db.clock())
     path.write_rows(rows, deltas)
 
 
