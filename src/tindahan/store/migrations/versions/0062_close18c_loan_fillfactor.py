@@ -13,15 +13,15 @@ or ``pg_repack`` on the two tables) is the operator's choice, not this migration
 would hold both tables' locks for the whole rewrite. SQLite has no fill factor: nothing
 there.
 
-Revision ID: 0060_close18c_loan_fillfactor
-Revises: 0059_tb22loanops_loan_move_kinds
+Revision ID: 0062_close18c_loan_fillfactor
+Revises: 0061_tb22setaside_moves
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0060_close18c_loan_fillfactor"
-down_revision = "0059_tb22loanops_loan_move_kinds"
+revision = "0062_close18c_loan_fillfactor"
+down_revision = "0061_tb22setaside_moves"
 branch_labels = None
 depends_on = None
 
