@@ -958,6 +958,13 @@ def _wallet(d: Deployment, party: Party, kind: str = "main") -> tuple[int, int]:
     return account.balance_posted, account.debits_pending
 
 
+def _held_shown(d: Deployment, party: Party, kind: str = "main") -> int:
+    """The wallet's "held for review" figure, as the web pages read it (the party's own)."""
+    caller = Caller("test", party.id, frozenset(DEFAULT_SCOPES))
+    wallet = party.wallets[kind]
+    return d.platform.run(lambda u: wallets.under_review_minor(u, caller, wallet), write=False)
+
+
 def _reviewed(d: Deployment, payment_id: str, key: str) -> bool:
     got = d.api.ok(d.api.get(f"/v1/payments/{payment_id}", key))
     return bool(got["under_review"])
@@ -984,6 +991,9 @@ def test_a_payment_held_for_review_is_held_in_the_cluster_and_released(deploymen
     hold = d.ledger.lookup_transfers([alert["hold_id"]])[alert["hold_id"]]
     assert (hold.amount, hold.timeout_seconds) == (net, 0)
     assert _reviewed(d, paid["id"], d.world.merchant.key)
+    # the pages' figure reads the cluster: the payee's wallet, not the payer's
+    assert _held_shown(d, d.world.merchant, "settlement") == net
+    assert _held_shown(d, d.world.buyer) == 0
     (event,) = [
         json.loads(data)["data"]
         for (data,) in d.platform.run(
@@ -999,6 +1009,7 @@ def test_a_payment_held_for_review_is_held_in_the_cluster_and_released(deploymen
     assert two_store.verify(d.db, d.ledger) == []
     _decide(d, alert["id"], "release")
     assert d.balances() == (buyer - 5_000, settlement + net, other)
+    assert _held_shown(d, d.world.merchant, "settlement") == 0
     assert not _reviewed(d, paid["id"], d.world.buyer.key)
     assert two_store.verify(d.db, d.ledger) == []
     # an alert that says open while the cluster voided its hold is named
@@ -1025,8 +1036,10 @@ def test_a_send_held_for_review_is_returned_to_the_payer_in_the_cluster(deployme
     sent = d.api.ok(d.pay(d.world.other_buyer, 700, str(uuid.uuid4())))
     assert (sent["kind"], sent["under_review"]) == ("p2p", True)
     assert _wallet(d, d.world.other_buyer) == (before[2] + 700, 700)
+    assert _held_shown(d, d.world.other_buyer) == 700
     alert = _alert_of(d, sent["transfer_ids"][0])
     assert _decide(d, alert["id"], "return")["status"] == "returned"
+    assert _held_shown(d, d.world.other_buyer) == 0
     assert d.balances() == before  # posted to op.risk.holds and paid back to the buyer
     assert not _reviewed(d, sent["id"], d.world.other_buyer.key)
     assert two_store.verify(d.db, d.ledger) == []
@@ -1119,6 +1132,7 @@ def test_a_decision_that_died_after_the_cluster_refuses_the_other_then_finishes(
         _decide(d, alert["id"], decision)
     monkeypatch.setattr(cluster_booking, "book_within", book)
     assert _alert_of(d, sent["transfer_ids"][0])["status"] == "open"
+    assert _held_shown(d, d.world.other_buyer) == 0  # open, but no longer held in the cluster
     moved = (
         (buyer - 600, settlement, other + 600)
         if decision == "release"

@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.xdist_group("tigerbeetle"), pytest.mark.one_database]
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after
+reviewing = test_payments.reviewing
 
 BUYER_PHONE = "+639171234567"
 #: What a deployment was given once (the buyer's login, a recipient), by its database URL.
@@ -339,4 +340,62 @@ def test_a_crash_in_a_ussd_cash_out_holds_the_money_once(deployment, crash_after
     d.api.ok(d.api.post(cancel, d.world.buyer.key, {}, idem=str(uuid.uuid4())))
     assert _pending(d) == held
     assert two_store.unfinished(d.platform) == 0
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+#: What each of the catalog's languages says of money held for review (``_PAID_HELD``,
+#: ``_SENT_HELD``): a payment to a store, and a send.
+HELD_WORDS = {
+    "en": (
+        "END Paid P7.00 to ",
+        ", held for review. Ref ",
+        "END Sent P6.00 to ",
+        "held for review",
+    ),
+    "fil": (
+        "END Nabayaran ang P7.00 kay ",
+        ", sinusuri pa. Ref ",
+        "END Naipadala ang P6.00 kay ",
+        "sinusuri pa",
+    ),
+    "ceb": (
+        "END Nabayran ang P7.00 kang ",
+        ", gisusi pa. Ref ",
+        "END Napadala ang P6.00 kang ",
+        "gisusi pa",
+    ),
+}
+
+
+def _speaks(d: Deployment, language: str) -> None:
+    where = parties.c.id == d.world.buyer.id
+    d.platform.run(
+        lambda u: u.conn.execute(parties.update().where(where).values(language=language))
+    )
+
+
+@pytest.mark.usefixtures("reviewing")
+@pytest.mark.parametrize("language", sorted(HELD_WORDS))
+def test_a_payment_and_a_send_held_for_review_say_so_in_the_menus_language(deployment, language):
+    """The rules hold every payment and send (``test_payments.REVIEW_ALL``): the last
+    screen says so, in the person's language, as the SQL path's does; a resend reads the
+    same screen. The holds are released after (the module's other tests read no pending)."""
+    d = deployment
+    phone = _phone(d)
+    code, mobile = _merchant_code(d), _recipient(d)
+    paid_starts, paid_held, sent_starts, sent_held = HELD_WORDS[language]
+    _speaks(d, language)
+    try:
+        phone.run("3", code, "7")
+        paid = phone.dial("3", code, "7", PIN)
+        assert phone.dial("3", code, "7", PIN) == paid
+        phone.run("2", mobile, "6")
+        sent = phone.dial("2", mobile, "6", PIN)
+    finally:
+        _speaks(d, "en")
+    assert paid.startswith(paid_starts) and paid_held in paid, paid
+    assert sent.startswith(sent_starts) and sent_held in sent, sent
+    for payment_id in (_ussd_payments(d)[-1].id, _last_send(d)):
+        principal = payment_id.replace("_", ".")
+        test_payments._decide(d, test_payments._alert_of(d, principal)["id"], "release")
     assert two_store.verify(d.db, d.ledger) == []

@@ -92,7 +92,8 @@ def under_review_minor(unit: Unit, caller: Caller, wallet_id: str) -> int:
     """What of the wallet's money is held for a risk review now (the owner sees that it is,
     in words; never why)."""
     caller.require("wallets:read")
-    return holds.held_from(unit, _row(unit, caller, wallet_id)["account_id"])
+    row = _row(unit, caller, wallet_id)
+    return holds.held_from(unit, row["account_id"], row["party_id"])
 
 
 def get(unit: Unit, caller: Caller, wallet_id: str) -> WalletView:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from tindahan import limits
 from tindahan.kernel.callers import Caller
@@ -74,8 +74,11 @@ def under_review(unit: Unit, transfer_ids: list[str]) -> set[str]:
     return {str(t) for t in unit.conn.execute(query).scalars()}
 
 
-def held_from(unit: Unit, account_id: str) -> int:
-    """What is held for review now in this (wallet's) account."""
+def held_from(unit: Unit, account_id: str, party_id: str) -> int:
+    """What is held for review now in this (wallet's) account, the party's."""
+    ledger = unit.platform.ledger
+    if ledger is not None:
+        return _held_in_the_cluster(unit, ledger, account_id, party_id)
     open_holds = select(risk_alerts.c.hold_id).where(
         risk_alerts.c.status == "open", risk_alerts.c.hold_id.is_not(None)
     )
@@ -83,6 +86,33 @@ def held_from(unit: Unit, account_id: str) -> int:
         transfers.c.debit_account_id == account_id, transfers.c.id.in_(open_holds)
     )
     return int(unit.conn.execute(query).scalar_one())
+
+
+def _held_in_the_cluster(unit: Unit, ledger: LedgerPort, account_id: str, party_id: str) -> int:
+    """``held_from`` on a TigerBeetle ledger (issue 22): the holds are the cluster's, not in
+    the SQL ``transfers``. The party's open alerts that hold money (the party is one side of
+    each movement: ``party_id`` or ``counterparty``) name the holds; each one, its void and
+    its post are looked up in one request, and a hold counts while it debits this account
+    and neither is booked — as the available balance counts it (a decision whose
+    transaction died after the cluster leaves the alert open, the money no longer held)."""
+    query = select(risk_alerts.c.hold_id).where(
+        risk_alerts.c.status == "open",
+        risk_alerts.c.hold_id.is_not(None),
+        or_(risk_alerts.c.party_id == party_id, risk_alerts.c.counterparty == party_id),
+    )
+    hold_ids = sorted({str(h) for h in unit.conn.execute(query).scalars()})
+    if not hold_ids:
+        return 0
+    wanted = [i for h in hold_ids for i in (h, *decision_ids(h))]
+    found = ledger.lookup_transfers(wanted)
+    held = 0
+    for hold_id in hold_ids:
+        hold = found.get(hold_id)
+        if hold is None or hold.debit_account_id != account_id:
+            continue  # still being booked, or another account's
+        if not any(i in found for i in decision_ids(hold_id)):
+            held += int(hold.amount)
+    return held
 
 
 def _alert(unit: Unit, alert_id: str) -> dict[str, Any]:

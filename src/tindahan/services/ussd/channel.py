@@ -584,9 +584,7 @@ def _pay_merchant(context: _Context, step: Stage) -> str:
         new = payment_service.NewPayment(found.id, amount, CURRENCY, reference="USSD")
         paid = payment_service.pay(unit, person.caller, new)
         _audit(unit, person, "ussd.payment", "payment", paid["id"])
-        message = N_("Paid {amount} to {name}. Ref {ref}.")
-        if paid.get("under_review"):
-            message = N_("Paid {amount} to {name}, held for review. Ref {ref}.")
+        message = _PAID_HELD if paid.get("under_review") else _PAID
         params = {
             "amount": pesos(amount),
             "name": found.name[:40],
@@ -604,16 +602,22 @@ def _pay_merchant(context: _Context, step: Stage) -> str:
         _audit(unit, person, "ussd.payment", "payment", view["id"])
         return view, legs
 
-    paid = _said(lang, N_("Paid {amount} to {name}. Ref {ref}."), lambda name: name[:40])
+    paid = _said(lang, (_PAID, _PAID_HELD), lambda name: name[:40])
     return _once(context, step, work, _OnCluster(reserve, paid))
 
 
+_PAID = N_("Paid {amount} to {name}. Ref {ref}.")
+_PAID_HELD = N_("Paid {amount} to {name}, held for review. Ref {ref}.")
+
+
 def _said(
-    lang: str, done: str, shown: Callable[[str], str]
+    lang: str, done: tuple[str, str], shown: Callable[[str], str]
 ) -> Callable[[Platform, Mapping[str, Any]], str]:
-    """A payment on the cluster in words (``_OnCluster.said``): ``done`` once settled, with
-    the payee's name as ``shown`` writes it; or still being finished (its order under way in
-    another request; the worker's recovery finishes it)."""
+    """A payment on the cluster in words (``_OnCluster.said``): once settled, ``done``'s
+    first, or its second when the risk rules held the money for review (the settled view's
+    ``under_review``, kept with the answer at C, so a resend reads the same screen, as the SQL
+    path's stored text does), with the payee's name as ``shown`` writes it; or still being
+    finished (its order under way in another request; the worker's recovery finishes it)."""
 
     def said(platform: Platform, view: Mapping[str, Any]) -> str:
         query = select(party_table.c.name).where(party_table.c.id == view["payee_id"])
@@ -625,7 +629,7 @@ def _said(
         }
         if view["status"] == PaymentStatus.PENDING:
             return say(lang, _STILL_MOVING, params)
-        return say(lang, done, params)
+        return say(lang, done[1] if view.get("under_review") else done[0], params)
 
     return said
 
@@ -728,9 +732,7 @@ def _send(context: _Context, step: Stage) -> str:
         name = sends.recipient(unit, person.caller, mobile)["name"]
         sent = sends.send_to_mobile(unit, person.caller, sends.MobileSend(mobile, amount))
         _audit(unit, person, "ussd.send", "payment", sent["id"])
-        message = N_("Sent {amount} to {name}, ref {ref}.")
-        if sent.get("under_review"):
-            message = N_("Sent {amount} to {name}, held for review, ref {ref}.")
+        message = _SENT_HELD if sent.get("under_review") else _SENT
         ref = shortrefs.shown(sent["short_ref"])
         return say(lang, message, {"amount": pesos(amount), "name": name, "ref": ref})
 
@@ -740,8 +742,12 @@ def _send(context: _Context, step: Stage) -> str:
         _audit(unit, person, "ussd.send", "payment", view["id"])
         return view, legs
 
-    sent = _said(lang, N_("Sent {amount} to {name}, ref {ref}."), send_rules.masked_name)
+    sent = _said(lang, (_SENT, _SENT_HELD), send_rules.masked_name)
     return _once(context, step, work, _OnCluster(reserve, sent))
+
+
+_SENT = N_("Sent {amount} to {name}, ref {ref}.")
+_SENT_HELD = N_("Sent {amount} to {name}, held for review, ref {ref}.")
 
 
 # --- paying a request --------------------------------------------------------------------------
@@ -792,7 +798,7 @@ def _request_pay(context: _Context, step: Stage) -> str:
             "name": str(row["merchant_name"])[:40],
             "ref": shortrefs.shown(paid["short_ref"]),
         }
-        return say(lang, N_("Paid {amount} to {name}. Ref {ref}."), params)
+        return say(lang, _PAID_HELD if paid.get("under_review") else _PAID, params)
 
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[PaymentView, list[NewTransfer]]:
         row = _request_row(unit, ref)
@@ -803,7 +809,7 @@ def _request_pay(context: _Context, step: Stage) -> str:
         _audit(unit, person, "ussd.payment", "payment", view["id"])
         return view, legs
 
-    paid = _said(lang, N_("Paid {amount} to {name}. Ref {ref}."), lambda name: name[:40])
+    paid = _said(lang, (_PAID, _PAID_HELD), lambda name: name[:40])
     return _once(context, step, work, _OnCluster(reserve, paid))
 
 
