@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from tests.tigerbeetle import test_payments
 from tests.tigerbeetle.test_payments import Deployment, _announced, _dies
 from tindahan.ledger.model import NewTransfer
 from tindahan.payments.fees import fee_returned
-from tindahan.services.ledger import movement
+from tindahan.services.ledger import movement, risk_gate
 from tindahan.services.payments import two_store
 from tindahan.services.platform.chart import fee_account
 from tindahan.store.payment_tables import events, refunds, two_store_payments
@@ -242,4 +243,99 @@ def test_verify_checks_every_refund_against_its_transfers(deployment):
         assert f"moved {back}, not {back + 1}" in problems[0]
     finally:
         d.platform.run(lambda u: legs(u, real))
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+# -- held for review (``two_store.judged``, as a payment's) ------------------------------------
+
+#: Every refund held for review: one refund in a week, against any share of the sales.
+REFUNDS_REVIEWED = """
+[[rule]]
+id = "refund_spike"
+version = 1
+decision = "review"
+[rule.params]
+window_days = 7
+min_refunds = 1
+ratio_percent = 0
+"""
+
+
+def _reviewing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules on from here (the payment refunded is made before, without them)."""
+    rules = tmp_path / "refund_rules.toml"
+    rules.write_text(REFUNDS_REVIEWED)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(rules))
+
+
+def _held_refund(d: Deployment, refund: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The refund's alert, and what its hold holds in the cluster (the buyer's wallet)."""
+    alert = test_payments._alert_of(d, refund["transfer_ids"][0])
+    hold = d.ledger.lookup_transfers([alert["hold_id"]])[alert["hold_id"]]
+    assert alert["hold_id"] in refund["transfer_ids"] and hold.timeout_seconds == 0
+    return alert, hold.amount
+
+
+@pytest.mark.parametrize("decision", ["release", "return"])
+def test_a_refund_held_for_review_is_held_in_the_cluster_then_decided(
+    deployment, tmp_path, monkeypatch, decision
+):
+    """Succeeded and held, as on SQL: the answer, ``GET`` and the buyer's "held for review"
+    figure say so; the hold (the buyer's wallet → ``op.risk.holds``, no timeout) is booked in
+    the post chain; a release leaves the buyer the refund, a return pays it back to the
+    merchant's settlement wallet (the leg it paid: the fee share stays the buyer's, as on
+    SQL); verify checks the hold against its alert throughout."""
+    d = deployment
+    paid = _paid(d, 9_000)
+    buyer, settlement, _ = d.balances()
+    _reviewing(tmp_path, monkeypatch)
+    key = str(uuid.uuid4())
+    refund = d.api.ok(_refund(d, paid["id"], 4_000, key))
+    back = refund["fee_returned_minor"]
+    assert (refund["status"], refund["under_review"]) == ("succeeded", True)
+    alert, held = _held_refund(d, refund)
+    # the settlement wallet's leg is held, as on SQL (the fee share from op.fees is not)
+    assert (alert["rule"], alert["kind"], held) == ("refund_spike", "refund", 4_000 - back)
+    assert test_payments._wallet(d, d.world.buyer) == (buyer + 4_000, 4_000 - back)
+    assert test_payments._held_shown(d, d.world.buyer) == 4_000 - back
+    got = d.api.ok(d.api.get(f"/v1/refunds/{refund['id']}", d.world.merchant.key))
+    assert got["under_review"] is True
+    assert _refund(d, paid["id"], 4_000, key).json() == refund
+    assert two_store.verify(d.db, d.ledger) == []
+    test_payments._decide(d, alert["id"], decision)
+    after = (
+        (buyer + 4_000, settlement - (4_000 - back))
+        if decision == "release"
+        else (buyer + back, settlement)
+    )
+    assert d.balances()[:2] == after
+    assert test_payments._held_shown(d, d.world.buyer) == 0
+    got = d.api.ok(d.api.get(f"/v1/refunds/{refund['id']}", d.world.merchant.key))
+    assert got["under_review"] is False
+    assert two_store.verify(d.db, d.ledger) == []
+
+
+@pytest.mark.parametrize("step", two_store.STEPS)
+def test_a_crash_in_a_refund_held_for_review_holds_it_once(
+    deployment, crash_after, tmp_path, monkeypatch, step
+):
+    d = deployment
+    paid = _paid(d, 6_000)
+    buyer, settlement, _ = d.balances()
+    _reviewing(tmp_path, monkeypatch)
+    key = str(uuid.uuid4())
+    crash_after(step)
+    _dies(d, lambda: _refund(d, paid["id"], 2_500, key))
+    crash_after(None)
+    two_store.recover(d.platform, older_than_s=0)
+    assert two_store.unfinished(d.platform) == 0
+    answer = d.api.ok(_refund(d, paid["id"], 2_500, key))
+    assert (answer["status"], answer["under_review"]) == ("succeeded", True)
+    back = answer["fee_returned_minor"]
+    held = (buyer + 2_500, 2_500 - back)
+    assert test_payments._wallet(d, d.world.buyer) == held  # moved once, held once
+    alert, _ = _held_refund(d, answer)  # one alert
+    test_payments._decide(d, alert["id"], "release")
+    assert d.balances()[:2] == (buyer + 2_500, settlement - (2_500 - back))
+    assert _payment(d, paid["id"])["refunded_minor"] == 2_500
     assert two_store.verify(d.db, d.ledger) == []

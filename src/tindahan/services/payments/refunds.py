@@ -14,7 +14,11 @@ On a TigerBeetle ledger a refund goes through the two-store order (``create_on_c
 wallet's held first; the refund is written ``pending`` in A with its payment left as it
 was, and only C adds it to the payment (``_settled``); a refusal leaves it ``failed`` and
 the payment untouched (``_failed``: refunds count against no running total). Importing this
-module registers that ``Record`` (the worker, which runs recovery, imports it).
+module registers that ``Record`` (the worker, which runs recovery, imports it). A refund the
+risk rules hold for review is held there as a payment is (``two_store.judged``: the review's
+hold on the buyer's wallet in the post chain, the settlement wallet's leg as on SQL; the
+refund ``succeeded`` and ``under_review``; the analyst's release voids it, a return pays it
+back to the settlement wallet).
 """
 
 from __future__ import annotations
@@ -196,8 +200,7 @@ def create_on_cluster(
         if pending is not None:
             message = f"refund {pending[0]} of this payment is still being booked; try again"
             raise conflict("refund_pending", message, "payment_id")
-        two_store.require_no_risk_hold(unit, r.transfers)
-        legs = two_store.unlinked(r.transfers)
+        legs = two_store.judged(unit, r.transfers)
         held = [t.id for t in two_store.holds(legs)]
         row = {**r.row, "status": "pending", "transfer_ids": movement.encode_ids(held)}
         movement.insert_row(unit, refunds, row)

@@ -378,16 +378,17 @@ def judged(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
     timeout, metadata ``REVIEW_HOLD``; its alert names it). The order books that leg in the
     post chain after the credit it holds (``_rest``), so the money lands held or not at all;
     the analyst's release voids it and a return posts it (``services.risk.holds``). For the
-    movements whose record is a payment row (payments, sends, cash-ins, fundings): their
-    views say ``under_review`` (``view_of``) and a failure closes the alert (``_refuse``)."""
+    movements whose record is a payment row (payments, sends, cash-ins, fundings) their
+    views say ``under_review`` (``view_of``); a refund's reads its alerts as on SQL
+    (``refunds.reviewed``); any failure closes the alert (``_close_reviews``)."""
     return unlinked(risk_gate.judge(unit, transfers))
 
 
 def require_no_risk_hold(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
     """The live risk rules, as the SQL path's ``movement.book`` runs them (they may refuse);
     a movement they would put on hold is refused: for the movements with their own records
-    (refunds, orders' escrow, loans), a risk hold is not on the cluster yet (``judged``
-    holds the payments')."""
+    (orders' escrow, loans), a risk hold is not on the cluster yet (``judged`` holds the
+    payments' and the refunds')."""
     judged = risk_gate.judge(unit, transfers)
     if len(judged) != len(transfers):
         raise conflict(

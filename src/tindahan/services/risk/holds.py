@@ -207,8 +207,8 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     """Release (void) or return (post, and pay back) the hold of this open alert, and mark
     every open alert on it; the caller checks four eyes and writes the audit entry.
 
-    On a TigerBeetle ledger (issue 22: an inbound credit, a payment, a send, a cash-in or a
-    funding held for review) the same legs are booked in the cluster from inside this
+    On a TigerBeetle ledger (issue 22: an inbound credit, a payment, a send, a cash-in, a
+    funding or a refund held for review) the same legs are booked in the cluster from inside this
     transaction (``cluster_booking.book_within``: derived ids, their names first), before
     the decision commits: a crash between the two leaves the alert open with its legs in the
     cluster, and the analyst's same decision again books nothing twice (``exists``) and
