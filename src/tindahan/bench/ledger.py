@@ -17,7 +17,11 @@ what the ledger's own work costs over the floor of "two updates and an insert" (
 With ``--ledger tigerbeetle://…`` (issue 22) the same transfers go to a TigerBeetle cluster
 through the ledger port's TigerBeetle adapter (ids hashed to 128 bits, results mapped back),
 and "verify" is TigerBeetle's: sums per ledger zero, no limit broken, and every bench
-account's balances equal to what its statement gives (nothing to seal there).
+account's balances equal to what its statement gives (nothing to seal there). Each
+request to the cluster gives up after ``limits.LEDGER_TOOL_TIMEOUT_MS``, as ``ledger
+verify``'s do: a cluster without a quorum stops the bench with ``LedgerUnavailableError``
+(exit 2 from the command line), in its set-up, a client process or the verify, rather than
+waiting as long as the official client would (for ever).
 
 Times are integer nanoseconds and rates ``Decimal``: the package has no binary fractions
 anywhere, so a grep can prove none reaches a money path.
@@ -39,7 +43,7 @@ from typing import TypeVar
 
 from tindahan import limits
 from tindahan.ledger.model import AccountCode, AccountFlags, NewAccount, NewTransfer
-from tindahan.ledger.port import LedgerPort
+from tindahan.ledger.port import LedgerPort, LedgerUnavailableError
 from tindahan.services.ledger.seal import seal
 from tindahan.services.ledger.sql_port import SqlLedger
 from tindahan.services.ledger.verify import verify
@@ -137,6 +141,9 @@ class _Plan:
     hot_ppm: int
     batch: int
     raw: bool = False
+    #: Each cluster request's bound, read when the plan is made (``LEDGER_TOOL_TIMEOUT_MS``)
+    #: and carried to the client processes with it.
+    timeout_ms: int = 0
 
 
 def run(config: BenchConfig, progress: Progress | None = None) -> BenchResult:
@@ -230,14 +237,21 @@ def _raw_tables(plan: _Plan, *, create: bool) -> None:
 
 
 def _run_tigerbeetle(config: BenchConfig, url: str, progress: Progress | None) -> BenchResult:
-    plan = _Plan(url, secrets.token_hex(3), config.accounts, _ppm(config.hot), config.batch)
+    plan = _Plan(
+        url,
+        secrets.token_hex(3),
+        config.accounts,
+        _ppm(config.hot),
+        config.batch,
+        timeout_ms=limits.LEDGER_TOOL_TIMEOUT_MS,
+    )
     _setup(plan)
     shares = [config.transfers // config.clients] * config.clients
     shares[0] += config.transfers - sum(shares)
     elapsed, results = _drive(plan, shares, progress)
     from tindahan.tigerbeetle.verify import verify as verify_tigerbeetle  # needs the client
 
-    ledger = connect_tigerbeetle(url)
+    ledger = connect_tigerbeetle(url, plan.timeout_ms)
     try:
         ids = [f"b{plan.run}-fund", f"b{plan.run}-hot"]
         ids += [_wallet(plan, n) for n in range(plan.accounts)]
@@ -265,10 +279,11 @@ def _run_tigerbeetle(config: BenchConfig, url: str, progress: Progress | None) -
     )
 
 
-def _open(url: str) -> tuple[LedgerPort, Callable[[], None]]:
-    """The ledger port for a bench URL, and how to let it go."""
+def _open(url: str, timeout_ms: int = 0) -> tuple[LedgerPort, Callable[[], None]]:
+    """The ledger port for a bench URL, and how to let it go (a cluster's requests bounded
+    by ``timeout_ms``, when given)."""
     if is_tigerbeetle(url):
-        ledger = connect_tigerbeetle(url)
+        ledger = connect_tigerbeetle(url, timeout_ms or None)
         return ledger, ledger.close
     db = connect(url)
     return SqlLedger(db), db.dispose
@@ -299,7 +314,7 @@ def _wallet(plan: _Plan, n: int) -> str:
 
 
 def _setup(plan: _Plan) -> None:
-    ledger, release = _open(plan.url)
+    ledger, release = _open(plan.url, plan.timeout_ms)
     wallet = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
     opened = [NewAccount(f"b{plan.run}-fund", "PHP", AccountCode.CASH_IN_CLEARING)]
     opened.append(
@@ -360,6 +375,9 @@ def _drive(
         if isinstance(got, str):
             for w in workers:
                 w.join()
+            unavailable = got.removeprefix(f"{LedgerUnavailableError.__name__}: ")
+            if unavailable != got:  # the cluster's silence, told as the one process would
+                raise LedgerUnavailableError(unavailable)
             raise RuntimeError(f"a bench client failed: {got}")
         results.append(got)
         if progress:
@@ -371,7 +389,8 @@ def _drive(
 
 
 def _client_process(plan: _Plan, client: int, count: int, barrier: object, queue: object) -> None:
-    _, release = _open(plan.url)  # connect before the start line, as a warm API worker would
+    # connect before the start line, as a warm API worker would
+    _, release = _open(plan.url, plan.timeout_ms)
     release()
     barrier.wait()  # type: ignore[attr-defined]
     try:
@@ -386,7 +405,16 @@ def _client(
 ) -> tuple[int, int, list[int]]:
     if plan.raw:
         return _raw_client(plan, client, count)
-    ledger, release = _open(plan.url)
+    ledger, release = _open(plan.url, plan.timeout_ms)
+    try:
+        return _send(ledger, plan, client, count, progress)
+    finally:
+        release()
+
+
+def _send(
+    ledger: LedgerPort, plan: _Plan, client: int, count: int, progress: Progress | None
+) -> tuple[int, int, list[int]]:
     rng = random.Random(f"{plan.run}-{client}")
     hot = f"b{plan.run}-hot"
     accepted = rejected = 0
@@ -422,7 +450,6 @@ def _client(
         sent += size
         if progress:
             progress(size)
-    release()
     return accepted, rejected, latencies
 
 

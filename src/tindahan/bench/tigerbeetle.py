@@ -3,7 +3,8 @@
 Starts a cluster on free loopback ports in a temporary folder (``ledger cluster up``), runs
 ``tindahan ledger bench --ledger URL`` batched (8,000 transfers a call, 1 and 2 clients) and
 unbatched (one transfer a call), prints one JSON object per run, and stops and deletes the
-cluster. Needs the server binary (``tindahan ledger cluster build``).
+cluster. Needs the server binary (``tindahan ledger cluster build``). A cluster that stops
+answering stops the runs after ``limits.LEDGER_TOOL_TIMEOUT_MS`` with exit 2 (``bench.ledger``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tindahan.bench.ledger import BenchConfig, run
+from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.tigerbeetle import cluster
 
 RUNS = (
@@ -43,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                     ledger=address.url,
                 )
                 print(run(config).to_json(), flush=True)
+        except LedgerUnavailableError as exc:
+            print(f"error: {exc}: check that a quorum of its replicas runs", file=sys.stderr)
+            return 2
         finally:
             cluster.down(folder, purge=True)
     return 0

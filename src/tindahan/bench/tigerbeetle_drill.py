@@ -39,6 +39,9 @@ creates and drops, stopping only what it started:
 
 Needs the server binary (``tindahan ledger cluster build``, about 4 minutes, cached) and
 about 3 GiB of disk and 3 GB of memory for the replicas (``--cache-grid 64MiB`` each).
+Nothing waits on the cluster unbounded: the server's requests give up after
+``limits.LEDGER_REQUEST_TIMEOUT_MS`` (503), the drill's own look-ups and ``ledger verify``
+after ``limits.LEDGER_TOOL_TIMEOUT_MS`` (the drill then stops with exit 2, saying so).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from tindahan import limits
 from tindahan.bench.api import (
     Server,
     drop_postgres,
@@ -72,6 +76,8 @@ from tindahan.bench.api import (
     tindahan,
 )
 from tindahan.bench.failover_drill import settle
+from tindahan.ledger.model import Transfer
+from tindahan.ledger.port import LedgerUnavailableError
 from tindahan.services.payments import two_store
 from tindahan.tigerbeetle import cluster as cluster_module
 from tindahan.tigerbeetle.connect import connect as connect_ledger
@@ -176,8 +182,8 @@ async def load(
         await fault()
 
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S, connect=5)
-    limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+    pool = httpx.Limits(max_connections=args.concurrency)
+    async with httpx.AsyncClient(timeout=timeout, limits=pool) as client:
         await asyncio.gather(at_fault(), *(one(n, p) for n, p in enumerate(phase.payments)))
     phase.events["load_answered"] = time.monotonic()
 
@@ -355,12 +361,8 @@ def exactly_once(d: Deployment, acknowledged: list[Payment], run: str) -> dict[s
             problems.append(f"{p.key}: {status}/{state}, amount {amount}")
         if legs:
             wanted[p.key] = two_store.decode_legs(legs)
-    ledger = connect_ledger(d.ledger_url)
-    try:
-        ids = list({t.id: t for legs in wanted.values() for t in [*legs, *two_store.posts(legs)]})
-        there = ledger.lookup_transfers(ids) if ids else {}
-    finally:
-        ledger.close()
+    ids = list({t.id: t for legs in wanted.values() for t in [*legs, *two_store.posts(legs)]})
+    there = in_cluster(d.ledger_url, ids)
     transfers = 0
     for key, legs in wanted.items():
         hold, posted = two_store.holds(legs)[0], two_store.posts(legs)
@@ -380,6 +382,19 @@ def exactly_once(d: Deployment, acknowledged: list[Payment], run: str) -> dict[s
         "transfers_checked": transfers,
         "problems": problems[:10],
     }
+
+
+def in_cluster(url: str, ids: list[str]) -> dict[str, Transfer]:
+    """The transfers of ``ids`` the cluster holds, each request bounded as the tools' are
+    (``limits.LEDGER_TOOL_TIMEOUT_MS``): a cluster that does not answer stops the drill
+    (``LedgerUnavailableError``, exit 2) instead of waiting as long as the client would."""
+    if not ids:
+        return {}
+    ledger = connect_ledger(url, limits.LEDGER_TOOL_TIMEOUT_MS)
+    try:
+        return ledger.lookup_transfers(ids)
+    finally:
+        ledger.close()
 
 
 def verify(d: Deployment) -> dict[str, Any]:
@@ -582,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
         found = drill(args)
+    except LedgerUnavailableError as exc:  # no quorum answered within the tools' bound
+        print(f"drill failed: {exc}: check that a quorum of its replicas runs", file=sys.stderr)
+        return 2
     except RuntimeError as exc:  # DrillError, a cluster error, or a step of tindahan's
         print(f"drill failed: {exc}", file=sys.stderr)
         return 2
