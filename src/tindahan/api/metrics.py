@@ -140,6 +140,13 @@ class FromDatabase:
                 "Seconds since any background worker finished a round.",
                 value=figures.worker_silence_ns / NS,
             )
+        if figures.ledger_down_ns is not None:
+            yield GaugeMetricFamily(
+                "tindahan_ledger_unreachable_seconds",
+                "Seconds a background worker has found the TigerBeetle cluster silent "
+                "(0 while it answers).",
+                value=figures.ledger_down_ns / NS,
+            )
         pool = self.cached.platform.db.engine.pool
         checked_out = getattr(pool, "checkedout", None)
         if callable(checked_out):

@@ -83,6 +83,10 @@ class Tick:
     #: Payments on a TigerBeetle ledger that recovery finished (``payments.two_store``).
     payments_recovered: int = 0
     orders_late: int = 0
+    #: The TigerBeetle cluster did not answer this round (its probe or a job on it gave up
+    #: after ``limits.LEDGER_WORKER_TIMEOUT_MS``): the round counts as failed in
+    #: ``/metrics`` and its beat tells ``/ready`` since when (``health.beat``).
+    ledger_unreachable: bool = False
 
 
 def tick(
@@ -98,9 +102,12 @@ def tick(
     # (``escrow_cluster``) and the daily payout's module import theirs)
     assert rails_cluster.RECORD in two_store.RECORDS and rails_inbound.RECORD in two_store.RECORDS
     assert refunds.RECORD in two_store.RECORDS and recall_cluster.RECORD in two_store.RECORDS
-    recovered = _on_cluster(two_store.recover, platform)
-    recovered += _on_cluster(operator_cluster.recover, platform)  # restructures, write-offs
-    failed = _on_cluster(cash.expire_cash_outs, platform)
+    silent: list[str] = []  # the cluster's silence, once the probe or a job met it
+    _probe(platform, silent)
+    recovered = _on_cluster(two_store.recover, platform, silent)
+    # restructures, write-offs
+    recovered += _on_cluster(operator_cluster.recover, platform, silent)
+    failed = _on_cluster(cash.expire_cash_outs, platform, silent)
     orders_expired = order_jobs.expire_orders(platform)
     released = order_jobs.release_orders(platform)
     late = order_jobs.flag_late_orders(platform)  # past their delivery window: tell both
@@ -139,19 +146,42 @@ def tick(
         published,
         recovered,
         late,
+        ledger_unreachable=bool(silent),
     )
 
 
-def _on_cluster(job: Callable[[Platform], int], platform: Platform) -> int:
+#: What the worker asks the cluster at the start of each round (any name: an account the
+#: cluster does not hold answers empty, which is an answer).
+PROBE_ACCOUNT = "op.bank.PHP"
+
+
+def _probe(platform: Platform, silent: list[str]) -> None:
+    """Ask the cluster once, so that a quiet deployment's worker (nothing to recover or
+    expire, so no job asks) still notices a silent cluster; the silence goes in ``silent``."""
+    if platform.ledger is None:
+        return
+    try:
+        platform.ledger.lookup_accounts([PROBE_ACCOUNT])
+    except LedgerUnavailableError as exc:
+        silent.append(str(exc))
+
+
+def _on_cluster(job: Callable[[Platform], int], platform: Platform, silent: list[str]) -> int:
     """A job that talks to the TigerBeetle cluster. The worker opens it with a bound
     (``limits.LEDGER_WORKER_TIMEOUT_MS``): a cluster that does not answer within it is logged
     as an error and the round goes on with the jobs that need only the database; what the
     job left unfinished stays so in the database, and the next round tries again (every
-    cluster write has a derived id, so a request the client still sends later is harmless)."""
+    cluster write has a derived id, so a request the client still sends later is harmless).
+    Once the probe or a job met silence (``silent``), the round's later jobs on the cluster
+    wait for the next round at once rather than each waiting out the bound."""
+    if silent:
+        log.error("ledger cluster: %s; %s waits for the next round", silent[0], job.__name__)
+        return 0
     try:
         return job(platform)
     except LedgerUnavailableError as exc:
         log.error("ledger cluster: %s; %s waits for the next round", exc, job.__name__)
+        silent.append(str(exc))
         return 0
 
 
@@ -206,7 +236,7 @@ def run(
             if time.monotonic() >= next_purge:
                 _purge(platform)
                 next_purge = time.monotonic() + limits.RETENTION_INTERVAL_S
-            ok = True
+            ok, down = True, None  # down: the cluster's state, unknown if the round failed
             started_round = time.perf_counter()
             try:
                 result = tick(platform, send, rail, texts, stream)
@@ -215,11 +245,13 @@ def run(
                 ok = False
             else:
                 _count(result)
+                down = result.ledger_unreachable
+                ok = not down  # a cluster that did not answer fails the round
                 if on_tick is not None:
                     on_tick(result)
             seconds = time.perf_counter() - started_round
             metrics().worker_rounds.labels("ok" if ok else "failed").observe(seconds)
-            _beat(platform, name, started, ok=ok)
+            _beat(platform, name, started, ok=ok, ledger_down=down)
             stop.wait(limits.WORKER_INTERVAL_S)
         if stream is not None:
             stream.close()
@@ -241,13 +273,16 @@ def _count(result: Tick) -> None:
     """What a round did, for ``/metrics``: each job's count added to its counter."""
     jobs = metrics().worker_jobs
     for job, count in dataclasses.asdict(result).items():
-        if count:
+        if count and not isinstance(count, bool):  # a flag (the cluster's silence) is no job
             jobs.labels(job).inc(count)
 
 
-def _beat(platform: Platform, name: str, started: int, *, ok: bool) -> None:
-    """Tell ``/ready`` this worker is alive; a database that is down is logged, not fatal."""
+def _beat(
+    platform: Platform, name: str, started: int, *, ok: bool, ledger_down: bool | None
+) -> None:
+    """Tell ``/ready`` this worker is alive (and whether the cluster answered it); a
+    database that is down is logged, not fatal."""
     try:
-        health.beat(platform, name, started, ok=ok)
+        health.beat(platform, name, started, ok=ok, ledger_down=ledger_down)
     except Exception:
         log.exception("worker heartbeat failed")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
 from tindahan import limits
+from tindahan.services.platform import health
 from tindahan.services.unit import Platform, Unit
 from tindahan.store.lending_tables import loans
 from tindahan.store.ops_tables import worker_beats
@@ -37,6 +38,9 @@ class Figures:
     outbox_lag_ns: int = 0
     #: Nanoseconds since the last worker round anywhere (None: no worker ever beat).
     worker_silence_ns: int | None = None
+    #: Nanoseconds a live worker has found the TigerBeetle cluster silent (0: it answers;
+    #: None: no cluster configured).
+    ledger_down_ns: int | None = None
 
 
 def read(platform: Platform) -> Figures:
@@ -71,7 +75,12 @@ def read(platform: Platform) -> Figures:
             worker_silence_ns=max(0, now - last_beat) if last_beat is not None else None,
         )
 
-    return platform.run(work, write=False)
+    figures = platform.run(work, write=False)
+    if platform.ledger is None:
+        return figures
+    since = health.ledger_down_since(platform)
+    down = 0 if since is None else max(0, platform.now() - since)
+    return replace(figures, ledger_down_ns=down)
 
 
 class Cached:

@@ -1,0 +1,26 @@
+"""When a worker last found the TigerBeetle cluster answering (issue 22): a worker's beat
+carries ``ledger_down_since_ns``, the start of the rounds in which the cluster did not answer
+it (NULL: it answered, or no cluster is configured), for ``/ready`` and ``/metrics``.
+
+Revision ID: 0059_tb22ops2_ledger_down_since
+Revises: 0058_tb22bank_recall_record
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0059_tb22ops2_ledger_down_since"
+down_revision = "0058_tb22bank_recall_record"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("worker_beats") as batch:
+        batch.add_column(sa.Column("ledger_down_since_ns", sa.BigInteger(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("worker_beats") as batch:
+        batch.drop_column("ledger_down_since_ns")
