@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -1149,3 +1150,86 @@ def test_a_decision_that_died_after_the_cluster_refuses_the_other_then_finishes(
     assert decided["status"] == ("released" if decision == "release" else "returned")
     assert d.balances() == moved
     assert two_store.verify(d.db, d.ledger) == []
+
+
+# -- a hold that expires before its post (the ``reservation_expired`` path) -----------------
+
+
+def _usage_of(d: Deployment, party: Party, direction: str) -> int:
+    """A main wallet's running total (``out``: its day and month paid; ``in``: received)."""
+
+    def read(unit: Any) -> int:
+        account = movement.holders(unit, [party.id])[(party.id, "main")]
+        rows = unit.conn.execute(
+            select(wallet_usage.c.total_minor).where(
+                wallet_usage.c.account_id == account.account_id,
+                wallet_usage.c.direction == direction,
+            )
+        )
+        return sum(rows.scalars())
+
+    return d.platform.run(read, write=False)
+
+
+def _until_released(d: Deployment, party: Party, seconds: float = 20) -> None:
+    """Wait until the cluster has voided every hold on the party's main wallet by its timeout
+    (its pending debits back to 0): the holds are then expired, whatever the machine's load."""
+    deadline = time.monotonic() + seconds
+    while d.accounts((party, "main"))[0].debits_pending:
+        assert time.monotonic() < deadline, "the cluster never expired the hold"
+        time.sleep(0.1)
+
+
+def test_a_hold_expired_before_its_post_is_refused_and_moves_nothing(
+    deployment, crash_after, monkeypatch
+):
+    """The holds' timeout at 1 s (TigerBeetle's is in seconds). One P2P send dies after B
+    (its hold booked, ``reserved``); a merchant payment's request stalls after its own B until
+    both holds have expired. The stalled request's post is refused by the cluster: it answers
+    ``402 reservation_expired``; recovery refuses the dead one the same way. Neither moves a
+    centavo, both give their running totals back, their retries answer the same refusal, and
+    ``ledger verify`` is clean."""
+    d = deployment
+    w = d.world
+    monkeypatch.setattr(two_store, "RESERVATION_TIMEOUT_S", 1)
+    before = d.balances()
+    paid, got = _usage_of(d, w.buyer, "out"), _usage_of(d, w.other_buyer, "in")
+    dead, stalled = str(uuid.uuid4()), str(uuid.uuid4())
+    crash_after("B")
+    _dies(d, lambda: d.pay(w.other_buyer, 700, dead))
+    assert _usage_of(d, w.buyer, "out") > paid  # A counted it (the payer's day and month)
+    assert _usage_of(d, w.other_buyer, "in") > got
+
+    def stall(done: str) -> None:  # a request slowed down between B and its post
+        if done == "B":
+            _until_released(d, w.buyer)
+
+    monkeypatch.setattr(two_store, "crash_hook", stall)
+    answer = d.pay(w.merchant, 9_000, stalled)
+    assert answer.status_code == 402, answer.text
+    assert answer.json()["error"]["code"] == "reservation_expired"
+    monkeypatch.setattr(two_store, "crash_hook", two_store._no_crash)
+
+    assert two_store.unfinished(d.platform) == 1  # the dead send, left ``reserved``
+    assert two_store.recover(d.platform, older_than_s=0) == 1
+    assert two_store.unfinished(d.platform) == 0
+    assert d.balances() == before  # nothing moved, nothing still held
+    assert _usage_of(d, w.buyer, "out") == paid  # both payments' totals given back
+    assert _usage_of(d, w.other_buyer, "in") == got
+    for key, payee, amount in ((stalled, w.merchant, 9_000), (dead, w.other_buyer, 700)):
+        again = d.pay(payee, amount, key)
+        assert again.status_code == 402, again.text
+        assert again.json()["error"]["code"] == "reservation_expired"
+        assert d.pay(payee, amount, key).headers["Idempotent-Replayed"] == "true"
+    refused = d.platform.run(
+        lambda u: u.conn.execute(
+            select(payments.c.status)
+            .join(two_store_payments, two_store_payments.c.payment_id == payments.c.id)
+            .where(two_store_payments.c.refusal_code == "reservation_expired")
+        ).all(),
+        write=False,
+    )
+    assert len(refused) >= 2 and {s for (s,) in refused} == {"failed"}
+    assert d.balances() == before
+    assert two_store.verify(d.db, d.ledger) == []
+    assert verify_cluster(d.ledger).ok
