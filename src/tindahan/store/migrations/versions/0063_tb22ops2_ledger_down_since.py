@@ -2,16 +2,16 @@
 carries ``ledger_down_since_ns``, the start of the rounds in which the cluster did not answer
 it (NULL: it answered, or no cluster is configured), for ``/ready`` and ``/metrics``.
 
-Revision ID: 0059_tb22ops2_ledger_down_since
-Revises: 0058_tb22bank_recall_record
+Revision ID: 0063_tb22ops2_ledger_down_since
+Revises: 0062_close18c_loan_fillfactor
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0059_tb22ops2_ledger_down_since"
-down_revision = "0058_tb22bank_recall_record"
+revision = "0063_tb22ops2_ledger_down_since"
+down_revision = "0062_close18c_loan_fillfactor"
 branch_labels = None
 depends_on = None
 
