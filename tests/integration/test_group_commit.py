@@ -34,8 +34,9 @@ from tindahan.services.commerce import catalog, escrow, orders
 from tindahan.services.ledger import verify
 from tindahan.services.payments import cash, payments, refunds, wallets
 from tindahan.services.platform import chart, groupcommit, idempotency, parties
-from tindahan.services.unit import Platform, Unit
+from tindahan.services.unit import Platform, Unit, new_id
 from tindahan.store.commerce_tables import orders as order_table
+from tindahan.store.payment_tables import idempotency_keys, sms_messages
 from tindahan.store.payment_tables import payments as payment_table
 from tindahan.store.payment_tables import wallets as wallets_table
 from tindahan.store.tables import accounts
@@ -186,8 +187,11 @@ def _request(drawn: tuple[Any, ...], cast: Cast) -> tuple[str, str, str, Any, gr
         )
         caller = _as(cast.buyers[payer])
         new = payments.NewPayment(payee_id=payee, amount_minor=amount_minor, currency="PHP")
-        work: Any = partial(payments.pay, caller=caller, new=new)
-        locks = groupcommit.Locks((cast.buyers[payer], payee))
+        # its id chosen first, as the route does: its fee shard declared, and its rows
+        # written with its group's (``store.deferred``) on PostgreSQL
+        payment_id = new_id("pay")
+        work: Any = partial(payments.pay, caller=caller, new=new, payment_id=payment_id)
+        locks = payments.group_locks(caller, new, payment_id)
     elif what == "refund":
         which, amount_minor = args
         payment_id = cast.paid[which]
@@ -298,9 +302,27 @@ def _read_state(unit: Unit, cast: Cast) -> list[Any]:
             ).where(order_table.c.id.in_(cast.orders))
         ).all()
     }
+    # what the payments wrote besides their money, batched in a group on PostgreSQL: the
+    # keys stored under each caller's scope, the texts queued for each party
+    keys: dict[str, int] = dict(
+        unit.conn.execute(
+            select(idempotency_keys.c.scope, func.count())
+            .where(idempotency_keys.c.scope.in_([_as(p).scope for p in held]))
+            .group_by(idempotency_keys.c.scope)
+        ).all()
+    )
+    texted: dict[str, int] = dict(
+        unit.conn.execute(
+            select(sms_messages.c.party_id, func.count())
+            .where(sms_messages.c.party_id.in_(held))
+            .group_by(sms_messages.c.party_id)
+        ).all()
+    )
     return [
         [tuple(r[1:]) for r in by_party],
         [counted.get(p, 0) for p in held],
+        [keys.get(_as(p).scope, 0) for p in held],
+        [texted.get(p, 0) for p in held],
         [paid[p] for p in cast.paid],
         [placed[o] for o in cast.orders],
     ]

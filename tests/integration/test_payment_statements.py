@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -25,9 +26,14 @@ from tindahan.api.errors import refusal_response
 from tindahan.kernel.callers import SCOPES, Caller
 from tindahan.services.ledger import verify
 from tindahan.services.payments import cash, payments, wallets
-from tindahan.services.platform import chart, idempotency, parties
-from tindahan.services.unit import Platform
-from tindahan.store.payment_tables import events, idempotency_keys, sms_messages
+from tindahan.services.platform import chart, groupcommit, idempotency, parties, webhooks
+from tindahan.services.unit import Platform, new_id
+from tindahan.store.payment_tables import (
+    events,
+    idempotency_keys,
+    sms_messages,
+    webhook_deliveries,
+)
 from tindahan.store.payment_tables import payments as payment_rows
 from tindahan.store.vault import Vault
 
@@ -132,3 +138,122 @@ def test_a_merchant_payment_writes_what_it_did_in_fewer_statements(
         assert t["next_attempt_at_ns"] == t["created_at_ns"] > 0
         assert data(t)["amount_minor"] == 12_345
     assert verify.verify(platform.db).ok
+
+
+def _group(pairs: list[tuple[str, str]], tag: str) -> list[groupcommit.Request]:
+    """Merchant payments as ``POST /v1/payments`` hands them to the committer: each with its
+    id chosen first and what it locks declared (``payments.group_locks``)."""
+    made = []
+    for i, (buyer, merchant) in enumerate(pairs):
+        who = Caller("key_" + buyer, buyer, frozenset(SCOPES))
+        new = payments.NewPayment(payee_id=merchant, amount_minor=12_345, currency="PHP")
+        payment_id = new_id("pay")
+        body = {"payee_id": merchant, "amount_minor": 12_345, "currency": "PHP"}
+        made.append(
+            groupcommit.Request(
+                who.scope,
+                f"{tag}{i}",
+                idempotency.request_hash("POST", "/v1/payments", body),
+                partial(payments.pay, caller=who, new=new, payment_id=payment_id),
+                lambda result: idempotency.Response(200, dict(result)),
+                refusal_response,
+                payments.group_locks(who, new, payment_id),
+            )
+        )
+    return made
+
+
+def test_a_group_of_payments_writes_each_table_once(
+    platform: Platform, request: pytest.FixtureRequest
+) -> None:
+    """A group's merchant payments are written with one statement a table (PostgreSQL): the
+    group's statements are a fixed number plus, a member, only its savepoint, its wallets'
+    read, its running totals' upsert and the savepoint's release — eleven a member when each
+    wrote its own rows. What is written is what one at a time writes (the rows, the texts,
+    the keys, each answer again from its key, the ledger's verify)."""
+    if platform.db.is_sqlite:
+        pytest.skip("SQLite writes member by member (one writer, no round trips)")
+    buyers = [_party(platform, kind="customer", name=f"Ana {i}", tier="full") for i in range(4)]
+    for _, wallet in buyers:
+        platform.run(partial(_fund, wallet=wallet))
+    merchant, _ = _party(
+        platform, kind="merchant", name="Sari-sari", mcc="5411", city="Marikina", province="Rizal"
+    )
+    hooks = [  # who hears what (``events.emit``): the merchant's and the operator's do
+        _hook(platform, ["payment.succeeded"], merchant),
+        _hook(platform, ["*"], None),
+        _hook(platform, ["refund.succeeded"], buyers[0][0]),
+    ]
+    _pay(platform, buyers[0][0], merchant, "warm")
+    committer = groupcommit.Committer(platform, 0, 64)
+    committer.run_group(_group([(buyers[0][0], merchant)], "w"))  # prepared once
+    sent = request.getfixturevalue("counted")
+    counts = {}
+    for size in (2, 6):
+        del sent[:]
+        made = _group([(buyers[i % 4][0], merchant) for i in range(size)], f"g{size}-")
+        committer.run_group(made)
+        answers = [r.future.result() for r in made]
+        assert all(a.status_code == 200 and not a.replayed for a in answers), answers
+        counts[size] = len(sent)
+    per_member = (counts[6] - counts[2]) / 4
+    assert per_member == 4, sent
+    # the locks, the keys, the clock, the payments, the transfers, the events with their
+    # texts and hearers, the deliveries, the keys' records, the summed balances
+    assert counts[2] - 2 * per_member == 9, sent
+    assert committer.split == 0
+
+    def stored(unit: Any) -> tuple[Any, ...]:
+        rows = unit.conn.execute(
+            select(payment_rows).where(payment_rows.c.payee_id == merchant)
+        ).mappings()
+        texts = unit.conn.execute(select(sms_messages.c.event_id, sms_messages.c.kind))
+        found = unit.conn.execute(select(events.c.id, events.c.type, events.c.data)).all()
+        keys = unit.conn.execute(select(idempotency_keys.c.key)).scalars().all()
+        heard = unit.conn.execute(
+            select(webhook_deliveries.c.event_id, webhook_deliveries.c.endpoint_id)
+        ).all()
+        return [dict(r) for r in rows], texts.all(), found, set(keys), heard
+
+    rows, texts, found, keys, heard = platform.run(stored, write=False)
+    assert len(rows) == 1 + 1 + 2 + 6  # warm, the prepared one, the two groups
+    assert {f"g6-{i}" for i in range(6)} <= keys and {"g2-0", "g2-1"} <= keys
+    paid = {r["id"]: r for r in rows}
+    announced = {
+        json.loads(data)["data"]["id"]: event_id
+        for event_id, kind, data in found
+        if kind == "payment.succeeded"
+    }
+    assert set(announced) == set(paid)
+    per_event: dict[str, list[str]] = {}
+    for event_id, kind in texts:
+        per_event.setdefault(event_id, []).append(kind)
+    hearers: dict[str, list[str]] = {}
+    for event_id, endpoint_id in heard:
+        hearers.setdefault(event_id, []).append(endpoint_id)
+    for payment_id, event_id in announced.items():
+        assert sorted(per_event[event_id]) == ["payment_received", "payment_sent"], payment_id
+        assert sorted(hearers[event_id]) == sorted(hooks[:2]), payment_id
+    for r in made:  # each answer again from its key, as stored
+        buyer_scope, key = r.scope, r.key
+        again = committer_again(platform, r)
+        assert again.replayed and again.body == json.loads(json.dumps(r.future.result().body))
+        assert paid[again.body["id"]]["short_ref"] == again.body["short_ref"], (buyer_scope, key)
+    assert verify.verify(platform.db).ok
+
+
+def _hook(platform: Platform, kinds: list[str], party_id: str | None) -> str:
+    made = platform.run(
+        lambda u: webhooks.create_endpoint(u, OPERATOR, "https://8.8.8.8/h", kinds, party_id)
+    )
+    return str(made["id"])
+
+
+def _fund(unit: Any, wallet: str) -> Any:
+    return cash.fund(unit, OPERATOR, wallet, 1_000_000, "PHP", "test")
+
+
+def committer_again(platform: Platform, r: groupcommit.Request) -> idempotency.Response:
+    return idempotency.run(
+        platform, r.scope, r.key, r.fingerprint, r.work, r.render, r.render_refusal
+    )

@@ -30,9 +30,10 @@ from tindahan.ledger.model import (
     expired_void_id,
 )
 from tindahan.ledger.posted import Posting, plan_postings
+from tindahan.store import deferred
 from tindahan.store import ledger as repo
 from tindahan.store.database import Database, is_duplicate
-from tindahan.store.hotpath import HotPath
+from tindahan.store.hotpath import BatchReads, HotPath
 
 _ZERO = (0, 0, 0, 0)
 
@@ -154,6 +155,21 @@ class GroupBalances:
         self.locked = locked
         self.kept: dict[str, tuple[int, int, int, int]] = {}
         self.pending: dict[str, tuple[int, int, int, int]] = {}
+        #: The group's timestamps: one sequence value gives ``limits.TIMESTAMP_STRIDE`` of
+        #: them, shared by the members whose accounts are all locked already (a member
+        #: otherwise drew its own, a round trip each); [next, end).
+        self._next = self._end = 0
+
+    def timestamps(self, path: HotPath, count: int) -> int:
+        """The first of ``count`` timestamps for a member's batch, drawn from the group's
+        range (a new sequence value when it runs out). Unique as the ledger's own: each
+        range is one sequence value's, which no other transaction gets."""
+        if self._next + count > self._end:
+            self._next = path.timestamps(count)
+            self._end = self._next + limits.TIMESTAMP_STRIDE
+        first = self._next
+        self._next += count
+        return first
 
     def current(self, account_id: str) -> Account:
         base = self.locked[account_id]
@@ -203,7 +219,11 @@ def apply_in_transaction(
     group: GroupBalances | None = conn.info.get(GROUP_BALANCES)
     wanted = accounts_to_load(batch, holds)
     held = {a: group.current(a) for a in wanted if a in group.locked} if group else {}
-    reads = path.read_for_batch([a for a in wanted if a not in held], (), pending_ids, len(batch))
+    rest = [a for a in wanted if a not in held]
+    if group is not None and not rest and not pending_ids:  # nothing to lock or read
+        reads = BatchReads({}, {}, {}, group.timestamps(path, len(batch)))
+    else:
+        reads = path.read_for_batch(rest, (), pending_ids, len(batch))
     accounts = {**reads.accounts, **held}
     # Holds never change once written; what may (whether they were resolved) was read
     # under the locks.
@@ -214,7 +234,11 @@ def apply_in_transaction(
     deltas = dict(plan.deltas)
     if group is not None:  # the group's accounts: kept, summed, written once per group
         group.add({a: deltas.pop(a) for a in list(deltas) if a in held})
-    path.write(plan.created, deltas)
+    later = deferred.of(conn)
+    if later is not None and not deltas:  # the group writes its members' transfers at once
+        later.pending[deferred.TRANSFERS].extend(plan.created)
+    else:
+        path.write(plan.created, deltas)
     after = {a: _changed(account, plan.deltas.get(a, _ZERO)) for a, account in accounts.items()}
     return AppliedBatch(plan.outcomes, after)
 

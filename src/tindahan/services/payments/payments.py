@@ -41,6 +41,7 @@ from tindahan.services.platform.fees import fee_settings
 from tindahan.services.platform.listing import page
 from tindahan.services.risk import holds
 from tindahan.services.unit import Unit, iso, ledger_id, new_id
+from tindahan.store import deferred
 from tindahan.store import ledger as ledger_rows
 from tindahan.store.payment_tables import payments, refunds
 
@@ -201,7 +202,7 @@ def group_locks(caller: Caller, new: NewPayment, payment_id: str) -> groupcommit
     an unknown or refused party is simply found locking nothing."""
     payer = new.payer_id if caller.operator else caller.party_id
     parties = tuple(p for p in (payer, new.payee_id) if p)
-    return groupcommit.Locks(parties, (fee_account(payment_id),))
+    return groupcommit.Locks(parties, (fee_account(payment_id),), batched=True)
 
 
 def _transfer(
@@ -300,7 +301,12 @@ def record(
         "created_at_ns": now,
         "updated_at_ns": now,
     }
-    row["short_ref"] = shortrefs.insert(unit, payments, row)
+    later = deferred.of(unit.conn)
+    if later is not None:  # written with the group's other payments (``store.deferred``)
+        row["short_ref"] = shortrefs.new()
+        later.add(deferred.PAYMENTS, row)
+    else:
+        row["short_ref"] = shortrefs.insert(unit, payments, row)
     return row
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import Text, bindparam, insert, or_, select, text
 from tindahan.services.platform import notifications, sms
 from tindahan.services.unit import Unit, iso, new_id
 from tindahan.sms.notices import for_event
+from tindahan.store import deferred
 from tindahan.store.hotpath import fetch_named
 from tindahan.store.payment_tables import events, webhook_deliveries, webhook_endpoints
-from tindahan.store.pgarray import text_array
+from tindahan.store.pgarray import int_array, text_array
 
 #: The endpoints that hear an event: enabled, the parties' own or the operator's, subscribed
 #: to its type or to everything. Built once (see ``movement._HOLDERS``).
@@ -68,6 +69,11 @@ def emit(unit: Unit, event_type: str, data: Mapping[str, Any], party_ids: Iterab
             "pattern": params["pattern"],
         }
         texts = sms.event_rows(unit, event_id, event_type, data, params["party_ids"])
+        later = deferred.of(unit.conn)
+        if later is not None:  # written with the group's other events (``emit_group``)
+            later.add(deferred.EVENTS, ({**stored, "party_list": params["party_ids"]}, texts))
+            notifications.record(unit, event_id, event_type, data)
+            return event_id
         statement = _STORED_AND_SUBSCRIBED
         if texts:
             statement = _STORED_TEXTED_AND_SUBSCRIBED
@@ -174,6 +180,65 @@ def emit_many(unit: Unit, items: Sequence[tuple[str, dict[str, Any], Iterable[st
         [(event_id, kind, data) for event_id, (kind, data, _p) in zip(ids, items, strict=True)],
     )
     return ids
+
+
+#: A group's events (``store.deferred``), their SMS and the endpoints that hear each, in one
+#: statement: the events and the messages as one array per column, and the endpoints of
+#: every (event, party) pair — a NULL party for each event, for the operator's — each
+#: endpoint once an event, as ``_SUBSCRIBED`` finds them for one.
+_GROUP_STORED_TEXTED_AND_SUBSCRIBED = text(
+    "WITH new_events AS (INSERT INTO events (id, type, data, created_at_ns) "  # noqa: S608 (names, placeholders)
+    "SELECT * FROM unnest(CAST(:event_ids AS text[]), CAST(:event_types AS text[]), "
+    "CAST(:event_data AS text[]), CAST(:ats AS bigint[]))), "
+    "new_texts AS (" + sms.FROM_ARRAYS + ") "
+    "SELECT DISTINCT e.event_id, w.id FROM unnest(CAST(:pair_events AS text[]), "
+    "CAST(:pair_parties AS text[]), CAST(:pair_patterns AS text[])) "
+    "AS e(event_id, party_id, pattern) JOIN webhook_endpoints AS w "
+    "ON w.status = 'enabled' AND (w.party_id = e.party_id OR w.party_id IS NULL) "
+    "AND (w.enabled_events LIKE e.pattern OR w.enabled_events = ',*,')"
+).bindparams(
+    *(
+        bindparam(name, type_=Text())
+        for name in (
+            "event_ids",
+            "event_types",
+            "event_data",
+            "ats",
+            "pair_events",
+            "pair_parties",
+            "pair_patterns",
+            *sms.ARRAY_PARAMS,
+        )
+    )
+)
+
+
+def emit_group(unit: Unit, emitted: Sequence[tuple[dict[str, Any], list[Any]]]) -> None:
+    """Write a group's events as ``emit`` would have written each (PostgreSQL): the events
+    and their SMS in one statement with the endpoints that hear them, then the deliveries
+    (one more statement, only when an endpoint hears one). ``emitted``: what ``emit`` kept,
+    each event's values and its messages."""
+    if not emitted:
+        return
+    events_ = [stored for stored, _ in emitted]
+    pairs = [
+        (e["event_id"], party, e["pattern"]) for e in events_ for party in [*e["party_list"], None]
+    ]
+    params = {
+        "event_ids": text_array(e["event_id"] for e in events_),
+        "event_types": text_array(e["event_type"] for e in events_),
+        "event_data": text_array(e["event_data"] for e in events_),
+        "ats": int_array(e["at"] for e in events_),
+        "pair_events": text_array(p[0] for p in pairs),
+        "pair_parties": text_array(p[1] for p in pairs),
+        "pair_patterns": text_array(p[2] for p in pairs),
+        **sms.array_params([t for _, texts in emitted for t in texts]),
+    }
+    heard = fetch_named(unit.conn, _GROUP_STORED_TEXTED_AND_SUBSCRIBED, params)
+    at = {e["event_id"]: e["at"] for e in events_}
+    rows = [_delivery(endpoint_id, event_id, at[event_id]) for event_id, endpoint_id in heard]
+    if rows:
+        unit.conn.execute(insert(webhook_deliveries), rows)
 
 
 def _delivery(endpoint_id: str, event_id: str, now: int) -> dict[str, Any]:

@@ -77,10 +77,10 @@ from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.observe.metrics import metrics
 from tindahan.services.ledger.transfers import GROUP_BALANCES, GroupBalances
-from tindahan.services.platform import idempotency
+from tindahan.services.platform import groupwrite, idempotency
 from tindahan.services.platform.idempotency import Response
 from tindahan.services.unit import Platform, Unit
-from tindahan.store import hotpath
+from tindahan.store import deferred, hotpath
 from tindahan.store.database import is_duplicate
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,9 @@ class Locks:
     accounts: tuple[str, ...] = ()
     payments: tuple[str, ...] = ()
     orders: tuple[str, ...] = ()
+    #: Its rows may wait for the group's end (``store.deferred``): it reads back nothing it
+    #: or an earlier member wrote but its key's record (a merchant or P2P payment).
+    batched: bool = False
 
 
 @dataclass
@@ -306,14 +309,26 @@ class Committer:
         if not self.platform.db.is_sqlite:
             balances = lock_first(conn, [r.locks for r in group if r.locks is not None])
             conn.info[GROUP_BALANCES] = balances
+        rows = _deferred(conn, group) if balances is not None else None
         try:
             decided: list[_Decided] = []
             for request in group:
-                found = request.context.run(self._member, conn, request)
+                batched = rows is not None and _batched(request)
+                if rows is not None and not batched:  # it may read them: written first
+                    groupwrite.write(self.platform, conn, rows)
+                    rows.looked_up = {}  # it may store a key: the table is asked again
+                if batched:
+                    conn.info[deferred.KEY] = rows
+                try:
+                    found = request.context.run(self._member, conn, request)
+                finally:
+                    conn.info.pop(deferred.KEY, None)
                 if found is None:
                     later.append(request)  # a twin outside the group: alone, after it
                 else:
                     decided.append(found)
+            if rows is not None:  # the members' rows, one statement a table
+                groupwrite.write(self.platform, conn, rows)
             if balances is not None:  # the summed changes, in one update, before COMMIT
                 hotpath.add_balances(conn, balances.kept)
         finally:
@@ -365,6 +380,21 @@ class Committer:
         return _Decided(request, stored, [])
 
 
+def _batched(request: Request) -> bool:
+    return request.locks is not None and request.locks.batched
+
+
+def _deferred(conn: Connection, group: list[Request]) -> deferred.Deferred | None:
+    """Where the group's batching members leave their rows, with their keys' records read
+    in one statement; None when no member batches."""
+    wanted = [(r.scope, r.key) for r in group if _batched(r)]
+    if not wanted:
+        return None
+    rows = deferred.Deferred()
+    rows.looked_up = idempotency.look_up_many(conn, wanted)
+    return rows
+
+
 def lock_first(conn: Connection, declared: list[Locks]) -> GroupBalances:
     """Lock what the group's members declared: their orders' rows, then their payments'
     (each ascending; the order every ungrouped use case takes its own row in, before any
@@ -383,17 +413,23 @@ def lock_first(conn: Connection, declared: list[Locks]) -> GroupBalances:
 
 @contextmanager
 def _kept_if_released(conn: Connection) -> Iterator[None]:
-    """A member's balance changes to the group's accounts count once its savepoint is
-    released, and are forgotten if it is rolled back."""
+    """A member's balance changes to the group's accounts, and the rows it left for the
+    group's write, count once its savepoint is released, and are forgotten if it is rolled
+    back."""
     balances: GroupBalances | None = conn.info.get(GROUP_BALANCES)
+    rows = deferred.of(conn)
     try:
         yield
     except BaseException:
         if balances is not None:
             balances.drop()
+        if rows is not None:
+            rows.drop()
         raise
     if balances is not None:
         balances.keep()
+    if rows is not None:
+        rows.keep()
 
 
 def from_environment(platform: Platform, *, default: str = "off") -> Committer | None:

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from tindahan import limits
 from tindahan.kernel.refusals import Category, RefusalError
 from tindahan.services.unit import Platform, Unit
+from tindahan.store import deferred
 from tindahan.store.hotpath import fetch_named
 from tindahan.store.payment_tables import idempotency_keys
 
@@ -103,7 +104,12 @@ _INSERT = insert(idempotency_keys)
 def _stored(unit: Unit, scope: str, key: str, fingerprint: str) -> Response | None:
     params = {"scope": scope, "key": key}
     row: Any
-    if unit.conn.dialect.name == "postgresql":  # on the driver (``store.hotpath``)
+    later = deferred.of(unit.conn)
+    if later is not None and (row := later.record(scope, key)) is not None:
+        pass  # a twin earlier in the group: its record, not yet written
+    elif later is not None and (scope, key) in later.looked_up:
+        row = later.looked_up[(scope, key)]  # the group looked its keys up at its start
+    elif unit.conn.dialect.name == "postgresql":  # on the driver (``store.hotpath``)
         found = fetch_named(unit.conn, _LOOKUP, params)
         row = dict(zip(_LOOKUP_KEYS, found[0], strict=True)) if found else None
     else:
@@ -152,10 +158,44 @@ def _insert(unit: Unit, scope: str, key: str, fingerprint: str, response: Respon
         "response_body": response.stored_body(),
         "created_at_ns": unit.now(),
     }
-    if unit.conn.dialect.name == "postgresql":
+    later = deferred.of(unit.conn)
+    if later is not None:  # written with the group's other keys (``store.deferred``)
+        later.add(deferred.KEYS, row)
+    elif unit.conn.dialect.name == "postgresql":
         fetch_named(unit.conn, _INSERT, row)
     else:
         unit.conn.execute(_INSERT, row)
+
+
+#: A group's keys looked up at once (PostgreSQL), and its records written at once.
+_LOOK_UP_MANY = (
+    "SELECT " + ", ".join(_LOOKUP_KEYS) + " FROM idempotency_keys "  # noqa: S608 (names only)
+    "WHERE (scope, key) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+)
+_INSERT_MANY = (
+    "INSERT INTO idempotency_keys (" + ", ".join(_LOOKUP_KEYS) + ") "  # noqa: S608
+    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::text[], "
+    "%s::bigint[])"
+)
+
+
+def look_up_many(conn: Any, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The records of these keys (PostgreSQL, one statement), None for a key not stored:
+    what ``_stored`` then reads instead of the table, for a group's batching members."""
+    found: dict[tuple[str, str], Any] = dict.fromkeys(wanted)
+    if wanted:
+        scopes, keys = zip(*wanted, strict=True)
+        for row in conn.exec_driver_sql(_LOOK_UP_MANY, (list(scopes), list(keys))):
+            found[(row[0], row[1])] = dict(zip(_LOOKUP_KEYS, row, strict=True))
+    return found
+
+
+def insert_many(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """A group's records in one statement (PostgreSQL). A key stored meanwhile outside the
+    group is a unique violation: the group fails whole and is run member by member."""
+    if rows:
+        columns = tuple([r[name] for r in rows] for name in _LOOKUP_KEYS)
+        conn.exec_driver_sql(_INSERT_MANY, columns)
 
 
 def _forget(unit: Unit, scope: str, key: str) -> None:
