@@ -17,6 +17,10 @@ measured payments (all threads: Python 3.12's cProfile sees the thread pool too)
     PYTHONPATH=src .venv/bin/python -m tests.payments_profile --payments 400
     PYTHONPATH=src .venv/bin/python -m tests.payments_profile --payments 400 --service
     PYTHONPATH=src .venv/bin/python -m tests.payments_profile --payments 400 --profile
+    PYTHONPATH=src .venv/bin/python -m tests.payments_profile --payments 640 --group 16
+
+``--group N`` runs the service through ``groupcommit.Committer.run_group`` in groups of N
+(each payment declaring what its route declares): CPU and statements a payment in a group.
 """
 
 from __future__ import annotations
@@ -139,6 +143,46 @@ def service_all(app: Any, ready: list[tuple[str, bytes]]) -> None:
             raise RuntimeError(f"{response.status_code}: {response.body}")
 
 
+def service_groups(app: Any, ready: list[tuple[str, bytes]], size: int) -> None:
+    """``--group N``: the same through the group committer, N payments a group, each
+    declaring what its route declares (``payments.group_locks``): a group's CPU and
+    statements a payment, without waiting for requests to gather."""
+    from tindahan.api.errors import refusal_response
+    from tindahan.api.schemas import PaymentCreate
+    from tindahan.services.payments import payments as paying
+    from tindahan.services.platform import groupcommit, idempotency, keys
+    from tindahan.services.unit import new_id
+
+    platform = app.state.platform
+    committer = groupcommit.Committer(platform, 0, size)
+    made = []
+    for secret, body in ready:
+        who = keys.authenticate(platform, secret)
+        payload = PaymentCreate.model_validate_json(body)
+        new = paying.NewPayment(**payload.model_dump())
+        payment_id = new_id("pay")
+        sent = payload.model_dump(mode="json", exclude_unset=True)
+        made.append(
+            groupcommit.Request(
+                who.scope,
+                secrets.token_hex(16),
+                idempotency.request_hash("POST", "/v1/payments", sent),
+                partial(pay_one, who=who, new=new, payment_id=payment_id),
+                lambda result: idempotency.Response(200, dict(result)),
+                refusal_response,
+                paying.group_locks(who, new, payment_id),
+            )
+        )
+    for start in range(0, len(made), size):
+        group = made[start : start + size]
+        committer.run_group(group)
+        for request in group:
+            if request.future.result().status_code != 200:
+                raise RuntimeError(f"{request.future.result().body}")
+    if committer.split:
+        raise RuntimeError(f"{committer.split} groups split")
+
+
 def pay_one(unit: Any, *, who: Any, new: Any, payment_id: str) -> Any:
     from tindahan.services.payments import payments as paying
 
@@ -183,7 +227,9 @@ def measure(args: argparse.Namespace, url: str) -> None:
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler is not None:
                 profiler.enable()
-            if args.service:
+            if args.group:
+                service_groups(app, ready[args.warmup :], args.group)
+            elif args.service:
                 service_all(app, ready[args.warmup :])
             else:
                 asyncio.run(pay_all(app, ready[args.warmup :]))
@@ -221,6 +267,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--service", action="store_true", help="run the route's service, not the app (no HTTP)"
+    )
+    parser.add_argument(
+        "--group",
+        type=int,
+        default=0,
+        help="run the route's service through the group committer, N payments a group",
     )
     parser.add_argument(
         "--stub", action="store_true", help="the service answers at once: the HTTP layer alone"
