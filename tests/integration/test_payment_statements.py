@@ -7,7 +7,9 @@ The payment runs as ``POST /v1/payments`` runs it (``idempotency.run`` around
 key's look-up, the wallets (with whether the merchant repays a loan from sales), the
 payer's usage, the payment row, the ledger's lock and write, the event with its SMS, the
 key's insert — no loan look-up for a merchant without one, no read of the risk holds just
-booked (the batch says), no SMS insert of its own."""
+booked (the batch says), no SMS insert of its own. In a group (``groupcommit``) the
+payments' rows are written one statement a table (``store.deferred``): a fixed number a
+group plus four a payment."""
 
 from __future__ import annotations
 
@@ -168,7 +170,7 @@ def test_a_group_of_payments_writes_each_table_once(
 ) -> None:
     """A group's merchant payments are written with one statement a table (PostgreSQL): the
     group's statements are a fixed number plus, a member, only its savepoint, its wallets'
-    read, its running totals' upsert and the savepoint's release — eleven a member when each
+    read, its running totals' upsert and the savepoint's release — ten a member when each
     wrote its own rows. What is written is what one at a time writes (the rows, the texts,
     the keys, each answer again from its key, the ledger's verify)."""
     if platform.db.is_sqlite:
