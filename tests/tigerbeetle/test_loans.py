@@ -1,8 +1,9 @@
 """Loan disbursements through the API with the ledger on a real TigerBeetle cluster (issue
 22): the acceptance through the two-store order (``payments.loan_cluster``), a crash after each of
 its steps and recovery, a disbursement undone when its time ran out, and verify; the daily
-close, repayments from a wallet and from sales (the set-aside in a sale and in an order's
-release, each against the SQL path's figures for the same sales).
+close, repayments from a wallet and from sales (the set-aside in a sale, in an order's
+release and in a dispute decision's release, each against the SQL path's figures for the
+same sales).
 
 The deployment is ``test_payments``'s (a one-replica cluster per database, the barangay moved
 over with the migration); each test takes a new merchant, as a merchant has one loan at a
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -29,7 +31,7 @@ from tests.tigerbeetle.test_requests_qr import PIN
 from tests.ussd.conftest import PIN as USSD_PIN
 from tests.ussd.conftest import Phone
 from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller
-from tindahan.services.commerce import escrow, escrow_cluster, orders
+from tindahan.services.commerce import disputes, escrow, escrow_cluster, orders
 from tindahan.services.ledger import movement
 from tindahan.services.lending import close, loans, operator_cluster
 from tindahan.services.lending import close_cluster as close_cluster_module
@@ -973,19 +975,25 @@ def _shop(d: Deployment, merchant: Party) -> dict[str, Any]:
     return {"store": store, "product": product}
 
 
-def _delivered(d: Deployment, shop: dict[str, Any], merchant: Party, buyer: Party) -> str:
-    """An order of ₱400.00 paid into escrow (on the cluster), shipped and delivered."""
+def _ordered(d: Deployment, shop: dict[str, Any], buyer: Party) -> str:
+    """An order of ₱400.00 paid into escrow (on the cluster)."""
     api = d.api
     lines = [{"product_id": shop["product"]["id"], "quantity": 1}]
     body = {"storefront_id": shop["store"]["id"], "lines": lines}
     order = api.ok(api.post("/v1/orders", buyer.key, body))
     api.ok(api.post(f"/v1/orders/{order['id']}/pay", buyer.key, {}, idem=str(uuid.uuid4())))
+    return str(order["id"])
+
+
+def _delivered(d: Deployment, shop: dict[str, Any], merchant: Party, buyer: Party) -> str:
+    """An order of ₱400.00 paid into escrow (on the cluster), shipped and delivered."""
+    api, order_id = d.api, _ordered(d, shop, buyer)
     body = {"courier": "LBC", "tracking_number": f"LBC{uuid.uuid4().hex[:8]}"}
-    shipment = api.ok(api.post(f"/v1/orders/{order['id']}/shipments", merchant.key, body))
+    shipment = api.ok(api.post(f"/v1/orders/{order_id}/shipments", merchant.key, body))
     api.ok(
         api.post(f"/v1/shipments/{shipment['id']}/events", merchant.key, {"status": "delivered"})
     )
-    return str(order["id"])
+    return order_id
 
 
 def _released(d: Deployment, order_id: str) -> Callable[[Any], None]:
@@ -1032,6 +1040,81 @@ def test_a_crash_after_each_step_of_a_release_sets_aside_once(deployment, crash_
     assert escrow_cluster.verify(d.db, d.ledger) == []
     if step == two_store.STEPS[-1]:  # the last: every step's release verified at once
         assert two_store.verify(d.db, d.ledger) == []
+
+
+def _disputed(d: Deployment, buyer: Party, order_id: str) -> str:
+    path = f"/v1/orders/{order_id}/disputes"
+    return str(d.api.ok(d.api.post(path, buyer.key, {"reason": "basag ang dating"}))["id"])
+
+
+def _resolve(d: Deployment, dispute_id: str, body: dict[str, Any], key: str | None = None) -> Any:
+    return d.api.post(f"/v1/disputes/{dispute_id}/resolve", d.world.operator, body, idem=key)
+
+
+def _decided(dispute_id: str, body: dict[str, Any]) -> Callable[[Any], None]:
+    """The SQL path's decision (``disputes.resolve``: the rest released by
+    ``escrow.complete``, its set-aside by ``loans.set_aside``), its batch not booked (the
+    SQL ledger never saw this escrow)."""
+
+    def decide(unit: Any) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(movement, "book", lambda unit, batch, *a, **k: None)
+            refund = body.get("refund_minor")
+            disputes.resolve(unit, OPERATOR, dispute_id, body["resolution"], refund, None)
+
+    return decide
+
+
+def test_a_decision_for_the_merchant_or_split_sets_aside_as_the_sql_ledger_does(
+    deployment, crash_after
+):
+    """Two disputed orders of ₱400.00 of a merchant repaying 20% of each sale: one split
+    (₱100.00 back to the buyer), cut after the cluster's posts, recovered and resent; the
+    other decided for the merchant. Each decision's release sets aside, once, the SQL path's
+    figure for the same decision (its own path, in a transaction rolled back); the dispute's
+    and the order's figures are a merchant's without a loan; verify finds nothing."""
+    d = deployment
+    merchant, loan = _loan(d)
+    buyer = _buyer(d)
+    shop = _shop(d, merchant)
+    split_order, whole_order = _ordered(d, shop, buyer), _ordered(d, shop, buyer)
+    split, whole = _disputed(d, buyer, split_order), _disputed(d, buyer, whole_order)
+    decisions: list[tuple[str, str, dict[str, Any], int]] = [
+        (split, split_order, {"resolution": "split", "refund_minor": 10_000}, 6_000),
+        (whole, whole_order, {"resolution": "release"}, 8_000),
+    ]
+    for dispute_id, order_id, body, expected in decisions:
+        reserve, (aside,) = _sql_sales_twin(d, loan["id"], _decided(dispute_id, body))
+        assert aside == expected  # 20% of what is released to the merchant
+        settled = _settlement(d, merchant)
+        send = partial(_resolve, d, dispute_id, body, str(uuid.uuid4()))
+        if dispute_id == split:
+            crash_after("posts")  # the cluster has the set-aside, the loan's rows not yet
+            _dies(d, send)
+            crash_after(None)
+            assert _row(d, loan["id"])["ledger_hold"] == "sales"
+            assert two_store.recover(d.platform, older_than_s=0) == 1
+        answer = d.api.ok(send())
+        again = send()
+        assert again.json() == answer and again.headers["Idempotent-Replayed"] == "true"
+        to_buyer = body.get("refund_minor", 0)
+        assert answer["status"] == "resolved"
+        assert (answer["refund_minor"], answer["release_minor"]) == (to_buyer, 40_000 - to_buyer)
+        order = d.api.ok(d.api.get(f"/v1/orders/{order_id}", buyer.key))
+        figures = order["escrow"]
+        assert order["status"] == "completed" and figures["held_minor"] == 0
+        assert figures["released_minor"] == 40_000 - to_buyer
+        assert (
+            _settlement(d, merchant) == settled + 40_000 - to_buyer - figures["fee_minor"] - aside
+        )
+        row = _row(d, loan["id"])
+        assert row["ledger_hold"] is None and row["reserve_minor"] == reserve
+        assert _reserve(d, loan["id"]) == reserve
+        assert _set_asides(d, loan["id"])[order_id] == aside
+    assert _count(d, loan_moves, loan_moves.c.loan_id, loan["id"]) == 0
+    assert two_store.unfinished(d.platform) == 0
+    assert escrow_cluster.verify(d.db, d.ledger) == []
+    assert two_store.verify(d.db, d.ledger) == []
 
 
 def test_a_close_between_a_sale_s_a_and_c_waits_and_the_loan_ends_as_its_twin(

@@ -57,10 +57,15 @@ takes the dispute off its merchant's open ones in A (before the risk rules judge
 refund, as on SQL) and resolves it at C; the dispute of an order is found by the order (an
 order has one at most).
 
-The release of a merchant that repays a loan from sales carries its set-aside leg in the
-post chain (``lending.set_aside_cluster``). Not on the cluster yet, refused ``409
-ledger_not_supported`` (here): a dispute decision's release for such a merchant (its C
-reads the decision's legs; not tried with a set-aside among them).
+**A merchant that repays a loan from sales**: the release, and a decision's release (for
+the merchant, or a split's rest), carry the set-aside leg the SQL path's
+``escrow.release_legs`` adds (``settlement.credit_sale``), last in the post chain: its
+figure decided in A from the sale's gross and kept in ``loan_moves``, the loan held by
+sales until the movement's C (``two_store`` calls ``lending.set_aside_cluster``'s
+``settled`` / ``failed`` for every record, this one's too). C and verify read escrow's
+legs only (the set-aside leaves the settlement wallet, not escrow; ``_parts`` counts the
+release and the fee by their codes), so the order's and the dispute's figures are those
+of a merchant without a loan.
 Importing this module registers the ``Record`` (the worker, which runs recovery, imports it).
 """
 
@@ -74,7 +79,7 @@ from sqlalchemy import select
 
 from tindahan.commerce.orders import Action, OrderStatus, Role, next_status
 from tindahan.kernel.callers import Caller
-from tindahan.kernel.refusals import RefusalError, conflict, invalid
+from tindahan.kernel.refusals import RefusalError, invalid
 from tindahan.ledger.model import NewTransfer
 from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode, WalletKind
@@ -326,7 +331,8 @@ def reserve_resolve(
     checks (the dispute taken off its merchant's open ones), the order held still (``409
     order_movement_pending`` while another decision of it is under way), then the legs the
     SQL path books with ids from the place: the buyer's share escrow → the buyer (the hold),
-    the rest escrow → the merchant's settlement wallet and the fee (in the post chain). The
+    the rest escrow → the merchant's settlement wallet and the fee (in the post chain), and
+    a loan's set-aside from the rest after them (a merchant repaying from sales). The
     dispute stays open and the order ``disputed`` until C resolves both."""
     d = disputes.decide(unit, caller, dispute_id, resolution, refund_minor, note)
     order = d.order
@@ -345,20 +351,18 @@ def _decision_legs(
 ) -> list[NewTransfer]:
     """The buyer's share (``escrow.refund_legs``: a buyer abroad's two legs through the FX
     liquidity held together, as a refund's), then the rest released as the SQL path's
-    ``escrow.complete`` does (``escrow.release_legs``, in the post chain), unlinked."""
+    ``escrow.complete`` does (``escrow.release_legs``, in the post chain: the merchant's
+    part, the fee, and a loan's set-aside from the rest if the merchant repays from
+    sales), unlinked."""
     legs: list[NewTransfer] = []
     if to_buyer:
         refund = two_store.unlinked(escrow.refund_legs(unit, order, to_buyer))
         legs += two_store.held_together(refund)
     rest = order["held_minor"] - to_buyer
     if rest:
+        # a merchant repaying a loan from sales: the set-aside of the rest last, as the
+        # release's (``lending.set_aside_cluster``: its figure kept from A to C)
         released, _ = escrow.release_legs(unit, order, rest, base=place_id)
-        if len([t for t in released if t.code != TransferCode.MARKETPLACE_FEE]) > 1:
-            raise conflict(
-                "ledger_not_supported",
-                "this merchant repays a loan from sales, which the TigerBeetle ledger does "
-                "not support yet",
-            )
         legs += two_store.unlinked(released)
     return legs
 

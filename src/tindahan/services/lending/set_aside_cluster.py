@@ -4,7 +4,9 @@ the two stores.
 On the SQL ledger a sale's set-aside (``loans.set_aside``) raises the loan's reserve, writes
 its entry and books its leg in the sale's one transaction, under the loan's row lock. On a
 cluster the sale goes through the two-store order (``payments.two_store``: a merchant
-payment, or an order's release from escrow), and the set-aside goes with it:
+payment, or an order's release from escrow: the buyer's confirmation, the worker's, or a
+dispute decided for the merchant or split, ``escrow_cluster``), and the set-aside goes with
+it:
 
 * **A** (``reserve``): the SQL path's figure — the product's share of the sale (``DOWN``),
   never more than the loan needs by its next due date nor than the sale leaves in the
