@@ -29,13 +29,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
-from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger import movement
 from tindahan.services.lending import loans
-from tindahan.services.lending.views import LoanView
-from tindahan.services.payments import two_store
+from tindahan.services.payments import loan_hold, two_store
 from tindahan.services.unit import Unit, new_id
 from tindahan.store.lending_tables import loan_moves
 from tindahan.store.lending_tables import loans as loan_rows
@@ -79,48 +77,15 @@ def reserve(
     return pending, None
 
 
-def _move(unit: Unit, txn: str) -> Any:
-    return unit.conn.execute(select(loan_moves).where(loan_moves.c.id == txn)).mappings().one()
-
-
-def _loan(unit: Unit, loan_id: str) -> Any:
-    query = select(loan_rows).where(loan_rows.c.id == loan_id)
-    if not unit.db.is_sqlite:
-        query = query.with_for_update()
-    return unit.conn.execute(query).mappings().one()
-
-
-def _view(unit: Unit, txn: str) -> LoanView:
-    found = select(loan_rows).where(loan_rows.c.id == _move(unit, txn)["loan_id"])
-    return loans.view(unit, unit.conn.execute(found).mappings().one())
-
-
 def _settled(unit: Unit, txn: str, ids: list[str]) -> None:
     """C: the SQL path's rows from A's decision; the hold cleared."""
-    move = _move(unit, txn)
-    row = _loan(unit, move["loan_id"])
+    move = loan_hold.move(unit, txn)
+    row = loan_hold.locked(unit, move["loan_id"])
     if row["ledger_hold"] != txn:
         raise RuntimeError(f"loan {row['id']} is not held by its recovery {txn}")
     day = date.fromisoformat(move["business_date"])
     loans.apply_recovery(unit, row, move["amount_minor"], move["source"], day, txn, ids)
-    _release(unit, row["id"], txn)
+    loan_hold.release(unit, row["id"], txn)
 
 
-def _failed(
-    unit: Unit, txn: str, refusal: RefusalError, more_ids: list[str], event: str | None
-) -> None:
-    """Nothing moved: the wallet's outgoing total given back, the hold cleared."""
-    move = _move(unit, txn)
-    row = _loan(unit, move["loan_id"])
-    wallet = movement.holders(unit, (row["merchant_id"],)).get((row["merchant_id"], move["source"]))
-    if wallet is not None:
-        movement.release_outgoing(unit, wallet, move["amount_minor"], move["created_at_ns"])
-    _release(unit, row["id"], txn)
-
-
-def _release(unit: Unit, loan_id: str, txn: str) -> None:
-    held = (loan_rows.c.id == loan_id) & (loan_rows.c.ledger_hold == txn)
-    unit.conn.execute(update(loan_rows).where(held).values(ledger_hold=None))
-
-
-two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)
+two_store.RECORDS[RECORD] = two_store.Record(loan_hold.view, _settled, loan_hold.failed)

@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError
@@ -45,8 +45,7 @@ from tindahan.ledger.port import LedgerPort
 from tindahan.payments.model import TransferCode
 from tindahan.services.ledger import movement
 from tindahan.services.lending import loans
-from tindahan.services.lending.views import LoanView
-from tindahan.services.payments import recovery_cluster, two_store
+from tindahan.services.payments import loan_hold, recovery_cluster, two_store
 from tindahan.services.platform import idempotency
 from tindahan.services.unit import Platform, Unit, ledger_id, new_id
 from tindahan.store.lending_tables import loan_moves
@@ -144,27 +143,10 @@ def _figures(legs: list[NewTransfer]) -> list[tuple[Any, ...]]:
     ]
 
 
-def _move(unit: Unit, txn: str) -> Any:
-    return unit.conn.execute(select(loan_moves).where(loan_moves.c.id == txn)).mappings().one()
-
-
-def _loan(unit: Unit, loan_id: str) -> Any:
-    query = select(loan_rows).where(loan_rows.c.id == loan_id)
-    if not unit.db.is_sqlite:
-        query = query.with_for_update()
-    return unit.conn.execute(query).mappings().one()
-
-
-def _view(unit: Unit, txn: str) -> LoanView:
-    move = _move(unit, txn)
-    found = select(loan_rows).where(loan_rows.c.id == move["loan_id"])
-    return loans.view(unit, unit.conn.execute(found).mappings().one())
-
-
 def _settled(unit: Unit, txn: str, ids: list[str]) -> None:
     """C: the loan's rows from A's decision, checked against the legs booked; hold cleared."""
-    move = _move(unit, txn)
-    row = _loan(unit, move["loan_id"])
+    move = loan_hold.move(unit, txn)
+    row = loan_hold.locked(unit, move["loan_id"])
     if row["ledger_hold"] != txn:
         raise RuntimeError(f"loan {row['id']} is not held by its repayment {txn}")
     wallet = movement.holders(unit, (row["merchant_id"],))[(row["merchant_id"], move["source"])]
@@ -173,24 +155,7 @@ def _settled(unit: Unit, txn: str, ids: list[str]) -> None:
     if _figures(cluster_legs(r)) != _figures(two_store.legs_of(unit, txn)):
         raise RuntimeError(f"repayment {txn}: the loan's figures differ from the legs booked")
     loans.apply_repayment(unit, r, ids)
-    _release(unit, row["id"], txn)
+    loan_hold.release(unit, row["id"], txn)
 
 
-def _failed(
-    unit: Unit, txn: str, refusal: RefusalError, more_ids: list[str], event: str | None
-) -> None:
-    """Nothing moved: the wallet's outgoing total given back, the hold cleared."""
-    move = _move(unit, txn)
-    row = _loan(unit, move["loan_id"])
-    wallet = movement.holders(unit, (row["merchant_id"],)).get((row["merchant_id"], move["source"]))
-    if wallet is not None:
-        movement.release_outgoing(unit, wallet, move["amount_minor"], move["created_at_ns"])
-    _release(unit, row["id"], txn)
-
-
-def _release(unit: Unit, loan_id: str, txn: str) -> None:
-    held = (loan_rows.c.id == loan_id) & (loan_rows.c.ledger_hold == txn)
-    unit.conn.execute(update(loan_rows).where(held).values(ledger_hold=None))
-
-
-two_store.RECORDS[RECORD] = two_store.Record(_view, _settled, _failed)
+two_store.RECORDS[RECORD] = two_store.Record(loan_hold.view, _settled, loan_hold.failed)
