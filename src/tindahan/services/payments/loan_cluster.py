@@ -2,13 +2,17 @@
 
 An acceptance's A is the SQL path's (``offers.accepted``: every check, the loan, its lines
 and its five accounts stored, the offer ``accepted``, the wallet's monthly incoming total
-raised) plus the maximum balance read from the cluster, the live risk rules and the loan's
-place in the order (``record = "loan"``, keyed by the loan's id). Then the hold (the net
-proceeds, ``loan.x.disburse``: principal → the merchant's main wallet, 60 s), B, the post
-chain (``loan.x.disburse.post`` and, with a fee, ``loan.x.fee``: principal, or the fee
-receivable for an added fee, → ``op.loan.fees``) and C: the loan's disbursement entry names
-the transfers booked and ``loan.disbursed`` goes out — at C, not in A, so nobody hears of
-money that has not reached the wallet. The loan's five accounts are opened in the cluster by
+raised) plus the maximum balance read from the cluster, the live risk rules (``judged``, as
+a payment's: a disbursement they hold for review — a bank-in, so a rule that judges bank-ins,
+such as structuring or a new payee's, never velocity — gets the review's hold on the
+merchant's wallet in the post chain; the analyst's release voids it, a return pays the net
+proceeds back to the loan's principal, as on SQL) and the loan's place in the order
+(``record = "loan"``, keyed by the loan's id). Then the hold (the net proceeds,
+``loan.x.disburse``: principal → the merchant's main wallet, 60 s), B, the post chain
+(``loan.x.disburse.post`` and, with a fee, ``loan.x.fee``: principal, or the fee receivable
+for an added fee, → ``op.loan.fees``) and C: the loan's disbursement entry names the
+transfers booked and ``loan.disbursed`` goes out — at C, not in A, so nobody hears of money
+that has not reached the wallet. The loan's five accounts are opened in the cluster by
 the order itself (``two_store``: an account the cluster lacks is opened from its SQL row).
 
 The request's first answer is the loan with ``status`` ``pending`` (what ``two_store.run``
@@ -74,10 +78,10 @@ def reserving(caller: Caller, offer_id: str) -> two_store.Reserve[LoanView]:
     def reserve(unit: Unit, ledger: LedgerPort) -> tuple[LoanView, list[NewTransfer]]:
         loan = offers.accepted(unit, caller, offer_id)
         net = loan.batch[0].amount or 0
-        two_store.require_no_risk_hold(unit, loan.batch)
+        legs = two_store.judged(unit, loan.batch)
         two_store.check_balance(ledger, loan.wallet, net, loans.CURRENCY)
         pending: LoanView = {**loan.view, "status": "pending"}
-        return pending, two_store.unlinked(loan.batch)
+        return pending, legs
 
     return reserve
 

@@ -387,8 +387,8 @@ def judged(unit: Unit, transfers: Sequence[NewTransfer]) -> list[NewTransfer]:
 def require_no_risk_hold(unit: Unit, transfers: Sequence[NewTransfer]) -> None:
     """The live risk rules, as the SQL path's ``movement.book`` runs them (they may refuse);
     a movement they would put on hold is refused: for the movements with their own records
-    (orders' escrow, loans), a risk hold is not on the cluster yet (``judged`` holds the
-    payments' and the refunds')."""
+    (orders' escrow), a risk hold is not on the cluster yet (``judged`` holds the payments',
+    the refunds' and the loans' disbursements)."""
     judged = risk_gate.judge(unit, transfers)
     if len(judged) != len(transfers):
         raise conflict(
