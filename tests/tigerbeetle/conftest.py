@@ -13,11 +13,13 @@ services' two-store order, whose own tests here run on both; the journey adds th
 pages and sessions, which are the same Python on either. Each PostgreSQL run of a journey
 cost the TigerBeetle worker's serial share seconds (the USSD module's 30 alone a minute).
 
-The modules sharing a cluster per module, or a deployment, carry the xdist group
-"tigerbeetle": one worker runs them one after another (two clusters at once cost more than
-they saved, README "Testing"), and xdist hands that group out first (the largest unit). A
-module whose cluster is its own test's (the drill, the seed, the CLI's ``up``) stays out of
-the group, so the other worker takes it while the group runs.
+The modules sharing a cluster per module, or a deployment, carry one of two xdist groups,
+"tigerbeetle-a" and "tigerbeetle-b", split by their measured time so each worker runs about
+half, one module after another. One group for all (until 2026-12-08) made it one worker's
+serial share: with the night's ports it grew to the run's tail (pytest 16 min 55 s at
+18f5e2e, the other worker idle for minutes); a group per module was slower still at the
+time (README "Testing"). A module whose cluster is its own test's (the drill, the seed, the
+CLI's ``up``) stays out of the groups.
 """
 
 from __future__ import annotations

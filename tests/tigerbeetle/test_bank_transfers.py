@@ -29,7 +29,7 @@ from tindahan.services.platform.chart import rail_account
 from tindahan.services.rails import participants, transfers
 from tindahan.store.payment_tables import two_store_payments, wallet_usage
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-a")
 
 FEE = 1_000
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.

@@ -28,7 +28,7 @@ from tindahan.tigerbeetle import verify as tb_verify
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
 #: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module, not per worker.
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-a")
 
 R = CreateTransferResult
 A = CreateAccountResult

@@ -38,7 +38,7 @@ from tindahan.store.rails_tables import inbound_review_returns, inbound_transfer
 from tindahan.store.risk_tables import risk_alerts
 from tindahan.webhooks.signature import sign
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
 deployment = test_payments.deployment

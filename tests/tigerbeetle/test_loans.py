@@ -51,7 +51,7 @@ from tindahan.store.payment_tables import events, two_store_payments, wallet_usa
 from tindahan.store.web_tables import audit_log
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-a")
 
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.
 deployment = test_payments.deployment

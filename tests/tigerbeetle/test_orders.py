@@ -34,7 +34,7 @@ from tindahan.store.payment_tables import events, two_store_payments, wallet_usa
 from tindahan.store.risk_tables import risk_usage
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 #: The payments module's fixtures: this module gets its own deployment from them.
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

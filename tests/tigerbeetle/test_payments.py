@@ -52,7 +52,7 @@ from tindahan.tigerbeetle.ledger import TigerBeetleLedger, ledger_number
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
 #: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module.
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 
 
 class Crash(Exception):

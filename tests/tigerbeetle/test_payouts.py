@@ -23,7 +23,7 @@ from tindahan.services.payouts import daily
 from tindahan.store.payment_tables import two_store_payments, wallet_usage
 from tindahan.store.payout_tables import payout_runs
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 
 DAY_NS = 24 * 3600 * 10**9
 #: The payments module's fixtures: its deployment (one per module that uses it) and crashes.

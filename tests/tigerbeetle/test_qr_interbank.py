@@ -27,7 +27,7 @@ from tindahan import limits
 from tindahan.services.payments import two_store
 from tindahan.services.rails import participants, transfers
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

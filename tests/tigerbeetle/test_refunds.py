@@ -26,7 +26,7 @@ from tindahan.services.platform.chart import fee_account
 from tindahan.store.payment_tables import events, refunds, two_store_payments
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
 #: The payments module's fixtures: this module gets its own deployment from them.
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

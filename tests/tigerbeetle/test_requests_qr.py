@@ -25,7 +25,7 @@ from tindahan.services.platform import logins
 from tindahan.store.payment_tables import payments
 from tindahan.web.app import create_app as create_web_app
 
-pytestmark = pytest.mark.xdist_group("tigerbeetle")
+pytestmark = pytest.mark.xdist_group("tigerbeetle-a")
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

@@ -31,7 +31,7 @@ from tindahan.store.web_tables import audit_log
 from tindahan.ussd import codes
 
 #: Journeys through a channel: on SQLite only (``one_database``, tests/tigerbeetle/conftest.py).
-pytestmark = [pytest.mark.xdist_group("tigerbeetle"), pytest.mark.one_database]
+pytestmark = [pytest.mark.xdist_group("tigerbeetle-a"), pytest.mark.one_database]
 
 deployment = test_payments.deployment
 crash_after = test_payments.crash_after

@@ -24,7 +24,7 @@ from tindahan.services.platform import logins
 from tindahan.web.app import create_app as create_web_app
 
 #: Journeys through a channel: on SQLite only (``one_database``, tests/tigerbeetle/conftest.py).
-pytestmark = [pytest.mark.xdist_group("tigerbeetle"), pytest.mark.one_database]
+pytestmark = [pytest.mark.xdist_group("tigerbeetle-b"), pytest.mark.one_database]
 
 deployment = test_payments.deployment
 banked = test_bank_transfers.banked
