@@ -43,6 +43,8 @@ run: $(STAMP_RUN)
 # on both cores, with coverage of src/tindahan (the total printed, the table in
 # test-artifacts/coverage.txt). Tests sharing a module's expensive fixture share a worker
 # (`--dist loadgroup`, `xdist_group` marks); each worker has its own databases and ports.
+# `--durations=30` prints the slowest set-ups and tests at the end, so every CI log says
+# where the 10-minute budget goes.
 # Coverage's core: sys.monitoring where the interpreter has it (3.12+), else the C tracer.
 # Measured on the same 96 tests (README, "Testing"): the C tracer of 3.11 costs 67 % more CPU
 # than the tests without coverage, sys.monitoring on 3.12 7 %, for the same lines measured.
@@ -54,7 +56,7 @@ COVERAGE_CORE_HERE = $$($(BIN)/python -c 'import sys; print("sysmon" if hasattr(
 # usual __pycache__ folders, which git ignores.
 KEEP_BYTECODE = unset PYTHONDONTWRITEBYTECODE;
 test: $(STAMP_DEV) lint typecheck layers
-	$(KEEP_BYTECODE) COVERAGE_CORE=$(COVERAGE_CORE_HERE) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= ; $(PYTEST_RC)
+	$(KEEP_BYTECODE) COVERAGE_CORE=$(COVERAGE_CORE_HERE) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 --cov --cov-report= ; $(PYTEST_RC)
 	@mkdir -p test-artifacts && $(BIN)/coverage report > test-artifacts/coverage.txt; \
 	  echo "coverage of src/tindahan: $$($(BIN)/coverage report --format=total)% (test-artifacts/coverage.txt)"
 
