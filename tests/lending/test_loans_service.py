@@ -4,6 +4,8 @@ step, refusals that change nothing, write-off and recovery, and an idempotent da
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -24,15 +26,18 @@ from tests.lending.conftest import (
 )
 from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError
+from tindahan.services.ledger import risk_gate, verify
 from tindahan.services.ledger import transfers as ledger
-from tindahan.services.ledger import verify
 from tindahan.services.lending import close as loan_close
-from tindahan.services.lending import loans
+from tindahan.services.lending import loans, reports
 from tindahan.services.lending import offers as loan_offers
 from tindahan.services.lending.views import LoanView, OfferView
 from tindahan.services.payments import cash, payments
+from tindahan.services.risk import holds
 from tindahan.services.unit import Platform
 from tindahan.store import lending_tables as lt
+from tindahan.store.payment_tables import events
+from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import accounts, transfers
 
 RECEIVABLES = ("principal", "interest", "fee", "penalty")
@@ -500,3 +505,118 @@ def test_verify_names_loan_records_rewritten_in_the_database(platform, shop):
     problems = "\n".join(verify.verify(platform.db).violations)
     assert f"loan {loan['id']}: its lines were paid 0 of principal" in problems
     assert "loan transaction ltx_" in problems and "amount_minor is" in problems
+
+
+# --- 6. a disbursement returned after a risk review cancels the loan --------------------------
+#: Every disbursement held for review: a first bank-in to a new payee, any amount.
+DISBURSEMENTS_REVIEWED = """
+[[rule]]
+id = "new_payee"
+version = 1
+decision = "review"
+[rule.params]
+min_minor = 1
+kinds = ["bank_in"]
+"""
+
+
+def _reviewing(tmp_path, monkeypatch) -> None:
+    rules = tmp_path / "loan_rules.toml"
+    rules.write_text(DISBURSEMENTS_REVIEWED)
+    monkeypatch.setenv(risk_gate.RULES_ENV, str(rules))
+
+
+def _disbursement_alert(platform: Platform, loan_id: str) -> dict[str, Any]:
+    query = select(risk_alerts).where(
+        risk_alerts.c.transfer_id == loans.account(loan_id, "disburse")
+    )
+    (alert,) = platform.run(lambda u: list(u.conn.execute(query).mappings()), write=False)
+    return dict(alert)
+
+
+def _events(platform: Platform, event_type: str, loan_id: str) -> int:
+    query = select(events.c.data).where(events.c.type == event_type)
+    rows = platform.run(lambda u: list(u.conn.execute(query)), write=False)
+    return sum(json.loads(data)["data"]["id"] == loan_id for (data,) in rows)
+
+
+@pytest.mark.parametrize("fee_mode", ["deducted", "added"])
+def test_a_disbursement_returned_after_review_cancels_the_loan(
+    platform, shop, clock: BusinessClock, tmp_path, monkeypatch, fee_mode
+):
+    """The analyst returns a disbursement held for review: the net proceeds go back to the
+    principal and, in the same transaction, the fee leg is reversed and the loan is
+    ``cancelled`` — every receivable at zero, no fee income kept, verify clean. A cancelled
+    loan is not repayable, the daily close and the credit features ignore it, and the
+    merchant can take a new loan."""
+    if fee_mode == "added":
+        new = replace(PRODUCT, name="Puhunan plus", fee_mode="added")
+        shop.product = platform.run(lambda u: loan_offers.create_product(u, OPERATOR, new))
+    fees = net(platform, loans.OP_FEES)
+    wallet = wallet_of(platform, shop.merchant_id)["account_id"]
+    _reviewing(tmp_path, monkeypatch)
+    loan = take(platform, shop, principal_minor=500_000, term=4)
+    loan_id, fee = loan["id"], loan["fee_minor"]
+    assert loan["status"] == "active" and fee == 15_000
+    proceeds = 500_000 - (0 if fee_mode == "added" else fee)
+    assert net(platform, wallet) == proceeds
+    assert net(platform, loans.OP_FEES) - fees == fee  # booked as income at disbursement
+    alert = _disbursement_alert(platform, loan_id)
+    assert alert["hold_id"] is not None and alert["amount_minor"] == proceeds
+
+    platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    view = check(platform, shop.merchant, loan_id)
+    assert view["status"] == "cancelled" and view["closed"] is not None
+    assert view["next_due"] is None
+    assert all(v == 0 for v in view["balance"].values()), view["balance"]
+    for role in (*RECEIVABLES, "reserve"):
+        assert net(platform, loans.account(loan_id, role)) == 0, role
+    assert net(platform, loans.OP_FEES) == fees  # the fee reversed
+    assert net(platform, wallet) == 0  # the merchant never had the money
+    assert verify.verify(platform.db).violations == []
+    assert _events(platform, "loan.cancelled", loan_id) == 1
+    entries = platform.run(lambda u: loans.transactions(u, OPERATOR, loan_id), write=False)
+    kinds = [t["kind"] for t in entries["data"]]
+    assert sorted(kinds) == ["cancellation", "disbursement"]
+
+    refused_unchanged(
+        platform, "loan_cancelled", lambda u: loans.repay(u, shop.merchant, loan_id, 1_000)
+    )
+    booked = transfer_count(platform)
+    clock.at_day(DAY0 + timedelta(days=10))  # past the first due date (day 7)
+    for n in range(10):
+        assert loan_close.run(platform, DAY0 + timedelta(days=n)).loans == 0
+    assert transfer_count(platform) == booked  # no interest, no penalty
+    assert loan_view(platform, shop.merchant, loan_id)["days_past_due"] == 0
+    portfolio = platform.run(lambda u: reports.portfolio(u, OPERATOR), write=False)
+    assert portfolio["total"]["loans"] == 0 and portfolio["total"]["disbursed_minor"] == 0
+
+    from tindahan.credit import features
+    from tindahan.services.credit import assessments as credit
+
+    at = clock()
+    frame = platform.run(
+        lambda u: features.compute(credit.load_events(u.conn, [shop.merchant_id], at), at),
+        write=False,
+    )
+    share = frame.iloc[0]["loan_on_time_share"]
+    assert share != share  # NaN: a cancelled loan's lines are not the merchant's record
+
+    monkeypatch.delenv("TINDAHAN_RISK_RULES")
+    assess(platform, shop.merchant_id)
+    again = take(platform, shop, principal_minor=200_000, term=4)
+    assert again["status"] == "active"
+    check(platform, shop.merchant, again["id"])
+
+
+def test_a_return_after_the_loan_moved_is_refused(platform, shop, tmp_path, monkeypatch):
+    """A sale set money aside for the loan while its disbursement was held: the return would
+    need that reversed too (not built), so it is refused and nothing changes."""
+    _reviewing(tmp_path, monkeypatch)
+    loan = take(platform, shop, principal_minor=500_000, term=4)
+    sell(platform, shop)
+    alert = _disbursement_alert(platform, loan["id"])
+    refused_unchanged(
+        platform, "loan_moved", lambda u: holds.decide(u, OPERATOR, alert["id"], "return")
+    )
+    assert loan_view(platform, shop.merchant, loan["id"])["status"] == "active"

@@ -33,7 +33,7 @@ from tests.ussd.conftest import PIN as USSD_PIN
 from tests.ussd.conftest import Phone
 from tindahan.kernel.callers import DEFAULT_SCOPES, SCOPES, Caller
 from tindahan.services.commerce import disputes, escrow, escrow_cluster, orders
-from tindahan.services.ledger import movement, risk_gate
+from tindahan.services.ledger import cluster_booking, movement, risk_gate
 from tindahan.services.lending import close, loans, operator_cluster
 from tindahan.services.lending import close_cluster as close_cluster_module
 from tindahan.services.payments import payments, two_store
@@ -1217,12 +1217,18 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
 ):
     """As on SQL: the loan is active, its net proceeds in the merchant's wallet and held
     (wallet → ``op.risk.holds``, no timeout, in the post chain); a release leaves them the
-    merchant's, a return takes them back; verify checks the hold against its alert."""
+    merchant's; a return takes them back to the loan's principal and cancels the loan, its
+    deducted fee reversed in the same batch (``loans.cancel_returned``) — first with its
+    transaction dead after the cluster booked it: the same decision again books nothing
+    twice. Verify checks the hold against its alert, and the loan against its accounts."""
     d = deployment
     merchant, offer = _offer(d)
     net = offer["disclosure"]["net_proceeds_minor"]
+    fee = 500_000 - net  # deducted
+    assert fee > 0
     _reviewing(tmp_path, monkeypatch)
     key = str(uuid.uuid4())
+    fees = _fees(d)
     loan = d.api.ok(_accept(d, merchant, offer, key))
     assert loan["status"] == "active"
     alert, held = _held_loan(d, loan)
@@ -1231,21 +1237,39 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
     assert test_payments._held_shown(d, merchant) == net
     assert _accept(d, merchant, offer, key).json() == loan
     assert two_store.verify(d.db, d.ledger) == []
+    assert _fees(d) == fees + fee
+    if decision == "return":  # its transaction dies after the cluster booked the return
+        book = cluster_booking.book_within
+
+        def dies(*args: Any) -> None:
+            book(*args)
+            raise Crash("after the cluster")
+
+        monkeypatch.setattr(cluster_booking, "book_within", dies)
+        with pytest.raises(Crash):
+            test_payments._decide(d, alert["id"], decision)
+        monkeypatch.setattr(cluster_booking, "book_within", book)
+        assert _row(d, loan["id"])["status"] == "active"  # the rows not yet
+        assert (_held(d, merchant), _principal(d, loan["id"]), _fees(d)) == ((0, 0), 0, fees)
     test_payments._decide(d, alert["id"], decision)
     assert _held(d, merchant) == ((net, 0) if decision == "release" else (0, 0))
     assert test_payments._held_shown(d, merchant) == 0
     assert _announced(d, "loan.disbursed", loan["id"]) == 1
-    # a return pays the net proceeds back to the loan's principal, as on SQL (the same legs,
-    # ``holds._payback``), and the loan stays active owing them: the SQL path's gap too
-    # (its ``ledger verify`` runs the same loan check), named in the README's Not built yet
-    owed = 500_000 - (net if decision == "return" else 0)
-    gap = f"loan {loan['id']}: the principal account holds {owed}, the loan says 500000"
-    assert two_store.verify(d.db, d.ledger) == ([] if decision == "release" else [gap])
+    row = _row(d, loan["id"])
+    if decision == "release":
+        assert row["status"] == "active" and _principal(d, loan["id"]) == 500_000
+        assert _fees(d) == fees + fee
+    else:  # cancelled: nothing owed, the fee income given back, once
+        assert row["status"] == "cancelled"
+        assert _principal(d, loan["id"]) == 0 and _fees(d) == fees
+        assert _announced(d, "loan.cancelled", loan["id"]) == 1
+        got = d.api.ok(d.api.get(f"/v1/loans/{loan['id']}", merchant.key))
+        assert got["status"] == "cancelled" and got["balance"]["principal_minor"] == 0
+        refused = _repay(d, merchant, loan["id"], 100, str(uuid.uuid4()))
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "loan_cancelled"
+    assert two_store.verify(d.db, d.ledger) == []
     assert verify_cluster(d.ledger).ok
-    if decision == "return":  # the module shares one deployment: its verify stays clean
-        paid = loan_rows.update().where(loan_rows.c.id == loan["id"])
-        d.platform.run(lambda u: u.conn.execute(paid.values(principal_paid_minor=net)))
-        assert two_store.verify(d.db, d.ledger) == []
 
 
 @pytest.mark.parametrize("step", two_store.STEPS)

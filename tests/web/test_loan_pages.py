@@ -231,6 +231,36 @@ def test_the_loan_page_shows_progress_schedule_and_transactions(site, product, b
     assert 'name="amount"' in body and "data-once" in body
 
 
+def test_a_cancelled_loan_s_page_says_so_and_owes_nothing(
+    site, product, browser, tmp_path, monkeypatch
+):
+    """A loan whose disbursement an analyst returned after a review: the page says
+    cancelled (in English and Filipino), nothing owed or due, no repayment form."""
+    from tests.lending.test_loans_service import _reviewing
+    from tindahan.services.risk import holds
+    from tindahan.store.risk_tables import risk_alerts
+
+    _reviewing(tmp_path, monkeypatch)
+    made = lf.make_loan(site.platform, site.merchant, product)
+    query = select(risk_alerts.c.id).where(risk_alerts.c.transfer_id.like("loan.%.disburse"))
+    alert_id = site.platform.run(lambda u: u.conn.execute(query).scalar_one(), write=False)
+    site.platform.run(lambda u: holds.decide(u, OPERATOR, alert_id, "return"))
+    page = signed_in(browser, site.merchant).get(f"/m/loans/{made['id']}")
+    assert page.status_code == 200
+    body = page.text
+    assert '<span class="badge">Cancelled</span>' in body
+    assert "so you owe nothing" in body
+    assert fact(body, "Principal still owed") == money(0)
+    left = '<span class="label">Still to pay on the schedule</span><span class="value">'
+    assert left + html.escape(money(0), quote=False) in body
+    assert all(line[-1] == "Cancelled" for line in rows(body, "schedule"))
+    assert "Loan cancelled: the money went back" in body
+    assert 'name="amount"' not in body
+    browser.http.cookies.set("tdh_lang", "fil")
+    filipino = browser.get(f"/m/loans/{made['id']}").text
+    assert "Kinansela" in filipino and "wala kang utang" in filipino
+
+
 def test_a_repayment_reduces_what_is_owed_once_per_key(site, product, browser):
     made = lf.make_loan(site.platform, site.merchant, product)
     wallet = site.balance(site.merchant)

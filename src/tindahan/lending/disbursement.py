@@ -9,6 +9,12 @@ legs; the rules are tested here without a database.
   installments, so it is booked at once on the fee receivable (``fee_booked``), which pays
   ``op.loan.fees``.
 
+**Cancelled** (``cancelled_fee``): an analyst returned the disbursement after a risk review,
+so the merchant never had the money and owes nothing. The net proceeds went back to the
+principal receivable with the return; the fee leg is reversed (``op.loan.fees`` → the
+receivable it debited), so every receivable ends at zero and no fee is earned on a loan that
+never was.
+
 A loan starts with nothing paid, accrued, set aside or written off; its first close is for
 its first day, so it counts as closed through the day before.
 """
@@ -70,3 +76,12 @@ def plan(found: Disclosure, start: date) -> Disbursement:
         source = Party.FEE if added else Party.PRINCIPAL
         legs.append(Leg("fee", source, Party.OP_FEES, found.fee_minor))
     return Disbursement(found.principal_minor, found.fee_minor, added, net, start, tuple(legs))
+
+
+def cancelled_fee(fee_minor: int, fee_added: bool) -> Leg | None:
+    """The reversal of a disbursement's fee leg when its loan is cancelled (``None``: no
+    fee). Named ``cancel.fee``: the ledger id ``loan.<id>.cancel.fee``."""
+    if not fee_minor:
+        return None
+    source = Party.FEE if fee_added else Party.PRINCIPAL
+    return Leg("cancel.fee", Party.OP_FEES, source, fee_minor)

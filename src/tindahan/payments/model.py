@@ -93,6 +93,7 @@ class TransferCode(enum.IntEnum):
     ESCROW_REFUND = 63  # escrow back to the buyer
     FX_IN = 70  # a buyer abroad's currency into the operator's FX liquidity
     FX_OUT = 71  # FX liquidity back to a buyer abroad (a refund)
+    LOAN_CANCEL = 79  # a cancelled loan's fee reversed (its disbursement returned)
     LOAN_DISBURSEMENT = 80  # loan principal to the merchant's wallet
     LOAN_FEE = 81  # a processing fee, deducted from the principal or booked as receivable
     LOAN_INTEREST = 82  # interest accrued (receivable to income)

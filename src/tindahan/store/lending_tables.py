@@ -9,7 +9,8 @@ second time. What the database holds after the services' checks:
   (CHECK: BSP Circular 1133, SEC MC 14 s. 2025); net proceeds + finance charge = total of
   payments (CHECK);
 * an offer becomes at most one loan (UNIQUE ``loans.offer_id``);
-* a merchant has at most one active loan (partial UNIQUE index);
+* a merchant has at most one active loan (partial UNIQUE index); a ``cancelled`` loan (its
+  disbursement returned after a risk review, 0064) owes nothing and blocks nothing;
 * nothing is paid beyond what was due, component by component (CHECKs on installments and
   on the loan's running totals).
 
@@ -44,7 +45,7 @@ METHODS = ("declining-equal-installment", "declining-equal-principal")
 FEE_MODES = ("deducted", "added")
 DAY_COUNTS = ("30/360", "actual/365")
 ACCRUALS = ("daily", "installment")
-LOAN_STATUSES = ("active", "closed", "written_off")
+LOAN_STATUSES = ("active", "closed", "written_off", "cancelled")
 OFFER_STATUSES = ("open", "accepted", "expired", "withdrawn")
 INSTALLMENT_STATUSES = ("open", "paid", "restructured")
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")

@@ -264,9 +264,11 @@ async def accept_offer(request: Request, viewer: Merchant, offer_id: str) -> Res
 
 
 # --- one loan --------------------------------------------------------------------------------
-def _line_state(line: dict[str, Any], today: date) -> str:
+def _line_state(line: dict[str, Any], today: date, cancelled: bool = False) -> str:
     if line["status"] == "paid":
         return "paid"
+    if cancelled:  # its disbursement was returned: nothing of the schedule is due
+        return "cancelled"
     return "late" if date.fromisoformat(line["due_date"]) < today else "due"
 
 
@@ -277,7 +279,7 @@ def _loan_data(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
     today = loans.today(unit)
     every = loans.schedule(unit, caller, loan_id)["data"]
     lines = [
-        {**line, "state": _line_state(line, today)}
+        {**line, "state": _line_state(line, today, loan["status"] == "cancelled")}
         for line in every
         if line["status"] != "restructured"
     ]
@@ -293,7 +295,7 @@ def _loan_data(unit: Unit, caller: Caller, loan_id: str) -> dict[str, Any]:
         "lines": lines,
         "transactions": loans.transactions(unit, caller, loan_id)["data"],
         "paid_minor": paid,
-        "left_minor": sum(x["unpaid_minor"] for x in lines),
+        "left_minor": sum(x["unpaid_minor"] for x in lines if x["state"] != "cancelled"),
         "late_count": sum(1 for x in lines if x["state"] == "late"),
         "reworked": any(x["status"] == "restructured" for x in every),
         "wallet": main,

@@ -36,6 +36,7 @@ EVENT_TYPES = (
     "loan.restructured",
     "loan.written_off",
     "loan.recovered",
+    "loan.cancelled",
     "payout.succeeded",
     "payout.failed",
     "bank_transfer.succeeded",

@@ -181,7 +181,8 @@ def load_events(conn: Connection, merchant_ids: list[str], before_ns: int) -> ev
 def _installments(conn: Connection, ids: list[str], before_ns: int) -> list[tuple[Any, ...]]:
     """On-platform loan installments due before the cut (every schedule version: a line
     restructured away unpaid counts as unpaid), each paid only if paid before the cut — the
-    features ``loan_on_time_share`` and ``loan_worst_dpd`` read them (``credit.features``)."""
+    features ``loan_on_time_share`` and ``loan_worst_dpd`` read them (``credit.features``).
+    A cancelled loan's are left out: the merchant never had the money."""
     cut_day = business_date(before_ns).isoformat()
     query = (
         select(
@@ -193,7 +194,11 @@ def _installments(conn: Connection, ids: list[str], before_ns: int) -> list[tupl
             + loan_installments.c.fee_minor,
         )
         .join(loans, loans.c.id == loan_installments.c.loan_id)
-        .where(loans.c.merchant_id.in_(ids), loan_installments.c.due_date < cut_day)
+        .where(
+            loans.c.merchant_id.in_(ids),
+            loan_installments.c.due_date < cut_day,
+            loans.c.status != "cancelled",  # its disbursement returned: never lent
+        )
     )
     found = []
     for merchant, due, paid, amount in conn.execute(query):

@@ -279,8 +279,8 @@ def _loan_violations(
     conn: Connection, stored: dict[str, Account], report: VerifyReport, skip: Collection[str] = ()
 ) -> list[str]:
     """Each loan's five ledger accounts hold what its row says (``services.lending.loans``): the
-    receivables what is still owed of each part (nothing once written off), the reserve what
-    sales set aside."""
+    receivables what is still owed of each part (nothing once written off or cancelled), the
+    reserve what sales set aside."""
     if not conn.dialect.has_table(conn, "loans"):
         return []
     problems = []
@@ -288,7 +288,7 @@ def _loan_violations(
         if row["id"] in skip:
             continue
         report.loans += 1
-        gone = row["status"] == "written_off"
+        gone = row["status"] in ("written_off", "cancelled")  # nothing owed
         expected = {
             "principal": 0 if gone else row["principal_minor"] - row["principal_paid_minor"],
             "interest": 0 if gone else row["interest_accrued_minor"] - row["interest_paid_minor"],

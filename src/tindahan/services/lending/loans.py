@@ -18,7 +18,10 @@ Bookings (debit → credit):
 * repayment: the paying wallet (or the reserve) → each receivable, in the allocation order;
 * set-aside: merchant settlement → reserve, in the sale's own linked batch (a merchant
   payment or an order's release from escrow: ``services.payments.settlement``);
-* write-off: ``op.loan.losses`` → each receivable; recovery: wallet → ``op.loan.recoveries``.
+* write-off: ``op.loan.losses`` → each receivable; recovery: wallet → ``op.loan.recoveries``;
+* cancellation (the disbursement returned after a risk review, ``cancel_returned``): the
+  review's return pays the net proceeds back to the principal, and ``op.loan.fees`` →
+  the receivable the fee leg debited.
 
 The loan row mirrors those balances (``lending.book.Totals``) and ``tindahan ledger verify``
 checks each loan's accounts against it. Every figure comes from ``lending.book``.
@@ -40,6 +43,7 @@ from tindahan.kernel.callers import Caller
 from tindahan.kernel.refusals import RefusalError, conflict, invalid, not_found
 from tindahan.ledger.model import AccountCode, AccountFlags, NewAccount, NewTransfer
 from tindahan.lending import book as rules
+from tindahan.lending import disbursement
 from tindahan.lending.allocation import COMPONENTS, parse_order
 from tindahan.lending.calendar import business_date
 from tindahan.lending.terms import DayCount, Frequency, Method, periodic_rate
@@ -430,6 +434,8 @@ def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> LoanView:
     active = row["status"] == "active"
     payoff = rules.payoff(loan, day) if active else 0
     t = loan.totals
+    # a cancelled loan (its disbursement returned) owes nothing and has nothing due
+    cancelled = row["status"] == "cancelled"
     return {
         "id": row["id"],
         "object": "loan",
@@ -448,9 +454,11 @@ def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> LoanView:
         "auto_deduct_bps": row["auto_deduct_bps"],
         "start_date": row["start_date"],
         "balance": {
-            "principal_minor": loan.principal_outstanding if row["status"] != "written_off" else 0,
+            "principal_minor": 0
+            if row["status"] in ("written_off", "cancelled")
+            else loan.principal_outstanding,
             "interest_minor": t.interest_accrued - t.interest_paid,
-            "fee_minor": t.fee_booked - t.fee_paid,
+            "fee_minor": 0 if cancelled else t.fee_booked - t.fee_paid,
             "penalty_minor": t.penalty - t.penalty_paid,
             "receivable_minor": loan.receivable() if row["status"] == "active" else 0,
             "reserve_minor": t.reserve,
@@ -468,7 +476,7 @@ def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> LoanView:
         "recovered_minor": row["recovered_minor"],
         "days_past_due": row["dpd"],
         "bucket": row["bucket"],
-        "next_due": _next_due(loan),
+        "next_due": None if cancelled else _next_due(loan),
         "created": iso(row["disbursed_at_ns"]),
         "closed": iso(row["closed_at_ns"]),
     }
@@ -591,6 +599,9 @@ def repayable(
         raise conflict("merchant_only", "only the merchant repays from their wallet", "id")
     if row["status"] == "closed":
         raise conflict("loan_closed", "this loan is repaid and closed", "id")
+    if row["status"] == "cancelled":
+        message = "this loan was cancelled (its money was returned): nothing is owed"
+        raise conflict("loan_cancelled", message, "id")
     wallet = _wallet(unit, row["merchant_id"], source)
     movement.require_currency(wallet, CURRENCY)
     return row, wallet, amount
@@ -1022,3 +1033,96 @@ def apply_write_off(unit: Unit, w: WriteOff) -> LoanView:
     fresh = view(unit, _reload(unit, row["id"]))
     emit(unit, "loan.written_off", fresh, (row["merchant_id"],))
     return fresh
+
+
+# --- a disbursement returned after a risk review ----------------------------------------------
+def disbursed_loan(transfer_id: str) -> str | None:
+    """The loan whose disbursement leg this ledger transfer is (``loan.<x>.disburse``)."""
+    head, _, tail = transfer_id.rpartition(".")
+    if tail != "disburse" or not head.startswith("loan."):
+        return None
+    loan_id = head.replace(".", "_", 1)
+    return loan_id if ledger_id(loan_id, "disburse") == transfer_id else None
+
+
+def cancel_returned(
+    unit: Unit, caller: Caller, transfer_id: str, returned_ids: Sequence[str]
+) -> list[NewTransfer]:
+    """An analyst returns a loan's disbursement held for review (``services.risk.holds``):
+    the merchant never had the money, so the loan is ``cancelled`` and owes nothing. In the
+    return's own transaction: the loan's row (nothing owed, ``closed_at_ns``), an entry
+    (``cancellation``, naming ``returned_ids`` — the return's leg to the principal — and the
+    fee's reversal) and ``loan.cancelled``. Returns the fee's reversal (``disbursement.
+    cancelled_fee``; none without a fee) for the return to book in its linked batch, on
+    either ledger; its id derives from the loan, so a decision retried after a crash books
+    it once. Not a loan's disbursement: nothing, ``[]``.
+
+    Only a loan that has not moved since its disbursement is cancelled: anything repaid,
+    set aside, accrued or restructured (a daily close has run, a sale set money aside) would
+    need its own reversal, which is not built — the return is refused ``loan_moved`` (409),
+    nothing changed, and the money stays held."""
+    loan_id = disbursed_loan(transfer_id)
+    if loan_id is None:
+        return []
+    row = unit.conn.execute(select(loans).where(loans.c.id == loan_id)).mappings().first()
+    if row is None:
+        return []
+    row = loan_row(unit, caller, loan_id, lock=True)
+    require_unheld(row)
+    added = row["fee_mode"] == "added"
+    untouched = (
+        row["status"] == "active"
+        and row["version"] == 1
+        and row["fee_booked_minor"] == (row["fee_minor"] if added else 0)
+        and not any(
+            row[name]
+            for name in (
+                "principal_paid_minor",
+                "interest_accrued_minor",
+                "interest_paid_minor",
+                "fee_paid_minor",
+                "penalty_minor",
+                "penalty_paid_minor",
+                "waived_minor",
+                "reserve_minor",
+                "written_off_minor",
+            )
+        )
+    )
+    if not untouched:
+        message = (
+            f"loan {loan_id} is {row['status']} and has been repaid, charged or set money aside "
+            "since its disbursement: returning it cannot cancel the loan yet"
+        )
+        raise conflict("loan_moved", message, "decision")
+    leg = disbursement.cancelled_fee(row["fee_minor"], added)
+    reversal = []
+    if leg is not None:
+        accounts = {
+            disbursement.Party.PRINCIPAL: account(loan_id, "principal"),
+            disbursement.Party.FEE: account(loan_id, "fee"),
+            disbursement.Party.OP_FEES: OP_FEES,
+        }
+        reversal.append(
+            NewTransfer(
+                ledger_id(loan_id, *leg.name.split(".")),
+                accounts[leg.debit],
+                accounts[leg.credit],
+                leg.amount_minor,
+                CURRENCY,
+                TransferCode.LOAN_CANCEL,
+                metadata={"loan": loan_id},
+            )
+        )
+    now = unit.now()
+    unit.conn.execute(
+        update(loans)
+        .where(loans.c.id == loan_id)
+        .values(status="cancelled", dpd=0, bucket="current", closed_at_ns=now, updated_at_ns=now)
+    )
+    ids = [*returned_ids, *(t.id for t in reversal)]
+    net = row["principal_minor"] - (0 if added else row["fee_minor"])
+    record(unit, loan_id, "cancellation", {}, "operator", today(unit), ids, amount=net)
+    fresh = view(unit, _reload(unit, loan_id))
+    emit(unit, "loan.cancelled", fresh, (row["merchant_id"],))
+    return reversal

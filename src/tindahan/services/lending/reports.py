@@ -86,6 +86,8 @@ def portfolio(unit: Unit, caller: Caller) -> dict[str, Any]:
     by_province: dict[str, dict[str, Any]] = defaultdict(_empty)
     names = {}
     for row in unit.conn.execute(_ROWS).mappings():
+        if row["status"] == "cancelled":  # its disbursement returned: never lent
+            continue
         _add(total, row)
         _add(by_product[row["product_id"]], row)
         _add(by_province[row["province"] or "unknown"], row)

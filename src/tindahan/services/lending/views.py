@@ -41,7 +41,7 @@ class LoanView(TypedDict):
     merchant_id: str
     product_id: str
     offer_id: str
-    status: str  # active, closed, written_off
+    status: str  # active, closed, written_off, cancelled
     currency: str
     principal_minor: int
     term: int

@@ -7,7 +7,9 @@ from the receiving account to ``op.risk.holds``. The analyst then
 * **returns** it — the hold is posted (the money moves to ``op.risk.holds``) and, linked in
   the same batch, paid back to the account it came from. An inbound bank transfer's credit
   goes back to the sender's bank: the transfer is marked returned and its pacs.004 queued
-  (``inbound_review_returns``, sent by the worker's rails round).
+  (``inbound_review_returns``, sent by the worker's rails round). A loan's disbursement
+  returned cancels the loan, its fee reversed in the same batch
+  (``services.lending.loans.cancel_returned``).
 
 Either above ``limits.RISK_FOUR_EYES_MINOR`` needs four eyes: one operator ``approve``s, and
 a *different* operator decides. Every step is one transaction and one audit-log entry;
@@ -36,6 +38,7 @@ from tindahan.rails.inbound import InboundStatus
 from tindahan.risk.movement import Kind
 from tindahan.services.ledger import cluster_booking, movement
 from tindahan.services.ledger.risk_gate import HOLDS_ACCOUNT
+from tindahan.services.lending import loans as lending_loans
 from tindahan.services.platform import audit
 from tindahan.services.platform.chart import fx_account, rail_account
 from tindahan.services.platform.events import emit
@@ -223,9 +226,12 @@ def settle(unit: Unit, caller: Caller, alert: dict[str, Any], decision: str) -> 
     else:
         held = held_minor(unit, hold_id)
         inbound = _inbound_credit(unit, alert)
-        legs = [_post(hold_id), _payback(alert, held)]
+        back = _payback(alert, held)
+        legs = [_post(hold_id), back]
         if inbound is not None:
             legs.extend(_to_the_senders_bank(unit, inbound, hold_id))
+        # a loan's disbursement returned: the loan is cancelled, its fee reversed
+        legs.extend(lending_loans.cancel_returned(unit, caller, alert["transfer_id"], [back.id]))
     if ledger is None:
         movement.book(unit, movement.linked(legs))
     else:
