@@ -30,10 +30,11 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
+from psycopg.types.numeric import Int4, Int8
 from sqlalchemy.exc import DBAPIError
 
 from tindahan import limits
-from tindahan.ledger.model import Account, Transfer, TransferFlags
+from tindahan.ledger.model import Account, NewTransfer, Transfer, TransferFlags
 from tindahan.store import ledger as rows
 from tindahan.store.tables import accounts, transfers
 
@@ -128,6 +129,9 @@ WRITE_TRANSFERS_UNNEST = (
     "%s::bigint[]) RETURNING timestamp) "
     "INSERT INTO ledger_seals (transfer_timestamp, block_no) SELECT timestamp, NULL FROM t"
 )
+#: One plain transfer in one round trip (PostgreSQL; migration 0064): the function locks,
+#: checks, writes and answers the transfer's timestamp, or NULL having written nothing.
+TRANSFER_PLAIN = "SELECT ledger_transfer_plain(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 ADD_BALANCES = (
     "UPDATE ledger_accounts SET debits_pending = debits_pending + ?, "
     "debits_posted = debits_posted + ?, credits_pending = credits_pending + ?, "
@@ -325,6 +329,33 @@ class HotPath:
             "(@transfers)", ", ".join([TRANSFER_MARKS] * len(rows))
         )
         self.raw.cursor().execute(sql, [v for row in rows for v in row], prepare=True)
+
+    def transfer_plain(self, t: NewTransfer, now_ns: int) -> int | None:
+        """Write ``t`` — a plain posted transfer whose shape the planner's checks passed —
+        in one round trip if the function's checks pass (PostgreSQL, outside any open
+        transaction: the statement is its own transaction). Its timestamp, or None with
+        nothing written: the planner then decides.
+
+        Every integer goes as ``int8`` (``int4`` for the code), so the prepared statement's
+        parameter types never change with the values' sizes."""
+        assert self.postgres and not self.begun
+        assert t.amount is not None and t.code is not None
+        params = (
+            t.id,
+            t.debit_account_id,
+            t.credit_account_id,
+            Int8(t.amount),
+            t.ledger,
+            Int4(t.code),
+            rows.encode_metadata(t.metadata),
+            Int8(now_ns),
+            Int8(limits.TIMESTAMP_STRIDE),
+            Int8(limits.MAX_AMOUNT_MINOR),
+        )
+        cur = self.raw.cursor()
+        cur.execute(TRANSFER_PLAIN, params, prepare=True)
+        found = cur.fetchone()
+        return None if found is None or found[0] is None else int(found[0])
 
     def insert_accounts(self, new: Sequence[Account]) -> None:
         if new:

@@ -22,6 +22,7 @@ from tindahan.ledger.engine import plan_transfers as _plan
 from tindahan.ledger.model import (
     Account,
     AccountOutcome,
+    CreateTransferResult,
     NewAccount,
     NewTransfer,
     Transfer,
@@ -30,6 +31,7 @@ from tindahan.ledger.model import (
     expired_void_id,
 )
 from tindahan.ledger.posted import Posting, plan_postings
+from tindahan.ledger.validation import check_shape, flags_int
 from tindahan.store import deferred
 from tindahan.store import ledger as repo
 from tindahan.store.database import Database, is_duplicate
@@ -73,6 +75,12 @@ def create_transfers(
     """
     _check_size(batch)
     try:
+        if not db.is_sqlite and len(batch) == 1 and _plain(batch[0], system):
+            done = db.transact(
+                lambda raw: _transfer_plain(db, raw, batch[0]), raw=True, retry_duplicates=False
+            )
+            if done is not None:
+                return [done]
         return db.transact(
             lambda raw: _create_transfers(db, raw, batch, system, look_up=False),
             raw=True,
@@ -84,6 +92,40 @@ def create_transfers(
     return db.transact(
         lambda raw: _create_transfers(db, raw, batch, system, look_up=True), raw=True
     )
+
+
+def _plain(t: NewTransfer, system: bool) -> bool:
+    """A posted transfer between two named accounts, no flags, its shape valid: what
+    ``HotPath.transfer_plain`` may write in one round trip (PostgreSQL)."""
+    return flags_int(t.flags) == 0 and check_shape(t, 0, system) is None
+
+
+def _transfer_plain(db: Database, raw: Any, t: NewTransfer) -> TransferOutcome | None:
+    """One plain transfer in one statement (locks, the planner's checks of such a transfer,
+    the write: migration 0064), or None having written nothing — a refusal, or anything the
+    function does not judge — so the planner decides it in a transaction of its own."""
+    now_ns = db.clock()
+    stamp = HotPath(raw, postgres=True).transfer_plain(t, now_ns)
+    if stamp is None:
+        return None
+    assert t.debit_account_id is not None and t.credit_account_id is not None
+    assert t.amount is not None and t.ledger is not None and t.code is not None
+    transfer = Transfer(
+        id=t.id,
+        debit_account_id=t.debit_account_id,
+        credit_account_id=t.credit_account_id,
+        amount=t.amount,
+        ledger=t.ledger,
+        code=t.code,
+        flags=TransferFlags.NONE,
+        pending_id=None,
+        timeout_seconds=0,
+        expires_at_ns=None,
+        metadata=dict(t.metadata),
+        timestamp=stamp,
+        created_at_ns=now_ns,
+    )
+    return TransferOutcome(0, t.id, CreateTransferResult.OK, transfer)
 
 
 def _create_transfers(
