@@ -17,9 +17,11 @@ a pooled connection (``Database.begin_raw``):
 binding, which quotes every value itself; a multi-statement string needs the simple query
 protocol). A one-transfer batch costs three round trips where the plain SQLAlchemy path took
 eight; see README, "Performance". (psycopg's pipeline mode was tried and cost more client
-CPU than it saved.) SQLite runs the statements one by one — there a "round trip" is a
-function call. Everything else (sealing, verify, lookups)
-stays on SQLAlchemy Core; the column lists here come from the same ``Table`` objects.
+CPU than it saved.) A lone plain transfer on PostgreSQL takes one round trip instead:
+``transfer_plain`` calls the ``ledger_transfer_plain`` function (migration 0064). SQLite
+runs the statements one by one — there a "round trip" is a function call. Everything else
+(sealing, verify, lookups) stays on SQLAlchemy Core; the column lists here come from the
+same ``Table`` objects.
 """
 
 from __future__ import annotations
