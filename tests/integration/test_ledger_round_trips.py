@@ -1,7 +1,7 @@
 """What one unbatched transfer costs PostgreSQL on the wire (issue 18).
 
 A plain posted transfer (no flags, two named accounts) is **one** round trip: the prepared
-call of ``ledger_transfer_plain`` (migration 0064) locks, checks, writes and commits as its
+call of ``ledger_transfer_plain`` (migration 0065) locks, checks, writes and commits as its
 own statement's transaction (ledger18fn: measured against the three-round-trip path it
 replaces, README). Anything else — a hold, a post, a linked chain, a refusal — takes the
 planner's path: three round trips (``BEGIN`` with the lock query, the write, server-side

@@ -18,7 +18,7 @@ binding, which quotes every value itself; a multi-statement string needs the sim
 protocol). A one-transfer batch costs three round trips where the plain SQLAlchemy path took
 eight; see README, "Performance". (psycopg's pipeline mode was tried and cost more client
 CPU than it saved.) A lone plain transfer on PostgreSQL takes one round trip instead:
-``transfer_plain`` calls the ``ledger_transfer_plain`` function (migration 0064). SQLite
+``transfer_plain`` calls the ``ledger_transfer_plain`` function (migration 0065). SQLite
 runs the statements one by one — there a "round trip" is a function call. Everything else
 (sealing, verify, lookups) stays on SQLAlchemy Core; the column lists here come from the
 same ``Table`` objects.
@@ -131,7 +131,7 @@ WRITE_TRANSFERS_UNNEST = (
     "%s::bigint[]) RETURNING timestamp) "
     "INSERT INTO ledger_seals (transfer_timestamp, block_no) SELECT timestamp, NULL FROM t"
 )
-#: One plain transfer in one round trip (PostgreSQL; migration 0064): the function locks,
+#: One plain transfer in one round trip (PostgreSQL; migration 0065): the function locks,
 #: checks, writes and answers the transfer's timestamp, or NULL having written nothing.
 TRANSFER_PLAIN = "SELECT ledger_transfer_plain(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 ADD_BALANCES = (

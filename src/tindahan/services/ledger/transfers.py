@@ -102,7 +102,7 @@ def _plain(t: NewTransfer, system: bool) -> bool:
 
 def _transfer_plain(db: Database, raw: Any, t: NewTransfer) -> TransferOutcome | None:
     """One plain transfer in one statement (locks, the planner's checks of such a transfer,
-    the write: migration 0064), or None having written nothing — a refusal, or anything the
+    the write: migration 0065), or None having written nothing — a refusal, or anything the
     function does not judge — so the planner decides it in a transaction of its own."""
     now_ns = db.clock()
     stamp = HotPath(raw, postgres=True).transfer_plain(t, now_ns)

@@ -18,15 +18,15 @@ credits must not exceed debits), fixed as TigerBeetle's; the clock's stride and 
 amount come from the caller (``limits``). SQLite has no functions of this kind: its path is
 unchanged.
 
-Revision ID: 0064_ledger18fn_plain_transfer
-Revises: 0063_tb22ops2_ledger_down_since
+Revision ID: 0065_ledger18fn_plain_transfer
+Revises: 0064_loanreturn_loan_cancelled
 Create Date: 2026-12-08
 """
 
 from alembic import op
 
-revision = "0064_ledger18fn_plain_transfer"
-down_revision = "0063_tb22ops2_ledger_down_since"
+revision = "0065_ledger18fn_plain_transfer"
+down_revision = "0064_loanreturn_loan_cancelled"
 branch_labels = None
 depends_on = None
 
