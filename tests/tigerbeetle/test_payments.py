@@ -51,8 +51,9 @@ from tindahan.tigerbeetle.ids import id128
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger, ledger_number
 from tindahan.tigerbeetle.verify import verify as verify_cluster
 
-#: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module.
-pytestmark = pytest.mark.xdist_group("tigerbeetle-b")
+#: One worker runs the TigerBeetle tests (make test, xdist): one cluster per module. The
+#: crash matrices' reference: every step on both databases (tests/tigerbeetle/conftest.py).
+pytestmark = [pytest.mark.xdist_group("tigerbeetle-b"), pytest.mark.every_step]
 
 
 class Crash(Exception):
