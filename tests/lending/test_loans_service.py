@@ -609,12 +609,51 @@ def test_a_disbursement_returned_after_review_cancels_the_loan(
     check(platform, shop.merchant, again["id"])
 
 
-def test_a_return_after_the_loan_moved_is_refused(platform, shop, tmp_path, monkeypatch):
-    """A sale set money aside for the loan while its disbursement was held: the return would
-    need that reversed too (not built), so it is refused and nothing changes."""
+@pytest.mark.parametrize("days", [2, 11])
+def test_a_return_days_later_also_reverses_what_the_closes_booked(
+    platform, shop, clock: BusinessClock, tmp_path, monkeypatch, days
+):
+    """Held for two days (a sale set money aside, two closes booked interest) or eleven (no
+    sale; the first installment, due on day 7, is past its grace: penalties). The return
+    still cancels the loan, reversing the interest and penalty income and giving the
+    reserve back to the settlement wallet, in the same batch: every account of the loan at
+    zero, verify clean."""
+    _reviewing(tmp_path, monkeypatch)
+    income = (loans.OP_INTEREST, loans.OP_PENALTY)
+    before = [net(platform, a) for a in income]
+    settlement = wallet_of(platform, shop.merchant_id, "settlement")["account_id"]
+    loan = take(platform, shop, principal_minor=500_000, term=4)
+    if days == 2:
+        sell(platform, shop)
+    settled = net(platform, settlement)
+    for n in range(days):
+        clock.next_day()
+        assert loan_close.run(platform, DAY0 + timedelta(days=n)).loans == 1
+    view = check(platform, shop.merchant, loan["id"])
+    reserve, accrued = view["balance"]["reserve_minor"], view["balance"]["interest_minor"]
+    assert accrued > 0 and (reserve > 0) == (days == 2)
+    assert (view["balance"]["penalty_minor"] > 0) == (days == 11)
+    booked = view["balance"]["penalty_minor"]
+    assert [net(platform, a) for a in income] == [before[0] + accrued, before[1] + booked]
+    alert = _disbursement_alert(platform, loan["id"])
+    platform.run(lambda u: holds.decide(u, OPERATOR, alert["id"], "return"))
+    view = check(platform, shop.merchant, loan["id"])
+    assert view["status"] == "cancelled"
+    assert all(v == 0 for v in view["balance"].values()), view["balance"]
+    for role in (*RECEIVABLES, "reserve"):
+        assert net(platform, loans.account(loan["id"], role)) == 0, role
+    assert [net(platform, a) for a in income] == before
+    assert net(platform, settlement) - settled == reserve
+    assert verify.verify(platform.db).violations == []
+
+
+def test_a_return_after_a_repayment_is_refused(platform, shop, tmp_path, monkeypatch):
+    """The merchant repaid part of the loan while its disbursement was held: the return
+    would have to give the payment back (not built), so it is refused and nothing changes."""
     _reviewing(tmp_path, monkeypatch)
     loan = take(platform, shop, principal_minor=500_000, term=4)
     sell(platform, shop)
+    platform.run(lambda u: loans.repay(u, shop.merchant, loan["id"], 1_000, "settlement"))
     alert = _disbursement_alert(platform, loan["id"])
     refused_unchanged(
         platform, "loan_moved", lambda u: holds.decide(u, OPERATOR, alert["id"], "return")

@@ -1218,7 +1218,8 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
     """As on SQL: the loan is active, its net proceeds in the merchant's wallet and held
     (wallet → ``op.risk.holds``, no timeout, in the post chain); a release leaves them the
     merchant's; a return takes them back to the loan's principal and cancels the loan, its
-    deducted fee reversed in the same batch (``loans.cancel_returned``) — first with its
+    deducted fee reversed and the reserve a sale filled meanwhile given back to the
+    settlement wallet in the same batch (``loans.cancel_returned``) — first with its
     transaction dead after the cluster booked it: the same decision again books nothing
     twice. Verify checks the hold against its alert, and the loan against its accounts."""
     d = deployment
@@ -1226,6 +1227,7 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
     net = offer["disclosure"]["net_proceeds_minor"]
     fee = 500_000 - net  # deducted
     assert fee > 0
+    buyer = _buyer(d) if decision == "return" else None  # funded before the rules (a bank-in)
     _reviewing(tmp_path, monkeypatch)
     key = str(uuid.uuid4())
     fees = _fees(d)
@@ -1238,6 +1240,12 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
     assert _accept(d, merchant, offer, key).json() == loan
     assert two_store.verify(d.db, d.ledger) == []
     assert _fees(d) == fees + fee
+    reserve = 0
+    if buyer is not None:  # a sale meanwhile sets money aside, given back at the return
+        d.api.ok(_sale(d, buyer, merchant, 100_000, str(uuid.uuid4())))
+        reserve = _reserve(d, loan["id"])
+        assert reserve > 0 and _row(d, loan["id"])["reserve_minor"] == reserve
+    settled = _settlement(d, merchant)
     if decision == "return":  # its transaction dies after the cluster booked the return
         book = cluster_booking.book_within
 
@@ -1251,6 +1259,7 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
         monkeypatch.setattr(cluster_booking, "book_within", book)
         assert _row(d, loan["id"])["status"] == "active"  # the rows not yet
         assert (_held(d, merchant), _principal(d, loan["id"]), _fees(d)) == ((0, 0), 0, fees)
+        assert (_reserve(d, loan["id"]), _settlement(d, merchant)) == (0, settled + reserve)
     test_payments._decide(d, alert["id"], decision)
     assert _held(d, merchant) == ((net, 0) if decision == "release" else (0, 0))
     assert test_payments._held_shown(d, merchant) == 0
@@ -1262,6 +1271,8 @@ def test_a_disbursement_held_for_review_is_held_in_the_cluster_then_decided(
     else:  # cancelled: nothing owed, the fee income given back, once
         assert row["status"] == "cancelled"
         assert _principal(d, loan["id"]) == 0 and _fees(d) == fees
+        assert (_reserve(d, loan["id"]), _settlement(d, merchant)) == (0, settled + reserve)
+        assert row["reserve_minor"] == 0
         assert _announced(d, "loan.cancelled", loan["id"]) == 1
         got = d.api.ok(d.api.get(f"/v1/loans/{loan['id']}", merchant.key))
         assert got["status"] == "cancelled" and got["balance"]["principal_minor"] == 0

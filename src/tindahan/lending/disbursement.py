@@ -9,11 +9,12 @@ legs; the rules are tested here without a database.
   installments, so it is booked at once on the fee receivable (``fee_booked``), which pays
   ``op.loan.fees``.
 
-**Cancelled** (``cancelled_fee``): an analyst returned the disbursement after a risk review,
+**Cancelled** (``cancellation``): an analyst returned the disbursement after a risk review,
 so the merchant never had the money and owes nothing. The net proceeds went back to the
 principal receivable with the return; the fee leg is reversed (``op.loan.fees`` → the
-receivable it debited), so every receivable ends at zero and no fee is earned on a loan that
-never was.
+receivable it debited), and so is what the daily close booked meanwhile (interest and
+penalties: income → receivable), so every receivable ends at zero and no income is kept from
+a loan that never was; what sales set aside goes back to the merchant's settlement wallet.
 
 A loan starts with nothing paid, accrued, set aside or written off; its first close is for
 its first day, so it counts as closed through the day before.
@@ -31,13 +32,20 @@ from tindahan.lending.terms import FeeMode
 
 
 class Party(StrEnum):
-    """Who a disbursement leg moves money between: one of the loan's receivables, the
-    merchant's main wallet, or the operator's loan-fee income."""
+    """Who a disbursement leg (or its cancellation's) moves money between: one of the loan's
+    receivables or its reserve, the merchant's main or settlement wallet, or the operator's
+    loan income."""
 
     PRINCIPAL = "principal"
     FEE = "fee"
+    INTEREST = "interest"
+    PENALTY = "penalty"
+    RESERVE = "reserve"
     WALLET = "wallet"
+    SETTLEMENT = "settlement"
     OP_FEES = "op_fees"
+    OP_INTEREST = "op_interest"
+    OP_PENALTY = "op_penalty"
 
 
 @dataclass(frozen=True)
@@ -78,10 +86,18 @@ def plan(found: Disclosure, start: date) -> Disbursement:
     return Disbursement(found.principal_minor, found.fee_minor, added, net, start, tuple(legs))
 
 
-def cancelled_fee(fee_minor: int, fee_added: bool) -> Leg | None:
-    """The reversal of a disbursement's fee leg when its loan is cancelled (``None``: no
-    fee). Named ``cancel.fee``: the ledger id ``loan.<id>.cancel.fee``."""
-    if not fee_minor:
-        return None
-    source = Party.FEE if fee_added else Party.PRINCIPAL
-    return Leg("cancel.fee", Party.OP_FEES, source, fee_minor)
+def cancellation(
+    fee_minor: int, fee_added: bool, interest_minor: int, penalty_minor: int, reserve_minor: int
+) -> tuple[Leg, ...]:
+    """A cancelled loan's legs (nothing of it was paid): its disbursement's fee leg reversed,
+    the interest and penalties booked since reversed, and the reserve back to the merchant's
+    settlement wallet — each named ``cancel.<part>`` (``loan.<id>.cancel.fee`` …), none
+    for a part that is zero."""
+    fee_source = Party.FEE if fee_added else Party.PRINCIPAL
+    legs = (
+        Leg("cancel.fee", Party.OP_FEES, fee_source, fee_minor),
+        Leg("cancel.interest", Party.OP_INTEREST, Party.INTEREST, interest_minor),
+        Leg("cancel.penalty", Party.OP_PENALTY, Party.PENALTY, penalty_minor),
+        Leg("cancel.reserve", Party.RESERVE, Party.SETTLEMENT, reserve_minor),
+    )
+    return tuple(leg for leg in legs if leg.amount_minor)

@@ -20,8 +20,9 @@ Bookings (debit → credit):
   payment or an order's release from escrow: ``services.payments.settlement``);
 * write-off: ``op.loan.losses`` → each receivable; recovery: wallet → ``op.loan.recoveries``;
 * cancellation (the disbursement returned after a risk review, ``cancel_returned``): the
-  review's return pays the net proceeds back to the principal, and ``op.loan.fees`` →
-  the receivable the fee leg debited.
+  review's return pays the net proceeds back to the principal; ``op.loan.fees`` → the
+  receivable the fee leg debited, ``op.loan.interest`` → interest, ``op.loan.penalty`` →
+  penalty (what was booked), and the reserve → the merchant's settlement wallet.
 
 The loan row mirrors those balances (``lending.book.Totals``) and ``tindahan ledger verify``
 checks each loan's accounts against it. Every figure comes from ``lending.book``.
@@ -457,9 +458,9 @@ def view(unit: Unit, row: Any, lines: Sequence[Any] | None = None) -> LoanView:
             "principal_minor": 0
             if row["status"] in ("written_off", "cancelled")
             else loan.principal_outstanding,
-            "interest_minor": t.interest_accrued - t.interest_paid,
+            "interest_minor": 0 if cancelled else t.interest_accrued - t.interest_paid,
             "fee_minor": 0 if cancelled else t.fee_booked - t.fee_paid,
-            "penalty_minor": t.penalty - t.penalty_paid,
+            "penalty_minor": 0 if cancelled else t.penalty - t.penalty_paid,
             "receivable_minor": loan.receivable() if row["status"] == "active" else 0,
             "reserve_minor": t.reserve,
             "due_today_minor": rules.dues_total(loan, day) if active else 0,
@@ -1045,22 +1046,27 @@ def disbursed_loan(transfer_id: str) -> str | None:
     return loan_id if ledger_id(loan_id, "disburse") == transfer_id else None
 
 
+#: A cancellation's reserve goes back as any reserve does; every other leg is ``LOAN_CANCEL``.
+_CANCEL_CODES = {disbursement.Party.RESERVE: TransferCode.LOAN_RESERVE_RETURN}
+
+
 def cancel_returned(
     unit: Unit, caller: Caller, transfer_id: str, returned_ids: Sequence[str]
 ) -> list[NewTransfer]:
     """An analyst returns a loan's disbursement held for review (``services.risk.holds``):
     the merchant never had the money, so the loan is ``cancelled`` and owes nothing. In the
-    return's own transaction: the loan's row (nothing owed, ``closed_at_ns``), an entry
-    (``cancellation``, naming ``returned_ids`` — the return's leg to the principal — and the
-    fee's reversal) and ``loan.cancelled``. Returns the fee's reversal (``disbursement.
-    cancelled_fee``; none without a fee) for the return to book in its linked batch, on
-    either ledger; its id derives from the loan, so a decision retried after a crash books
-    it once. Not a loan's disbursement: nothing, ``[]``.
+    return's own transaction: the loan's row (nothing owed or set aside, ``closed_at_ns``),
+    an entry (``cancellation``, naming ``returned_ids`` — the return's leg to the principal —
+    and the legs below) and ``loan.cancelled``. Returns the legs for the return to book in
+    its linked batch, on either ledger (``disbursement.cancellation``): the fee leg
+    reversed, the interest and penalties booked by daily closes meanwhile reversed, the
+    reserve filled by sales meanwhile back to the merchant's settlement wallet. Their ids
+    derive from the loan, so a decision retried after a crash books them once. Not a loan's
+    disbursement: nothing, ``[]``.
 
-    Only a loan that has not moved since its disbursement is cancelled: anything repaid,
-    set aside, accrued or restructured (a daily close has run, a sale set money aside) would
-    need its own reversal, which is not built — the return is refused ``loan_moved`` (409),
-    nothing changed, and the money stays held."""
+    A loan of which anything was paid (the reserve paid a due, the merchant repaid), or that
+    was restructured, written off or closed, is not cancelled: giving payments back is not
+    built — the return is refused ``loan_moved`` (409), nothing changed, the money held."""
     loan_id = disbursed_loan(transfer_id)
     if loan_id is None:
         return []
@@ -1070,55 +1076,71 @@ def cancel_returned(
     row = loan_row(unit, caller, loan_id, lock=True)
     require_unheld(row)
     added = row["fee_mode"] == "added"
+    paid = (
+        "principal_paid_minor",
+        "interest_paid_minor",
+        "fee_paid_minor",
+        "penalty_paid_minor",
+        "waived_minor",
+        "written_off_minor",
+    )
     untouched = (
         row["status"] == "active"
         and row["version"] == 1
         and row["fee_booked_minor"] == (row["fee_minor"] if added else 0)
-        and not any(
-            row[name]
-            for name in (
-                "principal_paid_minor",
-                "interest_accrued_minor",
-                "interest_paid_minor",
-                "fee_paid_minor",
-                "penalty_minor",
-                "penalty_paid_minor",
-                "waived_minor",
-                "reserve_minor",
-                "written_off_minor",
-            )
-        )
+        and not any(row[name] for name in paid)
     )
     if not untouched:
         message = (
-            f"loan {loan_id} is {row['status']} and has been repaid, charged or set money aside "
-            "since its disbursement: returning it cannot cancel the loan yet"
+            f"loan {loan_id} is {row['status']} and has been repaid or changed since its "
+            "disbursement: returning it cannot cancel the loan"
         )
         raise conflict("loan_moved", message, "decision")
-    leg = disbursement.cancelled_fee(row["fee_minor"], added)
-    reversal = []
-    if leg is not None:
-        accounts = {
-            disbursement.Party.PRINCIPAL: account(loan_id, "principal"),
-            disbursement.Party.FEE: account(loan_id, "fee"),
-            disbursement.Party.OP_FEES: OP_FEES,
-        }
-        reversal.append(
-            NewTransfer(
-                ledger_id(loan_id, *leg.name.split(".")),
-                accounts[leg.debit],
-                accounts[leg.credit],
-                leg.amount_minor,
-                CURRENCY,
-                TransferCode.LOAN_CANCEL,
-                metadata={"loan": loan_id},
-            )
+    legs = disbursement.cancellation(
+        row["fee_minor"],
+        added,
+        row["interest_accrued_minor"],
+        row["penalty_minor"],
+        row["reserve_minor"],
+    )
+    party = disbursement.Party
+    accounts = {
+        party.PRINCIPAL: account(loan_id, "principal"),
+        party.FEE: account(loan_id, "fee"),
+        party.INTEREST: account(loan_id, "interest"),
+        party.PENALTY: account(loan_id, "penalty"),
+        party.RESERVE: account(loan_id, "reserve"),
+        party.OP_FEES: OP_FEES,
+        party.OP_INTEREST: OP_INTEREST,
+        party.OP_PENALTY: OP_PENALTY,
+    }
+    if row["reserve_minor"]:
+        settlement = _wallet(unit, row["merchant_id"], WalletKind.SETTLEMENT)
+        accounts[party.SETTLEMENT] = settlement.account_id
+    reversal = [
+        NewTransfer(
+            ledger_id(loan_id, *leg.name.split(".")),
+            accounts[leg.debit],
+            accounts[leg.credit],
+            leg.amount_minor,
+            CURRENCY,
+            _CANCEL_CODES.get(leg.debit, TransferCode.LOAN_CANCEL),
+            metadata={"loan": loan_id},
         )
+        for leg in legs
+    ]
     now = unit.now()
     unit.conn.execute(
         update(loans)
         .where(loans.c.id == loan_id)
-        .values(status="cancelled", dpd=0, bucket="current", closed_at_ns=now, updated_at_ns=now)
+        .values(
+            status="cancelled",
+            reserve_minor=0,
+            dpd=0,
+            bucket="current",
+            closed_at_ns=now,
+            updated_at_ns=now,
+        )
     )
     ids = [*returned_ids, *(t.id for t in reversal)]
     net = row["principal_minor"] - (0 if added else row["fee_minor"])
