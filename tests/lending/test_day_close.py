@@ -71,7 +71,11 @@ def assert_same_close(book: rules.Book, day: date, remind: bool) -> rules.Close:
     """Close ``day`` both ways and compare everything; the one-loan result."""
     remind_on = day + REMIND_AHEAD
     old = rules.close_day(book, day, remind_on if remind else None)
-    new = day_close.close_loan(loan_day(book, remind), day.toordinal(), remind_on.toordinal())
+    whole = loan_day(book, remind)
+    new = day_close.close_loan(whole, day.toordinal(), remind_on.toordinal())
+    # the lines the store reads, the others summed up: the same close
+    part = day_close.split(whole, day.toordinal(), remind_on.toordinal())
+    assert day_close.close_loan(part, day.toordinal(), remind_on.toordinal()) == new
     after, move = old.plan.book, old.plan.movement
     assert new.accrued == move.accrue_interest
     assert new.penalty == move.penalty
@@ -222,3 +226,61 @@ def test_the_integer_penalty_equals_the_decimal_one(amount: int, rate: D, places
 def test_rates_the_integer_penalty_does_not_take() -> None:
     for rate in (D("0.12345678901"), D(1), D("1.5"), D(-1), D("NaN"), D("Infinity")):
         assert day_close._per_day(rate) is None
+
+
+def _line(seq: int, start: int, due: int, principal: int, interest: int, **paid: Any) -> list[Any]:
+    row: list[Any] = ["loan_x", seq, start, due, principal, interest, 0, 0, 0, 0, 0, 0, 0, "open"]
+    for name, value in paid.items():
+        row[day_close.LINE_FIELDS.index(name)] = value
+    return row
+
+
+def _same_split(loan: day_close.LoanDay, day: int, remind_on: int) -> day_close.DayResult:
+    part = day_close.split(loan, day, remind_on)
+    assert part.rest is not None and len(part.lines) < len(loan.lines)  # some lines summed
+    whole = day_close.close_loan(loan, day, remind_on)
+    assert day_close.close_loan(part, day, remind_on) == whole
+    return whole
+
+
+def _loan(lines: list[list[Any]], principal: int, **totals: int) -> day_close.LoanDay:
+    rules = day_close.Rules(True, D("0.9"), 0, tuple(reversed(COMPONENTS)), covered=True)
+    zero = dict.fromkeys(day_close.Totals._fields, 0)
+    return day_close.LoanDay(
+        rules, principal, 0, day_close.Totals(**{**zero, **totals}), lines, remind=True
+    )
+
+
+def test_the_summed_lines_count_where_a_random_book_rarely_reaches() -> None:
+    """``Rest``'s parts that the random books above seldom exercise, each against the close
+    of all the lines: an open line not read ahead of one read (the loan is not late by it),
+    an open line not read keeps a loan with its principal paid open, and a covered loan's
+    ceiling counts the interest of the lines not read."""
+    day = date(2026, 6, 2).toordinal()
+    remind_on = day + 4
+    # seq 1 open but due after remind_on (not read), seq 2 open and late: the oldest open
+    # line by seq is the first, so the loan is current
+    ahead = _loan([_line(1, day + 1, day + 30, 100, 0), _line(2, day - 40, day - 10, 100, 0)], 200)
+    assert _same_split(ahead, day, remind_on).dpd == 0
+    # principal paid in full, interest still open on a line due later: not closed
+    interest_left = _loan(
+        [
+            _line(
+                1, day - 20, day - 10, 100, 10, principal_paid=100, interest_paid=10, status="paid"
+            ),
+            _line(2, day + 10, day + 20, 0, 10),
+        ],
+        100,
+        principal_paid=100,
+        interest_accrued=10,
+        interest_paid=10,
+    )
+    assert _same_split(interest_left, day, remind_on).closed is False
+    # covered: a late line's penalty stops at the ceiling, which counts the 9,000 of
+    # interest scheduled on a line not yet started
+    ceiling = _loan(
+        [_line(1, day - 30, day - 5, 10_000, 0), _line(2, day + 10, day + 40, 0, 9_000)],
+        10_000,
+        penalty=900,
+    )
+    assert _same_split(ceiling, day, remind_on).penalty == 100

@@ -139,13 +139,35 @@ _LINE_COLUMNS = (
     "penalty_paid_minor",
     "status",
 )
-_LINES_SQL = (
-    "SELECT i.loan_id, "  # noqa: S608 (names only)
-    + ", ".join(c if c.startswith("{") else f"i.{c}" for c in _LINE_COLUMNS)
-    + " FROM loan_installments i "
+_LINES_FROM = (
+    " FROM loan_installments i "
     "JOIN loans l ON l.id = i.loan_id AND l.version = i.version "
-    "WHERE i.loan_id IN ({marks})"
+    "WHERE i.loan_id IN ({marks}) AND "
 )
+#: ``day_close.needed`` in SQL (ISO days compare as text): open and due by the reminder's
+#: day, or accruing on the day. Parameters: the reminder's day, the day, the day.
+_NEEDED = "((i.status = 'open' AND i.due_date <= ?) OR (i.start_date <= ? AND i.due_date > ?))"
+_LINES_SQL = (
+    "SELECT i.loan_id, "
+    + ", ".join(c if c.startswith("{") else f"i.{c}" for c in _LINE_COLUMNS)
+    + _LINES_FROM
+    + _NEEDED
+)
+#: The other lines of each loan, summed up (``day_close.Rest``); a loan with none has no
+#: row. Parameters: the day, then ``_NEEDED``'s.
+_REST_SQL = (
+    "SELECT i.loan_id, "
+    "CAST(SUM(CASE WHEN i.due_date <= ? THEN i.interest_minor - i.preaccrued_minor "
+    "ELSE 0 END) AS BIGINT), "
+    "CAST(SUM(i.interest_minor - i.preaccrued_minor) AS BIGINT), "
+    "CAST(SUM(CASE WHEN i.status = 'open' THEN 1 ELSE 0 END) AS BIGINT), "
+    "MIN(CASE WHEN i.status = 'open' THEN i.seq END)"
+    + _LINES_FROM
+    + "NOT "
+    + _NEEDED
+    + " GROUP BY i.loan_id"
+)
+_NO_REST = day_close.Rest(0, 0, 0, None)
 _LOAN_WRITES = (
     "principal_paid_minor",
     "interest_accrued_minor",
@@ -201,22 +223,30 @@ def _chunk(unit: Unit, day: str, after: str, hold: str | None = None) -> list[An
     return _fetch(unit, sql, params)
 
 
-def _lines_by_loan(unit: Unit, ids: list[str]) -> dict[str, list[Any]]:
+def _lines_by_loan(
+    unit: Unit, ids: list[str], day: str, remind_on: str
+) -> tuple[dict[str, list[Any]], dict[str, day_close.Rest]]:
+    """The chunk's lines the day can touch (``day_close.needed``), by loan and ``seq``,
+    and the others summed up by the database (``day_close.Rest``) instead of read."""
     found: dict[str, list[Any]] = {loan_id: [] for loan_id in ids}
     ordinal = _ORDINAL["sqlite" if unit.db.is_sqlite else "postgresql"]
+    marks = ", ".join(["?"] * len(ids))
     sql = _LINES_SQL.format(
-        start=ordinal.format(c="i.start_date"),
-        due=ordinal.format(c="i.due_date"),
-        marks=", ".join(["?"] * len(ids)),
+        start=ordinal.format(c="i.start_date"), due=ordinal.format(c="i.due_date"), marks=marks
     )
+    needed = (remind_on, day, day)
     # Sorted here, not by the query: SQLite sorted them in a temporary B-tree (a fifth of
     # the read), though they come by loan and seq from the index, which Python's sort
     # finds in one pass. Then grouped in C (an append per line was a tenth of reading).
-    rows = _fetch(unit, sql, tuple(ids))
+    rows = _fetch(unit, sql, (*ids, *needed))
     rows.sort(key=_BY_LINE)
     for loan_id, group in groupby(rows, itemgetter(0)):
         found[loan_id] = list(group)
-    return found
+    rest = {
+        r[0]: day_close.Rest(r[1], r[2], r[3], r[4])
+        for r in _fetch(unit, _REST_SQL.format(marks=marks), (day, *ids, *needed))
+    }
+    return found, rest
 
 
 _BY_LINE = itemgetter(0, 1)  # loan id, seq
@@ -232,7 +262,7 @@ def _rules(
     )
 
 
-def _loan_day(row: Any, lines: list[Any]) -> day_close.LoanDay:
+def _loan_day(row: Any, lines: list[Any], rest: day_close.Rest) -> day_close.LoanDay:
     return day_close.LoanDay(
         _rules(row[6], row[7], row[8], row[9], row[10]),
         row[4],
@@ -240,6 +270,7 @@ def _loan_day(row: Any, lines: list[Any]) -> day_close.LoanDay:
         day_close.Totals(*row[11:19]),
         lines,
         row[3] != Frequency.DAILY,
+        rest,
     )
 
 
@@ -261,10 +292,12 @@ def close_after(unit: Unit, day: date, report: CloseReport, after: str) -> tuple
     rows = _chunk(unit, text, after, close_cluster.hold_of(day) if cluster else None)
     if not rows:
         return 0, after
-    lines = _lines_by_loan(unit, [r[0] for r in rows])
-    remind_on = (day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)).toordinal()
+    remind_day = day + timedelta(days=limits.LOAN_REMINDER_DAYS + 1)
+    lines, rest = _lines_by_loan(unit, [r[0] for r in rows], text, remind_day.isoformat())
     results = day_close.close_many(
-        [_loan_day(r, lines[r[0]]) for r in rows], day.toordinal(), remind_on
+        [_loan_day(r, lines[r[0]], rest.get(r[0], _NO_REST)) for r in rows],
+        day.toordinal(),
+        remind_day.toordinal(),
     )
     now = unit.now()
     loan_updates, closed, penalised, paid_lines, notices = [], [], [], [], []
