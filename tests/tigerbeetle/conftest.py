@@ -44,13 +44,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.tigerbeetle.images import TEST_CACHE_GRID, Images
 from tindahan.services.payments import two_store
 from tindahan.tigerbeetle import cluster as cluster_module
 from tindahan.tigerbeetle.address import ClusterAddress
 from tindahan.tigerbeetle.server import HOW_TO_BUILD, find_binary
-
-#: Small: the tests move little money, and three replicas share the machine with the suite.
-TEST_CACHE_GRID = "64MiB"
 
 
 #: The crash points a matrix over each list runs on PostgreSQL (module docstring).
@@ -108,3 +106,14 @@ def _cluster(folder: Path, replicas: int) -> Iterator[ClusterAddress]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterAddress]:
     yield from _cluster(tmp_path_factory.mktemp("tb1"), 1)
+
+
+@pytest.fixture(scope="session")
+def deployment_images(request, tmp_path_factory, shared_server) -> Iterator[Images]:
+    """The worker's TigerBeetle deployments, built once per database kind and copied for
+    each module's ``deployment`` (tests/tigerbeetle/images.py)."""
+    images = Images(tmp_path_factory.mktemp("tbimages"), request, shared_server)
+    try:
+        yield images
+    finally:
+        images.remove()

@@ -25,24 +25,23 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, build_world, make_party
+from tests.api.conftest import TEST_DATA_KEY, Api, Party, World, make_party
 from tests.conftest import PG_URL, postgres_available
 from tests.lending.conftest import OPERATOR
-from tests.tigerbeetle.conftest import _cluster
+from tests.tigerbeetle.conftest import need_binary
 from tindahan.api.app import create_app
 from tindahan.cli.app import app as cli
 from tindahan.kernel.callers import DEFAULT_SCOPES, Caller
 from tindahan.kernel.refusals import RefusalError
 from tindahan.ledger.model import Account, NewTransfer
-from tindahan.services.ledger import cluster_booking, migration, movement, risk_gate
+from tindahan.services.ledger import cluster_booking, movement, risk_gate
 from tindahan.services.payments import cash, refunds, two_store, wallets
-from tindahan.services.platform import books, chart, keys
+from tindahan.services.platform import books
 from tindahan.services.platform.chart import bank_account
 from tindahan.services.risk import holds as risk_holds
 from tindahan.services.unit import Platform
 from tindahan.store import ledger_names
 from tindahan.store.database import Database, connect
-from tindahan.store.migrate import upgrade
 from tindahan.store.payment_tables import events, payments, two_store_payments, wallet_usage
 from tindahan.store.risk_tables import risk_alerts
 from tindahan.store.tables import tigerbeetle_names
@@ -110,27 +109,25 @@ def _database(request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def deployment(request, tmp_path_factory, shared_server) -> Iterator[Deployment]:
+def deployment(request, tmp_path_factory, shared_server, deployment_images) -> Iterator[Deployment]:
+    """The module's own copy of the worker's deployment image (tests/tigerbeetle/images.py):
+    the barangay funded on the SQL ledger and moved to a one-replica cluster."""
+    need_binary()
+    image = deployment_images.get(request.param)
     folder = tmp_path_factory.mktemp("tbpay")
-    databases = _database(request, folder)
+    databases = image.database(folder)
     url = next(databases)
-    clusters = _cluster(folder / "cluster", 1)
+    clusters = image.cluster(folder / "cluster")
     address = next(clusters)
     db = connect(url)
-    upgrade(db)
-    sql = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)))
-    chart.ensure_operator_accounts(sql)
-    keys.set_environment(sql, "test")
-    operator = sql.run(lambda u: keys.create(u, None, party_id=None))[1]
     tb = TigerBeetleLedger.connect(address.url)
     try:
-        with shared_server.serving(create_app(sql)) as base:
+        platform = Platform(db, Vault(base64.urlsafe_b64decode(TEST_DATA_KEY)), ledger=tb)
+        with shared_server.serving(create_app(platform)) as base:
             api = Api(base)
-            world = build_world(api, operator)  # funded on the SQL ledger…
-            moved = migration.migrate(db, tb, dry_run=False)  # …and moved to the cluster
-            assert not moved.problems
-            platform = replace(sql, ledger=tb)
-            shared_server.app = create_app(platform)
+            merchant, buyer, other, agent = image.parties_copy()
+            parties = [merchant, buyer, other, agent]
+            world = World(api, image.operator, merchant, buyer, other, agent, parties)
             yield Deployment(db, url, platform, tb, address.url, api, world)
             api.http.close()
     finally:
