@@ -44,12 +44,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.tigerbeetle.images import TEST_CACHE_GRID, Images
+from tests.tigerbeetle.images import TEST_CACHE_GRID as TEST_CACHE_GRID  # tests import it here
+from tests.tigerbeetle.images import Images
 from tindahan.services.payments import two_store
 from tindahan.tigerbeetle import cluster as cluster_module
 from tindahan.tigerbeetle.address import ClusterAddress
 from tindahan.tigerbeetle.server import HOW_TO_BUILD, find_binary
-
 
 #: The crash points a matrix over each list runs on PostgreSQL (module docstring).
 POSTGRES_STEPS: dict[tuple[str, ...], frozenset[str]] = {
