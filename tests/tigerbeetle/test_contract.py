@@ -24,6 +24,7 @@ from tindahan.ledger.model import (
 )
 from tindahan.ledger.port import LedgerPort
 from tindahan.services.ledger.sql_port import SqlLedger
+from tindahan.services.payments import two_store
 from tindahan.tigerbeetle import verify as tb_verify
 from tindahan.tigerbeetle.ledger import TigerBeetleLedger
 
@@ -284,6 +285,19 @@ def test_verify_finds_a_balance_its_statement_does_not_give(tb_ledger, monkeypat
     report = tb_verify.verify(tb_ledger, [f"{p}b"])
     assert not report.ok
     assert f"account '{p}b'" in report.violations[0]
+
+
+def test_payments_verify_names_each_post_of_the_cluster_no_payment_settled(db, tb_ledger):
+    """``two_store.verify``'s last check, on the cluster: a posted hold that no settled
+    payment owns is named, once; its hold and a plain transfer are not posts."""
+    p = f"o{secrets.token_hex(3)}-"
+    tb_ledger.create_accounts([NewAccount(f"{p}a", "PHP", 510), NewAccount(f"{p}b", "PHP", 100)])
+    hold = NewTransfer(f"{p}h", f"{p}a", f"{p}b", 7, "PHP", 1, flags=F.PENDING)
+    post = NewTransfer(f"{p}hp", pending_id=f"{p}h", amount=7, flags=F.POST_PENDING)
+    plain = NewTransfer(f"{p}t", f"{p}a", f"{p}b", 3, "PHP", 1)
+    assert [o.result for o in tb_ledger.create_transfers([hold, post, plain])] == [R.OK] * 3
+    named = [problem for problem in two_store.verify(db, tb_ledger) if p in problem]
+    assert named == [f"posted transfer {p}hp belongs to no settled payment"]
 
 
 def test_ledger_verify_checks_a_tigerbeetle_cluster(cluster, tb_ledger):

@@ -625,6 +625,32 @@ class TigerBeetleLedger:
                 return
             after = page[-1].timestamp
 
+    def all_transfers(self) -> Iterator[Transfer]:
+        """Every transfer of the cluster, oldest first, each once, a page at a time (not
+        atomic: run it on a quiet cluster for an exact answer). One request per page, where
+        reading each account's statement costs one per account and meets each transfer
+        twice."""
+        after = 0
+        while True:
+            query = tb.QueryFilter(
+                user_data_128=0,
+                user_data_64=0,
+                user_data_32=0,
+                ledger=0,
+                code=0,
+                timestamp_min=after + 1 if after else 0,
+                timestamp_max=0,
+                limit=TB_BATCH,
+                flags=tb.QueryFilterFlags.NONE,
+            )
+            page = self.client.query_transfers(query)
+            self._learn(page)
+            for t in page:
+                yield self._transfer(t)
+            if len(page) < TB_BATCH:
+                return
+            after = page[-1].timestamp
+
     def totals(self) -> list[audit.LedgerTotals]:
         return audit.totals(self.all_accounts())
 
