@@ -3,13 +3,13 @@ so their number is the payment's floor; and what the merged statements write is 
 separate ones wrote, on SQLite and PostgreSQL.
 
 The payment runs as ``POST /v1/payments`` runs it (``idempotency.run`` around
-``payments.pay``). On PostgreSQL it is eight statements besides ``BEGIN``/``COMMIT``: the
+``payments.pay``). On PostgreSQL it is seven statements besides ``BEGIN``/``COMMIT``: the
 key's look-up, the wallets (with whether the merchant repays a loan from sales), the
-payer's usage, the payment row, the ledger's lock and write, the event with its SMS, the
-key's insert — no loan look-up for a merchant without one, no read of the risk holds just
-booked (the batch says), no SMS insert of its own. In a group (``groupcommit``) the
-payments' rows are written one statement a table (``store.deferred``): a fixed number a
-group plus four a payment."""
+payer's usage with the payment row (one statement: ``movement.limit_outgoing_claimed``),
+the ledger's lock and write, the event with its SMS, the key's insert — no loan look-up
+for a merchant without one, no read of the risk holds just booked (the batch says), no
+SMS insert of its own. In a group (``groupcommit``) the payments' rows are written one
+statement a table (``store.deferred``): a fixed number a group plus four a payment."""
 
 from __future__ import annotations
 
@@ -21,23 +21,34 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.api.conftest import TEST_DATA_KEY
 from tindahan import limits
 from tindahan.api.errors import refusal_response
 from tindahan.kernel.callers import SCOPES, Caller
+from tindahan.kernel.refusals import RefusalError
 from tindahan.services.ledger import verify
 from tindahan.services.payments import cash, payments, wallets
-from tindahan.services.platform import chart, fees, groupcommit, idempotency, parties, webhooks
+from tindahan.services.platform import (
+    chart,
+    fees,
+    groupcommit,
+    idempotency,
+    parties,
+    shortrefs,
+    webhooks,
+)
 from tindahan.services.unit import Platform, new_id
 from tindahan.store.payment_tables import (
     events,
     idempotency_keys,
     sms_messages,
+    wallet_usage,
     webhook_deliveries,
 )
 from tindahan.store.payment_tables import payments as payment_rows
+from tindahan.store.payment_tables import wallets as wallet_rows
 from tindahan.store.vault import Vault
 
 OPERATOR = Caller("op1", None, frozenset(SCOPES))
@@ -113,8 +124,9 @@ def test_a_merchant_payment_writes_what_it_did_in_fewer_statements(
     sent = request.getfixturevalue("counted") if postgres else []
     response = _pay(platform, buyer, merchant, "k1")
     if postgres:
-        assert len(sent) == 8, sent
+        assert len(sent) == 7, sent
         assert not any(s.startswith(("SELECT loans.", "SELECT risk_alerts.")) for s in sent)
+        assert not any(s.startswith("INSERT INTO payments") for s in sent)  # in the usage's
     assert response.status_code == 200 and response.body["under_review"] is False
     paid = response.body
     again = _pay(platform, buyer, merchant, "k1")  # the stored answer, nothing run again
@@ -130,6 +142,7 @@ def test_a_merchant_payment_writes_what_it_did_in_fewer_statements(
     row, texts, found, keys = platform.run(stored, write=False)
     assert row["short_ref"] == paid["short_ref"] and row["amount_minor"] == 12_345
     assert keys == ["k1", "warm"]
+    assert _usage(platform, wallet)["out"] == [2 * 12_345, 2 * 12_345]  # the day, the month
 
     def data(t: dict[str, Any]) -> dict[str, Any]:
         return dict(json.loads(platform.vault.open(t["data_cipher"], f"sms:{t['id']}")))
@@ -147,6 +160,62 @@ def test_a_merchant_payment_writes_what_it_did_in_fewer_statements(
         assert t["next_attempt_at_ns"] == t["created_at_ns"] > 0
         assert data(t)["amount_minor"] == 12_345
     assert verify.verify(platform.db).ok
+
+
+def _usage(platform: Platform, wallet_id: str) -> dict[str, list[int]]:
+    """A wallet's running totals by direction, the day's before the month's."""
+
+    def read(unit: Any) -> dict[str, list[int]]:
+        account = unit.conn.execute(
+            select(wallet_rows.c.account_id).where(wallet_rows.c.id == wallet_id)
+        ).scalar_one()
+        found = unit.conn.execute(
+            select(wallet_usage.c.direction, wallet_usage.c.period, wallet_usage.c.total_minor)
+            .where(wallet_usage.c.account_id == account)
+            .order_by(wallet_usage.c.direction, func.length(wallet_usage.c.period).desc())
+        ).all()
+        totals: dict[str, list[int]] = {}
+        for direction, _period, total in found:
+            totals.setdefault(direction, []).append(int(total))
+        return totals
+
+    return platform.run(read, write=False)
+
+
+def test_a_taken_short_reference_is_drawn_again_and_the_usage_counted_once(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The payment's row rides in its payer's usage upsert: a drawn reference that another
+    payment holds inserts no row there, the usage is still raised (once), and the row is
+    written under a new reference; over the tier's day the upsert and the row roll back."""
+    buyer, wallet = _party(platform, kind="customer", name="Ana", tier="full")
+    platform.run(lambda u: cash.fund(u, OPERATOR, wallet, 1_000_000, "PHP", "test"))
+    merchant, _ = _party(
+        platform, kind="merchant", name="Sari-sari", mcc="5411", city="Marikina", province="Rizal"
+    )
+    first = _pay(platform, buyer, merchant, "a").body["short_ref"]
+    draws = iter([first, "7KQ2M9XD"])
+    monkeypatch.setattr(shortrefs, "new", lambda: next(draws))
+    again = _pay(platform, buyer, merchant, "b")
+    assert again.status_code == 200 and again.body["short_ref"] == "7KQ2M9XD"
+    assert _usage(platform, wallet)["out"] == [2 * 12_345, 2 * 12_345]
+    monkeypatch.undo()  # the references random again
+    who = Caller("key_" + buyer, buyer, frozenset(SCOPES))
+    most = limits.KYC_TIER_DEFAULTS["full"]["per_transaction_max_minor"]  # half the day's
+    platform.run(lambda u: cash.fund(u, OPERATOR, wallet, most, "PHP", "test"))
+    platform.run(lambda u: cash.fund(u, OPERATOR, wallet, most, "PHP", "test"))
+    big = payments.NewPayment(payee_id=merchant, amount_minor=most, currency="PHP")
+    platform.run(lambda u: payments.pay(u, who, big))
+    with pytest.raises(RefusalError) as refused:  # past the day's limit: nothing kept
+        platform.run(lambda u: payments.pay(u, who, big))
+    assert refused.value.code == "limit_exceeded"
+    assert _usage(platform, wallet)["out"] == [2 * 12_345 + most, 2 * 12_345 + most]
+
+    def count(unit: Any) -> int:
+        paid = select(func.count()).where(payment_rows.c.payee_id == merchant)
+        return int(unit.conn.execute(paid).scalar_one())
+
+    assert platform.run(count, write=False) == 3  # the refused one's row rolled back
 
 
 def _group(pairs: list[tuple[str, str]], tag: str) -> list[groupcommit.Request]:

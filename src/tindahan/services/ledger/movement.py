@@ -320,6 +320,62 @@ def limit_outgoing(unit: Unit, holder: Holder, amount_minor: int, currency_code:
     check_outgoing(holder.tier, totals[day], totals[month], currency_code)
 
 
+#: The day's and the month's outgoing usage raised beside a data-modifying CTE ``claimed``
+#: (PostgreSQL; ``limit_outgoing_claimed``), with whether ``claimed`` inserted its row.
+_RAISE_OUT_CLAIMED = (
+    "raised AS (INSERT INTO wallet_usage (account_id, period, direction, total_minor) "
+    "VALUES (:usage_account, :usage_day, 'out', :usage_amount), "
+    "(:usage_account, :usage_month, 'out', :usage_amount) "
+    "ON CONFLICT (account_id, period, direction) DO UPDATE "
+    "SET total_minor = wallet_usage.total_minor + excluded.total_minor "
+    "RETURNING period, total_minor) "
+    "SELECT period, total_minor, (SELECT count(*) FROM claimed) FROM raised"
+)
+
+
+@functools.cache
+def _out_claimed_statement(claim: TextClause) -> TextClause:
+    return text(f"WITH claimed AS ({claim.text}), {_RAISE_OUT_CLAIMED}").bindparams(
+        *claim._bindparams.values(),
+        bindparam("usage_account", type_=wallet_usage.c.account_id.type),
+        bindparam("usage_day", type_=wallet_usage.c.period.type),
+        bindparam("usage_month", type_=wallet_usage.c.period.type),
+        bindparam("usage_amount", type_=wallet_usage.c.total_minor.type),
+    )
+
+
+def limit_outgoing_claimed(
+    unit: Unit,
+    holder: Holder,
+    amount_minor: int,
+    currency_code: str,
+    claim: TextClause,
+    params: Mapping[str, Any],
+) -> bool:
+    """``limit_outgoing`` of a main wallet together with the insert of the row the money
+    leaves for (issue 18: a merchant payment's row beside its payer's usage): ``claim`` is
+    an ``INSERT … ON CONFLICT DO NOTHING RETURNING …`` (a constant statement; ``params`` its
+    values). On PostgreSQL it runs as a data-modifying CTE of the usage's upsert: one round
+    trip fewer; elsewhere the two run one after the other. The usage is raised either way;
+    whether ``claim`` inserted its row is returned (not: its short reference was taken, and
+    the caller draws again). The per-transaction maximum is checked first, before anything
+    is written; a day's or a month's total over the tier's raises after both were written,
+    and the caller's transaction rolls them back, as it does ``limit_outgoing``'s upsert."""
+    if holder.kind != WalletKind.MAIN or unit.db.is_sqlite:  # the two apart
+        limit_outgoing(unit, holder, amount_minor, currency_code)
+        return unit.conn.execute(claim, params).first() is not None
+    check_amount(holder.tier, amount_minor, currency_code)
+    now = unit.now()
+    day, month = day_key(now), month_key(now)
+    usage = {"usage_account": holder.account_id, "usage_day": day, "usage_month": month}
+    found = fetch_named(
+        unit.conn, _out_claimed_statement(claim), {**params, **usage, "usage_amount": amount_minor}
+    )
+    totals = {row[0]: row[1] for row in found}
+    check_outgoing(holder.tier, totals[day], totals[month], currency_code)
+    return bool(found[0][2])
+
+
 def limit_incoming(unit: Unit, holder: Holder, amount_minor: int, currency_code: str) -> None:
     """Tier checks on money arriving in a main wallet, before booking (see
     ``check_balance`` for the one that needs the booked balance)."""

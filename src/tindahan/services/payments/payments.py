@@ -169,9 +169,7 @@ def pay(
 ) -> PaymentView:
     p = plan(unit, caller, new, payment_id)
     source, destination = p.source, p.destination
-    movement.limit_outgoing(unit, source, p.amount_minor, p.currency)
-    movement.limit_incoming(unit, destination, p.amount_minor, p.currency)
-    row = record(
+    row = new_row(
         unit,
         p.payment_id,
         p.kind,
@@ -186,6 +184,13 @@ def pay(
         reference=p.reference,
         description=p.description,
     )
+    if deferred.of(unit.conn) is None:  # the row with the payer's usage (``_with_usage``)
+        _with_usage(unit, source, p.amount_minor, p.currency, row)
+        movement.limit_incoming(unit, destination, p.amount_minor, p.currency)
+    else:
+        movement.limit_outgoing(unit, source, p.amount_minor, p.currency)
+        movement.limit_incoming(unit, destination, p.amount_minor, p.currency)
+        write_row(unit, row)
     applied = movement.book(unit, p.transfers)  # see ``services.ledger.movement``
     movement.check_balance(destination, applied, p.currency)
     # The event after booking: the risk gate has decided by then whether the money is held,
@@ -260,6 +265,22 @@ def _merchant_transfers(
     return [main, discount]
 
 
+def _with_usage(
+    unit: Unit, source: Holder, amount_minor: int, currency: str, row: dict[str, Any]
+) -> None:
+    """The payer's tier checks and usage (``movement.limit_outgoing``) and the payment's row,
+    in one statement on PostgreSQL (``movement.limit_outgoing_claimed``: the row's insert a
+    CTE of the usage's upsert; issue 18, one round trip of a payment's eight). Its short
+    reference drawn first; taken, a new one is drawn as ``shortrefs.insert`` does."""
+    columns = tuple(row)
+    values = {**row, "short_ref": shortrefs.new()}
+    claim = shortrefs.claim(payments, columns)
+    if movement.limit_outgoing_claimed(unit, source, amount_minor, currency, claim, values):
+        row["short_ref"] = values["short_ref"]
+    else:
+        row["short_ref"] = shortrefs.insert(unit, payments, row)
+
+
 def record(
     unit: Unit,
     payment_id: str,
@@ -278,8 +299,48 @@ def record(
     description: str | None = None,
     expires_at_ns: int | None = None,
 ) -> dict[str, Any]:
+    row = new_row(
+        unit,
+        payment_id,
+        kind,
+        status,
+        source,
+        destination,
+        amount_minor,
+        currency,
+        transfer_ids,
+        fee_minor=fee_minor,
+        commission_minor=commission_minor,
+        request_id=request_id,
+        reference=reference,
+        description=description,
+        expires_at_ns=expires_at_ns,
+    )
+    write_row(unit, row)
+    return row
+
+
+def new_row(
+    unit: Unit,
+    payment_id: str,
+    kind: PaymentKind,
+    status: PaymentStatus,
+    source: Holder | None,
+    destination: Holder,
+    amount_minor: int,
+    currency: str,
+    transfer_ids: list[str],
+    *,
+    fee_minor: int = 0,
+    commission_minor: int = 0,
+    request_id: str | None = None,
+    reference: str | None = None,
+    description: str | None = None,
+    expires_at_ns: int | None = None,
+) -> dict[str, Any]:
+    """A payment's row, not written yet and without its short reference (``write_row``)."""
     now = unit.now()
-    row = {
+    return {
         "id": payment_id,
         "kind": kind.value,
         "status": status.value,
@@ -301,13 +362,16 @@ def record(
         "created_at_ns": now,
         "updated_at_ns": now,
     }
+
+
+def write_row(unit: Unit, row: dict[str, Any]) -> None:
+    """Write ``new_row``'s row with a new short reference (set in ``row``)."""
     later = deferred.of(unit.conn)
     if later is not None:  # written with the group's other payments (``store.deferred``)
         row["short_ref"] = shortrefs.new()
         later.add(deferred.PAYMENTS, row)
     else:
         row["short_ref"] = shortrefs.insert(unit, payments, row)
-    return row
 
 
 def payment_view(row: Any) -> PaymentView:

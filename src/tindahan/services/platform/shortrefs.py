@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, TextClause, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -90,6 +90,20 @@ def _statement(table: Table, postgres: bool, columns: tuple[str, ...]) -> Any:
         .on_conflict_do_nothing(index_elements=["short_ref"])
         .returning(table.c.short_ref)  # no row back: the reference was taken
     )
+
+
+@functools.lru_cache(maxsize=16)
+def claim(table: Table, columns: tuple[str, ...]) -> TextClause:
+    """The insert of ``_statement`` (PostgreSQL) as a constant ``text()``, every bind typed:
+    to ride in another statement as a data-modifying CTE (the payer's usage upsert's:
+    ``movement.limit_outgoing_claimed``). Its ``RETURNING`` is empty when the drawn
+    reference was taken, as ``insert``'s is."""
+    named = tuple(dict.fromkeys((*columns, "short_ref")))
+    return text(
+        f"INSERT INTO {table.name} ({', '.join(named)}) "  # noqa: S608 (the table's own names)
+        f"VALUES ({', '.join(':' + name for name in named)}) "
+        "ON CONFLICT (short_ref) DO NOTHING RETURNING short_ref"
+    ).bindparams(*(bindparam(name, type_=table.c[name].type) for name in named))
 
 
 class Found(NamedTuple):
