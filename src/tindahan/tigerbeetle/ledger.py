@@ -606,17 +606,7 @@ class TigerBeetleLedger:
         run it on a quiet cluster for an exact answer)."""
         after = 0
         while True:
-            query = tb.QueryFilter(
-                user_data_128=0,
-                user_data_64=0,
-                user_data_32=0,
-                ledger=0,
-                code=0,
-                timestamp_min=after + 1 if after else 0,
-                timestamp_max=0,
-                limit=TB_BATCH,
-                flags=tb.QueryFilterFlags.NONE,
-            )
+            query = _everything_after(after)
             page = self.client.query_accounts(query)
             self._learn(accounts=page)
             for a in page:
@@ -632,17 +622,7 @@ class TigerBeetleLedger:
         twice."""
         after = 0
         while True:
-            query = tb.QueryFilter(
-                user_data_128=0,
-                user_data_64=0,
-                user_data_32=0,
-                ledger=0,
-                code=0,
-                timestamp_min=after + 1 if after else 0,
-                timestamp_max=0,
-                limit=TB_BATCH,
-                flags=tb.QueryFilterFlags.NONE,
-            )
+            query = _everything_after(after)
             page = self.client.query_transfers(query)
             self._learn(page)
             for t in page:
@@ -698,3 +678,19 @@ def _probe(address: ClusterAddress) -> None:
         except OSError:
             continue
     raise TigerBeetleError(f"no replica of {address.url} answers")
+
+
+def _everything_after(after: int) -> tb.QueryFilter:
+    """A query for the next page of every object (account or transfer) of the cluster,
+    oldest first, after the timestamp ``after`` (0: from the first)."""
+    return tb.QueryFilter(
+        user_data_128=0,
+        user_data_64=0,
+        user_data_32=0,
+        ledger=0,
+        code=0,
+        timestamp_min=after + 1 if after else 0,
+        timestamp_max=0,
+        limit=TB_BATCH,
+        flags=tb.QueryFilterFlags.NONE,
+    )
